@@ -1,0 +1,38 @@
+# SPDX-License-Identifier: Apache-2.0
+# Compiler settings shared by every Surveyor target.
+
+find_program(SURVEYOR_CCACHE ccache)
+if(SURVEYOR_CCACHE AND NOT CMAKE_CXX_COMPILER_LAUNCHER)
+  set(CMAKE_C_COMPILER_LAUNCHER ${SURVEYOR_CCACHE})
+  set(CMAKE_CXX_COMPILER_LAUNCHER ${SURVEYOR_CCACHE})
+endif()
+
+if(NOT CMAKE_BUILD_TYPE AND NOT CMAKE_CONFIGURATION_TYPES)
+  set(CMAKE_BUILD_TYPE RelWithDebInfo CACHE STRING "Build type" FORCE)
+endif()
+
+# Every project target links this to get the warning set and sanitizer flags.
+add_library(surveyor_build_flags INTERFACE)
+target_compile_options(surveyor_build_flags INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Woverloaded-virtual
+  -Wimplicit-fallthrough -Wcast-qual -Wformat=2)
+if(SURVEYOR_WERROR)
+  target_compile_options(surveyor_build_flags INTERFACE -Werror)
+endif()
+
+if(SURVEYOR_SANITIZE)
+  set(_san -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  add_compile_options(${_san})
+  add_link_options(${_san})
+endif()
+
+# surveyor_module(<area> <module> SOURCES ... [PUBLIC_DEPS ...] [PRIVATE_DEPS ...])
+# One static library per module: surveyor_<area>_<module>, alias surveyor::<area>_<module>.
+function(surveyor_module area module)
+  cmake_parse_arguments(M "" "" "SOURCES;PUBLIC_DEPS;PRIVATE_DEPS" ${ARGN})
+  set(name surveyor_${area}_${module})
+  add_library(${name} STATIC ${M_SOURCES})
+  add_library(surveyor::${area}_${module} ALIAS ${name})
+  target_include_directories(${name} PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/include)
+  target_link_libraries(${name} PUBLIC ${M_PUBLIC_DEPS} PRIVATE surveyor_build_flags ${M_PRIVATE_DEPS})
+endfunction()

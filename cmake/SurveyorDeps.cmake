@@ -1,0 +1,21 @@
+# SPDX-License-Identifier: Apache-2.0
+# Third-party packages, all from Debian 12 (see packaging/install-deps.sh).
+
+find_package(Threads REQUIRED)
+find_package(Boost 1.81 CONFIG REQUIRED COMPONENTS json url)
+find_package(cereal 1.3.2 CONFIG REQUIRED)
+find_package(OpenSSL 3 REQUIRED)
+find_package(SQLite3 REQUIRED)
+find_package(spdlog 1.10 CONFIG REQUIRED)
+find_package(tomlplusplus 3.3 CONFIG REQUIRED)
+find_package(CLI11 2.1 CONFIG REQUIRED)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(HWLOC REQUIRED IMPORTED_TARGET hwloc>=2.9)
+pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis>=0.14)
+
+if(SURVEYOR_BUILD_TESTS OR SURVEYOR_FUZZ)
+  find_package(GTest 1.12 CONFIG REQUIRED)
+endif()
+if(SURVEYOR_BUILD_BENCHMARKS)
+  find_package(benchmark CONFIG REQUIRED)
+endif()

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Installs the Debian 12 packages Surveyor needs to build, test and run, and
+# only those that are missing. Usage: packaging/install-deps.sh [build|test|run]...
+# (default: all). Runs apt-get as root, or through sudo when not root.
+set -euo pipefail
+
+build_pkgs=(
+  g++ cmake ninja-build ccache pkg-config make
+  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
+  libcereal-dev libhwloc-dev libhiredis-dev libsqlite3-dev libssl-dev libzstd-dev
+  libtomlplusplus-dev libspdlog-dev libcli11-dev
+)
+test_pkgs=(libgtest-dev libgmock-dev libbenchmark-dev redis-server hwloc iproute2 util-linux)
+run_pkgs=(ca-certificates)
+
+want=()
+[ $# -eq 0 ] && set -- build test run
+for set_name in "$@"; do
+  case "$set_name" in
+    build) want+=("${build_pkgs[@]}") ;;
+    test) want+=("${test_pkgs[@]}") ;;
+    run) want+=("${run_pkgs[@]}") ;;
+    *) echo "install-deps: unknown set '$set_name' (build, test, run)" >&2; exit 2 ;;
+  esac
+done
+
+missing=()
+for p in "${want[@]}"; do
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+  [ "$status" = installed ] || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "install-deps: installing ${missing[*]}"
+sudo_cmd=()
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "install-deps: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+  sudo_cmd=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+# Package postinst scripts must not start services (redis-server) on the host:
+# the project starts its own throwaway instances.
+"${sudo_cmd[@]}" env RUNLEVEL=1 apt-get update -qq
+"${sudo_cmd[@]}" env RUNLEVEL=1 apt-get install -y -qq --no-install-recommends "${missing[@]}"

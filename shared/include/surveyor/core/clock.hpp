@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace surveyor::core {
+
+using TimePoint = std::chrono::system_clock::time_point;
+
+// The only way code reads the time of day, so evaluations and tests can run
+// on simulated time.
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  // The current wall-clock time. Must be safe to call from any thread.
+  [[nodiscard]] virtual TimePoint now() const = 0;
+};
+
+class SystemClock final : public Clock {
+ public:
+  [[nodiscard]] TimePoint now() const override { return std::chrono::system_clock::now(); }
+};
+
+// A clock that moves only when told to. Thread-safe.
+class ManualClock final : public Clock {
+ public:
+  explicit ManualClock(TimePoint start = TimePoint{}) : ms_(to_ms(start)) {}
+  [[nodiscard]] TimePoint now() const override {
+    return TimePoint{std::chrono::milliseconds{ms_.load()}};
+  }
+  void set(TimePoint t) { ms_.store(to_ms(t)); }
+  void advance(std::chrono::milliseconds d) { ms_.fetch_add(d.count()); }
+
+ private:
+  static std::int64_t to_ms(TimePoint t) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  }
+  std::atomic<std::int64_t> ms_;
+};
+
+[[nodiscard]] inline std::int64_t to_unix_ms(TimePoint t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+[[nodiscard]] inline TimePoint from_unix_ms(std::int64_t ms) {
+  return TimePoint{std::chrono::milliseconds{ms}};
+}
+
+// RFC 3339 in UTC with millisecond precision: "2026-11-25T08:52:05.123Z".
+[[nodiscard]] std::string format_rfc3339(std::int64_t unix_ms);
+
+}  // namespace surveyor::core

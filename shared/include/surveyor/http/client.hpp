@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "surveyor/core/result.hpp"
+#include "surveyor/http/message.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace surveyor::http {
+
+enum class HttpErrc { bad_url = 1, resolve, connect, timeout, io, protocol, too_large, cancelled };
+const std::error_category& http_category();
+inline std::error_code make_error_code(HttpErrc e) { return {static_cast<int>(e), http_category()}; }
+
+struct Url {
+  std::string scheme;  // "http"
+  std::string host;
+  std::uint16_t port = 80;
+  std::string base_path;  // without a trailing slash ("" or "/surveyor")
+
+  [[nodiscard]] std::string to_string() const;
+};
+
+// Accepts http://HOST[:PORT][/PATH]. https is refused with a clear error until
+// the TLS transport lands.
+[[nodiscard]] core::Result<Url> parse_url(std::string_view text);
+
+struct ClientOptions {
+  std::chrono::milliseconds timeout{10'000};  // whole request: connect, write, read
+  std::size_t max_response_body = 16 * 1024 * 1024;
+  std::string user_agent = "surveyor";
+};
+
+// An HTTP/1.1 client for one endpoint. The connection is kept alive between
+// requests and re-opened once when a kept-alive connection turns out closed.
+// Not thread-safe: use it from the io_context's thread, one request at a time.
+class Client {
+ public:
+  Client(boost::asio::io_context& io, Url endpoint, ClientOptions options = {});
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // Sends `req` (its target is appended to the endpoint's base path). `done`
+  // runs on the io_context's thread with the response, whatever its status,
+  // or an HttpErrc.
+  void async_request(Request req, std::function<void(core::Result<Response>)> done);
+
+  // Aborts the request in flight, if any (its callback gets `cancelled`).
+  void cancel();
+
+  [[nodiscard]] const Url& endpoint() const;
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+// One blocking request on a private io_context (for the command line).
+[[nodiscard]] core::Result<Response> fetch(const Url& endpoint, Request req, ClientOptions options = {});
+
+}  // namespace surveyor::http
+
+template <>
+struct std::is_error_code_enum<surveyor::http::HttpErrc> : std::true_type {};

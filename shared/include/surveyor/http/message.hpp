@@ -1,0 +1,35 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace surveyor::http {
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+// Case-insensitive header lookup; empty when absent.
+[[nodiscard]] std::string_view find_header(const Headers& h, std::string_view name);
+
+// Plain HTTP messages: what handlers and callers see. Beast stays inside the
+// .cpp files of the server and the client.
+struct Request {
+  std::string method = "GET";
+  std::string target = "/";  // path and query, percent-encoded
+  Headers headers;
+  std::string body;
+
+  [[nodiscard]] std::string_view header(std::string_view name) const { return find_header(headers, name); }
+};
+
+struct Response {
+  unsigned status = 200;
+  Headers headers;
+  std::string body;
+
+  [[nodiscard]] std::string_view header(std::string_view name) const { return find_header(headers, name); }
+};
+
+}  // namespace surveyor::http

@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "surveyor/core/result.hpp"
+#include "surveyor/wire/enroll.hpp"
+#include "surveyor/wire/report.hpp"
+
+namespace surveyor::wire {
+
+inline constexpr std::string_view kBinaryContentType = "application/x-surveyor-report";
+inline constexpr std::string_view kJsonContentType = "application/json";
+// The newest report layout this build reads and writes.
+inline constexpr std::uint32_t kProtocolVersion = 1;
+
+enum class Errc {
+  bad_magic = 1,     // not a Surveyor message of this kind
+  truncated,         // ended in the middle of a value
+  malformed,         // structurally wrong (bad bool, bad JSON token, ...)
+  too_large,         // a length or count beyond what the body can hold
+  unsupported_version,
+  trailing_data,
+  missing_field,
+  wrong_type,
+  invalid_value,     // well-formed but not acceptable (empty id, unsorted attributes, ...)
+};
+const std::error_category& wire_category();
+inline std::error_code make_error_code(Errc e) { return {static_cast<int>(e), wire_category()}; }
+
+enum class Format { binary, json };
+
+// Maps a Content-Type header ("application/json; charset=utf-8") to a format.
+[[nodiscard]] std::optional<Format> format_for_content_type(std::string_view content_type);
+[[nodiscard]] std::string_view content_type_for(Format f);
+
+// Encodes one message: PortableBinary behind a 4-byte magic, or plain JSON.
+// Defined for Report, ReportAck, EnrollRequest, EnrollResponse.
+template <class M>
+[[nodiscard]] std::string encode(const M& message, Format format);
+
+// Decodes untrusted bytes. Never throws and never allocates more than a small
+// multiple of body.size(): bad input is a typed Errc with a reason. The result
+// has also passed validate().
+template <class M>
+[[nodiscard]] core::Result<M> decode(std::string_view body, Format format);
+
+// Semantic checks beyond structure (lengths, ids, sorted attributes).
+[[nodiscard]] core::Status validate(const Report& r);
+[[nodiscard]] core::Status validate(const ReportAck& r);
+[[nodiscard]] core::Status validate(const EnrollRequest& r);
+[[nodiscard]] core::Status validate(const EnrollResponse& r);
+
+// SHA-256 hex of a section's canonical binary encoding, and of a whole
+// inventory (over its section digests), as the agent and collector compare them.
+[[nodiscard]] std::string digest_of(const HostInfo& s);
+[[nodiscard]] std::string digest_of(const CpuTopology& s);
+[[nodiscard]] std::string inventory_digest(const Inventory& inv);
+
+}  // namespace surveyor::wire
+
+template <>
+struct std::is_error_code_enum<surveyor::wire::Errc> : std::true_type {};

@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: Apache-2.0
+// HTTP/1.1 client over Beast for the agent (async, on its io_context) and the
+// command line (blocking, on a private io_context).
+// Design: one request at a time per Client, run as a coroutine that owns a
+// shared_ptr to the state. A whole-request deadline covers resolve, connect,
+// write and read. A kept-alive connection that the server has closed in the
+// meantime shows up as an error before any response byte; the request is then
+// retried once on a fresh connection (reports are idempotent by sequence).
+#include "surveyor/http/client.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include <optional>
+
+namespace surveyor::http {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+
+class HttpCategory final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "http"; }
+  std::string message(int c) const override {
+    switch (static_cast<HttpErrc>(c)) {
+      case HttpErrc::bad_url: return "bad URL";
+      case HttpErrc::resolve: return "cannot resolve host";
+      case HttpErrc::connect: return "cannot connect";
+      case HttpErrc::timeout: return "timed out";
+      case HttpErrc::io: return "connection failed";
+      case HttpErrc::protocol: return "bad HTTP response";
+      case HttpErrc::too_large: return "response too large";
+      case HttpErrc::cancelled: return "cancelled";
+    }
+    return "http error";
+  }
+};
+
+}  // namespace
+
+const std::error_category& http_category() {
+  static const HttpCategory c;
+  return c;
+}
+
+std::string_view find_header(const Headers& h, std::string_view name) {
+  for (const auto& [k, v] : h) {
+    if (k.size() == name.size() &&
+        std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+        }))
+      return v;
+  }
+  return {};
+}
+
+struct Client::Impl : std::enable_shared_from_this<Impl> {
+  Impl(asio::io_context& io_, Url url_, ClientOptions opts_)
+      : io(io_), url(std::move(url_)), opts(std::move(opts_)), resolver(io_), timer(io_) {}
+
+  asio::io_context& io;
+  Url url;
+  ClientOptions opts;
+  tcp::resolver resolver;
+  asio::steady_timer timer;
+  std::optional<beast::tcp_stream> stream;
+  beast::flat_buffer buffer;
+  bool cancelled = false;
+
+  core::Error fail(HttpErrc c, const beast::error_code& ec) {
+    if (cancelled) return core::make_error(HttpErrc::cancelled, url.to_string());
+    if (ec == beast::error::timeout) return core::make_error(HttpErrc::timeout, url.to_string());
+    return core::make_error(c, url.to_string() + ": " + ec.message());
+  }
+
+  asio::awaitable<core::Status> connect(std::chrono::steady_clock::time_point deadline) {
+    beast::error_code ec;
+    // The resolver has no timeout of its own: a timer cancels it.
+    timer.expires_at(deadline);
+    auto timed_out = std::make_shared<bool>(false);
+    timer.async_wait([self = shared_from_this(), timed_out](const beast::error_code& tec) {
+      if (!tec) {
+        *timed_out = true;
+        self->resolver.cancel();
+      }
+    });
+    auto endpoints = co_await resolver.async_resolve(url.host, std::to_string(url.port),
+                                                     asio::redirect_error(asio::use_awaitable, ec));
+    timer.cancel();
+    if (ec) {
+      if (*timed_out) co_return core::make_error(HttpErrc::timeout, url.to_string() + ": resolving");
+      co_return fail(HttpErrc::resolve, ec);
+    }
+    stream.emplace(io);
+    stream->expires_at(deadline);
+    co_await stream->async_connect(endpoints, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      stream.reset();
+      co_return fail(HttpErrc::connect, ec);
+    }
+    buffer.clear();
+    co_return core::Status{};
+  }
+
+  // One exchange on the current connection. `fresh_byte` tells the caller
+  // whether the failure happened before the server sent anything.
+  asio::awaitable<core::Result<Response>> exchange(bhttp::request<bhttp::string_body>& breq,
+                                                   std::chrono::steady_clock::time_point deadline,
+                                                   bool& nothing_received) {
+    beast::error_code ec;
+    nothing_received = true;
+    stream->expires_at(deadline);
+    co_await bhttp::async_write(*stream, breq, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return fail(HttpErrc::io, ec);
+    bhttp::response_parser<bhttp::string_body> parser;
+    parser.body_limit(opts.max_response_body);
+    co_await bhttp::async_read(*stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      nothing_received = parser.got_some() == false;
+      if (ec == bhttp::error::body_limit) co_return core::make_error(HttpErrc::too_large, url.to_string());
+      if (ec == beast::error::timeout || cancelled || ec == asio::error::eof ||
+          ec == asio::error::connection_reset)
+        co_return fail(HttpErrc::io, ec);
+      co_return fail(HttpErrc::protocol, ec);
+    }
+    auto res = parser.release();
+    Response out;
+    out.status = res.result_int();
+    for (const auto& f : res) out.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+    out.body = std::move(res.body());
+    if (!res.keep_alive()) close();
+    co_return out;
+  }
+
+  void close() {
+    if (stream) {
+      beast::error_code ignored;
+      stream->socket().shutdown(tcp::socket::shutdown_both, ignored);
+      stream.reset();
+    }
+  }
+
+  asio::awaitable<core::Result<Response>> run(Request req) {
+    const auto deadline = std::chrono::steady_clock::now() + opts.timeout;
+    bhttp::request<bhttp::string_body> breq;
+    breq.method_string(req.method);
+    breq.target(url.base_path + req.target);
+    breq.version(11);
+    breq.set(bhttp::field::host, url.host + ":" + std::to_string(url.port));
+    breq.set(bhttp::field::user_agent, opts.user_agent);
+    for (const auto& [k, v] : req.headers) breq.set(k, v);
+    breq.body() = std::move(req.body);
+    breq.prepare_payload();
+
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      const bool reused = stream.has_value();
+      if (!reused) {
+        auto st = co_await connect(deadline);
+        if (!st) co_return std::move(st).error();
+      }
+      bool nothing_received = true;
+      auto r = co_await exchange(breq, deadline, nothing_received);
+      if (r) co_return r;
+      close();
+      // Only a reused connection that died before answering is worth a retry.
+      if (!(reused && nothing_received && !cancelled && r.error().code == HttpErrc::io &&
+            std::chrono::steady_clock::now() < deadline))
+        co_return r;
+    }
+    co_return core::make_error(HttpErrc::io, url.to_string());
+  }
+};
+
+Client::Client(asio::io_context& io, Url endpoint, ClientOptions options)
+    : impl_(std::make_shared<Impl>(io, std::move(endpoint), std::move(options))) {}
+
+Client::~Client() {
+  if (impl_) impl_->close();
+}
+
+const Url& Client::endpoint() const { return impl_->url; }
+
+void Client::async_request(Request req, std::function<void(core::Result<Response>)> done) {
+  impl_->cancelled = false;
+  auto self = impl_;
+  asio::co_spawn(
+      impl_->io,
+      [self, req = std::move(req), done = std::move(done)]() mutable -> asio::awaitable<void> {
+        core::Result<Response> r = co_await self->run(std::move(req));
+        done(std::move(r));
+      },
+      asio::detached);
+}
+
+void Client::cancel() {
+  impl_->cancelled = true;
+  impl_->resolver.cancel();
+  impl_->timer.cancel();
+  if (impl_->stream) impl_->stream->cancel();
+}
+
+core::Result<Response> fetch(const Url& endpoint, Request req, ClientOptions options) {
+  asio::io_context io;
+  Client client(io, endpoint, std::move(options));
+  std::optional<core::Result<Response>> out;
+  client.async_request(std::move(req), [&out](core::Result<Response> r) { out = std::move(r); });
+  io.run();
+  if (!out) return core::make_error(HttpErrc::io, "request did not complete");
+  return std::move(*out);
+}
+
+}  // namespace surveyor::http

@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <boost/url/parse.hpp>
+
+#include "surveyor/http/client.hpp"
+
+namespace surveyor::http {
+
+std::string Url::to_string() const {
+  const bool v6 = host.find(':') != std::string::npos;
+  return scheme + "://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port) + base_path;
+}
+
+core::Result<Url> parse_url(std::string_view text) {
+  auto parsed = boost::urls::parse_uri(text);
+  if (!parsed) return core::make_error(HttpErrc::bad_url, "'" + std::string(text) + "': " + parsed.error().message());
+  const auto& u = *parsed;
+  Url out;
+  out.scheme = std::string(u.scheme());
+  if (out.scheme == "https")
+    return core::make_error(HttpErrc::bad_url, "'" + std::string(text) + "': https is not supported by this build yet; use http://");
+  if (out.scheme != "http")
+    return core::make_error(HttpErrc::bad_url, "'" + std::string(text) + "': scheme must be http");
+  if (u.has_userinfo() || u.has_query() || u.has_fragment())
+    return core::make_error(HttpErrc::bad_url, "'" + std::string(text) + "': no user, query or fragment allowed");
+  out.host = std::string(u.encoded_host_address());
+  if (out.host.size() > 2 && out.host.front() == '[' && out.host.back() == ']')
+    out.host = out.host.substr(1, out.host.size() - 2);
+  if (out.host.empty()) return core::make_error(HttpErrc::bad_url, "'" + std::string(text) + "': no host");
+  if (u.has_port()) {
+    if (u.port().empty() || u.port_number() == 0)
+      return core::make_error(HttpErrc::bad_url, "'" + std::string(text) + "': bad port");
+    out.port = u.port_number();
+  }
+  out.base_path = std::string(u.encoded_path());
+  while (!out.base_path.empty() && out.base_path.back() == '/') out.base_path.pop_back();
+  return out;
+}
+
+}  // namespace surveyor::http

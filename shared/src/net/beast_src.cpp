@@ -1,0 +1,3 @@
+// SPDX-License-Identifier: Apache-2.0
+// Beast's implementation, compiled once for the whole project.
+#include <boost/beast/src.hpp>

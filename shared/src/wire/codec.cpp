@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: Apache-2.0
+// Encoding and decoding of wire messages. Binary is cereal PortableBinary
+// behind a 4-byte magic that names the message kind; JSON (json.cpp) is the
+// plain-object form for people and third-party senders. Decoding is the one
+// place untrusted bytes enter: everything that can go wrong, including a
+// length prefix that would allocate gigabytes, becomes a typed error here.
+#include "surveyor/wire/codec.hpp"
+
+#include <cereal/archives/portable_binary.hpp>
+
+#include <new>
+#include <sstream>
+#include <stdexcept>
+
+#include "json.hpp"
+#include "serialize.hpp"
+#include "surveyor/core/crypto.hpp"
+
+namespace surveyor::wire {
+namespace {
+
+class WireCategory final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "wire"; }
+  std::string message(int c) const override {
+    switch (static_cast<Errc>(c)) {
+      case Errc::bad_magic: return "not a Surveyor message of the expected kind";
+      case Errc::truncated: return "message truncated";
+      case Errc::malformed: return "malformed message";
+      case Errc::too_large: return "length beyond what the message can hold";
+      case Errc::unsupported_version: return "unsupported protocol version";
+      case Errc::trailing_data: return "unexpected bytes after the message";
+      case Errc::missing_field: return "missing field";
+      case Errc::wrong_type: return "wrong type";
+      case Errc::invalid_value: return "invalid value";
+    }
+    return "wire error";
+  }
+};
+
+template <class M>
+struct Magic;
+template <>
+struct Magic<Report> {
+  static constexpr char value[4] = {'S', 'V', 'R', 1};
+};
+template <>
+struct Magic<ReportAck> {
+  static constexpr char value[4] = {'S', 'V', 'A', 1};
+};
+template <>
+struct Magic<EnrollRequest> {
+  static constexpr char value[4] = {'S', 'V', 'E', 1};
+};
+template <>
+struct Magic<EnrollResponse> {
+  static constexpr char value[4] = {'S', 'V', 'K', 1};
+};
+
+// Decoded structures may take at most this much memory per body byte.
+constexpr std::size_t kBudgetPerByte = 8;
+constexpr std::size_t kBudgetSlack = 4096;
+
+// The PortableBinary archive of a value, little-endian whatever the host.
+template <class T>
+std::string archive_bytes(const T& value, std::string_view prefix = {}) {
+  std::ostringstream os(std::ios::binary);
+  os.write(prefix.data(), static_cast<std::streamsize>(prefix.size()));
+  {
+    cereal::PortableBinaryOutputArchive ar(os, cereal::PortableBinaryOutputArchive::Options::LittleEndian());
+    ar(value);
+  }
+  return std::move(os).str();
+}
+
+template <class T>
+std::string encode_binary(const T& value) {
+  return archive_bytes(value, std::string_view(Magic<T>::value, 4));
+}
+
+template <class T>
+core::Result<T> decode_binary(std::string_view body) {
+  if (body.size() < 4 || body.substr(0, 4) != std::string_view(Magic<T>::value, 4))
+    return core::make_error(Errc::bad_magic, "expected magic bytes 'SV" +
+                                                 std::string(1, Magic<T>::value[2]) + "\\x01'");
+  const std::string_view payload = body.substr(4);
+  T out{};
+  try {
+    detail::BoundedInputArchive ar(payload, payload.size() * kBudgetPerByte + kBudgetSlack);
+    ar(out);
+    if (ar.remaining() != 0)
+      return core::make_error(Errc::trailing_data,
+                              std::to_string(ar.remaining()) + " bytes after the end of the message");
+  } catch (const detail::DecodeFailure& f) {
+    return core::make_error(f.code, f.what);
+  } catch (const cereal::Exception& e) {
+    return core::make_error(Errc::malformed, e.what());
+  } catch (const std::bad_alloc&) {
+    return core::make_error(Errc::too_large, "out of memory while decoding");
+  } catch (const std::length_error& e) {
+    return core::make_error(Errc::too_large, e.what());
+  }
+  return out;
+}
+
+}  // namespace
+
+const std::error_category& wire_category() {
+  static const WireCategory c;
+  return c;
+}
+
+std::optional<Format> format_for_content_type(std::string_view ct) {
+  const auto semi = ct.find(';');
+  std::string_view base = ct.substr(0, semi);
+  while (!base.empty() && base.back() == ' ') base.remove_suffix(1);
+  while (!base.empty() && base.front() == ' ') base.remove_prefix(1);
+  std::string lower(base);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (lower == kBinaryContentType) return Format::binary;
+  if (lower == kJsonContentType) return Format::json;
+  return std::nullopt;
+}
+
+std::string_view content_type_for(Format f) {
+  return f == Format::binary ? kBinaryContentType : kJsonContentType;
+}
+
+template <class M>
+std::string encode(const M& message, Format format) {
+  return format == Format::binary ? encode_binary(message) : detail::to_json_text(message);
+}
+
+template <class M>
+core::Result<M> decode(std::string_view body, Format format) {
+  core::Result<M> r = format == Format::binary ? decode_binary<M>(body)
+                                               : detail::from_json_text<M>(body);
+  if (!r) return r;
+  if (auto st = validate(*r); !st) return std::move(st).error();
+  return r;
+}
+
+template std::string encode(const Report&, Format);
+template std::string encode(const ReportAck&, Format);
+template std::string encode(const EnrollRequest&, Format);
+template std::string encode(const EnrollResponse&, Format);
+template core::Result<Report> decode(std::string_view, Format);
+template core::Result<ReportAck> decode(std::string_view, Format);
+template core::Result<EnrollRequest> decode(std::string_view, Format);
+template core::Result<EnrollResponse> decode(std::string_view, Format);
+
+std::string digest_of(const HostInfo& s) { return core::sha256_hex(archive_bytes(s)); }
+std::string digest_of(const CpuTopology& s) { return core::sha256_hex(archive_bytes(s)); }
+
+std::string inventory_digest(const Inventory& inv) {
+  return core::sha256_hex(inv.host.digest + ":" + inv.cpu.digest);
+}
+
+}  // namespace surveyor::wire

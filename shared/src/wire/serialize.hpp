@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: Apache-2.0
+// The cereal layout of every wire type. Each type is versioned: a field added
+// later is read only when `version` says it is there, so old agents keep
+// working; a version newer than this build knows is refused, not guessed at.
+#pragma once
+
+#include <cereal/cereal.hpp>
+#include <cereal/types/optional.hpp>
+#include <cereal/types/string.hpp>
+#include <cereal/types/vector.hpp>
+
+#include "bounded_archive.hpp"
+#include "surveyor/wire/enroll.hpp"
+#include "surveyor/wire/inventory.hpp"
+#include "surveyor/wire/report.hpp"
+#include "surveyor/wire/types.hpp"
+
+namespace surveyor::wire {
+
+inline void check_version(std::uint32_t version, std::uint32_t known, const char* type) {
+  if (version > known)
+    throw detail::DecodeFailure{Errc::unsupported_version,
+                                std::string(type) + " layout version " + std::to_string(version) +
+                                    " is newer than this build reads (" + std::to_string(known) + ")"};
+}
+
+template <class Ar>
+void serialize(Ar& ar, Attribute& a, std::uint32_t v) {
+  check_version(v, 1, "Attribute");
+  ar(a.key, a.value);
+}
+
+template <class Ar>
+void serialize(Ar& ar, Point& p, std::uint32_t v) {
+  check_version(v, 1, "Point");
+  ar(p.time_ms, p.value);
+}
+
+template <class Ar>
+void serialize(Ar& ar, Series& s, std::uint32_t v) {
+  check_version(v, 1, "Series");
+  ar(s.metric, s.unit, s.attributes, s.points);
+}
+
+template <class Ar>
+void serialize(Ar& ar, CheckResult& c, std::uint32_t v) {
+  check_version(v, 1, "CheckResult");
+  ar(c.name, c.kind, c.state, c.time_ms, c.duration_ms, c.output);
+}
+
+template <class Ar, class T>
+void serialize(Ar& ar, Section<T>& s, std::uint32_t v) {
+  check_version(v, 1, "Section");
+  ar(s.state, s.reason, s.digest, s.data);
+}
+
+template <class Ar>
+void serialize(Ar& ar, HostInfo& h, std::uint32_t v) {
+  check_version(v, 1, "HostInfo");
+  ar(h.host_id, h.hostname, h.os_type, h.os_name, h.os_version, h.os_description,
+     h.kernel_release, h.architecture, h.memory_total_bytes, h.boot_time_ms);
+}
+
+template <class Ar>
+void serialize(Ar& ar, CpuCache& c, std::uint32_t v) {
+  check_version(v, 1, "CpuCache");
+  ar(c.level, c.kind, c.size_bytes, c.line_bytes, c.ways, c.count);
+}
+
+template <class Ar>
+void serialize(Ar& ar, CpuTopology& c, std::uint32_t v) {
+  check_version(v, 1, "CpuTopology");
+  ar(c.packages, c.cores, c.pus, c.numa_nodes, c.model, c.vendor, c.caches);
+}
+
+template <class Ar>
+void serialize(Ar& ar, Inventory& i, std::uint32_t v) {
+  check_version(v, 1, "Inventory");
+  ar(i.collected_at_ms, i.host, i.cpu);
+}
+
+template <class Ar>
+void serialize(Ar& ar, Report& r, std::uint32_t v) {
+  check_version(v, kProtocolVersion, "Report");
+  ar(r.agent_id, r.sequence, r.sent_at_ms, r.heartbeat_interval_s, r.agent_version,
+     r.inventory_digest, r.inventory, r.series, r.checks);
+}
+
+template <class Ar>
+void serialize(Ar& ar, ReportAck& a, std::uint32_t v) {
+  check_version(v, 1, "ReportAck");
+  ar(a.sequence, a.duplicate, a.inventory_wanted);
+}
+
+template <class Ar>
+void serialize(Ar& ar, EnrollRequest& e, std::uint32_t v) {
+  check_version(v, 1, "EnrollRequest");
+  ar(e.token, e.host_id, e.hostname, e.agent_version);
+}
+
+template <class Ar>
+void serialize(Ar& ar, EnrollResponse& e, std::uint32_t v) {
+  check_version(v, 1, "EnrollResponse");
+  ar(e.agent_id, e.agent_key, e.ci_id);
+}
+
+}  // namespace surveyor::wire
+
+CEREAL_CLASS_VERSION(surveyor::wire::Attribute, 1)
+CEREAL_CLASS_VERSION(surveyor::wire::Point, 1)
+CEREAL_CLASS_VERSION(surveyor::wire::Series, 1)
+CEREAL_CLASS_VERSION(surveyor::wire::CheckResult, 1)
+CEREAL_CLASS_VERSION(surveyor::wire::HostInfo, 1)
+CEREAL_CLASS_VERSION(surveyor::wire::CpuCache, 1)
+CEREAL_CLASS_VERSION(surveyor::wire::CpuTopology, 1)
+CEREAL_CLASS_VERSION(surveyor::wire::Section<surveyor::wire::HostInfo>, 1)
+CEREAL_CLASS_VERSION(surveyor::wire::Section<surveyor::wire::CpuTopology>, 1)
+CEREAL_CLASS_VERSION(surveyor::wire::Inventory, 1)
+CEREAL_CLASS_VERSION(surveyor::wire::Report, surveyor::wire::kProtocolVersion)
+CEREAL_CLASS_VERSION(surveyor::wire::ReportAck, 1)
+CEREAL_CLASS_VERSION(surveyor::wire::EnrollRequest, 1)
+CEREAL_CLASS_VERSION(surveyor::wire::EnrollResponse, 1)
