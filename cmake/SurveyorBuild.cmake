@@ -15,7 +15,7 @@ endif()
 add_library(surveyor_build_flags INTERFACE)
 target_compile_options(surveyor_build_flags INTERFACE
   -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Woverloaded-virtual
-  -Wimplicit-fallthrough -Wcast-qual -Wformat=2)
+  -Wimplicit-fallthrough -Wcast-qual -Wformat=2 -Wno-missing-field-initializers)
 if(SURVEYOR_WERROR)
   target_compile_options(surveyor_build_flags INTERFACE -Werror)
 endif()

@@ -1,0 +1,16 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <string_view>
+
+#include "surveyor/collector/store/stores.hpp"
+
+namespace surveyor::collector::backends {
+
+// Opens the backend a store URL names:
+//   sqlite:PATH[?synchronous=full|normal]   embedded, one collector (default full)
+//   redis://HOST:PORT[/PREFIX]              shared by several collectors; keys
+//                                           under PREFIX (default "surveyor")
+[[nodiscard]] core::Result<store::Stores> open_stores(std::string_view url);
+
+}  // namespace surveyor::collector::backends

@@ -1,0 +1,24 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "surveyor/collector/store/stores.hpp"
+
+namespace surveyor::collector::redis {
+
+struct RedisOptions {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 6379;
+  std::string prefix = "surveyor";  // every key starts with "<prefix>:"
+  std::chrono::milliseconds timeout{2000};
+  std::size_t max_connections = 8;
+};
+
+// Connects lazily; the first call fails with `unavailable` if Redis is down,
+// and later calls reconnect by themselves.
+[[nodiscard]] core::Result<store::Stores> open_redis(const RedisOptions& options);
+
+}  // namespace surveyor::collector::redis

@@ -1,0 +1,22 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <string>
+
+#include "surveyor/collector/store/stores.hpp"
+
+namespace surveyor::collector::sqlite {
+
+struct SqliteOptions {
+  std::string path;
+  // FULL: a commit is fsynced before it returns (an acknowledged report
+  // survives power loss). NORMAL: survives a crash of the collector, not of the
+  // machine, and is faster.
+  bool synchronous_full = true;
+  std::size_t readers = 4;  // read connections (WAL lets them run beside the writer)
+};
+
+// Opens (creating if needed) the database in WAL mode and migrates its schema.
+[[nodiscard]] core::Result<store::Stores> open_sqlite(const SqliteOptions& options);
+
+}  // namespace surveyor::collector::sqlite

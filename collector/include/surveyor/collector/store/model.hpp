@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "surveyor/core/result.hpp"
+
+namespace surveyor::collector::store {
+
+enum class StoreErrc { unavailable = 1, conflict, corrupt, io, invalid };
+const std::error_category& store_category();
+inline std::error_code make_error_code(StoreErrc e) { return {static_cast<int>(e), store_category()}; }
+
+// An enrolled agent. The key itself is never stored, only its SHA-256.
+struct AgentRecord {
+  std::string id;
+  std::string key_hash;
+  std::string host_id;
+  std::string hostname;
+  std::string ci_id;
+  std::string agent_version;
+  std::int64_t enrolled_at_ms = 0;
+  // Advanced by every stored report.
+  std::int64_t last_seen_ms = 0;
+  std::uint64_t last_sequence = 0;
+  std::uint32_t heartbeat_interval_s = 0;
+  std::string inventory_digest;
+  friend bool operator==(const AgentRecord&, const AgentRecord&) = default;
+};
+
+// A typed attribute value of a configuration item.
+using AttrValue = std::variant<std::string, std::int64_t, double, bool>;
+using AttrMap = std::map<std::string, AttrValue, std::less<>>;
+
+// JSON object text of an attribute map, keys in order; and back.
+[[nodiscard]] std::string attrs_to_json(const AttrMap& m);
+[[nodiscard]] core::Result<AttrMap> attrs_from_json(std::string_view text);
+
+enum class CiState { active, missing, retired };
+[[nodiscard]] std::string_view to_string(CiState s);
+[[nodiscard]] std::optional<CiState> ci_state_from(std::string_view s);
+
+struct Ci {
+  std::string id;
+  std::string type;  // host, cpu, disk, ...
+  std::string name;
+  std::string source;  // agent, user, api
+  CiState state = CiState::active;
+  AttrMap attributes;
+  std::int64_t first_seen_ms = 0;
+  std::int64_t last_seen_ms = 0;
+  std::int64_t updated_ms = 0;  // last attribute change
+  friend bool operator==(const Ci&, const Ci&) = default;
+};
+
+// What an observation says about a CI: it was seen, and (perhaps) what some of
+// its attributes are now. Keys under `replace_prefixes` that are not in
+// `attributes` are removed; other existing keys are kept, so a section that
+// could not be read leaves what was known before untouched.
+struct CiUpdate {
+  std::string id;
+  std::string type;
+  std::string name;  // empty: keep the current name
+  std::string source;
+  AttrMap attributes;
+  std::vector<std::string> replace_prefixes;
+  std::int64_t seen_at_ms = 0;
+};
+
+// The CI after applying `u` to what was stored (nullopt: a new CI).
+[[nodiscard]] Ci merge_ci(const std::optional<Ci>& existing, const CiUpdate& u);
+
+struct CiFilter {
+  std::string type;  // empty: any
+  std::string name;  // exact name; empty: any
+  std::size_t limit = 1000;
+  std::size_t offset = 0;
+};
+
+using Labels = std::vector<std::pair<std::string, std::string>>;  // sorted by key
+
+// A series is a CI, a metric and attributes.
+struct SeriesKey {
+  std::string ci_id;
+  std::string metric;
+  Labels attributes;
+  friend bool operator==(const SeriesKey&, const SeriesKey&) = default;
+  friend auto operator<=>(const SeriesKey&, const SeriesKey&) = default;
+};
+
+// The attributes as a JSON object text with sorted keys: the identity stored
+// alongside the metric.
+[[nodiscard]] std::string labels_to_json(const Labels& l);
+[[nodiscard]] core::Result<Labels> labels_from_json(std::string_view text);
+
+struct SeriesInfo {
+  SeriesKey key;
+  std::string unit;
+  friend bool operator==(const SeriesInfo&, const SeriesInfo&) = default;
+};
+
+struct Sample {
+  std::int64_t time_ms = 0;
+  double value = 0;
+};
+
+struct LatestSample {
+  SeriesInfo series;
+  Sample sample;
+};
+
+// Everything one report changes, applied atomically by ReportStore.
+struct ReportBatch {
+  std::string agent_id;
+  std::uint64_t sequence = 0;
+  std::int64_t received_at_ms = 0;
+  std::uint32_t heartbeat_interval_s = 0;
+  std::optional<std::string> inventory_digest;  // set when the report carried an inventory
+  std::vector<CiUpdate> cis;
+  std::vector<std::pair<SeriesInfo, std::vector<Sample>>> series;
+};
+
+enum class ApplyOutcome { stored, duplicate };
+
+}  // namespace surveyor::collector::store
+
+template <>
+struct std::is_error_code_enum<surveyor::collector::store::StoreErrc> : std::true_type {};

@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "surveyor/collector/store/model.hpp"
+#include "surveyor/core/result.hpp"
+
+namespace surveyor::collector::store {
+
+// Every method of every store is safe to call from several threads at once,
+// and blocks: call it from a worker thread, never from an I/O thread.
+// Failures are StoreErrc: `unavailable` when the backend cannot be reached
+// (the caller answers 503), `corrupt` when stored data cannot be read back.
+
+class AgentStore {
+ public:
+  virtual ~AgentStore() = default;
+  // Adds a new agent; `conflict` if the id exists.
+  virtual core::Status create_agent(const AgentRecord& a) = 0;
+  // The agent, or nullopt when unknown.
+  virtual core::Result<std::optional<AgentRecord>> find_agent(std::string_view id) = 0;
+};
+
+class CmdbStore {
+ public:
+  virtual ~CmdbStore() = default;
+  // Creates or updates one CI as merge_ci() describes; returns it as stored.
+  virtual core::Result<Ci> upsert_ci(const CiUpdate& u) = 0;
+  virtual core::Result<std::optional<Ci>> find_ci(std::string_view id) = 0;
+  // CIs matching the filter, ordered by name then id.
+  virtual core::Result<std::vector<Ci>> list_cis(const CiFilter& f) = 0;
+};
+
+class SeriesStore {
+ public:
+  virtual ~SeriesStore() = default;
+  // The series recorded for a CI, ordered by metric then attributes.
+  virtual core::Result<std::vector<SeriesInfo>> list_series(std::string_view ci_id) = 0;
+  // Samples with from_ms <= time < to_ms, oldest first, at most `limit`.
+  virtual core::Result<std::vector<Sample>> read_samples(const SeriesKey& key, std::int64_t from_ms,
+                                                         std::int64_t to_ms, std::size_t limit) = 0;
+  // The newest sample of each series of a CI, in list_series order.
+  virtual core::Result<std::vector<LatestSample>> latest_samples(std::string_view ci_id) = 0;
+};
+
+class ReportStore {
+ public:
+  virtual ~ReportStore() = default;
+  // All or nothing: unless (agent, sequence) was applied before, apply the CI
+  // updates, append the samples (a sample at a time already stored for its
+  // series is ignored), advance the agent's state and remember the sequence.
+  // Returns `duplicate`, having changed nothing, for a sequence seen before.
+  // When this returns, the change is as durable as the backend is configured to make it.
+  virtual core::Result<ApplyOutcome> apply_report(const ReportBatch& b) = 0;
+};
+
+class StoreHealth {
+ public:
+  virtual ~StoreHealth() = default;
+  // Cheap round trip to the backend.
+  virtual core::Status ping() = 0;
+  // "sqlite:/var/lib/surveyor/surveyor.db" or "redis://127.0.0.1:6379" (no secrets).
+  [[nodiscard]] virtual std::string describe() const = 0;
+};
+
+// One backend's stores. The members share the backend's connections.
+struct Stores {
+  std::shared_ptr<AgentStore> agents;
+  std::shared_ptr<CmdbStore> cmdb;
+  std::shared_ptr<SeriesStore> series;
+  std::shared_ptr<ReportStore> reports;
+  std::shared_ptr<StoreHealth> health;
+};
+
+}  // namespace surveyor::collector::store

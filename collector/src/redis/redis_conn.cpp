@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "redis_conn.hpp"
+
+#include <cstdlib>
+
+#include "surveyor/collector/store/model.hpp"
+
+namespace surveyor::collector::redis {
+
+using store::StoreErrc;
+
+namespace {
+
+timeval to_timeval(std::chrono::milliseconds t) {
+  return timeval{static_cast<time_t>(t.count() / 1000), static_cast<suseconds_t>((t.count() % 1000) * 1000)};
+}
+
+}  // namespace
+
+Connection::~Connection() {
+  if (c_) redisFree(c_);
+}
+
+core::Result<std::unique_ptr<Connection>> Connection::open(const std::string& host, std::uint16_t port,
+                                                           std::chrono::milliseconds timeout) {
+  redisContext* c = redisConnectWithTimeout(host.c_str(), port, to_timeval(timeout));
+  if (c == nullptr) return core::make_error(StoreErrc::unavailable, "redis: out of memory");
+  std::unique_ptr<Connection> conn(new Connection(c));
+  if (c->err)
+    return core::make_error(StoreErrc::unavailable,
+                            "redis " + host + ":" + std::to_string(port) + ": " + c->errstr);
+  redisSetTimeout(c, to_timeval(timeout));
+  redisEnableKeepAlive(c);
+  return conn;
+}
+
+core::Result<std::vector<Reply>> Connection::pipeline(const std::vector<Argv>& commands) {
+  std::vector<const char*> argv;
+  std::vector<std::size_t> lens;
+  for (const Argv& cmd : commands) {
+    argv.clear();
+    lens.clear();
+    for (const std::string& a : cmd) {
+      argv.push_back(a.data());
+      lens.push_back(a.size());
+    }
+    if (redisAppendCommandArgv(c_, static_cast<int>(argv.size()), argv.data(), lens.data()) != REDIS_OK)
+      return core::make_error(StoreErrc::unavailable, std::string("redis: ") + c_->errstr);
+  }
+  std::vector<Reply> out;
+  out.reserve(commands.size());
+  for (std::size_t i = 0; i < commands.size(); ++i) {
+    void* raw = nullptr;
+    if (redisGetReply(c_, &raw) != REDIS_OK || raw == nullptr)
+      return core::make_error(StoreErrc::unavailable, std::string("redis: ") + (c_->err ? c_->errstr : "no reply"));
+    out.emplace_back(static_cast<redisReply*>(raw));
+  }
+  return out;
+}
+
+core::Result<Reply> Connection::command(const Argv& argv) {
+  auto r = pipeline({argv});
+  if (!r) return std::move(r).error();
+  return std::move((*r)[0]);
+}
+
+Pool::Pool(std::string host, std::uint16_t port, std::chrono::milliseconds timeout, std::size_t max)
+    : host_(std::move(host)), port_(port), timeout_(timeout), max_(max == 0 ? 1 : max) {}
+
+Pool::~Pool() = default;
+
+core::Result<std::unique_ptr<Connection>> Pool::acquire() {
+  {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [this] { return !idle_.empty() || open_ < max_; });
+    if (!idle_.empty()) {
+      auto c = std::move(idle_.back());
+      idle_.pop_back();
+      return c;
+    }
+    ++open_;
+  }
+  auto c = Connection::open(host_, port_, timeout_);
+  if (!c) {
+    std::lock_guard lock(mu_);
+    --open_;
+    cv_.notify_one();
+  }
+  return c;
+}
+
+void Pool::release(std::unique_ptr<Connection> c) {
+  std::lock_guard lock(mu_);
+  if (c->broken()) --open_;
+  else idle_.push_back(std::move(c));
+  cv_.notify_one();
+}
+
+bool is_error(const redisReply* r) { return r != nullptr && r->type == REDIS_REPLY_ERROR; }
+
+std::string reply_text(const redisReply* r) {
+  if (r == nullptr) return {};
+  if (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS || r->type == REDIS_REPLY_ERROR)
+    return std::string(r->str, r->len);
+  return {};
+}
+
+std::optional<std::int64_t> reply_int(const redisReply* r) {
+  if (r == nullptr) return std::nullopt;
+  if (r->type == REDIS_REPLY_INTEGER) return r->integer;
+  if (r->type == REDIS_REPLY_STRING) {
+    char* end = nullptr;
+    const std::string s(r->str, r->len);
+    const long long v = std::strtoll(s.c_str(), &end, 10);
+    if (end != s.c_str() && *end == '\0') return v;
+  }
+  return std::nullopt;
+}
+
+core::Error reply_error(const redisReply* r, std::string_view what) {
+  return core::make_error(StoreErrc::io, std::string(what) + ": " + (r ? reply_text(r) : "no reply"));
+}
+
+}  // namespace surveyor::collector::redis

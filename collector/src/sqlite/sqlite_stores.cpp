@@ -1,0 +1,425 @@
+// SPDX-License-Identifier: Apache-2.0
+// The embedded store: SQLite in WAL mode, one writer connection and a few
+// readers. Design: every write runs in one BEGIN IMMEDIATE transaction on the
+// writer; with synchronous=FULL a COMMIT has reached the disk when it returns,
+// which is what lets the API answer 202 only for durable reports. Samples are
+// raw rows keyed (series, time), so a replayed sample is ignored by the key.
+#include "surveyor/collector/sqlite/sqlite_stores.hpp"
+
+#include <algorithm>
+#include <unordered_map>
+
+#include "sqlite_db.hpp"
+
+namespace surveyor::collector::sqlite {
+namespace {
+
+using namespace store;
+
+constexpr int kSchemaVersion = 1;
+// How many recent sequence numbers per agent are remembered for de-duplication.
+constexpr std::uint64_t kSeenWindow = 100'000;
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS agents(
+  id TEXT PRIMARY KEY, key_hash TEXT NOT NULL, host_id TEXT NOT NULL, hostname TEXT NOT NULL,
+  ci_id TEXT NOT NULL, agent_version TEXT NOT NULL, enrolled_at_ms INTEGER NOT NULL,
+  last_seen_ms INTEGER NOT NULL DEFAULT 0, last_sequence INTEGER NOT NULL DEFAULT 0,
+  heartbeat_interval_s INTEGER NOT NULL DEFAULT 0, inventory_digest TEXT NOT NULL DEFAULT '');
+CREATE TABLE IF NOT EXISTS reports_seen(
+  agent_id TEXT NOT NULL, sequence INTEGER NOT NULL, received_at_ms INTEGER NOT NULL,
+  PRIMARY KEY(agent_id, sequence)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS cis(
+  id TEXT PRIMARY KEY, type TEXT NOT NULL, name TEXT NOT NULL, source TEXT NOT NULL,
+  state TEXT NOT NULL, attributes TEXT NOT NULL, first_seen_ms INTEGER NOT NULL,
+  last_seen_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS cis_by_name ON cis(name, id);
+CREATE INDEX IF NOT EXISTS cis_by_type ON cis(type, name, id);
+CREATE TABLE IF NOT EXISTS series(
+  id INTEGER PRIMARY KEY, ci_id TEXT NOT NULL, metric TEXT NOT NULL, attributes TEXT NOT NULL,
+  unit TEXT NOT NULL, UNIQUE(ci_id, metric, attributes));
+CREATE TABLE IF NOT EXISTS samples(
+  series_id INTEGER NOT NULL, time_ms INTEGER NOT NULL, value REAL,
+  PRIMARY KEY(series_id, time_ms)) WITHOUT ROWID;
+)sql";
+
+constexpr const char* kCiColumns =
+    "id, type, name, source, state, attributes, first_seen_ms, last_seen_ms, updated_ms";
+
+struct Backend {
+  Backend(std::unique_ptr<Connection> writer, std::vector<std::unique_ptr<Connection>> readers,
+          std::string path_)
+      : pool(std::move(writer), std::move(readers)), path(std::move(path_)) {}
+  Pool pool;
+  std::string path;
+  // series identity -> row id; touched only under the writer lock.
+  std::unordered_map<std::string, std::int64_t> series_ids;
+};
+
+#define SURVEYOR_TRY_STMT(var, conn, sql) \
+  auto var##_r = (conn).prepare(sql);     \
+  if (!var##_r) return std::move(var##_r).error(); \
+  Stmt& var = **var##_r
+
+core::Result<Ci> read_ci(Stmt& s) {
+  Ci c;
+  c.id = s.text(0);
+  c.type = s.text(1);
+  c.name = s.text(2);
+  c.source = s.text(3);
+  auto state = ci_state_from(s.text(4));
+  if (!state) return core::make_error(StoreErrc::corrupt, "CI " + c.id + ": unknown state");
+  c.state = *state;
+  auto attrs = attrs_from_json(s.text(5));
+  if (!attrs) return std::move(attrs).error();
+  c.attributes = std::move(*attrs);
+  c.first_seen_ms = s.int64(6);
+  c.last_seen_ms = s.int64(7);
+  c.updated_ms = s.int64(8);
+  return c;
+}
+
+core::Result<std::optional<Ci>> load_ci(Connection& c, std::string_view id) {
+  SURVEYOR_TRY_STMT(s, c, std::string("SELECT ") + kCiColumns + " FROM cis WHERE id = ?1");
+  s.bind(1, id);
+  const int rc = s.step();
+  if (rc == SQLITE_DONE) return std::optional<Ci>{};
+  if (rc != SQLITE_ROW) return c.error(rc, "read CI");
+  auto ci = read_ci(s);
+  if (!ci) return std::move(ci).error();
+  return std::optional<Ci>{std::move(*ci)};
+}
+
+core::Status save_ci(Connection& c, const Ci& ci) {
+  SURVEYOR_TRY_STMT(s, c,
+                    "INSERT INTO cis(id, type, name, source, state, attributes, first_seen_ms, "
+                    "last_seen_ms, updated_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+                    "ON CONFLICT(id) DO UPDATE SET type = ?2, name = ?3, source = ?4, state = ?5, "
+                    "attributes = ?6, first_seen_ms = ?7, last_seen_ms = ?8, updated_ms = ?9");
+  s.bind(1, ci.id).bind(2, ci.type).bind(3, ci.name).bind(4, ci.source).bind(5, to_string(ci.state));
+  const std::string attrs = attrs_to_json(ci.attributes);
+  s.bind(6, attrs).bind(7, ci.first_seen_ms).bind(8, ci.last_seen_ms).bind(9, ci.updated_ms);
+  const int rc = s.step();
+  if (rc != SQLITE_DONE) return c.error(rc, "write CI");
+  return {};
+}
+
+core::Result<Ci> upsert_in(Connection& c, const CiUpdate& u) {
+  auto existing = load_ci(c, u.id);
+  if (!existing) return std::move(existing).error();
+  Ci merged = merge_ci(*existing, u);
+  if (auto st = save_ci(c, merged); !st) return std::move(st).error();
+  return merged;
+}
+
+std::string series_identity(const SeriesKey& k, const std::string& attrs_json) {
+  return k.ci_id + '\x1f' + k.metric + '\x1f' + attrs_json;
+}
+
+core::Result<std::int64_t> series_id_for(Connection& c, Backend& b, const SeriesInfo& info) {
+  const std::string attrs = labels_to_json(info.key.attributes);
+  const std::string identity = series_identity(info.key, attrs);
+  if (auto it = b.series_ids.find(identity); it != b.series_ids.end()) return it->second;
+  {
+    SURVEYOR_TRY_STMT(ins, c,
+                      "INSERT INTO series(ci_id, metric, attributes, unit) VALUES(?1, ?2, ?3, ?4) "
+                      "ON CONFLICT(ci_id, metric, attributes) DO UPDATE SET unit = ?4");
+    ins.bind(1, info.key.ci_id).bind(2, info.key.metric).bind(3, attrs).bind(4, info.unit);
+    if (int rc = ins.step(); rc != SQLITE_DONE) return c.error(rc, "write series");
+  }
+  SURVEYOR_TRY_STMT(sel, c, "SELECT id FROM series WHERE ci_id = ?1 AND metric = ?2 AND attributes = ?3");
+  sel.bind(1, info.key.ci_id).bind(2, info.key.metric).bind(3, attrs);
+  if (int rc = sel.step(); rc != SQLITE_ROW) return c.error(rc, "read series id");
+  const std::int64_t id = sel.int64(0);
+  b.series_ids.emplace(identity, id);
+  return id;
+}
+
+class SqliteAgentStore final : public AgentStore {
+ public:
+  explicit SqliteAgentStore(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
+
+  core::Status create_agent(const AgentRecord& a) override {
+    return b_->pool.with_writer([&](Connection& c) -> core::Status {
+      SURVEYOR_TRY_STMT(s, c,
+                        "INSERT INTO agents(id, key_hash, host_id, hostname, ci_id, agent_version, "
+                        "enrolled_at_ms, last_seen_ms, last_sequence, heartbeat_interval_s, "
+                        "inventory_digest) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+      s.bind(1, a.id).bind(2, a.key_hash).bind(3, a.host_id).bind(4, a.hostname).bind(5, a.ci_id);
+      s.bind(6, a.agent_version).bind(7, a.enrolled_at_ms).bind(8, a.last_seen_ms);
+      s.bind(9, static_cast<std::int64_t>(a.last_sequence));
+      s.bind(10, static_cast<std::int64_t>(a.heartbeat_interval_s)).bind(11, a.inventory_digest);
+      const int rc = s.step();
+      if (rc != SQLITE_DONE) return c.error(rc, "create agent " + a.id);
+      return {};
+    });
+  }
+
+  core::Result<std::optional<AgentRecord>> find_agent(std::string_view id) override {
+    return b_->pool.with_reader([&](Connection& c) -> core::Result<std::optional<AgentRecord>> {
+      SURVEYOR_TRY_STMT(s, c,
+                        "SELECT id, key_hash, host_id, hostname, ci_id, agent_version, enrolled_at_ms, "
+                        "last_seen_ms, last_sequence, heartbeat_interval_s, inventory_digest "
+                        "FROM agents WHERE id = ?1");
+      s.bind(1, id);
+      const int rc = s.step();
+      if (rc == SQLITE_DONE) return std::optional<AgentRecord>{};
+      if (rc != SQLITE_ROW) return c.error(rc, "read agent");
+      AgentRecord a;
+      a.id = s.text(0);
+      a.key_hash = s.text(1);
+      a.host_id = s.text(2);
+      a.hostname = s.text(3);
+      a.ci_id = s.text(4);
+      a.agent_version = s.text(5);
+      a.enrolled_at_ms = s.int64(6);
+      a.last_seen_ms = s.int64(7);
+      a.last_sequence = static_cast<std::uint64_t>(s.int64(8));
+      a.heartbeat_interval_s = static_cast<std::uint32_t>(s.int64(9));
+      a.inventory_digest = s.text(10);
+      return std::optional<AgentRecord>{std::move(a)};
+    });
+  }
+
+ private:
+  std::shared_ptr<Backend> b_;
+};
+
+class SqliteCmdbStore final : public CmdbStore {
+ public:
+  explicit SqliteCmdbStore(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
+
+  core::Result<Ci> upsert_ci(const CiUpdate& u) override {
+    return b_->pool.with_writer([&](Connection& c) {
+      return in_transaction<Ci>(c, [&] { return upsert_in(c, u); });
+    });
+  }
+
+  core::Result<std::optional<Ci>> find_ci(std::string_view id) override {
+    return b_->pool.with_reader([&](Connection& c) { return load_ci(c, id); });
+  }
+
+  core::Result<std::vector<Ci>> list_cis(const CiFilter& f) override {
+    return b_->pool.with_reader([&](Connection& c) -> core::Result<std::vector<Ci>> {
+      SURVEYOR_TRY_STMT(s, c,
+                        std::string("SELECT ") + kCiColumns +
+                            " FROM cis WHERE (?1 = '' OR type = ?1) AND (?2 = '' OR name = ?2) "
+                            "ORDER BY name, id LIMIT ?3 OFFSET ?4");
+      s.bind(1, f.type).bind(2, f.name).bind(3, static_cast<std::int64_t>(f.limit));
+      s.bind(4, static_cast<std::int64_t>(f.offset));
+      std::vector<Ci> out;
+      int rc;
+      while ((rc = s.step()) == SQLITE_ROW) {
+        auto ci = read_ci(s);
+        if (!ci) return std::move(ci).error();
+        out.push_back(std::move(*ci));
+      }
+      if (rc != SQLITE_DONE) return c.error(rc, "list CIs");
+      return out;
+    });
+  }
+
+ private:
+  std::shared_ptr<Backend> b_;
+};
+
+class SqliteSeriesStore final : public SeriesStore {
+ public:
+  explicit SqliteSeriesStore(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
+
+  core::Result<std::vector<SeriesInfo>> list_series(std::string_view ci_id) override {
+    return b_->pool.with_reader([&](Connection& c) -> core::Result<std::vector<SeriesInfo>> {
+      SURVEYOR_TRY_STMT(s, c,
+                        "SELECT metric, attributes, unit FROM series WHERE ci_id = ?1 "
+                        "ORDER BY metric, attributes");
+      s.bind(1, ci_id);
+      std::vector<SeriesInfo> out;
+      int rc;
+      while ((rc = s.step()) == SQLITE_ROW) {
+        auto labels = labels_from_json(s.text(1));
+        if (!labels) return std::move(labels).error();
+        out.push_back(SeriesInfo{SeriesKey{std::string(ci_id), s.text(0), std::move(*labels)}, s.text(2)});
+      }
+      if (rc != SQLITE_DONE) return c.error(rc, "list series");
+      return out;
+    });
+  }
+
+  core::Result<std::vector<Sample>> read_samples(const SeriesKey& key, std::int64_t from_ms,
+                                                 std::int64_t to_ms, std::size_t limit) override {
+    return b_->pool.with_reader([&](Connection& c) -> core::Result<std::vector<Sample>> {
+      SURVEYOR_TRY_STMT(s, c,
+                        "SELECT x.time_ms, x.value FROM series s JOIN samples x ON x.series_id = s.id "
+                        "WHERE s.ci_id = ?1 AND s.metric = ?2 AND s.attributes = ?3 "
+                        "AND x.time_ms >= ?4 AND x.time_ms < ?5 ORDER BY x.time_ms LIMIT ?6");
+      s.bind(1, key.ci_id).bind(2, key.metric).bind(3, labels_to_json(key.attributes));
+      s.bind(4, from_ms).bind(5, to_ms).bind(6, static_cast<std::int64_t>(limit));
+      std::vector<Sample> out;
+      int rc;
+      while ((rc = s.step()) == SQLITE_ROW) out.push_back({s.int64(0), s.real(1)});
+      if (rc != SQLITE_DONE) return c.error(rc, "read samples");
+      return out;
+    });
+  }
+
+  core::Result<std::vector<LatestSample>> latest_samples(std::string_view ci_id) override {
+    return b_->pool.with_reader([&](Connection& c) -> core::Result<std::vector<LatestSample>> {
+      SURVEYOR_TRY_STMT(s, c,
+                        "SELECT s.metric, s.attributes, s.unit, x.time_ms, x.value FROM series s "
+                        "JOIN samples x ON x.series_id = s.id AND x.time_ms = "
+                        "(SELECT MAX(time_ms) FROM samples WHERE series_id = s.id) "
+                        "WHERE s.ci_id = ?1 ORDER BY s.metric, s.attributes");
+      s.bind(1, ci_id);
+      std::vector<LatestSample> out;
+      int rc;
+      while ((rc = s.step()) == SQLITE_ROW) {
+        auto labels = labels_from_json(s.text(1));
+        if (!labels) return std::move(labels).error();
+        out.push_back(LatestSample{SeriesInfo{SeriesKey{std::string(ci_id), s.text(0), std::move(*labels)}, s.text(2)},
+                                   Sample{s.int64(3), s.real(4)}});
+      }
+      if (rc != SQLITE_DONE) return c.error(rc, "latest samples");
+      return out;
+    });
+  }
+
+ private:
+  std::shared_ptr<Backend> b_;
+};
+
+class SqliteReportStore final : public ReportStore {
+ public:
+  explicit SqliteReportStore(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
+
+  core::Result<ApplyOutcome> apply_report(const ReportBatch& batch) override {
+    return b_->pool.with_writer([&](Connection& c) {
+      auto r = in_transaction<ApplyOutcome>(c, [&] { return apply(c, batch); });
+      // Series rows created in a rolled-back transaction are gone: forget their ids.
+      if (!r) b_->series_ids.clear();
+      return r;
+    });
+  }
+
+ private:
+  core::Result<ApplyOutcome> apply(Connection& c, const ReportBatch& batch) {
+    const auto seq = static_cast<std::int64_t>(batch.sequence);
+    {
+      SURVEYOR_TRY_STMT(seen, c, "SELECT 1 FROM reports_seen WHERE agent_id = ?1 AND sequence = ?2");
+      seen.bind(1, batch.agent_id).bind(2, seq);
+      const int rc = seen.step();
+      if (rc == SQLITE_ROW) return ApplyOutcome::duplicate;
+      if (rc != SQLITE_DONE) return c.error(rc, "check sequence");
+    }
+    for (const CiUpdate& u : batch.cis) {
+      if (auto ci = upsert_in(c, u); !ci) return std::move(ci).error();
+    }
+    for (const auto& [info, samples] : batch.series) {
+      auto id = series_id_for(c, *b_, info);
+      if (!id) return std::move(id).error();
+      SURVEYOR_TRY_STMT(ins, c, "INSERT OR IGNORE INTO samples(series_id, time_ms, value) VALUES(?1, ?2, ?3)");
+      for (const Sample& s : samples) {
+        ins.bind(1, *id).bind(2, s.time_ms).bind(3, s.value);
+        if (int rc = ins.step(); rc != SQLITE_DONE) return c.error(rc, "write sample");
+        ins.reset();
+      }
+    }
+    {
+      SURVEYOR_TRY_STMT(upd, c,
+                        "UPDATE agents SET last_seen_ms = MAX(last_seen_ms, ?2), "
+                        "last_sequence = MAX(last_sequence, ?3), heartbeat_interval_s = ?4, "
+                        "inventory_digest = COALESCE(?5, inventory_digest) WHERE id = ?1");
+      upd.bind(1, batch.agent_id).bind(2, batch.received_at_ms).bind(3, seq);
+      upd.bind(4, static_cast<std::int64_t>(batch.heartbeat_interval_s));
+      if (batch.inventory_digest) upd.bind(5, *batch.inventory_digest);
+      if (int rc = upd.step(); rc != SQLITE_DONE) return c.error(rc, "update agent");
+      if (c.changes() != 1) return core::make_error(StoreErrc::invalid, "unknown agent " + batch.agent_id);
+    }
+    {
+      SURVEYOR_TRY_STMT(mark, c, "INSERT INTO reports_seen(agent_id, sequence, received_at_ms) VALUES(?1, ?2, ?3)");
+      mark.bind(1, batch.agent_id).bind(2, seq).bind(3, batch.received_at_ms);
+      if (int rc = mark.step(); rc != SQLITE_DONE) return c.error(rc, "remember sequence");
+    }
+    if (batch.sequence > kSeenWindow && batch.sequence % 1024 == 0) {
+      SURVEYOR_TRY_STMT(prune, c, "DELETE FROM reports_seen WHERE agent_id = ?1 AND sequence < ?2");
+      prune.bind(1, batch.agent_id).bind(2, static_cast<std::int64_t>(batch.sequence - kSeenWindow));
+      if (int rc = prune.step(); rc != SQLITE_DONE) return c.error(rc, "prune sequences");
+    }
+    return ApplyOutcome::stored;
+  }
+
+  std::shared_ptr<Backend> b_;
+};
+
+class SqliteHealth final : public StoreHealth {
+ public:
+  explicit SqliteHealth(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
+  core::Status ping() override {
+    return b_->pool.with_reader([](Connection& c) -> core::Status {
+      SURVEYOR_TRY_STMT(s, c, "SELECT COUNT(*) FROM sqlite_master");
+      const int rc = s.step();
+      if (rc != SQLITE_ROW) return c.error(rc, "ping");
+      return {};
+    });
+  }
+  std::string describe() const override { return "sqlite:" + b_->path; }
+
+ private:
+  std::shared_ptr<Backend> b_;
+};
+
+core::Status migrate(Connection& c) {
+  SURVEYOR_TRY_STMT(v, c, "PRAGMA user_version");
+  if (int rc = v.step(); rc != SQLITE_ROW) return c.error(rc, "read schema version");
+  const std::int64_t version = v.int64(0);
+  v.reset();
+  if (version > kSchemaVersion)
+    return core::make_error(StoreErrc::invalid, "database schema version " + std::to_string(version) +
+                                                    " is newer than this collector (" +
+                                                    std::to_string(kSchemaVersion) + ")");
+  if (auto st = c.exec("BEGIN IMMEDIATE"); !st) return st;
+  if (auto st = c.exec(kSchema); !st) {
+    (void)c.exec("ROLLBACK");
+    return st;
+  }
+  const std::string set_version = "PRAGMA user_version = " + std::to_string(kSchemaVersion);
+  if (auto st = c.exec(set_version.c_str()); !st) {
+    (void)c.exec("ROLLBACK");
+    return st;
+  }
+  return c.exec("COMMIT");
+}
+
+}  // namespace
+
+core::Result<Stores> open_sqlite(const SqliteOptions& options) {
+  auto writer = Connection::open(options.path, false);
+  if (!writer) return std::move(writer).error();
+  Connection& w = **writer;
+  {
+    // journal_mode answers with the mode it ended up in; WAL is required.
+    SURVEYOR_TRY_STMT(jm, w, "PRAGMA journal_mode = WAL");
+    if (int rc = jm.step(); rc != SQLITE_ROW) return w.error(rc, "set WAL mode");
+    if (jm.text(0) != "wal")
+      return core::make_error(StoreErrc::io, options.path + ": cannot use WAL mode (got " + jm.text(0) + ")");
+  }
+  if (auto st = w.exec(options.synchronous_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL"); !st)
+    return std::move(st).error();
+  if (auto st = migrate(w); !st) return std::move(st).error();
+
+  std::vector<std::unique_ptr<Connection>> readers;
+  for (std::size_t i = 0; i < std::max<std::size_t>(1, options.readers); ++i) {
+    auto r = Connection::open(options.path, true);
+    if (!r) return std::move(r).error();
+    readers.push_back(std::move(*r));
+  }
+  auto backend = std::make_shared<Backend>(std::move(*writer), std::move(readers), options.path);
+  Stores s;
+  s.agents = std::make_shared<SqliteAgentStore>(backend);
+  s.cmdb = std::make_shared<SqliteCmdbStore>(backend);
+  s.series = std::make_shared<SqliteSeriesStore>(backend);
+  s.reports = std::make_shared<SqliteReportStore>(backend);
+  s.health = std::make_shared<SqliteHealth>(backend);
+  return s;
+}
+
+}  // namespace surveyor::collector::sqlite

@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: Apache-2.0
+// The store's domain model and the logic every backend shares: how a CI
+// update merges with what is stored, and the JSON text of attributes.
+#include "surveyor/collector/store/model.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+#include <algorithm>
+
+namespace surveyor::collector::store {
+namespace {
+
+namespace json = boost::json;
+
+class StoreCategory final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "store"; }
+  std::string message(int c) const override {
+    switch (static_cast<StoreErrc>(c)) {
+      case StoreErrc::unavailable: return "store unavailable";
+      case StoreErrc::conflict: return "already exists";
+      case StoreErrc::corrupt: return "stored data unreadable";
+      case StoreErrc::io: return "store I/O error";
+      case StoreErrc::invalid: return "invalid request to the store";
+    }
+    return "store error";
+  }
+};
+
+bool starts_with_any(const std::string& key, const std::vector<std::string>& prefixes) {
+  return std::any_of(prefixes.begin(), prefixes.end(),
+                     [&](const std::string& p) { return key.compare(0, p.size(), p) == 0; });
+}
+
+}  // namespace
+
+const std::error_category& store_category() {
+  static const StoreCategory c;
+  return c;
+}
+
+std::string attrs_to_json(const AttrMap& m) {
+  json::object o;
+  o.reserve(m.size());
+  for (const auto& [k, v] : m) {
+    std::visit([&](const auto& x) { o[k] = x; }, v);
+  }
+  return json::serialize(o);
+}
+
+core::Result<AttrMap> attrs_from_json(std::string_view text) {
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec || !v.is_object()) return core::make_error(StoreErrc::corrupt, "attributes are not a JSON object");
+  AttrMap out;
+  for (const auto& kv : v.get_object()) {
+    const json::value& x = kv.value();
+    std::string key(kv.key());
+    if (x.is_string()) out.emplace(std::move(key), std::string(x.get_string()));
+    else if (x.is_int64()) out.emplace(std::move(key), x.get_int64());
+    else if (x.is_uint64()) out.emplace(std::move(key), static_cast<double>(x.get_uint64()));
+    else if (x.is_double()) out.emplace(std::move(key), x.get_double());
+    else if (x.is_bool()) out.emplace(std::move(key), x.get_bool());
+    else return core::make_error(StoreErrc::corrupt, "attribute '" + key + "' is not a scalar");
+  }
+  return out;
+}
+
+std::string labels_to_json(const Labels& l) {
+  json::object o;
+  o.reserve(l.size());
+  for (const auto& [k, v] : l) o[k] = v;
+  return json::serialize(o);
+}
+
+core::Result<Labels> labels_from_json(std::string_view text) {
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec || !v.is_object()) return core::make_error(StoreErrc::corrupt, "series attributes are not a JSON object");
+  Labels out;
+  for (const auto& kv : v.get_object()) {
+    if (!kv.value().is_string()) return core::make_error(StoreErrc::corrupt, "series attribute is not a string");
+    out.emplace_back(std::string(kv.key()), std::string(kv.value().get_string()));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string_view to_string(CiState s) {
+  switch (s) {
+    case CiState::active: return "active";
+    case CiState::missing: return "missing";
+    case CiState::retired: return "retired";
+  }
+  return "active";
+}
+
+std::optional<CiState> ci_state_from(std::string_view s) {
+  if (s == "active") return CiState::active;
+  if (s == "missing") return CiState::missing;
+  if (s == "retired") return CiState::retired;
+  return std::nullopt;
+}
+
+Ci merge_ci(const std::optional<Ci>& existing, const CiUpdate& u) {
+  Ci c;
+  if (existing) {
+    c = *existing;
+  } else {
+    c.id = u.id;
+    c.type = u.type;
+    c.name = u.name.empty() ? u.id : u.name;
+    c.source = u.source;
+    c.first_seen_ms = u.seen_at_ms;
+    c.updated_ms = u.seen_at_ms;
+  }
+  bool changed = false;
+  if (!u.name.empty() && c.name != u.name) {
+    c.name = u.name;
+    changed = true;
+  }
+  for (auto it = c.attributes.begin(); it != c.attributes.end();) {
+    if (starts_with_any(it->first, u.replace_prefixes) && !u.attributes.contains(it->first)) {
+      it = c.attributes.erase(it);
+      changed = true;
+    } else {
+      ++it;
+    }
+  }
+  for (const auto& [k, v] : u.attributes) {
+    auto it = c.attributes.find(k);
+    if (it == c.attributes.end()) {
+      c.attributes.emplace(k, v);
+      changed = true;
+    } else if (it->second != v) {
+      it->second = v;
+      changed = true;
+    }
+  }
+  if (changed && existing) c.updated_ms = std::max(c.updated_ms, u.seen_at_ms);
+  c.last_seen_ms = std::max(c.last_seen_ms, u.seen_at_ms);
+  c.state = CiState::active;
+  return c;
+}
+
+}  // namespace surveyor::collector::store

@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "test_support.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+
+extern char** environ;
+
+namespace surveyor::test {
+namespace {
+
+std::string random_suffix() {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::ostringstream os;
+  os << std::hex << rng();
+  return os.str();
+}
+
+// Connects to HOST:PORT and sends PING; true on +PONG.
+bool redis_answers(const std::string& host, std::uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  ::inet_pton(AF_INET, host.c_str(), &a.sin_addr);
+  bool ok = false;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+    const char ping[] = "PING\r\n";
+    if (::write(fd, ping, sizeof ping - 1) == static_cast<ssize_t>(sizeof ping - 1)) {
+      char buf[16] = {};
+      ok = ::read(fd, buf, sizeof buf - 1) > 0 && std::string(buf).rfind("+PONG", 0) == 0;
+    }
+  }
+  ::close(fd);
+  return ok;
+}
+
+// A redis-server owned by this process, killed by the static destructor.
+struct OwnedRedis {
+  std::unique_ptr<TempDir> dir;
+  std::unique_ptr<Process> proc;
+  RedisAddress addr;
+};
+
+}  // namespace
+
+TempDir::TempDir() {
+  const char* base = std::getenv("TMPDIR");
+  std::filesystem::path root = base ? base : "/tmp";
+  for (int i = 0; i < 100; ++i) {
+    auto p = root / ("surveyor-test-" + random_suffix());
+    if (std::filesystem::create_directory(p)) {
+      path_ = p;
+      return;
+    }
+  }
+  throw std::runtime_error("cannot create a temporary directory");
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+std::uint16_t free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    throw std::runtime_error("bind to a free port failed");
+  }
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+Process::Process(std::vector<std::string> argv, const std::filesystem::path& log_dir,
+                 std::map<std::string, std::string> extra_env) {
+  out_ = log_dir / (std::filesystem::path(argv.at(0)).filename().string() + "-" + random_suffix() + ".log");
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e; ++e) {
+    std::string s = *e;
+    const std::string key = s.substr(0, s.find('='));
+    if (!extra_env.contains(key)) env_strings.push_back(s);
+  }
+  for (const auto& [k, v] : extra_env) env_strings.push_back(k + "=" + v);
+  std::vector<char*> cargv, cenv;
+  for (auto& a : argv) cargv.push_back(a.data());
+  cargv.push_back(nullptr);
+  for (auto& e : env_strings) cenv.push_back(e.data());
+  cenv.push_back(nullptr);
+  pid_ = ::fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    const int fd = ::open(out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd >= 0) {
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+      ::close(fd);
+    }
+    ::execve(cargv[0], cargv.data(), cenv.data());
+    ::_exit(127);
+  }
+}
+
+Process::~Process() {
+  if (running()) stop(SIGKILL, std::chrono::seconds(5));
+}
+
+bool Process::running() {
+  if (status_) return false;
+  int st = 0;
+  const pid_t r = ::waitpid(pid_, &st, WNOHANG);
+  if (r == pid_) {
+    status_ = st;
+    return false;
+  }
+  return r == 0;
+}
+
+std::optional<int> Process::stop(int sig, std::chrono::milliseconds timeout) {
+  if (!running()) return status_;
+  ::kill(pid_, sig);
+  eventually([this] { return !running(); }, timeout);
+  if (running()) {
+    ::kill(pid_, SIGKILL);
+    int st = 0;
+    ::waitpid(pid_, &st, 0);
+    status_ = st;
+    return std::nullopt;
+  }
+  return status_;
+}
+
+std::string Process::output() const { return read_file(out_); }
+
+RedisAddress test_redis() {
+  if (const char* env = std::getenv("SURVEYOR_TEST_REDIS")) {
+    std::string s = env;
+    const auto colon = s.rfind(':');
+    if (colon == std::string::npos) throw std::runtime_error("SURVEYOR_TEST_REDIS must be HOST:PORT");
+    return {s.substr(0, colon), static_cast<std::uint16_t>(std::stoi(s.substr(colon + 1)))};
+  }
+  static OwnedRedis owned = [] {
+    OwnedRedis o;
+    o.dir = std::make_unique<TempDir>();
+    o.addr = {"127.0.0.1", free_port()};
+    const char* bin = std::getenv("SURVEYOR_REDIS_SERVER");
+    o.proc = std::make_unique<Process>(
+        std::vector<std::string>{bin ? bin : "/usr/bin/redis-server", "--port", std::to_string(o.addr.port),
+                                 "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir",
+                                 o.dir->path().string(), "--daemonize", "no"},
+        o.dir->path());
+    if (!eventually([&] { return redis_answers(o.addr.host, o.addr.port); }, std::chrono::seconds(10)))
+      throw std::runtime_error("redis-server did not start: " + o.proc->output());
+    return o;
+  }();
+  return owned.addr;
+}
+
+std::string unique_prefix() { return "test-" + random_suffix(); }
+
+std::string binary(const std::string& name) {
+  const char* dir = std::getenv("SURVEYOR_BIN_DIR");
+  if (dir == nullptr) throw std::runtime_error("SURVEYOR_BIN_DIR is not set (run the tests through ctest)");
+  return std::string(dir) + "/" + name;
+}
+
+std::string read_file(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream os;
+  os << in.rdbuf();
+  return os.str();
+}
+
+}  // namespace surveyor::test

@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: Apache-2.0
+// Helpers for tests: temporary directories, free loopback ports, child
+// processes, and a real redis-server (the one `make test` started, or a
+// throwaway one this process starts and stops itself).
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace surveyor::test {
+
+// A fresh directory under $TMPDIR, removed with everything in it on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
+  [[nodiscard]] std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// A TCP port on 127.0.0.1 that was free a moment ago.
+[[nodiscard]] std::uint16_t free_port();
+
+// A child process with its stdout and stderr captured to files.
+class Process {
+ public:
+  Process(std::vector<std::string> argv, const std::filesystem::path& log_dir,
+          std::map<std::string, std::string> extra_env = {});
+  ~Process();  // SIGKILL if still running
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+
+  [[nodiscard]] pid_t pid() const { return pid_; }
+  [[nodiscard]] bool running();
+  // Sends `sig` and waits up to `timeout` for the exit; returns the wait status.
+  std::optional<int> stop(int sig, std::chrono::milliseconds timeout);
+  [[nodiscard]] std::string output() const;  // stdout + stderr so far
+
+ private:
+  pid_t pid_ = -1;
+  std::optional<int> status_;
+  std::filesystem::path out_;
+};
+
+// Polls `pred` every 20 ms until true or the timeout passes.
+template <class F>
+bool eventually(F&& pred, std::chrono::milliseconds timeout) {
+  const auto end = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < end) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return pred();
+}
+
+struct RedisAddress {
+  std::string host;
+  std::uint16_t port = 0;
+};
+
+// The Redis server for this test process: $SURVEYOR_TEST_REDIS (HOST:PORT) if
+// set, else a redis-server started on a free port and stopped at exit.
+[[nodiscard]] RedisAddress test_redis();
+
+// A key prefix no other test uses, so tests can share one server.
+[[nodiscard]] std::string unique_prefix();
+
+// A path to a built binary, from the environment variable the build passes
+// (SURVEYOR_BIN_DIR).
+[[nodiscard]] std::string binary(const std::string& name);
+
+// Reads a whole file; empty if it cannot be read.
+[[nodiscard]] std::string read_file(const std::filesystem::path& p);
+
+}  // namespace surveyor::test
