@@ -2,8 +2,7 @@
 // Declarative options: a component lists its options once (key, type, default,
 // description, validator); this module reads them from TOML and flags, rejects
 // unknown keys with file and line, and prints the effective configuration.
-// toml++ is included only here, with exceptions off, so parse errors are values.
-#define TOML_EXCEPTIONS 0
+// toml++ is included only here; its parse exception becomes a ConfigErrc.
 #include <toml++/toml.h>
 
 #include "surveyor/config/options.hpp"
@@ -216,15 +215,16 @@ Settings defaults(const Schema& schema) {
 
 core::Result<Settings> load_string(const Schema& schema, std::string_view text,
                                    const std::string& source_name) {
-  toml::parse_result parsed = toml::parse(text, source_name);
-  if (!parsed) {
-    const auto& err = parsed.error();
+  toml::table parsed;
+  try {
+    parsed = toml::parse(text, source_name);
+  } catch (const toml::parse_error& err) {
     return core::make_error(ConfigErrc::syntax, source_name + ":" +
                                                     std::to_string(err.source().begin.line) + ": " +
                                                     std::string(err.description()));
   }
   Settings s = defaults(schema);
-  if (auto st = read_table(schema, parsed.table(), source_name, s); !st) return std::move(st).error();
+  if (auto st = read_table(schema, parsed, source_name, s); !st) return std::move(st).error();
   return s;
 }
 

@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "surveyor/config/options.hpp"
+#include "test_support.hpp"
+
+namespace surveyor::config {
+namespace {
+
+using namespace std::chrono_literals;
+
+Schema agent_like() {
+  Schema s;
+  s.add({.key = "collector_url", .type = Type::string, .description = "where to report", .required = true});
+  s.add({.key = "sample_interval", .type = Type::duration, .default_value = Value{10'000ms},
+         .description = "how often to sample",
+         .validate = [](const Value& v) -> std::optional<std::string> {
+           if (std::get<std::chrono::milliseconds>(v) < 1s) return "must be at least 1s";
+           return std::nullopt;
+         }});
+  s.add({.key = "verbose", .type = Type::boolean, .default_value = Value{false}, .description = "chatty"});
+  s.add({.key = "retries", .type = Type::integer, .default_value = Value{std::int64_t{3}}, .description = "n"});
+  s.add({.key = "token", .type = Type::string, .description = "secret", .secret = true});
+  s.add({.key = "mounts", .type = Type::string_list, .default_value = Value{std::vector<std::string>{}},
+         .description = "mount points"});
+  auto check = std::make_shared<Schema>();
+  check->add({.key = "name", .type = Type::string, .description = "check name", .required = true});
+  check->add({.key = "timeout", .type = Type::duration, .default_value = Value{5000ms}, .description = "t"});
+  s.add_table_array({.key = "check", .description = "checks", .schema = check});
+  return s;
+}
+
+TEST(Config, DefaultsThenFileThenFlags) {
+  const Schema s = agent_like();
+  auto r = load_string(s, R"(
+collector_url = "http://127.0.0.1:8080"
+sample_interval = "30s"
+mounts = ["/", "/var"]
+)", "agent.toml");
+  ASSERT_TRUE(r) << r.error().describe();
+  EXPECT_EQ(r->str("collector_url"), "http://127.0.0.1:8080");
+  EXPECT_EQ(r->duration("sample_interval"), 30s);
+  EXPECT_EQ(r->origin("sample_interval"), "agent.toml:3");
+  EXPECT_EQ(r->flag("verbose"), false);
+  EXPECT_EQ(r->origin("verbose"), "default");
+  EXPECT_EQ(r->list("mounts"), (std::vector<std::string>{"/", "/var"}));
+  ASSERT_TRUE(set_from_text(s, *r, "retries", "7", "command line"));
+  EXPECT_EQ(r->integer("retries"), 7);
+  EXPECT_TRUE(check_required(s, *r));
+}
+
+TEST(Config, IntegerDurationMeansSeconds) {
+  auto r = load_string(agent_like(), "collector_url = \"x\"\nsample_interval = 15\n", "a.toml");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->duration("sample_interval"), 15s);
+}
+
+TEST(Config, ErrorsNameFileLineAndKey) {
+  const Schema s = agent_like();
+  auto unknown = load_string(s, "collector_url = \"x\"\n\nsample_intervall = \"5s\"\n", "agent.toml");
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().code, ConfigErrc::unknown_key);
+  EXPECT_NE(unknown.error().message.find("agent.toml:3"), std::string::npos) << unknown.error().message;
+  EXPECT_NE(unknown.error().message.find("sample_intervall"), std::string::npos);
+
+  auto type = load_string(s, "verbose = \"yes\"\n", "agent.toml");
+  ASSERT_FALSE(type);
+  EXPECT_EQ(type.error().code, ConfigErrc::wrong_type);
+  EXPECT_NE(type.error().message.find("agent.toml:1: 'verbose'"), std::string::npos) << type.error().message;
+
+  auto invalid = load_string(s, "sample_interval = \"500ms\"\n", "agent.toml");
+  ASSERT_FALSE(invalid);
+  EXPECT_EQ(invalid.error().code, ConfigErrc::invalid_value);
+  EXPECT_NE(invalid.error().message.find("at least 1s"), std::string::npos);
+
+  auto syntax = load_string(s, "collector_url = \n", "agent.toml");
+  ASSERT_FALSE(syntax);
+  EXPECT_EQ(syntax.error().code, ConfigErrc::syntax);
+  EXPECT_NE(syntax.error().message.find("agent.toml:1"), std::string::npos) << syntax.error().message;
+
+  auto missing = load_string(s, "", "agent.toml");
+  ASSERT_TRUE(missing);
+  auto req = check_required(s, *missing);
+  ASSERT_FALSE(req);
+  EXPECT_NE(req.error().message.find("collector_url"), std::string::npos);
+
+  auto io = load_file(s, "/nonexistent/agent.toml");
+  ASSERT_FALSE(io);
+  EXPECT_EQ(io.error().code, ConfigErrc::io);
+}
+
+TEST(Config, TableArraysUseTheirOwnSchema) {
+  const Schema s = agent_like();
+  auto r = load_string(s, R"(
+collector_url = "x"
+[[check]]
+name = "ssh"
+[[check]]
+name = "web"
+timeout = "2s"
+)", "a.toml");
+  ASSERT_TRUE(r) << r.error().describe();
+  ASSERT_EQ(r->tables("check").size(), 2u);
+  EXPECT_EQ(r->tables("check")[0].duration("timeout"), 5s);
+  EXPECT_EQ(r->tables("check")[1].duration("timeout"), 2s);
+
+  auto bad = load_string(s, "[[check]]\ntimeout = \"1s\"\n", "a.toml");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("name"), std::string::npos);
+  auto unknown = load_string(s, "[[check]]\nname = \"x\"\ncolour = 1\n", "a.toml");
+  ASSERT_FALSE(unknown);
+  EXPECT_NE(unknown.error().message.find("a.toml:3"), std::string::npos) << unknown.error().message;
+}
+
+TEST(Config, FlagsAreTypedToo) {
+  const Schema s = agent_like();
+  Settings st = defaults(s);
+  EXPECT_FALSE(set_from_text(s, st, "retries", "many", "--retries"));
+  EXPECT_FALSE(set_from_text(s, st, "verbose", "maybe", "--verbose"));
+  EXPECT_FALSE(set_from_text(s, st, "sample_interval", "0s", "--sample-interval"));
+  EXPECT_FALSE(set_from_text(s, st, "nope", "1", "--nope"));
+  ASSERT_TRUE(set_from_text(s, st, "mounts", "/,/home", "--mounts"));
+  EXPECT_EQ(st.list("mounts").size(), 2u);
+}
+
+TEST(Config, PrintMasksSecretsAndReadsBack) {
+  const Schema s = agent_like();
+  Settings st = defaults(s);
+  ASSERT_TRUE(set_from_text(s, st, "collector_url", "http://c:1", "flag"));
+  ASSERT_TRUE(set_from_text(s, st, "token", "hunter2", "flag"));
+  const std::string text = print_toml(s, st);
+  EXPECT_EQ(text.find("hunter2"), std::string::npos);
+  EXPECT_NE(text.find("token = '********'"), std::string::npos) << text;
+  auto back = load_string(s, text, "printed");
+  ASSERT_TRUE(back) << back.error().describe() << "\n" << text;
+  EXPECT_EQ(back->str("collector_url"), "http://c:1");
+  EXPECT_EQ(back->duration("sample_interval"), 10s);
+  EXPECT_NE(s.markdown().find("| `sample_interval` | duration | `10s` |"), std::string::npos) << s.markdown();
+}
+
+}  // namespace
+}  // namespace surveyor::config

@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <gtest/gtest.h>
+
+#include "surveyor/core/clock.hpp"
+#include "surveyor/core/crypto.hpp"
+#include "surveyor/core/duration.hpp"
+
+namespace surveyor::core {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(Duration, ParsesUnitsAndCombinations) {
+  EXPECT_EQ(*parse_duration("500ms"), 500ms);
+  EXPECT_EQ(*parse_duration("10s"), 10s);
+  EXPECT_EQ(*parse_duration("1m"), 60s);
+  EXPECT_EQ(*parse_duration("1h30m"), 90min);
+  EXPECT_EQ(*parse_duration("2d"), 48h);
+  EXPECT_EQ(*parse_duration("90"), 90s);
+}
+
+TEST(Duration, RefusesNonsense) {
+  EXPECT_EQ(parse_duration("").error().code, DurationErrc::empty);
+  EXPECT_EQ(parse_duration("ten").error().code, DurationErrc::bad_number);
+  EXPECT_EQ(parse_duration("10y").error().code, DurationErrc::bad_unit);
+  EXPECT_EQ(parse_duration("1m30").error().code, DurationErrc::bad_unit);
+  EXPECT_EQ(parse_duration("-5s").error().code, DurationErrc::bad_number);
+  EXPECT_EQ(parse_duration("99999999999999999999d").error().code, DurationErrc::overflow);
+  EXPECT_EQ(parse_duration("9999999999999999d").error().code, DurationErrc::overflow);
+}
+
+TEST(Duration, FormatReadsBack) {
+  for (std::chrono::milliseconds d : {0ms, 500ms, 10000ms, 90000ms, 3600000ms, 86400001ms}) {
+    auto back = parse_duration(format_duration(d));
+    ASSERT_TRUE(back) << format_duration(d);
+    EXPECT_EQ(*back, d);
+  }
+  EXPECT_EQ(format_duration(90s), "1m30s");
+}
+
+TEST(Clock, ManualClockMovesOnlyWhenTold) {
+  ManualClock c(from_unix_ms(1000));
+  EXPECT_EQ(to_unix_ms(c.now()), 1000);
+  c.advance(250ms);
+  EXPECT_EQ(to_unix_ms(c.now()), 1250);
+  c.set(from_unix_ms(5));
+  EXPECT_EQ(to_unix_ms(c.now()), 5);
+}
+
+TEST(Clock, Rfc3339) {
+  EXPECT_EQ(format_rfc3339(0), "1970-01-01T00:00:00.000Z");
+  EXPECT_EQ(format_rfc3339(1795000060123), "2026-11-18T11:07:40.123Z");
+  EXPECT_EQ(format_rfc3339(-1), "1969-12-31T23:59:59.999Z");
+}
+
+TEST(Crypto, Sha256MatchesKnownVector) {
+  EXPECT_EQ(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST(Crypto, RandomHexIsRandomAndSized) {
+  const std::string a = random_hex(16), b = random_hex(16);
+  EXPECT_EQ(a.size(), 32u);
+  EXPECT_NE(a, b);
+}
+
+TEST(Crypto, ConstantTimeEqual) {
+  EXPECT_TRUE(constant_time_equal("abc", "abc"));
+  EXPECT_FALSE(constant_time_equal("abc", "abd"));
+  EXPECT_FALSE(constant_time_equal("abc", "ab"));
+}
+
+}  // namespace
+}  // namespace surveyor::core
