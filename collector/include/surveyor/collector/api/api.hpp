@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <string>
+
+#include "surveyor/collector/metrics/registry.hpp"
+#include "surveyor/collector/server/router.hpp"
+#include "surveyor/collector/store/stores.hpp"
+#include "surveyor/core/clock.hpp"
+
+namespace surveyor::collector::api {
+
+struct ApiOptions {
+  std::string enrollment_token;  // agents must present it to enroll
+  std::string version = "0.1.0";
+};
+
+// The REST API (docs/api.md): enrollment, reports, CIs, health and metrics.
+// Handlers block on the stores; the server runs them on its worker pool.
+class Api {
+ public:
+  Api(store::Stores stores, const core::Clock& clock, metrics::Registry& registry, ApiOptions options);
+  Api(const Api&) = delete;
+  Api& operator=(const Api&) = delete;
+
+  // Adds every route; the Api must outlive the router.
+  void register_routes(server::Router& router);
+
+  http::Response enroll(const http::Request& req);
+  http::Response post_report(const http::Request& req);
+  http::Response list_cis(const server::Params& p);
+  http::Response get_ci(const server::Params& p);
+  http::Response healthz();
+  http::Response readyz();
+  http::Response metrics();
+
+ private:
+  struct Counters {
+    metrics::Family<metrics::Counter>& reports;   // {outcome}
+    metrics::Family<metrics::Counter>& samples;
+    metrics::Family<metrics::Counter>& errors;    // {reason}
+    metrics::Family<metrics::Counter>& enrollments;
+  };
+
+  // 4xx/5xx with the error counted under `reason`.
+  http::Response fail(unsigned status, const std::string& reason, const std::string& message);
+  http::Response store_failure(const core::Error& e);
+
+  store::Stores stores_;
+  const core::Clock& clock_;
+  metrics::Registry& registry_;
+  ApiOptions options_;
+  Counters counters_;
+};
+
+}  // namespace surveyor::collector::api

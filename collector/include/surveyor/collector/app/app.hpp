@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "surveyor/config/options.hpp"
+#include "surveyor/core/result.hpp"
+
+namespace surveyor::collector::app {
+
+// Every option of surveyor-collector (flags and TOML keys alike).
+[[nodiscard]] const config::Schema& schema();
+
+struct Endpoint {
+  std::string host;
+  std::uint16_t port = 0;
+};
+// "HOST:PORT" or "[V6]:PORT".
+[[nodiscard]] core::Result<Endpoint> parse_listen(const std::string& text);
+
+// Opens the store, serves until SIGINT or SIGTERM, then stops gracefully.
+// Returns the process exit code. The caller must have blocked SIGINT and
+// SIGTERM in every thread (so sigwait can take them).
+int run(const config::Settings& settings);
+
+}  // namespace surveyor::collector::app

@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "surveyor/http/message.hpp"
+
+namespace surveyor::collector::server {
+
+// What a route captured: "{id}" path segments and the query string, both
+// percent-decoded.
+struct Params {
+  std::map<std::string, std::string, std::less<>> path;
+  std::map<std::string, std::string, std::less<>> query;
+
+  // The query value, or `fallback` when absent.
+  [[nodiscard]] std::string query_or(std::string_view key, std::string fallback = {}) const;
+};
+
+// Handlers are plain functions of a request; they may block (they run on the
+// worker pool) and never throw (an exception becomes a logged 500).
+using Handler = std::function<http::Response(const http::Request&, const Params&)>;
+
+// Maps method + path pattern ("/api/v1/cis/{id}") to handlers.
+class Router {
+ public:
+  // `name` labels the route in metrics ("cis.get"), so label cardinality stays bounded.
+  void add(std::string method, std::string pattern, std::string name, Handler h);
+
+  // The handler's response; 404 for an unknown path, 405 (with Allow) for a
+  // known path and another method, 400 for an unparsable target.
+  [[nodiscard]] http::Response dispatch(const http::Request& req, std::string& route_name) const;
+
+ private:
+  struct Route {
+    std::string method;
+    std::vector<std::string> segments;  // "{x}" captures
+    std::string name;
+    Handler handler;
+  };
+  std::vector<Route> routes_;
+};
+
+// JSON bodies and the error shape every endpoint uses:
+// {"error": "not_found", "message": "no CI with id ..."}.
+[[nodiscard]] http::Response json_response(unsigned status, std::string body);
+[[nodiscard]] http::Response error_response(unsigned status, std::string_view code, std::string_view message);
+
+}  // namespace surveyor::collector::server

@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "surveyor/collector/server/router.hpp"
+#include "surveyor/core/result.hpp"
+
+namespace surveyor::collector::server {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8080;  // 0: any free port (see Server::port())
+  std::size_t io_threads = 2;
+  std::size_t worker_threads = 4;
+  std::size_t max_body_bytes = 8 * 1024 * 1024;
+  std::size_t max_header_bytes = 16 * 1024;
+  std::chrono::milliseconds request_timeout{30'000};  // to receive one whole request, idle included
+  std::size_t max_connections = 10'000;
+  std::size_t max_queued_requests = 1024;  // beyond this, 429 with Retry-After
+};
+
+// One line per finished request, for metrics and access logs.
+struct RequestRecord {
+  std::string method;
+  std::string route;  // router name, or "-" for unmatched / rejected
+  unsigned status = 0;
+  double seconds = 0;
+};
+
+// HTTP/1.1 server over Beast: keep-alive, body and header limits, timeouts.
+// Design: N I/O threads run the accept loop and one coroutine per connection,
+// each on its own strand. Handlers run on a separate worker pool so a slow
+// store never stalls the I/O threads. stop() stops accepting, lets requests
+// in flight finish for a grace period, then closes everything.
+class Server {
+ public:
+  Server(ServerOptions options, std::shared_ptr<const Router> router,
+         std::function<void(const RequestRecord&)> observer = {});
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds and starts the threads. Fails if the address cannot be bound.
+  [[nodiscard]] core::Status start();
+  [[nodiscard]] std::uint16_t port() const;
+  void stop(std::chrono::milliseconds grace = std::chrono::milliseconds{5000});
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace surveyor::collector::server

@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: Apache-2.0
+// Enrollment and report intake: the two endpoints agents call.
+#include <boost/json/serialize.hpp>
+
+#include "surveyor/collector/api/api.hpp"
+#include "surveyor/collector/ingest/ingest.hpp"
+#include "surveyor/core/crypto.hpp"
+#include "surveyor/wire/codec.hpp"
+
+namespace surveyor::collector::api {
+namespace {
+
+http::Response encoded(unsigned status, const std::string& body, wire::Format f) {
+  http::Response r;
+  r.status = status;
+  r.headers.emplace_back("Content-Type", std::string(wire::content_type_for(f)));
+  r.body = body;
+  return r;
+}
+
+// "Bearer <agent-id>:<key>" -> id and key.
+bool parse_agent_auth(std::string_view header, std::string& id, std::string& key) {
+  constexpr std::string_view kBearer = "Bearer ";
+  if (header.substr(0, kBearer.size()) != kBearer) return false;
+  header.remove_prefix(kBearer.size());
+  const auto colon = header.find(':');
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 == header.size()) return false;
+  id = std::string(header.substr(0, colon));
+  key = std::string(header.substr(colon + 1));
+  return true;
+}
+
+}  // namespace
+
+http::Response Api::enroll(const http::Request& req) {
+  auto format = wire::format_for_content_type(req.header("Content-Type"));
+  if (!format) return fail(415, "unsupported_media_type", "send application/json or application/x-surveyor-report");
+  auto er = wire::decode<wire::EnrollRequest>(req.body, *format);
+  if (!er) return fail(400, "bad_enrollment", er.error().describe());
+  if (options_.enrollment_token.empty() || !core::constant_time_equal(er->token, options_.enrollment_token))
+    return fail(401, "bad_enrollment_token", "the enrollment token is not valid");
+
+  const std::int64_t now = core::to_unix_ms(clock_.now());
+  store::AgentRecord a;
+  a.id = "agt-" + core::random_hex(8);
+  const std::string key = core::random_hex(32);
+  a.key_hash = core::sha256_hex(key);
+  a.host_id = er->host_id;
+  a.hostname = er->hostname;
+  a.ci_id = ingest::host_ci_id(er->host_id);
+  a.agent_version = er->agent_version;
+  a.enrolled_at_ms = now;
+  if (auto st = stores_.agents->create_agent(a); !st) return store_failure(st.error());
+
+  // The host appears in the CMDB at once, before its first report.
+  store::CiUpdate host = ingest::host_update(a.ci_id, nullptr, now);
+  host.name = er->hostname;
+  host.attributes = {{"host.id", er->host_id}, {"host.name", er->hostname}};
+  if (auto ci = stores_.cmdb->upsert_ci(host); !ci) return store_failure(ci.error());
+  counters_.enrollments.with({}).inc();
+  return encoded(201, wire::encode(wire::EnrollResponse{a.id, key, a.ci_id}, *format), *format);
+}
+
+http::Response Api::post_report(const http::Request& req) {
+  std::string agent_id, key;
+  if (!parse_agent_auth(req.header("Authorization"), agent_id, key))
+    return fail(401, "unauthenticated", "send Authorization: Bearer <agent-id>:<key>");
+  auto agent = stores_.agents->find_agent(agent_id);
+  if (!agent) return store_failure(agent.error());
+  if (!*agent || !core::constant_time_equal(core::sha256_hex(key), (*agent)->key_hash))
+    return fail(401, "unknown_agent", "unknown agent or wrong key");
+
+  auto format = wire::format_for_content_type(req.header("Content-Type"));
+  if (!format) return fail(415, "unsupported_media_type", "send application/x-surveyor-report or application/json");
+  auto report = wire::decode<wire::Report>(req.body, *format);
+  if (!report) {
+    counters_.reports.with({"rejected"}).inc();
+    return fail(400, "bad_report", report.error().describe());
+  }
+  if (report->agent_id != agent_id)
+    return fail(403, "agent_mismatch", "the report names agent " + report->agent_id + ", the key is " + agent_id + "'s");
+
+  const std::int64_t now = core::to_unix_ms(clock_.now());
+  store::ReportBatch batch = ingest::to_batch(*report, **agent, now);
+  auto outcome = stores_.reports->apply_report(batch);
+  if (!outcome) return store_failure(outcome.error());
+
+  wire::ReportAck ack{report->sequence, *outcome == store::ApplyOutcome::duplicate,
+                      ingest::inventory_wanted(*report, **agent)};
+  if (ack.duplicate) {
+    counters_.reports.with({"duplicate"}).inc();
+  } else {
+    counters_.reports.with({"stored"}).inc();
+    std::uint64_t n = 0;
+    for (const auto& [info, samples] : batch.series) n += samples.size();
+    counters_.samples.with({}).inc(n);
+  }
+  return encoded(202, wire::encode(ack, *format), *format);
+}
+
+}  // namespace surveyor::collector::api

@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: Apache-2.0
+// The REST API. Every handler answers JSON (or the agent's binary format),
+// errors as {"error": CODE, "message": TEXT}, and counts what it rejects in
+// surveyor_errors_total{reason} so an operator sees bad senders on /metrics.
+#include "surveyor/collector/api/api.hpp"
+
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+#include "surveyor/collector/store/model.hpp"
+
+namespace surveyor::collector::api {
+
+namespace json = boost::json;
+
+Api::Api(store::Stores stores, const core::Clock& clock, metrics::Registry& registry, ApiOptions options)
+    : stores_(std::move(stores)),
+      clock_(clock),
+      registry_(registry),
+      options_(std::move(options)),
+      counters_{registry.counter("surveyor_reports_total", "Agent reports received, by outcome.", {"outcome"}),
+                registry.counter("surveyor_samples_total", "Samples stored from agent reports."),
+                registry.counter("surveyor_errors_total", "Requests refused or failed, by reason.", {"reason"}),
+                registry.counter("surveyor_enrollments_total", "Agents enrolled.")} {}
+
+void Api::register_routes(server::Router& r) {
+  r.add("POST", "/api/v1/enroll", "enroll", [this](const http::Request& q, const server::Params&) { return enroll(q); });
+  r.add("POST", "/api/v1/reports", "reports", [this](const http::Request& q, const server::Params&) { return post_report(q); });
+  r.add("GET", "/api/v1/cis", "cis.list", [this](const http::Request&, const server::Params& p) { return list_cis(p); });
+  r.add("GET", "/api/v1/cis/{id}", "cis.get", [this](const http::Request&, const server::Params& p) { return get_ci(p); });
+  r.add("GET", "/healthz", "healthz", [this](const http::Request&, const server::Params&) { return healthz(); });
+  r.add("GET", "/readyz", "readyz", [this](const http::Request&, const server::Params&) { return readyz(); });
+  r.add("GET", "/metrics", "metrics", [this](const http::Request&, const server::Params&) { return metrics(); });
+}
+
+http::Response Api::fail(unsigned status, const std::string& reason, const std::string& message) {
+  counters_.errors.with({reason}).inc();
+  return server::error_response(status, reason, message);
+}
+
+http::Response Api::store_failure(const core::Error& e) {
+  if (e.code == store::StoreErrc::unavailable) {
+    http::Response r = fail(503, "store_unavailable", e.describe());
+    r.headers.emplace_back("Retry-After", "5");
+    return r;
+  }
+  return fail(500, "store_error", e.describe());
+}
+
+http::Response Api::healthz() { return server::json_response(200, R"({"status":"ok"})"); }
+
+http::Response Api::readyz() {
+  auto st = stores_.health->ping();
+  json::object o{{"store", stores_.health->describe()}};
+  if (!st) {
+    o["status"] = "unavailable";
+    o["message"] = st.error().describe();
+    http::Response r = server::json_response(503, json::serialize(o));
+    r.headers.emplace_back("Retry-After", "5");
+    return r;
+  }
+  o["status"] = "ready";
+  return server::json_response(200, json::serialize(o));
+}
+
+http::Response Api::metrics() {
+  http::Response r;
+  r.headers.emplace_back("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+  r.body = registry_.render();
+  return r;
+}
+
+}  // namespace surveyor::collector::api

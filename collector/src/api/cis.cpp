@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: Apache-2.0
+// Configuration items as JSON: the list and one CI with its latest samples.
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+#include <charconv>
+#include <cmath>
+
+#include "surveyor/collector/api/api.hpp"
+
+namespace surveyor::collector::api {
+namespace {
+
+namespace json = boost::json;
+
+json::object ci_summary(const store::Ci& c) {
+  return json::object{{"id", c.id},
+                      {"type", c.type},
+                      {"name", c.name},
+                      {"state", std::string(store::to_string(c.state))},
+                      {"source", c.source},
+                      {"first_seen", core::format_rfc3339(c.first_seen_ms)},
+                      {"last_seen", core::format_rfc3339(c.last_seen_ms)},
+                      {"updated", core::format_rfc3339(c.updated_ms)}};
+}
+
+json::value number_or_null(double v) {
+  if (std::isfinite(v)) return v;
+  return nullptr;
+}
+
+bool parse_size(const std::string& text, std::size_t& out) {
+  if (text.empty()) return false;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && p == text.data() + text.size();
+}
+
+}  // namespace
+
+http::Response Api::list_cis(const server::Params& p) {
+  store::CiFilter f;
+  f.type = p.query_or("type");
+  f.name = p.query_or("name");
+  if (const std::string l = p.query_or("limit"); !l.empty() && (!parse_size(l, f.limit) || f.limit == 0 || f.limit > 10'000))
+    return fail(400, "bad_query", "limit must be an integer from 1 to 10000");
+  if (const std::string o = p.query_or("offset"); !o.empty() && !parse_size(o, f.offset))
+    return fail(400, "bad_query", "offset must be a non-negative integer");
+  auto cis = stores_.cmdb->list_cis(f);
+  if (!cis) return store_failure(cis.error());
+  json::array items;
+  for (const store::Ci& c : *cis) items.push_back(ci_summary(c));
+  json::object o{{"count", items.size()}, {"limit", f.limit}, {"offset", f.offset}, {"items", std::move(items)}};
+  return server::json_response(200, json::serialize(o));
+}
+
+http::Response Api::get_ci(const server::Params& p) {
+  const std::string& id = p.path.at("id");
+  auto ci = stores_.cmdb->find_ci(id);
+  if (!ci) return store_failure(ci.error());
+  if (!*ci) return fail(404, "not_found", "no CI with id '" + id + "'");
+  json::object o = ci_summary(**ci);
+  json::object attrs;
+  for (const auto& [k, v] : (*ci)->attributes) std::visit([&](const auto& x) { attrs[k] = x; }, v);
+  o["attributes"] = std::move(attrs);
+  auto latest = stores_.series->latest_samples(id);
+  if (!latest) return store_failure(latest.error());
+  json::array samples;
+  for (const store::LatestSample& s : *latest) {
+    json::object labels;
+    for (const auto& [k, v] : s.series.key.attributes) labels[k] = v;
+    samples.push_back(json::object{{"metric", s.series.key.metric},
+                                   {"attributes", std::move(labels)},
+                                   {"unit", s.series.unit},
+                                   {"time", core::format_rfc3339(s.sample.time_ms)},
+                                   {"value", number_or_null(s.sample.value)}});
+  }
+  o["latest_samples"] = std::move(samples);
+  return server::json_response(200, json::serialize(o));
+}
+
+}  // namespace surveyor::collector::api

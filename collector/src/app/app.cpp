@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: Apache-2.0
+// surveyor-collector's wiring: options, store, API, server, signals.
+#include "surveyor/collector/app/app.hpp"
+
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "surveyor/collector/api/api.hpp"
+#include "surveyor/collector/backends/open.hpp"
+#include "surveyor/collector/server/server.hpp"
+#include "surveyor/log/log.hpp"
+
+namespace surveyor::collector::app {
+namespace {
+
+using config::Option;
+using config::Type;
+using config::Value;
+
+class AppCategory final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "collector"; }
+  std::string message(int) const override { return "bad option"; }
+};
+const AppCategory kAppCategory;
+
+std::optional<std::string> positive(const Value& v) {
+  if (std::get<std::int64_t>(v) < 1) return "must be at least 1";
+  return std::nullopt;
+}
+
+config::Schema make_schema() {
+  config::Schema s;
+  s.add({.key = "listen", .type = Type::string, .default_value = Value{std::string("127.0.0.1:8080")},
+         .description = "address and port to serve the API on (port 0: any free port)",
+         .validate = [](const Value& v) -> std::optional<std::string> {
+           auto e = parse_listen(std::get<std::string>(v));
+           if (!e) return e.error().message;
+           return std::nullopt;
+         }});
+  s.add({.key = "store", .type = Type::string,
+         .default_value = Value{std::string("sqlite:/var/lib/surveyor/surveyor.db")},
+         .description = "sqlite:PATH (embedded) or redis://HOST:PORT[/PREFIX] (shared by several collectors)"});
+  s.add({.key = "enrollment_token", .type = Type::string,
+         .description = "token agents present to enroll (or use enrollment_token_file)", .secret = true});
+  s.add({.key = "enrollment_token_file", .type = Type::string,
+         .description = "file holding the enrollment token (first line), kept off the command line"});
+  s.add({.key = "io_threads", .type = Type::integer, .default_value = Value{std::int64_t{2}},
+         .description = "threads doing network I/O", .validate = positive});
+  s.add({.key = "worker_threads", .type = Type::integer, .default_value = Value{std::int64_t{4}},
+         .description = "threads running request handlers (store calls)", .validate = positive});
+  s.add({.key = "max_body_bytes", .type = Type::integer, .default_value = Value{std::int64_t{8} << 20},
+         .description = "largest request body accepted; larger ones get 413", .validate = positive});
+  s.add({.key = "request_timeout", .type = Type::duration, .default_value = Value{std::chrono::milliseconds{30'000}},
+         .description = "time to receive one whole request, keep-alive idle time included"});
+  s.add({.key = "max_connections", .type = Type::integer, .default_value = Value{std::int64_t{10'000}},
+         .description = "open connections beyond this are answered 503 and closed", .validate = positive});
+  s.add({.key = "log_level", .type = Type::string, .default_value = Value{std::string("info")},
+         .description = "trace, debug, info, warn, error or off",
+         .validate = [](const Value& v) -> std::optional<std::string> {
+           log::Level l;
+           if (!log::parse_level(std::get<std::string>(v), l)) return "unknown level";
+           return std::nullopt;
+         }});
+  return s;
+}
+
+core::Result<std::string> enrollment_token(const config::Settings& s) {
+  if (s.has("enrollment_token_file")) {
+    std::ifstream in(s.str("enrollment_token_file"));
+    std::string token;
+    if (!in || !std::getline(in, token) || token.empty())
+      return core::Error{std::error_code(1, kAppCategory),
+                         "cannot read a token from " + s.str("enrollment_token_file")};
+    return token;
+  }
+  if (s.has("enrollment_token") && !s.str("enrollment_token").empty()) return s.str("enrollment_token");
+  return core::Error{std::error_code(1, kAppCategory),
+                     "an enrollment token is required: --enrollment-token or --enrollment-token-file"};
+}
+
+}  // namespace
+
+const config::Schema& schema() {
+  static const config::Schema s = make_schema();
+  return s;
+}
+
+core::Result<Endpoint> parse_listen(const std::string& text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon + 1 == text.size())
+    return core::Error{std::error_code(1, kAppCategory), "'" + text + "': expected HOST:PORT"};
+  Endpoint e;
+  e.host = text.substr(0, colon);
+  if (e.host.size() > 1 && e.host.front() == '[' && e.host.back() == ']') e.host = e.host.substr(1, e.host.size() - 2);
+  unsigned long port = 0;
+  try {
+    std::size_t used = 0;
+    port = std::stoul(text.substr(colon + 1), &used);
+    if (used != text.size() - colon - 1) throw std::invalid_argument("trailing");
+  } catch (const std::exception&) {
+    return core::Error{std::error_code(1, kAppCategory), "'" + text + "': bad port"};
+  }
+  if (port > 65535 || e.host.empty()) return core::Error{std::error_code(1, kAppCategory), "'" + text + "': bad address"};
+  e.port = static_cast<std::uint16_t>(port);
+  return e;
+}
+
+int run(const config::Settings& s) {
+  log::Level level = log::Level::info;
+  (void)log::parse_level(s.str("log_level"), level);
+  log::configure(level);
+  log::Logger log("collector");
+
+  auto token = enrollment_token(s);
+  if (!token) {
+    log.error("{}", token.error().message);
+    return 2;
+  }
+  auto stores = backends::open_stores(s.str("store"));
+  if (!stores) {
+    log.error("cannot open the store: {}", stores.error().describe());
+    return 1;
+  }
+  if (auto st = stores->health->ping(); !st)
+    log.warn("store {} is not reachable yet: {}; /readyz says so until it is", stores->health->describe(),
+             st.error().describe());
+
+  metrics::Registry registry;
+  auto& requests = registry.counter("surveyor_http_requests_total", "HTTP requests answered.", {"method", "route", "code"});
+  auto& latency = registry.histogram("surveyor_http_request_duration_seconds", "Time to answer HTTP requests.",
+                                     {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5}, {"route"});
+  core::SystemClock clock;
+  api::Api api(*stores, clock, registry, api::ApiOptions{*token});
+  auto router = std::make_shared<server::Router>();
+  api.register_routes(*router);
+
+  const Endpoint ep = *parse_listen(s.str("listen"));
+  server::ServerOptions so;
+  so.host = ep.host;
+  so.port = ep.port;
+  so.io_threads = static_cast<std::size_t>(s.integer("io_threads"));
+  so.worker_threads = static_cast<std::size_t>(s.integer("worker_threads"));
+  so.max_body_bytes = static_cast<std::size_t>(s.integer("max_body_bytes"));
+  so.request_timeout = s.duration("request_timeout");
+  so.max_connections = static_cast<std::size_t>(s.integer("max_connections"));
+  server::Server server(so, router, [&](const server::RequestRecord& r) {
+    requests.with({r.method, r.route, std::to_string(r.status)}).inc();
+    latency.with({r.route}).observe(r.seconds);
+  });
+  if (auto st = server.start(); !st) {
+    log.error("{}", st.error().message);
+    return 1;
+  }
+  const bool v6 = ep.host.find(':') != std::string::npos;
+  std::printf("surveyor-collector listening on http://%s%s%s:%u (store %s)\n", v6 ? "[" : "", ep.host.c_str(),
+              v6 ? "]" : "", static_cast<unsigned>(server.port()), stores->health->describe().c_str());
+  std::fflush(stdout);
+
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  int sig = 0;
+  sigwait(&set, &sig);
+  log.info("received {}, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  server.stop(std::chrono::seconds(5));
+  log.info("stopped");
+  return 0;
+}
+
+}  // namespace surveyor::collector::app

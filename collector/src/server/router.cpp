@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "surveyor/collector/server/router.hpp"
+
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+#include <boost/url/parse.hpp>
+
+namespace surveyor::collector::server {
+
+std::string Params::query_or(std::string_view key, std::string fallback) const {
+  auto it = query.find(key);
+  return it == query.end() ? fallback : it->second;
+}
+
+void Router::add(std::string method, std::string pattern, std::string name, Handler h) {
+  Route r{std::move(method), {}, std::move(name), std::move(h)};
+  std::string_view p = pattern;
+  while (!p.empty()) {
+    if (p.front() == '/') p.remove_prefix(1);
+    const auto slash = p.find('/');
+    r.segments.emplace_back(p.substr(0, slash));
+    p = slash == std::string_view::npos ? std::string_view() : p.substr(slash);
+  }
+  routes_.push_back(std::move(r));
+}
+
+http::Response Router::dispatch(const http::Request& req, std::string& route_name) const {
+  route_name = "-";
+  auto target = boost::urls::parse_origin_form(req.target);
+  if (!target) return error_response(400, "bad_request", "unparsable request target");
+  std::vector<std::string> segments;
+  for (auto seg : target->segments()) segments.push_back(seg);
+  Params params;
+  for (auto qp : target->params()) params.query[qp.key] = qp.has_value ? qp.value : "";
+
+  std::string allowed;
+  for (const Route& r : routes_) {
+    if (r.segments.size() != segments.size()) continue;
+    std::map<std::string, std::string, std::less<>> captured;
+    bool match = true;
+    for (std::size_t i = 0; i < segments.size() && match; ++i) {
+      const std::string& s = r.segments[i];
+      if (s.size() > 2 && s.front() == '{' && s.back() == '}') {
+        if (segments[i].empty()) match = false;
+        else captured[s.substr(1, s.size() - 2)] = segments[i];
+      } else {
+        match = s == segments[i];
+      }
+    }
+    if (!match) continue;
+    if (r.method != req.method) {
+      allowed += (allowed.empty() ? "" : ", ") + r.method;
+      continue;
+    }
+    route_name = r.name;
+    params.path = std::move(captured);
+    return r.handler(req, params);
+  }
+  if (!allowed.empty()) {
+    http::Response res = error_response(405, "method_not_allowed", "use " + allowed);
+    res.headers.emplace_back("Allow", allowed);
+    return res;
+  }
+  return error_response(404, "not_found", "no such endpoint: " + std::string(target->path()));
+}
+
+http::Response json_response(unsigned status, std::string body) {
+  http::Response r;
+  r.status = status;
+  r.headers.emplace_back("Content-Type", "application/json");
+  r.body = std::move(body);
+  return r;
+}
+
+http::Response error_response(unsigned status, std::string_view code, std::string_view message) {
+  boost::json::object o{{"error", code}, {"message", message}};
+  return json_response(status, boost::json::serialize(o));
+}
+
+}  // namespace surveyor::collector::server

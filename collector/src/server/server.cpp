@@ -1,0 +1,237 @@
+// SPDX-License-Identifier: Apache-2.0
+// The collector's HTTP/1.1 server (Beast's own coroutine server is the model).
+// Design:
+//  - threads: `io_threads` run the io_context (accept loop, one coroutine per
+//    connection on its own strand); handlers run on `worker_threads`, reached
+//    with co_spawn onto the pool and awaited, so blocking store calls never
+//    run on an I/O thread;
+//  - limits: a body limit (413), a header limit (431), a timeout to receive
+//    each whole request (the connection is closed), a connection cap (503) and
+//    a queue cap for requests waiting on the workers (429 + Retry-After);
+//  - stop: close the acceptor, answer requests in flight with
+//    "Connection: close", wait for them up to a grace period, then stop.
+#include "surveyor/collector/server/server.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include <atomic>
+#include <thread>
+
+#include "surveyor/log/log.hpp"
+
+namespace surveyor::collector::server {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+
+class ServerCategory final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "server"; }
+  std::string message(int) const override { return "cannot listen"; }
+};
+const ServerCategory kServerCategory;
+
+}  // namespace
+
+struct Server::Impl {
+  Impl(ServerOptions o, std::shared_ptr<const Router> r, std::function<void(const RequestRecord&)> obs)
+      : options(std::move(o)),
+        router(std::move(r)),
+        observer(std::move(obs)),
+        io(static_cast<int>(std::max<std::size_t>(1, options.io_threads))),
+        workers(std::max<std::size_t>(1, options.worker_threads)),
+        acceptor(io) {}
+
+  ServerOptions options;
+  std::shared_ptr<const Router> router;
+  std::function<void(const RequestRecord&)> observer;
+  asio::io_context io;
+  asio::thread_pool workers;
+  tcp::acceptor acceptor;
+  std::vector<std::thread> threads;
+  std::atomic<std::size_t> connections{0};
+  std::atomic<std::size_t> queued{0};
+  std::atomic<std::size_t> in_flight{0};
+  std::atomic<bool> stopping{false};
+  std::uint16_t bound_port = 0;
+  log::Logger log{"collector.http"};
+  log::RateLimit accept_errors{5, std::chrono::seconds(60)};
+
+  void record(const std::string& method, const std::string& route, unsigned status,
+              std::chrono::steady_clock::time_point start) {
+    if (!observer) return;
+    observer(RequestRecord{method, route, status,
+                           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()});
+  }
+
+  asio::awaitable<void> accept_loop() {
+    for (;;) {
+      beast::error_code ec;
+      tcp::socket socket = co_await acceptor.async_accept(asio::make_strand(io),
+                                                          asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) {
+        if (stopping || ec == asio::error::operation_aborted) co_return;
+        std::uint64_t suppressed = 0;
+        if (accept_errors.allow(suppressed)) log.warn("accept failed: {} ({} similar suppressed)", ec.message(), suppressed);
+        // Out of file descriptors and the like: give the system a moment.
+        asio::steady_timer pause(io, std::chrono::milliseconds(50));
+        co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        continue;
+      }
+      asio::co_spawn(socket.get_executor(), session(std::move(socket)), asio::detached);
+    }
+  }
+
+  asio::awaitable<void> write(beast::tcp_stream& stream, http::Response res, unsigned version, bool keep_alive) {
+    bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(res.status), version};
+    out.set(bhttp::field::server, "surveyor-collector");
+    for (auto& [k, v] : res.headers) out.set(k, v);
+    out.body() = std::move(res.body);
+    out.keep_alive(keep_alive);
+    out.prepare_payload();
+    stream.expires_after(options.request_timeout);
+    beast::error_code ec;
+    co_await bhttp::async_write(stream, out, asio::redirect_error(asio::use_awaitable, ec));
+  }
+
+  asio::awaitable<void> session(tcp::socket socket) {
+    beast::tcp_stream stream(std::move(socket));
+    struct Count {
+      std::atomic<std::size_t>& n;
+      explicit Count(std::atomic<std::size_t>& c) : n(c) { ++n; }
+      ~Count() { --n; }
+    } count(connections);
+    if (connections > options.max_connections) {
+      co_await write(stream, error_response(503, "overloaded", "too many connections"), 11, false);
+      co_return;
+    }
+    beast::flat_buffer buffer;
+    for (;;) {
+      bhttp::request_parser<bhttp::string_body> parser;
+      parser.body_limit(options.max_body_bytes);
+      parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
+      stream.expires_after(options.request_timeout);
+      beast::error_code ec;
+      co_await bhttp::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+      const auto start = std::chrono::steady_clock::now();
+      if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::eof ||
+          ec == asio::error::connection_reset || ec == asio::error::operation_aborted)
+        break;
+      if (ec) {
+        // The request cannot be read to its end, so the connection cannot be reused.
+        http::Response res = ec == bhttp::error::body_limit
+                                 ? error_response(413, "too_large",
+                                                  "request body exceeds " + std::to_string(options.max_body_bytes) + " bytes")
+                             : ec == bhttp::error::header_limit
+                                 ? error_response(431, "header_too_large", "request header too large")
+                                 : error_response(400, "bad_request", "malformed HTTP request: " + ec.message());
+        const unsigned status = res.status;
+        co_await write(stream, std::move(res), 11, false);
+        record("-", "-", status, start);
+        break;
+      }
+      bhttp::request<bhttp::string_body> breq = parser.release();
+      const bool keep_alive = breq.keep_alive() && !stopping;
+      const unsigned version = breq.version();
+
+      http::Request req;
+      req.method = std::string(breq.method_string());
+      req.target = std::string(breq.target());
+      for (const auto& f : breq) req.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+      req.body = std::move(breq.body());
+
+      if (queued.load() >= options.max_queued_requests) {
+        http::Response busy = error_response(429, "overloaded", "too many requests in progress; retry shortly");
+        busy.headers.emplace_back("Retry-After", "1");
+        co_await write(stream, std::move(busy), version, keep_alive);
+        record(req.method, "-", 429, start);
+        if (!keep_alive) break;
+        continue;
+      }
+      ++queued;
+      ++in_flight;
+      std::string route;
+      http::Response res = co_await asio::co_spawn(
+          workers,
+          [this, &req, &route]() -> asio::awaitable<http::Response> {
+            --queued;
+            try {
+              co_return router->dispatch(req, route);
+            } catch (const std::exception& e) {
+              log.error("handler for {} {} threw: {}", req.method, req.target, e.what());
+              co_return error_response(500, "internal", "internal error");
+            }
+          },
+          asio::use_awaitable);
+      const unsigned status = res.status;
+      co_await write(stream, std::move(res), version, keep_alive && !stopping);
+      --in_flight;
+      record(req.method, route, status, start);
+      if (!keep_alive || stopping) break;
+    }
+    beast::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  }
+};
+
+Server::Server(ServerOptions options, std::shared_ptr<const Router> router,
+               std::function<void(const RequestRecord&)> observer)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(router), std::move(observer))) {}
+
+Server::~Server() { stop(std::chrono::milliseconds(0)); }
+
+core::Status Server::start() {
+  Impl& s = *impl_;
+  beast::error_code ec;
+  const auto addr = asio::ip::make_address(s.options.host, ec);
+  if (ec) return core::Error{std::error_code(1, kServerCategory), "bad listen address '" + s.options.host + "'"};
+  const tcp::endpoint ep(addr, s.options.port);
+  s.acceptor.open(ep.protocol(), ec);
+  if (!ec) s.acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) s.acceptor.bind(ep, ec);
+  if (!ec) s.acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec)
+    return core::Error{std::error_code(1, kServerCategory),
+                       "cannot listen on " + s.options.host + ":" + std::to_string(s.options.port) + ": " + ec.message()};
+  s.bound_port = s.acceptor.local_endpoint().port();
+  asio::co_spawn(s.io, s.accept_loop(), asio::detached);
+  for (std::size_t i = 0; i < std::max<std::size_t>(1, s.options.io_threads); ++i)
+    s.threads.emplace_back([&s] { s.io.run(); });
+  return {};
+}
+
+std::uint16_t Server::port() const { return impl_->bound_port; }
+
+void Server::stop(std::chrono::milliseconds grace) {
+  Impl& s = *impl_;
+  if (s.stopping.exchange(true)) return;
+  asio::post(s.io, [&s] {
+    beast::error_code ignored;
+    s.acceptor.close(ignored);
+  });
+  const auto deadline = std::chrono::steady_clock::now() + grace;
+  while (s.in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  s.io.stop();
+  for (auto& t : s.threads)
+    if (t.joinable()) t.join();
+  s.workers.join();
+}
+
+}  // namespace surveyor::collector::server

@@ -1,0 +1,24 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "surveyor/config/options.hpp"
+
+namespace CLI {
+class App;
+}
+
+namespace surveyor::config {
+
+// Adds --key-with-dashes VALUE for every option of `schema`; the text given
+// lands in `out` under the option's key.
+void add_flags(CLI::App& app, const Schema& schema, std::map<std::string, std::string>& out);
+
+// Defaults, overlaid by the TOML file (when `config_path` is not empty),
+// overlaid by flags; then the required options are checked.
+[[nodiscard]] core::Result<Settings> resolve(const Schema& schema, const std::string& config_path,
+                                             const std::map<std::string, std::string>& flags);
+
+}  // namespace surveyor::config
