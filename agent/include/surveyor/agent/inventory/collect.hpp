@@ -1,0 +1,15 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <cstdint>
+
+#include "surveyor/agent/inventory/host_facts.hpp"
+#include "surveyor/wire/inventory.hpp"
+
+namespace surveyor::agent::inventory {
+
+// The full inventory, each section with its state and digest: a section
+// that cannot be read is `failed` with the reason, never silently empty.
+[[nodiscard]] wire::Inventory collect(const Roots& roots, std::int64_t now_ms);
+
+}  // namespace surveyor::agent::inventory

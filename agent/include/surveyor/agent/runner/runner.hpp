@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "surveyor/agent/inventory/host_facts.hpp"
+#include "surveyor/agent/samplers/sampler.hpp"
+#include "surveyor/agent/state/state_dir.hpp"
+#include "surveyor/agent/transport/sender.hpp"
+#include "surveyor/core/clock.hpp"
+#include "surveyor/http/client.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace surveyor::agent::runner {
+
+struct RunnerOptions {
+  std::chrono::milliseconds sample_interval{10'000};
+  std::chrono::milliseconds report_interval{60'000};
+  std::chrono::milliseconds inventory_interval{3'600'000};
+  std::chrono::milliseconds stop_timeout{3'000};  // for the last report on stop
+  inventory::Roots roots;
+  std::string collector_url;
+  std::string enrollment_token;
+  std::string version;
+  transport::SenderOptions sender;
+};
+
+// The agent's schedule on one io_context thread: enroll if needed, sample
+// on wall-clock multiples of the sample interval, report on multiples of
+// the report interval (with the inventory when it is new, changed, or asked
+// for), and on stop send what is buffered.
+class Runner {
+ public:
+  Runner(boost::asio::io_context& io, RunnerOptions options, state::StateDir& state, http::Client& client,
+         const core::Clock& clock, std::vector<std::unique_ptr<samplers::Sampler>> samplers);
+  ~Runner();
+
+  // Begins; `fatal` is called with an exit code if the agent cannot go on
+  // (enrollment token refused, state directory unusable).
+  void start(std::function<void(int)> fatal);
+  // Stops sampling, sends what is buffered (up to stop_timeout), then done().
+  void stop(std::function<void()> done);
+
+  [[nodiscard]] const transport::SenderStats& sender_stats() const;
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace surveyor::agent::runner

@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "surveyor/core/result.hpp"
+#include "surveyor/http/client.hpp"
+#include "surveyor/wire/enroll.hpp"
+#include "surveyor/wire/report.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace surveyor::agent::transport {
+
+enum class TransportErrc { rejected = 1, unexpected_status };
+const std::error_category& transport_category();
+inline std::error_code make_error_code(TransportErrc e) { return {static_cast<int>(e), transport_category()}; }
+
+struct SenderOptions {
+  std::size_t max_queued = 60;  // reports kept while the collector is away
+  std::chrono::milliseconds min_backoff{1000};
+  std::chrono::milliseconds max_backoff{60'000};
+};
+
+struct SenderStats {
+  std::uint64_t delivered = 0;
+  std::uint64_t duplicates = 0;       // the collector had it already
+  std::uint64_t dropped_overflow = 0;  // oldest dropped because the queue was full
+  std::uint64_t dropped_rejected = 0;  // refused for good (4xx other than 401/408/429)
+  std::uint64_t failed_attempts = 0;
+};
+
+// Delivers reports to the collector in order, one at a time, retrying with
+// exponential back-off and jitter on network errors, 5xx, 408 and 429.
+// Single-threaded: use it from the io_context's thread.
+class ReportSender {
+ public:
+  ReportSender(boost::asio::io_context& io, http::Client& client, SenderOptions options);
+  ~ReportSender();
+
+  void set_credentials(std::string agent_id, std::string agent_key);
+  // Queues a report; beyond max_queued the oldest is dropped and counted.
+  void submit(wire::Report report);
+  // Sends what is queued, then calls done(true); done(false) when `timeout`
+  // passes first.
+  void flush(std::chrono::milliseconds timeout, std::function<void(bool)> done);
+  // True once after an ack asked for the full inventory.
+  [[nodiscard]] bool take_inventory_request();
+  [[nodiscard]] std::size_t queued() const;
+  [[nodiscard]] const SenderStats& stats() const;
+  // Called when the collector answers 401: it no longer knows this agent.
+  void on_unauthorized(std::function<void()> f);
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+// POSTs the enrollment request (binary); the response or why it failed:
+// HttpErrc for transport failures, TransportErrc::rejected for a refused
+// token (401), unexpected_status for other answers.
+void enroll(http::Client& client, const wire::EnrollRequest& request,
+            std::function<void(core::Result<wire::EnrollResponse>)> done);
+
+}  // namespace surveyor::agent::transport
+
+template <>
+struct std::is_error_code_enum<surveyor::agent::transport::TransportErrc> : std::true_type {};

@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: Apache-2.0
+// surveyor-agent's wiring: options, state directory, HTTP client, samplers,
+// runner, and signals (SIGINT/SIGTERM stop after a last report).
+#include "surveyor/agent/app/app.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include <fstream>
+
+#include "surveyor/agent/runner/runner.hpp"
+#include "surveyor/core/duration.hpp"
+#include "surveyor/log/log.hpp"
+
+namespace surveyor::agent::app {
+namespace {
+
+using config::Type;
+using config::Value;
+using std::chrono::milliseconds;
+
+std::optional<std::string> at_least_1s(const Value& v) {
+  if (std::get<milliseconds>(v) < milliseconds(1000)) return "must be at least 1s";
+  return std::nullopt;
+}
+
+config::Schema make_schema() {
+  config::Schema s;
+  s.add({.key = "collector_url", .type = Type::string, .description = "the collector, http://HOST:PORT",
+         .validate = [](const Value& v) -> std::optional<std::string> {
+           auto u = http::parse_url(std::get<std::string>(v));
+           if (!u) return u.error().message;
+           return std::nullopt;
+         },
+         .required = true});
+  s.add({.key = "enrollment_token", .type = Type::string,
+         .description = "token to enroll with on first start (or use enrollment_token_file)", .secret = true});
+  s.add({.key = "enrollment_token_file", .type = Type::string,
+         .description = "file holding the enrollment token (first line)"});
+  s.add({.key = "state_dir", .type = Type::string, .default_value = Value{std::string("/var/lib/surveyor-agent")},
+         .description = "where the agent keeps its identity (mode 0600) and sequence numbers"});
+  s.add({.key = "sample_interval", .type = Type::duration, .default_value = Value{milliseconds{10'000}},
+         .description = "how often samples are taken (wall-clock aligned)", .validate = at_least_1s});
+  s.add({.key = "report_interval", .type = Type::duration, .default_value = Value{milliseconds{60'000}},
+         .description = "how often reports are sent; also the heartbeat the collector expects",
+         .validate = at_least_1s});
+  s.add({.key = "inventory_interval", .type = Type::duration, .default_value = Value{milliseconds{3'600'000}},
+         .description = "how often the inventory is collected again", .validate = at_least_1s});
+  s.add({.key = "request_timeout", .type = Type::duration, .default_value = Value{milliseconds{10'000}},
+         .description = "time allowed for one request to the collector", .validate = at_least_1s});
+  s.add({.key = "max_queued_reports", .type = Type::integer, .default_value = Value{std::int64_t{60}},
+         .description = "reports kept in memory while the collector is unreachable (oldest dropped first)",
+         .validate = [](const Value& v) -> std::optional<std::string> {
+           if (std::get<std::int64_t>(v) < 1) return "must be at least 1";
+           return std::nullopt;
+         }});
+  s.add({.key = "proc_root", .type = Type::string, .default_value = Value{std::string("/proc")},
+         .description = "procfs to read (the host's /proc mounted elsewhere when run in a container)"});
+  s.add({.key = "sys_root", .type = Type::string, .default_value = Value{std::string("/sys")},
+         .description = "sysfs to read"});
+  s.add({.key = "etc_root", .type = Type::string, .default_value = Value{std::string("/etc")},
+         .description = "directory holding machine-id and os-release"});
+  s.add({.key = "rootfs", .type = Type::string, .default_value = Value{std::string("")},
+         .description = "prefix for mount points when measuring filesystems (the host's / in a container)"});
+  s.add({.key = "log_level", .type = Type::string, .default_value = Value{std::string("info")},
+         .description = "trace, debug, info, warn, error or off",
+         .validate = [](const Value& v) -> std::optional<std::string> {
+           log::Level l;
+           if (!log::parse_level(std::get<std::string>(v), l)) return "unknown level";
+           return std::nullopt;
+         }});
+  return s;
+}
+
+std::string token(const config::Settings& s) {
+  if (s.has("enrollment_token_file")) {
+    std::ifstream in(s.str("enrollment_token_file"));
+    std::string t;
+    std::getline(in, t);
+    return t;
+  }
+  return s.has("enrollment_token") ? s.str("enrollment_token") : "";
+}
+
+}  // namespace
+
+const config::Schema& schema() {
+  static const config::Schema s = make_schema();
+  return s;
+}
+
+int run(const config::Settings& s) {
+  log::Level level = log::Level::info;
+  (void)log::parse_level(s.str("log_level"), level);
+  log::configure(level);
+  log::Logger log("agent");
+
+  auto state = state::StateDir::open(s.str("state_dir"));
+  if (!state) {
+    log.error("{}", state.error().describe());
+    return 1;
+  }
+  runner::RunnerOptions o;
+  o.sample_interval = s.duration("sample_interval");
+  o.report_interval = s.duration("report_interval");
+  if (o.report_interval < o.sample_interval) {
+    log.error("report_interval ({}) must not be shorter than sample_interval ({})",
+              core::format_duration(o.report_interval), core::format_duration(o.sample_interval));
+    return 2;
+  }
+  o.inventory_interval = s.duration("inventory_interval");
+  o.roots = {s.str("etc_root"), s.str("proc_root"), s.str("sys_root")};
+  o.collector_url = s.str("collector_url");
+  o.enrollment_token = token(s);
+  o.version = SURVEYOR_VERSION;
+  o.sender.max_queued = static_cast<std::size_t>(s.integer("max_queued_reports"));
+  if (o.enrollment_token.empty()) {
+    auto existing = state->load_identity();
+    if (!existing || !*existing) {
+      log.error("not enrolled yet and no enrollment_token (or enrollment_token_file) given");
+      return 2;
+    }
+  }
+
+  boost::asio::io_context io(1);
+  http::ClientOptions co;
+  co.timeout = s.duration("request_timeout");
+  co.user_agent = std::string("surveyor-agent/") + SURVEYOR_VERSION;
+  http::Client client(io, *http::parse_url(o.collector_url), co);
+
+  std::vector<std::unique_ptr<samplers::Sampler>> list;
+  list.push_back(samplers::make_cpu_sampler(s.str("proc_root")));
+  list.push_back(samplers::make_memory_sampler(s.str("proc_root")));
+  list.push_back(samplers::make_filesystem_sampler(s.str("proc_root"), s.str("rootfs")));
+
+  core::SystemClock clock;
+  runner::Runner runner(io, o, *state, client, clock, std::move(list));
+  int exit_code = 0;
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    log.info("received {}, sending what is buffered and stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    runner.stop([&] { io.stop(); });
+  });
+  runner.start([&](int code) {
+    exit_code = code;
+    signals.cancel();
+    io.stop();
+  });
+  log.info("surveyor-agent {} reporting to {} every {} (samples every {})", SURVEYOR_VERSION, o.collector_url,
+           core::format_duration(o.report_interval), core::format_duration(o.sample_interval));
+  io.run();
+  const auto& st = runner.sender_stats();
+  log.info("stopped: {} report(s) delivered, {} dropped", st.delivered, st.dropped_overflow + st.dropped_rejected);
+  return exit_code;
+}
+
+}  // namespace surveyor::agent::app

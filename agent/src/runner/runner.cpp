@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: Apache-2.0
+// The agent's main loop. Design: everything runs on one io_context thread,
+// so nothing here locks. One timer fires on wall-clock multiples of the
+// sample interval (so every agent samples at :00, :10, ... and series align
+// across hosts); after sampling, a tick at or past the report boundary
+// builds a report. Enrollment retries with back-off until the collector
+// answers; a refused token is fatal (an operator must fix the config).
+#include "surveyor/agent/runner/runner.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "surveyor/agent/inventory/collect.hpp"
+#include "surveyor/log/log.hpp"
+#include "surveyor/wire/codec.hpp"
+
+namespace surveyor::agent::runner {
+namespace {
+namespace asio = boost::asio;
+
+std::int64_t next_multiple(std::int64_t now, std::int64_t step) { return (now / step + 1) * step; }
+
+}  // namespace
+
+struct Runner::Impl : std::enable_shared_from_this<Impl> {
+  Impl(asio::io_context& io_, RunnerOptions o, state::StateDir& s, http::Client& c, const core::Clock& clk,
+       std::vector<std::unique_ptr<samplers::Sampler>> smp)
+      : io(io_),
+        options(std::move(o)),
+        state(s),
+        client(c),
+        clock(clk),
+        samplers(std::move(smp)),
+        sender(io_, c, options.sender),
+        tick_timer(io_),
+        enroll_timer(io_) {}
+
+  asio::io_context& io;
+  RunnerOptions options;
+  state::StateDir& state;
+  http::Client& client;
+  const core::Clock& clock;
+  std::vector<std::unique_ptr<samplers::Sampler>> samplers;
+  transport::ReportSender sender;
+  asio::steady_timer tick_timer;
+  asio::steady_timer enroll_timer;
+  samplers::SeriesBuffer buffer;
+  std::optional<state::Identity> identity;
+  wire::Inventory inventory;
+  std::string inventory_digest;
+  bool inventory_due = true;
+  std::int64_t next_report_ms = 0;
+  std::int64_t next_inventory_ms = 0;
+  int enroll_failures = 0;
+  bool stopping = false;
+  std::function<void(int)> fatal;
+  log::Logger log{"agent"};
+  log::RateLimit sampler_errors{5, std::chrono::minutes(10)};
+
+  std::int64_t now_ms() const { return core::to_unix_ms(clock.now()); }
+
+  void start() {
+    auto loaded = state.load_identity();
+    if (!loaded) {
+      log.error("cannot use the state directory: {}", loaded.error().describe());
+      return fatal(1);
+    }
+    refresh_inventory(now_ms());
+    // The first readings are only baselines for rates.
+    for (auto& s : samplers) (void)s->sample(now_ms(), buffer);
+    (void)buffer.take();
+    sender.on_unauthorized([w = weak_from_this()] {
+      if (auto self = w.lock()) self->reenroll();
+    });
+    if (*loaded && (*loaded)->collector_url == options.collector_url) {
+      use_identity(**loaded);
+    } else {
+      if (*loaded) log.info("identity was issued by {}, enrolling with {}", (*loaded)->collector_url, options.collector_url);
+      enroll();
+    }
+    next_report_ms = next_multiple(now_ms(), options.report_interval.count());
+    schedule_tick();
+  }
+
+  void use_identity(const state::Identity& id) {
+    identity = id;
+    sender.set_credentials(id.agent_id, id.agent_key);
+  }
+
+  void enroll() {
+    if (stopping) return;
+    const wire::HostInfo* host = inventory.host.data ? &*inventory.host.data : nullptr;
+    if (host == nullptr) {
+      log.error("cannot enroll without a host identity: {}", inventory.host.reason);
+      return fatal(1);
+    }
+    wire::EnrollRequest req{options.enrollment_token, host->host_id, host->hostname, options.version};
+    transport::enroll(client, req, [self = shared_from_this()](core::Result<wire::EnrollResponse> r) {
+      self->on_enrolled(std::move(r));
+    });
+  }
+
+  void on_enrolled(core::Result<wire::EnrollResponse> r) {
+    if (stopping) return;
+    if (!r) {
+      if (r.error().code == transport::TransportErrc::rejected) {
+        log.error("the collector refused the enrollment token ({}); fix enrollment_token and restart",
+                  r.error().message);
+        return fatal(2);
+      }
+      const int shift = std::min(enroll_failures++, 6);
+      const auto delay = std::chrono::seconds(1 << shift);
+      log.warn("enrollment failed: {}; retrying in {} s", r.error().describe(), delay.count());
+      enroll_timer.expires_after(delay);
+      enroll_timer.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+        if (!ec) self->enroll();
+      });
+      return;
+    }
+    state::Identity id{r->agent_id, r->agent_key, r->ci_id, options.collector_url};
+    if (auto st = state.save_identity(id); !st) {
+      log.error("cannot save the identity: {}", st.error().describe());
+      return fatal(1);
+    }
+    log.info("enrolled as {} (CI {})", id.agent_id, id.ci_id);
+    enroll_failures = 0;
+    inventory_due = true;
+    use_identity(id);
+  }
+
+  void reenroll() {
+    if (!identity || stopping) return;
+    log.warn("the collector does not know agent {}; enrolling again", identity->agent_id);
+    identity.reset();
+    (void)state.forget_identity();
+    enroll();
+  }
+
+  void refresh_inventory(std::int64_t now) {
+    inventory = inventory::collect(options.roots, now);
+    const std::string digest = wire::inventory_digest(inventory);
+    if (digest != inventory_digest) inventory_due = true;
+    inventory_digest = digest;
+    next_inventory_ms = now + options.inventory_interval.count();
+    for (const auto* reason : {&inventory.host.reason, &inventory.cpu.reason})
+      if (!reason->empty()) log.warn("inventory section failed: {}", *reason);
+  }
+
+  void schedule_tick() {
+    if (stopping) return;
+    const std::int64_t now = now_ms();
+    const std::int64_t at = next_multiple(now, options.sample_interval.count());
+    tick_timer.expires_after(std::chrono::milliseconds(at - now));
+    tick_timer.async_wait([self = shared_from_this(), at](const boost::system::error_code& ec) {
+      if (ec) return;
+      self->tick(at);
+      self->schedule_tick();
+    });
+  }
+
+  void sample(std::int64_t at) {
+    for (auto& s : samplers) {
+      if (auto st = s->sample(at, buffer); !st) {
+        std::uint64_t suppressed = 0;
+        if (sampler_errors.allow(suppressed))
+          log.warn("sampler {} failed: {} ({} similar suppressed)", s->name(), st.error().describe(), suppressed);
+      }
+    }
+  }
+
+  void tick(std::int64_t at) {
+    sample(at);
+    if (at >= next_inventory_ms) refresh_inventory(at);
+    if (at >= next_report_ms) {
+      report(at);
+      next_report_ms = next_multiple(at, options.report_interval.count());
+    }
+  }
+
+  void report(std::int64_t at) {
+    auto seq = state.next_sequence();
+    if (!seq) {
+      log.error("cannot reserve a sequence number: {}", seq.error().describe());
+      return;
+    }
+    wire::Report r;
+    r.agent_id = identity ? identity->agent_id : "";
+    r.sequence = *seq;
+    r.sent_at_ms = at;
+    r.heartbeat_interval_s = static_cast<std::uint32_t>(std::max<std::int64_t>(1, options.report_interval.count() / 1000));
+    r.agent_version = options.version;
+    r.inventory_digest = inventory_digest;
+    if (sender.take_inventory_request()) inventory_due = true;
+    if (inventory_due) {
+      r.inventory = inventory;
+      inventory_due = false;
+    }
+    r.series = buffer.take();
+    sender.submit(std::move(r));
+  }
+
+  void stop(std::function<void()> done) {
+    if (stopping) return done();
+    stopping = true;
+    tick_timer.cancel();
+    enroll_timer.cancel();
+    if (identity && buffer.points() > 0) report(now_ms());
+    if (!identity || sender.queued() == 0) return done();
+    sender.flush(options.stop_timeout, [this, done = std::move(done)](bool all) {
+      if (!all) log.warn("stopping with {} report(s) undelivered", sender.queued());
+      done();
+    });
+  }
+};
+
+Runner::Runner(asio::io_context& io, RunnerOptions options, state::StateDir& state, http::Client& client,
+               const core::Clock& clock, std::vector<std::unique_ptr<samplers::Sampler>> samplers)
+    : impl_(std::make_shared<Impl>(io, std::move(options), state, client, clock, std::move(samplers))) {}
+
+Runner::~Runner() {
+  impl_->stopping = true;
+  impl_->tick_timer.cancel();
+  impl_->enroll_timer.cancel();
+}
+
+void Runner::start(std::function<void(int)> fatal) {
+  impl_->fatal = std::move(fatal);
+  impl_->start();
+}
+
+void Runner::stop(std::function<void()> done) { impl_->stop(std::move(done)); }
+
+const transport::SenderStats& Runner::sender_stats() const { return impl_->sender.stats(); }
+
+}  // namespace surveyor::agent::runner

@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "surveyor/core/result.hpp"
+
+namespace surveyor::collector::cli {
+
+// Renders rows as an aligned text table with a header line.
+[[nodiscard]] std::string table(const std::vector<std::string>& header,
+                                const std::vector<std::vector<std::string>>& rows);
+
+// A value with its unit made readable: bytes as KiB..TiB, ratios ("1") as
+// percent, seconds as s; others as the number and unit.
+[[nodiscard]] std::string human_value(double v, std::string_view unit);
+
+// The readable forms of API answers (the JSON bodies of GET /api/v1/cis and
+// GET /api/v1/cis/{id}); an error if the body is not what the API returns.
+[[nodiscard]] core::Result<std::string> render_ci_list(std::string_view json);
+[[nodiscard]] core::Result<std::string> render_ci(std::string_view json);
+
+// The ids of the items in a GET /api/v1/cis answer.
+[[nodiscard]] core::Result<std::vector<std::string>> ci_ids(std::string_view json);
+
+}  // namespace surveyor::collector::cli

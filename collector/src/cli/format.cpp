@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: Apache-2.0
+// Readable tables for the operator command line. --json bypasses all of this
+// and prints the API's answer as it came.
+#include "surveyor/collector/cli/format.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+namespace surveyor::collector::cli {
+namespace {
+
+namespace json = boost::json;
+
+class CliCategory final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "cli"; }
+  std::string message(int) const override { return "unexpected answer from the collector"; }
+};
+const CliCategory kCliCategory;
+
+core::Error unexpected(const std::string& what) { return core::Error{std::error_code(1, kCliCategory), what}; }
+
+std::string str(const json::object& o, std::string_view key) {
+  auto it = o.find(key);
+  if (it == o.end()) return "";
+  const json::value& v = it->value();
+  if (v.is_string()) return std::string(v.get_string());
+  if (v.is_int64()) return std::to_string(v.get_int64());
+  if (v.is_uint64()) return std::to_string(v.get_uint64());
+  if (v.is_bool()) return v.get_bool() ? "true" : "false";
+  if (v.is_double()) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.6g", v.get_double());
+    return buf;
+  }
+  return v.is_null() ? "-" : "";
+}
+
+core::Result<json::value> parse(std::string_view text) {
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec || !v.is_object()) return unexpected("not a JSON object");
+  return v;
+}
+
+}  // namespace
+
+std::string table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows) {
+  std::vector<std::size_t> width(header.size());
+  for (std::size_t i = 0; i < header.size(); ++i) width[i] = header[i].size();
+  for (const auto& r : rows)
+    for (std::size_t i = 0; i < r.size() && i < width.size(); ++i) width[i] = std::max(width[i], r[i].size());
+  auto line = [&](const std::vector<std::string>& cells) {
+    std::string out;
+    for (std::size_t i = 0; i < width.size(); ++i) {
+      const std::string& c = i < cells.size() ? cells[i] : std::string();
+      out += c;
+      if (i + 1 < width.size()) out += std::string(width[i] - c.size() + 2, ' ');
+    }
+    while (!out.empty() && out.back() == ' ') out.pop_back();
+    return out + "\n";
+  };
+  std::string out = line(header);
+  for (const auto& r : rows) out += line(r);
+  return out;
+}
+
+std::string human_value(double v, std::string_view unit) {
+  char buf[64];
+  if (std::isnan(v)) return "NaN";
+  if (unit == "By") {
+    static constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+    int i = 0;
+    double x = v;
+    while (std::fabs(x) >= 1024 && i < 5) {
+      x /= 1024;
+      ++i;
+    }
+    std::snprintf(buf, sizeof buf, i == 0 ? "%.0f %s" : "%.2f %s", x, kUnits[i]);
+    return buf;
+  }
+  if (unit == "1") {
+    std::snprintf(buf, sizeof buf, "%.1f %%", v * 100);
+    return buf;
+  }
+  std::snprintf(buf, sizeof buf, "%.6g%s%s", v, unit.empty() ? "" : " ", std::string(unit).c_str());
+  return buf;
+}
+
+core::Result<std::string> render_ci_list(std::string_view text) {
+  auto v = parse(text);
+  if (!v) return std::move(v).error();
+  const json::object& o = v->get_object();
+  auto items = o.find("items");
+  if (items == o.end() || !items->value().is_array()) return unexpected("no items in the answer");
+  std::vector<std::vector<std::string>> rows;
+  for (const json::value& it : items->value().get_array()) {
+    if (!it.is_object()) return unexpected("an item is not an object");
+    const json::object& c = it.get_object();
+    rows.push_back({str(c, "id"), str(c, "type"), str(c, "name"), str(c, "state"), str(c, "last_seen")});
+  }
+  std::string out = table({"ID", "TYPE", "NAME", "STATE", "LAST SEEN"}, rows);
+  out += std::to_string(rows.size()) + " configuration item(s)\n";
+  return out;
+}
+
+core::Result<std::string> render_ci(std::string_view text) {
+  auto v = parse(text);
+  if (!v) return std::move(v).error();
+  const json::object& c = v->get_object();
+  std::string out;
+  for (const char* k : {"id", "type", "name", "state", "source", "first_seen", "last_seen", "updated"}) {
+    std::string label = k;
+    label += ":";
+    label.resize(12, ' ');
+    out += label + str(c, k) + "\n";
+  }
+  if (auto a = c.find("attributes"); a != c.end() && a->value().is_object()) {
+    out += "\nATTRIBUTES\n";
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& kv : a->value().get_object()) {
+      json::object one{{"v", kv.value()}};
+      rows.push_back({"  " + std::string(kv.key()), str(one, "v")});
+    }
+    out += table({"  KEY", "VALUE"}, rows);
+  }
+  if (auto s = c.find("latest_samples"); s != c.end() && s->value().is_array()) {
+    out += "\nLATEST SAMPLES\n";
+    std::vector<std::vector<std::string>> rows;
+    for (const json::value& e : s->value().get_array()) {
+      if (!e.is_object()) continue;
+      const json::object& o = e.get_object();
+      std::string attrs;
+      if (auto at = o.find("attributes"); at != o.end() && at->value().is_object())
+        for (const auto& kv : at->value().get_object())
+          attrs += (attrs.empty() ? "" : ",") + std::string(kv.key()) + "=" +
+                   (kv.value().is_string() ? std::string(kv.value().get_string()) : "");
+      std::string value = "-";
+      if (auto x = o.find("value"); x != o.end() && x->value().is_number())
+        value = human_value(x->value().to_number<double>(), str(o, "unit"));
+      rows.push_back({"  " + str(o, "metric"), attrs, value, str(o, "time")});
+    }
+    out += table({"  METRIC", "ATTRIBUTES", "VALUE", "TIME"}, rows);
+  }
+  return out;
+}
+
+core::Result<std::vector<std::string>> ci_ids(std::string_view text) {
+  auto v = parse(text);
+  if (!v) return std::move(v).error();
+  auto items = v->get_object().find("items");
+  if (items == v->get_object().end() || !items->value().is_array()) return unexpected("no items in the answer");
+  std::vector<std::string> out;
+  for (const json::value& it : items->value().get_array())
+    if (it.is_object()) out.push_back(str(it.get_object(), "id"));
+  return out;
+}
+
+}  // namespace surveyor::collector::cli
