@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: Apache-2.0
+// The report sender against a real HTTP server on loopback that fails on
+// purpose: retries, ordering, drops and flush.
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+
+#include <atomic>
+#include <mutex>
+
+#include "surveyor/agent/transport/sender.hpp"
+#include "surveyor/collector/server/server.hpp"
+#include "surveyor/wire/codec.hpp"
+
+namespace surveyor::agent::transport {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A collector stand-in: answers from a script, records what it accepted.
+struct FakeCollector {
+  std::mutex mu;
+  std::vector<unsigned> script;  // statuses to answer, then 202 forever
+  std::vector<std::uint64_t> accepted;
+  std::vector<std::string> auth;
+  std::shared_ptr<collector::server::Router> router = std::make_shared<collector::server::Router>();
+  std::unique_ptr<collector::server::Server> server;
+
+  FakeCollector() {
+    router->add("POST", "/api/v1/reports", "reports", [this](const http::Request& req, const collector::server::Params&) {
+      std::lock_guard lock(mu);
+      auth.emplace_back(req.header("Authorization"));
+      unsigned status = 202;
+      if (!script.empty()) {
+        status = script.front();
+        script.erase(script.begin());
+      }
+      http::Response res;
+      res.status = status;
+      if (status == 202) {
+        auto r = wire::decode<wire::Report>(req.body, wire::Format::binary);
+        if (!r) return collector::server::error_response(400, "bad_report", r.error().describe());
+        accepted.push_back(r->sequence);
+        res.body = wire::encode(wire::ReportAck{r->sequence, false, r->sequence == 2}, wire::Format::binary);
+      }
+      return res;
+    });
+    collector::server::ServerOptions o;
+    o.port = 0;
+    server = std::make_unique<collector::server::Server>(o, router);
+    EXPECT_TRUE(server->start());
+  }
+  http::Url url() const { return http::Url{"http", "127.0.0.1", server->port(), ""}; }
+};
+
+wire::Report report(std::uint64_t seq) {
+  wire::Report r;
+  r.agent_id = "agt-x";
+  r.sequence = seq;
+  r.sent_at_ms = 1000 * static_cast<std::int64_t>(seq);
+  r.heartbeat_interval_s = 60;
+  return r;
+}
+
+SenderOptions fast() {
+  SenderOptions o;
+  o.min_backoff = 10ms;
+  o.max_backoff = 40ms;
+  return o;
+}
+
+TEST(ReportSender, RetriesFailuresAndDeliversInOrder) {
+  FakeCollector fake;
+  fake.script = {503, 500, 429};
+  boost::asio::io_context io;
+  http::Client client(io, fake.url());
+  ReportSender sender(io, client, fast());
+  sender.set_credentials("agt-x", "k");
+  for (std::uint64_t s = 1; s <= 3; ++s) sender.submit(report(s));
+  bool flushed = false;
+  sender.flush(5s, [&](bool all) { flushed = all; });
+  io.run_for(10s);
+  EXPECT_TRUE(flushed);
+  EXPECT_EQ(fake.accepted, (std::vector<std::uint64_t>{1, 2, 3}));
+  EXPECT_EQ(sender.stats().delivered, 3u);
+  EXPECT_EQ(sender.stats().failed_attempts, 3u);
+  EXPECT_EQ(sender.queued(), 0u);
+  EXPECT_TRUE(sender.take_inventory_request()) << "the ack of report 2 asked for the inventory";
+  EXPECT_FALSE(sender.take_inventory_request()) << "only once";
+  EXPECT_EQ(fake.auth.front(), "Bearer agt-x:k");
+}
+
+TEST(ReportSender, PermanentRejectionDropsOnlyThatReport) {
+  FakeCollector fake;
+  fake.script = {400};
+  boost::asio::io_context io;
+  http::Client client(io, fake.url());
+  ReportSender sender(io, client, fast());
+  sender.set_credentials("agt-x", "k");
+  sender.submit(report(1));
+  sender.submit(report(2));
+  bool flushed = false;
+  sender.flush(5s, [&](bool all) { flushed = all; });
+  io.run_for(10s);
+  EXPECT_TRUE(flushed);
+  EXPECT_EQ(fake.accepted, (std::vector<std::uint64_t>{2}));
+  EXPECT_EQ(sender.stats().dropped_rejected, 1u);
+}
+
+TEST(ReportSender, BoundedQueueDropsTheOldestAndCounts) {
+  boost::asio::io_context io;
+  // Nothing listens on this port: every attempt fails.
+  http::Client client(io, http::Url{"http", "127.0.0.1", 1, ""}, http::ClientOptions{.timeout = 500ms});
+  SenderOptions o = fast();
+  o.max_queued = 3;
+  ReportSender sender(io, client, o);
+  sender.set_credentials("agt-x", "k");
+  for (std::uint64_t s = 1; s <= 10; ++s) sender.submit(report(s));
+  EXPECT_EQ(sender.queued(), 3u);
+  EXPECT_EQ(sender.stats().dropped_overflow, 7u);
+  bool result = true;
+  bool called = false;
+  sender.flush(300ms, [&](bool all) {
+    result = all;
+    called = true;
+  });
+  io.run_for(2s);
+  EXPECT_TRUE(called);
+  EXPECT_FALSE(result) << "flush reports that it could not deliver";
+  EXPECT_GT(sender.stats().failed_attempts, 0u);
+}
+
+TEST(ReportSender, UnauthorizedIsReportedToTheOwner) {
+  FakeCollector fake;
+  fake.script = {401};
+  boost::asio::io_context io;
+  http::Client client(io, fake.url());
+  ReportSender sender(io, client, fast());
+  int calls = 0;
+  sender.on_unauthorized([&] {
+    ++calls;
+    sender.set_credentials("agt-new", "k2");
+  });
+  sender.set_credentials("agt-x", "k");
+  sender.submit(report(1));
+  sender.flush(5s, [](bool) {});
+  io.run_for(5s);
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(fake.accepted, (std::vector<std::uint64_t>{1}));
+  EXPECT_EQ(fake.auth.back(), "Bearer agt-new:k2");
+}
+
+}  // namespace
+}  // namespace surveyor::agent::transport

@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <gtest/gtest.h>
+
+#include <sys/stat.h>
+
+#include <fstream>
+#include <set>
+
+#include "surveyor/agent/state/state_dir.hpp"
+#include "test_support.hpp"
+
+namespace surveyor::agent::state {
+namespace {
+
+unsigned mode_of(const std::string& p) {
+  struct stat st{};
+  ::stat(p.c_str(), &st);
+  return st.st_mode & 0777;
+}
+
+TEST(StateDir, IdentityIsPrivateAndReadsBack) {
+  test::TempDir tmp;
+  const std::string dir = tmp.file("state");
+  auto s = StateDir::open(dir);
+  ASSERT_TRUE(s) << s.error().describe();
+  EXPECT_EQ(mode_of(dir), 0700u);
+  auto none = s->load_identity();
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(*none);
+  const Identity id{"agt-1", "secret", "host-1", "http://c:8080"};
+  ASSERT_TRUE(s->save_identity(id));
+  EXPECT_EQ(mode_of(dir + "/identity"), 0600u);
+  auto back = StateDir::open(dir)->load_identity();
+  ASSERT_TRUE(back && *back);
+  EXPECT_EQ(**back, id);
+  ASSERT_TRUE(s->forget_identity());
+  EXPECT_FALSE(*s->load_identity());
+}
+
+TEST(StateDir, RefusesAKeyFileOthersCanRead) {
+  test::TempDir tmp;
+  auto s = StateDir::open(tmp.file("state"));
+  ASSERT_TRUE(s->save_identity({"agt-1", "secret", "", ""}));
+  ::chmod(tmp.file("state/identity").c_str(), 0644);
+  auto r = s->load_identity();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, StateErrc::permissions);
+}
+
+TEST(StateDir, CorruptFilesAreErrors) {
+  test::TempDir tmp;
+  auto s = StateDir::open(tmp.file("state"));
+  std::ofstream(tmp.file("state/identity")) << "nonsense\n";
+  ::chmod(tmp.file("state/identity").c_str(), 0600);
+  auto r = s->load_identity();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, StateErrc::corrupt);
+  std::ofstream(tmp.file("state/sequence")) << "minus one\n";
+  auto q = s->next_sequence();
+  ASSERT_FALSE(q);
+  EXPECT_EQ(q.error().code, StateErrc::corrupt);
+}
+
+TEST(StateDir, SequenceNumbersAreNeverReusedAcrossRestarts) {
+  test::TempDir tmp;
+  const std::string dir = tmp.file("state");
+  std::set<std::uint64_t> seen;
+  std::uint64_t last = 0;
+  for (int restart = 0; restart < 5; ++restart) {
+    auto s = StateDir::open(dir);
+    ASSERT_TRUE(s);
+    // Each "run" uses a different number of sequences, then "crashes".
+    for (int i = 0; i < 10 + restart * 40; ++i) {
+      auto n = s->next_sequence();
+      ASSERT_TRUE(n) << n.error().describe();
+      EXPECT_GT(*n, last);
+      EXPECT_TRUE(seen.insert(*n).second) << *n << " handed out twice";
+      last = *n;
+    }
+  }
+  EXPECT_EQ(*seen.begin(), 1u);
+}
+
+TEST(StateDir, UnusableDirectoryIsAnError) {
+  test::TempDir tmp;
+  std::ofstream(tmp.file("file")) << "x";
+  auto s = StateDir::open(tmp.file("file"));
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, StateErrc::io);
+}
+
+}  // namespace
+}  // namespace surveyor::agent::state
