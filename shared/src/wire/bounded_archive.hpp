@@ -65,10 +65,14 @@ class BoundedInputArchive
   // A length prefix claims `count` elements of `elem_size` bytes in memory.
   void check_length(std::uint64_t count, std::size_t elem_size, std::size_t min_wire_size) {
     const std::size_t left = remaining();
-    if (min_wire_size != 0 && count > left / min_wire_size)
-      throw DecodeFailure{Errc::too_large, "length " + std::to_string(count) + " at offset " +
-                                               std::to_string(pos_) + " exceeds the " +
-                                               std::to_string(left) + " bytes left"};
+    if (min_wire_size != 0 && count > left / min_wire_size) {
+      // A length the whole message could hold means the message was cut
+      // short; one beyond it cannot be honest.
+      const bool fits_body = count <= data_.size() / min_wire_size;
+      throw DecodeFailure{fits_body ? Errc::truncated : Errc::too_large,
+                          "length " + std::to_string(count) + " at offset " + std::to_string(pos_) +
+                              " exceeds the " + std::to_string(left) + " bytes left"};
+    }
     if (count > budget_ / (elem_size == 0 ? 1 : elem_size))
       throw DecodeFailure{Errc::too_large, "length " + std::to_string(count) +
                                                " exceeds the memory bound for this body"};

@@ -1,0 +1,324 @@
+// SPDX-License-Identifier: Apache-2.0
+// The REST API through the real HTTP server on loopback with a real SQLite
+// store: every status the API promises, for good and bad requests.
+#include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../shared/wire_fixtures.hpp"
+#include "surveyor/collector/api/api.hpp"
+#include "surveyor/collector/backends/open.hpp"
+#include "surveyor/collector/ingest/ingest.hpp"
+#include "surveyor/collector/server/server.hpp"
+#include "surveyor/http/client.hpp"
+#include "surveyor/wire/codec.hpp"
+#include "test_support.hpp"
+
+namespace surveyor::collector {
+namespace {
+
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+struct Harness {
+  explicit Harness(std::string store_url = "", std::size_t max_body = 1 << 20) {
+    auto s = backends::open_stores(store_url.empty() ? "sqlite:" + dir.file("s.db") : store_url);
+    EXPECT_TRUE(s) << s.error().describe();
+    stores = *s;
+    api = std::make_unique<api::Api>(stores, clock, registry, api::ApiOptions{"secret-token"});
+    auto router = std::make_shared<server::Router>();
+    api->register_routes(*router);
+    server::ServerOptions o;
+    o.port = 0;
+    o.max_body_bytes = max_body;
+    srv = std::make_unique<server::Server>(o, router);
+    EXPECT_TRUE(srv->start());
+  }
+
+  http::Response call(const std::string& method, const std::string& target, std::string body = {},
+                      http::Headers headers = {}) {
+    http::Request r;
+    r.method = method;
+    r.target = target;
+    r.body = std::move(body);
+    r.headers = std::move(headers);
+    auto res = http::fetch(http::Url{"http", "127.0.0.1", srv->port(), ""}, r);
+    EXPECT_TRUE(res) << res.error().describe();
+    return res ? *res : http::Response{};
+  }
+
+  // Enrolls the sample report's host; returns "agent-id:key".
+  std::string enroll(wire::Format f = wire::Format::binary) {
+    const auto host = *test::sample_report().inventory->host.data;
+    auto res = call("POST", "/api/v1/enroll",
+                    wire::encode(wire::EnrollRequest{"secret-token", host.host_id, host.hostname, "0.1.0"}, f),
+                    {{"Content-Type", std::string(wire::content_type_for(f))}});
+    EXPECT_EQ(res.status, 201u) << res.body;
+    auto er = wire::decode<wire::EnrollResponse>(res.body, f);
+    EXPECT_TRUE(er) << er.error().describe();
+    agent_id = er->agent_id;
+    ci_id = er->ci_id;
+    return er->agent_id + ":" + er->agent_key;
+  }
+
+  http::Response post_report(const wire::Report& r, const std::string& auth, wire::Format f = wire::Format::binary) {
+    return call("POST", "/api/v1/reports", wire::encode(r, f),
+                {{"Content-Type", std::string(wire::content_type_for(f))}, {"Authorization", "Bearer " + auth}});
+  }
+
+  wire::Report report(std::uint64_t seq) {
+    wire::Report r = test::sample_report();
+    r.agent_id = agent_id;
+    r.sequence = seq;
+    return r;
+  }
+
+  test::TempDir dir;
+  core::ManualClock clock{core::from_unix_ms(1'795'000'100'000)};
+  metrics::Registry registry;
+  store::Stores stores;
+  std::unique_ptr<api::Api> api;
+  std::unique_ptr<server::Server> srv;
+  std::string agent_id, ci_id;
+};
+
+std::string error_code(const http::Response& r) {
+  boost::system::error_code ec;
+  auto v = json::parse(r.body, ec);
+  if (ec || !v.is_object() || !v.get_object().contains("error")) return "<no error body: " + r.body + ">";
+  EXPECT_TRUE(v.get_object().at("message").is_string());
+  return std::string(v.get_object().at("error").get_string());
+}
+
+TEST(Api, EnrollmentCreatesTheHostCi) {
+  Harness h;
+  h.enroll();
+  EXPECT_EQ(h.ci_id, ingest::host_ci_id(test::sample_report().inventory->host.data->host_id));
+  auto res = h.call("GET", "/api/v1/cis/" + h.ci_id);
+  ASSERT_EQ(res.status, 200u) << res.body;
+  auto v = json::parse(res.body).as_object();
+  EXPECT_EQ(v.at("name").as_string(), "web01");
+  EXPECT_EQ(v.at("type").as_string(), "host");
+  EXPECT_EQ(v.at("attributes").as_object().at("host.id").as_string(), "4c4c4544003610518053b7c04f4e4d32");
+}
+
+TEST(Api, EnrollmentRefusals) {
+  Harness h;
+  const std::string ct = std::string(wire::kJsonContentType);
+  auto bad_token = h.call("POST", "/api/v1/enroll", R"({"token":"nope","host_id":"abc","hostname":"h"})",
+                          {{"Content-Type", ct}});
+  EXPECT_EQ(bad_token.status, 401u);
+  EXPECT_EQ(error_code(bad_token), "bad_enrollment_token");
+  auto garbage = h.call("POST", "/api/v1/enroll", "{not json", {{"Content-Type", ct}});
+  EXPECT_EQ(garbage.status, 400u);
+  EXPECT_EQ(error_code(garbage), "bad_enrollment");
+  auto media = h.call("POST", "/api/v1/enroll", "x", {{"Content-Type", "text/plain"}});
+  EXPECT_EQ(media.status, 415u);
+  EXPECT_EQ(error_code(media), "unsupported_media_type");
+  auto json_ok = h.call("POST", "/api/v1/enroll", R"({"token":"secret-token","host_id":"abc","hostname":"h"})",
+                        {{"Content-Type", ct}});
+  EXPECT_EQ(json_ok.status, 201u) << json_ok.body;
+  EXPECT_NE(json_ok.body.find("\"agent_key\""), std::string::npos);
+}
+
+TEST(Api, ReportIsStoredAndItsReplayIsAcknowledgedOnce) {
+  Harness h;
+  const std::string auth = h.enroll();
+  auto first = h.post_report(h.report(1), auth);
+  ASSERT_EQ(first.status, 202u) << first.body;
+  auto ack = wire::decode<wire::ReportAck>(first.body, wire::Format::binary);
+  ASSERT_TRUE(ack);
+  EXPECT_EQ(ack->sequence, 1u);
+  EXPECT_FALSE(ack->duplicate);
+  EXPECT_FALSE(ack->inventory_wanted);
+
+  auto again = h.post_report(h.report(1), auth);
+  ASSERT_EQ(again.status, 202u);
+  auto ack2 = wire::decode<wire::ReportAck>(again.body, wire::Format::binary);
+  ASSERT_TRUE(ack2);
+  EXPECT_TRUE(ack2->duplicate);
+
+  const store::SeriesKey key{h.ci_id, "system.cpu.utilization", {}};
+  auto samples = h.stores.series->read_samples(key, 0, INT64_MAX, 100);
+  ASSERT_TRUE(samples);
+  EXPECT_EQ(samples->size(), 2u) << "the replay stored nothing more";
+  auto metrics = h.call("GET", "/metrics").body;
+  EXPECT_NE(metrics.find("surveyor_reports_total{outcome=\"stored\"} 1"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("surveyor_reports_total{outcome=\"duplicate\"} 1"), std::string::npos);
+
+  auto ci = json::parse(h.call("GET", "/api/v1/cis/" + h.ci_id).body).as_object();
+  const auto& attrs = ci.at("attributes").as_object();
+  EXPECT_EQ(attrs.at("cpu.cores").as_int64(), 2);
+  EXPECT_EQ(attrs.at("memory.total_bytes").as_int64(), 25'275'224'064);
+  EXPECT_EQ(attrs.at("cpu.cache.l1i.size_bytes").as_int64(), 32768);
+  bool found = false;
+  for (const auto& s : ci.at("latest_samples").as_array())
+    if (s.as_object().at("metric").as_string() == "system.cpu.utilization") {
+      EXPECT_EQ(s.as_object().at("value").as_double(), 0.5);
+      found = true;
+    }
+  EXPECT_TRUE(found);
+}
+
+TEST(Api, JsonReportsAreAcceptedToo) {
+  Harness h;
+  const std::string auth = h.enroll();
+  auto res = h.post_report(h.report(5), auth, wire::Format::json);
+  ASSERT_EQ(res.status, 202u) << res.body;
+  EXPECT_EQ(res.body, R"({"sequence":5,"duplicate":false,"inventory_wanted":false})");
+}
+
+TEST(Api, CollectorAsksForTheInventoryWhenItsDigestIsUnknown) {
+  Harness h;
+  const std::string auth = h.enroll();
+  wire::Report r = h.report(1);
+  r.inventory.reset();  // only the digest
+  auto res = h.post_report(r, auth);
+  ASSERT_EQ(res.status, 202u);
+  EXPECT_TRUE(wire::decode<wire::ReportAck>(res.body, wire::Format::binary)->inventory_wanted);
+  ASSERT_EQ(h.post_report(h.report(2), auth).status, 202u);  // with the inventory
+  wire::Report later = h.report(3);
+  later.inventory.reset();
+  auto res3 = h.post_report(later, auth);
+  EXPECT_FALSE(wire::decode<wire::ReportAck>(res3.body, wire::Format::binary)->inventory_wanted);
+}
+
+TEST(Api, ReportRefusals) {
+  Harness h;
+  const std::string auth = h.enroll();
+  const std::string ct = std::string(wire::kBinaryContentType);
+  const std::string body = wire::encode(h.report(1), wire::Format::binary);
+
+  auto none = h.call("POST", "/api/v1/reports", body, {{"Content-Type", ct}});
+  EXPECT_EQ(none.status, 401u);
+  EXPECT_EQ(error_code(none), "unauthenticated");
+  auto wrong_key = h.post_report(h.report(1), h.agent_id + ":" + std::string(64, '0'));
+  EXPECT_EQ(wrong_key.status, 401u);
+  EXPECT_EQ(error_code(wrong_key), "unknown_agent");
+  auto unknown = h.post_report(h.report(1), "agt-nobody:abc");
+  EXPECT_EQ(unknown.status, 401u);
+
+  auto truncated = h.call("POST", "/api/v1/reports", body.substr(0, body.size() / 2),
+                          {{"Content-Type", ct}, {"Authorization", "Bearer " + auth}});
+  EXPECT_EQ(truncated.status, 400u);
+  EXPECT_EQ(error_code(truncated), "bad_report");
+  EXPECT_NE(truncated.body.find("truncated"), std::string::npos) << truncated.body;
+
+  wire::Report other = h.report(1);
+  other.agent_id = "agt-someone-else";
+  auto mismatch = h.post_report(other, auth);
+  EXPECT_EQ(mismatch.status, 403u);
+  EXPECT_EQ(error_code(mismatch), "agent_mismatch");
+
+  auto media = h.call("POST", "/api/v1/reports", body, {{"Content-Type", "text/csv"}, {"Authorization", "Bearer " + auth}});
+  EXPECT_EQ(media.status, 415u);
+
+  auto metrics = h.call("GET", "/metrics").body;
+  EXPECT_NE(metrics.find("surveyor_errors_total{reason=\"unknown_agent\"} 2"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("surveyor_errors_total{reason=\"bad_report\"} 1"), std::string::npos);
+  // Nothing was stored by any refused report.
+  auto samples = h.stores.series->list_series(h.ci_id);
+  ASSERT_TRUE(samples);
+  EXPECT_TRUE(samples->empty());
+}
+
+TEST(Api, OversizeBodyIs413) {
+  Harness h("", 64 * 1024);
+  const std::string auth = h.enroll();
+  auto res = h.call("POST", "/api/v1/reports", std::string(100 * 1024, 'x'),
+                    {{"Content-Type", std::string(wire::kBinaryContentType)}, {"Authorization", "Bearer " + auth}});
+  EXPECT_EQ(res.status, 413u);
+  EXPECT_EQ(error_code(res), "too_large");
+  // The server is still fine afterwards.
+  EXPECT_EQ(h.call("GET", "/healthz").status, 200u);
+}
+
+TEST(Api, CiQueries) {
+  Harness h;
+  h.enroll();
+  auto list = h.call("GET", "/api/v1/cis?type=host");
+  ASSERT_EQ(list.status, 200u);
+  auto v = json::parse(list.body).as_object();
+  EXPECT_EQ(v.at("count").to_number<std::uint64_t>(), 1u);
+  EXPECT_EQ(v.at("items").as_array()[0].as_object().at("id").as_string(), h.ci_id);
+  auto by_name = json::parse(h.call("GET", "/api/v1/cis?name=web01").body).as_object();
+  EXPECT_EQ(by_name.at("count").to_number<std::uint64_t>(), 1u);
+  auto none = json::parse(h.call("GET", "/api/v1/cis?type=disk").body).as_object();
+  EXPECT_EQ(none.at("count").to_number<std::uint64_t>(), 0u);
+  auto missing = h.call("GET", "/api/v1/cis/host-nope");
+  EXPECT_EQ(missing.status, 404u);
+  EXPECT_EQ(error_code(missing), "not_found");
+  EXPECT_EQ(h.call("GET", "/api/v1/cis?limit=0").status, 400u);
+  EXPECT_EQ(h.call("GET", "/api/v1/cis?limit=abc").status, 400u);
+  EXPECT_EQ(h.call("GET", "/api/v1/cis?offset=-1").status, 400u);
+}
+
+TEST(Api, RoutingErrors) {
+  Harness h;
+  auto nf = h.call("GET", "/api/v1/nothing");
+  EXPECT_EQ(nf.status, 404u);
+  auto wrong = h.call("DELETE", "/api/v1/cis");
+  EXPECT_EQ(wrong.status, 405u);
+  EXPECT_EQ(wrong.header("Allow"), "GET");
+  EXPECT_EQ(h.call("GET", "/healthz").body, R"({"status":"ok"})");
+  auto ready = h.call("GET", "/readyz");
+  EXPECT_EQ(ready.status, 200u);
+  EXPECT_NE(ready.body.find("\"status\":\"ready\""), std::string::npos);
+  auto metrics = h.call("GET", "/metrics");
+  EXPECT_EQ(metrics.status, 200u);
+  EXPECT_EQ(metrics.header("Content-Type").substr(0, 10), "text/plain");
+}
+
+TEST(Api, ReadyzFailsWhenTheStoreIsUnreachable) {
+  Harness h("redis://127.0.0.1:" + std::to_string(test::free_port()) + "/x");
+  auto r = h.call("GET", "/readyz");
+  EXPECT_EQ(r.status, 503u);
+  EXPECT_NE(r.body.find("\"status\":\"unavailable\""), std::string::npos) << r.body;
+  EXPECT_EQ(r.header("Retry-After"), "5");
+  // And a report gets 503 with Retry-After, never a 202.
+  auto e = h.call("POST", "/api/v1/reports", "x",
+                  {{"Content-Type", std::string(wire::kBinaryContentType)}, {"Authorization", "Bearer agt-1:k"}});
+  EXPECT_EQ(e.status, 503u);
+  EXPECT_EQ(error_code(e), "store_unavailable");
+}
+
+// Raw bytes over a socket, for what a well-behaved client cannot send.
+std::string raw_exchange(std::uint16_t port, const std::string& bytes) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  ::inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+  std::string out;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+    (void)::write(fd, bytes.data(), bytes.size());
+    ::shutdown(fd, SHUT_WR);
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+TEST(Api, MalformedHttpGets400AndTheServerCarriesOn) {
+  Harness h;
+  EXPECT_EQ(raw_exchange(h.srv->port(), "THIS IS NOT HTTP\r\n\r\n").substr(0, 12), "HTTP/1.1 400");
+  EXPECT_EQ(raw_exchange(h.srv->port(), "GET / HTTP/1.1\r\nContent-Length: banana\r\n\r\n").substr(0, 12),
+            "HTTP/1.1 400");
+  const std::string big_header = "GET /healthz HTTP/1.1\r\nX-Big: " + std::string(64 * 1024, 'a') + "\r\n\r\n";
+  EXPECT_EQ(raw_exchange(h.srv->port(), big_header).substr(0, 12), "HTTP/1.1 431");
+  // Two requests on one kept-alive connection.
+  const std::string two = raw_exchange(h.srv->port(), "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(std::count(two.begin(), two.end(), '{'), 2) << two;
+  EXPECT_EQ(h.call("GET", "/healthz").status, 200u);
+}
+
+}  // namespace
+}  // namespace surveyor::collector
