@@ -1,0 +1,230 @@
+// SPDX-License-Identifier: Apache-2.0
+// The real binaries on loopback: surveyor-collector (port 0, temporary
+// store) and surveyor-agent for this host, checked through the API and the
+// surveyor command line against independent sources (hwloc-calc,
+// /proc/meminfo).
+#include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "surveyor/http/client.hpp"
+#include "surveyor/wire/codec.hpp"
+#include "test_support.hpp"
+
+namespace surveyor::e2e {
+namespace {
+
+namespace json = boost::json;
+using namespace std::chrono_literals;
+using test::Process;
+
+std::string run(const std::string& cmd) {
+  std::unique_ptr<FILE, int (*)(FILE*)> p(popen(cmd.c_str(), "r"), pclose);
+  std::string out;
+  char buf[4096];
+  while (p && std::fgets(buf, sizeof buf, p.get())) out += buf;
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  return out;
+}
+
+struct Stack {
+  explicit Stack(std::string store = "") {
+    if (store.empty()) store = "sqlite:" + dir.file("surveyor.db");
+    collector = std::make_unique<Process>(
+        std::vector<std::string>{test::binary("surveyor-collector"), "--listen", "127.0.0.1:0", "--store", store,
+                                 "--enrollment-token", "e2e-token"},
+        dir.path());
+    const std::regex listening(R"(listening on http://127\.0\.0\.1:(\d+))");
+    std::smatch m;
+    const bool up = test::eventually(
+        [&] {
+          const std::string out = collector->output();
+          if (!std::regex_search(out, m, listening)) return false;
+          port = static_cast<std::uint16_t>(std::stoi(m[1]));
+          return true;
+        },
+        15s);
+    EXPECT_TRUE(up) << collector->output();
+    url = "http://127.0.0.1:" + std::to_string(port);
+  }
+
+  void start_agent(const std::string& token = "e2e-token") {
+    agent = std::make_unique<Process>(
+        std::vector<std::string>{test::binary("surveyor-agent"), "--collector-url", url, "--enrollment-token", token,
+                                 "--state-dir", dir.file("agent-state"), "--sample-interval", "1s",
+                                 "--report-interval", "2s"},
+        dir.path());
+  }
+
+  std::optional<json::object> get(const std::string& target) {
+    http::Request r;
+    r.target = target;
+    auto res = http::fetch(http::Url{"http", "127.0.0.1", port, ""}, r);
+    if (!res || res->status != 200) return std::nullopt;
+    boost::system::error_code ec;
+    auto v = json::parse(res->body, ec);
+    if (ec || !v.is_object()) return std::nullopt;
+    return v.get_object();
+  }
+
+  // The host CI once it has its inventory and at least one sample of each kind.
+  std::optional<json::object> host_ci() {
+    auto list = get("/api/v1/cis?type=host");
+    if (!list || list->at("items").as_array().empty()) return std::nullopt;
+    const std::string id(list->at("items").as_array()[0].as_object().at("id").as_string());
+    auto ci = get("/api/v1/cis/" + id);
+    if (!ci || !ci->at("attributes").as_object().contains("cpu.cores")) return std::nullopt;
+    std::set<std::string> metrics;
+    for (const auto& s : ci->at("latest_samples").as_array()) metrics.insert(std::string(s.as_object().at("metric").as_string()));
+    for (const char* want : {"system.cpu.utilization", "system.memory.usage", "system.filesystem.usage"})
+      if (!metrics.contains(want)) return std::nullopt;
+    return ci;
+  }
+
+  test::TempDir dir;
+  std::unique_ptr<Process> collector;
+  std::unique_ptr<Process> agent;
+  std::uint16_t port = 0;
+  std::string url;
+};
+
+void expect_this_host(const json::object& ci) {
+  const auto& a = ci.at("attributes").as_object();
+  EXPECT_EQ(a.at("cpu.cores").as_int64(), std::stoll(run("hwloc-calc --number-of core all")));
+  EXPECT_EQ(a.at("cpu.pus").as_int64(), std::stoll(run("hwloc-calc --number-of pu all")));
+  EXPECT_EQ(a.at("memory.total_bytes").as_int64(), std::stoll(run("awk '/^MemTotal:/ {print $2}' /proc/meminfo")) * 1024);
+  EXPECT_EQ(a.at("host.id").as_string(), run("cat /etc/machine-id"));
+  EXPECT_EQ(ci.at("name").as_string(), run("cat /proc/sys/kernel/hostname"));
+}
+
+void end_to_end(const std::string& store) {
+  Stack s(store);
+  ASSERT_NE(s.port, 0);
+  s.start_agent();
+  std::optional<json::object> ci;
+  ASSERT_TRUE(test::eventually([&] { return (ci = s.host_ci()).has_value(); }, 30s))
+      << "collector:\n" << s.collector->output() << "\nagent:\n" << s.agent->output();
+  expect_this_host(*ci);
+
+  // The operator's view, through the real command line, by host name.
+  const std::string hostname = run("cat /proc/sys/kernel/hostname");
+  const std::string shown = run(test::binary("surveyor") + " --collector " + s.url + " ci show " + hostname);
+  EXPECT_NE(shown.find("cpu.cores"), std::string::npos) << shown;
+  EXPECT_NE(shown.find("system.cpu.utilization"), std::string::npos) << shown;
+  const std::string json_out = run(test::binary("surveyor") + " --collector " + s.url + " --json cis");
+  EXPECT_NE(json_out.find("\"type\":\"host\""), std::string::npos) << json_out;
+
+  // SIGTERM: the agent sends what it has and exits cleanly, then the collector.
+  auto agent_status = s.agent->stop(SIGTERM, 10s);
+  ASSERT_TRUE(agent_status);
+  EXPECT_TRUE(WIFEXITED(*agent_status) && WEXITSTATUS(*agent_status) == 0) << s.agent->output();
+  auto collector_status = s.collector->stop(SIGTERM, 10s);
+  ASSERT_TRUE(collector_status);
+  EXPECT_TRUE(WIFEXITED(*collector_status) && WEXITSTATUS(*collector_status) == 0) << s.collector->output();
+}
+
+TEST(EndToEnd, AgentToCollectorOnSqlite) {
+  test::TempDir db;
+  end_to_end("sqlite:" + db.file("surveyor.db"));
+}
+
+TEST(EndToEnd, AgentToCollectorOnRedis) {
+  const auto r = test::test_redis();
+  end_to_end("redis://" + r.host + ":" + std::to_string(r.port) + "/" + test::unique_prefix());
+}
+
+std::uint64_t metric_value(const std::string& metrics, const std::string& line_prefix) {
+  const auto pos = metrics.find("\n" + line_prefix + " ");
+  if (pos == std::string::npos) return 0;
+  return std::stoull(metrics.substr(pos + line_prefix.size() + 2));
+}
+
+TEST(EndToEnd, AReplayedReportIsStoredOnceAndSurvivesSigkill) {
+  test::TempDir db;
+  const std::string store = "sqlite:" + db.file("surveyor.db");
+  auto s = std::make_unique<Stack>(store);
+  s->start_agent();
+  const std::string identity_file = s->dir.file("agent-state/identity");
+  ASSERT_TRUE(test::eventually([&] { return !test::read_file(identity_file).empty(); }, 20s)) << s->agent->output();
+  s->agent->stop(SIGTERM, 10s);
+  std::map<std::string, std::string> id;
+  std::istringstream in(test::read_file(identity_file));
+  for (std::string line; std::getline(in, line);) id[line.substr(0, line.find('='))] = line.substr(line.find('=') + 1);
+
+  wire::Report r;
+  r.agent_id = id["agent_id"];
+  r.sequence = 1'000'000;
+  r.sent_at_ms = 1'795'000'000'000;
+  r.heartbeat_interval_s = 60;
+  r.series.push_back({"e2e.replay", "1", {}, {{1'795'000'000'000, 1.5}, {1'795'000'010'000, 2.5}, {1'795'000'020'000, 3.5}}});
+  http::Request req;
+  req.method = "POST";
+  req.target = "/api/v1/reports";
+  req.headers = {{"Content-Type", std::string(wire::kBinaryContentType)},
+                 {"Authorization", "Bearer " + id["agent_id"] + ":" + id["agent_key"]}};
+  req.body = wire::encode(r, wire::Format::binary);
+  const http::Url url{"http", "127.0.0.1", s->port, ""};
+
+  auto metrics = [&] {
+    http::Request m;
+    m.target = "/metrics";
+    auto res = http::fetch(url, m);
+    return res ? res->body : std::string();
+  };
+  const std::uint64_t samples_before = metric_value(metrics(), "surveyor_samples_total");
+  for (int i = 0; i < 2; ++i) {
+    auto res = http::fetch(url, req);
+    ASSERT_TRUE(res) << res.error().describe();
+    ASSERT_EQ(res->status, 202u) << res->body;
+    auto ack = wire::decode<wire::ReportAck>(res->body, wire::Format::binary);
+    ASSERT_TRUE(ack);
+    EXPECT_EQ(ack->duplicate, i == 1);
+  }
+  const std::string after = metrics();
+  EXPECT_EQ(metric_value(after, "surveyor_samples_total"), samples_before + 3);
+  EXPECT_EQ(metric_value(after, "surveyor_reports_total{outcome=\"duplicate\"}"), 1u);
+
+  // Killed without warning right after the 202s, the collector has lost nothing.
+  s->collector->stop(SIGKILL, 5s);
+  s.reset();
+  Stack again(store);
+  auto list = again.get("/api/v1/cis?type=host");
+  ASSERT_TRUE(list);
+  const std::string ci_id(list->at("items").as_array()[0].as_object().at("id").as_string());
+  auto ci = again.get("/api/v1/cis/" + ci_id);
+  ASSERT_TRUE(ci);
+  bool found = false;
+  for (const auto& smp : ci->at("latest_samples").as_array()) {
+    const auto& o = smp.as_object();
+    if (o.at("metric").as_string() == "e2e.replay") {
+      found = true;
+      EXPECT_EQ(o.at("value").as_double(), 3.5);
+    }
+  }
+  EXPECT_TRUE(found) << json::serialize(*ci);
+}
+
+TEST(EndToEnd, AgentWithAWrongTokenStopsWithExitCode2) {
+  Stack s;
+  s.start_agent("not-the-token");
+  ASSERT_TRUE(test::eventually([&] { return !s.agent->running(); }, 20s)) << s.agent->output();
+  auto st = s.agent->stop(SIGKILL, 1s);
+  ASSERT_TRUE(st);
+  EXPECT_TRUE(WIFEXITED(*st));
+  EXPECT_EQ(WEXITSTATUS(*st), 2) << s.agent->output();
+  EXPECT_NE(s.agent->output().find("refused the enrollment token"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace surveyor::e2e
