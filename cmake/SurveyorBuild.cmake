@@ -20,6 +20,11 @@ if(SURVEYOR_WERROR)
   target_compile_options(surveyor_build_flags INTERFACE -Werror)
 endif()
 
+if(SURVEYOR_FUZZ)
+  # Coverage feedback for every project TU; the fuzz binaries add libFuzzer's main.
+  add_compile_options(-fsanitize=fuzzer-no-link)
+endif()
+
 if(SURVEYOR_SANITIZE)
   set(_san -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
   add_compile_options(${_san})

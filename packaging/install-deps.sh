@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Installs the Debian 12 packages Surveyor needs to build, test and run, and
 # only those that are missing. Usage: packaging/install-deps.sh [build|test|run]...
-# (default: all). Runs apt-get as root, or through sudo when not root.
+# (default: build, test and run). Runs apt-get as root, or through sudo when not root.
 set -euo pipefail
 
 build_pkgs=(
@@ -11,7 +11,8 @@ build_pkgs=(
   libcereal-dev libhwloc-dev libhiredis-dev libsqlite3-dev libssl-dev libzstd-dev
   libtomlplusplus-dev libspdlog-dev libcli11-dev
 )
-test_pkgs=(libgtest-dev libgmock-dev libbenchmark-dev redis-server hwloc iproute2 util-linux)
+test_pkgs=(libgtest-dev libgmock-dev libbenchmark-dev redis-server redis-tools hwloc procps util-linux iproute2)
+fuzz_pkgs=(clang libclang-rt-14-dev)
 run_pkgs=(ca-certificates)
 
 want=()
@@ -21,7 +22,8 @@ for set_name in "$@"; do
     build) want+=("${build_pkgs[@]}") ;;
     test) want+=("${test_pkgs[@]}") ;;
     run) want+=("${run_pkgs[@]}") ;;
-    *) echo "install-deps: unknown set '$set_name' (build, test, run)" >&2; exit 2 ;;
+    fuzz) want+=("${fuzz_pkgs[@]}") ;;
+    *) echo "install-deps: unknown set '$set_name' (build, test, run, fuzz)" >&2; exit 2 ;;
   esac
 done
 

@@ -10,6 +10,7 @@
 #include <boost/json/value.hpp>
 
 #include <cmath>
+#include <cstddef>
 #include <limits>
 #include <new>
 
@@ -24,7 +25,9 @@ namespace json = boost::json;
 constexpr std::size_t kJsonBudgetPerByte = 16;
 constexpr std::size_t kJsonBudgetSlack = 64 * 1024;
 
-// Hands out memory until the budget is spent, then refuses.
+// Hands out memory until the budget is spent, then refuses. Frees do not
+// give budget back: Boost.JSON may free with another size than it asked for,
+// and a parse builds its document once, so the total asked for is the bound.
 class BudgetResource final : public boost::container::pmr::memory_resource {
  public:
   explicit BudgetResource(std::size_t budget) : left_(budget) {}
@@ -32,13 +35,12 @@ class BudgetResource final : public boost::container::pmr::memory_resource {
  private:
   void* do_allocate(std::size_t n, std::size_t align) override {
     if (n > left_) throw DecodeFailure{Errc::too_large, "JSON document needs more memory than its size allows"};
+    if (align > alignof(std::max_align_t)) throw std::bad_alloc();
     left_ -= n;
-    return ::operator new(n, std::align_val_t(align));
+    // Plain new: Boost.JSON does not always free with the alignment it asked for.
+    return ::operator new(n);
   }
-  void do_deallocate(void* p, std::size_t n, std::size_t align) override {
-    left_ += n;
-    ::operator delete(p, n, std::align_val_t(align));
-  }
+  void do_deallocate(void* p, std::size_t, std::size_t) override { ::operator delete(p); }
   bool do_is_equal(const memory_resource& other) const noexcept override { return this == &other; }
 
   std::size_t left_;

@@ -1,0 +1,26 @@
+# SPDX-License-Identifier: Apache-2.0
+# A thin front to the scripts in packaging/ and to CMake.
+.PHONY: run test build deps fuzz bench clean
+
+run:            ## build, start collector + agent for this host; Ctrl-C stops
+	packaging/dev-run.sh
+
+test:           ## sanitizer build, throwaway redis-server, all tests
+	packaging/test.sh
+
+build:          ## release binaries in build/release/bin
+	packaging/install-deps.sh build
+	cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DSURVEYOR_BUILD_TESTS=OFF
+	cmake --build build/release
+
+deps:           ## install every Debian package the project uses
+	packaging/install-deps.sh
+
+fuzz:           ## libFuzzer targets with clang in build/fuzz (see docs/operations.md)
+	packaging/install-deps.sh build test fuzz
+	CC=clang CXX=clang++ cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DSURVEYOR_FUZZ=ON -DSURVEYOR_SANITIZE=ON -DSURVEYOR_BUILD_TESTS=OFF
+	cmake --build build/fuzz --target fuzz_wire fuzz_config fuzz_proc
+
+clean:
+	rm -rf build

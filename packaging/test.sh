@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# `make test`: installs what the tests need, builds everything with
+# AddressSanitizer and UndefinedBehaviorSanitizer (warnings are errors),
+# starts a throwaway redis-server on a free loopback port, runs every test
+# with CTest, and stops what it started.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+. "$ROOT/packaging/common.sh"
+
+"$ROOT/packaging/install-deps.sh" build test
+BUILD="$ROOT/build/asan"
+build_tree "$BUILD" -DCMAKE_BUILD_TYPE=Debug -DSURVEYOR_SANITIZE=ON -DSURVEYOR_WERROR=ON -DSURVEYOR_BUILD_TESTS=ON
+
+WORK=$(mktemp -d)
+REDIS_PID=
+cleanup() {
+  [ -n "$REDIS_PID" ] && kill "$REDIS_PID" 2>/dev/null && wait "$REDIS_PID" 2>/dev/null
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+for _ in 1 2 3 4 5; do
+  PORT=$(free_port)
+  redis-server --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$WORK" \
+    --logfile "$WORK/redis.log" --daemonize no &
+  REDIS_PID=$!
+  for _ in $(seq 1 50); do
+    if redis-cli -p "$PORT" ping 2>/dev/null | grep -q PONG; then break 2; fi
+    kill -0 "$REDIS_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill "$REDIS_PID" 2>/dev/null || true
+  REDIS_PID=
+done
+[ -n "$REDIS_PID" ] || { echo "could not start redis-server" >&2; cat "$WORK/redis.log" >&2; exit 1; }
+echo "redis-server for the tests on 127.0.0.1:$PORT"
+
+export SURVEYOR_TEST_REDIS="127.0.0.1:$PORT"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export TMPDIR="$WORK"
+ctest --test-dir "$BUILD" -j "$(nproc)" --output-on-failure --timeout 300
