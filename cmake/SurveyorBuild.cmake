@@ -16,6 +16,11 @@ add_library(surveyor_build_flags INTERFACE)
 target_compile_options(surveyor_build_flags INTERFACE
   -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Woverloaded-virtual
   -Wimplicit-fallthrough -Wcast-qual -Wformat=2 -Wno-missing-field-initializers)
+# GCC 12 at -O2/-O3 flags std::string concatenation with bogus -Wrestrict
+# warnings (GCC bug 105329).
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 13)
+  target_compile_options(surveyor_build_flags INTERFACE -Wno-restrict)
+endif()
 if(SURVEYOR_WERROR)
   target_compile_options(surveyor_build_flags INTERFACE -Werror)
 endif()

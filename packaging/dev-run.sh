@@ -22,18 +22,23 @@ if [ ! -s "$RUN/enrollment-token" ]; then
 fi
 URL="http://127.0.0.1:$PORT"
 
+# The children run in their own sessions, so Ctrl-C reaches only this
+# script, which stops the agent first (its last report still reaches the
+# collector) and the collector after it.
 pids=()
 stop() {
   trap - INT TERM EXIT
-  echo
-  echo "stopping..."
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+  trap '' PIPE  # the terminal side of a pipe (| tee) may be gone already
+  echo "stopping..." 2>/dev/null || true
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+    kill -TERM "${pids[i]}" 2>/dev/null || true
+    wait "${pids[i]}" 2>/dev/null || true
+  done
   exit 0
 }
 trap stop INT TERM EXIT
 
-"$BIN/surveyor-collector" --listen "127.0.0.1:$PORT" --store "sqlite:$RUN/surveyor.db" \
+setsid "$BIN/surveyor-collector" --listen "127.0.0.1:$PORT" --store "sqlite:$RUN/surveyor.db" \
   --enrollment-token-file "$RUN/enrollment-token" &
 pids+=($!)
 for _ in $(seq 1 100); do
@@ -42,7 +47,7 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 
-"$BIN/surveyor-agent" --collector-url "$URL" --enrollment-token-file "$RUN/enrollment-token" \
+setsid "$BIN/surveyor-agent" --collector-url "$URL" --enrollment-token-file "$RUN/enrollment-token" \
   --state-dir "$RUN/agent" &
 pids+=($!)
 
