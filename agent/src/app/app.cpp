@@ -56,8 +56,6 @@ config::Schema make_schema() {
          }});
   s.add({.key = "proc_root", .type = Type::string, .default_value = Value{std::string("/proc")},
          .description = "procfs to read (the host's /proc mounted elsewhere when run in a container)"});
-  s.add({.key = "sys_root", .type = Type::string, .default_value = Value{std::string("/sys")},
-         .description = "sysfs to read"});
   s.add({.key = "etc_root", .type = Type::string, .default_value = Value{std::string("/etc")},
          .description = "directory holding machine-id and os-release"});
   s.add({.key = "rootfs", .type = Type::string, .default_value = Value{std::string("")},
@@ -109,7 +107,7 @@ int run(const config::Settings& s) {
     return 2;
   }
   o.inventory_interval = s.duration("inventory_interval");
-  o.roots = {s.str("etc_root"), s.str("proc_root"), s.str("sys_root")};
+  o.roots = {s.str("etc_root"), s.str("proc_root")};
   o.collector_url = s.str("collector_url");
   o.enrollment_token = token(s);
   o.version = SURVEYOR_VERSION;

@@ -15,12 +15,11 @@ enum class InventoryErrc { unreadable = 1, malformed, topology };
 const std::error_category& inventory_category();
 inline std::error_code make_error_code(InventoryErrc e) { return {static_cast<int>(e), inventory_category()}; }
 
-// Where the agent reads the host from. Production uses "/", "/proc", "/sys";
+// Where the agent reads the host from. Production uses "/etc" and "/proc";
 // tests point them at fixture trees, containers at the host's mounts.
 struct Roots {
   std::string etc = "/etc";
   std::string proc = "/proc";
-  std::string sys = "/sys";
 };
 
 // os-release "KEY=value" lines (quotes removed, escapes resolved).
