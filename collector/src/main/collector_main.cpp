@@ -28,7 +28,12 @@ int main(int argc, char** argv) {
   cli.add_flag("--print-config", print_config, "print the effective configuration as TOML and exit");
   cli.add_flag("--print-options", print_options, "print the option reference as a Markdown table and exit");
   config::add_flags(cli, collector::app::schema(), flags);
-  CLI11_PARSE(cli, argc, argv);
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version exit 0; a usage error exits 2, as is customary.
+    return cli.exit(e) == 0 ? 0 : 2;
+  }
 
   if (print_options) {
     std::cout << collector::app::schema().markdown();

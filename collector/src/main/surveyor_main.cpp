@@ -75,7 +75,12 @@ int main(int argc, char** argv) {
   auto* show = ci->add_subcommand("show", "show a CI, its attributes and latest samples");
   show->add_option("CI", ref, "CI id or name")->required();
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version exit 0; a usage error exits 2, as is customary.
+    return app.exit(e) == 0 ? 0 : 2;
+  }
   auto base = http::parse_url(url);
   if (!base) {
     std::cerr << "surveyor: " << base.error().message << "\n";
