@@ -59,12 +59,14 @@ struct Stack {
     url = "http://127.0.0.1:" + std::to_string(port);
   }
 
+  // The agent reads a TOML file, as it would from /etc/surveyor/agent.toml.
   void start_agent(const std::string& token = "e2e-token") {
+    std::ofstream(dir.file("agent.toml")) << "collector_url = \"" << url << "\"\n"
+                                          << "enrollment_token = \"" << token << "\"\n"
+                                          << "state_dir = \"" << dir.file("agent-state") << "\"\n"
+                                          << "sample_interval = \"1s\"\nreport_interval = \"2s\"\n";
     agent = std::make_unique<Process>(
-        std::vector<std::string>{test::binary("surveyor-agent"), "--collector-url", url, "--enrollment-token", token,
-                                 "--state-dir", dir.file("agent-state"), "--sample-interval", "1s",
-                                 "--report-interval", "2s"},
-        dir.path());
+        std::vector<std::string>{test::binary("surveyor-agent"), "--config", dir.file("agent.toml")}, dir.path());
   }
 
   std::optional<json::object> get(const std::string& target) {
