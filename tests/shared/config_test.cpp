@@ -142,3 +142,35 @@ TEST(Config, PrintMasksSecretsAndReadsBack) {
 
 }  // namespace
 }  // namespace surveyor::config
+
+namespace surveyor::config {
+namespace {
+
+TEST(Config, SecretsFromAFileOrTheValue) {
+  test::TempDir dir;
+  Schema s;
+  add_secret(s, "token", "the token");
+  ASSERT_NE(s.find("token_file"), nullptr);
+  EXPECT_TRUE(s.find("token")->secret);
+
+  Settings none = defaults(s);
+  EXPECT_EQ(*read_secret(none, "token"), "");
+  Settings direct = defaults(s);
+  ASSERT_TRUE(set_from_text(s, direct, "token", "abc", "flag"));
+  EXPECT_EQ(*read_secret(direct, "token"), "abc");
+
+  std::ofstream(dir.file("t")) << "from-file\nsecond line\n";
+  Settings file = defaults(s);
+  ASSERT_TRUE(set_from_text(s, file, "token", "ignored", "flag"));
+  ASSERT_TRUE(set_from_text(s, file, "token_file", dir.file("t"), "flag"));
+  EXPECT_EQ(*read_secret(file, "token"), "from-file") << "the file wins";
+
+  Settings missing = defaults(s);
+  ASSERT_TRUE(set_from_text(s, missing, "token_file", dir.file("nope"), "flag"));
+  auto r = read_secret(missing, "token");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ConfigErrc::io);
+}
+
+}  // namespace
+}  // namespace surveyor::config

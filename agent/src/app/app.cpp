@@ -6,8 +6,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
-#include <fstream>
-
 #include "surveyor/agent/runner/runner.hpp"
 #include "surveyor/core/duration.hpp"
 #include "surveyor/log/log.hpp"
@@ -33,10 +31,7 @@ config::Schema make_schema() {
            return std::nullopt;
          },
          .required = true});
-  s.add({.key = "enrollment_token", .type = Type::string,
-         .description = "token to enroll with on first start (or use enrollment_token_file)", .secret = true});
-  s.add({.key = "enrollment_token_file", .type = Type::string,
-         .description = "file holding the enrollment token (first line)"});
+  config::add_secret(s, "enrollment_token", "token to enroll with on first start");
   s.add({.key = "state_dir", .type = Type::string, .default_value = Value{std::string("/var/lib/surveyor-agent")},
          .description = "where the agent keeps its identity (mode 0600) and sequence numbers"});
   s.add({.key = "sample_interval", .type = Type::duration, .default_value = Value{milliseconds{10'000}},
@@ -60,24 +55,8 @@ config::Schema make_schema() {
          .description = "directory holding machine-id and os-release"});
   s.add({.key = "rootfs", .type = Type::string, .default_value = Value{std::string("")},
          .description = "prefix for mount points when measuring filesystems (the host's / in a container)"});
-  s.add({.key = "log_level", .type = Type::string, .default_value = Value{std::string("info")},
-         .description = "trace, debug, info, warn, error or off",
-         .validate = [](const Value& v) -> std::optional<std::string> {
-           log::Level l;
-           if (!log::parse_level(std::get<std::string>(v), l)) return "unknown level";
-           return std::nullopt;
-         }});
+  s.add(log::level_option());
   return s;
-}
-
-std::string token(const config::Settings& s) {
-  if (s.has("enrollment_token_file")) {
-    std::ifstream in(s.str("enrollment_token_file"));
-    std::string t;
-    std::getline(in, t);
-    return t;
-  }
-  return s.has("enrollment_token") ? s.str("enrollment_token") : "";
 }
 
 }  // namespace
@@ -88,10 +67,13 @@ const config::Schema& schema() {
 }
 
 int run(const config::Settings& s) {
-  log::Level level = log::Level::info;
-  (void)log::parse_level(s.str("log_level"), level);
-  log::configure(level);
+  log::configure(s);
   log::Logger log("agent");
+  auto token = config::read_secret(s, "enrollment_token");
+  if (!token) {
+    log.error("{}", token.error().message);
+    return 2;
+  }
 
   auto state = state::StateDir::open(s.str("state_dir"));
   if (!state) {
@@ -109,7 +91,7 @@ int run(const config::Settings& s) {
   o.inventory_interval = s.duration("inventory_interval");
   o.roots = {s.str("etc_root"), s.str("proc_root")};
   o.collector_url = s.str("collector_url");
-  o.enrollment_token = token(s);
+  o.enrollment_token = *token;
   o.version = SURVEYOR_VERSION;
   o.sender.max_queued = static_cast<std::size_t>(s.integer("max_queued_reports"));
   if (o.enrollment_token.empty()) {

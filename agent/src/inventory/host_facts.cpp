@@ -2,6 +2,7 @@
 // Host identity and OS facts read straight from the kernel's and the
 // distribution's files. Memory comes from /proc/meminfo: hwloc's NUMA figure
 // follows ballooning and hot-plug on VMs and is not the installed total.
+#include "surveyor/core/error_category.hpp"
 #include "surveyor/agent/inventory/host_facts.hpp"
 
 #include <sys/utsname.h>
@@ -15,19 +16,6 @@
 namespace surveyor::agent::inventory {
 namespace {
 
-class InventoryCategory final : public std::error_category {
- public:
-  const char* name() const noexcept override { return "inventory"; }
-  std::string message(int c) const override {
-    switch (static_cast<InventoryErrc>(c)) {
-      case InventoryErrc::unreadable: return "cannot read";
-      case InventoryErrc::malformed: return "unexpected content";
-      case InventoryErrc::topology: return "hardware topology unavailable";
-    }
-    return "inventory error";
-  }
-};
-
 std::string trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\n' || s.front() == '\r')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r')) s.remove_suffix(1);
@@ -37,7 +25,10 @@ std::string trim(std::string_view s) {
 }  // namespace
 
 const std::error_category& inventory_category() {
-  static const InventoryCategory c;
+  static const core::TableCategory c("inventory", {
+      {InventoryErrc::unreadable, "cannot read"},
+      {InventoryErrc::malformed, "unexpected content"},
+      {InventoryErrc::topology, "hardware topology unavailable"}});
   return c;
 }
 

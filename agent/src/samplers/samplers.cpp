@@ -16,19 +16,12 @@
 #include <set>
 
 #include "surveyor/agent/inventory/host_facts.hpp"
+#include "surveyor/core/error_category.hpp"
 #include "surveyor/agent/samplers/proc_parsers.hpp"
 #include "surveyor/agent/samplers/sampler.hpp"
 
 namespace surveyor::agent::samplers {
 namespace {
-
-class SamplerCategory final : public std::error_category {
- public:
-  const char* name() const noexcept override { return "sampler"; }
-  std::string message(int c) const override {
-    return static_cast<SamplerErrc>(c) == SamplerErrc::unreadable ? "cannot read" : "unexpected content";
-  }
-};
 
 core::Result<std::string> read(const std::string& path) {
   auto r = inventory::read_text(path, 1 << 20);
@@ -147,7 +140,8 @@ class FilesystemSampler final : public Sampler {
 }  // namespace
 
 const std::error_category& sampler_category() {
-  static const SamplerCategory c;
+  static const core::TableCategory c("sampler", {{SamplerErrc::unreadable, "cannot read"},
+                                                 {SamplerErrc::malformed, "unexpected content"}});
   return c;
 }
 

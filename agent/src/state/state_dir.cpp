@@ -4,6 +4,7 @@
 // sequence costs one fsync per kBlock reports, and a crash can only skip
 // numbers, never reuse one (a reused number would be dropped by the
 // collector as a duplicate).
+#include "surveyor/core/error_category.hpp"
 #include "surveyor/agent/state/state_dir.hpp"
 
 #include <fcntl.h>
@@ -20,19 +21,6 @@ namespace surveyor::agent::state {
 namespace {
 
 constexpr std::uint64_t kBlock = 64;
-
-class StateCategory final : public std::error_category {
- public:
-  const char* name() const noexcept override { return "state"; }
-  std::string message(int c) const override {
-    switch (static_cast<StateErrc>(c)) {
-      case StateErrc::io: return "state I/O error";
-      case StateErrc::corrupt: return "state file unreadable";
-      case StateErrc::permissions: return "unsafe permissions";
-    }
-    return "state error";
-  }
-};
 
 core::Error sys_error(const std::string& what) {
   return core::make_error(StateErrc::io, what + ": " + std::strerror(errno));
@@ -52,7 +40,10 @@ core::Result<std::optional<std::string>> read_optional(const std::string& path) 
 }  // namespace
 
 const std::error_category& state_category() {
-  static const StateCategory c;
+  static const core::TableCategory c("state", {
+      {StateErrc::io, "state I/O error"},
+      {StateErrc::corrupt, "state file unreadable"},
+      {StateErrc::permissions, "unsafe permissions"}});
   return c;
 }
 

@@ -10,25 +10,18 @@
 
 #include <random>
 
+#include "surveyor/core/error_category.hpp"
 #include "surveyor/log/log.hpp"
 #include "surveyor/wire/codec.hpp"
 
 namespace surveyor::agent::transport {
 namespace {
 namespace asio = boost::asio;
-
-class TransportCategory final : public std::error_category {
- public:
-  const char* name() const noexcept override { return "transport"; }
-  std::string message(int c) const override {
-    return static_cast<TransportErrc>(c) == TransportErrc::rejected ? "rejected by the collector"
-                                                                     : "unexpected answer from the collector";
-  }
-};
 }  // namespace
 
 const std::error_category& transport_category() {
-  static const TransportCategory c;
+  static const core::TableCategory c("transport", {{TransportErrc::rejected, "rejected by the collector"},
+                                                   {TransportErrc::unexpected_status, "unexpected answer from the collector"}});
   return c;
 }
 

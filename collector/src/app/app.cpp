@@ -19,13 +19,6 @@ using config::Option;
 using config::Type;
 using config::Value;
 
-class AppCategory final : public std::error_category {
- public:
-  const char* name() const noexcept override { return "collector"; }
-  std::string message(int) const override { return "bad option"; }
-};
-const AppCategory kAppCategory;
-
 std::optional<std::string> positive(const Value& v) {
   if (std::get<std::int64_t>(v) < 1) return "must be at least 1";
   return std::nullopt;
@@ -43,10 +36,7 @@ config::Schema make_schema() {
   s.add({.key = "store", .type = Type::string,
          .default_value = Value{std::string("sqlite:/var/lib/surveyor/surveyor.db")},
          .description = "sqlite:PATH (embedded) or redis://HOST:PORT[/PREFIX] (shared by several collectors)"});
-  s.add({.key = "enrollment_token", .type = Type::string,
-         .description = "token agents present to enroll (or use enrollment_token_file)", .secret = true});
-  s.add({.key = "enrollment_token_file", .type = Type::string,
-         .description = "file holding the enrollment token (first line), kept off the command line"});
+  config::add_secret(s, "enrollment_token", "token agents present to enroll");
   s.add({.key = "io_threads", .type = Type::integer, .default_value = Value{std::int64_t{2}},
          .description = "threads doing network I/O", .validate = positive});
   s.add({.key = "worker_threads", .type = Type::integer, .default_value = Value{std::int64_t{4}},
@@ -57,28 +47,8 @@ config::Schema make_schema() {
          .description = "time to receive one whole request, keep-alive idle time included"});
   s.add({.key = "max_connections", .type = Type::integer, .default_value = Value{std::int64_t{10'000}},
          .description = "open connections beyond this are answered 503 and closed", .validate = positive});
-  s.add({.key = "log_level", .type = Type::string, .default_value = Value{std::string("info")},
-         .description = "trace, debug, info, warn, error or off",
-         .validate = [](const Value& v) -> std::optional<std::string> {
-           log::Level l;
-           if (!log::parse_level(std::get<std::string>(v), l)) return "unknown level";
-           return std::nullopt;
-         }});
+  s.add(log::level_option());
   return s;
-}
-
-core::Result<std::string> enrollment_token(const config::Settings& s) {
-  if (s.has("enrollment_token_file")) {
-    std::ifstream in(s.str("enrollment_token_file"));
-    std::string token;
-    if (!in || !std::getline(in, token) || token.empty())
-      return core::Error{std::error_code(1, kAppCategory),
-                         "cannot read a token from " + s.str("enrollment_token_file")};
-    return token;
-  }
-  if (s.has("enrollment_token") && !s.str("enrollment_token").empty()) return s.str("enrollment_token");
-  return core::Error{std::error_code(1, kAppCategory),
-                     "an enrollment token is required: --enrollment-token or --enrollment-token-file"};
 }
 
 }  // namespace
@@ -91,7 +61,7 @@ const config::Schema& schema() {
 core::Result<Endpoint> parse_listen(const std::string& text) {
   const auto colon = text.rfind(':');
   if (colon == std::string::npos || colon + 1 == text.size())
-    return core::Error{std::error_code(1, kAppCategory), "'" + text + "': expected HOST:PORT"};
+    return core::make_error(config::ConfigErrc::invalid_value, "'" + text + "': expected HOST:PORT");
   Endpoint e;
   e.host = text.substr(0, colon);
   if (e.host.size() > 1 && e.host.front() == '[' && e.host.back() == ']') e.host = e.host.substr(1, e.host.size() - 2);
@@ -101,22 +71,21 @@ core::Result<Endpoint> parse_listen(const std::string& text) {
     port = std::stoul(text.substr(colon + 1), &used);
     if (used != text.size() - colon - 1) throw std::invalid_argument("trailing");
   } catch (const std::exception&) {
-    return core::Error{std::error_code(1, kAppCategory), "'" + text + "': bad port"};
+    return core::make_error(config::ConfigErrc::invalid_value, "'" + text + "': bad port");
   }
-  if (port > 65535 || e.host.empty()) return core::Error{std::error_code(1, kAppCategory), "'" + text + "': bad address"};
+  if (port > 65535 || e.host.empty()) return core::make_error(config::ConfigErrc::invalid_value, "'" + text + "': bad address");
   e.port = static_cast<std::uint16_t>(port);
   return e;
 }
 
 int run(const config::Settings& s) {
-  log::Level level = log::Level::info;
-  (void)log::parse_level(s.str("log_level"), level);
-  log::configure(level);
+  log::configure(s);
   log::Logger log("collector");
 
-  auto token = enrollment_token(s);
-  if (!token) {
-    log.error("{}", token.error().message);
+  auto token = config::read_secret(s, "enrollment_token");
+  if (!token || token->empty()) {
+    log.error("{}", token ? "an enrollment token is required: --enrollment-token or --enrollment-token-file"
+                          : token.error().message);
     return 2;
   }
   auto stores = backends::open_stores(s.str("store"));

@@ -2,6 +2,7 @@
 // Readable tables for the operator command line. --json bypasses all of this
 // and prints the API's answer as it came.
 #include "surveyor/collector/cli/format.hpp"
+#include "surveyor/core/error_category.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
@@ -15,14 +16,12 @@ namespace {
 
 namespace json = boost::json;
 
-class CliCategory final : public std::error_category {
- public:
-  const char* name() const noexcept override { return "cli"; }
-  std::string message(int) const override { return "unexpected answer from the collector"; }
-};
-const CliCategory kCliCategory;
+enum class CliErrc { unexpected_answer = 1 };
+const core::TableCategory kCliCategory("cli", {{CliErrc::unexpected_answer, "unexpected answer from the collector"}});
 
-core::Error unexpected(const std::string& what) { return core::Error{std::error_code(1, kCliCategory), what}; }
+core::Error unexpected(const std::string& what) {
+  return core::Error{std::error_code(static_cast<int>(CliErrc::unexpected_answer), kCliCategory), what};
+}
 
 std::string str(const json::object& o, std::string_view key) {
   auto it = o.find(key);

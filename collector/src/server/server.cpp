@@ -30,6 +30,7 @@
 #include <atomic>
 #include <thread>
 
+#include "surveyor/core/error_category.hpp"
 #include "surveyor/log/log.hpp"
 
 namespace surveyor::collector::server {
@@ -40,14 +41,14 @@ namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
 
-class ServerCategory final : public std::error_category {
- public:
-  const char* name() const noexcept override { return "server"; }
-  std::string message(int) const override { return "cannot listen"; }
-};
-const ServerCategory kServerCategory;
 
 }  // namespace
+
+const std::error_category& server_category() {
+  static const core::TableCategory c("server", {{ServerErrc::bad_address, "bad listen address"},
+                                                {ServerErrc::cannot_listen, "cannot listen"}});
+  return c;
+}
 
 struct Server::Impl {
   Impl(ServerOptions o, std::shared_ptr<const Router> r, std::function<void(const RequestRecord&)> obs)
@@ -200,15 +201,15 @@ core::Status Server::start() {
   Impl& s = *impl_;
   beast::error_code ec;
   const auto addr = asio::ip::make_address(s.options.host, ec);
-  if (ec) return core::Error{std::error_code(1, kServerCategory), "bad listen address '" + s.options.host + "'"};
+  if (ec) return core::make_error(ServerErrc::bad_address, "'" + s.options.host + "'");
   const tcp::endpoint ep(addr, s.options.port);
   s.acceptor.open(ep.protocol(), ec);
   if (!ec) s.acceptor.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) s.acceptor.bind(ep, ec);
   if (!ec) s.acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec)
-    return core::Error{std::error_code(1, kServerCategory),
-                       "cannot listen on " + s.options.host + ":" + std::to_string(s.options.port) + ": " + ec.message()};
+    return core::make_error(ServerErrc::cannot_listen,
+                            "cannot listen on " + s.options.host + ":" + std::to_string(s.options.port) + ": " + ec.message());
   s.bound_port = s.acceptor.local_endpoint().port();
   asio::co_spawn(s.io, s.accept_loop(), asio::detached);
   for (std::size_t i = 0; i < std::max<std::size_t>(1, s.options.io_threads); ++i)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The store's domain model and the logic every backend shares: how a CI
 // update merges with what is stored, and the JSON text of attributes.
+#include "surveyor/core/error_category.hpp"
 #include "surveyor/collector/store/model.hpp"
 
 #include <boost/json/parse.hpp>
@@ -14,21 +15,6 @@ namespace {
 
 namespace json = boost::json;
 
-class StoreCategory final : public std::error_category {
- public:
-  const char* name() const noexcept override { return "store"; }
-  std::string message(int c) const override {
-    switch (static_cast<StoreErrc>(c)) {
-      case StoreErrc::unavailable: return "store unavailable";
-      case StoreErrc::conflict: return "already exists";
-      case StoreErrc::corrupt: return "stored data unreadable";
-      case StoreErrc::io: return "store I/O error";
-      case StoreErrc::invalid: return "invalid request to the store";
-    }
-    return "store error";
-  }
-};
-
 bool starts_with_any(const std::string& key, const std::vector<std::string>& prefixes) {
   return std::any_of(prefixes.begin(), prefixes.end(),
                      [&](const std::string& p) { return key.compare(0, p.size(), p) == 0; });
@@ -37,7 +23,12 @@ bool starts_with_any(const std::string& key, const std::vector<std::string>& pre
 }  // namespace
 
 const std::error_category& store_category() {
-  static const StoreCategory c;
+  static const core::TableCategory c("store", {
+      {StoreErrc::unavailable, "store unavailable"},
+      {StoreErrc::conflict, "already exists"},
+      {StoreErrc::corrupt, "stored data unreadable"},
+      {StoreErrc::io, "store I/O error"},
+      {StoreErrc::invalid, "invalid request to the store"}});
   return c;
 }
 

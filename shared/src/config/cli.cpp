@@ -5,6 +5,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include <iostream>
+
 namespace surveyor::config {
 
 void add_flags(CLI::App& app, const Schema& schema, std::map<std::string, std::string>& out) {
@@ -34,6 +36,39 @@ core::Result<Settings> resolve(const Schema& schema, const std::string& config_p
   }
   if (auto st = check_required(schema, s); !st) return std::move(st).error();
   return s;
+}
+
+int daemon_main(int argc, char** argv, const std::string& program, const std::string& description,
+                const Schema& schema, const std::function<int(const Settings&)>& run) {
+  CLI::App cli(program + ": " + description);
+  std::string config_path;
+  bool print_config = false;
+  bool print_options = false;
+  std::map<std::string, std::string> flags;
+  cli.add_option("--config", config_path, "TOML configuration file; flags win over it");
+  cli.add_flag("--print-config", print_config, "print the effective configuration as TOML and exit");
+  cli.add_flag("--print-options", print_options, "print the option reference as a Markdown table and exit");
+  add_flags(cli, schema, flags);
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help exits 0; a usage error exits 2, as is customary.
+    return cli.exit(e) == 0 ? 0 : 2;
+  }
+  if (print_options) {
+    std::cout << schema.markdown();
+    return 0;
+  }
+  auto settings = resolve(schema, config_path, flags);
+  if (!settings) {
+    std::cerr << program << ": " << settings.error().message << "\n";
+    return 2;
+  }
+  if (print_config) {
+    std::cout << print_toml(schema, *settings);
+    return 0;
+  }
+  return run(*settings);
 }
 
 }  // namespace surveyor::config

@@ -5,6 +5,7 @@
 // toml++ is included only here; its parse exception becomes a ConfigErrc.
 #include <toml++/toml.h>
 
+#include "surveyor/core/error_category.hpp"
 #include "surveyor/config/options.hpp"
 #include "surveyor/core/duration.hpp"
 
@@ -14,22 +15,6 @@
 
 namespace surveyor::config {
 namespace {
-
-class ConfigCategory final : public std::error_category {
- public:
-  const char* name() const noexcept override { return "config"; }
-  std::string message(int c) const override {
-    switch (static_cast<ConfigErrc>(c)) {
-      case ConfigErrc::io: return "cannot read configuration";
-      case ConfigErrc::syntax: return "TOML syntax error";
-      case ConfigErrc::unknown_key: return "unknown key";
-      case ConfigErrc::wrong_type: return "wrong type";
-      case ConfigErrc::invalid_value: return "invalid value";
-      case ConfigErrc::missing: return "required option missing";
-    }
-    return "configuration error";
-  }
-};
 
 const char* type_name(Type t) {
   switch (t) {
@@ -140,7 +125,13 @@ std::string quote(const std::string& s) {
 }  // namespace
 
 const std::error_category& config_category() {
-  static const ConfigCategory c;
+  static const core::TableCategory c("config", {
+      {ConfigErrc::io, "cannot read configuration"},
+      {ConfigErrc::syntax, "TOML syntax error"},
+      {ConfigErrc::unknown_key, "unknown key"},
+      {ConfigErrc::wrong_type, "wrong type"},
+      {ConfigErrc::invalid_value, "invalid value"},
+      {ConfigErrc::missing, "required option missing"}});
   return c;
 }
 
@@ -289,6 +280,26 @@ core::Status check_required(const Schema& schema, const Settings& settings) {
     if (o.required && !settings.has(o.key))
       return core::make_error(ConfigErrc::missing, "'" + o.key + "' is required: " + o.description);
   return {};
+}
+
+void add_secret(Schema& schema, const std::string& key, const std::string& description) {
+  schema.add({.key = key, .type = Type::string, .description = description + " (or use " + key + "_file)",
+              .secret = true});
+  schema.add({.key = key + "_file", .type = Type::string,
+              .description = "file whose first line is the " + key + ", kept off the command line"});
+}
+
+core::Result<std::string> read_secret(const Settings& settings, const std::string& key) {
+  const std::string file_key = key + "_file";
+  if (settings.has(file_key)) {
+    const std::string& path = settings.str(file_key);
+    std::ifstream in(path);
+    std::string line;
+    if (!in || !std::getline(in, line) || line.empty())
+      return core::make_error(ConfigErrc::io, path + ": cannot read the " + key + " (first line)");
+    return line;
+  }
+  return settings.has(key) ? settings.str(key) : std::string();
 }
 
 std::string value_text(const Value& v) {

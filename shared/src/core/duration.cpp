@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+#include "surveyor/core/error_category.hpp"
 #include "surveyor/core/duration.hpp"
 
 #include <array>
@@ -7,20 +8,6 @@
 
 namespace surveyor::core {
 namespace {
-
-class DurationCategory final : public std::error_category {
- public:
-  const char* name() const noexcept override { return "duration"; }
-  std::string message(int c) const override {
-    switch (static_cast<DurationErrc>(c)) {
-      case DurationErrc::empty: return "empty duration";
-      case DurationErrc::bad_number: return "expected a number";
-      case DurationErrc::bad_unit: return "unknown unit (use ms, s, m, h, d)";
-      case DurationErrc::overflow: return "duration too large";
-    }
-    return "unknown duration error";
-  }
-};
 
 struct Unit {
   std::string_view name;
@@ -32,7 +19,11 @@ constexpr std::array<Unit, 5> kUnits{{{"ms", 1}, {"s", 1000}, {"m", 60'000}, {"h
 }  // namespace
 
 const std::error_category& duration_category() {
-  static const DurationCategory c;
+  static const core::TableCategory c("duration", {
+      {DurationErrc::empty, "empty duration"},
+      {DurationErrc::bad_number, "expected a number"},
+      {DurationErrc::bad_unit, "unknown unit (use ms, s, m, h, d)"},
+      {DurationErrc::overflow, "duration too large"}});
   return c;
 }
 

@@ -6,6 +6,7 @@
 // write and read. A kept-alive connection that the server has closed in the
 // meantime shows up as an error before any response byte; the request is then
 // retried once on a fresh connection (reports are idempotent by sequence).
+#include "surveyor/core/error_category.hpp"
 #include "surveyor/http/client.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -31,28 +32,18 @@ namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
 
-class HttpCategory final : public std::error_category {
- public:
-  const char* name() const noexcept override { return "http"; }
-  std::string message(int c) const override {
-    switch (static_cast<HttpErrc>(c)) {
-      case HttpErrc::bad_url: return "bad URL";
-      case HttpErrc::resolve: return "cannot resolve host";
-      case HttpErrc::connect: return "cannot connect";
-      case HttpErrc::timeout: return "timed out";
-      case HttpErrc::io: return "connection failed";
-      case HttpErrc::protocol: return "bad HTTP response";
-      case HttpErrc::too_large: return "response too large";
-      case HttpErrc::cancelled: return "cancelled";
-    }
-    return "http error";
-  }
-};
-
 }  // namespace
 
 const std::error_category& http_category() {
-  static const HttpCategory c;
+  static const core::TableCategory c("http", {
+      {HttpErrc::bad_url, "bad URL"},
+      {HttpErrc::resolve, "cannot resolve host"},
+      {HttpErrc::connect, "cannot connect"},
+      {HttpErrc::timeout, "timed out"},
+      {HttpErrc::io, "connection failed"},
+      {HttpErrc::protocol, "bad HTTP response"},
+      {HttpErrc::too_large, "response too large"},
+      {HttpErrc::cancelled, "cancelled"}});
   return c;
 }
 

@@ -43,6 +43,22 @@ void configure(Level level) {
   spdlog::set_pattern(kPattern, spdlog::pattern_time_type::utc);
 }
 
+config::Option level_option() {
+  return {.key = "log_level", .type = config::Type::string, .default_value = config::Value{std::string("info")},
+          .description = "trace, debug, info, warn, error or off",
+          .validate = [](const config::Value& v) -> std::optional<std::string> {
+            Level l;
+            if (!parse_level(std::get<std::string>(v), l)) return "unknown level";
+            return std::nullopt;
+          }};
+}
+
+void configure(const config::Settings& settings) {
+  Level level = Level::info;
+  (void)parse_level(settings.str("log_level"), level);
+  configure(level);
+}
+
 Logger::Logger(const std::string& component) {
   l_ = spdlog::get(component);
   if (!l_) {

@@ -4,6 +4,7 @@
 // plain-object form for people and third-party senders. Decoding is the one
 // place untrusted bytes enter: everything that can go wrong, including a
 // length prefix that would allocate gigabytes, becomes a typed error here.
+#include "surveyor/core/error_category.hpp"
 #include "surveyor/wire/codec.hpp"
 
 #include <cereal/archives/portable_binary.hpp>
@@ -18,25 +19,6 @@
 
 namespace surveyor::wire {
 namespace {
-
-class WireCategory final : public std::error_category {
- public:
-  const char* name() const noexcept override { return "wire"; }
-  std::string message(int c) const override {
-    switch (static_cast<Errc>(c)) {
-      case Errc::bad_magic: return "not a Surveyor message of the expected kind";
-      case Errc::truncated: return "message truncated";
-      case Errc::malformed: return "malformed message";
-      case Errc::too_large: return "length beyond what the message can hold";
-      case Errc::unsupported_version: return "unsupported protocol version";
-      case Errc::trailing_data: return "unexpected bytes after the message";
-      case Errc::missing_field: return "missing field";
-      case Errc::wrong_type: return "wrong type";
-      case Errc::invalid_value: return "invalid value";
-    }
-    return "wire error";
-  }
-};
 
 template <class M>
 struct Magic;
@@ -106,7 +88,16 @@ core::Result<T> decode_binary(std::string_view body) {
 }  // namespace
 
 const std::error_category& wire_category() {
-  static const WireCategory c;
+  static const core::TableCategory c("wire", {
+      {Errc::bad_magic, "not a Surveyor message of the expected kind"},
+      {Errc::truncated, "message truncated"},
+      {Errc::malformed, "malformed message"},
+      {Errc::too_large, "length beyond what the message can hold"},
+      {Errc::unsupported_version, "unsupported protocol version"},
+      {Errc::trailing_data, "unexpected bytes after the message"},
+      {Errc::missing_field, "missing field"},
+      {Errc::wrong_type, "wrong type"},
+      {Errc::invalid_value, "invalid value"}});
   return c;
 }
 

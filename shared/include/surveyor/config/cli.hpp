@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 
@@ -20,5 +21,11 @@ void add_flags(CLI::App& app, const Schema& schema, std::map<std::string, std::s
 // overlaid by flags; then the required options are checked.
 [[nodiscard]] core::Result<Settings> resolve(const Schema& schema, const std::string& config_path,
                                              const std::map<std::string, std::string>& flags);
+
+// The whole main() of a daemon: --config FILE, --print-config,
+// --print-options and a flag per option; a usage or configuration error
+// exits 2 with one line on stderr; otherwise `run` gets the settings.
+int daemon_main(int argc, char** argv, const std::string& program, const std::string& description,
+                const Schema& schema, const std::function<int(const Settings&)>& run);
 
 }  // namespace surveyor::config

@@ -110,6 +110,13 @@ class Settings {
 // The effective configuration as TOML, secrets masked, origins as comments.
 [[nodiscard]] std::string print_toml(const Schema& schema, const Settings& settings);
 
+// Declares a secret two ways: `key` (masked in --print-config) and
+// `key`_file (its first line), which keeps it off command lines.
+void add_secret(Schema& schema, const std::string& key, const std::string& description);
+// The secret from `key`_file if set, else from `key`; empty when neither.
+// An unreadable or empty file is an error.
+[[nodiscard]] core::Result<std::string> read_secret(const Settings& settings, const std::string& key);
+
 // The option value as TOML/flag text ("10s", "true", "[\"a\", \"b\"]").
 [[nodiscard]] std::string value_text(const Value& v);
 

@@ -11,12 +11,19 @@
 #include <string>
 #include <string_view>
 
+#include "surveyor/config/options.hpp"
+
 namespace surveyor::log {
 
 enum class Level { trace, debug, info, warn, error, off };
 
 // Parses "trace".."off"; returns false on an unknown name.
 [[nodiscard]] bool parse_level(std::string_view name, Level& out);
+
+// The `log_level` option every daemon declares (trace … off, default info).
+[[nodiscard]] config::Option level_option();
+// configure() with the level that option holds in `settings`.
+void configure(const config::Settings& settings);
 
 // Sets the level and format of every component logger, present and future.
 // Messages go to stderr (journald picks them up under systemd).

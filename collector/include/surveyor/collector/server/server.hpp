@@ -12,6 +12,10 @@
 
 namespace surveyor::collector::server {
 
+enum class ServerErrc { bad_address = 1, cannot_listen };
+const std::error_category& server_category();
+inline std::error_code make_error_code(ServerErrc e) { return {static_cast<int>(e), server_category()}; }
+
 struct ServerOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8080;  // 0: any free port (see Server::port())
@@ -56,3 +60,6 @@ class Server {
 };
 
 }  // namespace surveyor::collector::server
+
+template <>
+struct std::is_error_code_enum<surveyor::collector::server::ServerErrc> : std::true_type {};
