@@ -1,10 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
+// Hashing and randomness. SHA-256 comes from Nettle, which every Debian
+// system already has (GnuTLS uses it) and which costs the agent ~100 KB of
+// memory where OpenSSL's libcrypto costs over 3 MB; random bytes come from
+// the kernel (getrandom).
 #include "surveyor/core/crypto.hpp"
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/rand.h>
+#include <nettle/memops.h>
+#include <nettle/sha2.h>
+#include <sys/random.h>
 
+#include <cerrno>
 #include <stdexcept>
 #include <vector>
 
@@ -24,23 +29,31 @@ std::string to_hex(const unsigned char* p, std::size_t n) {
 }  // namespace
 
 std::string sha256_hex(std::string_view data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr) != 1)
-    throw std::runtime_error("SHA-256 failed");
-  return to_hex(md, len);
+  sha256_ctx ctx;
+  sha256_init(&ctx);
+  sha256_update(&ctx, data.size(), reinterpret_cast<const std::uint8_t*>(data.data()));
+  std::uint8_t md[SHA256_DIGEST_SIZE];
+  sha256_digest(&ctx, sizeof md, md);
+  return to_hex(md, sizeof md);
 }
 
 std::string random_hex(std::size_t bytes) {
   std::vector<unsigned char> buf(bytes);
-  if (RAND_bytes(buf.data(), static_cast<int>(buf.size())) != 1)
-    throw std::runtime_error("the system random number generator is unavailable");
+  std::size_t done = 0;
+  while (done < bytes) {
+    const ssize_t n = ::getrandom(buf.data() + done, bytes - done, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw std::runtime_error("the kernel's random number generator is unavailable");
+    }
+    done += static_cast<std::size_t>(n);
+  }
   return to_hex(buf.data(), buf.size());
 }
 
 bool constant_time_equal(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
-  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+  return nettle_memeql_sec(a.data(), b.data(), a.size()) != 0;
 }
 
 }  // namespace surveyor::core
