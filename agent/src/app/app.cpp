@@ -51,6 +51,8 @@ config::Schema make_schema() {
          }});
   s.add({.key = "proc_root", .type = Type::string, .default_value = Value{std::string("/proc")},
          .description = "procfs to read (the host's /proc mounted elsewhere when run in a container)"});
+  s.add({.key = "sys_root", .type = Type::string, .default_value = Value{std::string("/sys")},
+         .description = "sysfs to read (block devices, network interfaces, DMI)"});
   s.add({.key = "etc_root", .type = Type::string, .default_value = Value{std::string("/etc")},
          .description = "directory holding machine-id and os-release"});
   s.add({.key = "rootfs", .type = Type::string, .default_value = Value{std::string("")},
@@ -108,10 +110,7 @@ int run(const config::Settings& s) {
   co.user_agent = std::string("surveyor-agent/") + SURVEYOR_VERSION;
   http::Client client(io, *http::parse_url(o.collector_url), co);
 
-  std::vector<std::unique_ptr<samplers::Sampler>> list;
-  list.push_back(samplers::make_cpu_sampler(s.str("proc_root")));
-  list.push_back(samplers::make_memory_sampler(s.str("proc_root")));
-  list.push_back(samplers::make_filesystem_sampler(s.str("proc_root"), s.str("rootfs")));
+  auto list = samplers::builtin_samplers(s.str("proc_root"), s.str("sys_root"), s.str("rootfs"));
 
   core::SystemClock clock;
   runner::Runner runner(io, o, *state, client, clock, std::move(list));

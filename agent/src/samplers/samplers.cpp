@@ -153,6 +153,21 @@ std::unique_ptr<Sampler> make_filesystem_sampler(std::string proc_root, std::str
   return std::make_unique<FilesystemSampler>(std::move(proc_root), std::move(rootfs));
 }
 
+std::vector<std::unique_ptr<Sampler>> builtin_samplers(const std::string& proc_root, const std::string& sys_root,
+                                                      const std::string& rootfs) {
+  std::vector<std::unique_ptr<Sampler>> out;
+  out.push_back(make_cpu_sampler(proc_root));
+  out.push_back(make_load_sampler(proc_root));
+  out.push_back(make_memory_sampler(proc_root));
+  out.push_back(make_swap_sampler(proc_root));
+  out.push_back(make_filesystem_sampler(proc_root, rootfs));
+  out.push_back(make_disk_sampler(proc_root, sys_root));
+  out.push_back(make_network_sampler(proc_root));
+  out.push_back(make_process_sampler(proc_root));
+  out.push_back(make_uptime_sampler(proc_root));
+  return out;
+}
+
 void SeriesBuffer::add(std::string_view metric, std::string_view unit, Attrs attrs, std::int64_t time_ms, double value) {
   std::sort(attrs.begin(), attrs.end());
   auto key = std::make_pair(std::string(metric), std::move(attrs));

@@ -31,4 +31,30 @@ struct Mount {
 // memory, network and container overlay filesystems are left out.
 [[nodiscard]] bool is_real_filesystem(std::string_view type);
 
+// One line of /proc/diskstats (sectors are 512 bytes whatever the device).
+struct DiskStats {
+  std::string name;
+  std::uint64_t reads = 0, sectors_read = 0, read_ms = 0;
+  std::uint64_t writes = 0, sectors_written = 0, write_ms = 0;
+  std::uint64_t io_ms = 0;  // time the device had I/O in flight
+};
+[[nodiscard]] std::vector<DiskStats> parse_diskstats(std::string_view text);
+
+// One interface of /proc/net/dev.
+struct NetStats {
+  std::string name;
+  std::uint64_t rx_bytes = 0, rx_packets = 0, rx_errors = 0, rx_dropped = 0;
+  std::uint64_t tx_bytes = 0, tx_packets = 0, tx_errors = 0, tx_dropped = 0;
+};
+[[nodiscard]] std::vector<NetStats> parse_net_dev(std::string_view text);
+
+// /proc/loadavg: the three averages.
+[[nodiscard]] std::optional<std::array<double, 3>> parse_loadavg(std::string_view text);
+
+// The increase of a cumulative counter between two readings: the plain
+// difference; across a 32-bit wrap (the old value fits 32 bits and the new
+// one is small) the difference modulo 2^32; nullopt for a reset (the counter
+// restarted: driver reload, device re-added), where no rate can be known.
+[[nodiscard]] std::optional<std::uint64_t> counter_increase(std::uint64_t previous, std::uint64_t current);
+
 }  // namespace surveyor::agent::samplers

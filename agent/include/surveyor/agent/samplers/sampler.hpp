@@ -48,6 +48,25 @@ inline std::error_code make_error_code(SamplerErrc e) { return {static_cast<int>
 // `rootfs` prefixes mount points for statvfs (a host root mounted in a container).
 [[nodiscard]] std::unique_ptr<Sampler> make_filesystem_sampler(std::string proc_root, std::string rootfs = "");
 
+// system.cpu.load_average.{1m,5m,15m} from /proc/loadavg.
+[[nodiscard]] std::unique_ptr<Sampler> make_load_sampler(std::string proc_root);
+// system.paging.usage / .utilization (swap) from /proc/meminfo.
+[[nodiscard]] std::unique_ptr<Sampler> make_swap_sampler(std::string proc_root);
+// system.disk.io, .operations, .operation_time (rates) and .utilization per
+// whole disk, from /proc/diskstats; `sys_root`/block tells disks from partitions.
+[[nodiscard]] std::unique_ptr<Sampler> make_disk_sampler(std::string proc_root, std::string sys_root);
+// system.network.io, .packets, .errors, .dropped (rates) per interface but lo.
+[[nodiscard]] std::unique_ptr<Sampler> make_network_sampler(std::string proc_root);
+// system.processes.count: all, running and blocked.
+[[nodiscard]] std::unique_ptr<Sampler> make_process_sampler(std::string proc_root);
+// system.uptime in seconds.
+[[nodiscard]] std::unique_ptr<Sampler> make_uptime_sampler(std::string proc_root);
+
+// Every built-in sampler, in a fixed order.
+[[nodiscard]] std::vector<std::unique_ptr<Sampler>> builtin_samplers(const std::string& proc_root,
+                                                                     const std::string& sys_root,
+                                                                     const std::string& rootfs);
+
 // Accumulates points per series between reports.
 class SeriesBuffer final : public SampleSink {
  public:
