@@ -54,7 +54,7 @@ TEST(HostInfo, MissingMachineIdIsAReasonNotACrash) {
   test::TempDir empty;
   auto h = read_host_info({empty.path().string(), kFixtures + "/rocky9-server/proc"});
   ASSERT_FALSE(h);
-  EXPECT_EQ(h.error().code, InventoryErrc::unreadable);
+  EXPECT_EQ(h.error().code, InventoryErrc::not_found);
   EXPECT_NE(h.error().message.find("machine-id"), std::string::npos);
   auto inv = collect({empty.path().string(), kFixtures + "/rocky9-server/proc"}, 5);
   EXPECT_EQ(inv.host.state, wire::SectionState::failed);

@@ -192,7 +192,7 @@ TYPED_TEST(StoreConformance, ReportIsAppliedOnceAndDuplicatesChangeNothing) {
 
   auto first = this->stores.reports->apply_report(b);
   ASSERT_TRUE(first) << first.error().describe();
-  EXPECT_EQ(*first, ApplyOutcome::stored);
+  EXPECT_EQ(first->outcome, ApplyOutcome::stored);
 
   // The same sequence again, even with different content, changes nothing.
   ReportBatch replay = b;
@@ -200,7 +200,7 @@ TYPED_TEST(StoreConformance, ReportIsAppliedOnceAndDuplicatesChangeNothing) {
   replay.cis[0].attributes = {{"cpu.cores", std::int64_t{64}}};
   auto second = this->stores.reports->apply_report(replay);
   ASSERT_TRUE(second) << second.error().describe();
-  EXPECT_EQ(*second, ApplyOutcome::duplicate);
+  EXPECT_EQ(second->outcome, ApplyOutcome::duplicate);
 
   auto samples = this->stores.series->read_samples(b.series[0].first.key, 0, 1'000'000, 100);
   ASSERT_TRUE(samples);
@@ -241,7 +241,7 @@ TYPED_TEST(StoreConformance, OlderSequenceArrivingLateIsStoredAndStateOnlyMovesF
   earlier.series.push_back({this->series("ci-agt-1", "m"), {{1'000, 1.0}}});
   auto r = this->stores.reports->apply_report(earlier);
   ASSERT_TRUE(r);
-  EXPECT_EQ(*r, ApplyOutcome::stored);
+  EXPECT_EQ(r->outcome, ApplyOutcome::stored);
   auto agent = this->stores.agents->find_agent("agt-1");
   ASSERT_TRUE(agent && agent->has_value());
   EXPECT_EQ((*agent)->last_sequence, 5u);
@@ -355,7 +355,7 @@ TYPED_TEST(StoreConformance, ConcurrentReportsAreAllStored) {
         b.cis.push_back(host);
         b.series.push_back({SeriesInfo{SeriesKey{"ci-1", "m", {}}, "1"}, {{seq * 1000, double(seq)}}});
         auto r = this->stores.reports->apply_report(b);
-        if (!r || *r != ApplyOutcome::stored) ++failures;
+        if (!r || r->outcome != ApplyOutcome::stored) ++failures;
       }
     });
   }
@@ -370,6 +370,53 @@ TYPED_TEST(StoreConformance, ConcurrentReportsAreAllStored) {
   auto ci = this->stores.cmdb->find_ci("ci-1");
   ASSERT_TRUE(ci && ci->has_value());
   EXPECT_EQ((*ci)->last_seen_ms, kThreads * kPerThread);
+}
+
+TYPED_TEST(StoreConformance, InventorySectionsMergeByState) {
+  ASSERT_TRUE(this->stores.agents->create_agent(this->agent("agt-1")));
+  auto report = [&](std::uint64_t seq, std::vector<SectionUpdate> sections) {
+    ReportBatch b;
+    b.agent_id = "agt-1";
+    b.sequence = seq;
+    b.received_at_ms = static_cast<std::int64_t>(seq) * 1000;
+    b.heartbeat_interval_s = 60;
+    b.inventory_ci_id = "ci-1";
+    b.sections = std::move(sections);
+    return this->stores.reports->apply_report(b);
+  };
+  auto first = report(1, {{"disks", "collected", "", "d1", R"([{"name":"sda"}])"},
+                          {"hardware", "failed", "permission denied", "", ""},
+                          {"packages", "empty", "", "e0", "[]"},
+                          {"nics", "unchanged", "", "n0", ""}});
+  ASSERT_TRUE(first) << first.error().describe();
+  ASSERT_EQ(first->inventory.size(), 3u) << "an unchanged section with nothing held stores nothing";
+  EXPECT_EQ(first->inventory[0], (InventorySection{"disks", "collected", "", "d1", R"([{"name":"sda"}])", 1000}));
+  EXPECT_EQ(first->inventory[1], (InventorySection{"hardware", "failed", "permission denied", "", "", 1000}));
+  EXPECT_EQ(first->inventory[2].name, "packages");
+
+  // The disks section failing later keeps the disks known before.
+  auto second = report(2, {{"disks", "failed", "cannot read /sys/block", "", ""},
+                           {"hardware", "collected", "", "h1", R"({"system_vendor":"Dell Inc."})"},
+                           {"packages", "unchanged", "", "e0", ""}});
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->inventory[0], (InventorySection{"disks", "failed", "cannot read /sys/block", "d1",
+                                                    R"([{"name":"sda"}])", 2000}));
+  EXPECT_EQ(second->inventory[1].state, "collected");
+  EXPECT_EQ(second->inventory[1].data_json, R"({"system_vendor":"Dell Inc."})");
+  EXPECT_EQ(second->inventory[2].updated_ms, 1000) << "unchanged is not rewritten";
+
+  auto held = this->stores.inventory->get_inventory("ci-1");
+  ASSERT_TRUE(held) << held.error().describe();
+  EXPECT_EQ(*held, second->inventory);
+
+  // A replayed report changes nothing and reports what is held.
+  auto dup = report(1, {{"disks", "collected", "", "zz", "[]"}});
+  ASSERT_TRUE(dup);
+  EXPECT_EQ(dup->outcome, ApplyOutcome::duplicate);
+  EXPECT_EQ(dup->inventory, second->inventory);
+  auto none = this->stores.inventory->get_inventory("ci-other");
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->empty());
 }
 
 TEST(SqliteStore, DataSurvivesReopening) {

@@ -39,8 +39,14 @@ config::Schema make_schema() {
   s.add({.key = "report_interval", .type = Type::duration, .default_value = Value{milliseconds{60'000}},
          .description = "how often reports are sent; also the heartbeat the collector expects",
          .validate = at_least_1s});
-  s.add({.key = "inventory_interval", .type = Type::duration, .default_value = Value{milliseconds{3'600'000}},
-         .description = "how often the inventory is collected again", .validate = at_least_1s});
+  s.add({.key = "inventory_interval", .type = Type::duration, .default_value = Value{milliseconds{600'000}},
+         .description = "how often the inventory is collected again (SIGUSR1: now)", .validate = at_least_1s});
+  s.add({.key = "inventory_full_every", .type = Type::integer, .default_value = Value{std::int64_t{15}},
+         .description = "reports between two full inventories; in between only changed sections are sent",
+         .validate = [](const Value& v) -> std::optional<std::string> {
+           if (std::get<std::int64_t>(v) < 1) return "must be at least 1";
+           return std::nullopt;
+         }});
   s.add({.key = "request_timeout", .type = Type::duration, .default_value = Value{milliseconds{10'000}},
          .description = "time allowed for one request to the collector", .validate = at_least_1s});
   s.add({.key = "max_queued_reports", .type = Type::integer, .default_value = Value{std::int64_t{60}},
@@ -91,6 +97,7 @@ int run(const config::Settings& s) {
     return 2;
   }
   o.inventory_interval = s.duration("inventory_interval");
+  o.inventory_full_every = static_cast<std::uint32_t>(s.integer("inventory_full_every"));
   o.roots = {s.str("etc_root"), s.str("proc_root")};
   o.collector_url = s.str("collector_url");
   o.enrollment_token = *token;
@@ -115,12 +122,20 @@ int run(const config::Settings& s) {
   core::SystemClock clock;
   runner::Runner runner(io, o, *state, client, clock, std::move(list));
   int exit_code = 0;
-  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM, SIGUSR1);
+  std::function<void(const boost::system::error_code&, int)> on_signal = [&](const boost::system::error_code& ec,
+                                                                              int sig) {
     if (ec) return;
+    if (sig == SIGUSR1) {
+      log.info("received SIGUSR1, collecting the inventory");
+      runner.refresh_inventory();
+      signals.async_wait(on_signal);
+      return;
+    }
     log.info("received {}, sending what is buffered and stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
     runner.stop([&] { io.stop(); });
-  });
+  };
+  signals.async_wait(on_signal);
   runner.start([&](int code) {
     exit_code = code;
     signals.cancel();

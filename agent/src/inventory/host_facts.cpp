@@ -5,9 +5,12 @@
 #include "surveyor/core/error_category.hpp"
 #include "surveyor/agent/inventory/host_facts.hpp"
 
+#include <fcntl.h>
 #include <sys/utsname.h>
+#include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -28,17 +31,37 @@ const std::error_category& inventory_category() {
   static const core::TableCategory c("inventory", {
       {InventoryErrc::unreadable, "cannot read"},
       {InventoryErrc::malformed, "unexpected content"},
-      {InventoryErrc::topology, "hardware topology unavailable"}});
+      {InventoryErrc::topology, "hardware topology unavailable"},
+      {InventoryErrc::not_found, "not present"},
+      {InventoryErrc::permission_denied, "permission denied"},
+      {InventoryErrc::command_failed, "command failed"}});
   return c;
 }
 
 core::Result<std::string> read_text(const std::string& path, std::size_t max_bytes) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return core::make_error(InventoryErrc::unreadable, path + ": " + std::strerror(errno));
-  std::string out(max_bytes, '\0');
-  in.read(out.data(), static_cast<std::streamsize>(max_bytes));
-  out.resize(static_cast<std::size_t>(in.gcount()));
-  if (in.bad()) return core::make_error(InventoryErrc::unreadable, path + ": read failed");
+  auto fail = [&path](int err) {
+    const auto code = err == ENOENT || err == ENOTDIR ? InventoryErrc::not_found
+                      : err == EACCES || err == EPERM ? InventoryErrc::permission_denied
+                                                      : InventoryErrc::unreadable;
+    return core::make_error(code, path + ": " + std::strerror(err));
+  };
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return fail(errno);
+  std::string out;
+  char buf[16384];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, std::min(sizeof buf, max_bytes - out.size()));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      ::close(fd);
+      return fail(err);
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+    if (out.size() >= max_bytes) break;
+  }
+  ::close(fd);
   return out;
 }
 
@@ -99,7 +122,11 @@ core::Result<wire::HostInfo> read_host_info(const Roots& roots) {
     h.os_name = get("NAME");
     h.os_version = get("VERSION_ID");
     h.os_description = get("PRETTY_NAME");
+    h.os_id = get("ID");
   }
+  h.timezone = read_timezone(roots);
+  h.virtualization = detect_virtualization(roots);
+  h.container = detect_container(roots);
   h.os_type = "linux";
 
   if (auto r = read_text(roots.proc + "/sys/kernel/osrelease", 4096)) h.kernel_release = trim(*r);

@@ -6,6 +6,7 @@
 
 #include <hwloc.h>
 
+#include <cstdio>
 #include <map>
 #include <memory>
 #include <tuple>
@@ -30,15 +31,16 @@ std::string info(hwloc_obj_t o, const char* name) {
 
 }  // namespace
 
-core::Result<wire::CpuTopology> read_cpu_topology(const Roots&) {
+core::Result<Topology> read_topology(bool with_io) {
   hwloc_topology_t raw = nullptr;
   if (hwloc_topology_init(&raw) != 0) return core::make_error(InventoryErrc::topology, "hwloc_topology_init failed");
   std::unique_ptr<hwloc_topology, TopologyDeleter> t(raw);
   hwloc_topology_set_icache_types_filter(raw, HWLOC_TYPE_FILTER_KEEP_ALL);
-  hwloc_topology_set_io_types_filter(raw, HWLOC_TYPE_FILTER_KEEP_NONE);
+  hwloc_topology_set_io_types_filter(raw, with_io ? HWLOC_TYPE_FILTER_KEEP_IMPORTANT : HWLOC_TYPE_FILTER_KEEP_NONE);
   if (hwloc_topology_load(raw) != 0) return core::make_error(InventoryErrc::topology, "hwloc_topology_load failed");
 
-  wire::CpuTopology c;
+  Topology out;
+  wire::CpuTopology& c = out.cpu;
   c.packages = count(raw, HWLOC_OBJ_PACKAGE);
   c.cores = count(raw, HWLOC_OBJ_CORE);
   c.pus = count(raw, HWLOC_OBJ_PU);
@@ -66,7 +68,19 @@ core::Result<wire::CpuTopology> read_cpu_topology(const Roots&) {
     const auto& [level, kind, size, line, ways] = k;
     c.caches.push_back({level, kind, size, line, ways, n});
   }
-  return c;
+  for (hwloc_obj_t o = hwloc_get_next_pcidev(raw, nullptr); o != nullptr; o = hwloc_get_next_pcidev(raw, o)) {
+    const auto& p = o->attr->pcidev;
+    char address[32];
+    std::snprintf(address, sizeof address, "%04x:%02x:%02x.%01x", p.domain, p.bus, p.dev, p.func);
+    out.pci.push_back({address, p.class_id, p.vendor_id, p.device_id, info(o, "PCIVendor"), info(o, "PCIDevice")});
+  }
+  return out;
+}
+
+core::Result<wire::CpuTopology> read_cpu_topology(const Roots&) {
+  auto t = read_topology(false);
+  if (!t) return std::move(t).error();
+  return std::move(t->cpu);
 }
 
 }  // namespace surveyor::agent::inventory

@@ -1,14 +1,24 @@
 // SPDX-License-Identifier: Apache-2.0
 // The agent's main loop. Design: everything runs on one io_context thread,
-// so nothing here locks. One timer fires on wall-clock multiples of the
-// sample interval (so every agent samples at :00, :10, ... and series align
-// across hosts); after sampling, a tick at or past the report boundary
-// builds a report. Enrollment retries with back-off until the collector
+// so nothing here locks, except the inventory: it is collected once
+// synchronously at start (enrollment needs the host facts) and later on a
+// background thread that posts the result back (an rpm query can take a
+// second; sampling must not wait for it). One timer fires on wall-clock
+// multiples of the sample interval (so every agent samples at :00, :10, ...
+// and series align across hosts); after sampling, a tick at or past the
+// report boundary builds a report. Reports carry the full inventory on first
+// contact, when the collector asks and every `inventory_full_every` reports;
+// in between only the sections whose digest changed since the last report
+// that carried them. Enrollment retries with back-off until the collector
 // answers; a refused token is fatal (an operator must fix the config).
 #include "surveyor/agent/runner/runner.hpp"
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+
+#include <map>
+#include <thread>
 
 #include "surveyor/agent/inventory/collect.hpp"
 #include "surveyor/log/log.hpp"
@@ -48,7 +58,11 @@ struct Runner::Impl : std::enable_shared_from_this<Impl> {
   std::optional<state::Identity> identity;
   wire::Inventory inventory;
   std::string inventory_digest;
-  bool inventory_due = true;
+  bool full_inventory_due = true;
+  std::uint32_t reports_since_full = 0;
+  std::map<std::string, std::string, std::less<>> sent_digests;  // what the collector should hold
+  std::thread inventory_thread;
+  bool inventory_running = false;
   std::int64_t next_report_ms = 0;
   std::int64_t next_inventory_ms = 0;
   int enroll_failures = 0;
@@ -65,7 +79,7 @@ struct Runner::Impl : std::enable_shared_from_this<Impl> {
       log.error("cannot use the state directory: {}", loaded.error().describe());
       return fatal(1);
     }
-    refresh_inventory(now_ms());
+    set_inventory(inventory::collect(options.roots, now_ms()));
     // The first readings are only baselines for rates.
     for (auto& s : samplers) (void)s->sample(now_ms(), buffer);
     (void)buffer.take();
@@ -124,7 +138,7 @@ struct Runner::Impl : std::enable_shared_from_this<Impl> {
     }
     log.info("enrolled as {} (CI {})", id.agent_id, id.ci_id);
     enroll_failures = 0;
-    inventory_due = true;
+    full_inventory_due = true;
     use_identity(id);
   }
 
@@ -136,14 +150,54 @@ struct Runner::Impl : std::enable_shared_from_this<Impl> {
     enroll();
   }
 
-  void refresh_inventory(std::int64_t now) {
-    inventory = inventory::collect(options.roots, now);
-    const std::string digest = wire::inventory_digest(inventory);
-    if (digest != inventory_digest) inventory_due = true;
-    inventory_digest = digest;
-    next_inventory_ms = now + options.inventory_interval.count();
-    for (const auto* reason : {&inventory.host.reason, &inventory.cpu.reason})
-      if (!reason->empty()) log.warn("inventory section failed: {}", *reason);
+  void set_inventory(wire::Inventory inv) {
+    wire::for_each_section(inv, [this](std::string_view name, const auto& s) {
+      if (s.state == wire::SectionState::failed) log.warn("inventory section {} failed: {}", name, s.reason);
+    });
+    inventory = std::move(inv);
+    inventory_digest = wire::inventory_digest(inventory);
+    next_inventory_ms = now_ms() + options.inventory_interval.count();
+  }
+
+  void refresh_inventory() {
+    if (inventory_running || stopping) return;
+    if (inventory_thread.joinable()) inventory_thread.join();
+    inventory_running = true;
+    inventory_thread = std::thread([w = weak_from_this(), roots = options.roots, at = now_ms(), &io = io] {
+      wire::Inventory inv = inventory::collect(roots, at);
+      asio::post(io, [w, inv = std::move(inv)]() mutable {
+        if (auto self = w.lock()) {
+          self->inventory_running = false;
+          self->set_inventory(std::move(inv));
+        }
+      });
+    });
+  }
+
+  // The inventory for the next report: all of it, only the changed
+  // sections, or nothing when nothing changed.
+  std::optional<wire::Inventory> inventory_for_report() {
+    if (sender.take_inventory_request()) full_inventory_due = true;
+    if (reports_since_full >= options.inventory_full_every) full_inventory_due = true;
+    ++reports_since_full;
+    wire::Inventory out = inventory;
+    bool any = full_inventory_due;
+    wire::for_each_section(out, [&](std::string_view name, auto& s) {
+      auto it = sent_digests.find(name);
+      const bool same = it != sent_digests.end() && it->second == s.digest;
+      if (same && !full_inventory_due) {
+        s.state = wire::SectionState::unchanged;
+        s.reason.clear();
+        s.data.reset();
+      } else {
+        any = true;
+        sent_digests[std::string(name)] = s.digest;
+      }
+    });
+    if (full_inventory_due) reports_since_full = 1;
+    full_inventory_due = false;
+    if (!any) return std::nullopt;
+    return out;
   }
 
   void schedule_tick() {
@@ -170,7 +224,7 @@ struct Runner::Impl : std::enable_shared_from_this<Impl> {
 
   void tick(std::int64_t at) {
     sample(at);
-    if (at >= next_inventory_ms) refresh_inventory(at);
+    if (at >= next_inventory_ms) refresh_inventory();
     if (at >= next_report_ms) {
       report(at);
       next_report_ms = next_multiple(at, options.report_interval.count());
@@ -190,11 +244,7 @@ struct Runner::Impl : std::enable_shared_from_this<Impl> {
     r.heartbeat_interval_s = static_cast<std::uint32_t>(std::max<std::int64_t>(1, options.report_interval.count() / 1000));
     r.agent_version = options.version;
     r.inventory_digest = inventory_digest;
-    if (sender.take_inventory_request()) inventory_due = true;
-    if (inventory_due) {
-      r.inventory = inventory;
-      inventory_due = false;
-    }
+    r.inventory = inventory_for_report();
     r.series = buffer.take();
     sender.submit(std::move(r));
   }
@@ -221,7 +271,10 @@ Runner::~Runner() {
   impl_->stopping = true;
   impl_->tick_timer.cancel();
   impl_->enroll_timer.cancel();
+  if (impl_->inventory_thread.joinable()) impl_->inventory_thread.join();
 }
+
+void Runner::refresh_inventory() { impl_->refresh_inventory(); }
 
 void Runner::start(std::function<void(int)> fatal) {
   impl_->fatal = std::move(fatal);

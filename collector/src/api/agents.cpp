@@ -82,11 +82,11 @@ http::Response Api::post_report(const http::Request& req) {
 
   const std::int64_t now = core::to_unix_ms(clock_.now());
   store::ReportBatch batch = ingest::to_batch(*report, **agent, now);
-  auto outcome = stores_.reports->apply_report(batch);
-  if (!outcome) return store_failure(outcome.error());
+  auto applied = stores_.reports->apply_report(batch);
+  if (!applied) return store_failure(applied.error());
 
-  wire::ReportAck ack{report->sequence, *outcome == store::ApplyOutcome::duplicate,
-                      ingest::inventory_wanted(*report, **agent)};
+  wire::ReportAck ack{report->sequence, applied->outcome == store::ApplyOutcome::duplicate,
+                      ingest::inventory_wanted(*report, applied->inventory)};
   if (ack.duplicate) {
     counters_.reports.with({"duplicate"}).inc();
   } else {

@@ -6,7 +6,10 @@
 #include <charconv>
 #include <cmath>
 
+#include <boost/json/parse.hpp>
+
 #include "surveyor/collector/api/api.hpp"
+#include "surveyor/wire/inventory.hpp"
 
 namespace surveyor::collector::api {
 namespace {
@@ -75,6 +78,34 @@ http::Response Api::get_ci(const server::Params& p) {
                                    {"value", number_or_null(s.sample.value)}});
   }
   o["latest_samples"] = std::move(samples);
+  return server::json_response(200, json::serialize(o));
+}
+
+http::Response Api::get_inventory(const server::Params& p) {
+  const std::string& id = p.path.at("id");
+  auto ci = stores_.cmdb->find_ci(id);
+  if (!ci) return store_failure(ci.error());
+  if (!*ci) return fail(404, "not_found", "no CI with id '" + id + "'");
+  auto held = stores_.inventory->get_inventory(id);
+  if (!held) return store_failure(held.error());
+  json::array sections;
+  // In the order the agent defines them, not alphabetically.
+  for (std::string_view name : wire::kSectionNames) {
+    for (const store::InventorySection& s : *held) {
+      if (s.name != name) continue;
+      json::value data = nullptr;
+      if (!s.data_json.empty()) {
+        boost::system::error_code ec;
+        data = json::parse(s.data_json, ec);
+        if (ec) data = nullptr;
+      }
+      json::object o{{"name", s.name}, {"state", s.state}, {"digest", s.digest},
+                     {"updated", core::format_rfc3339(s.updated_ms)}, {"data", std::move(data)}};
+      if (!s.reason.empty()) o["reason"] = s.reason;
+      sections.push_back(std::move(o));
+    }
+  }
+  json::object o{{"ci_id", id}, {"sections", std::move(sections)}};
   return server::json_response(200, json::serialize(o));
 }
 

@@ -4,6 +4,7 @@
 #include "surveyor/collector/ingest/ingest.hpp"
 
 #include "surveyor/core/crypto.hpp"
+#include "surveyor/wire/codec.hpp"
 
 namespace surveyor::collector::ingest {
 namespace {
@@ -13,6 +14,38 @@ using store::AttrMap;
 std::string cache_name(const wire::CpuCache& c) {
   std::string kind = c.kind == "data" ? "d" : c.kind == "instruction" ? "i" : "";
   return "l" + std::to_string(c.level) + kind;
+}
+
+void add_hardware(const wire::Hardware& h, AttrMap& a) {
+  const std::pair<const char*, const std::string*> fields[] = {
+      {"hardware.vendor", &h.system_vendor},   {"hardware.product", &h.system_product},
+      {"hardware.version", &h.system_version}, {"hardware.serial", &h.system_serial},
+      {"hardware.uuid", &h.system_uuid},       {"hardware.chassis", &h.chassis_type},
+      {"board.vendor", &h.board_vendor},       {"board.product", &h.board_product},
+      {"board.serial", &h.board_serial},       {"bios.vendor", &h.bios_vendor},
+      {"bios.version", &h.bios_version},       {"bios.date", &h.bios_date}};
+  // Absent values are left out rather than stored as "".
+  for (const auto& [k, v] : fields)
+    if (!v->empty()) a[k] = *v;
+}
+
+void add_memory(const std::vector<wire::MemoryModule>& modules, AttrMap& a) {
+  std::int64_t installed = 0;
+  for (const auto& m : modules) installed += static_cast<std::int64_t>(m.size_bytes);
+  a["memory.modules"] = static_cast<std::int64_t>(modules.size());
+  a["memory.installed_bytes"] = installed;
+}
+
+template <class T>
+auto add_count(const char* key) {
+  return [key](const std::vector<T>& v, AttrMap& a) { a[key] = static_cast<std::int64_t>(v.size()); };
+}
+
+void add_disks(const std::vector<wire::Disk>& disks, AttrMap& a) {
+  std::int64_t total = 0;
+  for (const auto& d : disks) total += static_cast<std::int64_t>(d.size_bytes);
+  a["disks.count"] = static_cast<std::int64_t>(disks.size());
+  a["disks.total_bytes"] = total;
 }
 
 void add_host(const wire::HostInfo& h, AttrMap& a) {
@@ -26,6 +59,10 @@ void add_host(const wire::HostInfo& h, AttrMap& a) {
   a["os.description"] = h.os_description;
   a["os.kernel"] = h.kernel_release;
   a["memory.total_bytes"] = static_cast<std::int64_t>(h.memory_total_bytes);
+  if (!h.os_id.empty()) a["os.id"] = h.os_id;
+  if (!h.timezone.empty()) a["host.timezone"] = h.timezone;
+  if (!h.virtualization.empty()) a["host.virtualization"] = h.virtualization;
+  if (!h.container.empty()) a["host.container"] = h.container;
 }
 
 void add_cpu(const wire::CpuTopology& c, AttrMap& a) {
@@ -69,9 +106,16 @@ store::CiUpdate host_update(const std::string& ci_id, const wire::Inventory* inv
   u.source = "agent";
   u.seen_at_ms = seen_at_ms;
   if (inv != nullptr) {
-    apply_section(inv->host, {"host.", "os.", "memory."}, add_host, u);
+    apply_section(inv->host, {"host.", "os.", "memory.total_bytes"}, add_host, u);
     if (inv->host.data && !inv->host.data->hostname.empty()) u.name = inv->host.data->hostname;
     apply_section(inv->cpu, {"cpu."}, add_cpu, u);
+    apply_section(inv->hardware, {"hardware.", "board.", "bios."}, add_hardware, u);
+    apply_section(inv->memory, {"memory.modules", "memory.installed_bytes"}, add_memory, u);
+    apply_section(inv->pci, {"pci."}, add_count<wire::PciDevice>("pci.count"), u);
+    apply_section(inv->disks, {"disks."}, add_disks, u);
+    apply_section(inv->filesystems, {"filesystems."}, add_count<wire::Filesystem>("filesystems.count"), u);
+    apply_section(inv->nics, {"nics."}, add_count<wire::Nic>("nics.count"), u);
+    apply_section(inv->packages, {"packages."}, add_count<wire::Package>("packages.count"), u);
   }
   return u;
 }
@@ -84,6 +128,11 @@ store::ReportBatch to_batch(const wire::Report& r, const store::AgentRecord& age
   b.heartbeat_interval_s = r.heartbeat_interval_s;
   if (r.inventory && !r.inventory_digest.empty()) b.inventory_digest = r.inventory_digest;
   store::CiUpdate host = host_update(agent.ci_id, r.inventory ? &*r.inventory : nullptr, received_at_ms);
+  b.inventory_ci_id = agent.ci_id;
+  if (r.inventory)
+    for (wire::SectionText& t : wire::section_texts(*r.inventory))
+      b.sections.push_back({std::move(t.name), std::move(t.state), std::move(t.reason), std::move(t.digest),
+                            std::move(t.data_json)});
   if (host.name.empty() && agent.hostname.size() > 0) host.name = agent.hostname;
   b.cis.push_back(std::move(host));
 
@@ -106,14 +155,16 @@ store::ReportBatch to_batch(const wire::Report& r, const store::AgentRecord& age
   return b;
 }
 
-bool inventory_wanted(const wire::Report& r, const store::AgentRecord& agent) {
-  if (r.inventory) {
-    // A delta is only meaningful on top of a full inventory the collector has.
-    const bool delta = r.inventory->host.state == wire::SectionState::unchanged ||
-                       r.inventory->cpu.state == wire::SectionState::unchanged;
-    return delta && agent.inventory_digest.empty();
+bool inventory_wanted(const wire::Report& r, const std::vector<store::InventorySection>& held) {
+  if (r.inventory_digest.empty()) return false;  // the sender does not track digests
+  std::vector<std::string> digests;
+  for (std::string_view name : wire::kSectionNames) {
+    std::string d;
+    for (const store::InventorySection& s : held)
+      if (s.name == name && s.state != "failed") d = s.digest;
+    digests.push_back(std::move(d));
   }
-  return r.inventory_digest != agent.inventory_digest;
+  return wire::inventory_digest(digests) != r.inventory_digest;
 }
 
 }  // namespace surveyor::collector::ingest

@@ -17,6 +17,10 @@
 #include <random>
 #include <thread>
 
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
 #include "redis_conn.hpp"
 
 namespace surveyor::collector::redis {
@@ -125,6 +129,32 @@ std::optional<Sample> parse_sample_member(const std::string& m) {
   s.time_ms = std::strtoll(m.c_str(), nullptr, 10);
   s.value = std::bit_cast<double>(static_cast<std::uint64_t>(std::strtoull(m.c_str() + colon + 1, nullptr, 16)));
   return s;
+}
+
+// An inventory section is one field of the CI's inventory hash, a JSON record.
+std::string section_record(const InventorySection& s) {
+  boost::json::object o{{"state", s.state}, {"reason", s.reason}, {"digest", s.digest},
+                        {"data", s.data_json}, {"updated_ms", s.updated_ms}};
+  return boost::json::serialize(o);
+}
+
+core::Result<std::vector<InventorySection>> inventory_from_hash(const redisReply* r) {
+  if (is_error(r)) return reply_error(r, "read inventory");
+  std::vector<InventorySection> out;
+  for (const auto& [name, record] : hash_of(r)) {
+    boost::system::error_code ec;
+    auto v = boost::json::parse(record, ec);
+    if (ec || !v.is_object()) return core::make_error(StoreErrc::corrupt, "inventory section " + name + " unreadable");
+    const auto& o = v.get_object();
+    auto str = [&o](const char* k) {
+      auto it = o.find(k);
+      return it != o.end() && it->value().is_string() ? std::string(it->value().get_string()) : std::string();
+    };
+    auto it = o.find("updated_ms");
+    const std::int64_t updated = it != o.end() && it->value().is_int64() ? it->value().get_int64() : 0;
+    out.push_back({name, str("state"), str("reason"), str("digest"), str("data"), updated});
+  }
+  return out;  // hash_of is a std::map: sorted by name
 }
 
 class RedisAgentStore final : public AgentStore {
@@ -328,13 +358,13 @@ class RedisReportStore final : public ReportStore {
  public:
   explicit RedisReportStore(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
 
-  core::Result<ApplyOutcome> apply_report(const ReportBatch& batch) override {
-    return b_->pool.with([&](Connection& c) -> core::Result<ApplyOutcome> {
+  core::Result<ApplyResult> apply_report(const ReportBatch& batch) override {
+    return b_->pool.with([&](Connection& c) -> core::Result<ApplyResult> {
       for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
         auto r = attempt_apply(c, batch);
         if (!r || r->has_value()) {
           if (!r) (void)c.command({"UNWATCH"});
-          return r ? core::Result<ApplyOutcome>(**r) : core::Result<ApplyOutcome>(std::move(r).error());
+          return r ? core::Result<ApplyResult>(std::move(**r)) : core::Result<ApplyResult>(std::move(r).error());
         }
         back_off(attempt);
       }
@@ -344,23 +374,34 @@ class RedisReportStore final : public ReportStore {
 
  private:
   // The outcome, or nullopt when EXEC was aborted by a concurrent change.
-  core::Result<std::optional<ApplyOutcome>> attempt_apply(Connection& c, const ReportBatch& batch) {
+  core::Result<std::optional<ApplyResult>> attempt_apply(Connection& c, const ReportBatch& batch) {
     const std::string seen_key = b_->key("seen", batch.agent_id);
     const std::string agent_key = b_->key("agent", batch.agent_id);
+    const std::string inventory_key =
+        batch.inventory_ci_id.empty() ? std::string() : b_->key("inventory", batch.inventory_ci_id);
     std::vector<Argv> pre;
     Argv watch{"WATCH", seen_key, agent_key};
     for (const CiUpdate& u : batch.cis) watch.push_back(b_->key("ci", u.id));
+    if (!inventory_key.empty()) watch.push_back(inventory_key);
     pre.push_back(std::move(watch));
     pre.push_back({"ZSCORE", seen_key, std::to_string(batch.sequence)});
     pre.push_back({"HMGET", agent_key, "last_seen_ms", "last_sequence"});
+    pre.push_back(inventory_key.empty() ? Argv{"PING"} : Argv{"HGETALL", inventory_key});
     for (const CiUpdate& u : batch.cis) pre.push_back({"HGETALL", b_->key("ci", u.id)});
     auto got = c.pipeline(pre);
     if (!got) return std::move(got).error();
     for (const Reply& rep : *got)
       if (is_error(rep.get())) return reply_error(rep.get(), "apply report");
+    ApplyResult result;
+    if (!inventory_key.empty()) {
+      auto held = inventory_from_hash((*got)[3].get());
+      if (!held) return std::move(held).error();
+      result.inventory = std::move(*held);
+    }
     if ((*got)[1]->type != REDIS_REPLY_NIL) {
       (void)c.command({"UNWATCH"});
-      return std::optional<ApplyOutcome>{ApplyOutcome::duplicate};
+      result.outcome = ApplyOutcome::duplicate;
+      return std::optional<ApplyResult>{std::move(result)};
     }
     const redisReply* agent = (*got)[2].get();
     if (agent->type != REDIS_REPLY_ARRAY || agent->elements != 2 || agent->element[0]->type == REDIS_REPLY_NIL) {
@@ -372,7 +413,7 @@ class RedisReportStore final : public ReportStore {
 
     std::vector<Argv> tx{{"MULTI"}};
     for (std::size_t i = 0; i < batch.cis.size(); ++i) {
-      auto old = ci_from_hash(batch.cis[i].id, (*got)[3 + i].get());
+      auto old = ci_from_hash(batch.cis[i].id, (*got)[4 + i].get());
       if (!old) return std::move(old).error();
       write_ci(*b_, *old, merge_ci(*old, batch.cis[i]), tx);
     }
@@ -396,6 +437,19 @@ class RedisReportStore final : public ReportStore {
       agent_update.push_back(*batch.inventory_digest);
     }
     tx.push_back(std::move(agent_update));
+    for (const SectionUpdate& u : batch.sections) {
+      auto held = std::find_if(result.inventory.begin(), result.inventory.end(),
+                               [&u](const InventorySection& s) { return s.name == u.name; });
+      std::optional<InventorySection> old;
+      if (held != result.inventory.end()) old = *held;
+      auto merged = merge_section(old, u, batch.received_at_ms);
+      if (!merged || merged == old) continue;
+      tx.push_back({"HSET", inventory_key, merged->name, section_record(*merged)});
+      if (held != result.inventory.end()) *held = *merged;
+      else result.inventory.push_back(*merged);
+    }
+    std::sort(result.inventory.begin(), result.inventory.end(),
+              [](const InventorySection& a, const InventorySection& b) { return a.name < b.name; });
     tx.push_back({"ZADD", seen_key, std::to_string(batch.sequence), std::to_string(batch.sequence)});
     if (batch.sequence > kSeenWindow)
       tx.push_back({"ZREMRANGEBYSCORE", seen_key, "-inf", "(" + std::to_string(batch.sequence - kSeenWindow)});
@@ -404,12 +458,27 @@ class RedisReportStore final : public ReportStore {
     if (!done) return std::move(done).error();
     const redisReply* exec = done->back().get();
     if (is_error(exec)) return reply_error(exec, "apply report");
-    if (exec->type != REDIS_REPLY_ARRAY) return std::optional<ApplyOutcome>{};
+    if (exec->type != REDIS_REPLY_ARRAY) return std::optional<ApplyResult>{};
     for (std::size_t i = 0; i < exec->elements; ++i)
       if (is_error(exec->element[i])) return reply_error(exec->element[i], "apply report");
-    return std::optional<ApplyOutcome>{ApplyOutcome::stored};
+    return std::optional<ApplyResult>{std::move(result)};
   }
 
+  std::shared_ptr<Backend> b_;
+};
+
+class RedisInventoryStore final : public InventoryStore {
+ public:
+  explicit RedisInventoryStore(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
+  core::Result<std::vector<InventorySection>> get_inventory(std::string_view ci_id) override {
+    return b_->pool.with([&](Connection& c) -> core::Result<std::vector<InventorySection>> {
+      auto r = c.command({"HGETALL", b_->key("inventory", ci_id)});
+      if (!r) return std::move(r).error();
+      return inventory_from_hash(r->get());
+    });
+  }
+
+ private:
   std::shared_ptr<Backend> b_;
 };
 
@@ -441,6 +510,7 @@ core::Result<Stores> open_redis(const RedisOptions& options) {
   s.cmdb = std::make_shared<RedisCmdbStore>(backend);
   s.series = std::make_shared<RedisSeriesStore>(backend);
   s.reports = std::make_shared<RedisReportStore>(backend);
+  s.inventory = std::make_shared<RedisInventoryStore>(backend);
   s.health = std::make_shared<RedisHealth>(backend);
   return s;
 }

@@ -16,7 +16,7 @@ namespace {
 
 using namespace store;
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 // How many recent sequence numbers per agent are remembered for de-duplication.
 constexpr std::uint64_t kSeenWindow = 100'000;
 
@@ -38,6 +38,10 @@ CREATE INDEX IF NOT EXISTS cis_by_type ON cis(type, name, id);
 CREATE TABLE IF NOT EXISTS series(
   id INTEGER PRIMARY KEY, ci_id TEXT NOT NULL, metric TEXT NOT NULL, attributes TEXT NOT NULL,
   unit TEXT NOT NULL, UNIQUE(ci_id, metric, attributes));
+CREATE TABLE IF NOT EXISTS inventory_sections(
+  ci_id TEXT NOT NULL, section TEXT NOT NULL, state TEXT NOT NULL, reason TEXT NOT NULL,
+  digest TEXT NOT NULL, data TEXT NOT NULL, updated_ms INTEGER NOT NULL,
+  PRIMARY KEY(ci_id, section)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS samples(
   series_id INTEGER NOT NULL, time_ms INTEGER NOT NULL, value REAL,
   PRIMARY KEY(series_id, time_ms)) WITHOUT ROWID;
@@ -133,6 +137,30 @@ core::Result<std::int64_t> series_id_for(Connection& c, Backend& b, const Series
   const std::int64_t id = sel.int64(0);
   b.series_ids.emplace(identity, id);
   return id;
+}
+
+core::Result<std::vector<InventorySection>> load_inventory(Connection& c, std::string_view ci_id) {
+  SURVEYOR_TRY_STMT(s, c,
+                    "SELECT section, state, reason, digest, data, updated_ms FROM inventory_sections "
+                    "WHERE ci_id = ?1 ORDER BY section");
+  s.bind(1, ci_id);
+  std::vector<InventorySection> out;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW)
+    out.push_back({s.text(0), s.text(1), s.text(2), s.text(3), s.text(4), s.int64(5)});
+  if (rc != SQLITE_DONE) return c.error(rc, "read inventory");
+  return out;
+}
+
+core::Status save_section(Connection& c, std::string_view ci_id, const InventorySection& x) {
+  SURVEYOR_TRY_STMT(s, c,
+                    "INSERT INTO inventory_sections(ci_id, section, state, reason, digest, data, updated_ms) "
+                    "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(ci_id, section) DO UPDATE SET "
+                    "state = ?3, reason = ?4, digest = ?5, data = ?6, updated_ms = ?7");
+  s.bind(1, ci_id).bind(2, x.name).bind(3, x.state).bind(4, x.reason).bind(5, x.digest).bind(6, x.data_json);
+  s.bind(7, x.updated_ms);
+  if (int rc = s.step(); rc != SQLITE_DONE) return c.error(rc, "write inventory");
+  return {};
 }
 
 class SqliteAgentStore final : public AgentStore {
@@ -291,9 +319,9 @@ class SqliteReportStore final : public ReportStore {
  public:
   explicit SqliteReportStore(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
 
-  core::Result<ApplyOutcome> apply_report(const ReportBatch& batch) override {
+  core::Result<ApplyResult> apply_report(const ReportBatch& batch) override {
     return b_->pool.with_writer([&](Connection& c) {
-      auto r = in_transaction<ApplyOutcome>(c, [&] { return apply(c, batch); });
+      auto r = in_transaction<ApplyResult>(c, [&] { return apply(c, batch); });
       // Series rows created in a rolled-back transaction are gone: forget their ids.
       if (!r) b_->series_ids.clear();
       return r;
@@ -301,14 +329,22 @@ class SqliteReportStore final : public ReportStore {
   }
 
  private:
-  core::Result<ApplyOutcome> apply(Connection& c, const ReportBatch& batch) {
+  core::Result<ApplyResult> apply(Connection& c, const ReportBatch& batch) {
     const auto seq = static_cast<std::int64_t>(batch.sequence);
+    ApplyResult result;
     {
       SURVEYOR_TRY_STMT(seen, c, "SELECT 1 FROM reports_seen WHERE agent_id = ?1 AND sequence = ?2");
       seen.bind(1, batch.agent_id).bind(2, seq);
       const int rc = seen.step();
-      if (rc == SQLITE_ROW) return ApplyOutcome::duplicate;
-      if (rc != SQLITE_DONE) return c.error(rc, "check sequence");
+      if (rc == SQLITE_ROW) result.outcome = ApplyOutcome::duplicate;
+      else if (rc != SQLITE_DONE) return c.error(rc, "check sequence");
+    }
+    if (result.outcome == ApplyOutcome::duplicate) {
+      if (batch.inventory_ci_id.empty()) return result;
+      auto inv = load_inventory(c, batch.inventory_ci_id);
+      if (!inv) return std::move(inv).error();
+      result.inventory = std::move(*inv);
+      return result;
     }
     for (const CiUpdate& u : batch.cis) {
       if (auto ci = upsert_in(c, u); !ci) return std::move(ci).error();
@@ -344,9 +380,34 @@ class SqliteReportStore final : public ReportStore {
       prune.bind(1, batch.agent_id).bind(2, static_cast<std::int64_t>(batch.sequence - kSeenWindow));
       if (int rc = prune.step(); rc != SQLITE_DONE) return c.error(rc, "prune sequences");
     }
-    return ApplyOutcome::stored;
+    if (batch.inventory_ci_id.empty()) return result;
+    auto held = load_inventory(c, batch.inventory_ci_id);
+    if (!held) return std::move(held).error();
+    for (const SectionUpdate& u : batch.sections) {
+      std::optional<InventorySection> old;
+      for (const InventorySection& s : *held)
+        if (s.name == u.name) old = s;
+      auto merged = merge_section(old, u, batch.received_at_ms);
+      if (merged && merged != old)
+        if (auto st = save_section(c, batch.inventory_ci_id, *merged); !st) return std::move(st).error();
+    }
+    auto after = load_inventory(c, batch.inventory_ci_id);
+    if (!after) return std::move(after).error();
+    result.inventory = std::move(*after);
+    return result;
   }
 
+  std::shared_ptr<Backend> b_;
+};
+
+class SqliteInventoryStore final : public InventoryStore {
+ public:
+  explicit SqliteInventoryStore(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
+  core::Result<std::vector<InventorySection>> get_inventory(std::string_view ci_id) override {
+    return b_->pool.with_reader([&](Connection& c) { return load_inventory(c, ci_id); });
+  }
+
+ private:
   std::shared_ptr<Backend> b_;
 };
 
@@ -418,6 +479,7 @@ core::Result<Stores> open_sqlite(const SqliteOptions& options) {
   s.cmdb = std::make_shared<SqliteCmdbStore>(backend);
   s.series = std::make_shared<SqliteSeriesStore>(backend);
   s.reports = std::make_shared<SqliteReportStore>(backend);
+  s.inventory = std::make_shared<SqliteInventoryStore>(backend);
   s.health = std::make_shared<SqliteHealth>(backend);
   return s;
 }

@@ -136,4 +136,19 @@ Ci merge_ci(const std::optional<Ci>& existing, const CiUpdate& u) {
   return c;
 }
 
+std::optional<InventorySection> merge_section(const std::optional<InventorySection>& old, const SectionUpdate& u,
+                                              std::int64_t now_ms) {
+  if (u.state == "collected" || u.state == "empty")
+    return InventorySection{u.name, u.state, "", u.digest, u.data_json, now_ms};
+  if (u.state == "failed") {
+    InventorySection s = old.value_or(InventorySection{u.name, "", "", "", "", 0});
+    if (s.state == "failed" && s.reason == u.reason) return s;  // nothing new
+    s.state = "failed";
+    s.reason = u.reason;
+    s.updated_ms = now_ms;
+    return s;
+  }
+  return old;  // unchanged
+}
+
 }  // namespace surveyor::collector::store

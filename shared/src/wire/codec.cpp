@@ -140,11 +140,32 @@ template core::Result<ReportAck> decode(std::string_view, Format);
 template core::Result<EnrollRequest> decode(std::string_view, Format);
 template core::Result<EnrollResponse> decode(std::string_view, Format);
 
-std::string digest_of(const HostInfo& s) { return core::sha256_hex(archive_bytes(s)); }
-std::string digest_of(const CpuTopology& s) { return core::sha256_hex(archive_bytes(s)); }
+template <class T>
+std::string digest_of(const T& data) {
+  return core::sha256_hex(archive_bytes(data));
+}
+template std::string digest_of(const HostInfo&);
+template std::string digest_of(const CpuTopology&);
+template std::string digest_of(const Hardware&);
+template std::string digest_of(const std::vector<MemoryModule>&);
+template std::string digest_of(const std::vector<PciDevice>&);
+template std::string digest_of(const std::vector<Disk>&);
+template std::string digest_of(const std::vector<Filesystem>&);
+template std::string digest_of(const std::vector<Nic>&);
+template std::string digest_of(const std::vector<Package>&);
+
+std::string inventory_digest(const std::vector<std::string>& section_digests) {
+  std::string joined;
+  for (const std::string& d : section_digests) joined += d + ":";
+  return core::sha256_hex(joined);
+}
 
 std::string inventory_digest(const Inventory& inv) {
-  return core::sha256_hex(inv.host.digest + ":" + inv.cpu.digest);
+  std::vector<std::string> digests;
+  for_each_section(inv, [&digests](std::string_view, const auto& s) { digests.push_back(s.digest); });
+  return inventory_digest(digests);
 }
+
+std::vector<SectionText> section_texts(const Inventory& inv) { return detail::section_texts(inv); }
 
 }  // namespace surveyor::wire

@@ -15,6 +15,7 @@
 #include <new>
 
 #include "bounded_archive.hpp"
+#include "fields.hpp"
 #include "surveyor/wire/codec.hpp"
 
 namespace surveyor::wire::detail {
@@ -167,75 +168,63 @@ json::string enum_name(E e, const std::array<std::string_view, N>& names) {
 
 // ---- per-type mapping ------------------------------------------------------
 
-json::value to_value(const HostInfo& h) {
-  return json::object{{"host_id", h.host_id},
-                      {"hostname", h.hostname},
-                      {"os_type", h.os_type},
-                      {"os_name", h.os_name},
-                      {"os_version", h.os_version},
-                      {"os_description", h.os_description},
-                      {"kernel_release", h.kernel_release},
-                      {"architecture", h.architecture},
-                      {"memory_total_bytes", h.memory_total_bytes},
-                      {"boot_time_ms", h.boot_time_ms}};
+// ---- inventory records, through their field lists (fields.hpp) -------------
+
+json::value to_value(const std::string& s) { return json::string(s); }
+json::value to_value(bool b) { return b; }
+template <class N>
+  requires(std::is_integral_v<N> && !std::is_same_v<N, bool>)
+json::value to_value(N n) {
+  return n;
 }
 
-void read(const json::value& v, HostInfo& h, const std::string& p) {
+void read(const json::value& v, std::string& out, const std::string& p) { out = get_string(v, p); }
+void read(const json::value& v, bool& out, const std::string& p) { out = get_bool(v, p); }
+void read(const json::value& v, std::int64_t& out, const std::string& p) { out = get_i64(v, p); }
+void read(const json::value& v, std::int32_t& out, const std::string& p) { out = get_i32(v, p); }
+void read(const json::value& v, std::uint64_t& out, const std::string& p) { out = get_u64(v, p); }
+void read(const json::value& v, std::uint32_t& out, const std::string& p) { out = get_unsigned<std::uint32_t>(v, p); }
+
+template <class T>
+json::value to_value(const std::vector<T>& v);
+
+template <class T>
+  requires HasFields<T>
+json::value to_value(const T& t) {
+  json::object o;
+  Fields<T>::apply(t, [&o](const char* key, const auto& field) { o[key] = to_value(field); }, Fields<T>::version);
+  return o;
+}
+
+template <class T>
+json::value to_value(const std::vector<T>& v) {
+  json::array a;
+  a.reserve(v.size());
+  for (const T& x : v) a.push_back(to_value(x));
+  return a;
+}
+
+template <class T>
+void read(const json::value& v, std::vector<T>& out, const std::string& p);
+
+// Absent fields keep their defaults; validation decides what is required.
+template <class T>
+  requires HasFields<T>
+void read(const json::value& v, T& t, const std::string& p) {
   const auto& o = as_object(v, p);
-  h.host_id = get_string(required_field(o, "host_id", p), join(p, "host_id"));
-  h.hostname = opt_string(o, "hostname", p);
-  h.os_type = opt_string(o, "os_type", p);
-  h.os_name = opt_string(o, "os_name", p);
-  h.os_version = opt_string(o, "os_version", p);
-  h.os_description = opt_string(o, "os_description", p);
-  h.kernel_release = opt_string(o, "kernel_release", p);
-  h.architecture = opt_string(o, "architecture", p);
-  if (auto f = optional_field(o, "memory_total_bytes")) h.memory_total_bytes = get_u64(*f, join(p, "memory_total_bytes"));
-  if (auto f = optional_field(o, "boot_time_ms")) h.boot_time_ms = get_i64(*f, join(p, "boot_time_ms"));
+  Fields<T>::apply(
+      t,
+      [&](const char* key, auto& field) {
+        if (const json::value* f = optional_field(o, key)) read(*f, field, join(p, key));
+      },
+      Fields<T>::version);
 }
 
-json::value to_value(const CpuTopology& c) {
-  json::array caches;
-  for (const CpuCache& k : c.caches)
-    caches.push_back(json::object{{"level", k.level},
-                                  {"kind", k.kind},
-                                  {"size_bytes", k.size_bytes},
-                                  {"line_bytes", k.line_bytes},
-                                  {"ways", k.ways},
-                                  {"count", k.count}});
-  return json::object{{"packages", c.packages}, {"cores", c.cores},   {"pus", c.pus},
-                      {"numa_nodes", c.numa_nodes}, {"model", c.model}, {"vendor", c.vendor},
-                      {"caches", std::move(caches)}};
-}
-
-void read(const json::value& v, CpuTopology& c, const std::string& p) {
-  const auto& o = as_object(v, p);
-  auto u32 = [&](std::string_view k) {
-    const json::value* f = optional_field(o, k);
-    return f ? get_unsigned<std::uint32_t>(*f, join(p, k)) : 0u;
-  };
-  c.packages = u32("packages");
-  c.cores = u32("cores");
-  c.pus = u32("pus");
-  c.numa_nodes = u32("numa_nodes");
-  c.model = opt_string(o, "model", p);
-  c.vendor = opt_string(o, "vendor", p);
-  if (auto f = optional_field(o, "caches")) {
-    const std::string cp = join(p, "caches");
-    const auto& arr = as_array(*f, cp);
-    for (std::size_t i = 0; i < arr.size(); ++i) {
-      const std::string ep = index(cp, i);
-      const auto& e = as_object(arr[i], ep);
-      CpuCache k;
-      k.level = get_unsigned<std::uint32_t>(required_field(e, "level", ep), join(ep, "level"));
-      k.kind = opt_string(e, "kind", ep);
-      if (auto g = optional_field(e, "size_bytes")) k.size_bytes = get_u64(*g, join(ep, "size_bytes"));
-      if (auto g = optional_field(e, "line_bytes")) k.line_bytes = get_unsigned<std::uint32_t>(*g, join(ep, "line_bytes"));
-      if (auto g = optional_field(e, "ways")) k.ways = get_i32(*g, join(ep, "ways"));
-      if (auto g = optional_field(e, "count")) k.count = get_unsigned<std::uint32_t>(*g, join(ep, "count"));
-      c.caches.push_back(std::move(k));
-    }
-  }
+template <class T>
+void read(const json::value& v, std::vector<T>& out, const std::string& p) {
+  const auto& arr = as_array(v, p);
+  out.resize(arr.size());
+  for (std::size_t i = 0; i < arr.size(); ++i) read(arr[i], out[i], index(p, i));
 }
 
 template <class T>
@@ -254,23 +243,24 @@ void read(const json::value& v, Section<T>& s, const std::string& p) {
   s.reason = opt_string(o, "reason", p);
   s.digest = opt_string(o, "digest", p);
   if (auto f = optional_field(o, "data")) {
-    T data;
+    T data{};
     read(*f, data, join(p, "data"));
     s.data = std::move(data);
   }
 }
 
 json::value to_value(const Inventory& inv) {
-  return json::object{{"collected_at_ms", inv.collected_at_ms},
-                      {"host", to_value(inv.host)},
-                      {"cpu", to_value(inv.cpu)}};
+  json::object o{{"collected_at_ms", inv.collected_at_ms}};
+  for_each_section(inv, [&o](std::string_view name, const auto& section) { o[name] = to_value(section); });
+  return o;
 }
 
 void read(const json::value& v, Inventory& inv, const std::string& p) {
   const auto& o = as_object(v, p);
   inv.collected_at_ms = get_i64(required_field(o, "collected_at_ms", p), join(p, "collected_at_ms"));
-  if (auto f = optional_field(o, "host")) read(*f, inv.host, join(p, "host"));
-  if (auto f = optional_field(o, "cpu")) read(*f, inv.cpu, join(p, "cpu"));
+  for_each_section(inv, [&](std::string_view name, auto& section) {
+    if (auto f = optional_field(o, name)) read(*f, section, join(p, name));
+  });
 }
 
 json::value to_value(const Series& s) {
@@ -443,6 +433,15 @@ core::Result<M> from_json_text(std::string_view body) {
   } catch (const std::length_error& e) {
     return core::make_error(Errc::too_large, e.what());
   }
+}
+
+std::vector<SectionText> section_texts(const Inventory& inv) {
+  std::vector<SectionText> out;
+  for_each_section(inv, [&out](std::string_view name, const auto& s) {
+    out.push_back({std::string(name), std::string(enum_name(s.state, kSectionStates)), s.reason, s.digest,
+                   s.data ? json::serialize(to_value(*s.data)) : std::string()});
+  });
+  return out;
 }
 
 template core::Result<Report> from_json_text(std::string_view);

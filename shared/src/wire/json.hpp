@@ -4,8 +4,11 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "surveyor/core/result.hpp"
+#include "surveyor/wire/codec.hpp"
 #include "surveyor/wire/enroll.hpp"
 #include "surveyor/wire/report.hpp"
 
@@ -18,5 +21,7 @@ std::string to_json_text(const EnrollResponse& m);
 
 template <class M>
 core::Result<M> from_json_text(std::string_view body);
+
+std::vector<SectionText> section_texts(const Inventory& inv);
 
 }  // namespace surveyor::wire::detail

@@ -10,6 +10,7 @@
 #include <cereal/types/vector.hpp>
 
 #include "bounded_archive.hpp"
+#include "fields.hpp"
 #include "surveyor/wire/enroll.hpp"
 #include "surveyor/wire/inventory.hpp"
 #include "surveyor/wire/report.hpp"
@@ -54,29 +55,21 @@ void serialize(Ar& ar, Section<T>& s, std::uint32_t v) {
   ar(s.state, s.reason, s.digest, s.data);
 }
 
-template <class Ar>
-void serialize(Ar& ar, HostInfo& h, std::uint32_t v) {
-  check_version(v, 1, "HostInfo");
-  ar(h.host_id, h.hostname, h.os_type, h.os_name, h.os_version, h.os_description,
-     h.kernel_release, h.architecture, h.memory_total_bytes, h.boot_time_ms);
+// Every struct with a field list (fields.hpp).
+template <class Ar, class T>
+  requires detail::HasFields<T>
+void serialize(Ar& ar, T& t, std::uint32_t v) {
+  check_version(v, detail::Fields<T>::version, "inventory record");
+  detail::Fields<T>::apply(t, [&ar](const char*, auto& field) { ar(field); }, v);
 }
 
-template <class Ar>
-void serialize(Ar& ar, CpuCache& c, std::uint32_t v) {
-  check_version(v, 1, "CpuCache");
-  ar(c.level, c.kind, c.size_bytes, c.line_bytes, c.ways, c.count);
-}
-
-template <class Ar>
-void serialize(Ar& ar, CpuTopology& c, std::uint32_t v) {
-  check_version(v, 1, "CpuTopology");
-  ar(c.packages, c.cores, c.pus, c.numa_nodes, c.model, c.vendor, c.caches);
-}
+inline constexpr std::uint32_t kInventoryVersion = 2;
 
 template <class Ar>
 void serialize(Ar& ar, Inventory& i, std::uint32_t v) {
-  check_version(v, 1, "Inventory");
+  check_version(v, kInventoryVersion, "Inventory");
   ar(i.collected_at_ms, i.host, i.cpu);
+  if (v >= 2) ar(i.hardware, i.memory, i.pci, i.disks, i.filesystems, i.nics, i.packages);
 }
 
 template <class Ar>
@@ -110,12 +103,19 @@ CEREAL_CLASS_VERSION(surveyor::wire::Attribute, 1)
 CEREAL_CLASS_VERSION(surveyor::wire::Point, 1)
 CEREAL_CLASS_VERSION(surveyor::wire::Series, 1)
 CEREAL_CLASS_VERSION(surveyor::wire::CheckResult, 1)
-CEREAL_CLASS_VERSION(surveyor::wire::HostInfo, 1)
-CEREAL_CLASS_VERSION(surveyor::wire::CpuCache, 1)
-CEREAL_CLASS_VERSION(surveyor::wire::CpuTopology, 1)
-CEREAL_CLASS_VERSION(surveyor::wire::Section<surveyor::wire::HostInfo>, 1)
-CEREAL_CLASS_VERSION(surveyor::wire::Section<surveyor::wire::CpuTopology>, 1)
-CEREAL_CLASS_VERSION(surveyor::wire::Inventory, 1)
+// Inventory records carry the version their field list declares.
+#define SURVEYOR_RECORD_VERSION(T) CEREAL_CLASS_VERSION(T, surveyor::wire::detail::Fields<T>::version)
+SURVEYOR_RECORD_VERSION(surveyor::wire::HostInfo)
+SURVEYOR_RECORD_VERSION(surveyor::wire::CpuCache)
+SURVEYOR_RECORD_VERSION(surveyor::wire::CpuTopology)
+SURVEYOR_RECORD_VERSION(surveyor::wire::Hardware)
+SURVEYOR_RECORD_VERSION(surveyor::wire::MemoryModule)
+SURVEYOR_RECORD_VERSION(surveyor::wire::PciDevice)
+SURVEYOR_RECORD_VERSION(surveyor::wire::Disk)
+SURVEYOR_RECORD_VERSION(surveyor::wire::Filesystem)
+SURVEYOR_RECORD_VERSION(surveyor::wire::Nic)
+SURVEYOR_RECORD_VERSION(surveyor::wire::Package)
+CEREAL_CLASS_VERSION(surveyor::wire::Inventory, surveyor::wire::kInventoryVersion)
 CEREAL_CLASS_VERSION(surveyor::wire::Report, surveyor::wire::kProtocolVersion)
 CEREAL_CLASS_VERSION(surveyor::wire::ReportAck, 1)
 CEREAL_CLASS_VERSION(surveyor::wire::EnrollRequest, 1)

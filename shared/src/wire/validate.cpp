@@ -73,8 +73,11 @@ core::Status validate(const Report& r) {
   if (!r.inventory_digest.empty() && !is_hex_digest(r.inventory_digest))
     return invalid("inventory_digest", "not a SHA-256 hex digest");
   if (r.inventory) {
-    if (auto e = check_section("inventory.host", r.inventory->host)) return *e;
-    if (auto e = check_section("inventory.cpu", r.inventory->cpu)) return *e;
+    std::optional<core::Error> bad;
+    for_each_section(*r.inventory, [&bad](std::string_view name, const auto& section) {
+      if (!bad) bad = check_section("inventory." + std::string(name), section);
+    });
+    if (bad) return *bad;
     if (r.inventory->host.data && r.inventory->host.data->host_id.empty())
       return invalid("inventory.host.data.host_id", "must not be empty");
   }

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <optional>
+#include <utility>
+#include <vector>
 #include <string>
 #include <string_view>
 
@@ -53,11 +55,24 @@ template <class M>
 [[nodiscard]] core::Status validate(const EnrollRequest& r);
 [[nodiscard]] core::Status validate(const EnrollResponse& r);
 
-// SHA-256 hex of a section's canonical binary encoding, and of a whole
-// inventory (over its section digests), as the agent and collector compare them.
-[[nodiscard]] std::string digest_of(const HostInfo& s);
-[[nodiscard]] std::string digest_of(const CpuTopology& s);
+// SHA-256 hex of a section's data in its canonical binary encoding. Defined
+// for the data type of every inventory section.
+template <class T>
+[[nodiscard]] std::string digest_of(const T& section_data);
+
+// The digest of a whole inventory: SHA-256 over its section digests in
+// kSectionNames order. The agent sends it with every report; the collector
+// recomputes it from the sections it holds to see whether it is up to date.
 [[nodiscard]] std::string inventory_digest(const Inventory& inv);
+[[nodiscard]] std::string inventory_digest(const std::vector<std::string>& section_digests);
+
+// One section as plain text: its state ("collected", "empty", "unchanged",
+// "failed"), reason, digest and data as a JSON text ("" without data), for the
+// collector to store and serve without knowing each section's type.
+struct SectionText {
+  std::string name, state, reason, digest, data_json;
+};
+[[nodiscard]] std::vector<SectionText> section_texts(const Inventory& inv);
 
 }  // namespace surveyor::wire
 

@@ -10,6 +10,8 @@ namespace surveyor::agent::inventory {
 
 // The full inventory, each section with its state and digest: a section
 // that cannot be read is `failed` with the reason, never silently empty.
-[[nodiscard]] wire::Inventory collect(const Roots& roots, std::int64_t now_ms);
+// Without `with_io` the pci section is left `unchanged` (hwloc's I/O
+// discovery is the one slow part).
+[[nodiscard]] wire::Inventory collect(const Roots& roots, std::int64_t now_ms, bool with_io = true);
 
 }  // namespace surveyor::agent::inventory

@@ -23,7 +23,8 @@ namespace surveyor::agent::runner {
 struct RunnerOptions {
   std::chrono::milliseconds sample_interval{10'000};
   std::chrono::milliseconds report_interval{60'000};
-  std::chrono::milliseconds inventory_interval{3'600'000};
+  std::chrono::milliseconds inventory_interval{600'000};  // collect again this often
+  std::uint32_t inventory_full_every = 15;  // reports between full inventories (deltas in between)
   std::chrono::milliseconds stop_timeout{3'000};  // for the last report on stop
   inventory::Roots roots;
   std::string collector_url;
@@ -47,6 +48,9 @@ class Runner {
   void start(std::function<void(int)> fatal);
   // Stops sampling, sends what is buffered (up to stop_timeout), then done().
   void stop(std::function<void()> done);
+  // Collects the inventory again now (in the background); the next report
+  // carries what changed.
+  void refresh_inventory();
 
   [[nodiscard]] const transport::SenderStats& sender_stats() const;
 

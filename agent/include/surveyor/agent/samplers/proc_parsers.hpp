@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "surveyor/agent/inventory/mounts.hpp"
+
 namespace surveyor::agent::samplers {
 
 // The aggregate "cpu" line of /proc/stat, in clock ticks:
@@ -19,17 +21,10 @@ struct CpuTimes {
 [[nodiscard]] std::optional<CpuTimes> parse_proc_stat_cpu(std::string_view text);
 inline constexpr std::array<const char*, 8> kCpuStates{"user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal"};
 
-struct Mount {
-  std::string device;
-  std::string mountpoint;
-  std::string type;
-  bool read_only = false;
-};
-// /proc/self/mounts, with the kernel's octal escapes (\040) decoded.
-[[nodiscard]] std::vector<Mount> parse_mounts(std::string_view text);
-// Disk-backed filesystem types whose capacity is worth tracking; pseudo,
-// memory, network and container overlay filesystems are left out.
-[[nodiscard]] bool is_real_filesystem(std::string_view type);
+// Mount parsing lives with the inventory, which lists filesystems too.
+using inventory::Mount;
+using inventory::parse_mounts;
+using inventory::is_real_filesystem;
 
 // One line of /proc/diskstats (sectors are 512 bytes whatever the device).
 struct DiskStats {

@@ -30,6 +30,7 @@ class Api {
   http::Response post_report(const http::Request& req);
   http::Response list_cis(const server::Params& p);
   http::Response get_ci(const server::Params& p);
+  http::Response get_inventory(const server::Params& p);
   http::Response healthz();
   http::Response readyz();
   http::Response metrics();

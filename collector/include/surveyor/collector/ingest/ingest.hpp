@@ -27,7 +27,9 @@ namespace surveyor::collector::ingest {
 [[nodiscard]] store::ReportBatch to_batch(const wire::Report& report, const store::AgentRecord& agent,
                                           std::int64_t received_at_ms);
 
-// Whether the collector should ask for the full inventory in the ack.
-[[nodiscard]] bool inventory_wanted(const wire::Report& report, const store::AgentRecord& agent);
+// Whether the collector should ask for the full inventory in the ack: the
+// agent's inventory digest differs from the one the held sections give
+// (a failed section counts as "no data", as the agent counts it).
+[[nodiscard]] bool inventory_wanted(const wire::Report& report, const std::vector<store::InventorySection>& held);
 
 }  // namespace surveyor::collector::ingest

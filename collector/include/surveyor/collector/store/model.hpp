@@ -116,6 +116,30 @@ struct LatestSample {
   Sample sample;
 };
 
+// One inventory section of a CI as the collector holds it. `digest` and
+// `data_json` describe the last data received; `state` says what the latest
+// report said (a failed section keeps its old data).
+struct InventorySection {
+  std::string name;
+  std::string state;  // collected, empty, failed, unchanged
+  std::string reason;
+  std::string digest;
+  std::string data_json;
+  std::int64_t updated_ms = 0;
+  friend bool operator==(const InventorySection&, const InventorySection&) = default;
+};
+
+// What one report says about a section.
+struct SectionUpdate {
+  std::string name, state, reason, digest, data_json;
+};
+
+// The section to store after `u` (nullopt: nothing to store). Collected and
+// empty replace; failed keeps the old data and records why; unchanged keeps
+// what is there.
+[[nodiscard]] std::optional<InventorySection> merge_section(const std::optional<InventorySection>& old,
+                                                            const SectionUpdate& u, std::int64_t now_ms);
+
 // Everything one report changes, applied atomically by ReportStore.
 struct ReportBatch {
   std::string agent_id;
@@ -125,9 +149,18 @@ struct ReportBatch {
   std::optional<std::string> inventory_digest;  // set when the report carried an inventory
   std::vector<CiUpdate> cis;
   std::vector<std::pair<SeriesInfo, std::vector<Sample>>> series;
+  std::string inventory_ci_id;  // whose inventory `sections` update
+  std::vector<SectionUpdate> sections;
 };
 
 enum class ApplyOutcome { stored, duplicate };
+
+struct ApplyResult {
+  ApplyOutcome outcome = ApplyOutcome::stored;
+  // The inventory of batch.inventory_ci_id as stored after the report
+  // (before it, for a duplicate), sorted by section name.
+  std::vector<InventorySection> inventory;
+};
 
 }  // namespace surveyor::collector::store
 

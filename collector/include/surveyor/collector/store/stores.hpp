@@ -57,7 +57,14 @@ class ReportStore {
   // series is ignored), advance the agent's state and remember the sequence.
   // Returns `duplicate`, having changed nothing, for a sequence seen before.
   // When this returns, the change is as durable as the backend is configured to make it.
-  virtual core::Result<ApplyOutcome> apply_report(const ReportBatch& b) = 0;
+  virtual core::Result<ApplyResult> apply_report(const ReportBatch& b) = 0;
+};
+
+class InventoryStore {
+ public:
+  virtual ~InventoryStore() = default;
+  // The inventory sections held for a CI, sorted by name (empty if none).
+  virtual core::Result<std::vector<InventorySection>> get_inventory(std::string_view ci_id) = 0;
 };
 
 class StoreHealth {
@@ -75,6 +82,7 @@ struct Stores {
   std::shared_ptr<CmdbStore> cmdb;
   std::shared_ptr<SeriesStore> series;
   std::shared_ptr<ReportStore> reports;
+  std::shared_ptr<InventoryStore> inventory;
   std::shared_ptr<StoreHealth> health;
 };
 
