@@ -43,6 +43,7 @@ void from(wire::Section<T>& s, core::Result<std::optional<T>> r) {
     s = {};
     s.state = wire::SectionState::empty;
     s.digest = wire::digest_of(T{});
+    s.data = T{};
     return;
   }
   fill(s, std::move(**r));

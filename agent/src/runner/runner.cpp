@@ -17,10 +17,10 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include <map>
 #include <thread>
 
 #include "surveyor/agent/inventory/collect.hpp"
+#include "surveyor/agent/runner/inventory_tracker.hpp"
 #include "surveyor/log/log.hpp"
 #include "surveyor/wire/codec.hpp"
 
@@ -58,9 +58,7 @@ struct Runner::Impl : std::enable_shared_from_this<Impl> {
   std::optional<state::Identity> identity;
   wire::Inventory inventory;
   std::string inventory_digest;
-  bool full_inventory_due = true;
-  std::uint32_t reports_since_full = 0;
-  std::map<std::string, std::string, std::less<>> sent_digests;  // what the collector should hold
+  InventoryTracker tracker{options.inventory_full_every};
   std::thread inventory_thread;
   bool inventory_running = false;
   std::int64_t next_report_ms = 0;
@@ -138,7 +136,7 @@ struct Runner::Impl : std::enable_shared_from_this<Impl> {
     }
     log.info("enrolled as {} (CI {})", id.agent_id, id.ci_id);
     enroll_failures = 0;
-    full_inventory_due = true;
+    tracker.want_full();
     use_identity(id);
   }
 
@@ -172,32 +170,6 @@ struct Runner::Impl : std::enable_shared_from_this<Impl> {
         }
       });
     });
-  }
-
-  // The inventory for the next report: all of it, only the changed
-  // sections, or nothing when nothing changed.
-  std::optional<wire::Inventory> inventory_for_report() {
-    if (sender.take_inventory_request()) full_inventory_due = true;
-    if (reports_since_full >= options.inventory_full_every) full_inventory_due = true;
-    ++reports_since_full;
-    wire::Inventory out = inventory;
-    bool any = full_inventory_due;
-    wire::for_each_section(out, [&](std::string_view name, auto& s) {
-      auto it = sent_digests.find(name);
-      const bool same = it != sent_digests.end() && it->second == s.digest;
-      if (same && !full_inventory_due) {
-        s.state = wire::SectionState::unchanged;
-        s.reason.clear();
-        s.data.reset();
-      } else {
-        any = true;
-        sent_digests[std::string(name)] = s.digest;
-      }
-    });
-    if (full_inventory_due) reports_since_full = 1;
-    full_inventory_due = false;
-    if (!any) return std::nullopt;
-    return out;
   }
 
   void schedule_tick() {
@@ -244,7 +216,8 @@ struct Runner::Impl : std::enable_shared_from_this<Impl> {
     r.heartbeat_interval_s = static_cast<std::uint32_t>(std::max<std::int64_t>(1, options.report_interval.count() / 1000));
     r.agent_version = options.version;
     r.inventory_digest = inventory_digest;
-    r.inventory = inventory_for_report();
+    if (sender.take_inventory_request()) tracker.want_full();
+    r.inventory = tracker.next(inventory);
     r.series = buffer.take();
     sender.submit(std::move(r));
   }
