@@ -11,6 +11,7 @@
 #include "surveyor/agent/transport/sender.hpp"
 #include "surveyor/collector/server/server.hpp"
 #include "surveyor/wire/codec.hpp"
+#include "test_support.hpp"
 
 namespace surveyor::agent::transport {
 namespace {
@@ -62,6 +63,12 @@ wire::Report report(std::uint64_t seq) {
   return r;
 }
 
+spool::Spool make_spool(const test::TempDir& dir, spool::SpoolOptions o = {}) {
+  auto s = spool::Spool::open(dir.file("spool"), o);
+  EXPECT_TRUE(s) << s.error().describe();
+  return std::move(*s);
+}
+
 SenderOptions fast() {
   SenderOptions o;
   o.min_backoff = 10ms;
@@ -74,7 +81,8 @@ TEST(ReportSender, RetriesFailuresAndDeliversInOrder) {
   fake.script = {503, 500, 429};
   boost::asio::io_context io;
   http::Client client(io, fake.url());
-  ReportSender sender(io, client, fast());
+  test::TempDir dir;
+  ReportSender sender(io, client, make_spool(dir), fast());
   sender.set_credentials("agt-x", "k");
   for (std::uint64_t s = 1; s <= 3; ++s) sender.submit(report(s));
   bool flushed = false;
@@ -95,7 +103,8 @@ TEST(ReportSender, PermanentRejectionDropsOnlyThatReport) {
   fake.script = {400};
   boost::asio::io_context io;
   http::Client client(io, fake.url());
-  ReportSender sender(io, client, fast());
+  test::TempDir dir;
+  ReportSender sender(io, client, make_spool(dir), fast());
   sender.set_credentials("agt-x", "k");
   sender.submit(report(1));
   sender.submit(report(2));
@@ -111,9 +120,8 @@ TEST(ReportSender, BoundedQueueDropsTheOldestAndCounts) {
   boost::asio::io_context io;
   // Nothing listens on this port: every attempt fails.
   http::Client client(io, http::Url{"http", "127.0.0.1", 1, ""}, http::ClientOptions{.timeout = 500ms});
-  SenderOptions o = fast();
-  o.max_queued = 3;
-  ReportSender sender(io, client, o);
+  test::TempDir dir;
+  ReportSender sender(io, client, make_spool(dir, {.max_bytes = 1 << 20, .max_entries = 3}), fast());
   sender.set_credentials("agt-x", "k");
   for (std::uint64_t s = 1; s <= 10; ++s) sender.submit(report(s));
   EXPECT_EQ(sender.queued(), 3u);
@@ -135,7 +143,8 @@ TEST(ReportSender, UnauthorizedIsReportedToTheOwner) {
   fake.script = {401};
   boost::asio::io_context io;
   http::Client client(io, fake.url());
-  ReportSender sender(io, client, fast());
+  test::TempDir dir;
+  ReportSender sender(io, client, make_spool(dir), fast());
   int calls = 0;
   sender.on_unauthorized([&] {
     ++calls;
@@ -148,6 +157,32 @@ TEST(ReportSender, UnauthorizedIsReportedToTheOwner) {
   EXPECT_EQ(calls, 1);
   EXPECT_EQ(fake.accepted, (std::vector<std::uint64_t>{1}));
   EXPECT_EQ(fake.auth.back(), "Bearer agt-new:k2");
+}
+
+TEST(ReportSender, ReportsSpooledByOneRunAreDeliveredByTheNext) {
+  test::TempDir dir;
+  {
+    boost::asio::io_context io;
+    http::Client client(io, http::Url{"http", "127.0.0.1", 1, ""}, http::ClientOptions{.timeout = 200ms});
+    ReportSender sender(io, client, make_spool(dir), fast());
+    sender.set_credentials("agt-x", "k");
+    for (std::uint64_t s = 1; s <= 5; ++s) sender.submit(report(s));
+    sender.flush(300ms, [](bool) {});
+    io.run_for(1s);
+    EXPECT_EQ(sender.stats().queued, 5u);
+  }  // the agent stops with five reports undelivered
+  FakeCollector fake;
+  boost::asio::io_context io;
+  http::Client client(io, fake.url());
+  ReportSender sender(io, client, make_spool(dir), fast());
+  EXPECT_EQ(sender.queued(), 5u);
+  sender.set_credentials("agt-x", "k");
+  bool all = false;
+  sender.flush(5s, [&](bool a) { all = a; });
+  io.run_for(6s);
+  EXPECT_TRUE(all);
+  EXPECT_EQ(fake.accepted, (std::vector<std::uint64_t>{1, 2, 3, 4, 5}));
+  EXPECT_EQ(sender.queued(), 0u);
 }
 
 }  // namespace

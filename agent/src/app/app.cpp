@@ -49,8 +49,14 @@ config::Schema make_schema() {
          }});
   s.add({.key = "request_timeout", .type = Type::duration, .default_value = Value{milliseconds{10'000}},
          .description = "time allowed for one request to the collector", .validate = at_least_1s});
-  s.add({.key = "max_queued_reports", .type = Type::integer, .default_value = Value{std::int64_t{60}},
-         .description = "reports kept in memory while the collector is unreachable (oldest dropped first)",
+  s.add({.key = "spool_max_bytes", .type = Type::integer, .default_value = Value{std::int64_t{64} << 20},
+         .description = "disk space for reports waiting for the collector (state_dir/spool); the oldest go first",
+         .validate = [](const Value& v) -> std::optional<std::string> {
+           if (std::get<std::int64_t>(v) < 65536) return "must be at least 65536";
+           return std::nullopt;
+         }});
+  s.add({.key = "spool_max_reports", .type = Type::integer, .default_value = Value{std::int64_t{10'080}},
+         .description = "reports kept waiting at most (10080: one week at one report a minute)",
          .validate = [](const Value& v) -> std::optional<std::string> {
            if (std::get<std::int64_t>(v) < 1) return "must be at least 1";
            return std::nullopt;
@@ -102,7 +108,7 @@ int run(const config::Settings& s) {
   o.collector_url = s.str("collector_url");
   o.enrollment_token = *token;
   o.version = SURVEYOR_VERSION;
-  o.sender.max_queued = static_cast<std::size_t>(s.integer("max_queued_reports"));
+
   if (o.enrollment_token.empty()) {
     auto existing = state->load_identity();
     if (!existing || !*existing) {
@@ -119,8 +125,16 @@ int run(const config::Settings& s) {
 
   auto list = samplers::builtin_samplers(s.str("proc_root"), s.str("sys_root"), s.str("rootfs"));
 
+  auto spool = spool::Spool::open(s.str("state_dir") + "/spool",
+                                  {static_cast<std::uint64_t>(s.integer("spool_max_bytes")),
+                                   static_cast<std::size_t>(s.integer("spool_max_reports"))});
+  if (!spool) {
+    log.error("cannot open the spool: {}", spool.error().describe());
+    return 1;
+  }
+  if (!spool->empty()) log.info("{} report(s) waiting in the spool from before", spool->stats().entries);
   core::SystemClock clock;
-  runner::Runner runner(io, o, *state, client, clock, std::move(list));
+  runner::Runner runner(io, o, *state, std::move(*spool), client, clock, std::move(list));
   int exit_code = 0;
   boost::asio::signal_set signals(io, SIGINT, SIGTERM, SIGUSR1);
   std::function<void(const boost::system::error_code&, int)> on_signal = [&](const boost::system::error_code& ec,
@@ -144,8 +158,9 @@ int run(const config::Settings& s) {
   log.info("surveyor-agent {} reporting to {} every {} (samples every {})", SURVEYOR_VERSION, o.collector_url,
            core::format_duration(o.report_interval), core::format_duration(o.sample_interval));
   io.run();
-  const auto& st = runner.sender_stats();
-  log.info("stopped: {} report(s) delivered, {} dropped", st.delivered, st.dropped_overflow + st.dropped_rejected);
+  const auto st = runner.sender_stats();
+  log.info("stopped: {} report(s) delivered, {} dropped, {} waiting in the spool", st.delivered,
+           st.dropped_overflow + st.dropped_rejected + st.dropped_corrupt, st.queued);
   return exit_code;
 }
 

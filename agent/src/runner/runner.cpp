@@ -33,15 +33,15 @@ std::int64_t next_multiple(std::int64_t now, std::int64_t step) { return (now / 
 }  // namespace
 
 struct Runner::Impl : std::enable_shared_from_this<Impl> {
-  Impl(asio::io_context& io_, RunnerOptions o, state::StateDir& s, http::Client& c, const core::Clock& clk,
-       std::vector<std::unique_ptr<samplers::Sampler>> smp)
+  Impl(asio::io_context& io_, RunnerOptions o, state::StateDir& s, spool::Spool sp, http::Client& c,
+       const core::Clock& clk, std::vector<std::unique_ptr<samplers::Sampler>> smp)
       : io(io_),
         options(std::move(o)),
         state(s),
         client(c),
         clock(clk),
         samplers(std::move(smp)),
-        sender(io_, c, options.sender),
+        sender(io_, c, std::move(sp), options.sender),
         tick_timer(io_),
         enroll_timer(io_) {}
 
@@ -215,11 +215,23 @@ struct Runner::Impl : std::enable_shared_from_this<Impl> {
     r.sent_at_ms = at;
     r.heartbeat_interval_s = static_cast<std::uint32_t>(std::max<std::int64_t>(1, options.report_interval.count() / 1000));
     r.agent_version = options.version;
+    add_self_metrics(at);
     r.inventory_digest = inventory_digest;
     if (sender.take_inventory_request()) tracker.want_full();
     r.inventory = tracker.next(inventory);
     r.series = buffer.take();
     sender.submit(std::move(r));
+  }
+
+  // The agent's own delivery health, so losses are visible at the collector.
+  void add_self_metrics(std::int64_t at) {
+    const transport::SenderStats st = sender.stats();
+    const std::pair<const char*, std::uint64_t> dropped[] = {
+        {"overflow", st.dropped_overflow}, {"rejected", st.dropped_rejected}, {"corrupt", st.dropped_corrupt}};
+    for (const auto& [reason, n] : dropped)
+      buffer.add("surveyor.agent.reports.dropped", "{report}", {{"reason", reason}}, at, static_cast<double>(n));
+    buffer.add("surveyor.agent.spool.reports", "{report}", {}, at, static_cast<double>(st.queued));
+    buffer.add("surveyor.agent.spool.usage", "By", {}, at, static_cast<double>(st.spooled_bytes));
   }
 
   void stop(std::function<void()> done) {
@@ -236,9 +248,10 @@ struct Runner::Impl : std::enable_shared_from_this<Impl> {
   }
 };
 
-Runner::Runner(asio::io_context& io, RunnerOptions options, state::StateDir& state, http::Client& client,
-               const core::Clock& clock, std::vector<std::unique_ptr<samplers::Sampler>> samplers)
-    : impl_(std::make_shared<Impl>(io, std::move(options), state, client, clock, std::move(samplers))) {}
+Runner::Runner(asio::io_context& io, RunnerOptions options, state::StateDir& state, spool::Spool spool,
+               http::Client& client, const core::Clock& clock, std::vector<std::unique_ptr<samplers::Sampler>> samplers)
+    : impl_(std::make_shared<Impl>(io, std::move(options), state, std::move(spool), client, clock,
+                                   std::move(samplers))) {}
 
 Runner::~Runner() {
   impl_->stopping = true;
@@ -256,6 +269,6 @@ void Runner::start(std::function<void(int)> fatal) {
 
 void Runner::stop(std::function<void()> done) { impl_->stop(std::move(done)); }
 
-const transport::SenderStats& Runner::sender_stats() const { return impl_->sender.stats(); }
+transport::SenderStats Runner::sender_stats() const { return impl_->sender.stats(); }
 
 }  // namespace surveyor::agent::runner

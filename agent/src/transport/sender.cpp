@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
-// Report delivery. Design: a FIFO of reports; the head is sent, and removed
-// only when the collector acknowledged it (202, new or duplicate) or refused
-// it for good. Failures back off exponentially (with jitter, so a fleet does
-// not return in lock step). Sequence numbers make every retry safe.
+// Report delivery. Design: a FIFO of encoded reports, on disk (the spool)
+// with a small in-memory overflow for when the disk refuses writes; only the
+// head is ever in memory. The head is sent, and removed only when the
+// collector acknowledged it (202, new or duplicate) or refused it for good.
+// Failures back off exponentially (with jitter, so a fleet does not return
+// in lock step). Sequence numbers make every retry safe.
 #include "surveyor/agent/transport/sender.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -26,12 +28,16 @@ const std::error_category& transport_category() {
 }
 
 struct ReportSender::Impl : std::enable_shared_from_this<Impl> {
-  Impl(asio::io_context& io_, http::Client& c, SenderOptions o) : client(c), options(o), timer(io_) {}
+  Impl(asio::io_context& io_, http::Client& c, spool::Spool sp, SenderOptions o)
+      : client(c), options(o), timer(io_), spool(std::move(sp)) {}
 
   http::Client& client;
   SenderOptions options;
   asio::steady_timer timer;
-  std::deque<wire::Report> queue;
+  spool::Spool spool;
+  std::deque<std::pair<std::uint64_t, std::string>> memory;  // only when the spool failed
+  bool head_from_memory = false;
+  std::uint64_t head_sequence = 0;
   std::string agent_id, agent_key;
   bool in_flight = false;
   bool waiting = false;  // backing off
@@ -44,20 +50,50 @@ struct ReportSender::Impl : std::enable_shared_from_this<Impl> {
   log::Logger log{"agent.transport"};
   log::RateLimit error_limit{3, std::chrono::minutes(5)};
 
-  void pump() {
-    if (in_flight || waiting) return;
-    if (queue.empty() || agent_id.empty()) {
-      if (queue.empty()) notify_drained();
-      return;
+  // The oldest queued report, encoded; nullopt when nothing is queued.
+  std::optional<std::string> head() {
+    auto front = spool.front();
+    if (!front) {
+      log.error("cannot read the spool: {}", front.error().describe());
+    } else if (*front) {
+      head_from_memory = false;
+      head_sequence = (*front)->first;
+      return std::move((*front)->second);
     }
-    wire::Report& r = queue.front();
-    r.agent_id = agent_id;  // after a re-enrollment, queued reports go out under the new identity
+    if (memory.empty()) return std::nullopt;
+    head_from_memory = true;
+    head_sequence = memory.front().first;
+    return memory.front().second;
+  }
+
+  void pop_head() {
+    if (head_from_memory) {
+      if (!memory.empty() && memory.front().first == head_sequence) memory.pop_front();
+    } else if (auto st = spool.pop_front(head_sequence); !st) {
+      log.error("cannot remove a delivered report from the spool: {}", st.error().describe());
+    }
+  }
+
+  std::size_t queued_count() const { return spool.stats().entries + memory.size(); }
+
+  void pump() {
+    if (in_flight || waiting || agent_id.empty()) return;
+    auto encoded = head();
+    if (!encoded) return notify_drained();
+    auto r = wire::decode<wire::Report>(*encoded, wire::Format::binary);
+    if (!r) {  // cannot happen for what this agent wrote, short of disk damage the CRC missed
+      log.error("dropping spooled report {}: {}", head_sequence, r.error().describe());
+      ++stats.dropped_corrupt;
+      pop_head();
+      return pump();
+    }
+    r->agent_id = agent_id;  // after a re-enrollment, queued reports go out under the new identity
     http::Request req;
     req.method = "POST";
     req.target = "/api/v1/reports";
     req.headers = {{"Content-Type", std::string(wire::kBinaryContentType)},
                    {"Authorization", "Bearer " + agent_id + ":" + agent_key}};
-    req.body = wire::encode(r, wire::Format::binary);
+    req.body = wire::encode(*r, wire::Format::binary);
     in_flight = true;
     client.async_request(std::move(req), [self = shared_from_this()](core::Result<http::Response> res) {
       self->in_flight = false;
@@ -76,7 +112,7 @@ struct ReportSender::Impl : std::enable_shared_from_this<Impl> {
       }
       ++stats.delivered;
       failures_in_row = 0;
-      queue.pop_front();
+      pop_head();
       return pump();
     }
     if (status == 401) {
@@ -86,8 +122,8 @@ struct ReportSender::Impl : std::enable_shared_from_this<Impl> {
     if (status >= 500 || status == 408 || status == 429) return retry_later("collector answered " + std::to_string(status));
     // Anything else will never be accepted: drop it rather than block the queue.
     ++stats.dropped_rejected;
-    log.error("collector refused report {} for good ({}): {}", queue.front().sequence, status, res->body.substr(0, 300));
-    queue.pop_front();
+    log.error("collector refused report {} for good ({}): {}", head_sequence, status, res->body.substr(0, 300));
+    pop_head();
     pump();
   }
 
@@ -102,7 +138,7 @@ struct ReportSender::Impl : std::enable_shared_from_this<Impl> {
     std::uint64_t suppressed = 0;
     if (error_limit.allow(suppressed))
       log.warn("delivery failed: {}; {} report(s) queued, retrying in {} ms ({} similar messages suppressed)", why,
-               queue.size(), delay, suppressed);
+               queued_count(), delay, suppressed);
     waiting = true;
     timer.expires_after(std::chrono::milliseconds(delay));
     timer.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
@@ -118,8 +154,8 @@ struct ReportSender::Impl : std::enable_shared_from_this<Impl> {
   }
 };
 
-ReportSender::ReportSender(asio::io_context& io, http::Client& client, SenderOptions options)
-    : impl_(std::make_shared<Impl>(io, client, options)) {}
+ReportSender::ReportSender(asio::io_context& io, http::Client& client, spool::Spool spool, SenderOptions options)
+    : impl_(std::make_shared<Impl>(io, client, std::move(spool), options)) {}
 
 ReportSender::~ReportSender() { impl_->timer.cancel(); }
 
@@ -130,14 +166,22 @@ void ReportSender::set_credentials(std::string agent_id, std::string agent_key) 
 }
 
 void ReportSender::submit(wire::Report report) {
-  impl_->queue.push_back(std::move(report));
-  while (impl_->queue.size() > std::max<std::size_t>(1, impl_->options.max_queued)) {
-    // Never drop the head while it is on the wire.
-    auto victim = impl_->in_flight ? std::next(impl_->queue.begin()) : impl_->queue.begin();
-    impl_->queue.erase(victim);
-    ++impl_->stats.dropped_overflow;
+  Impl& s = *impl_;
+  std::string encoded = wire::encode(report, wire::Format::binary);
+  if (auto st = s.spool.push(report.sequence, encoded); !st) {
+    ++s.stats.spool_errors;
+    std::uint64_t suppressed = 0;
+    if (s.error_limit.allow(suppressed))
+      s.log.error("cannot spool report {} ({}); keeping it in memory", report.sequence, st.error().describe());
+    s.memory.emplace_back(report.sequence, std::move(encoded));
+    while (s.memory.size() > std::max<std::size_t>(1, s.options.max_in_memory)) {
+      // Never drop the head while it is on the wire.
+      const bool head_busy = s.in_flight && s.head_from_memory;
+      s.memory.erase(head_busy && s.memory.size() > 1 ? std::next(s.memory.begin()) : s.memory.begin());
+      ++s.stats.dropped_overflow;
+    }
   }
-  impl_->pump();
+  s.pump();
 }
 
 void ReportSender::flush(std::chrono::milliseconds timeout, std::function<void(bool)> done) {
@@ -162,8 +206,17 @@ void ReportSender::flush(std::chrono::milliseconds timeout, std::function<void(b
 }
 
 bool ReportSender::take_inventory_request() { return std::exchange(impl_->inventory_request, false); }
-std::size_t ReportSender::queued() const { return impl_->queue.size(); }
-const SenderStats& ReportSender::stats() const { return impl_->stats; }
+std::size_t ReportSender::queued() const { return impl_->queued_count(); }
+
+SenderStats ReportSender::stats() const {
+  SenderStats out = impl_->stats;
+  const spool::SpoolStats sp = impl_->spool.stats();
+  out.dropped_overflow += sp.dropped;
+  out.dropped_corrupt += sp.corrupt;
+  out.queued = impl_->queued_count();
+  out.spooled_bytes = sp.bytes;
+  return out;
+}
 void ReportSender::on_unauthorized(std::function<void()> f) { impl_->unauthorized = std::move(f); }
 
 void enroll(http::Client& client, const wire::EnrollRequest& request,

@@ -39,8 +39,8 @@ struct RunnerOptions {
 // for), and on stop send what is buffered.
 class Runner {
  public:
-  Runner(boost::asio::io_context& io, RunnerOptions options, state::StateDir& state, http::Client& client,
-         const core::Clock& clock, std::vector<std::unique_ptr<samplers::Sampler>> samplers);
+  Runner(boost::asio::io_context& io, RunnerOptions options, state::StateDir& state, spool::Spool spool,
+         http::Client& client, const core::Clock& clock, std::vector<std::unique_ptr<samplers::Sampler>> samplers);
   ~Runner();
 
   // Begins; `fatal` is called with an exit code if the agent cannot go on
@@ -52,7 +52,7 @@ class Runner {
   // carries what changed.
   void refresh_inventory();
 
-  [[nodiscard]] const transport::SenderStats& sender_stats() const;
+  [[nodiscard]] transport::SenderStats sender_stats() const;
 
  private:
   struct Impl;

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "surveyor/agent/spool/spool.hpp"
 #include "surveyor/core/result.hpp"
 #include "surveyor/http/client.hpp"
 #include "surveyor/wire/enroll.hpp"
@@ -24,25 +25,32 @@ const std::error_category& transport_category();
 inline std::error_code make_error_code(TransportErrc e) { return {static_cast<int>(e), transport_category()}; }
 
 struct SenderOptions {
-  std::size_t max_queued = 60;  // reports kept while the collector is away
+  std::size_t max_in_memory = 60;  // reports kept in memory when the spool cannot be written
   std::chrono::milliseconds min_backoff{1000};
   std::chrono::milliseconds max_backoff{60'000};
 };
 
 struct SenderStats {
   std::uint64_t delivered = 0;
-  std::uint64_t duplicates = 0;       // the collector had it already
-  std::uint64_t dropped_overflow = 0;  // oldest dropped because the queue was full
+  std::uint64_t duplicates = 0;        // the collector had it already
+  std::uint64_t dropped_overflow = 0;  // oldest dropped because the spool (or memory) was full
   std::uint64_t dropped_rejected = 0;  // refused for good (4xx other than 401/408/429)
+  std::uint64_t dropped_corrupt = 0;   // spool entries found damaged (a torn write) and skipped
   std::uint64_t failed_attempts = 0;
+  std::uint64_t spool_errors = 0;      // reports the spool could not take (kept in memory instead)
+  std::size_t queued = 0;
+  std::uint64_t spooled_bytes = 0;
 };
 
 // Delivers reports to the collector in order, one at a time, retrying with
 // exponential back-off and jitter on network errors, 5xx, 408 and 429.
+// Every report is written to the on-disk spool first and removed from it
+// only once acknowledged, so an outage of the collector or a restart of the
+// agent loses nothing within the spool's bound.
 // Single-threaded: use it from the io_context's thread.
 class ReportSender {
  public:
-  ReportSender(boost::asio::io_context& io, http::Client& client, SenderOptions options);
+  ReportSender(boost::asio::io_context& io, http::Client& client, spool::Spool spool, SenderOptions options);
   ~ReportSender();
 
   void set_credentials(std::string agent_id, std::string agent_key);
@@ -54,7 +62,7 @@ class ReportSender {
   // True once after an ack asked for the full inventory.
   [[nodiscard]] bool take_inventory_request();
   [[nodiscard]] std::size_t queued() const;
-  [[nodiscard]] const SenderStats& stats() const;
+  [[nodiscard]] SenderStats stats() const;
   // Called when the collector answers 401: it no longer knows this agent.
   void on_unauthorized(std::function<void()> f);
 
