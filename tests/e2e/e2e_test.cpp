@@ -17,7 +17,9 @@
 #include <regex>
 #include <set>
 #include <sstream>
+#include <thread>
 
+#include "surveyor/core/clock.hpp"
 #include "surveyor/http/client.hpp"
 #include "surveyor/wire/codec.hpp"
 #include "test_support.hpp"
@@ -39,10 +41,16 @@ std::string run(const std::string& cmd) {
 }
 
 struct Stack {
-  explicit Stack(std::string store = "") {
+  explicit Stack(std::string store = "", std::uint16_t listen_port = 0) {
     if (store.empty()) store = "sqlite:" + dir.file("surveyor.db");
+    store_url = store;
+    start_collector(listen_port);
+  }
+
+  void start_collector(std::uint16_t listen_port) {
     collector = std::make_unique<Process>(
-        std::vector<std::string>{test::binary("surveyor-collector"), "--listen", "127.0.0.1:0", "--store", store,
+        std::vector<std::string>{test::binary("surveyor-collector"), "--listen",
+                                 "127.0.0.1:" + std::to_string(listen_port), "--store", store_url,
                                  "--enrollment-token", "e2e-token"},
         dir.path());
     const std::regex listening(R"(listening on http://127\.0\.0\.1:(\d+))");
@@ -95,6 +103,7 @@ struct Stack {
   }
 
   test::TempDir dir;
+  std::string store_url;
   std::unique_ptr<Process> collector;
   std::unique_ptr<Process> agent;
   std::uint16_t port = 0;
@@ -215,6 +224,56 @@ TEST(EndToEnd, AReplayedReportIsStoredOnceAndSurvivesSigkill) {
     }
   }
   EXPECT_TRUE(found) << json::serialize(*ci);
+}
+
+// The collector goes away for several report intervals and comes back: the
+// agent keeps sampling into its spool, and afterwards every sample of the
+// whole period is there, exactly once.
+TEST(EndToEnd, SpooledReportsArriveAfterACollectorOutage) {
+  Stack s("", test::free_port());
+  const std::uint16_t port = s.port;
+  s.start_agent();
+  std::optional<json::object> ci;
+  ASSERT_TRUE(test::eventually([&] { return (ci = s.host_ci()).has_value(); }, 30s)) << s.agent->output();
+  const std::string ci_id(ci->at("id").as_string());
+  const auto uptime = [&] { return s.get("/api/v1/series?ci=" + ci_id + "&metric=system.uptime&from=0&limit=100000"); };
+  auto before = uptime();
+  ASSERT_TRUE(before);
+  const std::int64_t first = before->at("points").as_array().front().as_array()[0].as_int64();
+
+  ASSERT_TRUE(s.collector->stop(SIGTERM, 10s));
+  const std::int64_t outage_start = core::to_unix_ms(core::SystemClock().now());
+  std::this_thread::sleep_for(7s);  // three and a half report intervals
+  s.start_collector(port);
+  ASSERT_EQ(s.port, port);
+  // Everything sampled until 2 s after the restart must come in.
+  const std::int64_t until = core::to_unix_ms(core::SystemClock().now()) + 2'000;
+  std::optional<json::object> after;
+  ASSERT_TRUE(test::eventually(
+      [&] {
+        after = uptime();
+        if (!after || after->at("points").as_array().empty()) return false;
+        return after->at("points").as_array().back().as_array()[0].as_int64() >= until;
+      },
+      40s))
+      << s.agent->output();
+  const auto& points = after->at("points").as_array();
+  std::int64_t prev = 0, in_outage = 0;
+  for (const auto& p : points) {
+    const std::int64_t t = p.as_array()[0].as_int64();
+    if (t < first) continue;
+    if (prev != 0) EXPECT_EQ(t - prev, 1000) << "a gap or a repeat at " << core::format_rfc3339(t);
+    if (t > outage_start && t < outage_start + 7'000) ++in_outage;
+    prev = t;
+  }
+  EXPECT_GE(in_outage, 6) << "samples taken while the collector was down";
+  // The agent says it lost nothing.
+  auto latest = s.get("/api/v1/cis/" + ci_id);
+  ASSERT_TRUE(latest);
+  for (const auto& smp : latest->at("latest_samples").as_array()) {
+    const auto& o = smp.as_object();
+    if (o.at("metric").as_string() == "surveyor.agent.reports.dropped") EXPECT_EQ(o.at("value").as_double(), 0.0);
+  }
 }
 
 TEST(EndToEnd, AgentWithAWrongTokenStopsWithExitCode2) {

@@ -53,6 +53,19 @@ TEST(Clock, Rfc3339) {
   EXPECT_EQ(format_rfc3339(-1), "1969-12-31T23:59:59.999Z");
 }
 
+TEST(Clock, ParseTime) {
+  EXPECT_EQ(parse_time("1795000060123"), 1795000060123);
+  EXPECT_EQ(parse_time("2026-11-18T11:07:40.123Z"), 1795000060123);
+  EXPECT_EQ(parse_time("2026-11-18T11:07:40Z"), 1795000060000);
+  EXPECT_EQ(parse_time("2026-11-18T12:07:40+01:00"), 1795000060000);
+  EXPECT_EQ(parse_time("2026-11-18T10:07:40.5-01:00"), 1795000060500);
+  EXPECT_EQ(parse_time("1970-01-01T00:00:00Z"), 0);
+  for (const char* bad : {"", "yesterday", "2026-11-18", "2026-13-01T00:00:00Z", "2026-11-18T11:07:40",
+                          "2026-11-18T11:07:40.Z", "2026-11-18T11:07:40Zjunk", "99999999999999999999"})
+    EXPECT_FALSE(parse_time(bad)) << bad;
+  for (std::int64_t ms : {0LL, 1795000060123LL, 946684799999LL}) EXPECT_EQ(parse_time(format_rfc3339(ms)), ms);
+}
+
 TEST(Crypto, Sha256MatchesKnownVector) {
   EXPECT_EQ(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }

@@ -30,6 +30,9 @@ void Api::register_routes(server::Router& r) {
   r.add("GET", "/api/v1/cis/{id}", "cis.get", [this](const http::Request&, const server::Params& p) { return get_ci(p); });
   r.add("GET", "/api/v1/cis/{id}/inventory", "cis.inventory",
         [this](const http::Request&, const server::Params& p) { return get_inventory(p); });
+  r.add("GET", "/api/v1/cis/{id}/series", "cis.series",
+        [this](const http::Request&, const server::Params& p) { return list_series(p); });
+  r.add("GET", "/api/v1/series", "series", [this](const http::Request&, const server::Params& p) { return get_series(p); });
   r.add("GET", "/healthz", "healthz", [this](const http::Request&, const server::Params&) { return healthz(); });
   r.add("GET", "/readyz", "readyz", [this](const http::Request&, const server::Params&) { return readyz(); });
   r.add("GET", "/metrics", "metrics", [this](const http::Request&, const server::Params&) { return metrics(); });

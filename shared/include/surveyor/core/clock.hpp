@@ -4,7 +4,9 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace surveyor::core {
 
@@ -50,5 +52,9 @@ class ManualClock final : public Clock {
 
 // RFC 3339 in UTC with millisecond precision: "2026-11-25T08:52:05.123Z".
 [[nodiscard]] std::string format_rfc3339(std::int64_t unix_ms);
+
+// A time given as RFC 3339 ("2026-11-25T08:52:05Z", fractions and offsets
+// allowed) or as Unix milliseconds ("1795000000000"); nullopt if neither.
+[[nodiscard]] std::optional<std::int64_t> parse_time(std::string_view text);
 
 }  // namespace surveyor::core

@@ -31,6 +31,8 @@ class Api {
   http::Response list_cis(const server::Params& p);
   http::Response get_ci(const server::Params& p);
   http::Response get_inventory(const server::Params& p);
+  http::Response list_series(const server::Params& p);
+  http::Response get_series(const server::Params& p);
   http::Response healthz();
   http::Response readyz();
   http::Response metrics();
