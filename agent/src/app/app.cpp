@@ -6,6 +6,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include <set>
+
 #include "surveyor/agent/runner/runner.hpp"
 #include "surveyor/core/duration.hpp"
 #include "surveyor/log/log.hpp"
@@ -69,7 +71,15 @@ config::Schema make_schema() {
          .description = "directory holding machine-id and os-release"});
   s.add({.key = "rootfs", .type = Type::string, .default_value = Value{std::string("")},
          .description = "prefix for mount points when measuring filesystems (the host's / in a container)"});
+  s.add({.key = "max_concurrent_checks", .type = Type::integer, .default_value = Value{std::int64_t{4}},
+         .description = "checks running at the same time at most",
+         .validate = [](const Value& v) -> std::optional<std::string> {
+           if (std::get<std::int64_t>(v) < 1 || std::get<std::int64_t>(v) > 64) return "must be between 1 and 64";
+           return std::nullopt;
+         }});
   s.add(log::level_option());
+  s.add_table_array({.key = "check", .description = "an availability check (see docs/configuration.md)",
+                     .schema = checks::check_schema()});
   return s;
 }
 
@@ -104,6 +114,20 @@ int run(const config::Settings& s) {
   }
   o.inventory_interval = s.duration("inventory_interval");
   o.inventory_full_every = static_cast<std::uint32_t>(s.integer("inventory_full_every"));
+  o.check_concurrency = static_cast<std::size_t>(s.integer("max_concurrent_checks"));
+  std::set<std::string> names;
+  for (const config::Settings& t : s.tables("check")) {
+    auto spec = checks::check_from_settings(t);
+    if (!spec) {
+      log.error("{}", spec.error().message);
+      return 2;
+    }
+    if (!names.insert(spec->name).second) {
+      log.error("[[check]] '{}' is declared twice", spec->name);
+      return 2;
+    }
+    o.checks.push_back(std::move(*spec));
+  }
   o.roots = {s.str("etc_root"), s.str("proc_root")};
   o.collector_url = s.str("collector_url");
   o.enrollment_token = *token;

@@ -19,6 +19,7 @@
 
 #include <thread>
 
+#include "surveyor/agent/checks/scheduler.hpp"
 #include "surveyor/agent/inventory/collect.hpp"
 #include "surveyor/agent/runner/inventory_tracker.hpp"
 #include "surveyor/log/log.hpp"
@@ -42,6 +43,7 @@ struct Runner::Impl : std::enable_shared_from_this<Impl> {
         clock(clk),
         samplers(std::move(smp)),
         sender(io_, c, std::move(sp), options.sender),
+        checks(io_, options.checks, options.check_concurrency, options.roots.proc, clk),
         tick_timer(io_),
         enroll_timer(io_) {}
 
@@ -52,6 +54,7 @@ struct Runner::Impl : std::enable_shared_from_this<Impl> {
   const core::Clock& clock;
   std::vector<std::unique_ptr<samplers::Sampler>> samplers;
   transport::ReportSender sender;
+  checks::CheckScheduler checks;
   asio::steady_timer tick_timer;
   asio::steady_timer enroll_timer;
   samplers::SeriesBuffer buffer;
@@ -92,6 +95,7 @@ struct Runner::Impl : std::enable_shared_from_this<Impl> {
     }
     next_report_ms = next_multiple(now_ms(), options.report_interval.count());
     schedule_tick();
+    checks.start();
   }
 
   void use_identity(const state::Identity& id) {
@@ -216,6 +220,12 @@ struct Runner::Impl : std::enable_shared_from_this<Impl> {
     r.heartbeat_interval_s = static_cast<std::uint32_t>(std::max<std::int64_t>(1, options.report_interval.count() / 1000));
     r.agent_version = options.version;
     add_self_metrics(at);
+    for (checks::CheckOutcome& c : checks.take_results()) {
+      for (const checks::PerfDatum& p : c.perf)
+        buffer.add("surveyor.check.perfdata", p.unit, {{"check", c.result.name}, {"label", p.label}},
+                   c.result.time_ms, p.value);
+      r.checks.push_back(std::move(c.result));
+    }
     r.inventory_digest = inventory_digest;
     if (sender.take_inventory_request()) tracker.want_full();
     r.inventory = tracker.next(inventory);
@@ -239,6 +249,7 @@ struct Runner::Impl : std::enable_shared_from_this<Impl> {
     stopping = true;
     tick_timer.cancel();
     enroll_timer.cancel();
+    checks.stop();
     if (identity && buffer.points() > 0) report(now_ms());
     if (!identity || sender.queued() == 0) return done();
     sender.flush(options.stop_timeout, [this, done = std::move(done)](bool all) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "surveyor/agent/checks/check.hpp"
 #include "surveyor/agent/inventory/host_facts.hpp"
 #include "surveyor/agent/samplers/sampler.hpp"
 #include "surveyor/agent/state/state_dir.hpp"
@@ -31,6 +32,8 @@ struct RunnerOptions {
   std::string enrollment_token;
   std::string version;
   transport::SenderOptions sender;
+  std::vector<checks::CheckSpec> checks;
+  std::size_t check_concurrency = 4;
 };
 
 // The agent's schedule on one io_context thread: enroll if needed, sample
