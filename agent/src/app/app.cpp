@@ -77,7 +77,17 @@ config::Schema make_schema() {
            if (std::get<std::int64_t>(v) < 1 || std::get<std::int64_t>(v) > 64) return "must be between 1 and 64";
            return std::nullopt;
          }});
+  s.add({.key = "watchdog_max_rss_bytes", .type = Type::integer, .default_value = Value{std::int64_t{64} << 20},
+         .description = "the agent's own resident memory bound; past it, a plugin is disabled",
+         .validate = [](const Value& v) -> std::optional<std::string> {
+           if (std::get<std::int64_t>(v) < (4 << 20)) return "must be at least 4 MiB";
+           return std::nullopt;
+         }});
+  s.add({.key = "watchdog_max_cpu_per_minute", .type = Type::duration, .default_value = Value{milliseconds{3'000}},
+         .description = "the agent's own CPU time per minute bound; past it, the heaviest plugin or check is disabled"});
   s.add(log::level_option());
+  s.add_table_array({.key = "plugin", .description = "an in-process plugin (see docs/configuration.md)",
+                     .schema = plugins::plugin_schema()});
   s.add_table_array({.key = "check", .description = "an availability check (see docs/configuration.md)",
                      .schema = checks::check_schema()});
   return s;
@@ -115,6 +125,24 @@ int run(const config::Settings& s) {
   o.inventory_interval = s.duration("inventory_interval");
   o.inventory_full_every = static_cast<std::uint32_t>(s.integer("inventory_full_every"));
   o.check_concurrency = static_cast<std::size_t>(s.integer("max_concurrent_checks"));
+  o.max_rss_bytes = static_cast<std::uint64_t>(s.integer("watchdog_max_rss_bytes"));
+  o.max_cpu_per_minute = s.duration("watchdog_max_cpu_per_minute");
+  std::vector<std::unique_ptr<plugins::Plugin>> loaded;
+  for (const config::Settings& t : s.tables("plugin")) {
+    auto spec = plugins::plugin_from_settings(t);
+    if (!spec) {
+      log.error("{}", spec.error().message);
+      return 2;
+    }
+    // A plugin that cannot start is reported and left out; the agent goes on.
+    auto p = plugins::Plugin::load(*spec);
+    if (!p) {
+      log.error("plugin not loaded: {}", p.error().describe());
+      continue;
+    }
+    log.info("loaded {}", (*p)->name());
+    loaded.push_back(std::move(*p));
+  }
   std::set<std::string> names;
   for (const config::Settings& t : s.tables("check")) {
     auto spec = checks::check_from_settings(t);
@@ -158,7 +186,7 @@ int run(const config::Settings& s) {
   }
   if (!spool->empty()) log.info("{} report(s) waiting in the spool from before", spool->stats().entries);
   core::SystemClock clock;
-  runner::Runner runner(io, o, *state, std::move(*spool), client, clock, std::move(list));
+  runner::Runner runner(io, o, *state, std::move(*spool), client, clock, std::move(list), std::move(loaded));
   int exit_code = 0;
   boost::asio::signal_set signals(io, SIGINT, SIGTERM, SIGUSR1);
   std::function<void(const boost::system::error_code&, int)> on_signal = [&](const boost::system::error_code& ec,

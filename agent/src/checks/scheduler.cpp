@@ -10,6 +10,8 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <time.h>
+
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -83,7 +85,11 @@ struct CheckScheduler::Impl : std::enable_shared_from_this<Impl> {
         i = queue.front();
         queue.pop_front();
       }
+      timespec before{}, after{};
+      ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &before);
       CheckOutcome out = run_check(slots[i].spec, proc_root, core::to_unix_ms(clock.now()));
+      ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &after);
+      out.agent_cpu_ns = (after.tv_sec - before.tv_sec) * 1'000'000'000LL + (after.tv_nsec - before.tv_nsec);
       asio::post(io, [w = weak_from_this(), i, out = std::move(out)]() mutable {
         auto self = w.lock();
         if (!self) return;

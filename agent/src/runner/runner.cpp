@@ -17,6 +17,12 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <map>
 #include <thread>
 
 #include "surveyor/agent/checks/scheduler.hpp"
@@ -35,13 +41,15 @@ std::int64_t next_multiple(std::int64_t now, std::int64_t step) { return (now / 
 
 struct Runner::Impl : std::enable_shared_from_this<Impl> {
   Impl(asio::io_context& io_, RunnerOptions o, state::StateDir& s, spool::Spool sp, http::Client& c,
-       const core::Clock& clk, std::vector<std::unique_ptr<samplers::Sampler>> smp)
+       const core::Clock& clk, std::vector<std::unique_ptr<samplers::Sampler>> smp,
+       std::vector<std::unique_ptr<plugins::Plugin>> plg)
       : io(io_),
         options(std::move(o)),
         state(s),
         client(c),
         clock(clk),
         samplers(std::move(smp)),
+        plugins(std::move(plg)),
         sender(io_, c, std::move(sp), options.sender),
         checks(io_, options.checks, options.check_concurrency, options.roots.proc, clk),
         tick_timer(io_),
@@ -53,6 +61,7 @@ struct Runner::Impl : std::enable_shared_from_this<Impl> {
   http::Client& client;
   const core::Clock& clock;
   std::vector<std::unique_ptr<samplers::Sampler>> samplers;
+  std::vector<std::unique_ptr<plugins::Plugin>> plugins;
   transport::ReportSender sender;
   checks::CheckScheduler checks;
   asio::steady_timer tick_timer;
@@ -71,6 +80,17 @@ struct Runner::Impl : std::enable_shared_from_this<Impl> {
   std::function<void(int)> fatal;
   log::Logger log{"agent"};
   log::RateLimit sampler_errors{5, std::chrono::minutes(10)};
+  // The watchdog's view of the current report interval.
+  std::map<std::string, std::int64_t> component_cpu_ns;
+  std::int64_t last_cpu_ns = -1;
+  std::int64_t last_cpu_at_ms = 0;
+  std::vector<std::pair<std::string, std::string>> disabled;  // component, reason
+
+  static std::int64_t thread_cpu_ns() {
+    timespec t{};
+    ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return t.tv_sec * 1'000'000'000LL + t.tv_nsec;
+  }
 
   std::int64_t now_ms() const { return core::to_unix_ms(clock.now()); }
 
@@ -152,7 +172,26 @@ struct Runner::Impl : std::enable_shared_from_this<Impl> {
     enroll();
   }
 
+  // The instances section: what the plugins find, asked on this thread
+  // (plugins are called from one thread only).
+  void add_plugin_instances(wire::Inventory& inv) {
+    std::vector<wire::Instance> all;
+    std::string failures;
+    for (auto& p : plugins) {
+      auto found = p->instances();
+      if (!found) failures += (failures.empty() ? "" : "; ") + found.error().describe();
+      else all.insert(all.end(), found->begin(), found->end());
+    }
+    if (!failures.empty()) {
+      inv.instances = {wire::SectionState::failed, failures, "", std::nullopt};
+      return;
+    }
+    inv.instances = {all.empty() ? wire::SectionState::empty : wire::SectionState::collected, "",
+                     wire::digest_of(all), all};
+  }
+
   void set_inventory(wire::Inventory inv) {
+    add_plugin_instances(inv);
     wire::for_each_section(inv, [this](std::string_view name, const auto& s) {
       if (s.state == wire::SectionState::failed) log.warn("inventory section {} failed: {}", name, s.reason);
     });
@@ -188,14 +227,75 @@ struct Runner::Impl : std::enable_shared_from_this<Impl> {
     });
   }
 
+  void sample_one(samplers::Sampler& s, std::int64_t at) {
+    const std::int64_t before = thread_cpu_ns();
+    if (auto st = s.sample(at, buffer); !st) {
+      std::uint64_t suppressed = 0;
+      if (sampler_errors.allow(suppressed))
+        log.warn("sampler {} failed: {} ({} similar suppressed)", s.name(), st.error().describe(), suppressed);
+    }
+    component_cpu_ns[std::string(s.name())] += thread_cpu_ns() - before;
+  }
+
   void sample(std::int64_t at) {
-    for (auto& s : samplers) {
-      if (auto st = s->sample(at, buffer); !st) {
+    for (auto& s : samplers) sample_one(*s, at);
+    for (auto& p : plugins) sample_one(*p, at);
+  }
+
+  // Own RSS and CPU against their bounds; past them, the plugin or check
+  // that used the most CPU this interval is disabled (built-in samplers are
+  // never disabled: they are the agent's job).
+  void watchdog(std::int64_t at) {
+    rusage ru{};
+    ::getrusage(RUSAGE_SELF, &ru);
+    const std::int64_t cpu_ns = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1'000'000'000LL +
+                                (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000LL;
+    std::uint64_t rss = 0;
+    if (auto statm = inventory::read_text("/proc/self/statm", 256)) {
+      unsigned long long size = 0, resident = 0;
+      if (std::sscanf(statm->c_str(), "%llu %llu", &size, &resident) == 2)
+        rss = resident * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+    }
+    buffer.add("surveyor.agent.memory.rss", "By", {}, at, static_cast<double>(rss));
+    std::optional<std::string> reason;
+    if (last_cpu_ns >= 0 && at > last_cpu_at_ms) {
+      const double per_minute_ms = static_cast<double>(cpu_ns - last_cpu_ns) / 1e6 * 60'000.0 /
+                                   static_cast<double>(at - last_cpu_at_ms);
+      buffer.add("surveyor.agent.cpu.time", "ms/min", {}, at, per_minute_ms);
+      if (per_minute_ms > static_cast<double>(options.max_cpu_per_minute.count())) reason = "cpu";
+    }
+    if (rss > options.max_rss_bytes) reason = "memory";
+    last_cpu_ns = cpu_ns;
+    last_cpu_at_ms = at;
+    if (reason) {
+      // The heaviest plugin or check of this interval is the suspect.
+      std::string worst;
+      std::int64_t worst_ns = -1;
+      for (const auto& [name, ns] : component_cpu_ns) {
+        const bool culprit = name.rfind("plugin:", 0) == 0 || name.rfind("check:", 0) == 0;
+        if (culprit && ns > worst_ns) {
+          worst = name;
+          worst_ns = ns;
+        }
+      }
+      if (worst.empty() && *reason == "memory" && !plugins.empty()) worst = std::string(plugins.front()->name());
+      if (!worst.empty()) {
+        log.error("watchdog: {} over its bound; disabling {}", *reason, worst);
+        if (worst.rfind("check:", 0) == 0) {
+          checks.disable(worst.substr(6));
+        } else {
+          std::erase_if(plugins, [&](const auto& p) { return p->name() == worst; });
+        }
+        disabled.emplace_back(worst, *reason);
+      } else {
         std::uint64_t suppressed = 0;
         if (sampler_errors.allow(suppressed))
-          log.warn("sampler {} failed: {} ({} similar suppressed)", s->name(), st.error().describe(), suppressed);
+          log.warn("watchdog: {} over its bound (RSS {} bytes); no plugin or check to blame", *reason, rss);
       }
     }
+    for (const auto& [component, why] : disabled)
+      buffer.add("surveyor.agent.disabled", "1", {{"component", component}, {"reason", why}}, at, 1.0);
+    component_cpu_ns.clear();
   }
 
   void tick(std::int64_t at) {
@@ -221,11 +321,13 @@ struct Runner::Impl : std::enable_shared_from_this<Impl> {
     r.agent_version = options.version;
     add_self_metrics(at);
     for (checks::CheckOutcome& c : checks.take_results()) {
+      component_cpu_ns["check:" + c.result.name] += c.agent_cpu_ns;
       for (const checks::PerfDatum& p : c.perf)
         buffer.add("surveyor.check.perfdata", p.unit, {{"check", c.result.name}, {"label", p.label}},
                    c.result.time_ms, p.value);
       r.checks.push_back(std::move(c.result));
     }
+    watchdog(at);
     r.inventory_digest = inventory_digest;
     if (sender.take_inventory_request()) tracker.want_full();
     r.inventory = tracker.next(inventory);
@@ -260,9 +362,10 @@ struct Runner::Impl : std::enable_shared_from_this<Impl> {
 };
 
 Runner::Runner(asio::io_context& io, RunnerOptions options, state::StateDir& state, spool::Spool spool,
-               http::Client& client, const core::Clock& clock, std::vector<std::unique_ptr<samplers::Sampler>> samplers)
+               http::Client& client, const core::Clock& clock, std::vector<std::unique_ptr<samplers::Sampler>> samplers,
+               std::vector<std::unique_ptr<plugins::Plugin>> plugins)
     : impl_(std::make_shared<Impl>(io, std::move(options), state, std::move(spool), client, clock,
-                                   std::move(samplers))) {}
+                                   std::move(samplers), std::move(plugins))) {}
 
 Runner::~Runner() {
   impl_->stopping = true;

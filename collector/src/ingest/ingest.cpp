@@ -116,6 +116,7 @@ store::CiUpdate host_update(const std::string& ci_id, const wire::Inventory* inv
     apply_section(inv->filesystems, {"filesystems."}, add_count<wire::Filesystem>("filesystems.count"), u);
     apply_section(inv->nics, {"nics."}, add_count<wire::Nic>("nics.count"), u);
     apply_section(inv->packages, {"packages."}, add_count<wire::Package>("packages.count"), u);
+    apply_section(inv->instances, {"instances."}, add_count<wire::Instance>("instances.count"), u);
   }
   return u;
 }

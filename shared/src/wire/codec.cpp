@@ -153,6 +153,7 @@ template std::string digest_of(const std::vector<Disk>&);
 template std::string digest_of(const std::vector<Filesystem>&);
 template std::string digest_of(const std::vector<Nic>&);
 template std::string digest_of(const std::vector<Package>&);
+template std::string digest_of(const std::vector<Instance>&);
 
 std::string inventory_digest(const std::vector<std::string>& section_digests) {
   std::string joined;

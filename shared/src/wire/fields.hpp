@@ -18,6 +18,29 @@ template <class T>
 concept HasFields = requires { Fields<std::remove_const_t<T>>::version; };
 
 template <>
+struct Fields<Attribute> {
+  static constexpr std::uint32_t version = 1;
+  template <class S, class F>
+  static void apply(S& a, F&& f, std::uint32_t) {
+    f("key", a.key);
+    f("value", a.value);
+  }
+};
+
+template <>
+struct Fields<Instance> {
+  static constexpr std::uint32_t version = 1;
+  template <class S, class F>
+  static void apply(S& i, F&& f, std::uint32_t) {
+    f("kind", i.kind);
+    f("name", i.name);
+    f("version", i.version);
+    f("plugin", i.plugin);
+    f("attributes", i.attributes);
+  }
+};
+
+template <>
 struct Fields<HostInfo> {
   static constexpr std::uint32_t version = 2;
   template <class S, class F>

@@ -26,12 +26,6 @@ inline void check_version(std::uint32_t version, std::uint32_t known, const char
 }
 
 template <class Ar>
-void serialize(Ar& ar, Attribute& a, std::uint32_t v) {
-  check_version(v, 1, "Attribute");
-  ar(a.key, a.value);
-}
-
-template <class Ar>
 void serialize(Ar& ar, Point& p, std::uint32_t v) {
   check_version(v, 1, "Point");
   ar(p.time_ms, p.value);
@@ -69,7 +63,7 @@ template <class Ar>
 void serialize(Ar& ar, Inventory& i, std::uint32_t v) {
   check_version(v, kInventoryVersion, "Inventory");
   ar(i.collected_at_ms, i.host, i.cpu);
-  if (v >= 2) ar(i.hardware, i.memory, i.pci, i.disks, i.filesystems, i.nics, i.packages);
+  if (v >= 2) ar(i.hardware, i.memory, i.pci, i.disks, i.filesystems, i.nics, i.packages, i.instances);
 }
 
 template <class Ar>
@@ -99,7 +93,6 @@ void serialize(Ar& ar, EnrollResponse& e, std::uint32_t v) {
 
 }  // namespace surveyor::wire
 
-CEREAL_CLASS_VERSION(surveyor::wire::Attribute, 1)
 CEREAL_CLASS_VERSION(surveyor::wire::Point, 1)
 CEREAL_CLASS_VERSION(surveyor::wire::Series, 1)
 CEREAL_CLASS_VERSION(surveyor::wire::CheckResult, 1)
@@ -115,6 +108,8 @@ SURVEYOR_RECORD_VERSION(surveyor::wire::Disk)
 SURVEYOR_RECORD_VERSION(surveyor::wire::Filesystem)
 SURVEYOR_RECORD_VERSION(surveyor::wire::Nic)
 SURVEYOR_RECORD_VERSION(surveyor::wire::Package)
+SURVEYOR_RECORD_VERSION(surveyor::wire::Attribute)
+SURVEYOR_RECORD_VERSION(surveyor::wire::Instance)
 CEREAL_CLASS_VERSION(surveyor::wire::Inventory, surveyor::wire::kInventoryVersion)
 CEREAL_CLASS_VERSION(surveyor::wire::Report, surveyor::wire::kProtocolVersion)
 CEREAL_CLASS_VERSION(surveyor::wire::ReportAck, 1)

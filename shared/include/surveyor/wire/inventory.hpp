@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "surveyor/wire/types.hpp"
+
 namespace surveyor::wire {
 
 // What became of one inventory section in this report. A failed section must
@@ -132,6 +134,16 @@ struct Package {
   friend bool operator==(const Package&, const Package&) = default;
 };
 
+// An application instance a plugin found (a Redis server, ...).
+struct Instance {
+  std::string kind;  // "redis"
+  std::string name;  // "127.0.0.1:6379"
+  std::string version;
+  std::string plugin;  // the plugin that reported it
+  std::vector<Attribute> attributes;  // sorted by key
+  friend bool operator==(const Instance&, const Instance&) = default;
+};
+
 struct Inventory {
   std::int64_t collected_at_ms = 0;
   Section<HostInfo> host;
@@ -144,12 +156,13 @@ struct Inventory {
   Section<std::vector<Filesystem>> filesystems;
   Section<std::vector<Nic>> nics;
   Section<std::vector<Package>> packages;
+  Section<std::vector<Instance>> instances;
   friend bool operator==(const Inventory&, const Inventory&) = default;
 };
 
 // The section names in their canonical order (the order digests combine in).
-inline constexpr std::array<std::string_view, 9> kSectionNames{
-    "host", "cpu", "hardware", "memory", "pci", "disks", "filesystems", "nics", "packages"};
+inline constexpr std::array<std::string_view, 10> kSectionNames{
+    "host", "cpu", "hardware", "memory", "pci", "disks", "filesystems", "nics", "packages", "instances"};
 
 // Calls f(name, section) for every section of `inv`, in kSectionNames order.
 template <class Inv, class F>
@@ -163,6 +176,7 @@ void for_each_section(Inv& inv, F&& f) {
   f(kSectionNames[6], inv.filesystems);
   f(kSectionNames[7], inv.nics);
   f(kSectionNames[8], inv.packages);
+  f(kSectionNames[9], inv.instances);
 }
 
 }  // namespace surveyor::wire

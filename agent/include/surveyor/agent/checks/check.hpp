@@ -43,6 +43,7 @@ struct PerfDatum {
 struct CheckOutcome {
   wire::CheckResult result;
   std::vector<PerfDatum> perf;
+  std::int64_t agent_cpu_ns = 0;  // CPU the agent itself spent on it (children not included)
 };
 
 // The Nagios plugin output: the first line's text, and the perfdata from the

@@ -9,6 +9,7 @@
 
 #include "surveyor/agent/checks/check.hpp"
 #include "surveyor/agent/inventory/host_facts.hpp"
+#include "surveyor/agent/plugins/plugin_host.hpp"
 #include "surveyor/agent/samplers/sampler.hpp"
 #include "surveyor/agent/state/state_dir.hpp"
 #include "surveyor/agent/transport/sender.hpp"
@@ -34,6 +35,10 @@ struct RunnerOptions {
   transport::SenderOptions sender;
   std::vector<checks::CheckSpec> checks;
   std::size_t check_concurrency = 4;
+  // The self-watchdog: past these, the agent reports it and disables the
+  // plugin or check at fault.
+  std::uint64_t max_rss_bytes = 64ull << 20;
+  std::chrono::milliseconds max_cpu_per_minute{3'000};
 };
 
 // The agent's schedule on one io_context thread: enroll if needed, sample
@@ -43,7 +48,8 @@ struct RunnerOptions {
 class Runner {
  public:
   Runner(boost::asio::io_context& io, RunnerOptions options, state::StateDir& state, spool::Spool spool,
-         http::Client& client, const core::Clock& clock, std::vector<std::unique_ptr<samplers::Sampler>> samplers);
+         http::Client& client, const core::Clock& clock, std::vector<std::unique_ptr<samplers::Sampler>> samplers,
+         std::vector<std::unique_ptr<plugins::Plugin>> plugins = {});
   ~Runner();
 
   // Begins; `fatal` is called with an exit code if the agent cannot go on

@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: Apache-2.0
+// The plugin host with test plugins, and the Redis plugin against a real
+// redis-server (its answers checked with redis-cli).
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <memory>
+
+#include "surveyor/agent/plugins/plugin_host.hpp"
+#include "test_support.hpp"
+
+namespace surveyor::agent::plugins {
+namespace {
+
+const std::string kTestPlugins = SURVEYOR_TEST_PLUGIN_DIR;
+const std::string kPlugins = SURVEYOR_PLUGIN_DIR;
+
+struct Recorder final : samplers::SampleSink {
+  std::vector<std::tuple<std::string, std::string, samplers::Attrs, double>> points;
+  void add(std::string_view metric, std::string_view unit, samplers::Attrs attrs, std::int64_t, double v) override {
+    points.emplace_back(std::string(metric), std::string(unit), std::move(attrs), v);
+  }
+};
+
+std::string run(const std::string& cmd) {
+  std::unique_ptr<FILE, int (*)(FILE*)> p(popen(cmd.c_str(), "r"), pclose);
+  std::string out;
+  char buf[4096];
+  while (p && std::fgets(buf, sizeof buf, p.get())) out += buf;
+  return out;
+}
+
+TEST(PluginHost, LoadsSamplesAndReportsInstances) {
+  auto p = Plugin::load({kTestPlugins + "/test_plugin_good.so", {{"start", "100"}}});
+  ASSERT_TRUE(p) << p.error().describe();
+  EXPECT_EQ((*p)->name(), "plugin:test");
+  Recorder r;
+  ASSERT_TRUE((*p)->sample(1000, r));
+  ASSERT_TRUE((*p)->sample(2000, r));
+  ASSERT_EQ(r.points.size(), 2u);
+  EXPECT_EQ(std::get<0>(r.points[1]), "test.counter");
+  EXPECT_EQ(std::get<3>(r.points[1]), 102.0) << "the options reached open()";
+  EXPECT_EQ(std::get<2>(r.points[0]), (samplers::Attrs{{"alpha", "2"}, {"zeta", "1"}}));
+  auto inst = (*p)->instances();
+  ASSERT_TRUE(inst);
+  ASSERT_EQ(inst->size(), 1u);
+  EXPECT_EQ((*inst)[0], (wire::Instance{"testdb", "127.0.0.1:1", "9.9", "test", {{"role", "primary"}}}));
+}
+
+TEST(PluginHost, RefusesWhatItCannotTrust) {
+  auto missing = Plugin::load({kTestPlugins + "/nope.so", {}});
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, PluginErrc::load_failed);
+  auto abi = Plugin::load({kTestPlugins + "/test_plugin_bad_abi.so", {}});
+  ASSERT_FALSE(abi);
+  EXPECT_EQ(abi.error().code, PluginErrc::bad_abi);
+  auto refused = Plugin::load({kTestPlugins + "/test_plugin_refuses.so", {}});
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, PluginErrc::open_failed);
+  auto not_a_plugin = Plugin::load({"/lib/x86_64-linux-gnu/libz.so.1", {}});
+  ASSERT_FALSE(not_a_plugin);
+  EXPECT_EQ(not_a_plugin.error().code, PluginErrc::load_failed);
+}
+
+TEST(PluginHost, SurvivesAMisbehavingPlugin) {
+  auto p = Plugin::load({kTestPlugins + "/test_plugin_misbehaves.so", {}});
+  ASSERT_TRUE(p) << p.error().describe();
+  Recorder r;
+  auto st = (*p)->sample(1000, r);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code, PluginErrc::failed);
+  ASSERT_EQ(r.points.size(), 1u) << "null and unprintable metric names are dropped";
+  EXPECT_EQ(std::get<2>(r.points[0]).size(), 1u) << "attributes capped and de-duplicated";
+}
+
+TEST(RedisPlugin, AgainstARealRedisServer) {
+  const auto redis = test::test_redis();
+  auto p = Plugin::load({kPlugins + "/surveyor-plugin-redis.so",
+                         {{"host", redis.host}, {"port", std::to_string(redis.port)}}});
+  ASSERT_TRUE(p) << p.error().describe();
+  // Keys in a db of its own so the count is known.
+  const std::string cli = "redis-cli -h " + redis.host + " -p " + std::to_string(redis.port) + " -n 7 ";
+  run(cli + "FLUSHDB");
+  run(cli + "MSET surveyor:a 1 surveyor:b 2 surveyor:c 3");
+  Recorder r;
+  ASSERT_TRUE((*p)->sample(1000, r));
+  ASSERT_TRUE((*p)->sample(2000, r));
+  const std::string instance = redis.host + ":" + std::to_string(redis.port);
+  std::map<std::string, double> latest;
+  for (const auto& [m, unit, attrs, v] : r.points) {
+    std::string key = m;
+    for (const auto& [k, val] : attrs) key += "," + k + "=" + val;
+    latest[key] = v;
+  }
+  EXPECT_EQ(latest["redis.keyspace.keys,db=db7,instance=" + instance], 3.0);
+  EXPECT_GT(latest["redis.memory.used,instance=" + instance], 100'000.0);
+  EXPECT_GE(latest["redis.clients.connected,instance=" + instance], 1.0);
+  EXPECT_TRUE(latest.contains("redis.commands.rate,instance=" + instance)) << "a rate from the second sample on";
+  auto inst = (*p)->instances();
+  ASSERT_TRUE(inst) << inst.error().describe();
+  ASSERT_EQ(inst->size(), 1u);
+  const auto& i = (*inst)[0];
+  EXPECT_EQ(i.kind, "redis");
+  EXPECT_EQ(i.name, instance);
+  std::string version = run(cli + "INFO server | grep '^redis_version:' | cut -d: -f2 | tr -d '\\r\\n'");
+  EXPECT_EQ(i.version, version);
+  bool role = false;
+  for (const auto& a : i.attributes) role = role || (a.key == "role" && a.value == "master");
+  EXPECT_TRUE(role);
+  run(cli + "FLUSHDB");
+}
+
+TEST(RedisPlugin, UnreachableServerIsAFailureNotACrash) {
+  auto p = Plugin::load({kPlugins + "/surveyor-plugin-redis.so", {{"port", std::to_string(test::free_port())}}});
+  ASSERT_TRUE(p);
+  Recorder r;
+  EXPECT_FALSE((*p)->sample(1000, r));
+  EXPECT_TRUE(r.points.empty());
+  EXPECT_FALSE((*p)->instances());
+  auto bad = Plugin::load({kPlugins + "/surveyor-plugin-redis.so", {{"colour", "blue"}}});
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code, PluginErrc::open_failed);
+}
+
+}  // namespace
+}  // namespace surveyor::agent::plugins
