@@ -75,6 +75,8 @@ wire::Inventory collect(const Roots& roots, std::int64_t now_ms, bool with_io) {
   from(inv.filesystems, read_filesystems(roots));
   from(inv.nics, read_nics(roots));
   from(inv.packages, read_packages(roots));
+  // Application instances come from plugins; the runner fills them in.
+  fill(inv.instances, std::vector<wire::Instance>{});
   return inv;
 }
 
