@@ -262,7 +262,9 @@ TEST(EndToEnd, SpooledReportsArriveAfterACollectorOutage) {
   for (const auto& p : points) {
     const std::int64_t t = p.as_array()[0].as_int64();
     if (t < first) continue;
-    if (prev != 0) EXPECT_EQ(t - prev, 1000) << "a gap or a repeat at " << core::format_rfc3339(t);
+    if (prev != 0) {
+      EXPECT_EQ(t - prev, 1000) << "a gap or a repeat at " << core::format_rfc3339(t);
+    }
     if (t > outage_start && t < outage_start + 7'000) ++in_outage;
     prev = t;
   }
@@ -272,8 +274,42 @@ TEST(EndToEnd, SpooledReportsArriveAfterACollectorOutage) {
   ASSERT_TRUE(latest);
   for (const auto& smp : latest->at("latest_samples").as_array()) {
     const auto& o = smp.as_object();
-    if (o.at("metric").as_string() == "surveyor.agent.reports.dropped") EXPECT_EQ(o.at("value").as_double(), 0.0);
+    if (o.at("metric").as_string() == "surveyor.agent.reports.dropped") {
+      EXPECT_EQ(o.at("value").as_double(), 0.0);
+    }
   }
+}
+
+// SIGHUP reads the configuration again: a check added to the file starts
+// reporting; a broken file is refused and the agent goes on as it was.
+TEST(EndToEnd, SighupReloadsTheAgentsConfiguration) {
+  Stack s;
+  s.start_agent();
+  std::optional<json::object> ci;
+  ASSERT_TRUE(test::eventually([&] { return (ci = s.host_ci()).has_value(); }, 30s)) << s.agent->output();
+  const std::string ci_id(ci->at("id").as_string());
+  auto has_check = [&] {
+    auto series = s.get("/api/v1/cis/" + ci_id + "/series");
+    if (!series) return false;
+    for (const auto& x : series->at("items").as_array())
+      if (x.as_object().at("metric").as_string() == "surveyor.check.status") return true;
+    return false;
+  };
+  EXPECT_FALSE(has_check());
+
+  std::ofstream(s.dir.file("agent.toml"), std::ios::app) << "[[check]]\nname = \"collector\"\ntype = \"tcp\"\n"
+                                                         << "target = \"127.0.0.1:" << s.port << "\"\ninterval = \"1s\"\n";
+  ::kill(s.agent->pid(), SIGHUP);
+  ASSERT_TRUE(test::eventually(has_check, 20s)) << s.agent->output();
+
+  std::ofstream(s.dir.file("agent.toml"), std::ios::app) << "this is = not [toml\n";
+  ::kill(s.agent->pid(), SIGHUP);
+  ASSERT_TRUE(test::eventually([&] { return s.agent->output().find("not valid") != std::string::npos; }, 10s))
+      << s.agent->output();
+  EXPECT_TRUE(s.agent->running());
+  auto status = s.agent->stop(SIGTERM, 10s);
+  ASSERT_TRUE(status);
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << s.agent->output();
 }
 
 TEST(EndToEnd, AgentWithAWrongTokenStopsWithExitCode2) {

@@ -6,9 +6,12 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include <cstdio>
 #include <set>
 
+#include "surveyor/agent/inventory/collect.hpp"
 #include "surveyor/agent/runner/runner.hpp"
+#include "surveyor/wire/codec.hpp"
 #include "surveyor/core/duration.hpp"
 #include "surveyor/log/log.hpp"
 
@@ -100,41 +103,18 @@ const config::Schema& schema() {
   return s;
 }
 
-int run(const config::Settings& s) {
-  log::configure(s);
-  log::Logger log("agent");
-  auto token = config::read_secret(s, "enrollment_token");
-  if (!token) {
-    log.error("{}", token.error().message);
-    return 2;
-  }
+namespace {
 
-  auto state = state::StateDir::open(s.str("state_dir"));
-  if (!state) {
-    log.error("{}", state.error().describe());
-    return 1;
-  }
-  runner::RunnerOptions o;
-  o.sample_interval = s.duration("sample_interval");
-  o.report_interval = s.duration("report_interval");
-  if (o.report_interval < o.sample_interval) {
-    log.error("report_interval ({}) must not be shorter than sample_interval ({})",
-              core::format_duration(o.report_interval), core::format_duration(o.sample_interval));
-    return 2;
-  }
-  o.inventory_interval = s.duration("inventory_interval");
-  o.inventory_full_every = static_cast<std::uint32_t>(s.integer("inventory_full_every"));
-  o.check_concurrency = static_cast<std::size_t>(s.integer("max_concurrent_checks"));
-  o.max_rss_bytes = static_cast<std::uint64_t>(s.integer("watchdog_max_rss_bytes"));
-  o.max_cpu_per_minute = s.duration("watchdog_max_cpu_per_minute");
+// The plugins a configuration names; ones that cannot start are logged and
+// left out (the agent goes on without them). nullopt: a configuration error.
+std::optional<std::vector<std::unique_ptr<plugins::Plugin>>> load_plugins(const config::Settings& s, log::Logger& log) {
   std::vector<std::unique_ptr<plugins::Plugin>> loaded;
   for (const config::Settings& t : s.tables("plugin")) {
     auto spec = plugins::plugin_from_settings(t);
     if (!spec) {
       log.error("{}", spec.error().message);
-      return 2;
+      return std::nullopt;
     }
-    // A plugin that cannot start is reported and left out; the agent goes on.
     auto p = plugins::Plugin::load(*spec);
     if (!p) {
       log.error("plugin not loaded: {}", p.error().describe());
@@ -143,29 +123,68 @@ int run(const config::Settings& s) {
     log.info("loaded {}", (*p)->name());
     loaded.push_back(std::move(*p));
   }
+  return loaded;
+}
+
+inventory::Roots roots_of(const config::Settings& s) {
+  return {s.str("etc_root"), s.str("proc_root"), s.str("sys_root"), s.str("rootfs")};
+}
+
+struct RunOutcome {
+  int exit_code = 0;
+  bool reload = false;
+};
+
+// One life of the agent with one configuration: until a stop signal, a
+// fatal error, or SIGHUP (reload = true).
+RunOutcome run_once(const config::Settings& s, log::Logger& log) {
+  auto token = config::read_secret(s, "enrollment_token");
+  if (!token) {
+    log.error("{}", token.error().message);
+    return {2};
+  }
+  auto state = state::StateDir::open(s.str("state_dir"));
+  if (!state) {
+    log.error("{}", state.error().describe());
+    return {1};
+  }
+  runner::RunnerOptions o;
+  o.sample_interval = s.duration("sample_interval");
+  o.report_interval = s.duration("report_interval");
+  if (o.report_interval < o.sample_interval) {
+    log.error("report_interval ({}) must not be shorter than sample_interval ({})",
+              core::format_duration(o.report_interval), core::format_duration(o.sample_interval));
+    return {2};
+  }
+  o.inventory_interval = s.duration("inventory_interval");
+  o.inventory_full_every = static_cast<std::uint32_t>(s.integer("inventory_full_every"));
+  o.check_concurrency = static_cast<std::size_t>(s.integer("max_concurrent_checks"));
+  o.max_rss_bytes = static_cast<std::uint64_t>(s.integer("watchdog_max_rss_bytes"));
+  o.max_cpu_per_minute = s.duration("watchdog_max_cpu_per_minute");
   std::set<std::string> names;
   for (const config::Settings& t : s.tables("check")) {
     auto spec = checks::check_from_settings(t);
     if (!spec) {
       log.error("{}", spec.error().message);
-      return 2;
+      return {2};
     }
     if (!names.insert(spec->name).second) {
       log.error("[[check]] '{}' is declared twice", spec->name);
-      return 2;
+      return {2};
     }
     o.checks.push_back(std::move(*spec));
   }
-  o.roots = {s.str("etc_root"), s.str("proc_root")};
+  auto loaded = load_plugins(s, log);
+  if (!loaded) return {2};
+  o.roots = roots_of(s);
   o.collector_url = s.str("collector_url");
   o.enrollment_token = *token;
   o.version = SURVEYOR_VERSION;
-
   if (o.enrollment_token.empty()) {
     auto existing = state->load_identity();
     if (!existing || !*existing) {
       log.error("not enrolled yet and no enrollment_token (or enrollment_token_file) given");
-      return 2;
+      return {2};
     }
   }
 
@@ -174,21 +193,20 @@ int run(const config::Settings& s) {
   co.timeout = s.duration("request_timeout");
   co.user_agent = std::string("surveyor-agent/") + SURVEYOR_VERSION;
   http::Client client(io, *http::parse_url(o.collector_url), co);
-
   auto list = samplers::builtin_samplers(s.str("proc_root"), s.str("sys_root"), s.str("rootfs"));
-
   auto spool = spool::Spool::open(s.str("state_dir") + "/spool",
                                   {static_cast<std::uint64_t>(s.integer("spool_max_bytes")),
                                    static_cast<std::size_t>(s.integer("spool_max_reports"))});
   if (!spool) {
     log.error("cannot open the spool: {}", spool.error().describe());
-    return 1;
+    return {1};
   }
   if (!spool->empty()) log.info("{} report(s) waiting in the spool from before", spool->stats().entries);
   core::SystemClock clock;
-  runner::Runner runner(io, o, *state, std::move(*spool), client, clock, std::move(list), std::move(loaded));
-  int exit_code = 0;
+  runner::Runner runner(io, o, *state, std::move(*spool), client, clock, std::move(list), std::move(*loaded));
+  RunOutcome outcome;
   boost::asio::signal_set signals(io, SIGINT, SIGTERM, SIGUSR1);
+  signals.add(SIGHUP);
   std::function<void(const boost::system::error_code&, int)> on_signal = [&](const boost::system::error_code& ec,
                                                                               int sig) {
     if (ec) return;
@@ -198,22 +216,59 @@ int run(const config::Settings& s) {
       signals.async_wait(on_signal);
       return;
     }
-    log.info("received {}, sending what is buffered and stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    outcome.reload = sig == SIGHUP;
+    log.info("received {}, sending what is buffered and {}",
+             sig == SIGHUP ? "SIGHUP" : sig == SIGINT ? "SIGINT" : "SIGTERM",
+             outcome.reload ? "reloading the configuration" : "stopping");
     runner.stop([&] { io.stop(); });
   };
   signals.async_wait(on_signal);
   runner.start([&](int code) {
-    exit_code = code;
+    outcome.exit_code = code;
     signals.cancel();
     io.stop();
   });
-  log.info("surveyor-agent {} reporting to {} every {} (samples every {})", SURVEYOR_VERSION, o.collector_url,
-           core::format_duration(o.report_interval), core::format_duration(o.sample_interval));
+  log.info("surveyor-agent {} reporting to {} every {} (samples every {}, {} check(s))", SURVEYOR_VERSION,
+           o.collector_url, core::format_duration(o.report_interval), core::format_duration(o.sample_interval),
+           o.checks.size());
   io.run();
   const auto st = runner.sender_stats();
   log.info("stopped: {} report(s) delivered, {} dropped, {} waiting in the spool", st.delivered,
            st.dropped_overflow + st.dropped_rejected + st.dropped_corrupt, st.queued);
-  return exit_code;
+  return outcome;
+}
+
+}  // namespace
+
+int run(const config::Settings& initial, const config::Reload& reload) {
+  config::Settings s = initial;
+  for (;;) {
+    log::configure(s);
+    log::Logger log("agent");
+    const RunOutcome r = run_once(s, log);
+    if (!r.reload) return r.exit_code;
+    auto next = reload ? reload() : core::Result<config::Settings>(s);
+    if (!next) {
+      log.error("the new configuration is not valid ({}); going on with the running one", next.error().message);
+      continue;
+    }
+    s = std::move(*next);
+  }
+}
+
+int print_inventory(const config::Settings& s) {
+  log::configure(s);
+  log::Logger log("agent");
+  auto loaded = load_plugins(s, log);
+  if (!loaded) return 2;
+  wire::Inventory inv = inventory::collect(roots_of(s), core::to_unix_ms(core::SystemClock().now()));
+  std::vector<wire::Instance> all;
+  for (auto& p : *loaded)
+    if (auto found = p->instances()) all.insert(all.end(), found->begin(), found->end());
+  inv.instances = {all.empty() ? wire::SectionState::empty : wire::SectionState::collected, "", wire::digest_of(all), all};
+  std::fwrite(wire::inventory_json(inv).data(), 1, wire::inventory_json(inv).size(), stdout);
+  std::fputc('\n', stdout);
+  return 0;
 }
 
 }  // namespace surveyor::agent::app

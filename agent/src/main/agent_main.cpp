@@ -10,5 +10,7 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
   return config::daemon_main(argc, argv, "surveyor-agent",
                              "reports this host's inventory and capacity to a Surveyor collector",
-                             agent::app::schema(), agent::app::run);
+                             agent::app::schema(), agent::app::run,
+                             {{"--inventory", "collect the inventory once, print it as JSON and exit",
+                               agent::app::print_inventory}});
 }

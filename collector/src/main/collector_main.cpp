@@ -19,5 +19,5 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
   return config::daemon_main(argc, argv, "surveyor-collector",
                              "the Surveyor collector (CMDB, capacity, availability)", collector::app::schema(),
-                             collector::app::run);
+                             [](const config::Settings& s, const config::Reload&) { return collector::app::run(s); });
 }

@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 
 #include <iostream>
+#include <memory>
 
 namespace surveyor::config {
 
@@ -21,7 +22,7 @@ void add_flags(CLI::App& app, const Schema& schema, std::map<std::string, std::s
 }
 
 core::Result<Settings> resolve(const Schema& schema, const std::string& config_path,
-                               const std::map<std::string, std::string>& flags) {
+                               const std::map<std::string, std::string>& flags, bool check) {
   Settings s = defaults(schema);
   if (!config_path.empty()) {
     auto loaded = load_file(schema, config_path);
@@ -34,12 +35,14 @@ core::Result<Settings> resolve(const Schema& schema, const std::string& config_p
       if (c == '_') c = '-';
     if (auto st = set_from_text(schema, s, key, text, flag); !st) return std::move(st).error();
   }
-  if (auto st = check_required(schema, s); !st) return std::move(st).error();
+  if (check)
+    if (auto st = check_required(schema, s); !st) return std::move(st).error();
   return s;
 }
 
 int daemon_main(int argc, char** argv, const std::string& program, const std::string& description,
-                const Schema& schema, const std::function<int(const Settings&)>& run) {
+                const Schema& schema, const std::function<int(const Settings&, const Reload&)>& run,
+                const std::vector<Mode>& modes) {
   CLI::App cli(program + ": " + description);
   std::string config_path;
   bool print_config = false;
@@ -49,6 +52,8 @@ int daemon_main(int argc, char** argv, const std::string& program, const std::st
   cli.add_flag("--print-config", print_config, "print the effective configuration as TOML and exit");
   cli.add_flag("--print-options", print_options, "print the option reference as a Markdown table and exit");
   add_flags(cli, schema, flags);
+  std::unique_ptr<bool[]> chosen(new bool[modes.size() + 1]());
+  for (std::size_t i = 0; i < modes.size(); ++i) cli.add_flag(modes[i].flag, chosen[i], modes[i].help);
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -59,6 +64,15 @@ int daemon_main(int argc, char** argv, const std::string& program, const std::st
     std::cout << schema.markdown();
     return 0;
   }
+  for (std::size_t i = 0; i < modes.size(); ++i) {
+    if (!chosen[i]) continue;
+    auto s = resolve(schema, config_path, flags, false);
+    if (!s) {
+      std::cerr << program << ": " << s.error().message << "\n";
+      return 2;
+    }
+    return modes[i].run(*s);
+  }
   auto settings = resolve(schema, config_path, flags);
   if (!settings) {
     std::cerr << program << ": " << settings.error().message << "\n";
@@ -68,7 +82,7 @@ int daemon_main(int argc, char** argv, const std::string& program, const std::st
     std::cout << print_toml(schema, *settings);
     return 0;
   }
-  return run(*settings);
+  return run(*settings, [&schema, config_path, flags] { return resolve(schema, config_path, flags); });
 }
 
 }  // namespace surveyor::config

@@ -168,5 +168,6 @@ std::string inventory_digest(const Inventory& inv) {
 }
 
 std::vector<SectionText> section_texts(const Inventory& inv) { return detail::section_texts(inv); }
+std::string inventory_json(const Inventory& inv) { return detail::inventory_json_text(inv); }
 
 }  // namespace surveyor::wire

@@ -435,6 +435,8 @@ core::Result<M> from_json_text(std::string_view body) {
   }
 }
 
+std::string inventory_json_text(const Inventory& inv) { return json::serialize(to_value(inv)); }
+
 std::vector<SectionText> section_texts(const Inventory& inv) {
   std::vector<SectionText> out;
   for_each_section(inv, [&out](std::string_view name, const auto& s) {

@@ -23,5 +23,6 @@ template <class M>
 core::Result<M> from_json_text(std::string_view body);
 
 std::vector<SectionText> section_texts(const Inventory& inv);
+std::string inventory_json_text(const Inventory& inv);
 
 }  // namespace surveyor::wire::detail

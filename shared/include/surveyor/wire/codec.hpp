@@ -66,6 +66,9 @@ template <class T>
 [[nodiscard]] std::string inventory_digest(const Inventory& inv);
 [[nodiscard]] std::string inventory_digest(const std::vector<std::string>& section_digests);
 
+// The inventory document alone as JSON (what `surveyor-agent --inventory` prints).
+[[nodiscard]] std::string inventory_json(const Inventory& inv);
+
 // One section as plain text: its state ("collected", "empty", "unchanged",
 // "failed"), reason, digest and data as a JSON text ("" without data), for the
 // collector to store and serve without knowing each section's type.

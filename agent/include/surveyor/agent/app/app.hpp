@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include "surveyor/config/cli.hpp"
 #include "surveyor/config/options.hpp"
 
 namespace surveyor::agent::app {
@@ -8,7 +9,12 @@ namespace surveyor::agent::app {
 // Every option of surveyor-agent (TOML keys and flags alike).
 [[nodiscard]] const config::Schema& schema();
 
-// Runs the agent until SIGINT or SIGTERM; returns the exit code.
-int run(const config::Settings& settings);
+// Runs the agent until SIGINT or SIGTERM; on SIGHUP it reads its
+// configuration again with `reload` (keeping the running one if the new one
+// is invalid). Returns the exit code.
+int run(const config::Settings& settings, const config::Reload& reload);
+
+// Collects the inventory once and prints it as JSON (--inventory).
+int print_inventory(const config::Settings& settings);
 
 }  // namespace surveyor::agent::app
