@@ -116,7 +116,10 @@ TEST(BuiltinChecks, HttpExpectedStatus) {
 TEST(BuiltinChecks, ProcessByNameAndPattern) {
   test::TempDir dir;
   test::Process sleeper({"/bin/sleep", "30"}, dir.path());
-  ASSERT_TRUE(test::eventually([&] { return sleeper.running(); }, 2s));
+  // Until the child has exec'd, /proc shows the parent's command line.
+  ASSERT_TRUE(test::eventually(
+      [&] { return test::read_file("/proc/" + std::to_string(sleeper.pid()) + "/cmdline").rfind("/bin/sleep", 0) == 0; },
+      5s));
   auto c = spec(CheckKind::process, "sleepers");
   c.target = "sleep";
   auto r = run_check(c, "/proc", 1);
