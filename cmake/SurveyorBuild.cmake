@@ -21,6 +21,11 @@ target_compile_options(surveyor_build_flags INTERFACE
 if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 13)
   target_compile_options(surveyor_build_flags INTERFACE -Wno-restrict)
 endif()
+# Every function and object in its own section, so the linker can drop what
+# nothing calls; and no shared library that nothing uses.
+target_compile_options(surveyor_build_flags INTERFACE -ffunction-sections -fdata-sections)
+target_link_options(surveyor_build_flags INTERFACE -Wl,--gc-sections -Wl,--as-needed)
+
 if(SURVEYOR_WERROR)
   target_compile_options(surveyor_build_flags INTERFACE -Werror)
 endif()
@@ -45,4 +50,15 @@ function(surveyor_module area module)
   add_library(surveyor::${area}_${module} ALIAS ${name})
   target_include_directories(${name} PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/include)
   target_link_libraries(${name} PUBLIC ${M_PUBLIC_DEPS} PRIVATE surveyor_build_flags ${M_PRIVATE_DEPS})
+  surveyor_agent_size(${name} ${area})
+endfunction()
+
+# The agent runs on every managed host, where its memory is the cost: its code
+# and the shared library's are optimised for size (the agent's resident set
+# is mostly mapped code; -Os halves the agent's text). The collector's own
+# modules stay at the build type's speed optimisation.
+function(surveyor_agent_size target area)
+  if(area MATCHES "^(agent|shared)$" AND CMAKE_BUILD_TYPE MATCHES "^(Release|RelWithDebInfo)$")
+    target_compile_options(${target} PRIVATE -Os)
+  endif()
 endfunction()

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // surveyor-agent: options in, app::run.
+#include <malloc.h>
+
 #include <csignal>
 
 #include "surveyor/agent/app/app.hpp"
@@ -8,6 +10,9 @@
 int main(int argc, char** argv) {
   using namespace surveyor;
   std::signal(SIGPIPE, SIG_IGN);
+  // One malloc arena: the few worker threads allocate little, and each extra
+  // arena would keep its own freed memory resident.
+  mallopt(M_ARENA_MAX, 1);
   return config::daemon_main(argc, argv, "surveyor-agent",
                              "reports this host's inventory and capacity to a Surveyor collector",
                              agent::app::schema(), agent::app::run,

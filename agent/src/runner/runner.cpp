@@ -17,6 +17,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <malloc.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -198,6 +199,9 @@ struct Runner::Impl : std::enable_shared_from_this<Impl> {
     inventory = std::move(inv);
     inventory_digest = wire::inventory_digest(inventory);
     next_inventory_ms = now_ms() + options.inventory_interval.count();
+    // Collecting (hwloc's topology above all) used memory that is free now:
+    // give it back to the system rather than keep it resident.
+    ::malloc_trim(0);
   }
 
   void refresh_inventory() {
