@@ -230,6 +230,7 @@ TEST(CheckConfig, ValidatesEachKind) {
   EXPECT_FALSE(parse("[[check]]\nname = \"x\"\ntype = \"nagios\"\n"));
   EXPECT_FALSE(parse("[[check]]\nname = \"x\"\ntype = \"nagios\"\nshell = true\ncommand = [\"a\", \"b\"]\n"));
   EXPECT_FALSE(parse("[[check]]\ntype = \"tcp\"\ntarget = \"a:1\"\n"));
+  EXPECT_FALSE(parse("[[check]]\nname = \"disk space\"\ntype = \"tcp\"\ntarget = \"a:1\"\n"));
 }
 
 TEST(CheckScheduler, RunsChecksOffTheLoopAndCollectsResults) {

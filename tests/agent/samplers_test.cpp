@@ -13,6 +13,7 @@
 
 #include "surveyor/agent/samplers/proc_parsers.hpp"
 #include "surveyor/agent/samplers/sampler.hpp"
+#include "surveyor/wire/codec.hpp"
 #include "test_support.hpp"
 
 namespace surveyor::agent::samplers {
@@ -189,6 +190,26 @@ TEST(SeriesBuffer, GroupsPointsAndSortsAttributes) {
   EXPECT_EQ(series[1].points[1].value, 2.0);
   EXPECT_EQ(b.points(), 0u);
   EXPECT_TRUE(b.take().empty());
+}
+
+TEST(SeriesBuffer, DropsWhatTheCollectorWouldRefuse) {
+  SeriesBuffer b;
+  b.add("bad metric", "1", {}, 10, 1.0);
+  b.add("m", "1", {{"bad key", "x"}}, 10, 1.0);
+  b.add("m", "1", {{"k", "a"}, {"k", "b"}}, 10, 1.0);
+  b.add("m", "1", {}, 0, 1.0);
+  b.add("m", "1", {{"mountpoint", std::string(300, 'x')}}, 10, 1.0);
+  EXPECT_EQ(b.dropped(), 4u);
+  auto s = b.take();
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].attributes[0].value.size(), 255u);
+  wire::Report r;
+  r.agent_id = "a";
+  r.sequence = 1;
+  r.sent_at_ms = 1;
+  r.heartbeat_interval_s = 60;
+  r.series = s;
+  EXPECT_TRUE(wire::validate(r));
 }
 
 }  // namespace

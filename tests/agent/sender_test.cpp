@@ -27,7 +27,7 @@ struct FakeCollector {
   std::shared_ptr<collector::server::Router> router = std::make_shared<collector::server::Router>();
   std::unique_ptr<collector::server::Server> server;
 
-  FakeCollector() {
+  explicit FakeCollector(std::size_t max_body = 1 << 20) {
     router->add("POST", "/api/v1/reports", "reports", [this](const http::Request& req, const collector::server::Params&) {
       std::lock_guard lock(mu);
       auth.emplace_back(req.header("Authorization"));
@@ -48,6 +48,7 @@ struct FakeCollector {
     });
     collector::server::ServerOptions o;
     o.port = 0;
+    o.max_body_bytes = max_body;
     server = std::make_unique<collector::server::Server>(o, router);
     EXPECT_TRUE(server->start());
   }
@@ -136,6 +137,30 @@ TEST(ReportSender, BoundedQueueDropsTheOldestAndCounts) {
   EXPECT_TRUE(called);
   EXPECT_FALSE(result) << "flush reports that it could not deliver";
   EXPECT_GT(sender.stats().failed_attempts, 0u);
+}
+
+// The collector answers 413 as soon as it sees the length and closes without
+// reading the body; the sender must still see that answer (not retry a
+// report that can never be taken, holding up everything behind it).
+TEST(ReportSender, AReportTooLargeForTheCollectorIsDroppedNotRetriedForever) {
+  FakeCollector fake(4096);
+  boost::asio::io_context io;
+  http::Client client(io, fake.url());
+  test::TempDir dir;
+  ReportSender sender(io, client, make_spool(dir), fast());
+  sender.set_credentials("agt-x", "k");
+  wire::Report big = report(1);
+  wire::Series s{"m", "1", {}, {}};
+  for (int i = 1; i <= 3'000'000; ++i) s.points.push_back({i, 1.0});  // 48 MB: more than socket buffers hold
+  big.series.push_back(s);
+  sender.submit(big);
+  sender.submit(report(2));
+  bool all = false;
+  sender.flush(10s, [&](bool a) { all = a; });
+  io.run_for(12s);
+  EXPECT_TRUE(all);
+  EXPECT_EQ(fake.accepted, (std::vector<std::uint64_t>{2}));
+  EXPECT_EQ(sender.stats().dropped_rejected, 1u);
 }
 
 TEST(ReportSender, UnauthorizedIsReportedToTheOwner) {

@@ -257,6 +257,7 @@ TEST(Api, CiQueries) {
   EXPECT_EQ(h.call("GET", "/api/v1/cis?limit=0").status, 400u);
   EXPECT_EQ(h.call("GET", "/api/v1/cis?limit=abc").status, 400u);
   EXPECT_EQ(h.call("GET", "/api/v1/cis?offset=-1").status, 400u);
+  EXPECT_EQ(h.call("GET", "/api/v1/cis?offset=18446744073709551615").status, 400u);
 }
 
 TEST(Api, RoutingErrors) {

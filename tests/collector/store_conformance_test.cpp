@@ -300,14 +300,21 @@ TYPED_TEST(StoreConformance, SamplesKeepExactValuesAndRangeIsHalfOpen) {
   ASSERT_TRUE(limited);
   EXPECT_EQ(limited->size(), 3u);
 
-  // A later report repeating a stored sample adds nothing.
+  // A later report repeating a stored time adds nothing, even with another value.
   ReportBatch again = b;
   again.sequence = 2;
-  again.series[0].second = {{7'000, 123456789.123456789}, {8'000, 2.0}};
+  again.series[0].second = {{7'000, 999.0}, {8'000, 2.0}};
+  again.series[0].first.unit = "By";
   ASSERT_TRUE(this->stores.reports->apply_report(again));
   auto after = this->stores.series->read_samples(b.series[0].first.key, 0, 100'000, 100);
   ASSERT_TRUE(after);
-  EXPECT_EQ(after->size(), in.size() + 1);
+  ASSERT_EQ(after->size(), in.size() + 1);
+  EXPECT_EQ((*after)[6].value, 123456789.123456789) << "the first value at a time stays";
+  auto latest = this->stores.series->latest_samples("ci-1");
+  ASSERT_TRUE(latest);
+  ASSERT_EQ(latest->size(), 1u);
+  EXPECT_EQ(latest->front().sample.value, 2.0);
+  EXPECT_EQ(latest->front().series.unit, "By") << "a changed unit is stored";
 }
 
 TYPED_TEST(StoreConformance, LatestSamplesAreTheNewestPerSeries) {

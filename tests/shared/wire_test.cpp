@@ -255,6 +255,25 @@ TEST(WireBadInput, JsonCorpusGivesTypedErrors) {
   EXPECT_GE(files, 15u);
 }
 
+TEST(WireBadInput, JsonArraysOfLargeRecordsStayWithinTheBound) {
+  // Each 2-byte "0," would become a MemoryModule (hundreds of bytes) if the
+  // array were sized before its elements are looked at.
+  std::string zeros;
+  for (int i = 0; i < 200'000; ++i) zeros += i ? ",0" : "0";
+  for (const std::string& body :
+       {R"({"agent_id":"a","sequence":1,"sent_at_ms":5,"heartbeat_interval_s":60,"inventory":{"collected_at_ms":1,)"
+        R"("memory":{"state":"collected","data":[)" + zeros + "]}}}",
+        R"({"agent_id":"a","sequence":1,"sent_at_ms":5,"heartbeat_interval_s":60,"checks":[)" + zeros + "]}",
+        R"({"agent_id":"a","sequence":1,"sent_at_ms":5,"heartbeat_interval_s":60,"series":[)" + zeros + "]}"}) {
+    AllocationMeter m;
+    auto r = decode<Report>(body, Format::json);
+    const std::size_t used = m.bytes();
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, Errc::too_large) << r.error().describe();
+    EXPECT_LE(used, allowed(body.size()));
+  }
+}
+
 TEST(WireBadInput, JsonErrorsNameThePath) {
   const std::string text = R"({"agent_id":"a","sequence":1,"sent_at_ms":5,"heartbeat_interval_s":60,
     "series":[{"metric":"m","points":[[1,2]]},{"metric":"n","points":[[1,"x"]]}]})";

@@ -21,6 +21,7 @@
 #include "surveyor/agent/exec/command.hpp"
 #include "surveyor/agent/inventory/host_facts.hpp"
 #include "surveyor/http/client.hpp"
+#include "surveyor/wire/codec.hpp"
 
 namespace surveyor::agent::checks {
 namespace {
@@ -310,6 +311,9 @@ core::Result<CheckSpec> check_from_settings(const config::Settings& s) {
   };
   CheckSpec c;
   c.name = s.str("name");
+  // The name goes on the wire as an identifier: the collector would refuse
+  // every report carrying a result under a name it cannot take.
+  if (!wire::is_valid_name(c.name)) return bad("name must be 1-255 printable characters without spaces");
   const std::string& type = s.str("type");
   if (type == "tcp") c.kind = CheckKind::tcp;
   else if (type == "http") c.kind = CheckKind::http;

@@ -54,7 +54,8 @@ struct Runner::Impl : std::enable_shared_from_this<Impl> {
         sender(io_, c, std::move(sp), options.sender),
         checks(io_, options.checks, options.check_concurrency, options.roots.proc, clk),
         tick_timer(io_),
-        enroll_timer(io_) {}
+        enroll_timer(io_),
+        enroll_client(io_, c.endpoint()) {}
 
   asio::io_context& io;
   RunnerOptions options;
@@ -67,6 +68,7 @@ struct Runner::Impl : std::enable_shared_from_this<Impl> {
   checks::CheckScheduler checks;
   asio::steady_timer tick_timer;
   asio::steady_timer enroll_timer;
+  http::Client enroll_client;  // its own connection: a report may be in flight meanwhile
   samplers::SeriesBuffer buffer;
   std::optional<state::Identity> identity;
   wire::Inventory inventory;
@@ -75,6 +77,7 @@ struct Runner::Impl : std::enable_shared_from_this<Impl> {
   std::thread inventory_thread;
   bool inventory_running = false;
   std::int64_t next_report_ms = 0;
+  std::int64_t last_tick_ms = 0;
   std::int64_t next_inventory_ms = 0;
   int enroll_failures = 0;
   bool stopping = false;
@@ -132,7 +135,7 @@ struct Runner::Impl : std::enable_shared_from_this<Impl> {
       return fatal(1);
     }
     wire::EnrollRequest req{options.enrollment_token, host->host_id, host->hostname, options.version};
-    transport::enroll(client, req, [self = shared_from_this()](core::Result<wire::EnrollResponse> r) {
+    transport::enroll(enroll_client, req, [self = shared_from_this()](core::Result<wire::EnrollResponse> r) {
       self->on_enrolled(std::move(r));
     });
   }
@@ -169,6 +172,7 @@ struct Runner::Impl : std::enable_shared_from_this<Impl> {
     if (!identity || stopping) return;
     log.warn("the collector does not know agent {}; enrolling again", identity->agent_id);
     identity.reset();
+    sender.set_credentials("", "");  // hold reports until there is a new identity
     (void)state.forget_identity();
     enroll();
   }
@@ -303,6 +307,15 @@ struct Runner::Impl : std::enable_shared_from_this<Impl> {
   }
 
   void tick(std::int64_t at) {
+    if (last_tick_ms != 0 && at < last_tick_ms) {
+      // The wall clock stepped back (NTP, an operator): send what was sampled
+      // under the old time at once, and count the schedule from now.
+      log.warn("the clock went back {} ms; re-anchoring the schedule", last_tick_ms - at);
+      if (identity && buffer.points() > 0) report(at);
+      next_report_ms = next_multiple(at, options.report_interval.count());
+      next_inventory_ms = at + options.inventory_interval.count();
+    }
+    last_tick_ms = at;
     sample(at);
     if (at >= next_inventory_ms) refresh_inventory();
     if (at >= next_report_ms) {
@@ -347,6 +360,7 @@ struct Runner::Impl : std::enable_shared_from_this<Impl> {
     for (const auto& [reason, n] : dropped)
       buffer.add("surveyor.agent.reports.dropped", "{report}", {{"reason", reason}}, at, static_cast<double>(n));
     buffer.add("surveyor.agent.spool.reports", "{report}", {}, at, static_cast<double>(st.queued));
+    buffer.add("surveyor.agent.samples.dropped", "{sample}", {}, at, static_cast<double>(buffer.dropped()));
     buffer.add("surveyor.agent.spool.usage", "By", {}, at, static_cast<double>(st.spooled_bytes));
   }
 

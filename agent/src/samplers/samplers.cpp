@@ -19,6 +19,7 @@
 #include "surveyor/core/error_category.hpp"
 #include "surveyor/agent/samplers/proc_parsers.hpp"
 #include "surveyor/agent/samplers/sampler.hpp"
+#include "surveyor/wire/codec.hpp"
 
 namespace surveyor::agent::samplers {
 namespace {
@@ -169,7 +170,24 @@ std::vector<std::unique_ptr<Sampler>> builtin_samplers(const std::string& proc_r
 }
 
 void SeriesBuffer::add(std::string_view metric, std::string_view unit, Attrs attrs, std::int64_t time_ms, double value) {
+  if (!wire::is_valid_name(metric) || unit.size() > 32 || time_ms <= 0 || attrs.size() > 64) {
+    ++dropped_;
+    return;
+  }
+  for (auto& [k, v] : attrs) {
+    if (!wire::is_valid_name(k)) {
+      ++dropped_;
+      return;
+    }
+    if (v.size() > wire::kMaxAttributeValue) v.resize(wire::kMaxAttributeValue);
+  }
   std::sort(attrs.begin(), attrs.end());
+  for (std::size_t i = 1; i < attrs.size(); ++i) {
+    if (attrs[i].first == attrs[i - 1].first) {  // a key twice: no one series it could be
+      ++dropped_;
+      return;
+    }
+  }
   auto key = std::make_pair(std::string(metric), std::move(attrs));
   auto it = series_.find(key);
   if (it == series_.end()) {
@@ -180,7 +198,10 @@ void SeriesBuffer::add(std::string_view metric, std::string_view unit, Attrs att
     it = series_.emplace(std::move(key), std::move(s)).first;
   }
   // Points must increase in time within a series; a repeat of a time is dropped.
-  if (!it->second.points.empty() && it->second.points.back().time_ms >= time_ms) return;
+  if (!it->second.points.empty() && it->second.points.back().time_ms >= time_ms) {
+    ++dropped_;
+    return;
+  }
   it->second.points.push_back({time_ms, value});
   ++points_;
 }

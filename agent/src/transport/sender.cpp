@@ -80,7 +80,8 @@ struct ReportSender::Impl : std::enable_shared_from_this<Impl> {
     if (in_flight || waiting || agent_id.empty()) return;
     auto encoded = head();
     if (!encoded) return notify_drained();
-    auto r = wire::decode<wire::Report>(*encoded, wire::Format::binary);
+    // Reports made before enrollment carry no agent id yet: complete, then send.
+    auto r = wire::decode<wire::Report>(*encoded, wire::Format::binary, wire::Check::structure_only);
     if (!r) {  // cannot happen for what this agent wrote, short of disk damage the CRC missed
       log.error("dropping spooled report {}: {}", head_sequence, r.error().describe());
       ++stats.dropped_corrupt;

@@ -46,8 +46,8 @@ http::Response Api::list_cis(const server::Params& p) {
   f.name = p.query_or("name");
   if (const std::string l = p.query_or("limit"); !l.empty() && (!parse_size(l, f.limit) || f.limit == 0 || f.limit > 10'000))
     return fail(400, "bad_query", "limit must be an integer from 1 to 10000");
-  if (const std::string o = p.query_or("offset"); !o.empty() && !parse_size(o, f.offset))
-    return fail(400, "bad_query", "offset must be a non-negative integer");
+  if (const std::string o = p.query_or("offset"); !o.empty() && (!parse_size(o, f.offset) || f.offset > 1'000'000'000))
+    return fail(400, "bad_query", "offset must be an integer from 0 to 1000000000");
   auto cis = stores_.cmdb->list_cis(f);
   if (!cis) return store_failure(cis.error());
   json::array items;

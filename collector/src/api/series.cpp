@@ -25,6 +25,9 @@ json::object labels_json(const store::Labels& l) {
 
 http::Response Api::list_series(const server::Params& p) {
   const std::string& id = p.path.at("id");
+  auto ci = stores_.cmdb->find_ci(id);
+  if (!ci) return store_failure(ci.error());
+  if (!*ci) return fail(404, "not_found", "no CI with id '" + id + "'");
   auto series = stores_.series->list_series(id);
   if (!series) return store_failure(series.error());
   json::array items;

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <set>
 
 #include "surveyor/collector/api/api.hpp"
 #include "surveyor/collector/backends/open.hpp"
@@ -116,7 +117,9 @@ int run(const config::Settings& s) {
   so.request_timeout = s.duration("request_timeout");
   so.max_connections = static_cast<std::size_t>(s.integer("max_connections"));
   server::Server server(so, router, [&](const server::RequestRecord& r) {
-    requests.with({r.method, r.route, std::to_string(r.status)}).inc();
+    // Methods come from clients: only known ones become label values.
+    static const std::set<std::string> kMethods{"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"};
+    requests.with({kMethods.contains(r.method) ? r.method : "other", r.route, std::to_string(r.status)}).inc();
     latency.with({r.route}).observe(r.seconds);
   });
   if (auto st = server.start(); !st) {

@@ -3,6 +3,8 @@
 // the collector's domain: nothing past here sees a wire struct.
 #include "surveyor/collector/ingest/ingest.hpp"
 
+#include <cstdint>
+
 #include "surveyor/core/crypto.hpp"
 #include "surveyor/wire/codec.hpp"
 
@@ -29,11 +31,21 @@ void add_hardware(const wire::Hardware& h, AttrMap& a) {
     if (!v->empty()) a[k] = *v;
 }
 
+// Byte counts arrive as uint64 from the agent and are stored as int64: sum
+// and convert without overflowing, saturating at the int64 maximum.
+std::int64_t saturated(std::uint64_t v) {
+  return v > static_cast<std::uint64_t>(INT64_MAX) ? INT64_MAX : static_cast<std::int64_t>(v);
+}
+template <class T, class F>
+std::int64_t saturated_sum(const std::vector<T>& v, F&& size) {
+  std::uint64_t total = 0;
+  for (const auto& x : v) total = size(x) > UINT64_MAX - total ? UINT64_MAX : total + size(x);
+  return saturated(total);
+}
+
 void add_memory(const std::vector<wire::MemoryModule>& modules, AttrMap& a) {
-  std::int64_t installed = 0;
-  for (const auto& m : modules) installed += static_cast<std::int64_t>(m.size_bytes);
   a["memory.modules"] = static_cast<std::int64_t>(modules.size());
-  a["memory.installed_bytes"] = installed;
+  a["memory.installed_bytes"] = saturated_sum(modules, [](const auto& m) { return m.size_bytes; });
 }
 
 template <class T>
@@ -42,10 +54,8 @@ auto add_count(const char* key) {
 }
 
 void add_disks(const std::vector<wire::Disk>& disks, AttrMap& a) {
-  std::int64_t total = 0;
-  for (const auto& d : disks) total += static_cast<std::int64_t>(d.size_bytes);
   a["disks.count"] = static_cast<std::int64_t>(disks.size());
-  a["disks.total_bytes"] = total;
+  a["disks.total_bytes"] = saturated_sum(disks, [](const auto& d) { return d.size_bytes; });
 }
 
 void add_host(const wire::HostInfo& h, AttrMap& a) {
@@ -58,7 +68,7 @@ void add_host(const wire::HostInfo& h, AttrMap& a) {
   a["os.version"] = h.os_version;
   a["os.description"] = h.os_description;
   a["os.kernel"] = h.kernel_release;
-  a["memory.total_bytes"] = static_cast<std::int64_t>(h.memory_total_bytes);
+  a["memory.total_bytes"] = saturated(h.memory_total_bytes);
   if (!h.os_id.empty()) a["os.id"] = h.os_id;
   if (!h.timezone.empty()) a["host.timezone"] = h.timezone;
   if (!h.virtualization.empty()) a["host.virtualization"] = h.virtualization;
@@ -74,7 +84,7 @@ void add_cpu(const wire::CpuTopology& c, AttrMap& a) {
   a["cpu.vendor"] = c.vendor;
   for (const wire::CpuCache& k : c.caches) {
     const std::string p = "cpu.cache." + cache_name(k) + ".";
-    a[p + "size_bytes"] = static_cast<std::int64_t>(k.size_bytes);
+    a[p + "size_bytes"] = saturated(k.size_bytes);
     a[p + "line_bytes"] = std::int64_t{k.line_bytes};
     a[p + "ways"] = std::int64_t{k.ways};
     a[p + "count"] = std::int64_t{k.count};
@@ -134,7 +144,7 @@ store::ReportBatch to_batch(const wire::Report& r, const store::AgentRecord& age
     for (wire::SectionText& t : wire::section_texts(*r.inventory))
       b.sections.push_back({std::move(t.name), std::move(t.state), std::move(t.reason), std::move(t.digest),
                             std::move(t.data_json)});
-  if (host.name.empty() && agent.hostname.size() > 0) host.name = agent.hostname;
+  host.name_if_new = agent.hostname;  // a report without the host section keeps the CI's name
   b.cis.push_back(std::move(host));
 
   for (const wire::Series& s : r.series) {

@@ -302,8 +302,6 @@ class RedisSeriesStore final : public SeriesStore {
       for (std::size_t i = 0; arr->type == REDIS_REPLY_ARRAY && i < arr->elements; ++i) {
         auto s = parse_sample_member(reply_text(arr->element[i]));
         if (!s) return core::make_error(StoreErrc::corrupt, "bad sample entry");
-        // Two values at one time can only come from two different reports; keep the first.
-        if (!out.empty() && out.back().time_ms == s->time_ms) continue;
         out.push_back(*s);
       }
       return out;
@@ -422,7 +420,12 @@ class RedisReportStore final : public ReportStore {
       tx.push_back({"ZADD", b_->key("series", info.key.ci_id), "0", member});
       tx.push_back({"HSET", b_->key("units", info.key.ci_id), member, info.unit});
       if (samples.empty()) continue;
-      Argv add{"ZADD", samples_key(*b_, info.key)};
+      // A sample at a time already held is ignored, as SQLite's primary key does.
+      static const char* kAddNew =
+          "for i = 1, #ARGV, 2 do "
+          "if redis.call('ZCOUNT', KEYS[1], ARGV[i], ARGV[i]) == 0 then "
+          "redis.call('ZADD', KEYS[1], ARGV[i], ARGV[i + 1]) end end return 0";
+      Argv add{"EVAL", kAddNew, "1", samples_key(*b_, info.key)};
       for (const Sample& s : samples) {
         add.push_back(i64(s.time_ms));
         add.push_back(sample_member(s));

@@ -57,15 +57,13 @@ struct Server::Impl {
         observer(std::move(obs)),
         io(static_cast<int>(std::max<std::size_t>(1, options.io_threads))),
         workers(std::max<std::size_t>(1, options.worker_threads)),
-        acceptor(io) {}
+        acceptor(accept_strand) {}
 
+  // Declared before the io_context: connection coroutines destroyed with it
+  // still touch the counters and the log.
   ServerOptions options;
   std::shared_ptr<const Router> router;
   std::function<void(const RequestRecord&)> observer;
-  asio::io_context io;
-  asio::thread_pool workers;
-  tcp::acceptor acceptor;
-  std::vector<std::thread> threads;
   std::atomic<std::size_t> connections{0};
   std::atomic<std::size_t> queued{0};
   std::atomic<std::size_t> in_flight{0};
@@ -73,6 +71,12 @@ struct Server::Impl {
   std::uint16_t bound_port = 0;
   log::Logger log{"collector.http"};
   log::RateLimit accept_errors{5, std::chrono::seconds(60)};
+  asio::io_context io;
+  asio::thread_pool workers;
+  // The acceptor is used from its strand only: the accept loop and close().
+  asio::strand<asio::io_context::executor_type> accept_strand{asio::make_strand(io)};
+  tcp::acceptor acceptor;
+  std::vector<std::thread> threads;
 
   void record(const std::string& method, const std::string& route, unsigned status,
               std::chrono::steady_clock::time_point start) {
@@ -211,7 +215,7 @@ core::Status Server::start() {
     return core::make_error(ServerErrc::cannot_listen,
                             "cannot listen on " + s.options.host + ":" + std::to_string(s.options.port) + ": " + ec.message());
   s.bound_port = s.acceptor.local_endpoint().port();
-  asio::co_spawn(s.io, s.accept_loop(), asio::detached);
+  asio::co_spawn(s.accept_strand, s.accept_loop(), asio::detached);
   for (std::size_t i = 0; i < std::max<std::size_t>(1, s.options.io_threads); ++i)
     s.threads.emplace_back([&s] { s.io.run(); });
   return {};
@@ -222,7 +226,7 @@ std::uint16_t Server::port() const { return impl_->bound_port; }
 void Server::stop(std::chrono::milliseconds grace) {
   Impl& s = *impl_;
   if (s.stopping.exchange(true)) return;
-  asio::post(s.io, [&s] {
+  asio::post(s.accept_strand, [&s] {
     beast::error_code ignored;
     s.acceptor.close(ignored);
   });

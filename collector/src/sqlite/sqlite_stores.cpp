@@ -56,8 +56,8 @@ struct Backend {
       : pool(std::move(writer), std::move(readers)), path(std::move(path_)) {}
   Pool pool;
   std::string path;
-  // series identity -> row id; touched only under the writer lock.
-  std::unordered_map<std::string, std::int64_t> series_ids;
+  // series identity -> row id and unit; touched only under the writer lock.
+  std::unordered_map<std::string, std::pair<std::int64_t, std::string>> series_ids;
 };
 
 #define SURVEYOR_TRY_STMT(var, conn, sql) \
@@ -123,7 +123,9 @@ std::string series_identity(const SeriesKey& k, const std::string& attrs_json) {
 core::Result<std::int64_t> series_id_for(Connection& c, Backend& b, const SeriesInfo& info) {
   const std::string attrs = labels_to_json(info.key.attributes);
   const std::string identity = series_identity(info.key, attrs);
-  if (auto it = b.series_ids.find(identity); it != b.series_ids.end()) return it->second;
+  // A known series with an unchanged unit needs no write.
+  if (auto it = b.series_ids.find(identity); it != b.series_ids.end() && it->second.second == info.unit)
+    return it->second.first;
   {
     SURVEYOR_TRY_STMT(ins, c,
                       "INSERT INTO series(ci_id, metric, attributes, unit) VALUES(?1, ?2, ?3, ?4) "
@@ -135,7 +137,7 @@ core::Result<std::int64_t> series_id_for(Connection& c, Backend& b, const Series
   sel.bind(1, info.key.ci_id).bind(2, info.key.metric).bind(3, attrs);
   if (int rc = sel.step(); rc != SQLITE_ROW) return c.error(rc, "read series id");
   const std::int64_t id = sel.int64(0);
-  b.series_ids.emplace(identity, id);
+  b.series_ids[identity] = {id, info.unit};
   return id;
 }
 

@@ -102,7 +102,7 @@ Ci merge_ci(const std::optional<Ci>& existing, const CiUpdate& u) {
   } else {
     c.id = u.id;
     c.type = u.type;
-    c.name = u.name.empty() ? u.id : u.name;
+    c.name = !u.name.empty() ? u.name : !u.name_if_new.empty() ? u.name_if_new : u.id;
     c.source = u.source;
     c.first_seen_ms = u.seen_at_ms;
     c.updated_ms = u.seen_at_ms;

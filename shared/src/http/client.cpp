@@ -12,6 +12,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -70,6 +71,7 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
   std::optional<beast::tcp_stream> stream;
   beast::flat_buffer buffer;
   bool cancelled = false;
+  bool busy = false;  // one request at a time
 
   core::Error fail(HttpErrc c, const beast::error_code& ec) {
     if (cancelled) return core::make_error(HttpErrc::cancelled, url.to_string());
@@ -115,10 +117,15 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
     nothing_received = true;
     stream->expires_at(deadline);
     co_await bhttp::async_write(*stream, breq, asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) co_return fail(HttpErrc::io, ec);
+    // A server may answer before reading the whole body (413) and close; the
+    // write then fails, but its answer is waiting to be read.
+    const beast::error_code write_error = ec;
+    if (write_error && (write_error == beast::error::timeout || cancelled)) co_return fail(HttpErrc::io, write_error);
     bhttp::response_parser<bhttp::string_body> parser;
     parser.body_limit(opts.max_response_body);
+    ec = {};
     co_await bhttp::async_read(*stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec && write_error) co_return fail(HttpErrc::io, write_error);
     if (ec) {
       nothing_received = parser.got_some() == false;
       if (ec == bhttp::error::body_limit) co_return core::make_error(HttpErrc::too_large, url.to_string());
@@ -185,12 +192,21 @@ Client::~Client() {
 const Url& Client::endpoint() const { return impl_->url; }
 
 void Client::async_request(Request req, std::function<void(core::Result<Response>)> done) {
+  if (impl_->busy) {
+    // A second request while one is in flight would share its connection.
+    asio::post(impl_->io, [done = std::move(done), url = impl_->url.to_string()] {
+      done(core::make_error(HttpErrc::io, url + ": a request is already in flight on this client"));
+    });
+    return;
+  }
+  impl_->busy = true;
   impl_->cancelled = false;
   auto self = impl_;
   asio::co_spawn(
       impl_->io,
       [self, req = std::move(req), done = std::move(done)]() mutable -> asio::awaitable<void> {
         core::Result<Response> r = co_await self->run(std::move(req));
+        self->busy = false;
         done(std::move(r));
       },
       asio::detached);

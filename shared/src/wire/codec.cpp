@@ -123,10 +123,10 @@ std::string encode(const M& message, Format format) {
 }
 
 template <class M>
-core::Result<M> decode(std::string_view body, Format format) {
+core::Result<M> decode(std::string_view body, Format format, Check check) {
   core::Result<M> r = format == Format::binary ? decode_binary<M>(body)
                                                : detail::from_json_text<M>(body);
-  if (!r) return r;
+  if (!r || check == Check::structure_only) return r;
   if (auto st = validate(*r); !st) return std::move(st).error();
   return r;
 }
@@ -135,10 +135,10 @@ template std::string encode(const Report&, Format);
 template std::string encode(const ReportAck&, Format);
 template std::string encode(const EnrollRequest&, Format);
 template std::string encode(const EnrollResponse&, Format);
-template core::Result<Report> decode(std::string_view, Format);
-template core::Result<ReportAck> decode(std::string_view, Format);
-template core::Result<EnrollRequest> decode(std::string_view, Format);
-template core::Result<EnrollResponse> decode(std::string_view, Format);
+template core::Result<Report> decode(std::string_view, Format, Check);
+template core::Result<ReportAck> decode(std::string_view, Format, Check);
+template core::Result<EnrollRequest> decode(std::string_view, Format, Check);
+template core::Result<EnrollResponse> decode(std::string_view, Format, Check);
 
 template <class T>
 std::string digest_of(const T& data) {

@@ -6,6 +6,7 @@
 
 #include <boost/container/pmr/memory_resource.hpp>
 #include <boost/json/parse.hpp>
+#include <boost/json/parser.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
@@ -47,6 +48,15 @@ class BudgetResource final : public boost::container::pmr::memory_resource {
   std::size_t left_;
 };
 
+// The decoded structures are charged too: an array of a thousand zeros is a
+// small document, but a thousand 200-byte structs once read. Set per decode.
+thread_local std::size_t t_output_budget = 0;
+
+void charge(std::size_t bytes) {
+  if (bytes > t_output_budget) throw DecodeFailure{Errc::too_large, "the decoded message would not fit the memory this body allows"};
+  t_output_budget -= bytes;
+}
+
 [[noreturn]] void fail(Errc c, const std::string& path, const std::string& what) {
   throw DecodeFailure{c, (path.empty() ? std::string("document") : path) + ": " + what};
 }
@@ -81,6 +91,7 @@ const json::value& required_field(const json::object& o, std::string_view key, c
 
 std::string get_string(const json::value& v, const std::string& path) {
   if (!v.is_string()) fail(Errc::wrong_type, path, "expected a string");
+  charge(v.get_string().size());
   return std::string(v.get_string());
 }
 
@@ -223,6 +234,7 @@ void read(const json::value& v, T& t, const std::string& p) {
 template <class T>
 void read(const json::value& v, std::vector<T>& out, const std::string& p) {
   const auto& arr = as_array(v, p);
+  charge(arr.size() * sizeof(T));
   out.resize(arr.size());
   for (std::size_t i = 0; i < arr.size(); ++i) read(arr[i], out[i], index(p, i));
 }
@@ -281,7 +293,9 @@ void read(const json::value& v, Series& s, const std::string& p) {
   s.unit = opt_string(o, "unit", p);
   if (auto f = optional_field(o, "attributes")) {
     const std::string ap = join(p, "attributes");
-    for (const auto& kv : as_object(*f, ap))
+    const auto& attrs = as_object(*f, ap);
+    charge(attrs.size() * sizeof(Attribute));
+    for (const auto& kv : attrs)
       s.attributes.push_back({std::string(kv.key()), get_string(kv.value(), join(ap, kv.key()))});
     // A JSON object has no order; the wire form is sorted by key.
     std::sort(s.attributes.begin(), s.attributes.end(),
@@ -289,6 +303,7 @@ void read(const json::value& v, Series& s, const std::string& p) {
   }
   const std::string pp = join(p, "points");
   const auto& arr = as_array(required_field(o, "points", p), pp);
+  charge(arr.size() * sizeof(Point));
   s.points.reserve(arr.size());
   for (std::size_t i = 0; i < arr.size(); ++i) {
     const std::string ep = index(pp, i);
@@ -356,11 +371,13 @@ void read(const json::value& v, Report& r, const std::string& p) {
   }
   if (auto f = optional_field(o, "series")) {
     const auto& arr = as_array(*f, "series");
+    charge(arr.size() * sizeof(Series));
     r.series.resize(arr.size());
     for (std::size_t i = 0; i < arr.size(); ++i) read(arr[i], r.series[i], index("series", i));
   }
   if (auto f = optional_field(o, "checks")) {
     const auto& arr = as_array(*f, "checks");
+    charge(arr.size() * sizeof(CheckResult));
     r.checks.resize(arr.size());
     for (std::size_t i = 0; i < arr.size(); ++i) read(arr[i], r.checks[i], index("checks", i));
   }
@@ -415,14 +432,19 @@ std::string to_json_text(const EnrollResponse& m) { return json::serialize(to_va
 template <class M>
 core::Result<M> from_json_text(std::string_view body) {
   BudgetResource budget(body.size() * kJsonBudgetPerByte + kJsonBudgetSlack);
+  t_output_budget = body.size() * kJsonBudgetPerByte + kJsonBudgetSlack;
   try {
     json::parse_options opts;
     opts.max_depth = 32;
     boost::system::error_code ec;
     M out{};
     {
-      json::value doc = json::parse(body, ec, json::storage_ptr(&budget), opts);
+      // The parser's working stack comes out of the same budget as the document.
+      json::parser parser(json::storage_ptr(&budget), opts);
+      parser.reset(json::storage_ptr(&budget));
+      parser.write(body.data(), body.size(), ec);
       if (ec) return core::make_error(Errc::malformed, "JSON: " + ec.message());
+      json::value doc = parser.release();
       read(doc, out, "");
     }
     return out;

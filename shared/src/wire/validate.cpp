@@ -24,11 +24,7 @@ bool is_id_char(char c) {
          c == '_' || c == '.' || c == ':';
 }
 
-// Printable ASCII without spaces: metric names and attribute keys.
-bool is_name(std::string_view s) {
-  return !s.empty() && s.size() <= kMaxName &&
-         std::all_of(s.begin(), s.end(), [](char c) { return c > ' ' && c < 0x7f; });
-}
+bool is_name(std::string_view s) { return is_valid_name(s); }
 
 std::optional<core::Error> check_id(const std::string& path, std::string_view s) {
   if (s.empty()) return invalid(path, "must not be empty");
@@ -63,6 +59,11 @@ std::optional<core::Error> check_section(const std::string& path, const Section<
 
 }  // namespace
 
+bool is_valid_name(std::string_view s) {
+  return !s.empty() && s.size() <= kMaxName &&
+         std::all_of(s.begin(), s.end(), [](char c) { return c > ' ' && c < 0x7f; });
+}
+
 core::Status validate(const Report& r) {
   if (auto e = check_id("agent_id", r.agent_id)) return *e;
   if (r.sequence == 0) return invalid("sequence", "starts at 1");
@@ -91,7 +92,7 @@ core::Status validate(const Report& r) {
     for (std::size_t j = 0; j < s.attributes.size(); ++j) {
       const std::string ap = p + ".attributes[" + std::to_string(j) + "]";
       if (!is_name(s.attributes[j].key)) return invalid(ap + ".key", "must be 1-255 printable characters without spaces");
-      if (auto e = check_len(ap + ".value", s.attributes[j].value, kMaxName)) return *e;
+      if (auto e = check_len(ap + ".value", s.attributes[j].value, kMaxAttributeValue)) return *e;
       if (j > 0 && !(s.attributes[j - 1].key < s.attributes[j].key))
         return invalid(ap + ".key", "attribute keys must be unique and sorted");
     }

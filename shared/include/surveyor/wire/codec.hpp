@@ -43,11 +43,20 @@ enum class Format { binary, json };
 template <class M>
 [[nodiscard]] std::string encode(const M& message, Format format);
 
+enum class Check { validate, structure_only };
+
 // Decodes untrusted bytes. Never throws and never allocates more than a small
 // multiple of body.size(): bad input is a typed Errc with a reason. The result
-// has also passed validate().
+// has also passed validate(), unless `check` is structure_only (for a
+// sender re-reading what it wrote itself, before it completes it).
 template <class M>
-[[nodiscard]] core::Result<M> decode(std::string_view body, Format format);
+[[nodiscard]] core::Result<M> decode(std::string_view body, Format format, Check check = Check::validate);
+
+// True for what metric names, attribute keys and check names may be:
+// 1-255 printable ASCII characters, no spaces.
+[[nodiscard]] bool is_valid_name(std::string_view s);
+// Attribute values and other short texts: at most 255 bytes.
+inline constexpr std::size_t kMaxAttributeValue = 255;
 
 // Semantic checks beyond structure (lengths, ids, sorted attributes).
 [[nodiscard]] core::Status validate(const Report& r);

@@ -67,17 +67,23 @@ inline std::error_code make_error_code(SamplerErrc e) { return {static_cast<int>
                                                                      const std::string& sys_root,
                                                                      const std::string& rootfs);
 
-// Accumulates points per series between reports.
+// Accumulates points per series between reports. Points the collector
+// would refuse (a metric or attribute key that is not a name, a time not
+// after the series' last) are dropped here and counted, so that one bad
+// point can never make a whole report unacceptable; attribute values past
+// 255 bytes are cut.
 class SeriesBuffer final : public SampleSink {
  public:
   void add(std::string_view metric, std::string_view unit, Attrs attrs, std::int64_t time_ms, double value) override;
   // Everything buffered, series in a stable order; the buffer is left empty.
   [[nodiscard]] std::vector<wire::Series> take();
   [[nodiscard]] std::size_t points() const { return points_; }
+  [[nodiscard]] std::uint64_t dropped() const { return dropped_; }
 
  private:
   std::map<std::pair<std::string, Attrs>, wire::Series> series_;
   std::size_t points_ = 0;
+  std::uint64_t dropped_ = 0;
 };
 
 }  // namespace surveyor::agent::samplers

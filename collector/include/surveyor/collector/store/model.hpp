@@ -68,6 +68,7 @@ struct CiUpdate {
   std::string id;
   std::string type;
   std::string name;  // empty: keep the current name
+  std::string name_if_new;  // the name a CI created by this update gets when `name` is empty
   std::string source;
   AttrMap attributes;
   std::vector<std::string> replace_prefixes;
