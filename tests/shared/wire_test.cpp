@@ -123,6 +123,17 @@ TEST(WireRoundTrip, OtherMessages) {
   }
 }
 
+TEST(WireFormat, PeekAgentId) {
+  Report r = test::sample_report();
+  EXPECT_EQ(peek_agent_id(encode(r, Format::binary)), "agt-0123456789abcdef");
+  r.agent_id = "";
+  EXPECT_EQ(peek_agent_id(encode(r, Format::binary)), "");
+  EXPECT_EQ(peek_agent_id(encode(ReportAck{}, Format::binary)), std::nullopt);
+  EXPECT_EQ(peek_agent_id("SVR"), std::nullopt);
+  const std::string good = encode(test::sample_report(), Format::binary);
+  EXPECT_EQ(peek_agent_id(good.substr(0, 20)), std::nullopt) << "id cut short";
+}
+
 TEST(WireFormat, ContentTypes) {
   EXPECT_EQ(format_for_content_type("application/x-surveyor-report"), Format::binary);
   EXPECT_EQ(format_for_content_type("Application/JSON; charset=utf-8"), Format::json);

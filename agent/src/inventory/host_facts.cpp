@@ -5,6 +5,8 @@
 #include "surveyor/core/error_category.hpp"
 #include "surveyor/agent/inventory/host_facts.hpp"
 
+#include "surveyor/agent/inventory/text.hpp"
+
 #include <fcntl.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -89,19 +91,17 @@ std::map<std::string, std::string> parse_os_release(std::string_view text) {
   return out;
 }
 
-std::map<std::string, std::uint64_t> parse_meminfo(std::string_view text) {
+std::map<std::string, std::uint64_t> parse_meminfo(std::string_view rest) {
   std::map<std::string, std::uint64_t> out;
-  std::istringstream in{std::string(text)};
-  std::string line;
-  while (std::getline(in, line)) {
+  std::string_view line;
+  while (text::next_line(rest, line)) {
     const auto colon = line.find(':');
-    if (colon == std::string::npos) continue;
-    std::istringstream v(line.substr(colon + 1));
+    if (colon == std::string_view::npos) continue;
+    std::string_view fields = line.substr(colon + 1);
     std::uint64_t n = 0;
-    std::string unit;
-    if (!(v >> n)) continue;
-    v >> unit;
-    out[line.substr(0, colon)] = unit == "kB" ? n * 1024 : n;
+    if (!text::to_number(text::next_field(fields), n)) continue;
+    const std::string_view unit = text::next_field(fields);
+    out.emplace(std::string(line.substr(0, colon)), unit == "kB" ? n * 1024 : n);
   }
   return out;
 }

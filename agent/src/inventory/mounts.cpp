@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "surveyor/agent/inventory/mounts.hpp"
 
+#include "surveyor/agent/inventory/text.hpp"
+
 #include <algorithm>
 #include <iterator>
 #include <sstream>
@@ -25,19 +27,19 @@ std::string unescape(std::string_view s) {
 
 }  // namespace
 
-std::vector<Mount> parse_mounts(std::string_view text) {
+std::vector<Mount> parse_mounts(std::string_view rest) {
   std::vector<Mount> out;
-  std::istringstream in{std::string(text)};
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream f(line);
-    std::string dev, mp, type, opts;
-    if (!(f >> dev >> mp >> type >> opts)) continue;
-    Mount m{unescape(dev), unescape(mp), type, false};
-    std::istringstream o(opts);
-    std::string opt;
-    while (std::getline(o, opt, ','))
-      if (opt == "ro") m.read_only = true;
+  std::string_view line;
+  while (text::next_line(rest, line)) {
+    const std::string_view dev = text::next_field(line), mp = text::next_field(line), type = text::next_field(line);
+    std::string_view opts = text::next_field(line);
+    if (opts.empty()) continue;
+    Mount m{unescape(dev), unescape(mp), std::string(type), false};
+    while (!opts.empty()) {
+      const auto comma = opts.find(',');
+      if (opts.substr(0, comma) == "ro") m.read_only = true;
+      opts = comma == std::string_view::npos ? std::string_view() : opts.substr(comma + 1);
+    }
     out.push_back(std::move(m));
   }
   return out;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "surveyor/agent/samplers/proc_parsers.hpp"
 
+#include "surveyor/agent/inventory/text.hpp"
+
 #include <algorithm>
 #include <sstream>
 
@@ -13,62 +15,65 @@ std::uint64_t CpuTimes::total() const {
 
 std::optional<CpuTimes> parse_proc_stat_cpu(std::string_view text) {
   if (text.substr(0, 4) != "cpu ") return std::nullopt;
-  const auto eol = text.find('\n');
-  std::istringstream in{std::string(text.substr(4, eol == std::string_view::npos ? std::string_view::npos : eol - 4))};
+  std::string_view line = text.substr(4, text.find('\n') == std::string_view::npos ? std::string_view::npos
+                                                                                    : text.find('\n') - 4);
   CpuTimes t;
   std::size_t n = 0;
-  std::uint64_t v = 0;
-  while (n < t.ticks.size() && in >> v) t.ticks[n++] = v;
+  for (std::string_view f = text::next_field(line); !f.empty() && n < t.ticks.size(); f = text::next_field(line)) {
+    if (!text::to_number(f, t.ticks[n])) return std::nullopt;
+    ++n;
+  }
   // Kernels before 2.6.11 lack steal; anything shorter than user..iowait is not /proc/stat.
   if (n < 5) return std::nullopt;
   return t;
 }
 
-std::vector<DiskStats> parse_diskstats(std::string_view text) {
+std::vector<DiskStats> parse_diskstats(std::string_view rest) {
   std::vector<DiskStats> out;
-  std::istringstream in{std::string(text)};
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream f(line);
-    unsigned major = 0, minor = 0;
+  std::string_view line;
+  while (text::next_line(rest, line)) {
     DiskStats d;
-    std::uint64_t reads_merged = 0, writes_merged = 0, in_flight = 0;
-    if (!(f >> major >> minor >> d.name >> d.reads >> reads_merged >> d.sectors_read >> d.read_ms >> d.writes >>
-          writes_merged >> d.sectors_written >> d.write_ms >> in_flight >> d.io_ms))
-      continue;
-    out.push_back(std::move(d));
+    std::uint64_t ignored = 0;
+    std::uint64_t* fields[] = {&ignored, &ignored, nullptr, &d.reads, &ignored, &d.sectors_read, &d.read_ms,
+                               &d.writes, &ignored, &d.sectors_written, &d.write_ms, &ignored, &d.io_ms};
+    bool ok = true;
+    for (std::uint64_t* f : fields) {
+      const std::string_view field = text::next_field(line);
+      if (f == nullptr) d.name = std::string(field);
+      else ok = ok && text::to_number(field, *f);
+    }
+    if (ok && !d.name.empty()) out.push_back(std::move(d));
   }
   return out;
 }
 
-std::vector<NetStats> parse_net_dev(std::string_view text) {
+std::vector<NetStats> parse_net_dev(std::string_view rest) {
   std::vector<NetStats> out;
-  std::istringstream in{std::string(text)};
-  std::string line;
-  while (std::getline(in, line)) {
+  std::string_view line;
+  while (text::next_line(rest, line)) {
     const auto colon = line.find(':');
-    if (colon == std::string::npos) continue;  // the two header lines
-    std::string name = line.substr(0, colon);
-    name.erase(0, name.find_first_not_of(' '));
-    std::istringstream f(line.substr(colon + 1));
+    if (colon == std::string_view::npos) continue;  // the two header lines
+    std::string_view name = line.substr(0, colon);
+    name = text::next_field(name);
+    std::string_view f = line.substr(colon + 1);
     NetStats n;
-    n.name = name;
-    std::uint64_t fifo = 0, frame = 0, compressed = 0, multicast = 0;
-    if (!(f >> n.rx_bytes >> n.rx_packets >> n.rx_errors >> n.rx_dropped >> fifo >> frame >> compressed >> multicast >>
-          n.tx_bytes >> n.tx_packets >> n.tx_errors >> n.tx_dropped))
-      continue;
-    if (n.name.empty()) continue;
-    out.push_back(std::move(n));
+    n.name = std::string(name);
+    std::uint64_t ignored = 0;
+    std::uint64_t* fields[] = {&n.rx_bytes, &n.rx_packets, &n.rx_errors, &n.rx_dropped, &ignored, &ignored,
+                               &ignored,    &ignored,      &n.tx_bytes,  &n.tx_packets, &n.tx_errors, &n.tx_dropped};
+    bool ok = !n.name.empty();
+    for (std::uint64_t* x : fields) ok = ok && text::to_number(text::next_field(f), *x);
+    if (ok) out.push_back(std::move(n));
   }
   return out;
 }
 
-std::optional<std::array<double, 3>> parse_loadavg(std::string_view text) {
-  std::istringstream in{std::string(text)};
+std::optional<std::array<double, 3>> parse_loadavg(std::string_view line) {
   std::array<double, 3> a{};
-  if (!(in >> a[0] >> a[1] >> a[2])) return std::nullopt;
-  for (double v : a)
+  for (double& v : a) {
+    if (!text::to_number(text::next_field(line), v)) return std::nullopt;
     if (!(v >= 0) || v > 1e9) return std::nullopt;
+  }
   return a;
 }
 

@@ -80,21 +80,25 @@ struct ReportSender::Impl : std::enable_shared_from_this<Impl> {
     if (in_flight || waiting || agent_id.empty()) return;
     auto encoded = head();
     if (!encoded) return notify_drained();
-    // Reports made before enrollment carry no agent id yet: complete, then send.
-    auto r = wire::decode<wire::Report>(*encoded, wire::Format::binary, wire::Check::structure_only);
-    if (!r) {  // cannot happen for what this agent wrote, short of disk damage the CRC missed
-      log.error("dropping spooled report {}: {}", head_sequence, r.error().describe());
-      ++stats.dropped_corrupt;
-      pop_head();
-      return pump();
+    // Reports made before enrollment (or a re-enrollment) carry no or another
+    // agent id: complete them; the others go out as they were spooled.
+    if (wire::peek_agent_id(*encoded) != std::optional<std::string_view>(agent_id)) {
+      auto r = wire::decode<wire::Report>(*encoded, wire::Format::binary, wire::Check::structure_only);
+      if (!r) {  // cannot happen for what this agent wrote, short of disk damage the CRC missed
+        log.error("dropping spooled report {}: {}", head_sequence, r.error().describe());
+        ++stats.dropped_corrupt;
+        pop_head();
+        return pump();
+      }
+      r->agent_id = agent_id;
+      encoded = wire::encode(*r, wire::Format::binary);
     }
-    r->agent_id = agent_id;  // after a re-enrollment, queued reports go out under the new identity
     http::Request req;
     req.method = "POST";
     req.target = "/api/v1/reports";
     req.headers = {{"Content-Type", std::string(wire::kBinaryContentType)},
                    {"Authorization", "Bearer " + agent_id + ":" + agent_key}};
-    req.body = wire::encode(*r, wire::Format::binary);
+    req.body = std::move(*encoded);
     in_flight = true;
     client.async_request(std::move(req), [self = shared_from_this()](core::Result<http::Response> res) {
       self->in_flight = false;

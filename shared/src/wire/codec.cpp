@@ -167,6 +167,16 @@ std::string inventory_digest(const Inventory& inv) {
   return inventory_digest(digests);
 }
 
+std::optional<std::string_view> peek_agent_id(std::string_view b) {
+  // magic(4) | byte order(1) | Report layout version(4) | id length(8) | id
+  constexpr std::size_t kIdAt = 4 + 1 + 4 + 8;
+  if (b.size() < kIdAt || b.substr(0, 4) != std::string_view(Magic<Report>::value, 4) || b[4] != 1) return std::nullopt;
+  std::uint64_t len = 0;
+  for (int i = 0; i < 8; ++i) len |= static_cast<std::uint64_t>(static_cast<unsigned char>(b[9 + i])) << (8 * i);
+  if (len > b.size() - kIdAt) return std::nullopt;
+  return b.substr(kIdAt, static_cast<std::size_t>(len));
+}
+
 std::vector<SectionText> section_texts(const Inventory& inv) { return detail::section_texts(inv); }
 std::string inventory_json(const Inventory& inv) { return detail::inventory_json_text(inv); }
 

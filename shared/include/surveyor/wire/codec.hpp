@@ -75,6 +75,11 @@ template <class T>
 [[nodiscard]] std::string inventory_digest(const Inventory& inv);
 [[nodiscard]] std::string inventory_digest(const std::vector<std::string>& section_digests);
 
+// The agent id of an encoded binary report, read without decoding the rest
+// (a sender checks whether a spooled report needs re-encoding); nullopt if
+// the bytes do not start like a report.
+[[nodiscard]] std::optional<std::string_view> peek_agent_id(std::string_view binary_report);
+
 // The inventory document alone as JSON (what `surveyor-agent --inventory` prints).
 [[nodiscard]] std::string inventory_json(const Inventory& inv);
 
