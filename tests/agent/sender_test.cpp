@@ -212,3 +212,36 @@ TEST(ReportSender, ReportsSpooledByOneRunAreDeliveredByTheNext) {
 
 }  // namespace
 }  // namespace surveyor::agent::transport
+
+namespace surveyor::agent::transport {
+namespace {
+
+// The collector closes idle kept-alive connections; the next report must go
+// out at once on a fresh connection, not after a failure and a back-off.
+TEST(ReportSender, AConnectionTheServerClosedIsReopenedWithoutAFailure) {
+  FakeCollector fake;
+  boost::asio::io_context io;
+  http::Client client(io, fake.url());
+  test::TempDir dir;
+  ReportSender sender(io, client, make_spool(dir), fast());
+  sender.set_credentials("agt-x", "k");
+  sender.submit(report(1));
+  sender.flush(5s, [](bool) {});
+  io.run_for(2s);
+  io.restart();
+  // Drop every connection the server holds, as its idle timeout would.
+  fake.server->stop(std::chrono::milliseconds(0));
+  fake.server = std::make_unique<collector::server::Server>(
+      collector::server::ServerOptions{.host = "127.0.0.1", .port = fake.url().port}, fake.router);
+  ASSERT_TRUE(fake.server->start());
+  sender.submit(report(2));
+  bool all = false;
+  sender.flush(5s, [&](bool a) { all = a; });
+  io.run_for(6s);
+  EXPECT_TRUE(all);
+  EXPECT_EQ(fake.accepted, (std::vector<std::uint64_t>{1, 2}));
+  EXPECT_EQ(sender.stats().failed_attempts, 0u);
+}
+
+}  // namespace
+}  // namespace surveyor::agent::transport

@@ -129,8 +129,10 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
     if (ec) {
       nothing_received = parser.got_some() == false;
       if (ec == bhttp::error::body_limit) co_return core::make_error(HttpErrc::too_large, url.to_string());
+      // A kept-alive connection the server closed meanwhile ends the stream
+      // before any answer: the caller retries it on a fresh connection.
       if (ec == beast::error::timeout || cancelled || ec == asio::error::eof ||
-          ec == asio::error::connection_reset)
+          ec == asio::error::connection_reset || ec == bhttp::error::end_of_stream)
         co_return fail(HttpErrc::io, ec);
       co_return fail(HttpErrc::protocol, ec);
     }
