@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: Apache-2.0
 # Measures surveyor-agent's footprint on this host, as docs/benchmarks.md
 # describes: peak RSS and CPU per minute at a 10 s sample interval over
-# DURATION seconds (default 150) against a local collector, then the time
-# and peak memory of one full inventory run (five runs, the median time and
-# the largest peak). Usage: packaging/bench-agent.sh [DURATION]
+# DURATION seconds (default 150, counted from the first stored report)
+# against a local collector, then the time and peak memory of one full
+# inventory run (five runs, the median time and the largest peak).
+# Usage: packaging/bench-agent.sh [DURATION]
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ROOT/packaging/common.sh"
@@ -31,7 +32,10 @@ pids+=($AGENT)
 
 # CPU: the sum of the first field of /proc/PID/task/*/schedstat (ns on a CPU).
 cpu_ns() { cat /proc/"$AGENT"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {print s + 0}'; }
-sleep 5  # start-up (enrollment, first inventory) is measured by the inventory run below
+stored() { curl -s "http://127.0.0.1:$PORT/metrics" | awk '/^surveyor_reports_total\{outcome="stored"\}/ {print $2}'; }
+# Start-up (enrollment, the first full inventory) is measured by the inventory
+# run below: the window opens once the first report is in.
+for _ in $(seq 1 80); do [ -n "$(stored)" ] && break; sleep 1; done
 start_cpu=$(cpu_ns)
 start=$(date +%s.%N)
 sleep "$DURATION"
@@ -46,8 +50,7 @@ printf 'agent: %.0f s at a 10 s sample interval, 60 s reports\n' "$elapsed"
 printf '  peak RSS (VmHWM)   %6.2f MB\n' "$(echo "$hwm / 1024" | bc -l)"
 printf '  RSS at the end     %6.2f MB (PSS %s kB)\n' "$(echo "$rss / 1024" | bc -l)" "$pss"
 printf '  CPU                %6.2f ms per minute\n' "$cpu_ms_min"
-reports=$(curl -s "http://127.0.0.1:$PORT/metrics" | awk '/^surveyor_reports_total\{outcome="stored"\}/ {print $2}')
-printf '  reports stored     %s\n' "${reports:-0}"
+printf '  reports stored     %s\n' "$(stored)"
 
 times=()
 peak=0
