@@ -7,6 +7,9 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -357,3 +360,46 @@ TEST(InventoryTracker, FullFirstThenOnlyChangesThenFullAgain) {
 
 }  // namespace
 }  // namespace surveyor::agent::runner
+
+namespace surveyor::agent::inventory {
+namespace {
+
+// As an unprivileged user the agent degrades per section: each section is
+// collected, empty, or failed with a reason; none silently empty, none fatal.
+TEST(Collect, AsAnUnprivilegedUserEverySectionSaysWhatItCould) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to drop to nobody";
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::close(fds[0]);
+    if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(3);
+    auto inv = collect({}, 1);
+    std::string out;
+    wire::for_each_section(inv, [&](std::string_view name, const auto& s) {
+      out += std::string(name) + " " + std::to_string(static_cast<int>(s.state)) + " " +
+             (s.state == wire::SectionState::failed ? (s.reason.empty() ? "NO-REASON" : "reason") : "-") + "\n";
+    });
+    (void)!::write(fds[1], out.data(), out.size());
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(fds[0], buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
+  ::close(fds[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  ASSERT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_EQ(out.find("NO-REASON"), std::string::npos) << out;
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 10) << out;
+  // What any user may read is still there.
+  EXPECT_NE(out.find("host 0"), std::string::npos) << out;
+  EXPECT_NE(out.find("packages 0"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace surveyor::agent::inventory

@@ -325,3 +325,21 @@ TEST(EndToEnd, AgentWithAWrongTokenStopsWithExitCode2) {
 
 }  // namespace
 }  // namespace surveyor::e2e
+
+namespace surveyor::e2e {
+namespace {
+
+// The example configurations shipped in packaging/etc are valid.
+TEST(Packaging, ExampleConfigurationsLoad) {
+  const std::string etc = std::string(SURVEYOR_SOURCE_DIR) + "/packaging/etc/";
+  for (const auto& [bin, file] : {std::pair{"surveyor-agent", "agent.toml"}, std::pair{"surveyor-collector", "collector.toml"}}) {
+    test::TempDir dir;
+    Process p({test::binary(bin), "--config", etc + file, "--print-config"}, dir.path());
+    auto st = p.stop(0, std::chrono::seconds(10));
+    ASSERT_TRUE(st);
+    EXPECT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) == 0) << file << ": " << p.output();
+  }
+}
+
+}  // namespace
+}  // namespace surveyor::e2e
