@@ -32,13 +32,7 @@ namespace {
 namespace json = boost::json;
 const std::string kFixtures = SURVEYOR_AGENT_FIXTURES;
 
-std::string run(const std::string& cmd) {
-  std::unique_ptr<FILE, int (*)(FILE*)> p(popen(cmd.c_str(), "r"), pclose);
-  std::string out;
-  char buf[4096];
-  while (p && std::fgets(buf, sizeof buf, p.get())) out += buf;
-  return out;
-}
+std::string run(const std::string& cmd) { return test::run_command(cmd); }
 
 json::value run_json(const std::string& cmd) { return json::parse(run(cmd)); }
 

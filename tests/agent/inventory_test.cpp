@@ -17,14 +17,7 @@ namespace {
 
 const std::string kFixtures = SURVEYOR_AGENT_FIXTURES;
 
-std::string run(const std::string& cmd) {
-  std::unique_ptr<FILE, int (*)(FILE*)> p(popen(cmd.c_str(), "r"), pclose);
-  std::string out;
-  char buf[4096];
-  while (p && std::fgets(buf, sizeof buf, p.get())) out += buf;
-  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
-  return out;
-}
+std::string run(const std::string& cmd) { return test::run_command(cmd); }
 
 TEST(OsRelease, QuotesEscapesAndComments) {
   auto kv = parse_os_release("NAME=\"Rocky Linux\"\nID=rocky\n# c\nX='single quoted'\nY=\"a \\\"q\\\" b\"\nbad line\n");

@@ -22,13 +22,7 @@ struct Recorder final : samplers::SampleSink {
   }
 };
 
-std::string run(const std::string& cmd) {
-  std::unique_ptr<FILE, int (*)(FILE*)> p(popen(cmd.c_str(), "r"), pclose);
-  std::string out;
-  char buf[4096];
-  while (p && std::fgets(buf, sizeof buf, p.get())) out += buf;
-  return out;
-}
+std::string run(const std::string& cmd) { return test::run_command(cmd); }
 
 TEST(PluginHost, LoadsSamplesAndReportsInstances) {
   auto p = Plugin::load({kTestPlugins + "/test_plugin_good.so", {{"start", "100"}}});

@@ -36,13 +36,7 @@ struct Recorder final : SampleSink {
   }
 };
 
-std::string run(const std::string& cmd) {
-  std::unique_ptr<FILE, int (*)(FILE*)> p(popen(cmd.c_str(), "r"), pclose);
-  std::string out;
-  char buf[4096];
-  while (p && std::fgets(buf, sizeof buf, p.get())) out += buf;
-  return out;
-}
+std::string run(const std::string& cmd) { return test::run_command(cmd); }
 
 void write(const std::filesystem::path& p, const std::string& text) {
   std::filesystem::create_directories(p.parent_path());

@@ -31,14 +31,7 @@ namespace json = boost::json;
 using namespace std::chrono_literals;
 using test::Process;
 
-std::string run(const std::string& cmd) {
-  std::unique_ptr<FILE, int (*)(FILE*)> p(popen(cmd.c_str(), "r"), pclose);
-  std::string out;
-  char buf[4096];
-  while (p && std::fgets(buf, sizeof buf, p.get())) out += buf;
-  while (!out.empty() && out.back() == '\n') out.pop_back();
-  return out;
-}
+std::string run(const std::string& cmd) { return test::run_command(cmd); }
 
 struct Stack {
   explicit Stack(std::string store = "", std::uint16_t listen_port = 0) {

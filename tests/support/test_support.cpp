@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <memory>
@@ -180,6 +181,15 @@ std::string binary(const std::string& name) {
   const char* dir = std::getenv("SURVEYOR_BIN_DIR");
   if (dir == nullptr) throw std::runtime_error("SURVEYOR_BIN_DIR is not set (run the tests through ctest)");
   return std::string(dir) + "/" + name;
+}
+
+std::string run_command(const std::string& cmd) {
+  std::unique_ptr<FILE, int (*)(FILE*)> p(popen(cmd.c_str(), "r"), pclose);
+  std::string out;
+  char buf[4096];
+  while (p && std::fgets(buf, sizeof buf, p.get())) out += buf;
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  return out;
 }
 
 std::string read_file(const std::filesystem::path& p) {

@@ -82,6 +82,10 @@ struct RedisAddress {
 // (SURVEYOR_BIN_DIR).
 [[nodiscard]] std::string binary(const std::string& name);
 
+// The standard output of a shell command line (for independent sources such
+// as lsblk, hwloc-calc, df), with trailing newlines removed.
+[[nodiscard]] std::string run_command(const std::string& command_line);
+
 // Reads a whole file; empty if it cannot be read.
 [[nodiscard]] std::string read_file(const std::filesystem::path& p);
 

@@ -20,18 +20,12 @@
 namespace surveyor::agent::samplers {
 namespace {
 
-core::Result<std::string> read(const std::string& path) {
-  auto r = inventory::read_text(path, 4 << 20);
-  if (!r) return core::make_error(SamplerErrc::unreadable, r.error().message);
-  return r;
-}
-
 class LoadSampler final : public Sampler {
  public:
   explicit LoadSampler(std::string root) : path_(std::move(root) + "/loadavg") {}
   std::string_view name() const override { return "load"; }
   core::Status sample(std::int64_t now_ms, SampleSink& sink) override {
-    auto text = read(path_);
+    auto text = read_source(path_);
     if (!text) return std::move(text).error();
     auto a = parse_loadavg(*text);
     if (!a) return core::make_error(SamplerErrc::malformed, path_);
@@ -50,7 +44,7 @@ class SwapSampler final : public Sampler {
   explicit SwapSampler(std::string root) : path_(std::move(root) + "/meminfo") {}
   std::string_view name() const override { return "swap"; }
   core::Status sample(std::int64_t now_ms, SampleSink& sink) override {
-    auto text = read(path_);
+    auto text = read_source(path_);
     if (!text) return std::move(text).error();
     const auto m = inventory::parse_meminfo(*text);
     auto total = m.find("SwapTotal"), free = m.find("SwapFree");
@@ -85,7 +79,7 @@ class DiskSampler final : public Sampler {
   std::string_view name() const override { return "disk"; }
 
   core::Status sample(std::int64_t now_ms, SampleSink& sink) override {
-    auto text = read(path_);
+    auto text = read_source(path_);
     if (!text) return std::move(text).error();
     std::map<std::string, Reading> seen;
     for (DiskStats& d : parse_diskstats(*text)) {
@@ -140,7 +134,7 @@ class NetworkSampler final : public Sampler {
   std::string_view name() const override { return "network"; }
 
   core::Status sample(std::int64_t now_ms, SampleSink& sink) override {
-    auto text = read(path_);
+    auto text = read_source(path_);
     if (!text) return std::move(text).error();
     std::map<std::string, Reading> seen;
     for (NetStats& n : parse_net_dev(*text)) {
@@ -199,7 +193,7 @@ class ProcessSampler final : public Sampler {
   std::string_view name() const override { return "processes"; }
 
   core::Status sample(std::int64_t now_ms, SampleSink& sink) override {
-    auto stat = read(root_ + "/stat");
+    auto stat = read_source(root_ + "/stat");
     if (!stat) return std::move(stat).error();
     for (const char* key : {"procs_running", "procs_blocked"}) {
       const auto pos = stat->find(std::string("\n") + key + " ");
@@ -226,7 +220,7 @@ class UptimeSampler final : public Sampler {
   explicit UptimeSampler(std::string proc) : path_(std::move(proc) + "/uptime") {}
   std::string_view name() const override { return "uptime"; }
   core::Status sample(std::int64_t now_ms, SampleSink& sink) override {
-    auto text = read(path_);
+    auto text = read_source(path_);
     if (!text) return std::move(text).error();
     char* end = nullptr;
     const double up = std::strtod(text->c_str(), &end);

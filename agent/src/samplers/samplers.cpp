@@ -24,19 +24,13 @@
 namespace surveyor::agent::samplers {
 namespace {
 
-core::Result<std::string> read(const std::string& path) {
-  auto r = inventory::read_text(path, 1 << 20);
-  if (!r) return core::make_error(SamplerErrc::unreadable, r.error().message);
-  return r;
-}
-
 class CpuSampler final : public Sampler {
  public:
   explicit CpuSampler(std::string root) : path_(std::move(root) + "/stat") {}
   std::string_view name() const override { return "cpu"; }
 
   core::Status sample(std::int64_t now_ms, SampleSink& sink) override {
-    auto text = read(path_);
+    auto text = read_source(path_);
     if (!text) return std::move(text).error();
     auto now = parse_proc_stat_cpu(*text);
     if (!now) return core::make_error(SamplerErrc::malformed, path_ + ": no aggregate cpu line");
@@ -68,7 +62,7 @@ class MemorySampler final : public Sampler {
   std::string_view name() const override { return "memory"; }
 
   core::Status sample(std::int64_t now_ms, SampleSink& sink) override {
-    auto text = read(path_);
+    auto text = read_source(path_);
     if (!text) return std::move(text).error();
     const auto m = inventory::parse_meminfo(*text);
     auto get = [&](const char* k) -> std::optional<std::uint64_t> {
@@ -105,7 +99,7 @@ class FilesystemSampler final : public Sampler {
   std::string_view name() const override { return "filesystem"; }
 
   core::Status sample(std::int64_t now_ms, SampleSink& sink) override {
-    auto text = read(path_);
+    auto text = read_source(path_);
     if (!text) return std::move(text).error();
     std::set<dev_t> seen;
     for (const Mount& m : parse_mounts(*text)) {
@@ -139,6 +133,12 @@ class FilesystemSampler final : public Sampler {
 };
 
 }  // namespace
+
+core::Result<std::string> read_source(const std::string& path) {
+  auto r = inventory::read_text(path, 4 << 20);
+  if (!r) return core::make_error(SamplerErrc::unreadable, r.error().message);
+  return r;
+}
 
 const std::error_category& sampler_category() {
   static const core::TableCategory c("sampler", {{SamplerErrc::unreadable, "cannot read"},

@@ -39,6 +39,9 @@ enum class SamplerErrc { unreadable = 1, malformed };
 const std::error_category& sampler_category();
 inline std::error_code make_error_code(SamplerErrc e) { return {static_cast<int>(e), sampler_category()}; }
 
+// A /proc file's text for a sampler (at most 4 MiB); `unreadable` if it cannot be read.
+[[nodiscard]] core::Result<std::string> read_source(const std::string& path);
+
 // system.cpu.utilization per state and in total, from /proc/stat deltas.
 // The first call only takes the baseline.
 [[nodiscard]] std::unique_ptr<Sampler> make_cpu_sampler(std::string proc_root);
