@@ -3,6 +3,7 @@
 // update merges with what is stored, and the JSON text of attributes.
 #include "surveyor/core/error_category.hpp"
 #include "surveyor/collector/store/model.hpp"
+#include "surveyor/json/parse.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -43,7 +44,7 @@ std::string attrs_to_json(const AttrMap& m) {
 
 core::Result<AttrMap> attrs_from_json(std::string_view text) {
   boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
+  json::value v = surveyor::json::parse_precise(text, ec);
   if (ec || !v.is_object()) return core::make_error(StoreErrc::corrupt, "attributes are not a JSON object");
   AttrMap out;
   for (const auto& kv : v.get_object()) {
@@ -68,7 +69,7 @@ std::string labels_to_json(const Labels& l) {
 
 core::Result<Labels> labels_from_json(std::string_view text) {
   boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
+  json::value v = surveyor::json::parse_precise(text, ec);
   if (ec || !v.is_object()) return core::make_error(StoreErrc::corrupt, "series attributes are not a JSON object");
   Labels out;
   for (const auto& kv : v.get_object()) {

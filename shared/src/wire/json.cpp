@@ -6,7 +6,6 @@
 
 #include <boost/container/pmr/memory_resource.hpp>
 #include <boost/json/parse.hpp>
-#include <boost/json/parser.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
@@ -17,6 +16,7 @@
 
 #include "bounded_archive.hpp"
 #include "fields.hpp"
+#include "surveyor/json/parse.hpp"
 #include "surveyor/wire/codec.hpp"
 
 namespace surveyor::wire::detail {
@@ -440,11 +440,8 @@ core::Result<M> from_json_text(std::string_view body) {
     M out{};
     {
       // The parser's working stack comes out of the same budget as the document.
-      json::parser parser(json::storage_ptr(&budget), opts);
-      parser.reset(json::storage_ptr(&budget));
-      parser.write(body.data(), body.size(), ec);
+      json::value doc = surveyor::json::parse_precise(body, ec, json::storage_ptr(&budget), opts);
       if (ec) return core::make_error(Errc::malformed, "JSON: " + ec.message());
-      json::value doc = parser.release();
       read(doc, out, "");
     }
     return out;

@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "surveyor/core/result.hpp"
+
+namespace surveyor::codec {
+
+enum class CodecErrc { malformed = 1, truncated, unsorted };
+const std::error_category& codec_category();
+inline std::error_code make_error_code(CodecErrc e) { return {static_cast<int>(e), codec_category()}; }
+
+struct Sample {
+  std::int64_t time_ms = 0;
+  double value = 0;
+};
+
+// How a chunk came out; for benchmarks and tests.
+struct ChunkInfo {
+  std::size_t count = 0;
+  std::int64_t time_unit_ms = 0;  // the timestamps' common step
+  bool rational = false;          // values stored as integers n/D
+  std::int64_t denominator = 0;   // D
+  std::int64_t factor = 0;        // the integers' common step
+  int method = 0;                 // 0 offset, 1 delta, 2 delta of delta; -1 for XOR
+};
+
+// Encodes samples (times strictly increasing) losslessly, bit for bit,
+// NaN, infinities and -0.0 included. See chunk.cpp for the format.
+[[nodiscard]] std::string encode_chunk(std::span<const Sample> samples, ChunkInfo* info = nullptr);
+
+// Decodes a chunk. The bytes may be damaged (they come from a store): every
+// count and length is checked against what the bytes can hold, so bad input
+// is an error, never a crash or a large allocation.
+[[nodiscard]] core::Result<std::vector<Sample>> decode_chunk(std::string_view bytes);
+
+}  // namespace surveyor::codec
+
+template <>
+struct std::is_error_code_enum<surveyor::codec::CodecErrc> : std::true_type {};

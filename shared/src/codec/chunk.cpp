@@ -1,0 +1,573 @@
+// SPDX-License-Identifier: Apache-2.0
+// The series chunk codec, shared by every store. Gorilla's two ideas
+// (delta-of-delta timestamps, XOR of successive floats) with two additions
+// that matter for host metrics:
+//
+//  - Timestamps are counted in the chunk's common step (the gcd of its
+//    deltas: 10 s for a 10 s sampler, 1 s once it jitters), so a regular
+//    series costs one bit per timestamp whatever its resolution.
+//  - Values that are exactly n/D for one integer D across the chunk (whole
+//    numbers, 2-decimal load averages, busy/total jiffies, bytes/total
+//    ratios) are stored as the integers n, found with continued fractions on
+//    the exact binary value and verified bit for bit: (double)n / D is the
+//    double that was given, because an IEEE division of exact operands is
+//    correctly rounded, as the agent's own division was. The integers, over
+//    their common step, are coded as offsets, deltas or deltas of deltas,
+//    whichever is smallest, with a Rice code whose parameter fits the chunk.
+//    Anything else (NaN, -0.0, true measurements in full precision) falls
+//    back to Gorilla's XOR coding. Either way the round trip is exact.
+//
+// Layout: 'S' 1 | n | t0 | [unit | first delta | Rice k] | mode | mode
+// header | bit stream (timestamps, then values). Integers in the header are
+// LEB128 varints (signed ones zigzagged).
+#include "surveyor/codec/chunk.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <numeric>
+#include <optional>
+
+#include "surveyor/core/error_category.hpp"
+
+namespace surveyor::codec {
+namespace {
+
+constexpr char kMagic = 'S';
+constexpr char kVersion = 1;
+constexpr std::int64_t kMaxExact = std::int64_t{1} << 53;
+constexpr std::int64_t kMaxDenominator = std::int64_t{1} << 40;
+constexpr unsigned kRiceEscape = 40;  // a quotient this large is written raw instead
+
+// Exact continued fractions of a double need more than 64 bits.
+__extension__ typedef __int128 Int128;
+
+enum : std::uint8_t { kRational = 0, kXor = 1 };
+enum : std::uint8_t { kOffset = 0, kDelta = 1, kDeltaOfDelta = 2 };
+
+std::uint64_t zigzag(std::int64_t v) { return (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63); }
+std::int64_t unzigzag(std::uint64_t u) { return static_cast<std::int64_t>(u >> 1) ^ -static_cast<std::int64_t>(u & 1); }
+
+void put_varint(std::string& out, std::uint64_t v) {
+  while (v >= 0x80) {
+    out += static_cast<char>((v & 0x7f) | 0x80);
+    v >>= 7;
+  }
+  out += static_cast<char>(v);
+}
+
+class BitWriter {
+ public:
+  explicit BitWriter(std::string& out) : out_(out) {}
+  void put(std::uint64_t v, unsigned bits) {  // the low `bits` bits of v, most significant first
+    while (bits > 0) {
+      if (used_ == 0) out_ += '\0';
+      const unsigned room = 8 - used_;
+      const unsigned n = std::min(room, bits);
+      const auto chunk = static_cast<unsigned char>((v >> (bits - n)) & ((1u << n) - 1));
+      out_.back() = static_cast<char>(static_cast<unsigned char>(out_.back()) | (chunk << (room - n)));
+      used_ = (used_ + n) % 8;
+      bits -= n;
+    }
+  }
+  void rice(std::uint64_t z, unsigned k) {
+    const std::uint64_t q = z >> k;
+    if (q >= kRiceEscape) {
+      for (unsigned i = 0; i < kRiceEscape; ++i) put(1, 1);
+      put(z, 64);
+      return;
+    }
+    for (std::uint64_t i = 0; i < q; ++i) put(1, 1);
+    put(0, 1);
+    if (k > 0) put(z, k);
+  }
+
+ private:
+  std::string& out_;
+  unsigned used_ = 0;
+};
+
+class BitReader {
+ public:
+  explicit BitReader(std::string_view in) : in_(in) {}
+  bool get(unsigned bits, std::uint64_t& v) {
+    if (bits > 64 || bits > left()) return false;
+    v = 0;
+    while (bits > 0) {
+      const unsigned byte = static_cast<unsigned char>(in_[pos_ / 8]);
+      const unsigned offset = pos_ % 8;
+      const unsigned n = std::min(8 - offset, bits);
+      const unsigned chunk = (byte >> (8 - offset - n)) & ((1u << n) - 1);
+      v = (n == 64 ? 0 : v << n) | chunk;
+      pos_ += n;
+      bits -= n;
+    }
+    return true;
+  }
+  bool rice(unsigned k, std::uint64_t& z) {
+    std::uint64_t q = 0, bit = 0;
+    while (q < kRiceEscape) {
+      if (!get(1, bit)) return false;
+      if (bit == 0) break;
+      ++q;
+    }
+    if (q == kRiceEscape) return get(64, z);
+    std::uint64_t low = 0;
+    if (k > 0 && !get(k, low)) return false;
+    z = (q << k) | low;
+    return true;
+  }
+  [[nodiscard]] std::size_t left() const { return in_.size() * 8 - pos_; }
+
+ private:
+  std::string_view in_;
+  std::size_t pos_ = 0;
+};
+
+class ByteReader {
+ public:
+  explicit ByteReader(std::string_view in) : in_(in) {}
+  bool byte(std::uint8_t& b) {
+    if (pos_ >= in_.size()) return false;
+    b = static_cast<std::uint8_t>(in_[pos_++]);
+    return true;
+  }
+  bool varint(std::uint64_t& v) {
+    v = 0;
+    for (unsigned shift = 0; shift < 64; shift += 7) {
+      std::uint8_t b;
+      if (!byte(b)) return false;
+      v |= static_cast<std::uint64_t>(b & 0x7f) << shift;
+      if ((b & 0x80) == 0) return true;
+    }
+    return false;
+  }
+  bool svarint(std::int64_t& v) {
+    std::uint64_t u;
+    if (!varint(u)) return false;
+    v = unzigzag(u);
+    return true;
+  }
+  [[nodiscard]] std::string_view rest() const { return in_.substr(pos_); }
+
+ private:
+  std::string_view in_;
+  std::size_t pos_ = 0;
+};
+
+// The Rice parameter with the fewest bits for these values, and that count.
+std::pair<unsigned, std::uint64_t> best_rice(const std::vector<std::uint64_t>& zs) {
+  std::pair<unsigned, std::uint64_t> best{0, std::numeric_limits<std::uint64_t>::max()};
+  for (unsigned k = 0; k < 63; ++k) {
+    std::uint64_t bits = 0;
+    for (std::uint64_t z : zs) {
+      const std::uint64_t q = z >> k;
+      bits += q >= kRiceEscape ? kRiceEscape + 64 : q + 1 + k;
+    }
+    if (bits < best.second) best = {k, bits};
+  }
+  return best;
+}
+
+// v as an exact fraction p/q with q <= kMaxDenominator, if the double
+// division p/q gives v back; continued fractions on v's exact binary value.
+bool small_fraction(double v, std::int64_t& p_out, std::int64_t& q_out) {
+  if (!std::isfinite(v) || std::fabs(v) >= static_cast<double>(kMaxExact)) return false;
+  if (v == std::trunc(v)) {
+    if (v == 0 && std::signbit(v)) return false;  // -0.0 is not 0/1
+    p_out = static_cast<std::int64_t>(v);
+    q_out = 1;
+    return true;
+  }
+  int e = 0;
+  const double m = std::frexp(std::fabs(v), &e);
+  const auto mant = static_cast<Int128>(std::ldexp(m, 53));
+  const int shift = 53 - e;  // |v| = mant / 2^shift
+  if (shift <= 0 || shift > 120) return false;
+  Int128 a = mant, b = static_cast<Int128>(1) << shift;
+  Int128 h1 = 1, h2 = 0, k1 = 0, k2 = 1;
+  while (b != 0) {
+    const Int128 ai = a / b;
+    const Int128 h = ai * h1 + h2, k = ai * k1 + k2;
+    if (k > kMaxDenominator || h >= kMaxExact) return false;
+    const double candidate = static_cast<double>(static_cast<std::int64_t>(h)) / static_cast<double>(static_cast<std::int64_t>(k));
+    if (candidate == std::fabs(v)) {
+      p_out = static_cast<std::int64_t>(v < 0 ? -h : h);
+      q_out = static_cast<std::int64_t>(k);
+      return true;
+    }
+    const Int128 r = a - ai * b;
+    a = b;
+    b = r;
+    h2 = h1;
+    h1 = h;
+    k2 = k1;
+    k1 = k;
+  }
+  return false;
+}
+
+bool same_bits(double a, double b) { return std::bit_cast<std::uint64_t>(a) == std::bit_cast<std::uint64_t>(b); }
+
+// The smallest power of two that makes every value an integer, if any.
+std::optional<std::int64_t> dyadic_denominator(const std::vector<double>& v) {
+  int shift = 0;
+  for (double x : v) {
+    if (!std::isfinite(x)) return std::nullopt;
+    if (x == std::trunc(x)) continue;
+    int e = 0;
+    const double m = std::frexp(std::fabs(x), &e);
+    const auto mant = static_cast<std::uint64_t>(std::ldexp(m, 53));
+    const int s = 53 - e - std::countr_zero(mant);
+    shift = std::max(shift, s);
+  }
+  if (shift > 40) return std::nullopt;
+  return std::int64_t{1} << shift;
+}
+
+// Common denominators of a few values by lattice reduction. When v_i are the
+// doubles nearest n_i/D, the vector (D, W(D v_1 - n_1), ..., W(D v_k - n_k))
+// with W = 2^53 is unusually short in the lattice spanned by
+// (1, W v_1, ..., W v_k) and W e_i; LLL finds short vectors, and their first
+// coordinate is a candidate D. Candidates are verified bit for bit later.
+std::vector<std::int64_t> lattice_denominators(const std::vector<double>& v) {
+  const std::size_t k = v.size(), dim = k + 1;
+  std::vector<std::vector<Int128>> b(dim, std::vector<Int128>(dim, 0));
+  const long double w = std::ldexp(1.0L, 53);
+  b[0][0] = 1;
+  for (std::size_t i = 0; i < k; ++i) {
+    if (!(std::fabs(v[i]) < 1024.0)) return {};
+    b[0][i + 1] = static_cast<Int128>(std::llroundl(w * v[i]));
+    b[i + 1][i + 1] = static_cast<Int128>(std::llroundl(w));
+  }
+  std::vector<std::vector<long double>> mu(dim, std::vector<long double>(dim, 0));
+  std::vector<long double> norm(dim, 0);
+  auto gram_schmidt = [&] {
+    std::vector<std::vector<long double>> star(dim, std::vector<long double>(dim));
+    for (std::size_t i = 0; i < dim; ++i) {
+      for (std::size_t c = 0; c < dim; ++c) star[i][c] = static_cast<long double>(b[i][c]);
+      for (std::size_t j = 0; j < i; ++j) {
+        long double dot = 0;
+        for (std::size_t c = 0; c < dim; ++c) dot += static_cast<long double>(b[i][c]) * star[j][c];
+        mu[i][j] = norm[j] > 0 ? dot / norm[j] : 0;
+        for (std::size_t c = 0; c < dim; ++c) star[i][c] -= mu[i][j] * star[j][c];
+      }
+      norm[i] = 0;
+      for (std::size_t c = 0; c < dim; ++c) norm[i] += star[i][c] * star[i][c];
+    }
+  };
+  gram_schmidt();
+  std::size_t i = 1;
+  for (int steps = 0; i < dim && steps < 2000; ++steps) {
+    for (std::size_t j = i; j-- > 0;) {
+      const long double q = std::roundl(mu[i][j]);
+      if (q == 0) continue;
+      const auto qi = static_cast<Int128>(q);
+      for (std::size_t c = 0; c < dim; ++c) b[i][c] -= qi * b[j][c];
+      gram_schmidt();
+    }
+    if (norm[i] >= (0.99L - mu[i][i - 1] * mu[i][i - 1]) * norm[i - 1]) {
+      ++i;
+    } else {
+      std::swap(b[i], b[i - 1]);
+      gram_schmidt();
+      i = std::max<std::size_t>(i - 1, 1);
+    }
+  }
+  std::vector<std::int64_t> out;
+  for (const auto& row : b) {
+    const Int128 d = row[0] < 0 ? -row[0] : row[0];
+    if (d > 0 && d <= kMaxDenominator) out.push_back(static_cast<std::int64_t>(d));
+  }
+  return out;
+}
+
+// The integers n with (double)n / d == v_i for every value, if d works.
+bool verify_denominator(std::span<const Sample> s, std::int64_t d, std::vector<std::int64_t>& n) {
+  n.resize(s.size());
+  const double dd = static_cast<double>(d);
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const long double scaled = static_cast<long double>(s[i].value) * d;
+    if (!(std::fabs(scaled) < static_cast<long double>(kMaxExact))) return false;
+    const auto guess = static_cast<std::int64_t>(std::llround(scaled));
+    bool found = false;
+    for (std::int64_t c : {guess, guess - 1, guess + 1}) {
+      if (same_bits(static_cast<double>(c) / dd, s[i].value)) {
+        n[i] = c;
+        found = true;
+        break;
+      }
+    }
+    if (!found) return false;
+  }
+  return true;
+}
+
+// The integers n_i with (double)n_i / D == v_i for all i, if there is such a
+// D: whole numbers, exact binary fractions, small fractions (continued
+// fractions), and larger ones (lattice reduction), tried in that order.
+bool as_rationals(std::span<const Sample> s, std::int64_t& denominator, std::vector<std::int64_t>& n) {
+  std::vector<double> distinct;
+  for (std::size_t i = 0; i < s.size() && distinct.size() < 7; ++i) {
+    if (!std::isfinite(s[i].value)) return false;
+    if (i == 0 || !same_bits(s[i].value, s[i - 1].value)) distinct.push_back(s[i].value);
+  }
+  std::vector<std::int64_t> candidates;
+  if (auto d = dyadic_denominator(distinct)) candidates.push_back(*d);
+  std::int64_t lcm = 1;
+  for (double v : distinct) {
+    std::int64_t p = 0, q = 0;
+    if (!small_fraction(v, p, q)) {
+      lcm = 0;
+      break;
+    }
+    const std::int64_t g = std::gcd(lcm, q);
+    if (lcm / g > kMaxDenominator / q) {
+      lcm = 0;
+      break;
+    }
+    lcm = lcm / g * q;
+  }
+  if (lcm > 0) candidates.insert(candidates.begin(), lcm);
+  for (std::int64_t d : candidates)
+    if (verify_denominator(s, d, n)) return denominator = d, true;
+  if (distinct.size() >= 3)
+    for (std::int64_t d : lattice_denominators(distinct))
+      if (verify_denominator(s, d, n)) return denominator = d, true;
+  return false;
+}
+
+std::vector<std::uint64_t> method_values(const std::vector<std::int64_t>& m, std::uint8_t method, std::int64_t& base) {
+  std::vector<std::uint64_t> z;
+  z.reserve(m.size());
+  if (method == kOffset) {
+    base = *std::min_element(m.begin(), m.end());
+    for (std::int64_t x : m) z.push_back(static_cast<std::uint64_t>(x - base));
+  } else if (method == kDelta) {
+    for (std::size_t i = 1; i < m.size(); ++i) z.push_back(zigzag(m[i] - m[i - 1]));
+  } else {
+    if (m.size() > 1) z.push_back(zigzag(m[1] - m[0]));
+    for (std::size_t i = 2; i < m.size(); ++i) z.push_back(zigzag((m[i] - m[i - 1]) - (m[i - 1] - m[i - 2])));
+  }
+  return z;
+}
+
+}  // namespace
+
+const std::error_category& codec_category() {
+  static const core::TableCategory c("codec", {{CodecErrc::malformed, "malformed chunk"},
+                                               {CodecErrc::truncated, "truncated chunk"},
+                                               {CodecErrc::unsorted, "times not increasing"}});
+  return c;
+}
+
+std::string encode_chunk(std::span<const Sample> s, ChunkInfo* info) {
+  std::string out{kMagic, kVersion};
+  put_varint(out, s.size());
+  ChunkInfo local;
+  ChunkInfo& ci = info ? *info : local;
+  ci = {};
+  ci.count = s.size();
+  if (s.empty()) return out;
+  put_varint(out, zigzag(s[0].time_ms));
+
+  // Timestamps in units of their common step.
+  std::int64_t unit = 0;
+  for (std::size_t i = 1; i < s.size(); ++i) unit = std::gcd(unit, s[i].time_ms - s[i - 1].time_ms);
+  std::vector<std::uint64_t> dods;
+  unsigned kt = 0;
+  if (s.size() >= 2) {
+    put_varint(out, static_cast<std::uint64_t>(unit));
+    put_varint(out, static_cast<std::uint64_t>((s[1].time_ms - s[0].time_ms) / unit));
+    for (std::size_t i = 2; i < s.size(); ++i)
+      dods.push_back(zigzag(((s[i].time_ms - s[i - 1].time_ms) - (s[i - 1].time_ms - s[i - 2].time_ms)) / unit));
+    kt = best_rice(dods).first;
+    out += static_cast<char>(kt);
+  }
+  ci.time_unit_ms = unit;
+
+  std::int64_t d = 0;
+  std::vector<std::int64_t> n;
+  const bool rational = as_rationals(s, d, n);
+  std::vector<std::uint64_t> zs;
+  unsigned kv = 0;
+  std::uint8_t method = 0;
+  std::int64_t base = 0;
+  if (rational) {
+    std::int64_t g = 0;
+    for (std::int64_t x : n) g = std::gcd(g, x - n[0]);
+    if (g == 0) g = 1;
+    std::vector<std::int64_t> m(n.size());
+    for (std::size_t i = 0; i < n.size(); ++i) m[i] = (n[i] - n[0]) / g;
+    std::uint64_t best_bits = std::numeric_limits<std::uint64_t>::max();
+    for (std::uint8_t candidate : {kOffset, kDelta, kDeltaOfDelta}) {
+      std::int64_t b = 0;
+      auto z = method_values(m, candidate, b);
+      const auto [k, bits] = best_rice(z);
+      if (bits < best_bits) {
+        best_bits = bits;
+        method = candidate;
+        kv = k;
+        base = b;
+        zs = std::move(z);
+      }
+    }
+    out += static_cast<char>(kRational);
+    put_varint(out, static_cast<std::uint64_t>(d));
+    put_varint(out, zigzag(n[0]));
+    put_varint(out, static_cast<std::uint64_t>(g));
+    out += static_cast<char>(method);
+    put_varint(out, zigzag(base));
+    out += static_cast<char>(kv);
+    ci.rational = true;
+    ci.denominator = d;
+    ci.factor = g;
+    ci.method = method;
+  } else {
+    out += static_cast<char>(kXor);
+    ci.method = -1;
+  }
+
+  BitWriter w(out);
+  for (std::uint64_t z : dods) w.rice(z, kt);
+  if (rational) {
+    for (std::uint64_t z : zs) w.rice(z, kv);
+    return out;
+  }
+  std::uint64_t prev = std::bit_cast<std::uint64_t>(s[0].value);
+  w.put(prev, 64);
+  int lead_prev = -1, trail_prev = 0;
+  for (std::size_t i = 1; i < s.size(); ++i) {
+    const std::uint64_t cur = std::bit_cast<std::uint64_t>(s[i].value);
+    const std::uint64_t x = cur ^ prev;
+    prev = cur;
+    if (x == 0) {
+      w.put(0, 1);
+      continue;
+    }
+    w.put(1, 1);
+    const int lead = std::min(std::countl_zero(x), 31);
+    const int trail = std::countr_zero(x);
+    if (lead_prev >= 0 && lead >= lead_prev && trail >= trail_prev) {
+      w.put(0, 1);
+      w.put(x >> trail_prev, static_cast<unsigned>(64 - lead_prev - trail_prev));
+    } else {
+      const int sig = 64 - lead - trail;
+      w.put(1, 1);
+      w.put(static_cast<std::uint64_t>(lead), 5);
+      w.put(static_cast<std::uint64_t>(sig - 1), 6);
+      w.put(x >> trail, static_cast<unsigned>(sig));
+      lead_prev = lead;
+      trail_prev = trail;
+    }
+  }
+  return out;
+}
+
+core::Result<std::vector<Sample>> decode_chunk(std::string_view bytes) {
+  auto bad = [](CodecErrc c, const char* what) { return core::make_error(c, what); };
+  ByteReader r(bytes);
+  std::uint8_t magic = 0, version = 0;
+  if (!r.byte(magic) || !r.byte(version) || magic != kMagic || version != kVersion)
+    return bad(CodecErrc::malformed, "not a chunk of this version");
+  std::uint64_t count = 0;
+  if (!r.varint(count)) return bad(CodecErrc::truncated, "count");
+  std::vector<Sample> out;
+  if (count == 0) return out;
+  // Every sample after the second takes at least one bit; nothing larger can be real.
+  if (count > bytes.size() * 8 + 2) return bad(CodecErrc::malformed, "count larger than the chunk can hold");
+  std::int64_t t0 = 0;
+  if (!r.svarint(t0)) return bad(CodecErrc::truncated, "first time");
+  std::uint64_t unit = 0, d1 = 0;
+  std::uint8_t kt = 0;
+  if (count >= 2) {
+    if (!r.varint(unit) || !r.varint(d1) || !r.byte(kt)) return bad(CodecErrc::truncated, "time header");
+    if (unit == 0 || unit > (std::uint64_t{1} << 62) || d1 == 0 || kt > 63) return bad(CodecErrc::malformed, "time header");
+  }
+  std::uint8_t mode = 0;
+  if (!r.byte(mode) || mode > kXor) return bad(CodecErrc::malformed, "value mode");
+  std::uint64_t d = 0, g = 1;
+  std::int64_t n0 = 0, base = 0;
+  std::uint8_t method = 0, kv = 0;
+  if (mode == kRational) {
+    if (!r.varint(d) || !r.svarint(n0) || !r.varint(g) || !r.byte(method) || !r.svarint(base) || !r.byte(kv))
+      return bad(CodecErrc::truncated, "value header");
+    if (d == 0 || d > static_cast<std::uint64_t>(kMaxDenominator) || g == 0 || method > kDeltaOfDelta || kv > 63)
+      return bad(CodecErrc::malformed, "value header");
+  }
+  BitReader bits(r.rest());
+  out.resize(static_cast<std::size_t>(count));
+  // Times: wrapping arithmetic, then a check that they increase.
+  out[0].time_ms = t0;
+  std::uint64_t prev_t = static_cast<std::uint64_t>(t0), delta = d1 * unit;
+  if (count >= 2) {
+    prev_t += delta;
+    out[1].time_ms = static_cast<std::int64_t>(prev_t);
+  }
+  for (std::size_t i = 2; i < count; ++i) {
+    std::uint64_t z = 0;
+    if (!bits.rice(kt, z)) return bad(CodecErrc::truncated, "times");
+    delta += static_cast<std::uint64_t>(unzigzag(z)) * unit;
+    prev_t += delta;
+    out[i].time_ms = static_cast<std::int64_t>(prev_t);
+  }
+  for (std::size_t i = 1; i < count; ++i)
+    if (out[i].time_ms <= out[i - 1].time_ms) return bad(CodecErrc::unsorted, "times do not increase");
+
+  if (mode == kRational) {
+    const double dd = static_cast<double>(d);
+    std::uint64_t m = 0, step = 0;  // wrapping integer arithmetic: garbage in, garbage numbers out, no UB
+    auto value = [&](std::uint64_t mi) {
+      const auto n = static_cast<std::int64_t>(static_cast<std::uint64_t>(n0) + mi * g);
+      return static_cast<double>(n) / dd;
+    };
+    for (std::size_t i = 0; i < count; ++i) {
+      std::uint64_t z = 0;
+      if (method == kOffset) {
+        if (!bits.rice(kv, z)) return bad(CodecErrc::truncated, "values");
+        m = static_cast<std::uint64_t>(base) + z;
+      } else if (i > 0) {
+        if (!bits.rice(kv, z)) return bad(CodecErrc::truncated, "values");
+        const auto signed_z = static_cast<std::uint64_t>(unzigzag(z));
+        // Deltas replace the step; deltas of deltas (after the first delta) adjust it.
+        if (method == kDelta || i == 1) step = signed_z;
+        else step += signed_z;
+        m += step;
+      }
+      out[i].value = value(m);
+    }
+    return out;
+  }
+  std::uint64_t prev = 0;
+  if (!bits.get(64, prev)) return bad(CodecErrc::truncated, "first value");
+  out[0].value = std::bit_cast<double>(prev);
+  unsigned lead = 0, sig = 0;
+  bool window = false;
+  for (std::size_t i = 1; i < count; ++i) {
+    std::uint64_t flag = 0;
+    if (!bits.get(1, flag)) return bad(CodecErrc::truncated, "values");
+    if (flag == 1) {
+      std::uint64_t fresh = 0;
+      if (!bits.get(1, fresh)) return bad(CodecErrc::truncated, "values");
+      if (fresh == 1) {
+        std::uint64_t l = 0, s = 0;
+        if (!bits.get(5, l) || !bits.get(6, s)) return bad(CodecErrc::truncated, "values");
+        lead = static_cast<unsigned>(l);
+        sig = static_cast<unsigned>(s) + 1;
+        if (lead + sig > 64) return bad(CodecErrc::malformed, "XOR window");
+        window = true;
+      } else if (!window) {
+        return bad(CodecErrc::malformed, "XOR window used before one was set");
+      }
+      std::uint64_t x = 0;
+      if (!bits.get(sig, x)) return bad(CodecErrc::truncated, "values");
+      prev ^= x << (64 - lead - sig);
+    }
+    out[i].value = std::bit_cast<double>(prev);
+  }
+  return out;
+}
+
+}  // namespace surveyor::codec

@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <gtest/gtest.h>
+
+#include <bit>
+#include <cmath>
+#include <limits>
+#include <random>
+
+#include "surveyor/codec/chunk.hpp"
+
+namespace surveyor::codec {
+namespace {
+
+bool same(double a, double b) { return std::bit_cast<std::uint64_t>(a) == std::bit_cast<std::uint64_t>(b); }
+
+void round_trip(const std::vector<Sample>& in, ChunkInfo* info = nullptr) {
+  const std::string bytes = encode_chunk(in, info);
+  auto out = decode_chunk(bytes);
+  ASSERT_TRUE(out) << out.error().describe();
+  ASSERT_EQ(out->size(), in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    ASSERT_EQ((*out)[i].time_ms, in[i].time_ms) << i;
+    ASSERT_TRUE(same((*out)[i].value, in[i].value)) << i << ": " << in[i].value << " came back as " << (*out)[i].value;
+  }
+}
+
+std::vector<Sample> regular(std::vector<double> values, std::int64_t t0 = 1'790'000'000'000, std::int64_t step = 10'000) {
+  std::vector<Sample> s;
+  for (std::size_t i = 0; i < values.size(); ++i) s.push_back({t0 + static_cast<std::int64_t>(i) * step, values[i]});
+  return s;
+}
+
+TEST(Codec, EdgeValuesRoundTripBitForBit) {
+  const double nan = std::numeric_limits<double>::quiet_NaN(), inf = std::numeric_limits<double>::infinity();
+  const double big = std::numeric_limits<double>::max(), tiny = std::numeric_limits<double>::denorm_min();
+  round_trip({});
+  round_trip(regular({42.0}));
+  round_trip(regular({1.5, -0.0}));
+  round_trip(regular({nan, inf, -inf, -0.0, 0.0, big, -big, tiny, -tiny, 1e-300, 1e300}));
+  round_trip(regular({0.1, 0.2, 0.30000000000000004, 1.0 / 3, 2.0 / 3, M_PI, std::nextafter(1.0, 2.0)}));
+  // Huge jumps, in integers and in floats.
+  round_trip(regular({0, 9007199254740991.0, -9007199254740991.0, 0, 1}));
+  round_trip(regular({1e-10, 1e10, 1e-10, 1e10}));
+  // A NaN with a payload keeps its bits.
+  round_trip(regular({std::bit_cast<double>(0x7ff8dead0000beefULL), 1.0}));
+}
+
+TEST(Codec, IrregularAndExtremeTimes) {
+  round_trip({{-5'000, 1}, {-1, 2}, {0, 3}, {1, 4}, {1'000'000'000'000'000, 5}});
+  round_trip({{1, 1}, {2, 1}, {4, 1}, {7, 1}, {11, 1}, {1'000'011, 1}});
+  ChunkInfo info;
+  round_trip(regular({1, 2, 3}, 1'790'000'000'000, 10'000), &info);
+  EXPECT_EQ(info.time_unit_ms, 10'000);
+  std::vector<Sample> jitter = regular(std::vector<double>(100, 1.0));
+  jitter[50].time_ms += 1000;
+  round_trip(jitter, &info);
+  EXPECT_EQ(info.time_unit_ms, 1000);
+}
+
+TEST(Codec, FindsTheExactDenominator) {
+  ChunkInfo info;
+  // busy / total jiffies, as the agent divides them.
+  std::vector<double> cpu;
+  for (int busy : {893, 1200, 77, 1999, 0, 2000}) cpu.push_back(busy / 2000.0);
+  round_trip(regular(cpu), &info);
+  EXPECT_TRUE(info.rational);
+  EXPECT_EQ(2000 % info.denominator, 0) << info.denominator;
+  // bytes / total: 4096-byte pages over 100 GiB.
+  std::vector<double> fs;
+  for (std::int64_t pages = 5'000'000; pages < 5'000'100; pages += 7) fs.push_back(double(pages * 4096) / double(100LL << 30));
+  round_trip(regular(fs), &info);
+  EXPECT_TRUE(info.rational);
+  // Two decimals.
+  round_trip(regular({0.52, 0.58, 0.59, 1.07, 12.34}), &info);
+  EXPECT_TRUE(info.rational);
+  EXPECT_EQ(info.denominator, 100);
+  // Page-multiple integers: the step is found.
+  round_trip(regular({4096.0 * 1000, 4096.0 * 1003, 4096.0 * 990}), &info);
+  EXPECT_EQ(info.factor, 4096 * 1);
+  // Full-precision noise is not rational: XOR.
+  std::mt19937_64 rng(7);
+  std::normal_distribution<double> noise(0.5, 0.1);
+  std::vector<double> random;
+  for (int i = 0; i < 100; ++i) random.push_back(noise(rng));
+  round_trip(regular(random), &info);
+  EXPECT_FALSE(info.rational);
+}
+
+TEST(Codec, ShapedSeriesAreSmall) {
+  // 1,440 points of a slowly growing filesystem, 10 s apart.
+  std::vector<double> fs;
+  std::mt19937_64 rng(1);
+  std::int64_t used = 40LL << 30;
+  for (int i = 0; i < 1440; ++i) {
+    used += (std::uniform_int_distribution<std::int64_t>(128, 384)(rng)) * 4096;
+    fs.push_back(static_cast<double>(used));
+  }
+  const std::string bytes = encode_chunk(regular(fs));
+  EXPECT_LT(bytes.size(), 1440u * 13 / 10) << "about a byte per point";
+  // A constant series costs almost nothing.
+  EXPECT_LT(encode_chunk(regular(std::vector<double>(1440, 150.0))).size(), 400u);
+}
+
+TEST(Codec, RandomSeriesRoundTrip) {
+  std::mt19937_64 rng(99);
+  for (int round = 0; round < 200; ++round) {
+    const int n = std::uniform_int_distribution<int>(0, 300)(rng);
+    std::vector<Sample> s;
+    std::int64_t t = std::uniform_int_distribution<std::int64_t>(-1'000'000'000, 2'000'000'000'000)(rng);
+    const int kind = round % 4;
+    for (int i = 0; i < n; ++i) {
+      t += std::uniform_int_distribution<std::int64_t>(1, round % 3 == 0 ? 10'000'000 : 3)(rng);
+      double v = 0;
+      if (kind == 0) v = std::bit_cast<double>(rng());  // any bits at all
+      if (kind == 1) v = static_cast<double>(static_cast<std::int64_t>(rng() >> 12) - (1LL << 51));
+      if (kind == 2) v = std::uniform_int_distribution<int>(0, 10000)(rng) / 100.0;
+      if (kind == 3) v = std::normal_distribution<double>(0, 1e6)(rng);
+      s.push_back({t, v});
+    }
+    round_trip(s);
+  }
+}
+
+TEST(Codec, DamagedChunksAreErrors) {
+  std::vector<double> v;
+  for (int i = 0; i < 200; ++i) v.push_back(i * 0.25 + (i % 7));
+  const std::string good = encode_chunk(regular(v));
+  EXPECT_FALSE(decode_chunk(""));
+  EXPECT_FALSE(decode_chunk("X"));
+  EXPECT_FALSE(decode_chunk(std::string("S\x02", 2)));
+  // Every truncation fails cleanly (or, when only padding bits were cut, decodes).
+  for (std::size_t n = 0; n < good.size(); ++n) {
+    auto r = decode_chunk(std::string_view(good).substr(0, n));
+    if (r) {
+      EXPECT_EQ(r->size(), 200u) << n;
+    }
+  }
+  // A count far beyond the bytes is refused before anything is allocated.
+  std::string huge = "S\x01\xff\xff\xff\xff\xff\xff\xff\xff\x7f";
+  auto r = decode_chunk(huge);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, CodecErrc::malformed);
+  // Bit flips never crash.
+  for (std::size_t i = 0; i < good.size(); ++i)
+    for (int bit = 0; bit < 8; ++bit) {
+      std::string s = good;
+      s[i] = static_cast<char>(s[i] ^ (1 << bit));
+      (void)decode_chunk(s);
+    }
+}
+
+}  // namespace
+}  // namespace surveyor::codec
