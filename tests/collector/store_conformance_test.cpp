@@ -7,38 +7,16 @@
 #include <limits>
 #include <thread>
 
-#include "surveyor/collector/backends/open.hpp"
-#include "test_support.hpp"
+#include "backend_fixture.hpp"
 
 namespace surveyor::collector::store {
 namespace {
 
 using test::TempDir;
 
-struct SqliteBackend {
-  static constexpr const char* kName = "sqlite";
-  TempDir dir;
-  std::string url() const { return "sqlite:" + dir.file("surveyor.db"); }
-};
-
-struct RedisBackend {
-  static constexpr const char* kName = "redis";
-  std::string prefix = test::unique_prefix();
-  std::string url() const {
-    auto a = test::test_redis();
-    return "redis://" + a.host + ":" + std::to_string(a.port) + "/" + prefix;
-  }
-};
-
 template <class B>
-class StoreConformance : public ::testing::Test {
+class StoreConformance : public OnBackend<B> {
  protected:
-  void SetUp() override {
-    auto s = backends::open_stores(backend.url());
-    ASSERT_TRUE(s) << s.error().describe();
-    stores = std::move(*s);
-  }
-
   AgentRecord agent(const std::string& id) {
     AgentRecord a;
     a.id = id;
@@ -64,16 +42,8 @@ class StoreConformance : public ::testing::Test {
   static SeriesInfo series(const std::string& ci, const std::string& metric, Labels attrs = {}) {
     return SeriesInfo{SeriesKey{ci, metric, std::move(attrs)}, "1"};
   }
-
-  B backend;
-  Stores stores;
 };
 
-using Backends = ::testing::Types<SqliteBackend, RedisBackend>;
-struct BackendNames {
-  template <class T>
-  static std::string GetName(int) { return T::kName; }
-};
 TYPED_TEST_SUITE(StoreConformance, Backends, BackendNames);
 
 TYPED_TEST(StoreConformance, PingAndDescribe) {

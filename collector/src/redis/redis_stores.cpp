@@ -5,15 +5,26 @@
 // touches, read them, then MULTI/EXEC all writes at once; if another
 // collector changed a watched key, EXEC returns nil and the whole step is
 // retried. Sample members encode time and the value's exact bits, so a replay
-// adds nothing. Durability is Redis's: with appendfsync always a reply means
+// adds nothing.
+//
+// Series: each has a raw head (sorted set: score time, member time:bits), a
+// sorted set of compressed chunks (score block start), a sorted set of hourly
+// rollups (member hour:count:sum:min:max, %.17g so doubles come back exact),
+// and "chunkend", the end of its newest chunk. Ingest WATCHes chunkend, so a
+// late sample is checked against the chunk it would fall in without racing a
+// compaction; compaction WATCHes head, chunks and chunkend. Durability is Redis's: with appendfsync always a reply means
 // the write is on disk, with the default everysec up to a second can be lost.
 #include "surveyor/collector/redis/redis_stores.hpp"
 
 #include <algorithm>
 #include <bit>
+#include <charconv>
+#include <cmath>
+#include <climits>
 #include <cstdio>
 #include <cstring>
 #include <map>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -112,8 +123,42 @@ void write_ci(const Backend& b, const std::optional<Ci>& old, const Ci& c, std::
 }
 
 std::string series_member(const SeriesKey& k) { return k.metric + kSep + labels_to_json(k.attributes); }
-std::string samples_key(const Backend& b, const SeriesKey& k) {
-  return b.key("samples", k.ci_id + kSep + series_member(k));
+
+std::string series_id(const SeriesKey& k) { return k.ci_id + kSep + series_member(k); }
+
+struct SeriesKeys {
+  std::string head, chunks, rollups, chunkend;
+};
+SeriesKeys keys_of(const Backend& b, std::string_view sid) {
+  return {b.key("samples", sid), b.key("chunks", sid), b.key("rollups", sid), b.key("chunkend", sid)};
+}
+
+std::string number_text(double v) {
+  char buf[32];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, r.ptr);
+}
+
+core::Result<std::vector<Sample>> decode_stored(const std::string& bytes, std::string_view sid) {
+  auto d = codec::decode_chunk(bytes);
+  if (!d) return core::make_error(StoreErrc::corrupt, "chunk of series " + std::string(sid) + ": " + d.error().describe());
+  return d;
+}
+
+std::optional<Rollup> parse_rollup_member(const std::string& m) {
+  Rollup r;
+  const char* p = m.c_str();
+  char* end = nullptr;
+  r.start_ms = std::strtoll(p, &end, 10);
+  if (*end != ':') return std::nullopt;
+  r.count = std::strtoll(end + 1, &end, 10);
+  double* parts[] = {&r.sum, &r.min, &r.max};
+  for (double* d : parts) {
+    if (*end != ':') return std::nullopt;
+    *d = std::strtod(end + 1, &end);
+  }
+  if (*end != '\0' || r.count <= 0) return std::nullopt;
+  return r;
 }
 
 std::string sample_member(const Sample& s) {
@@ -292,18 +337,38 @@ class RedisSeriesStore final : public SeriesStore {
 
   core::Result<std::vector<Sample>> read_samples(const SeriesKey& key, std::int64_t from_ms,
                                                  std::int64_t to_ms, std::size_t limit) override {
+    if (from_ms >= to_ms || limit == 0) return std::vector<Sample>{};
     return b_->pool.with([&](Connection& c) -> core::Result<std::vector<Sample>> {
-      auto r = c.command({"ZRANGEBYSCORE", samples_key(*b_, key), i64(from_ms), "(" + i64(to_ms), "LIMIT",
-                          "0", std::to_string(limit)});
+      const std::string sid = series_id(key);
+      const SeriesKeys k = keys_of(*b_, sid);
+      // MULTI: the chunks and the head are read as of one moment.
+      const std::int64_t first_block = from_ms <= INT64_MIN + kBlockMs ? INT64_MIN : floor_to(from_ms, kBlockMs);
+      auto r = c.pipeline({{"MULTI"},
+                           {"ZRANGEBYSCORE", k.chunks, i64(first_block), "(" + i64(to_ms)},
+                           {"ZRANGEBYSCORE", k.head, i64(from_ms), "(" + i64(to_ms), "LIMIT", "0", std::to_string(limit)},
+                           {"EXEC"}});
       if (!r) return std::move(r).error();
-      const redisReply* arr = r->get();
-      if (is_error(arr)) return reply_error(arr, "read samples");
-      std::vector<Sample> out;
-      for (std::size_t i = 0; arr->type == REDIS_REPLY_ARRAY && i < arr->elements; ++i) {
-        auto s = parse_sample_member(reply_text(arr->element[i]));
-        if (!s) return core::make_error(StoreErrc::corrupt, "bad sample entry");
-        out.push_back(*s);
+      const redisReply* exec = r->back().get();
+      if (is_error(exec) || exec->type != REDIS_REPLY_ARRAY || exec->elements != 2)
+        return reply_error(exec, "read samples");
+      const redisReply* chunks = exec->element[0];
+      const redisReply* head = exec->element[1];
+      if (is_error(chunks) || is_error(head)) return reply_error(is_error(chunks) ? chunks : head, "read samples");
+      std::vector<Sample> held;
+      for (std::size_t i = 0; held.size() < limit && i < chunks->elements; ++i) {
+        auto d = decode_stored(reply_text(chunks->element[i]), sid);
+        if (!d) return std::move(d).error();
+        for (const Sample& x : *d)
+          if (x.time_ms >= from_ms && x.time_ms < to_ms) held.push_back(x);
       }
+      std::vector<Sample> raw;
+      for (std::size_t i = 0; i < head->elements; ++i) {
+        auto x = parse_sample_member(reply_text(head->element[i]));
+        if (!x) return core::make_error(StoreErrc::corrupt, "bad sample entry");
+        raw.push_back(*x);
+      }
+      auto out = merge_samples(std::move(held), raw);
+      if (out.size() > limit) out.resize(limit);
       return out;
     });
   }
@@ -312,25 +377,152 @@ class RedisSeriesStore final : public SeriesStore {
     return b_->pool.with([&](Connection& c) -> core::Result<std::vector<LatestSample>> {
       auto series = list_in(c, ci_id);
       if (!series) return std::move(series).error();
-      std::vector<Argv> reads;
-      for (const SeriesInfo& s : *series) reads.push_back({"ZRANGE", samples_key(*b_, s.key), "-1", "-1"});
       std::vector<LatestSample> out;
-      if (reads.empty()) return out;
+      if (series->empty()) return out;
+      std::vector<Argv> reads{{"MULTI"}};
+      for (const SeriesInfo& s : *series) {
+        const SeriesKeys k = keys_of(*b_, series_id(s.key));
+        reads.push_back({"ZRANGE", k.head, "-1", "-1"});
+        reads.push_back({"ZRANGE", k.chunks, "-1", "-1"});
+      }
+      reads.push_back({"EXEC"});
       auto rows = c.pipeline(reads);
       if (!rows) return std::move(rows).error();
+      const redisReply* exec = rows->back().get();
+      if (is_error(exec) || exec->type != REDIS_REPLY_ARRAY || exec->elements != 2 * series->size())
+        return reply_error(exec, "latest samples");
       for (std::size_t i = 0; i < series->size(); ++i) {
-        const redisReply* arr = (*rows)[i].get();
-        if (is_error(arr)) return reply_error(arr, "latest sample");
-        if (arr->type != REDIS_REPLY_ARRAY || arr->elements == 0) continue;
-        auto s = parse_sample_member(reply_text(arr->element[0]));
-        if (!s) return core::make_error(StoreErrc::corrupt, "bad sample entry");
-        out.push_back(LatestSample{(*series)[i], *s});
+        const redisReply* head = exec->element[2 * i];
+        const redisReply* chunk = exec->element[2 * i + 1];
+        if (is_error(head) || is_error(chunk)) return reply_error(is_error(head) ? head : chunk, "latest sample");
+        std::optional<Sample> best;
+        if (head->elements > 0) {
+          auto x = parse_sample_member(reply_text(head->element[0]));
+          if (!x) return core::make_error(StoreErrc::corrupt, "bad sample entry");
+          best = *x;
+        }
+        if (chunk->elements > 0) {
+          auto d = decode_stored(reply_text(chunk->element[0]), series_id((*series)[i].key));
+          if (!d) return std::move(d).error();
+          if (!d->empty() && (!best || d->back().time_ms > best->time_ms)) best = d->back();
+        }
+        if (best) out.push_back(LatestSample{(*series)[i], *best});
       }
       return out;
     });
   }
 
+  core::Result<std::vector<Rollup>> read_rollups(const SeriesKey& key, std::int64_t from_ms,
+                                                 std::int64_t to_ms) override {
+    return b_->pool.with([&](Connection& c) -> core::Result<std::vector<Rollup>> {
+      auto r = c.command({"ZRANGEBYSCORE", keys_of(*b_, series_id(key)).rollups, i64(from_ms), "(" + i64(to_ms)});
+      if (!r) return std::move(r).error();
+      const redisReply* arr = r->get();
+      if (is_error(arr)) return reply_error(arr, "read rollups");
+      std::vector<Rollup> out;
+      for (std::size_t i = 0; arr->type == REDIS_REPLY_ARRAY && i < arr->elements; ++i) {
+        auto x = parse_rollup_member(reply_text(arr->element[i]));
+        if (!x) return core::make_error(StoreErrc::corrupt, "bad rollup entry");
+        out.push_back(*x);
+      }
+      return out;
+    });
+  }
+
+  core::Result<MaintenanceReport> maintain(const SeriesMaintenance& m) override {
+    std::lock_guard lock(maintain_mu_);
+    return b_->pool.with([&](Connection& c) -> core::Result<MaintenanceReport> {
+      MaintenanceReport rep;
+      const std::string count = std::to_string(std::max<std::size_t>(1, m.series_per_step));
+      while (rep.series_visited < m.max_series) {
+        auto r = c.command({"SSCAN", b_->key("allseries"), cursor_, "COUNT", count});
+        if (!r) return std::move(r).error();
+        const redisReply* arr = r->get();
+        if (is_error(arr) || arr->type != REDIS_REPLY_ARRAY || arr->elements != 2) return reply_error(arr, "list series");
+        for (std::size_t i = 0; i < arr->element[1]->elements; ++i) {
+          if (auto st = maintain_series(c, reply_text(arr->element[1]->element[i]), m, rep); !st) {
+            (void)c.command({"UNWATCH"});
+            if (st.error().code != StoreErrc::corrupt) return std::move(st).error();
+            ++rep.damaged;
+            rep.damage = st.error().describe();
+          }
+          ++rep.series_visited;
+        }
+        cursor_ = reply_text(arr->element[0]);
+        if (cursor_ == "0") return rep;
+      }
+      rep.more = true;
+      return rep;
+    });
+  }
+
  private:
+  core::Status maintain_series(Connection& c, const std::string& sid, const SeriesMaintenance& m,
+                               MaintenanceReport& rep) {
+    const SeriesKeys k = keys_of(*b_, sid);
+    const ExpiryBounds e = expiry_bounds(m);
+    auto dropped = c.pipeline({{"ZREMRANGEBYSCORE", k.chunks, "-inf", "(" + i64(e.raw_before)},
+                               {"ZREMRANGEBYSCORE", k.head, "-inf", "(" + i64(e.raw_before)},
+                               {"ZREMRANGEBYSCORE", k.rollups, "-inf", "(" + i64(e.rollups_before)}});
+    if (!dropped) return std::move(dropped).error();
+    for (const Reply& x : *dropped)
+      if (is_error(x.get())) return reply_error(x.get(), "expire series data");
+    rep.chunks_expired += static_cast<std::size_t>(reply_int((*dropped)[0].get()).value_or(0));
+    rep.samples_expired += static_cast<std::size_t>(reply_int((*dropped)[1].get()).value_or(0));
+    rep.rollups_expired += static_cast<std::size_t>(reply_int((*dropped)[2].get()).value_or(0));
+
+    const std::int64_t closed_before = floor_to(m.now_ms - m.grace_ms, kBlockMs);
+    for (int attempt = 0; attempt < kMaxAttempts;) {
+      auto seen = c.pipeline({{"WATCH", k.head, k.chunks, k.chunkend},
+                              {"ZRANGEBYSCORE", k.head, "-inf", "(" + i64(closed_before), "LIMIT", "0", "1"}});
+      if (!seen) return std::move(seen).error();
+      const redisReply* first = (*seen)[1].get();
+      if (is_error(first)) return reply_error(first, "oldest sample");
+      if (first->elements == 0) {
+        (void)c.command({"UNWATCH"});
+        return {};
+      }
+      auto oldest = parse_sample_member(reply_text(first->element[0]));
+      if (!oldest) return core::make_error(StoreErrc::corrupt, "bad sample entry");
+      const std::int64_t block = floor_to(oldest->time_ms, kBlockMs);
+      auto got = c.pipeline({{"ZRANGEBYSCORE", k.head, i64(block), "(" + i64(block + kBlockMs)},
+                             {"ZRANGEBYSCORE", k.chunks, i64(block), i64(block)},
+                             {"GET", k.chunkend}});
+      if (!got) return std::move(got).error();
+      for (const Reply& x : *got)
+        if (is_error(x.get())) return reply_error(x.get(), "read block");
+      std::vector<Sample> raw;
+      for (std::size_t i = 0; i < (*got)[0]->elements; ++i) {
+        auto x = parse_sample_member(reply_text((*got)[0]->element[i]));
+        if (!x) return core::make_error(StoreErrc::corrupt, "bad sample entry");
+        raw.push_back(*x);
+      }
+      std::vector<Sample> held;
+      if ((*got)[1]->elements > 0) {
+        auto d = decode_stored(reply_text((*got)[1]->element[0]), sid);
+        if (!d) return std::move(d).error();
+        held = std::move(*d);
+      }
+      const std::int64_t end = std::max(reply_int((*got)[2].get()).value_or(INT64_MIN), block + kBlockMs);
+      auto done = c.pipeline({{"MULTI"},
+                              {"ZREMRANGEBYSCORE", k.head, i64(block), "(" + i64(block + kBlockMs)},
+                              {"ZREMRANGEBYSCORE", k.chunks, i64(block), i64(block)},
+                              {"ZADD", k.chunks, i64(block), codec::encode_chunk(merge_samples(std::move(held), raw))},
+                              {"SET", k.chunkend, i64(end)},
+                              {"EXEC"}});
+      if (!done) return std::move(done).error();
+      const redisReply* exec = done->back().get();
+      if (is_error(exec)) return reply_error(exec, "compact block");
+      if (exec->type != REDIS_REPLY_ARRAY) {  // raced with ingest or another collector: look again
+        back_off(attempt++);
+        continue;
+      }
+      ++rep.blocks_compacted;
+      rep.samples_compacted += raw.size();
+    }
+    return core::make_error(StoreErrc::unavailable, "compaction of " + sid + " kept conflicting with writers");
+  }
+
   core::Result<std::vector<SeriesInfo>> list_in(Connection& c, std::string_view ci_id) {
     auto r = c.pipeline({{"ZRANGE", b_->key("series", ci_id), "0", "-1"}, {"HGETALL", b_->key("units", ci_id)}});
     if (!r) return std::move(r).error();
@@ -350,6 +542,8 @@ class RedisSeriesStore final : public SeriesStore {
   }
 
   std::shared_ptr<Backend> b_;
+  std::mutex maintain_mu_;
+  std::string cursor_ = "0";
 };
 
 class RedisReportStore final : public ReportStore {
@@ -378,14 +572,19 @@ class RedisReportStore final : public ReportStore {
     const std::string inventory_key =
         batch.inventory_ci_id.empty() ? std::string() : b_->key("inventory", batch.inventory_ci_id);
     std::vector<Argv> pre;
+    std::vector<std::string> sids;
+    for (const auto& entry : batch.series) sids.push_back(series_id(entry.first.key));
     Argv watch{"WATCH", seen_key, agent_key};
     for (const CiUpdate& u : batch.cis) watch.push_back(b_->key("ci", u.id));
     if (!inventory_key.empty()) watch.push_back(inventory_key);
+    for (const std::string& sid : sids) watch.push_back(keys_of(*b_, sid).chunkend);
     pre.push_back(std::move(watch));
     pre.push_back({"ZSCORE", seen_key, std::to_string(batch.sequence)});
     pre.push_back({"HMGET", agent_key, "last_seen_ms", "last_sequence"});
     pre.push_back(inventory_key.empty() ? Argv{"PING"} : Argv{"HGETALL", inventory_key});
     for (const CiUpdate& u : batch.cis) pre.push_back({"HGETALL", b_->key("ci", u.id)});
+    const std::size_t chunkend_at = pre.size();
+    for (const std::string& sid : sids) pre.push_back({"GET", keys_of(*b_, sid).chunkend});
     auto got = c.pipeline(pre);
     if (!got) return std::move(got).error();
     for (const Reply& rep : *got)
@@ -415,20 +614,61 @@ class RedisReportStore final : public ReportStore {
       if (!old) return std::move(old).error();
       write_ci(*b_, *old, merge_ci(*old, batch.cis[i]), tx);
     }
-    for (const auto& [info, samples] : batch.series) {
+    for (std::size_t i = 0; i < batch.series.size(); ++i) {
+      const auto& [info, samples] = batch.series[i];
       const std::string member = series_member(info.key);
+      const SeriesKeys k = keys_of(*b_, sids[i]);
       tx.push_back({"ZADD", b_->key("series", info.key.ci_id), "0", member});
       tx.push_back({"HSET", b_->key("units", info.key.ci_id), member, info.unit});
-      if (samples.empty()) continue;
-      // A sample at a time already held is ignored, as SQLite's primary key does.
-      static const char* kAddNew =
-          "for i = 1, #ARGV, 2 do "
-          "if redis.call('ZCOUNT', KEYS[1], ARGV[i], ARGV[i]) == 0 then "
-          "redis.call('ZADD', KEYS[1], ARGV[i], ARGV[i + 1]) end end return 0";
-      Argv add{"EVAL", kAddNew, "1", samples_key(*b_, info.key)};
-      for (const Sample& s : samples) {
+      tx.push_back({"SADD", b_->key("allseries"), sids[i]});
+      auto fresh = not_in_chunks(c, sids[i], samples, reply_int((*got)[chunkend_at + i].get()).value_or(INT64_MIN));
+      if (!fresh) return std::move(fresh).error();
+      if (fresh->empty()) continue;
+      // A sample at a time already held is ignored, as SQLite's primary key
+      // does; the new ones are added to their hour's rollup (NaN excepted).
+      // The batch's figures are summed first and then added to the stored
+      // ones, in the same order as the SQLite store, so both agree to the bit.
+      static const char* kAddNew = R"lua(
+local acc, hours = {}, {}
+for i = 1, #ARGV, 4 do
+  if redis.call('ZCOUNT', KEYS[1], ARGV[i], ARGV[i]) == 0 then
+    redis.call('ZADD', KEYS[1], ARGV[i], ARGV[i + 1])
+    if ARGV[i + 2] ~= '' then
+      local x, h = tonumber(ARGV[i + 2]), ARGV[i + 3]
+      local a = acc[h]
+      if a == nil then
+        acc[h] = {1, x, x, x}
+        hours[#hours + 1] = h
+      else
+        a[1] = a[1] + 1
+        a[2] = a[2] + x
+        if x < a[3] then a[3] = x end
+        if a[4] < x then a[4] = x end
+      end
+    end
+  end
+end
+for _, h in ipairs(hours) do
+  local a = acc[h]
+  local old = redis.call('ZRANGEBYSCORE', KEYS[2], h, h)
+  if #old > 0 then
+    local c, s, mn, mx = string.match(old[1], '^[^:]+:([^:]+):([^:]+):([^:]+):([^:]+)$')
+    redis.call('ZREM', KEYS[2], old[1])
+    mn, mx = tonumber(mn), tonumber(mx)
+    if a[3] < mn then mn = a[3] end
+    if mx < a[4] then mx = a[4] end
+    a = {tonumber(c) + a[1], tonumber(s) + a[2], mn, mx}
+  end
+  for j = 2, 4 do if a[j] == 0 then a[j] = 0 end end  -- -0 as 0, as a REAL column keeps it
+  redis.call('ZADD', KEYS[2], h, string.format('%s:%d:%.17g:%.17g:%.17g', h, a[1], a[2], a[3], a[4]))
+end
+return 0)lua";
+      Argv add{"EVAL", kAddNew, "2", k.head, k.rollups};
+      for (const Sample& s : *fresh) {
         add.push_back(i64(s.time_ms));
         add.push_back(sample_member(s));
+        add.push_back(std::isnan(s.value) ? std::string() : number_text(s.value));
+        add.push_back(i64(floor_to(s.time_ms, kRollupMs)));
       }
       tx.push_back(std::move(add));
     }
@@ -465,6 +705,39 @@ class RedisReportStore final : public ReportStore {
     for (std::size_t i = 0; i < exec->elements; ++i)
       if (is_error(exec->element[i])) return reply_error(exec->element[i], "apply report");
     return std::optional<ApplyResult>{std::move(result)};
+  }
+
+  // `samples` without those a chunk already holds. Only samples before the
+  // series' chunk end (late ones, after an outage) need a look at a chunk.
+  core::Result<std::vector<Sample>> not_in_chunks(Connection& c, const std::string& sid,
+                                                  const std::vector<Sample>& samples, std::int64_t chunk_end) {
+    std::vector<std::int64_t> blocks;
+    for (const Sample& s : samples)
+      if (s.time_ms < chunk_end) blocks.push_back(floor_to(s.time_ms, kBlockMs));
+    if (blocks.empty()) return samples;
+    std::sort(blocks.begin(), blocks.end());
+    blocks.erase(std::unique(blocks.begin(), blocks.end()), blocks.end());
+    const std::string chunks_key = keys_of(*b_, sid).chunks;
+    std::vector<Argv> reads;
+    for (std::int64_t b : blocks) reads.push_back({"ZRANGEBYSCORE", chunks_key, i64(b), i64(b)});
+    auto got = c.pipeline(reads);
+    if (!got) return std::move(got).error();
+    std::vector<std::int64_t> held_times;
+    for (const Reply& r : *got) {
+      if (is_error(r.get())) return reply_error(r.get(), "read chunk");
+      for (std::size_t i = 0; i < r->elements; ++i) {
+        // A damaged chunk must not stop ingest: its block takes the sample
+        // into the head, and maintain() reports the damage.
+        auto d = decode_stored(reply_text(r->element[i]), sid);
+        if (!d) continue;
+        for (const Sample& x : *d) held_times.push_back(x.time_ms);
+      }
+    }
+    std::sort(held_times.begin(), held_times.end());
+    std::vector<Sample> out;
+    for (const Sample& s : samples)
+      if (!std::binary_search(held_times.begin(), held_times.end(), s.time_ms)) out.push_back(s);
+    return out;
   }
 
   std::shared_ptr<Backend> b_;

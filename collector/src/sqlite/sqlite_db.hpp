@@ -37,6 +37,11 @@ class Stmt {
     sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
     return *this;
   }
+  Stmt& bind_blob(int i, std::string_view v) {
+    sqlite3_bind_blob(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  [[nodiscard]] bool is_null(int col) const { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
 
   // SQLITE_ROW, SQLITE_DONE or an error code.
   int step() { return sqlite3_step(s_); }
@@ -45,6 +50,10 @@ class Stmt {
 
   [[nodiscard]] std::int64_t int64(int col) const { return sqlite3_column_int64(s_, col); }
   [[nodiscard]] double real(int col) const;
+  [[nodiscard]] std::string blob(int col) const {
+    const auto* p = static_cast<const char*>(sqlite3_column_blob(s_, col));
+    return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(s_, col))) : std::string();
+  }
   [[nodiscard]] std::string text(int col) const {
     const auto* p = sqlite3_column_text(s_, col);
     return p ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(s_, col))) : std::string();
@@ -69,6 +78,7 @@ class Connection {
   // Maps the connection's last error to a StoreErrc with context.
   [[nodiscard]] core::Error error(int rc, std::string_view what) const;
   [[nodiscard]] std::int64_t changes() const { return sqlite3_changes64(db_); }
+  [[nodiscard]] sqlite3* handle() const { return db_; }
 
  private:
   sqlite3* db_;
@@ -107,6 +117,21 @@ class Pool {
   std::condition_variable readers_cv_;
   std::vector<std::unique_ptr<Connection>> readers_;
   std::vector<Connection*> free_;
+};
+
+// A read transaction: every statement run while it lives sees one snapshot.
+class ReadSnapshot {
+ public:
+  explicit ReadSnapshot(Connection& c) : c_(c), ok_(static_cast<bool>(c.exec("BEGIN"))) {}
+  ~ReadSnapshot() {
+    if (ok_) (void)c_.exec("COMMIT");
+  }
+  ReadSnapshot(const ReadSnapshot&) = delete;
+  ReadSnapshot& operator=(const ReadSnapshot&) = delete;
+
+ private:
+  Connection& c_;
+  bool ok_;
 };
 
 // Runs `body` inside BEGIN IMMEDIATE ... COMMIT, rolling back on failure.

@@ -2,11 +2,18 @@
 // The embedded store: SQLite in WAL mode, one writer connection and a few
 // readers. Design: every write runs in one BEGIN IMMEDIATE transaction on the
 // writer; with synchronous=FULL a COMMIT has reached the disk when it returns,
-// which is what lets the API answer 202 only for durable reports. Samples are
-// raw rows keyed (series, time), so a replayed sample is ignored by the key.
+// which is what lets the API answer 202 only for durable reports. New samples
+// are raw rows keyed (series, time) -- the head -- so a replayed sample is
+// ignored by the key; maintain() moves closed blocks of the head into one
+// compressed chunk per (series, block). A late sample for a block already
+// compacted is checked against its chunk at ingest and merged into it by the
+// next pass. Hourly rollups are updated in the same transaction as the
+// samples, from the samples that were new.
 #include "surveyor/collector/sqlite/sqlite_stores.hpp"
 
 #include <algorithm>
+#include <bit>
+#include <limits>
 #include <unordered_map>
 
 #include "sqlite_db.hpp"
@@ -16,7 +23,7 @@ namespace {
 
 using namespace store;
 
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 // How many recent sequence numbers per agent are remembered for de-duplication.
 constexpr std::uint64_t kSeenWindow = 100'000;
 
@@ -42,9 +49,15 @@ CREATE TABLE IF NOT EXISTS inventory_sections(
   ci_id TEXT NOT NULL, section TEXT NOT NULL, state TEXT NOT NULL, reason TEXT NOT NULL,
   digest TEXT NOT NULL, data TEXT NOT NULL, updated_ms INTEGER NOT NULL,
   PRIMARY KEY(ci_id, section)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS samples(
-  series_id INTEGER NOT NULL, time_ms INTEGER NOT NULL, value REAL,
+CREATE TABLE IF NOT EXISTS head(
+  series_id INTEGER NOT NULL, time_ms INTEGER NOT NULL, bits INTEGER NOT NULL,
   PRIMARY KEY(series_id, time_ms)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS chunks(
+  series_id INTEGER NOT NULL, block_start INTEGER NOT NULL, data BLOB NOT NULL,
+  PRIMARY KEY(series_id, block_start)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rollups(
+  series_id INTEGER NOT NULL, hour_ms INTEGER NOT NULL, count INTEGER NOT NULL, sum REAL,
+  min REAL, max REAL, PRIMARY KEY(series_id, hour_ms)) WITHOUT ROWID;
 )sql";
 
 constexpr const char* kCiColumns =
@@ -56,8 +69,13 @@ struct Backend {
       : pool(std::move(writer), std::move(readers)), path(std::move(path_)) {}
   Pool pool;
   std::string path;
-  // series identity -> row id and unit; touched only under the writer lock.
+  // Touched only under the writer lock:
+  // series identity -> row id and unit;
   std::unordered_map<std::string, std::pair<std::int64_t, std::string>> series_ids;
+  // series id -> end of its newest chunk (INT64_MIN: none), loaded on first use;
+  std::unordered_map<std::int64_t, std::int64_t> chunk_end;
+  // the last series id maintain() visited.
+  std::int64_t maintain_cursor = 0;
 };
 
 #define SURVEYOR_TRY_STMT(var, conn, sql) \
@@ -165,6 +183,217 @@ core::Status save_section(Connection& c, std::string_view ci_id, const Inventory
   return {};
 }
 
+constexpr std::int64_t kNoChunk = std::numeric_limits<std::int64_t>::min();
+
+// The head keeps a value's bits, as the chunks do: -0.0 and NaN payloads
+// survive (a REAL column turns -0.0 into 0 and NaN into NULL).
+std::int64_t to_bits(double v) { return std::bit_cast<std::int64_t>(v); }
+double from_bits(std::int64_t b) { return std::bit_cast<double>(b); }
+
+// The lowest block start whose block can hold times >= from_ms.
+std::int64_t first_block_for(std::int64_t from_ms) {
+  return from_ms <= kNoChunk + kBlockMs ? kNoChunk : floor_to(from_ms, kBlockMs);
+}
+
+core::Result<std::optional<std::int64_t>> find_series_id(Connection& c, const SeriesKey& key) {
+  SURVEYOR_TRY_STMT(s, c, "SELECT id FROM series WHERE ci_id = ?1 AND metric = ?2 AND attributes = ?3");
+  s.bind(1, key.ci_id).bind(2, key.metric).bind(3, labels_to_json(key.attributes));
+  const int rc = s.step();
+  if (rc == SQLITE_DONE) return std::optional<std::int64_t>{};
+  if (rc != SQLITE_ROW) return c.error(rc, "find series");
+  return std::optional<std::int64_t>{s.int64(0)};
+}
+
+core::Result<std::vector<Sample>> decode_stored(std::string_view bytes, std::int64_t series_id, std::int64_t block) {
+  auto d = codec::decode_chunk(bytes);
+  if (!d)
+    return core::make_error(StoreErrc::corrupt, "chunk of series " + std::to_string(series_id) + " at " +
+                                                    std::to_string(block) + ": " + d.error().describe());
+  return d;
+}
+
+// The chunk of one block, or nothing.
+core::Result<std::vector<Sample>> load_chunk(Connection& c, std::int64_t series_id, std::int64_t block) {
+  SURVEYOR_TRY_STMT(s, c, "SELECT data FROM chunks WHERE series_id = ?1 AND block_start = ?2");
+  s.bind(1, series_id).bind(2, block);
+  const int rc = s.step();
+  if (rc == SQLITE_DONE) return std::vector<Sample>{};
+  if (rc != SQLITE_ROW) return c.error(rc, "read chunk");
+  return decode_stored(s.blob(0), series_id, block);
+}
+
+// Samples of a series with from <= time < to, oldest first, at most `limit`:
+// chunks and head merged (run inside one read snapshot).
+core::Result<std::vector<Sample>> read_series(Connection& c, std::int64_t id, std::int64_t from_ms,
+                                              std::int64_t to_ms, std::size_t limit) {
+  std::vector<Sample> held;
+  {
+    SURVEYOR_TRY_STMT(s, c,
+                      "SELECT block_start, data FROM chunks WHERE series_id = ?1 AND block_start >= ?2 "
+                      "AND block_start < ?3 ORDER BY block_start");
+    s.bind(1, id).bind(2, first_block_for(from_ms)).bind(3, to_ms);
+    int rc = SQLITE_DONE;
+    // Chunks come in time order: once `limit` samples are held, later ones cannot make the cut.
+    while (held.size() < limit && (rc = s.step()) == SQLITE_ROW) {
+      auto d = decode_stored(s.blob(1), id, s.int64(0));
+      if (!d) return std::move(d).error();
+      for (const Sample& x : *d)
+        if (x.time_ms >= from_ms && x.time_ms < to_ms) held.push_back(x);
+    }
+    if (held.size() < limit && rc != SQLITE_DONE) return c.error(rc, "read chunks");
+  }
+  std::vector<Sample> raw;
+  {
+    SURVEYOR_TRY_STMT(s, c,
+                      "SELECT time_ms, bits FROM head WHERE series_id = ?1 AND time_ms >= ?2 "
+                      "AND time_ms < ?3 ORDER BY time_ms LIMIT ?4");
+    s.bind(1, id).bind(2, from_ms).bind(3, to_ms).bind(4, static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX)));
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW) raw.push_back({s.int64(0), from_bits(s.int64(1))});
+    if (rc != SQLITE_DONE) return c.error(rc, "read samples");
+  }
+  auto out = merge_samples(std::move(held), raw);
+  if (out.size() > limit) out.resize(limit);
+  return out;
+}
+
+// The newest sample of a series, head or chunks, if any.
+core::Result<std::optional<Sample>> newest_sample(Connection& c, std::int64_t id) {
+  std::optional<Sample> best;
+  {
+    SURVEYOR_TRY_STMT(s, c, "SELECT time_ms, bits FROM head WHERE series_id = ?1 ORDER BY time_ms DESC LIMIT 1");
+    s.bind(1, id);
+    const int rc = s.step();
+    if (rc == SQLITE_ROW) best = Sample{s.int64(0), from_bits(s.int64(1))};
+    else if (rc != SQLITE_DONE) return c.error(rc, "newest sample");
+  }
+  SURVEYOR_TRY_STMT(s, c,
+                    "SELECT block_start, data FROM chunks WHERE series_id = ?1 ORDER BY block_start DESC LIMIT 1");
+  s.bind(1, id);
+  const int rc = s.step();
+  if (rc == SQLITE_ROW) {
+    auto d = decode_stored(s.blob(1), id, s.int64(0));
+    if (!d) return std::move(d).error();
+    if (!d->empty() && (!best || d->back().time_ms > best->time_ms)) best = d->back();
+  } else if (rc != SQLITE_DONE) {
+    return c.error(rc, "newest chunk");
+  }
+  return best;
+}
+
+core::Result<std::int64_t> chunk_end_of(Connection& c, Backend& b, std::int64_t id) {
+  if (auto it = b.chunk_end.find(id); it != b.chunk_end.end()) return it->second;
+  SURVEYOR_TRY_STMT(s, c, "SELECT MAX(block_start) FROM chunks WHERE series_id = ?1");
+  s.bind(1, id);
+  if (int rc = s.step(); rc != SQLITE_ROW) return c.error(rc, "newest chunk");
+  const std::int64_t end = s.is_null(0) ? kNoChunk : s.int64(0) + kBlockMs;
+  b.chunk_end[id] = end;
+  return end;
+}
+
+// Appends the samples of one series inside the report's transaction: new
+// times only (head and chunks both checked), and their rollups.
+core::Status append_samples(Connection& c, Backend& b, std::int64_t id, const std::vector<Sample>& samples) {
+  auto end = chunk_end_of(c, b, id);
+  if (!end) return std::move(end).error();
+  std::vector<Sample> fresh;
+  fresh.reserve(samples.size());
+  std::int64_t cached_block = kNoChunk;
+  std::vector<Sample> cached;
+  SURVEYOR_TRY_STMT(ins, c, "INSERT OR IGNORE INTO head(series_id, time_ms, bits) VALUES(?1, ?2, ?3)");
+  for (const Sample& s : samples) {
+    if (s.time_ms < *end) {  // late: the block may be compacted already
+      const std::int64_t block = floor_to(s.time_ms, kBlockMs);
+      if (block != cached_block) {
+        auto chunk = load_chunk(c, id, block);
+        // A damaged chunk must not stop ingest: its block takes the sample
+        // into the head, and maintain() reports the damage.
+        if (!chunk && chunk.error().code != StoreErrc::corrupt) return std::move(chunk).error();
+        cached = chunk ? std::move(*chunk) : std::vector<Sample>{};
+        cached_block = block;
+      }
+      if (std::binary_search(cached.begin(), cached.end(), s,
+                             [](const Sample& x, const Sample& y) { return x.time_ms < y.time_ms; }))
+        continue;
+    }
+    ins.bind(1, id).bind(2, s.time_ms).bind(3, to_bits(s.value));
+    if (int rc = ins.step(); rc != SQLITE_DONE) return c.error(rc, "write sample");
+    if (c.changes() == 1) fresh.push_back(s);
+    ins.reset();
+  }
+  SURVEYOR_TRY_STMT(up, c,
+                    "INSERT INTO rollups(series_id, hour_ms, count, sum, min, max) VALUES(?1, ?2, ?3, ?4, ?5, ?6) "
+                    "ON CONFLICT(series_id, hour_ms) DO UPDATE SET count = count + excluded.count, "
+                    "sum = sum + excluded.sum, min = MIN(min, excluded.min), max = MAX(max, excluded.max)");
+  for (const Rollup& r : rollups_of(fresh)) {
+    up.bind(1, id).bind(2, r.start_ms).bind(3, r.count).bind(4, r.sum).bind(5, r.min).bind(6, r.max);
+    if (int rc = up.step(); rc != SQLITE_DONE) return c.error(rc, "write rollup");
+    up.reset();
+  }
+  return {};
+}
+
+// Retention, then compaction of every closed block of one series' head.
+core::Status maintain_series(Connection& c, Backend& b, std::int64_t id, const SeriesMaintenance& m,
+                             MaintenanceReport& rep) {
+  const ExpiryBounds e = expiry_bounds(m);
+  auto drop = [&](const char* sql, std::int64_t bound, std::size_t& counter) -> core::Status {
+    SURVEYOR_TRY_STMT(d, c, sql);
+    d.bind(1, id).bind(2, bound);
+    if (int rc = d.step(); rc != SQLITE_DONE) return c.error(rc, "expire series data");
+    counter += static_cast<std::size_t>(c.changes());
+    return {};
+  };
+  if (auto st = drop("DELETE FROM chunks WHERE series_id = ?1 AND block_start < ?2", e.raw_before,
+                     rep.chunks_expired); !st)
+    return st;
+  if (auto st = drop("DELETE FROM head WHERE series_id = ?1 AND time_ms < ?2", e.raw_before,
+                     rep.samples_expired); !st)
+    return st;
+  if (auto st = drop("DELETE FROM rollups WHERE series_id = ?1 AND hour_ms < ?2", e.rollups_before,
+                     rep.rollups_expired); !st)
+    return st;
+
+  const std::int64_t closed_before = floor_to(m.now_ms - m.grace_ms, kBlockMs);
+  for (;;) {
+    std::int64_t block;
+    {
+      SURVEYOR_TRY_STMT(s, c, "SELECT MIN(time_ms) FROM head WHERE series_id = ?1");
+      s.bind(1, id);
+      if (int rc = s.step(); rc != SQLITE_ROW) return c.error(rc, "oldest sample");
+      if (s.is_null(0) || s.int64(0) >= closed_before) return {};
+      block = floor_to(s.int64(0), kBlockMs);
+    }
+    std::vector<Sample> raw;
+    {
+      SURVEYOR_TRY_STMT(s, c,
+                        "SELECT time_ms, bits FROM head WHERE series_id = ?1 AND time_ms >= ?2 "
+                        "AND time_ms < ?3 ORDER BY time_ms");
+      s.bind(1, id).bind(2, block).bind(3, block + kBlockMs);
+      int rc;
+      while ((rc = s.step()) == SQLITE_ROW) raw.push_back({s.int64(0), from_bits(s.int64(1))});
+      if (rc != SQLITE_DONE) return c.error(rc, "read head");
+    }
+    auto held = load_chunk(c, id, block);
+    if (!held) return std::move(held).error();
+    const std::vector<Sample> merged = merge_samples(std::move(*held), raw);
+    {
+      SURVEYOR_TRY_STMT(s, c, "INSERT OR REPLACE INTO chunks(series_id, block_start, data) VALUES(?1, ?2, ?3)");
+      s.bind(1, id).bind(2, block).bind_blob(3, codec::encode_chunk(merged));
+      if (int rc = s.step(); rc != SQLITE_DONE) return c.error(rc, "write chunk");
+    }
+    {
+      SURVEYOR_TRY_STMT(s, c, "DELETE FROM head WHERE series_id = ?1 AND time_ms >= ?2 AND time_ms < ?3");
+      s.bind(1, id).bind(2, block).bind(3, block + kBlockMs);
+      if (int rc = s.step(); rc != SQLITE_DONE) return c.error(rc, "trim head");
+    }
+    // A cached end moves; an uncached one is loaded from the table when needed.
+    if (auto it = b.chunk_end.find(id); it != b.chunk_end.end()) it->second = std::max(it->second, block + kBlockMs);
+    ++rep.blocks_compacted;
+    rep.samples_compacted += raw.size();
+  }
+}
+
 class SqliteAgentStore final : public AgentStore {
  public:
   explicit SqliteAgentStore(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
@@ -258,62 +487,111 @@ class SqliteSeriesStore final : public SeriesStore {
   explicit SqliteSeriesStore(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
 
   core::Result<std::vector<SeriesInfo>> list_series(std::string_view ci_id) override {
-    return b_->pool.with_reader([&](Connection& c) -> core::Result<std::vector<SeriesInfo>> {
-      SURVEYOR_TRY_STMT(s, c,
-                        "SELECT metric, attributes, unit FROM series WHERE ci_id = ?1 "
-                        "ORDER BY metric, attributes");
-      s.bind(1, ci_id);
-      std::vector<SeriesInfo> out;
-      int rc;
-      while ((rc = s.step()) == SQLITE_ROW) {
-        auto labels = labels_from_json(s.text(1));
-        if (!labels) return std::move(labels).error();
-        out.push_back(SeriesInfo{SeriesKey{std::string(ci_id), s.text(0), std::move(*labels)}, s.text(2)});
-      }
-      if (rc != SQLITE_DONE) return c.error(rc, "list series");
-      return out;
-    });
+    return b_->pool.with_reader([&](Connection& c) { return list_in(c, ci_id); });
   }
 
   core::Result<std::vector<Sample>> read_samples(const SeriesKey& key, std::int64_t from_ms,
                                                  std::int64_t to_ms, std::size_t limit) override {
     return b_->pool.with_reader([&](Connection& c) -> core::Result<std::vector<Sample>> {
-      SURVEYOR_TRY_STMT(s, c,
-                        "SELECT x.time_ms, x.value FROM series s JOIN samples x ON x.series_id = s.id "
-                        "WHERE s.ci_id = ?1 AND s.metric = ?2 AND s.attributes = ?3 "
-                        "AND x.time_ms >= ?4 AND x.time_ms < ?5 ORDER BY x.time_ms LIMIT ?6");
-      s.bind(1, key.ci_id).bind(2, key.metric).bind(3, labels_to_json(key.attributes));
-      s.bind(4, from_ms).bind(5, to_ms).bind(6, static_cast<std::int64_t>(limit));
-      std::vector<Sample> out;
-      int rc;
-      while ((rc = s.step()) == SQLITE_ROW) out.push_back({s.int64(0), s.real(1)});
-      if (rc != SQLITE_DONE) return c.error(rc, "read samples");
-      return out;
+      ReadSnapshot snap(c);
+      auto id = find_series_id(c, key);
+      if (!id) return std::move(id).error();
+      if (!*id || from_ms >= to_ms || limit == 0) return std::vector<Sample>{};
+      return read_series(c, **id, from_ms, to_ms, limit);
     });
   }
 
   core::Result<std::vector<LatestSample>> latest_samples(std::string_view ci_id) override {
     return b_->pool.with_reader([&](Connection& c) -> core::Result<std::vector<LatestSample>> {
-      SURVEYOR_TRY_STMT(s, c,
-                        "SELECT s.metric, s.attributes, s.unit, x.time_ms, x.value FROM series s "
-                        "JOIN samples x ON x.series_id = s.id AND x.time_ms = "
-                        "(SELECT MAX(time_ms) FROM samples WHERE series_id = s.id) "
-                        "WHERE s.ci_id = ?1 ORDER BY s.metric, s.attributes");
-      s.bind(1, ci_id);
+      ReadSnapshot snap(c);
+      auto series = list_in(c, ci_id);
+      if (!series) return std::move(series).error();
       std::vector<LatestSample> out;
-      int rc;
-      while ((rc = s.step()) == SQLITE_ROW) {
-        auto labels = labels_from_json(s.text(1));
-        if (!labels) return std::move(labels).error();
-        out.push_back(LatestSample{SeriesInfo{SeriesKey{std::string(ci_id), s.text(0), std::move(*labels)}, s.text(2)},
-                                   Sample{s.int64(3), s.real(4)}});
+      for (const SeriesInfo& info : *series) {
+        auto id = find_series_id(c, info.key);
+        if (!id) return std::move(id).error();
+        if (!*id) continue;
+        auto newest = newest_sample(c, **id);
+        if (!newest) return std::move(newest).error();
+        if (*newest) out.push_back(LatestSample{info, **newest});
       }
-      if (rc != SQLITE_DONE) return c.error(rc, "latest samples");
       return out;
     });
   }
 
+  core::Result<std::vector<Rollup>> read_rollups(const SeriesKey& key, std::int64_t from_ms,
+                                                 std::int64_t to_ms) override {
+    return b_->pool.with_reader([&](Connection& c) -> core::Result<std::vector<Rollup>> {
+      SURVEYOR_TRY_STMT(s, c,
+                        "SELECT r.hour_ms, r.count, r.sum, r.min, r.max FROM series s JOIN rollups r "
+                        "ON r.series_id = s.id WHERE s.ci_id = ?1 AND s.metric = ?2 AND s.attributes = ?3 "
+                        "AND r.hour_ms >= ?4 AND r.hour_ms < ?5 ORDER BY r.hour_ms");
+      s.bind(1, key.ci_id).bind(2, key.metric).bind(3, labels_to_json(key.attributes));
+      s.bind(4, from_ms).bind(5, to_ms);
+      std::vector<Rollup> out;
+      int rc;
+      while ((rc = s.step()) == SQLITE_ROW) out.push_back({s.int64(0), s.int64(1), s.real(2), s.real(3), s.real(4)});
+      if (rc != SQLITE_DONE) return c.error(rc, "read rollups");
+      return out;
+    });
+  }
+
+  core::Result<MaintenanceReport> maintain(const SeriesMaintenance& m) override {
+    MaintenanceReport rep;
+    const std::size_t per_step = std::max<std::size_t>(1, m.series_per_step);
+    while (rep.series_visited < m.max_series) {
+      // One short write transaction per step: ingest waits for one step at most.
+      auto done = b_->pool.with_writer([&](Connection& c) {
+        return in_transaction<bool>(c, [&]() -> core::Result<bool> {
+          std::vector<std::int64_t> ids;
+          {
+            SURVEYOR_TRY_STMT(s, c, "SELECT id FROM series WHERE id > ?1 ORDER BY id LIMIT ?2");
+            s.bind(1, b_->maintain_cursor).bind(2, static_cast<std::int64_t>(per_step));
+            int rc;
+            while ((rc = s.step()) == SQLITE_ROW) ids.push_back(s.int64(0));
+            if (rc != SQLITE_DONE) return c.error(rc, "list series");
+          }
+          for (std::int64_t id : ids) {
+            // A chunk that cannot be read fails before anything of its block is written.
+            if (auto st = maintain_series(c, *b_, id, m, rep); !st) {
+              if (st.error().code != StoreErrc::corrupt) return std::move(st).error();
+              ++rep.damaged;
+              rep.damage = st.error().describe();
+            }
+          }
+          rep.series_visited += ids.size();
+          b_->maintain_cursor = ids.empty() ? 0 : ids.back();
+          return ids.size() < per_step;  // the walk came round
+        });
+      });
+      if (!done) {
+        b_->chunk_end.clear();  // the step was rolled back
+        return std::move(done).error();
+      }
+      if (*done) {
+        b_->maintain_cursor = 0;
+        return rep;
+      }
+    }
+    rep.more = true;
+    return rep;
+  }
+
  private:
+  static core::Result<std::vector<SeriesInfo>> list_in(Connection& c, std::string_view ci_id) {
+    SURVEYOR_TRY_STMT(s, c, "SELECT metric, attributes, unit FROM series WHERE ci_id = ?1 ORDER BY metric, attributes");
+    s.bind(1, ci_id);
+    std::vector<SeriesInfo> out;
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW) {
+      auto labels = labels_from_json(s.text(1));
+      if (!labels) return std::move(labels).error();
+      out.push_back(SeriesInfo{SeriesKey{std::string(ci_id), s.text(0), std::move(*labels)}, s.text(2)});
+    }
+    if (rc != SQLITE_DONE) return c.error(rc, "list series");
+    return out;
+  }
+
   std::shared_ptr<Backend> b_;
 };
 
@@ -324,8 +602,11 @@ class SqliteReportStore final : public ReportStore {
   core::Result<ApplyResult> apply_report(const ReportBatch& batch) override {
     return b_->pool.with_writer([&](Connection& c) {
       auto r = in_transaction<ApplyResult>(c, [&] { return apply(c, batch); });
-      // Series rows created in a rolled-back transaction are gone: forget their ids.
-      if (!r) b_->series_ids.clear();
+      // Rows of a rolled-back transaction are gone: forget what was cached of them.
+      if (!r) {
+        b_->series_ids.clear();
+        b_->chunk_end.clear();
+      }
       return r;
     });
   }
@@ -354,12 +635,7 @@ class SqliteReportStore final : public ReportStore {
     for (const auto& [info, samples] : batch.series) {
       auto id = series_id_for(c, *b_, info);
       if (!id) return std::move(id).error();
-      SURVEYOR_TRY_STMT(ins, c, "INSERT OR IGNORE INTO samples(series_id, time_ms, value) VALUES(?1, ?2, ?3)");
-      for (const Sample& s : samples) {
-        ins.bind(1, *id).bind(2, s.time_ms).bind(3, s.value);
-        if (int rc = ins.step(); rc != SQLITE_DONE) return c.error(rc, "write sample");
-        ins.reset();
-      }
+      if (auto st = append_samples(c, *b_, *id, samples); !st) return std::move(st).error();
     }
     {
       SURVEYOR_TRY_STMT(upd, c,
@@ -443,6 +719,23 @@ core::Status migrate(Connection& c) {
   if (auto st = c.exec(kSchema); !st) {
     (void)c.exec("ROLLBACK");
     return st;
+  }
+  // Version 2 kept raw samples as REAL: move them into the head as bits.
+  if (version == 2) {
+    sqlite3_create_function(c.handle(), "f64bits", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr,
+                            [](sqlite3_context* ctx, int, sqlite3_value** argv) {
+                              const double x = sqlite3_value_type(argv[0]) == SQLITE_NULL
+                                                   ? std::numeric_limits<double>::quiet_NaN()
+                                                   : sqlite3_value_double(argv[0]);
+                              sqlite3_result_int64(ctx, to_bits(x));
+                            },
+                            nullptr, nullptr);
+    if (auto st = c.exec("INSERT OR IGNORE INTO head(series_id, time_ms, bits) "
+                         "SELECT series_id, time_ms, f64bits(value) FROM samples; DROP TABLE samples;");
+        !st) {
+      (void)c.exec("ROLLBACK");
+      return st;
+    }
   }
   const std::string set_version = "PRAGMA user_version = " + std::to_string(kSchemaVersion);
   if (auto st = c.exec(set_version.c_str()); !st) {

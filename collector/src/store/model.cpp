@@ -10,6 +10,7 @@
 #include <boost/json/value.hpp>
 
 #include <algorithm>
+#include <cmath>
 
 namespace surveyor::collector::store {
 namespace {
@@ -150,6 +151,57 @@ std::optional<InventorySection> merge_section(const std::optional<InventorySecti
     return s;
   }
   return old;  // unchanged
+}
+
+}  // namespace surveyor::collector::store
+
+namespace surveyor::collector::store {
+
+std::vector<Rollup> rollups_of(std::span<const Sample> samples) {
+  std::map<std::int64_t, Rollup> by_hour;
+  for (const Sample& s : samples) {
+    if (std::isnan(s.value)) continue;
+    const std::int64_t hour = floor_to(s.time_ms, kRollupMs);
+    auto [it, fresh] = by_hour.try_emplace(hour, Rollup{hour, 1, s.value, s.value, s.value});
+    if (!fresh) fold_rollup(it->second, Rollup{hour, 1, s.value, s.value, s.value});
+  }
+  std::vector<Rollup> out;
+  out.reserve(by_hour.size());
+  for (auto& [hour, r] : by_hour) out.push_back(r);
+  return out;
+}
+
+void fold_rollup(Rollup& into, const Rollup& add) {
+  into.count += add.count;
+  into.sum += add.sum;
+  into.min = std::min(into.min, add.min);
+  into.max = std::max(into.max, add.max);
+}
+
+ExpiryBounds expiry_bounds(const SeriesMaintenance& m) {
+  return {floor_to(m.now_ms - m.raw_retention_ms, kBlockMs), floor_to(m.now_ms - m.rollup_retention_ms, kRollupMs)};
+}
+
+std::vector<Sample> merge_samples(std::vector<Sample> held, std::span<const Sample> extra) {
+  if (extra.empty()) return held;
+  std::vector<Sample> add(extra.begin(), extra.end());
+  // Stable: of several late copies of one time, the first one received wins.
+  std::stable_sort(add.begin(), add.end(), [](const Sample& a, const Sample& b) { return a.time_ms < b.time_ms; });
+  std::vector<Sample> out;
+  out.reserve(held.size() + add.size());
+  std::size_t i = 0, j = 0;
+  while (i < held.size() || j < add.size()) {
+    if (j == add.size() || (i < held.size() && held[i].time_ms <= add[j].time_ms)) {
+      const std::int64_t t = held[i].time_ms;
+      out.push_back(held[i++]);
+      while (j < add.size() && add[j].time_ms == t) ++j;
+    } else {
+      const std::int64_t t = add[j].time_ms;
+      out.push_back(add[j]);
+      while (j < add.size() && add[j].time_ms == t) ++j;
+    }
+  }
+  return out;
 }
 
 }  // namespace surveyor::collector::store

@@ -47,6 +47,14 @@ class SeriesStore {
                                                          std::int64_t to_ms, std::size_t limit) = 0;
   // The newest sample of each series of a CI, in list_series order.
   virtual core::Result<std::vector<LatestSample>> latest_samples(std::string_view ci_id) = 0;
+  // Hourly rollups with from_ms <= start < to_ms, oldest first.
+  virtual core::Result<std::vector<Rollup>> read_rollups(const SeriesKey& key, std::int64_t from_ms,
+                                                         std::int64_t to_ms) = 0;
+  // One slice of housekeeping: compacts closed blocks of the raw head into
+  // chunks (merging late samples into chunks already written) and drops what
+  // is past retention, in short transactions. Successive calls walk all
+  // series in turn; `more` says the walk has not come round yet.
+  virtual core::Result<MaintenanceReport> maintain(const SeriesMaintenance& m) = 0;
 };
 
 class ReportStore {

@@ -1,0 +1,384 @@
+// SPDX-License-Identifier: Apache-2.0
+// The series store on both backends: compaction of the raw head into chunks,
+// late and duplicate samples, hourly rollups against an independent
+// computation, retention, and the walk over all series in slices.
+#include <gtest/gtest.h>
+
+#include <sqlite3.h>
+
+#include <bit>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <random>
+
+#include "backend_fixture.hpp"
+
+namespace surveyor::collector::store {
+namespace {
+
+constexpr std::int64_t kMin = 60'000;
+constexpr std::int64_t kHour = 3'600'000;
+constexpr std::int64_t kDay = 24 * kHour;
+// A block start, so the tests know which samples share a chunk.
+constexpr std::int64_t kT0 = floor_to(1'764'000'000'000, kBlockMs);
+const double kNaN = std::numeric_limits<double>::quiet_NaN();
+const double kInf = std::numeric_limits<double>::infinity();
+
+bool same(const Sample& a, const Sample& b) {
+  if (a.time_ms != b.time_ms) return false;
+  if (std::isnan(a.value)) return std::isnan(b.value);
+  return std::bit_cast<std::uint64_t>(a.value) == std::bit_cast<std::uint64_t>(b.value);
+}
+
+::testing::AssertionResult same_samples(const std::vector<Sample>& want, const std::vector<Sample>& got) {
+  if (want.size() != got.size())
+    return ::testing::AssertionFailure() << "size " << got.size() << ", want " << want.size();
+  for (std::size_t i = 0; i < want.size(); ++i)
+    if (!same(want[i], got[i]))
+      return ::testing::AssertionFailure() << "at " << i << ": got (" << got[i].time_ms << ", " << got[i].value
+                                           << "), want (" << want[i].time_ms << ", " << want[i].value << ")";
+  return ::testing::AssertionSuccess();
+}
+
+template <class B>
+class SeriesStoreTest : public OnBackend<B> {
+ protected:
+  void SetUp() override {
+    OnBackend<B>::SetUp();
+    AgentRecord a;
+    a.id = "agt-1";
+    a.key_hash = std::string(64, 'a');
+    a.host_id = "h";
+    a.hostname = "web01";
+    a.ci_id = "ci-1";
+    a.agent_version = "0.1.0";
+    ASSERT_TRUE(this->stores.agents->create_agent(a));
+  }
+
+  static SeriesKey key(const std::string& metric = "system.cpu.utilization") { return {"ci-1", metric, {}}; }
+
+  void put(const SeriesKey& k, std::vector<Sample> samples) {
+    ReportBatch b;
+    b.agent_id = "agt-1";
+    b.sequence = ++sequence_;
+    b.received_at_ms = kT0;
+    b.heartbeat_interval_s = 60;
+    b.series.push_back({SeriesInfo{k, "1"}, std::move(samples)});
+    auto r = this->stores.reports->apply_report(b);
+    ASSERT_TRUE(r) << r.error().describe();
+  }
+
+  std::vector<Sample> read(const SeriesKey& k, std::int64_t from = INT64_MIN, std::int64_t to = INT64_MAX,
+                           std::size_t limit = 1'000'000) {
+    auto r = this->stores.series->read_samples(k, from, to, limit);
+    EXPECT_TRUE(r) << r.error().describe();
+    return r ? *r : std::vector<Sample>{};
+  }
+
+  std::vector<Rollup> rollups(const SeriesKey& k) {
+    auto r = this->stores.series->read_rollups(k, INT64_MIN, INT64_MAX);
+    EXPECT_TRUE(r) << r.error().describe();
+    return r ? *r : std::vector<Rollup>{};
+  }
+
+  MaintenanceReport maintain(std::int64_t now, std::size_t max_series = 2000, std::size_t per_step = 32) {
+    SeriesMaintenance m;
+    m.now_ms = now;
+    m.max_series = max_series;
+    m.series_per_step = per_step;
+    auto r = this->stores.series->maintain(m);
+    EXPECT_TRUE(r) << r.error().describe();
+    return r ? *r : MaintenanceReport{};
+  }
+
+  std::uint64_t sequence_ = 0;
+};
+
+TYPED_TEST_SUITE(SeriesStoreTest, Backends, BackendNames);
+
+TYPED_TEST(SeriesStoreTest, CompactedBlocksReadBackExactly) {
+  // Ten hours every 10 s, with jitter, gaps and awkward values.
+  std::vector<Sample> in;
+  std::mt19937_64 rng(7);
+  for (std::int64_t t = kT0; t < kT0 + 10 * kHour; t += 10'000) {
+    if (rng() % 50 == 0) continue;  // a missed sample
+    const std::int64_t at = t + static_cast<std::int64_t>(rng() % 3);
+    double v = 40 + 10 * std::sin(static_cast<double>(t) / 1e6) + static_cast<double>(rng() % 1000) / 7.0;
+    switch (in.size() % 997) {
+      case 10: v = kNaN; break;
+      case 20: v = -0.0; break;
+      case 30: v = kInf; break;
+      case 40: v = -kInf; break;
+      case 50: v = 1e300; break;
+      case 51: v = 5e-324; break;
+      default: break;
+    }
+    in.push_back({at, v});
+  }
+  const std::size_t third = in.size() / 3;
+  this->put(this->key(), {in.begin(), in.begin() + static_cast<std::ptrdiff_t>(third)});
+  this->put(this->key(), {in.begin() + static_cast<std::ptrdiff_t>(third), in.end()});
+
+  // Closed: blocks that ended an hour (the grace) before now.
+  const MaintenanceReport rep = this->maintain(kT0 + 10 * kHour);
+  EXPECT_EQ(rep.blocks_compacted, 2u);
+  const auto in_first_two = static_cast<std::size_t>(
+      std::count_if(in.begin(), in.end(), [](const Sample& s) { return s.time_ms < kT0 + 2 * kBlockMs; }));
+  EXPECT_EQ(rep.samples_compacted, in_first_two);
+  EXPECT_FALSE(rep.more);
+  EXPECT_EQ(rep.damaged, 0u);
+
+  EXPECT_TRUE(same_samples(in, this->read(this->key())));
+  // A window across a chunk boundary and into the head.
+  const std::int64_t from = kT0 + 3 * kHour + 123, to = kT0 + 9 * kHour;
+  std::vector<Sample> want;
+  for (const Sample& s : in)
+    if (s.time_ms >= from && s.time_ms < to) want.push_back(s);
+  EXPECT_TRUE(same_samples(want, this->read(this->key(), from, to)));
+  // The limit keeps the oldest.
+  EXPECT_TRUE(same_samples({in.begin(), in.begin() + 100}, this->read(this->key(), INT64_MIN, INT64_MAX, 100)));
+
+  // Nothing left to do; then, later, the third block closes too.
+  EXPECT_EQ(this->maintain(kT0 + 10 * kHour).blocks_compacted, 0u);
+  EXPECT_EQ(this->maintain(kT0 + 14 * kHour).blocks_compacted, 1u);
+  EXPECT_TRUE(same_samples(in, this->read(this->key())));
+  auto latest = this->stores.series->latest_samples("ci-1");
+  ASSERT_TRUE(latest);
+  ASSERT_EQ(latest->size(), 1u);
+  EXPECT_TRUE(same(latest->front().sample, in.back())) << "the newest sample comes from a chunk";
+}
+
+TYPED_TEST(SeriesStoreTest, LateSamplesLandInPlaceAndDuplicatesAreIgnored) {
+  std::vector<Sample> in;
+  for (std::int64_t t = kT0; t < kT0 + 5 * kHour; t += kMin)
+    if (t < kT0 + kHour || t >= kT0 + kHour + 30 * kMin) in.push_back({t, static_cast<double>(t / kMin % 100)});
+  this->put(this->key(), in);
+  ASSERT_EQ(this->maintain(kT0 + 6 * kHour).blocks_compacted, 1u);
+  const std::vector<Rollup> before = this->rollups(this->key());
+  ASSERT_EQ(before.size(), 5u);
+  EXPECT_EQ(before[1].count, 30);
+
+  // A spool replay after an outage: old times again with other values (in
+  // the compacted block and in the head), and samples that were missing.
+  this->put(this->key(), {{kT0 + 10 * kMin, 999.0},
+                          {kT0 + kHour + 5 * kMin, 7.5},
+                          {kT0 + kHour + 5 * kMin, 8.5},
+                          {kT0 + 4 * kHour + 2 * kMin, 999.0},
+                          {kT0 + kHour + 6 * kMin, 1000.0}});
+  std::vector<Sample> want = in;
+  want.push_back({kT0 + kHour + 5 * kMin, 7.5});
+  want.push_back({kT0 + kHour + 6 * kMin, 1000.0});
+  std::sort(want.begin(), want.end(), [](const Sample& a, const Sample& b) { return a.time_ms < b.time_ms; });
+  EXPECT_TRUE(same_samples(want, this->read(this->key())));
+
+  const std::vector<Rollup> after = this->rollups(this->key());
+  ASSERT_EQ(after.size(), 5u);
+  EXPECT_EQ(after[0], before[0]) << "a duplicate changes no rollup";
+  EXPECT_EQ(after[4], before[4]);
+  EXPECT_EQ(after[1].count, 32);
+  EXPECT_EQ(after[1].sum, before[1].sum + (7.5 + 1000.0));
+  EXPECT_EQ(after[1].max, 1000.0);
+  EXPECT_EQ(after[1].min, before[1].min);
+
+  // The next pass merges the late samples into the chunk they belong to.
+  const MaintenanceReport rep = this->maintain(kT0 + 6 * kHour);
+  EXPECT_EQ(rep.blocks_compacted, 1u);
+  EXPECT_EQ(rep.samples_compacted, 2u);
+  EXPECT_TRUE(same_samples(want, this->read(this->key())));
+  // Replayed once more, now that they are in the chunk: still nothing new.
+  this->put(this->key(), {{kT0 + kHour + 5 * kMin, 1.0}, {kT0, 1.0}});
+  EXPECT_TRUE(same_samples(want, this->read(this->key())));
+  EXPECT_EQ(this->rollups(this->key()), after);
+  EXPECT_EQ(this->maintain(kT0 + 6 * kHour).blocks_compacted, 0u);
+}
+
+TYPED_TEST(SeriesStoreTest, RollupsAgreeWithAnIndependentComputation) {
+  std::mt19937_64 rng(42);
+  std::uniform_real_distribution<double> dist(-1e6, 1e6);
+  std::vector<Sample> first, second;
+  for (std::int64_t t = kT0; t < kT0 + 6 * kHour; t += 15'000) {
+    double v = dist(rng);
+    if (t % (97 * 15'000) == 0) v = kNaN;
+    if (t == kT0 + 3 * kHour) v = kInf;
+    if (t == kT0 + 4 * kHour) v = -0.0;
+    ((t / 15'000) % 3 == 0 ? second : first).push_back({t, v});
+  }
+  this->put(this->key(), first);
+  this->put(this->key(), second);
+
+  // Per hour: each report's figures in sample order, then the second added
+  // to the first -- how a store folds one report into what it holds.
+  struct Acc {
+    std::int64_t count = 0;
+    double sum = 0, min = 0, max = 0;
+  };
+  auto accumulate = [](const std::vector<Sample>& batch) {
+    std::map<std::int64_t, Acc> m;
+    for (const Sample& s : batch) {
+      if (std::isnan(s.value)) continue;
+      Acc& a = m[(s.time_ms - kT0) / kHour * kHour + kT0];
+      if (a.count == 0) a.min = a.max = s.value;
+      a.min = s.value < a.min ? s.value : a.min;
+      a.max = a.max < s.value ? s.value : a.max;
+      a.sum = a.count == 0 ? s.value : a.sum + s.value;
+      ++a.count;
+    }
+    return m;
+  };
+  std::map<std::int64_t, Acc> want = accumulate(first);
+  for (const auto& [hour, b] : accumulate(second)) {
+    Acc& a = want[hour];
+    a.sum += b.sum;
+    a.count += b.count;
+    a.min = b.min < a.min ? b.min : a.min;
+    a.max = a.max < b.max ? b.max : a.max;
+  }
+  const std::vector<Rollup> got = this->rollups(this->key());
+  ASSERT_EQ(got.size(), want.size());
+  std::size_t i = 0;
+  for (const auto& [hour, a] : want) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(got[i].start_ms, hour);
+    EXPECT_EQ(got[i].count, a.count);
+    EXPECT_EQ(std::bit_cast<std::uint64_t>(got[i].sum), std::bit_cast<std::uint64_t>(a.sum));
+    EXPECT_EQ(got[i].min, a.min);
+    EXPECT_EQ(got[i].max, a.max);
+    ++i;
+  }
+  EXPECT_EQ(got[3].sum, kInf);
+  // A sub-range, half open.
+  auto part = this->stores.series->read_rollups(this->key(), kT0 + kHour, kT0 + 3 * kHour);
+  ASSERT_TRUE(part);
+  ASSERT_EQ(part->size(), 2u);
+  EXPECT_EQ((*part)[0], got[1]);
+  EXPECT_EQ((*part)[1], got[2]);
+  // Compaction leaves rollups alone.
+  this->maintain(kT0 + 12 * kHour);
+  EXPECT_EQ(this->rollups(this->key()), got);
+}
+
+TYPED_TEST(SeriesStoreTest, RetentionDropsRawDataInWholeBlocksAndRollupsLater) {
+  std::vector<Sample> in;
+  for (std::int64_t t = kT0; t < kT0 + 2 * kBlockMs; t += 5 * kMin) in.push_back({t, 1.0});
+  this->put(this->key(), in);
+  this->maintain(kT0 + 2 * kBlockMs + 2 * kHour);  // both blocks compacted
+
+  // Raw retention (14 days) has passed for the first block and half the second.
+  const MaintenanceReport rep = this->maintain(kT0 + 14 * kDay + kBlockMs + kBlockMs / 2);
+  EXPECT_EQ(rep.chunks_expired, 1u);
+  const std::vector<Sample> left = this->read(this->key());
+  ASSERT_FALSE(left.empty());
+  EXPECT_EQ(left.front().time_ms, kT0 + kBlockMs) << "a block goes whole, once all of it is past retention";
+  EXPECT_EQ(left.size(), in.size() / 2);
+  EXPECT_EQ(this->rollups(this->key()).size(), 8u) << "rollups are kept longer";
+
+  // A late sample older than retention is accepted and expires with the next pass.
+  // A day on, the second block has passed retention too.
+  this->put(this->key(), {{kT0 + 10 * kMin + 1, 2.0}});
+  const MaintenanceReport next = this->maintain(kT0 + 15 * kDay);
+  EXPECT_EQ(next.samples_expired, 1u);
+  EXPECT_EQ(next.chunks_expired, 1u);
+  EXPECT_EQ(next.rollups_expired, 0u);
+
+  // Two years on, rollups go too.
+  const MaintenanceReport later = this->maintain(kT0 + 731 * kDay);
+  EXPECT_EQ(later.chunks_expired, 0u);
+  EXPECT_EQ(later.rollups_expired, 8u);
+  EXPECT_TRUE(this->read(this->key()).empty());
+  EXPECT_TRUE(this->rollups(this->key()).empty());
+  // The series itself stays known, and takes new samples.
+  this->put(this->key(), {{kT0 + 731 * kDay, 3.0}});
+  EXPECT_EQ(this->read(this->key()).size(), 1u);
+}
+
+TYPED_TEST(SeriesStoreTest, MaintenanceWalksEverySeriesInSlices) {
+  constexpr int kSeries = 7;
+  for (int i = 0; i < kSeries; ++i)
+    this->put(this->key("m" + std::to_string(i)), {{kT0 + i, 1.0}, {kT0 + kHour, 2.0}});
+  std::size_t compacted = 0;
+  int calls = 0;
+  MaintenanceReport rep;
+  do {
+    rep = this->maintain(kT0 + kBlockMs + 2 * kHour, 3, 2);
+    compacted += rep.blocks_compacted;
+  } while (rep.more && ++calls < 10);
+  EXPECT_FALSE(rep.more);
+  EXPECT_EQ(compacted, static_cast<std::size_t>(kSeries));
+  for (int i = 0; i < kSeries; ++i)
+    EXPECT_EQ(this->read(this->key("m" + std::to_string(i))).size(), 2u) << i;
+}
+
+TEST(SqliteSeriesStore, DamagedChunkIsReportedAndIngestGoesOn) {
+  test::TempDir dir;
+  const std::string path = dir.file("s.db");
+  auto s = backends::open_stores("sqlite:" + path);
+  ASSERT_TRUE(s);
+  AgentRecord a;
+  a.id = "agt-1";
+  a.ci_id = "ci-1";
+  ASSERT_TRUE(s->agents->create_agent(a));
+  const SeriesKey k{"ci-1", "m", {}};
+  auto put = [&](std::uint64_t seq, std::vector<Sample> samples) {
+    ReportBatch b;
+    b.agent_id = "agt-1";
+    b.sequence = seq;
+    b.series.push_back({SeriesInfo{k, "1"}, std::move(samples)});
+    auto r = s->reports->apply_report(b);
+    ASSERT_TRUE(r) << r.error().describe();
+  };
+  put(1, {{kT0, 1.0}, {kT0 + kMin, 2.0}});
+  SeriesMaintenance m;
+  m.now_ms = kT0 + kBlockMs + 2 * kHour;
+  ASSERT_EQ(s->series->maintain(m)->blocks_compacted, 1u);
+
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "UPDATE chunks SET data = x'53010203'", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+
+  auto r = s->series->read_samples(k, INT64_MIN, INT64_MAX, 100);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, StoreErrc::corrupt);
+  EXPECT_NE(r.error().describe().find("chunk"), std::string::npos) << r.error().describe();
+
+  put(2, {{kT0 + 2 * kMin, 3.0}});  // late, into the damaged block
+  auto rep = s->series->maintain(m);
+  ASSERT_TRUE(rep) << rep.error().describe();
+  EXPECT_EQ(rep->damaged, 1u);
+  EXPECT_EQ(rep->blocks_compacted, 0u);
+  EXPECT_FALSE(rep->damage.empty());
+  auto rollups = s->series->read_rollups(k, INT64_MIN, INT64_MAX);
+  ASSERT_TRUE(rollups);
+  ASSERT_EQ(rollups->size(), 1u);
+  EXPECT_EQ(rollups->front().count, 3);
+}
+
+TEST(SqliteSeriesStore, SchemaTwoSamplesMoveIntoTheHead) {
+  test::TempDir dir;
+  const std::string path = dir.file("old.db");
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "CREATE TABLE series(id INTEGER PRIMARY KEY, ci_id TEXT NOT NULL, metric TEXT NOT NULL, "
+                         "attributes TEXT NOT NULL, unit TEXT NOT NULL, UNIQUE(ci_id, metric, attributes));"
+                         "CREATE TABLE samples(series_id INTEGER NOT NULL, time_ms INTEGER NOT NULL, value REAL, "
+                         "PRIMARY KEY(series_id, time_ms)) WITHOUT ROWID;"
+                         "INSERT INTO series VALUES(1, 'ci-1', 'm', '{}', '1');"
+                         "INSERT INTO samples VALUES(1, 1000, 0.5), (1, 2000, NULL), (1, 3000, 1e308);"
+                         "PRAGMA user_version = 2;",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto s = backends::open_stores("sqlite:" + path);
+  ASSERT_TRUE(s) << s.error().describe();
+  auto got = s->series->read_samples({"ci-1", "m", {}}, 0, 10'000, 10);
+  ASSERT_TRUE(got) << got.error().describe();
+  ASSERT_EQ(got->size(), 3u);
+  EXPECT_EQ((*got)[0].value, 0.5);
+  EXPECT_TRUE(std::isnan((*got)[1].value));
+  EXPECT_EQ((*got)[2].value, 1e308);
+}
+
+}  // namespace
+}  // namespace surveyor::collector::store
