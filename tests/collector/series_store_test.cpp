@@ -11,6 +11,8 @@
 #include <limits>
 #include <map>
 #include <random>
+#include <thread>
+#include <atomic>
 
 #include "backend_fixture.hpp"
 
@@ -307,6 +309,94 @@ TYPED_TEST(SeriesStoreTest, MaintenanceWalksEverySeriesInSlices) {
   EXPECT_EQ(compacted, static_cast<std::size_t>(kSeries));
   for (int i = 0; i < kSeries; ++i)
     EXPECT_EQ(this->read(this->key("m" + std::to_string(i))).size(), 2u) << i;
+}
+
+template <class B>
+class EventStoreTest : public OnBackend<B> {
+ protected:
+  static CapacityEvent event(const std::string& ci, const std::string& mount, double value) {
+    CapacityEvent e;
+    e.kind = "capacity-forecast";
+    e.rule = "filesystem-forecast";
+    e.ci_id = ci;
+    e.metric = "system.filesystem.utilization";
+    e.attributes = {{"mountpoint", mount}};
+    e.threshold = 0.9;
+    e.value = value;
+    e.predicted_ms = 1'000'000;
+    e.summary = "fills";
+    return e;
+  }
+};
+TYPED_TEST_SUITE(EventStoreTest, Backends, BackendNames);
+
+TYPED_TEST(EventStoreTest, OneOpenEventPerRuleAndSeriesUntilResolved) {
+  EventStore& ev = *this->stores.events;
+  auto first = ev.raise_event(this->event("ci-1", "/", 0.8), 1000);
+  ASSERT_TRUE(first) << first.error().describe();
+  EXPECT_TRUE(first->second);
+  EXPECT_EQ(first->first.state, "open");
+  EXPECT_EQ(first->first.opened_ms, 1000);
+
+  auto again = ev.raise_event(this->event("ci-1", "/", 0.85), 2000);
+  ASSERT_TRUE(again);
+  EXPECT_FALSE(again->second) << "the open event is updated, not duplicated";
+  EXPECT_EQ(again->first.id, first->first.id);
+  EXPECT_EQ(again->first.value, 0.85);
+  EXPECT_EQ(again->first.opened_ms, 1000);
+  EXPECT_EQ(again->first.updated_ms, 2000);
+
+  // Another mount is another event.
+  auto other = ev.raise_event(this->event("ci-1", "/var", 0.7), 2500);
+  ASSERT_TRUE(other);
+  EXPECT_TRUE(other->second);
+
+  const SeriesKey root{"ci-1", "system.filesystem.utilization", {{"mountpoint", "/"}}};
+  auto resolved = ev.resolve_event("filesystem-forecast", root, 3000);
+  ASSERT_TRUE(resolved);
+  ASSERT_TRUE(resolved->has_value());
+  EXPECT_EQ((*resolved)->state, "resolved");
+  EXPECT_EQ((*resolved)->resolved_ms, 3000);
+  auto nothing = ev.resolve_event("filesystem-forecast", root, 3500);
+  ASSERT_TRUE(nothing);
+  EXPECT_FALSE(nothing->has_value());
+
+  // The condition returns: a new event.
+  auto reopened = ev.raise_event(this->event("ci-1", "/", 0.95), 4000);
+  ASSERT_TRUE(reopened);
+  EXPECT_TRUE(reopened->second);
+  EXPECT_NE(reopened->first.id, first->first.id);
+
+  auto all = ev.list_events({});
+  ASSERT_TRUE(all);
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ((*all)[0].id, reopened->first.id) << "newest first";
+  auto open = ev.list_events({.state = "open", .ci_id = "ci-1", .kind = "", .limit = 10});
+  ASSERT_TRUE(open);
+  EXPECT_EQ(open->size(), 2u);
+  auto one = ev.list_events({.state = "", .ci_id = "", .kind = "", .limit = 1});
+  ASSERT_TRUE(one);
+  EXPECT_EQ(one->size(), 1u);
+  EXPECT_EQ((*all)[2].predicted_ms, std::optional<std::int64_t>(1'000'000));
+  EXPECT_EQ((*all)[2].attributes, (Labels{{"mountpoint", "/"}}));
+}
+
+TYPED_TEST(EventStoreTest, ConcurrentRaisesOpenOneEvent) {
+  std::vector<std::thread> threads;
+  std::atomic<int> opened{0};
+  for (int i = 0; i < 4; ++i)
+    threads.emplace_back([&, i] {
+      for (int j = 0; j < 10; ++j) {
+        auto r = this->stores.events->raise_event(this->event("ci-1", "/", 0.8), 1000 + i * 10 + j);
+        ASSERT_TRUE(r) << r.error().describe();
+        if (r->second) ++opened;
+      }
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(opened.load(), 1);
+  auto open = this->stores.events->list_events({.state = "open", .ci_id = "", .kind = "", .limit = 10});
+  ASSERT_TRUE(open);
+  EXPECT_EQ(open->size(), 1u);
 }
 
 TEST(SqliteSeriesStore, DamagedChunkIsReportedAndIngestGoesOn) {

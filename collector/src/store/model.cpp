@@ -178,6 +178,17 @@ void fold_rollup(Rollup& into, const Rollup& add) {
   into.max = std::max(into.max, add.max);
 }
 
+std::string event_key(std::string_view rule, const SeriesKey& series) {
+  std::string k(rule);
+  k += '\x1f';
+  k += series.ci_id;
+  k += '\x1f';
+  k += series.metric;
+  k += '\x1f';
+  k += labels_to_json(series.attributes);
+  return k;
+}
+
 ExpiryBounds expiry_bounds(const SeriesMaintenance& m) {
   return {floor_to(m.now_ms - m.raw_retention_ms, kBlockMs), floor_to(m.now_ms - m.rollup_retention_ms, kRollupMs)};
 }

@@ -10,6 +10,8 @@
 #include "surveyor/core/duration.hpp"
 
 #include <fstream>
+#include <charconv>
+#include <cmath>
 #include <sstream>
 #include <stdexcept>
 
@@ -23,6 +25,7 @@ const char* type_name(Type t) {
     case Type::boolean: return "boolean";
     case Type::duration: return "duration";
     case Type::string_list: return "list of strings";
+    case Type::number: return "number";
   }
   return "?";
 }
@@ -59,6 +62,10 @@ core::Result<Value> from_node(const Option& o, const toml::node& n, const std::s
                                         at + ": '" + o.key + "': " + d.error().describe());
         return Value{*d};
       }
+      return wrong();
+    case Type::number:
+      if (auto f = n.as_floating_point()) return Value{f->get()};
+      if (auto i = n.as_integer()) return Value{static_cast<double>(i->get())};
       return wrong();
     case Type::string_list: {
       auto arr = n.as_array();
@@ -174,6 +181,7 @@ const Value& Settings::value(std::string_view key) const {
 
 const std::string& Settings::str(std::string_view key) const { return std::get<std::string>(value(key)); }
 std::int64_t Settings::integer(std::string_view key) const { return std::get<std::int64_t>(value(key)); }
+double Settings::number(std::string_view key) const { return std::get<double>(value(key)); }
 bool Settings::flag(std::string_view key) const { return std::get<bool>(value(key)); }
 std::chrono::milliseconds Settings::duration(std::string_view key) const {
   return std::get<std::chrono::milliseconds>(value(key));
@@ -254,6 +262,14 @@ core::Status set_from_text(const Schema& schema, Settings& settings, const std::
       v = *d;
       break;
     }
+    case Type::number: {
+      double d = 0;
+      const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), d);
+      if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(d))
+        return core::make_error(ConfigErrc::wrong_type, origin + ": '" + key + "' must be a number");
+      v = d;
+      break;
+    }
     case Type::string_list: {
       std::vector<std::string> items;
       std::string cur;
@@ -310,6 +326,14 @@ std::string value_text(const Value& v) {
         else if constexpr (std::is_same_v<T, std::int64_t>) return std::to_string(x);
         else if constexpr (std::is_same_v<T, bool>) return x ? "true" : "false";
         else if constexpr (std::is_same_v<T, std::chrono::milliseconds>) return core::format_duration(x);
+        else if constexpr (std::is_same_v<T, double>) {
+          char buf[32];
+          auto r = std::to_chars(buf, buf + sizeof buf, x);
+          std::string t(buf, r.ptr);
+          // TOML tells floats from integers by the point.
+          if (t.find_first_of(".en") == std::string::npos) t += ".0";
+          return t;
+        }
         else {
           std::string out = "[";
           for (std::size_t i = 0; i < x.size(); ++i) out += (i ? ", " : "") + quote(x[i]);

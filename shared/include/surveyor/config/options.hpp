@@ -20,9 +20,9 @@ enum class ConfigErrc { io = 1, syntax, unknown_key, wrong_type, invalid_value, 
 const std::error_category& config_category();
 inline std::error_code make_error_code(ConfigErrc e) { return {static_cast<int>(e), config_category()}; }
 
-enum class Type { string, integer, boolean, duration, string_list };
+enum class Type { string, integer, boolean, duration, string_list, number };
 using Value = std::variant<std::string, std::int64_t, bool, std::chrono::milliseconds,
-                           std::vector<std::string>>;
+                           std::vector<std::string>, double>;
 
 class Schema;
 
@@ -70,6 +70,7 @@ class Settings {
   [[nodiscard]] const std::string& str(std::string_view key) const;
   [[nodiscard]] std::int64_t integer(std::string_view key) const;
   [[nodiscard]] bool flag(std::string_view key) const;
+  [[nodiscard]] double number(std::string_view key) const;
   [[nodiscard]] std::chrono::milliseconds duration(std::string_view key) const;
   [[nodiscard]] const std::vector<std::string>& list(std::string_view key) const;
   // "default", "FILE:LINE" or "command line".

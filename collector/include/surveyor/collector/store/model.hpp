@@ -231,6 +231,36 @@ struct ApplyResult {
   std::vector<InventorySection> inventory;
 };
 
+// A capacity condition met by one series of a CI: raised by a capacity rule,
+// one open per (rule, CI, series); resolved when the condition clears.
+struct CapacityEvent {
+  std::string id;
+  std::string kind;  // capacity (sustained breach) or capacity-forecast
+  std::string rule;
+  std::string ci_id;
+  std::string metric;
+  Labels attributes;
+  std::string state;  // open or resolved
+  std::int64_t opened_ms = 0;
+  std::int64_t updated_ms = 0;  // last evaluation that found the condition
+  std::int64_t resolved_ms = 0;
+  double threshold = 0;
+  double value = 0;  // the figure that breached: lowest value in the window, or the latest for a forecast
+  std::optional<std::int64_t> predicted_ms;  // forecast: when the threshold is reached
+  std::string summary;
+  friend bool operator==(const CapacityEvent&, const CapacityEvent&) = default;
+};
+
+// The identity an open event is de-duplicated on.
+[[nodiscard]] std::string event_key(std::string_view rule, const SeriesKey& series);
+
+struct EventFilter {
+  std::string state;  // empty: any
+  std::string ci_id;  // empty: any
+  std::string kind;   // empty: any
+  std::size_t limit = 100;
+};
+
 }  // namespace surveyor::collector::store
 
 template <>

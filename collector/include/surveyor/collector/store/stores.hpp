@@ -75,6 +75,21 @@ class InventoryStore {
   virtual core::Result<std::vector<InventorySection>> get_inventory(std::string_view ci_id) = 0;
 };
 
+class EventStore {
+ public:
+  virtual ~EventStore() = default;
+  // Opens `e` (its id, state and times are set here) unless an event with the
+  // same rule and series is open; then that one is updated (value, predicted
+  // time, summary, updated_ms) instead. Returns the event as stored and
+  // whether it was opened by this call. Atomic across collectors.
+  virtual core::Result<std::pair<CapacityEvent, bool>> raise_event(const CapacityEvent& e, std::int64_t now_ms) = 0;
+  // Resolves the open event with this rule and series, if any.
+  virtual core::Result<std::optional<CapacityEvent>> resolve_event(std::string_view rule, const SeriesKey& series,
+                                                                   std::int64_t now_ms) = 0;
+  // Newest first.
+  virtual core::Result<std::vector<CapacityEvent>> list_events(const EventFilter& f) = 0;
+};
+
 class StoreHealth {
  public:
   virtual ~StoreHealth() = default;
@@ -91,6 +106,7 @@ struct Stores {
   std::shared_ptr<SeriesStore> series;
   std::shared_ptr<ReportStore> reports;
   std::shared_ptr<InventoryStore> inventory;
+  std::shared_ptr<EventStore> events;
   std::shared_ptr<StoreHealth> health;
 };
 
