@@ -10,6 +10,7 @@
 
 #include "surveyor/collector/backends/open.hpp"
 #include "surveyor/collector/capacity/query.hpp"
+#include "surveyor/collector/capacity/rules.hpp"
 #include "test_support.hpp"
 
 namespace surveyor::collector::capacity {
@@ -212,6 +213,101 @@ TEST(Aggregate, BucketsAreAlignedAndSkipNaN) {
   EXPECT_EQ(sum[0].value, 11);
   EXPECT_EQ(combine(many, Across::avg)[0].value, 5.5);
   EXPECT_EQ(combine(many, Across::max)[2].value, 5);
+}
+
+// --- capacity rules -------------------------------------------------------------
+
+TEST(CapacityRules, SustainedNeedsTheWholeWindowAndClearsWithHysteresis) {
+  CapacityRule r = default_rules()[0];  // CPU above 0.9 for 15 minutes, clears after 5
+  auto minutes = [](int n, double v, std::int64_t end) {
+    std::vector<Sample> s;
+    for (int i = n; i >= 0; --i) s.push_back({end - i * kMin, v});
+    return s;
+  };
+  const Evaluation hot = evaluate_sustained(r, minutes(15, 0.95, kNow), kNow, {{"cpu", "all"}});
+  EXPECT_EQ(hot.verdict, Verdict::breach);
+  EXPECT_EQ(hot.value, 0.95);
+  EXPECT_NE(hot.summary.find("system.cpu.utilization{cpu=all} above 0.9 for 15m"), std::string::npos) << hot.summary;
+  EXPECT_EQ(evaluate_sustained(r, minutes(10, 0.95, kNow), kNow).verdict, Verdict::unknown)
+      << "ten minutes of data do not show fifteen";
+  auto dip = minutes(15, 0.95, kNow);
+  dip[3].value = 0.5;
+  EXPECT_EQ(evaluate_sustained(r, dip, kNow).verdict, Verdict::unknown) << "neither breached nor clear";
+  auto calm = minutes(15, 0.95, kNow);
+  for (std::size_t i = calm.size() - 6; i < calm.size(); ++i) calm[i].value = 0.4;
+  EXPECT_EQ(evaluate_sustained(r, calm, kNow).verdict, Verdict::clear);
+  EXPECT_EQ(evaluate_sustained(r, {}, kNow).verdict, Verdict::unknown) << "no data is not a clear";
+  r.rising = false;
+  r.threshold = 0.1;
+  EXPECT_EQ(evaluate_sustained(r, minutes(15, 0.05, kNow), kNow).verdict, Verdict::breach);
+}
+
+TEST(CapacityRules, ForecastBreachesWithinTheHorizonOnly) {
+  const CapacityRule r = default_rules()[2];  // filesystem reaching 0.9 within 14 days
+  // 0.57 now, +1 % a day: 0.9 in 33 days.
+  std::vector<Sample> slow;
+  for (std::int64_t t = kNow - 7 * kDay; t <= kNow; t += kHour) slow.push_back({t, 0.57 + 0.01 * double(t - kNow) / kDay});
+  EXPECT_EQ(evaluate_forecast(r, time_to_threshold(slow, kNow, 0.9), kNow).verdict, Verdict::clear);
+  std::vector<Sample> fast;
+  for (std::int64_t t = kNow - 7 * kDay; t <= kNow; t += kHour) fast.push_back({t, 0.57 + 0.03 * double(t - kNow) / kDay});
+  const Evaluation e = evaluate_forecast(r, time_to_threshold(fast, kNow, 0.9), kNow);
+  EXPECT_EQ(e.verdict, Verdict::breach);
+  ASSERT_TRUE(e.predicted_ms);
+  EXPECT_NEAR(double(*e.predicted_ms - kNow) / kDay, 11.0, 0.01);
+  EXPECT_NE(e.summary.find("95 % interval"), std::string::npos) << e.summary;
+  // Noise with a slight rise: too weak a fit to call.
+  std::mt19937_64 rng(3);
+  std::vector<Sample> noisy;
+  for (std::int64_t t = kNow - 7 * kDay; t <= kNow; t += kHour)
+    noisy.push_back({t, 0.6 + 0.002 * double(t - kNow) / kDay + double(rng() % 1000) / 4000.0});
+  const ThresholdForecast nf = time_to_threshold(noisy, kNow, 0.9);
+  if (nf.outcome == ThresholdForecast::Outcome::at && *nf.at_ms - kNow <= r.horizon_ms) {
+    EXPECT_LT(nf.fit->r2, r.min_r2);
+    EXPECT_EQ(evaluate_forecast(r, nf, kNow).verdict, Verdict::unknown);
+  }
+  EXPECT_EQ(evaluate_forecast(r, time_to_threshold(std::vector<Sample>{}, kNow, 0.9), kNow).verdict, Verdict::unknown);
+}
+
+TEST(CapacityRules, ConfigurationIsCheckedWithClearErrors) {
+  config::Schema schema;
+  schema.add_table_array({.key = "capacity_rule", .description = "", .schema = rule_schema()});
+  auto ok = config::load_string(schema, R"(
+[[capacity_rule]]
+name = "swap"
+kind = "sustained"
+metric = "system.paging.utilization"
+attributes = ["state=used"]
+threshold = 0.5
+for = "30m"
+)", "collector.toml");
+  ASSERT_TRUE(ok) << ok.error().describe();
+  auto r = rule_from_settings(ok->tables("capacity_rule").at(0));
+  ASSERT_TRUE(r) << r.error().describe();
+  EXPECT_EQ(r->for_ms, 30 * kMin);
+  EXPECT_EQ(r->match, (store::Labels{{"state", "used"}}));
+  EXPECT_EQ(r->threshold, 0.5);
+
+  auto missing = config::load_string(schema, "[[capacity_rule]]\nname = \"x\"\nkind = \"forecast\"\n", "c.toml");
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().message.find("c.toml:1: in [[capacity_rule]]: 'metric' is required"), std::string::npos) << missing.error().message;
+  auto wrong_type = config::load_string(schema, "[[capacity_rule]]\nthreshold = \"high\"\n", "c.toml");
+  ASSERT_FALSE(wrong_type);
+  EXPECT_NE(wrong_type.error().message.find("must be a number"), std::string::npos) << wrong_type.error().message;
+  for (const char* extra : {"attributes = [\"novalue\"]", "direction = \"up\"", "for = \"0s\""}) {
+    auto s = config::load_string(schema,
+                                 std::string("[[capacity_rule]]\nname = \"x\"\nkind = \"sustained\"\nmetric = \"m\"\n"
+                                             "threshold = 1\n") +
+                                     extra + "\n",
+                                 "c.toml");
+    ASSERT_TRUE(s) << s.error().describe();
+    EXPECT_FALSE(rule_from_settings(s->tables("capacity_rule").at(0))) << extra;
+  }
+  auto bad_kind = config::load_string(
+      schema, "[[capacity_rule]]\nname = \"x\"\nkind = \"someday\"\nmetric = \"m\"\nthreshold = 1\n", "c.toml");
+  ASSERT_TRUE(bad_kind);
+  auto k = rule_from_settings(bad_kind->tables("capacity_rule").at(0));
+  ASSERT_FALSE(k);
+  EXPECT_NE(k.error().message.find("[[capacity_rule]] 'x': kind must be"), std::string::npos) << k.error().message;
 }
 
 // --- queries on a real store --------------------------------------------------------

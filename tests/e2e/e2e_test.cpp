@@ -229,7 +229,12 @@ TEST(EndToEnd, SpooledReportsArriveAfterACollectorOutage) {
   std::optional<json::object> ci;
   ASSERT_TRUE(test::eventually([&] { return (ci = s.host_ci()).has_value(); }, 30s)) << s.agent->output();
   const std::string ci_id(ci->at("id").as_string());
-  const auto uptime = [&] { return s.get("/api/v1/series?ci=" + ci_id + "&metric=system.uptime&from=0&limit=100000"); };
+  // The points of the one system.uptime series, or nothing.
+  const auto uptime = [&]() -> std::optional<json::object> {
+    auto r = s.get("/api/v1/series?ci=" + ci_id + "&metric=system.uptime&from=0&limit=100000");
+    if (!r || r->at("series").as_array().size() != 1) return std::nullopt;
+    return r->at("series").as_array()[0].as_object();
+  };
   auto before = uptime();
   ASSERT_TRUE(before);
   const std::int64_t first = before->at("points").as_array().front().as_array()[0].as_int64();

@@ -33,6 +33,12 @@ void Api::register_routes(server::Router& r) {
   r.add("GET", "/api/v1/cis/{id}/series", "cis.series",
         [this](const http::Request&, const server::Params& p) { return list_series(p); });
   r.add("GET", "/api/v1/series", "series", [this](const http::Request&, const server::Params& p) { return get_series(p); });
+  r.add("GET", "/api/v1/forecast", "forecast",
+        [this](const http::Request&, const server::Params& p) { return get_forecast(p); });
+  r.add("GET", "/api/v1/capacity/report", "capacity.report",
+        [this](const http::Request&, const server::Params& p) { return capacity_report(p); });
+  r.add("GET", "/api/v1/capacity/events", "capacity.events",
+        [this](const http::Request&, const server::Params& p) { return list_events(p); });
   r.add("GET", "/healthz", "healthz", [this](const http::Request&, const server::Params&) { return healthz(); });
   r.add("GET", "/readyz", "readyz", [this](const http::Request&, const server::Params&) { return readyz(); });
   r.add("GET", "/metrics", "metrics", [this](const http::Request&, const server::Params&) { return metrics(); });

@@ -10,6 +10,8 @@
 
 #include "surveyor/collector/api/api.hpp"
 #include "surveyor/collector/backends/open.hpp"
+#include "surveyor/collector/capacity/rules.hpp"
+#include "surveyor/collector/jobs/housekeeper.hpp"
 #include "surveyor/collector/server/server.hpp"
 #include "surveyor/log/log.hpp"
 
@@ -22,6 +24,16 @@ using config::Value;
 
 std::optional<std::string> positive(const Value& v) {
   if (std::get<std::int64_t>(v) < 1) return "must be at least 1";
+  return std::nullopt;
+}
+
+std::optional<std::string> at_least_hour(const Value& v) {
+  if (std::get<std::chrono::milliseconds>(v) < std::chrono::hours(1)) return "must be at least 1h";
+  return std::nullopt;
+}
+
+std::optional<std::string> at_least_second(const Value& v) {
+  if (std::get<std::chrono::milliseconds>(v) < std::chrono::seconds(1)) return "must be at least 1s";
   return std::nullopt;
 }
 
@@ -48,6 +60,21 @@ config::Schema make_schema() {
          .description = "time to receive one whole request, keep-alive idle time included"});
   s.add({.key = "max_connections", .type = Type::integer, .default_value = Value{std::int64_t{10'000}},
          .description = "open connections beyond this are answered 503 and closed", .validate = positive});
+  s.add({.key = "raw_retention", .type = Type::duration, .default_value = Value{std::chrono::milliseconds{14 * 86'400'000LL}},
+         .description = "how long raw samples are kept (whole 4-hour blocks)", .validate = at_least_hour});
+  s.add({.key = "rollup_retention", .type = Type::duration,
+         .default_value = Value{std::chrono::milliseconds{730 * 86'400'000LL}},
+         .description = "how long hourly rollups are kept", .validate = at_least_hour});
+  s.add({.key = "compaction_grace", .type = Type::duration, .default_value = Value{std::chrono::milliseconds{3'600'000}},
+         .description = "how long after a block ends its raw samples are compressed into a chunk"});
+  s.add({.key = "maintenance_interval", .type = Type::duration, .default_value = Value{std::chrono::milliseconds{300'000}},
+         .description = "how often series are compacted and retention applied", .validate = at_least_second});
+  s.add({.key = "capacity_interval", .type = Type::duration, .default_value = Value{std::chrono::milliseconds{60'000}},
+         .description = "how often the capacity rules are evaluated", .validate = at_least_second});
+  s.add({.key = "default_capacity_rules", .type = Type::boolean, .default_value = Value{true},
+         .description = "use the built-in capacity rules when no [[capacity_rule]] is configured"});
+  s.add_table_array({.key = "capacity_rule", .description = "a capacity rule (see docs/configuration.md)",
+                     .schema = capacity::rule_schema()});
   s.add(log::level_option());
   return s;
 }
@@ -98,12 +125,31 @@ int run(const config::Settings& s) {
     log.warn("store {} is not reachable yet: {}; /readyz says so until it is", stores->health->describe(),
              st.error().describe());
 
+  std::vector<capacity::CapacityRule> rules;
+  for (const config::Settings& t : s.tables("capacity_rule")) {
+    auto r = capacity::rule_from_settings(t);
+    if (!r) {
+      log.error("{}", r.error().message);
+      return 2;
+    }
+    for (const capacity::CapacityRule& other : rules)
+      if (other.name == r->name) {
+        log.error("[[capacity_rule]] '{}' is defined twice", r->name);
+        return 2;
+      }
+    rules.push_back(std::move(*r));
+  }
+  if (rules.empty() && s.flag("default_capacity_rules")) rules = capacity::default_rules();
+
   metrics::Registry registry;
   auto& requests = registry.counter("surveyor_http_requests_total", "HTTP requests answered.", {"method", "route", "code"});
   auto& latency = registry.histogram("surveyor_http_request_duration_seconds", "Time to answer HTTP requests.",
                                      {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5}, {"route"});
   core::SystemClock clock;
-  api::Api api(*stores, clock, registry, api::ApiOptions{*token});
+  api::ApiOptions ao;
+  ao.enrollment_token = *token;
+  ao.rules = rules;
+  api::Api api(*stores, clock, registry, ao);
   auto router = std::make_shared<server::Router>();
   api.register_routes(*router);
 
@@ -126,6 +172,16 @@ int run(const config::Settings& s) {
     log.error("{}", st.error().message);
     return 1;
   }
+  jobs::HousekeepingOptions ho;
+  ho.maintenance_interval = s.duration("maintenance_interval");
+  ho.capacity_interval = s.duration("capacity_interval");
+  ho.maintenance.raw_retention_ms = s.duration("raw_retention").count();
+  ho.maintenance.rollup_retention_ms = s.duration("rollup_retention").count();
+  ho.maintenance.grace_ms = s.duration("compaction_grace").count();
+  ho.rules = rules;
+  jobs::Housekeeper housekeeper(*stores, clock, registry, ho);
+  housekeeper.start();
+
   const bool v6 = ep.host.find(':') != std::string::npos;
   std::printf("surveyor-collector listening on http://%s%s%s:%u (store %s)\n", v6 ? "[" : "", ep.host.c_str(),
               v6 ? "]" : "", static_cast<unsigned>(server.port()), stores->health->describe().c_str());
@@ -139,6 +195,7 @@ int run(const config::Settings& s) {
   sigwait(&set, &sig);
   log.info("received {}, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
   server.stop(std::chrono::seconds(5));
+  housekeeper.stop();
   log.info("stopped");
   return 0;
 }

@@ -2,7 +2,10 @@
 #pragma once
 
 #include <string>
+#include <variant>
+#include <vector>
 
+#include "surveyor/collector/capacity/rules.hpp"
 #include "surveyor/collector/metrics/registry.hpp"
 #include "surveyor/collector/server/router.hpp"
 #include "surveyor/collector/store/stores.hpp"
@@ -13,6 +16,8 @@ namespace surveyor::collector::api {
 struct ApiOptions {
   std::string enrollment_token;  // agents must present it to enroll
   std::string version = "0.1.0";
+  // The capacity rules in force: their thresholds are the capacity report's.
+  std::vector<capacity::CapacityRule> rules = capacity::default_rules();
 };
 
 // The REST API (docs/api.md): enrollment, reports, CIs, health and metrics.
@@ -33,6 +38,9 @@ class Api {
   http::Response get_inventory(const server::Params& p);
   http::Response list_series(const server::Params& p);
   http::Response get_series(const server::Params& p);
+  http::Response get_forecast(const server::Params& p);
+  http::Response capacity_report(const server::Params& p);
+  http::Response list_events(const server::Params& p);
   http::Response healthz();
   http::Response readyz();
   http::Response metrics();
@@ -48,6 +56,10 @@ class Api {
   // 4xx/5xx with the error counted under `reason`.
   http::Response fail(unsigned status, const std::string& reason, const std::string& message);
   http::Response store_failure(const core::Error& e);
+  // A query error (400/422) or a store failure.
+  http::Response query_failure(const core::Error& e);
+  // The CIs a query names: ci=ID[,ID...] or type=TYPE; 404 names an unknown CI.
+  std::variant<std::vector<store::Ci>, http::Response> query_cis(const server::Params& p);
 
   store::Stores stores_;
   const core::Clock& clock_;

@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: Apache-2.0
+// The collector's background work on one thread: series maintenance
+// (compaction and retention, in slices so ingest is never held up for long)
+// and the capacity rules, each on its own interval.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "surveyor/collector/capacity/rules.hpp"
+#include "surveyor/collector/metrics/registry.hpp"
+#include "surveyor/collector/store/stores.hpp"
+#include "surveyor/core/clock.hpp"
+
+namespace surveyor::collector::jobs {
+
+struct HousekeepingOptions {
+  std::chrono::milliseconds maintenance_interval{5 * 60'000};
+  store::SeriesMaintenance maintenance;  // now_ms is set at each run
+  std::chrono::milliseconds capacity_interval{60'000};
+  std::vector<capacity::CapacityRule> rules;
+  // Pause between maintenance slices, so a pass is spread over time.
+  std::chrono::milliseconds slice_pause{20};
+};
+
+class Housekeeper {
+ public:
+  Housekeeper(store::Stores stores, const core::Clock& clock, metrics::Registry& registry, HousekeepingOptions o);
+  ~Housekeeper();
+  Housekeeper(const Housekeeper&) = delete;
+  Housekeeper& operator=(const Housekeeper&) = delete;
+
+  // Runs both jobs now and then on their intervals, until stop().
+  void start();
+  void stop();
+
+  // One whole maintenance pass (every series), as the thread runs it.
+  core::Result<store::MaintenanceReport> run_maintenance();
+  // One evaluation of the capacity rules.
+  core::Result<capacity::RulesReport> run_rules();
+
+ private:
+  void loop();
+  bool sleep_for(std::chrono::milliseconds d);  // false once stopping
+
+  store::Stores stores_;
+  const core::Clock& clock_;
+  HousekeepingOptions options_;
+  metrics::Family<metrics::Counter>& runs_;       // {job, outcome}
+  metrics::Family<metrics::Gauge>& duration_;     // {job}
+  metrics::Family<metrics::Counter>& compacted_;  // blocks
+  metrics::Family<metrics::Counter>& expired_;    // {what}
+  metrics::Family<metrics::Gauge>& damaged_;
+  metrics::Family<metrics::Gauge>& open_events_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace surveyor::collector::jobs

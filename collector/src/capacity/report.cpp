@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "surveyor/collector/capacity/report.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "surveyor/collector/capacity/query.hpp"
+#include "surveyor/core/clock.hpp"
+
+namespace surveyor::collector::capacity {
+namespace {
+
+std::string attrs_text(const store::Labels& l) {
+  std::string s;
+  for (const auto& [k, v] : l) s += (s.empty() ? "" : ";") + k + "=" + v;
+  return s;
+}
+
+std::string plain(const std::optional<double>& v) {
+  if (!v || !std::isfinite(*v)) return {};
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", *v);
+  return buf;
+}
+
+std::string shown(const std::optional<double>& v, const std::string& unit) {
+  if (!v || !std::isfinite(*v)) return "-";
+  char buf[32];
+  if (unit == "1") std::snprintf(buf, sizeof buf, "%.1f%%", *v * 100);
+  else std::snprintf(buf, sizeof buf, "%.4g", *v);
+  return buf;
+}
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string when(const ReportRow& r) {
+  using O = ThresholdForecast::Outcome;
+  switch (r.outcome) {
+    case O::not_enough_data: return "not enough data";
+    case O::never: return "never";
+    case O::already: return "already";
+    case O::at: {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.1f", *r.days_to_threshold);
+      return buf;
+    }
+  }
+  return "?";
+}
+
+}  // namespace
+
+core::Result<std::vector<ReportRow>> capacity_report(store::SeriesStore& st, std::span<const store::Ci> cis,
+                                                    std::span<const CapacityRule> rules, std::int64_t now_ms,
+                                                    std::int64_t window_ms) {
+  if (window_ms <= 0) return core::make_error(QueryErrc::invalid, "window must be positive");
+  std::vector<ReportRow> out;
+  const std::int64_t from = now_ms - window_ms;
+  for (const store::Ci& ci : cis) {
+    for (const CapacityRule& rule : rules) {
+      auto series = select_series(st, SeriesSelector{{ci.id}, rule.metric, rule.match, rule.exact});
+      if (!series) return std::move(series).error();
+      for (const store::SeriesInfo& info : *series) {
+        ReportRow row;
+        row.ci_id = ci.id;
+        row.ci_name = ci.name;
+        row.rule = rule.name;
+        row.metric = info.key.metric;
+        row.unit = info.unit;
+        row.attributes = info.key.attributes;
+        row.threshold = rule.threshold;
+        row.rising = rule.rising;
+        auto raw = st.read_samples(info.key, from, now_ms + 1, kMaxRawPerSeries);
+        if (!raw) return std::move(raw).error();
+        std::vector<double> values;
+        for (const store::Sample& s : *raw)
+          if (!std::isnan(s.value)) values.push_back(s.value);
+        if (!values.empty()) {
+          row.current = values.back();
+          row.p95 = quantile(values, rule.rising ? 0.95 : 0.05);
+          row.headroom = rule.rising ? rule.threshold - *row.p95 : *row.p95 - rule.threshold;
+        }
+        auto rollups = st.read_rollups(info.key, store::floor_to(from, store::kRollupMs), now_ms + 1);
+        if (!rollups) return std::move(rollups).error();
+        for (const store::Rollup& h : *rollups) {
+          const double v = rule.rising ? h.max : h.min;
+          if (!row.peak || (rule.rising ? v > *row.peak : v < *row.peak)) row.peak = v;
+        }
+        const Source src = window_ms >= 86'400'000 ? Source::rollup : Source::raw;
+        auto pts = forecast_points(st, info.key, now_ms, window_ms, src);
+        if (!pts) return std::move(pts).error();
+        const ThresholdForecast f = time_to_threshold(*pts, now_ms, rule.threshold, rule.rising);
+        row.outcome = f.outcome;
+        if (f.fit) row.r2 = f.fit->r2;
+        if (f.outcome == ThresholdForecast::Outcome::at) {
+          row.reaches_at_ms = f.at_ms;
+          row.days_to_threshold = static_cast<double>(*f.at_ms - now_ms) / 86'400'000.0;
+        } else if (f.outcome == ThresholdForecast::Outcome::already) {
+          row.days_to_threshold = 0;
+        }
+        out.push_back(std::move(row));
+      }
+    }
+  }
+  return out;
+}
+
+std::string report_csv(std::span<const ReportRow> rows) {
+  std::string out =
+      "ci_id,ci_name,rule,metric,attributes,unit,current,p95,peak,threshold,headroom,outcome,reaches_at,"
+      "days_to_threshold,r2\r\n";
+  for (const ReportRow& r : rows) {
+    const std::string fields[] = {r.ci_id, r.ci_name, r.rule, r.metric, attrs_text(r.attributes), r.unit,
+                                  plain(r.current), plain(r.p95), plain(r.peak), plain(r.threshold),
+                                  plain(r.headroom), std::string(to_string(r.outcome)),
+                                  r.reaches_at_ms ? core::format_rfc3339(*r.reaches_at_ms) : std::string(),
+                                  plain(r.days_to_threshold), plain(r.r2)};
+    for (std::size_t i = 0; i < std::size(fields); ++i) out += (i ? "," : "") + csv_field(fields[i]);
+    out += "\r\n";
+  }
+  return out;
+}
+
+std::string report_table(std::span<const ReportRow> rows) {
+  std::vector<std::vector<std::string>> cells{
+      {"CI", "RULE", "SERIES", "CURRENT", "P95", "PEAK", "THRESHOLD", "HEADROOM", "DAYS TO THRESHOLD"}};
+  for (const ReportRow& r : rows)
+    cells.push_back({r.ci_name.empty() ? r.ci_id : r.ci_name, r.rule,
+                     r.metric + (r.attributes.empty() ? "" : " " + attrs_text(r.attributes)), shown(r.current, r.unit),
+                     shown(r.p95, r.unit), shown(r.peak, r.unit), shown(r.threshold, r.unit),
+                     shown(r.headroom, r.unit), when(r)});
+  std::vector<std::size_t> width(cells[0].size(), 0);
+  for (const auto& row : cells)
+    for (std::size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
+  std::string out;
+  for (const auto& row : cells) {
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      out += row[i];
+      if (i + 1 < row.size()) out += std::string(width[i] - row[i].size() + 2, ' ');
+    }
+    out += '\n';
+  }
+  return out;
+}
+
+}  // namespace surveyor::collector::capacity

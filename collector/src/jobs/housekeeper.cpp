@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "surveyor/collector/jobs/housekeeper.hpp"
+
+#include "surveyor/log/log.hpp"
+
+namespace surveyor::collector::jobs {
+namespace {
+
+using Steady = std::chrono::steady_clock;
+
+double seconds_since(Steady::time_point t) { return std::chrono::duration<double>(Steady::now() - t).count(); }
+
+}  // namespace
+
+Housekeeper::Housekeeper(store::Stores stores, const core::Clock& clock, metrics::Registry& registry,
+                         HousekeepingOptions o)
+    : stores_(std::move(stores)),
+      clock_(clock),
+      options_(std::move(o)),
+      runs_(registry.counter("surveyor_housekeeping_runs_total", "Background job runs, by job and outcome.",
+                             {"job", "outcome"})),
+      duration_(registry.gauge("surveyor_housekeeping_last_duration_seconds", "How long the last run of a job took.",
+                               {"job"})),
+      compacted_(registry.counter("surveyor_series_blocks_compacted_total", "Blocks of raw samples compacted into chunks.")),
+      expired_(registry.counter("surveyor_series_expired_total", "Stored items dropped by retention, by kind.", {"what"})),
+      damaged_(registry.gauge("surveyor_series_damaged_chunks", "Series whose chunks could not be read in the last pass.")),
+      open_events_(registry.gauge("surveyor_capacity_events_breaching", "Series breaching a capacity rule at the last evaluation.")) {}
+
+Housekeeper::~Housekeeper() { stop(); }
+
+void Housekeeper::start() {
+  std::lock_guard lock(mu_);
+  if (thread_.joinable()) return;
+  stopping_ = false;
+  thread_ = std::thread([this] { loop(); });
+}
+
+void Housekeeper::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+bool Housekeeper::sleep_for(std::chrono::milliseconds d) {
+  std::unique_lock lock(mu_);
+  return !cv_.wait_for(lock, d, [this] { return stopping_; });
+}
+
+core::Result<store::MaintenanceReport> Housekeeper::run_maintenance() {
+  const auto started = Steady::now();
+  store::MaintenanceReport total;
+  for (;;) {
+    store::SeriesMaintenance m = options_.maintenance;
+    m.now_ms = core::to_unix_ms(clock_.now());
+    auto r = stores_.series->maintain(m);
+    if (!r) {
+      runs_.with({"maintenance", "failed"}).inc();
+      return r;
+    }
+    total.series_visited += r->series_visited;
+    total.blocks_compacted += r->blocks_compacted;
+    total.samples_compacted += r->samples_compacted;
+    total.chunks_expired += r->chunks_expired;
+    total.samples_expired += r->samples_expired;
+    total.rollups_expired += r->rollups_expired;
+    total.damaged += r->damaged;
+    if (!r->damage.empty()) total.damage = r->damage;
+    if (!r->more || !sleep_for(options_.slice_pause)) break;
+  }
+  compacted_.with({}).inc(total.blocks_compacted);
+  expired_.with({"chunks"}).inc(total.chunks_expired);
+  expired_.with({"samples"}).inc(total.samples_expired);
+  expired_.with({"rollups"}).inc(total.rollups_expired);
+  damaged_.with({}).set(static_cast<double>(total.damaged));
+  duration_.with({"maintenance"}).set(seconds_since(started));
+  runs_.with({"maintenance", "ok"}).inc();
+  return total;
+}
+
+core::Result<capacity::RulesReport> Housekeeper::run_rules() {
+  const auto started = Steady::now();
+  auto r = capacity::evaluate_rules(stores_, options_.rules, core::to_unix_ms(clock_.now()));
+  runs_.with({"capacity", r ? "ok" : "failed"}).inc();
+  duration_.with({"capacity"}).set(seconds_since(started));
+  if (r) open_events_.with({}).set(static_cast<double>(r->open));
+  return r;
+}
+
+void Housekeeper::loop() {
+  log::Logger log("housekeeping");
+  auto next_maintenance = Steady::now();
+  auto next_rules = Steady::now();
+  for (;;) {
+    const auto now = Steady::now();
+    if (now >= next_maintenance) {
+      auto r = run_maintenance();
+      if (!r) {
+        log.warn("series maintenance failed: {}", r.error().describe());
+      } else {
+        if (r->blocks_compacted || r->chunks_expired || r->samples_expired || r->rollups_expired)
+          log.debug("series maintenance: {} series, {} blocks compacted ({} samples), {} chunks, {} samples and "
+                    "{} rollups expired",
+                    r->series_visited, r->blocks_compacted, r->samples_compacted, r->chunks_expired,
+                    r->samples_expired, r->rollups_expired);
+        if (r->damaged)
+          log.error("{} series have chunks that cannot be read (left as they are); last: {}", r->damaged, r->damage);
+      }
+      next_maintenance = Steady::now() + options_.maintenance_interval;
+    }
+    if (now >= next_rules && !options_.rules.empty()) {
+      auto r = run_rules();
+      if (!r) log.warn("capacity rules failed: {}", r.error().describe());
+      else if (r->opened || r->resolved)
+        log.info("capacity rules: {} series checked, {} events opened, {} resolved, {} breaching", r->series,
+                 r->opened, r->resolved, r->open);
+      next_rules = Steady::now() + options_.capacity_interval;
+    }
+    const auto wake = std::min(next_maintenance, options_.rules.empty() ? next_maintenance : next_rules);
+    if (!sleep_for(std::chrono::duration_cast<std::chrono::milliseconds>(std::max(wake - Steady::now(), Steady::duration{})) +
+                   std::chrono::milliseconds(1)))
+      return;
+  }
+}
+
+}  // namespace surveyor::collector::jobs
