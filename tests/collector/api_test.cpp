@@ -437,7 +437,7 @@ TEST(CapacityApi, ReportInThreeFormats) {
   auto text = h.call("GET", "/api/v1/capacity/report?ci=" + h.ci_id + "&format=text");
   ASSERT_EQ(text.status, 200u);
   EXPECT_NE(text.body.find("web01"), std::string::npos) << text.body;
-  EXPECT_NE(text.body.find("95.0%"), std::string::npos) << text.body;
+  EXPECT_NE(text.body.find("95.0 %"), std::string::npos) << text.body;
   EXPECT_EQ(error_code(h.call("GET", "/api/v1/capacity/report?type=host&format=xml")), "bad_query");
 }
 

@@ -129,6 +129,19 @@ void end_to_end(const std::string& store) {
   const std::string json_out = run(test::binary("surveyor") + " --collector " + s.url + " --json cis");
   EXPECT_NE(json_out.find("\"type\":\"host\""), std::string::npos) << json_out;
 
+  // Capacity questions through the command line: a trend of the root
+  // filesystem, and the capacity report with the default rules.
+  const std::string cli = test::binary("surveyor") + " --collector " + s.url + " ";
+  const std::string trend = run(cli + "trend " + hostname +
+                                " system.filesystem.utilization --attr mountpoint=/ --step 1m --agg max");
+  EXPECT_NE(trend.find("mountpoint=/"), std::string::npos) << trend;
+  EXPECT_NE(trend.find("(max per 1m, from raw)"), std::string::npos) << trend;
+  const std::string report = run(cli + "capacity report " + hostname + " --window 1h");
+  for (const char* rule : {"cpu-sustained", "memory-sustained", "filesystem-forecast"})
+    EXPECT_NE(report.find(rule), std::string::npos) << report;
+  const std::string trend_json = run(cli + "trend " + hostname + " system.cpu.utilization --json");
+  EXPECT_NE(trend_json.find("\"series\":[{"), std::string::npos) << trend_json;
+
   // SIGTERM: the agent sends what it has and exits cleanly, then the collector.
   auto agent_status = s.agent->stop(SIGTERM, 10s);
   ASSERT_TRUE(agent_status);

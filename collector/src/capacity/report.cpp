@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "surveyor/collector/capacity/query.hpp"
+#include "surveyor/collector/cli/format.hpp"
 #include "surveyor/core/clock.hpp"
 
 namespace surveyor::collector::capacity {
@@ -25,11 +26,7 @@ std::string plain(const std::optional<double>& v) {
 }
 
 std::string shown(const std::optional<double>& v, const std::string& unit) {
-  if (!v || !std::isfinite(*v)) return "-";
-  char buf[32];
-  if (unit == "1") std::snprintf(buf, sizeof buf, "%.1f%%", *v * 100);
-  else std::snprintf(buf, sizeof buf, "%.4g", *v);
-  return buf;
+  return v && std::isfinite(*v) ? cli::human_value(*v, unit) : "-";
 }
 
 std::string csv_field(const std::string& s) {
@@ -49,8 +46,12 @@ std::string when(const ReportRow& r) {
     case O::never: return "never";
     case O::already: return "already";
     case O::at: {
-      char buf[32];
-      std::snprintf(buf, sizeof buf, "%.1f", *r.days_to_threshold);
+      // Days as such, under a day in hours, under an hour in minutes.
+      const double d = *r.days_to_threshold;
+      char buf[48];
+      if (d >= 1) std::snprintf(buf, sizeof buf, "in %.1f days", d);
+      else if (d * 24 >= 1) std::snprintf(buf, sizeof buf, "in %.1f hours", d * 24);
+      else std::snprintf(buf, sizeof buf, "in %.0f minutes", std::ceil(d * 1440));
       return buf;
     }
   }
@@ -131,25 +132,14 @@ std::string report_csv(std::span<const ReportRow> rows) {
 }
 
 std::string report_table(std::span<const ReportRow> rows) {
-  std::vector<std::vector<std::string>> cells{
-      {"CI", "RULE", "SERIES", "CURRENT", "P95", "PEAK", "THRESHOLD", "HEADROOM", "DAYS TO THRESHOLD"}};
+  std::vector<std::vector<std::string>> cells;
   for (const ReportRow& r : rows)
     cells.push_back({r.ci_name.empty() ? r.ci_id : r.ci_name, r.rule,
                      r.metric + (r.attributes.empty() ? "" : " " + attrs_text(r.attributes)), shown(r.current, r.unit),
                      shown(r.p95, r.unit), shown(r.peak, r.unit), shown(r.threshold, r.unit),
                      shown(r.headroom, r.unit), when(r)});
-  std::vector<std::size_t> width(cells[0].size(), 0);
-  for (const auto& row : cells)
-    for (std::size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
-  std::string out;
-  for (const auto& row : cells) {
-    for (std::size_t i = 0; i < row.size(); ++i) {
-      out += row[i];
-      if (i + 1 < row.size()) out += std::string(width[i] - row[i].size() + 2, ' ');
-    }
-    out += '\n';
-  }
-  return out;
+  return cli::table({"CI", "RULE", "SERIES", "CURRENT", "P95", "PEAK", "THRESHOLD", "HEADROOM", "THRESHOLD REACHED"},
+                    cells);
 }
 
 }  // namespace surveyor::collector::capacity

@@ -53,6 +53,63 @@ int print(const std::string& body, bool as_json, core::Result<std::string> (*ren
   return 0;
 }
 
+// A CI id from an id or a unique name; prints why not and returns nullopt.
+std::optional<std::string> resolve_ci(const http::Url& base, const std::string& ref) {
+  unsigned status = 0;
+  if (get(base, "/api/v1/cis/" + encode(ref), &status)) return ref;
+  if (status != 404) return std::nullopt;
+  auto list = get(base, "/api/v1/cis?name=" + encode(ref));
+  if (!list) return std::nullopt;
+  auto ids = surveyor::collector::cli::ci_ids(*list);
+  if (!ids) {
+    std::cerr << "surveyor: " << ids.error().message << "\n";
+    return std::nullopt;
+  }
+  if (ids->empty()) {
+    std::cerr << "surveyor: no CI with id or name '" << ref << "'\n";
+    return std::nullopt;
+  }
+  if (ids->size() > 1) {
+    std::cerr << "surveyor: " << ids->size() << " CIs are named '" << ref << "'; use an id:\n";
+    if (auto text = surveyor::collector::cli::render_ci_list(*list)) std::cerr << *text;
+    return std::nullopt;
+  }
+  return ids->front();
+}
+
+// "ci=ID,ID" from comma-separated ids or names, or "type=TYPE".
+std::optional<std::string> ci_query(const http::Url& base, const std::string& refs, const std::string& type) {
+  if (!type.empty()) return "type=" + encode(type);
+  std::string ids;
+  std::size_t start = 0;
+  while (start <= refs.size()) {
+    const std::size_t comma = std::min(refs.find(',', start), refs.size());
+    const std::string ref = refs.substr(start, comma - start);
+    start = comma + 1;
+    if (ref.empty()) continue;
+    auto id = resolve_ci(base, ref);
+    if (!id) return std::nullopt;
+    ids += (ids.empty() ? "" : ",") + *id;
+  }
+  return "ci=" + encode(ids);
+}
+
+// The selector part of a series query: metric, attr.K=V, exact.
+std::string selector_query(const std::string& metric, const std::vector<std::string>& attrs, bool exact) {
+  std::string q = "&metric=" + encode(metric);
+  for (const std::string& kv : attrs) {
+    const auto eq = kv.find('=');
+    if (eq == std::string::npos) continue;
+    q += "&attr." + encode(kv.substr(0, eq)) + "=" + encode(kv.substr(eq + 1));
+  }
+  if (exact) q += "&exact=true";
+  return q;
+}
+
+void add_param(std::string& q, const char* key, const std::string& v) {
+  if (!v.empty()) q += std::string("&") + key + "=" + encode(v);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -62,6 +119,7 @@ int main(int argc, char** argv) {
   bool as_json = false;
   app.add_option("--collector", url, "collector URL (default: $SURVEYOR_URL or http://127.0.0.1:8080)");
   app.add_flag("--json", as_json, "print the API's JSON answer exactly as received");
+  app.fallthrough();  // --collector and --json also after the subcommand
   app.require_subcommand(1);
 
   std::string type, name;
@@ -74,6 +132,45 @@ int main(int argc, char** argv) {
   std::string ref;
   auto* show = ci->add_subcommand("show", "show a CI, its attributes and latest samples");
   show->add_option("CI", ref, "CI id or name")->required();
+
+  // Series questions share how they name series.
+  std::string cis_arg, ci_type, metric, from, to, step, agg, across, source, window, threshold, predict;
+  std::vector<std::string> attrs;
+  bool exact = false, below = false;
+  auto series_options = [&](CLI::App* c) {
+    c->add_option("CI", cis_arg, "CI ids or names, comma-separated (or use --type)");
+    c->add_option("METRIC", metric, "metric, e.g. system.filesystem.utilization")->required();
+    c->add_option("--type", ci_type, "every CI of this type instead of named CIs");
+    c->add_option("--attr", attrs, "KEY=VALUE an attribute the series must have (repeatable)");
+    c->add_flag("--exact", exact, "the series must have exactly the --attr attributes, no others");
+  };
+  auto* trend = app.add_subcommand("trend", "a series over time, downsampled");
+  series_options(trend);
+  trend->add_option("--from", from, "start: RFC 3339 or Unix ms (default: an hour before --to)");
+  trend->add_option("--to", to, "end: RFC 3339 or Unix ms (default: now)");
+  trend->add_option("--step", step, "bucket length, e.g. 5m or 1h (default: raw samples)");
+  trend->add_option("--agg", agg, "per bucket: avg, min, max or p95 (default avg)");
+  trend->add_option("--across", across, "also combine the series: avg, min, max or sum");
+  trend->add_option("--source", source, "auto, raw or rollup (default auto)");
+  auto* forecast = app.add_subcommand("forecast", "fit a trend and say when it reaches a threshold");
+  series_options(forecast);
+  forecast->add_option("--window", window, "history fitted (default 7d)");
+  forecast->add_option("--threshold", threshold, "the value whose crossing is forecast");
+  forecast->add_flag("--below", below, "the threshold is a floor (the series falls towards it)");
+  forecast->add_option("--predict", predict, "also predict the value this far ahead, e.g. 30d");
+  forecast->add_option("--source", source, "auto, raw or rollup (hourly maxima) (default auto)");
+  auto* capacity = app.add_subcommand("capacity", "capacity report and events");
+  capacity->require_subcommand(1);
+  std::string format = "table", state, kind;
+  auto* report = capacity->add_subcommand("report", "current, p95, peak, headroom and days to threshold");
+  report->add_option("CI", cis_arg, "CI ids or names, comma-separated (or use --type)");
+  report->add_option("--type", ci_type, "every CI of this type");
+  report->add_option("--window", window, "history considered (default 7d)");
+  report->add_option("--format", format, "table, csv or json")->check(CLI::IsMember({"table", "csv", "json"}));
+  auto* events = capacity->add_subcommand("events", "capacity events, newest first");
+  events->add_option("--state", state, "open or resolved");
+  events->add_option("--kind", kind, "capacity or capacity-forecast");
+  events->add_option("--ci", cis_arg, "only this CI (id)");
 
   try {
     app.parse(argc, argv);
@@ -96,31 +193,51 @@ int main(int argc, char** argv) {
     return print(*body, as_json, surveyor::collector::cli::render_ci_list);
   }
   if (*show) {
-    // An id first; failing that, a unique name.
-    unsigned status = 0;
-    auto body = get(*base, "/api/v1/cis/" + encode(ref), &status);
-    if (!body && status != 404) return 1;
-    if (!body) {
-      auto list = get(*base, "/api/v1/cis?name=" + encode(ref));
-      if (!list) return 1;
-      auto ids = surveyor::collector::cli::ci_ids(*list);
-      if (!ids) {
-        std::cerr << "surveyor: " << ids.error().message << "\n";
-        return 1;
-      }
-      if (ids->empty()) {
-        std::cerr << "surveyor: no CI with id or name '" << ref << "'\n";
-        return 1;
-      }
-      if (ids->size() > 1) {
-        std::cerr << "surveyor: " << ids->size() << " CIs are named '" << ref << "'; use an id:\n";
-        if (auto text = surveyor::collector::cli::render_ci_list(*list)) std::cerr << *text;
-        return 1;
-      }
-      body = get(*base, "/api/v1/cis/" + encode(ids->front()));
-      if (!body) return 1;
-    }
+    auto id = resolve_ci(*base, ref);
+    if (!id) return 1;
+    auto body = get(*base, "/api/v1/cis/" + encode(*id));
+    if (!body) return 1;
     return print(*body, as_json, surveyor::collector::cli::render_ci);
+  }
+  if (*trend || *forecast || *report) {
+    if (cis_arg.empty() == ci_type.empty()) {
+      std::cerr << "surveyor: name the CIs or give --type (one of the two)\n";
+      return 2;
+    }
+    auto which = ci_query(*base, cis_arg, ci_type);
+    if (!which) return 1;
+    if (*report) {
+      std::string q = "/api/v1/capacity/report?" + *which + "&format=" + (format == "table" ? "text" : format);
+      add_param(q, "window", window);
+      auto body = get(*base, q);
+      if (!body) return 1;
+      std::cout << *body;
+      return 0;
+    }
+    std::string q = (*trend ? "/api/v1/series?" : "/api/v1/forecast?") + *which + selector_query(metric, attrs, exact);
+    add_param(q, "source", source);
+    if (*trend) {
+      for (auto [k, v] : {std::pair{"from", &from}, {"to", &to}, {"step", &step}, {"agg", &agg}, {"across", &across}})
+        add_param(q, k, *v);
+    } else {
+      add_param(q, "window", window);
+      add_param(q, "threshold", threshold);
+      add_param(q, "predict", predict);
+      if (below) q += "&direction=below";
+    }
+    auto body = get(*base, q);
+    if (!body) return 1;
+    return print(*body, as_json,
+                 *trend ? surveyor::collector::cli::render_series : surveyor::collector::cli::render_forecast);
+  }
+  if (*events) {
+    std::string q = "/api/v1/capacity/events?limit=1000";
+    add_param(q, "state", state);
+    add_param(q, "kind", kind);
+    add_param(q, "ci", cis_arg);
+    auto body = get(*base, q);
+    if (!body) return 1;
+    return print(*body, as_json, surveyor::collector::cli::render_events);
   }
   return 0;
 }

@@ -22,6 +22,12 @@ namespace surveyor::collector::cli {
 [[nodiscard]] core::Result<std::string> render_ci_list(std::string_view json);
 [[nodiscard]] core::Result<std::string> render_ci(std::string_view json);
 
+// GET /api/v1/series (raw or a trend), GET /api/v1/forecast and
+// GET /api/v1/capacity/events, readable.
+[[nodiscard]] core::Result<std::string> render_series(std::string_view json);
+[[nodiscard]] core::Result<std::string> render_forecast(std::string_view json);
+[[nodiscard]] core::Result<std::string> render_events(std::string_view json);
+
 // The ids of the items in a GET /api/v1/cis answer.
 [[nodiscard]] core::Result<std::vector<std::string>> ci_ids(std::string_view json);
 

@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: Apache-2.0
+// The command line's renderings of API answers: the figures shown are the
+// figures received, and any malformed answer is an error, never a crash.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "surveyor/collector/cli/format.hpp"
+
+namespace surveyor::collector::cli {
+namespace {
+
+TEST(CliFormat, HumanValues) {
+  EXPECT_EQ(human_value(0.218, "1"), "21.8 %");
+  EXPECT_EQ(human_value(512, "By"), "512 B");
+  EXPECT_EQ(human_value(3.5 * 1024 * 1024 * 1024, "By"), "3.50 GiB");
+  EXPECT_EQ(human_value(42, "s"), "42 s");
+}
+
+TEST(CliFormat, RawSeriesAndATrendAcrossCis) {
+  const auto raw = render_series(
+      R"({"from":"2026-11-25T12:00:00.000Z","to":"2026-11-25T13:00:00.000Z","series":[)"
+      R"({"ci_id":"host-a","metric":"system.filesystem.utilization","attributes":{"mountpoint":"/"},"unit":"1",)"
+      R"("points":[[1795608000000,0.25],[1795608010000,0.5]]}]})");
+  ASSERT_TRUE(raw) << raw.error().message;
+  EXPECT_NE(raw->find("host-a  system.filesystem.utilization{mountpoint=/}  (raw samples)"), std::string::npos) << *raw;
+  EXPECT_NE(raw->find("2026-11-25T12:00:00.000Z  25.0 %"), std::string::npos) << *raw;
+  EXPECT_NE(raw->find("2026-11-25T12:00:10.000Z  50.0 %"), std::string::npos) << *raw;
+
+  const auto trend = render_series(
+      R"({"step":"1h","agg":"max","source":"rollup","series":[)"
+      R"({"ci_id":"a","metric":"m","attributes":{},"unit":"By","points":[[0,1024],[3600000,null]]},)"
+      R"({"ci_id":"b","metric":"m","attributes":{},"unit":"By","points":[[0,2048]]}],)"
+      R"("combined":{"across":"sum","points":[[0,3072]]}})");
+  ASSERT_TRUE(trend) << trend.error().message;
+  EXPECT_NE(trend->find("a  m  (max per 1h, from rollup)"), std::string::npos) << *trend;
+  EXPECT_NE(trend->find("1970-01-01T01:00:00.000Z  null"), std::string::npos) << *trend;
+  EXPECT_NE(trend->find("sum of 2 series  (max per 1h, from rollup)"), std::string::npos) << *trend;
+  EXPECT_NE(trend->find("3.00 KiB"), std::string::npos) << *trend;
+
+  const auto none = render_series(R"({"series":[]})");
+  ASSERT_TRUE(none);
+  EXPECT_EQ(*none, "no series match\n");
+}
+
+TEST(CliFormat, ForecastOutcomes) {
+  const auto f = render_forecast(
+      R"({"now":"2026-11-25T12:00:00.000Z","window":"7d","items":[)"
+      R"({"ci_id":"h","metric":"system.filesystem.utilization","attributes":{"mountpoint":"/"},"unit":"1",)"
+      R"("source":"rollup","points":168,"fit":{"slope_per_day":0.01,"value_now":0.57,"r2":0.99},)"
+      R"("predict":{"at":"2026-12-25T12:00:00.000Z","value":0.87},)"
+      R"("threshold":{"value":0.9,"direction":"above","outcome":"at","at":"2026-12-28T12:00:00.000Z",)"
+      R"("earliest":"2026-12-27T00:00:00.000Z","latest":null,"days":33.0}},)"
+      R"({"ci_id":"h","metric":"m","attributes":{},"unit":"1","source":"raw","points":1,)"
+      R"("threshold":{"value":0.9,"direction":"above","outcome":"not_enough_data"}}]})");
+  ASSERT_TRUE(f) << f.error().message;
+  EXPECT_NE(f->find("fitted to:   168 points (rollup) over 7d"), std::string::npos) << *f;
+  EXPECT_NE(f->find("trend:       1.0 % per day, R^2 0.99"), std::string::npos) << *f;
+  EXPECT_NE(f->find("predicted:   87.0 % at 2026-12-25T12:00:00.000Z"), std::string::npos) << *f;
+  EXPECT_NE(f->find("reached around 2026-12-28T12:00:00.000Z (in 33.0 days); 95 % interval "
+                    "2026-12-27T00:00:00.000Z to unbounded"),
+            std::string::npos)
+      << *f;
+  EXPECT_NE(f->find("trend:       not enough data"), std::string::npos) << *f;
+  EXPECT_NE(f->find("not enough data to tell"), std::string::npos) << *f;
+}
+
+TEST(CliFormat, Events) {
+  const auto e = render_events(
+      R"({"items":[{"id":"7","state":"open","kind":"capacity-forecast","opened":"2026-11-25T12:00:00.000Z",)"
+      R"("summary":"/ reaches 90 % in 9 days"}]})");
+  ASSERT_TRUE(e) << e.error().message;
+  EXPECT_NE(e->find("7   open   capacity-forecast  2026-11-25T12:00:00.000Z  / reaches 90 % in 9 days"),
+            std::string::npos)
+      << *e;
+  EXPECT_NE(e->find("1 event(s)"), std::string::npos);
+}
+
+// Answers that are not what the API sends: an error or a partial rendering,
+// never an exception or a crash.
+TEST(CliFormat, MalformedAnswersAreErrorsNotCrashes) {
+  const char* bad[] = {
+      "", "[]", "{", "null", "42", R"({"series":1})", R"({"series":[1]})", R"({"series":[{"points":[[1]]}]})",
+      R"({"series":[{"points":[["x",1],[1,"y"],[1e300,1],[-9223372036854775807,1]]}]})",
+      R"({"series":[],"combined":{"points":7}})", R"({"items":[1]})", R"({"items":{}})",
+      R"({"items":[{"fit":1,"predict":[],"threshold":{"outcome":"at"}}]})",
+      R"({"items":[{"threshold":{"outcome":"at","days":"x","latest":1}}]})", R"({"items":[{"id":{}}]})",
+      R"({"items":[{"attributes":{"k":{"deep":[1]}}}]})"};
+  for (const char* text : bad) {
+    for (auto render : {render_series, render_forecast, render_events, render_ci, render_ci_list}) {
+      EXPECT_NO_THROW({
+        auto r = render(text);
+        (void)r;
+      }) << text;
+    }
+  }
+  EXPECT_FALSE(render_series("[]"));
+  EXPECT_FALSE(render_forecast(R"({"items":[1]})"));
+  EXPECT_FALSE(render_events(R"({"items":{}})"));
+}
+
+}  // namespace
+}  // namespace surveyor::collector::cli
