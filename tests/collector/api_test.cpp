@@ -385,6 +385,18 @@ TEST(CapacityApi, SeriesTrendsChooseTheirSource) {
   EXPECT_EQ(error_code(h.call("GET", base + "&step=1h&agg=p95&source=rollup")), "bad_query");
   EXPECT_EQ(error_code(h.call("GET", base + "&step=1ms")), "query_too_large");
   EXPECT_EQ(h.call("GET", base + "&step=1ms").status, 422u);
+  // Raw points over all series are bounded too: 11 series of up to
+  // 100,000 points each is refused, of up to 90,000 answered.
+  store::ReportBatch more;
+  more.agent_id = h.agent_id;
+  more.sequence = 2;
+  for (int i = 0; i < 9; ++i)
+    more.series.push_back(
+        {store::SeriesInfo{{h.ci_id, "system.cpu.utilization", {{"cpu", std::to_string(i)}}}, "1"}, {{kNow, 0.5}}});
+  ASSERT_TRUE(h.stores.reports->apply_report(more));
+  const std::string all = "/api/v1/series?ci=" + h.ci_id + "&metric=system.cpu.utilization&limit=";
+  EXPECT_EQ(error_code(h.call("GET", all + "100000")), "query_too_large");
+  EXPECT_EQ(get_json(h, all + "90000").at("series").as_array().size(), 11u);
   EXPECT_EQ(h.call("GET", "/api/v1/series?ci=nope&metric=m").status, 404u);
   EXPECT_EQ(error_code(h.call("GET", "/api/v1/series?metric=m")), "bad_query");
   EXPECT_EQ(error_code(h.call("GET", "/api/v1/series?ci=" + h.ci_id)), "bad_query");

@@ -404,6 +404,25 @@ TEST_F(Queries, RollupsAndRawGiveTheSameHourlyFigures) {
   EXPECT_EQ(big.error().code, QueryErrc::too_large);
 }
 
+TEST_F(Queries, AnswersOverAMillionPointsAreRefused) {
+  // 91 series of 10,999 one-minute steps: 1,000,909 points.
+  for (int i = 0; i < 91; ++i) put("ci-a", {{"cpu", std::to_string(i)}}, {{0, 0.5}});
+  TrendRequest r;
+  r.selector = {{"ci-a"}, "system.cpu.utilization", {}, false};
+  r.from_ms = 0;
+  r.to_ms = 10'999 * 60'000LL;
+  r.step_ms = 60'000;
+  auto big = run_trend(*stores.series, r);
+  ASSERT_FALSE(big);
+  EXPECT_EQ(big.error().code, QueryErrc::too_large);
+  EXPECT_NE(big.error().message.find("91 series of 10999 steps"), std::string::npos) << big.error().message;
+  r.to_ms = 10'000 * 60'000LL;  // 910,000 points: answered
+  auto fits = run_trend(*stores.series, r);
+  ASSERT_TRUE(fits) << fits.error().describe();
+  EXPECT_EQ(fits->series.size(), 91u);
+  EXPECT_EQ(fits->series[0].points.size(), 1u);  // buckets without samples are left out
+}
+
 TEST_F(Queries, ForecastUsesHourlyMaximaForLongWindows) {
   // A sawtooth within each hour whose peaks grow 1 % a day.
   std::vector<Sample> s;

@@ -15,6 +15,7 @@
 #include <atomic>
 
 #include "backend_fixture.hpp"
+#include "surveyor/codec/chunk.hpp"
 
 namespace surveyor::collector::store {
 namespace {
@@ -468,6 +469,52 @@ TEST(SqliteSeriesStore, SchemaTwoSamplesMoveIntoTheHead) {
   EXPECT_EQ((*got)[0].value, 0.5);
   EXPECT_TRUE(std::isnan((*got)[1].value));
   EXPECT_EQ((*got)[2].value, 1e308);
+}
+
+TEST(SqliteSeriesStore, SchemaThreeChunksMoveIntoARowidTable) {
+  test::TempDir dir;
+  const std::string path = dir.file("old.db");
+  const std::vector<Sample> block{{0, 0.25}, {10'000, 0.5}, {20'000, -0.0}};
+  const std::string chunk = codec::encode_chunk(block);
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "CREATE TABLE series(id INTEGER PRIMARY KEY, ci_id TEXT NOT NULL, metric TEXT NOT NULL, "
+                         "attributes TEXT NOT NULL, unit TEXT NOT NULL, UNIQUE(ci_id, metric, attributes));"
+                         "CREATE TABLE chunks(series_id INTEGER NOT NULL, block_start INTEGER NOT NULL, "
+                         "data BLOB NOT NULL, PRIMARY KEY(series_id, block_start)) WITHOUT ROWID;"
+                         "INSERT INTO series VALUES(1, 'ci-1', 'm', '{}', '1');"
+                         "PRAGMA user_version = 3;",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_stmt* ins = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "INSERT INTO chunks VALUES(1, 0, ?1)", -1, &ins, nullptr), SQLITE_OK);
+  sqlite3_bind_blob(ins, 1, chunk.data(), static_cast<int>(chunk.size()), SQLITE_TRANSIENT);
+  ASSERT_EQ(sqlite3_step(ins), SQLITE_DONE);
+  sqlite3_finalize(ins);
+  sqlite3_close(db);
+
+  {
+    auto s = backends::open_stores("sqlite:" + path);
+    ASSERT_TRUE(s) << s.error().describe();
+    auto got = s->series->read_samples({"ci-1", "m", {}}, INT64_MIN, INT64_MAX, 10);
+    ASSERT_TRUE(got) << got.error().describe();
+    EXPECT_TRUE(same_samples(block, *got));
+  }
+
+  // The table is now a rowid table, and the version is current.
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* q = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT sql FROM sqlite_schema WHERE name = 'chunks'", -1, &q, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
+  const std::string sql = reinterpret_cast<const char*>(sqlite3_column_text(q, 0));
+  sqlite3_finalize(q);
+  EXPECT_EQ(sql.find("WITHOUT ROWID"), std::string::npos) << sql;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(q, 0), 4);
+  sqlite3_finalize(q);
+  sqlite3_close(db);
 }
 
 }  // namespace

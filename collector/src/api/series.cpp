@@ -88,6 +88,11 @@ http::Response Api::get_series(const server::Params& p) {
     if (!limit) return query_failure(limit.error());
     auto series = capacity::select_series(*stores_.series, *sel);
     if (!series) return query_failure(series.error());
+    if (series->size() * *limit > capacity::kMaxAnswerPoints)
+      return fail(422, "query_too_large",
+                  std::to_string(series->size()) + " series of up to " + std::to_string(*limit) +
+                      " points is more than " + std::to_string(capacity::kMaxAnswerPoints) +
+                      " points; lower limit or name fewer series");
     json::array items;
     for (const store::SeriesInfo& info : *series) {
       auto samples = stores_.series->read_samples(info.key, *from, *to, *limit);

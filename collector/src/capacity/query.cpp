@@ -86,6 +86,12 @@ core::Result<TrendResult> run_trend(store::SeriesStore& st, const TrendRequest& 
   }
   auto series = select_series(st, r.selector);
   if (!series) return std::move(series).error();
+  const std::int64_t buckets = (r.to_ms - first + r.step_ms - 1) / r.step_ms;
+  if (buckets * static_cast<std::int64_t>(series->size()) > static_cast<std::int64_t>(kMaxAnswerPoints))
+    return core::make_error(QueryErrc::too_large, std::to_string(series->size()) + " series of " +
+                                                      std::to_string(buckets) + " steps is more than " +
+                                                      std::to_string(kMaxAnswerPoints) +
+                                                      " points; use a larger step or fewer series");
   for (store::SeriesInfo& info : *series) {
     TrendSeries ts{std::move(info), {}};
     if (out.source == Source::rollup) {

@@ -40,7 +40,7 @@ namespace {
 
 using namespace store;
 
-constexpr std::uint64_t kSeenWindow = 100'000;
+constexpr std::uint64_t kSeenWindow = 16'384;  // as the SQLite store: more than an agent's spool holds
 constexpr int kMaxAttempts = 32;
 constexpr char kSep = '\x1f';
 

@@ -24,9 +24,11 @@ namespace {
 
 using namespace store;
 
-constexpr int kSchemaVersion = 3;
-// How many recent sequence numbers per agent are remembered for de-duplication.
-constexpr std::uint64_t kSeenWindow = 100'000;
+constexpr int kSchemaVersion = 4;
+// How many recent sequence numbers per agent are remembered for
+// de-duplication: more than an agent's spool holds by default (10,080
+// reports, a week at 60 s), so every replay is recognised.
+constexpr std::uint64_t kSeenWindow = 16'384;
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS agents(
@@ -53,9 +55,11 @@ CREATE TABLE IF NOT EXISTS inventory_sections(
 CREATE TABLE IF NOT EXISTS head(
   series_id INTEGER NOT NULL, time_ms INTEGER NOT NULL, bits INTEGER NOT NULL,
   PRIMARY KEY(series_id, time_ms)) WITHOUT ROWID;
+-- A rowid table: chunks (1-3 KB) fit in its pages; a WITHOUT ROWID table
+-- would spill each into a half-empty overflow page.
 CREATE TABLE IF NOT EXISTS chunks(
   series_id INTEGER NOT NULL, block_start INTEGER NOT NULL, data BLOB NOT NULL,
-  PRIMARY KEY(series_id, block_start)) WITHOUT ROWID;
+  PRIMARY KEY(series_id, block_start));
 CREATE TABLE IF NOT EXISTS events(
   id TEXT PRIMARY KEY, dedup_key TEXT NOT NULL, kind TEXT NOT NULL, rule TEXT NOT NULL, ci_id TEXT NOT NULL,
   metric TEXT NOT NULL, attributes TEXT NOT NULL, state TEXT NOT NULL, opened_ms INTEGER NOT NULL,
@@ -860,6 +864,19 @@ core::Status migrate(Connection& c) {
                             nullptr, nullptr);
     if (auto st = c.exec("INSERT OR IGNORE INTO head(series_id, time_ms, bits) "
                          "SELECT series_id, time_ms, f64bits(value) FROM samples; DROP TABLE samples;");
+        !st) {
+      (void)c.exec("ROLLBACK");
+      return st;
+    }
+  }
+  // Version 3 kept chunks in a WITHOUT ROWID table.
+  if (version == 3) {
+    if (auto st = c.exec("ALTER TABLE chunks RENAME TO chunks_v3;"
+                         "CREATE TABLE chunks(series_id INTEGER NOT NULL, block_start INTEGER NOT NULL,"
+                         " data BLOB NOT NULL, PRIMARY KEY(series_id, block_start));"
+                         "INSERT INTO chunks(series_id, block_start, data)"
+                         " SELECT series_id, block_start, data FROM chunks_v3 ORDER BY series_id, block_start;"
+                         "DROP TABLE chunks_v3;");
         !st) {
       (void)c.exec("ROLLBACK");
       return st;

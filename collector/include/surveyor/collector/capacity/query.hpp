@@ -32,6 +32,8 @@ struct SeriesSelector {
 inline constexpr std::size_t kMaxSeries = 1000;
 inline constexpr std::size_t kMaxBuckets = 11'000;
 inline constexpr std::size_t kMaxRawPerSeries = 2'000'000;
+// Points in one answer, over all its series (about 30 MB of JSON).
+inline constexpr std::size_t kMaxAnswerPoints = 1'000'000;
 
 // The matching series of every CI listed, in CI order then list_series order.
 [[nodiscard]] core::Result<std::vector<store::SeriesInfo>> select_series(store::SeriesStore& st,
