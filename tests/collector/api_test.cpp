@@ -6,6 +6,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
+#include <fstream>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -28,11 +30,14 @@ namespace json = boost::json;
 using namespace std::chrono_literals;
 
 struct Harness {
-  explicit Harness(std::string store_url = "", std::size_t max_body = 1 << 20) {
+  explicit Harness(std::string store_url = "", std::size_t max_body = 1 << 20,
+                   std::shared_ptr<services::Catalog> catalog = nullptr) {
     auto s = backends::open_stores(store_url.empty() ? "sqlite:" + dir.file("s.db") : store_url);
     EXPECT_TRUE(s) << s.error().describe();
     stores = *s;
-    api = std::make_unique<api::Api>(stores, clock, registry, api::ApiOptions{"secret-token"});
+    api::ApiOptions ao{"secret-token"};
+    ao.services = std::move(catalog);
+    api = std::make_unique<api::Api>(stores, clock, registry, ao);
     auto router = std::make_shared<server::Router>();
     api->register_routes(*router);
     server::ServerOptions o;
@@ -490,6 +495,46 @@ TEST(CapacityApi, RulesRaiseAndResolveEvents) {
   ASSERT_EQ(resolved.at("items").as_array().size(), 1u);
   EXPECT_TRUE(resolved.at("items").as_array()[0].at("resolved").is_string());
   EXPECT_EQ(error_code(h.call("GET", "/api/v1/capacity/events?state=maybe")), "bad_query");
+}
+
+TEST(ServicesApi, DefinitionsMembersAndServiceScopedCapacity) {
+  test::TempDir defs;
+  auto catalog = std::make_shared<services::Catalog>(defs.path());
+  Harness h("", 1 << 20, catalog);
+  seed(h);
+  std::ofstream(defs.file("webshop.toml")) << "name = \"webshop\"\nowner = \"web-team\"\nsla_target = 99.5\n"
+                                              "[[group]]\nname = \"hosts\"\nmembers = [\"" + h.ci_id +
+                                                  "\", \"gone\"]\nredundancy = \"any\"\n"
+                                                  "[[capacity_rule]]\nname = \"root\"\nkind = \"forecast\"\n"
+                                                  "metric = \"system.filesystem.utilization\"\nthreshold = 0.7\n";
+  std::ofstream(defs.file("broken.toml")) << "name = \"broken\"\nowner = 3\n";
+
+  auto list = get_json(h, "/api/v1/services");
+  ASSERT_EQ(list.at("items").as_array().size(), 1u);
+  const auto& svc = list.at("items").as_array()[0].as_object();
+  EXPECT_EQ(svc.at("name").as_string(), "webshop");
+  EXPECT_EQ(svc.at("sla").at("target_percent").as_double(), 99.5);
+  EXPECT_EQ(svc.at("groups").as_array()[0].at("redundancy").at("rule").as_string(), "any");
+  ASSERT_EQ(list.at("errors").as_array().size(), 1u);
+  EXPECT_NE(std::string(list.at("errors").as_array()[0].at("message").as_string()).find("broken.toml:2"),
+            std::string::npos);
+
+  auto one = get_json(h, "/api/v1/services/webshop");
+  ASSERT_EQ(one.at("member_cis").as_array().size(), 1u);
+  EXPECT_EQ(one.at("member_cis").as_array()[0].at("id").as_string(), h.ci_id);
+  EXPECT_EQ(one.at("unresolved").as_array()[0].as_string(), "gone");
+  EXPECT_EQ(h.call("GET", "/api/v1/services/nope").status, 404u);
+
+  // The service's member hosts, and its own thresholds in its report.
+  auto trend = get_json(h, "/api/v1/series?service=webshop&metric=system.cpu.utilization&exact=true&step=1h&from=" +
+                               std::to_string(kNow - kDay) + "&to=" + std::to_string(kNow));
+  ASSERT_EQ(trend.at("series").as_array().size(), 1u);
+  auto report = get_json(h, "/api/v1/capacity/report?service=webshop");
+  ASSERT_EQ(report.at("items").as_array().size(), 1u);
+  EXPECT_EQ(report.at("items").as_array()[0].at("rule").as_string(), "webshop/root");
+  EXPECT_EQ(report.at("items").as_array()[0].at("threshold").as_double(), 0.7);
+  EXPECT_EQ(h.call("GET", "/api/v1/capacity/report?service=nope").status, 404u);
+  EXPECT_EQ(error_code(h.call("GET", "/api/v1/series?service=webshop&ci=" + h.ci_id + "&metric=m")), "bad_query");
 }
 
 }  // namespace capacity_api

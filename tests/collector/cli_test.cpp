@@ -76,6 +76,28 @@ TEST(CliFormat, Events) {
   EXPECT_NE(e->find("1 event(s)"), std::string::npos);
 }
 
+TEST(CliFormat, Services) {
+  const auto list = render_services(
+      R"({"items":[{"name":"webshop","owner":"web-team","criticality":"high","sla":{"target_percent":99.9,)"
+      R"("period":"month"},"groups":[{"name":"frontends","members":["web01","web02"],"redundancy":{"rule":"any"}}]}],)"
+      R"("errors":[{"file":"/etc/surveyor/services.d/x.toml","message":"x.toml:2: owner: wrong type"}]})");
+  ASSERT_TRUE(list) << list.error().message;
+  EXPECT_NE(list->find("webshop  web-team  high         99.9 % per month  1"), std::string::npos) << *list;
+  EXPECT_NE(list->find("x.toml:2: owner: wrong type"), std::string::npos) << *list;
+
+  const auto one = render_service(
+      R"({"name":"webshop","owner":"web-team","criticality":"high","sla":null,"description":"","file":"w.toml",)"
+      R"("groups":[{"name":"frontends","members":["web01","web02","web03"],"redundancy":{"rule":"at_least","min":2}},)"
+      R"({"name":"","members":["service:db"],"redundancy":{"rule":"percent","percent":50}}],)"
+      R"("member_cis":[{"id":"host-1","type":"host","name":"web01","state":"active"}],"unresolved":["web09"]})");
+  ASSERT_TRUE(one) << one.error().message;
+  EXPECT_NE(one->find("frontends (at least 2): web01, web02, web03"), std::string::npos) << *one;
+  EXPECT_NE(one->find("group (at least 50 %): service:db"), std::string::npos) << *one;
+  EXPECT_NE(one->find("SLA:          -"), std::string::npos) << *one;
+  EXPECT_NE(one->find("host-1  host  web01  active"), std::string::npos) << *one;
+  EXPECT_NE(one->find("name nothing (or more than one CI): web09"), std::string::npos) << *one;
+}
+
 // Answers that are not what the API sends: an error or a partial rendering,
 // never an exception or a crash.
 TEST(CliFormat, MalformedAnswersAreErrorsNotCrashes) {
@@ -85,9 +107,11 @@ TEST(CliFormat, MalformedAnswersAreErrorsNotCrashes) {
       R"({"series":[],"combined":{"points":7}})", R"({"items":[1]})", R"({"items":{}})",
       R"({"items":[{"fit":1,"predict":[],"threshold":{"outcome":"at"}}]})",
       R"({"items":[{"threshold":{"outcome":"at","days":"x","latest":1}}]})", R"({"items":[{"id":{}}]})",
-      R"({"items":[{"attributes":{"k":{"deep":[1]}}}]})"};
+      R"({"items":[{"attributes":{"k":{"deep":[1]}}}]})", R"({"groups":[{"redundancy":7,"members":[1,{}]}],"sla":[]})",
+      R"({"groups":{},"member_cis":[1,{"id":[]}],"unresolved":[1]})", R"({"items":[{"groups":[1]}],"errors":[1,{}]})"};
   for (const char* text : bad) {
-    for (auto render : {render_series, render_forecast, render_events, render_ci, render_ci_list}) {
+    for (auto render : {render_series, render_forecast, render_events, render_ci, render_ci_list, render_services,
+                        render_service}) {
       EXPECT_NO_THROW({
         auto r = render(text);
         (void)r;

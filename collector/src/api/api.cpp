@@ -39,6 +39,10 @@ void Api::register_routes(server::Router& r) {
         [this](const http::Request&, const server::Params& p) { return capacity_report(p); });
   r.add("GET", "/api/v1/capacity/events", "capacity.events",
         [this](const http::Request&, const server::Params& p) { return list_events(p); });
+  r.add("GET", "/api/v1/services", "services.list",
+        [this](const http::Request&, const server::Params&) { return list_services(); });
+  r.add("GET", "/api/v1/services/{name}", "services.get",
+        [this](const http::Request&, const server::Params& p) { return get_service(p); });
   r.add("GET", "/healthz", "healthz", [this](const http::Request&, const server::Params&) { return healthz(); });
   r.add("GET", "/readyz", "readyz", [this](const http::Request&, const server::Params&) { return readyz(); });
   r.add("GET", "/metrics", "metrics", [this](const http::Request&, const server::Params&) { return metrics(); });

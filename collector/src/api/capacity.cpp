@@ -121,7 +121,16 @@ http::Response Api::capacity_report(const server::Params& p) {
     return fail(400, "bad_query", "format must be json, csv or text");
   const std::int64_t now = core::to_unix_ms(clock_.now());
   const auto& list = std::get<0>(cis);
-  auto rows = capacity::capacity_report(*stores_.series, list, options_.rules, now, *window);
+  // A service's own thresholds, when it has any, else the collector's.
+  std::vector<capacity::CapacityRule> service_rules;
+  if (const std::string name = p.query_or("service"); !name.empty() && options_.services)
+    if (auto svc = options_.services->find(name))
+      for (capacity::CapacityRule r : svc->capacity_rules) {
+        r.name = svc->name + "/" + r.name;
+        service_rules.push_back(std::move(r));
+      }
+  auto rows = capacity::capacity_report(*stores_.series, list, service_rules.empty() ? options_.rules : service_rules,
+                                        now, *window);
   if (!rows) return query_failure(rows.error());
   if (format != "json") {
     http::Response r;

@@ -38,7 +38,17 @@ std::variant<std::vector<store::Ci>, http::Response> Api::query_cis(const server
   std::vector<store::Ci> out;
   const std::string ids = p.query_or("ci");
   const std::string type = p.query_or("type");
-  if (ids.empty() == type.empty()) return fail(400, "bad_query", "give either ci=ID[,ID...] or type=TYPE");
+  const std::string service = p.query_or("service");
+  if ((!ids.empty()) + (!type.empty()) + (!service.empty()) != 1)
+    return fail(400, "bad_query", "give one of ci=ID[,ID...], type=TYPE or service=NAME");
+  if (!service.empty()) {
+    if (!options_.services || !options_.services->find(service))
+      return fail(404, "not_found", "no service named '" + service + "'");
+    auto members = services::member_cis(*options_.services, *stores_.cmdb, service);
+    if (!members) return store_failure(members.error());
+    if (members->cis.size() > capacity::kMaxSeries) return fail(422, "query_too_large", "the service has too many CIs");
+    return std::move(members->cis);
+  }
   if (!type.empty()) {
     store::CiFilter f;
     f.type = type;

@@ -12,6 +12,7 @@
 #include "surveyor/collector/backends/open.hpp"
 #include "surveyor/collector/capacity/rules.hpp"
 #include "surveyor/collector/jobs/housekeeper.hpp"
+#include "surveyor/collector/services/services.hpp"
 #include "surveyor/collector/server/server.hpp"
 #include "surveyor/log/log.hpp"
 
@@ -73,6 +74,9 @@ config::Schema make_schema() {
          .description = "how often the capacity rules are evaluated", .validate = at_least_second});
   s.add({.key = "default_capacity_rules", .type = Type::boolean, .default_value = Value{true},
          .description = "use the built-in capacity rules when no [[capacity_rule]] is configured"});
+  s.add({.key = "services_dir", .type = Type::string, .default_value = Value{std::string("/etc/surveyor/services.d")},
+         .description = "directory of service definitions, one *.toml file per service (docs/cmdb.md); changes are "
+                        "picked up within capacity_interval"});
   s.add_table_array({.key = "capacity_rule", .description = "a capacity rule (see docs/configuration.md)",
                      .schema = capacity::rule_schema()});
   s.add(log::level_option());
@@ -141,6 +145,20 @@ int run(const config::Settings& s) {
   }
   if (rules.empty() && s.flag("default_capacity_rules")) rules = capacity::default_rules();
 
+  // Service definitions: a broken file is reported and its last good
+  // definition (none yet, at start) kept.
+  auto catalog = std::make_shared<services::Catalog>(s.str("services_dir"));
+  auto log_service_errors = [&log](const services::Catalog::RefreshReport& r) {
+    for (const auto& e : r.errors) log.error("service definition not loaded: {}", e.message);
+  };
+  std::vector<std::string> service_errors;
+  {
+    const auto r = catalog->refresh();
+    log_service_errors(r);
+    for (const auto& e : r.errors) service_errors.push_back(e.message);
+    if (r.loaded) log.info("{} service definition(s) loaded from {}", r.loaded, s.str("services_dir"));
+  }
+
   metrics::Registry registry;
   auto& requests = registry.counter("surveyor_http_requests_total", "HTTP requests answered.", {"method", "route", "code"});
   auto& latency = registry.histogram("surveyor_http_request_duration_seconds", "Time to answer HTTP requests.",
@@ -149,6 +167,7 @@ int run(const config::Settings& s) {
   api::ApiOptions ao;
   ao.enrollment_token = *token;
   ao.rules = rules;
+  ao.services = catalog;
   api::Api api(*stores, clock, registry, ao);
   auto router = std::make_shared<server::Router>();
   api.register_routes(*router);
@@ -179,6 +198,15 @@ int run(const config::Settings& s) {
   ho.maintenance.rollup_retention_ms = s.duration("rollup_retention").count();
   ho.maintenance.grace_ms = s.duration("compaction_grace").count();
   ho.rules = rules;
+  ho.more_rules = [catalog, cmdb = stores->cmdb, log_service_errors, last = service_errors]() mutable {
+    const auto r = catalog->refresh();
+    // Errors are logged when they change, not at every evaluation.
+    std::vector<std::string> now;
+    for (const auto& e : r.errors) now.push_back(e.message);
+    if (now != last) log_service_errors(r);
+    last = std::move(now);
+    return services::service_rules(*catalog, *cmdb);
+  };
   jobs::Housekeeper housekeeper(*stores, clock, registry, ho);
   housekeeper.start();
 

@@ -189,12 +189,24 @@ core::Result<RulesReport> evaluate_rules(const store::Stores& stores, std::span<
   for (const CapacityRule& rule : rules) {
     constexpr std::size_t kPage = 500;
     for (std::size_t offset = 0;; offset += kPage) {
-      store::CiFilter f;
-      f.type = rule.ci_type;
-      f.limit = kPage;
-      f.offset = offset;
-      auto cis = stores.cmdb->list_cis(f);
-      if (!cis) return std::move(cis).error();
+      std::vector<store::Ci> page;
+      if (rule.ci_ids) {
+        for (std::size_t i = offset; i < std::min(offset + kPage, rule.ci_ids->size()); ++i) {
+          auto ci = stores.cmdb->find_ci((*rule.ci_ids)[i]);
+          if (!ci) return std::move(ci).error();
+          if (*ci) page.push_back(std::move(**ci));
+        }
+        if (offset >= rule.ci_ids->size()) break;
+      } else {
+        store::CiFilter f;
+        f.type = rule.ci_type;
+        f.limit = kPage;
+        f.offset = offset;
+        auto cis = stores.cmdb->list_cis(f);
+        if (!cis) return std::move(cis).error();
+        page = std::move(*cis);
+      }
+      const std::vector<store::Ci>* cis = &page;
       for (const store::Ci& ci : *cis) {
         if (ci.state == store::CiState::retired) continue;
         auto series = select_series(*stores.series, SeriesSelector{{ci.id}, rule.metric, rule.match, rule.exact});
@@ -236,7 +248,7 @@ core::Result<RulesReport> evaluate_rules(const store::Stores& stores, std::span<
           }
         }
       }
-      if (cis->size() < kPage) break;
+      if (rule.ci_ids ? offset + kPage >= rule.ci_ids->size() : cis->size() < kPage) break;
     }
   }
   return rep;

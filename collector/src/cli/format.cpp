@@ -270,6 +270,89 @@ core::Result<std::string> render_events(std::string_view text) {
   return table({"ID", "STATE", "KIND", "OPENED", "SUMMARY"}, rows) + std::to_string(rows.size()) + " event(s)\n";
 }
 
+namespace {
+
+// "hosts (any): a, b" for each group of a service object.
+std::string groups_text(const json::object& svc) {
+  std::string out;
+  const json::array* groups = array_at(svc, "groups");
+  for (const json::value& gv : groups ? *groups : json::array{}) {
+    if (!gv.is_object()) continue;
+    const json::object& g = gv.get_object();
+    std::string rule = "?";
+    if (auto r = g.find("redundancy"); r != g.end() && r->value().is_object()) {
+      const json::object& ro = r->value().get_object();
+      rule = str(ro, "rule");
+      if (rule == "at_least") rule = "at least " + str(ro, "min");
+      else if (rule == "percent") rule = "at least " + str(ro, "percent") + " %";
+    }
+    std::string members;
+    const json::array* ms = array_at(g, "members");
+    for (const json::value& m : ms ? *ms : json::array{})
+      if (m.is_string()) members += (members.empty() ? "" : ", ") + std::string(m.get_string());
+    const std::string name = str(g, "name");
+    out += "  " + (name.empty() || name == "-" ? std::string("group") : name) + " (" + rule + "): " + members + "\n";
+  }
+  return out;
+}
+
+std::string sla_text(const json::object& svc) {
+  auto it = svc.find("sla");
+  if (it == svc.end() || !it->value().is_object()) return "-";
+  return str(it->value().get_object(), "target_percent") + " % per " + str(it->value().get_object(), "period");
+}
+
+}  // namespace
+
+core::Result<std::string> render_services(std::string_view text) {
+  auto v = parse(text);
+  if (!v) return std::move(v).error();
+  const json::array* items = array_at(v->get_object(), "items");
+  if (items == nullptr) return unexpected("no items in the answer");
+  std::vector<std::vector<std::string>> rows;
+  for (const json::value& e : *items) {
+    if (!e.is_object()) return unexpected("a service is not an object");
+    const json::object& o = e.get_object();
+    const json::array* groups = array_at(o, "groups");
+    rows.push_back({str(o, "name"), str(o, "owner"), str(o, "criticality"), sla_text(o),
+                    std::to_string(groups ? groups->size() : 0)});
+  }
+  std::string out = table({"NAME", "OWNER", "CRITICALITY", "SLA", "GROUPS"}, rows) + std::to_string(rows.size()) +
+                    " service(s)\n";
+  if (const json::array* errors = array_at(v->get_object(), "errors"); errors && !errors->empty()) {
+    out += "\nnot loaded (the last good definition, if any, is in use):\n";
+    for (const json::value& e : *errors)
+      if (e.is_object()) out += "  " + str(e.get_object(), "message") + "\n";
+  }
+  return out;
+}
+
+core::Result<std::string> render_service(std::string_view text) {
+  auto v = parse(text);
+  if (!v) return std::move(v).error();
+  const json::object& o = v->get_object();
+  std::string out = str(o, "name") + "\n";
+  out += "  owner:        " + str(o, "owner") + "\n";
+  out += "  criticality:  " + str(o, "criticality") + "\n";
+  out += "  SLA:          " + sla_text(o) + "\n";
+  if (const std::string d = str(o, "description"); !d.empty() && d != "-") out += "  description:  " + d + "\n";
+  out += "  defined in:   " + str(o, "file") + "\n\ndepends on\n" + groups_text(o);
+  std::vector<std::vector<std::string>> rows;
+  const json::array* cis = array_at(o, "member_cis");
+  for (const json::value& c : cis ? *cis : json::array{})
+    if (c.is_object())
+      rows.push_back({str(c.get_object(), "id"), str(c.get_object(), "type"), str(c.get_object(), "name"),
+                      str(c.get_object(), "state")});
+  out += "\nCIs it stands on\n" + table({"ID", "TYPE", "NAME", "STATE"}, rows);
+  if (const json::array* u = array_at(o, "unresolved"); u && !u->empty()) {
+    out += "\nmembers that name nothing (or more than one CI):";
+    for (const json::value& m : *u)
+      if (m.is_string()) out += " " + std::string(m.get_string());
+    out += "\n";
+  }
+  return out;
+}
+
 core::Result<std::vector<std::string>> ci_ids(std::string_view text) {
   auto v = parse(text);
   if (!v) return std::move(v).error();

@@ -82,7 +82,14 @@ core::Result<store::MaintenanceReport> Housekeeper::run_maintenance() {
 
 core::Result<capacity::RulesReport> Housekeeper::run_rules() {
   const auto started = Steady::now();
-  auto r = capacity::evaluate_rules(stores_, options_.rules, core::to_unix_ms(clock_.now()));
+  std::vector<capacity::CapacityRule> rules = options_.rules;
+  core::Result<capacity::RulesReport> r = capacity::RulesReport{};
+  if (options_.more_rules) {
+    auto more = options_.more_rules();
+    if (more) rules.insert(rules.end(), std::make_move_iterator(more->begin()), std::make_move_iterator(more->end()));
+    else r = std::move(more).error();
+  }
+  if (r) r = capacity::evaluate_rules(stores_, rules, core::to_unix_ms(clock_.now()));
   runs_.with({"capacity", r ? "ok" : "failed"}).inc();
   duration_.with({"capacity"}).set(seconds_since(started));
   if (r) open_events_.with({}).set(static_cast<double>(r->open));
@@ -110,7 +117,7 @@ void Housekeeper::loop() {
       }
       next_maintenance = Steady::now() + options_.maintenance_interval;
     }
-    if (now >= next_rules && !options_.rules.empty()) {
+    if (now >= next_rules && has_rules()) {
       auto r = run_rules();
       if (!r) log.warn("capacity rules failed: {}", r.error().describe());
       else if (r->opened || r->resolved)
@@ -118,7 +125,7 @@ void Housekeeper::loop() {
                  r->opened, r->resolved, r->open);
       next_rules = Steady::now() + options_.capacity_interval;
     }
-    const auto wake = std::min(next_maintenance, options_.rules.empty() ? next_maintenance : next_rules);
+    const auto wake = std::min(next_maintenance, has_rules() ? next_rules : next_maintenance);
     if (!sleep_for(std::chrono::duration_cast<std::chrono::milliseconds>(std::max(wake - Steady::now(), Steady::duration{})) +
                    std::chrono::milliseconds(1)))
       return;

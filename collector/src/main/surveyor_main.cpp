@@ -77,8 +77,10 @@ std::optional<std::string> resolve_ci(const http::Url& base, const std::string& 
   return ids->front();
 }
 
-// "ci=ID,ID" from comma-separated ids or names, or "type=TYPE".
-std::optional<std::string> ci_query(const http::Url& base, const std::string& refs, const std::string& type) {
+// "ci=ID,ID" from comma-separated ids or names, "type=TYPE" or "service=NAME".
+std::optional<std::string> ci_query(const http::Url& base, const std::string& refs, const std::string& type,
+                                    const std::string& service) {
+  if (!service.empty()) return "service=" + encode(service);
   if (!type.empty()) return "type=" + encode(type);
   std::string ids;
   std::size_t start = 0;
@@ -133,14 +135,22 @@ int main(int argc, char** argv) {
   auto* show = ci->add_subcommand("show", "show a CI, its attributes and latest samples");
   show->add_option("CI", ref, "CI id or name")->required();
 
+  auto* services = app.add_subcommand("services", "list the services and any definition files that failed to load");
+  std::string service_name;
+  auto* service_cmd = app.add_subcommand("service", "one service");
+  service_cmd->require_subcommand(1);
+  auto* service_show = service_cmd->add_subcommand("show", "a service: owner, SLA, groups and the CIs it stands on");
+  service_show->add_option("NAME", service_name, "service name")->required();
+
   // Series questions share how they name series.
-  std::string cis_arg, ci_type, metric, from, to, step, agg, across, source, window, threshold, predict;
+  std::string cis_arg, ci_type, service, metric, from, to, step, agg, across, source, window, threshold, predict;
   std::vector<std::string> attrs;
   bool exact = false, below = false;
   auto series_options = [&](CLI::App* c) {
     c->add_option("CI", cis_arg, "CI ids or names, comma-separated (or use --type)");
-    c->add_option("METRIC", metric, "metric, e.g. system.filesystem.utilization")->required();
+    c->add_option("METRIC", metric, "metric, e.g. system.filesystem.utilization");
     c->add_option("--type", ci_type, "every CI of this type instead of named CIs");
+    c->add_option("--service", service, "the CIs this service stands on instead of named CIs");
     c->add_option("--attr", attrs, "KEY=VALUE an attribute the series must have (repeatable)");
     c->add_flag("--exact", exact, "the series must have exactly the --attr attributes, no others");
   };
@@ -165,6 +175,7 @@ int main(int argc, char** argv) {
   auto* report = capacity->add_subcommand("report", "current, p95, peak, headroom and days to threshold");
   report->add_option("CI", cis_arg, "CI ids or names, comma-separated (or use --type)");
   report->add_option("--type", ci_type, "every CI of this type");
+  report->add_option("--service", service, "the CIs this service stands on, with its own thresholds");
   report->add_option("--window", window, "history considered (default 7d)");
   report->add_option("--format", format, "table, csv or json")->check(CLI::IsMember({"table", "csv", "json"}));
   auto* events = capacity->add_subcommand("events", "capacity events, newest first");
@@ -199,12 +210,28 @@ int main(int argc, char** argv) {
     if (!body) return 1;
     return print(*body, as_json, surveyor::collector::cli::render_ci);
   }
+  if (*services) {
+    auto body = get(*base, "/api/v1/services");
+    if (!body) return 1;
+    return print(*body, as_json, surveyor::collector::cli::render_services);
+  }
+  if (*service_show) {
+    auto body = get(*base, "/api/v1/services/" + encode(service_name));
+    if (!body) return 1;
+    return print(*body, as_json, surveyor::collector::cli::render_service);
+  }
   if (*trend || *forecast || *report) {
-    if (cis_arg.empty() == ci_type.empty()) {
-      std::cerr << "surveyor: name the CIs or give --type (one of the two)\n";
+    // With --type or --service the one positional argument is the metric.
+    if (!*report && metric.empty() && (!ci_type.empty() || !service.empty())) std::swap(metric, cis_arg);
+    if (!*report && metric.empty()) {
+      std::cerr << "surveyor: METRIC is required\n";
       return 2;
     }
-    auto which = ci_query(*base, cis_arg, ci_type);
+    if (!cis_arg.empty() + !ci_type.empty() + !service.empty() != 1) {
+      std::cerr << "surveyor: name the CIs, or give --type or --service (one of the three)\n";
+      return 2;
+    }
+    auto which = ci_query(*base, cis_arg, ci_type, service);
     if (!which) return 1;
     if (*report) {
       std::string q = "/api/v1/capacity/report?" + *which + "&format=" + (format == "table" ? "text" : format);

@@ -8,6 +8,7 @@
 #include "surveyor/collector/capacity/rules.hpp"
 #include "surveyor/collector/metrics/registry.hpp"
 #include "surveyor/collector/server/router.hpp"
+#include "surveyor/collector/services/services.hpp"
 #include "surveyor/collector/store/stores.hpp"
 #include "surveyor/core/clock.hpp"
 
@@ -18,6 +19,8 @@ struct ApiOptions {
   std::string version = "0.1.0";
   // The capacity rules in force: their thresholds are the capacity report's.
   std::vector<capacity::CapacityRule> rules = capacity::default_rules();
+  // The service definitions (none when null).
+  std::shared_ptr<services::Catalog> services;
 };
 
 // The REST API (docs/api.md): enrollment, reports, CIs, health and metrics.
@@ -41,6 +44,8 @@ class Api {
   http::Response get_forecast(const server::Params& p);
   http::Response capacity_report(const server::Params& p);
   http::Response list_events(const server::Params& p);
+  http::Response list_services();
+  http::Response get_service(const server::Params& p);
   http::Response healthz();
   http::Response readyz();
   http::Response metrics();
@@ -58,7 +63,8 @@ class Api {
   http::Response store_failure(const core::Error& e);
   // A query error (400/422) or a store failure.
   http::Response query_failure(const core::Error& e);
-  // The CIs a query names: ci=ID[,ID...] or type=TYPE; 404 names an unknown CI.
+  // The CIs a query names: ci=ID[,ID...], type=TYPE or service=NAME (the
+  // CIs it stands on); 404 names an unknown CI or service.
   std::variant<std::vector<store::Ci>, http::Response> query_cis(const server::Params& p);
 
   store::Stores stores_;

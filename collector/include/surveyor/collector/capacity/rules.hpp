@@ -26,6 +26,8 @@ struct CapacityRule {
   store::Labels match;  // attributes a series must have (sorted by key)
   bool exact = false;   // ... and no others
   std::string ci_type = "host";
+  // When set, exactly these CIs (a service's members) instead of every CI of ci_type.
+  std::optional<std::vector<std::string>> ci_ids;
   double threshold = 0.9;
   bool rising = true;  // breach above the threshold (false: below)
   // sustained: breached when every sample of the last `for` is past the
@@ -74,8 +76,8 @@ struct RulesReport {
   std::size_t open = 0;  // breaching now (opened or still open)
 };
 
-// One evaluation of every rule over every CI of its type, raising and
-// resolving events in the event store.
+// One evaluation of every rule over every CI of its type (or its ci_ids),
+// raising and resolving events in the event store.
 [[nodiscard]] core::Result<RulesReport> evaluate_rules(const store::Stores& stores,
                                                        std::span<const CapacityRule> rules, std::int64_t now_ms);
 

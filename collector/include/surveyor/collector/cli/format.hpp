@@ -28,6 +28,10 @@ namespace surveyor::collector::cli {
 [[nodiscard]] core::Result<std::string> render_forecast(std::string_view json);
 [[nodiscard]] core::Result<std::string> render_events(std::string_view json);
 
+// GET /api/v1/services and GET /api/v1/services/{name}.
+[[nodiscard]] core::Result<std::string> render_services(std::string_view json);
+[[nodiscard]] core::Result<std::string> render_service(std::string_view json);
+
 // The ids of the items in a GET /api/v1/cis answer.
 [[nodiscard]] core::Result<std::vector<std::string>> ci_ids(std::string_view json);
 

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -22,6 +23,10 @@ struct HousekeepingOptions {
   store::SeriesMaintenance maintenance;  // now_ms is set at each run
   std::chrono::milliseconds capacity_interval{60'000};
   std::vector<capacity::CapacityRule> rules;
+  // More rules, asked for at each evaluation (the services' capacity rules,
+  // which change as service files and the CMDB do), and anything to do first
+  // (reloading changed service files).
+  std::function<core::Result<std::vector<capacity::CapacityRule>>()> more_rules;
   // Pause between maintenance slices, so a pass is spread over time.
   std::chrono::milliseconds slice_pause{20};
 };
@@ -44,6 +49,7 @@ class Housekeeper {
 
  private:
   void loop();
+  [[nodiscard]] bool has_rules() const { return !options_.rules.empty() || options_.more_rules; }
   bool sleep_for(std::chrono::milliseconds d);  // false once stopping
 
   store::Stores stores_;

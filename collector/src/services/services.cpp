@@ -1,0 +1,327 @@
+// SPDX-License-Identifier: Apache-2.0
+// Service definitions: the file format, the catalog that reloads changed
+// files and keeps the last good definition of a broken one, and the walk
+// from a service to the CIs it stands on.
+#include "surveyor/collector/services/services.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <system_error>
+
+#include "surveyor/config/options.hpp"
+
+namespace surveyor::collector::services {
+namespace {
+
+using config::Type;
+using config::Value;
+
+constexpr std::string_view kServicePrefix = "service:";
+constexpr std::uintmax_t kMaxFileBytes = 1 << 20;
+constexpr std::size_t kMaxMembers = 10'000;
+
+std::function<std::optional<std::string>(const Value&)> one_of(std::vector<std::string> allowed) {
+  return [allowed = std::move(allowed)](const Value& v) -> std::optional<std::string> {
+    const auto* s = std::get_if<std::string>(&v);
+    if (s && std::find(allowed.begin(), allowed.end(), *s) != allowed.end()) return std::nullopt;
+    std::string why = "must be one of";
+    for (const std::string& a : allowed) why += " " + a;
+    return why;
+  };
+}
+
+std::shared_ptr<const config::Schema> group_schema() {
+  static const auto schema = [] {
+    auto s = std::make_shared<config::Schema>();
+    s->add({.key = "name", .type = Type::string, .default_value = Value{std::string()},
+            .description = "what the group is (frontends, database)"});
+    s->add({.key = "members", .type = Type::string_list, .description = "CI ids or names, or service:NAME",
+            .required = true});
+    s->add({.key = "redundancy", .type = Type::string, .default_value = Value{std::string("all")},
+            .description = "all, any, at_least (see min) or percent (see percent)",
+            .validate = one_of({"all", "any", "at_least", "percent"})});
+    s->add({.key = "min", .type = Type::integer, .default_value = Value{std::int64_t{0}},
+            .description = "at_least: members that must be up"});
+    s->add({.key = "percent", .type = Type::number, .default_value = Value{0.0},
+            .description = "percent: share of members (0-100] that must be up"});
+    return std::shared_ptr<const config::Schema>(s);
+  }();
+  return schema;
+}
+
+std::shared_ptr<const config::Schema> service_schema() {
+  static const auto schema = [] {
+    auto s = std::make_shared<config::Schema>();
+    s->add({.key = "name", .type = Type::string, .description = "unique service name", .required = true});
+    s->add({.key = "owner", .type = Type::string, .description = "who answers for it", .required = true});
+    s->add({.key = "criticality", .type = Type::string, .default_value = Value{std::string("medium")},
+            .description = "low, medium, high or critical",
+            .validate = one_of({"low", "medium", "high", "critical"})});
+    s->add({.key = "description", .type = Type::string, .default_value = Value{std::string()},
+            .description = "free text"});
+    s->add({.key = "sla_target", .type = Type::number, .description = "availability target in percent, e.g. 99.9"});
+    s->add({.key = "sla_period", .type = Type::string, .default_value = Value{std::string("month")},
+            .description = "week, month or quarter", .validate = one_of({"week", "month", "quarter"})});
+    s->add_table_array({.key = "group", .description = "dependencies with a redundancy rule", .schema = group_schema()});
+    s->add_table_array({.key = "capacity_rule",
+                        .description = "capacity thresholds for the member CIs",
+                        .schema = capacity::rule_schema()});
+    return std::shared_ptr<const config::Schema>(s);
+  }();
+  return schema;
+}
+
+core::Error bad(const config::Settings& s, const std::string& key, const std::string& why) {
+  return core::make_error(config::ConfigErrc::invalid_value, s.origin(key) + ": " + key + ": " + why);
+}
+
+bool valid_name(std::string_view n) {
+  if (n.empty() || n.size() > 128) return false;
+  return std::all_of(n.begin(), n.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+           c == '.';
+  });
+}
+
+}  // namespace
+
+std::size_t Redundancy::required(std::size_t n) const {
+  switch (kind) {
+    case Kind::all: return n;
+    case Kind::any: return n == 0 ? 0 : 1;
+    case Kind::at_least: return static_cast<std::size_t>(std::min<std::int64_t>(min, static_cast<std::int64_t>(n)));
+    case Kind::percent: {
+      // The smallest count whose share reaches the percentage (exactly: 2 of 3 is 66.67 %).
+      const double need = std::ceil(static_cast<double>(n) * percent / 100.0 - 1e-9);
+      return static_cast<std::size_t>(std::clamp(need, 0.0, static_cast<double>(n)));
+    }
+  }
+  return n;
+}
+
+std::string describe(const Redundancy& r) {
+  switch (r.kind) {
+    case Redundancy::Kind::all: return "all";
+    case Redundancy::Kind::any: return "any";
+    case Redundancy::Kind::at_least: return "at least " + std::to_string(r.min);
+    case Redundancy::Kind::percent: {
+      std::ostringstream o;
+      o << "at least " << r.percent << " %";
+      return o.str();
+    }
+  }
+  return "?";
+}
+
+core::Result<Service> parse_service(std::string_view toml, const std::string& source_name) {
+  auto settings = config::load_string(*service_schema(), toml, source_name);
+  if (!settings) return std::move(settings).error();
+  const config::Settings& s = *settings;
+  if (auto st = config::check_required(*service_schema(), s); !st)
+    return core::Error{st.error().code, source_name + ": " + st.error().message};
+  Service svc;
+  svc.file = source_name;
+  svc.name = s.str("name");
+  if (!valid_name(svc.name)) return bad(s, "name", "use 1-128 letters, digits, '-', '_' or '.'");
+  svc.owner = s.str("owner");
+  if (svc.owner.empty()) return bad(s, "owner", "must not be empty");
+  svc.criticality = s.str("criticality");
+  svc.description = s.str("description");
+  if (s.has("sla_target")) {
+    const double t = s.number("sla_target");
+    if (!(t > 0 && t <= 100)) return bad(s, "sla_target", "must be a percentage in (0, 100]");
+    svc.sla = Sla{t, s.str("sla_period")};
+  }
+  std::size_t members = 0;
+  for (const config::Settings& g : s.tables("group")) {
+    Group group;
+    group.name = g.str("name");
+    group.members = g.list("members");
+    if (group.members.empty()) return bad(g, "members", "a group needs at least one member");
+    members += group.members.size();
+    if (members > kMaxMembers) return bad(g, "members", "more than " + std::to_string(kMaxMembers) + " members");
+    for (const std::string& m : group.members) {
+      if (m.empty()) return bad(g, "members", "an empty member");
+      if (m.starts_with(kServicePrefix) && m.substr(kServicePrefix.size()) == svc.name)
+        return bad(g, "members", "the service depends on itself");
+    }
+    const std::string& kind = g.str("redundancy");
+    const auto n = static_cast<std::int64_t>(group.members.size());
+    if (kind == "all") {
+      group.redundancy.kind = Redundancy::Kind::all;
+    } else if (kind == "any") {
+      group.redundancy.kind = Redundancy::Kind::any;
+    } else if (kind == "at_least") {
+      group.redundancy.kind = Redundancy::Kind::at_least;
+      group.redundancy.min = g.integer("min");
+      if (group.redundancy.min < 1 || group.redundancy.min > n)
+        return bad(g, "min", "must be between 1 and the number of members (" + std::to_string(n) + ")");
+    } else {
+      group.redundancy.kind = Redundancy::Kind::percent;
+      group.redundancy.percent = g.number("percent");
+      if (!(group.redundancy.percent > 0 && group.redundancy.percent <= 100))
+        return bad(g, "percent", "must be in (0, 100]");
+    }
+    svc.groups.push_back(std::move(group));
+  }
+  std::set<std::string> rule_names;
+  for (const config::Settings& t : s.tables("capacity_rule")) {
+    auto rule = capacity::rule_from_settings(t);
+    if (!rule) return core::Error{rule.error().code, t.origin("name") + ": " + rule.error().message};
+    if (!rule_names.insert(rule->name).second) return bad(t, "name", "rule '" + rule->name + "' is defined twice");
+    svc.capacity_rules.push_back(std::move(*rule));
+  }
+  return svc;
+}
+
+Catalog::Catalog(std::filesystem::path dir) : dir_(std::move(dir)) {}
+
+Catalog::RefreshReport Catalog::refresh() {
+  RefreshReport rep;
+  if (dir_.empty()) return rep;
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  std::map<std::string, std::pair<std::uintmax_t, fs::file_time_type>> present;
+  if (fs::is_directory(dir_, ec)) {
+    for (fs::directory_iterator it(dir_, ec), end; !ec && it != end; it.increment(ec)) {
+      if (it->path().extension() != ".toml" || !it->is_regular_file(ec)) continue;
+      const auto size = it->file_size(ec);
+      const auto mtime = it->last_write_time(ec);
+      if (!ec) present[it->path().string()] = {size, mtime};
+    }
+  }
+  std::lock_guard lock(mu_);
+  for (auto it = files_.begin(); it != files_.end();) it = present.contains(it->first) ? std::next(it) : files_.erase(it);
+  for (const auto& [path, stamp] : present) {
+    FileState& st = files_[path];
+    if (st.size == stamp.first && st.mtime == stamp.second && (st.good || st.error)) continue;
+    st.size = stamp.first;
+    st.mtime = stamp.second;
+    std::string text;
+    if (stamp.first > kMaxFileBytes) {
+      st.error = path + ": larger than 1 MiB";
+      continue;
+    }
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream buf;
+    buf << in.rdbuf();
+    if (!in.good() && !in.eof()) {
+      st.error = path + ": cannot be read";
+      continue;
+    }
+    auto svc = parse_service(buf.str(), path);
+    if (!svc) {
+      st.error = svc.error().message;
+      continue;
+    }
+    st.good = std::move(*svc);
+    st.error.reset();
+    ++rep.loaded;
+  }
+  // A name defined by two files: the first file (by path) keeps it.
+  std::map<std::string, std::string> owner_of;
+  for (auto& [path, st] : files_) {
+    if (!st.good) continue;
+    auto [it, added] = owner_of.emplace(st.good->name, path);
+    if (!added) {
+      st.error = path + ": service '" + st.good->name + "' is already defined in " + it->second;
+      st.good.reset();
+    }
+  }
+  for (const auto& [path, st] : files_)
+    if (st.error) rep.errors.push_back({path, *st.error});
+  return rep;
+}
+
+std::vector<Service> Catalog::list() const {
+  std::lock_guard lock(mu_);
+  std::vector<Service> out;
+  for (const auto& [path, st] : files_)
+    if (st.good) out.push_back(*st.good);
+  std::sort(out.begin(), out.end(), [](const Service& a, const Service& b) { return a.name < b.name; });
+  return out;
+}
+
+std::optional<Service> Catalog::find(std::string_view name) const {
+  std::lock_guard lock(mu_);
+  for (const auto& [path, st] : files_)
+    if (st.good && st.good->name == name) return st.good;
+  return std::nullopt;
+}
+
+std::vector<Catalog::FileError> Catalog::errors() const {
+  std::lock_guard lock(mu_);
+  std::vector<FileError> out;
+  for (const auto& [path, st] : files_)
+    if (st.error) out.push_back({path, *st.error});
+  return out;
+}
+
+core::Result<std::optional<store::Ci>> resolve_ci(store::CmdbStore& cmdb, std::string_view ref) {
+  auto byid = cmdb.find_ci(ref);
+  if (!byid) return std::move(byid).error();
+  if (*byid) return byid;
+  store::CiFilter f;
+  f.name = std::string(ref);
+  f.limit = 2;
+  auto named = cmdb.list_cis(f);
+  if (!named) return std::move(named).error();
+  if (named->size() != 1) return std::optional<store::Ci>{};
+  return std::optional<store::Ci>{std::move(named->front())};
+}
+
+core::Result<Members> member_cis(const Catalog& catalog, store::CmdbStore& cmdb, std::string_view service) {
+  Members out;
+  std::set<std::string, std::less<>> seen_services, seen_cis;
+  std::vector<std::string> pending{std::string(service)};
+  while (!pending.empty()) {
+    const std::string name = std::move(pending.back());
+    pending.pop_back();
+    if (!seen_services.insert(name).second) continue;
+    auto svc = catalog.find(name);
+    if (!svc) {
+      out.unresolved.push_back(std::string(kServicePrefix) + name);
+      continue;
+    }
+    std::vector<std::string> nested;
+    for (const Group& g : svc->groups)
+      for (const std::string& m : g.members) {
+        if (m.starts_with(kServicePrefix)) {
+          nested.push_back(m.substr(kServicePrefix.size()));
+          continue;
+        }
+        auto ci = resolve_ci(cmdb, m);
+        if (!ci) return std::move(ci).error();
+        if (!*ci) {
+          out.unresolved.push_back(m);
+          continue;
+        }
+        if (seen_cis.insert((*ci)->id).second) out.cis.push_back(std::move(**ci));
+      }
+    // Depth first, in the order written.
+    pending.insert(pending.end(), nested.rbegin(), nested.rend());
+  }
+  return out;
+}
+
+core::Result<std::vector<capacity::CapacityRule>> service_rules(const Catalog& catalog, store::CmdbStore& cmdb) {
+  std::vector<capacity::CapacityRule> out;
+  for (const Service& svc : catalog.list()) {
+    if (svc.capacity_rules.empty()) continue;
+    auto members = member_cis(catalog, cmdb, svc.name);
+    if (!members) return std::move(members).error();
+    std::vector<std::string> ids;
+    for (const store::Ci& ci : members->cis) ids.push_back(ci.id);
+    for (capacity::CapacityRule r : svc.capacity_rules) {
+      r.name = svc.name + "/" + r.name;
+      r.ci_ids = ids;  // none resolved: the rule applies to no CI
+      out.push_back(std::move(r));
+    }
+  }
+  return out;
+}
+
+}  // namespace surveyor::collector::services
