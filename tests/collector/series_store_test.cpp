@@ -445,19 +445,24 @@ TEST(SqliteSeriesStore, DamagedChunkIsReportedAndIngestGoesOn) {
   EXPECT_EQ(rollups->front().count, 3);
 }
 
+// The series table as schema versions 2 and 3 had it, with series 1.
+const std::string kOldSeriesTable =
+    "CREATE TABLE series(id INTEGER PRIMARY KEY, ci_id TEXT NOT NULL, metric TEXT NOT NULL, "
+    "attributes TEXT NOT NULL, unit TEXT NOT NULL, UNIQUE(ci_id, metric, attributes));"
+    "INSERT INTO series VALUES(1, 'ci-1', 'm', '{}', '1');";
+
 TEST(SqliteSeriesStore, SchemaTwoSamplesMoveIntoTheHead) {
   test::TempDir dir;
   const std::string path = dir.file("old.db");
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(db,
-                         "CREATE TABLE series(id INTEGER PRIMARY KEY, ci_id TEXT NOT NULL, metric TEXT NOT NULL, "
-                         "attributes TEXT NOT NULL, unit TEXT NOT NULL, UNIQUE(ci_id, metric, attributes));"
+                         (kOldSeriesTable +
                          "CREATE TABLE samples(series_id INTEGER NOT NULL, time_ms INTEGER NOT NULL, value REAL, "
                          "PRIMARY KEY(series_id, time_ms)) WITHOUT ROWID;"
-                         "INSERT INTO series VALUES(1, 'ci-1', 'm', '{}', '1');"
                          "INSERT INTO samples VALUES(1, 1000, 0.5), (1, 2000, NULL), (1, 3000, 1e308);"
-                         "PRAGMA user_version = 2;",
+                         "PRAGMA user_version = 2;")
+                             .c_str(),
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(db);
@@ -479,12 +484,11 @@ TEST(SqliteSeriesStore, SchemaThreeChunksMoveIntoARowidTable) {
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(db,
-                         "CREATE TABLE series(id INTEGER PRIMARY KEY, ci_id TEXT NOT NULL, metric TEXT NOT NULL, "
-                         "attributes TEXT NOT NULL, unit TEXT NOT NULL, UNIQUE(ci_id, metric, attributes));"
+                         (kOldSeriesTable +
                          "CREATE TABLE chunks(series_id INTEGER NOT NULL, block_start INTEGER NOT NULL, "
                          "data BLOB NOT NULL, PRIMARY KEY(series_id, block_start)) WITHOUT ROWID;"
-                         "INSERT INTO series VALUES(1, 'ci-1', 'm', '{}', '1');"
-                         "PRAGMA user_version = 3;",
+                         "PRAGMA user_version = 3;")
+                             .c_str(),
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_stmt* ins = nullptr;

@@ -66,6 +66,19 @@ const json::array* array_at(const json::object& o, std::string_view key) {
   return it != o.end() && it->value().is_array() ? &it->value().get_array() : nullptr;
 }
 
+// One row per object of the answer's "items", made by `row`.
+template <class F>
+core::Result<std::vector<std::vector<std::string>>> item_rows(const json::value& v, const std::string& what, F row) {
+  const json::array* items = array_at(v.get_object(), "items");
+  if (items == nullptr) return unexpected("no items in the answer");
+  std::vector<std::vector<std::string>> rows;
+  for (const json::value& e : *items) {
+    if (!e.is_object()) return unexpected(what + " is not an object");
+    rows.push_back(row(e.get_object()));
+  }
+  return rows;
+}
+
 core::Result<json::value> parse(std::string_view text) {
   boost::system::error_code ec;
   json::value v = json::parse(text, ec);
@@ -259,15 +272,11 @@ core::Result<std::string> render_forecast(std::string_view text) {
 core::Result<std::string> render_events(std::string_view text) {
   auto v = parse(text);
   if (!v) return std::move(v).error();
-  const json::array* items = array_at(v->get_object(), "items");
-  if (items == nullptr) return unexpected("no items in the answer");
-  std::vector<std::vector<std::string>> rows;
-  for (const json::value& e : *items) {
-    if (!e.is_object()) return unexpected("an event is not an object");
-    const json::object& o = e.get_object();
-    rows.push_back({str(o, "id"), str(o, "state"), str(o, "kind"), str(o, "opened"), str(o, "summary")});
-  }
-  return table({"ID", "STATE", "KIND", "OPENED", "SUMMARY"}, rows) + std::to_string(rows.size()) + " event(s)\n";
+  auto rows = item_rows(*v, "an event", [](const json::object& o) {
+    return std::vector<std::string>{str(o, "id"), str(o, "state"), str(o, "kind"), str(o, "opened"), str(o, "summary")};
+  });
+  if (!rows) return std::move(rows).error();
+  return table({"ID", "STATE", "KIND", "OPENED", "SUMMARY"}, *rows) + std::to_string(rows->size()) + " event(s)\n";
 }
 
 namespace {
@@ -307,17 +316,13 @@ std::string sla_text(const json::object& svc) {
 core::Result<std::string> render_services(std::string_view text) {
   auto v = parse(text);
   if (!v) return std::move(v).error();
-  const json::array* items = array_at(v->get_object(), "items");
-  if (items == nullptr) return unexpected("no items in the answer");
-  std::vector<std::vector<std::string>> rows;
-  for (const json::value& e : *items) {
-    if (!e.is_object()) return unexpected("a service is not an object");
-    const json::object& o = e.get_object();
+  auto rows = item_rows(*v, "a service", [](const json::object& o) {
     const json::array* groups = array_at(o, "groups");
-    rows.push_back({str(o, "name"), str(o, "owner"), str(o, "criticality"), sla_text(o),
-                    std::to_string(groups ? groups->size() : 0)});
-  }
-  std::string out = table({"NAME", "OWNER", "CRITICALITY", "SLA", "GROUPS"}, rows) + std::to_string(rows.size()) +
+    return std::vector<std::string>{str(o, "name"), str(o, "owner"), str(o, "criticality"), sla_text(o),
+                                    std::to_string(groups ? groups->size() : 0)};
+  });
+  if (!rows) return std::move(rows).error();
+  std::string out = table({"NAME", "OWNER", "CRITICALITY", "SLA", "GROUPS"}, *rows) + std::to_string(rows->size()) +
                     " service(s)\n";
   if (const json::array* errors = array_at(v->get_object(), "errors"); errors && !errors->empty()) {
     out += "\nnot loaded (the last good definition, if any, is in use):\n";
