@@ -37,8 +37,9 @@ const std::error_category& store_category() {
 std::string attrs_to_json(const AttrMap& m) {
   json::object o;
   o.reserve(m.size());
-  for (const auto& [k, v] : m) {
-    std::visit([&](const auto& x) { o[k] = x; }, v);
+  for (const auto& kv : m) {
+    auto& slot = o[kv.first];
+    std::visit([&slot](const auto& x) { slot = x; }, kv.second);
   }
   return json::serialize(o);
 }
