@@ -279,6 +279,7 @@ metric = "system.paging.utilization"
 attributes = ["state=used"]
 threshold = 0.5
 for = "30m"
+cis = ["db01", "host-1234"]
 )", "collector.toml");
   ASSERT_TRUE(ok) << ok.error().describe();
   auto r = rule_from_settings(ok->tables("capacity_rule").at(0));
@@ -286,6 +287,7 @@ for = "30m"
   EXPECT_EQ(r->for_ms, 30 * kMin);
   EXPECT_EQ(r->match, (store::Labels{{"state", "used"}}));
   EXPECT_EQ(r->threshold, 0.5);
+  EXPECT_EQ(r->ci_ids, (std::vector<std::string>{"db01", "host-1234"}));
 
   auto missing = config::load_string(schema, "[[capacity_rule]]\nname = \"x\"\nkind = \"forecast\"\n", "c.toml");
   ASSERT_FALSE(missing);

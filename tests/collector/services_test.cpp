@@ -228,7 +228,7 @@ TEST_F(ServiceMembers, AServiceRuleWatchesItsMembersOnly) {
   r.metric = "system.filesystem.utilization";
   r.threshold = 0.8;
   r.for_ms = 10 * 60'000;
-  r.ci_ids = std::vector<std::string>{"host-web01", "host-web02"};
+  r.ci_ids = std::vector<std::string>{"web01", "host-web02"};  // a unique name, an id
   const std::vector<capacity::CapacityRule> rules{r};
   auto rep = capacity::evaluate_rules(stores, rules, 20 * 60'000);
   ASSERT_TRUE(rep) << rep.error().describe();

@@ -67,6 +67,8 @@ std::shared_ptr<const config::Schema> rule_schema() {
             .description = "the series must have exactly these attributes"});
     s->add({.key = "ci_type", .type = Type::string, .default_value = Value{std::string("host")},
             .description = "the CIs the rule applies to"});
+    s->add({.key = "cis", .type = Type::string_list,
+            .description = "only these CIs (ids or unique names) instead of every CI of ci_type"});
     s->add({.key = "threshold", .type = Type::number, .description = "the limit", .required = true});
     s->add({.key = "direction", .type = Type::string, .default_value = Value{std::string("above")},
             .description = "above (breach when higher) or below"});
@@ -105,6 +107,7 @@ core::Result<CapacityRule> rule_from_settings(const config::Settings& s) {
   std::sort(r.match.begin(), r.match.end());
   r.exact = s.flag("exact");
   r.ci_type = s.str("ci_type");
+  if (s.has("cis")) r.ci_ids = s.list("cis");
   r.threshold = s.number("threshold");
   const std::string& dir = s.str("direction");
   if (dir != "above" && dir != "below") return bad("direction must be above or below");
@@ -192,9 +195,19 @@ core::Result<RulesReport> evaluate_rules(const store::Stores& stores, std::span<
       std::vector<store::Ci> page;
       if (rule.ci_ids) {
         for (std::size_t i = offset; i < std::min(offset + kPage, rule.ci_ids->size()); ++i) {
-          auto ci = stores.cmdb->find_ci((*rule.ci_ids)[i]);
+          const std::string& ref = (*rule.ci_ids)[i];
+          auto ci = stores.cmdb->find_ci(ref);
           if (!ci) return std::move(ci).error();
-          if (*ci) page.push_back(std::move(**ci));
+          if (*ci) {
+            page.push_back(std::move(**ci));
+            continue;
+          }
+          store::CiFilter byname;  // not an id: a unique name
+          byname.name = ref;
+          byname.limit = 2;
+          auto named = stores.cmdb->list_cis(byname);
+          if (!named) return std::move(named).error();
+          if (named->size() == 1) page.push_back(std::move(named->front()));
         }
         if (offset >= rule.ci_ids->size()) break;
       } else {

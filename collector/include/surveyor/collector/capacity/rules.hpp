@@ -26,7 +26,8 @@ struct CapacityRule {
   store::Labels match;  // attributes a series must have (sorted by key)
   bool exact = false;   // ... and no others
   std::string ci_type = "host";
-  // When set, exactly these CIs (a service's members) instead of every CI of ci_type.
+  // When set, exactly these CIs (ids, or unique names) instead of every CI
+  // of ci_type: a service's members, or the `cis` of a configured rule.
   std::optional<std::vector<std::string>> ci_ids;
   double threshold = 0.9;
   bool rising = true;  // breach above the threshold (false: below)
