@@ -476,7 +476,7 @@ TEST(SqliteSeriesStore, SchemaTwoSamplesMoveIntoTheHead) {
   EXPECT_EQ((*got)[2].value, 1e308);
 }
 
-TEST(SqliteSeriesStore, SchemaThreeChunksMoveIntoARowidTable) {
+TEST(SqliteSeriesStore, SchemaThreeChunksMoveIntoARowidTableAndCisGainProtectedKeys) {
   test::TempDir dir;
   const std::string path = dir.file("old.db");
   const std::vector<Sample> block{{0, 0.25}, {10'000, 0.5}, {20'000, -0.0}};
@@ -487,6 +487,10 @@ TEST(SqliteSeriesStore, SchemaThreeChunksMoveIntoARowidTable) {
                          (kOldSeriesTable +
                          "CREATE TABLE chunks(series_id INTEGER NOT NULL, block_start INTEGER NOT NULL, "
                          "data BLOB NOT NULL, PRIMARY KEY(series_id, block_start)) WITHOUT ROWID;"
+                         "CREATE TABLE cis(id TEXT PRIMARY KEY, type TEXT NOT NULL, name TEXT NOT NULL, "
+                         "source TEXT NOT NULL, state TEXT NOT NULL, attributes TEXT NOT NULL, "
+                         "first_seen_ms INTEGER NOT NULL, last_seen_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL);"
+                         "INSERT INTO cis VALUES('ci-1', 'host', 'web01', 'agent', 'active', '{\"a\":1}', 1, 2, 1);"
                          "PRAGMA user_version = 3;")
                              .c_str(),
                          nullptr, nullptr, nullptr),
@@ -504,6 +508,11 @@ TEST(SqliteSeriesStore, SchemaThreeChunksMoveIntoARowidTable) {
     auto got = s->series->read_samples({"ci-1", "m", {}}, INT64_MIN, INT64_MAX, 10);
     ASSERT_TRUE(got) << got.error().describe();
     EXPECT_TRUE(same_samples(block, *got));
+    // Version 4 CIs gain protected keys (none).
+    auto ci = s->cmdb->find_ci("ci-1");
+    ASSERT_TRUE(ci && *ci) << (ci ? "" : ci.error().describe());
+    EXPECT_EQ((*ci)->name, "web01");
+    EXPECT_TRUE((*ci)->protected_keys.empty());
   }
 
   // The table is now a rowid table, and the version is current.
@@ -516,7 +525,7 @@ TEST(SqliteSeriesStore, SchemaThreeChunksMoveIntoARowidTable) {
   EXPECT_EQ(sql.find("WITHOUT ROWID"), std::string::npos) << sql;
   ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, nullptr), SQLITE_OK);
   ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(q, 0), 4);
+  EXPECT_EQ(sqlite3_column_int(q, 0), 5);
   sqlite3_finalize(q);
   sqlite3_close(db);
 }

@@ -27,6 +27,7 @@
 #include <mutex>
 #include <random>
 #include <thread>
+#include <tuple>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -104,6 +105,9 @@ core::Result<std::optional<Ci>> ci_from_hash(std::string_view id, const redisRep
   c.first_seen_ms = field_int(h, "first_seen_ms");
   c.last_seen_ms = field_int(h, "last_seen_ms");
   c.updated_ms = field_int(h, "updated_ms");
+  auto keys = keys_from_json(field(h, "protected"));
+  if (!keys) return std::move(keys).error();
+  c.protected_keys = std::move(*keys);
   return std::optional<Ci>{std::move(c)};
 }
 
@@ -114,13 +118,139 @@ void write_ci(const Backend& b, const std::optional<Ci>& old, const Ci& c, std::
   out.push_back({"HSET", b.key("ci", c.id), "type", c.type, "name", c.name, "source", c.source,
                  "state", std::string(to_string(c.state)), "attributes", attrs_to_json(c.attributes),
                  "first_seen_ms", i64(c.first_seen_ms), "last_seen_ms", i64(c.last_seen_ms),
-                 "updated_ms", i64(c.updated_ms)});
+                 "updated_ms", i64(c.updated_ms), "protected", keys_to_json(c.protected_keys)});
   if (old && (old->name != c.name || old->type != c.type)) {
     out.push_back({"ZREM", b.key("cis:byname"), index_member(*old)});
     out.push_back({"ZREM", b.key("cis:type", old->type), index_member(*old)});
   }
   out.push_back({"ZADD", b.key("cis:byname"), "0", index_member(c)});
   out.push_back({"ZADD", b.key("cis:type", c.type), "0", index_member(c)});
+}
+
+// --- audit trail ------------------------------------------------------------
+// Entries live in two sorted sets scored by time, "audit" for the fleet and
+// "audit:ci:CI" per CI, as JSON members that start with their random id (so
+// entries of the same millisecond are ordered by id). "audit:alert:CI" holds,
+// per key, the time of the last unauthorised-change alert (flap suppression).
+// Change records: hash "change:ID", sorted sets "changes" and "changes:ci:CI"
+// scored by start.
+
+std::string audit_member(const AuditRecord& r) {
+  boost::json::object o;
+  o["id"] = r.id;
+  o["t"] = r.time_ms;
+  o["ci"] = r.ci_id;
+  o["kind"] = r.kind;
+  o["key"] = r.key;
+  o["old"] = r.old_value;
+  o["new"] = r.new_value;
+  o["origin"] = r.origin;
+  o["change"] = r.change_id;
+  o["unauthorized"] = r.unauthorized;
+  o["alert"] = r.alert;
+  return boost::json::serialize(o);
+}
+
+core::Result<AuditRecord> audit_from_member(std::string_view m) {
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(m, ec);
+  if (ec || !v.is_object()) return core::make_error(StoreErrc::corrupt, "unreadable audit entry");
+  const auto& o = v.get_object();
+  auto str = [&o](const char* k) {
+    auto it = o.find(k);
+    return it != o.end() && it->value().is_string() ? std::string(it->value().get_string()) : std::string();
+  };
+  auto flag = [&o](const char* k) {
+    auto it = o.find(k);
+    return it != o.end() && it->value().is_bool() && it->value().get_bool();
+  };
+  AuditRecord r;
+  r.id = str("id");
+  auto t = o.find("t");
+  r.time_ms = t != o.end() && t->value().is_int64() ? t->value().get_int64() : 0;
+  r.ci_id = str("ci");
+  r.kind = str("kind");
+  r.key = str("key");
+  r.old_value = str("old");
+  r.new_value = str("new");
+  r.origin = str("origin");
+  r.change_id = str("change");
+  r.unauthorized = flag("unauthorized");
+  r.alert = flag("alert");
+  return r;
+}
+
+core::Result<std::vector<ChangeRecord>> load_changes(Connection& c, const Backend& b,
+                                                    const std::vector<std::string>& ids) {
+  std::vector<ChangeRecord> out;
+  if (ids.empty()) return out;
+  std::vector<Argv> reads;
+  for (const std::string& id : ids) reads.push_back({"HGETALL", b.key("change", id)});
+  auto rows = c.pipeline(reads);
+  if (!rows) return std::move(rows).error();
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (is_error((*rows)[i].get())) return reply_error((*rows)[i].get(), "read change");
+    auto h = hash_of((*rows)[i].get());
+    if (h.empty()) continue;
+    ChangeRecord ch;
+    ch.id = ids[i];
+    ch.reference = field(h, "reference");
+    ch.start_ms = field_int(h, "start_ms");
+    ch.end_ms = field_int(h, "end_ms");
+    ch.description = field(h, "description");
+    ch.origin = field(h, "origin");
+    ch.created_ms = field_int(h, "created_ms");
+    auto cis = keys_from_json(field(h, "cis"));
+    if (!cis) return std::move(cis).error();
+    ch.ci_ids = std::move(*cis);
+    out.push_back(std::move(ch));
+  }
+  return out;
+}
+
+std::vector<std::string> member_list(const redisReply* r) {
+  std::vector<std::string> out;
+  for (std::size_t i = 0; r != nullptr && r->type == REDIS_REPLY_ARRAY && i < r->elements; ++i)
+    out.push_back(reply_text(r->element[i]));
+  return out;
+}
+
+// Classifies `records` (reading the CIs' change records and last alerts) and
+// adds the commands that store them to `tx`.
+core::Status add_audit(Connection& c, const Backend& b, std::vector<AuditRecord> records, std::vector<Argv>& tx) {
+  if (records.empty()) return {};
+  std::map<std::string, std::vector<AuditRecord*>> by_ci;
+  for (AuditRecord& r : records) by_ci[r.ci_id].push_back(&r);
+  for (auto& [ci, list] : by_ci) {
+    auto ids = c.command({"ZREVRANGE", b.key("changes:ci", ci), "0", "999"});
+    if (!ids) return std::move(ids).error();
+    if (is_error(ids->get())) return reply_error(ids->get(), "read changes");
+    auto changes = load_changes(c, b, member_list(ids->get()));
+    if (!changes) return std::move(changes).error();
+    Argv last{"HMGET", b.key("audit:alert", ci)};
+    for (const AuditRecord* r : list) last.push_back(r->key);
+    auto alerts = c.command(last);
+    if (!alerts) return std::move(alerts).error();
+    if (is_error(alerts->get())) return reply_error(alerts->get(), "read alerts");
+    std::map<std::string, std::int64_t> last_alert;
+    for (std::size_t i = 0; i < list.size() && i < (*alerts)->elements; ++i)
+      if (auto t = reply_int((*alerts)->element[i])) last_alert[list[i]->key] = *t;
+    std::vector<AuditRecord> part;
+    for (const AuditRecord* r : list) part.push_back(*r);
+    classify_changes(part, *changes, [&last_alert](const AuditRecord& r) {
+      auto it = last_alert.find(r.key);
+      return it != last_alert.end() && it->second > r.time_ms - kFlapWindowMs;
+    });
+    for (std::size_t i = 0; i < list.size(); ++i) *list[i] = std::move(part[i]);
+  }
+  for (AuditRecord& r : records) {
+    r.id = core::random_hex(8);
+    const std::string member = audit_member(r);
+    tx.push_back({"ZADD", b.key("audit"), i64(r.time_ms), member});
+    tx.push_back({"ZADD", b.key("audit:ci", r.ci_id), i64(r.time_ms), member});
+    if (r.alert) tx.push_back({"HSET", b.key("audit:alert", r.ci_id), r.key, i64(r.time_ms)});
+  }
+  return {};
 }
 
 std::string series_member(const SeriesKey& k) { return k.metric + kSep + labels_to_json(k.attributes); }
@@ -269,6 +399,10 @@ class RedisCmdbStore final : public CmdbStore {
         Ci merged = merge_ci(*old, u);
         std::vector<Argv> tx{{"MULTI"}};
         write_ci(*b_, *old, merged, tx);
+        if (auto st = add_audit(c, *b_, audit_ci(*old, merged, u.source, u.seen_at_ms), tx); !st) {
+          (void)c.command({"UNWATCH"});
+          return std::move(st).error();
+        }
         tx.push_back({"EXEC"});
         auto r = c.pipeline(tx);
         if (!r) return std::move(r).error();
@@ -610,10 +744,14 @@ class RedisReportStore final : public ReportStore {
     const std::int64_t last_seq = reply_int(agent->element[1]).value_or(0);
 
     std::vector<Argv> tx{{"MULTI"}};
+    std::vector<AuditRecord> audit;
     for (std::size_t i = 0; i < batch.cis.size(); ++i) {
       auto old = ci_from_hash(batch.cis[i].id, (*got)[4 + i].get());
       if (!old) return std::move(old).error();
-      write_ci(*b_, *old, merge_ci(*old, batch.cis[i]), tx);
+      Ci merged = merge_ci(*old, batch.cis[i]);
+      write_ci(*b_, *old, merged, tx);
+      for (AuditRecord& r : audit_ci(*old, merged, batch.cis[i].source, batch.cis[i].seen_at_ms))
+        audit.push_back(std::move(r));
     }
     for (std::size_t i = 0; i < batch.series.size(); ++i) {
       const auto& [info, samples] = batch.series[i];
@@ -689,11 +827,19 @@ return 0)lua";
       auto merged = merge_section(old, u, batch.received_at_ms);
       if (!merged || merged == old) continue;
       tx.push_back({"HSET", inventory_key, merged->name, section_record(*merged)});
+      if (merged->name == "packages" && has_baseline(old) && old->data_json != merged->data_json)
+        for (AuditRecord& r :
+             audit_software(batch.inventory_ci_id, old->data_json, merged->data_json, "agent", batch.received_at_ms))
+          audit.push_back(std::move(r));
       if (held != result.inventory.end()) *held = *merged;
       else result.inventory.push_back(*merged);
     }
     std::sort(result.inventory.begin(), result.inventory.end(),
               [](const InventorySection& a, const InventorySection& b) { return a.name < b.name; });
+    if (auto st = add_audit(c, *b_, std::move(audit), tx); !st) {
+      (void)c.command({"UNWATCH"});
+      return std::move(st).error();
+    }
     tx.push_back({"ZADD", seen_key, std::to_string(batch.sequence), std::to_string(batch.sequence)});
     if (batch.sequence > kSeenWindow)
       tx.push_back({"ZREMRANGEBYSCORE", seen_key, "-inf", "(" + std::to_string(batch.sequence - kSeenWindow)});
@@ -884,6 +1030,253 @@ return id)lua";
   std::shared_ptr<Backend> b_;
 };
 
+class RedisRelationStore final : public RelationStore {
+ public:
+  explicit RedisRelationStore(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
+
+  core::Result<bool> add_relationship(const Relationship& r) override {
+    return change(r, true, r.origin, r.created_ms);
+  }
+
+  core::Result<bool> remove_relationship(const Relationship& r, std::string_view origin,
+                                         std::int64_t now_ms) override {
+    return change(r, false, std::string(origin), now_ms);
+  }
+
+  core::Result<std::vector<Relationship>> relationships_of(std::string_view ci_id) override {
+    return b_->pool.with([&](Connection& c) -> core::Result<std::vector<Relationship>> {
+      auto got = c.pipeline({{"SMEMBERS", b_->key("rel:out", ci_id)}, {"SMEMBERS", b_->key("rel:in", ci_id)}});
+      if (!got) return std::move(got).error();
+      std::vector<std::string> ids;
+      for (const std::string& m : member_list((*got)[0].get())) ids.push_back(std::string(ci_id) + kSep + m);
+      for (const std::string& m : member_list((*got)[1].get())) {
+        const auto sep = m.find(kSep);
+        if (sep == std::string::npos) return core::make_error(StoreErrc::corrupt, "bad relationship index entry");
+        ids.push_back(m.substr(sep + 1) + kSep + m.substr(0, sep) + kSep + std::string(ci_id));
+      }
+      std::sort(ids.begin(), ids.end());
+      ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+      if (ids.empty()) return std::vector<Relationship>{};
+      Argv get{"HMGET", b_->key("rel:meta")};
+      get.insert(get.end(), ids.begin(), ids.end());
+      auto meta = c.command(get);
+      if (!meta) return std::move(meta).error();
+      if (is_error(meta->get())) return reply_error(meta->get(), "read relationships");
+      std::vector<Relationship> out;
+      for (std::size_t i = 0; i < ids.size() && i < (*meta)->elements; ++i) {
+        auto rel = parse(ids[i], reply_text((*meta)->element[i]));
+        if (!rel) return std::move(rel).error();
+        out.push_back(std::move(*rel));
+      }
+      return out;
+    });
+  }
+
+  core::Result<std::vector<Relationship>> all_relationships() override {
+    return b_->pool.with([&](Connection& c) -> core::Result<std::vector<Relationship>> {
+      std::vector<Relationship> out;
+      std::string cursor = "0";
+      do {
+        auto r = c.command({"HSCAN", b_->key("rel:meta"), cursor, "COUNT", "2000"});
+        if (!r) return std::move(r).error();
+        const redisReply* rep = r->get();
+        if (is_error(rep) || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2)
+          return reply_error(rep, "scan relationships");
+        cursor = reply_text(rep->element[0]);
+        const redisReply* kv = rep->element[1];
+        for (std::size_t i = 0; i + 1 < kv->elements; i += 2) {
+          auto rel = parse(reply_text(kv->element[i]), reply_text(kv->element[i + 1]));
+          if (!rel) return std::move(rel).error();
+          out.push_back(std::move(*rel));
+        }
+      } while (cursor != "0");
+      std::sort(out.begin(), out.end(), [](const Relationship& a, const Relationship& b) {
+        return std::tie(a.from, a.type, a.to) < std::tie(b.from, b.type, b.to);
+      });
+      return out;
+    });
+  }
+
+  core::Result<std::int64_t> relationships_version() override {
+    return b_->pool.with([&](Connection& c) -> core::Result<std::int64_t> {
+      auto r = c.command({"GET", b_->key("rel:version")});
+      if (!r) return std::move(r).error();
+      if (is_error(r->get())) return reply_error(r->get(), "read version");
+      return reply_int(r->get()).value_or(0);
+    });
+  }
+
+ private:
+  // "FROM\x1fTYPE\x1fTO" and "origin\x1fcreated_ms".
+  static core::Result<Relationship> parse(const std::string& id, const std::string& meta) {
+    const auto a = id.find(kSep);
+    const auto b = a == std::string::npos ? a : id.find(kSep, a + 1);
+    const auto m = meta.find(kSep);
+    if (b == std::string::npos || m == std::string::npos)
+      return core::make_error(StoreErrc::corrupt, "bad relationship entry");
+    return Relationship{id.substr(0, a), id.substr(a + 1, b - a - 1), id.substr(b + 1), meta.substr(0, m),
+                        std::strtoll(meta.c_str() + m + 1, nullptr, 10)};
+  }
+
+  core::Result<bool> change(const Relationship& r, bool add, const std::string& origin, std::int64_t t) {
+    const std::string id = r.from + kSep + r.type + kSep + r.to;
+    return b_->pool.with([&](Connection& c) -> core::Result<bool> {
+      for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+        auto pre = c.pipeline({{"WATCH", b_->key("rel:meta"), b_->key("ci", r.from), b_->key("ci", r.to)},
+                               {"HEXISTS", b_->key("rel:meta"), id},
+                               {"EXISTS", b_->key("ci", r.from)},
+                               {"EXISTS", b_->key("ci", r.to)}});
+        if (!pre) return std::move(pre).error();
+        const bool exists = reply_int((*pre)[1].get()).value_or(0) == 1;
+        if (add) {
+          for (int i : {2, 3})
+            if (reply_int((*pre)[i].get()).value_or(0) != 1) {
+              (void)c.command({"UNWATCH"});
+              return core::make_error(StoreErrc::not_found,
+                                      "no CI with id '" + (i == 2 ? r.from : r.to) + "'");
+            }
+        }
+        if (exists == add) {
+          (void)c.command({"UNWATCH"});
+          return false;
+        }
+        std::vector<Argv> tx{{"MULTI"}};
+        const std::string out_member = r.type + kSep + r.to, in_member = r.type + kSep + r.from;
+        if (add) {
+          tx.push_back({"HSET", b_->key("rel:meta"), id, r.origin + kSep + i64(r.created_ms)});
+          tx.push_back({"SADD", b_->key("rel:out", r.from), out_member});
+          tx.push_back({"SADD", b_->key("rel:in", r.to), in_member});
+        } else {
+          tx.push_back({"HDEL", b_->key("rel:meta"), id});
+          tx.push_back({"SREM", b_->key("rel:out", r.from), out_member});
+          tx.push_back({"SREM", b_->key("rel:in", r.to), in_member});
+        }
+        tx.push_back({"INCR", b_->key("rel:version")});
+        AuditRecord a;
+        a.time_ms = t;
+        a.ci_id = r.from;
+        a.kind = "relationship";
+        a.key = r.type + " " + r.to;
+        (add ? a.new_value : a.old_value) = "true";
+        a.origin = origin;
+        if (auto st = add_audit(c, *b_, {a}, tx); !st) {
+          (void)c.command({"UNWATCH"});
+          return std::move(st).error();
+        }
+        tx.push_back({"EXEC"});
+        auto res = c.pipeline(tx);
+        if (!res) return std::move(res).error();
+        const redisReply* exec = res->back().get();
+        if (is_error(exec)) return reply_error(exec, "write relationship");
+        if (exec->type == REDIS_REPLY_ARRAY) return true;
+        back_off(attempt);
+      }
+      return core::make_error(StoreErrc::unavailable, "relationships kept changing; gave up");
+    });
+  }
+
+  std::shared_ptr<Backend> b_;
+};
+
+class RedisAuditStore final : public AuditStore {
+ public:
+  explicit RedisAuditStore(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
+
+  core::Result<std::vector<AuditRecord>> list_audit(const AuditFilter& f) override {
+    return b_->pool.with([&](Connection& c) -> core::Result<std::vector<AuditRecord>> {
+      const std::string key = f.ci_id.empty() ? b_->key("audit") : b_->key("audit:ci", f.ci_id);
+      const std::string max = f.to_ms == INT64_MAX ? "+inf" : "(" + i64(f.to_ms);
+      const std::string min = f.from_ms == INT64_MIN ? "-inf" : i64(f.from_ms);
+      std::vector<AuditRecord> out;
+      // Pages newest first; filters apply as they come.
+      constexpr std::size_t kPage = 1000;
+      for (std::size_t offset = 0; out.size() < f.limit; offset += kPage) {
+        auto r = c.command({"ZREVRANGEBYSCORE", key, max, min, "LIMIT", std::to_string(offset), std::to_string(kPage)});
+        if (!r) return std::move(r).error();
+        if (is_error(r->get())) return reply_error(r->get(), "read audit");
+        const auto members = member_list(r->get());
+        for (const std::string& m : members) {
+          auto rec = audit_from_member(m);
+          if (!rec) return std::move(rec).error();
+          if (!f.kind.empty() && rec->kind != f.kind) continue;
+          if (f.unauthorized && !rec->alert) continue;
+          out.push_back(std::move(*rec));
+          if (out.size() == f.limit) break;
+        }
+        if (members.size() < kPage) break;
+      }
+      return out;
+    });
+  }
+
+ private:
+  std::shared_ptr<Backend> b_;
+};
+
+class RedisChangeStore final : public ChangeStore {
+ public:
+  explicit RedisChangeStore(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
+
+  core::Result<ChangeRecord> create_change(const ChangeRecord& in) override {
+    ChangeRecord ch = in;
+    ch.id = "chg-" + core::random_hex(8);
+    std::sort(ch.ci_ids.begin(), ch.ci_ids.end());
+    ch.ci_ids.erase(std::unique(ch.ci_ids.begin(), ch.ci_ids.end()), ch.ci_ids.end());
+    return b_->pool.with([&](Connection& c) -> core::Result<ChangeRecord> {
+      std::vector<Argv> tx{{"MULTI"},
+                           {"HSET", b_->key("change", ch.id), "reference", ch.reference, "start_ms", i64(ch.start_ms),
+                            "end_ms", i64(ch.end_ms), "description", ch.description, "origin", ch.origin,
+                            "created_ms", i64(ch.created_ms), "cis", keys_to_json(ch.ci_ids)},
+                           {"ZADD", b_->key("changes"), i64(ch.start_ms), ch.id}};
+      for (const std::string& id : ch.ci_ids) tx.push_back({"ZADD", b_->key("changes:ci", id), i64(ch.start_ms), ch.id});
+      tx.push_back({"EXEC"});
+      auto r = c.pipeline(tx);
+      if (!r) return std::move(r).error();
+      if (is_error(r->back().get())) return reply_error(r->back().get(), "write change");
+      return ch;
+    });
+  }
+
+  core::Result<std::optional<ChangeRecord>> find_change(std::string_view id) override {
+    return b_->pool.with([&](Connection& c) -> core::Result<std::optional<ChangeRecord>> {
+      auto list = load_changes(c, *b_, {std::string(id)});
+      if (!list) return std::move(list).error();
+      if (list->empty()) return std::optional<ChangeRecord>{};
+      return std::optional<ChangeRecord>{std::move(list->front())};
+    });
+  }
+
+  core::Result<std::vector<ChangeRecord>> list_changes(const ChangeFilter& f) override {
+    return b_->pool.with([&](Connection& c) -> core::Result<std::vector<ChangeRecord>> {
+      const std::string key = f.ci_id.empty() ? b_->key("changes") : b_->key("changes:ci", f.ci_id);
+      std::vector<ChangeRecord> out;
+      constexpr std::size_t kPage = 500;
+      for (std::size_t offset = 0; out.size() < f.limit; offset += kPage) {
+        auto ids = c.command({"ZREVRANGE", key, std::to_string(offset), std::to_string(offset + kPage - 1)});
+        if (!ids) return std::move(ids).error();
+        if (is_error(ids->get())) return reply_error(ids->get(), "list changes");
+        const auto page = member_list(ids->get());
+        auto list = load_changes(c, *b_, page);
+        if (!list) return std::move(list).error();
+        for (ChangeRecord& ch : *list) {
+          if (ch.end_ms <= f.ends_after_ms) continue;
+          out.push_back(std::move(ch));
+          if (out.size() == f.limit) break;
+        }
+        if (page.size() < kPage) break;
+      }
+      // Same start: by id, as the SQLite store orders them.
+      std::stable_sort(out.begin(), out.end(), [](const ChangeRecord& a, const ChangeRecord& b) {
+        return a.start_ms != b.start_ms ? a.start_ms > b.start_ms : a.id < b.id;
+      });
+      return out;
+    });
+  }
+
+ private:
+  std::shared_ptr<Backend> b_;
+};
+
 class RedisHealth final : public StoreHealth {
  public:
   explicit RedisHealth(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
@@ -914,6 +1307,9 @@ core::Result<Stores> open_redis(const RedisOptions& options) {
   s.reports = std::make_shared<RedisReportStore>(backend);
   s.inventory = std::make_shared<RedisInventoryStore>(backend);
   s.events = std::make_shared<RedisEventStore>(backend);
+  s.relations = std::make_shared<RedisRelationStore>(backend);
+  s.audit = std::make_shared<RedisAuditStore>(backend);
+  s.changes = std::make_shared<RedisChangeStore>(backend);
   s.health = std::make_shared<RedisHealth>(backend);
   return s;
 }

@@ -24,7 +24,7 @@ namespace {
 
 using namespace store;
 
-constexpr int kSchemaVersion = 4;
+constexpr int kSchemaVersion = 5;
 // How many recent sequence numbers per agent are remembered for
 // de-duplication: more than an agent's spool holds by default (10,080
 // reports, a week at 60 s), so every replay is recognised.
@@ -42,7 +42,7 @@ CREATE TABLE IF NOT EXISTS reports_seen(
 CREATE TABLE IF NOT EXISTS cis(
   id TEXT PRIMARY KEY, type TEXT NOT NULL, name TEXT NOT NULL, source TEXT NOT NULL,
   state TEXT NOT NULL, attributes TEXT NOT NULL, first_seen_ms INTEGER NOT NULL,
-  last_seen_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL);
+  last_seen_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL, protected TEXT NOT NULL DEFAULT '[]');
 CREATE INDEX IF NOT EXISTS cis_by_name ON cis(name, id);
 CREATE INDEX IF NOT EXISTS cis_by_type ON cis(type, name, id);
 CREATE TABLE IF NOT EXISTS series(
@@ -67,13 +67,34 @@ CREATE TABLE IF NOT EXISTS events(
   predicted_ms INTEGER, summary TEXT NOT NULL);
 CREATE UNIQUE INDEX IF NOT EXISTS events_open ON events(dedup_key) WHERE state = 'open';
 CREATE INDEX IF NOT EXISTS events_by_time ON events(opened_ms);
+CREATE TABLE IF NOT EXISTS relationships(
+  from_ci TEXT NOT NULL, type TEXT NOT NULL, to_ci TEXT NOT NULL, origin TEXT NOT NULL, created_ms INTEGER NOT NULL,
+  PRIMARY KEY(from_ci, type, to_ci)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS relationships_to ON relationships(to_ci);
+CREATE TABLE IF NOT EXISTS audit(
+  id INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL, ci_id TEXT NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL,
+  old_value TEXT NOT NULL, new_value TEXT NOT NULL, origin TEXT NOT NULL, change_id TEXT NOT NULL,
+  unauthorized INTEGER NOT NULL, alert INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS audit_by_ci ON audit(ci_id, time_ms);
+CREATE INDEX IF NOT EXISTS audit_by_time ON audit(time_ms);
+CREATE INDEX IF NOT EXISTS audit_alerts ON audit(ci_id, key, time_ms) WHERE alert = 1;
+CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
+  BEGIN SELECT RAISE(ABORT, 'audit entries are immutable'); END;
+CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
+  BEGIN SELECT RAISE(ABORT, 'audit entries are immutable'); END;
+CREATE TABLE IF NOT EXISTS changes(
+  id TEXT PRIMARY KEY, reference TEXT NOT NULL, start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL,
+  description TEXT NOT NULL, origin TEXT NOT NULL, created_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS change_cis(
+  ci_id TEXT NOT NULL, change_id TEXT NOT NULL, PRIMARY KEY(ci_id, change_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS rollups(
   series_id INTEGER NOT NULL, hour_ms INTEGER NOT NULL, count INTEGER NOT NULL, sum REAL,
   min REAL, max REAL, PRIMARY KEY(series_id, hour_ms)) WITHOUT ROWID;
 )sql";
 
 constexpr const char* kCiColumns =
-    "id, type, name, source, state, attributes, first_seen_ms, last_seen_ms, updated_ms";
+    "id, type, name, source, state, attributes, first_seen_ms, last_seen_ms, updated_ms, protected";
 
 struct Backend {
   Backend(std::unique_ptr<Connection> writer, std::vector<std::unique_ptr<Connection>> readers,
@@ -110,6 +131,9 @@ core::Result<Ci> read_ci(Stmt& s) {
   c.first_seen_ms = s.int64(6);
   c.last_seen_ms = s.int64(7);
   c.updated_ms = s.int64(8);
+  auto keys = keys_from_json(s.text(9));
+  if (!keys) return std::move(keys).error();
+  c.protected_keys = std::move(*keys);
   return c;
 }
 
@@ -127,14 +151,69 @@ core::Result<std::optional<Ci>> load_ci(Connection& c, std::string_view id) {
 core::Status save_ci(Connection& c, const Ci& ci) {
   SURVEYOR_TRY_STMT(s, c,
                     "INSERT INTO cis(id, type, name, source, state, attributes, first_seen_ms, "
-                    "last_seen_ms, updated_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+                    "last_seen_ms, updated_ms, protected) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
                     "ON CONFLICT(id) DO UPDATE SET type = ?2, name = ?3, source = ?4, state = ?5, "
-                    "attributes = ?6, first_seen_ms = ?7, last_seen_ms = ?8, updated_ms = ?9");
+                    "attributes = ?6, first_seen_ms = ?7, last_seen_ms = ?8, updated_ms = ?9, protected = ?10");
   s.bind(1, ci.id).bind(2, ci.type).bind(3, ci.name).bind(4, ci.source).bind(5, to_string(ci.state));
   const std::string attrs = attrs_to_json(ci.attributes);
   s.bind(6, attrs).bind(7, ci.first_seen_ms).bind(8, ci.last_seen_ms).bind(9, ci.updated_ms);
+  const std::string keys = keys_to_json(ci.protected_keys);
+  s.bind(10, keys);
   const int rc = s.step();
   if (rc != SQLITE_DONE) return c.error(rc, "write CI");
+  return {};
+}
+
+core::Result<std::vector<ChangeRecord>> changes_of(Connection& c, std::string_view ci_id, std::size_t limit);
+
+core::Status bump_counter(Connection& c, const char* name) {
+  SURVEYOR_TRY_STMT(s, c,
+                    "INSERT INTO counters(name, value) VALUES(?1, 1) ON CONFLICT(name) DO UPDATE SET value = value + 1");
+  s.bind(1, std::string_view(name));
+  if (int rc = s.step(); rc != SQLITE_DONE) return c.error(rc, "count");
+  return {};
+}
+
+// Appends audit entries, linked to the CI's change records or flagged.
+core::Status write_audit(Connection& c, std::vector<AuditRecord> records) {
+  if (records.empty()) return {};
+  std::map<std::string, std::vector<ChangeRecord>> changes;  // per CI
+  for (const AuditRecord& r : records)
+    if (!changes.contains(r.ci_id)) {
+      auto ch = changes_of(c, r.ci_id, 1000);
+      if (!ch) return std::move(ch).error();
+      changes[r.ci_id] = std::move(*ch);
+    }
+  std::string failure;
+  for (auto& [ci, list] : changes) {
+    std::vector<AuditRecord> part;
+    for (AuditRecord& r : records)
+      if (r.ci_id == ci) part.push_back(r);
+    classify_changes(part, list, [&c, &failure](const AuditRecord& r) {
+      auto q = c.prepare("SELECT 1 FROM audit WHERE ci_id = ?1 AND key = ?2 AND alert = 1 AND time_ms > ?3 LIMIT 1");
+      if (!q) {
+        failure = q.error().message;
+        return false;
+      }
+      Stmt& s = **q;
+      s.bind(1, r.ci_id).bind(2, r.key).bind(3, r.time_ms - kFlapWindowMs);
+      return s.step() == SQLITE_ROW;
+    });
+    std::size_t k = 0;
+    for (AuditRecord& r : records)
+      if (r.ci_id == ci) r = part[k++];
+  }
+  if (!failure.empty()) return core::make_error(StoreErrc::io, failure);
+  SURVEYOR_TRY_STMT(ins, c,
+                    "INSERT INTO audit(time_ms, ci_id, kind, key, old_value, new_value, origin, change_id, "
+                    "unauthorized, alert) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+  for (const AuditRecord& r : records) {
+    ins.reset();
+    ins.bind(1, r.time_ms).bind(2, r.ci_id).bind(3, r.kind).bind(4, r.key).bind(5, r.old_value);
+    ins.bind(6, r.new_value).bind(7, r.origin).bind(8, r.change_id);
+    ins.bind(9, std::int64_t{r.unauthorized}).bind(10, std::int64_t{r.alert});
+    if (int rc = ins.step(); rc != SQLITE_DONE) return c.error(rc, "write audit entry");
+  }
   return {};
 }
 
@@ -143,6 +222,7 @@ core::Result<Ci> upsert_in(Connection& c, const CiUpdate& u) {
   if (!existing) return std::move(existing).error();
   Ci merged = merge_ci(*existing, u);
   if (auto st = save_ci(c, merged); !st) return std::move(st).error();
+  if (auto st = write_audit(c, audit_ci(*existing, merged, u.source, u.seen_at_ms)); !st) return std::move(st).error();
   return merged;
 }
 
@@ -678,8 +758,14 @@ class SqliteReportStore final : public ReportStore {
       for (const InventorySection& s : *held)
         if (s.name == u.name) old = s;
       auto merged = merge_section(old, u, batch.received_at_ms);
-      if (merged && merged != old)
+      if (merged && merged != old) {
         if (auto st = save_section(c, batch.inventory_ci_id, *merged); !st) return std::move(st).error();
+        if (merged->name == "packages" && has_baseline(old) && old->data_json != merged->data_json)
+          if (auto st = write_audit(c, audit_software(batch.inventory_ci_id, old->data_json, merged->data_json, "agent",
+                                                      batch.received_at_ms));
+              !st)
+            return std::move(st).error();
+      }
     }
     auto after = load_inventory(c, batch.inventory_ci_id);
     if (!after) return std::move(after).error();
@@ -821,6 +907,227 @@ class SqliteEventStore final : public EventStore {
   std::shared_ptr<Backend> b_;
 };
 
+core::Result<std::vector<ChangeRecord>> read_changes(Connection& c, Stmt& s) {
+  std::vector<ChangeRecord> out;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) {
+    ChangeRecord ch;
+    ch.id = s.text(0);
+    ch.reference = s.text(1);
+    ch.start_ms = s.int64(2);
+    ch.end_ms = s.int64(3);
+    ch.description = s.text(4);
+    ch.origin = s.text(5);
+    ch.created_ms = s.int64(6);
+    out.push_back(std::move(ch));
+  }
+  if (rc != SQLITE_DONE) return c.error(rc, "read changes");
+  SURVEYOR_TRY_STMT(cis, c, "SELECT ci_id FROM change_cis WHERE change_id = ?1 ORDER BY ci_id");
+  for (ChangeRecord& ch : out) {
+    cis.reset();
+    cis.bind(1, ch.id);
+    while ((rc = cis.step()) == SQLITE_ROW) ch.ci_ids.push_back(cis.text(0));
+    if (rc != SQLITE_DONE) return c.error(rc, "read change CIs");
+  }
+  return out;
+}
+
+constexpr const char* kChangeColumns = "id, reference, start_ms, end_ms, description, origin, created_ms";
+
+core::Result<std::vector<ChangeRecord>> changes_of(Connection& c, std::string_view ci_id, std::size_t limit) {
+  SURVEYOR_TRY_STMT(s, c,
+                    std::string("SELECT ") + kChangeColumns +
+                        " FROM changes WHERE id IN (SELECT change_id FROM change_cis WHERE ci_id = ?1) "
+                        "ORDER BY start_ms DESC, id LIMIT ?2");
+  s.bind(1, ci_id).bind(2, static_cast<std::int64_t>(limit));
+  return read_changes(c, s);
+}
+
+class SqliteRelationStore final : public RelationStore {
+ public:
+  explicit SqliteRelationStore(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
+
+  core::Result<bool> add_relationship(const Relationship& r) override {
+    return b_->pool.with_writer([&](Connection& c) {
+      return in_transaction<bool>(c, [&]() -> core::Result<bool> {
+        for (const std::string* id : {&r.from, &r.to}) {
+          auto ci = load_ci(c, *id);
+          if (!ci) return std::move(ci).error();
+          if (!*ci) return core::make_error(StoreErrc::not_found, "no CI with id '" + *id + "'");
+        }
+        SURVEYOR_TRY_STMT(ins, c,
+                          "INSERT OR IGNORE INTO relationships(from_ci, type, to_ci, origin, created_ms) "
+                          "VALUES(?1, ?2, ?3, ?4, ?5)");
+        ins.bind(1, r.from).bind(2, r.type).bind(3, r.to).bind(4, r.origin).bind(5, r.created_ms);
+        if (int rc = ins.step(); rc != SQLITE_DONE) return c.error(rc, "add relationship");
+        if (c.changes() == 0) return false;
+        if (auto st = bump_counter(c, "relationships"); !st) return std::move(st).error();
+        AuditRecord a;
+        a.time_ms = r.created_ms;
+        a.ci_id = r.from;
+        a.kind = "relationship";
+        a.key = r.type + " " + r.to;
+        a.new_value = "true";
+        a.origin = r.origin;
+        if (auto st = write_audit(c, {a}); !st) return std::move(st).error();
+        return true;
+      });
+    });
+  }
+
+  core::Result<bool> remove_relationship(const Relationship& r, std::string_view origin,
+                                         std::int64_t now_ms) override {
+    return b_->pool.with_writer([&](Connection& c) {
+      return in_transaction<bool>(c, [&]() -> core::Result<bool> {
+        SURVEYOR_TRY_STMT(del, c, "DELETE FROM relationships WHERE from_ci = ?1 AND type = ?2 AND to_ci = ?3");
+        del.bind(1, r.from).bind(2, r.type).bind(3, r.to);
+        if (int rc = del.step(); rc != SQLITE_DONE) return c.error(rc, "remove relationship");
+        if (c.changes() == 0) return false;
+        if (auto st = bump_counter(c, "relationships"); !st) return std::move(st).error();
+        AuditRecord a;
+        a.time_ms = now_ms;
+        a.ci_id = r.from;
+        a.kind = "relationship";
+        a.key = r.type + " " + r.to;
+        a.old_value = "true";
+        a.origin = std::string(origin);
+        if (auto st = write_audit(c, {a}); !st) return std::move(st).error();
+        return true;
+      });
+    });
+  }
+
+  core::Result<std::vector<Relationship>> relationships_of(std::string_view ci_id) override {
+    return b_->pool.with_reader([&](Connection& c) {
+      return query(c, "SELECT from_ci, type, to_ci, origin, created_ms FROM relationships WHERE from_ci = ?1 "
+                      "UNION SELECT from_ci, type, to_ci, origin, created_ms FROM relationships WHERE to_ci = ?1 "
+                      "ORDER BY 1, 2, 3",
+                   ci_id);
+    });
+  }
+
+  core::Result<std::vector<Relationship>> all_relationships() override {
+    return b_->pool.with_reader([&](Connection& c) {
+      return query(c, "SELECT from_ci, type, to_ci, origin, created_ms FROM relationships ORDER BY 1, 2, 3", {});
+    });
+  }
+
+  core::Result<std::int64_t> relationships_version() override {
+    return b_->pool.with_reader([&](Connection& c) -> core::Result<std::int64_t> {
+      SURVEYOR_TRY_STMT(s, c, "SELECT value FROM counters WHERE name = 'relationships'");
+      const int rc = s.step();
+      if (rc == SQLITE_DONE) return std::int64_t{0};
+      if (rc != SQLITE_ROW) return c.error(rc, "read version");
+      return s.int64(0);
+    });
+  }
+
+ private:
+  static core::Result<std::vector<Relationship>> query(Connection& c, const char* sql, std::string_view arg) {
+    SURVEYOR_TRY_STMT(s, c, sql);
+    if (!arg.empty()) s.bind(1, arg);
+    std::vector<Relationship> out;
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW) out.push_back({s.text(0), s.text(1), s.text(2), s.text(3), s.int64(4)});
+    if (rc != SQLITE_DONE) return c.error(rc, "read relationships");
+    return out;
+  }
+
+  std::shared_ptr<Backend> b_;
+};
+
+class SqliteAuditStore final : public AuditStore {
+ public:
+  explicit SqliteAuditStore(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
+
+  core::Result<std::vector<AuditRecord>> list_audit(const AuditFilter& f) override {
+    return b_->pool.with_reader([&](Connection& c) -> core::Result<std::vector<AuditRecord>> {
+      SURVEYOR_TRY_STMT(s, c,
+                        "SELECT id, time_ms, ci_id, kind, key, old_value, new_value, origin, change_id, unauthorized, "
+                        "alert FROM audit WHERE (?1 = '' OR ci_id = ?1) AND time_ms >= ?2 AND time_ms < ?3 "
+                        "AND (?4 = '' OR kind = ?4) AND (?5 = 0 OR alert = 1) ORDER BY time_ms DESC, id DESC LIMIT ?6");
+      s.bind(1, f.ci_id).bind(2, f.from_ms).bind(3, f.to_ms).bind(4, f.kind);
+      s.bind(5, std::int64_t{f.unauthorized}).bind(6, static_cast<std::int64_t>(f.limit));
+      std::vector<AuditRecord> out;
+      int rc;
+      while ((rc = s.step()) == SQLITE_ROW) {
+        AuditRecord r;
+        r.id = std::to_string(s.int64(0));
+        r.time_ms = s.int64(1);
+        r.ci_id = s.text(2);
+        r.kind = s.text(3);
+        r.key = s.text(4);
+        r.old_value = s.text(5);
+        r.new_value = s.text(6);
+        r.origin = s.text(7);
+        r.change_id = s.text(8);
+        r.unauthorized = s.int64(9) != 0;
+        r.alert = s.int64(10) != 0;
+        out.push_back(std::move(r));
+      }
+      if (rc != SQLITE_DONE) return c.error(rc, "read audit");
+      return out;
+    });
+  }
+
+ private:
+  std::shared_ptr<Backend> b_;
+};
+
+class SqliteChangeStore final : public ChangeStore {
+ public:
+  explicit SqliteChangeStore(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
+
+  core::Result<ChangeRecord> create_change(const ChangeRecord& in) override {
+    return b_->pool.with_writer([&](Connection& c) {
+      return in_transaction<ChangeRecord>(c, [&]() -> core::Result<ChangeRecord> {
+        ChangeRecord ch = in;
+        ch.id = "chg-" + core::random_hex(8);
+        std::sort(ch.ci_ids.begin(), ch.ci_ids.end());
+        ch.ci_ids.erase(std::unique(ch.ci_ids.begin(), ch.ci_ids.end()), ch.ci_ids.end());
+        SURVEYOR_TRY_STMT(ins, c,
+                          "INSERT INTO changes(id, reference, start_ms, end_ms, description, origin, created_ms) "
+                          "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+        ins.bind(1, ch.id).bind(2, ch.reference).bind(3, ch.start_ms).bind(4, ch.end_ms).bind(5, ch.description);
+        ins.bind(6, ch.origin).bind(7, ch.created_ms);
+        if (int rc = ins.step(); rc != SQLITE_DONE) return c.error(rc, "write change");
+        SURVEYOR_TRY_STMT(link, c, "INSERT INTO change_cis(ci_id, change_id) VALUES(?1, ?2)");
+        for (const std::string& id : ch.ci_ids) {
+          link.reset();
+          link.bind(1, id).bind(2, ch.id);
+          if (int rc = link.step(); rc != SQLITE_DONE) return c.error(rc, "write change CI");
+        }
+        return ch;
+      });
+    });
+  }
+
+  core::Result<std::optional<ChangeRecord>> find_change(std::string_view id) override {
+    return b_->pool.with_reader([&](Connection& c) -> core::Result<std::optional<ChangeRecord>> {
+      SURVEYOR_TRY_STMT(s, c, std::string("SELECT ") + kChangeColumns + " FROM changes WHERE id = ?1");
+      s.bind(1, id);
+      auto list = read_changes(c, s);
+      if (!list) return std::move(list).error();
+      if (list->empty()) return std::optional<ChangeRecord>{};
+      return std::optional<ChangeRecord>{std::move(list->front())};
+    });
+  }
+
+  core::Result<std::vector<ChangeRecord>> list_changes(const ChangeFilter& f) override {
+    return b_->pool.with_reader([&](Connection& c) -> core::Result<std::vector<ChangeRecord>> {
+      SURVEYOR_TRY_STMT(s, c,
+                        std::string("SELECT ") + kChangeColumns +
+                            " FROM changes WHERE (?1 = '' OR id IN (SELECT change_id FROM change_cis WHERE ci_id = ?1)) "
+                            "AND end_ms > ?2 ORDER BY start_ms DESC, id LIMIT ?3");
+      s.bind(1, f.ci_id).bind(2, f.ends_after_ms).bind(3, static_cast<std::int64_t>(f.limit));
+      return read_changes(c, s);
+    });
+  }
+
+ private:
+  std::shared_ptr<Backend> b_;
+};
+
 class SqliteHealth final : public StoreHealth {
  public:
   explicit SqliteHealth(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
@@ -868,6 +1175,24 @@ core::Status migrate(Connection& c) {
       (void)c.exec("ROLLBACK");
       return st;
     }
+  }
+  // Versions before 5 had no protected keys on CIs (a table created just
+  // now by the schema above has them).
+  if (version > 0 && version < 5) {
+    bool has_column = false;
+    {
+      auto q = c.prepare("SELECT 1 FROM pragma_table_info('cis') WHERE name = 'protected'");
+      if (!q) {
+        (void)c.exec("ROLLBACK");
+        return std::move(q).error();
+      }
+      has_column = (*q)->step() == SQLITE_ROW;
+    }
+    if (!has_column)
+      if (auto st = c.exec("ALTER TABLE cis ADD COLUMN protected TEXT NOT NULL DEFAULT '[]'"); !st) {
+        (void)c.exec("ROLLBACK");
+        return st;
+      }
   }
   // Version 3 kept chunks in a WITHOUT ROWID table.
   if (version == 3) {
@@ -921,6 +1246,9 @@ core::Result<Stores> open_sqlite(const SqliteOptions& options) {
   s.reports = std::make_shared<SqliteReportStore>(backend);
   s.inventory = std::make_shared<SqliteInventoryStore>(backend);
   s.events = std::make_shared<SqliteEventStore>(backend);
+  s.relations = std::make_shared<SqliteRelationStore>(backend);
+  s.audit = std::make_shared<SqliteAuditStore>(backend);
+  s.changes = std::make_shared<SqliteChangeStore>(backend);
   s.health = std::make_shared<SqliteHealth>(backend);
   return s;
 }

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 
 namespace surveyor::collector::store {
 namespace {
@@ -30,7 +31,8 @@ const std::error_category& store_category() {
       {StoreErrc::conflict, "already exists"},
       {StoreErrc::corrupt, "stored data unreadable"},
       {StoreErrc::io, "store I/O error"},
-      {StoreErrc::invalid, "invalid request to the store"}});
+      {StoreErrc::invalid, "invalid request to the store"},
+      {StoreErrc::not_found, "not found"}});
   return c;
 }
 
@@ -59,6 +61,26 @@ core::Result<AttrMap> attrs_from_json(std::string_view text) {
     else if (x.is_bool()) out.emplace(std::move(key), x.get_bool());
     else return core::make_error(StoreErrc::corrupt, "attribute '" + key + "' is not a scalar");
   }
+  return out;
+}
+
+std::string keys_to_json(const std::vector<std::string>& keys) {
+  json::array a;
+  for (const std::string& k : keys) a.emplace_back(k);
+  return json::serialize(a);
+}
+
+core::Result<std::vector<std::string>> keys_from_json(std::string_view text) {
+  if (text.empty()) return std::vector<std::string>{};
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec || !v.is_array()) return core::make_error(StoreErrc::corrupt, "protected keys are not a JSON array");
+  std::vector<std::string> out;
+  for (const json::value& k : v.get_array()) {
+    if (!k.is_string()) return core::make_error(StoreErrc::corrupt, "a protected key is not a string");
+    out.emplace_back(k.get_string());
+  }
+  std::sort(out.begin(), out.end());
   return out;
 }
 
@@ -115,8 +137,18 @@ Ci merge_ci(const std::optional<Ci>& existing, const CiUpdate& u) {
     c.name = u.name;
     changed = true;
   }
+  // Agents leave alone what a person or an integration set; those set it
+  // and keep it theirs.
+  const bool agent = u.source == "agent";
+  auto is_protected = [&c](const std::string& k) {
+    return std::binary_search(c.protected_keys.begin(), c.protected_keys.end(), k);
+  };
+  if (!agent)
+    for (const auto& [k, v] : u.attributes)
+      if (!is_protected(k)) c.protected_keys.insert(std::upper_bound(c.protected_keys.begin(), c.protected_keys.end(), k), k);
   for (auto it = c.attributes.begin(); it != c.attributes.end();) {
-    if (starts_with_any(it->first, u.replace_prefixes) && !u.attributes.contains(it->first)) {
+    if (starts_with_any(it->first, u.replace_prefixes) && !u.attributes.contains(it->first) &&
+        !(agent && is_protected(it->first))) {
       it = c.attributes.erase(it);
       changed = true;
     } else {
@@ -124,6 +156,7 @@ Ci merge_ci(const std::optional<Ci>& existing, const CiUpdate& u) {
     }
   }
   for (const auto& [k, v] : u.attributes) {
+    if (agent && is_protected(k)) continue;
     auto it = c.attributes.find(k);
     if (it == c.attributes.end()) {
       c.attributes.emplace(k, v);
@@ -152,6 +185,141 @@ std::optional<InventorySection> merge_section(const std::optional<InventorySecti
     return s;
   }
   return old;  // unchanged
+}
+
+bool valid_relationship_type(std::string_view type) {
+  static constexpr std::string_view kTypes[] = {"runs_on", "depends_on", "connected_to", "contains", "uses",
+                                                 "member_of"};
+  return std::find(std::begin(kTypes), std::end(kTypes), type) != std::end(kTypes);
+}
+
+namespace {
+
+std::string value_json(const AttrValue& v) {
+  json::value out;
+  std::visit([&out](const auto& x) { out = x; }, v);
+  return json::serialize(out);
+}
+
+AuditRecord audit_entry(std::string_view ci_id, std::string kind, std::string key, std::string old_value,
+                        std::string new_value, std::string_view origin, std::int64_t time_ms) {
+  AuditRecord r;
+  r.time_ms = time_ms;
+  r.ci_id = std::string(ci_id);
+  r.kind = std::move(kind);
+  r.key = std::move(key);
+  r.old_value = std::move(old_value);
+  r.new_value = std::move(new_value);
+  r.origin = std::string(origin);
+  return r;
+}
+
+// name[:architecture] -> version of a packages section; nullopt if unreadable.
+std::optional<std::map<std::string, std::string>> package_versions(std::string_view text) {
+  std::map<std::string, std::string> out;
+  if (text.empty()) return out;
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec || !v.is_array()) return std::nullopt;
+  for (const json::value& p : v.get_array()) {
+    if (!p.is_object()) continue;
+    const json::object& o = p.get_object();
+    auto text_of = [&o](std::string_view k) {
+      auto it = o.find(k);
+      return it != o.end() && it->value().is_string() ? std::string(it->value().get_string()) : std::string();
+    };
+    std::string name = text_of("name");
+    if (name.empty()) continue;
+    const std::string arch = text_of("architecture");
+    if (!arch.empty() && arch != "all") name += ":" + arch;
+    out[name] = text_of("version");
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<AuditRecord> audit_ci(const std::optional<Ci>& old, const Ci& now, std::string_view origin,
+                                  std::int64_t time_ms) {
+  std::vector<AuditRecord> out;
+  if (!old) {
+    out.push_back(audit_entry(now.id, "created", now.type, "", attrs_to_json(now.attributes), origin, time_ms));
+    return out;
+  }
+  auto quoted = [](const std::string& s) { return json::serialize(json::value(s)); };
+  if (old->name != now.name) out.push_back(audit_entry(now.id, "name", "name", quoted(old->name), quoted(now.name), origin, time_ms));
+  if (old->state != now.state)
+    out.push_back(audit_entry(now.id, "state", "state", quoted(std::string(to_string(old->state))),
+                              quoted(std::string(to_string(now.state))), origin, time_ms));
+  auto a = old->attributes.begin();
+  auto b = now.attributes.begin();
+  while (a != old->attributes.end() || b != now.attributes.end()) {
+    if (b == now.attributes.end() || (a != old->attributes.end() && a->first < b->first)) {
+      out.push_back(audit_entry(now.id, "attribute", a->first, value_json(a->second), "", origin, time_ms));
+      ++a;
+    } else if (a == old->attributes.end() || b->first < a->first) {
+      out.push_back(audit_entry(now.id, "attribute", b->first, "", value_json(b->second), origin, time_ms));
+      ++b;
+    } else {
+      if (a->second != b->second)
+        out.push_back(audit_entry(now.id, "attribute", a->first, value_json(a->second), value_json(b->second), origin,
+                                  time_ms));
+      ++a;
+      ++b;
+    }
+  }
+  return out;
+}
+
+std::vector<AuditRecord> audit_software(std::string_view ci_id, std::string_view old_json, std::string_view new_json,
+                                        std::string_view origin, std::int64_t time_ms) {
+  std::vector<AuditRecord> out;
+  if (old_json.empty()) return out;  // the first inventory is the baseline, not a change
+  auto before = package_versions(old_json);
+  auto after = package_versions(new_json);
+  if (!before || !after) return out;
+  auto quoted = [](const std::string& s) { return json::serialize(json::value(s)); };
+  auto a = before->begin();
+  auto b = after->begin();
+  while (a != before->end() || b != after->end()) {
+    if (b == after->end() || (a != before->end() && a->first < b->first)) {
+      out.push_back(audit_entry(ci_id, "software", a->first, quoted(a->second), "", origin, time_ms));
+      ++a;
+    } else if (a == before->end() || b->first < a->first) {
+      out.push_back(audit_entry(ci_id, "software", b->first, "", quoted(b->second), origin, time_ms));
+      ++b;
+    } else {
+      if (a->second != b->second)
+        out.push_back(audit_entry(ci_id, "software", a->first, quoted(a->second), quoted(b->second), origin, time_ms));
+      ++a;
+      ++b;
+    }
+  }
+  return out;
+}
+
+bool has_baseline(const std::optional<InventorySection>& held) {
+  return held && !held->data_json.empty() && held->data_json != "[]" && held->data_json != "null";
+}
+
+void classify_changes(std::vector<AuditRecord>& records, std::span<const ChangeRecord> changes,
+                      const std::function<bool(const AuditRecord&)>& alerted) {
+  for (AuditRecord& r : records) {
+    // Observed by an agent, and a change rather than a discovery: a value
+    // replaced or removed, software (after the baseline) or a relationship.
+    // A CI coming back (state) is not a change of its configuration.
+    if (r.origin != "agent" || r.kind == "created" || r.kind == "state") continue;
+    if (r.kind == "attribute" && r.old_value.empty()) continue;
+    for (const ChangeRecord& c : changes)
+      if (r.time_ms >= c.start_ms && r.time_ms < c.end_ms &&
+          std::find(c.ci_ids.begin(), c.ci_ids.end(), r.ci_id) != c.ci_ids.end()) {
+        r.change_id = c.id;
+        break;
+      }
+    if (!r.change_id.empty()) continue;
+    r.unauthorized = true;
+    r.alert = !alerted(r);
+  }
 }
 
 }  // namespace surveyor::collector::store

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <climits>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <span>
@@ -16,7 +18,7 @@
 
 namespace surveyor::collector::store {
 
-enum class StoreErrc { unavailable = 1, conflict, corrupt, io, invalid };
+enum class StoreErrc { unavailable = 1, conflict, corrupt, io, invalid, not_found };
 const std::error_category& store_category();
 inline std::error_code make_error_code(StoreErrc e) { return {static_cast<int>(e), store_category()}; }
 
@@ -59,6 +61,9 @@ struct Ci {
   std::int64_t first_seen_ms = 0;
   std::int64_t last_seen_ms = 0;
   std::int64_t updated_ms = 0;  // last attribute change
+  // Attributes a person or an integration set (origin user or api): agents
+  // do not overwrite or remove them.
+  std::vector<std::string> protected_keys;  // sorted
   friend bool operator==(const Ci&, const Ci&) = default;
 };
 
@@ -76,6 +81,10 @@ struct CiUpdate {
   std::vector<std::string> replace_prefixes;
   std::int64_t seen_at_ms = 0;
 };
+
+// A CI's protected keys as a JSON array text, and back (sorted).
+[[nodiscard]] std::string keys_to_json(const std::vector<std::string>& keys);
+[[nodiscard]] core::Result<std::vector<std::string>> keys_from_json(std::string_view text);
 
 // The CI after applying `u` to what was stored (nullopt: a new CI).
 [[nodiscard]] Ci merge_ci(const std::optional<Ci>& existing, const CiUpdate& u);
@@ -260,6 +269,92 @@ struct EventFilter {
   std::string kind;   // empty: any
   std::size_t limit = 100;
 };
+
+// --- relationships, audit trail, change records (docs/cmdb.md) -------------
+
+// A typed, directed link between two CIs: `from` runs_on / depends_on /
+// connected_to / contains `to`. Identity is (from, type, to).
+struct Relationship {
+  std::string from;
+  std::string type;
+  std::string to;
+  std::string origin;  // agent, user or api
+  std::int64_t created_ms = 0;
+  friend bool operator==(const Relationship&, const Relationship&) = default;
+};
+// runs_on, depends_on, connected_to, contains, uses, member_of.
+[[nodiscard]] bool valid_relationship_type(std::string_view type);
+
+// One immutable entry of the audit trail.
+struct AuditRecord {
+  std::string id;  // assigned by the store; ordered by (time, id)
+  std::int64_t time_ms = 0;
+  std::string ci_id;
+  // created, attribute, relationship, software, state, name
+  std::string kind;
+  std::string key;        // the attribute, "TYPE TARGET" of a relationship, the package
+  std::string old_value;  // JSON text; empty: there was none
+  std::string new_value;  // JSON text; empty: there is none now
+  std::string origin;     // agent, user or api
+  std::string change_id;  // the change record it falls under; empty: none
+  // Observed by an agent outside every change window of the CI. `alert`:
+  // the first such record for this CI and key within an hour (flapping
+  // values raise one alert, not one per report).
+  bool unauthorized = false;
+  bool alert = false;
+  friend bool operator==(const AuditRecord&, const AuditRecord&) = default;
+};
+
+struct AuditFilter {
+  std::string ci_id;  // empty: the whole fleet
+  std::int64_t from_ms = INT64_MIN;  // from <= time < to
+  std::int64_t to_ms = INT64_MAX;
+  std::string kind;          // empty: any
+  bool unauthorized = false;  // only alerts for unauthorised changes
+  std::size_t limit = 100;    // newest first
+};
+
+// An approved change: its CIs may change inside [start, end).
+struct ChangeRecord {
+  std::string id;  // assigned by the store
+  std::string reference;  // the change manager's own number, e.g. CHG0042
+  std::vector<std::string> ci_ids;
+  std::int64_t start_ms = 0, end_ms = 0;
+  std::string description;
+  std::string origin;
+  std::int64_t created_ms = 0;
+  friend bool operator==(const ChangeRecord&, const ChangeRecord&) = default;
+};
+
+struct ChangeFilter {
+  std::string ci_id;  // empty: any
+  std::int64_t ends_after_ms = INT64_MIN;  // only changes whose window ends after this
+  std::size_t limit = 100;  // by start, newest first
+};
+
+// How long one unauthorised change of a CI attribute suppresses further alerts.
+inline constexpr std::int64_t kFlapWindowMs = 3'600'000;
+
+// The audit entries for a CI write: "created" for a new CI, else one per
+// attribute added, changed or removed, and one for a new name or state.
+[[nodiscard]] std::vector<AuditRecord> audit_ci(const std::optional<Ci>& old, const Ci& now, std::string_view origin,
+                                                std::int64_t time_ms);
+// The entries for a software inventory that changed: package installed,
+// upgraded (or downgraded) and removed, by name (and architecture). None
+// for the first inventory (old_json empty): that is the baseline.
+[[nodiscard]] std::vector<AuditRecord> audit_software(std::string_view ci_id, std::string_view old_json,
+                                                      std::string_view new_json, std::string_view origin,
+                                                      std::int64_t time_ms);
+// Whether a held packages section is a baseline to compare the next one to
+// (it holds a list that is not empty).
+[[nodiscard]] bool has_baseline(const std::optional<InventorySection>& held);
+
+// Links each agent-observed change (a value replaced or removed, software,
+// a relationship; not a first discovery) to the change record of its CI whose
+// window holds it, or marks it unauthorised; `alerted` answers whether an alert for that
+// CI and key was raised within kFlapWindowMs before the entry.
+void classify_changes(std::vector<AuditRecord>& records, std::span<const ChangeRecord> changes,
+                      const std::function<bool(const AuditRecord&)>& alerted);
 
 }  // namespace surveyor::collector::store
 

@@ -90,6 +90,40 @@ class EventStore {
   virtual core::Result<std::vector<CapacityEvent>> list_events(const EventFilter& f) = 0;
 };
 
+class RelationStore {
+ public:
+  virtual ~RelationStore() = default;
+  // Adds the relationship (both CIs must exist: `not_found` otherwise) and an
+  // audit entry on `from`; false if it existed already (nothing changes).
+  virtual core::Result<bool> add_relationship(const Relationship& r) = 0;
+  // Removes it, with an audit entry by `origin` at now_ms; false if absent.
+  virtual core::Result<bool> remove_relationship(const Relationship& r, std::string_view origin,
+                                                 std::int64_t now_ms) = 0;
+  // Every relationship from or to the CI, ordered by (from, type, to).
+  virtual core::Result<std::vector<Relationship>> relationships_of(std::string_view ci_id) = 0;
+  // All of them (for the dependency graph), and a number that changes
+  // whenever one is added or removed (so a cached graph knows it is stale).
+  virtual core::Result<std::vector<Relationship>> all_relationships() = 0;
+  virtual core::Result<std::int64_t> relationships_version() = 0;
+};
+
+class AuditStore {
+ public:
+  virtual ~AuditStore() = default;
+  // Entries are written by the CI, report and relationship writes that make
+  // them, in the same transaction; they are never changed or removed.
+  virtual core::Result<std::vector<AuditRecord>> list_audit(const AuditFilter& f) = 0;
+};
+
+class ChangeStore {
+ public:
+  virtual ~ChangeStore() = default;
+  // Records an approved change (id and created_ms are set here).
+  virtual core::Result<ChangeRecord> create_change(const ChangeRecord& c) = 0;
+  virtual core::Result<std::optional<ChangeRecord>> find_change(std::string_view id) = 0;
+  virtual core::Result<std::vector<ChangeRecord>> list_changes(const ChangeFilter& f) = 0;
+};
+
 class StoreHealth {
  public:
   virtual ~StoreHealth() = default;
@@ -107,6 +141,9 @@ struct Stores {
   std::shared_ptr<ReportStore> reports;
   std::shared_ptr<InventoryStore> inventory;
   std::shared_ptr<EventStore> events;
+  std::shared_ptr<RelationStore> relations;
+  std::shared_ptr<AuditStore> audit;
+  std::shared_ptr<ChangeStore> changes;
   std::shared_ptr<StoreHealth> health;
 };
 
