@@ -194,7 +194,14 @@ Catalog::RefreshReport Catalog::refresh() {
     }
   }
   std::lock_guard lock(mu_);
-  for (auto it = files_.begin(); it != files_.end();) it = present.contains(it->first) ? std::next(it) : files_.erase(it);
+  for (auto it = files_.begin(); it != files_.end();) {
+    if (present.contains(it->first)) {
+      ++it;
+    } else {
+      it = files_.erase(it);
+      ++generation_;
+    }
+  }
   for (const auto& [path, stamp] : present) {
     FileState& st = files_[path];
     if (st.size == stamp.first && st.mtime == stamp.second && (st.good || st.error)) continue;
@@ -220,6 +227,7 @@ Catalog::RefreshReport Catalog::refresh() {
     st.good = std::move(*svc);
     st.error.reset();
     ++rep.loaded;
+    ++generation_;
   }
   // A name defined by two files: the first file (by path) keeps it.
   std::map<std::string, std::string> owner_of;
@@ -234,6 +242,11 @@ Catalog::RefreshReport Catalog::refresh() {
   for (const auto& [path, st] : files_)
     if (st.error) rep.errors.push_back({path, *st.error});
   return rep;
+}
+
+std::uint64_t Catalog::generation() const {
+  std::lock_guard lock(mu_);
+  return generation_;
 }
 
 std::vector<Service> Catalog::list() const {

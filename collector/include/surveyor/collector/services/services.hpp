@@ -80,6 +80,8 @@ class Catalog {
   [[nodiscard]] std::optional<Service> find(std::string_view name) const;
   [[nodiscard]] std::vector<FileError> errors() const;
   [[nodiscard]] const std::filesystem::path& dir() const { return dir_; }
+  // Changes whenever the set of definitions in use changes.
+  [[nodiscard]] std::uint64_t generation() const;
 
  private:
   struct FileState {
@@ -91,6 +93,7 @@ class Catalog {
   std::filesystem::path dir_;
   mutable std::mutex mu_;
   std::map<std::string, FileState> files_;  // by path
+  std::uint64_t generation_ = 0;
 };
 
 // The CIs a service stands on: the CI members of its groups and, through
