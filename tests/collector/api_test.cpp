@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
 #include <fstream>
@@ -535,6 +536,82 @@ TEST(ServicesApi, DefinitionsMembersAndServiceScopedCapacity) {
   EXPECT_EQ(report.at("items").as_array()[0].at("threshold").as_double(), 0.7);
   EXPECT_EQ(h.call("GET", "/api/v1/capacity/report?service=nope").status, 404u);
   EXPECT_EQ(error_code(h.call("GET", "/api/v1/series?service=webshop&ci=" + h.ci_id + "&metric=m")), "bad_query");
+}
+
+TEST(CmdbApi, ManualCisRelationshipsImpactAuditAndHistory) {
+  test::TempDir defs;
+  auto catalog = std::make_shared<services::Catalog>(defs.path());
+  Harness h("", 1 << 20, catalog);
+  h.enroll();
+  auto post = [&](const std::string& path, const std::string& body) { return h.call("POST", path, body); };
+
+  auto app = post("/api/v1/cis", R"({"type":"application","name":"shop","attributes":{"version":"2.3"},"origin":"user"})");
+  ASSERT_EQ(app.status, 201u) << app.body;
+  const std::string app_id(json::parse(app.body).at("id").as_string());
+  EXPECT_EQ(post("/api/v1/cis", R"({"id":")" + app_id + R"(","type":"application","name":"x"})").status, 409u);
+  auto rel = post("/api/v1/relationships",
+                  R"({"from":")" + app_id + R"(","type":"runs_on","to":")" + h.ci_id + R"(","origin":"user"})");
+  EXPECT_EQ(rel.status, 201u) << rel.body;
+  EXPECT_EQ(post("/api/v1/relationships",
+                 R"({"from":")" + app_id + R"(","type":"runs_on","to":")" + h.ci_id + R"("})").status,
+            200u) << "already there";
+  EXPECT_EQ(post("/api/v1/relationships", R"({"from":")" + app_id + R"(","type":"runs_on","to":"nowhere"})").status,
+            404u);
+
+  // The service stands on the application: losing the host takes it down.
+  std::ofstream(defs.file("shop.toml")) << "name = \"shop\"\nowner = \"o\"\n[[group]]\nmembers = [\"shop\"]\n";
+  auto impact = get_json(h, "/api/v1/impact/" + h.ci_id);
+  ASSERT_EQ(impact.at("services").as_array().size(), 1u) << json::serialize(impact);
+  const auto& svc = impact.at("services").as_array()[0].as_object();
+  EXPECT_EQ(svc.at("verdict").as_string(), "down");
+  EXPECT_EQ(svc.at("path").as_array().size(), 3u);
+  EXPECT_EQ(impact.at("cis").as_array()[0].at("id").as_string(), app_id);
+  auto deps = get_json(h, "/api/v1/services/shop/dependencies");
+  EXPECT_EQ(deps.at("dependencies").as_array().size(), 2u) << json::serialize(deps);
+  EXPECT_EQ(h.call("GET", "/api/v1/impact/nope").status, 404u);
+
+  // A person's value, then the CI as it was before it.
+  const std::int64_t before = core::to_unix_ms(h.clock.now());
+  h.clock.advance(1000ms);
+  auto patched = h.call("PATCH", "/api/v1/cis/" + app_id, R"({"attributes":{"version":"2.4","owner":"ops"}})");
+  ASSERT_EQ(patched.status, 200u) << patched.body;
+  auto then = get_json(h, "/api/v1/cis/" + app_id + "/history?at=" + std::to_string(before));
+  EXPECT_EQ(then.at("attributes").at("version").as_string(), "2.3");
+  EXPECT_FALSE(then.at("attributes").as_object().contains("owner"));
+  auto diff = get_json(h, "/api/v1/cis/" + app_id + "/history?since=" + std::to_string(before));
+  EXPECT_EQ(diff.at("changes").as_array().size(), 2u) << json::serialize(diff);
+  auto trail = get_json(h, "/api/v1/audit?ci=" + app_id);
+  EXPECT_EQ(trail.at("items").as_array().size(), 4u) << json::serialize(trail);  // created, relationship, 2 attributes
+
+  // Change records and their errors.
+  auto change = post("/api/v1/changes", R"({"reference":"CHG1","cis":[")" + h.ci_id +
+                                            R"("],"start":"2026-11-25T00:00:00Z","end":"2026-11-26T00:00:00Z"})");
+  ASSERT_EQ(change.status, 201u) << change.body;
+  const std::string change_id(json::parse(change.body).at("id").as_string());
+  EXPECT_EQ(get_json(h, "/api/v1/changes/" + change_id).at("reference").as_string(), "CHG1");
+  EXPECT_EQ(get_json(h, "/api/v1/changes?ci=" + h.ci_id).at("items").as_array().size(), 1u);
+
+  // Bad bodies: a clear 400 each, nothing stored.
+  const std::pair<const char*, const char*> bad[] = {
+      {"/api/v1/cis", ""}, {"/api/v1/cis", "[1]"}, {"/api/v1/cis", R"({"type":"t"})"},
+      {"/api/v1/cis", R"({"type":"t","name":"n","attributes":{"a":[1]}})"},
+      {"/api/v1/cis", R"({"type":"t","name":"n","origin":"agent"})"},
+      {"/api/v1/cis", R"({"type":"t","name":"n","id":"a/b"})"}, {"/api/v1/cis", R"({"type":7,"name":"n"})"},
+      {"/api/v1/relationships", R"({"from":"a","type":"likes","to":"b"})"},
+      {"/api/v1/relationships", R"({"from":"a","type":"runs_on","to":"a"})"},
+      {"/api/v1/changes", R"({"reference":"C","cis":[],"start":"1","end":"2"})"},
+      {"/api/v1/changes", R"({"reference":"C","cis":["x"],"start":"2","end":"1"})"},
+      {"/api/v1/changes", R"({"reference":"C","cis":[1],"start":"1","end":"2"})"},
+      {"/api/v1/changes", R"({"cis":["x"],"start":"1","end":"2"})"}, {"/api/v1/changes", "{\"reference\":"}};
+  for (const auto& [path, body] : bad) {
+    auto r = post(path, body);
+    EXPECT_EQ(r.status, 400u) << path << " " << body << ": " << r.body;
+    EXPECT_EQ(error_code(r), "bad_request") << body;
+  }
+  EXPECT_EQ(get_json(h, "/api/v1/cis?type=t").at("count").as_int64(), 0);
+  EXPECT_EQ(error_code(h.call("GET", "/api/v1/audit?unauthorized=maybe")), "bad_query");
+  EXPECT_EQ(h.call("DELETE", "/api/v1/relationships?from=" + app_id + "&type=runs_on&to=" + h.ci_id).status, 200u);
+  EXPECT_EQ(h.call("DELETE", "/api/v1/relationships?from=" + app_id + "&type=runs_on&to=" + h.ci_id).status, 404u);
 }
 
 }  // namespace capacity_api

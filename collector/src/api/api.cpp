@@ -21,7 +21,8 @@ Api::Api(store::Stores stores, const core::Clock& clock, metrics::Registry& regi
       counters_{registry.counter("surveyor_reports_total", "Agent reports received, by outcome.", {"outcome"}),
                 registry.counter("surveyor_samples_total", "Samples stored from agent reports."),
                 registry.counter("surveyor_errors_total", "Requests refused or failed, by reason.", {"reason"}),
-                registry.counter("surveyor_enrollments_total", "Agents enrolled.")} {}
+                registry.counter("surveyor_enrollments_total", "Agents enrolled.")},
+      graphs_(std::make_unique<impact::GraphSource>(stores_, options_.services)) {}
 
 void Api::register_routes(server::Router& r) {
   r.add("POST", "/api/v1/enroll", "enroll", [this](const http::Request& q, const server::Params&) { return enroll(q); });
@@ -43,6 +44,28 @@ void Api::register_routes(server::Router& r) {
         [this](const http::Request&, const server::Params&) { return list_services(); });
   r.add("GET", "/api/v1/services/{name}", "services.get",
         [this](const http::Request&, const server::Params& p) { return get_service(p); });
+  r.add("POST", "/api/v1/cis", "cis.create", [this](const http::Request& q, const server::Params&) { return create_ci(q); });
+  r.add("PATCH", "/api/v1/cis/{id}", "cis.update",
+        [this](const http::Request& q, const server::Params& p) { return update_ci(q, p); });
+  r.add("GET", "/api/v1/cis/{id}/relationships", "cis.relationships",
+        [this](const http::Request&, const server::Params& p) { return ci_relationships(p); });
+  r.add("GET", "/api/v1/cis/{id}/history", "cis.history",
+        [this](const http::Request&, const server::Params& p) { return ci_history(p); });
+  r.add("POST", "/api/v1/relationships", "relationships.add",
+        [this](const http::Request& q, const server::Params&) { return add_relationship(q); });
+  r.add("DELETE", "/api/v1/relationships", "relationships.remove",
+        [this](const http::Request&, const server::Params& p) { return remove_relationship(p); });
+  r.add("GET", "/api/v1/audit", "audit", [this](const http::Request&, const server::Params& p) { return list_audit(p); });
+  r.add("POST", "/api/v1/changes", "changes.create",
+        [this](const http::Request& q, const server::Params&) { return create_change(q); });
+  r.add("GET", "/api/v1/changes", "changes.list",
+        [this](const http::Request&, const server::Params& p) { return list_changes(p); });
+  r.add("GET", "/api/v1/changes/{id}", "changes.get",
+        [this](const http::Request&, const server::Params& p) { return get_change(p); });
+  r.add("GET", "/api/v1/impact/{ci}", "impact",
+        [this](const http::Request&, const server::Params& p) { return get_impact(p); });
+  r.add("GET", "/api/v1/services/{name}/dependencies", "services.dependencies",
+        [this](const http::Request&, const server::Params& p) { return service_dependencies(p); });
   r.add("GET", "/healthz", "healthz", [this](const http::Request&, const server::Params&) { return healthz(); });
   r.add("GET", "/readyz", "readyz", [this](const http::Request&, const server::Params&) { return readyz(); });
   r.add("GET", "/metrics", "metrics", [this](const http::Request&, const server::Params&) { return metrics(); });

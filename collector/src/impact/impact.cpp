@@ -34,6 +34,12 @@ std::optional<std::uint32_t> Graph::find(std::string_view node) const {
   return it->second;
 }
 
+const std::vector<std::vector<std::uint32_t>>& Graph::member_nodes(std::uint32_t service) const {
+  static const std::vector<std::vector<std::uint32_t>> kNone;
+  auto it = members_.find(service);
+  return it == members_.end() ? kNone : it->second;
+}
+
 const ResolvedService* Graph::service(std::uint32_t n) const {
   auto it = services_.find(n);
   return it == services_.end() ? nullptr : &it->second;
@@ -55,8 +61,16 @@ Graph Graph::build(std::span<const store::Relationship> relationships, std::vect
   }
   for (ResolvedService& s : services) {
     const std::uint32_t node = g.intern(service_node(s.name));
-    for (const ResolvedGroup& grp : s.groups)
-      for (const std::string& m : grp.members) depend(node, g.intern(m));
+    auto& groups = g.members_[node];
+    for (const ResolvedGroup& grp : s.groups) {
+      groups.emplace_back();
+      for (const std::string& m : grp.members) {
+        const std::uint32_t n = g.intern(m);
+        groups.back().push_back(n);
+        depend(node, n);
+      }
+    }
+    g.inactive_.insert(s.inactive.begin(), s.inactive.end());
     g.services_.emplace(node, std::move(s));
   }
   // A relationship stated twice in different words is one edge.
@@ -72,30 +86,32 @@ namespace {
 
 // A service's groups, given which nodes are down and the verdicts so far of
 // the services it depends on.
-Verdict judge(const Graph& g, const ResolvedService& s, const std::vector<Verdict>& state,
+Verdict judge(const Graph& g, std::uint32_t service, const std::vector<Verdict>& state,
               const std::function<bool(std::string_view)>& is_up, std::vector<GroupState>* groups) {
+  const ResolvedService& s = *g.service(service);
+  const auto& nodes = g.member_nodes(service);
   Verdict worst = Verdict::unaffected;
-  for (const ResolvedGroup& grp : s.groups) {
-    GroupState gs;
-    gs.name = grp.name;
-    gs.redundancy = describe(grp.redundancy);
-    gs.members = grp.members.size();
-    gs.required = grp.redundancy.required(grp.members.size());
+  for (std::size_t gi = 0; gi < s.groups.size(); ++gi) {
+    const ResolvedGroup& grp = s.groups[gi];
+    const std::size_t n = grp.members.size();
+    const std::size_t required = grp.redundancy.required(n);
+    std::size_t up = 0;
     bool member_degraded = false;
-    for (const std::string& m : grp.members) {
-      const auto n = g.find(m);
-      const Verdict v = n ? state[*n] : Verdict::unaffected;
-      const bool service = m.starts_with("service:");
-      const bool up = v != Verdict::down && (service || is_up(m));
-      if (up) ++gs.up;
-      else gs.down.push_back(m);
+    std::vector<std::string> down;
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::uint32_t m = nodes[gi][i];
+      const Verdict v = state[m];
+      // A member not reached by this failure is as it is now.
+      const bool ok = v != Verdict::down && (v != Verdict::unaffected || g.service(m) != nullptr || is_up(g.name(m)));
+      if (ok) ++up;
+      else if (groups) down.push_back(g.name(m));
       if (v == Verdict::degraded) member_degraded = true;
     }
     Verdict gv = Verdict::unaffected;
-    if (gs.up < gs.required) gv = Verdict::down;
-    else if (gs.up < gs.members || member_degraded) gv = Verdict::degraded;
+    if (up < required) gv = Verdict::down;
+    else if (up < n || member_degraded) gv = Verdict::degraded;
     worst = std::max(worst, gv);
-    if (groups) groups->push_back(std::move(gs));
+    if (groups) groups->push_back({grp.name, describe(grp.redundancy), n, up, required, std::move(down)});
   }
   return worst;
 }
@@ -146,7 +162,7 @@ ImpactResult analyse(const Graph& g, std::string_view ci, const std::function<bo
   for (std::size_t round = 0; round <= services.size(); ++round) {
     bool changed = false;
     for (std::uint32_t n : services) {
-      const Verdict v = judge(g, *g.service(n), state, is_up, nullptr);
+      const Verdict v = judge(g, n, state, is_up, nullptr);
       if (v > state[n]) {
         state[n] = v;
         changed = true;
@@ -170,10 +186,10 @@ ImpactResult analyse(const Graph& g, std::string_view ci, const std::function<bo
       si.sla = s->sla;
       si.verdict = state[n];
       si.path = path_to(n);
-      (void)judge(g, *s, state, is_up, &si.groups);
+      (void)judge(g, n, state, is_up, &si.groups);
       out.services.push_back(std::move(si));
     } else {
-      out.cis.push_back({g.name(n), depth[n], path_to(n)});
+      out.cis.push_back({g.name(n), depth[n], g.name(parent[n])});
     }
   }
   std::stable_sort(out.services.begin(), out.services.end(),
@@ -222,8 +238,12 @@ core::Result<ResolvedService> resolve(const services::Service& s, store::CmdbSto
       }
       auto ci = services::resolve_ci(cmdb, m);
       if (!ci) return std::move(ci).error();
-      if (*ci) rg.members.push_back((*ci)->id);
-      else out.unresolved.push_back(m);
+      if (!*ci) {
+        out.unresolved.push_back(m);
+        continue;
+      }
+      rg.members.push_back((*ci)->id);
+      if ((*ci)->state != store::CiState::active) out.inactive.push_back((*ci)->id);
     }
     out.groups.push_back(std::move(rg));
   }

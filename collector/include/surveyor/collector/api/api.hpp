@@ -5,7 +5,10 @@
 #include <variant>
 #include <vector>
 
+#include <memory>
+
 #include "surveyor/collector/capacity/rules.hpp"
+#include "surveyor/collector/impact/impact.hpp"
 #include "surveyor/collector/metrics/registry.hpp"
 #include "surveyor/collector/server/router.hpp"
 #include "surveyor/collector/services/services.hpp"
@@ -45,6 +48,18 @@ class Api {
   http::Response capacity_report(const server::Params& p);
   http::Response list_events(const server::Params& p);
   http::Response list_services();
+  http::Response create_ci(const http::Request& req);
+  http::Response update_ci(const http::Request& req, const server::Params& p);
+  http::Response ci_relationships(const server::Params& p);
+  http::Response add_relationship(const http::Request& req);
+  http::Response remove_relationship(const server::Params& p);
+  http::Response list_audit(const server::Params& p);
+  http::Response ci_history(const server::Params& p);
+  http::Response create_change(const http::Request& req);
+  http::Response list_changes(const server::Params& p);
+  http::Response get_change(const server::Params& p);
+  http::Response get_impact(const server::Params& p);
+  http::Response service_dependencies(const server::Params& p);
   http::Response get_service(const server::Params& p);
   http::Response healthz();
   http::Response readyz();
@@ -72,6 +87,7 @@ class Api {
   metrics::Registry& registry_;
   ApiOptions options_;
   Counters counters_;
+  std::unique_ptr<impact::GraphSource> graphs_;
 };
 
 }  // namespace surveyor::collector::api

@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "surveyor/collector/services/services.hpp"
@@ -35,6 +36,7 @@ struct ResolvedService {
   std::optional<services::Sla> sla;
   std::vector<ResolvedGroup> groups;
   std::vector<std::string> unresolved;
+  std::vector<std::string> inactive;  // member CIs whose CMDB state is not active
 };
 
 // "service:NAME", the node of a service.
@@ -55,6 +57,11 @@ class Graph {
   [[nodiscard]] const std::vector<std::uint32_t>& dependencies(std::uint32_t n) const { return down_[n]; }
   // The service a node stands for (nullptr for a CI).
   [[nodiscard]] const ResolvedService* service(std::uint32_t n) const;
+  // Whether a CI was active when the graph was built (as far as the
+  // services' members go: other CIs count as active).
+  [[nodiscard]] bool active(std::string_view ci) const { return !inactive_.contains(std::string(ci)); }
+  // Its groups' members as nodes, group by group.
+  [[nodiscard]] const std::vector<std::vector<std::uint32_t>>& member_nodes(std::uint32_t service) const;
 
  private:
   std::uint32_t intern(const std::string& node);
@@ -62,6 +69,8 @@ class Graph {
   std::unordered_map<std::string, std::uint32_t> ids_;
   std::vector<std::vector<std::uint32_t>> up_, down_;
   std::unordered_map<std::uint32_t, ResolvedService> services_;
+  std::unordered_map<std::uint32_t, std::vector<std::vector<std::uint32_t>>> members_;
+  std::unordered_set<std::string> inactive_;
   std::size_t edges_ = 0;
 };
 
@@ -87,7 +96,7 @@ struct ServiceImpact {
 struct AffectedCi {
   std::string id;
   std::size_t depth = 0;
-  std::vector<std::string> path;
+  std::string via;  // the node it fails through (its path is via's path, then it)
 };
 
 struct ImpactResult {
