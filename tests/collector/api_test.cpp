@@ -273,7 +273,7 @@ TEST(Api, RoutingErrors) {
   EXPECT_EQ(nf.status, 404u);
   auto wrong = h.call("DELETE", "/api/v1/cis");
   EXPECT_EQ(wrong.status, 405u);
-  EXPECT_EQ(wrong.header("Allow"), "GET");
+  EXPECT_EQ(wrong.header("Allow"), "GET, POST");
   EXPECT_EQ(h.call("GET", "/healthz").body, R"({"status":"ok"})");
   auto ready = h.call("GET", "/readyz");
   EXPECT_EQ(ready.status, 200u);
