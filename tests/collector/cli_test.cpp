@@ -98,6 +98,29 @@ TEST(CliFormat, Services) {
   EXPECT_NE(one->find("name nothing (or more than one CI): web09"), std::string::npos) << *one;
 }
 
+TEST(CliFormat, ImpactAndAudit) {
+  const auto impact = render_impact(
+      R"({"ci_id":"host-1","depth":10,"services":[{"service":"shop","verdict":"degraded","criticality":"high",)"
+      R"("path":["host-1","app-1","service:shop"],"groups":[{"name":"web","up":2,"members":3,"required":2}],)"
+      R"("open_events":[],"changes":[{"id":"chg-1"}]}],"cis_affected":1,"cis":[],"truncated":true})");
+  ASSERT_TRUE(impact) << impact.error().message;
+  EXPECT_NE(impact->find("shop     degraded  high         web 2/3 up, needs 2  host-1 -> app-1 -> service:shop  "
+                         "1 change(s) on the way"),
+            std::string::npos)
+      << *impact;
+  EXPECT_NE(impact->find("depth limit 10 reached"), std::string::npos) << *impact;
+
+  const auto audit = render_audit(
+      R"({"items":[{"time":"2026-11-25T12:00:00.000Z","ci_id":"h","kind":"attribute","key":"memory.total_bytes",)"
+      R"("old":8589934592,"new":17179869184,"origin":"agent","change_id":null,"unauthorized":true,"alert":true},)"
+      R"({"time":"2026-11-25T11:00:00.000Z","ci_id":"h","kind":"software","key":"openssl:amd64","old":"3.0.11",)"
+      R"("new":"3.0.13","origin":"agent","change_id":"chg-1","unauthorized":false,"alert":false}]})");
+  ASSERT_TRUE(audit) << audit.error().message;
+  EXPECT_NE(audit->find("memory.total_bytes  8589934592  17179869184  agent   UNAUTHORISED"), std::string::npos) << *audit;
+  EXPECT_NE(audit->find("openssl:amd64       3.0.11      3.0.13       agent   chg-1"), std::string::npos) << *audit;
+  EXPECT_NE(audit->find("2 entries"), std::string::npos);
+}
+
 // Answers that are not what the API sends: an error or a partial rendering,
 // never an exception or a crash.
 TEST(CliFormat, MalformedAnswersAreErrorsNotCrashes) {
@@ -108,10 +131,12 @@ TEST(CliFormat, MalformedAnswersAreErrorsNotCrashes) {
       R"({"items":[{"fit":1,"predict":[],"threshold":{"outcome":"at"}}]})",
       R"({"items":[{"threshold":{"outcome":"at","days":"x","latest":1}}]})", R"({"items":[{"id":{}}]})",
       R"({"items":[{"attributes":{"k":{"deep":[1]}}}]})", R"({"groups":[{"redundancy":7,"members":[1,{}]}],"sla":[]})",
-      R"({"groups":{},"member_cis":[1,{"id":[]}],"unresolved":[1]})", R"({"items":[{"groups":[1]}],"errors":[1,{}]})"};
+      R"({"groups":{},"member_cis":[1,{"id":[]}],"unresolved":[1]})", R"({"items":[{"groups":[1]}],"errors":[1,{}]})",
+      R"({"services":[{"path":[1,{}],"groups":[1,{"up":[]}],"open_events":{},"changes":7}],"truncated":"x"})",
+      R"({"items":[{"old":{"deep":[1,2]},"new":[],"time":5}]})"};
   for (const char* text : bad) {
     for (auto render : {render_series, render_forecast, render_events, render_ci, render_ci_list, render_services,
-                        render_service}) {
+                        render_service, render_impact, render_audit}) {
       EXPECT_NO_THROW({
         auto r = render(text);
         (void)r;

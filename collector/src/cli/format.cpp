@@ -6,6 +6,7 @@
 #include "surveyor/core/error_category.hpp"
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
 #include <algorithm>
@@ -356,6 +357,62 @@ core::Result<std::string> render_service(std::string_view text) {
     out += "\n";
   }
   return out;
+}
+
+core::Result<std::string> render_impact(std::string_view text) {
+  auto v = parse(text);
+  if (!v) return std::move(v).error();
+  const json::object& o = v->get_object();
+  const json::array* services = array_at(o, "services");
+  if (services == nullptr) return unexpected("no services in the answer");
+  std::string out = "if " + str(o, "ci_id") + " fails:\n\n";
+  std::vector<std::vector<std::string>> rows;
+  for (const json::value& sv : *services) {
+    if (!sv.is_object()) return unexpected("a service is not an object");
+    const json::object& s = sv.get_object();
+    std::string path;
+    const json::array* p = array_at(s, "path");
+    for (const json::value& n : p ? *p : json::array{})
+      if (n.is_string()) path += (path.empty() ? "" : " -> ") + std::string(n.get_string());
+    std::string groups;
+    const json::array* gs = array_at(s, "groups");
+    for (const json::value& g : gs ? *gs : json::array{})
+      if (g.is_object())
+        groups += (groups.empty() ? "" : "; ") + str(g.get_object(), "name") + " " + str(g.get_object(), "up") + "/" +
+                  str(g.get_object(), "members") + " up, needs " + str(g.get_object(), "required");
+    const json::array* ev = array_at(s, "open_events");
+    const json::array* ch = array_at(s, "changes");
+    std::string notes;
+    if (ev && !ev->empty()) notes += std::to_string(ev->size()) + " open event(s)";
+    if (ch && !ch->empty()) notes += (notes.empty() ? "" : ", ") + std::to_string(ch->size()) + " change(s) on the way";
+    rows.push_back({str(s, "service"), str(s, "verdict"), str(s, "criticality"), groups, path, notes.empty() ? "-" : notes});
+  }
+  out += table({"SERVICE", "VERDICT", "CRITICALITY", "GROUPS", "PATH", "NOTES"}, rows);
+  out += std::to_string(rows.size()) + " service(s) reached, " + str(o, "cis_affected") + " CI(s) fail with it";
+  if (str(o, "truncated") == "true") out += " (depth limit " + str(o, "depth") + " reached: there may be more)";
+  return out + "\n";
+}
+
+core::Result<std::string> render_audit(std::string_view text) {
+  auto v = parse(text);
+  if (!v) return std::move(v).error();
+  auto value = [](const json::object& o, std::string_view key) {
+    auto it = o.find(key);
+    if (it == o.end() || it->value().is_null()) return std::string("-");
+    return it->value().is_string() ? std::string(it->value().get_string()) : json::serialize(it->value());
+  };
+  auto rows = item_rows(*v, "an entry", [&value](const json::object& o) {
+    std::string flag = str(o, "change_id");
+    if (flag.empty() || flag == "-") flag = str(o, "alert") == "true" ? "UNAUTHORISED" : str(o, "unauthorized") == "true" ? "unauthorised" : "-";
+    std::string was = value(o, "old"), now = value(o, "new");
+    if (was.size() > 40) was = was.substr(0, 37) + "...";
+    if (now.size() > 40) now = now.substr(0, 37) + "...";
+    return std::vector<std::string>{str(o, "time"), str(o, "ci_id"), str(o, "kind"), str(o, "key"), was, now,
+                                    str(o, "origin"), flag};
+  });
+  if (!rows) return std::move(rows).error();
+  return table({"TIME", "CI", "KIND", "KEY", "OLD", "NEW", "ORIGIN", "CHANGE"}, *rows) + std::to_string(rows->size()) +
+         " entr" + (rows->size() == 1 ? "y" : "ies") + "\n";
 }
 
 core::Result<std::vector<std::string>> ci_ids(std::string_view text) {

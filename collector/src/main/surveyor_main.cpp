@@ -142,6 +142,19 @@ int main(int argc, char** argv) {
   auto* service_show = service_cmd->add_subcommand("show", "a service: owner, SLA, groups and the CIs it stands on");
   service_show->add_option("NAME", service_name, "service name")->required();
 
+  auto* impact = app.add_subcommand("impact", "what fails, and which services go down or degrade, if a CI fails");
+  std::string depth;
+  impact->add_option("CI", ref, "CI id or name")->required();
+  impact->add_option("--depth", depth, "how far up to walk (default 10)");
+  auto* audit = app.add_subcommand("audit", "the audit trail, newest first");
+  std::string audit_ci, since, kind_filter, limit = "100";
+  bool unauthorized = false;
+  audit->add_option("--ci", audit_ci, "one CI (id or name) instead of the whole fleet");
+  audit->add_option("--since", since, "from this time (RFC 3339 or Unix ms)");
+  audit->add_option("--kind", kind_filter, "created, attribute, relationship, software, state or name");
+  audit->add_flag("--unauthorized", unauthorized, "only alerts for changes outside every approved change window");
+  audit->add_option("--limit", limit, "at most this many (default 100)");
+
   // Series questions share how they name series.
   std::string cis_arg, ci_type, service, metric, from, to, step, agg, across, source, window, threshold, predict;
   std::vector<std::string> attrs;
@@ -209,6 +222,29 @@ int main(int argc, char** argv) {
     auto body = get(*base, "/api/v1/cis/" + encode(*id));
     if (!body) return 1;
     return print(*body, as_json, surveyor::collector::cli::render_ci);
+  }
+  if (*impact) {
+    auto id = resolve_ci(*base, ref);
+    if (!id) return 1;
+    std::string q = "/api/v1/impact/" + encode(*id) + "?";
+    add_param(q, "depth", depth);
+    auto body = get(*base, q);
+    if (!body) return 1;
+    return print(*body, as_json, surveyor::collector::cli::render_impact);
+  }
+  if (*audit) {
+    std::string q = "/api/v1/audit?limit=" + encode(limit);
+    if (!audit_ci.empty()) {
+      auto id = resolve_ci(*base, audit_ci);
+      if (!id) return 1;
+      add_param(q, "ci", *id);
+    }
+    add_param(q, "from", since);
+    add_param(q, "kind", kind_filter);
+    if (unauthorized) q += "&unauthorized=true";
+    auto body = get(*base, q);
+    if (!body) return 1;
+    return print(*body, as_json, surveyor::collector::cli::render_audit);
   }
   if (*services) {
     auto body = get(*base, "/api/v1/services");

@@ -32,6 +32,10 @@ namespace surveyor::collector::cli {
 [[nodiscard]] core::Result<std::string> render_services(std::string_view json);
 [[nodiscard]] core::Result<std::string> render_service(std::string_view json);
 
+// GET /api/v1/impact/{ci} and GET /api/v1/audit.
+[[nodiscard]] core::Result<std::string> render_impact(std::string_view json);
+[[nodiscard]] core::Result<std::string> render_audit(std::string_view json);
+
 // The ids of the items in a GET /api/v1/cis answer.
 [[nodiscard]] core::Result<std::vector<std::string>> ci_ids(std::string_view json);
 
