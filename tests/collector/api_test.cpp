@@ -8,6 +8,7 @@
 #include <boost/json/value.hpp>
 
 #include <fstream>
+#include <map>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -612,6 +613,54 @@ TEST(CmdbApi, ManualCisRelationshipsImpactAuditAndHistory) {
   EXPECT_EQ(error_code(h.call("GET", "/api/v1/audit?unauthorized=maybe")), "bad_query");
   EXPECT_EQ(h.call("DELETE", "/api/v1/relationships?from=" + app_id + "&type=runs_on&to=" + h.ci_id).status, 200u);
   EXPECT_EQ(h.call("DELETE", "/api/v1/relationships?from=" + app_id + "&type=runs_on&to=" + h.ci_id).status, 404u);
+}
+
+TEST(CmdbApi, ComponentsFollowTheInventoryAndASwappedNicIsSeen) {
+  Harness h;
+  const std::string auth = h.enroll();
+  auto with_hardware = [&](std::uint64_t seq, const std::string& mac) {
+    wire::Report r = h.report(seq);
+    std::vector<wire::Nic> nics{{"eth0", mac, 1500, 1000, "up", false, "ixgbe", {"192.0.2.7/24"}},
+                                {"docker0", "02:42:00:00:00:01", 1500, -1, "down", true, "", {}}};
+    r.inventory->nics = {wire::SectionState::collected, "", wire::digest_of(nics), nics};
+    std::vector<wire::Disk> disks{{"sda", "SSD 1", "S1", "0x5000c500a1b2c3d4", 480'000'000'000, false, false, "sata"}};
+    r.inventory->disks = {wire::SectionState::collected, "", wire::digest_of(disks), disks};
+    r.inventory_digest = wire::inventory_digest(*r.inventory);
+    return r;
+  };
+  ASSERT_EQ(h.post_report(with_hardware(1, "00:1b:21:aa:bb:01"), auth).status, 202u);
+  auto contained = [&] {
+    std::map<std::string, std::string> out;  // type -> id
+    const auto rels = get_json(h, "/api/v1/cis/" + h.ci_id + "/relationships");
+    for (const auto& r : rels.at("items").as_array())
+      if (r.at("type").as_string() == "contains") {
+        const std::string id(r.at("to").as_string());
+        out[std::string(json::parse(h.call("GET", "/api/v1/cis/" + id).body).at("type").as_string())] += id;
+      }
+    return out;
+  };
+  auto first = contained();
+  EXPECT_EQ(first.size(), 4u) << "cpu, os, disk and one physical nic";
+  ASSERT_TRUE(first.contains("nic") && first.contains("disk"));
+  auto nic = get_json(h, "/api/v1/cis/" + first["nic"]);
+  EXPECT_EQ(nic.at("attributes").at("identity.rule").as_string(), "mac");
+  EXPECT_EQ(nic.at("attributes").at("nic.mac").as_string(), "00:1b:21:aa:bb:01");
+  EXPECT_EQ(get_json(h, "/api/v1/cis/" + first["disk"]).at("attributes").at("identity.rule").as_string(), "wwn");
+
+  // The NIC is swapped outside any change window: a new NIC CI, the old one
+  // retired, and the removal is an unauthorised change on the host.
+  h.clock.advance(60s);
+  ASSERT_EQ(h.post_report(with_hardware(2, "00:1b:21:aa:bb:02"), auth).status, 202u);
+  auto second = contained();
+  ASSERT_TRUE(second.contains("nic"));
+  EXPECT_NE(second["nic"], first["nic"]);
+  EXPECT_EQ(second["disk"], first["disk"]) << "the same disk is the same CI";
+  EXPECT_EQ(get_json(h, "/api/v1/cis/" + first["nic"]).at("state").as_string(), "retired");
+  const auto audit = get_json(h, "/api/v1/audit?unauthorized=true&ci=" + h.ci_id);
+  const auto& alerts = audit.at("items").as_array();
+  ASSERT_EQ(alerts.size(), 1u) << json::serialize(alerts);
+  EXPECT_EQ(alerts[0].at("key").as_string(), "contains " + first["nic"]);
+  EXPECT_EQ(alerts[0].at("origin").as_string(), "agent");
 }
 
 }  // namespace capacity_api

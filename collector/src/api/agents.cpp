@@ -2,6 +2,8 @@
 // Enrollment and report intake: the two endpoints agents call.
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
+
 #include "surveyor/collector/api/api.hpp"
 #include "surveyor/collector/ingest/ingest.hpp"
 #include "surveyor/core/crypto.hpp"
@@ -91,11 +93,49 @@ http::Response Api::post_report(const http::Request& req) {
     counters_.reports.with({"duplicate"}).inc();
   } else {
     counters_.reports.with({"stored"}).inc();
+    // The host's contains relationships follow its components. A failure here
+    // leaves the report stored; the next inventory puts it right.
+    if (report->inventory)
+      if (auto st = sync_components(**agent, ingest::components(*report->inventory, (*agent)->ci_id, now), now); !st)
+        counters_.errors.with({"component_sync"}).inc();
     std::uint64_t n = 0;
     for (const auto& [info, samples] : batch.series) n += samples.size();
     counters_.samples.with({}).inc(n);
   }
   return encoded(202, wire::encode(ack, *format), *format);
+}
+
+core::Status Api::sync_components(const store::AgentRecord& agent, const ingest::Components& found, std::int64_t now) {
+  auto held = stores_.relations->relationships_of(agent.ci_id);
+  if (!held) return std::move(held).error();
+  for (const auto& [prefix, ids] : found.contains) {
+    for (const std::string& id : ids) {
+      const store::Relationship r{agent.ci_id, "contains", id, "agent", now};
+      if (std::none_of(held->begin(), held->end(), [&r](const store::Relationship& h) {
+            return h.from == r.from && h.type == r.type && h.to == r.to;
+          }))
+        if (auto added = stores_.relations->add_relationship(r); !added) return std::move(added).error();
+    }
+    for (const store::Relationship& h : *held) {
+      if (h.from != agent.ci_id || h.type != "contains" || !h.to.starts_with(prefix)) continue;
+      if (std::binary_search(ids.begin(), ids.end(), h.to)) continue;
+      // Gone from the host (a swapped NIC, a pulled disk): the link goes, the
+      // component is retired, both on the audit trail.
+      if (auto removed = stores_.relations->remove_relationship(h, "agent", now); !removed)
+        return std::move(removed).error();
+      store::CiUpdate retire;
+      retire.id = h.to;
+      retire.source = "agent";
+      retire.state = store::CiState::retired;
+      auto ci = stores_.cmdb->find_ci(h.to);
+      if (!ci) return std::move(ci).error();
+      if (*ci && (*ci)->state != store::CiState::retired) {
+        retire.type = (*ci)->type;
+        if (auto st = stores_.cmdb->upsert_ci(retire); !st) return std::move(st).error();
+      }
+    }
+  }
+  return {};
 }
 
 }  // namespace surveyor::collector::api

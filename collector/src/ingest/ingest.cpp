@@ -3,7 +3,9 @@
 // the collector's domain: nothing past here sees a wire struct.
 #include "surveyor/collector/ingest/ingest.hpp"
 
+#include <algorithm>
 #include <cstdint>
+#include <optional>
 
 #include "surveyor/core/crypto.hpp"
 #include "surveyor/wire/codec.hpp"
@@ -146,6 +148,8 @@ store::ReportBatch to_batch(const wire::Report& r, const store::AgentRecord& age
                             std::move(t.data_json)});
   host.name_if_new = agent.hostname;  // a report without the host section keeps the CI's name
   b.cis.push_back(std::move(host));
+  if (r.inventory)
+    for (store::CiUpdate& c : components(*r.inventory, agent.ci_id, received_at_ms).cis) b.cis.push_back(std::move(c));
 
   for (const wire::Series& s : r.series) {
     store::SeriesInfo info{{agent.ci_id, s.metric, {}}, s.unit};
@@ -164,6 +168,123 @@ store::ReportBatch to_batch(const wire::Report& r, const store::AgentRecord& age
                         {{c.time_ms, static_cast<double>(c.duration_ms) / 1000.0}}});
   }
   return b;
+}
+
+namespace {
+
+std::string component_id(std::string_view prefix, const std::string& identity) {
+  return std::string(prefix) + core::sha256_hex("surveyor component:" + identity).substr(0, 24);
+}
+
+template <class T, class F>
+void component_section(const wire::Section<std::vector<T>>& s, const char* prefix, Components& out, F&& make) {
+  if (s.state == wire::SectionState::empty) {
+    out.contains.push_back({prefix, {}});
+    return;
+  }
+  if (s.state != wire::SectionState::collected || !s.data) return;
+  std::vector<std::string> ids;
+  for (const T& item : *s.data) {
+    std::optional<store::CiUpdate> u = make(item);
+    if (!u) continue;
+    ids.push_back(u->id);
+    out.cis.push_back(std::move(*u));
+  }
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  out.contains.push_back({prefix, std::move(ids)});
+}
+
+}  // namespace
+
+Components components(const wire::Inventory& inv, const std::string& host, std::int64_t seen_at_ms) {
+  Components out;
+  auto base = [&](std::string id, const char* type, std::string name, std::string rule) {
+    store::CiUpdate u;
+    u.id = std::move(id);
+    u.type = type;
+    u.name = std::move(name);
+    u.source = "agent";
+    u.seen_at_ms = seen_at_ms;
+    u.attributes["identity.rule"] = std::move(rule);
+    u.attributes["host.ci"] = host;
+    return u;
+  };
+  component_section(inv.disks, "disk-", out, [&](const wire::Disk& d) -> std::optional<store::CiUpdate> {
+    const std::string rule = !d.wwn.empty() ? "wwn" : !d.serial.empty() ? "serial" : "host+name";
+    const std::string identity = !d.wwn.empty() ? "wwn:" + d.wwn : !d.serial.empty() ? "serial:" + d.serial
+                                                                                      : "name:" + host + ":" + d.name;
+    store::CiUpdate u = base(component_id("disk-", identity), "disk", d.name, rule);
+    u.attributes["disk.name"] = d.name;
+    u.attributes["disk.size_bytes"] = saturated(d.size_bytes);
+    u.attributes["disk.rotational"] = d.rotational;
+    u.attributes["disk.transport"] = d.transport;
+    if (!d.model.empty()) u.attributes["disk.model"] = d.model;
+    if (!d.serial.empty()) u.attributes["disk.serial"] = d.serial;
+    if (!d.wwn.empty()) u.attributes["disk.wwn"] = d.wwn;
+    return u;
+  });
+  component_section(inv.nics, "nic-", out, [&](const wire::Nic& n) -> std::optional<store::CiUpdate> {
+    if (n.is_virtual || n.mac.empty() || n.mac == "00:00:00:00:00:00") return std::nullopt;
+    store::CiUpdate u = base(component_id("nic-", "mac:" + n.mac), "nic", n.name, "mac");
+    u.attributes["nic.name"] = n.name;
+    u.attributes["nic.mac"] = n.mac;
+    u.attributes["nic.mtu"] = std::int64_t{n.mtu};
+    if (!n.driver.empty()) u.attributes["nic.driver"] = n.driver;
+    return u;
+  });
+  component_section(inv.memory, "memory-", out, [&](const wire::MemoryModule& m) -> std::optional<store::CiUpdate> {
+    const bool serial = !m.serial.empty();
+    store::CiUpdate u = base(component_id("memory-", serial ? "serial:" + m.serial : "slot:" + host + ":" + m.locator),
+                             "memory_module", m.locator, serial ? "serial" : "host+slot");
+    u.attributes["memory.locator"] = m.locator;
+    u.attributes["memory.size_bytes"] = saturated(m.size_bytes);
+    if (!m.type.empty()) u.attributes["memory.type"] = m.type;
+    if (m.speed_mts) u.attributes["memory.speed_mts"] = std::int64_t{m.speed_mts};
+    if (!m.manufacturer.empty()) u.attributes["memory.manufacturer"] = m.manufacturer;
+    if (!m.part_number.empty()) u.attributes["memory.part_number"] = m.part_number;
+    if (serial) u.attributes["memory.serial"] = m.serial;
+    return u;
+  });
+  component_section(inv.filesystems, "fs-", out, [&](const wire::Filesystem& f) -> std::optional<store::CiUpdate> {
+    store::CiUpdate u = base(component_id("fs-", "mount:" + host + ":" + f.mountpoint), "filesystem", f.mountpoint,
+                             "host+mountpoint");
+    u.attributes["fs.mountpoint"] = f.mountpoint;
+    u.attributes["fs.device"] = f.device;
+    u.attributes["fs.type"] = f.type;
+    u.attributes["fs.size_bytes"] = saturated(f.size_bytes);
+    return u;
+  });
+  if (inv.cpu.state == wire::SectionState::collected && inv.cpu.data) {
+    std::vector<std::string> ids;
+    for (std::uint32_t p = 0; p < inv.cpu.data->packages && p < 1024; ++p) {
+      store::CiUpdate u = base(component_id("cpu-", "package:" + host + ":" + std::to_string(p)), "cpu",
+                               "package " + std::to_string(p), "host+package");
+      u.attributes["cpu.model"] = inv.cpu.data->model;
+      u.attributes["cpu.vendor"] = inv.cpu.data->vendor;
+      ids.push_back(u.id);
+      out.cis.push_back(std::move(u));
+    }
+    std::sort(ids.begin(), ids.end());
+    out.contains.push_back({"cpu-", std::move(ids)});
+  }
+  if (inv.host.state == wire::SectionState::collected && inv.host.data) {
+    const wire::HostInfo& h = *inv.host.data;
+    store::CiUpdate u = base(component_id("os-", "os:" + host), "os",
+                             h.os_description.empty() ? h.os_name : h.os_description, "host");
+    u.attributes["os.name"] = h.os_name;
+    u.attributes["os.version"] = h.os_version;
+    u.attributes["os.kernel"] = h.kernel_release;
+    out.contains.push_back({"os-", {u.id}});
+    out.cis.push_back(std::move(u));
+  }
+  // Two items with one identity (a multipath disk seen twice) are one CI.
+  std::vector<store::CiUpdate> unique;
+  for (store::CiUpdate& u : out.cis)
+    if (std::none_of(unique.begin(), unique.end(), [&u](const store::CiUpdate& x) { return x.id == u.id; }))
+      unique.push_back(std::move(u));
+  out.cis = std::move(unique);
+  return out;
 }
 
 bool inventory_wanted(const wire::Report& r, const std::vector<store::InventorySection>& held) {

@@ -168,7 +168,7 @@ Ci merge_ci(const std::optional<Ci>& existing, const CiUpdate& u) {
   }
   if (changed && existing) c.updated_ms = std::max(c.updated_ms, u.seen_at_ms);
   c.last_seen_ms = std::max(c.last_seen_ms, u.seen_at_ms);
-  c.state = CiState::active;
+  c.state = u.state.value_or(CiState::active);
   return c;
 }
 
@@ -309,14 +309,17 @@ void classify_changes(std::vector<AuditRecord>& records, std::span<const ChangeR
     // replaced or removed, software (after the baseline) or a relationship.
     // A CI coming back (state) is not a change of its configuration.
     if (r.origin != "agent" || r.kind == "created" || r.kind == "state") continue;
-    if (r.kind == "attribute" && r.old_value.empty()) continue;
     for (const ChangeRecord& c : changes)
       if (r.time_ms >= c.start_ms && r.time_ms < c.end_ms &&
           std::find(c.ci_ids.begin(), c.ci_ids.end(), r.ci_id) != c.ci_ids.end()) {
         r.change_id = c.id;
         break;
       }
-    if (!r.change_id.empty()) continue;
+    // Something appearing (an attribute or a component seen for the first
+    // time) is a discovery: linked to a change if one is open, never flagged.
+    // What it changes on the host (a count, a total) is a replaced value.
+    const bool discovery = (r.kind == "attribute" || r.kind == "relationship") && r.old_value.empty();
+    if (!r.change_id.empty() || discovery) continue;
     r.unauthorized = true;
     r.alert = !alerted(r);
   }

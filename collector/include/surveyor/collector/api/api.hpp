@@ -9,6 +9,7 @@
 
 #include "surveyor/collector/capacity/rules.hpp"
 #include "surveyor/collector/impact/impact.hpp"
+#include "surveyor/collector/ingest/ingest.hpp"
 #include "surveyor/collector/metrics/registry.hpp"
 #include "surveyor/collector/server/router.hpp"
 #include "surveyor/collector/services/services.hpp"
@@ -76,6 +77,8 @@ class Api {
   // 4xx/5xx with the error counted under `reason`.
   http::Response fail(unsigned status, const std::string& reason, const std::string& message);
   http::Response store_failure(const core::Error& e);
+  // The host's contains relationships made to match its components.
+  core::Status sync_components(const store::AgentRecord& agent, const ingest::Components& found, std::int64_t now);
   // A query error (400/422) or a store failure.
   http::Response query_failure(const core::Error& e);
   // The CIs a query names: ci=ID[,ID...], type=TYPE or service=NAME (the

@@ -27,6 +27,24 @@ namespace surveyor::collector::ingest {
 [[nodiscard]] store::ReportBatch to_batch(const wire::Report& report, const store::AgentRecord& agent,
                                           std::int64_t received_at_ms);
 
+// Component CIs of a host from its inventory: CPU packages, memory modules,
+// disks, physical NICs, filesystems and the OS, each contained in the host.
+// Identity rules, most specific first, recorded in `identity.rule`:
+//   disk: WWN, then serial, then host + device name
+//   nic: MAC address (virtual interfaces are not CIs)
+//   memory module: serial, then host + slot
+//   filesystem: host + mount point; cpu: host + package number; os: host
+// So a disk moved to another host stays one CI, and a swapped NIC is a new one.
+struct Components {
+  std::vector<store::CiUpdate> cis;
+  // Per kind whose section was collected (or found empty): the id prefix
+  // ("disk-") and the ids the host contains now. Kinds whose section failed
+  // or was not sent are absent: what was known stays.
+  std::vector<std::pair<std::string, std::vector<std::string>>> contains;
+};
+[[nodiscard]] Components components(const wire::Inventory& inventory, const std::string& host_ci,
+                                    std::int64_t seen_at_ms);
+
 // Whether the collector should ask for the full inventory in the ack: the
 // agent's inventory digest differs from the one the held sections give
 // (a failed section counts as "no data", as the agent counts it).

@@ -80,6 +80,8 @@ struct CiUpdate {
   AttrMap attributes;
   std::vector<std::string> replace_prefixes;
   std::int64_t seen_at_ms = 0;
+  // The state the CI is in after this update; none: active (it was seen).
+  std::optional<CiState> state;
 };
 
 // A CI's protected keys as a JSON array text, and back (sorted).
@@ -349,9 +351,10 @@ inline constexpr std::int64_t kFlapWindowMs = 3'600'000;
 // (it holds a list that is not empty).
 [[nodiscard]] bool has_baseline(const std::optional<InventorySection>& held);
 
-// Links each agent-observed change (a value replaced or removed, software,
-// a relationship; not a first discovery) to the change record of its CI whose
-// window holds it, or marks it unauthorised; `alerted` answers whether an alert for that
+// Links each agent-observed change to the change record of its CI whose
+// window holds it, or, for a value replaced or removed, software changed or a
+// relationship removed (not for something seen for the first time), marks it
+// unauthorised; `alerted` answers whether an alert for that
 // CI and key was raised within kFlapWindowMs before the entry.
 void classify_changes(std::vector<AuditRecord>& records, std::span<const ChangeRecord> changes,
                       const std::function<bool(const AuditRecord&)>& alerted);
