@@ -127,6 +127,7 @@ core::Status Api::sync_components(const store::AgentRecord& agent, const ingest:
       retire.id = h.to;
       retire.source = "agent";
       retire.state = store::CiState::retired;
+      retire.seen_at_ms = now;
       auto ci = stores_.cmdb->find_ci(h.to);
       if (!ci) return std::move(ci).error();
       if (*ci && (*ci)->state != store::CiState::retired) {

@@ -74,6 +74,11 @@ config::Schema make_schema() {
          .description = "how often the capacity rules are evaluated", .validate = at_least_second});
   s.add({.key = "default_capacity_rules", .type = Type::boolean, .default_value = Value{true},
          .description = "use the built-in capacity rules when no [[capacity_rule]] is configured"});
+  s.add({.key = "missing_after", .type = Type::duration, .default_value = Value{std::chrono::milliseconds{86'400'000}},
+         .description = "a host not heard from for this long becomes missing (0s: never)"});
+  s.add({.key = "retire_after", .type = Type::duration,
+         .default_value = Value{std::chrono::milliseconds{30LL * 86'400'000}},
+         .description = "a host not heard from for this long is retired (0s: never)"});
   s.add({.key = "services_dir", .type = Type::string, .default_value = Value{std::string("/etc/surveyor/services.d")},
          .description = "directory of service definitions, one *.toml file per service (docs/cmdb.md); changes are "
                         "picked up within capacity_interval"});
@@ -194,6 +199,8 @@ int run(const config::Settings& s) {
   jobs::HousekeepingOptions ho;
   ho.maintenance_interval = s.duration("maintenance_interval");
   ho.capacity_interval = s.duration("capacity_interval");
+  ho.missing_after = s.duration("missing_after");
+  ho.retire_after = s.duration("retire_after");
   ho.maintenance.raw_retention_ms = s.duration("raw_retention").count();
   ho.maintenance.rollup_retention_ms = s.duration("rollup_retention").count();
   ho.maintenance.grace_ms = s.duration("compaction_grace").count();

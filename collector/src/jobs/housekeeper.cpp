@@ -24,7 +24,8 @@ Housekeeper::Housekeeper(store::Stores stores, const core::Clock& clock, metrics
       compacted_(registry.counter("surveyor_series_blocks_compacted_total", "Blocks of raw samples compacted into chunks.")),
       expired_(registry.counter("surveyor_series_expired_total", "Stored items dropped by retention, by kind.", {"what"})),
       damaged_(registry.gauge("surveyor_series_damaged_chunks", "Series whose chunks could not be read in the last pass.")),
-      open_events_(registry.gauge("surveyor_capacity_events_breaching", "Series breaching a capacity rule at the last evaluation.")) {}
+      open_events_(registry.gauge("surveyor_capacity_events_breaching", "Series breaching a capacity rule at the last evaluation.")),
+      lifecycle_(registry.counter("surveyor_ci_state_changes_total", "CIs that became missing or retired by silence.", {"state"})) {}
 
 Housekeeper::~Housekeeper() { stop(); }
 
@@ -80,6 +81,45 @@ core::Result<store::MaintenanceReport> Housekeeper::run_maintenance() {
   return total;
 }
 
+core::Result<std::pair<std::size_t, std::size_t>> Housekeeper::run_lifecycle() {
+  const std::int64_t now = core::to_unix_ms(clock_.now());
+  const std::int64_t missing_ms = options_.missing_after.count(), retire_ms = options_.retire_after.count();
+  std::pair<std::size_t, std::size_t> changed{0, 0};
+  constexpr std::size_t kPage = 500;
+  std::vector<store::CiUpdate> updates;
+  for (std::size_t offset = 0;; offset += kPage) {
+    store::CiFilter f;
+    f.type = "host";
+    f.limit = kPage;
+    f.offset = offset;
+    auto cis = stores_.cmdb->list_cis(f);
+    if (!cis) return std::move(cis).error();
+    for (const store::Ci& ci : *cis) {
+      if (ci.source != "agent" || ci.state == store::CiState::retired) continue;
+      const std::int64_t silent = now - ci.last_seen_ms;
+      std::optional<store::CiState> next;
+      if (retire_ms > 0 && silent > retire_ms) next = store::CiState::retired;
+      else if (missing_ms > 0 && silent > missing_ms && ci.state == store::CiState::active) next = store::CiState::missing;
+      if (!next) continue;
+      store::CiUpdate u;
+      u.id = ci.id;
+      u.type = ci.type;
+      u.source = "collector";
+      u.state = next;
+      u.seen_at_ms = now;  // when the state changed (last_seen stays)
+      updates.push_back(std::move(u));
+    }
+    if (cis->size() < kPage) break;
+  }
+  for (const store::CiUpdate& u : updates) {
+    if (auto st = stores_.cmdb->upsert_ci(u); !st) return std::move(st).error();
+    ++(*u.state == store::CiState::missing ? changed.first : changed.second);
+  }
+  lifecycle_.with({"missing"}).inc(changed.first);
+  lifecycle_.with({"retired"}).inc(changed.second);
+  return changed;
+}
+
 core::Result<capacity::RulesReport> Housekeeper::run_rules() {
   const auto started = Steady::now();
   std::vector<capacity::CapacityRule> rules = options_.rules;
@@ -115,6 +155,9 @@ void Housekeeper::loop() {
         if (r->damaged)
           log.error("{} series have chunks that cannot be read (left as they are); last: {}", r->damaged, r->damage);
       }
+      if (auto lc = run_lifecycle(); !lc) log.warn("CI lifecycle failed: {}", lc.error().describe());
+      else if (lc->first || lc->second)
+        log.info("CI lifecycle: {} host(s) now missing, {} retired", lc->first, lc->second);
       next_maintenance = Steady::now() + options_.maintenance_interval;
     }
     if (now >= next_rules && has_rules()) {

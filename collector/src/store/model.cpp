@@ -167,7 +167,8 @@ Ci merge_ci(const std::optional<Ci>& existing, const CiUpdate& u) {
     }
   }
   if (changed && existing) c.updated_ms = std::max(c.updated_ms, u.seen_at_ms);
-  c.last_seen_ms = std::max(c.last_seen_ms, u.seen_at_ms);
+  // An update that sets a state (missing, retired) is not a sighting.
+  if (!u.state) c.last_seen_ms = std::max(c.last_seen_ms, u.seen_at_ms);
   c.state = u.state.value_or(CiState::active);
   return c;
 }

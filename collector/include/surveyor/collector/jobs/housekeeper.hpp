@@ -27,6 +27,10 @@ struct HousekeepingOptions {
   // which change as service files and the CMDB do), and anything to do first
   // (reloading changed service files).
   std::function<core::Result<std::vector<capacity::CapacityRule>>()> more_rules;
+  // Hosts not heard from for this long become missing, and later retired
+  // (0: never). Only silence counts: a failed inventory section does not.
+  std::chrono::milliseconds missing_after{86'400'000};
+  std::chrono::milliseconds retire_after{30LL * 86'400'000};
   // Pause between maintenance slices, so a pass is spread over time.
   std::chrono::milliseconds slice_pause{20};
 };
@@ -44,6 +48,8 @@ class Housekeeper {
 
   // One whole maintenance pass (every series), as the thread runs it.
   core::Result<store::MaintenanceReport> run_maintenance();
+  // One pass of the CI lifecycle: how many CIs became missing and retired.
+  core::Result<std::pair<std::size_t, std::size_t>> run_lifecycle();
   // One evaluation of the capacity rules.
   core::Result<capacity::RulesReport> run_rules();
 
@@ -61,6 +67,7 @@ class Housekeeper {
   metrics::Family<metrics::Counter>& expired_;    // {what}
   metrics::Family<metrics::Gauge>& damaged_;
   metrics::Family<metrics::Gauge>& open_events_;
+  metrics::Family<metrics::Counter>& lifecycle_;  // {state}
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;

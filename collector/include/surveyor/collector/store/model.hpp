@@ -80,7 +80,8 @@ struct CiUpdate {
   AttrMap attributes;
   std::vector<std::string> replace_prefixes;
   std::int64_t seen_at_ms = 0;
-  // The state the CI is in after this update; none: active (it was seen).
+  // The state the CI is in after this update; none: active (it was seen at
+  // seen_at_ms). With a state, seen_at_ms is only when it changed.
   std::optional<CiState> state;
 };
 
