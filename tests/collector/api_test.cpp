@@ -663,6 +663,47 @@ TEST(CmdbApi, ComponentsFollowTheInventoryAndASwappedNicIsSeen) {
   EXPECT_EQ(alerts[0].at("origin").as_string(), "agent");
 }
 
+TEST(CmdbApi, EnrollmentReconcilesReinstallsClonesAndPlaceholders) {
+  Harness h;
+  // Returns the CI id the enrolment was given.
+  auto enroll = [&](const std::string& machine, const std::string& uuid, const std::string& serial) {
+    wire::EnrollRequest r{"secret-token", machine, "host-" + machine.substr(0, 4), "0.1.0", uuid, serial};
+    auto res = h.call("POST", "/api/v1/enroll", wire::encode(r, wire::Format::json), {{"Content-Type", "application/json"}});
+    EXPECT_EQ(res.status, 201u) << res.body;
+    auto er = wire::decode<wire::EnrollResponse>(res.body, wire::Format::json);
+    return er ? er->ci_id : std::string();
+  };
+  auto rule = [&](const std::string& ci) {
+    return std::string(get_json(h, "/api/v1/cis/" + ci).at("attributes").at("identity.rule").as_string());
+  };
+  const std::string m1(32, '1'), m2(32, '2'), m3(32, '3'), m4(32, '4'), m5(32, '5'), m6(32, '6');
+  const std::string first = enroll(m1, "4C4C4544-0036-1051-8053-B7C04F4E4D32", "");
+  EXPECT_EQ(rule(first), "new");
+  // Re-enrolled from the same machine: the same CI, by host.id.
+  EXPECT_EQ(enroll(m1, "4C4C4544-0036-1051-8053-B7C04F4E4D32", ""), first);
+  EXPECT_EQ(rule(first), "host.id");
+  // Reinstalled: a new machine-id on the same hardware is the same CI.
+  EXPECT_EQ(enroll(m2, "4c4c4544-0036-1051-8053-b7c04f4e4d32", ""), first);
+  EXPECT_EQ(rule(first), "smbios_uuid");
+  // A cloned VM: the machine-id of the first, other hardware. Its own CI,
+  // flagged as a clone of the first.
+  const std::string clone = enroll(m1, "11111111-2222-3333-4444-555555555555", "");
+  EXPECT_NE(clone, first);
+  EXPECT_EQ(rule(clone), "clone");
+  EXPECT_EQ(get_json(h, "/api/v1/cis/" + clone).at("attributes").at("identity.clone_of").as_string(), first);
+  // Placeholder identities match nothing; a real serial does.
+  const std::string a = enroll(m3, "00000000-0000-0000-0000-000000000000", "To Be Filled By O.E.M.");
+  const std::string b = enroll(m4, "FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF", "To Be Filled By O.E.M.");
+  EXPECT_NE(a, b);
+  EXPECT_FALSE(get_json(h, "/api/v1/cis/" + a).at("attributes").as_object().contains("hardware.serial"));
+  const std::string c = enroll(m5, "", "CZJ1234567");
+  EXPECT_EQ(enroll(m6, "", "CZJ1234567"), c);
+  EXPECT_EQ(rule(c), "serial");
+  for (const char* p : {"To Be Filled By O.E.M.", "Default string", "0", "", "  ", "Not Specified", "ffffffff"})
+    EXPECT_TRUE(ingest::placeholder(p)) << p;
+  for (const char* p : {"CZJ1234567", "4c4c4544-0036-1051-8053-b7c04f4e4d32"}) EXPECT_FALSE(ingest::placeholder(p)) << p;
+}
+
 }  // namespace capacity_api
 
 }  // namespace

@@ -134,7 +134,11 @@ struct Runner::Impl : std::enable_shared_from_this<Impl> {
       log.error("cannot enroll without a host identity: {}", inventory.host.reason);
       return fatal(1);
     }
-    wire::EnrollRequest req{options.enrollment_token, host->host_id, host->hostname, options.version};
+    wire::EnrollRequest req{options.enrollment_token, host->host_id, host->hostname, options.version, {}, {}};
+    if (inventory.hardware.data) {  // for the collector's reconciliation (reinstalls, clones)
+      req.system_uuid = inventory.hardware.data->system_uuid;
+      req.system_serial = inventory.hardware.data->system_serial;
+    }
     transport::enroll(enroll_client, req, [self = shared_from_this()](core::Result<wire::EnrollResponse> r) {
       self->on_enrolled(std::move(r));
     });

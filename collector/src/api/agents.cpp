@@ -49,15 +49,21 @@ http::Response Api::enroll(const http::Request& req) {
   a.key_hash = core::sha256_hex(key);
   a.host_id = er->host_id;
   a.hostname = er->hostname;
-  a.ci_id = ingest::host_ci_id(er->host_id);
+  auto match = ingest::reconcile_host(*stores_.cmdb, er->host_id, er->system_uuid, er->system_serial);
+  if (!match) return store_failure(match.error());
+  a.ci_id = match->ci_id;
   a.agent_version = er->agent_version;
   a.enrolled_at_ms = now;
   if (auto st = stores_.agents->create_agent(a); !st) return store_failure(st.error());
 
-  // The host appears in the CMDB at once, before its first report.
+  // The host appears in the CMDB at once, before its first report, with how
+  // it was recognised.
   store::CiUpdate host = ingest::host_update(a.ci_id, nullptr, now);
   host.name = er->hostname;
-  host.attributes = {{"host.id", er->host_id}, {"host.name", er->hostname}};
+  host.attributes = {{"host.id", er->host_id}, {"host.name", er->hostname}, {"identity.rule", match->rule}};
+  if (!match->clone_of.empty()) host.attributes["identity.clone_of"] = match->clone_of;
+  if (!ingest::placeholder(er->system_uuid)) host.attributes["hardware.uuid"] = er->system_uuid;
+  if (!ingest::placeholder(er->system_serial)) host.attributes["hardware.serial"] = er->system_serial;
   if (auto ci = stores_.cmdb->upsert_ci(host); !ci) return store_failure(ci.error());
   counters_.enrollments.with({}).inc();
   return encoded(201, wire::encode(wire::EnrollResponse{a.id, key, a.ci_id}, *format), *format);

@@ -4,6 +4,7 @@
 #include "surveyor/collector/ingest/ingest.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdint>
 #include <optional>
 
@@ -285,6 +286,73 @@ Components components(const wire::Inventory& inv, const std::string& host, std::
       unique.push_back(std::move(u));
   out.cis = std::move(unique);
   return out;
+}
+
+bool placeholder(std::string_view v) {
+  std::string t;
+  for (char c : v)
+    if (c != ' ' && c != '-' && c != '.' && c != '_') t += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (t.empty()) return true;
+  static constexpr std::string_view kKnown[] = {
+      "tobefilledbyoem", "defaultstring", "none", "notspecified", "notapplicable", "na", "oem", "systemserialnumber",
+      "chassisserialnumber", "0123456789", "123456789", "1234567890", "unknown", "notavailable", "xxxxxxxxxxxxxxxx"};
+  if (std::find(std::begin(kKnown), std::end(kKnown), t) != std::end(kKnown)) return true;
+  // All zeros or all Fs (an unset UUID or serial).
+  return t.find_first_not_of('0') == std::string::npos || t.find_first_not_of('f') == std::string::npos;
+}
+
+namespace {
+
+std::string attr_text(const store::Ci& c, const std::string& key) {
+  auto it = c.attributes.find(key);
+  if (it == c.attributes.end()) return {};
+  const auto* s = std::get_if<std::string>(&it->second);
+  return s ? *s : std::string();
+}
+
+std::string lower(std::string_view v) {
+  std::string out(v);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+}  // namespace
+
+core::Result<HostMatch> reconcile_host(store::CmdbStore& cmdb, std::string_view host_id, std::string_view uuid_in,
+                                       std::string_view serial_in) {
+  const std::string uuid = placeholder(uuid_in) ? std::string() : lower(uuid_in);
+  const std::string serial = placeholder(serial_in) ? std::string() : std::string(serial_in);
+  const std::string by_machine = host_ci_id(host_id);
+  auto known = cmdb.find_ci(by_machine);
+  if (!known) return std::move(known).error();
+  if (*known) {
+    const std::string held_uuid = lower(attr_text(**known, "hardware.uuid"));
+    if (!uuid.empty() && !held_uuid.empty() && !placeholder(held_uuid) && held_uuid != uuid)
+      return HostMatch{host_ci_id(std::string(host_id) + "/" + uuid), "clone", by_machine};
+    return HostMatch{by_machine, "host.id", ""};
+  }
+  if (!uuid.empty() || !serial.empty()) {
+    std::optional<HostMatch> by_serial;
+    constexpr std::size_t kPage = 500;
+    for (std::size_t offset = 0;; offset += kPage) {
+      store::CiFilter f;
+      f.type = "host";
+      f.limit = kPage;
+      f.offset = offset;
+      auto cis = cmdb.list_cis(f);
+      if (!cis) return std::move(cis).error();
+      for (const store::Ci& c : *cis) {
+        if (c.state == store::CiState::retired && c.source != "agent") continue;
+        const std::string u = lower(attr_text(c, "hardware.uuid"));
+        if (!uuid.empty() && !placeholder(u) && u == uuid) return HostMatch{c.id, "smbios_uuid", ""};
+        const std::string sn = attr_text(c, "hardware.serial");
+        if (!serial.empty() && !by_serial && !placeholder(sn) && sn == serial) by_serial = HostMatch{c.id, "serial", ""};
+      }
+      if (cis->size() < kPage) break;
+    }
+    if (by_serial) return *by_serial;
+  }
+  return HostMatch{by_machine, "new", ""};
 }
 
 bool inventory_wanted(const wire::Report& r, const std::vector<store::InventorySection>& held) {

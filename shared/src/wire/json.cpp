@@ -400,7 +400,9 @@ json::value to_value(const EnrollRequest& e) {
   return json::object{{"token", e.token},
                       {"host_id", e.host_id},
                       {"hostname", e.hostname},
-                      {"agent_version", e.agent_version}};
+                      {"agent_version", e.agent_version},
+                      {"system_uuid", e.system_uuid},
+                      {"system_serial", e.system_serial}};
 }
 
 void read(const json::value& v, EnrollRequest& e, const std::string& p) {
@@ -409,6 +411,8 @@ void read(const json::value& v, EnrollRequest& e, const std::string& p) {
   e.host_id = get_string(required_field(o, "host_id", p), "host_id");
   e.hostname = get_string(required_field(o, "hostname", p), "hostname");
   e.agent_version = opt_string(o, "agent_version", p);
+  e.system_uuid = opt_string(o, "system_uuid", p);
+  e.system_serial = opt_string(o, "system_serial", p);
 }
 
 json::value to_value(const EnrollResponse& e) {

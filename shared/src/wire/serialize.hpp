@@ -81,8 +81,9 @@ void serialize(Ar& ar, ReportAck& a, std::uint32_t v) {
 
 template <class Ar>
 void serialize(Ar& ar, EnrollRequest& e, std::uint32_t v) {
-  check_version(v, 1, "EnrollRequest");
+  check_version(v, 2, "EnrollRequest");
   ar(e.token, e.host_id, e.hostname, e.agent_version);
+  if (v >= 2) ar(e.system_uuid, e.system_serial);
 }
 
 template <class Ar>
@@ -113,5 +114,5 @@ SURVEYOR_RECORD_VERSION(surveyor::wire::Instance)
 CEREAL_CLASS_VERSION(surveyor::wire::Inventory, surveyor::wire::kInventoryVersion)
 CEREAL_CLASS_VERSION(surveyor::wire::Report, surveyor::wire::kProtocolVersion)
 CEREAL_CLASS_VERSION(surveyor::wire::ReportAck, 1)
-CEREAL_CLASS_VERSION(surveyor::wire::EnrollRequest, 1)
+CEREAL_CLASS_VERSION(surveyor::wire::EnrollRequest, 2)
 CEREAL_CLASS_VERSION(surveyor::wire::EnrollResponse, 1)

@@ -124,6 +124,8 @@ core::Status validate(const EnrollRequest& r) {
   if (r.hostname.empty()) return invalid("hostname", "must not be empty");
   if (auto e = check_len("hostname", r.hostname, kMaxName)) return *e;
   if (auto e = check_len("agent_version", r.agent_version, kMaxId)) return *e;
+  if (auto e = check_len("system_uuid", r.system_uuid, kMaxId)) return *e;
+  if (auto e = check_len("system_serial", r.system_serial, kMaxId)) return *e;
   return {};
 }
 

@@ -12,6 +12,9 @@ struct EnrollRequest {
   std::string host_id;
   std::string hostname;
   std::string agent_version;
+  // v2: the hardware's SMBIOS identity, for reconciliation (empty: unknown).
+  std::string system_uuid;
+  std::string system_serial;
   friend bool operator==(const EnrollRequest&, const EnrollRequest&) = default;
 };
 

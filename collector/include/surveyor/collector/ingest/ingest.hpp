@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "surveyor/collector/store/model.hpp"
+#include "surveyor/collector/store/stores.hpp"
 #include "surveyor/wire/report.hpp"
 
 namespace surveyor::collector::ingest {
@@ -44,6 +45,26 @@ struct Components {
 };
 [[nodiscard]] Components components(const wire::Inventory& inventory, const std::string& host_ci,
                                     std::int64_t seen_at_ms);
+
+// Whether a DMI value is a placeholder firmware vendors leave in ("To Be
+// Filled By O.E.M.", "Default string", an all-zero UUID, ...): absent.
+[[nodiscard]] bool placeholder(std::string_view value);
+
+// Which host CI an enrolling agent belongs to, by ordered identity rules:
+//   host.id: the CI of its machine-id, unless that CI's SMBIOS UUID differs
+//     from the enrolling hardware's: then it is a clone (same machine-id,
+//     other hardware), given a CI of its own and flagged, never merged;
+//   smbios_uuid: else the host CI with the same SMBIOS UUID (a reinstall);
+//   serial: else the host CI with the same system serial;
+//   new: else a new CI for the machine-id.
+// Placeholder values count as absent.
+struct HostMatch {
+  std::string ci_id;
+  std::string rule;      // host.id, smbios_uuid, serial, new, clone
+  std::string clone_of;  // for a clone: the CI whose machine-id it shares
+};
+[[nodiscard]] core::Result<HostMatch> reconcile_host(store::CmdbStore& cmdb, std::string_view host_id,
+                                                     std::string_view system_uuid, std::string_view system_serial);
 
 // Whether the collector should ask for the full inventory in the ack: the
 // agent's inventory digest differs from the one the held sections give
