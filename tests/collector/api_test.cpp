@@ -704,6 +704,53 @@ TEST(CmdbApi, EnrollmentReconcilesReinstallsClonesAndPlaceholders) {
   for (const char* p : {"CZJ1234567", "4c4c4544-0036-1051-8053-b7c04f4e4d32"}) EXPECT_FALSE(ingest::placeholder(p)) << p;
 }
 
+TEST(CmdbApi, InventoryExportsInGlpiFormat) {
+  Harness h;
+  const std::string auth = h.enroll();
+  wire::Report r = h.report(1);
+  std::vector<wire::Nic> nics{{"eth0", "00:1b:21:aa:bb:01", 9000, 10000, "up", false, "ixgbe",
+                               {"192.0.2.7/24", "2001:db8::7/64"}}};
+  r.inventory->nics = {wire::SectionState::collected, "", wire::digest_of(nics), nics};
+  std::vector<wire::Disk> disks{{"sda", "SSD 1", "S1", "", 480'000'000'000, false, false, "sata"}};
+  r.inventory->disks = {wire::SectionState::collected, "", wire::digest_of(disks), disks};
+  std::vector<wire::MemoryModule> dimms{{"DIMM_A1", "BANK 0", 17'179'869'184, "DDR4", "DIMM", 3200, 2933, "Samsung",
+                                         "M1", "M393A2K43DB3"}};
+  r.inventory->memory = {wire::SectionState::collected, "", wire::digest_of(dimms), dimms};
+  wire::Hardware hw;
+  hw.system_vendor = "Dell Inc.";
+  hw.system_product = "PowerEdge R640";
+  hw.system_serial = "CZJ1234567";
+  hw.system_uuid = "4c4c4544-0036-1051-8053-b7c04f4e4d32";
+  r.inventory->hardware = {wire::SectionState::collected, "", wire::digest_of(hw), hw};
+  std::vector<wire::Package> pkgs{{"openssl", "3.0.13-1", "amd64", "dpkg"}};
+  r.inventory->packages = {wire::SectionState::collected, "", wire::digest_of(pkgs), pkgs};
+  r.inventory_digest = wire::inventory_digest(*r.inventory);
+  ASSERT_EQ(h.post_report(r, auth).status, 202u);
+
+  auto g = get_json(h, "/api/v1/cis/" + h.ci_id + "/export/glpi");
+  EXPECT_EQ(g.at("itemtype").as_string(), "Computer");
+  const auto& c = g.at("content").as_object();
+  EXPECT_EQ(c.at("hardware").at("memory").as_int64(), 25'275'224'064 / 1'048'576);  // MB, as GLPI has it
+  EXPECT_EQ(c.at("hardware").at("uuid").as_string(), hw.system_uuid);
+  EXPECT_EQ(c.at("bios").at("ssn").as_string(), "CZJ1234567");
+  EXPECT_EQ(c.at("bios").at("smodel").as_string(), "PowerEdge R640");
+  EXPECT_EQ(c.at("operatingsystem").at("kernel_version").as_string(), "6.1.0-26-amd64");
+  ASSERT_EQ(c.at("cpus").as_array().size(), 1u);
+  EXPECT_EQ(c.at("cpus").as_array()[0].at("core").as_int64(), 2);
+  EXPECT_EQ(c.at("memories").as_array()[0].at("capacity").as_int64(), 16'384);
+  EXPECT_EQ(c.at("memories").as_array()[0].at("speed").as_string(), "3200");
+  EXPECT_EQ(c.at("storages").as_array()[0].at("disksize").as_int64(), 457'763);
+  const auto& net = c.at("networks").as_array();
+  ASSERT_EQ(net.size(), 2u) << "one entry per address";
+  EXPECT_EQ(net[0].at("ipaddress").as_string(), "192.0.2.7");
+  EXPECT_EQ(net[0].at("ipmask").as_string(), "255.255.255.0");
+  EXPECT_EQ(net[1].at("ipaddress6").as_string(), "2001:db8::7");
+  EXPECT_EQ(net[1].at("ipmask6").as_string(), "ffff:ffff:ffff:ffff:0:0:0:0");
+  EXPECT_EQ(net[0].at("speed").as_string(), "10000");
+  EXPECT_EQ(c.at("softwares").as_array()[0].at("version").as_string(), "3.0.13-1");
+  EXPECT_EQ(h.call("GET", "/api/v1/cis/nope/export/glpi").status, 404u);
+}
+
 }  // namespace capacity_api
 
 }  // namespace

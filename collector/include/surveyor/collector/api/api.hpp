@@ -61,6 +61,7 @@ class Api {
   http::Response get_change(const server::Params& p);
   http::Response get_impact(const server::Params& p);
   http::Response service_dependencies(const server::Params& p);
+  http::Response export_glpi(const server::Params& p);
   http::Response get_service(const server::Params& p);
   http::Response healthz();
   http::Response readyz();
