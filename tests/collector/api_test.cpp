@@ -751,6 +751,34 @@ TEST(CmdbApi, InventoryExportsInGlpiFormat) {
   EXPECT_EQ(h.call("GET", "/api/v1/cis/nope/export/glpi").status, 404u);
 }
 
+TEST(ServicesApi, DefinedThroughTheApiToo) {
+  test::TempDir defs;
+  std::ofstream(defs.file("payroll.toml")) << "name = \"payroll\"\nowner = \"hr\"\n";
+  test::TempDir db;
+  const std::string url = "sqlite:" + db.file("s.db");
+  auto side = backends::open_stores(url);  // the catalog's own connection to the same file
+  ASSERT_TRUE(side);
+  auto catalog = std::make_shared<services::Catalog>(defs.path(), side->services);
+  Harness api_h(url, 1 << 20, catalog);
+  const std::string def = "name = \"shop\"\nowner = \"web\"\nsla_target = 99.5\n[[group]]\nmembers = [\"web01\"]\n";
+  auto put = api_h.call("PUT", "/api/v1/services/shop", def, {{"Content-Type", "application/toml"}});
+  EXPECT_EQ(put.status, 201u) << put.body;
+  EXPECT_EQ(api_h.call("PUT", "/api/v1/services/shop", def).status, 200u);
+  auto list = get_json(api_h, "/api/v1/services");
+  ASSERT_EQ(list.at("items").as_array().size(), 2u) << json::serialize(list);
+  EXPECT_EQ(get_json(api_h, "/api/v1/services/shop").at("file").as_string(), "api:shop");
+  // Errors: the TOML's own, a name that is not the path's, a file's service.
+  auto bad = api_h.call("PUT", "/api/v1/services/shop", "name = \"shop\"\nowner = \"web\"\ncolour = 1\n");
+  EXPECT_EQ(bad.status, 400u);
+  EXPECT_NE(bad.body.find("api:shop:3"), std::string::npos) << bad.body;
+  EXPECT_EQ(api_h.call("PUT", "/api/v1/services/other", def).status, 400u);
+  EXPECT_EQ(api_h.call("PUT", "/api/v1/services/payroll", "name = \"payroll\"\nowner = \"x\"\n").status, 409u);
+  EXPECT_EQ(api_h.call("DELETE", "/api/v1/services/payroll").status, 409u);
+  EXPECT_EQ(api_h.call("DELETE", "/api/v1/services/shop").status, 200u);
+  EXPECT_EQ(api_h.call("DELETE", "/api/v1/services/shop").status, 404u);
+  EXPECT_EQ(api_h.call("GET", "/api/v1/services/shop").status, 404u);
+}
+
 }  // namespace capacity_api
 
 }  // namespace

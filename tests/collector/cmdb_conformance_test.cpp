@@ -229,6 +229,33 @@ TYPED_TEST(CmdbConformance, ChangesOutsideAnApprovedWindowAreFlaggedOnce) {
   EXPECT_EQ(this->audit({.unauthorized = true}).size(), 2u);
 }
 
+TYPED_TEST(CmdbConformance, ServiceDefinitionsAreStoredReplacedAndDeleted) {
+  auto& sv = *this->stores.services;
+  auto v0 = sv.services_version();
+  ASSERT_TRUE(v0) << v0.error().describe();
+  const StoredService a{"shop", "name = \"shop\"\nowner = \"o\"\n", "api", 10};
+  ASSERT_TRUE(sv.put_service(a));
+  ASSERT_TRUE(sv.put_service({"billing", "name = \"billing\"\nowner = \"o\"\n", "user", 11}));
+  StoredService a2 = a;
+  a2.definition += "criticality = \"high\"\n";
+  a2.updated_ms = 12;
+  ASSERT_TRUE(sv.put_service(a2));
+  auto list = sv.list_services();
+  ASSERT_TRUE(list) << list.error().describe();
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].name, "billing");
+  EXPECT_EQ((*list)[1], a2);
+  auto v1 = sv.services_version();
+  ASSERT_TRUE(v1);
+  EXPECT_NE(*v1, *v0);
+  auto gone = sv.delete_service("shop");
+  ASSERT_TRUE(gone);
+  EXPECT_TRUE(*gone);
+  EXPECT_FALSE(*sv.delete_service("shop"));
+  EXPECT_EQ(sv.list_services()->size(), 1u);
+  EXPECT_NE(*sv.services_version(), *v1);
+}
+
 TEST(SqliteCmdb, AuditEntriesCannotBeChangedOrRemoved) {
   test::TempDir dir;
   const std::string path = dir.file("s.db");

@@ -66,6 +66,10 @@ void Api::register_routes(server::Router& r) {
         [this](const http::Request&, const server::Params& p) { return export_glpi(p); });
   r.add("GET", "/api/v1/impact/{ci}", "impact",
         [this](const http::Request&, const server::Params& p) { return get_impact(p); });
+  r.add("PUT", "/api/v1/services/{name}", "services.put",
+        [this](const http::Request& q, const server::Params& p) { return put_service(q, p); });
+  r.add("DELETE", "/api/v1/services/{name}", "services.delete",
+        [this](const http::Request&, const server::Params& p) { return delete_service(p); });
   r.add("GET", "/api/v1/services/{name}/dependencies", "services.dependencies",
         [this](const http::Request&, const server::Params& p) { return service_dependencies(p); });
   r.add("GET", "/healthz", "healthz", [this](const http::Request&, const server::Params&) { return healthz(); });

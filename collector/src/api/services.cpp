@@ -79,4 +79,37 @@ http::Response Api::get_service(const server::Params& p) {
   return server::json_response(200, json::serialize(out));
 }
 
+http::Response Api::put_service(const http::Request& req, const server::Params& p) {
+  const std::string& name = p.path.at("name");
+  if (!options_.services) return fail(503, "unavailable", "services are not enabled");
+  auto svc = services::parse_service(req.body, "api:" + name);
+  if (!svc) return fail(400, "bad_request", svc.error().message);
+  if (svc->name != name) return fail(400, "bad_request", "the definition names '" + svc->name + "', the path '" + name + "'");
+  options_.services->refresh();
+  if (auto held = options_.services->find(name); held && !held->file.starts_with("api:"))
+    return fail(409, "conflict", "service '" + name + "' is defined in " + held->file + "; change it there");
+  std::string origin(req.header("X-Surveyor-Origin"));
+  if (origin.empty()) origin = "api";
+  if (origin != "user" && origin != "api") return fail(400, "bad_request", "X-Surveyor-Origin must be user or api");
+  const bool existed = options_.services->find(name).has_value();
+  if (auto st = stores_.services->put_service({name, req.body, origin, core::to_unix_ms(clock_.now())}); !st)
+    return store_failure(st.error());
+  options_.services->refresh();
+  auto stored = options_.services->find(name);
+  if (!stored) return fail(500, "internal", "the service was stored but is not loaded");
+  return server::json_response(existed ? 200 : 201, json::serialize(service_json(*stored)));
+}
+
+http::Response Api::delete_service(const server::Params& p) {
+  const std::string& name = p.path.at("name");
+  if (options_.services)
+    if (auto held = options_.services->find(name); held && !held->file.starts_with("api:"))
+      return fail(409, "conflict", "service '" + name + "' is defined in " + held->file + "; remove the file");
+  auto removed = stores_.services->delete_service(name);
+  if (!removed) return store_failure(removed.error());
+  if (!*removed) return fail(404, "not_found", "no service named '" + name + "' defined through the API");
+  if (options_.services) options_.services->refresh();
+  return server::json_response(200, R"({"removed":true})");
+}
+
 }  // namespace surveyor::collector::api

@@ -152,7 +152,7 @@ int run(const config::Settings& s) {
 
   // Service definitions: a broken file is reported and its last good
   // definition (none yet, at start) kept.
-  auto catalog = std::make_shared<services::Catalog>(s.str("services_dir"));
+  auto catalog = std::make_shared<services::Catalog>(s.str("services_dir"), stores->services);
   auto log_service_errors = [&log](const services::Catalog::RefreshReport& r) {
     for (const auto& e : r.errors) log.error("service definition not loaded: {}", e.message);
   };

@@ -177,11 +177,38 @@ core::Result<Service> parse_service(std::string_view toml, const std::string& so
   return svc;
 }
 
-Catalog::Catalog(std::filesystem::path dir) : dir_(std::move(dir)) {}
+Catalog::Catalog(std::filesystem::path dir, std::shared_ptr<store::ServiceStore> store)
+    : dir_(std::move(dir)), store_(std::move(store)) {}
 
 Catalog::RefreshReport Catalog::refresh() {
   RefreshReport rep;
-  if (dir_.empty()) return rep;
+  if (store_) {
+    auto version = store_->services_version();
+    std::lock_guard lock(mu_);
+    if (!version) {
+      api_errors_ = {{"store", "service definitions could not be read: " + version.error().describe()}};
+    } else if (*version != store_version_) {
+      auto stored = store_->list_services();
+      if (!stored) {
+        api_errors_ = {{"store", "service definitions could not be read: " + stored.error().describe()}};
+      } else {
+        api_.clear();
+        api_errors_.clear();
+        for (const store::StoredService& sv : *stored) {
+          auto svc = parse_service(sv.definition, "api:" + sv.name);
+          if (svc) api_.emplace(svc->name, std::move(*svc));
+          else api_errors_.push_back({"api:" + sv.name, svc.error().message});
+        }
+        store_version_ = *version;
+        ++generation_;
+      }
+    }
+  }
+  if (dir_.empty()) {
+    std::lock_guard lock(mu_);
+    rep.errors = api_errors_;
+    return rep;
+  }
   namespace fs = std::filesystem;
   std::error_code ec;
   std::map<std::string, std::pair<std::uintmax_t, fs::file_time_type>> present;
@@ -241,6 +268,7 @@ Catalog::RefreshReport Catalog::refresh() {
   }
   for (const auto& [path, st] : files_)
     if (st.error) rep.errors.push_back({path, *st.error});
+  rep.errors.insert(rep.errors.end(), api_errors_.begin(), api_errors_.end());
   return rep;
 }
 
@@ -254,6 +282,8 @@ std::vector<Service> Catalog::list() const {
   std::vector<Service> out;
   for (const auto& [path, st] : files_)
     if (st.good) out.push_back(*st.good);
+  for (const auto& [name, svc] : api_)
+    if (std::none_of(out.begin(), out.end(), [&name](const Service& s) { return s.name == name; })) out.push_back(svc);
   std::sort(out.begin(), out.end(), [](const Service& a, const Service& b) { return a.name < b.name; });
   return out;
 }
@@ -262,6 +292,7 @@ std::optional<Service> Catalog::find(std::string_view name) const {
   std::lock_guard lock(mu_);
   for (const auto& [path, st] : files_)
     if (st.good && st.good->name == name) return st.good;
+  if (auto it = api_.find(std::string(name)); it != api_.end()) return it->second;
   return std::nullopt;
 }
 
@@ -270,6 +301,7 @@ std::vector<Catalog::FileError> Catalog::errors() const {
   std::vector<FileError> out;
   for (const auto& [path, st] : files_)
     if (st.error) out.push_back({path, *st.error});
+  out.insert(out.end(), api_errors_.begin(), api_errors_.end());
   return out;
 }
 

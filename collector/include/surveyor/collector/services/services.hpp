@@ -57,12 +57,14 @@ struct Service {
 // The TOML of one service file; errors name the file, the line and the key.
 [[nodiscard]] core::Result<Service> parse_service(std::string_view toml, const std::string& source_name);
 
-// Services as loaded from a directory of *.toml files. A file that fails to
+// Services as loaded from a directory of *.toml files (and the store). A file that fails to
 // load keeps the definition it last loaded successfully (if any), and its
 // error is reported until it is fixed. Thread-safe.
 class Catalog {
  public:
-  explicit Catalog(std::filesystem::path dir = {});
+  // `store`: services defined through the API as well (files win a name
+  // both define).
+  explicit Catalog(std::filesystem::path dir = {}, std::shared_ptr<store::ServiceStore> store = nullptr);
 
   struct FileError {
     std::string file;
@@ -93,6 +95,10 @@ class Catalog {
   std::filesystem::path dir_;
   mutable std::mutex mu_;
   std::map<std::string, FileState> files_;  // by path
+  std::shared_ptr<store::ServiceStore> store_;
+  std::int64_t store_version_ = -1;
+  std::map<std::string, Service> api_;  // defined through the API, by name
+  std::vector<FileError> api_errors_;
   std::uint64_t generation_ = 0;
 };
 

@@ -360,6 +360,15 @@ inline constexpr std::int64_t kFlapWindowMs = 3'600'000;
 void classify_changes(std::vector<AuditRecord>& records, std::span<const ChangeRecord> changes,
                       const std::function<bool(const AuditRecord&)>& alerted);
 
+// A service definition stored through the API (the same TOML as a file).
+struct StoredService {
+  std::string name;
+  std::string definition;  // TOML text
+  std::string origin;      // user or api
+  std::int64_t updated_ms = 0;
+  friend bool operator==(const StoredService&, const StoredService&) = default;
+};
+
 }  // namespace surveyor::collector::store
 
 template <>

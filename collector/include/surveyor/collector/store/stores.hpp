@@ -124,6 +124,19 @@ class ChangeStore {
   virtual core::Result<std::vector<ChangeRecord>> list_changes(const ChangeFilter& f) = 0;
 };
 
+class ServiceStore {
+ public:
+  virtual ~ServiceStore() = default;
+  // Creates or replaces the definition named s.name.
+  virtual core::Status put_service(const StoredService& s) = 0;
+  // False if there was none.
+  virtual core::Result<bool> delete_service(std::string_view name) = 0;
+  // By name.
+  virtual core::Result<std::vector<StoredService>> list_services() = 0;
+  // Changes whenever a definition is put or deleted.
+  virtual core::Result<std::int64_t> services_version() = 0;
+};
+
 class StoreHealth {
  public:
   virtual ~StoreHealth() = default;
@@ -144,6 +157,7 @@ struct Stores {
   std::shared_ptr<RelationStore> relations;
   std::shared_ptr<AuditStore> audit;
   std::shared_ptr<ChangeStore> changes;
+  std::shared_ptr<ServiceStore> services;
   std::shared_ptr<StoreHealth> health;
 };
 
