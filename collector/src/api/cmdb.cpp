@@ -284,7 +284,8 @@ http::Response Api::ci_history(const server::Params& p) {
     for (auto it = after->rbegin(); it != after->rend(); ++it)
       if (it->time_ms > *since && it->time_ms <= *at) changes.push_back(audit_json(*it));
     out["since"] = core::format_rfc3339(*since);
-    out["attributes_since"] = attributes_json(at_time(*since));
+    out["attributes_since"] =
+        (*ci)->first_seen_ms <= *since ? json::value(attributes_json(at_time(*since))) : json::value(nullptr);
     out["changes"] = std::move(changes);
   }
   return server::json_response(200, json::serialize(out));
