@@ -7,6 +7,7 @@
 #include <boost/json/value.hpp>
 
 #include <algorithm>
+#include <cmath>
 
 #include "query_params.hpp"
 #include "surveyor/collector/api/api.hpp"
@@ -62,9 +63,9 @@ std::optional<std::string> attributes_member(const json::object& o, store::AttrM
     if (v.is_string()) out[key] = std::string(v.get_string());
     else if (v.is_int64()) out[key] = v.get_int64();
     else if (v.is_uint64()) out[key] = static_cast<double>(v.get_uint64());
-    else if (v.is_double()) out[key] = v.get_double();
+    else if (v.is_double() && std::isfinite(v.get_double())) out[key] = v.get_double();
     else if (v.is_bool()) out[key] = v.get_bool();
-    else return "attribute '" + key + "' must be a string, number or boolean";
+    else return "attribute '" + key + "' must be a string, a finite number or a boolean";
   }
   return std::nullopt;
 }

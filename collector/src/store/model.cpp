@@ -157,6 +157,8 @@ Ci merge_ci(const std::optional<Ci>& existing, const CiUpdate& u) {
   }
   for (const auto& [k, v] : u.attributes) {
     if (agent && is_protected(k)) continue;
+    // JSON has no NaN or infinity: such a value could not be read back.
+    if (const double* d = std::get_if<double>(&v); d && !std::isfinite(*d)) continue;
     auto it = c.attributes.find(k);
     if (it == c.attributes.end()) {
       c.attributes.emplace(k, v);
