@@ -63,7 +63,10 @@ http::Response Api::get_ci(const server::Params& p) {
   if (!*ci) return fail(404, "not_found", "no CI with id '" + id + "'");
   json::object o = ci_summary(**ci);
   json::object attrs;
-  for (const auto& [k, v] : (*ci)->attributes) std::visit([&](const auto& x) { attrs[k] = x; }, v);
+  for (const auto& kv : (*ci)->attributes) {
+    auto& slot = attrs[kv.first];
+    std::visit([&slot](const auto& x) { slot = x; }, kv.second);
+  }
   o["attributes"] = std::move(attrs);
   auto latest = stores_.series->latest_samples(id);
   if (!latest) return store_failure(latest.error());

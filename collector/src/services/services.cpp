@@ -282,8 +282,9 @@ std::vector<Service> Catalog::list() const {
   std::vector<Service> out;
   for (const auto& [path, st] : files_)
     if (st.good) out.push_back(*st.good);
-  for (const auto& [name, svc] : api_)
-    if (std::none_of(out.begin(), out.end(), [&name](const Service& s) { return s.name == name; })) out.push_back(svc);
+  for (const auto& entry : api_)
+    if (std::none_of(out.begin(), out.end(), [&entry](const Service& s) { return s.name == entry.first; }))
+      out.push_back(entry.second);
   std::sort(out.begin(), out.end(), [](const Service& a, const Service& b) { return a.name < b.name; });
   return out;
 }
