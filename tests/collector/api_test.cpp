@@ -598,6 +598,7 @@ TEST(CmdbApi, ManualCisRelationshipsImpactAuditAndHistory) {
       {"/api/v1/cis", R"({"type":"t","name":"n","attributes":{"a":[1]}})"},
       {"/api/v1/cis", R"({"type":"t","name":"n","origin":"agent"})"},
       {"/api/v1/cis", R"({"type":"t","name":"n","attributes":{"a":1e400}})"},
+      {"/api/v1/cis", R"({"type":"t","name":"n","id":"service:shop"})"},
       {"/api/v1/cis", R"({"type":"t","name":"n","id":"a/b"})"}, {"/api/v1/cis", R"({"type":7,"name":"n"})"},
       {"/api/v1/relationships", R"({"from":"a","type":"likes","to":"b"})"},
       {"/api/v1/relationships", R"({"from":"a","type":"runs_on","to":"a"})"},
@@ -781,6 +782,39 @@ TEST(ServicesApi, DefinedThroughTheApiToo) {
   EXPECT_EQ(api_h.call("DELETE", "/api/v1/services/shop").status, 200u);
   EXPECT_EQ(api_h.call("DELETE", "/api/v1/services/shop").status, 404u);
   EXPECT_EQ(api_h.call("GET", "/api/v1/services/shop").status, 404u);
+}
+
+TEST(Components, SerialsIdentifyWithinAHostAndPlaceholdersNotAtAll) {
+  auto inventory = [](std::vector<wire::Disk> disks, std::vector<wire::Nic> nics) {
+    wire::Inventory inv;
+    inv.disks = {wire::SectionState::collected, "", "d", disks};
+    inv.nics = {wire::SectionState::collected, "", "n", nics};
+    return inv;
+  };
+  // Emulated disks report the same serial on every VM: one CI per host.
+  const wire::Disk qemu{"sda", "QEMU HARDDISK", "QM00001", "", 1 << 30, true, false, "sata"};
+  auto a = ingest::components(inventory({qemu}, {}), "host-a", 1);
+  auto b = ingest::components(inventory({qemu}, {}), "host-b", 1);
+  ASSERT_EQ(a.cis.size(), 1u);
+  ASSERT_EQ(b.cis.size(), 1u);
+  EXPECT_NE(a.cis[0].id, b.cis[0].id);
+  EXPECT_EQ(std::get<std::string>(a.cis[0].attributes.at("identity.rule")), "host+serial");
+  // A WWN is the same disk wherever it is.
+  wire::Disk san = qemu;
+  san.wwn = "0x5000c500a1b2c3d4";
+  EXPECT_EQ(ingest::components(inventory({san}, {}), "host-a", 1).cis[0].id,
+            ingest::components(inventory({san}, {}), "host-b", 1).cis[0].id);
+  // Placeholders count as absent; virtual and all-zero MACs are no NICs.
+  wire::Disk blank = qemu;
+  blank.serial = "To Be Filled By O.E.M.";
+  EXPECT_EQ(std::get<std::string>(ingest::components(inventory({blank}, {}), "host-a", 1).cis[0].attributes.at("identity.rule")),
+            "host+name");
+  auto nics = ingest::components(inventory({}, {{"lo0", "00:00:00:00:00:00", 1500, -1, "up", false, "", {}},
+                                                {"br0", "02:42:ac:11:00:02", 1500, -1, "up", true, "", {}},
+                                                {"eth0", "00:1b:21:aa:bb:01", 1500, 1000, "up", false, "ixgbe", {}}}),
+                                   "host-a", 1);
+  ASSERT_EQ(nics.cis.size(), 1u);
+  EXPECT_EQ(nics.cis[0].name, "eth0");
 }
 
 }  // namespace capacity_api

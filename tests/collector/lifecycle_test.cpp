@@ -55,6 +55,16 @@ TEST(Lifecycle, SilentHostsGoMissingThenRetired) {
   EXPECT_EQ(state("chatty"), store::CiState::active);
   EXPECT_EQ(state("switch-1"), store::CiState::active) << "CIs people made are theirs to retire";
   EXPECT_EQ((*s->cmdb->find_ci("quiet"))->last_seen_ms, 100 * kDay) << "going missing is not being seen";
+  // A person's edit is not a sighting either.
+  store::CiUpdate edit;
+  edit.id = "quiet";
+  edit.type = "host";
+  edit.source = "user";
+  edit.attributes = {{"location", std::string("DC2")}};
+  edit.seen_at_ms = core::to_unix_ms(clock.now());
+  ASSERT_TRUE(s->cmdb->upsert_ci(edit));
+  EXPECT_EQ(state("quiet"), store::CiState::missing);
+  EXPECT_EQ((*s->cmdb->find_ci("quiet"))->last_seen_ms, 100 * kDay);
 
   clock.advance(std::chrono::milliseconds(30 * kDay));
   seen("chatty", core::to_unix_ms(clock.now()));

@@ -144,8 +144,13 @@ TEST(Catalog, KeepsTheLastGoodDefinitionOfABrokenFile) {
   EXPECT_NE(r.errors[0].message.find("already defined"), std::string::npos);
   EXPECT_EQ(c.find("webshop")->file, dir.file("webshop.toml"));
 
-  // Removed files are forgotten.
+  // The first file goes: the second one's definition is in use.
   std::filesystem::remove(dir.file("webshop.toml"));
+  r = c.refresh();
+  EXPECT_TRUE(r.errors.empty());
+  ASSERT_TRUE(c.find("webshop"));
+  EXPECT_EQ(c.find("webshop")->file, dir.file("z-copy.toml"));
+  // Removed files are forgotten.
   std::filesystem::remove(dir.file("z-copy.toml"));
   c.refresh();
   EXPECT_TRUE(c.list().empty());

@@ -123,7 +123,8 @@ core::Status Api::sync_components(const store::AgentRecord& agent, const ingest:
         if (auto added = stores_.relations->add_relationship(r); !added) return std::move(added).error();
     }
     for (const store::Relationship& h : *held) {
-      if (h.from != agent.ci_id || h.type != "contains" || !h.to.starts_with(prefix)) continue;
+      // Only what agents made: a link a person made stays theirs.
+      if (h.from != agent.ci_id || h.type != "contains" || h.origin != "agent" || !h.to.starts_with(prefix)) continue;
       if (std::binary_search(ids.begin(), ids.end(), h.to)) continue;
       // Gone from the host (a swapped NIC, a pulled disk): the link goes, the
       // component is retired, both on the audit trail.

@@ -22,7 +22,8 @@ namespace json = boost::json;
 constexpr std::size_t kMaxIdLength = 256;
 
 bool valid_id(std::string_view id) {
-  return !id.empty() && id.size() <= kMaxIdLength &&
+  // "service:" names services in the dependency graph.
+  return !id.empty() && id.size() <= kMaxIdLength && !id.starts_with("service:") &&
          std::all_of(id.begin(), id.end(), [](char c) { return c > ' ' && c != 0x7f && c != '/' && c != '\x1f'; });
 }
 

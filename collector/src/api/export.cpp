@@ -195,7 +195,7 @@ http::Response Api::export_glpi(const server::Params& p) {
         return std::find(a.begin(), a.end(), std::pair<std::string, std::string>{k, v}) != a.end();
       };
       if (has("mountpoint", mount) && has("state", "free") && std::isfinite(s.sample.value))
-        o["free"] = static_cast<std::int64_t>(s.sample.value) / kMiB;
+        o["free"] = static_cast<std::int64_t>(std::clamp(s.sample.value, 0.0, 9.0e18)) / kMiB;
     }
     drives.push_back(std::move(o));
   }

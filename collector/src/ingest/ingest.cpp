@@ -212,9 +212,14 @@ Components components(const wire::Inventory& inv, const std::string& host, std::
     return u;
   };
   component_section(inv.disks, "disk-", out, [&](const wire::Disk& d) -> std::optional<store::CiUpdate> {
-    const std::string rule = !d.wwn.empty() ? "wwn" : !d.serial.empty() ? "serial" : "host+name";
-    const std::string identity = !d.wwn.empty() ? "wwn:" + d.wwn : !d.serial.empty() ? "serial:" + d.serial
-                                                                                      : "name:" + host + ":" + d.name;
+    // A WWN is unique by standard; serials are not always (emulated disks
+    // report QM00001 on every VM), so a serial identifies a disk within
+    // its host only.
+    const bool wwn = !placeholder(d.wwn), serial = !placeholder(d.serial);
+    const std::string rule = wwn ? "wwn" : serial ? "host+serial" : "host+name";
+    const std::string identity = wwn      ? "wwn:" + d.wwn
+                                 : serial ? "serial:" + host + ":" + d.serial
+                                          : "name:" + host + ":" + d.name;
     store::CiUpdate u = base(component_id("disk-", identity), "disk", d.name, rule);
     u.attributes["disk.name"] = d.name;
     u.attributes["disk.size_bytes"] = saturated(d.size_bytes);
@@ -226,7 +231,7 @@ Components components(const wire::Inventory& inv, const std::string& host, std::
     return u;
   });
   component_section(inv.nics, "nic-", out, [&](const wire::Nic& n) -> std::optional<store::CiUpdate> {
-    if (n.is_virtual || n.mac.empty() || n.mac == "00:00:00:00:00:00") return std::nullopt;
+    if (n.is_virtual || placeholder(n.mac)) return std::nullopt;
     store::CiUpdate u = base(component_id("nic-", "mac:" + n.mac), "nic", n.name, "mac");
     u.attributes["nic.name"] = n.name;
     u.attributes["nic.mac"] = n.mac;
@@ -235,9 +240,9 @@ Components components(const wire::Inventory& inv, const std::string& host, std::
     return u;
   });
   component_section(inv.memory, "memory-", out, [&](const wire::MemoryModule& m) -> std::optional<store::CiUpdate> {
-    const bool serial = !m.serial.empty();
-    store::CiUpdate u = base(component_id("memory-", serial ? "serial:" + m.serial : "slot:" + host + ":" + m.locator),
-                             "memory_module", m.locator, serial ? "serial" : "host+slot");
+    const bool serial = !placeholder(m.serial);
+    store::CiUpdate u = base(component_id("memory-", serial ? "serial:" + host + ":" + m.serial : "slot:" + host + ":" + m.locator),
+                             "memory_module", m.locator, serial ? "host+serial" : "host+slot");
     u.attributes["memory.locator"] = m.locator;
     u.attributes["memory.size_bytes"] = saturated(m.size_bytes);
     if (!m.type.empty()) u.attributes["memory.type"] = m.type;
@@ -291,11 +296,12 @@ Components components(const wire::Inventory& inv, const std::string& host, std::
 bool placeholder(std::string_view v) {
   std::string t;
   for (char c : v)
-    if (c != ' ' && c != '-' && c != '.' && c != '_') t += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (c != ' ' && c != '-' && c != '.' && c != '_' && c != ':') t += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (t.empty()) return true;
   static constexpr std::string_view kKnown[] = {
       "tobefilledbyoem", "defaultstring", "none", "notspecified", "notapplicable", "na", "oem", "systemserialnumber",
-      "chassisserialnumber", "0123456789", "123456789", "1234567890", "unknown", "notavailable", "xxxxxxxxxxxxxxxx"};
+      "chassisserialnumber", "0123456789", "123456789", "1234567890", "unknown", "notavailable", "xxxxxxxxxxxxxxxx",
+      "03000200040005000006000700080009"};  // the UUID of the SMBIOS specification's example
   if (std::find(std::begin(kKnown), std::end(kKnown), t) != std::end(kKnown)) return true;
   // All zeros or all Fs (an unset UUID or serial).
   return t.find_first_not_of('0') == std::string::npos || t.find_first_not_of('f') == std::string::npos;

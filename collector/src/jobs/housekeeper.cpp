@@ -112,6 +112,10 @@ core::Result<std::pair<std::size_t, std::size_t>> Housekeeper::run_lifecycle() {
     if (cis->size() < kPage) break;
   }
   for (const store::CiUpdate& u : updates) {
+    // A host may have reported since the listing: look again just before.
+    auto now_ci = stores_.cmdb->find_ci(u.id);
+    if (!now_ci) return std::move(now_ci).error();
+    if (!*now_ci || now - (*now_ci)->last_seen_ms <= missing_ms) continue;
     if (auto st = stores_.cmdb->upsert_ci(u); !st) return std::move(st).error();
     ++(*u.state == store::CiState::missing ? changed.first : changed.second);
   }

@@ -128,8 +128,8 @@ void write_ci(const Backend& b, const std::optional<Ci>& old, const Ci& c, std::
 }
 
 // --- audit trail ------------------------------------------------------------
-// Entries live in two sorted sets scored by time, "audit" for the fleet and
-// "audit:ci:CI" per CI, as JSON members that start with their random id (so
+// Entries live in sorted sets scored by time, "audit" for the fleet,
+// "audit:ci:CI" per CI and "audit:alerts" for unauthorised-change alerts, as JSON members that start with their random id (so
 // entries of the same millisecond are ordered by id). "audit:alert:CI" holds,
 // per key, the time of the last unauthorised-change alert (flap suppression).
 // Change records: hash "change:ID", sorted sets "changes" and "changes:ci:CI"
@@ -248,7 +248,10 @@ core::Status add_audit(Connection& c, const Backend& b, std::vector<AuditRecord>
     const std::string member = audit_member(r);
     tx.push_back({"ZADD", b.key("audit"), i64(r.time_ms), member});
     tx.push_back({"ZADD", b.key("audit:ci", r.ci_id), i64(r.time_ms), member});
-    if (r.alert) tx.push_back({"HSET", b.key("audit:alert", r.ci_id), r.key, i64(r.time_ms)});
+    if (r.alert) {
+      tx.push_back({"HSET", b.key("audit:alert", r.ci_id), r.key, i64(r.time_ms)});
+      tx.push_back({"ZADD", b.key("audit:alerts"), i64(r.time_ms), member});
+    }
   }
   return {};
 }
@@ -1122,7 +1125,10 @@ class RedisRelationStore final : public RelationStore {
     const std::string id = r.from + kSep + r.type + kSep + r.to;
     return b_->pool.with([&](Connection& c) -> core::Result<bool> {
       for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
-        auto pre = c.pipeline({{"WATCH", b_->key("rel:meta"), b_->key("ci", r.from), b_->key("ci", r.to)},
+        // Writers of the same CI's relationships serialise on its lock key
+        // (bumped by every write); others do not contend.
+        const std::string lock = b_->key("rel:lock", r.from);
+        auto pre = c.pipeline({{"WATCH", lock, b_->key("ci", r.from), b_->key("ci", r.to)},
                                {"HEXISTS", b_->key("rel:meta"), id},
                                {"EXISTS", b_->key("ci", r.from)},
                                {"EXISTS", b_->key("ci", r.to)}});
@@ -1152,6 +1158,7 @@ class RedisRelationStore final : public RelationStore {
           tx.push_back({"SREM", b_->key("rel:in", r.to), in_member});
         }
         tx.push_back({"INCR", b_->key("rel:version")});
+        tx.push_back({"INCR", lock});
         AuditRecord a;
         a.time_ms = t;
         a.ci_id = r.from;
@@ -1184,7 +1191,10 @@ class RedisAuditStore final : public AuditStore {
 
   core::Result<std::vector<AuditRecord>> list_audit(const AuditFilter& f) override {
     return b_->pool.with([&](Connection& c) -> core::Result<std::vector<AuditRecord>> {
-      const std::string key = f.ci_id.empty() ? b_->key("audit") : b_->key("audit:ci", f.ci_id);
+      // Alerts have their own set, so asking for them reads only them.
+      const std::string key = f.unauthorized ? b_->key("audit:alerts")
+                              : f.ci_id.empty() ? b_->key("audit")
+                                                : b_->key("audit:ci", f.ci_id);
       const std::string max = f.to_ms == INT64_MAX ? "+inf" : "(" + i64(f.to_ms);
       const std::string min = f.from_ms == INT64_MIN ? "-inf" : i64(f.from_ms);
       std::vector<AuditRecord> out;
@@ -1200,6 +1210,7 @@ class RedisAuditStore final : public AuditStore {
           if (!rec) return std::move(rec).error();
           if (!f.kind.empty() && rec->kind != f.kind) continue;
           if (f.unauthorized && !rec->alert) continue;
+          if (!f.ci_id.empty() && rec->ci_id != f.ci_id) continue;
           out.push_back(std::move(*rec));
           if (out.size() == f.limit) break;
         }

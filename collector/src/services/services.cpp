@@ -256,18 +256,19 @@ Catalog::RefreshReport Catalog::refresh() {
     ++rep.loaded;
     ++generation_;
   }
-  // A name defined by two files: the first file (by path) keeps it.
+  // A name defined by two files: the first file (by path) keeps it; the
+  // other keeps its definition aside, in use again once the first goes.
   std::map<std::string, std::string> owner_of;
   for (auto& [path, st] : files_) {
+    st.shadowed.reset();
     if (!st.good) continue;
     auto [it, added] = owner_of.emplace(st.good->name, path);
-    if (!added) {
-      st.error = path + ": service '" + st.good->name + "' is already defined in " + it->second;
-      st.good.reset();
-    }
+    if (!added) st.shadowed = path + ": service '" + st.good->name + "' is already defined in " + it->second;
   }
-  for (const auto& [path, st] : files_)
+  for (const auto& [path, st] : files_) {
     if (st.error) rep.errors.push_back({path, *st.error});
+    if (st.shadowed) rep.errors.push_back({path, *st.shadowed});
+  }
   rep.errors.insert(rep.errors.end(), api_errors_.begin(), api_errors_.end());
   return rep;
 }
@@ -281,7 +282,7 @@ std::vector<Service> Catalog::list() const {
   std::lock_guard lock(mu_);
   std::vector<Service> out;
   for (const auto& [path, st] : files_)
-    if (st.good) out.push_back(*st.good);
+    if (st.good && !st.shadowed) out.push_back(*st.good);
   for (const auto& entry : api_)
     if (std::none_of(out.begin(), out.end(), [&entry](const Service& s) { return s.name == entry.first; }))
       out.push_back(entry.second);
@@ -292,7 +293,7 @@ std::vector<Service> Catalog::list() const {
 std::optional<Service> Catalog::find(std::string_view name) const {
   std::lock_guard lock(mu_);
   for (const auto& [path, st] : files_)
-    if (st.good && st.good->name == name) return st.good;
+    if (st.good && !st.shadowed && st.good->name == name) return st.good;
   if (auto it = api_.find(std::string(name)); it != api_.end()) return it->second;
   return std::nullopt;
 }
@@ -300,8 +301,10 @@ std::optional<Service> Catalog::find(std::string_view name) const {
 std::vector<Catalog::FileError> Catalog::errors() const {
   std::lock_guard lock(mu_);
   std::vector<FileError> out;
-  for (const auto& [path, st] : files_)
+  for (const auto& [path, st] : files_) {
     if (st.error) out.push_back({path, *st.error});
+    if (st.shadowed) out.push_back({path, *st.shadowed});
+  }
   out.insert(out.end(), api_errors_.begin(), api_errors_.end());
   return out;
 }

@@ -169,9 +169,13 @@ Ci merge_ci(const std::optional<Ci>& existing, const CiUpdate& u) {
     }
   }
   if (changed && existing) c.updated_ms = std::max(c.updated_ms, u.seen_at_ms);
-  // An update that sets a state (missing, retired) is not a sighting.
-  if (!u.state) c.last_seen_ms = std::max(c.last_seen_ms, u.seen_at_ms);
-  c.state = u.state.value_or(CiState::active);
+  // Only an agent's report is a sighting (it makes the CI active and seen);
+  // a person's edit or a state change (missing, retired) is not. A new CI
+  // is seen when it is made.
+  const bool sighting = !u.state && (agent || !existing);
+  if (sighting) c.last_seen_ms = std::max(c.last_seen_ms, u.seen_at_ms);
+  if (u.state) c.state = *u.state;
+  else if (sighting) c.state = CiState::active;
   return c;
 }
 
@@ -312,6 +316,8 @@ void classify_changes(std::vector<AuditRecord>& records, std::span<const ChangeR
     // replaced or removed, software (after the baseline) or a relationship.
     // A CI coming back (state) is not a change of its configuration.
     if (r.origin != "agent" || r.kind == "created" || r.kind == "state") continue;
+    // A reboot moves the boot time: availability, not configuration.
+    if (r.kind == "attribute" && r.key == "host.boot_time_ms") continue;
     for (const ChangeRecord& c : changes)
       if (r.time_ms >= c.start_ms && r.time_ms < c.end_ms &&
           std::find(c.ci_ids.begin(), c.ci_ids.end(), r.ci_id) != c.ci_ids.end()) {

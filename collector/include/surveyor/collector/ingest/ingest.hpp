@@ -31,11 +31,14 @@ namespace surveyor::collector::ingest {
 // Component CIs of a host from its inventory: CPU packages, memory modules,
 // disks, physical NICs, filesystems and the OS, each contained in the host.
 // Identity rules, most specific first, recorded in `identity.rule`:
-//   disk: WWN, then serial, then host + device name
+//   disk: WWN, then host + serial, then host + device name
 //   nic: MAC address (virtual interfaces are not CIs)
-//   memory module: serial, then host + slot
+//   memory module: host + serial, then host + slot
+// (serials are not unique across vendors' emulated devices; placeholder
+// values count as absent)
 //   filesystem: host + mount point; cpu: host + package number; os: host
-// So a disk moved to another host stays one CI, and a swapped NIC is a new one.
+// So a disk with a WWN moved to another host stays one CI, and a swapped NIC
+// is a new one.
 struct Components {
   std::vector<store::CiUpdate> cis;
   // Per kind whose section was collected (or found empty): the id prefix

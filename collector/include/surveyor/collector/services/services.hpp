@@ -90,7 +90,8 @@ class Catalog {
     std::uintmax_t size = 0;
     std::filesystem::file_time_type mtime{};
     std::optional<Service> good;  // last good definition
-    std::optional<std::string> error;
+    std::optional<std::string> error;  // the file's own error
+    std::optional<std::string> shadowed;  // its service is defined by an earlier file
   };
   std::filesystem::path dir_;
   mutable std::mutex mu_;

@@ -80,8 +80,9 @@ struct CiUpdate {
   AttrMap attributes;
   std::vector<std::string> replace_prefixes;
   std::int64_t seen_at_ms = 0;
-  // The state the CI is in after this update; none: active (it was seen at
-  // seen_at_ms). With a state, seen_at_ms is only when it changed.
+  // The state the CI is in after this update. None: an agent's update is a
+  // sighting (active, seen at seen_at_ms); anyone else's keeps the state.
+  // With a state, seen_at_ms is only when it changed.
   std::optional<CiState> state;
 };
 
