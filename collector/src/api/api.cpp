@@ -64,6 +64,8 @@ void Api::register_routes(server::Router& r) {
         [this](const http::Request&, const server::Params& p) { return get_change(p); });
   r.add("GET", "/api/v1/cis/{id}/export/glpi", "cis.export",
         [this](const http::Request&, const server::Params& p) { return export_glpi(p); });
+  r.add("GET", "/api/v1/availability/{ci}", "availability",
+        [this](const http::Request&, const server::Params& p) { return get_availability(p); });
   r.add("GET", "/api/v1/impact/{ci}", "impact",
         [this](const http::Request&, const server::Params& p) { return get_impact(p); });
   r.add("PUT", "/api/v1/services/{name}", "services.put",

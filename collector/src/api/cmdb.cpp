@@ -10,6 +10,7 @@
 #include <cmath>
 
 #include "query_params.hpp"
+#include "surveyor/collector/availability/availability.hpp"
 #include "surveyor/collector/api/api.hpp"
 #include "surveyor/core/clock.hpp"
 #include "surveyor/core/crypto.hpp"
@@ -452,6 +453,38 @@ http::Response Api::service_dependencies(const server::Params& p) {
     items.push_back(json::object{{"depth", d.depth}, {"node", d.node}, {"via", d.via}});
   return server::json_response(
       200, json::serialize(json::object{{"service", name}, {"dependencies", std::move(items)}, {"truncated", truncated}}));
+}
+
+http::Response Api::get_availability(const server::Params& p) {
+  const std::string& id = p.path.at("ci");
+  auto ci = stores_.cmdb->find_ci(id);
+  if (!ci) return store_failure(ci.error());
+  if (!*ci) return fail(404, "not_found", "no CI with id '" + id + "'");
+  const std::int64_t now = core::to_unix_ms(clock_.now());
+  auto to = query::time_param(p, "to", now);
+  if (!to) return query_failure(to.error());
+  auto from = query::time_param(p, "from", *to - 86'400'000);
+  if (!from) return query_failure(from.error());
+  if (*to <= *from) return fail(400, "bad_query", "to must be after from");
+  auto timeline = stores_.timelines->read_timeline(id, *from, *to);
+  if (!timeline) return store_failure(timeline.error());
+  const availability::Totals t = availability::totals(*timeline, *from, *to);
+  json::array intervals;
+  for (const store::StateInterval& s : *timeline)
+    intervals.push_back(json::object{{"start", core::format_rfc3339(std::max(s.start_ms, *from))},
+                                     {"end", core::format_rfc3339(std::min(s.end_ms, *to))},
+                                     {"state", std::string(store::to_string(s.state))}});
+  const auto pct = t.availability();
+  json::object out{{"ci_id", id},
+                   {"from", core::format_rfc3339(*from)},
+                   {"to", core::format_rfc3339(*to)},
+                   {"availability_percent", pct ? json::value(*pct) : json::value(nullptr)},
+                   {"seconds", json::object{{"up", t.up_ms / 1000.0},
+                                            {"down", t.down_ms / 1000.0},
+                                            {"maintenance", t.maintenance_ms / 1000.0},
+                                            {"unknown", t.unknown_ms / 1000.0}}},
+                   {"intervals", std::move(intervals)}};
+  return server::json_response(200, json::serialize(out));
 }
 
 }  // namespace surveyor::collector::api

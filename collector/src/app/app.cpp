@@ -79,6 +79,9 @@ config::Schema make_schema() {
   s.add({.key = "retire_after", .type = Type::duration,
          .default_value = Value{std::chrono::milliseconds{30LL * 86'400'000}},
          .description = "a host not heard from for this long is retired (0s: never)"});
+  s.add({.key = "availability_interval", .type = Type::duration,
+         .default_value = Value{std::chrono::milliseconds{10'000}},
+         .description = "how often host availability is evaluated (docs/sla.md)", .validate = at_least_second});
   s.add({.key = "services_dir", .type = Type::string, .default_value = Value{std::string("/etc/surveyor/services.d")},
          .description = "directory of service definitions, one *.toml file per service (docs/cmdb.md); changes are "
                         "picked up within capacity_interval"});
@@ -200,6 +203,9 @@ int run(const config::Settings& s) {
   ho.maintenance_interval = s.duration("maintenance_interval");
   ho.capacity_interval = s.duration("capacity_interval");
   ho.missing_after = s.duration("missing_after");
+  ho.availability_interval = s.duration("availability_interval");
+  // A step over six intervals (at least a minute) means the collector was not running.
+  ho.availability_gap = std::max(std::chrono::milliseconds{60'000}, 6 * ho.availability_interval);
   ho.retire_after = s.duration("retire_after");
   ho.maintenance.raw_retention_ms = s.duration("raw_retention").count();
   ho.maintenance.rollup_retention_ms = s.duration("rollup_retention").count();

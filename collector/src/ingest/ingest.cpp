@@ -148,6 +148,9 @@ store::ReportBatch to_batch(const wire::Report& r, const store::AgentRecord& age
       b.sections.push_back({std::move(t.name), std::move(t.state), std::move(t.reason), std::move(t.digest),
                             std::move(t.data_json)});
   host.name_if_new = agent.hostname;  // a report without the host section keeps the CI's name
+  // Availability counts a host down after 2 x its heartbeat interval.
+  if (r.heartbeat_interval_s > 0)
+    host.attributes["agent.heartbeat_interval_s"] = static_cast<std::int64_t>(r.heartbeat_interval_s);
   b.cis.push_back(std::move(host));
   if (r.inventory)
     for (store::CiUpdate& c : components(*r.inventory, agent.ci_id, received_at_ms).cis) b.cis.push_back(std::move(c));

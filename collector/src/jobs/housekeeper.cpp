@@ -124,6 +124,14 @@ core::Result<std::pair<std::size_t, std::size_t>> Housekeeper::run_lifecycle() {
   return changed;
 }
 
+core::Result<availability::Report> Housekeeper::run_availability() {
+  const auto started = Steady::now();
+  auto r = availability::evaluate(stores_, core::to_unix_ms(clock_.now()), options_.availability_gap.count());
+  runs_.with({"availability", r ? "ok" : "failed"}).inc();
+  duration_.with({"availability"}).set(seconds_since(started));
+  return r;
+}
+
 core::Result<capacity::RulesReport> Housekeeper::run_rules() {
   const auto started = Steady::now();
   std::vector<capacity::CapacityRule> rules = options_.rules;
@@ -144,6 +152,7 @@ void Housekeeper::loop() {
   log::Logger log("housekeeping");
   auto next_maintenance = Steady::now();
   auto next_rules = Steady::now();
+  auto next_availability = Steady::now();
   for (;;) {
     const auto now = Steady::now();
     if (now >= next_maintenance) {
@@ -172,7 +181,16 @@ void Housekeeper::loop() {
                  r->opened, r->resolved, r->open);
       next_rules = Steady::now() + options_.capacity_interval;
     }
-    const auto wake = std::min(next_maintenance, has_rules() ? next_rules : next_maintenance);
+    if (options_.availability_interval.count() > 0 && now >= next_availability) {
+      auto r = run_availability();
+      if (!r) log.warn("availability evaluation failed: {}", r.error().describe());
+      else if (r->gap)
+        log.warn("availability: nothing evaluated for {} s (collector not running?): recorded as unknown",
+                 (r->to_ms - r->from_ms) / 1000);
+      next_availability = Steady::now() + options_.availability_interval;
+    }
+    auto wake = std::min(next_maintenance, has_rules() ? next_rules : next_maintenance);
+    if (options_.availability_interval.count() > 0) wake = std::min(wake, next_availability);
     if (!sleep_for(std::chrono::duration_cast<std::chrono::milliseconds>(std::max(wake - Steady::now(), Steady::duration{})) +
                    std::chrono::milliseconds(1)))
       return;

@@ -1358,6 +1358,87 @@ class RedisServiceStore final : public ServiceStore {
   std::shared_ptr<Backend> b_;
 };
 
+// Timelines: sorted set "timeline:SUBJECT" scored by start, members
+// "start:end:state"; the last interval is extended by a Lua script, so a
+// record is atomic across collectors. "availability:until" is the pulse.
+class RedisTimelineStore final : public TimelineStore {
+ public:
+  explicit RedisTimelineStore(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
+
+  core::Status record_state(std::string_view subject, Availability state, std::int64_t from_ms,
+                            std::int64_t to_ms) override {
+    static const char* kRecord = R"lua(
+local from, to, state = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
+local last = redis.call('ZRANGE', KEYS[1], -1, -1)
+if #last > 0 then
+  local s, e, st = string.match(last[1], '^(-?%d+):(-?%d+):(%a+)$')
+  s, e = tonumber(s), tonumber(e)
+  if e > from then from = e end
+  if from >= to then return 0 end
+  if st == state and from == e then
+    redis.call('ZREM', KEYS[1], last[1])
+    redis.call('ZADD', KEYS[1], s, string.format('%d:%d:%s', s, to, state))
+    return 1
+  end
+end
+if from >= to then return 0 end
+redis.call('ZADD', KEYS[1], from, string.format('%d:%d:%s', from, to, state))
+return 1)lua";
+    return b_->pool.with([&](Connection& c) -> core::Status {
+      auto r = c.command({"EVAL", kRecord, "1", b_->key("timeline", subject), i64(from_ms), i64(to_ms),
+                          std::string(to_string(state))});
+      if (!r) return std::move(r).error();
+      if (is_error(r->get())) return reply_error(r->get(), "write timeline");
+      return {};
+    });
+  }
+
+  core::Result<std::vector<StateInterval>> read_timeline(std::string_view subject, std::int64_t from_ms,
+                                                         std::int64_t to_ms) override {
+    return b_->pool.with([&](Connection& c) -> core::Result<std::vector<StateInterval>> {
+      // Intervals start before `to`; those ending by `from` are dropped here.
+      auto r = c.command({"ZRANGEBYSCORE", b_->key("timeline", subject), "-inf", "(" + i64(to_ms)});
+      if (!r) return std::move(r).error();
+      if (is_error(r->get())) return reply_error(r->get(), "read timeline");
+      std::vector<StateInterval> out;
+      for (const std::string& m : member_list(r->get())) {
+        const auto a = m.find(':'), b = a == std::string::npos ? a : m.find(':', a + 1);
+        if (b == std::string::npos) return core::make_error(StoreErrc::corrupt, "bad timeline entry");
+        auto state = availability_from(m.substr(b + 1));
+        if (!state) return core::make_error(StoreErrc::corrupt, "bad timeline state");
+        StateInterval iv{std::string(subject), std::strtoll(m.c_str(), nullptr, 10),
+                         std::strtoll(m.c_str() + a + 1, nullptr, 10), *state};
+        if (iv.end_ms > from_ms) out.push_back(std::move(iv));
+      }
+      return out;
+    });
+  }
+
+  core::Result<std::int64_t> evaluated_until() override {
+    return b_->pool.with([&](Connection& c) -> core::Result<std::int64_t> {
+      auto r = c.command({"GET", b_->key("availability:until")});
+      if (!r) return std::move(r).error();
+      if (is_error(r->get())) return reply_error(r->get(), "read pulse");
+      return reply_int(r->get()).value_or(0);
+    });
+  }
+
+  core::Status set_evaluated_until(std::int64_t t_ms) override {
+    static const char* kMax =
+        "local v = tonumber(redis.call('GET', KEYS[1]) or '0') "
+        "if tonumber(ARGV[1]) > v then redis.call('SET', KEYS[1], ARGV[1]) end return 0";
+    return b_->pool.with([&](Connection& c) -> core::Status {
+      auto r = c.command({"EVAL", kMax, "1", b_->key("availability:until"), i64(t_ms)});
+      if (!r) return std::move(r).error();
+      if (is_error(r->get())) return reply_error(r->get(), "write pulse");
+      return {};
+    });
+  }
+
+ private:
+  std::shared_ptr<Backend> b_;
+};
+
 class RedisHealth final : public StoreHealth {
  public:
   explicit RedisHealth(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
@@ -1392,6 +1473,7 @@ core::Result<Stores> open_redis(const RedisOptions& options) {
   s.audit = std::make_shared<RedisAuditStore>(backend);
   s.changes = std::make_shared<RedisChangeStore>(backend);
   s.services = std::make_shared<RedisServiceStore>(backend);
+  s.timelines = std::make_shared<RedisTimelineStore>(backend);
   s.health = std::make_shared<RedisHealth>(backend);
   return s;
 }

@@ -88,6 +88,9 @@ CREATE TABLE IF NOT EXISTS changes(
 CREATE TABLE IF NOT EXISTS change_cis(
   ci_id TEXT NOT NULL, change_id TEXT NOT NULL, PRIMARY KEY(ci_id, change_id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS timeline(
+  subject TEXT NOT NULL, start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL, state TEXT NOT NULL,
+  PRIMARY KEY(subject, start_ms)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS services(
   name TEXT PRIMARY KEY, definition TEXT NOT NULL, origin TEXT NOT NULL, updated_ms INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS rollups(
@@ -1188,6 +1191,90 @@ class SqliteServiceStore final : public ServiceStore {
   std::shared_ptr<Backend> b_;
 };
 
+class SqliteTimelineStore final : public TimelineStore {
+ public:
+  explicit SqliteTimelineStore(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
+
+  core::Status record_state(std::string_view subject, Availability state, std::int64_t from_ms,
+                            std::int64_t to_ms) override {
+    auto r = b_->pool.with_writer([&](Connection& c) {
+      return in_transaction<bool>(c, [&]() -> core::Result<bool> {
+        SURVEYOR_TRY_STMT(last, c,
+                          "SELECT start_ms, end_ms, state FROM timeline WHERE subject = ?1 "
+                          "ORDER BY start_ms DESC LIMIT 1");
+        last.bind(1, subject);
+        const int rc = last.step();
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) return c.error(rc, "read timeline");
+        std::int64_t from = from_ms;
+        if (rc == SQLITE_ROW) {
+          const std::int64_t start = last.int64(0), end = last.int64(1);
+          const std::string held = last.text(2);
+          from = std::max(from, end);
+          if (from >= to_ms) return false;
+          if (held == to_string(state) && from == end) {
+            SURVEYOR_TRY_STMT(ext, c, "UPDATE timeline SET end_ms = ?3 WHERE subject = ?1 AND start_ms = ?2");
+            ext.bind(1, subject).bind(2, start).bind(3, to_ms);
+            if (int e = ext.step(); e != SQLITE_DONE) return c.error(e, "extend timeline");
+            return true;
+          }
+        }
+        if (from >= to_ms) return false;
+        SURVEYOR_TRY_STMT(ins, c, "INSERT INTO timeline(subject, start_ms, end_ms, state) VALUES(?1, ?2, ?3, ?4)");
+        ins.bind(1, subject).bind(2, from).bind(3, to_ms).bind(4, to_string(state));
+        if (int e = ins.step(); e != SQLITE_DONE) return c.error(e, "write timeline");
+        return true;
+      });
+    });
+    if (!r) return std::move(r).error();
+    return {};
+  }
+
+  core::Result<std::vector<StateInterval>> read_timeline(std::string_view subject, std::int64_t from_ms,
+                                                         std::int64_t to_ms) override {
+    return b_->pool.with_reader([&](Connection& c) -> core::Result<std::vector<StateInterval>> {
+      SURVEYOR_TRY_STMT(s, c,
+                        "SELECT start_ms, end_ms, state FROM timeline WHERE subject = ?1 AND end_ms > ?2 "
+                        "AND start_ms < ?3 ORDER BY start_ms");
+      s.bind(1, subject).bind(2, from_ms).bind(3, to_ms);
+      std::vector<StateInterval> out;
+      int rc;
+      while ((rc = s.step()) == SQLITE_ROW) {
+        auto state = availability_from(s.text(2));
+        if (!state) return core::make_error(StoreErrc::corrupt, "timeline of " + std::string(subject) + ": bad state");
+        out.push_back({std::string(subject), s.int64(0), s.int64(1), *state});
+      }
+      if (rc != SQLITE_DONE) return c.error(rc, "read timeline");
+      return out;
+    });
+  }
+
+  core::Result<std::int64_t> evaluated_until() override {
+    return b_->pool.with_reader([&](Connection& c) -> core::Result<std::int64_t> {
+      SURVEYOR_TRY_STMT(s, c, "SELECT value FROM counters WHERE name = 'availability_until'");
+      const int rc = s.step();
+      if (rc == SQLITE_DONE) return std::int64_t{0};
+      if (rc != SQLITE_ROW) return c.error(rc, "read pulse");
+      return s.int64(0);
+    });
+  }
+
+  core::Status set_evaluated_until(std::int64_t t_ms) override {
+    auto r = b_->pool.with_writer([&](Connection& c) -> core::Result<bool> {
+      SURVEYOR_TRY_STMT(s, c,
+                        "INSERT INTO counters(name, value) VALUES('availability_until', ?1) "
+                        "ON CONFLICT(name) DO UPDATE SET value = MAX(value, ?1)");
+      s.bind(1, t_ms);
+      if (int rc = s.step(); rc != SQLITE_DONE) return c.error(rc, "write pulse");
+      return true;
+    });
+    if (!r) return std::move(r).error();
+    return {};
+  }
+
+ private:
+  std::shared_ptr<Backend> b_;
+};
+
 class SqliteHealth final : public StoreHealth {
  public:
   explicit SqliteHealth(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
@@ -1310,6 +1397,7 @@ core::Result<Stores> open_sqlite(const SqliteOptions& options) {
   s.audit = std::make_shared<SqliteAuditStore>(backend);
   s.changes = std::make_shared<SqliteChangeStore>(backend);
   s.services = std::make_shared<SqliteServiceStore>(backend);
+  s.timelines = std::make_shared<SqliteTimelineStore>(backend);
   s.health = std::make_shared<SqliteHealth>(backend);
   return s;
 }

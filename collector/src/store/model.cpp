@@ -396,4 +396,20 @@ std::vector<Sample> merge_samples(std::vector<Sample> held, std::span<const Samp
   return out;
 }
 
+std::string_view to_string(Availability a) {
+  switch (a) {
+    case Availability::up: return "up";
+    case Availability::down: return "down";
+    case Availability::unknown: return "unknown";
+    case Availability::maintenance: return "maintenance";
+  }
+  return "unknown";
+}
+
+std::optional<Availability> availability_from(std::string_view s) {
+  for (Availability a : {Availability::up, Availability::down, Availability::unknown, Availability::maintenance})
+    if (to_string(a) == s) return a;
+  return std::nullopt;
+}
+
 }  // namespace surveyor::collector::store

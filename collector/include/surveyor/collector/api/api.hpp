@@ -62,6 +62,7 @@ class Api {
   http::Response get_impact(const server::Params& p);
   http::Response service_dependencies(const server::Params& p);
   http::Response export_glpi(const server::Params& p);
+  http::Response get_availability(const server::Params& p);
   http::Response put_service(const http::Request& req, const server::Params& p);
   http::Response delete_service(const server::Params& p);
   http::Response get_service(const server::Params& p);

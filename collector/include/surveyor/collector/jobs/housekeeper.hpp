@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "surveyor/collector/availability/availability.hpp"
 #include "surveyor/collector/capacity/rules.hpp"
 #include "surveyor/collector/metrics/registry.hpp"
 #include "surveyor/collector/store/stores.hpp"
@@ -31,6 +32,10 @@ struct HousekeepingOptions {
   // (0: never). Only silence counts: a failed inventory section does not.
   std::chrono::milliseconds missing_after{86'400'000};
   std::chrono::milliseconds retire_after{30LL * 86'400'000};
+  // How often host availability is evaluated (0: never); a step longer than
+  // availability_gap means the collector was not running: unknown.
+  std::chrono::milliseconds availability_interval{10'000};
+  std::chrono::milliseconds availability_gap{60'000};
   // Pause between maintenance slices, so a pass is spread over time.
   std::chrono::milliseconds slice_pause{20};
 };
@@ -50,6 +55,8 @@ class Housekeeper {
   core::Result<store::MaintenanceReport> run_maintenance();
   // One pass of the CI lifecycle: how many CIs became missing and retired.
   core::Result<std::pair<std::size_t, std::size_t>> run_lifecycle();
+  // One availability step (docs/sla.md).
+  core::Result<availability::Report> run_availability();
   // One evaluation of the capacity rules.
   core::Result<capacity::RulesReport> run_rules();
 

@@ -370,6 +370,22 @@ struct StoredService {
   friend bool operator==(const StoredService&, const StoredService&) = default;
 };
 
+// --- availability (docs/sla.md) ------------------------------------------------
+
+enum class Availability { up, down, unknown, maintenance };
+[[nodiscard]] std::string_view to_string(Availability a);
+[[nodiscard]] std::optional<Availability> availability_from(std::string_view s);
+
+// A stretch of time [start, end) in one state, of a subject: a CI id or
+// "service:NAME".
+struct StateInterval {
+  std::string subject;
+  std::int64_t start_ms = 0;
+  std::int64_t end_ms = 0;
+  Availability state = Availability::unknown;
+  friend bool operator==(const StateInterval&, const StateInterval&) = default;
+};
+
 }  // namespace surveyor::collector::store
 
 template <>

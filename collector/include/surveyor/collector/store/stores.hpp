@@ -137,6 +137,24 @@ class ServiceStore {
   virtual core::Result<std::int64_t> services_version() = 0;
 };
 
+class TimelineStore {
+ public:
+  virtual ~TimelineStore() = default;
+  // Records that `subject` was in `state` over [from, to). The part already
+  // recorded (before the subject's last end) is ignored, so repeating a call
+  // changes nothing; a stretch in the same state as the last one, starting
+  // where it ends, extends it. Atomic per call.
+  virtual core::Status record_state(std::string_view subject, Availability state, std::int64_t from_ms,
+                                    std::int64_t to_ms) = 0;
+  // Intervals overlapping [from, to), oldest first (not clipped).
+  virtual core::Result<std::vector<StateInterval>> read_timeline(std::string_view subject, std::int64_t from_ms,
+                                                                 std::int64_t to_ms) = 0;
+  // The time up to which availability was last evaluated (0: never), and
+  // setting it: the collector's own pulse, so a gap is known as unknown.
+  virtual core::Result<std::int64_t> evaluated_until() = 0;
+  virtual core::Status set_evaluated_until(std::int64_t t_ms) = 0;
+};
+
 class StoreHealth {
  public:
   virtual ~StoreHealth() = default;
@@ -158,6 +176,7 @@ struct Stores {
   std::shared_ptr<AuditStore> audit;
   std::shared_ptr<ChangeStore> changes;
   std::shared_ptr<ServiceStore> services;
+  std::shared_ptr<TimelineStore> timelines;
   std::shared_ptr<StoreHealth> health;
 };
 

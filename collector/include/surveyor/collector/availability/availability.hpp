@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: Apache-2.0
+// Host availability from heartbeats (docs/sla.md): a host is down once
+// nothing arrived for twice its heartbeat interval, in maintenance inside an
+// approved change window of it, and unknown while the collector itself was
+// not evaluating (its own outage is not the hosts' downtime). The states are
+// kept as timelines of intervals per CI.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "surveyor/collector/store/stores.hpp"
+
+namespace surveyor::collector::availability {
+
+// What is known of a host at the end of a step.
+struct Heartbeat {
+  std::int64_t first_seen_ms = 0;
+  std::int64_t last_seen_ms = 0;
+  std::int64_t interval_ms = 60'000;  // the agent's heartbeat interval
+};
+
+// The host's states over [from, to): up until last_seen + 2 x interval, down
+// after; nothing before it was first seen. In order, touching, non-empty.
+[[nodiscard]] std::vector<store::StateInterval> host_states(const std::string& ci, const Heartbeat& h,
+                                                            std::int64_t from_ms, std::int64_t to_ms);
+
+struct Report {
+  std::size_t hosts = 0;
+  bool gap = false;  // the step was longer than max_gap: recorded as unknown
+  std::int64_t from_ms = 0, to_ms = 0;
+};
+
+// One step: from the last evaluated time to now, for every host CI made by
+// an agent (retired ones excepted). The first evaluation only sets the pulse.
+[[nodiscard]] core::Result<Report> evaluate(const store::Stores& stores, std::int64_t now_ms, std::int64_t max_gap_ms);
+
+// Time in each state within [from, to), from a timeline; what the timeline
+// does not cover counts as unknown.
+struct Totals {
+  std::int64_t up_ms = 0, down_ms = 0, unknown_ms = 0, maintenance_ms = 0;
+  // up / (up + down): maintenance shrinks the time that counts, unknown is
+  // reported apart; nullopt when nothing counts.
+  [[nodiscard]] std::optional<double> availability() const;
+};
+[[nodiscard]] Totals totals(const std::vector<store::StateInterval>& timeline, std::int64_t from_ms, std::int64_t to_ms);
+
+}  // namespace surveyor::collector::availability

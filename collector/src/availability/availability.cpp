@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: Apache-2.0
+// Heartbeat availability and the pulse that tells the collector's own
+// outages from the hosts'.
+#include "surveyor/collector/availability/availability.hpp"
+
+#include <algorithm>
+
+namespace surveyor::collector::availability {
+
+using store::Availability;
+using store::StateInterval;
+
+std::vector<StateInterval> host_states(const std::string& ci, const Heartbeat& h, std::int64_t from_ms,
+                                       std::int64_t to_ms) {
+  std::vector<StateInterval> out;
+  const std::int64_t start = std::max(from_ms, h.first_seen_ms);
+  if (start >= to_ms) return out;
+  const std::int64_t deadline = h.last_seen_ms + 2 * h.interval_ms;  // Zabbix's nodata rule
+  if (deadline > start) out.push_back({ci, start, std::min(deadline, to_ms), Availability::up});
+  if (deadline < to_ms) out.push_back({ci, std::max(deadline, start), to_ms, Availability::down});
+  return out;
+}
+
+namespace {
+
+std::int64_t heartbeat_ms(const store::Ci& ci) {
+  auto it = ci.attributes.find("agent.heartbeat_interval_s");
+  if (it != ci.attributes.end())
+    if (const auto* v = std::get_if<std::int64_t>(&it->second); v && *v > 0 && *v < 86'400) return *v * 1000;
+  return 60'000;
+}
+
+}  // namespace
+
+core::Result<Report> evaluate(const store::Stores& st, std::int64_t now_ms, std::int64_t max_gap_ms) {
+  Report rep;
+  auto until = st.timelines->evaluated_until();
+  if (!until) return std::move(until).error();
+  rep.from_ms = *until;
+  rep.to_ms = now_ms;
+  if (*until == 0 || *until >= now_ms) {
+    if (*until == 0)
+      if (auto s = st.timelines->set_evaluated_until(now_ms); !s) return std::move(s).error();
+    return rep;
+  }
+  rep.gap = now_ms - *until > max_gap_ms;
+  constexpr std::size_t kPage = 500;
+  for (std::size_t offset = 0;; offset += kPage) {
+    store::CiFilter f;
+    f.type = "host";
+    f.limit = kPage;
+    f.offset = offset;
+    auto cis = st.cmdb->list_cis(f);
+    if (!cis) return std::move(cis).error();
+    for (const store::Ci& ci : *cis) {
+      if (ci.source != "agent" || ci.state == store::CiState::retired) continue;
+      ++rep.hosts;
+      std::vector<StateInterval> states;
+      if (rep.gap) {
+        if (ci.first_seen_ms < now_ms)
+          states.push_back({ci.id, std::max(*until, ci.first_seen_ms), now_ms, Availability::unknown});
+      } else {
+        // Inside an approved change window (as of now) the step is maintenance.
+        store::ChangeFilter cf;
+        cf.ci_id = ci.id;
+        cf.ends_after_ms = now_ms;
+        auto changes = st.changes->list_changes(cf);
+        if (!changes) return std::move(changes).error();
+        const bool maintenance = std::any_of(changes->begin(), changes->end(),
+                                             [&](const store::ChangeRecord& c) { return c.start_ms <= now_ms; });
+        if (maintenance) {
+          if (ci.first_seen_ms < now_ms)
+            states.push_back({ci.id, std::max(*until, ci.first_seen_ms), now_ms, Availability::maintenance});
+        } else {
+          states = host_states(ci.id, {ci.first_seen_ms, ci.last_seen_ms, heartbeat_ms(ci)}, *until, now_ms);
+        }
+      }
+      for (const StateInterval& s : states)
+        if (auto r = st.timelines->record_state(s.subject, s.state, s.start_ms, s.end_ms); !r)
+          return std::move(r).error();
+    }
+    if (cis->size() < kPage) break;
+  }
+  if (auto s = st.timelines->set_evaluated_until(now_ms); !s) return std::move(s).error();
+  return rep;
+}
+
+std::optional<double> Totals::availability() const {
+  const std::int64_t counted = up_ms + down_ms;
+  if (counted <= 0) return std::nullopt;
+  return 100.0 * static_cast<double>(up_ms) / static_cast<double>(counted);
+}
+
+Totals totals(const std::vector<StateInterval>& timeline, std::int64_t from_ms, std::int64_t to_ms) {
+  Totals t;
+  std::int64_t covered = 0;
+  for (const StateInterval& s : timeline) {
+    const std::int64_t a = std::max(s.start_ms, from_ms), b = std::min(s.end_ms, to_ms);
+    if (b <= a) continue;
+    covered += b - a;
+    switch (s.state) {
+      case Availability::up: t.up_ms += b - a; break;
+      case Availability::down: t.down_ms += b - a; break;
+      case Availability::unknown: t.unknown_ms += b - a; break;
+      case Availability::maintenance: t.maintenance_ms += b - a; break;
+    }
+  }
+  t.unknown_ms += std::max<std::int64_t>(0, (to_ms - from_ms) - covered);
+  return t;
+}
+
+}  // namespace surveyor::collector::availability

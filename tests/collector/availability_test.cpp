@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: Apache-2.0
+// Host availability on simulated time: up while heartbeats arrive, down
+// from last heartbeat + 2 x interval, maintenance inside a change window,
+// unknown while the collector was not evaluating; timelines on both stores.
+#include <gtest/gtest.h>
+
+#include "backend_fixture.hpp"
+#include "surveyor/collector/availability/availability.hpp"
+
+namespace surveyor::collector {
+namespace {
+
+using store::Availability;
+using store::StateInterval;
+constexpr std::int64_t kS = 1000, kMin = 60 * kS;
+
+TEST(Availability, DownTwoHeartbeatsAfterTheLast) {
+  const availability::Heartbeat h{0, 100 * kS, 10 * kS};
+  EXPECT_EQ(availability::host_states("h", h, 90 * kS, 110 * kS),
+            (std::vector<StateInterval>{{"h", 90 * kS, 110 * kS, Availability::up}}));
+  EXPECT_EQ(availability::host_states("h", h, 110 * kS, 130 * kS),
+            (std::vector<StateInterval>{{"h", 110 * kS, 120 * kS, Availability::up},
+                                        {"h", 120 * kS, 130 * kS, Availability::down}}));
+  EXPECT_EQ(availability::host_states("h", h, 130 * kS, 140 * kS),
+            (std::vector<StateInterval>{{"h", 130 * kS, 140 * kS, Availability::down}}));
+  // Nothing before the host was first seen.
+  EXPECT_TRUE(availability::host_states("h", {200 * kS, 200 * kS, 10 * kS}, 100 * kS, 150 * kS).empty());
+}
+
+TEST(Availability, TotalsLeaveMaintenanceOutAndCountGapsAsUnknown) {
+  const std::vector<StateInterval> t{{"h", 0, 50, Availability::up},       {"h", 50, 60, Availability::down},
+                                     {"h", 60, 80, Availability::maintenance}, {"h", 80, 90, Availability::up}};
+  const auto all = availability::totals(t, 0, 100);
+  EXPECT_EQ(all.up_ms, 60);
+  EXPECT_EQ(all.down_ms, 10);
+  EXPECT_EQ(all.maintenance_ms, 20);
+  EXPECT_EQ(all.unknown_ms, 10);  // 90..100 is not covered
+  ASSERT_TRUE(all.availability());
+  EXPECT_DOUBLE_EQ(*all.availability(), 100.0 * 60 / 70);
+  EXPECT_FALSE(availability::totals(t, 60, 80).availability()) << "only maintenance: nothing counts";
+}
+
+template <class B>
+class TimelineConformance : public store::OnBackend<B> {};
+TYPED_TEST_SUITE(TimelineConformance, store::Backends, store::BackendNames);
+
+TYPED_TEST(TimelineConformance, IntervalsExtendAndRepeatsChangeNothing) {
+  auto& t = *this->stores.timelines;
+  ASSERT_TRUE(t.record_state("h", Availability::up, 0, 10));
+  ASSERT_TRUE(t.record_state("h", Availability::up, 10, 20));   // extends
+  ASSERT_TRUE(t.record_state("h", Availability::up, 0, 20));    // already there
+  ASSERT_TRUE(t.record_state("h", Availability::down, 15, 30));  // only 20..30 is new
+  ASSERT_TRUE(t.record_state("h", Availability::up, 30, 40));
+  auto all = t.read_timeline("h", 0, 100);
+  ASSERT_TRUE(all) << all.error().describe();
+  EXPECT_EQ(*all, (std::vector<StateInterval>{{"h", 0, 20, Availability::up},
+                                              {"h", 20, 30, Availability::down},
+                                              {"h", 30, 40, Availability::up}}));
+  EXPECT_EQ(t.read_timeline("h", 20, 30)->size(), 1u);
+  EXPECT_EQ(t.read_timeline("h", 25, 35)->size(), 2u);
+  EXPECT_TRUE(t.read_timeline("other", 0, 100)->empty());
+  EXPECT_EQ(*t.evaluated_until(), 0);
+  ASSERT_TRUE(t.set_evaluated_until(500));
+  ASSERT_TRUE(t.set_evaluated_until(400));  // never goes back
+  EXPECT_EQ(*t.evaluated_until(), 500);
+}
+
+TEST(Availability, EvaluationOverAScriptedHour) {
+  test::TempDir dir;
+  auto s = backends::open_stores("sqlite:" + dir.file("s.db"));
+  ASSERT_TRUE(s) << s.error().describe();
+  const std::int64_t t0 = 1'795'000'000'000;
+  auto report = [&](std::int64_t at) {
+    store::CiUpdate u;
+    u.id = "host-1";
+    u.type = "host";
+    u.source = "agent";
+    u.attributes = {{"agent.heartbeat_interval_s", std::int64_t{10}}};
+    u.seen_at_ms = at;
+    ASSERT_TRUE(s->cmdb->upsert_ci(u));
+  };
+  auto step = [&](std::int64_t at) {
+    auto r = availability::evaluate(*s, at, 60 * kS);
+    EXPECT_TRUE(r) << r.error().describe();
+    return r ? *r : availability::Report{};
+  };
+  report(t0);
+  step(t0);  // the first evaluation only starts the pulse
+  // Ten minutes of heartbeats every 10 s, evaluated every 10 s.
+  std::int64_t t = t0;
+  for (; t < t0 + 10 * kMin; t += 10 * kS) {
+    report(t);
+    step(t);
+  }
+  report(t);  // the last heartbeat at t0 + 10 min, then silence for 5 minutes
+  for (; t <= t0 + 15 * kMin; t += 10 * kS) step(t);
+  // The collector stops for 10 minutes: unknown, not down.
+  const auto gap = step(t0 + 25 * kMin);
+  EXPECT_TRUE(gap.gap);
+  // An approved change window over the next 5 minutes: maintenance.
+  store::ChangeRecord c;
+  c.reference = "CHG1";
+  c.ci_ids = {"host-1"};
+  c.start_ms = t0 + 25 * kMin;
+  c.end_ms = t0 + 30 * kMin;
+  ASSERT_TRUE(s->changes->create_change(c));
+  for (t = t0 + 25 * kMin + 10 * kS; t <= t0 + 30 * kMin - 10 * kS; t += 10 * kS) step(t);
+
+  auto timeline = s->timelines->read_timeline("host-1", t0, t0 + 60 * kMin);
+  ASSERT_TRUE(timeline);
+  const auto tot = availability::totals(*timeline, t0, t0 + 30 * kMin - 10 * kS);
+  // Up from t0 to the last heartbeat + 20 s, down until the collector
+  // stopped, unknown while it was stopped, maintenance after.
+  EXPECT_EQ(tot.up_ms, 10 * kMin + 20 * kS);
+  EXPECT_EQ(tot.down_ms, 5 * kMin - 20 * kS);
+  EXPECT_EQ(tot.unknown_ms, 10 * kMin);
+  EXPECT_EQ(tot.maintenance_ms, 5 * kMin - 10 * kS);
+  ASSERT_TRUE(tot.availability());
+  EXPECT_NEAR(*tot.availability(), 100.0 * (620.0 / 900.0), 1e-9);
+  ASSERT_GE(timeline->size(), 4u);
+  EXPECT_EQ((*timeline)[0], (StateInterval{"host-1", t0, t0 + 10 * kMin + 20 * kS, Availability::up}));
+  EXPECT_EQ((*timeline)[1].state, Availability::down);
+  EXPECT_EQ((*timeline)[2], (StateInterval{"host-1", t0 + 15 * kMin, t0 + 25 * kMin, Availability::unknown}));
+  EXPECT_EQ((*timeline)[3].state, Availability::maintenance);
+}
+
+}  // namespace
+}  // namespace surveyor::collector
