@@ -44,43 +44,35 @@ core::Result<Report> evaluate(const store::Stores& st, std::int64_t now_ms, std:
     return rep;
   }
   rep.gap = now_ms - *until > max_gap_ms;
-  constexpr std::size_t kPage = 500;
-  for (std::size_t offset = 0;; offset += kPage) {
-    store::CiFilter f;
-    f.type = "host";
-    f.limit = kPage;
-    f.offset = offset;
-    auto cis = st.cmdb->list_cis(f);
-    if (!cis) return std::move(cis).error();
-    for (const store::Ci& ci : *cis) {
-      if (ci.source != "agent" || ci.state == store::CiState::retired) continue;
-      ++rep.hosts;
-      std::vector<StateInterval> states;
-      if (rep.gap) {
+  auto walked = store::for_each_ci(*st.cmdb, "host", [&](const store::Ci& ci) -> core::Result<bool> {
+    if (ci.source != "agent" || ci.state == store::CiState::retired) return true;
+    ++rep.hosts;
+    std::vector<StateInterval> states;
+    if (rep.gap) {
+      if (ci.first_seen_ms < now_ms)
+        states.push_back({ci.id, std::max(*until, ci.first_seen_ms), now_ms, Availability::unknown});
+    } else {
+      // Inside an approved change window (as of now) the step is maintenance.
+      store::ChangeFilter cf;
+      cf.ci_id = ci.id;
+      cf.ends_after_ms = now_ms;
+      auto changes = st.changes->list_changes(cf);
+      if (!changes) return std::move(changes).error();
+      const bool maintenance = std::any_of(changes->begin(), changes->end(),
+                                           [&](const store::ChangeRecord& c) { return c.start_ms <= now_ms; });
+      if (maintenance) {
         if (ci.first_seen_ms < now_ms)
-          states.push_back({ci.id, std::max(*until, ci.first_seen_ms), now_ms, Availability::unknown});
+          states.push_back({ci.id, std::max(*until, ci.first_seen_ms), now_ms, Availability::maintenance});
       } else {
-        // Inside an approved change window (as of now) the step is maintenance.
-        store::ChangeFilter cf;
-        cf.ci_id = ci.id;
-        cf.ends_after_ms = now_ms;
-        auto changes = st.changes->list_changes(cf);
-        if (!changes) return std::move(changes).error();
-        const bool maintenance = std::any_of(changes->begin(), changes->end(),
-                                             [&](const store::ChangeRecord& c) { return c.start_ms <= now_ms; });
-        if (maintenance) {
-          if (ci.first_seen_ms < now_ms)
-            states.push_back({ci.id, std::max(*until, ci.first_seen_ms), now_ms, Availability::maintenance});
-        } else {
-          states = host_states(ci.id, {ci.first_seen_ms, ci.last_seen_ms, heartbeat_ms(ci)}, *until, now_ms);
-        }
+        states = host_states(ci.id, {ci.first_seen_ms, ci.last_seen_ms, heartbeat_ms(ci)}, *until, now_ms);
       }
-      for (const StateInterval& s : states)
-        if (auto r = st.timelines->record_state(s.subject, s.state, s.start_ms, s.end_ms); !r)
-          return std::move(r).error();
     }
-    if (cis->size() < kPage) break;
-  }
+    for (const StateInterval& s : states)
+      if (auto r = st.timelines->record_state(s.subject, s.state, s.start_ms, s.end_ms); !r)
+        return std::move(r).error();
+    return true;
+  });
+  if (!walked) return std::move(walked).error();
   if (auto s = st.timelines->set_evaluated_until(now_ms); !s) return std::move(s).error();
   return rep;
 }

@@ -341,24 +341,20 @@ core::Result<HostMatch> reconcile_host(store::CmdbStore& cmdb, std::string_view 
     return HostMatch{by_machine, "host.id", ""};
   }
   if (!uuid.empty() || !serial.empty()) {
-    std::optional<HostMatch> by_serial;
-    constexpr std::size_t kPage = 500;
-    for (std::size_t offset = 0;; offset += kPage) {
-      store::CiFilter f;
-      f.type = "host";
-      f.limit = kPage;
-      f.offset = offset;
-      auto cis = cmdb.list_cis(f);
-      if (!cis) return std::move(cis).error();
-      for (const store::Ci& c : *cis) {
-        if (c.state == store::CiState::retired && c.source != "agent") continue;
-        const std::string u = lower(attr_text(c, "hardware.uuid"));
-        if (!uuid.empty() && !placeholder(u) && u == uuid) return HostMatch{c.id, "smbios_uuid", ""};
-        const std::string sn = attr_text(c, "hardware.serial");
-        if (!serial.empty() && !by_serial && !placeholder(sn) && sn == serial) by_serial = HostMatch{c.id, "serial", ""};
+    std::optional<HostMatch> by_uuid, by_serial;
+    auto walked = store::for_each_ci(cmdb, "host", [&](const store::Ci& c) -> core::Result<bool> {
+      if (c.state == store::CiState::retired && c.source != "agent") return true;
+      const std::string u = lower(attr_text(c, "hardware.uuid"));
+      if (!uuid.empty() && !placeholder(u) && u == uuid) {
+        by_uuid = HostMatch{c.id, "smbios_uuid", ""};
+        return false;
       }
-      if (cis->size() < kPage) break;
-    }
+      const std::string sn = attr_text(c, "hardware.serial");
+      if (!serial.empty() && !by_serial && !placeholder(sn) && sn == serial) by_serial = HostMatch{c.id, "serial", ""};
+      return true;
+    });
+    if (!walked) return std::move(walked).error();
+    if (by_uuid) return *by_uuid;
     if (by_serial) return *by_serial;
   }
   return HostMatch{by_machine, "new", ""};

@@ -85,32 +85,24 @@ core::Result<std::pair<std::size_t, std::size_t>> Housekeeper::run_lifecycle() {
   const std::int64_t now = core::to_unix_ms(clock_.now());
   const std::int64_t missing_ms = options_.missing_after.count(), retire_ms = options_.retire_after.count();
   std::pair<std::size_t, std::size_t> changed{0, 0};
-  constexpr std::size_t kPage = 500;
   std::vector<store::CiUpdate> updates;
-  for (std::size_t offset = 0;; offset += kPage) {
-    store::CiFilter f;
-    f.type = "host";
-    f.limit = kPage;
-    f.offset = offset;
-    auto cis = stores_.cmdb->list_cis(f);
-    if (!cis) return std::move(cis).error();
-    for (const store::Ci& ci : *cis) {
-      if (ci.source != "agent" || ci.state == store::CiState::retired) continue;
-      const std::int64_t silent = now - ci.last_seen_ms;
-      std::optional<store::CiState> next;
-      if (retire_ms > 0 && silent > retire_ms) next = store::CiState::retired;
-      else if (missing_ms > 0 && silent > missing_ms && ci.state == store::CiState::active) next = store::CiState::missing;
-      if (!next) continue;
-      store::CiUpdate u;
-      u.id = ci.id;
-      u.type = ci.type;
-      u.source = "collector";
-      u.state = next;
-      u.seen_at_ms = now;  // when the state changed (last_seen stays)
-      updates.push_back(std::move(u));
-    }
-    if (cis->size() < kPage) break;
-  }
+  auto walked = store::for_each_ci(*stores_.cmdb, "host", [&](const store::Ci& ci) -> core::Result<bool> {
+    if (ci.source != "agent" || ci.state == store::CiState::retired) return true;
+    const std::int64_t silent = now - ci.last_seen_ms;
+    std::optional<store::CiState> next;
+    if (retire_ms > 0 && silent > retire_ms) next = store::CiState::retired;
+    else if (missing_ms > 0 && silent > missing_ms && ci.state == store::CiState::active) next = store::CiState::missing;
+    if (!next) return true;
+    store::CiUpdate u;
+    u.id = ci.id;
+    u.type = ci.type;
+    u.source = "collector";
+    u.state = next;
+    u.seen_at_ms = now;  // when the state changed (last_seen stays)
+    updates.push_back(std::move(u));
+    return true;
+  });
+  if (!walked) return std::move(walked).error();
   for (const store::CiUpdate& u : updates) {
     // A host may have reported since the listing: look again just before.
     auto now_ci = stores_.cmdb->find_ci(u.id);

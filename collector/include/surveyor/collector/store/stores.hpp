@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -36,6 +37,27 @@ class CmdbStore {
   // CIs matching the filter, ordered by name then id.
   virtual core::Result<std::vector<Ci>> list_cis(const CiFilter& f) = 0;
 };
+
+// Visits every CI of a type (all types when empty), in pages: `visit` returns
+// true to go on, false to stop, or an error to stop with.
+inline core::Status for_each_ci(CmdbStore& cmdb, std::string_view type,
+                                const std::function<core::Result<bool>(const Ci&)>& visit) {
+  constexpr std::size_t kPage = 500;
+  for (std::size_t offset = 0;; offset += kPage) {
+    CiFilter f;
+    f.type = std::string(type);
+    f.limit = kPage;
+    f.offset = offset;
+    auto cis = cmdb.list_cis(f);
+    if (!cis) return std::move(cis).error();
+    for (const Ci& ci : *cis) {
+      auto more = visit(ci);
+      if (!more) return std::move(more).error();
+      if (!*more) return {};
+    }
+    if (cis->size() < kPage) return {};
+  }
+}
 
 class SeriesStore {
  public:
