@@ -4,6 +4,9 @@
 // unknown while the collector was not evaluating; timelines on both stores.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <map>
+
 #include "backend_fixture.hpp"
 #include "surveyor/collector/availability/availability.hpp"
 
@@ -122,6 +125,73 @@ TEST(Availability, EvaluationOverAScriptedHour) {
   EXPECT_EQ((*timeline)[1].state, Availability::down);
   EXPECT_EQ((*timeline)[2], (StateInterval{"host-1", t0 + 15 * kMin, t0 + 25 * kMin, Availability::unknown}));
   EXPECT_EQ((*timeline)[3].state, Availability::maintenance);
+}
+
+TEST(Availability, ServicesFollowTheirRedundancy) {
+  auto svc = [](std::vector<services::Group> groups) {
+    services::Service s;
+    s.name = "shop";
+    s.groups = std::move(groups);
+    return s;
+  };
+  using K = services::Redundancy::Kind;
+  const auto web = svc({{"web", {"a", "b", "c"}, {K::at_least, 2}}});
+  auto states = [](std::map<std::string, Availability> m) {
+    return [m](const std::string& id) { return m.count(id) ? m.at(id) : Availability::up; };
+  };
+  EXPECT_EQ(availability::judge_service(web, states({})), Availability::up);
+  EXPECT_EQ(availability::judge_service(web, states({{"a", Availability::down}})), Availability::degraded);
+  EXPECT_EQ(availability::judge_service(web, states({{"a", Availability::down}, {"b", Availability::down}})),
+            Availability::down);
+  EXPECT_EQ(availability::judge_service(web, states({{"a", Availability::maintenance}, {"b", Availability::maintenance}})),
+            Availability::maintenance);
+  EXPECT_EQ(availability::judge_service(web, states({{"a", Availability::unknown}, {"b", Availability::maintenance}})),
+            Availability::unknown);
+  const auto two = svc({{"web", {"a"}, {K::all}}, {"db", {"d"}, {K::all}}});
+  EXPECT_EQ(availability::judge_service(two, states({{"a", Availability::maintenance}, {"d", Availability::down}})),
+            Availability::down)
+      << "the worst group";
+}
+
+TEST(Availability, AServiceTimelineFromItsHosts) {
+  test::TempDir dir, defs;
+  auto s = backends::open_stores("sqlite:" + dir.file("s.db"));
+  ASSERT_TRUE(s);
+  std::ofstream(defs.file("shop.toml")) << "name = \"shop\"\nowner = \"o\"\n[[group]]\nmembers = [\"web1\", \"web2\"]\n"
+                                           "redundancy = \"any\"\n";
+  services::Catalog catalog(defs.path());
+  ASSERT_TRUE(catalog.refresh().errors.empty());
+  const std::int64_t t0 = 1'795'000'000'000;
+  auto seen = [&](const char* id, std::int64_t at) {
+    store::CiUpdate u;
+    u.id = std::string("host-") + id;
+    u.type = "host";
+    u.name = id;
+    u.source = "agent";
+    u.attributes = {{"agent.heartbeat_interval_s", std::int64_t{10}}};
+    u.seen_at_ms = at;
+    ASSERT_TRUE(s->cmdb->upsert_ci(u));
+  };
+  seen("web1", t0);
+  seen("web2", t0);
+  ASSERT_TRUE(availability::evaluate(*s, t0, 60 * kS, &catalog));
+  // web2 stops at t0; web1 reports on.
+  for (std::int64_t t = t0 + 10 * kS; t <= t0 + 2 * kMin; t += 10 * kS) {
+    seen("web1", t);
+    auto r = availability::evaluate(*s, t, 60 * kS, &catalog);
+    ASSERT_TRUE(r) << r.error().describe();
+    EXPECT_EQ(r->services, 1u);
+  }
+  auto tl = s->timelines->read_timeline("service:shop", t0, t0 + 2 * kMin);
+  ASSERT_TRUE(tl);
+  ASSERT_EQ(tl->size(), 2u);
+  // web2 is down from its last heartbeat + 20 s: the step after that is degraded.
+  EXPECT_EQ((*tl)[0], (StateInterval{"service:shop", t0, t0 + 20 * kS, Availability::up}));
+  EXPECT_EQ((*tl)[1], (StateInterval{"service:shop", t0 + 20 * kS, t0 + 2 * kMin, Availability::degraded}));
+  const auto tot = availability::totals(*tl, t0, t0 + 2 * kMin);
+  EXPECT_EQ(tot.degraded_ms, 100 * kS);
+  ASSERT_TRUE(tot.availability());
+  EXPECT_DOUBLE_EQ(*tot.availability(), 100.0);
 }
 
 }  // namespace

@@ -457,9 +457,14 @@ http::Response Api::service_dependencies(const server::Params& p) {
 
 http::Response Api::get_availability(const server::Params& p) {
   const std::string& id = p.path.at("ci");
-  auto ci = stores_.cmdb->find_ci(id);
-  if (!ci) return store_failure(ci.error());
-  if (!*ci) return fail(404, "not_found", "no CI with id '" + id + "'");
+  if (id.starts_with("service:")) {
+    if (!options_.services || !options_.services->find(id.substr(8)))
+      return fail(404, "not_found", "no service named '" + id.substr(8) + "'");
+  } else {
+    auto ci = stores_.cmdb->find_ci(id);
+    if (!ci) return store_failure(ci.error());
+    if (!*ci) return fail(404, "not_found", "no CI with id '" + id + "'");
+  }
   const std::int64_t now = core::to_unix_ms(clock_.now());
   auto to = query::time_param(p, "to", now);
   if (!to) return query_failure(to.error());
@@ -480,6 +485,7 @@ http::Response Api::get_availability(const server::Params& p) {
                    {"to", core::format_rfc3339(*to)},
                    {"availability_percent", pct ? json::value(*pct) : json::value(nullptr)},
                    {"seconds", json::object{{"up", t.up_ms / 1000.0},
+                                            {"degraded", t.degraded_ms / 1000.0},
                                             {"down", t.down_ms / 1000.0},
                                             {"maintenance", t.maintenance_ms / 1000.0},
                                             {"unknown", t.unknown_ms / 1000.0}}},

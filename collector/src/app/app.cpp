@@ -204,6 +204,7 @@ int run(const config::Settings& s) {
   ho.capacity_interval = s.duration("capacity_interval");
   ho.missing_after = s.duration("missing_after");
   ho.availability_interval = s.duration("availability_interval");
+  ho.catalog = catalog;
   // A step over six intervals (at least a minute) means the collector was not running.
   ho.availability_gap = std::max(std::chrono::milliseconds{60'000}, 6 * ho.availability_interval);
   ho.retire_after = s.duration("retire_after");

@@ -4,6 +4,8 @@
 #include "surveyor/collector/availability/availability.hpp"
 
 #include <algorithm>
+#include <map>
+#include <set>
 
 namespace surveyor::collector::availability {
 
@@ -32,7 +34,45 @@ std::int64_t heartbeat_ms(const store::Ci& ci) {
 
 }  // namespace
 
-core::Result<Report> evaluate(const store::Stores& st, std::int64_t now_ms, std::int64_t max_gap_ms) {
+namespace {
+
+int severity(Availability a) {
+  switch (a) {
+    case Availability::up: return 0;
+    case Availability::degraded: return 1;
+    case Availability::maintenance: return 2;
+    case Availability::unknown: return 3;
+    case Availability::down: return 4;
+  }
+  return 3;
+}
+
+}  // namespace
+
+Availability judge_service(const services::Service& s, const std::function<Availability(const std::string&)>& member) {
+  Availability worst = Availability::up;
+  for (const services::Group& g : s.groups) {
+    std::size_t up = 0;
+    bool degraded = false, down = false, unknown = false;
+    for (const std::string& m : g.members) {
+      const Availability a = member(m);
+      if (a == Availability::up || a == Availability::degraded) ++up;
+      degraded |= a != Availability::up;
+      down |= a == Availability::down;
+      unknown |= a == Availability::unknown;
+    }
+    Availability gv = Availability::up;
+    if (up < g.redundancy.required(g.members.size()))
+      gv = down ? Availability::down : unknown ? Availability::unknown : Availability::maintenance;
+    else if (degraded)
+      gv = Availability::degraded;
+    if (severity(gv) > severity(worst)) worst = gv;
+  }
+  return worst;
+}
+
+core::Result<Report> evaluate(const store::Stores& st, std::int64_t now_ms, std::int64_t max_gap_ms,
+                              const services::Catalog* catalog) {
   Report rep;
   auto until = st.timelines->evaluated_until();
   if (!until) return std::move(until).error();
@@ -44,6 +84,7 @@ core::Result<Report> evaluate(const store::Stores& st, std::int64_t now_ms, std:
     return rep;
   }
   rep.gap = now_ms - *until > max_gap_ms;
+  std::map<std::string, Availability> host_now;  // each host's state at the end of the step
   auto walked = store::for_each_ci(*st.cmdb, "host", [&](const store::Ci& ci) -> core::Result<bool> {
     if (ci.source != "agent" || ci.state == store::CiState::retired) return true;
     ++rep.hosts;
@@ -70,17 +111,65 @@ core::Result<Report> evaluate(const store::Stores& st, std::int64_t now_ms, std:
     for (const StateInterval& s : states)
       if (auto r = st.timelines->record_state(s.subject, s.state, s.start_ms, s.end_ms); !r)
         return std::move(r).error();
+    if (!states.empty()) host_now[ci.id] = states.back().state;
     return true;
   });
   if (!walked) return std::move(walked).error();
+
+  // Services, as of now, over the whole step.
+  if (catalog != nullptr) {
+    std::map<std::string, Availability> service_now;  // judged so far
+    std::set<std::string> judging;                    // on the stack: a cycle reads as unknown
+    std::function<core::Result<Availability>(const services::Service&)> judge;
+    judge = [&](const services::Service& svc) -> core::Result<Availability> {
+      if (auto it = service_now.find(svc.name); it != service_now.end()) return it->second;
+      if (rep.gap) return Availability::unknown;
+      judging.insert(svc.name);
+      std::optional<core::Error> failed;
+      const Availability a = judge_service(svc, [&](const std::string& m) -> Availability {
+        if (m.starts_with("service:")) {
+          const std::string name = m.substr(8);
+          if (judging.contains(name)) return Availability::unknown;
+          auto dep = catalog->find(name);
+          if (!dep) return Availability::unknown;
+          auto r = judge(*dep);
+          if (!r) {
+            failed = r.error();
+            return Availability::unknown;
+          }
+          return *r;
+        }
+        auto ci = services::resolve_ci(*st.cmdb, m);
+        if (!ci) {
+          failed = ci.error();
+          return Availability::unknown;
+        }
+        if (!*ci) return Availability::unknown;
+        if (auto h = host_now.find((*ci)->id); h != host_now.end()) return h->second;
+        // No heartbeats of its own: as the CMDB has it.
+        return (*ci)->state == store::CiState::active ? Availability::up : Availability::down;
+      });
+      judging.erase(svc.name);
+      if (failed) return *failed;
+      service_now[svc.name] = a;
+      return a;
+    };
+    for (const services::Service& svc : catalog->list()) {
+      auto a = judge(svc);
+      if (!a) return std::move(a).error();
+      ++rep.services;
+      if (auto r = st.timelines->record_state("service:" + svc.name, *a, *until, now_ms); !r)
+        return std::move(r).error();
+    }
+  }
   if (auto s = st.timelines->set_evaluated_until(now_ms); !s) return std::move(s).error();
   return rep;
 }
 
 std::optional<double> Totals::availability() const {
-  const std::int64_t counted = up_ms + down_ms;
+  const std::int64_t counted = up_ms + degraded_ms + down_ms;
   if (counted <= 0) return std::nullopt;
-  return 100.0 * static_cast<double>(up_ms) / static_cast<double>(counted);
+  return 100.0 * static_cast<double>(up_ms + degraded_ms) / static_cast<double>(counted);
 }
 
 Totals totals(const std::vector<StateInterval>& timeline, std::int64_t from_ms, std::int64_t to_ms) {
@@ -95,6 +184,7 @@ Totals totals(const std::vector<StateInterval>& timeline, std::int64_t from_ms, 
       case Availability::down: t.down_ms += b - a; break;
       case Availability::unknown: t.unknown_ms += b - a; break;
       case Availability::maintenance: t.maintenance_ms += b - a; break;
+      case Availability::degraded: t.degraded_ms += b - a; break;
     }
   }
   t.unknown_ms += std::max<std::int64_t>(0, (to_ms - from_ms) - covered);

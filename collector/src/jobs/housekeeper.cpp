@@ -118,7 +118,8 @@ core::Result<std::pair<std::size_t, std::size_t>> Housekeeper::run_lifecycle() {
 
 core::Result<availability::Report> Housekeeper::run_availability() {
   const auto started = Steady::now();
-  auto r = availability::evaluate(stores_, core::to_unix_ms(clock_.now()), options_.availability_gap.count());
+  auto r = availability::evaluate(stores_, core::to_unix_ms(clock_.now()), options_.availability_gap.count(),
+                                  options_.catalog.get());
   runs_.with({"availability", r ? "ok" : "failed"}).inc();
   duration_.with({"availability"}).set(seconds_since(started));
   return r;

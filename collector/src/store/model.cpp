@@ -402,12 +402,14 @@ std::string_view to_string(Availability a) {
     case Availability::down: return "down";
     case Availability::unknown: return "unknown";
     case Availability::maintenance: return "maintenance";
+    case Availability::degraded: return "degraded";
   }
   return "unknown";
 }
 
 std::optional<Availability> availability_from(std::string_view s) {
-  for (Availability a : {Availability::up, Availability::down, Availability::unknown, Availability::maintenance})
+  for (Availability a : {Availability::up, Availability::down, Availability::unknown, Availability::maintenance,
+                         Availability::degraded})
     if (to_string(a) == s) return a;
   return std::nullopt;
 }

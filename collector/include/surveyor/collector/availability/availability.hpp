@@ -8,8 +8,10 @@
 
 #include <cstdint>
 #include <string>
+#include <functional>
 #include <vector>
 
+#include "surveyor/collector/services/services.hpp"
 #include "surveyor/collector/store/stores.hpp"
 
 namespace surveyor::collector::availability {
@@ -28,20 +30,32 @@ struct Heartbeat {
 
 struct Report {
   std::size_t hosts = 0;
+  std::size_t services = 0;
   bool gap = false;  // the step was longer than max_gap: recorded as unknown
   std::int64_t from_ms = 0, to_ms = 0;
 };
 
+// A service's state from its members' states (docs/sla.md): per group,
+// enough members up (up, or a degraded service) is up, or degraded when some
+// are not; too few is down if a missing member is down, else unknown if one
+// is unknown, else maintenance. The service takes its worst group (down,
+// unknown, maintenance, degraded, up, in that order).
+[[nodiscard]] store::Availability judge_service(const services::Service& s,
+                                                const std::function<store::Availability(const std::string&)>& member);
+
 // One step: from the last evaluated time to now, for every host CI made by
-// an agent (retired ones excepted). The first evaluation only sets the pulse.
-[[nodiscard]] core::Result<Report> evaluate(const store::Stores& stores, std::int64_t now_ms, std::int64_t max_gap_ms);
+// an agent (retired ones excepted), then every service of `catalog` (if
+// any) as of now. The first evaluation only sets the pulse.
+[[nodiscard]] core::Result<Report> evaluate(const store::Stores& stores, std::int64_t now_ms, std::int64_t max_gap_ms,
+                                            const services::Catalog* catalog = nullptr);
 
 // Time in each state within [from, to), from a timeline; what the timeline
 // does not cover counts as unknown.
 struct Totals {
-  std::int64_t up_ms = 0, down_ms = 0, unknown_ms = 0, maintenance_ms = 0;
-  // up / (up + down): maintenance shrinks the time that counts, unknown is
-  // reported apart; nullopt when nothing counts.
+  std::int64_t up_ms = 0, down_ms = 0, unknown_ms = 0, maintenance_ms = 0, degraded_ms = 0;
+  // (up + degraded) / (up + degraded + down): a degraded service is up (an
+  // SLA may say otherwise; that is for the SLA work); maintenance shrinks the
+  // time that counts, unknown is reported apart; nullopt when nothing counts.
   [[nodiscard]] std::optional<double> availability() const;
 };
 [[nodiscard]] Totals totals(const std::vector<store::StateInterval>& timeline, std::int64_t from_ms, std::int64_t to_ms);

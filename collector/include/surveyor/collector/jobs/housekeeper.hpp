@@ -7,6 +7,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -36,6 +37,8 @@ struct HousekeepingOptions {
   // availability_gap means the collector was not running: unknown.
   std::chrono::milliseconds availability_interval{10'000};
   std::chrono::milliseconds availability_gap{60'000};
+  // Services whose availability is evaluated too (none when null).
+  std::shared_ptr<services::Catalog> catalog;
   // Pause between maintenance slices, so a pass is spread over time.
   std::chrono::milliseconds slice_pause{20};
 };

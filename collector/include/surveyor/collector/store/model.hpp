@@ -372,7 +372,8 @@ struct StoredService {
 
 // --- availability (docs/sla.md) ------------------------------------------------
 
-enum class Availability { up, down, unknown, maintenance };
+// degraded: a service still up on part of its redundancy.
+enum class Availability { up, down, unknown, maintenance, degraded };
 [[nodiscard]] std::string_view to_string(Availability a);
 [[nodiscard]] std::optional<Availability> availability_from(std::string_view s);
 
