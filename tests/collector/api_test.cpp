@@ -817,6 +817,40 @@ TEST(Components, SerialsIdentifyWithinAHostAndPlaceholdersNotAtAll) {
   EXPECT_EQ(nics.cis[0].name, "eth0");
 }
 
+TEST(SlaApi, ReportsOfTheCurrentAndANamedPeriod) {
+  test::TempDir defs;
+  auto catalog = std::make_shared<services::Catalog>(defs.path());
+  std::ofstream(defs.file("shop.toml")) << "name = \"shop\"\nowner = \"o\"\nsla_target = 99.5\n";
+  std::ofstream(defs.file("lab.toml")) << "name = \"lab\"\nowner = \"o\"\n";
+  Harness h("", 1 << 20, catalog);
+  // The harness clock is 2026-11-18T07:48:20Z: November so far, with 30
+  // minutes down and the rest up.
+  const std::int64_t nov1 = *core::parse_time("2026-11-01T00:00:00Z"), now = core::to_unix_ms(h.clock.now());
+  ASSERT_TRUE(h.stores.timelines->record_state("service:shop", store::Availability::up, nov1, nov1 + 86'400'000));
+  ASSERT_TRUE(h.stores.timelines->record_state("service:shop", store::Availability::down, nov1 + 86'400'000,
+                                               nov1 + 86'400'000 + 1'800'000));
+  ASSERT_TRUE(h.stores.timelines->record_state("service:shop", store::Availability::up, nov1 + 86'400'000 + 1'800'000, now));
+  auto r = get_json(h, "/api/v1/slas/shop/report");
+  EXPECT_EQ(r.at("period").as_string(), "2026-11");
+  EXPECT_FALSE(r.at("closed").as_bool());
+  EXPECT_DOUBLE_EQ(r.at("downtime_seconds").to_number<double>(), 1800);
+  const double agreed = static_cast<double>(now - nov1) / 1000;
+  EXPECT_DOUBLE_EQ(r.at("agreed_seconds").to_number<double>(), agreed);
+  EXPECT_NEAR(r.at("achieved_percent").to_number<double>(), 100 * (agreed - 1800) / agreed, 1e-9);
+  EXPECT_NEAR(r.at("allowed_downtime_seconds").to_number<double>(), 0.005 * agreed, 0.001);
+  EXPECT_FALSE(r.at("breached").as_bool());
+  auto october = get_json(h, "/api/v1/slas/shop/report?period=2026-10");
+  EXPECT_TRUE(october.at("closed").as_bool());
+  EXPECT_DOUBLE_EQ(october.at("unknown_seconds").to_number<double>(), 31 * 86'400.0) << "no timeline: unknown";
+  auto csv = h.call("GET", "/api/v1/slas/shop/report?format=csv");
+  EXPECT_EQ(csv.status, 200u);
+  EXPECT_EQ(csv.body.rfind("service,period,closed,target_percent,", 0), 0u) << csv.body;
+  EXPECT_EQ(get_json(h, "/api/v1/slas").at("items").as_array().size(), 1u) << "lab has no SLA";
+  EXPECT_EQ(error_code(h.call("GET", "/api/v1/slas/shop/report?period=2026-W40")), "bad_query");
+  EXPECT_EQ(h.call("GET", "/api/v1/slas/lab/report").status, 404u);
+  EXPECT_EQ(h.call("GET", "/api/v1/slas/nope/report").status, 404u);
+}
+
 }  // namespace capacity_api
 
 }  // namespace

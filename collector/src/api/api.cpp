@@ -66,6 +66,9 @@ void Api::register_routes(server::Router& r) {
         [this](const http::Request&, const server::Params& p) { return export_glpi(p); });
   r.add("GET", "/api/v1/availability/{ci}", "availability",
         [this](const http::Request&, const server::Params& p) { return get_availability(p); });
+  r.add("GET", "/api/v1/slas", "slas.list", [this](const http::Request&, const server::Params&) { return list_slas(); });
+  r.add("GET", "/api/v1/slas/{name}/report", "slas.report",
+        [this](const http::Request&, const server::Params& p) { return get_sla_report(p); });
   r.add("GET", "/api/v1/impact/{ci}", "impact",
         [this](const http::Request&, const server::Params& p) { return get_impact(p); });
   r.add("PUT", "/api/v1/services/{name}", "services.put",

@@ -415,9 +415,17 @@ http::Response Api::get_impact(const server::Params& p) {
     auto way = on_the_way(s.path);
     if (!way) return store_failure(way.error());
     json::value sla = nullptr;
-    if (s.sla)
+    if (s.sla) {
+      json::value budget = nullptr;
+      if (options_.services)
+        if (auto svc = options_.services->find(s.service)) {
+          auto rep = sla_report(*svc, std::nullopt);
+          if (!rep) return store_failure(rep.error());
+          if (*rep) budget = (*rep)->budget_left_ms / 1000.0;
+        }
       sla = json::object{{"target_percent", s.sla->target_percent}, {"period", s.sla->period},
-                         {"error_budget_left", nullptr}};
+                         {"error_budget_left_seconds", std::move(budget)}};
+    }
     services.push_back(json::object{{"service", s.service},
                                     {"verdict", std::string(impact::to_string(s.verdict))},
                                     {"criticality", s.criticality},

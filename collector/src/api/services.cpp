@@ -8,6 +8,9 @@
 #include "surveyor/collector/api/api.hpp"
 #include "surveyor/core/clock.hpp"
 #include "surveyor/core/duration.hpp"
+#include "surveyor/collector/sla/sla.hpp"
+
+#include <cstdio>
 
 namespace surveyor::collector::api {
 namespace {
@@ -110,6 +113,88 @@ http::Response Api::delete_service(const server::Params& p) {
   if (!*removed) return fail(404, "not_found", "no service named '" + name + "' defined through the API");
   if (options_.services) options_.services->refresh();
   return server::json_response(200, R"({"removed":true})");
+}
+
+namespace {
+
+json::object sla_json(const sla::Report& r) {
+  auto opt = [](const std::optional<double>& v) { return v ? json::value(*v) : json::value(nullptr); };
+  return {{"service", r.service},
+          {"period", r.period.name},
+          {"start", core::format_rfc3339(r.period.start_ms)},
+          {"end", core::format_rfc3339(r.period.end_ms)},
+          {"closed", r.closed},
+          {"target_percent", r.target_percent},
+          {"achieved_percent", opt(r.achieved_percent)},
+          {"agreed_seconds", r.agreed_ms / 1000.0},
+          {"downtime_seconds", r.downtime_ms / 1000.0},
+          {"allowed_downtime_seconds", r.allowed_downtime_ms / 1000.0},
+          {"error_budget_left_seconds", r.budget_left_ms / 1000.0},
+          {"maintenance_seconds", r.maintenance_ms / 1000.0},
+          {"unknown_seconds", r.unknown_ms / 1000.0},
+          {"breached", r.breached}};
+}
+
+}  // namespace
+
+core::Result<std::optional<sla::Report>> Api::sla_report(const services::Service& svc, std::optional<sla::Period> period) {
+  if (!svc.sla) return std::optional<sla::Report>{};
+  const std::int64_t now = core::to_unix_ms(clock_.now());
+  if (!period) period = sla::period_at(svc.sla->period, now);
+  if (!period) return std::optional<sla::Report>{};
+  const std::int64_t to = std::min(now, period->end_ms);
+  auto timeline = stores_.timelines->read_timeline("service:" + svc.name, period->start_ms, to);
+  if (!timeline) return std::move(timeline).error();
+  return std::optional<sla::Report>{
+      sla::compute(svc.name, *svc.sla, *period, availability::totals(*timeline, period->start_ms, to), now)};
+}
+
+http::Response Api::list_slas() {
+  json::array items;
+  if (options_.services) {
+    options_.services->refresh();
+    for (const services::Service& s : options_.services->list()) {
+      auto r = sla_report(s, std::nullopt);
+      if (!r) return store_failure(r.error());
+      if (*r) items.push_back(sla_json(**r));
+    }
+  }
+  return server::json_response(200, json::serialize(json::object{{"items", std::move(items)}}));
+}
+
+http::Response Api::get_sla_report(const server::Params& p) {
+  const std::string& name = p.path.at("name");
+  if (options_.services) options_.services->refresh();
+  auto svc = options_.services ? options_.services->find(name) : std::nullopt;
+  if (!svc) return fail(404, "not_found", "no service named '" + name + "'");
+  if (!svc->sla) return fail(404, "not_found", "service '" + name + "' has no SLA target");
+  std::optional<sla::Period> period;
+  if (const std::string want = p.query_or("period"); !want.empty()) {
+    period = sla::period_named(svc->sla->period, want);
+    if (!period)
+      return fail(400, "bad_query", "period must name a " + svc->sla->period + " (2026-10, 2026-W43 or 2026-Q4)");
+  }
+  const std::string format = p.query_or("format", "json");
+  if (format != "json" && format != "csv") return fail(400, "bad_query", "format must be json or csv");
+  auto r = sla_report(*svc, period);
+  if (!r) return store_failure(r.error());
+  if (!*r) return fail(404, "not_found", "no SLA period");
+  if (format == "csv") {
+    const sla::Report& x = **r;
+    char row[512];
+    std::snprintf(row, sizeof row, "%s,%s,%s,%.4f,%s,%.3f,%.3f,%.3f,%.3f,%.3f,%s\r\n", x.service.c_str(),
+                  x.period.name.c_str(), x.closed ? "true" : "false", x.target_percent,
+                  x.achieved_percent ? std::to_string(*x.achieved_percent).c_str() : "", x.downtime_ms / 1000.0,
+                  x.allowed_downtime_ms / 1000.0, x.budget_left_ms / 1000.0, x.maintenance_ms / 1000.0,
+                  x.unknown_ms / 1000.0, x.breached ? "true" : "false");
+    http::Response res;
+    res.headers.emplace_back("Content-Type", "text/csv; charset=utf-8");
+    res.body = std::string("service,period,closed,target_percent,achieved_percent,downtime_seconds,"
+                           "allowed_downtime_seconds,error_budget_left_seconds,maintenance_seconds,unknown_seconds,"
+                           "breached\r\n") + row;
+    return res;
+  }
+  return server::json_response(200, json::serialize(sla_json(**r)));
 }
 
 }  // namespace surveyor::collector::api

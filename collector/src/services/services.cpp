@@ -63,6 +63,8 @@ std::shared_ptr<const config::Schema> service_schema() {
     s->add({.key = "description", .type = Type::string, .default_value = Value{std::string()},
             .description = "free text"});
     s->add({.key = "sla_target", .type = Type::number, .description = "availability target in percent, e.g. 99.9"});
+    s->add({.key = "sla_degraded_is_down", .type = Type::boolean, .default_value = Value{false},
+            .description = "whether time the service is degraded counts as downtime"});
     s->add({.key = "sla_period", .type = Type::string, .default_value = Value{std::string("month")},
             .description = "week, month or quarter", .validate = one_of({"week", "month", "quarter"})});
     s->add_table_array({.key = "group", .description = "dependencies with a redundancy rule", .schema = group_schema()});
@@ -133,7 +135,7 @@ core::Result<Service> parse_service(std::string_view toml, const std::string& so
   if (s.has("sla_target")) {
     const double t = s.number("sla_target");
     if (!(t > 0 && t <= 100)) return bad(s, "sla_target", "must be a percentage in (0, 100]");
-    svc.sla = Sla{t, s.str("sla_period")};
+    svc.sla = Sla{t, s.str("sla_period"), s.flag("sla_degraded_is_down")};
   }
   std::size_t members = 0;
   for (const config::Settings& g : s.tables("group")) {

@@ -10,6 +10,7 @@
 #include "surveyor/collector/capacity/rules.hpp"
 #include "surveyor/collector/impact/impact.hpp"
 #include "surveyor/collector/ingest/ingest.hpp"
+#include "surveyor/collector/sla/sla.hpp"
 #include "surveyor/collector/metrics/registry.hpp"
 #include "surveyor/collector/server/router.hpp"
 #include "surveyor/collector/services/services.hpp"
@@ -63,6 +64,8 @@ class Api {
   http::Response service_dependencies(const server::Params& p);
   http::Response export_glpi(const server::Params& p);
   http::Response get_availability(const server::Params& p);
+  http::Response list_slas();
+  http::Response get_sla_report(const server::Params& p);
   http::Response put_service(const http::Request& req, const server::Params& p);
   http::Response delete_service(const server::Params& p);
   http::Response get_service(const server::Params& p);
@@ -81,6 +84,9 @@ class Api {
   // 4xx/5xx with the error counted under `reason`.
   http::Response fail(unsigned status, const std::string& reason, const std::string& message);
   http::Response store_failure(const core::Error& e);
+  // A service's SLA figures in a period (the current one when none); none
+  // without an SLA target.
+  core::Result<std::optional<sla::Report>> sla_report(const services::Service& svc, std::optional<sla::Period> period);
   // The host's contains relationships made to match its components.
   core::Status sync_components(const store::AgentRecord& agent, const ingest::Components& found, std::int64_t now);
   // A query error (400/422) or a store failure.

@@ -41,6 +41,7 @@ struct Group {
 struct Sla {
   double target_percent = 0;  // e.g. 99.9
   std::string period;         // week, month or quarter
+  bool degraded_is_down = false;
 };
 
 struct Service {
