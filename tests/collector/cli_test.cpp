@@ -121,6 +121,20 @@ TEST(CliFormat, ImpactAndAudit) {
   EXPECT_NE(audit->find("2 entries"), std::string::npos);
 }
 
+TEST(CliFormat, SlaReport) {
+  const auto r = render_sla(
+      R"({"service":"shop","period":"2026-11","start":"2026-11-01T00:00:00.000Z","end":"2026-12-01T00:00:00.000Z",)"
+      R"("closed":true,"target_percent":99.9,"achieved_percent":99.88,"downtime_seconds":3000,)"
+      R"("allowed_downtime_seconds":2592,"error_budget_left_seconds":-408,"maintenance_seconds":0,)"
+      R"("unknown_seconds":60,"breached":true})");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_NE(r->find("shop  SLA 2026-11 (2026-11-01T00:00:00.000Z to 2026-12-01T00:00:00.000Z, closed)"),
+            std::string::npos) << *r;
+  EXPECT_NE(r->find("achieved:          99.8800 %"), std::string::npos) << *r;
+  EXPECT_NE(r->find("allowed downtime:  43.2 min"), std::string::npos) << *r;
+  EXPECT_NE(r->find("error budget left: -6.8 min  (BREACHED)"), std::string::npos) << *r;
+}
+
 // Answers that are not what the API sends: an error or a partial rendering,
 // never an exception or a crash.
 TEST(CliFormat, MalformedAnswersAreErrorsNotCrashes) {
@@ -136,7 +150,7 @@ TEST(CliFormat, MalformedAnswersAreErrorsNotCrashes) {
       R"({"items":[{"old":{"deep":[1,2]},"new":[],"time":5}]})"};
   for (const char* text : bad) {
     for (auto render : {render_series, render_forecast, render_events, render_ci, render_ci_list, render_services,
-                        render_service, render_impact, render_audit}) {
+                        render_service, render_impact, render_audit, render_sla}) {
       EXPECT_NO_THROW({
         auto r = render(text);
         (void)r;

@@ -415,6 +415,37 @@ core::Result<std::string> render_audit(std::string_view text) {
          " entr" + (rows->size() == 1 ? "y" : "ies") + "\n";
 }
 
+core::Result<std::string> render_sla(std::string_view text) {
+  auto v = parse(text);
+  if (!v) return std::move(v).error();
+  const json::object& o = v->get_object();
+  auto minutes = [&o](std::string_view key) {
+    auto it = o.find(key);
+    if (it == o.end() || !it->value().is_number()) return std::string("-");
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f min", it->value().to_number<double>() / 60);
+    return std::string(buf);
+  };
+  auto percent = [&o](std::string_view key) {
+    auto it = o.find(key);
+    if (it == o.end() || !it->value().is_number()) return std::string("-");
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.4f %%", it->value().to_number<double>());
+    return std::string(buf);
+  };
+  std::string out = str(o, "service") + "  SLA " + str(o, "period") + " (" + str(o, "start") + " to " + str(o, "end") +
+                    (str(o, "closed") == "true" ? ", closed" : ", so far") + ")\n";
+  out += "  target:            " + percent("target_percent") + "\n";
+  out += "  achieved:          " + percent("achieved_percent") + "\n";
+  out += "  downtime:          " + minutes("downtime_seconds") + "\n";
+  out += "  allowed downtime:  " + minutes("allowed_downtime_seconds") + "\n";
+  out += "  error budget left: " + minutes("error_budget_left_seconds") +
+         (str(o, "breached") == "true" ? "  (BREACHED)" : "") + "\n";
+  out += "  maintenance:       " + minutes("maintenance_seconds") + " (not counted)\n";
+  out += "  unknown:           " + minutes("unknown_seconds") + " (reported apart)\n";
+  return out;
+}
+
 core::Result<std::vector<std::string>> ci_ids(std::string_view text) {
   auto v = parse(text);
   if (!v) return std::move(v).error();

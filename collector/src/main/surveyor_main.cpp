@@ -155,6 +155,14 @@ int main(int argc, char** argv) {
   audit->add_flag("--unauthorized", unauthorized, "only alerts for changes outside every approved change window");
   audit->add_option("--limit", limit, "at most this many (default 100)");
 
+  auto* sla_cmd = app.add_subcommand("sla", "service level figures");
+  sla_cmd->require_subcommand(1);
+  auto* sla_report = sla_cmd->add_subcommand("report", "a service's SLA in a period: achieved, downtime, budget left");
+  std::string sla_service, sla_period, sla_format = "table";
+  sla_report->add_option("SERVICE", sla_service, "service name")->required();
+  sla_report->add_option("--period", sla_period, "2026-10, 2026-W43 or 2026-Q4 (default: the current one)");
+  sla_report->add_option("--format", sla_format, "table, csv or json")->check(CLI::IsMember({"table", "csv", "json"}));
+
   // Series questions share how they name series.
   std::string cis_arg, ci_type, service, metric, from, to, step, agg, across, source, window, threshold, predict;
   std::vector<std::string> attrs;
@@ -245,6 +253,17 @@ int main(int argc, char** argv) {
     auto body = get(*base, q);
     if (!body) return 1;
     return print(*body, as_json, surveyor::collector::cli::render_audit);
+  }
+  if (*sla_report) {
+    std::string q = "/api/v1/slas/" + encode(sla_service) + "/report?format=" + (sla_format == "csv" ? "csv" : "json");
+    add_param(q, "period", sla_period);
+    auto body = get(*base, q);
+    if (!body) return 1;
+    if (sla_format == "csv") {
+      std::cout << *body;
+      return 0;
+    }
+    return print(*body, as_json || sla_format == "json", surveyor::collector::cli::render_sla);
   }
   if (*services) {
     auto body = get(*base, "/api/v1/services");

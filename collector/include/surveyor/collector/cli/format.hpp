@@ -36,6 +36,9 @@ namespace surveyor::collector::cli {
 [[nodiscard]] core::Result<std::string> render_impact(std::string_view json);
 [[nodiscard]] core::Result<std::string> render_audit(std::string_view json);
 
+// GET /api/v1/slas/{service}/report.
+[[nodiscard]] core::Result<std::string> render_sla(std::string_view json);
+
 // The ids of the items in a GET /api/v1/cis answer.
 [[nodiscard]] core::Result<std::vector<std::string>> ci_ids(std::string_view json);
 
