@@ -77,7 +77,7 @@ std::pair<std::string, std::string> split_cidr(const std::string& cidr, bool v6)
     const int take = std::clamp(bits - g * 16, 0, 16);
     const unsigned group = take == 0 ? 0 : (0xffffu << (16 - take)) & 0xffffu;
     if (g) mask += ":";
-    char buf[8];
+    char buf[16];
     std::snprintf(buf, sizeof buf, "%x", group);
     mask += buf;
   }

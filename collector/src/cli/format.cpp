@@ -422,14 +422,14 @@ core::Result<std::string> render_sla(std::string_view text) {
   auto minutes = [&o](std::string_view key) {
     auto it = o.find(key);
     if (it == o.end() || !it->value().is_number()) return std::string("-");
-    char buf[32];
+    char buf[400];  // any double
     std::snprintf(buf, sizeof buf, "%.1f min", it->value().to_number<double>() / 60);
     return std::string(buf);
   };
   auto percent = [&o](std::string_view key) {
     auto it = o.find(key);
     if (it == o.end() || !it->value().is_number()) return std::string("-");
-    char buf[32];
+    char buf[400];  // any double
     std::snprintf(buf, sizeof buf, "%.4f %%", it->value().to_number<double>());
     return std::string(buf);
   };

@@ -15,14 +15,14 @@ using namespace std::chrono;
 std::int64_t ms_of(sys_days d) { return duration_cast<milliseconds>(d.time_since_epoch()).count(); }
 
 Period month_period(year_month ym) {
-  char name[16];
+  char name[48];
   std::snprintf(name, sizeof name, "%04d-%02u", static_cast<int>(ym.year()), static_cast<unsigned>(ym.month()));
   return {name, ms_of(sys_days{ym / 1}), ms_of(sys_days{(ym + months{1}) / 1})};
 }
 
 Period quarter_period(year y, unsigned q) {
   const year_month first{y, std::chrono::month{3 * (q - 1) + 1}};
-  char name[16];
+  char name[48];
   std::snprintf(name, sizeof name, "%04d-Q%u", static_cast<int>(y), q);
   return {name, ms_of(sys_days{first / 1}), ms_of(sys_days{(first + months{3}) / 1})};
 }
@@ -32,7 +32,7 @@ Period week_period(sys_days monday) {
   const year_month_day thursday{monday + days{3}};
   const sys_days jan1{thursday.year() / January / 1};
   const int number = static_cast<int>((monday + days{3} - jan1).count() / 7) + 1;
-  char name[16];
+  char name[48];
   std::snprintf(name, sizeof name, "%04d-W%02d", static_cast<int>(thursday.year()), number);
   return {name, ms_of(monday), ms_of(monday + days{7})};
 }
