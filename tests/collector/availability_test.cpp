@@ -9,6 +9,7 @@
 
 #include "backend_fixture.hpp"
 #include "surveyor/collector/availability/availability.hpp"
+#include "surveyor/collector/jobs/housekeeper.hpp"
 #include "surveyor/collector/sla/sla.hpp"
 #include "surveyor/core/clock.hpp"
 
@@ -250,6 +251,49 @@ TEST(Sla, MaintenanceShrinksTheAgreedTimeAndUnknownIsApart) {
   r = sla::compute("shop", target, month, availability::Totals{}, month.start_ms + 15 * 1440 * kMin);
   EXPECT_FALSE(r.closed);
   EXPECT_EQ(r.agreed_ms, 15 * 1440 * kMin);
+}
+
+template <class B>
+class LeaseConformance : public store::OnBackend<B> {};
+TYPED_TEST_SUITE(LeaseConformance, store::Backends, store::BackendNames);
+
+TYPED_TEST(LeaseConformance, OneHolderAtATimeUntilItLapses) {
+  auto& l = *this->stores.leases;
+  EXPECT_TRUE(*l.acquire_lease("evaluation", "a", 1'000, 30'000));
+  EXPECT_FALSE(*l.acquire_lease("evaluation", "b", 2'000, 30'000));
+  EXPECT_TRUE(*l.acquire_lease("evaluation", "a", 20'000, 30'000)) << "renewed";
+  EXPECT_FALSE(*l.acquire_lease("evaluation", "b", 40'000, 30'000)) << "the renewal runs to 50 s";
+  EXPECT_TRUE(*l.acquire_lease("evaluation", "b", 50'000, 30'000)) << "lapsed: b takes over";
+  EXPECT_FALSE(*l.acquire_lease("evaluation", "a", 60'000, 30'000));
+  EXPECT_TRUE(*l.acquire_lease("other", "a", 60'000, 30'000)) << "leases are per name";
+}
+
+TEST(Availability, TwoCollectorsOnOneRedisEvaluateOnce) {
+  store::RedisBackend backend;  // one key prefix, two collectors' connections
+  auto first = backends::open_stores(backend.url());
+  auto second = backends::open_stores(backend.url());
+  ASSERT_TRUE(first && second);
+  core::ManualClock clock{core::from_unix_ms(1'795'000'000'000)};
+  metrics::Registry r1, r2;
+  jobs::HousekeepingOptions o;
+  o.rules.clear();
+  o.holder = "one";
+  jobs::Housekeeper one(*first, clock, r1, o);
+  o.holder = "two";
+  jobs::Housekeeper two(*second, clock, r2, o);
+  for (int step = 0; step < 5; ++step) {
+    auto a = one.run_availability();
+    auto b = two.run_availability();
+    ASSERT_TRUE(a && b);
+    EXPECT_TRUE(a->has_value()) << "the first holds the lease";
+    EXPECT_FALSE(b->has_value()) << "the second stands by";
+    clock.advance(std::chrono::milliseconds(10 * kS));
+  }
+  // The first stops: after its lease lapses the second takes over.
+  clock.advance(std::chrono::milliseconds(40 * kS));
+  auto b = two.run_availability();
+  ASSERT_TRUE(b);
+  EXPECT_TRUE(b->has_value());
 }
 
 }  // namespace

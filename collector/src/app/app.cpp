@@ -14,6 +14,7 @@
 #include "surveyor/collector/jobs/housekeeper.hpp"
 #include "surveyor/collector/services/services.hpp"
 #include "surveyor/collector/server/server.hpp"
+#include "surveyor/core/crypto.hpp"
 #include "surveyor/log/log.hpp"
 
 namespace surveyor::collector::app {
@@ -205,6 +206,7 @@ int run(const config::Settings& s) {
   ho.missing_after = s.duration("missing_after");
   ho.availability_interval = s.duration("availability_interval");
   ho.catalog = catalog;
+  ho.holder = "collector-" + core::random_hex(6);
   // A step over six intervals (at least a minute) means the collector was not running.
   ho.availability_gap = std::max(std::chrono::milliseconds{60'000}, 6 * ho.availability_interval);
   ho.retire_after = s.duration("retire_after");

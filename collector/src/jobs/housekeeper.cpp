@@ -116,13 +116,23 @@ core::Result<std::pair<std::size_t, std::size_t>> Housekeeper::run_lifecycle() {
   return changed;
 }
 
-core::Result<availability::Report> Housekeeper::run_availability() {
+core::Result<std::optional<availability::Report>> Housekeeper::run_availability() {
   const auto started = Steady::now();
-  auto r = availability::evaluate(stores_, core::to_unix_ms(clock_.now()), options_.availability_gap.count(),
-                                  options_.catalog.get());
+  const std::int64_t now = core::to_unix_ms(clock_.now());
+  // The lease outlives a few intervals, so a collector that stops hands over
+  // within that time (and the gap it leaves is recorded as unknown).
+  auto mine = stores_.leases->acquire_lease("evaluation", options_.holder, now,
+                                            3 * options_.availability_interval.count() + 1000);
+  if (!mine) return std::move(mine).error();
+  if (!*mine) {
+    runs_.with({"availability", "standby"}).inc();
+    return std::optional<availability::Report>{};
+  }
+  auto r = availability::evaluate(stores_, now, options_.availability_gap.count(), options_.catalog.get());
   runs_.with({"availability", r ? "ok" : "failed"}).inc();
   duration_.with({"availability"}).set(seconds_since(started));
-  return r;
+  if (!r) return std::move(r).error();
+  return std::optional<availability::Report>{*r};
 }
 
 core::Result<capacity::RulesReport> Housekeeper::run_rules() {
@@ -177,9 +187,9 @@ void Housekeeper::loop() {
     if (options_.availability_interval.count() > 0 && now >= next_availability) {
       auto r = run_availability();
       if (!r) log.warn("availability evaluation failed: {}", r.error().describe());
-      else if (r->gap)
+      else if (*r && (*r)->gap)
         log.warn("availability: nothing evaluated for {} s (collector not running?): recorded as unknown",
-                 (r->to_ms - r->from_ms) / 1000);
+                 ((*r)->to_ms - (*r)->from_ms) / 1000);
       next_availability = Steady::now() + options_.availability_interval;
     }
     auto wake = std::min(next_maintenance, has_rules() ? next_rules : next_maintenance);

@@ -1439,6 +1439,33 @@ return 1)lua";
   std::shared_ptr<Backend> b_;
 };
 
+// Leases: hash "lease:NAME" {holder, until}, taken or renewed by a script so
+// the check and the write are one step. Times are the collectors' clocks
+// (kept in sync by NTP); a lease runs for its ttl.
+class RedisLeaseStore final : public LeaseStore {
+ public:
+  explicit RedisLeaseStore(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
+
+  core::Result<bool> acquire_lease(std::string_view name, std::string_view holder, std::int64_t now_ms,
+                                   std::int64_t ttl_ms) override {
+    static const char* kAcquire = R"lua(
+local h = redis.call('HMGET', KEYS[1], 'holder', 'until')
+if h[1] and h[1] ~= ARGV[1] and tonumber(h[2]) > tonumber(ARGV[2]) then return 0 end
+redis.call('HSET', KEYS[1], 'holder', ARGV[1], 'until', ARGV[3])
+return 1)lua";
+    return b_->pool.with([&](Connection& c) -> core::Result<bool> {
+      auto r = c.command({"EVAL", kAcquire, "1", b_->key("lease", name), std::string(holder), i64(now_ms),
+                          i64(now_ms + ttl_ms)});
+      if (!r) return std::move(r).error();
+      if (is_error(r->get())) return reply_error(r->get(), "take lease");
+      return reply_int(r->get()).value_or(0) == 1;
+    });
+  }
+
+ private:
+  std::shared_ptr<Backend> b_;
+};
+
 class RedisHealth final : public StoreHealth {
  public:
   explicit RedisHealth(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
@@ -1474,6 +1501,7 @@ core::Result<Stores> open_redis(const RedisOptions& options) {
   s.changes = std::make_shared<RedisChangeStore>(backend);
   s.services = std::make_shared<RedisServiceStore>(backend);
   s.timelines = std::make_shared<RedisTimelineStore>(backend);
+  s.leases = std::make_shared<RedisLeaseStore>(backend);
   s.health = std::make_shared<RedisHealth>(backend);
   return s;
 }

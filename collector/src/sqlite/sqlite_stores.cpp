@@ -91,6 +91,7 @@ CREATE TABLE IF NOT EXISTS counters(name TEXT PRIMARY KEY, value INTEGER NOT NUL
 CREATE TABLE IF NOT EXISTS timeline(
   subject TEXT NOT NULL, start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL, state TEXT NOT NULL,
   PRIMARY KEY(subject, start_ms)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS leases(name TEXT PRIMARY KEY, holder TEXT NOT NULL, until_ms INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS services(
   name TEXT PRIMARY KEY, definition TEXT NOT NULL, origin TEXT NOT NULL, updated_ms INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS rollups(
@@ -1275,6 +1276,30 @@ class SqliteTimelineStore final : public TimelineStore {
   std::shared_ptr<Backend> b_;
 };
 
+// One collector per SQLite file, but the lease is kept all the same (the
+// same contract as on Redis, and a second process would respect it).
+class SqliteLeaseStore final : public LeaseStore {
+ public:
+  explicit SqliteLeaseStore(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
+
+  core::Result<bool> acquire_lease(std::string_view name, std::string_view holder, std::int64_t now_ms,
+                                   std::int64_t ttl_ms) override {
+    return b_->pool.with_writer([&](Connection& c) {
+      return in_transaction<bool>(c, [&]() -> core::Result<bool> {
+        SURVEYOR_TRY_STMT(s, c,
+                          "INSERT INTO leases(name, holder, until_ms) VALUES(?1, ?2, ?3) ON CONFLICT(name) DO UPDATE "
+                          "SET holder = ?2, until_ms = ?3 WHERE leases.holder = ?2 OR leases.until_ms <= ?4");
+        s.bind(1, name).bind(2, holder).bind(3, now_ms + ttl_ms).bind(4, now_ms);
+        if (int rc = s.step(); rc != SQLITE_DONE) return c.error(rc, "take lease");
+        return c.changes() == 1;
+      });
+    });
+  }
+
+ private:
+  std::shared_ptr<Backend> b_;
+};
+
 class SqliteHealth final : public StoreHealth {
  public:
   explicit SqliteHealth(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
@@ -1398,6 +1423,7 @@ core::Result<Stores> open_sqlite(const SqliteOptions& options) {
   s.changes = std::make_shared<SqliteChangeStore>(backend);
   s.services = std::make_shared<SqliteServiceStore>(backend);
   s.timelines = std::make_shared<SqliteTimelineStore>(backend);
+  s.leases = std::make_shared<SqliteLeaseStore>(backend);
   s.health = std::make_shared<SqliteHealth>(backend);
   return s;
 }

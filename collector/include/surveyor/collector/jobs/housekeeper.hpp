@@ -37,6 +37,9 @@ struct HousekeepingOptions {
   // availability_gap means the collector was not running: unknown.
   std::chrono::milliseconds availability_interval{10'000};
   std::chrono::milliseconds availability_gap{60'000};
+  // Who this collector is, for the lease that makes one collector of those
+  // sharing a store evaluate availability and the capacity rules.
+  std::string holder = "collector";
   // Services whose availability is evaluated too (none when null).
   std::shared_ptr<services::Catalog> catalog;
   // Pause between maintenance slices, so a pass is spread over time.
@@ -58,8 +61,9 @@ class Housekeeper {
   core::Result<store::MaintenanceReport> run_maintenance();
   // One pass of the CI lifecycle: how many CIs became missing and retired.
   core::Result<std::pair<std::size_t, std::size_t>> run_lifecycle();
-  // One availability step (docs/sla.md).
-  core::Result<availability::Report> run_availability();
+  // One availability step (docs/sla.md); nullopt when another collector
+  // holds the evaluation lease.
+  core::Result<std::optional<availability::Report>> run_availability();
   // One evaluation of the capacity rules.
   core::Result<capacity::RulesReport> run_rules();
 

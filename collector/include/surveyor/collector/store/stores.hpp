@@ -177,6 +177,16 @@ class TimelineStore {
   virtual core::Status set_evaluated_until(std::int64_t t_ms) = 0;
 };
 
+class LeaseStore {
+ public:
+  virtual ~LeaseStore() = default;
+  // Takes or renews the lease `name` for `holder` until now + ttl: true if
+  // `holder` has it now, false while another holder's lease runs. So of
+  // several collectors sharing a store one does a periodic job.
+  virtual core::Result<bool> acquire_lease(std::string_view name, std::string_view holder, std::int64_t now_ms,
+                                           std::int64_t ttl_ms) = 0;
+};
+
 class StoreHealth {
  public:
   virtual ~StoreHealth() = default;
@@ -199,6 +209,7 @@ struct Stores {
   std::shared_ptr<ChangeStore> changes;
   std::shared_ptr<ServiceStore> services;
   std::shared_ptr<TimelineStore> timelines;
+  std::shared_ptr<LeaseStore> leases;
   std::shared_ptr<StoreHealth> health;
 };
 
