@@ -845,6 +845,11 @@ TEST(SlaApi, ReportsOfTheCurrentAndANamedPeriod) {
   auto csv = h.call("GET", "/api/v1/slas/shop/report?format=csv");
   EXPECT_EQ(csv.status, 200u);
   EXPECT_EQ(csv.body.rfind("service,period,closed,target_percent,", 0), 0u) << csv.body;
+  auto html = h.call("GET", "/api/v1/slas/shop/report?format=html");
+  EXPECT_EQ(html.status, 200u);
+  EXPECT_EQ(html.header("Content-Type"), "text/html; charset=utf-8");
+  EXPECT_NE(html.body.find("<h1>SLA: shop</h1>"), std::string::npos) << html.body;
+  EXPECT_NE(html.body.find("<tr><th>Downtime</th><td>30.0 min</td></tr>"), std::string::npos) << html.body;
   EXPECT_EQ(get_json(h, "/api/v1/slas").at("items").as_array().size(), 1u) << "lab has no SLA";
   EXPECT_EQ(error_code(h.call("GET", "/api/v1/slas/shop/report?period=2026-W40")), "bad_query");
   EXPECT_EQ(h.call("GET", "/api/v1/slas/lab/report").status, 404u);

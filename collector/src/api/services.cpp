@@ -135,6 +135,50 @@ json::object sla_json(const sla::Report& r) {
           {"breached", r.breached}};
 }
 
+// Text for HTML: the five characters that matter escaped.
+std::string escape_html(std::string_view in) {
+  std::string out;
+  for (char c : in) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+// A page a service owner can read or print: the figures of one period.
+std::string sla_html(const sla::Report& r) {
+  auto minutes = [](std::int64_t ms) {
+    char b[64];
+    std::snprintf(b, sizeof b, "%.1f min", static_cast<double>(ms) / 60'000.0);
+    return std::string(b);
+  };
+  char achieved[64] = "-", target[64];
+  if (r.achieved_percent) std::snprintf(achieved, sizeof achieved, "%.4f %%", *r.achieved_percent);
+  std::snprintf(target, sizeof target, "%.4f %%", r.target_percent);
+  const std::string name = escape_html(r.service), period = escape_html(r.period.name);
+  std::string row;
+  auto add = [&row](const char* k, const std::string& v) { row += "<tr><th>" + std::string(k) + "</th><td>" + v + "</td></tr>\n"; };
+  add("Period", period + " (" + core::format_rfc3339(r.period.start_ms) + " to " + core::format_rfc3339(r.period.end_ms) +
+                    (r.closed ? ", closed" : ", so far") + ")");
+  add("Target", target);
+  add("Achieved", achieved);
+  add("Downtime", minutes(r.downtime_ms));
+  add("Allowed downtime", minutes(r.allowed_downtime_ms));
+  add("Error budget left", minutes(r.budget_left_ms) + (r.breached ? " <strong>breached</strong>" : ""));
+  add("Maintenance (not counted)", minutes(r.maintenance_ms));
+  add("Unknown (reported apart)", minutes(r.unknown_ms));
+  return "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>SLA " + name + " " + period +
+         "</title>\n<style>body{font-family:sans-serif;margin:2em}th{text-align:left;padding-right:2em}"
+         "td,th{padding:.3em 1em .3em 0;border-bottom:1px solid #ddd}</style></head>\n<body><h1>SLA: " + name +
+         "</h1>\n<table>\n" + row + "</table>\n<p>How each figure is computed: docs/sla.md.</p></body></html>\n";
+}
+
 }  // namespace
 
 core::Result<std::optional<sla::Report>> Api::sla_report(const services::Service& svc, std::optional<sla::Period> period) {
@@ -175,10 +219,17 @@ http::Response Api::get_sla_report(const server::Params& p) {
       return fail(400, "bad_query", "period must name a " + svc->sla->period + " (2026-10, 2026-W43 or 2026-Q4)");
   }
   const std::string format = p.query_or("format", "json");
-  if (format != "json" && format != "csv") return fail(400, "bad_query", "format must be json or csv");
+  if (format != "json" && format != "csv" && format != "html")
+    return fail(400, "bad_query", "format must be json, csv or html");
   auto r = sla_report(*svc, period);
   if (!r) return store_failure(r.error());
   if (!*r) return fail(404, "not_found", "no SLA period");
+  if (format == "html") {
+    http::Response res;
+    res.headers.emplace_back("Content-Type", "text/html; charset=utf-8");
+    res.body = sla_html(**r);
+    return res;
+  }
   if (format == "csv") {
     const sla::Report& x = **r;
     char row[512];

@@ -161,7 +161,8 @@ int main(int argc, char** argv) {
   std::string sla_service, sla_period, sla_format = "table";
   sla_report->add_option("SERVICE", sla_service, "service name")->required();
   sla_report->add_option("--period", sla_period, "2026-10, 2026-W43 or 2026-Q4 (default: the current one)");
-  sla_report->add_option("--format", sla_format, "table, csv or json")->check(CLI::IsMember({"table", "csv", "json"}));
+  sla_report->add_option("--format", sla_format, "table, csv, json or html")
+      ->check(CLI::IsMember({"table", "csv", "json", "html"}));
 
   // Series questions share how they name series.
   std::string cis_arg, ci_type, service, metric, from, to, step, agg, across, source, window, threshold, predict;
@@ -255,11 +256,12 @@ int main(int argc, char** argv) {
     return print(*body, as_json, surveyor::collector::cli::render_audit);
   }
   if (*sla_report) {
-    std::string q = "/api/v1/slas/" + encode(sla_service) + "/report?format=" + (sla_format == "csv" ? "csv" : "json");
+    const bool text = sla_format == "csv" || sla_format == "html";
+    std::string q = "/api/v1/slas/" + encode(sla_service) + "/report?format=" + (text ? sla_format : "json");
     add_param(q, "period", sla_period);
     auto body = get(*base, q);
     if (!body) return 1;
-    if (sla_format == "csv") {
+    if (text) {
       std::cout << *body;
       return 0;
     }
