@@ -8,6 +8,7 @@
 
 #include <boost/json/parse.hpp>
 
+#include "query_params.hpp"
 #include "surveyor/collector/api/api.hpp"
 #include "surveyor/wire/inventory.hpp"
 
@@ -62,12 +63,7 @@ http::Response Api::get_ci(const server::Params& p) {
   if (!ci) return store_failure(ci.error());
   if (!*ci) return fail(404, "not_found", "no CI with id '" + id + "'");
   json::object o = ci_summary(**ci);
-  json::object attrs;
-  for (const auto& kv : (*ci)->attributes) {
-    auto& slot = attrs[kv.first];
-    std::visit([&slot](const auto& x) { slot = x; }, kv.second);
-  }
-  o["attributes"] = std::move(attrs);
+  o["attributes"] = query::attributes_json((*ci)->attributes);
   auto latest = stores_.series->latest_samples(id);
   if (!latest) return store_failure(latest.error());
   json::array samples;

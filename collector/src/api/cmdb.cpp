@@ -111,15 +111,6 @@ json::object change_json(const store::ChangeRecord& c) {
           {"created", core::format_rfc3339(c.created_ms)}};
 }
 
-json::object attributes_json(const store::AttrMap& m) {
-  json::object o;
-  for (const auto& kv : m) {
-    auto& slot = o[kv.first];
-    std::visit([&slot](const auto& x) { slot = x; }, kv.second);
-  }
-  return o;
-}
-
 // The attributes a CI had at `t`, from the attributes now and the audit
 // entries after t undone, newest first.
 store::AttrMap attributes_at(store::AttrMap now, const std::vector<store::AuditRecord>& newest_first) {
@@ -158,7 +149,7 @@ http::Response Api::create_ci(const http::Request& req) {
   auto ci = stores_.cmdb->upsert_ci(u);
   if (!ci) return store_failure(ci.error());
   json::object out{{"id", ci->id}, {"type", ci->type}, {"name", ci->name}, {"source", ci->source},
-                   {"attributes", attributes_json(ci->attributes)}};
+                   {"attributes", query::attributes_json(ci->attributes)}};
   return server::json_response(201, json::serialize(out));
 }
 
@@ -182,7 +173,7 @@ http::Response Api::update_ci(const http::Request& req, const server::Params& p)
   json::array protected_keys;
   for (const std::string& k : ci->protected_keys) protected_keys.emplace_back(k);
   json::object out{{"id", ci->id}, {"type", ci->type}, {"name", ci->name},
-                   {"attributes", attributes_json(ci->attributes)}, {"protected", std::move(protected_keys)}};
+                   {"attributes", query::attributes_json(ci->attributes)}, {"protected", std::move(protected_keys)}};
   return server::json_response(200, json::serialize(out));
 }
 
@@ -280,7 +271,7 @@ http::Response Api::ci_history(const server::Params& p) {
   };
   const bool existed = (*ci)->first_seen_ms <= *at;
   json::object out{{"ci_id", id}, {"at", core::format_rfc3339(*at)}, {"existed", existed},
-                   {"attributes", existed ? json::value(attributes_json(at_time(*at))) : json::value(nullptr)}};
+                   {"attributes", existed ? json::value(query::attributes_json(at_time(*at))) : json::value(nullptr)}};
   if (*since != INT64_MIN) {
     // What changed between the two times, oldest first.
     json::array changes;
@@ -288,7 +279,7 @@ http::Response Api::ci_history(const server::Params& p) {
       if (it->time_ms > *since && it->time_ms <= *at) changes.push_back(audit_json(*it));
     out["since"] = core::format_rfc3339(*since);
     out["attributes_since"] =
-        (*ci)->first_seen_ms <= *since ? json::value(attributes_json(at_time(*since))) : json::value(nullptr);
+        (*ci)->first_seen_ms <= *since ? json::value(query::attributes_json(at_time(*since))) : json::value(nullptr);
     out["changes"] = std::move(changes);
   }
   return server::json_response(200, json::serialize(out));

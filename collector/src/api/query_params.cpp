@@ -64,6 +64,15 @@ core::Result<capacity::SeriesSelector> selector(const server::Params& p) {
   return s;
 }
 
+json::object attributes_json(const store::AttrMap& m) {
+  json::object o;
+  for (const auto& kv : m) {
+    auto& slot = o[kv.first];
+    std::visit([&slot](const auto& x) { slot = x; }, kv.second);
+  }
+  return o;
+}
+
 json::object labels_json(const store::Labels& l) {
   json::object o;
   for (const auto& [k, v] : l) o[k] = v;

@@ -30,6 +30,8 @@ core::Result<std::size_t> count_param(const server::Params& p, std::string_view 
 core::Result<capacity::SeriesSelector> selector(const server::Params& p);
 
 boost::json::object labels_json(const store::Labels& l);
+// A CI's typed attributes as a JSON object.
+boost::json::object attributes_json(const store::AttrMap& m);
 // [[time_ms, value], ...]; values that are not finite become null.
 boost::json::array points_json(const std::vector<store::Sample>& pts);
 inline boost::json::value number_json(double v) { return std::isfinite(v) ? boost::json::value(v) : boost::json::value(nullptr); }

@@ -85,6 +85,17 @@ core::Result<Report> evaluate(const store::Stores& st, std::int64_t now_ms, std:
   }
   rep.gap = now_ms - *until > max_gap_ms;
   std::map<std::string, Availability> host_now;  // each host's state at the end of the step
+  // The CIs inside an approved change window now: one read per step.
+  std::set<std::string> in_maintenance;
+  if (!rep.gap) {
+    store::ChangeFilter cf;
+    cf.ends_after_ms = now_ms;
+    cf.limit = 100'000;
+    auto changes = st.changes->list_changes(cf);
+    if (!changes) return std::move(changes).error();
+    for (const store::ChangeRecord& c : *changes)
+      if (c.start_ms <= now_ms) in_maintenance.insert(c.ci_ids.begin(), c.ci_ids.end());
+  }
   auto walked = store::for_each_ci(*st.cmdb, "host", [&](const store::Ci& ci) -> core::Result<bool> {
     if (ci.source != "agent" || ci.state == store::CiState::retired) return true;
     ++rep.hosts;
@@ -94,14 +105,7 @@ core::Result<Report> evaluate(const store::Stores& st, std::int64_t now_ms, std:
         states.push_back({ci.id, std::max(*until, ci.first_seen_ms), now_ms, Availability::unknown});
     } else {
       // Inside an approved change window (as of now) the step is maintenance.
-      store::ChangeFilter cf;
-      cf.ci_id = ci.id;
-      cf.ends_after_ms = now_ms;
-      auto changes = st.changes->list_changes(cf);
-      if (!changes) return std::move(changes).error();
-      const bool maintenance = std::any_of(changes->begin(), changes->end(),
-                                           [&](const store::ChangeRecord& c) { return c.start_ms <= now_ms; });
-      if (maintenance) {
+      if (in_maintenance.contains(ci.id)) {
         if (ci.first_seen_ms < now_ms)
           states.push_back({ci.id, std::max(*until, ci.first_seen_ms), now_ms, Availability::maintenance});
       } else {
