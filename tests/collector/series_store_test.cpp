@@ -525,7 +525,7 @@ TEST(SqliteSeriesStore, SchemaThreeChunksMoveIntoARowidTableAndCisGainProtectedK
   EXPECT_EQ(sql.find("WITHOUT ROWID"), std::string::npos) << sql;
   ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, nullptr), SQLITE_OK);
   ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(q, 0), 5);
+  EXPECT_EQ(sqlite3_column_int(q, 0), 6);
   sqlite3_finalize(q);
   sqlite3_close(db);
 }

@@ -34,7 +34,22 @@ std::int64_t heartbeat_ms(const store::Ci& ci) {
 
 }  // namespace
 
+std::string check_subject(std::string_view ci_id, std::string_view check) {
+  return "check:" + std::string(ci_id) + "/" + std::string(check);
+}
+
+Availability check_state(double status, Availability host) {
+  if (host != Availability::up) return host == Availability::maintenance ? Availability::maintenance : Availability::unknown;
+  if (status == 0) return Availability::up;
+  if (status == 1) return Availability::degraded;
+  if (status == 2) return Availability::down;
+  return Availability::unknown;
+}
+
 namespace {
+
+// Check results older than this are of a check no longer run.
+constexpr std::int64_t kCheckStaleMs = 86'400'000;
 
 int severity(Availability a) {
   switch (a) {
@@ -115,7 +130,27 @@ core::Result<Report> evaluate(const store::Stores& st, std::int64_t now_ms, std:
     for (const StateInterval& s : states)
       if (auto r = st.timelines->record_state(s.subject, s.state, s.start_ms, s.end_ms); !r)
         return std::move(r).error();
-    if (!states.empty()) host_now[ci.id] = states.back().state;
+    if (states.empty()) return true;
+    const Availability host_state = states.back().state;
+    host_now[ci.id] = host_state;
+    rep.states[ci.id] = host_state;
+    // Its checks, as of now, over the whole step.
+    auto latest = st.series->latest_samples(ci.id);
+    if (!latest) return std::move(latest).error();
+    for (const store::LatestSample& l : *latest) {
+      if (l.series.key.metric != "surveyor.check.status" || now_ms - l.sample.time_ms > kCheckStaleMs) continue;
+      std::string name;
+      for (const auto& [k, v] : l.series.key.attributes)
+        if (k == "check") name = v;
+      if (name.empty()) continue;
+      const std::string subject = check_subject(ci.id, name);
+      const Availability a = rep.gap ? Availability::unknown : check_state(l.sample.value, host_state);
+      if (auto r = st.timelines->record_state(subject, a, std::max(*until, ci.first_seen_ms), now_ms); !r)
+        return std::move(r).error();
+      host_now[subject] = a;
+      rep.states[subject] = a;
+      ++rep.checks;
+    }
     return true;
   });
   if (!walked) return std::move(walked).error();
@@ -131,6 +166,19 @@ core::Result<Report> evaluate(const store::Stores& st, std::int64_t now_ms, std:
       judging.insert(svc.name);
       std::optional<core::Error> failed;
       const Availability a = judge_service(svc, [&](const std::string& m) -> Availability {
+        if (m.starts_with("check:")) {
+          // check:HOST/NAME, the host by name or id.
+          const auto slash = m.find('/', 6);
+          if (slash == std::string::npos) return Availability::unknown;
+          auto host = services::resolve_ci(*st.cmdb, m.substr(6, slash - 6));
+          if (!host) {
+            failed = host.error();
+            return Availability::unknown;
+          }
+          if (!*host) return Availability::unknown;
+          auto c = host_now.find(check_subject((*host)->id, m.substr(slash + 1)));
+          return c == host_now.end() ? Availability::unknown : c->second;
+        }
         if (m.starts_with("service:")) {
           const std::string name = m.substr(8);
           if (judging.contains(name)) return Availability::unknown;
@@ -162,6 +210,7 @@ core::Result<Report> evaluate(const store::Stores& st, std::int64_t now_ms, std:
       auto a = judge(svc);
       if (!a) return std::move(a).error();
       ++rep.services;
+      rep.states["service:" + svc.name] = *a;
       if (auto r = st.timelines->record_state("service:" + svc.name, *a, *until, now_ms); !r)
         return std::move(r).error();
     }

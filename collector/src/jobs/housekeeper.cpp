@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "surveyor/collector/jobs/housekeeper.hpp"
 
+#include "surveyor/collector/incidents/signals.hpp"
 #include "surveyor/log/log.hpp"
 
 namespace surveyor::collector::jobs {
@@ -25,7 +26,11 @@ Housekeeper::Housekeeper(store::Stores stores, const core::Clock& clock, metrics
       expired_(registry.counter("surveyor_series_expired_total", "Stored items dropped by retention, by kind.", {"what"})),
       damaged_(registry.gauge("surveyor_series_damaged_chunks", "Series whose chunks could not be read in the last pass.")),
       open_events_(registry.gauge("surveyor_capacity_events_breaching", "Series breaching a capacity rule at the last evaluation.")),
-      lifecycle_(registry.counter("surveyor_ci_state_changes_total", "CIs that became missing or retired by silence.", {"state"})) {}
+      lifecycle_(registry.counter("surveyor_ci_state_changes_total", "CIs that became missing or retired by silence.", {"state"})),
+      incident_events_(registry.counter("surveyor_incident_notices_total",
+                                        "Incidents opened, reopened, escalated, unlinked and resolved by the evaluation.",
+                                        {"event"})),
+      graph_(std::make_unique<impact::GraphSource>(stores_, options_.catalog)) {}
 
 Housekeeper::~Housekeeper() { stop(); }
 
@@ -132,7 +137,34 @@ core::Result<std::optional<availability::Report>> Housekeeper::run_availability(
   runs_.with({"availability", r ? "ok" : "failed"}).inc();
   duration_.with({"availability"}).set(seconds_since(started));
   if (!r) return std::move(r).error();
+  if (options_.incidents_enabled && r->to_ms > r->from_ms) {
+    const auto incidents_started = Steady::now();
+    auto notices = run_incidents(*r);
+    runs_.with({"incidents", notices ? "ok" : "failed"}).inc();
+    duration_.with({"incidents"}).set(seconds_since(incidents_started));
+    if (!notices) return std::move(notices).error();
+    for (const incidents::Notice& n : *notices) incident_events_.with({n.event}).inc();
+    if (options_.notify && !notices->empty()) options_.notify(*notices);
+  }
   return std::optional<availability::Report>{*r};
+}
+
+core::Result<std::vector<incidents::Notice>> Housekeeper::run_incidents(const availability::Report& step) {
+  std::shared_ptr<const impact::Graph> graph;
+  if (options_.catalog) {
+    auto g = graph_->graph(step.to_ms);
+    if (!g) return std::move(g).error();
+    graph = std::move(*g);
+  }
+  incidents::StepContext ctx{&stores_, options_.catalog.get(), graph.get(), &step};
+  auto signals = incidents::gather(ctx);
+  if (!signals) return std::move(signals).error();
+  auto notices = incidents::apply(*stores_.incidents, std::move(*signals), step.to_ms, options_.incidents);
+  if (!notices) return std::move(notices).error();
+  auto resolved = incidents::resolve_recovered(*stores_.incidents, step.to_ms, options_.incidents);
+  if (!resolved) return std::move(resolved).error();
+  notices->insert(notices->end(), resolved->begin(), resolved->end());
+  return notices;
 }
 
 core::Result<capacity::RulesReport> Housekeeper::run_rules() {

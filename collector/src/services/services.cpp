@@ -38,7 +38,7 @@ std::shared_ptr<const config::Schema> group_schema() {
     auto s = std::make_shared<config::Schema>();
     s->add({.key = "name", .type = Type::string, .default_value = Value{std::string()},
             .description = "what the group is (frontends, database)"});
-    s->add({.key = "members", .type = Type::string_list, .description = "CI ids or names, or service:NAME",
+    s->add({.key = "members", .type = Type::string_list, .description = "CI ids or names, service:NAME, or check:HOST/CHECK (a check of the agent on HOST)",
             .required = true});
     s->add({.key = "redundancy", .type = Type::string, .default_value = Value{std::string("all")},
             .description = "all, any, at_least (see min) or percent (see percent)",

@@ -5,6 +5,7 @@
 // the kernel (getrandom).
 #include "surveyor/core/crypto.hpp"
 
+#include <nettle/hmac.h>
 #include <nettle/memops.h>
 #include <nettle/sha2.h>
 #include <sys/random.h>
@@ -27,6 +28,15 @@ std::string to_hex(const unsigned char* p, std::size_t n) {
 }
 
 }  // namespace
+
+std::string hmac_sha256_hex(std::string_view key, std::string_view data) {
+  hmac_sha256_ctx ctx;
+  hmac_sha256_set_key(&ctx, key.size(), reinterpret_cast<const std::uint8_t*>(key.data()));
+  hmac_sha256_update(&ctx, data.size(), reinterpret_cast<const std::uint8_t*>(data.data()));
+  std::uint8_t md[SHA256_DIGEST_SIZE];
+  hmac_sha256_digest(&ctx, sizeof md, md);
+  return to_hex(md, sizeof md);
+}
 
 std::string sha256_hex(std::string_view data) {
   sha256_ctx ctx;

@@ -10,6 +10,9 @@ namespace surveyor::core {
 // Lower-case hex SHA-256 of the bytes.
 [[nodiscard]] std::string sha256_hex(std::string_view data);
 
+// Lower-case hex HMAC-SHA256 (RFC 2104) of the bytes under `key`.
+[[nodiscard]] std::string hmac_sha256_hex(std::string_view key, std::string_view data);
+
 // `bytes` bytes from the operating system's CSPRNG, as lower-case hex.
 // Throws std::runtime_error only if the CSPRNG is unavailable.
 [[nodiscard]] std::string random_hex(std::size_t bytes);

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string>
 #include <functional>
+#include <map>
 #include <vector>
 
 #include "surveyor/collector/services/services.hpp"
@@ -30,7 +31,11 @@ struct Heartbeat {
 
 struct Report {
   std::size_t hosts = 0;
+  std::size_t checks = 0;
   std::size_t services = 0;
+  // Each subject's state at the end of the step: host CI ids, checks
+  // ("check:CI/NAME") and services ("service:NAME").
+  std::map<std::string, store::Availability> states;
   bool gap = false;  // the step was longer than max_gap: recorded as unknown
   std::int64_t from_ms = 0, to_ms = 0;
 };
@@ -43,9 +48,18 @@ struct Report {
 [[nodiscard]] store::Availability judge_service(const services::Service& s,
                                                 const std::function<store::Availability(const std::string&)>& member);
 
+// The subject of a host's check: "check:CI/NAME".
+[[nodiscard]] std::string check_subject(std::string_view ci_id, std::string_view check);
+
+// A check's state from its latest result (Nagios states: OK up, WARNING
+// degraded, CRITICAL down, UNKNOWN unknown), given its host's state: a check
+// of a host that is not up is as unknown (or in maintenance) as the host.
+[[nodiscard]] store::Availability check_state(double status, store::Availability host);
+
 // One step: from the last evaluated time to now, for every host CI made by
-// an agent (retired ones excepted), then every service of `catalog` (if
-// any) as of now. The first evaluation only sets the pulse.
+// an agent (retired ones excepted) and its checks (results of the last day),
+// then every service of `catalog` (if any) as of now. The first evaluation
+// only sets the pulse.
 [[nodiscard]] core::Result<Report> evaluate(const store::Stores& stores, std::int64_t now_ms, std::int64_t max_gap_ms,
                                             const services::Catalog* catalog = nullptr);
 

@@ -14,6 +14,8 @@
 
 #include "surveyor/collector/availability/availability.hpp"
 #include "surveyor/collector/capacity/rules.hpp"
+#include "surveyor/collector/impact/impact.hpp"
+#include "surveyor/collector/incidents/incidents.hpp"
 #include "surveyor/collector/metrics/registry.hpp"
 #include "surveyor/collector/store/stores.hpp"
 #include "surveyor/core/clock.hpp"
@@ -42,6 +44,11 @@ struct HousekeepingOptions {
   std::string holder = "collector";
   // Services whose availability is evaluated too (none when null).
   std::shared_ptr<services::Catalog> catalog;
+  // Incidents from each availability step (docs/incidents.md), and where
+  // their notices go (webhooks).
+  bool incidents_enabled = true;
+  incidents::Options incidents;
+  std::function<void(const std::vector<incidents::Notice>&)> notify;
   // Pause between maintenance slices, so a pass is spread over time.
   std::chrono::milliseconds slice_pause{20};
 };
@@ -61,9 +68,12 @@ class Housekeeper {
   core::Result<store::MaintenanceReport> run_maintenance();
   // One pass of the CI lifecycle: how many CIs became missing and retired.
   core::Result<std::pair<std::size_t, std::size_t>> run_lifecycle();
-  // One availability step (docs/sla.md); nullopt when another collector
-  // holds the evaluation lease.
+  // One availability step (docs/sla.md) and the incidents it opens or
+  // resolves; nullopt when another collector holds the evaluation lease.
   core::Result<std::optional<availability::Report>> run_availability();
+  // The incidents of one availability step: signals applied, recovered ones
+  // resolved; the notices to send.
+  core::Result<std::vector<incidents::Notice>> run_incidents(const availability::Report& step);
   // One evaluation of the capacity rules.
   core::Result<capacity::RulesReport> run_rules();
 
@@ -82,6 +92,8 @@ class Housekeeper {
   metrics::Family<metrics::Gauge>& damaged_;
   metrics::Family<metrics::Gauge>& open_events_;
   metrics::Family<metrics::Counter>& lifecycle_;  // {state}
+  metrics::Family<metrics::Counter>& incident_events_;  // {event}
+  std::unique_ptr<impact::GraphSource> graph_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;

@@ -387,6 +387,93 @@ struct StateInterval {
   friend bool operator==(const StateInterval&, const StateInterval&) = default;
 };
 
+
+// --- incidents (docs/incidents.md) ---------------------------------------------
+
+enum class IncidentKind { availability, capacity, capacity_forecast, sla_risk, sla_breach, unauthorised_change };
+[[nodiscard]] std::string_view to_string(IncidentKind k);  // "capacity-forecast", "SLA-risk", ...
+[[nodiscard]] std::optional<IncidentKind> incident_kind_from(std::string_view s);
+
+enum class IncidentState { open, acknowledged, resolved, closed };
+[[nodiscard]] std::string_view to_string(IncidentState s);
+[[nodiscard]] std::optional<IncidentState> incident_state_from(std::string_view s);
+// Open or acknowledged: the condition is (or may be) still there.
+[[nodiscard]] inline bool is_active(IncidentState s) {
+  return s == IncidentState::open || s == IncidentState::acknowledged;
+}
+
+// One entry of an incident's timeline: what happened, when, by whom.
+struct IncidentEvent {
+  std::int64_t time_ms = 0;
+  std::string by;      // "surveyor" for the evaluation, else the person
+  std::string action;  // opened, acknowledged, resolved, closed, reopened, comment, recovered, relapsed,
+                       // priority, linked, unlinked, notified
+  std::string text;
+  friend bool operator==(const IncidentEvent&, const IncidentEvent&) = default;
+};
+
+struct Incident {
+  std::string id;  // "INC-42", numbered by the store
+  IncidentKind kind = IncidentKind::availability;
+  std::string key;      // dedup key: one active incident per key ("availability:CI", ...)
+  std::string subject;  // the CI id or "service:NAME"
+  std::string rule;     // what fired: heartbeat, check:NAME, a capacity rule, burn-1h, ...
+  std::string summary;
+  int impact = 3, urgency = 3;  // 1 high, 2 medium, 3 low
+  int priority = 5;             // 1 (critical) .. 5 (planning), from the matrix
+  IncidentState state = IncidentState::open;
+  std::int64_t opened_ms = 0, updated_ms = 0, acknowledged_ms = 0, resolved_ms = 0, closed_ms = 0;
+  // When the condition cleared while the incident is active (0: it holds);
+  // the incident resolves once it stayed clear for the hold-down.
+  std::int64_t recovered_ms = 0;
+  // Suppressed: the incident of the CI this one fails because of (no page
+  // of its own; it travels in that incident's notifications).
+  std::string parent;
+  int reopened = 0;
+  std::vector<IncidentEvent> timeline;  // oldest first
+  friend bool operator==(const Incident&, const Incident&) = default;
+};
+
+struct IncidentFilter {
+  std::vector<IncidentState> states;  // empty: any
+  std::optional<IncidentKind> kind;
+  std::string subject;                      // empty: any
+  int max_priority = 5;                     // priority <= this (1 is the highest)
+  std::int64_t opened_from_ms = INT64_MIN;  // from <= opened < to
+  std::int64_t opened_to_ms = INT64_MAX;
+  std::size_t limit = 100;  // newest opened first
+};
+
+// The JSON document an incident is stored as (and the API shows).
+[[nodiscard]] std::string incident_to_json(const Incident& i);
+[[nodiscard]] core::Result<Incident> incident_from_json(std::string_view text);
+
+// One attempt to deliver a webhook message.
+struct Delivery {
+  std::int64_t time_ms = 0;
+  std::string webhook;     // its name in the configuration
+  std::string message_id;  // the same for every attempt of one message
+  std::vector<std::string> incidents;
+  int attempt = 1;
+  int status = 0;  // HTTP status; 0: no answer
+  std::string error;
+  bool delivered = false;
+  friend bool operator==(const Delivery&, const Delivery&) = default;
+};
+
+// One stored version of a closed period's SLA report: version 1 is the
+// report frozen when the period closed, later ones are amendments.
+struct SlaReportVersion {
+  std::string service;
+  std::string period;  // "2026-10"
+  int version = 1;
+  std::int64_t created_ms = 0;
+  std::string by;      // "surveyor" for the freeze, else who asked for the recomputation
+  std::string reason;
+  std::string report;  // the report's JSON
+  friend bool operator==(const SlaReportVersion&, const SlaReportVersion&) = default;
+};
+
 }  // namespace surveyor::collector::store
 
 template <>

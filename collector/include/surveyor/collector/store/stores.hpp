@@ -187,6 +187,42 @@ class LeaseStore {
                                            std::int64_t ttl_ms) = 0;
 };
 
+class IncidentStore {
+ public:
+  virtual ~IncidentStore() = default;
+  // Given the incident to change (or nullopt), returns what to store
+  // (nullopt: leave it as it is). It runs while the store holds the write,
+  // so it must not call the store; it may run more than once (Redis retries
+  // after a lost race), so it must have no other effects.
+  using Change = std::function<std::optional<Incident>(const std::optional<Incident>&)>;
+  // Passes the newest incident with dedup key `key` (any state; nullopt if
+  // none) to `change` and stores its answer, atomically against every other
+  // writer of that key. An answer without id is a new incident: the store
+  // numbers it ("INC-1", "INC-2", ...). Returns what was stored, if anything.
+  virtual core::Result<std::optional<Incident>> update_incident_by_key(std::string_view key, const Change& change) = 0;
+  // The same for the incident `id` (`not_found` if there is none).
+  virtual core::Result<std::optional<Incident>> update_incident(std::string_view id, const Change& change) = 0;
+  virtual core::Result<std::optional<Incident>> find_incident(std::string_view id) = 0;
+  // Newest opened first.
+  virtual core::Result<std::vector<Incident>> list_incidents(const IncidentFilter& f) = 0;
+
+  // The webhook delivery log: every attempt, kept for the newest 10,000.
+  virtual core::Status record_delivery(const Delivery& d) = 0;
+  // Newest first.
+  virtual core::Result<std::vector<Delivery>> list_deliveries(std::size_t limit) = 0;
+};
+
+class SlaReportStore {
+ public:
+  virtual ~SlaReportStore() = default;
+  // Stores v unless (service, period) already has v.version or more
+  // versions: false then (another writer came first), nothing changes.
+  virtual core::Result<bool> add_sla_report(const SlaReportVersion& v) = 0;
+  // Every version of one period's report, oldest first.
+  virtual core::Result<std::vector<SlaReportVersion>> sla_reports(std::string_view service,
+                                                                  std::string_view period) = 0;
+};
+
 class StoreHealth {
  public:
   virtual ~StoreHealth() = default;
@@ -210,6 +246,8 @@ struct Stores {
   std::shared_ptr<ServiceStore> services;
   std::shared_ptr<TimelineStore> timelines;
   std::shared_ptr<LeaseStore> leases;
+  std::shared_ptr<IncidentStore> incidents;
+  std::shared_ptr<SlaReportStore> sla_reports;
   std::shared_ptr<StoreHealth> health;
 };
 

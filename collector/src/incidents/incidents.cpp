@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: Apache-2.0
+// The incident lifecycle of docs/incidents.md.
+#include "surveyor/collector/incidents/incidents.hpp"
+
+#include <algorithm>
+#include <sstream>
+
+namespace surveyor::collector::incidents {
+
+using store::Incident;
+using store::IncidentState;
+
+namespace {
+
+constexpr const char* kSystem = "surveyor";
+
+void note(Incident& i, std::int64_t now, std::string_view by, std::string action, std::string text = {}) {
+  i.timeline.push_back({now, std::string(by), std::move(action), std::move(text)});
+  i.updated_ms = now;
+}
+
+std::string p_name(int p) { return "P" + std::to_string(p); }
+
+}  // namespace
+
+int Matrix::priority(int impact, int urgency) const {
+  return p[std::clamp(impact, 1, 3) - 1][std::clamp(urgency, 1, 3) - 1];
+}
+
+core::Result<Matrix> Matrix::parse(const std::vector<std::string>& rows) {
+  auto bad = [](const std::string& why) {
+    return core::make_error(store::StoreErrc::invalid,
+                            "priority matrix: " + why +
+                                " (expected three rows of three priorities 1-5: impact high, medium, low by urgency "
+                                "high, medium, low)");
+  };
+  if (rows.size() != 3) return bad("has " + std::to_string(rows.size()) + " rows");
+  Matrix m;
+  for (std::size_t r = 0; r < 3; ++r) {
+    std::istringstream in(rows[r]);
+    std::string cell;
+    std::size_t c = 0;
+    while (in >> cell) {
+      if (c == 3 || cell.size() != 1 || cell[0] < '1' || cell[0] > '5') return bad("row '" + rows[r] + "'");
+      m.p[r][c++] = cell[0] - '0';
+    }
+    if (c != 3) return bad("row '" + rows[r] + "'");
+  }
+  return m;
+}
+
+std::string Signal::key() const { return std::string(store::to_string(kind)) + ":" + subject + ":" + rule; }
+
+core::Result<std::vector<Notice>> apply(store::IncidentStore& st, std::vector<Signal> signals, std::int64_t now,
+                                        const Options& o) {
+  // Parents first (a cause that is itself caused comes after its own cause:
+  // chains are short, so a few passes of a stable sort by depth do).
+  std::map<std::string, std::string> cause_of;
+  for (const Signal& s : signals)
+    if (s.firing) cause_of[s.key()] = s.cause;
+  auto depth = [&](const Signal& s) {
+    int d = 0;
+    for (std::string k = s.cause; !k.empty() && d < 8; ++d) {
+      auto it = cause_of.find(k);
+      k = it == cause_of.end() ? std::string() : it->second;
+    }
+    return d;
+  };
+  std::stable_sort(signals.begin(), signals.end(), [&](const Signal& a, const Signal& b) { return depth(a) < depth(b); });
+
+  std::vector<Notice> notices;
+  // key -> id of the active incidents whose condition holds: what others
+  // can be linked to.
+  std::map<std::string, std::string> active_id;
+  {
+    store::IncidentFilter f;
+    f.states = {IncidentState::open, IncidentState::acknowledged};
+    f.limit = SIZE_MAX;
+    auto active = st.list_incidents(f);
+    if (!active) return std::move(active).error();
+    for (const Incident& i : *active)
+      if (i.recovered_ms == 0) active_id[i.key] = i.id;
+  }
+  for (const Signal& s : signals) {
+    const std::string key = s.key();
+    std::string parent;
+    if (s.firing && !s.cause.empty())
+      if (auto it = active_id.find(s.cause); it != active_id.end()) parent = it->second;
+    std::optional<std::string> event;
+    auto changed = st.update_incident_by_key(key, [&](const std::optional<Incident>& old) -> std::optional<Incident> {
+      event.reset();
+      const int priority = o.matrix.priority(s.impact, s.urgency);
+      if (!s.firing) {
+        if (!old || !store::is_active(old->state) || !s.auto_resolve || old->recovered_ms != 0) return std::nullopt;
+        Incident i = *old;
+        i.recovered_ms = now;
+        note(i, now, kSystem, "recovered", "condition clear; resolves after " + std::to_string(o.hold_down_ms / 1000) +
+                                               " s without relapse");
+        return i;
+      }
+      if (old && store::is_active(old->state)) {
+        Incident i = *old;
+        bool touched = false;
+        if (i.recovered_ms != 0) {
+          i.recovered_ms = 0;
+          note(i, now, kSystem, "relapsed", s.summary);
+          touched = true;
+        }
+        if (i.priority != priority) {
+          note(i, now, kSystem, "priority", p_name(i.priority) + " -> " + p_name(priority));
+          if (priority < i.priority) event = "escalated";
+          i.priority = priority;
+          touched = true;
+        }
+        i.impact = s.impact;
+        i.urgency = s.urgency;
+        if (i.parent != parent) {
+          // Unlinked: what it failed because of is over, yet it still fails:
+          // now it is news of its own.
+          note(i, now, kSystem, parent.empty() ? "unlinked" : "linked", parent.empty() ? i.parent : parent);
+          if (parent.empty()) event = "unlinked";
+          i.parent = parent;
+          touched = true;
+        }
+        if (i.summary != s.summary) {
+          i.summary = s.summary;
+          touched = true;
+        }
+        if (!touched) return std::nullopt;
+        i.updated_ms = now;
+        return i;
+      }
+      if (old && old->state == IncidentState::resolved && s.observed_ms > 0 && s.observed_ms <= old->resolved_ms)
+        return std::nullopt;  // evidence from before the resolution
+      if (old && old->state == IncidentState::resolved && old->resolved_ms > 0 &&
+          now - old->resolved_ms <= o.reopen_window_ms) {
+        Incident i = *old;
+        i.state = IncidentState::open;
+        i.resolved_ms = 0;
+        i.recovered_ms = 0;
+        i.acknowledged_ms = 0;
+        ++i.reopened;
+        i.summary = s.summary;
+        i.impact = s.impact;
+        i.urgency = s.urgency;
+        i.priority = priority;
+        i.parent = parent;
+        note(i, now, kSystem, "reopened", s.summary);
+        if (!parent.empty()) note(i, now, kSystem, "linked", parent);
+        event = "reopened";
+        return i;
+      }
+      Incident i;
+      i.kind = s.kind;
+      i.key = key;
+      i.subject = s.subject;
+      i.rule = s.rule;
+      i.summary = s.summary;
+      i.impact = s.impact;
+      i.urgency = s.urgency;
+      i.priority = priority;
+      i.opened_ms = now;
+      i.parent = parent;
+      note(i, now, kSystem, "opened", s.summary + " (" + p_name(priority) + ")");
+      if (!parent.empty()) note(i, now, kSystem, "linked", parent);
+      event = "opened";
+      return i;
+    });
+    if (!changed) return std::move(changed).error();
+    if (*changed) {
+      if (store::is_active((*changed)->state) && (*changed)->recovered_ms == 0) active_id[key] = (*changed)->id;
+      else active_id.erase(key);
+    }
+    if (*changed && event) notices.push_back({*event, **changed});
+  }
+  return notices;
+}
+
+core::Result<std::vector<Notice>> resolve_recovered(store::IncidentStore& st, std::int64_t now, const Options& o) {
+  store::IncidentFilter f;
+  f.states = {IncidentState::open, IncidentState::acknowledged};
+  f.limit = SIZE_MAX;
+  auto active = st.list_incidents(f);
+  if (!active) return std::move(active).error();
+  std::vector<Notice> notices;
+  for (const Incident& a : *active) {
+    if (a.recovered_ms == 0 || now - a.recovered_ms < o.hold_down_ms) continue;
+    auto r = st.update_incident(a.id, [&](const std::optional<Incident>& old) -> std::optional<Incident> {
+      if (!old || !store::is_active(old->state) || old->recovered_ms == 0 || now - old->recovered_ms < o.hold_down_ms)
+        return std::nullopt;
+      Incident i = *old;
+      i.state = IncidentState::resolved;
+      i.resolved_ms = now;
+      note(i, now, kSystem, "resolved",
+           "condition clear since " + std::to_string((now - i.recovered_ms) / 1000) + " s (hold-down)");
+      return i;
+    });
+    if (!r) return std::move(r).error();
+    if (*r) notices.push_back({"resolved", **r});
+  }
+  return notices;
+}
+
+core::Result<Incident> act(store::IncidentStore& st, std::string_view id, std::string_view action,
+                           std::string_view by, std::string_view text, std::int64_t now) {
+  static const std::vector<std::string_view> kActions{"acknowledge", "resolve", "close", "reopen", "comment"};
+  if (std::find(kActions.begin(), kActions.end(), action) == kActions.end())
+    return core::make_error(store::StoreErrc::invalid, "unknown action '" + std::string(action) +
+                                                           "' (acknowledge, resolve, close, reopen, comment)");
+  if (by.empty()) return core::make_error(store::StoreErrc::invalid, "who acts must be given");
+  if (action == "comment" && text.empty()) return core::make_error(store::StoreErrc::invalid, "a comment needs a text");
+  std::optional<core::Error> refused;
+  auto r = st.update_incident(id, [&](const std::optional<Incident>& old) -> std::optional<Incident> {
+    refused.reset();
+    Incident i = *old;
+    const IncidentState s = i.state;
+    auto refuse = [&](const std::string& why) {
+      refused = core::make_error(store::StoreErrc::conflict,
+                                 i.id + " is " + std::string(store::to_string(s)) + ": cannot " + std::string(action) +
+                                     (why.empty() ? "" : " (" + why + ")"));
+      return std::nullopt;
+    };
+    if (action == "acknowledge") {
+      if (s != IncidentState::open) return refuse("");
+      i.state = IncidentState::acknowledged;
+      i.acknowledged_ms = now;
+      note(i, now, by, "acknowledged", std::string(text));
+    } else if (action == "resolve") {
+      if (!store::is_active(s)) return refuse("");
+      i.state = IncidentState::resolved;
+      i.resolved_ms = now;
+      note(i, now, by, "resolved", std::string(text));
+    } else if (action == "close") {
+      if (s != IncidentState::resolved) return refuse("only a resolved incident is closed");
+      i.state = IncidentState::closed;
+      i.closed_ms = now;
+      note(i, now, by, "closed", std::string(text));
+    } else if (action == "reopen") {
+      if (s != IncidentState::resolved) return refuse("only a resolved incident is re-opened");
+      i.state = IncidentState::open;
+      i.resolved_ms = 0;
+      i.recovered_ms = 0;
+      i.acknowledged_ms = 0;
+      ++i.reopened;
+      note(i, now, by, "reopened", std::string(text));
+    } else {
+      note(i, now, by, "comment", std::string(text));
+    }
+    return i;
+  });
+  if (!r) return std::move(r).error();
+  if (refused) return *refused;
+  return **r;
+}
+
+Kpis kpis(const std::vector<Incident>& incidents, std::int64_t from, std::int64_t to,
+          const std::map<std::string, std::int64_t>& up_ms) {
+  Kpis k;
+  k.from_ms = from;
+  k.to_ms = to;
+  std::int64_t restore_total = 0;
+  std::map<std::string, std::size_t> failures_of;
+  for (const Incident& i : incidents) {
+    if (i.opened_ms >= from && i.opened_ms < to) {
+      ++k.opened;
+      ++k.by_kind[std::string(store::to_string(i.kind))];
+      ++k.by_priority[i.priority];
+      if (i.kind == store::IncidentKind::availability) {
+        ++k.failures;
+        ++failures_of[i.subject];
+      }
+    }
+    if (i.resolved_ms >= from && i.resolved_ms < to && i.resolved_ms > 0) {
+      ++k.resolved;
+      // Restored when the condition cleared (the hold-down is not repair
+      // time); by a person's resolve otherwise.
+      const std::int64_t restored = i.recovered_ms > 0 ? std::min(i.recovered_ms, i.resolved_ms) : i.resolved_ms;
+      restore_total += std::max<std::int64_t>(0, restored - i.opened_ms);
+    }
+  }
+  if (k.resolved > 0) k.mttr_ms = restore_total / static_cast<std::int64_t>(k.resolved);
+  if (k.failures > 0) {
+    std::int64_t up = 0;
+    for (const auto& [subject, n] : failures_of)
+      if (auto it = up_ms.find(subject); it != up_ms.end()) up += it->second;
+    k.mtbf_ms = up / static_cast<std::int64_t>(k.failures);
+  }
+  return k;
+}
+
+}  // namespace surveyor::collector::incidents

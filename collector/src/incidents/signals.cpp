@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: Apache-2.0
+// Incident signals from an evaluation step (docs/incidents.md).
+#include "surveyor/collector/incidents/signals.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+#include <set>
+
+namespace surveyor::collector::incidents {
+
+using store::Availability;
+using store::IncidentKind;
+
+namespace {
+
+bool high_criticality(const std::string& c) { return c == "critical" || c == "high"; }
+
+Availability state_of(const StepContext& c, const std::string& subject) {
+  auto it = c.step->states.find(subject);
+  return it == c.step->states.end() ? Availability::unknown : it->second;
+}
+
+std::string utc_time(std::int64_t ms) {
+  const std::time_t t = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
+  return buf;
+}
+
+std::string heartbeat_key(const std::string& ci) {
+  Signal s;
+  s.subject = ci;
+  s.rule = "heartbeat";
+  return s.key();
+}
+
+}  // namespace
+
+Weight weigh(const StepContext& c, const std::string& subject) {
+  Weight w;
+  std::size_t affected = 0;
+  bool critical_down = false, any_down = false, sla_down = false;
+  auto count = [&](const std::string& criticality, const std::optional<services::Sla>& sla, bool down) {
+    ++affected;
+    any_down |= down;
+    critical_down |= down && high_criticality(criticality);
+    sla_down |= down && sla.has_value();
+  };
+  if (subject.starts_with("service:") && c.catalog != nullptr)
+    if (auto svc = c.catalog->find(subject.substr(8))) count(svc->criticality, svc->sla, true);
+  if (c.graph != nullptr) {
+    const impact::ImpactResult r = impact::analyse(*c.graph, subject, [&](std::string_view ci) {
+      auto it = c.step->states.find(std::string(ci));
+      return it == c.step->states.end() || it->second == Availability::up || it->second == Availability::degraded;
+    });
+    for (const impact::ServiceImpact& s : r.services)
+      if (s.verdict != impact::Verdict::unaffected) count(s.criticality, s.sla, s.verdict == impact::Verdict::down);
+  }
+  if (critical_down || affected >= 5) w.impact = 1;
+  else if (affected > 0) w.impact = 2;
+  if (sla_down) w.urgency = 1;
+  else if (affected > 0 || state_of(c, subject) == Availability::down) w.urgency = 2;
+  return w;
+}
+
+core::Result<std::vector<Signal>> gather(const StepContext& c) {
+  std::vector<Signal> out;
+  const store::Stores& st = *c.stores;
+  const std::int64_t now = c.step->to_ms;
+  if (c.step->gap) return out;  // the collector was away: nothing is known
+
+  // Names for the summaries.
+  auto name_of = [&](const std::string& id) -> std::string {
+    auto ci = st.cmdb->find_ci(id);
+    return ci && *ci ? (*ci)->name : id;
+  };
+  // The CI a failing CI depends on that is down itself (its cause), if any.
+  auto cause_of = [&](const std::string& ci) -> std::string {
+    if (c.graph == nullptr) return {};
+    auto n = c.graph->find(ci);
+    if (!n) return {};
+    for (std::uint32_t d : c.graph->dependencies(*n)) {
+      const std::string& dep = c.graph->name(d);
+      if (!c.graph->service(d) && state_of(c, dep) == Availability::down) return heartbeat_key(dep);
+    }
+    return {};
+  };
+
+  // Hosts, checks and services: down fires, up (or degraded) clears, other
+  // states (unknown, maintenance) say nothing.
+  for (const auto& [subject, state] : c.step->states) {
+    Signal s;
+    s.kind = IncidentKind::availability;
+    s.firing = state == Availability::down;
+    if (!s.firing && state != Availability::up && state != Availability::degraded) continue;
+    if (subject.starts_with("service:")) {
+      s.subject = subject;
+      s.rule = "service";
+      s.summary = "service " + subject.substr(8) + " is down";
+      if (s.firing && c.catalog != nullptr)
+        if (auto svc = c.catalog->find(subject.substr(8))) {
+          // Linked to the incident of a member that is down.
+          for (const services::Group& g : svc->groups)
+            for (const std::string& m : g.members) {
+              if (!s.cause.empty()) break;
+              std::string member = m;
+              if (!m.starts_with("service:") && !m.starts_with("check:")) {
+                auto ci = services::resolve_ci(*st.cmdb, m);
+                if (!ci) return std::move(ci).error();
+                if (!*ci) continue;
+                member = (*ci)->id;
+              }
+              if (state_of(c, member) != Availability::down) continue;
+              Signal parent;
+              parent.subject = member;
+              parent.rule = "heartbeat";
+              if (member.starts_with("service:")) parent.rule = "service";
+              if (member.starts_with("check:")) {
+                const auto slash = member.find('/');
+                parent.subject = member.substr(6, slash - 6);
+                parent.rule = "check:" + member.substr(slash + 1);
+              }
+              s.cause = parent.key();
+            }
+        }
+    } else if (subject.starts_with("check:")) {
+      const auto slash = subject.find('/');
+      if (slash == std::string::npos) continue;
+      s.subject = subject.substr(6, slash - 6);
+      s.rule = "check:" + subject.substr(slash + 1);
+      if (s.firing) s.summary = "check " + subject.substr(slash + 1) + " on " + name_of(s.subject) + " is CRITICAL";
+    } else {
+      s.subject = subject;
+      s.rule = "heartbeat";
+      if (s.firing) {
+        auto ci = st.cmdb->find_ci(subject);
+        if (!ci) return std::move(ci).error();
+        const std::string name = *ci ? (*ci)->name : subject;
+        s.summary = "host " + name + " is down: no heartbeat since " +
+                    (*ci ? utc_time((*ci)->last_seen_ms) : std::string("(unknown)"));
+        s.cause = cause_of(subject);
+      }
+    }
+    if (s.firing) {
+      const Weight w = weigh(c, subject);
+      s.impact = w.impact;
+      s.urgency = w.urgency;
+    }
+    out.push_back(std::move(s));
+  }
+
+  // Capacity events: open ones fire; active incidents of events since over clear.
+  store::EventFilter ef;
+  ef.state = "open";
+  ef.limit = 100'000;
+  auto events = st.events->list_events(ef);
+  if (!events) return std::move(events).error();
+  std::set<std::string> firing_keys;
+  for (const store::CapacityEvent& e : *events) {
+    Signal s;
+    s.kind = e.kind == "capacity-forecast" ? IncidentKind::capacity_forecast : IncidentKind::capacity;
+    s.subject = e.ci_id;
+    s.rule = e.rule + ":" + e.metric + store::labels_to_json(e.attributes);
+    s.summary = e.summary;
+    const Weight w = weigh(c, e.ci_id);
+    s.impact = w.impact;
+    // Capacity hurts later than an outage: urgency medium for a sustained
+    // breach, low for a forecast.
+    s.urgency = s.kind == IncidentKind::capacity ? 2 : 3;
+    firing_keys.insert(s.key());
+    out.push_back(std::move(s));
+  }
+  store::IncidentFilter active_filter;
+  active_filter.states = {store::IncidentState::open, store::IncidentState::acknowledged};
+  active_filter.limit = SIZE_MAX;
+  auto active = st.incidents->list_incidents(active_filter);
+  if (!active) return std::move(active).error();
+  for (const store::Incident& i : *active) {
+    if ((i.kind != IncidentKind::capacity && i.kind != IncidentKind::capacity_forecast) || firing_keys.contains(i.key))
+      continue;
+    Signal s;
+    s.kind = i.kind;
+    s.subject = i.subject;
+    s.rule = i.rule;
+    s.firing = false;
+    out.push_back(std::move(s));
+  }
+
+  // Unauthorised changes seen in this step: one incident per CI, closed out
+  // by a person.
+  store::AuditFilter af;
+  af.unauthorized = true;
+  af.from_ms = c.step->from_ms;
+  af.to_ms = now;
+  af.limit = 1000;
+  auto alerts = st.audit->list_audit(af);
+  if (!alerts) return std::move(alerts).error();
+  std::map<std::string, std::vector<const store::AuditRecord*>> by_ci;
+  for (const store::AuditRecord& r : *alerts) by_ci[r.ci_id].push_back(&r);
+  for (const auto& [ci, records] : by_ci) {
+    Signal s;
+    s.kind = IncidentKind::unauthorised_change;
+    s.subject = ci;
+    s.rule = "unapproved";
+    s.auto_resolve = false;
+    const store::AuditRecord& newest = *records.front();
+    s.observed_ms = newest.time_ms;
+    s.summary = name_of(ci) + ": " + std::to_string(records.size()) + " change(s) outside any approved change, e.g. " +
+                newest.kind + " " + newest.key + " at " + utc_time(newest.time_ms);
+    const Weight w = weigh(c, ci);
+    s.impact = w.impact;
+    s.urgency = 2;
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+}  // namespace surveyor::collector::incidents

@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: Apache-2.0
+// Incident names and the JSON document an incident is kept as.
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+#include "surveyor/collector/store/model.hpp"
+
+namespace surveyor::collector::store {
+
+namespace json = boost::json;
+
+std::string_view to_string(IncidentKind k) {
+  switch (k) {
+    case IncidentKind::availability: return "availability";
+    case IncidentKind::capacity: return "capacity";
+    case IncidentKind::capacity_forecast: return "capacity-forecast";
+    case IncidentKind::sla_risk: return "SLA-risk";
+    case IncidentKind::sla_breach: return "SLA-breach";
+    case IncidentKind::unauthorised_change: return "unauthorised-change";
+  }
+  return "availability";
+}
+
+std::optional<IncidentKind> incident_kind_from(std::string_view s) {
+  for (IncidentKind k : {IncidentKind::availability, IncidentKind::capacity, IncidentKind::capacity_forecast,
+                         IncidentKind::sla_risk, IncidentKind::sla_breach, IncidentKind::unauthorised_change})
+    if (to_string(k) == s) return k;
+  return std::nullopt;
+}
+
+std::string_view to_string(IncidentState s) {
+  switch (s) {
+    case IncidentState::open: return "open";
+    case IncidentState::acknowledged: return "acknowledged";
+    case IncidentState::resolved: return "resolved";
+    case IncidentState::closed: return "closed";
+  }
+  return "open";
+}
+
+std::optional<IncidentState> incident_state_from(std::string_view s) {
+  for (IncidentState v : {IncidentState::open, IncidentState::acknowledged, IncidentState::resolved,
+                          IncidentState::closed})
+    if (to_string(v) == s) return v;
+  return std::nullopt;
+}
+
+std::string incident_to_json(const Incident& i) {
+  json::array timeline;
+  for (const IncidentEvent& e : i.timeline)
+    timeline.push_back(json::object{{"time_ms", e.time_ms}, {"by", e.by}, {"action", e.action}, {"text", e.text}});
+  json::object o{{"id", i.id},
+                 {"kind", to_string(i.kind)},
+                 {"key", i.key},
+                 {"subject", i.subject},
+                 {"rule", i.rule},
+                 {"summary", i.summary},
+                 {"impact", i.impact},
+                 {"urgency", i.urgency},
+                 {"priority", i.priority},
+                 {"state", to_string(i.state)},
+                 {"opened_ms", i.opened_ms},
+                 {"updated_ms", i.updated_ms},
+                 {"acknowledged_ms", i.acknowledged_ms},
+                 {"resolved_ms", i.resolved_ms},
+                 {"closed_ms", i.closed_ms},
+                 {"recovered_ms", i.recovered_ms},
+                 {"parent", i.parent},
+                 {"reopened", i.reopened},
+                 {"timeline", std::move(timeline)}};
+  return json::serialize(o);
+}
+
+core::Result<Incident> incident_from_json(std::string_view text) {
+  auto bad = [](const std::string& why) { return core::make_error(StoreErrc::corrupt, "stored incident: " + why); };
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec || !v.is_object()) return bad("not a JSON object");
+  const json::object& o = v.get_object();
+  Incident i;
+  try {
+    auto str = [&](const char* k) { return std::string(o.at(k).as_string()); };
+    auto num = [&](const char* k) { return o.at(k).to_number<std::int64_t>(); };
+    i.id = str("id");
+    auto kind = incident_kind_from(str("kind"));
+    auto state = incident_state_from(str("state"));
+    if (!kind || !state) return bad("unknown kind or state");
+    i.kind = *kind;
+    i.state = *state;
+    i.key = str("key");
+    i.subject = str("subject");
+    i.rule = str("rule");
+    i.summary = str("summary");
+    i.impact = static_cast<int>(num("impact"));
+    i.urgency = static_cast<int>(num("urgency"));
+    i.priority = static_cast<int>(num("priority"));
+    i.opened_ms = num("opened_ms");
+    i.updated_ms = num("updated_ms");
+    i.acknowledged_ms = num("acknowledged_ms");
+    i.resolved_ms = num("resolved_ms");
+    i.closed_ms = num("closed_ms");
+    i.recovered_ms = num("recovered_ms");
+    i.parent = str("parent");
+    i.reopened = static_cast<int>(num("reopened"));
+    for (const json::value& e : o.at("timeline").as_array()) {
+      const json::object& eo = e.as_object();
+      i.timeline.push_back({eo.at("time_ms").to_number<std::int64_t>(), std::string(eo.at("by").as_string()),
+                            std::string(eo.at("action").as_string()), std::string(eo.at("text").as_string())});
+    }
+  } catch (const std::exception& e) {
+    return bad(e.what());
+  }
+  return i;
+}
+
+}  // namespace surveyor::collector::store

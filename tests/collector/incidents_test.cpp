@@ -1,0 +1,574 @@
+// SPDX-License-Identifier: Apache-2.0
+// Incidents: the store on both backends (atomic dedup, numbering, filters,
+// delivery log, frozen SLA reports), the lifecycle on simulated time (open,
+// relapse, hold-down, re-open window, people's actions), priority, topology
+// suppression and grouping, KPIs, and webhooks to a real HTTP receiver.
+#include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+#include "backend_fixture.hpp"
+#include "surveyor/collector/incidents/incidents.hpp"
+#include "surveyor/collector/incidents/signals.hpp"
+#include "surveyor/collector/jobs/housekeeper.hpp"
+#include "surveyor/collector/notify/webhooks.hpp"
+#include "surveyor/collector/server/router.hpp"
+#include "surveyor/collector/server/server.hpp"
+#include "surveyor/core/clock.hpp"
+#include "surveyor/core/crypto.hpp"
+
+namespace surveyor::collector {
+namespace {
+
+namespace json = boost::json;
+using incidents::Signal;
+using store::Incident;
+using store::IncidentKind;
+using store::IncidentState;
+constexpr std::int64_t kS = 1000, kMin = 60 * kS;
+constexpr std::int64_t kT0 = 1'795'000'000'000;
+
+Signal down(const std::string& subject, int impact = 2, int urgency = 2, std::string cause = {}) {
+  Signal s;
+  s.subject = subject;
+  s.rule = "heartbeat";
+  s.summary = subject + " is down";
+  s.impact = impact;
+  s.urgency = urgency;
+  s.cause = std::move(cause);
+  return s;
+}
+
+Signal up(const std::string& subject) {
+  Signal s = down(subject);
+  s.firing = false;
+  return s;
+}
+
+template <class B>
+class IncidentConformance : public store::OnBackend<B> {};
+TYPED_TEST_SUITE(IncidentConformance, store::Backends, store::BackendNames);
+
+TYPED_TEST(IncidentConformance, OneIncidentPerKeyNumberedAndFiltered) {
+  store::IncidentStore& st = *this->stores.incidents;
+  auto open = [&](const std::string& key, IncidentKind kind, int priority, std::int64_t at) {
+    auto r = st.update_incident_by_key(key, [&](const std::optional<Incident>& old) -> std::optional<Incident> {
+      if (old) return std::nullopt;
+      Incident i;
+      i.key = key;
+      i.kind = kind;
+      i.subject = key.substr(key.find(':') + 1);
+      i.priority = priority;
+      i.opened_ms = at;
+      i.updated_ms = at;
+      i.timeline.push_back({at, "surveyor", "opened", "x"});
+      return i;
+    });
+    EXPECT_TRUE(r) << r.error().describe();
+    return r ? *r : std::nullopt;
+  };
+  auto a = open("availability:h1", IncidentKind::availability, 2, kT0);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->id, "INC-1");
+  EXPECT_FALSE(open("availability:h1", IncidentKind::availability, 2, kT0 + 1)) << "one per key";
+  auto b = open("capacity:h2", IncidentKind::capacity, 4, kT0 + 10);
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->id, "INC-2");
+
+  auto found = st.find_incident("INC-1");
+  ASSERT_TRUE(found && *found);
+  EXPECT_EQ(**found, *a);
+  auto none = st.find_incident("INC-99");
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(*none);
+  auto missing = st.update_incident("INC-99", [](const std::optional<Incident>& i) { return i; });
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, store::StoreErrc::not_found);
+
+  // Resolve INC-1 by id: it leaves the active ones.
+  auto resolved = st.update_incident("INC-1", [](const std::optional<Incident>& i) {
+    Incident n = *i;
+    n.state = IncidentState::resolved;
+    n.resolved_ms = kT0 + 20;
+    return std::optional<Incident>{n};
+  });
+  ASSERT_TRUE(resolved && *resolved);
+  store::IncidentFilter f;
+  f.states = {IncidentState::open, IncidentState::acknowledged};
+  auto active = st.list_incidents(f);
+  ASSERT_TRUE(active);
+  ASSERT_EQ(active->size(), 1u);
+  EXPECT_EQ(active->front().id, "INC-2");
+  f = {};
+  auto all = st.list_incidents(f);
+  ASSERT_TRUE(all);
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].id, "INC-2") << "newest opened first";
+  f.kind = IncidentKind::availability;
+  EXPECT_EQ(st.list_incidents(f)->size(), 1u);
+  f = {};
+  f.max_priority = 3;
+  EXPECT_EQ(st.list_incidents(f)->front().id, "INC-1");
+  f = {};
+  f.opened_from_ms = kT0 + 5;
+  EXPECT_EQ(st.list_incidents(f)->size(), 1u);
+  f = {};
+  f.subject = "h2";
+  EXPECT_EQ(st.list_incidents(f)->front().id, "INC-2");
+  f = {};
+  f.limit = 1;
+  EXPECT_EQ(st.list_incidents(f)->size(), 1u);
+
+  // The key now points at a resolved incident: a new one gets a new number.
+  auto c = open("availability:h1x", IncidentKind::availability, 1, kT0 + 30);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->id, "INC-3");
+}
+
+TYPED_TEST(IncidentConformance, RacingWritersOpenOneIncident) {
+  std::vector<std::thread> threads;
+  std::atomic<int> opened{0};
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&] {
+      auto s = backends::open_stores(this->backend.url());
+      ASSERT_TRUE(s);
+      for (int i = 0; i < 10; ++i) {
+        auto r = s->incidents->update_incident_by_key("k", [&](const std::optional<Incident>& old) -> std::optional<Incident> {
+          if (old) {
+            Incident n = *old;
+            n.timeline.push_back({kT0, "t", "comment", "seen"});
+            return n;
+          }
+          Incident n;
+          n.key = "k";
+          n.opened_ms = kT0;
+          return n;
+        });
+        ASSERT_TRUE(r) << r.error().describe();
+        if ((*r)->timeline.empty()) ++opened;
+      }
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(opened.load(), 1);
+  auto all = this->stores.incidents->list_incidents({});
+  ASSERT_TRUE(all);
+  ASSERT_EQ(all->size(), 1u);
+  EXPECT_EQ(all->front().timeline.size(), 39u) << "no update lost";
+}
+
+TYPED_TEST(IncidentConformance, DeliveriesAndFrozenReports) {
+  store::IncidentStore& st = *this->stores.incidents;
+  for (int i = 1; i <= 3; ++i)
+    ASSERT_TRUE(st.record_delivery({kT0 + i, "ops", "m1", {"INC-1", "INC-2"}, i, i == 3 ? 200 : 500,
+                                    i == 3 ? "" : "HTTP 500", i == 3}));
+  auto d = st.list_deliveries(2);
+  ASSERT_TRUE(d);
+  ASSERT_EQ(d->size(), 2u);
+  EXPECT_EQ((*d)[0], (store::Delivery{kT0 + 3, "ops", "m1", {"INC-1", "INC-2"}, 3, 200, "", true}));
+  EXPECT_EQ((*d)[1].attempt, 2);
+
+  store::SlaReportStore& r = *this->stores.sla_reports;
+  store::SlaReportVersion v{"shop", "2026-10", 1, kT0, "surveyor", "period closed", R"({"a":1})"};
+  auto first = r.add_sla_report(v);
+  ASSERT_TRUE(first);
+  EXPECT_TRUE(*first);
+  EXPECT_FALSE(*r.add_sla_report(v)) << "version 1 is taken";
+  v.version = 3;
+  EXPECT_FALSE(*r.add_sla_report(v)) << "versions follow each other";
+  v.version = 2;
+  v.by = "alice";
+  v.reason = "target corrected";
+  EXPECT_TRUE(*r.add_sla_report(v));
+  auto versions = r.sla_reports("shop", "2026-10");
+  ASSERT_TRUE(versions);
+  ASSERT_EQ(versions->size(), 2u);
+  EXPECT_EQ((*versions)[0].by, "surveyor");
+  EXPECT_EQ((*versions)[1], v);
+  EXPECT_TRUE(r.sla_reports("shop", "2026-09")->empty());
+}
+
+class IncidentLifecycle : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto s = backends::open_stores("sqlite:" + dir.file("s.db"));
+    ASSERT_TRUE(s);
+    stores = *s;
+  }
+  std::vector<incidents::Notice> apply(std::vector<Signal> signals, std::int64_t at) {
+    auto n = incidents::apply(*stores.incidents, std::move(signals), at, options);
+    EXPECT_TRUE(n) << n.error().describe();
+    auto r = incidents::resolve_recovered(*stores.incidents, at, options);
+    EXPECT_TRUE(r) << r.error().describe();
+    if (!n || !r) return {};
+    n->insert(n->end(), r->begin(), r->end());
+    return *n;
+  }
+  Incident get(const std::string& id) {
+    auto i = stores.incidents->find_incident(id);
+    EXPECT_TRUE(i && *i);
+    return i && *i ? **i : Incident{};
+  }
+  test::TempDir dir;
+  store::Stores stores;
+  incidents::Options options;  // hold-down 5 min, re-open window 1 h
+};
+
+std::vector<std::string> actions(const Incident& i) {
+  std::vector<std::string> out;
+  for (const auto& e : i.timeline) out.push_back(e.action);
+  return out;
+}
+
+TEST_F(IncidentLifecycle, OpensHoldsDownResolvesAndReopens) {
+  auto n = apply({down("h1", 2, 2)}, kT0);
+  ASSERT_EQ(n.size(), 1u);
+  EXPECT_EQ(n[0].event, "opened");
+  EXPECT_EQ(n[0].incident.priority, 3) << "medium impact x medium urgency";
+  EXPECT_EQ(n[0].incident.key, "availability:h1:heartbeat");
+  const std::string id = n[0].incident.id;
+  EXPECT_TRUE(apply({down("h1", 2, 2)}, kT0 + 10 * kS).empty()) << "the same condition: no news";
+
+  // Clear for 2 minutes, then back: a relapse inside the hold-down carries on.
+  EXPECT_TRUE(apply({up("h1")}, kT0 + kMin).empty());
+  EXPECT_EQ(get(id).recovered_ms, kT0 + kMin);
+  EXPECT_TRUE(apply({up("h1")}, kT0 + 3 * kMin).empty());
+  EXPECT_TRUE(apply({down("h1", 2, 2)}, kT0 + 3 * kMin + 10 * kS).empty());
+  EXPECT_EQ(get(id).recovered_ms, 0);
+  // Clear again: resolved exactly once the hold-down has passed.
+  EXPECT_TRUE(apply({up("h1")}, kT0 + 4 * kMin).empty());
+  EXPECT_TRUE(apply({up("h1")}, kT0 + 9 * kMin - 1).empty());
+  n = apply({up("h1")}, kT0 + 9 * kMin);
+  ASSERT_EQ(n.size(), 1u);
+  EXPECT_EQ(n[0].event, "resolved");
+  EXPECT_EQ(n[0].incident.state, IncidentState::resolved);
+  EXPECT_EQ(n[0].incident.resolved_ms, kT0 + 9 * kMin);
+
+  // Back within the re-open window: the same incident.
+  n = apply({down("h1", 1, 1)}, kT0 + 30 * kMin);
+  ASSERT_EQ(n.size(), 1u);
+  EXPECT_EQ(n[0].event, "reopened");
+  EXPECT_EQ(n[0].incident.id, id);
+  EXPECT_EQ(n[0].incident.reopened, 1);
+  EXPECT_EQ(n[0].incident.priority, 1);
+  EXPECT_EQ(actions(n[0].incident), (std::vector<std::string>{"opened", "recovered", "relapsed", "recovered",
+                                                               "resolved", "reopened"}));
+  // Resolved again, and back after the window: a new incident.
+  apply({up("h1")}, kT0 + 31 * kMin);
+  apply({up("h1")}, kT0 + 36 * kMin);
+  ASSERT_EQ(get(id).state, IncidentState::resolved);
+  n = apply({down("h1")}, kT0 + 36 * kMin + 61 * kMin);
+  ASSERT_EQ(n.size(), 1u);
+  EXPECT_EQ(n[0].event, "opened");
+  EXPECT_NE(n[0].incident.id, id);
+}
+
+TEST_F(IncidentLifecycle, PriorityFollowsTheMatrixAndEscalates) {
+  incidents::Matrix m;
+  EXPECT_EQ(m.priority(1, 1), 1);
+  EXPECT_EQ(m.priority(1, 3), 3);
+  EXPECT_EQ(m.priority(3, 1), 3);
+  EXPECT_EQ(m.priority(3, 3), 5);
+  auto custom = incidents::Matrix::parse({"1 1 2", "2 3 4", "3 4 5"});
+  ASSERT_TRUE(custom);
+  EXPECT_EQ(custom->priority(1, 2), 1);
+  for (const auto& bad : std::vector<std::vector<std::string>>{{"1 2 3", "2 3 4"}, {"1 2", "2 3 4", "3 4 5"},
+                                                               {"1 2 3", "2 3 9", "3 4 5"}, {"1 2 3 4", "2 3 4", "3 4 5"}})
+    EXPECT_FALSE(incidents::Matrix::parse(bad));
+  options.matrix = *custom;
+  auto n = apply({down("h1", 3, 3)}, kT0);
+  ASSERT_EQ(n.size(), 1u);
+  EXPECT_EQ(n[0].incident.priority, 5);
+  n = apply({down("h1", 1, 2)}, kT0 + 10 * kS);
+  ASSERT_EQ(n.size(), 1u);
+  EXPECT_EQ(n[0].event, "escalated");
+  EXPECT_EQ(n[0].incident.priority, 1);
+  EXPECT_EQ(n[0].incident.timeline.back().text, "P5 -> P1");
+}
+
+TEST_F(IncidentLifecycle, PeopleActAndEveryStepIsOnTheTimeline) {
+  const std::string id = apply({down("h1")}, kT0)[0].incident.id;
+  auto refused = incidents::act(*stores.incidents, id, "close", "alice", "", kT0 + 1);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, store::StoreErrc::conflict);
+  EXPECT_FALSE(incidents::act(*stores.incidents, id, "delete", "alice", "", kT0 + 1));
+  EXPECT_FALSE(incidents::act(*stores.incidents, id, "comment", "alice", "", kT0 + 1)) << "a comment needs text";
+  EXPECT_FALSE(incidents::act(*stores.incidents, id, "acknowledge", "", "", kT0 + 1)) << "who acts is required";
+  ASSERT_TRUE(incidents::act(*stores.incidents, id, "acknowledge", "alice", "looking", kT0 + kMin));
+  EXPECT_FALSE(incidents::act(*stores.incidents, id, "acknowledge", "bob", "", kT0 + kMin));
+  ASSERT_TRUE(incidents::act(*stores.incidents, id, "comment", "bob", "PSU replaced", kT0 + 2 * kMin));
+  ASSERT_TRUE(incidents::act(*stores.incidents, id, "resolve", "alice", "fixed", kT0 + 3 * kMin));
+  auto closed = incidents::act(*stores.incidents, id, "close", "carol", "", kT0 + 4 * kMin);
+  ASSERT_TRUE(closed) << closed.error().describe();
+  EXPECT_EQ(closed->state, IncidentState::closed);
+  EXPECT_EQ(closed->acknowledged_ms, kT0 + kMin);
+  EXPECT_EQ(closed->closed_ms, kT0 + 4 * kMin);
+  ASSERT_EQ(closed->timeline.size(), 5u);
+  EXPECT_EQ(closed->timeline[1], (store::IncidentEvent{kT0 + kMin, "alice", "acknowledged", "looking"}));
+  EXPECT_EQ(closed->timeline[2], (store::IncidentEvent{kT0 + 2 * kMin, "bob", "comment", "PSU replaced"}));
+  EXPECT_EQ(closed->timeline[4].by, "carol");
+  // A closed incident is final: the condition returning opens a new one.
+  auto n = apply({down("h1")}, kT0 + 5 * kMin);
+  ASSERT_EQ(n.size(), 1u);
+  EXPECT_EQ(n[0].event, "opened");
+  EXPECT_NE(n[0].incident.id, id);
+}
+
+TEST_F(IncidentLifecycle, UnauthorisedChangesWaitForAPerson) {
+  Signal s;
+  s.kind = IncidentKind::unauthorised_change;
+  s.subject = "h1";
+  s.rule = "unapproved";
+  s.auto_resolve = false;
+  s.observed_ms = kT0;
+  const std::string id = apply({s}, kT0)[0].incident.id;
+  Signal clear = s;
+  clear.firing = false;
+  EXPECT_TRUE(apply({clear}, kT0 + kMin).empty());
+  EXPECT_TRUE(apply({}, kT0 + 60 * kMin).empty());
+  EXPECT_EQ(get(id).state, IncidentState::open) << "never resolved by the evaluation";
+  ASSERT_TRUE(incidents::act(*stores.incidents, id, "resolve", "alice", "approved afterwards", kT0 + 61 * kMin));
+  // Evidence from before the resolution does not re-open it; newer evidence does.
+  EXPECT_TRUE(apply({s}, kT0 + 62 * kMin).empty());
+  s.observed_ms = kT0 + 62 * kMin;
+  auto n = apply({s}, kT0 + 62 * kMin);
+  ASSERT_EQ(n.size(), 1u);
+  EXPECT_EQ(n[0].event, "reopened");
+}
+
+TEST_F(IncidentLifecycle, FailuresBecauseOfADownCiAreLinkedAndSentAsOneMessage) {
+  const std::string host_key = down("db1").key();
+  Signal svc = down("service:shop", 1, 1, host_key);
+  svc.rule = "service";
+  Signal app = down("app1", 2, 2, host_key);
+  // The children come first on purpose: the parent is still opened first.
+  auto n = apply({svc, app, down("db1", 1, 1)}, kT0);
+  ASSERT_EQ(n.size(), 3u);
+  EXPECT_EQ(n[0].incident.subject, "db1");
+  const std::string parent = n[0].incident.id;
+  EXPECT_EQ(n[1].incident.parent, parent);
+  EXPECT_EQ(n[2].incident.parent, parent);
+  auto messages = notify::group(n);
+  ASSERT_EQ(messages.size(), 1u) << "one message for the outage";
+  EXPECT_EQ(messages[0].notices.size(), 3u);
+  EXPECT_EQ(messages[0].notices[0].incident.id, parent);
+  const json::value body = json::parse(notify::render(messages[0], kT0));
+  EXPECT_EQ(body.at("incident").at("id").as_string(), parent);
+  EXPECT_EQ(body.at("linked").as_array().size(), 2u);
+  EXPECT_EQ(body.at("event").as_string(), "opened");
+
+  // db1 recovers, the service stays down: unlinked, now news of its own.
+  n = apply({up("db1"), svc, app}, kT0 + kMin);
+  ASSERT_EQ(n.size(), 2u);
+  EXPECT_EQ(n[0].event, "unlinked");
+  EXPECT_TRUE(n[0].incident.parent.empty());
+  EXPECT_EQ(notify::group(n).size(), 2u);
+  // A linked incident whose parent has no news this step is not sent alone.
+  Incident child;
+  child.id = "INC-9";
+  child.parent = "INC-1";
+  EXPECT_TRUE(notify::group({{"opened", child}}).empty());
+}
+
+TEST(IncidentKpis, MeanTimeToRestoreAndBetweenFailures) {
+  auto inc = [](IncidentKind k, const std::string& subject, int priority, std::int64_t opened, std::int64_t recovered,
+                std::int64_t resolved) {
+    Incident i;
+    i.kind = k;
+    i.subject = subject;
+    i.priority = priority;
+    i.opened_ms = opened;
+    i.recovered_ms = recovered;
+    i.resolved_ms = resolved;
+    return i;
+  };
+  const std::int64_t h = 3'600'000;
+  const std::vector<Incident> list{
+      inc(IncidentKind::availability, "h1", 2, 10 * h, 11 * h, 11 * h + 5 * kMin),   // restored in 1 h
+      inc(IncidentKind::availability, "h1", 2, 100 * h, 103 * h, 103 * h + 5 * kMin),  // 3 h
+      inc(IncidentKind::availability, "h2", 3, 200 * h, 0, 0),                         // still open
+      inc(IncidentKind::capacity, "h1", 4, 50 * h, 0, 52 * h),                         // resolved by a person: 2 h
+      inc(IncidentKind::capacity, "h1", 4, -5 * h, 0, 1 * h)};                          // opened before the period
+  const auto k = incidents::kpis(list, 0, 720 * h, {{"h1", 716 * h}, {"h2", 700 * h}});
+  EXPECT_EQ(k.opened, 4u);
+  EXPECT_EQ(k.resolved, 4u);
+  EXPECT_EQ(k.by_kind.at("availability"), 3u);
+  EXPECT_EQ(k.by_kind.at("capacity"), 1u);
+  EXPECT_EQ(k.by_priority.at(2), 2u);
+  ASSERT_TRUE(k.mttr_ms);
+  EXPECT_EQ(*k.mttr_ms, (1 * h + 3 * h + 2 * h + 6 * h) / 4);
+  ASSERT_TRUE(k.mtbf_ms);
+  EXPECT_EQ(k.failures, 3u);
+  EXPECT_EQ(*k.mtbf_ms, (716 * h + 700 * h) / 3);
+}
+
+// A webhook receiver on a loopback port: answers with the statuses given, in
+// turn, then 200; keeps what it got.
+class Receiver {
+ public:
+  explicit Receiver(std::vector<unsigned> statuses = {}) : statuses_(std::move(statuses)) {
+    auto router = std::make_shared<server::Router>();
+    router->add("POST", "/hook", "hook", [this](const http::Request& r, const server::Params&) {
+      std::lock_guard lock(mu_);
+      got_.push_back(r);
+      http::Response res;
+      res.status = got_.size() <= statuses_.size() ? statuses_[got_.size() - 1] : 200;
+      return res;
+    });
+    server::ServerOptions o;
+    o.port = 0;
+    o.io_threads = 1;
+    o.worker_threads = 1;
+    server_ = std::make_unique<server::Server>(o, router);
+    EXPECT_TRUE(server_->start());
+  }
+  [[nodiscard]] std::string url() const { return "http://127.0.0.1:" + std::to_string(server_->port()) + "/hook"; }
+  std::vector<http::Request> got() {
+    std::lock_guard lock(mu_);
+    return got_;
+  }
+
+ private:
+  std::vector<unsigned> statuses_;
+  std::mutex mu_;
+  std::vector<http::Request> got_;
+  std::unique_ptr<server::Server> server_;
+};
+
+TEST(Webhooks, SignedRetriedWithBackoffAndLogged) {
+  test::TempDir dir;
+  auto s = backends::open_stores("sqlite:" + dir.file("s.db"));
+  ASSERT_TRUE(s);
+  Receiver rx({503, 500});
+  core::SystemClock clock;
+  notify::Webhook hook{"ops", rx.url(), "s3cret", 3, {}, 5, std::chrono::milliseconds(5000)};
+  notify::Notifier n({hook}, s->incidents, clock, {std::chrono::milliseconds(20), std::chrono::milliseconds(1000)});
+  Incident i;
+  i.id = "INC-7";
+  i.priority = 2;
+  i.summary = "host web01 is down";
+  Incident low = i;
+  low.id = "INC-8";
+  low.priority = 4;  // above the hook's max_priority: not sent
+  n.send({{"opened", i}, {"opened", low}});
+  ASSERT_TRUE(n.wait_idle(std::chrono::seconds(10)));
+  const auto got = rx.got();
+  ASSERT_EQ(got.size(), 3u) << "two failures, then delivered";
+  for (const http::Request& r : got) EXPECT_EQ(r.body, got[0].body) << "the same message each time";
+  const std::string ts(got[0].header("X-Surveyor-Timestamp"));
+  EXPECT_EQ(got[2].header("X-Surveyor-Signature"), "sha256=" + core::hmac_sha256_hex("s3cret", ts + "." + got[0].body));
+  EXPECT_EQ(got[0].header("X-Surveyor-Event"), "opened");
+  const json::value body = json::parse(got[0].body);
+  EXPECT_EQ(body.at("incident").at("id").as_string(), "INC-7");
+  EXPECT_EQ(body.at("summary").as_string(), "INC-7 opened (P2): host web01 is down");
+  auto log = s->incidents->list_deliveries(10);
+  ASSERT_TRUE(log);
+  ASSERT_EQ(log->size(), 3u);
+  EXPECT_TRUE((*log)[0].delivered);
+  EXPECT_EQ((*log)[0].attempt, 3);
+  EXPECT_EQ((*log)[1].status, 500);
+  EXPECT_EQ((*log)[2].status, 503);
+  EXPECT_EQ((*log)[2].incidents, (std::vector<std::string>{"INC-7"}));
+  EXPECT_GE((*log)[1].time_ms - (*log)[2].time_ms, 20) << "backed off";
+  EXPECT_GE((*log)[0].time_ms - (*log)[1].time_ms, 40) << "doubled";
+}
+
+TEST(Webhooks, GivesUpAfterMaxAttemptsAndOnRefusal) {
+  test::TempDir dir;
+  auto s = backends::open_stores("sqlite:" + dir.file("s.db"));
+  ASSERT_TRUE(s);
+  Receiver rx({500, 500, 500, 404});
+  core::SystemClock clock;
+  notify::Notifier n({{"a", rx.url(), "k", 5, {}, 3, std::chrono::milliseconds(5000)}}, s->incidents, clock,
+                     {std::chrono::milliseconds(5), std::chrono::milliseconds(10)});
+  Incident i;
+  i.id = "INC-1";
+  n.send({{"opened", i}});
+  ASSERT_TRUE(n.wait_idle(std::chrono::seconds(10)));
+  EXPECT_EQ(rx.got().size(), 3u);
+  n.send({{"resolved", i}});  // 4th request: 404, not retried
+  ASSERT_TRUE(n.wait_idle(std::chrono::seconds(10)));
+  EXPECT_EQ(rx.got().size(), 4u);
+  auto log = s->incidents->list_deliveries(10);
+  ASSERT_TRUE(log);
+  EXPECT_EQ(log->size(), 4u);
+  EXPECT_FALSE((*log)[0].delivered);
+  EXPECT_EQ((*log)[0].status, 404);
+}
+
+// The evaluation on simulated time: a host stops, its incident opens with the
+// priority its services give it, the service's incident is linked to it; the
+// host returns and both resolve after the hold-down.
+TEST(IncidentEvaluation, HostOutageOpensLinksAndResolves) {
+  test::TempDir dir, defs;
+  auto s = backends::open_stores("sqlite:" + dir.file("s.db"));
+  ASSERT_TRUE(s);
+  std::ofstream(defs.file("shop.toml")) << "name = \"shop\"\nowner = \"o\"\ncriticality = \"critical\"\n"
+                                           "sla_target = 99.9\n[[group]]\nmembers = [\"db1\"]\n";
+  auto catalog = std::make_shared<services::Catalog>(defs.path());
+  ASSERT_TRUE(catalog->refresh().errors.empty());
+  core::ManualClock clock{core::from_unix_ms(kT0)};
+  auto seen = [&](const char* name) {
+    store::CiUpdate u;
+    u.id = std::string("host-") + name;
+    u.type = "host";
+    u.name = name;
+    u.source = "agent";
+    u.attributes = {{"agent.heartbeat_interval_s", std::int64_t{10}}};
+    u.seen_at_ms = core::to_unix_ms(clock.now());
+    ASSERT_TRUE(s->cmdb->upsert_ci(u));
+  };
+  metrics::Registry registry;
+  jobs::HousekeepingOptions o;
+  o.catalog = catalog;
+  std::vector<incidents::Notice> sent;
+  o.notify = [&](const std::vector<incidents::Notice>& n) { sent.insert(sent.end(), n.begin(), n.end()); };
+  jobs::Housekeeper hk(*s, clock, registry, o);
+  auto step = [&] {
+    auto r = hk.run_availability();
+    ASSERT_TRUE(r) << r.error().describe();
+    clock.advance(std::chrono::seconds(10));
+  };
+  seen("db1");
+  seen("web1");
+  step();
+  for (int i = 0; i < 6; ++i) {  // a minute of heartbeats from both
+    seen("db1");
+    seen("web1");
+    step();
+  }
+  EXPECT_TRUE(sent.empty());
+  // db1 stops; web1 reports on. Down 20 s after its last heartbeat.
+  for (int i = 0; i < 6; ++i) {
+    seen("web1");
+    step();
+  }
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(sent[0].incident.subject, "host-db1");
+  EXPECT_EQ(sent[0].incident.impact, 1) << "a critical service goes down with it";
+  EXPECT_EQ(sent[0].incident.urgency, 1) << "that service has an SLA";
+  EXPECT_EQ(sent[0].incident.priority, 1);
+  EXPECT_EQ(sent[1].incident.subject, "service:shop");
+  EXPECT_EQ(sent[1].incident.parent, sent[0].incident.id);
+  EXPECT_EQ(notify::group(sent).size(), 1u);
+  // db1 is back: both recover, and resolve after the 5-minute hold-down.
+  sent.clear();
+  for (int i = 0; i < 31; ++i) {
+    seen("db1");
+    seen("web1");
+    step();
+  }
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(sent[0].event, "resolved");
+  EXPECT_EQ(sent[1].event, "resolved");
+  store::IncidentFilter f;
+  f.states = {IncidentState::open, IncidentState::acknowledged};
+  EXPECT_TRUE(s->incidents->list_incidents(f)->empty());
+}
+
+}  // namespace
+}  // namespace surveyor::collector
