@@ -137,6 +137,38 @@ TEST(CliFormat, SlaReport) {
 
 // Answers that are not what the API sends: an error or a partial rendering,
 // never an exception or a crash.
+TEST(CliFormat, Incidents) {
+  const auto list = render_incidents(
+      R"({"items":[{"id":"INC-2","priority":3,"state":"open","kind":"availability","opened_ms":1795000000000,)"
+      R"("parent":"INC-1","summary":"service shop is down"}]})");
+  ASSERT_TRUE(list);
+  EXPECT_NE(list->find("INC-2"), std::string::npos);
+  EXPECT_NE(list->find("P3"), std::string::npos);
+  EXPECT_NE(list->find("INC-1"), std::string::npos);
+  EXPECT_NE(list->find("1 incident(s)"), std::string::npos);
+  const auto one = render_incident(
+      R"({"id":"INC-1","priority":1,"state":"acknowledged","kind":"availability","summary":"host db1 is down",)"
+      R"("subject":"host-db1","rule":"heartbeat","impact":1,"urgency":1,"opened_ms":1795000000000,)"
+      R"("acknowledged_ms":1795000060000,"resolved_ms":0,"closed_ms":0,"parent":"","linked":["INC-2"],)"
+      R"("timeline":[{"time_ms":1795000060000,"by":"alice","action":"acknowledged","text":"on it"}]})");
+  ASSERT_TRUE(one);
+  EXPECT_NE(one->find("alice"), std::string::npos);
+  EXPECT_NE(one->find("linked to it: INC-2"), std::string::npos);
+  EXPECT_NE(one->find("2026-11-18T"), std::string::npos);
+  const auto k = render_incident_kpis(
+      R"({"period":"2026-11","start":"a","end":"b","opened":3,"resolved":2,"mttr_seconds":5400,"mtbf_seconds":null,)"
+      R"("availability_failures":0,"by_kind":{"capacity":3},"by_priority":{"P4":3}})");
+  ASSERT_TRUE(k);
+  EXPECT_NE(k->find("MTTR 1h 30m 00s"), std::string::npos);
+  EXPECT_NE(k->find("MTBF -"), std::string::npos);
+  for (auto* f : {render_incidents, render_incident, render_incident_kpis}) {
+    EXPECT_FALSE(f("not json"));
+    EXPECT_FALSE(f("[1]"));
+  }
+  EXPECT_FALSE(render_incidents(R"({"items":[1]})"));
+  EXPECT_FALSE(render_incident(R"({"timeline":[1]})"));
+}
+
 TEST(CliFormat, MalformedAnswersAreErrorsNotCrashes) {
   const char* bad[] = {
       "", "[]", "{", "null", "42", R"({"series":1})", R"({"series":[1]})", R"({"series":[{"points":[[1]]}]})",

@@ -77,6 +77,16 @@ void Api::register_routes(server::Router& r) {
         [this](const http::Request&, const server::Params& p) { return delete_service(p); });
   r.add("GET", "/api/v1/services/{name}/dependencies", "services.dependencies",
         [this](const http::Request&, const server::Params& p) { return service_dependencies(p); });
+  r.add("GET", "/api/v1/incidents", "incidents.list",
+        [this](const http::Request&, const server::Params& p) { return list_incidents(p); });
+  r.add("GET", "/api/v1/incidents/kpis", "incidents.kpis",
+        [this](const http::Request&, const server::Params& p) { return incident_kpis(p); });
+  r.add("GET", "/api/v1/incidents/{id}", "incidents.get",
+        [this](const http::Request&, const server::Params& p) { return get_incident(p); });
+  r.add("POST", "/api/v1/incidents/{id}/{action}", "incidents.act",
+        [this](const http::Request& q, const server::Params& p) { return act_on_incident(q, p); });
+  r.add("GET", "/api/v1/webhooks/deliveries", "webhooks.deliveries",
+        [this](const http::Request&, const server::Params& p) { return list_deliveries(p); });
   r.add("GET", "/healthz", "healthz", [this](const http::Request&, const server::Params&) { return healthz(); });
   r.add("GET", "/readyz", "readyz", [this](const http::Request&, const server::Params&) { return readyz(); });
   r.add("GET", "/metrics", "metrics", [this](const http::Request&, const server::Params&) { return metrics(); });

@@ -12,6 +12,8 @@
 #include "surveyor/collector/backends/open.hpp"
 #include "surveyor/collector/capacity/rules.hpp"
 #include "surveyor/collector/jobs/housekeeper.hpp"
+#include "surveyor/collector/notify/webhooks.hpp"
+#include "surveyor/http/client.hpp"
 #include "surveyor/collector/services/services.hpp"
 #include "surveyor/collector/server/server.hpp"
 #include "surveyor/core/crypto.hpp"
@@ -37,6 +39,41 @@ std::optional<std::string> at_least_hour(const Value& v) {
 std::optional<std::string> at_least_second(const Value& v) {
   if (std::get<std::chrono::milliseconds>(v) < std::chrono::seconds(1)) return "must be at least 1s";
   return std::nullopt;
+}
+
+std::shared_ptr<const config::Schema> webhook_schema() {
+  static const auto schema = [] {
+    auto w = std::make_shared<config::Schema>();
+    w->add({.key = "name", .type = Type::string, .description = "unique name (on the delivery log)", .required = true});
+    w->add({.key = "url", .type = Type::string, .description = "http://HOST[:PORT][/PATH] the messages are POSTed to",
+            .validate = [](const Value& v) -> std::optional<std::string> {
+              if (auto u = http::parse_url(std::get<std::string>(v)); !u) return u.error().message;
+              return std::nullopt;
+            },
+            .required = true});
+    config::add_secret(*w, "secret", "key of the HMAC-SHA256 signature (X-Surveyor-Signature)");
+    w->add({.key = "max_priority", .type = Type::integer, .default_value = Value{std::int64_t{5}},
+            .description = "send incidents of this priority or higher (1 is the highest)",
+            .validate = [](const Value& v) -> std::optional<std::string> {
+              const auto p = std::get<std::int64_t>(v);
+              if (p < 1 || p > 5) return "must be 1 to 5";
+              return std::nullopt;
+            }});
+    w->add({.key = "kinds", .type = Type::string_list, .default_value = Value{std::vector<std::string>{}},
+            .description = "incident kinds sent (empty: all): availability, capacity, capacity-forecast, SLA-risk, "
+                           "SLA-breach, unauthorised-change",
+            .validate = [](const Value& v) -> std::optional<std::string> {
+              for (const std::string& k : std::get<std::vector<std::string>>(v))
+                if (!store::incident_kind_from(k)) return "unknown incident kind '" + k + "'";
+              return std::nullopt;
+            }});
+    w->add({.key = "max_attempts", .type = Type::integer, .default_value = Value{std::int64_t{8}},
+            .description = "attempts per message (back-off 1 s, doubling, at most 5 min apart)", .validate = positive});
+    w->add({.key = "timeout", .type = Type::duration, .default_value = Value{std::chrono::milliseconds{10'000}},
+            .description = "time for one attempt", .validate = at_least_second});
+    return w;
+  }();
+  return schema;
 }
 
 config::Schema make_schema() {
@@ -86,6 +123,20 @@ config::Schema make_schema() {
   s.add({.key = "services_dir", .type = Type::string, .default_value = Value{std::string("/etc/surveyor/services.d")},
          .description = "directory of service definitions, one *.toml file per service (docs/cmdb.md); changes are "
                         "picked up within capacity_interval"});
+  s.add({.key = "incident_hold_down", .type = Type::duration, .default_value = Value{std::chrono::milliseconds{300'000}},
+         .description = "an incident resolves once its condition stayed clear this long (docs/incidents.md)"});
+  s.add({.key = "incident_reopen_window", .type = Type::duration,
+         .default_value = Value{std::chrono::milliseconds{3'600'000}},
+         .description = "a condition back within this time after its incident resolved re-opens it"});
+  s.add({.key = "incident_priority_matrix", .type = Type::string_list,
+         .default_value = Value{std::vector<std::string>{"1 2 3", "2 3 4", "3 4 5"}},
+         .description = "priority by impact (rows: high, medium, low) and urgency (columns: high, medium, low)",
+         .validate = [](const Value& v) -> std::optional<std::string> {
+           if (auto m = incidents::Matrix::parse(std::get<std::vector<std::string>>(v)); !m) return m.error().message;
+           return std::nullopt;
+         }});
+  s.add_table_array({.key = "webhook", .description = "where incident notifications go (see docs/incidents.md)",
+                     .schema = webhook_schema()});
   s.add_table_array({.key = "capacity_rule", .description = "a capacity rule (see docs/configuration.md)",
                      .schema = capacity::rule_schema()});
   s.add(log::level_option());
@@ -223,6 +274,34 @@ int run(const config::Settings& s) {
     last = std::move(now);
     return services::service_rules(*catalog, *cmdb);
   };
+  ho.incidents.hold_down_ms = s.duration("incident_hold_down").count();
+  ho.incidents.reopen_window_ms = s.duration("incident_reopen_window").count();
+  ho.incidents.matrix = *incidents::Matrix::parse(s.list("incident_priority_matrix"));
+  std::vector<notify::Webhook> hooks;
+  for (const config::Settings& t : s.tables("webhook")) {
+    notify::Webhook w;
+    w.name = t.str("name");
+    w.url = t.str("url");
+    auto secret = config::read_secret(t, "secret");
+    if (!secret) {
+      log.error("[[webhook]] {}: {}", w.name, secret.error().message);
+      return 2;
+    }
+    w.secret = *secret;
+    if (w.secret.empty()) log.warn("[[webhook]] {} has no secret: its messages are signed with an empty key", w.name);
+    w.max_priority = static_cast<int>(t.integer("max_priority"));
+    w.kinds = t.list("kinds");
+    w.max_attempts = static_cast<int>(t.integer("max_attempts"));
+    w.timeout = t.duration("timeout");
+    for (const notify::Webhook& other : hooks)
+      if (other.name == w.name) {
+        log.error("[[webhook]] '{}' is defined twice", w.name);
+        return 2;
+      }
+    hooks.push_back(std::move(w));
+  }
+  notify::Notifier notifier(std::move(hooks), stores->incidents, clock);
+  ho.notify = [&notifier](const std::vector<incidents::Notice>& n) { notifier.send(n); };
   jobs::Housekeeper housekeeper(*stores, clock, registry, ho);
   housekeeper.start();
 
@@ -240,6 +319,7 @@ int run(const config::Settings& s) {
   log.info("received {}, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
   server.stop(std::chrono::seconds(5));
   housekeeper.stop();
+  notifier.stop();
   log.info("stopped");
   return 0;
 }

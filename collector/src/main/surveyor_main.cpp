@@ -9,6 +9,8 @@
 #include <cstdlib>
 #include <iostream>
 #include <optional>
+#include <tuple>
+#include <cstdio>
 
 #include "surveyor/collector/cli/format.hpp"
 #include "surveyor/http/client.hpp"
@@ -108,6 +110,42 @@ std::string selector_query(const std::string& metric, const std::vector<std::str
   return q;
 }
 
+// POST a JSON body; prints an error and returns nullopt unless 200.
+std::optional<std::string> post(const http::Url& base, const std::string& target, const std::string& body) {
+  http::Request req;
+  req.method = "POST";
+  req.target = target;
+  req.body = body;
+  req.headers = {{"Accept", "application/json"}, {"Content-Type", "application/json"}};
+  auto res = http::fetch(base, req);
+  if (!res) {
+    std::cerr << "surveyor: cannot reach the collector at " << base.to_string() << ": " << res.error().describe()
+              << "\n";
+    return std::nullopt;
+  }
+  if (res->status != 200) {
+    std::cerr << "surveyor: HTTP " << res->status << ": " << res->body << "\n";
+    return std::nullopt;
+  }
+  return res->body;
+}
+
+// A JSON string literal.
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
+      out += buf;
+      continue;
+    }
+    out += c;
+  }
+  return out + "\"";
+}
+
 void add_param(std::string& q, const char* key, const std::string& v) {
   if (!v.empty()) q += std::string("&") + key + "=" + encode(v);
 }
@@ -204,6 +242,39 @@ int main(int argc, char** argv) {
   events->add_option("--state", state, "open or resolved");
   events->add_option("--kind", kind, "capacity or capacity-forecast");
   events->add_option("--ci", cis_arg, "only this CI (id)");
+
+  auto* incidents_cmd = app.add_subcommand("incidents", "incidents, newest first");
+  std::string inc_state, inc_kind, inc_subject, inc_priority, inc_limit = "100", inc_period;
+  incidents_cmd->add_option("--state", inc_state, "open, acknowledged, resolved, closed or active (comma-separated)");
+  incidents_cmd->add_option("--kind", inc_kind, "availability, capacity, capacity-forecast, SLA-risk, SLA-breach, "
+                                                "unauthorised-change");
+  incidents_cmd->add_option("--ci", inc_subject, "only this CI (id or name) or service:NAME");
+  incidents_cmd->add_option("--priority", inc_priority, "only this priority or higher (1-5)");
+  incidents_cmd->add_option("--limit", inc_limit, "at most this many (default 100)");
+  auto* kpis = incidents_cmd->add_subcommand("kpis", "counts by kind and priority, MTTR and MTBF in a period");
+  kpis->add_option("--period", inc_period, "2026-11, 2026-W48 or 2026-Q4 (default: this month)");
+  auto* incident_cmd = app.add_subcommand("incident", "one incident");
+  incident_cmd->require_subcommand(1);
+  std::string inc_id, inc_by, inc_text;
+  {
+    const char* user = std::getenv("USER");
+    inc_by = user ? user : "";
+  }
+  auto* inc_show = incident_cmd->add_subcommand("show", "an incident and its timeline");
+  inc_show->add_option("ID", inc_id, "incident id (INC-42)")->required();
+  std::vector<std::pair<CLI::App*, std::string>> inc_actions;
+  for (auto [name, action, help] : {std::tuple{"ack", "acknowledge", "acknowledge: someone is on it"},
+                                    {"resolve", "resolve", "resolve: service is restored"},
+                                    {"close", "close", "close a resolved incident"},
+                                    {"reopen", "reopen", "re-open a resolved incident"},
+                                    {"comment", "comment", "add a comment to the timeline"}}) {
+    auto* sub = incident_cmd->add_subcommand(name, help);
+    sub->add_option("ID", inc_id, "incident id (INC-42)")->required();
+    sub->add_option("--by", inc_by, "who (default: $USER)");
+    auto* t = sub->add_option("--text", inc_text, "a note for the timeline");
+    if (std::string(action) == "comment") t->required();
+    inc_actions.emplace_back(sub, action);
+  }
 
   try {
     app.parse(argc, argv);
@@ -313,6 +384,47 @@ int main(int argc, char** argv) {
     if (!body) return 1;
     return print(*body, as_json,
                  *trend ? surveyor::collector::cli::render_series : surveyor::collector::cli::render_forecast);
+  }
+  if (*kpis) {
+    std::string q = "/api/v1/incidents/kpis?";
+    add_param(q, "period", inc_period);
+    auto body = get(*base, q);
+    if (!body) return 1;
+    return print(*body, as_json, surveyor::collector::cli::render_incident_kpis);
+  }
+  if (*incidents_cmd) {
+    std::string q = "/api/v1/incidents?limit=" + encode(inc_limit);
+    add_param(q, "state", inc_state);
+    add_param(q, "kind", inc_kind);
+    add_param(q, "priority", inc_priority);
+    if (!inc_subject.empty()) {
+      std::optional<std::string> subject = inc_subject;
+      if (!inc_subject.starts_with("service:")) subject = resolve_ci(*base, inc_subject);
+      if (!subject) return 1;
+      add_param(q, "subject", *subject);
+    }
+    auto body = get(*base, q);
+    if (!body) return 1;
+    return print(*body, as_json, surveyor::collector::cli::render_incidents);
+  }
+  if (*inc_show) {
+    auto body = get(*base, "/api/v1/incidents/" + encode(inc_id));
+    if (!body) {
+      std::cerr << "surveyor: no incident '" << inc_id << "'\n";
+      return 1;
+    }
+    return print(*body, as_json, surveyor::collector::cli::render_incident);
+  }
+  for (const auto& [sub, action] : inc_actions) {
+    if (!*sub) continue;
+    if (inc_by.empty()) {
+      std::cerr << "surveyor: say who acts with --by (or set $USER)\n";
+      return 2;
+    }
+    auto body = post(*base, "/api/v1/incidents/" + encode(inc_id) + "/" + action,
+                     "{\"by\":" + json_string(inc_by) + ",\"text\":" + json_string(inc_text) + "}");
+    if (!body) return 1;
+    return print(*body, as_json, surveyor::collector::cli::render_incident);
   }
   if (*events) {
     std::string q = "/api/v1/capacity/events?limit=1000";

@@ -69,6 +69,11 @@ class Api {
   http::Response put_service(const http::Request& req, const server::Params& p);
   http::Response delete_service(const server::Params& p);
   http::Response get_service(const server::Params& p);
+  http::Response list_incidents(const server::Params& p);
+  http::Response get_incident(const server::Params& p);
+  http::Response act_on_incident(const http::Request& req, const server::Params& p);
+  http::Response incident_kpis(const server::Params& p);
+  http::Response list_deliveries(const server::Params& p);
   http::Response healthz();
   http::Response readyz();
   http::Response metrics();

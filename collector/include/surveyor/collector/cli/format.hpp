@@ -39,6 +39,12 @@ namespace surveyor::collector::cli {
 // GET /api/v1/slas/{service}/report.
 [[nodiscard]] core::Result<std::string> render_sla(std::string_view json);
 
+// GET /api/v1/incidents, GET /api/v1/incidents/{id} (and the answers of its
+// actions) and GET /api/v1/incidents/kpis.
+[[nodiscard]] core::Result<std::string> render_incidents(std::string_view json);
+[[nodiscard]] core::Result<std::string> render_incident(std::string_view json);
+[[nodiscard]] core::Result<std::string> render_incident_kpis(std::string_view json);
+
 // The ids of the items in a GET /api/v1/cis answer.
 [[nodiscard]] core::Result<std::vector<std::string>> ci_ids(std::string_view json);
 
