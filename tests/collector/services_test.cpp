@@ -87,7 +87,8 @@ TEST(ServiceHours, ParsedStrictlyAndDescribedBack) {
   const Case cases[] = {
       {"Mon-Frii 08:00-18:00", "unknown day 'Frii'"},
       {"mon 08:00-18:00", "unknown day 'mon'"},
-      {"Sat-Mon 08:00-18:00", "goes backwards"},
+      {"Sat-Mon 08:00-18:00", "goes backwards; write it as two entries (\"Sat-Sun ...\" and \"Mon ...\")"},
+      {"Sun-Tue 08:00-18:00", "(\"Sun ...\" and \"Mon-Tue ...\")"},
       {"Mon 18:00-08:00", "the end must be after the start"},
       {"Mon 08:00-08:00", "the end must be after the start"},
       {"Mon 08:00-25:00", "'25:00' is not a time of day"},

@@ -176,9 +176,12 @@ core::Result<ServiceHours> parse_service_hours(std::string_view text) {
     if (!day_index(d)) return fail("unknown day '" + std::string(d) + "' (Mon, Tue, Wed, Thu, Fri, Sat or Sun)");
   h.first_day = *day_index(first);
   h.last_day = *day_index(last);
-  if (h.last_day < h.first_day)
+  if (h.last_day < h.first_day) {
+    const std::string to_sunday = first == "Sun" ? "Sun" : std::string(first) + "-Sun";
+    const std::string from_monday = last == "Mon" ? "Mon" : "Mon-" + std::string(last);
     return fail("days run from Mon to Sun and " + std::string(days) + " goes backwards; write it as two entries (\"" +
-                std::string(first) + "-Sun ...\" and \"Mon-" + std::string(last) + " ...\")");
+                to_sunday + " ...\" and \"" + from_monday + " ...\")");
+  }
   const auto tdash = times.find('-');
   if (tdash == std::string_view::npos) return fail(form);
   const std::string_view from = times.substr(0, tdash), to = times.substr(tdash + 1);
