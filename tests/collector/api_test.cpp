@@ -865,8 +865,10 @@ TEST(SlaApi, ReportsInTheServiceTimeZoneAndHours) {
   Harness h("", 1 << 20, catalog);
   // October 2026 in Berlin: 22 weekdays of 10 hours; one outage, 17:00-18:30
   // CET on Tuesday 27 October, of which one hour is inside the hours.
-  const std::int64_t start = *core::parse_time("2026-09-30T22:00:00Z"), end = *core::parse_time("2026-10-31T23:00:00Z");
-  const std::int64_t down = *core::parse_time("2026-10-27T16:00:00Z"), up = *core::parse_time("2026-10-27T17:30:00Z");
+  const std::int64_t start = *core::parse_time("2026-09-30T22:00:00Z");
+  const std::int64_t end = *core::parse_time("2026-10-31T23:00:00Z");
+  const std::int64_t down = *core::parse_time("2026-10-27T16:00:00Z");
+  const std::int64_t up = *core::parse_time("2026-10-27T17:30:00Z");
   ASSERT_TRUE(h.stores.timelines->record_state("service:office", store::Availability::up, start, down));
   ASSERT_TRUE(h.stores.timelines->record_state("service:office", store::Availability::down, down, up));
   ASSERT_TRUE(h.stores.timelines->record_state("service:office", store::Availability::up, up, end));
@@ -885,7 +887,8 @@ TEST(SlaApi, ReportsInTheServiceTimeZoneAndHours) {
   EXPECT_DOUBLE_EQ(r.at("error_budget_left_seconds").to_number<double>(), 4320);
   auto csv = h.call("GET", "/api/v1/slas/office/report?period=2026-10&format=csv");
   EXPECT_EQ(csv.status, 200u);
-  EXPECT_NE(csv.body.find(",breached,start,end,time_zone,service_hours,agreed_seconds\r\n"), std::string::npos) << csv.body;
+  EXPECT_NE(csv.body.find(",breached,start,end,time_zone,service_hours,agreed_seconds\r\n"), std::string::npos)
+      << csv.body;
   EXPECT_NE(csv.body.find(",2026-09-30T22:00:00.000Z,2026-10-31T23:00:00.000Z,Europe/Berlin,Mon-Fri 08:00-18:00,"
                           "792000.000\r\n"),
             std::string::npos)

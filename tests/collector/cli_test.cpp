@@ -99,7 +99,8 @@ TEST(CliFormat, Services) {
 
   const auto zoned = render_service(
       R"({"name":"office","owner":"o","criticality":"low","file":"o.toml","groups":[],"member_cis":[],)"
-      R"("sla":{"target_percent":99,"period":"month","time_zone":"Europe/Berlin","service_hours":["Mon-Fri 08:00-18:00"]}})");
+      R"("sla":{"target_percent":99,"period":"month","time_zone":"Europe/Berlin",)"
+      R"("service_hours":["Mon-Fri 08:00-18:00"]}})");
   ASSERT_TRUE(zoned) << zoned.error().message;
   EXPECT_NE(zoned->find("SLA:          99 % per month (Europe/Berlin), Mon-Fri 08:00-18:00"), std::string::npos)
       << *zoned;
@@ -143,7 +144,8 @@ TEST(CliFormat, SlaReport) {
   EXPECT_NE(r->find("service hours:     all the time"), std::string::npos) << *r;
   const auto berlin = render_sla(
       R"({"service":"office","period":"2026-10","start":"2026-09-30T22:00:00.000Z","end":"2026-10-31T23:00:00.000Z",)"
-      R"("time_zone":"Europe/Berlin","start_local":"2026-10-01T00:00:00+02:00","end_local":"2026-11-01T00:00:00+01:00",)"
+      R"("time_zone":"Europe/Berlin","start_local":"2026-10-01T00:00:00+02:00",)"
+      R"("end_local":"2026-11-01T00:00:00+01:00",)"
       R"("service_hours":["Mon-Fri 08:00-18:00","Sat 09:00-13:00"],"closed":true,"target_percent":99,)"
       R"("agreed_seconds":792000,"breached":false})");
   ASSERT_TRUE(berlin) << berlin.error().message;

@@ -125,7 +125,8 @@ TEST(ServiceFile, ErrorsNameTheFileTheLineAndTheKey) {
        "a.toml:4: sla_time_zone: unknown time zone 'Europe/Berln'"},
       {"name = \"a\"\nowner = \"o\"\nsla_target = 99\nsla_time_zone = \"../../etc/passwd\"\n",
        "a.toml:4: sla_time_zone: unknown time zone"},
-      {"name = \"a\"\nowner = \"o\"\nsla_target = 99\nsla_service_hours = [\"Mon-Fri 08:00-18:00\", \"Sonntag 10:00-12:00\"]\n",
+      {"name = \"a\"\nowner = \"o\"\nsla_target = 99\n"
+       "sla_service_hours = [\"Mon-Fri 08:00-18:00\", \"Sonntag 10:00-12:00\"]\n",
        "a.toml:4: sla_service_hours: \"Sonntag 10:00-12:00\": unknown day 'Sonntag'"},
       {"name = \"a\"\nowner = \"o\"\nsla_target = 99\nsla_service_hours = [\"Mon-Fri 18:00-08:00\"]\n",
        "a.toml:4: sla_service_hours: \"Mon-Fri 18:00-08:00\": the end must be after the start"},

@@ -185,8 +185,9 @@ std::string sla_html(const sla::Report& r) {
   auto add = [&row](const char* k, const std::string& v) { row += "<tr><th>" + std::string(k) + "</th><td>" + v + "</td></tr>\n"; };
   add("Period", period + " (" + core::format_rfc3339(r.period.start_ms) + " to " + core::format_rfc3339(r.period.end_ms) +
                     (r.closed ? ", closed" : ", so far") + ")");
-  add("Time zone", escape_html(r.period.time_zone) + " (" + sla::local_time_text(r.period.time_zone, r.period.start_ms) +
-                       " to " + sla::local_time_text(r.period.time_zone, r.period.end_ms) + ")");
+  add("Time zone", escape_html(r.period.time_zone) + " (" +
+                       sla::local_time_text(r.period.time_zone, r.period.start_ms) + " to " +
+                       sla::local_time_text(r.period.time_zone, r.period.end_ms) + ")");
   std::string hours;
   for (const std::string& h : r.service_hours) hours += (hours.empty() ? "" : ", ") + escape_html(h);
   add("Service hours", hours.empty() ? std::string("all the time") : hours);

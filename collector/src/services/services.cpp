@@ -73,7 +73,8 @@ std::shared_ptr<const config::Schema> service_schema() {
             .description = "week, month or quarter", .validate = one_of({"week", "month", "quarter"})});
     s->add({.key = "sla_time_zone", .type = Type::string, .default_value = Value{std::string("UTC")},
             .description = "IANA time zone of the SLA's periods and service hours, e.g. Europe/Berlin"});
-    s->add({.key = "sla_service_hours", .type = Type::string_list, .default_value = Value{std::vector<std::string>{}},
+    s->add({.key = "sla_service_hours", .type = Type::string_list,
+            .default_value = Value{std::vector<std::string>{}},
             .description = "agreed hours, e.g. [\"Mon-Fri 08:00-18:00\"]; empty: all the time"});
     s->add_table_array({.key = "group", .description = "dependencies with a redundancy rule", .schema = group_schema()});
     s->add_table_array({.key = "capacity_rule",
@@ -110,7 +111,8 @@ std::optional<int> day_index(std::string_view d) {
 // "HH:MM" as minutes after midnight, 00:00 to 24:00.
 std::optional<int> minute_of_day(std::string_view t) {
   auto digit = [](char c) { return c >= '0' && c <= '9'; };
-  if (t.size() != 5 || t[2] != ':' || !digit(t[0]) || !digit(t[1]) || !digit(t[3]) || !digit(t[4])) return std::nullopt;
+  if (t.size() != 5 || t[2] != ':' || !digit(t[0]) || !digit(t[1]) || !digit(t[3]) || !digit(t[4]))
+    return std::nullopt;
   const int h = (t[0] - '0') * 10 + (t[1] - '0'), m = (t[3] - '0') * 10 + (t[4] - '0');
   if (h > 24 || m > 59 || (h == 24 && m != 0)) return std::nullopt;
   return h * 60 + m;

@@ -184,8 +184,8 @@ std::optional<Period> period_at(std::string_view kind, std::int64_t t_ms,
   if (!z) return std::nullopt;
   const LocalPeriod local = local_period(kind, local_day(z->local_ms(t_ms)));
   Period p = in_zone(local, *z, time_zone);
-  // A zone whose clocks jump at midnight can leave t just outside the period
-  // of its local date: then it is in the neighbouring one.
+  // The gap and ambiguity rules keep t inside the period of its local date;
+  // should a zone's odd rules ever leave it outside, the neighbour holds it.
   if (t_ms >= p.end_ms)
     p = in_zone(local_period(kind, local.end), *z, time_zone);
   else if (t_ms < p.start_ms)

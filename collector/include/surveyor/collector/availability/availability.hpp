@@ -68,6 +68,7 @@ struct Window {
 // The same, summed over each of `windows` (in order and not overlapping, as
 // sla::service_windows gives them): the time in each state inside them, what
 // the timeline does not cover inside them unknown, nothing outside them.
-[[nodiscard]] Totals totals(const std::vector<store::StateInterval>& timeline, const std::vector<Window>& windows);
+[[nodiscard]] Totals totals(const std::vector<store::StateInterval>& timeline,
+                            const std::vector<Window>& windows);
 
 }  // namespace surveyor::collector::availability
