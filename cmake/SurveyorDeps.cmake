@@ -9,6 +9,9 @@ find_package(ZLIB REQUIRED)
 find_package(spdlog 1.10 CONFIG REQUIRED)
 find_package(tomlplusplus 3.3 CONFIG REQUIRED)
 find_package(CLI11 2.1 CONFIG REQUIRED)
+# Howard Hinnant's date/tz (libhowardhinnant-date-dev): time zones from the OS
+# tzdb in /usr/share/zoneinfo, which libstdc++ 12's <chrono> lacks.
+find_package(date 3.0 CONFIG REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(HWLOC REQUIRED IMPORTED_TARGET hwloc>=2.9)
 pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis>=0.14)

@@ -9,12 +9,12 @@ build_pkgs=(
   g++ cmake ninja-build ccache pkg-config make
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libcereal-dev libhwloc-dev libhiredis-dev libsqlite3-dev nettle-dev zlib1g-dev
-  libtomlplusplus-dev libspdlog-dev libcli11-dev
+  libtomlplusplus-dev libspdlog-dev libcli11-dev libhowardhinnant-date-dev
 )
 test_pkgs=(libgtest-dev libgmock-dev libbenchmark-dev redis-server redis-tools hwloc procps util-linux iproute2
-  monitoring-plugins-basic)
+  monitoring-plugins-basic tzdata)
 fuzz_pkgs=(clang libclang-rt-14-dev)
-run_pkgs=(ca-certificates)
+run_pkgs=(ca-certificates tzdata)
 
 want=()
 [ $# -eq 0 ] && set -- build test run

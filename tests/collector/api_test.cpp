@@ -857,6 +857,61 @@ TEST(SlaApi, ReportsOfTheCurrentAndANamedPeriod) {
   EXPECT_EQ(h.call("GET", "/api/v1/slas/nope/report").status, 404u);
 }
 
+TEST(SlaApi, ReportsInTheServiceTimeZoneAndHours) {
+  test::TempDir defs;
+  auto catalog = std::make_shared<services::Catalog>(defs.path());
+  std::ofstream(defs.file("office.toml")) << "name = \"office\"\nowner = \"o\"\nsla_target = 99\n"
+                                             "sla_time_zone = \"Europe/Berlin\"\n"
+                                             "sla_service_hours = [\"Mon-Fri 08:00-18:00\"]\n";
+  Harness h("", 1 << 20, catalog);
+  // October 2026 in Berlin: 22 weekdays of 10 hours; one outage, 17:00-18:30
+  // CET on Tuesday 27 October, of which one hour is inside the hours.
+  const std::int64_t start = *core::parse_time("2026-09-30T22:00:00Z");
+  const std::int64_t end = *core::parse_time("2026-10-31T23:00:00Z");
+  const std::int64_t down = *core::parse_time("2026-10-27T16:00:00Z");
+  const std::int64_t up = *core::parse_time("2026-10-27T17:30:00Z");
+  ASSERT_TRUE(h.stores.timelines->record_state("service:office", store::Availability::up, start, down));
+  ASSERT_TRUE(h.stores.timelines->record_state("service:office", store::Availability::down, down, up));
+  ASSERT_TRUE(h.stores.timelines->record_state("service:office", store::Availability::up, up, end));
+  auto r = get_json(h, "/api/v1/slas/office/report?period=2026-10");
+  EXPECT_EQ(r.at("start").as_string(), "2026-09-30T22:00:00.000Z");
+  EXPECT_EQ(r.at("end").as_string(), "2026-10-31T23:00:00.000Z");
+  EXPECT_EQ(r.at("time_zone").as_string(), "Europe/Berlin");
+  EXPECT_EQ(r.at("start_local").as_string(), "2026-10-01T00:00:00+02:00");
+  EXPECT_EQ(r.at("end_local").as_string(), "2026-11-01T00:00:00+01:00");
+  EXPECT_EQ(json::serialize(r.at("service_hours")), R"(["Mon-Fri 08:00-18:00"])");
+  EXPECT_DOUBLE_EQ(r.at("service_time_seconds").to_number<double>(), 792'000);
+  EXPECT_DOUBLE_EQ(r.at("agreed_seconds").to_number<double>(), 792'000);
+  EXPECT_DOUBLE_EQ(r.at("downtime_seconds").to_number<double>(), 3600);
+  EXPECT_DOUBLE_EQ(r.at("unknown_seconds").to_number<double>(), 0);
+  EXPECT_DOUBLE_EQ(r.at("allowed_downtime_seconds").to_number<double>(), 7920);
+  EXPECT_DOUBLE_EQ(r.at("error_budget_left_seconds").to_number<double>(), 4320);
+  auto csv = h.call("GET", "/api/v1/slas/office/report?period=2026-10&format=csv");
+  EXPECT_EQ(csv.status, 200u);
+  EXPECT_NE(csv.body.find(",breached,start,end,time_zone,service_hours,agreed_seconds\r\n"), std::string::npos)
+      << csv.body;
+  EXPECT_NE(csv.body.find(",2026-09-30T22:00:00.000Z,2026-10-31T23:00:00.000Z,Europe/Berlin,Mon-Fri 08:00-18:00,"
+                          "792000.000\r\n"),
+            std::string::npos)
+      << csv.body;
+  auto html = h.call("GET", "/api/v1/slas/office/report?period=2026-10&format=html");
+  EXPECT_NE(html.body.find("<tr><th>Time zone</th><td>Europe/Berlin (2026-10-01T00:00:00+02:00 to "
+                           "2026-11-01T00:00:00+01:00)</td></tr>"),
+            std::string::npos)
+      << html.body;
+  EXPECT_NE(html.body.find("<tr><th>Service hours</th><td>Mon-Fri 08:00-18:00</td></tr>"), std::string::npos)
+      << html.body;
+  // The current period (the harness clock is in November) is Berlin's November.
+  auto all = get_json(h, "/api/v1/slas").at("items").as_array();
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].at("period").as_string(), "2026-11");
+  EXPECT_EQ(all[0].at("start").as_string(), "2026-10-31T23:00:00.000Z");
+  EXPECT_EQ(all[0].at("time_zone").as_string(), "Europe/Berlin");
+  auto svc = get_json(h, "/api/v1/services/office");
+  EXPECT_EQ(svc.at("sla").at("time_zone").as_string(), "Europe/Berlin");
+  EXPECT_EQ(json::serialize(svc.at("sla").at("service_hours")), R"(["Mon-Fri 08:00-18:00"])");
+}
+
 }  // namespace capacity_api
 
 TEST(IncidentsApi, ListShowActKpisAndDeliveries) {

@@ -96,6 +96,14 @@ TEST(CliFormat, Services) {
   EXPECT_NE(one->find("SLA:          -"), std::string::npos) << *one;
   EXPECT_NE(one->find("host-1  host  web01  active"), std::string::npos) << *one;
   EXPECT_NE(one->find("name nothing (or more than one CI): web09"), std::string::npos) << *one;
+
+  const auto zoned = render_service(
+      R"({"name":"office","owner":"o","criticality":"low","file":"o.toml","groups":[],"member_cis":[],)"
+      R"("sla":{"target_percent":99,"period":"month","time_zone":"Europe/Berlin",)"
+      R"("service_hours":["Mon-Fri 08:00-18:00"]}})");
+  ASSERT_TRUE(zoned) << zoned.error().message;
+  EXPECT_NE(zoned->find("SLA:          99 % per month (Europe/Berlin), Mon-Fri 08:00-18:00"), std::string::npos)
+      << *zoned;
 }
 
 TEST(CliFormat, ImpactAndAudit) {
@@ -133,6 +141,18 @@ TEST(CliFormat, SlaReport) {
   EXPECT_NE(r->find("achieved:          99.8800 %"), std::string::npos) << *r;
   EXPECT_NE(r->find("allowed downtime:  43.2 min"), std::string::npos) << *r;
   EXPECT_NE(r->find("error budget left: -6.8 min  (BREACHED)"), std::string::npos) << *r;
+  EXPECT_NE(r->find("service hours:     all the time"), std::string::npos) << *r;
+  const auto berlin = render_sla(
+      R"({"service":"office","period":"2026-10","start":"2026-09-30T22:00:00.000Z","end":"2026-10-31T23:00:00.000Z",)"
+      R"("time_zone":"Europe/Berlin","start_local":"2026-10-01T00:00:00+02:00",)"
+      R"("end_local":"2026-11-01T00:00:00+01:00",)"
+      R"("service_hours":["Mon-Fri 08:00-18:00","Sat 09:00-13:00"],"closed":true,"target_percent":99,)"
+      R"("agreed_seconds":792000,"breached":false})");
+  ASSERT_TRUE(berlin) << berlin.error().message;
+  EXPECT_NE(berlin->find("time zone:         Europe/Berlin (2026-10-01T00:00:00+02:00 to 2026-11-01T00:00:00+01:00)"),
+            std::string::npos) << *berlin;
+  EXPECT_NE(berlin->find("service hours:     Mon-Fri 08:00-18:00, Sat 09:00-13:00"), std::string::npos) << *berlin;
+  EXPECT_NE(berlin->find("agreed time:       13200.0 min"), std::string::npos) << *berlin;
 }
 
 // Answers that are not what the API sends: an error or a partial rendering,

@@ -58,6 +58,57 @@ TEST(ServiceFile, ParsesEveryPart) {
   EXPECT_EQ(s->capacity_rules[0].kind, capacity::CapacityRule::Kind::forecast);
 }
 
+TEST(ServiceFile, SlaTimeZoneAndServiceHours) {
+  auto s = parse_service("name = \"a\"\nowner = \"o\"\nsla_target = 99.5\nsla_time_zone = \"Europe/Berlin\"\n"
+                         "sla_service_hours = [\"Mon-Fri 08:00-18:00\", \"Sat 09:00-13:00\", \"Sun 22:00-24:00\"]\n",
+                         "a.toml");
+  ASSERT_TRUE(s) << s.error().message;
+  ASSERT_TRUE(s->sla);
+  EXPECT_EQ(s->sla->time_zone, "Europe/Berlin");
+  EXPECT_EQ(s->sla->service_hours,
+            (std::vector<ServiceHours>{{0, 4, 8 * 60, 18 * 60}, {5, 5, 9 * 60, 13 * 60}, {6, 6, 22 * 60, 1440}}));
+  // The defaults: UTC, all the time.
+  s = parse_service("name = \"a\"\nowner = \"o\"\nsla_target = 99.5\n", "a.toml");
+  ASSERT_TRUE(s) << s.error().message;
+  EXPECT_EQ(s->sla->time_zone, "UTC");
+  EXPECT_TRUE(s->sla->service_hours.empty());
+}
+
+TEST(ServiceHours, ParsedStrictlyAndDescribedBack) {
+  for (const char* text : {"Mon-Fri 08:00-18:00", "Sat 09:00-13:00", "Mon-Sun 00:00-24:00", "Sun 23:59-24:00"}) {
+    auto h = parse_service_hours(text);
+    ASSERT_TRUE(h) << text << ": " << h.error().message;
+    EXPECT_EQ(describe(*h), text);
+  }
+  struct Case {
+    const char* text;
+    const char* want;  // in the message
+  };
+  const Case cases[] = {
+      {"Mon-Frii 08:00-18:00", "unknown day 'Frii'"},
+      {"mon 08:00-18:00", "unknown day 'mon'"},
+      {"Sat-Mon 08:00-18:00", "goes backwards; write it as two entries (\"Sat-Sun ...\" and \"Mon ...\")"},
+      {"Sun-Tue 08:00-18:00", "(\"Sun ...\" and \"Mon-Tue ...\")"},
+      {"Mon 18:00-08:00", "the end must be after the start"},
+      {"Mon 08:00-08:00", "the end must be after the start"},
+      {"Mon 08:00-25:00", "'25:00' is not a time of day"},
+      {"Mon 24:00-24:00", "24:00 can only end a window"},
+      {"Mon 24:30-24:45", "'24:30'"},
+      {"Mon 8:00-18:00", "'8:00'"},
+      {"Mon 08:60-18:00", "'08:60'"},
+      {"Mon-Fri", "write DAYS HH:MM-HH:MM"},
+      {"Mon-Fri  08:00-18:00", "write DAYS HH:MM-HH:MM"},
+      {"Mon-Fri 08:00", "write DAYS HH:MM-HH:MM"},
+      {"", "write DAYS HH:MM-HH:MM"},
+      {"- 08:00-18:00", "unknown day ''"},
+  };
+  for (const Case& c : cases) {
+    auto h = parse_service_hours(c.text);
+    ASSERT_FALSE(h) << c.text;
+    EXPECT_NE(h.error().message.find(c.want), std::string::npos) << c.text << "\n-> " << h.error().message;
+  }
+}
+
 TEST(ServiceFile, ErrorsNameTheFileTheLineAndTheKey) {
   struct Case {
     const char* toml;
@@ -70,6 +121,19 @@ TEST(ServiceFile, ErrorsNameTheFileTheLineAndTheKey) {
       {"name = \"a b\"\nowner = \"o\"\n", "a.toml:1: name"},
       {"name = \"a\"\nowner = \"o\"\nsla_target = 120\n", "a.toml:3: sla_target"},
       {"name = \"a\"\nowner = \"o\"\nsla_target = \"high\"\n", "sla_target"},
+      {"name = \"a\"\nowner = \"o\"\nsla_target = 99\nsla_time_zone = \"Europe/Berln\"\n",
+       "a.toml:4: sla_time_zone: unknown time zone 'Europe/Berln'"},
+      {"name = \"a\"\nowner = \"o\"\nsla_target = 99\nsla_time_zone = \"../../etc/passwd\"\n",
+       "a.toml:4: sla_time_zone: unknown time zone"},
+      {"name = \"a\"\nowner = \"o\"\nsla_target = 99\n"
+       "sla_service_hours = [\"Mon-Fri 08:00-18:00\", \"Sonntag 10:00-12:00\"]\n",
+       "a.toml:4: sla_service_hours: \"Sonntag 10:00-12:00\": unknown day 'Sonntag'"},
+      {"name = \"a\"\nowner = \"o\"\nsla_target = 99\nsla_service_hours = [\"Mon-Fri 18:00-08:00\"]\n",
+       "a.toml:4: sla_service_hours: \"Mon-Fri 18:00-08:00\": the end must be after the start"},
+      {"name = \"a\"\nowner = \"o\"\nsla_target = 99\nsla_service_hours = [\"Mon-Fri 08:00-25:00\"]\n",
+       "a.toml:4: sla_service_hours: \"Mon-Fri 08:00-25:00\": '25:00' is not a time of day"},
+      {"name = \"a\"\nowner = \"o\"\nsla_target = 99\nsla_service_hours = \"Mon-Fri 08:00-18:00\"\n",
+       "a.toml:4"},
       {"name = \"a\"\nowner = \"o\"\n[[group]]\nmembers = [\"x\", \"y\"]\nredundancy = \"at_least\"\nmin = 3\n",
        "a.toml:6: min"},
       {"name = \"a\"\nowner = \"o\"\n[[group]]\nmembers = [\"x\"]\nredundancy = \"percent\"\npercent = 0\n",

@@ -17,6 +17,21 @@ namespace {
 
 namespace json = boost::json;
 
+json::array hours_json(const std::vector<std::string>& hours) {
+  json::array out;
+  for (const std::string& h : hours) out.emplace_back(h);
+  return out;
+}
+
+json::object sla_definition_json(const services::Sla& sla) {
+  std::vector<std::string> hours;
+  for (const services::ServiceHours& h : sla.service_hours) hours.push_back(services::describe(h));
+  return {{"target_percent", sla.target_percent},
+          {"period", sla.period},
+          {"time_zone", sla.time_zone},
+          {"service_hours", hours_json(hours)}};
+}
+
 json::object service_json(const services::Service& s) {
   json::array groups;
   for (const services::Group& g : s.groups) {
@@ -45,8 +60,7 @@ json::object service_json(const services::Service& s) {
           {"owner", s.owner},
           {"criticality", s.criticality},
           {"description", s.description},
-          {"sla", s.sla ? json::value(json::object{{"target_percent", s.sla->target_percent}, {"period", s.sla->period}})
-                        : json::value(nullptr)},
+          {"sla", s.sla ? json::value(sla_definition_json(*s.sla)) : json::value(nullptr)},
           {"groups", std::move(groups)},
           {"capacity_rules", std::move(rules)},
           {"file", s.file}};
@@ -123,9 +137,14 @@ json::object sla_json(const sla::Report& r) {
           {"period", r.period.name},
           {"start", core::format_rfc3339(r.period.start_ms)},
           {"end", core::format_rfc3339(r.period.end_ms)},
+          {"time_zone", r.period.time_zone},
+          {"start_local", sla::local_time_text(r.period.time_zone, r.period.start_ms)},
+          {"end_local", sla::local_time_text(r.period.time_zone, r.period.end_ms)},
+          {"service_hours", hours_json(r.service_hours)},
           {"closed", r.closed},
           {"target_percent", r.target_percent},
           {"achieved_percent", opt(r.achieved_percent)},
+          {"service_time_seconds", r.service_time_ms / 1000.0},
           {"agreed_seconds", r.agreed_ms / 1000.0},
           {"downtime_seconds", r.downtime_ms / 1000.0},
           {"allowed_downtime_seconds", r.allowed_downtime_ms / 1000.0},
@@ -166,8 +185,15 @@ std::string sla_html(const sla::Report& r) {
   auto add = [&row](const char* k, const std::string& v) { row += "<tr><th>" + std::string(k) + "</th><td>" + v + "</td></tr>\n"; };
   add("Period", period + " (" + core::format_rfc3339(r.period.start_ms) + " to " + core::format_rfc3339(r.period.end_ms) +
                     (r.closed ? ", closed" : ", so far") + ")");
+  add("Time zone", escape_html(r.period.time_zone) + " (" +
+                       sla::local_time_text(r.period.time_zone, r.period.start_ms) + " to " +
+                       sla::local_time_text(r.period.time_zone, r.period.end_ms) + ")");
+  std::string hours;
+  for (const std::string& h : r.service_hours) hours += (hours.empty() ? "" : ", ") + escape_html(h);
+  add("Service hours", hours.empty() ? std::string("all the time") : hours);
   add("Target", target);
   add("Achieved", achieved);
+  add("Agreed time", minutes(r.agreed_ms));
   add("Downtime", minutes(r.downtime_ms));
   add("Allowed downtime", minutes(r.allowed_downtime_ms));
   add("Error budget left", minutes(r.budget_left_ms) + (r.breached ? " <strong>breached</strong>" : ""));
@@ -184,13 +210,12 @@ std::string sla_html(const sla::Report& r) {
 core::Result<std::optional<sla::Report>> Api::sla_report(const services::Service& svc, std::optional<sla::Period> period) {
   if (!svc.sla) return std::optional<sla::Report>{};
   const std::int64_t now = core::to_unix_ms(clock_.now());
-  if (!period) period = sla::period_at(svc.sla->period, now);
+  if (!period) period = sla::period_at(*svc.sla, now);
   if (!period) return std::optional<sla::Report>{};
   const std::int64_t to = std::min(now, period->end_ms);
   auto timeline = stores_.timelines->read_timeline("service:" + svc.name, period->start_ms, to);
   if (!timeline) return std::move(timeline).error();
-  return std::optional<sla::Report>{
-      sla::compute(svc.name, *svc.sla, *period, availability::totals(*timeline, period->start_ms, to), now)};
+  return std::optional<sla::Report>{sla::evaluate(svc.name, *svc.sla, *period, *timeline, now)};
 }
 
 http::Response Api::list_slas() {
@@ -214,7 +239,7 @@ http::Response Api::get_sla_report(const server::Params& p) {
   if (!svc->sla) return fail(404, "not_found", "service '" + name + "' has no SLA target");
   std::optional<sla::Period> period;
   if (const std::string want = p.query_or("period"); !want.empty()) {
-    period = sla::period_named(svc->sla->period, want);
+    period = sla::period_named(*svc->sla, want);
     if (!period)
       return fail(400, "bad_query", "period must name a " + svc->sla->period + " (2026-10, 2026-W43 or 2026-Q4)");
   }
@@ -233,16 +258,23 @@ http::Response Api::get_sla_report(const server::Params& p) {
   if (format == "csv") {
     const sla::Report& x = **r;
     char row[512];
-    std::snprintf(row, sizeof row, "%s,%s,%s,%.4f,%s,%.3f,%.3f,%.3f,%.3f,%.3f,%s\r\n", x.service.c_str(),
+    std::snprintf(row, sizeof row, "%s,%s,%s,%.4f,%s,%.3f,%.3f,%.3f,%.3f,%.3f,%s,", x.service.c_str(),
                   x.period.name.c_str(), x.closed ? "true" : "false", x.target_percent,
                   x.achieved_percent ? std::to_string(*x.achieved_percent).c_str() : "", x.downtime_ms / 1000.0,
                   x.allowed_downtime_ms / 1000.0, x.budget_left_ms / 1000.0, x.maintenance_ms / 1000.0,
                   x.unknown_ms / 1000.0, x.breached ? "true" : "false");
+    // Names and texts that cannot hold a comma or a quote (zone names, "Mon-Fri 08:00-18:00").
+    std::string hours;
+    for (const std::string& h : x.service_hours) hours += (hours.empty() ? "" : ";") + h;
+    char agreed[64];
+    std::snprintf(agreed, sizeof agreed, "%.3f", x.agreed_ms / 1000.0);
     http::Response res;
     res.headers.emplace_back("Content-Type", "text/csv; charset=utf-8");
     res.body = std::string("service,period,closed,target_percent,achieved_percent,downtime_seconds,"
                            "allowed_downtime_seconds,error_budget_left_seconds,maintenance_seconds,unknown_seconds,"
-                           "breached\r\n") + row;
+                           "breached,start,end,time_zone,service_hours,agreed_seconds\r\n") +
+               row + core::format_rfc3339(x.period.start_ms) + "," + core::format_rfc3339(x.period.end_ms) + "," +
+               x.period.time_zone + "," + hours + "," + agreed + "\r\n";
     return res;
   }
   return server::json_response(200, json::serialize(sla_json(**r)));

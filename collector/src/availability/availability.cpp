@@ -244,4 +244,29 @@ Totals totals(const std::vector<StateInterval>& timeline, std::int64_t from_ms, 
   return t;
 }
 
+Totals totals(const std::vector<StateInterval>& timeline, const std::vector<Window>& windows) {
+  Totals t;
+  std::int64_t covered = 0, span = 0;
+  for (const Window& w : windows) span += std::max<std::int64_t>(0, w.end_ms - w.start_ms);
+  for (const StateInterval& s : timeline) {
+    // The windows are in order: skip those that end before the interval starts.
+    auto w = std::partition_point(windows.begin(), windows.end(),
+                                  [&s](const Window& x) { return x.end_ms <= s.start_ms; });
+    for (; w != windows.end() && w->start_ms < s.end_ms; ++w) {
+      const std::int64_t a = std::max(s.start_ms, w->start_ms), b = std::min(s.end_ms, w->end_ms);
+      if (b <= a) continue;
+      covered += b - a;
+      switch (s.state) {
+        case Availability::up: t.up_ms += b - a; break;
+        case Availability::down: t.down_ms += b - a; break;
+        case Availability::unknown: t.unknown_ms += b - a; break;
+        case Availability::maintenance: t.maintenance_ms += b - a; break;
+        case Availability::degraded: t.degraded_ms += b - a; break;
+      }
+    }
+  }
+  t.unknown_ms += std::max<std::int64_t>(0, span - covered);
+  return t;
+}
+
 }  // namespace surveyor::collector::availability

@@ -306,10 +306,23 @@ std::string groups_text(const json::object& svc) {
   return out;
 }
 
+// "Mon-Fri 08:00-18:00, Sat 09:00-13:00" from a "service_hours" array; empty when there is none.
+std::string hours_text(const json::object& o) {
+  std::string out;
+  const json::array* hours = array_at(o, "service_hours");
+  for (const json::value& h : hours ? *hours : json::array{})
+    if (h.is_string()) out += (out.empty() ? "" : ", ") + std::string(h.get_string());
+  return out;
+}
+
 std::string sla_text(const json::object& svc) {
   auto it = svc.find("sla");
   if (it == svc.end() || !it->value().is_object()) return "-";
-  return str(it->value().get_object(), "target_percent") + " % per " + str(it->value().get_object(), "period");
+  const json::object& sla = it->value().get_object();
+  std::string out = str(sla, "target_percent") + " % per " + str(sla, "period");
+  if (const std::string zone = str(sla, "time_zone"); !zone.empty() && zone != "UTC") out += " (" + zone + ")";
+  if (const std::string hours = hours_text(sla); !hours.empty()) out += ", " + hours;
+  return out;
 }
 
 }  // namespace
@@ -435,8 +448,13 @@ core::Result<std::string> render_sla(std::string_view text) {
   };
   std::string out = str(o, "service") + "  SLA " + str(o, "period") + " (" + str(o, "start") + " to " + str(o, "end") +
                     (str(o, "closed") == "true" ? ", closed" : ", so far") + ")\n";
+  if (const std::string zone = str(o, "time_zone"); !zone.empty())
+    out += "  time zone:         " + zone + " (" + str(o, "start_local") + " to " + str(o, "end_local") + ")\n";
+  const std::string hours = hours_text(o);
+  out += "  service hours:     " + (hours.empty() ? std::string("all the time") : hours) + "\n";
   out += "  target:            " + percent("target_percent") + "\n";
   out += "  achieved:          " + percent("achieved_percent") + "\n";
+  out += "  agreed time:       " + minutes("agreed_seconds") + "\n";
   out += "  downtime:          " + minutes("downtime_seconds") + "\n";
   out += "  allowed downtime:  " + minutes("allowed_downtime_seconds") + "\n";
   out += "  error budget left: " + minutes("error_budget_left_seconds") +

@@ -6,10 +6,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <exception>
 #include <fstream>
 #include <set>
 #include <sstream>
 #include <system_error>
+
+#include <date/tz.h>
 
 #include "surveyor/config/options.hpp"
 
@@ -67,6 +71,11 @@ std::shared_ptr<const config::Schema> service_schema() {
             .description = "whether time the service is degraded counts as downtime"});
     s->add({.key = "sla_period", .type = Type::string, .default_value = Value{std::string("month")},
             .description = "week, month or quarter", .validate = one_of({"week", "month", "quarter"})});
+    s->add({.key = "sla_time_zone", .type = Type::string, .default_value = Value{std::string("UTC")},
+            .description = "IANA time zone of the SLA's periods and service hours, e.g. Europe/Berlin"});
+    s->add({.key = "sla_service_hours", .type = Type::string_list,
+            .default_value = Value{std::vector<std::string>{}},
+            .description = "agreed hours, e.g. [\"Mon-Fri 08:00-18:00\"]; empty: all the time"});
     s->add_table_array({.key = "group", .description = "dependencies with a redundancy rule", .schema = group_schema()});
     s->add_table_array({.key = "capacity_rule",
                         .description = "capacity thresholds for the member CIs",
@@ -78,6 +87,41 @@ std::shared_ptr<const config::Schema> service_schema() {
 
 core::Error bad(const config::Settings& s, const std::string& key, const std::string& why) {
   return core::make_error(config::ConfigErrc::invalid_value, s.origin(key) + ": " + key + ": " + why);
+}
+
+constexpr std::size_t kMaxServiceHours = 100;
+constexpr std::string_view kDays[] = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
+
+// Whether the tz database knows the zone ("UTC" needs no database).
+bool known_time_zone(const std::string& name) {
+  if (name == "UTC") return true;
+  try {
+    return date::locate_zone(name) != nullptr;
+  } catch (const std::exception&) {  // unknown, or no tz database at all
+    return false;
+  }
+}
+
+std::optional<int> day_index(std::string_view d) {
+  for (int i = 0; i < 7; ++i)
+    if (kDays[i] == d) return i;
+  return std::nullopt;
+}
+
+// "HH:MM" as minutes after midnight, 00:00 to 24:00.
+std::optional<int> minute_of_day(std::string_view t) {
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  if (t.size() != 5 || t[2] != ':' || !digit(t[0]) || !digit(t[1]) || !digit(t[3]) || !digit(t[4]))
+    return std::nullopt;
+  const int h = (t[0] - '0') * 10 + (t[1] - '0'), m = (t[3] - '0') * 10 + (t[4] - '0');
+  if (h > 24 || m > 59 || (h == 24 && m != 0)) return std::nullopt;
+  return h * 60 + m;
+}
+
+std::string hhmm(int minutes) {
+  char b[16];
+  std::snprintf(b, sizeof b, "%02d:%02d", (minutes / 60) % 100, minutes % 60);
+  return b;
 }
 
 bool valid_name(std::string_view n) {
@@ -118,6 +162,48 @@ std::string describe(const Redundancy& r) {
   return "?";
 }
 
+core::Result<ServiceHours> parse_service_hours(std::string_view text) {
+  auto fail = [text](const std::string& why) {
+    return core::make_error(config::ConfigErrc::invalid_value, "\"" + std::string(text) + "\": " + why);
+  };
+  const std::string form = "write DAYS HH:MM-HH:MM, e.g. \"Mon-Fri 08:00-18:00\" or \"Sat 09:00-13:00\"";
+  const auto space = text.find(' ');
+  if (space == std::string_view::npos || text.find(' ', space + 1) != std::string_view::npos) return fail(form);
+  const std::string_view days = text.substr(0, space), times = text.substr(space + 1);
+  ServiceHours h;
+  const auto dash = days.find('-');
+  const std::string_view first = days.substr(0, dash);
+  const std::string_view last = dash == std::string_view::npos ? first : days.substr(dash + 1);
+  for (std::string_view d : {first, last})
+    if (!day_index(d)) return fail("unknown day '" + std::string(d) + "' (Mon, Tue, Wed, Thu, Fri, Sat or Sun)");
+  h.first_day = *day_index(first);
+  h.last_day = *day_index(last);
+  if (h.last_day < h.first_day) {
+    const std::string to_sunday = first == "Sun" ? "Sun" : std::string(first) + "-Sun";
+    const std::string from_monday = last == "Mon" ? "Mon" : "Mon-" + std::string(last);
+    return fail("days run from Mon to Sun and " + std::string(days) + " goes backwards; write it as two entries (\"" +
+                to_sunday + " ...\" and \"" + from_monday + " ...\")");
+  }
+  const auto tdash = times.find('-');
+  if (tdash == std::string_view::npos) return fail(form);
+  const std::string_view from = times.substr(0, tdash), to = times.substr(tdash + 1);
+  for (std::string_view t : {from, to})
+    if (!minute_of_day(t)) return fail("'" + std::string(t) + "' is not a time of day HH:MM from 00:00 to 24:00");
+  h.start_minute = *minute_of_day(from);
+  h.end_minute = *minute_of_day(to);
+  if (h.start_minute == 1440) return fail("24:00 can only end a window");
+  if (h.end_minute <= h.start_minute)
+    return fail("the end must be after the start; a window past midnight is two entries, e.g. \"Mon 22:00-24:00\" "
+                "and \"Tue 00:00-06:00\"");
+  return h;
+}
+
+std::string describe(const ServiceHours& h) {
+  std::string days(kDays[h.first_day % 7]);
+  if (h.last_day != h.first_day) days += "-" + std::string(kDays[h.last_day % 7]);
+  return days + " " + hhmm(h.start_minute) + "-" + hhmm(h.end_minute);
+}
+
 core::Result<Service> parse_service(std::string_view toml, const std::string& source_name) {
   auto settings = config::load_string(*service_schema(), toml, source_name);
   if (!settings) return std::move(settings).error();
@@ -135,7 +221,18 @@ core::Result<Service> parse_service(std::string_view toml, const std::string& so
   if (s.has("sla_target")) {
     const double t = s.number("sla_target");
     if (!(t > 0 && t <= 100)) return bad(s, "sla_target", "must be a percentage in (0, 100]");
-    svc.sla = Sla{t, s.str("sla_period"), s.flag("sla_degraded_is_down")};
+    svc.sla = Sla{t, s.str("sla_period"), s.flag("sla_degraded_is_down"), s.str("sla_time_zone"), {}};
+    if (!known_time_zone(svc.sla->time_zone))
+      return bad(s, "sla_time_zone",
+                 "unknown time zone '" + svc.sla->time_zone + "' (an IANA name such as Europe/Berlin or UTC)");
+    const std::vector<std::string>& hours = s.list("sla_service_hours");
+    if (hours.size() > kMaxServiceHours)
+      return bad(s, "sla_service_hours", "more than " + std::to_string(kMaxServiceHours) + " entries");
+    for (const std::string& text : hours) {
+      auto h = parse_service_hours(text);
+      if (!h) return bad(s, "sla_service_hours", h.error().message);
+      svc.sla->service_hours.push_back(*h);
+    }
   }
   std::size_t members = 0;
   for (const config::Settings& g : s.tables("group")) {

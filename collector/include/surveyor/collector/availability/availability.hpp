@@ -74,4 +74,15 @@ struct Totals {
 };
 [[nodiscard]] Totals totals(const std::vector<store::StateInterval>& timeline, std::int64_t from_ms, std::int64_t to_ms);
 
+// A stretch of time [start, end), in Unix ms.
+struct Window {
+  std::int64_t start_ms = 0, end_ms = 0;
+  friend bool operator==(const Window&, const Window&) = default;
+};
+// The same, summed over each of `windows` (in order and not overlapping, as
+// sla::service_windows gives them): the time in each state inside them, what
+// the timeline does not cover inside them unknown, nothing outside them.
+[[nodiscard]] Totals totals(const std::vector<store::StateInterval>& timeline,
+                            const std::vector<Window>& windows);
+
 }  // namespace surveyor::collector::availability

@@ -38,10 +38,26 @@ struct Group {
   Redundancy redundancy;
 };
 
+// One line of service hours (docs/sla.md): local time [start, end) on each
+// day from first_day to last_day (0 Monday ... 6 Sunday).
+struct ServiceHours {
+  int first_day = 0, last_day = 6;          // first_day <= last_day
+  int start_minute = 0, end_minute = 1440;  // after local midnight; start < end <= 1440
+  friend bool operator==(const ServiceHours&, const ServiceHours&) = default;
+};
+// "Mon-Fri 08:00-18:00", "Sat 09:00-13:00", "Mon-Sun 00:00-24:00": a day or
+// a range of days in Mon..Sun order, a space, HH:MM-HH:MM with the end after
+// the start (24:00 only as the end). The error message says what is wrong.
+[[nodiscard]] core::Result<ServiceHours> parse_service_hours(std::string_view text);
+// The same text back ("Mon-Fri 08:00-18:00").
+[[nodiscard]] std::string describe(const ServiceHours& h);
+
 struct Sla {
   double target_percent = 0;  // e.g. 99.9
   std::string period;         // week, month or quarter
   bool degraded_is_down = false;
+  std::string time_zone = "UTC";            // IANA name: the calendar of periods and service hours
+  std::vector<ServiceHours> service_hours;  // the agreed hours; empty: all the time
 };
 
 struct Service {
