@@ -9,6 +9,7 @@
 
 #include <fstream>
 #include <map>
+#include <set>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -20,6 +21,7 @@
 #include "surveyor/collector/backends/open.hpp"
 #include "surveyor/collector/capacity/rules.hpp"
 #include "surveyor/collector/incidents/incidents.hpp"
+#include "surveyor/collector/sla/sla.hpp"
 #include "surveyor/collector/ingest/ingest.hpp"
 #include "surveyor/collector/server/server.hpp"
 #include "surveyor/http/client.hpp"
@@ -888,10 +890,10 @@ TEST(SlaApi, ReportsInTheServiceTimeZoneAndHours) {
   EXPECT_DOUBLE_EQ(r.at("error_budget_left_seconds").to_number<double>(), 4320);
   auto csv = h.call("GET", "/api/v1/slas/office/report?period=2026-10&format=csv");
   EXPECT_EQ(csv.status, 200u);
-  EXPECT_NE(csv.body.find(",breached,start,end,time_zone,service_hours,agreed_seconds\r\n"), std::string::npos)
+  EXPECT_NE(csv.body.find(",breached,start,end,time_zone,service_hours,agreed_seconds,version\r\n"), std::string::npos)
       << csv.body;
   EXPECT_NE(csv.body.find(",2026-09-30T22:00:00.000Z,2026-10-31T23:00:00.000Z,Europe/Berlin,Mon-Fri 08:00-18:00,"
-                          "792000.000\r\n"),
+                          "792000.000,\r\n"),
             std::string::npos)
       << csv.body;
   auto html = h.call("GET", "/api/v1/slas/office/report?period=2026-10&format=html");
@@ -910,6 +912,52 @@ TEST(SlaApi, ReportsInTheServiceTimeZoneAndHours) {
   auto svc = get_json(h, "/api/v1/services/office");
   EXPECT_EQ(svc.at("sla").at("time_zone").as_string(), "Europe/Berlin");
   EXPECT_EQ(json::serialize(svc.at("sla").at("service_hours")), R"(["Mon-Fri 08:00-18:00"])");
+}
+
+TEST(SlaApi, ClosedPeriodsAnswerWithTheirFrozenReportAndAmendments) {
+  test::TempDir defs;
+  auto catalog = std::make_shared<services::Catalog>(defs.path());
+  std::ofstream(defs.file("shop.toml")) << "name = \"shop\"\nowner = \"o\"\nsla_target = 99.5\n";
+  Harness h("", 1 << 20, catalog);
+  const std::int64_t oct1 = *core::parse_time("2026-10-01T00:00:00Z"), nov1 = *core::parse_time("2026-11-01T00:00:00Z");
+  ASSERT_TRUE(h.stores.timelines->record_state("service:shop", store::Availability::up, oct1, oct1 + 86'400'000));
+  ASSERT_TRUE(h.stores.timelines->record_state("service:shop", store::Availability::down, oct1 + 86'400'000,
+                                               oct1 + 86'400'000 + 3'600'000));
+  ASSERT_TRUE(h.stores.timelines->record_state("service:shop", store::Availability::up, oct1 + 86'400'000 + 3'600'000,
+                                               nov1));
+  // Not frozen yet: computed now, and said so.
+  auto live = get_json(h, "/api/v1/slas/shop/report?period=2026-10");
+  EXPECT_FALSE(live.at("record").at("frozen").as_bool());
+  std::set<std::string> done;
+  ASSERT_EQ(*sla::freeze_closed(h.stores, *catalog, core::to_unix_ms(h.clock.now()), done), 1u);
+  auto frozen = get_json(h, "/api/v1/slas/shop/report?period=2026-10");
+  EXPECT_TRUE(frozen.at("record").at("frozen").as_bool());
+  EXPECT_EQ(frozen.at("record").at("version").as_int64(), 1);
+  EXPECT_DOUBLE_EQ(frozen.at("downtime_seconds").to_number<double>(), 3600);
+
+  const std::string body = R"({"by":"alice","reason":"target renegotiated"})";
+  auto same = h.call("POST", "/api/v1/slas/shop/report/recompute?period=2026-10", body);
+  ASSERT_EQ(same.status, 200u) << same.body;
+  EXPECT_FALSE(json::parse(same.body).at("amended").as_bool());
+  std::ofstream(defs.file("shop.toml")) << "name = \"shop\"\nowner = \"o\"\nsla_target = 99.9\n";
+  auto amended = h.call("POST", "/api/v1/slas/shop/report/recompute?period=2026-10", body);
+  ASSERT_EQ(amended.status, 201u) << amended.body;
+  EXPECT_EQ(json::parse(amended.body).at("version").as_int64(), 2);
+  auto latest = get_json(h, "/api/v1/slas/shop/report?period=2026-10");
+  EXPECT_EQ(latest.at("record").at("version").as_int64(), 2);
+  EXPECT_EQ(latest.at("record").at("versions").as_array().size(), 2u);
+  EXPECT_EQ(latest.at("record").at("versions").as_array()[1].at("reason").as_string(), "target renegotiated");
+  EXPECT_DOUBLE_EQ(latest.at("target_percent").to_number<double>(), 99.9);
+  auto first = get_json(h, "/api/v1/slas/shop/report?period=2026-10&version=1");
+  EXPECT_DOUBLE_EQ(first.at("target_percent").to_number<double>(), 99.5);
+  EXPECT_EQ(h.call("GET", "/api/v1/slas/shop/report?period=2026-10&version=3").status, 404u);
+  EXPECT_NE(h.call("GET", "/api/v1/slas/shop/report?period=2026-10&format=html").body.find("version 2 of 2"),
+            std::string::npos);
+  EXPECT_EQ(h.call("POST", "/api/v1/slas/shop/report/recompute?period=2026-11", body).status, 409u);
+  EXPECT_EQ(h.call("POST", "/api/v1/slas/shop/report/recompute?period=2026-10", R"({"by":"alice"})").status, 400u);
+  EXPECT_EQ(h.call("POST", "/api/v1/slas/shop/report/recompute?period=2026-10", "nope").status, 400u);
+  EXPECT_EQ(h.call("POST", "/api/v1/slas/shop/report/recompute?period=October", body).status, 400u);
+  EXPECT_EQ(h.call("POST", "/api/v1/slas/nope/report/recompute?period=2026-10", body).status, 404u);
 }
 
 }  // namespace capacity_api

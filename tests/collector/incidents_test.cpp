@@ -19,6 +19,7 @@
 #include "surveyor/collector/notify/webhooks.hpp"
 #include "surveyor/collector/server/router.hpp"
 #include "surveyor/collector/server/server.hpp"
+#include "surveyor/collector/sla/sla.hpp"
 #include "surveyor/core/clock.hpp"
 #include "surveyor/core/crypto.hpp"
 
@@ -568,6 +569,254 @@ TEST(IncidentEvaluation, HostOutageOpensLinksAndResolves) {
   store::IncidentFilter f;
   f.states = {IncidentState::open, IncidentState::acknowledged};
   EXPECT_TRUE(s->incidents->list_incidents(f)->empty());
+}
+
+// --- SLA records: burn rates, frozen reports, amendments ----------------------
+
+constexpr std::int64_t kJune = 1'780'272'000'000;  // 2026-06-01T00:00:00Z (date -u -d 2026-06-01 +%s)
+constexpr std::int64_t kHour = 60 * kMin, kDay = 24 * kHour;
+
+services::Sla month_sla(double target = 99.9) {
+  services::Sla s;
+  s.target_percent = target;
+  s.period = "month";
+  return s;
+}
+
+TEST(SlaBurnRates, PageTicketAndScaling) {
+  const services::Sla sla = month_sla();
+  const auto june = sla::period_at(sla, kJune);
+  ASSERT_TRUE(june);
+  ASSERT_EQ(june->end_ms - june->start_ms, 30 * kDay);
+  const std::int64_t now = kJune + 10 * kDay;
+  using store::StateInterval;
+  using store::Availability;
+  // Down for the last 10 minutes: 1000x over 5 min, 166.7x over an hour: page.
+  std::vector<StateInterval> t{{"s", kJune, now - 10 * kMin, Availability::up}, {"s", now - 10 * kMin, now, Availability::down}};
+  auto b = sla::burn_rates(sla, *june, t, now);
+  EXPECT_DOUBLE_EQ(b.scale, 1.0);
+  EXPECT_NEAR(b.r5m, 1000, 1e-9);
+  EXPECT_NEAR(b.r1h, 1000.0 / 6, 1e-9);
+  EXPECT_TRUE(b.page);
+  // One 5-minute outage 2 hours ago: 13.9x over 6 h but nothing over 30 min;
+  // 1.16x over 3 days: a ticket, no page.
+  t = {{"s", kJune, now - 2 * kHour, Availability::up},
+       {"s", now - 2 * kHour, now - 2 * kHour + 5 * kMin, Availability::down},
+       {"s", now - 2 * kHour + 5 * kMin, now, Availability::up}};
+  b = sla::burn_rates(sla, *june, t, now);
+  EXPECT_NEAR(b.r6h, 5.0 / 360 / 0.001, 1e-9);
+  EXPECT_EQ(b.r30m, 0);
+  EXPECT_NEAR(b.r3d, 5.0 / 4320 / 0.001, 1e-9);
+  EXPECT_FALSE(b.page);
+  EXPECT_TRUE(b.ticket);
+  // Maintenance is not agreed time; degraded is not bad unless the SLA says so.
+  t = {{"s", kJune, now - kHour, Availability::up}, {"s", now - kHour, now, Availability::degraded}};
+  EXPECT_EQ(sla::burn_rates(sla, *june, t, now).r1h, 0);
+  services::Sla strict = sla;
+  strict.degraded_is_down = true;
+  EXPECT_TRUE(sla::burn_rates(strict, *june, t, now).page);
+  // A weekly SLA: the same budget shares at 7/30 of the rates.
+  services::Sla weekly = sla;
+  weekly.period = "week";
+  const auto week = sla::period_at(weekly, now);
+  ASSERT_TRUE(week);
+  EXPECT_NEAR(sla::burn_rates(weekly, *week, t, now).scale, 7.0 / 30, 1e-12);
+}
+
+TEST(SlaRecords, FrozenWhenThePeriodClosesAmendedOnlyWhenFiguresChange) {
+  test::TempDir dir, defs;
+  auto s = backends::open_stores("sqlite:" + dir.file("s.db"));
+  ASSERT_TRUE(s);
+  std::ofstream(defs.file("shop.toml")) << "name = \"shop\"\nowner = \"o\"\nsla_target = 99.9\n"
+                                           "[[group]]\nmembers = [\"db1\"]\n";
+  services::Catalog catalog(defs.path());
+  ASSERT_TRUE(catalog.refresh().errors.empty());
+  // June: up, 30 min down on the 3rd, degraded 2 h on the 15th.
+  ASSERT_TRUE(s->timelines->record_state("service:shop", store::Availability::up, kJune, kJune + 2 * kDay));
+  ASSERT_TRUE(s->timelines->record_state("service:shop", store::Availability::down, kJune + 2 * kDay,
+                                         kJune + 2 * kDay + 30 * kMin));
+  ASSERT_TRUE(s->timelines->record_state("service:shop", store::Availability::up, kJune + 2 * kDay + 30 * kMin,
+                                         kJune + 14 * kDay));
+  ASSERT_TRUE(s->timelines->record_state("service:shop", store::Availability::degraded, kJune + 14 * kDay,
+                                         kJune + 14 * kDay + 2 * kHour));
+  ASSERT_TRUE(s->timelines->record_state("service:shop", store::Availability::up, kJune + 14 * kDay + 2 * kHour,
+                                         kJune + 30 * kDay + kHour));
+  std::set<std::string> done;
+  auto frozen = sla::freeze_closed(*s, catalog, kJune + 29 * kDay, done);
+  ASSERT_TRUE(frozen);
+  EXPECT_EQ(*frozen, 0u) << "June is still running (May has no timeline)";
+  frozen = sla::freeze_closed(*s, catalog, kJune + 30 * kDay + kHour, done);
+  ASSERT_TRUE(frozen);
+  EXPECT_EQ(*frozen, 1u);
+  EXPECT_EQ(*sla::freeze_closed(*s, catalog, kJune + 30 * kDay + 2 * kHour, done), 0u) << "once";
+  std::set<std::string> fresh;  // another collector: asks the store, freezes nothing twice
+  EXPECT_EQ(*sla::freeze_closed(*s, catalog, kJune + 30 * kDay + 2 * kHour, fresh), 0u);
+  auto versions = s->sla_reports->sla_reports("shop", "2026-06");
+  ASSERT_TRUE(versions);
+  ASSERT_EQ(versions->size(), 1u);
+  auto v1 = sla::report_from_json((*versions)[0].report);
+  ASSERT_TRUE(v1) << v1.error().describe();
+  EXPECT_TRUE(v1->closed);
+  EXPECT_EQ(v1->agreed_ms, 30 * kDay);
+  EXPECT_EQ(v1->downtime_ms, 30 * kMin);
+  EXPECT_EQ(v1->allowed_downtime_ms, 43 * kMin + 12 * kS);  // 0.1 % of 43,200 min
+  EXPECT_EQ(v1->budget_left_ms, 13 * kMin + 12 * kS);
+  EXPECT_EQ(sla::report_json(*v1), (*versions)[0].report) << "the JSON reads back to the same report";
+
+  // Recomputed with the same definition: nothing new. With a stricter SLA
+  // (degraded counts): an amendment, never a silent change.
+  auto svc = catalog.find("shop");
+  ASSERT_TRUE(svc);
+  const auto june = sla::period_named(*svc->sla, "2026-06");
+  ASSERT_TRUE(june);
+  auto same = sla::recompute(*s, *svc, *june, "alice", "check", kJune + 31 * kDay);
+  ASSERT_TRUE(same);
+  EXPECT_FALSE(same->amended);
+  EXPECT_EQ(same->version.version, 1);
+  svc->sla->degraded_is_down = true;
+  auto amended = sla::recompute(*s, *svc, *june, "alice", "degraded counts as down (contract clause 4.2)",
+                                kJune + 31 * kDay);
+  ASSERT_TRUE(amended);
+  EXPECT_TRUE(amended->amended);
+  EXPECT_EQ(amended->version.version, 2);
+  versions = s->sla_reports->sla_reports("shop", "2026-06");
+  ASSERT_EQ(versions->size(), 2u);
+  EXPECT_EQ(sla::report_from_json((*versions)[1].report)->downtime_ms, 30 * kMin + 2 * kHour);
+  EXPECT_EQ((*versions)[1].by, "alice");
+  EXPECT_EQ(sla::report_from_json((*versions)[0].report)->downtime_ms, 30 * kMin) << "version 1 is kept as it was";
+  const auto july = sla::period_named(*svc->sla, "2026-07");
+  auto running = sla::recompute(*s, *svc, *july, "alice", "x", kJune + 31 * kDay);
+  ASSERT_FALSE(running);
+  EXPECT_EQ(running.error().code, store::StoreErrc::conflict);
+}
+
+// A scripted June (30 days, UTC) through the evaluation, every 10 minutes:
+// shop stands on web1/web2 (any) and db1 (all), 99.9 %, high criticality.
+// db1 is silent 10:00-11:00 on the 3rd and 06:00-07:00 on the 20th, and in
+// an approved change 02:00-04:00 on the 10th; web2 is silent all of the
+// 15th. Heartbeats are every 10 minutes, so a host is down 20 minutes after
+// its last one; a step's state holds for the whole step.
+TEST(IncidentEvaluation, AScriptedMonth) {
+  test::TempDir dir, defs;
+  auto s = backends::open_stores("sqlite:" + dir.file("s.db"));
+  ASSERT_TRUE(s);
+  std::ofstream(defs.file("shop.toml")) << "name = \"shop\"\nowner = \"o\"\ncriticality = \"high\"\n"
+                                           "sla_target = 99.9\n"
+                                           "[[group]]\nname = \"web\"\nmembers = [\"web1\", \"web2\"]\nredundancy = \"any\"\n"
+                                           "[[group]]\nname = \"db\"\nmembers = [\"db1\"]\n";
+  auto catalog = std::make_shared<services::Catalog>(defs.path());
+  ASSERT_TRUE(catalog->refresh().errors.empty());
+  core::ManualClock clock{core::from_unix_ms(kJune)};
+  metrics::Registry registry;
+  jobs::HousekeepingOptions o;
+  o.catalog = catalog;
+  o.availability_interval = std::chrono::minutes(10);
+  o.availability_gap = std::chrono::minutes(30);
+  std::vector<incidents::Notice> sent;
+  o.notify = [&](const std::vector<incidents::Notice>& n) { sent.insert(sent.end(), n.begin(), n.end()); };
+  jobs::Housekeeper hk(*s, clock, registry, o);
+  store::ChangeRecord change;
+  change.reference = "CHG-7";
+  change.ci_ids = {"host-db1"};
+  change.start_ms = kJune + 9 * kDay + 2 * kHour;
+  change.end_ms = kJune + 9 * kDay + 4 * kHour;
+  ASSERT_TRUE(s->changes->create_change(change));
+  auto silent = [&](const std::string& host, std::int64_t t) {
+    auto in = [&](std::int64_t day, std::int64_t from_h, std::int64_t to_h) {
+      return t > kJune + day * kDay + from_h * kHour && t < kJune + day * kDay + to_h * kHour;
+    };
+    if (host == "db1") return in(2, 10, 11) || in(19, 6, 7) || in(9, 2, 4);
+    if (host == "web2") return in(14, 0, 24);
+    return false;
+  };
+  for (std::int64_t t = kJune; t <= kJune + 30 * kDay; t += 10 * kMin) {
+    clock.set(core::from_unix_ms(t));
+    for (const std::string host : {"web1", "web2", "db1"}) {
+      if (silent(host, t)) continue;
+      store::CiUpdate u;
+      u.id = "host-" + host;
+      u.type = "host";
+      u.name = host;
+      u.source = "agent";
+      u.attributes = {{"agent.heartbeat_interval_s", std::int64_t{600}}};
+      u.seen_at_ms = t;
+      ASSERT_TRUE(s->cmdb->upsert_ci(u));
+    }
+    auto r = hk.run_availability();
+    ASSERT_TRUE(r) << r.error().describe();
+  }
+
+  // The SLA report of June, frozen at the first step of July.
+  auto versions = s->sla_reports->sla_reports("shop", "2026-06");
+  ASSERT_TRUE(versions);
+  ASSERT_EQ(versions->size(), 1u);
+  auto june = sla::report_from_json((*versions)[0].report);
+  ASSERT_TRUE(june);
+  EXPECT_EQ(june->maintenance_ms, 2 * kHour);
+  EXPECT_EQ(june->unknown_ms, 0);
+  EXPECT_EQ(june->agreed_ms, 30 * kDay - 2 * kHour);
+  // Down from 20 minutes after the last heartbeat to the step before the
+  // first one back: 10:20-10:50 and 06:20-06:50.
+  EXPECT_EQ(june->downtime_ms, 60 * kMin);
+  EXPECT_EQ(june->allowed_downtime_ms, 43 * kMin + 4 * kS + 800);  // 0.1 % of 43,080 min
+  EXPECT_EQ(june->budget_left_ms, -(16 * kMin + 55 * kS + 200));
+  EXPECT_TRUE(june->breached);
+  ASSERT_TRUE(june->achieved_percent);
+  EXPECT_NEAR(*june->achieved_percent, 100.0 * (43080.0 - 60.0) / 43080.0, 1e-9);
+  ASSERT_EQ(june->excluded.size(), 1u);
+  EXPECT_EQ(june->excluded[0].state, store::Availability::maintenance);
+  EXPECT_EQ(june->excluded[0].start_ms, change.start_ms);
+  // Degraded (web2 away), not down: 00:20 on the 15th to 23:50.
+  auto tl = s->timelines->read_timeline("service:shop", kJune, kJune + 30 * kDay);
+  ASSERT_TRUE(tl);
+  EXPECT_EQ(availability::totals(*tl, kJune, kJune + 30 * kDay).degraded_ms, 23 * kHour + 30 * kMin);
+
+  // The incidents: exactly these.
+  auto all = s->incidents->list_incidents({});
+  ASSERT_TRUE(all);
+  std::map<std::string, std::vector<Incident>> by;
+  for (const Incident& i : *all) by[std::string(store::to_string(i.kind)) + " " + i.subject].push_back(i);
+  ASSERT_EQ(all->size(), 8u);
+  auto opened_at = [](const Incident& i) { return i.opened_ms; };
+  // db1 down twice (P1: a high-criticality service with an SLA goes down with it).
+  const auto& db = by["availability host-db1"];
+  ASSERT_EQ(db.size(), 2u);
+  EXPECT_EQ(opened_at(db[1]), kJune + 2 * kDay + 10 * kHour + 30 * kMin);
+  EXPECT_EQ(db[1].resolved_ms, kJune + 2 * kDay + 11 * kHour + 10 * kMin) << "back at 11:00, 5-minute hold-down";
+  EXPECT_EQ(db[1].priority, 1);
+  EXPECT_EQ(opened_at(db[0]), kJune + 19 * kDay + 6 * kHour + 30 * kMin);
+  // The service's own incidents are linked to db1's.
+  const auto& shop = by["availability service:shop"];
+  ASSERT_EQ(shop.size(), 2u);
+  EXPECT_EQ(shop[1].parent, db[1].id);
+  EXPECT_EQ(shop[0].parent, db[0].id);
+  // web2: the service only degrades: medium impact and urgency, P3.
+  const auto& web = by["availability host-web2"];
+  ASSERT_EQ(web.size(), 1u);
+  EXPECT_EQ(web[0].priority, 3);
+  EXPECT_EQ(opened_at(web[0]), kJune + 14 * kDay + 30 * kMin);
+  EXPECT_EQ(web[0].state, IncidentState::resolved);
+  // Burn rates page on each outage (P1) and the ticket window holds them
+  // until 6 hours after the outage.
+  const auto& risk = by["SLA-risk service:shop"];
+  ASSERT_EQ(risk.size(), 2u);
+  EXPECT_EQ(opened_at(risk[1]), kJune + 2 * kDay + 10 * kHour + 30 * kMin);
+  ASSERT_FALSE(risk[1].timeline.empty());
+  EXPECT_TRUE(risk[1].timeline[0].text.ends_with("(P1)")) << risk[1].timeline[0].text;
+  EXPECT_EQ(risk[1].priority, 2) << "a page, then a ticket: urgency medium";
+  EXPECT_EQ(risk[1].recovered_ms, kJune + 2 * kDay + 16 * kHour + 50 * kMin) << "6 h after the last bad minute";
+  EXPECT_EQ(risk[1].state, IncidentState::resolved);
+  // The budget is spent at 06:40 on the 20th (50 of 43.08 minutes); the
+  // breach waits for a person.
+  const auto& breach = by["SLA-breach service:shop"];
+  ASSERT_EQ(breach.size(), 1u);
+  EXPECT_EQ(opened_at(breach[0]), kJune + 19 * kDay + 6 * kHour + 40 * kMin);
+  EXPECT_EQ(breach[0].rule, "2026-06");
+  EXPECT_EQ(breach[0].state, IncidentState::open);
+  EXPECT_EQ(breach[0].priority, 1);
+  // No incident in the change window.
+  for (const Incident& i : *all)
+    EXPECT_FALSE(i.opened_ms > change.start_ms && i.opened_ms < change.end_ms + kHour) << i.id << " " << i.summary;
 }
 
 }  // namespace

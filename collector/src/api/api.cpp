@@ -69,6 +69,8 @@ void Api::register_routes(server::Router& r) {
   r.add("GET", "/api/v1/slas", "slas.list", [this](const http::Request&, const server::Params&) { return list_slas(); });
   r.add("GET", "/api/v1/slas/{name}/report", "slas.report",
         [this](const http::Request&, const server::Params& p) { return get_sla_report(p); });
+  r.add("POST", "/api/v1/slas/{name}/report/recompute", "slas.recompute",
+        [this](const http::Request& q, const server::Params& p) { return recompute_sla_report(q, p); });
   r.add("GET", "/api/v1/impact/{ci}", "impact",
         [this](const http::Request&, const server::Params& p) { return get_impact(p); });
   r.add("PUT", "/api/v1/services/{name}", "services.put",

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Service definitions as loaded from the services directory, and the CIs
 // each stands on.
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
@@ -131,28 +132,7 @@ http::Response Api::delete_service(const server::Params& p) {
 
 namespace {
 
-json::object sla_json(const sla::Report& r) {
-  auto opt = [](const std::optional<double>& v) { return v ? json::value(*v) : json::value(nullptr); };
-  return {{"service", r.service},
-          {"period", r.period.name},
-          {"start", core::format_rfc3339(r.period.start_ms)},
-          {"end", core::format_rfc3339(r.period.end_ms)},
-          {"time_zone", r.period.time_zone},
-          {"start_local", sla::local_time_text(r.period.time_zone, r.period.start_ms)},
-          {"end_local", sla::local_time_text(r.period.time_zone, r.period.end_ms)},
-          {"service_hours", hours_json(r.service_hours)},
-          {"closed", r.closed},
-          {"target_percent", r.target_percent},
-          {"achieved_percent", opt(r.achieved_percent)},
-          {"service_time_seconds", r.service_time_ms / 1000.0},
-          {"agreed_seconds", r.agreed_ms / 1000.0},
-          {"downtime_seconds", r.downtime_ms / 1000.0},
-          {"allowed_downtime_seconds", r.allowed_downtime_ms / 1000.0},
-          {"error_budget_left_seconds", r.budget_left_ms / 1000.0},
-          {"maintenance_seconds", r.maintenance_ms / 1000.0},
-          {"unknown_seconds", r.unknown_ms / 1000.0},
-          {"breached", r.breached}};
-}
+json::object sla_json(const sla::Report& r) { return json::parse(sla::report_json(r)).as_object(); }
 
 // Text for HTML: the five characters that matter escaped.
 std::string escape_html(std::string_view in) {
@@ -171,7 +151,7 @@ std::string escape_html(std::string_view in) {
 }
 
 // A page a service owner can read or print: the figures of one period.
-std::string sla_html(const sla::Report& r) {
+std::string sla_html(const sla::Report& r, const std::string& record) {
   auto minutes = [](std::int64_t ms) {
     char b[64];
     std::snprintf(b, sizeof b, "%.1f min", static_cast<double>(ms) / 60'000.0);
@@ -199,6 +179,7 @@ std::string sla_html(const sla::Report& r) {
   add("Error budget left", minutes(r.budget_left_ms) + (r.breached ? " <strong>breached</strong>" : ""));
   add("Maintenance (not counted)", minutes(r.maintenance_ms));
   add("Unknown (reported apart)", minutes(r.unknown_ms));
+  add("Record", escape_html(record));
   return "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>SLA " + name + " " + period +
          "</title>\n<style>body{font-family:sans-serif;margin:2em}th{text-align:left;padding-right:2em}"
          "td,th{padding:.3em 1em .3em 0;border-bottom:1px solid #ddd}</style></head>\n<body><h1>SLA: " + name +
@@ -246,13 +227,46 @@ http::Response Api::get_sla_report(const server::Params& p) {
   const std::string format = p.query_or("format", "json");
   if (format != "json" && format != "csv" && format != "html")
     return fail(400, "bad_query", "format must be json, csv or html");
-  auto r = sla_report(*svc, period);
+  // A closed period answers with its frozen report (the latest version, or
+  // the one asked for); a running one, or one not frozen, is computed now.
+  const std::int64_t now = core::to_unix_ms(clock_.now());
+  core::Result<std::optional<sla::Report>> r = std::optional<sla::Report>{};
+  json::object record{{"frozen", false}, {"version", nullptr}, {"versions", json::array{}}};
+  std::string record_text = "computed now (not a frozen report)";
+  std::string version_text;
+  if (period && period->end_ms <= now) {
+    auto held = stores_.sla_reports->sla_reports(name, period->name);
+    if (!held) return store_failure(held.error());
+    std::size_t pick = held->size();
+    if (const std::string want = p.query_or("version"); !want.empty()) {
+      auto n = query::count_param(p, "version", 1, 1, std::max<std::size_t>(1, held->size()));
+      if (!n || held->empty()) return fail(404, "not_found", "no version " + want + " of " + period->name);
+      pick = *n;
+    }
+    if (pick > 0) {
+      const store::SlaReportVersion& v = (*held)[pick - 1];
+      auto frozen = sla::report_from_json(v.report);
+      if (!frozen) return store_failure(frozen.error());
+      r = std::optional<sla::Report>{std::move(*frozen)};
+      json::array versions;
+      for (const store::SlaReportVersion& h : *held)
+        versions.push_back(json::object{{"version", h.version},
+                                        {"created", core::format_rfc3339(h.created_ms)},
+                                        {"by", h.by},
+                                        {"reason", h.reason}});
+      record = {{"frozen", true}, {"version", v.version}, {"versions", std::move(versions)}};
+      record_text = "frozen report, version " + std::to_string(v.version) + " of " + std::to_string(held->size()) +
+                    " (" + core::format_rfc3339(v.created_ms) + ", " + v.by + ": " + v.reason + ")";
+      version_text = std::to_string(v.version);
+    }
+  }
+  if (!*r) r = sla_report(*svc, period);
   if (!r) return store_failure(r.error());
   if (!*r) return fail(404, "not_found", "no SLA period");
   if (format == "html") {
     http::Response res;
     res.headers.emplace_back("Content-Type", "text/html; charset=utf-8");
-    res.body = sla_html(**r);
+    res.body = sla_html(**r, record_text);
     return res;
   }
   if (format == "csv") {
@@ -272,12 +286,46 @@ http::Response Api::get_sla_report(const server::Params& p) {
     res.headers.emplace_back("Content-Type", "text/csv; charset=utf-8");
     res.body = std::string("service,period,closed,target_percent,achieved_percent,downtime_seconds,"
                            "allowed_downtime_seconds,error_budget_left_seconds,maintenance_seconds,unknown_seconds,"
-                           "breached,start,end,time_zone,service_hours,agreed_seconds\r\n") +
+                           "breached,start,end,time_zone,service_hours,agreed_seconds,version\r\n") +
                row + core::format_rfc3339(x.period.start_ms) + "," + core::format_rfc3339(x.period.end_ms) + "," +
-               x.period.time_zone + "," + hours + "," + agreed + "\r\n";
+               x.period.time_zone + "," + hours + "," + agreed + "," + version_text + "\r\n";
     return res;
   }
-  return server::json_response(200, json::serialize(sla_json(**r)));
+  json::object out = sla_json(**r);
+  out["record"] = std::move(record);
+  return server::json_response(200, json::serialize(out));
+}
+
+http::Response Api::recompute_sla_report(const http::Request& req, const server::Params& p) {
+  const std::string& name = p.path.at("name");
+  if (options_.services) options_.services->refresh();
+  auto svc = options_.services ? options_.services->find(name) : std::nullopt;
+  if (!svc) return fail(404, "not_found", "no service named '" + name + "'");
+  if (!svc->sla) return fail(404, "not_found", "service '" + name + "' has no SLA target");
+  const std::string want = p.query_or("period");
+  auto period = sla::period_named(*svc->sla, want);
+  if (!period) return fail(400, "bad_query", "period must name a " + svc->sla->period + " (2026-10, 2026-W43 or 2026-Q4)");
+  boost::system::error_code ec;
+  json::value body = json::parse(req.body, ec);
+  if (ec || !body.is_object()) return fail(400, "bad_request", "the body must be {\"by\": ..., \"reason\": ...}");
+  std::string by, reason;
+  for (auto [key, out] : {std::pair<const char*, std::string*>{"by", &by}, {"reason", &reason}}) {
+    const json::value* v = body.as_object().if_contains(key);
+    if (v == nullptr || !v->is_string() || v->get_string().empty() || v->get_string().size() > 1024)
+      return fail(400, "bad_request", std::string(key) + " must be a non-empty string (at most 1 KiB)");
+    *out = std::string(v->get_string());
+  }
+  auto r = sla::recompute(stores_, *svc, *period, by, reason, core::to_unix_ms(clock_.now()));
+  if (!r) {
+    if (r.error().code == store::StoreErrc::conflict) return fail(409, "conflict", r.error().message);
+    return store_failure(r.error());
+  }
+  return server::json_response(r->amended ? 201 : 200,
+                               json::serialize(json::object{{"amended", r->amended},
+                                                            {"version", r->version.version},
+                                                            {"created", core::format_rfc3339(r->version.created_ms)},
+                                                            {"by", r->version.by},
+                                                            {"reason", r->version.reason}}));
 }
 
 }  // namespace surveyor::collector::api

@@ -48,6 +48,30 @@ Availability check_state(double status, Availability host) {
 
 namespace {
 
+// The states with the windows' time (sorted or not, overlapping or not) as maintenance.
+std::vector<StateInterval> with_maintenance(const std::vector<StateInterval>& states,
+                                            std::vector<std::pair<std::int64_t, std::int64_t>> windows) {
+  std::sort(windows.begin(), windows.end());
+  std::vector<StateInterval> out;
+  auto push = [&](const std::string& subject, std::int64_t a, std::int64_t b, Availability st) {
+    if (b <= a) return;
+    if (!out.empty() && out.back().state == st && out.back().end_ms == a) out.back().end_ms = b;
+    else out.push_back({subject, a, b, st});
+  };
+  for (const StateInterval& s : states) {
+    std::int64_t cursor = s.start_ms;
+    for (const auto& [ws, we] : windows) {
+      const std::int64_t a = std::max(ws, cursor), b = std::min(we, s.end_ms);
+      if (b <= a) continue;
+      push(s.subject, cursor, a, s.state);
+      push(s.subject, a, b, Availability::maintenance);
+      cursor = b;
+    }
+    push(s.subject, cursor, s.end_ms, s.state);
+  }
+  return out;
+}
+
 // Check results older than this are of a check no longer run.
 constexpr std::int64_t kCheckStaleMs = 86'400'000;
 
@@ -100,16 +124,18 @@ core::Result<Report> evaluate(const store::Stores& st, std::int64_t now_ms, std:
   }
   rep.gap = now_ms - *until > max_gap_ms;
   std::map<std::string, Availability> host_now;  // each host's state at the end of the step
-  // The CIs inside an approved change window now: one read per step.
-  std::set<std::string> in_maintenance;
+  // The approved change windows that overlap the step, per CI: one read per step.
+  std::map<std::string, std::vector<std::pair<std::int64_t, std::int64_t>>> windows;
   if (!rep.gap) {
     store::ChangeFilter cf;
-    cf.ends_after_ms = now_ms;
+    cf.ends_after_ms = *until;
     cf.limit = 100'000;
     auto changes = st.changes->list_changes(cf);
     if (!changes) return std::move(changes).error();
     for (const store::ChangeRecord& c : *changes)
-      if (c.start_ms <= now_ms) in_maintenance.insert(c.ci_ids.begin(), c.ci_ids.end());
+      if (c.start_ms < now_ms)
+        for (const std::string& ci : c.ci_ids)
+          windows[ci].emplace_back(std::max(c.start_ms, *until), std::min(c.end_ms, now_ms));
   }
   auto walked = store::for_each_ci(*st.cmdb, "host", [&](const store::Ci& ci) -> core::Result<bool> {
     if (ci.source != "agent" || ci.state == store::CiState::retired) return true;
@@ -119,13 +145,9 @@ core::Result<Report> evaluate(const store::Stores& st, std::int64_t now_ms, std:
       if (ci.first_seen_ms < now_ms)
         states.push_back({ci.id, std::max(*until, ci.first_seen_ms), now_ms, Availability::unknown});
     } else {
-      // Inside an approved change window (as of now) the step is maintenance.
-      if (in_maintenance.contains(ci.id)) {
-        if (ci.first_seen_ms < now_ms)
-          states.push_back({ci.id, std::max(*until, ci.first_seen_ms), now_ms, Availability::maintenance});
-      } else {
-        states = host_states(ci.id, {ci.first_seen_ms, ci.last_seen_ms, heartbeat_ms(ci)}, *until, now_ms);
-      }
+      states = host_states(ci.id, {ci.first_seen_ms, ci.last_seen_ms, heartbeat_ms(ci)}, *until, now_ms);
+      // Inside an approved change window of the host: maintenance.
+      if (auto w = windows.find(ci.id); w != windows.end()) states = with_maintenance(states, w->second);
     }
     for (const StateInterval& s : states)
       if (auto r = st.timelines->record_state(s.subject, s.state, s.start_ms, s.end_ms); !r)

@@ -2,7 +2,10 @@
 // Incident signals from an evaluation step (docs/incidents.md).
 #include "surveyor/collector/incidents/signals.hpp"
 
+#include "surveyor/collector/sla/sla.hpp"
+
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <set>
@@ -188,6 +191,62 @@ core::Result<std::vector<Signal>> gather(const StepContext& c) {
     s.firing = false;
     out.push_back(std::move(s));
   }
+
+  // SLAs: error-budget burn rates (SLA-risk, page or ticket) and a budget
+  // spent (SLA-breach, one per period, closed out by a person).
+  if (c.catalog != nullptr)
+    for (const services::Service& svc : c.catalog->list()) {
+      if (!svc.sla) continue;
+      const auto period = sla::period_at(*svc.sla, now);
+      if (!period) continue;
+      const std::string subject = "service:" + svc.name;
+      constexpr std::int64_t k3Days = 3LL * 86'400'000;
+      auto timeline = st.timelines->read_timeline(subject, std::min(period->start_ms, now - k3Days), now);
+      if (!timeline) return std::move(timeline).error();
+      const int impact = high_criticality(svc.criticality) ? 1 : svc.criticality == "medium" ? 2 : 3;
+      const sla::BurnRates b = sla::burn_rates(*svc.sla, *period, *timeline, now);
+      Signal risk;
+      risk.kind = IncidentKind::sla_risk;
+      risk.subject = subject;
+      risk.rule = "burn-rate";
+      risk.firing = b.page || b.ticket;
+      risk.impact = impact;
+      risk.urgency = b.page ? 1 : 2;
+      char text[320];
+      std::snprintf(text, sizeof text,
+                    "%s burns its error budget fast: %.1fx over 1 h, %.1fx over 5 min, %.1fx over 6 h, %.1fx over "
+                    "30 min, %.1fx over 3 d (%s at %.1fx/%.1fx/%.1fx for a %s)",
+                    svc.name.c_str(), b.r1h, b.r5m, b.r6h, b.r30m, b.r3d, b.page ? "page" : "ticket",
+                    14.4 * b.scale, 6 * b.scale, 1 * b.scale, svc.sla->period.c_str());
+      risk.summary = text;
+      out.push_back(std::move(risk));
+      // Spent: the downtime so far reaches what the whole period allows (its
+      // service time less the maintenance so far), so no later up time can
+      // bring the period back within its target.
+      const sla::Report r = sla::evaluate(svc.name, *svc.sla, *period, *timeline, now);
+      std::int64_t whole = 0;
+      for (const sla::Window& w : sla::service_windows(*svc.sla, period->start_ms, period->end_ms))
+        whole += w.end_ms - w.start_ms;
+      const std::int64_t period_allowed =
+          std::llround((100.0 - svc.sla->target_percent) * static_cast<double>(whole - r.maintenance_ms) / 100.0);
+      if (r.downtime_ms > 0 && r.downtime_ms >= period_allowed) {
+        Signal breach;
+        breach.kind = IncidentKind::sla_breach;
+        breach.subject = subject;
+        breach.rule = period->name;
+        breach.auto_resolve = false;
+        breach.impact = impact;
+        breach.urgency = 1;
+        char figures[256];
+        std::snprintf(figures, sizeof figures,
+                      "%s has spent its error budget for %s: %.1f min down of %.1f min allowed in the period "
+                      "(target %.3f %%)",
+                      svc.name.c_str(), period->name.c_str(), r.downtime_ms / 60'000.0, period_allowed / 60'000.0,
+                      r.target_percent);
+        breach.summary = figures;
+        out.push_back(std::move(breach));
+      }
+    }
 
   // Unauthorised changes seen in this step: one incident per CI, closed out
   // by a person.

@@ -2,6 +2,7 @@
 #include "surveyor/collector/jobs/housekeeper.hpp"
 
 #include "surveyor/collector/incidents/signals.hpp"
+#include "surveyor/collector/sla/sla.hpp"
 #include "surveyor/log/log.hpp"
 
 namespace surveyor::collector::jobs {
@@ -156,6 +157,10 @@ core::Result<std::vector<incidents::Notice>> Housekeeper::run_incidents(const av
     if (!g) return std::move(g).error();
     graph = std::move(*g);
   }
+  // Reports of SLA periods that closed are frozen first.
+  if (options_.catalog)
+    if (auto frozen = sla::freeze_closed(stores_, *options_.catalog, step.to_ms, frozen_); !frozen)
+      return std::move(frozen).error();
   incidents::StepContext ctx{&stores_, options_.catalog.get(), graph.get(), &step};
   auto signals = incidents::gather(ctx);
   if (!signals) return std::move(signals).error();

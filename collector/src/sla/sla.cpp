@@ -268,8 +268,36 @@ Report compute(const std::string& service, const services::Sla& s, const Period&
 Report evaluate(const std::string& service, const services::Sla& s, const Period& period,
                 const std::vector<store::StateInterval>& timeline, std::int64_t now_ms) {
   const auto windows = service_windows(s, period.start_ms, std::min(now_ms, period.end_ms));
-  return figures(service, s, period, availability::totals(timeline, windows), span_ms(windows),
-                 now_ms);
+  Report r = figures(service, s, period, availability::totals(timeline, windows), span_ms(windows), now_ms);
+  // What is left out, window by window: maintenance, unknown, and what no
+  // interval covers (unknown too).
+  constexpr std::size_t kMaxExcluded = 10'000;
+  const std::string subject = "service:" + service;
+  auto exclude = [&](std::int64_t a, std::int64_t b, store::Availability st) {
+    if (b <= a) return;
+    if (!r.excluded.empty() && r.excluded.back().state == st && r.excluded.back().end_ms == a) {
+      r.excluded.back().end_ms = b;
+      return;
+    }
+    if (r.excluded.size() == kMaxExcluded) {
+      r.excluded_truncated = true;
+      return;
+    }
+    r.excluded.push_back({subject, a, b, st});
+  };
+  for (const Window& w : windows) {
+    std::int64_t cursor = w.start_ms;
+    for (const store::StateInterval& i : timeline) {
+      const std::int64_t a = std::max(i.start_ms, w.start_ms), b = std::min(i.end_ms, w.end_ms);
+      if (b <= a) continue;
+      exclude(cursor, a, store::Availability::unknown);
+      if (i.state == store::Availability::maintenance || i.state == store::Availability::unknown)
+        exclude(a, b, i.state);
+      cursor = std::max(cursor, b);
+    }
+    exclude(cursor, w.end_ms, store::Availability::unknown);
+  }
+  return r;
 }
 
 }  // namespace surveyor::collector::sla

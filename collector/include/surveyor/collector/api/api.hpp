@@ -66,6 +66,7 @@ class Api {
   http::Response get_availability(const server::Params& p);
   http::Response list_slas();
   http::Response get_sla_report(const server::Params& p);
+  http::Response recompute_sla_report(const http::Request& req, const server::Params& p);
   http::Response put_service(const http::Request& req, const server::Params& p);
   http::Response delete_service(const server::Params& p);
   http::Response get_service(const server::Params& p);

@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -94,6 +95,7 @@ class Housekeeper {
   metrics::Family<metrics::Counter>& lifecycle_;  // {state}
   metrics::Family<metrics::Counter>& incident_events_;  // {event}
   std::unique_ptr<impact::GraphSource> graph_;
+  std::set<std::string> frozen_;  // service and period of the SLA reports known frozen
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -67,6 +68,10 @@ struct Report {
   std::int64_t allowed_downtime_ms = 0;    // (1 - target) x agreed, so far
   std::int64_t budget_left_ms = 0;         // allowed - downtime (negative: breached)
   bool breached = false;
+  // What the figures leave out: the maintenance and unknown stretches inside
+  // the agreed windows (filled by evaluate(); at most 10,000, oldest first).
+  std::vector<store::StateInterval> excluded;
+  bool excluded_truncated = false;
 };
 
 // The figures so far (up to now) of a service's SLA in a period (of that
@@ -83,5 +88,42 @@ struct Report {
                               const Period& period,
                               const std::vector<store::StateInterval>& timeline,
                               std::int64_t now_ms);
+
+// --- records: the report as JSON, frozen reports, burn rates (docs/sla.md) ---
+
+// The report as the API shows it (JSON), and back (for stored versions).
+[[nodiscard]] std::string report_json(const Report& r);
+[[nodiscard]] core::Result<Report> report_from_json(std::string_view text);
+
+// Error-budget burn rates over the last 5 min, 30 min, 1 h, 6 h and 3 days:
+// (bad time / agreed time in the window, both inside the service hours) /
+// (1 - target). The SRE workbook's thresholds for a 30-day period (14.4 over
+// 1 h and 5 min, or 6 over 6 h and 30 min: page; 1 over 3 d and 6 h: ticket)
+// are scaled by the period's length / 30 days, so each still means the same
+// share of the period's budget spent.
+struct BurnRates {
+  double r5m = 0, r30m = 0, r1h = 0, r6h = 0, r3d = 0;
+  double scale = 1;  // period length / 30 days
+  bool page = false, ticket = false;
+};
+[[nodiscard]] BurnRates burn_rates(const services::Sla& sla, const Period& current,
+                                   const std::vector<store::StateInterval>& timeline, std::int64_t now_ms);
+
+// Freezes the report of each service's SLA period that has closed and has
+// none yet (version 1, by "surveyor"), if the service has a timeline in it.
+// `done` remembers what is known to be frozen, so the store is asked once.
+core::Result<std::size_t> freeze_closed(const store::Stores& stores, const services::Catalog& catalog,
+                                        std::int64_t now_ms, std::set<std::string>& done);
+
+// Recomputes a closed period's report; stores it as the next version (an
+// amendment, or version 1 if none was frozen) when its figures differ from
+// the latest stored version. `conflict` for a period still running.
+struct Recomputed {
+  store::SlaReportVersion version;  // the latest version after the call
+  bool amended = false;             // a new version was stored
+};
+core::Result<Recomputed> recompute(const store::Stores& stores, const services::Service& service,
+                                   const Period& period, const std::string& by, const std::string& reason,
+                                   std::int64_t now_ms);
 
 }  // namespace surveyor::collector::sla
