@@ -11,7 +11,7 @@ build_pkgs=(
   libcereal-dev libhwloc-dev libhiredis-dev libsqlite3-dev nettle-dev zlib1g-dev
   libtomlplusplus-dev libspdlog-dev libcli11-dev libhowardhinnant-date-dev
 )
-test_pkgs=(libgtest-dev libgmock-dev libbenchmark-dev redis-server redis-tools hwloc procps util-linux iproute2
+test_pkgs=(libgtest-dev libgmock-dev libbenchmark-dev redis-server redis-tools hwloc procps util-linux iproute2 openssl
   monitoring-plugins-basic tzdata)
 fuzz_pkgs=(clang libclang-rt-14-dev)
 run_pkgs=(ca-certificates tzdata)

@@ -571,6 +571,61 @@ TEST(IncidentEvaluation, HostOutageOpensLinksAndResolves) {
   EXPECT_TRUE(s->incidents->list_incidents(f)->empty());
 }
 
+// Two collectors on one Redis: one evaluates (the lease), so an outage is one
+// incident and one notification; when that collector stops, the other takes
+// over and resolves the same incident.
+TEST(IncidentEvaluation, TwoCollectorsOnOneRedisNeverDuplicate) {
+  store::RedisBackend backend;
+  auto first = backends::open_stores(backend.url());
+  auto second = backends::open_stores(backend.url());
+  ASSERT_TRUE(first && second);
+  core::ManualClock clock{core::from_unix_ms(kT0)};
+  metrics::Registry r1, r2;
+  std::vector<incidents::Notice> sent1, sent2;
+  jobs::HousekeepingOptions o;
+  o.holder = "one";
+  o.notify = [&](const std::vector<incidents::Notice>& n) { sent1.insert(sent1.end(), n.begin(), n.end()); };
+  jobs::Housekeeper one(*first, clock, r1, o);
+  o.holder = "two";
+  o.notify = [&](const std::vector<incidents::Notice>& n) { sent2.insert(sent2.end(), n.begin(), n.end()); };
+  jobs::Housekeeper two(*second, clock, r2, o);
+  auto seen = [&] {
+    store::CiUpdate u;
+    u.id = "host-h1";
+    u.type = "host";
+    u.name = "h1";
+    u.source = "agent";
+    u.attributes = {{"agent.heartbeat_interval_s", std::int64_t{10}}};
+    u.seen_at_ms = core::to_unix_ms(clock.now());
+    ASSERT_TRUE(first->cmdb->upsert_ci(u));
+  };
+  auto both = [&](bool one_runs) {
+    if (one_runs) ASSERT_TRUE(one.run_availability());
+    ASSERT_TRUE(two.run_availability());
+    clock.advance(std::chrono::seconds(10));
+  };
+  seen();
+  for (int i = 0; i < 3; ++i) {
+    seen();
+    both(true);
+  }
+  for (int i = 0; i < 6; ++i) both(true);  // h1 silent for a minute
+  EXPECT_EQ(sent1.size(), 1u);
+  EXPECT_TRUE(sent2.empty());
+  // The first collector stops; h1 returns. Once the lease lapses the second
+  // evaluates, sees it up and resolves the same incident after the hold-down.
+  for (int i = 0; i < 40; ++i) {
+    seen();
+    both(false);
+  }
+  ASSERT_EQ(sent2.size(), 1u);
+  EXPECT_EQ(sent2[0].event, "resolved");
+  EXPECT_EQ(sent2[0].incident.id, sent1[0].incident.id);
+  auto all = second->incidents->list_incidents({});
+  ASSERT_TRUE(all);
+  EXPECT_EQ(all->size(), 1u);
+}
+
 // --- SLA records: burn rates, frozen reports, amendments ----------------------
 
 constexpr std::int64_t kJune = 1'780'272'000'000;  // 2026-06-01T00:00:00Z (date -u -d 2026-06-01 +%s)

@@ -13,12 +13,16 @@
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <regex>
 #include <set>
 #include <sstream>
 #include <thread>
 
+#include "surveyor/collector/server/router.hpp"
+#include "surveyor/collector/server/server.hpp"
 #include "surveyor/core/clock.hpp"
 #include "surveyor/http/client.hpp"
 #include "surveyor/wire/codec.hpp"
@@ -341,6 +345,160 @@ namespace surveyor::e2e {
 namespace {
 
 // The example configurations shipped in packaging/etc are valid.
+// A webhook receiver on a loopback port that keeps what it gets.
+class Receiver {
+ public:
+  Receiver() {
+    auto router = std::make_shared<collector::server::Router>();
+    router->add("POST", "/hook", "hook", [this](const http::Request& r, const collector::server::Params&) {
+      std::lock_guard lock(mu_);
+      got_.push_back(r);
+      return http::Response{};
+    });
+    collector::server::ServerOptions o;
+    o.port = 0;
+    o.io_threads = 1;
+    o.worker_threads = 1;
+    server_ = std::make_unique<collector::server::Server>(o, router);
+    EXPECT_TRUE(server_->start());
+  }
+  [[nodiscard]] std::string url() const { return "http://127.0.0.1:" + std::to_string(server_->port()) + "/hook"; }
+  std::vector<http::Request> got() {
+    std::lock_guard lock(mu_);
+    return got_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<http::Request> got_;
+  std::unique_ptr<collector::server::Server> server_;
+};
+
+// The agent stops: its host goes down once two heartbeat intervals pass, an
+// availability incident opens with the priority its service gives it, and
+// the webhook receiver gets one signed message for the host and the service
+// it takes down. The agent returns: the incidents resolve, one more message.
+TEST(EndToEnd, AnOutageBecomesAnIncidentAndASignedWebhook) {
+  Receiver rx;
+  test::TempDir dir;
+  const std::string hostname = run("cat /proc/sys/kernel/hostname");
+  std::filesystem::create_directories(dir.file("services"));
+  std::ofstream(dir.file("services/shop.toml")) << "name = \"shop\"\nowner = \"ops\"\ncriticality = \"critical\"\n"
+                                                << "sla_target = 99.9\n[[group]]\nmembers = [\"" << hostname << "\"]\n";
+  std::ofstream(dir.file("collector.toml")) << "listen = \"127.0.0.1:0\"\n"
+                                            << "store = \"sqlite:" << dir.file("surveyor.db") << "\"\n"
+                                            << "enrollment_token = \"e2e-token\"\n"
+                                            << "services_dir = \"" << dir.file("services") << "\"\n"
+                                            << "availability_interval = \"1s\"\nincident_hold_down = \"2s\"\n"
+                                            << "[[webhook]]\nname = \"ops\"\nurl = \"" << rx.url() << "\"\n"
+                                            << "secret = \"e2e-secret\"\n";
+  Process collector({test::binary("surveyor-collector"), "--config", dir.file("collector.toml")}, dir.path());
+  const std::regex listening(R"(listening on http://127\.0\.0\.1:(\d+))");
+  std::smatch m;
+  std::uint16_t port = 0;
+  ASSERT_TRUE(test::eventually(
+      [&] {
+        const std::string out = collector.output();
+        if (!std::regex_search(out, m, listening)) return false;
+        port = static_cast<std::uint16_t>(std::stoi(m[1]));
+        return true;
+      },
+      15s))
+      << collector.output();
+  const std::string url = "http://127.0.0.1:" + std::to_string(port);
+  std::ofstream(dir.file("agent.toml")) << "collector_url = \"" << url << "\"\nenrollment_token = \"e2e-token\"\n"
+                                        << "state_dir = \"" << dir.file("agent-state") << "\"\n"
+                                        << "sample_interval = \"1s\"\nreport_interval = \"1s\"\n";
+  auto agent = std::make_unique<Process>(
+      std::vector<std::string>{test::binary("surveyor-agent"), "--config", dir.file("agent.toml")}, dir.path());
+  auto get = [&](const std::string& target) -> std::optional<json::value> {
+    http::Request r;
+    r.target = target;
+    auto res = http::fetch(http::Url{"http", "127.0.0.1", port, ""}, r);
+    if (!res || res->status != 200) return std::nullopt;
+    boost::system::error_code ec;
+    auto v = json::parse(res->body, ec);
+    return ec ? std::nullopt : std::optional<json::value>(v);
+  };
+  // The host is up and the service with it.
+  ASSERT_TRUE(test::eventually(
+      [&] {
+        auto a = get("/api/v1/availability/service:shop");
+        if (!a || !a->as_object().contains("intervals") || a->at("intervals").as_array().empty()) return false;
+        return a->at("intervals").as_array().back().at("state").as_string() == "up";
+      },
+      30s))
+      << collector.output() << agent->output();
+  EXPECT_TRUE(rx.got().empty());
+
+  // The agent stops: down after 2 x its 1 s heartbeat, seen by the next step.
+  ASSERT_TRUE(agent->stop(SIGTERM, 10s));
+  json::array active;
+  ASSERT_TRUE(test::eventually(
+      [&] {
+        auto list = get("/api/v1/incidents?state=active&kind=availability");
+        if (!list) return false;
+        active = list->at("items").as_array();
+        return active.size() == 2;
+      },
+      20s))
+      << collector.output();
+  const json::object* host = nullptr;
+  const json::object* service = nullptr;
+  for (const json::value& i : active) (i.at("subject").as_string() == "service:shop" ? service : host) = &i.as_object();
+  ASSERT_TRUE(host && service);
+  EXPECT_EQ(host->at("rule").as_string(), "heartbeat");
+  EXPECT_EQ(host->at("priority").as_int64(), 1) << "a critical service with an SLA goes down with it";
+  EXPECT_EQ(service->at("parent").as_string(), host->at("id").as_string());
+  ASSERT_TRUE(test::eventually([&] { return !rx.got().empty(); }, 10s));
+  std::this_thread::sleep_for(1500ms);  // nothing more should come while it stays down
+  auto got = rx.got();
+  ASSERT_EQ(got.size(), 1u) << "one message for the outage";
+  const json::value opened = json::parse(got[0].body);
+  EXPECT_EQ(opened.at("event").as_string(), "opened");
+  EXPECT_EQ(opened.at("incident").at("id").as_string(), host->at("id").as_string());
+  EXPECT_EQ(opened.at("linked").as_array().size(), 1u);
+  // The signature, computed independently with openssl.
+  const std::string ts(got[0].header("X-Surveyor-Timestamp"));
+  std::ofstream(dir.file("signed")) << ts << "." << got[0].body;
+  const std::string mac =
+      run("openssl dgst -sha256 -hmac e2e-secret -r " + dir.file("signed") + " | cut -d' ' -f1");
+  EXPECT_EQ(got[0].header("X-Surveyor-Signature"), "sha256=" + mac);
+
+  // The agent returns (same state: same agent, same CI); after the hold-down
+  // both incidents are resolved, and one more message says so.
+  agent = std::make_unique<Process>(
+      std::vector<std::string>{test::binary("surveyor-agent"), "--config", dir.file("agent.toml")}, dir.path());
+  ASSERT_TRUE(test::eventually(
+      [&] {
+        auto one = get("/api/v1/incidents/" + std::string(host->at("id").as_string()));
+        return one && one->at("state").as_string() == "resolved";
+      },
+      30s))
+      << collector.output() << agent->output();
+  auto svc_now = get("/api/v1/incidents/" + std::string(service->at("id").as_string()));
+  ASSERT_TRUE(svc_now);
+  EXPECT_EQ(svc_now->at("state").as_string(), "resolved");
+  ASSERT_TRUE(test::eventually([&] { return rx.got().size() >= 2; }, 10s));
+  got = rx.got();
+  ASSERT_EQ(got.size(), 2u);
+  const json::value resolved = json::parse(got[1].body);
+  EXPECT_EQ(resolved.at("event").as_string(), "resolved");
+  EXPECT_EQ(resolved.at("linked").as_array().size(), 1u);
+  auto deliveries = get("/api/v1/webhooks/deliveries");
+  ASSERT_TRUE(deliveries);
+  EXPECT_EQ(deliveries->at("items").as_array().size(), 2u);
+  EXPECT_TRUE(deliveries->at("items").as_array()[0].at("delivered").as_bool());
+  const std::string shown =
+      run(test::binary("surveyor") + " --collector " + url + " incident show " + std::string(host->at("id").as_string()));
+  EXPECT_NE(shown.find("resolved"), std::string::npos) << shown;
+  EXPECT_NE(shown.find("opened"), std::string::npos) << shown;
+  ASSERT_TRUE(agent->stop(SIGTERM, 10s));
+  auto st = collector.stop(SIGTERM, 10s);
+  ASSERT_TRUE(st);
+  EXPECT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) == 0) << collector.output();
+}
+
 TEST(Packaging, ExampleConfigurationsLoad) {
   const std::string etc = std::string(SURVEYOR_SOURCE_DIR) + "/packaging/etc/";
   for (const auto& [bin, file] : {std::pair{"surveyor-agent", "agent.toml"}, std::pair{"surveyor-collector", "collector.toml"}}) {

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Fuzz target: the CMDB endpoints that read a JSON body from anyone who can
 // reach the API (create a CI, set attributes, add a relationship, record a
-// change, define a service), called directly on a real SQLite store. Every
+// change, define a service, act on an incident, recompute an SLA report),
+// called directly on a real SQLite store. Every
 // input must get an answer (2xx or a 4xx with a JSON error), never a crash,
 // an exception or a 5xx.
 #include <cstddef>
@@ -15,6 +16,7 @@
 
 #include "surveyor/collector/api/api.hpp"
 #include "surveyor/collector/backends/open.hpp"
+#include "surveyor/collector/incidents/incidents.hpp"
 
 namespace {
 
@@ -43,6 +45,13 @@ struct World {
       std::fprintf(stderr, "fuzz_cmdb_api: %s\n", ci.error().describe().c_str());
       std::abort();
     }
+    // An incident to act on and a service with an SLA to recompute.
+    incidents::Signal sig;
+    sig.subject = "host-1";
+    sig.rule = "heartbeat";
+    if (auto n = incidents::apply(*stores.incidents, {sig}, 1'794'000'000'000, {}); !n || n->empty()) std::abort();
+    if (!stores.services->put_service({"sla-shop", "name = \"sla-shop\"\nowner = \"o\"\nsla_target = 99.9\n", "api", 1}))
+      std::abort();
   }
   ~World() {
     api.reset();
@@ -78,5 +87,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   check(w.api->add_relationship(req), "add_relationship", req.body);
   check(w.api->create_change(req), "create_change", req.body);
   check(w.api->put_service(req, p), "put_service", req.body);
+  static const char* kActions[] = {"comment", "acknowledge", "resolve", "close", "reopen", "x"};
+  p.path["id"] = "INC-1";
+  p.path["action"] = kActions[size == 0 ? 0 : data[0] % 6];
+  check(w.api->act_on_incident(req, p), "act_on_incident", req.body);
+  p.path["name"] = "sla-shop";
+  p.query["period"] = "2026-10";
+  check(w.api->recompute_sla_report(req, p), "recompute_sla_report", req.body);
   return 0;
 }

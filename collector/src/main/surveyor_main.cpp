@@ -110,7 +110,7 @@ std::string selector_query(const std::string& metric, const std::vector<std::str
   return q;
 }
 
-// POST a JSON body; prints an error and returns nullopt unless 200.
+// POST a JSON body; prints an error and returns nullopt unless 200 or 201.
 std::optional<std::string> post(const http::Url& base, const std::string& target, const std::string& body) {
   http::Request req;
   req.method = "POST";
@@ -123,7 +123,7 @@ std::optional<std::string> post(const http::Url& base, const std::string& target
               << "\n";
     return std::nullopt;
   }
-  if (res->status != 200) {
+  if (res->status != 200 && res->status != 201) {
     std::cerr << "surveyor: HTTP " << res->status << ": " << res->body << "\n";
     return std::nullopt;
   }
@@ -214,6 +214,17 @@ int main(int argc, char** argv) {
     c->add_option("--attr", attrs, "KEY=VALUE an attribute the series must have (repeatable)");
     c->add_flag("--exact", exact, "the series must have exactly the --attr attributes, no others");
   };
+  auto* sla_recompute = sla_cmd->add_subcommand(
+      "recompute", "recompute a closed period's report; stored as an amendment if its figures changed");
+  std::string sla_by, sla_reason;
+  {
+    const char* user = std::getenv("USER");
+    sla_by = user ? user : "";
+  }
+  sla_recompute->add_option("SERVICE", sla_service, "service name")->required();
+  sla_recompute->add_option("--period", sla_period, "the closed period: 2026-10, 2026-W43 or 2026-Q4")->required();
+  sla_recompute->add_option("--by", sla_by, "who asks (default: $USER)");
+  sla_recompute->add_option("--reason", sla_reason, "why (kept with the amendment)")->required();
   auto* trend = app.add_subcommand("trend", "a series over time, downsampled");
   series_options(trend);
   trend->add_option("--from", from, "start: RFC 3339 or Unix ms (default: an hour before --to)");
@@ -337,6 +348,24 @@ int main(int argc, char** argv) {
       return 0;
     }
     return print(*body, as_json || sla_format == "json", surveyor::collector::cli::render_sla);
+  }
+  if (*sla_recompute) {
+    if (sla_by.empty()) {
+      std::cerr << "surveyor: say who asks with --by (or set $USER)\n";
+      return 2;
+    }
+    auto body = post(*base, "/api/v1/slas/" + encode(sla_service) + "/report/recompute?period=" + encode(sla_period),
+                     "{\"by\":" + json_string(sla_by) + ",\"reason\":" + json_string(sla_reason) + "}");
+    if (!body) return 1;
+    if (as_json) {
+      std::cout << *body << "\n";
+      return 0;
+    }
+    const bool amended = body->find("\"amended\":true") != std::string::npos;
+    std::cout << (amended ? "figures changed: stored as a new version\n"
+                          : "figures unchanged: the stored report stands\n")
+              << *body << "\n";
+    return 0;
   }
   if (*services) {
     auto body = get(*base, "/api/v1/services");
