@@ -72,20 +72,36 @@ core::Result<std::vector<Notice>> apply(store::IncidentStore& st, std::vector<Si
   // key -> id of the active incidents whose condition holds: what others
   // can be linked to.
   std::map<std::string, std::string> active_id;
+  std::map<std::string, Incident> active_now;  // key -> the active incident, as listed
   {
     store::IncidentFilter f;
     f.states = {IncidentState::open, IncidentState::acknowledged};
     f.limit = SIZE_MAX;
     auto active = st.list_incidents(f);
     if (!active) return std::move(active).error();
-    for (const Incident& i : *active)
+    for (Incident& i : *active) {
       if (i.recovered_ms == 0) active_id[i.key] = i.id;
+      active_now.emplace(i.key, std::move(i));
+    }
   }
   for (const Signal& s : signals) {
     const std::string key = s.key();
     std::string parent;
     if (s.firing && !s.cause.empty())
       if (auto it = active_id.find(s.cause); it != active_id.end()) parent = it->second;
+    // Most signals change nothing (a host up with no incident, an outage
+    // already recorded as it is): those cost no write. The store has the
+    // last word for the rest (another collector may have written since).
+    {
+      auto held = active_now.find(key);
+      if (!s.firing && (held == active_now.end() || held->second.recovered_ms != 0 || !s.auto_resolve)) continue;
+      if (s.firing && held != active_now.end()) {
+        const Incident& h = held->second;
+        if (h.recovered_ms == 0 && h.parent == parent && h.summary == s.summary &&
+            h.priority == o.matrix.priority(s.impact, s.urgency) && h.impact == s.impact && h.urgency == s.urgency)
+          continue;
+      }
+    }
     std::optional<std::string> event;
     auto changed = st.update_incident_by_key(key, [&](const std::optional<Incident>& old) -> std::optional<Incident> {
       event.reset();
