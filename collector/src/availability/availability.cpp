@@ -124,6 +124,8 @@ core::Result<Report> evaluate(const store::Stores& st, std::int64_t now_ms, std:
   }
   rep.gap = now_ms - *until > max_gap_ms;
   std::map<std::string, Availability> host_now;  // each host's state at the end of the step
+  std::vector<StateInterval> batch;              // what the step records
+  std::map<std::string, std::string> host_by_name;  // name -> host id ("" when two hosts share it)
   // The approved change windows that overlap the step, per CI: one read per step.
   std::map<std::string, std::vector<std::pair<std::int64_t, std::int64_t>>> windows;
   if (!rep.gap) {
@@ -149,12 +151,12 @@ core::Result<Report> evaluate(const store::Stores& st, std::int64_t now_ms, std:
       // Inside an approved change window of the host: maintenance.
       if (auto w = windows.find(ci.id); w != windows.end()) states = with_maintenance(states, w->second);
     }
-    for (const StateInterval& s : states)
-      if (auto r = st.timelines->record_state(s.subject, s.state, s.start_ms, s.end_ms); !r)
-        return std::move(r).error();
+    batch.insert(batch.end(), states.begin(), states.end());
     if (states.empty()) return true;
     const Availability host_state = states.back().state;
     host_now[ci.id] = host_state;
+    // Service members name hosts by name as often as by id.
+    if (auto [it, fresh] = host_by_name.try_emplace(ci.name, ci.id); !fresh) it->second.clear();  // ambiguous
     rep.states[ci.id] = host_state;
     // Its checks, as of now, over the whole step.
     auto latest = st.series->latest_samples(ci.id);
@@ -167,8 +169,7 @@ core::Result<Report> evaluate(const store::Stores& st, std::int64_t now_ms, std:
       if (name.empty()) continue;
       const std::string subject = check_subject(ci.id, name);
       const Availability a = rep.gap ? Availability::unknown : check_state(l.sample.value, host_state);
-      if (auto r = st.timelines->record_state(subject, a, std::max(*until, ci.first_seen_ms), now_ms); !r)
-        return std::move(r).error();
+      batch.push_back({subject, std::max(*until, ci.first_seen_ms), now_ms, a});
       host_now[subject] = a;
       rep.states[subject] = a;
       ++rep.checks;
@@ -213,6 +214,9 @@ core::Result<Report> evaluate(const store::Stores& st, std::int64_t now_ms, std:
           }
           return *r;
         }
+        if (auto h = host_now.find(m); h != host_now.end()) return h->second;
+        if (auto n = host_by_name.find(m); n != host_by_name.end() && !n->second.empty())
+          if (auto h = host_now.find(n->second); h != host_now.end()) return h->second;
         auto ci = services::resolve_ci(*st.cmdb, m);
         if (!ci) {
           failed = ci.error();
@@ -233,10 +237,11 @@ core::Result<Report> evaluate(const store::Stores& st, std::int64_t now_ms, std:
       if (!a) return std::move(a).error();
       ++rep.services;
       rep.states["service:" + svc.name] = *a;
-      if (auto r = st.timelines->record_state("service:" + svc.name, *a, *until, now_ms); !r)
-        return std::move(r).error();
+      batch.push_back({"service:" + svc.name, *until, now_ms, *a});
     }
   }
+  // Every subject's step in one write, then the pulse.
+  if (auto r = st.timelines->record_states(batch); !r) return std::move(r).error();
   if (auto s = st.timelines->set_evaluated_until(now_ms); !s) return std::move(s).error();
   return rep;
 }

@@ -1367,8 +1367,7 @@ class RedisTimelineStore final : public TimelineStore {
  public:
   explicit RedisTimelineStore(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
 
-  core::Status record_state(std::string_view subject, Availability state, std::int64_t from_ms,
-                            std::int64_t to_ms) override {
+  core::Status record_states(const std::vector<StateInterval>& states) override {
     static const char* kRecord = R"lua(
 local from, to, state = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
 local last = redis.call('ZRANGE', KEYS[1], -1, -1)
@@ -1386,11 +1385,17 @@ end
 if from >= to then return 0 end
 redis.call('ZADD', KEYS[1], from, string.format('%d:%d:%s', from, to, state))
 return 1)lua";
+    if (states.empty()) return {};
     return b_->pool.with([&](Connection& c) -> core::Status {
-      auto r = c.command({"EVAL", kRecord, "1", b_->key("timeline", subject), i64(from_ms), i64(to_ms),
-                          std::string(to_string(state))});
+      std::vector<Argv> batch;
+      batch.reserve(states.size());
+      for (const StateInterval& iv : states)
+        batch.push_back({"EVAL", kRecord, "1", b_->key("timeline", iv.subject), i64(iv.start_ms), i64(iv.end_ms),
+                         std::string(to_string(iv.state))});
+      auto r = c.pipeline(batch);
       if (!r) return std::move(r).error();
-      if (is_error(r->get())) return reply_error(r->get(), "write timeline");
+      for (const Reply& reply : *r)
+        if (is_error(reply.get())) return reply_error(reply.get(), "write timeline");
       return {};
     });
   }
@@ -1398,12 +1403,19 @@ return 1)lua";
   core::Result<std::vector<StateInterval>> read_timeline(std::string_view subject, std::int64_t from_ms,
                                                          std::int64_t to_ms) override {
     return b_->pool.with([&](Connection& c) -> core::Result<std::vector<StateInterval>> {
-      // Intervals start before `to`; those ending by `from` are dropped here.
-      auto r = c.command({"ZRANGEBYSCORE", b_->key("timeline", subject), "-inf", "(" + i64(to_ms)});
+      // The intervals of a subject follow each other without overlap: those
+      // overlapping [from, to) are the last one starting at or before `from`
+      // and those starting in (from, to); any ending by `from` is dropped below.
+      const std::string key = b_->key("timeline", subject);
+      auto r = c.pipeline({{"ZREVRANGEBYSCORE", key, i64(from_ms), "-inf", "LIMIT", "0", "1"},
+                           {"ZRANGEBYSCORE", key, "(" + i64(from_ms), "(" + i64(to_ms)}});
       if (!r) return std::move(r).error();
-      if (is_error(r->get())) return reply_error(r->get(), "read timeline");
+      for (const Reply& reply : *r)
+        if (is_error(reply.get())) return reply_error(reply.get(), "read timeline");
+      std::vector<std::string> members = member_list((*r)[0].get());
+      for (std::string& m : member_list((*r)[1].get())) members.push_back(std::move(m));
       std::vector<StateInterval> out;
-      for (const std::string& m : member_list(r->get())) {
+      for (const std::string& m : members) {
         const auto a = m.find(':'), b = a == std::string::npos ? a : m.find(':', a + 1);
         if (b == std::string::npos) return core::make_error(StoreErrc::corrupt, "bad timeline entry");
         auto state = availability_from(m.substr(b + 1));

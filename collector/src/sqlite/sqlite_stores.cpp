@@ -574,12 +574,17 @@ class SqliteCmdbStore final : public CmdbStore {
 
   core::Result<std::vector<Ci>> list_cis(const CiFilter& f) override {
     return b_->pool.with_reader([&](Connection& c) -> core::Result<std::vector<Ci>> {
+      // Only the conditions asked for, so the planner can use an index
+      // (a "?1 = '' OR ..." condition makes it scan every CI).
+      std::string where;
+      if (!f.type.empty()) where += " AND type = ?1";
+      if (!f.name.empty()) where += " AND name = ?2";
       SURVEYOR_TRY_STMT(s, c,
-                        std::string("SELECT ") + kCiColumns +
-                            " FROM cis WHERE (?1 = '' OR type = ?1) AND (?2 = '' OR name = ?2) "
-                            "ORDER BY name, id LIMIT ?3 OFFSET ?4");
-      s.bind(1, f.type).bind(2, f.name).bind(3, static_cast<std::int64_t>(f.limit));
-      s.bind(4, static_cast<std::int64_t>(f.offset));
+                        std::string("SELECT ") + kCiColumns + " FROM cis WHERE 1" + where +
+                            " ORDER BY name, id LIMIT ?3 OFFSET ?4");
+      if (!f.type.empty()) s.bind(1, f.type);
+      if (!f.name.empty()) s.bind(2, f.name);
+      s.bind(3, static_cast<std::int64_t>(f.limit)).bind(4, static_cast<std::int64_t>(f.offset));
       std::vector<Ci> out;
       int rc;
       while ((rc = s.step()) == SQLITE_ROW) {
@@ -1212,33 +1217,38 @@ class SqliteTimelineStore final : public TimelineStore {
  public:
   explicit SqliteTimelineStore(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
 
-  core::Status record_state(std::string_view subject, Availability state, std::int64_t from_ms,
-                            std::int64_t to_ms) override {
+  core::Status record_states(const std::vector<StateInterval>& states) override {
+    if (states.empty()) return {};
     auto r = b_->pool.with_writer([&](Connection& c) {
       return in_transaction<bool>(c, [&]() -> core::Result<bool> {
         SURVEYOR_TRY_STMT(last, c,
                           "SELECT start_ms, end_ms, state FROM timeline WHERE subject = ?1 "
                           "ORDER BY start_ms DESC LIMIT 1");
-        last.bind(1, subject);
-        const int rc = last.step();
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE) return c.error(rc, "read timeline");
-        std::int64_t from = from_ms;
-        if (rc == SQLITE_ROW) {
-          const std::int64_t start = last.int64(0), end = last.int64(1);
-          const std::string held = last.text(2);
-          from = std::max(from, end);
-          if (from >= to_ms) return false;
-          if (held == to_string(state) && from == end) {
-            SURVEYOR_TRY_STMT(ext, c, "UPDATE timeline SET end_ms = ?3 WHERE subject = ?1 AND start_ms = ?2");
-            ext.bind(1, subject).bind(2, start).bind(3, to_ms);
-            if (int e = ext.step(); e != SQLITE_DONE) return c.error(e, "extend timeline");
-            return true;
-          }
-        }
-        if (from >= to_ms) return false;
+        SURVEYOR_TRY_STMT(ext, c, "UPDATE timeline SET end_ms = ?3 WHERE subject = ?1 AND start_ms = ?2");
         SURVEYOR_TRY_STMT(ins, c, "INSERT INTO timeline(subject, start_ms, end_ms, state) VALUES(?1, ?2, ?3, ?4)");
-        ins.bind(1, subject).bind(2, from).bind(3, to_ms).bind(4, to_string(state));
-        if (int e = ins.step(); e != SQLITE_DONE) return c.error(e, "write timeline");
+        for (const StateInterval& iv : states) {
+          last.reset();
+          last.bind(1, iv.subject);
+          const int rc = last.step();
+          if (rc != SQLITE_ROW && rc != SQLITE_DONE) return c.error(rc, "read timeline");
+          std::int64_t from = iv.start_ms;
+          if (rc == SQLITE_ROW) {
+            const std::int64_t start = last.int64(0), end = last.int64(1);
+            const std::string held = last.text(2);
+            from = std::max(from, end);
+            if (from >= iv.end_ms) continue;
+            if (held == to_string(iv.state) && from == end) {
+              ext.reset();
+              ext.bind(1, iv.subject).bind(2, start).bind(3, iv.end_ms);
+              if (int e = ext.step(); e != SQLITE_DONE) return c.error(e, "extend timeline");
+              continue;
+            }
+          }
+          if (from >= iv.end_ms) continue;
+          ins.reset();
+          ins.bind(1, iv.subject).bind(2, from).bind(3, iv.end_ms).bind(4, to_string(iv.state));
+          if (int e = ins.step(); e != SQLITE_DONE) return c.error(e, "write timeline");
+        }
         return true;
       });
     });

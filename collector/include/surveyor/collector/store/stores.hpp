@@ -162,12 +162,15 @@ class ServiceStore {
 class TimelineStore {
  public:
   virtual ~TimelineStore() = default;
-  // Records that `subject` was in `state` over [from, to). The part already
-  // recorded (before the subject's last end) is ignored, so repeating a call
-  // changes nothing; a stretch in the same state as the last one, starting
-  // where it ends, extends it. Atomic per call.
-  virtual core::Status record_state(std::string_view subject, Availability state, std::int64_t from_ms,
-                                    std::int64_t to_ms) = 0;
+  // Records that each subject was in its state over [start, end), in order.
+  // The part already recorded (before the subject's last end) is ignored, so
+  // repeating a call changes nothing; a stretch in the same state as the last
+  // one, starting where it ends, extends it. One transaction on SQLite, one
+  // round trip on Redis (atomic per interval there).
+  virtual core::Status record_states(const std::vector<StateInterval>& states) = 0;
+  core::Status record_state(std::string_view subject, Availability state, std::int64_t from_ms, std::int64_t to_ms) {
+    return record_states({{std::string(subject), from_ms, to_ms, state}});
+  }
   // Intervals overlapping [from, to), oldest first (not clipped).
   virtual core::Result<std::vector<StateInterval>> read_timeline(std::string_view subject, std::int64_t from_ms,
                                                                  std::int64_t to_ms) = 0;
