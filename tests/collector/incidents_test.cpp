@@ -9,6 +9,7 @@
 #include <boost/json/value.hpp>
 
 #include <fstream>
+#include <sqlite3.h>
 #include <mutex>
 #include <thread>
 
@@ -460,8 +461,10 @@ TEST(Webhooks, SignedRetriedWithBackoffAndLogged) {
   const auto got = rx.got();
   ASSERT_EQ(got.size(), 3u) << "two failures, then delivered";
   for (const http::Request& r : got) EXPECT_EQ(r.body, got[0].body) << "the same message each time";
-  const std::string ts(got[0].header("X-Surveyor-Timestamp"));
-  EXPECT_EQ(got[2].header("X-Surveyor-Signature"), "sha256=" + core::hmac_sha256_hex("s3cret", ts + "." + got[0].body));
+  for (const http::Request& r : got) {  // each attempt signed with its own time
+    const std::string ts(r.header("X-Surveyor-Timestamp"));
+    EXPECT_EQ(r.header("X-Surveyor-Signature"), "sha256=" + core::hmac_sha256_hex("s3cret", ts + "." + r.body));
+  }
   EXPECT_EQ(got[0].header("X-Surveyor-Event"), "opened");
   const json::value body = json::parse(got[0].body);
   EXPECT_EQ(body.at("incident").at("id").as_string(), "INC-7");
@@ -626,6 +629,107 @@ TEST(IncidentEvaluation, TwoCollectorsOnOneRedisNeverDuplicate) {
   EXPECT_EQ(all->size(), 1u);
 }
 
+TEST_F(IncidentLifecycle, ABreachStaysAsAPersonLeftItForItsPeriod) {
+  Signal s;
+  s.kind = IncidentKind::sla_breach;
+  s.subject = "service:shop";
+  s.rule = "2026-06";
+  s.auto_resolve = false;
+  s.observed_ms = kT0 - 10 * kMin;  // the period's start: the same fact all period
+  const std::string id = apply({s}, kT0)[0].incident.id;
+  ASSERT_TRUE(incidents::act(*stores.incidents, id, "resolve", "alice", "credited to the customer", kT0 + kMin));
+  EXPECT_TRUE(apply({s}, kT0 + 2 * kMin).empty()) << "not re-opened";
+  ASSERT_TRUE(incidents::act(*stores.incidents, id, "close", "alice", "", kT0 + 3 * kMin));
+  EXPECT_TRUE(apply({s}, kT0 + 4 * kMin).empty()) << "nor opened again";
+  EXPECT_EQ(stores.incidents->list_incidents({})->size(), 1u);
+}
+
+TEST(Webhooks, AMessageGoesWhereAnyOfItsIncidentsIsWantedAndLateResolutionsAlone) {
+  Incident check;
+  check.id = "INC-1";
+  check.priority = 4;
+  Incident svc;
+  svc.id = "INC-2";
+  svc.priority = 1;
+  svc.parent = "INC-1";
+  auto m = notify::group({{"opened", check}, {"opened", svc}});
+  ASSERT_EQ(m.size(), 1u);
+  test::TempDir dir;
+  auto s = backends::open_stores("sqlite:" + dir.file("s.db"));
+  ASSERT_TRUE(s);
+  Receiver rx;
+  core::SystemClock clock;
+  notify::Notifier n({{"pager", rx.url(), "k", 1, {}, 3, std::chrono::milliseconds(5000)}}, s->incidents, clock);
+  n.send({{"opened", check}, {"opened", svc}});
+  ASSERT_TRUE(n.wait_idle(std::chrono::seconds(10)));
+  EXPECT_EQ(rx.got().size(), 1u) << "the P1 consequence carries the P4 cause to the pager";
+  // The consequence resolves after its cause: sent on its own.
+  m = notify::group({{"resolved", svc}});
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_EQ(m[0].notices[0].incident.id, "INC-2");
+  EXPECT_TRUE(notify::group({{"escalated", svc}}).empty());
+}
+
+// A service standing on a check: the check's failure is the incident the
+// service's is linked to, weighed by that service.
+TEST(IncidentEvaluation, ACheckTakesItsServiceDown) {
+  test::TempDir dir, defs;
+  auto s = backends::open_stores("sqlite:" + dir.file("s.db"));
+  ASSERT_TRUE(s);
+  std::ofstream(defs.file("shop.toml")) << "name = \"shop\"\nowner = \"o\"\ncriticality = \"critical\"\n"
+                                           "sla_target = 99.9\n[[group]]\nmembers = [\"check:web01/http\"]\n";
+  auto catalog = std::make_shared<services::Catalog>(defs.path());
+  ASSERT_TRUE(catalog->refresh().errors.empty());
+  ASSERT_TRUE(s->agents->create_agent({"a1", "h", "hid", "web01", "host-web01", "1", kT0, 0, 0, 10, ""}));
+  core::ManualClock clock{core::from_unix_ms(kT0)};
+  metrics::Registry registry;
+  jobs::HousekeepingOptions o;
+  o.catalog = catalog;
+  std::vector<incidents::Notice> sent;
+  o.notify = [&](const std::vector<incidents::Notice>& n) { sent.insert(sent.end(), n.begin(), n.end()); };
+  jobs::Housekeeper hk(*s, clock, registry, o);
+  std::uint64_t seq = 0;
+  auto report = [&](double status) {
+    const std::int64_t now = core::to_unix_ms(clock.now());
+    store::ReportBatch b;
+    b.agent_id = "a1";
+    b.sequence = ++seq;
+    b.received_at_ms = now;
+    b.heartbeat_interval_s = 10;
+    store::CiUpdate u;
+    u.id = "host-web01";
+    u.type = "host";
+    u.name = "web01";
+    u.source = "agent";
+    u.attributes = {{"agent.heartbeat_interval_s", std::int64_t{10}}};
+    u.seen_at_ms = now;
+    b.cis.push_back(u);
+    b.series.push_back({store::SeriesInfo{{"host-web01", "surveyor.check.status", {{"check", "http"}, {"kind", "http"}}},
+                                          "1"},
+                        {{now, status}}});
+    auto r = s->reports->apply_report(b);
+    ASSERT_TRUE(r) << r.error().describe();
+  };
+  for (int i = 0; i < 4; ++i) {
+    report(0);
+    ASSERT_TRUE(hk.run_availability());
+    clock.advance(std::chrono::seconds(10));
+  }
+  EXPECT_TRUE(sent.empty());
+  report(2);  // CRITICAL
+  ASSERT_TRUE(hk.run_availability());
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(sent[0].incident.subject, "host-web01");
+  EXPECT_EQ(sent[0].incident.rule, "check:http");
+  EXPECT_EQ(sent[0].incident.priority, 1) << "a critical service with an SLA stands on it";
+  EXPECT_EQ(sent[1].incident.subject, "service:shop");
+  EXPECT_EQ(sent[1].incident.parent, sent[0].incident.id);
+  auto tl = s->timelines->read_timeline("check:host-web01/http", kT0, kT0 + kMin);
+  ASSERT_TRUE(tl);
+  ASSERT_FALSE(tl->empty());
+  EXPECT_EQ(tl->back().state, store::Availability::down);
+}
+
 // --- SLA records: burn rates, frozen reports, amendments ----------------------
 
 constexpr std::int64_t kJune = 1'780'272'000'000;  // 2026-06-01T00:00:00Z (date -u -d 2026-06-01 +%s)
@@ -743,6 +847,23 @@ TEST(SlaRecords, FrozenWhenThePeriodClosesAmendedOnlyWhenFiguresChange) {
   auto running = sla::recompute(*s, *svc, *july, "alice", "x", kJune + 31 * kDay);
   ASSERT_FALSE(running);
   EXPECT_EQ(running.error().code, store::StoreErrc::conflict);
+}
+
+TEST(SlaRecords, StoredReportsCannotBeChangedOrRemovedInSqlite) {
+  test::TempDir dir;
+  {
+    auto s = backends::open_stores("sqlite:" + dir.file("s.db"));
+    ASSERT_TRUE(s);
+    ASSERT_TRUE(*s->sla_reports->add_sla_report({"shop", "2026-06", 1, kT0, "surveyor", "period closed", "{}"}));
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(dir.file("s.db").c_str(), &db), SQLITE_OK);
+  EXPECT_NE(sqlite3_exec(db, "UPDATE sla_reports SET report = '{\"forged\":1}'", nullptr, nullptr, nullptr), SQLITE_OK);
+  EXPECT_NE(sqlite3_exec(db, "DELETE FROM sla_reports", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  auto s = backends::open_stores("sqlite:" + dir.file("s.db"));
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->sla_reports->sla_reports("shop", "2026-06")->front().report, "{}");
 }
 
 // A scripted June (30 days, UTC) through the evaluation, every 10 minutes:

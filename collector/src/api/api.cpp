@@ -66,6 +66,15 @@ void Api::register_routes(server::Router& r) {
         [this](const http::Request&, const server::Params& p) { return export_glpi(p); });
   r.add("GET", "/api/v1/availability/{ci}", "availability",
         [this](const http::Request&, const server::Params& p) { return get_availability(p); });
+  // A check's timeline: /api/v1/availability/check:CI/NAME.
+  r.add("GET", "/api/v1/availability/{ci}/{check}", "availability.check",
+        [this](const http::Request&, const server::Params& p) {
+          if (!p.path.at("ci").starts_with("check:"))
+            return fail(404, "not_found", "no such route (a check is check:CI/NAME)");
+          server::Params q = p;
+          q.path["ci"] = p.path.at("ci") + "/" + p.path.at("check");
+          return get_availability(q);
+        });
   r.add("GET", "/api/v1/slas", "slas.list", [this](const http::Request&, const server::Params&) { return list_slas(); });
   r.add("GET", "/api/v1/slas/{name}/report", "slas.report",
         [this](const http::Request&, const server::Params& p) { return get_sla_report(p); });

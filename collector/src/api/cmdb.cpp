@@ -459,6 +459,11 @@ http::Response Api::get_availability(const server::Params& p) {
   if (id.starts_with("service:")) {
     if (!options_.services || !options_.services->find(id.substr(8)))
       return fail(404, "not_found", "no service named '" + id.substr(8) + "'");
+  } else if (id.starts_with("check:")) {
+    const auto slash = id.find('/');
+    auto ci = stores_.cmdb->find_ci(id.substr(6, slash == std::string::npos ? std::string::npos : slash - 6));
+    if (!ci) return store_failure(ci.error());
+    if (!*ci || slash == std::string::npos) return fail(404, "not_found", "no check '" + id + "'");
   } else {
     auto ci = stores_.cmdb->find_ci(id);
     if (!ci) return store_failure(ci.error());

@@ -135,11 +135,12 @@ http::Response Api::incident_kpis(const server::Params& p) {
   const std::int64_t to = std::min(period->end_ms, now);
   std::map<std::string, std::int64_t> up;
   for (const store::Incident& i : *list) {
-    if (i.kind != store::IncidentKind::availability || i.opened_ms < period->start_ms || up.contains(i.subject)) continue;
-    auto tl = stores_.timelines->read_timeline(i.subject, period->start_ms, to);
+    const std::string subject = incidents::timeline_subject(i);
+    if (i.kind != store::IncidentKind::availability || i.opened_ms < period->start_ms || up.contains(subject)) continue;
+    auto tl = stores_.timelines->read_timeline(subject, period->start_ms, to);
     if (!tl) return store_failure(tl.error());
     const auto t = availability::totals(*tl, period->start_ms, to);
-    up[i.subject] = t.up_ms + t.degraded_ms;
+    up[subject] = t.up_ms + t.degraded_ms;
   }
   const incidents::Kpis k = incidents::kpis(*list, period->start_ms, period->end_ms, up);
   json::object by_kind, by_priority;

@@ -118,6 +118,7 @@ core::Result<Report> evaluate(const store::Stores& st, std::int64_t now_ms, std:
   rep.from_ms = *until;
   rep.to_ms = now_ms;
   if (*until == 0 || *until >= now_ms) {
+    rep.from_ms = now_ms;  // no step: nothing before the first evaluation is known
     if (*until == 0)
       if (auto s = st.timelines->set_evaluated_until(now_ms); !s) return std::move(s).error();
     return rep;

@@ -146,8 +146,11 @@ core::Result<std::vector<Notice>> apply(store::IncidentStore& st, std::vector<Si
         i.updated_ms = now;
         return i;
       }
-      if (old && old->state == IncidentState::resolved && s.observed_ms > 0 && s.observed_ms <= old->resolved_ms)
-        return std::nullopt;  // evidence from before the resolution
+      // Evidence from before a person resolved or closed it does not bring
+      // it back (nor open another).
+      if (old && !store::is_active(old->state) && s.observed_ms > 0 &&
+          s.observed_ms <= std::max(old->resolved_ms, old->closed_ms))
+        return std::nullopt;
       if (old && old->state == IncidentState::resolved && old->resolved_ms > 0 &&
           now - old->resolved_ms <= o.reopen_window_ms) {
         Incident i = *old;
@@ -269,6 +272,11 @@ core::Result<Incident> act(store::IncidentStore& st, std::string_view id, std::s
   return **r;
 }
 
+std::string timeline_subject(const Incident& i) {
+  if (i.rule.starts_with("check:")) return "check:" + i.subject + "/" + i.rule.substr(6);
+  return i.subject;
+}
+
 Kpis kpis(const std::vector<Incident>& incidents, std::int64_t from, std::int64_t to,
           const std::map<std::string, std::int64_t>& up_ms) {
   Kpis k;
@@ -281,9 +289,10 @@ Kpis kpis(const std::vector<Incident>& incidents, std::int64_t from, std::int64_
       ++k.opened;
       ++k.by_kind[std::string(store::to_string(i.kind))];
       ++k.by_priority[i.priority];
-      if (i.kind == store::IncidentKind::availability) {
+      // A failure of its own: consequences linked to another failure are not counted again.
+      if (i.kind == store::IncidentKind::availability && i.parent.empty()) {
         ++k.failures;
-        ++failures_of[i.subject];
+        ++failures_of[timeline_subject(i)];
       }
     }
     if (i.resolved_ms >= from && i.resolved_ms < to && i.resolved_ms > 0) {

@@ -54,6 +54,23 @@ Weight weigh(const StepContext& c, const std::string& subject) {
   };
   if (subject.starts_with("service:") && c.catalog != nullptr)
     if (auto svc = c.catalog->find(subject.substr(8))) count(svc->criticality, svc->sla, true);
+  // A check is in no dependency graph: the services naming it as a member,
+  // as judged in this step.
+  if (subject.starts_with("check:") && c.catalog != nullptr && c.stores != nullptr) {
+    for (const services::Service& svc : c.catalog->list()) {
+      const Availability now = state_of(c, "service:" + svc.name);
+      if (now != Availability::down && now != Availability::degraded) continue;
+      bool member = false;
+      for (const services::Group& g : svc.groups)
+        for (const std::string& m : g.members) {
+          const auto slash = m.find('/', 6);
+          if (member || !m.starts_with("check:") || slash == std::string::npos) continue;
+          auto host = services::resolve_ci(*c.stores->cmdb, m.substr(6, slash - 6));
+          member = host && *host && availability::check_subject((*host)->id, m.substr(slash + 1)) == subject;
+        }
+      if (member) count(svc.criticality, svc.sla, now == Availability::down);
+    }
+  }
   if (c.graph != nullptr) {
     const impact::ImpactResult r = impact::analyse(*c.graph, subject, [&](std::string_view ci) {
       auto it = c.step->states.find(std::string(ci));
@@ -73,7 +90,6 @@ core::Result<std::vector<Signal>> gather(const StepContext& c) {
   std::vector<Signal> out;
   const store::Stores& st = *c.stores;
   const std::int64_t now = c.step->to_ms;
-  if (c.step->gap) return out;  // the collector was away: nothing is known
 
   // Names for the summaries.
   auto name_of = [&](const std::string& id) -> std::string {
@@ -94,7 +110,10 @@ core::Result<std::vector<Signal>> gather(const StepContext& c) {
 
   // Hosts, checks and services: down fires, up (or degraded) clears, other
   // states (unknown, maintenance) say nothing.
-  for (const auto& [subject, state] : c.step->states) {
+  // (After a gap nothing is known of them: no availability signals.)
+  static const std::map<std::string, Availability> kNothing;
+  const auto& states = c.step->gap ? kNothing : c.step->states;
+  for (const auto& [subject, state] : states) {
     Signal s;
     s.kind = IncidentKind::availability;
     s.firing = state == Availability::down;
@@ -116,15 +135,22 @@ core::Result<std::vector<Signal>> gather(const StepContext& c) {
                 if (!*ci) continue;
                 member = (*ci)->id;
               }
-              if (state_of(c, member) != Availability::down) continue;
+              if (!m.starts_with("check:") && state_of(c, member) != Availability::down) continue;
               Signal parent;
               parent.subject = member;
               parent.rule = "heartbeat";
               if (member.starts_with("service:")) parent.rule = "service";
-              if (member.starts_with("check:")) {
-                const auto slash = member.find('/');
-                parent.subject = member.substr(6, slash - 6);
-                parent.rule = "check:" + member.substr(slash + 1);
+              if (m.starts_with("check:")) {
+                // check:HOST/NAME, the host by name or id, as the evaluation reads it.
+                const auto slash = m.find('/', 6);
+                if (slash == std::string::npos) continue;
+                auto host = services::resolve_ci(*st.cmdb, m.substr(6, slash - 6));
+                if (!host) return std::move(host).error();
+                if (!*host || state_of(c, availability::check_subject((*host)->id, m.substr(slash + 1))) !=
+                                  Availability::down)
+                  continue;
+                parent.subject = (*host)->id;
+                parent.rule = "check:" + m.substr(slash + 1);
               }
               s.cause = parent.key();
             }
@@ -235,6 +261,8 @@ core::Result<std::vector<Signal>> gather(const StepContext& c) {
         breach.subject = subject;
         breach.rule = period->name;
         breach.auto_resolve = false;
+        // The same fact all period: once a person resolved or closed it, it stays so.
+        breach.observed_ms = period->start_ms;
         breach.impact = impact;
         breach.urgency = 1;
         char figures[256];
@@ -252,7 +280,9 @@ core::Result<std::vector<Signal>> gather(const StepContext& c) {
   // by a person.
   store::AuditFilter af;
   af.unauthorized = true;
-  af.from_ms = c.step->from_ms;
+  // A minute of overlap with the last step: a report applied while that
+  // step read the trail is not missed (what was seen already changes nothing).
+  af.from_ms = c.step->from_ms - 60'000;
   af.to_ms = now;
   af.limit = 1000;
   auto alerts = st.audit->list_audit(af);

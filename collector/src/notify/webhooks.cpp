@@ -34,6 +34,9 @@ std::vector<Message> group(const std::vector<incidents::Notice>& notices) {
       for (const incidents::Notice& p : notices)
         if (p.incident.id == n.incident.parent && !p.incident.parent.empty()) it = message_of.find(p.incident.parent);
     if (it != message_of.end()) out[it->second].notices.push_back(n);
+    // A consequence resolving after its cause did is news of its own; its
+    // opening (and any change while its cause holds) travelled with the cause.
+    else if (n.event == "resolved") out.push_back({core::random_hex(16), {n}});
   }
   return out;
 }
@@ -92,17 +95,19 @@ void Notifier::send(const std::vector<incidents::Notice>& notices) {
   const std::int64_t now = core::to_unix_ms(clock_.now());
   std::vector<Pending> add;
   for (const Message& m : group(notices)) {
-    const store::Incident& root = m.notices.front().incident;
     const std::string body = render(m, now);
     std::vector<std::string> ids;
     for (const incidents::Notice& n : m.notices) ids.push_back(n.incident.id);
     for (std::size_t h = 0; h < hooks_.size(); ++h) {
       const Webhook& w = hooks_[h];
-      if (root.priority > w.max_priority) continue;
-      if (!w.kinds.empty() &&
-          std::find(w.kinds.begin(), w.kinds.end(), std::string(store::to_string(root.kind))) == w.kinds.end())
-        continue;
-      add.push_back({h, m.id, m.notices.front().event, body, ids, 1, Steady::now()});
+      // A webhook wants the message if it wants any incident in it (a P4
+      // check failure that takes a critical service down comes with a P1).
+      const bool wanted = std::any_of(m.notices.begin(), m.notices.end(), [&](const incidents::Notice& n) {
+        return n.incident.priority <= w.max_priority &&
+               (w.kinds.empty() || std::find(w.kinds.begin(), w.kinds.end(),
+                                             std::string(store::to_string(n.incident.kind))) != w.kinds.end());
+      });
+      if (wanted) add.push_back({h, m.id, m.notices.front().event, body, ids, 1, Steady::now()});
     }
   }
   {

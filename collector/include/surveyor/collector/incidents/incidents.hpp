@@ -92,8 +92,13 @@ struct Kpis {
   std::optional<std::int64_t> mtbf_ms;  // mean time between availability failures, per subject
   std::size_t failures = 0;             // availability incidents opened (the MTBF's denominator)
 };
+// The availability timeline an incident is about: its subject's, or for a
+// check ("check:NAME" rule) the check's, "check:CI/NAME".
+[[nodiscard]] std::string timeline_subject(const store::Incident& i);
+
 // From the incidents opened or resolved in the period, and the up time of
-// the subjects that failed (subject -> up ms within the period).
+// the timelines that failed (timeline_subject -> up ms within the period).
+// Failures are the availability incidents not linked to another.
 [[nodiscard]] Kpis kpis(const std::vector<store::Incident>& incidents, std::int64_t from_ms, std::int64_t to_ms,
                         const std::map<std::string, std::int64_t>& up_ms);
 

@@ -41,7 +41,8 @@ struct HousekeepingOptions {
   std::chrono::milliseconds availability_interval{10'000};
   std::chrono::milliseconds availability_gap{60'000};
   // Who this collector is, for the lease that makes one collector of those
-  // sharing a store evaluate availability and the capacity rules.
+  // sharing a store evaluate availability and incidents (the capacity rules
+  // run on each; their events are deduplicated by the store).
   std::string holder = "collector";
   // Services whose availability is evaluated too (none when null).
   std::shared_ptr<services::Catalog> catalog;

@@ -407,7 +407,7 @@ struct IncidentEvent {
   std::int64_t time_ms = 0;
   std::string by;      // "surveyor" for the evaluation, else the person
   std::string action;  // opened, acknowledged, resolved, closed, reopened, comment, recovered, relapsed,
-                       // priority, linked, unlinked, notified
+                       // priority, linked, unlinked
   std::string text;
   friend bool operator==(const IncidentEvent&, const IncidentEvent&) = default;
 };
@@ -415,9 +415,9 @@ struct IncidentEvent {
 struct Incident {
   std::string id;  // "INC-42", numbered by the store
   IncidentKind kind = IncidentKind::availability;
-  std::string key;      // dedup key: one active incident per key ("availability:CI", ...)
+  std::string key;      // dedup key "KIND:SUBJECT:RULE": one active incident per key
   std::string subject;  // the CI id or "service:NAME"
-  std::string rule;     // what fired: heartbeat, check:NAME, a capacity rule, burn-1h, ...
+  std::string rule;     // what fired: heartbeat, check:NAME, service, a capacity rule, burn-rate, a period
   std::string summary;
   int impact = 3, urgency = 3;  // 1 high, 2 medium, 3 low
   int priority = 5;             // 1 (critical) .. 5 (planning), from the matrix
