@@ -603,7 +603,9 @@ TEST(IncidentEvaluation, TwoCollectorsOnOneRedisNeverDuplicate) {
     ASSERT_TRUE(first->cmdb->upsert_ci(u));
   };
   auto both = [&](bool one_runs) {
-    if (one_runs) ASSERT_TRUE(one.run_availability());
+    if (one_runs) {
+      ASSERT_TRUE(one.run_availability());
+    }
     ASSERT_TRUE(two.run_availability());
     clock.advance(std::chrono::seconds(10));
   };

@@ -274,12 +274,12 @@ int main(int argc, char** argv) {
   auto* inc_show = incident_cmd->add_subcommand("show", "an incident and its timeline");
   inc_show->add_option("ID", inc_id, "incident id (INC-42)")->required();
   std::vector<std::pair<CLI::App*, std::string>> inc_actions;
-  for (auto [name, action, help] : {std::tuple{"ack", "acknowledge", "acknowledge: someone is on it"},
+  for (auto [verb, action, help] : {std::tuple{"ack", "acknowledge", "acknowledge: someone is on it"},
                                     {"resolve", "resolve", "resolve: service is restored"},
                                     {"close", "close", "close a resolved incident"},
                                     {"reopen", "reopen", "re-open a resolved incident"},
                                     {"comment", "comment", "add a comment to the timeline"}}) {
-    auto* sub = incident_cmd->add_subcommand(name, help);
+    auto* sub = incident_cmd->add_subcommand(verb, help);
     sub->add_option("ID", inc_id, "incident id (INC-42)")->required();
     sub->add_option("--by", inc_by, "who (default: $USER)");
     auto* t = sub->add_option("--text", inc_text, "a note for the timeline");

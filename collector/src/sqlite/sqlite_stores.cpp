@@ -1404,7 +1404,8 @@ class SqliteIncidentStore final : public IncidentStore {
         d.time_ms = s.int64(0);
         d.webhook = s.text(1);
         d.message_id = s.text(2);
-        for (std::string_view ids = s.text(3); !ids.empty();) {
+        const std::string all_ids = s.text(3);
+        for (std::string_view ids = all_ids; !ids.empty();) {
           const auto comma = ids.find(',');
           d.incidents.emplace_back(ids.substr(0, comma));
           ids = comma == std::string_view::npos ? std::string_view{} : ids.substr(comma + 1);
