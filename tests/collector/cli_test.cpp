@@ -189,6 +189,20 @@ TEST(CliFormat, Incidents) {
   EXPECT_FALSE(render_incident(R"({"timeline":[1]})"));
 }
 
+TEST(CliFormat, SlaReportSaysWhetherItIsFrozen) {
+  const auto r = render_sla(
+      R"({"service":"shop","period":"2026-10","closed":true,"target_percent":99.9,"achieved_percent":99.95,)"
+      R"("record":{"frozen":true,"version":2,"versions":[{"version":1,"created":"2026-11-01T00:00:10.000Z",)"
+      R"("by":"surveyor","reason":"period closed"},{"version":2,"created":"2026-11-03T09:00:00.000Z","by":"alice",)"
+      R"("reason":"target renegotiated"}]}})");
+  ASSERT_TRUE(r);
+  EXPECT_NE(r->find("frozen report, version 2 of 2"), std::string::npos) << *r;
+  EXPECT_NE(r->find("v2  2026-11-03T09:00:00.000Z  alice: target renegotiated"), std::string::npos) << *r;
+  const auto live = render_sla(R"({"service":"shop","period":"2026-11","record":{"frozen":false,"versions":[]}})");
+  ASSERT_TRUE(live);
+  EXPECT_NE(live->find("computed now"), std::string::npos);
+}
+
 TEST(CliFormat, MalformedAnswersAreErrorsNotCrashes) {
   const char* bad[] = {
       "", "[]", "{", "null", "42", R"({"series":1})", R"({"series":[1]})", R"({"series":[{"points":[[1]]}]})",

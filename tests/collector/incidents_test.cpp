@@ -35,6 +35,18 @@ using store::IncidentState;
 constexpr std::int64_t kS = 1000, kMin = 60 * kS;
 constexpr std::int64_t kT0 = 1'795'000'000'000;
 
+// What an agent's report says of its host "host-NAME": seen at `at`.
+store::CiUpdate heartbeat(const std::string& name, std::int64_t at, std::int64_t interval_s = 10) {
+  store::CiUpdate u;
+  u.id = "host-" + name;
+  u.type = "host";
+  u.name = name;
+  u.source = "agent";
+  u.attributes = {{"agent.heartbeat_interval_s", interval_s}};
+  u.seen_at_ms = at;
+  return u;
+}
+
 Signal down(const std::string& subject, int impact = 2, int urgency = 2, std::string cause = {}) {
   Signal s;
   s.subject = subject;
@@ -504,38 +516,46 @@ TEST(Webhooks, GivesUpAfterMaxAttemptsAndOnRefusal) {
   EXPECT_EQ((*log)[0].status, 404);
 }
 
+// A collector's evaluation on simulated time: a SQLite store, one service
+// file, and the notices it would send.
+struct Evaluation {
+  explicit Evaluation(const std::string& service_toml, std::int64_t start_ms = kT0,
+                      jobs::HousekeepingOptions o = {}) {
+    auto opened = backends::open_stores("sqlite:" + dir.file("s.db"));
+    EXPECT_TRUE(opened);
+    if (opened) stores = *opened;
+    std::ofstream(defs.file("shop.toml")) << service_toml;
+    catalog = std::make_shared<services::Catalog>(defs.path());
+    EXPECT_TRUE(catalog->refresh().errors.empty());
+    clock.set(core::from_unix_ms(start_ms));
+    o.catalog = catalog;
+    o.notify = [this](const std::vector<incidents::Notice>& n) { sent.insert(sent.end(), n.begin(), n.end()); };
+    hk = std::make_unique<jobs::Housekeeper>(stores, clock, registry, o);
+  }
+  [[nodiscard]] std::int64_t now() const { return core::to_unix_ms(clock.now()); }
+
+  test::TempDir dir, defs;
+  store::Stores stores;
+  std::shared_ptr<services::Catalog> catalog;
+  core::ManualClock clock{core::from_unix_ms(0)};
+  metrics::Registry registry;
+  std::vector<incidents::Notice> sent;
+  std::unique_ptr<jobs::Housekeeper> hk;
+};
+
 // The evaluation on simulated time: a host stops, its incident opens with the
 // priority its services give it, the service's incident is linked to it; the
 // host returns and both resolve after the hold-down.
 TEST(IncidentEvaluation, HostOutageOpensLinksAndResolves) {
-  test::TempDir dir, defs;
-  auto s = backends::open_stores("sqlite:" + dir.file("s.db"));
-  ASSERT_TRUE(s);
-  std::ofstream(defs.file("shop.toml")) << "name = \"shop\"\nowner = \"o\"\ncriticality = \"critical\"\n"
-                                           "sla_target = 99.9\n[[group]]\nmembers = [\"db1\"]\n";
-  auto catalog = std::make_shared<services::Catalog>(defs.path());
-  ASSERT_TRUE(catalog->refresh().errors.empty());
-  core::ManualClock clock{core::from_unix_ms(kT0)};
-  auto seen = [&](const char* name) {
-    store::CiUpdate u;
-    u.id = std::string("host-") + name;
-    u.type = "host";
-    u.name = name;
-    u.source = "agent";
-    u.attributes = {{"agent.heartbeat_interval_s", std::int64_t{10}}};
-    u.seen_at_ms = core::to_unix_ms(clock.now());
-    ASSERT_TRUE(s->cmdb->upsert_ci(u));
-  };
-  metrics::Registry registry;
-  jobs::HousekeepingOptions o;
-  o.catalog = catalog;
-  std::vector<incidents::Notice> sent;
-  o.notify = [&](const std::vector<incidents::Notice>& n) { sent.insert(sent.end(), n.begin(), n.end()); };
-  jobs::Housekeeper hk(*s, clock, registry, o);
+  Evaluation e("name = \"shop\"\nowner = \"o\"\ncriticality = \"critical\"\nsla_target = 99.9\n"
+               "[[group]]\nmembers = [\"db1\"]\n");
+  auto* s = &e.stores;
+  auto& sent = e.sent;
+  auto seen = [&](const char* name) { ASSERT_TRUE(s->cmdb->upsert_ci(heartbeat(name, e.now()))); };
   auto step = [&] {
-    auto r = hk.run_availability();
+    auto r = e.hk->run_availability();
     ASSERT_TRUE(r) << r.error().describe();
-    clock.advance(std::chrono::seconds(10));
+    e.clock.advance(std::chrono::seconds(10));
   };
   seen("db1");
   seen("web1");
@@ -592,16 +612,7 @@ TEST(IncidentEvaluation, TwoCollectorsOnOneRedisNeverDuplicate) {
   o.holder = "two";
   o.notify = [&](const std::vector<incidents::Notice>& n) { sent2.insert(sent2.end(), n.begin(), n.end()); };
   jobs::Housekeeper two(*second, clock, r2, o);
-  auto seen = [&] {
-    store::CiUpdate u;
-    u.id = "host-h1";
-    u.type = "host";
-    u.name = "h1";
-    u.source = "agent";
-    u.attributes = {{"agent.heartbeat_interval_s", std::int64_t{10}}};
-    u.seen_at_ms = core::to_unix_ms(clock.now());
-    ASSERT_TRUE(first->cmdb->upsert_ci(u));
-  };
+  auto seen = [&] { ASSERT_TRUE(first->cmdb->upsert_ci(heartbeat("h1", core::to_unix_ms(clock.now())))); };
   auto both = [&](bool one_runs) {
     if (one_runs) {
       ASSERT_TRUE(one.run_availability());
@@ -675,21 +686,13 @@ TEST(Webhooks, AMessageGoesWhereAnyOfItsIncidentsIsWantedAndLateResolutionsAlone
 // A service standing on a check: the check's failure is the incident the
 // service's is linked to, weighed by that service.
 TEST(IncidentEvaluation, ACheckTakesItsServiceDown) {
-  test::TempDir dir, defs;
-  auto s = backends::open_stores("sqlite:" + dir.file("s.db"));
-  ASSERT_TRUE(s);
-  std::ofstream(defs.file("shop.toml")) << "name = \"shop\"\nowner = \"o\"\ncriticality = \"critical\"\n"
-                                           "sla_target = 99.9\n[[group]]\nmembers = [\"check:web01/http\"]\n";
-  auto catalog = std::make_shared<services::Catalog>(defs.path());
-  ASSERT_TRUE(catalog->refresh().errors.empty());
+  Evaluation e("name = \"shop\"\nowner = \"o\"\ncriticality = \"critical\"\nsla_target = 99.9\n"
+               "[[group]]\nmembers = [\"check:web01/http\"]\n");
+  auto* s = &e.stores;
+  auto& sent = e.sent;
+  auto& clock = e.clock;
+  auto& hk = *e.hk;
   ASSERT_TRUE(s->agents->create_agent({"a1", "h", "hid", "web01", "host-web01", "1", kT0, 0, 0, 10, ""}));
-  core::ManualClock clock{core::from_unix_ms(kT0)};
-  metrics::Registry registry;
-  jobs::HousekeepingOptions o;
-  o.catalog = catalog;
-  std::vector<incidents::Notice> sent;
-  o.notify = [&](const std::vector<incidents::Notice>& n) { sent.insert(sent.end(), n.begin(), n.end()); };
-  jobs::Housekeeper hk(*s, clock, registry, o);
   std::uint64_t seq = 0;
   auto report = [&](double status) {
     const std::int64_t now = core::to_unix_ms(clock.now());
@@ -698,14 +701,7 @@ TEST(IncidentEvaluation, ACheckTakesItsServiceDown) {
     b.sequence = ++seq;
     b.received_at_ms = now;
     b.heartbeat_interval_s = 10;
-    store::CiUpdate u;
-    u.id = "host-web01";
-    u.type = "host";
-    u.name = "web01";
-    u.source = "agent";
-    u.attributes = {{"agent.heartbeat_interval_s", std::int64_t{10}}};
-    u.seen_at_ms = now;
-    b.cis.push_back(u);
+    b.cis.push_back(heartbeat("web01", now));
     b.series.push_back({store::SeriesInfo{{"host-web01", "surveyor.check.status", {{"check", "http"}, {"kind", "http"}}},
                                           "1"},
                         {{now, status}}});
@@ -875,24 +871,16 @@ TEST(SlaRecords, StoredReportsCannotBeChangedOrRemovedInSqlite) {
 // 15th. Heartbeats are every 10 minutes, so a host is down 20 minutes after
 // its last one; a step's state holds for the whole step.
 TEST(IncidentEvaluation, AScriptedMonth) {
-  test::TempDir dir, defs;
-  auto s = backends::open_stores("sqlite:" + dir.file("s.db"));
-  ASSERT_TRUE(s);
-  std::ofstream(defs.file("shop.toml")) << "name = \"shop\"\nowner = \"o\"\ncriticality = \"high\"\n"
-                                           "sla_target = 99.9\n"
-                                           "[[group]]\nname = \"web\"\nmembers = [\"web1\", \"web2\"]\nredundancy = \"any\"\n"
-                                           "[[group]]\nname = \"db\"\nmembers = [\"db1\"]\n";
-  auto catalog = std::make_shared<services::Catalog>(defs.path());
-  ASSERT_TRUE(catalog->refresh().errors.empty());
-  core::ManualClock clock{core::from_unix_ms(kJune)};
-  metrics::Registry registry;
   jobs::HousekeepingOptions o;
-  o.catalog = catalog;
   o.availability_interval = std::chrono::minutes(10);
   o.availability_gap = std::chrono::minutes(30);
-  std::vector<incidents::Notice> sent;
-  o.notify = [&](const std::vector<incidents::Notice>& n) { sent.insert(sent.end(), n.begin(), n.end()); };
-  jobs::Housekeeper hk(*s, clock, registry, o);
+  Evaluation e("name = \"shop\"\nowner = \"o\"\ncriticality = \"high\"\nsla_target = 99.9\n"
+               "[[group]]\nname = \"web\"\nmembers = [\"web1\", \"web2\"]\nredundancy = \"any\"\n"
+               "[[group]]\nname = \"db\"\nmembers = [\"db1\"]\n",
+               kJune, o);
+  auto* s = &e.stores;
+  auto& clock = e.clock;
+  auto& hk = *e.hk;
   store::ChangeRecord change;
   change.reference = "CHG-7";
   change.ci_ids = {"host-db1"};
@@ -910,15 +898,9 @@ TEST(IncidentEvaluation, AScriptedMonth) {
   for (std::int64_t t = kJune; t <= kJune + 30 * kDay; t += 10 * kMin) {
     clock.set(core::from_unix_ms(t));
     for (const std::string host : {"web1", "web2", "db1"}) {
-      if (silent(host, t)) continue;
-      store::CiUpdate u;
-      u.id = "host-" + host;
-      u.type = "host";
-      u.name = host;
-      u.source = "agent";
-      u.attributes = {{"agent.heartbeat_interval_s", std::int64_t{600}}};
-      u.seen_at_ms = t;
-      ASSERT_TRUE(s->cmdb->upsert_ci(u));
+      if (!silent(host, t)) {
+        ASSERT_TRUE(s->cmdb->upsert_ci(heartbeat(host, t, 600)));
+      }
     }
     auto r = hk.run_availability();
     ASSERT_TRUE(r) << r.error().describe();

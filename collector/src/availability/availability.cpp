@@ -254,22 +254,8 @@ std::optional<double> Totals::availability() const {
 }
 
 Totals totals(const std::vector<StateInterval>& timeline, std::int64_t from_ms, std::int64_t to_ms) {
-  Totals t;
-  std::int64_t covered = 0;
-  for (const StateInterval& s : timeline) {
-    const std::int64_t a = std::max(s.start_ms, from_ms), b = std::min(s.end_ms, to_ms);
-    if (b <= a) continue;
-    covered += b - a;
-    switch (s.state) {
-      case Availability::up: t.up_ms += b - a; break;
-      case Availability::down: t.down_ms += b - a; break;
-      case Availability::unknown: t.unknown_ms += b - a; break;
-      case Availability::maintenance: t.maintenance_ms += b - a; break;
-      case Availability::degraded: t.degraded_ms += b - a; break;
-    }
-  }
-  t.unknown_ms += std::max<std::int64_t>(0, (to_ms - from_ms) - covered);
-  return t;
+  if (to_ms <= from_ms) return {};
+  return totals(timeline, std::vector<Window>{{from_ms, to_ms}});
 }
 
 Totals totals(const std::vector<StateInterval>& timeline, const std::vector<Window>& windows) {

@@ -461,6 +461,20 @@ core::Result<std::string> render_sla(std::string_view text) {
          (str(o, "breached") == "true" ? "  (BREACHED)" : "") + "\n";
   out += "  maintenance:       " + minutes("maintenance_seconds") + " (not counted)\n";
   out += "  unknown:           " + minutes("unknown_seconds") + " (reported apart)\n";
+  if (auto rec = o.find("record"); rec != o.end() && rec->value().is_object()) {
+    const json::object& r = rec->value().get_object();
+    if (str(r, "frozen") != "true") {
+      out += "  record:            computed now (not a frozen report)\n";
+    } else {
+      const json::array* versions = array_at(r, "versions");
+      out += "  record:            frozen report, version " + str(r, "version") + " of " +
+             std::to_string(versions ? versions->size() : 0) + "\n";
+      for (const json::value& v : versions ? *versions : json::array{})
+        if (v.is_object())
+          out += "    v" + str(v.get_object(), "version") + "  " + str(v.get_object(), "created") + "  " +
+                 str(v.get_object(), "by") + ": " + str(v.get_object(), "reason") + "\n";
+    }
+  }
   return out;
 }
 

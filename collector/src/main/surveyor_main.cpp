@@ -199,6 +199,8 @@ int main(int argc, char** argv) {
   std::string sla_service, sla_period, sla_format = "table";
   sla_report->add_option("SERVICE", sla_service, "service name")->required();
   sla_report->add_option("--period", sla_period, "2026-10, 2026-W43 or 2026-Q4 (default: the current one)");
+  std::string sla_version;
+  sla_report->add_option("--version", sla_version, "a closed period's stored version (default: the latest)");
   sla_report->add_option("--format", sla_format, "table, csv, json or html")
       ->check(CLI::IsMember({"table", "csv", "json", "html"}));
 
@@ -341,6 +343,7 @@ int main(int argc, char** argv) {
     const bool text = sla_format == "csv" || sla_format == "html";
     std::string q = "/api/v1/slas/" + encode(sla_service) + "/report?format=" + (text ? sla_format : "json");
     add_param(q, "period", sla_period);
+    add_param(q, "version", sla_version);
     auto body = get(*base, q);
     if (!body) return 1;
     if (text) {
