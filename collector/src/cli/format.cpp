@@ -469,10 +469,10 @@ core::Result<std::string> render_sla(std::string_view text) {
       const json::array* versions = array_at(r, "versions");
       out += "  record:            frozen report, version " + str(r, "version") + " of " +
              std::to_string(versions ? versions->size() : 0) + "\n";
-      for (const json::value& v : versions ? *versions : json::array{})
-        if (v.is_object())
-          out += "    v" + str(v.get_object(), "version") + "  " + str(v.get_object(), "created") + "  " +
-                 str(v.get_object(), "by") + ": " + str(v.get_object(), "reason") + "\n";
+      for (const json::value& ver : versions ? *versions : json::array{})
+        if (ver.is_object())
+          out += "    v" + str(ver.get_object(), "version") + "  " + str(ver.get_object(), "created") + "  " +
+                 str(ver.get_object(), "by") + ": " + str(ver.get_object(), "reason") + "\n";
     }
   }
   return out;
