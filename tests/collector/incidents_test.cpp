@@ -979,5 +979,68 @@ TEST(IncidentEvaluation, AScriptedMonth) {
     EXPECT_FALSE(i.opened_ms > change.start_ms && i.opened_ms < change.end_ms + kHour) << i.id << " " << i.summary;
 }
 
+// A scripted October in Europe/Berlin through the evaluation: office hours
+// Mon-Fri 08:00-18:00 local time, 99 %; DST ends on Sunday the 25th (UTC+2,
+// then UTC+1). app1 is silent three times for an hour: Thursday 22nd
+// 06:00-07:00 UTC (08:00 local: down 08:20-08:50, inside the hours), Monday
+// 26th 17:00-18:00 UTC (18:00 local, after DST: down 18:20-18:50, outside),
+// Tuesday 27th 16:00-17:00 UTC (17:00 local: down 17:20-17:50, inside). A
+// wrong offset would move the first and last outages out of the hours.
+// Instants from `TZ=Europe/Berlin date -d '2026-10-01 00:00' +%s` and
+// `date -u -d '2026-10-22 06:00' +%s`.
+TEST(IncidentEvaluation, AScriptedMonthInBerlinWithOfficeHoursAcrossDst) {
+  constexpr std::int64_t kOct = 1'790'805'600'000, kNov = 1'793'487'600'000;
+  const std::vector<std::int64_t> silent_from{1'792'648'800'000, 1'793'034'000'000, 1'793'116'800'000};
+  jobs::HousekeepingOptions o;
+  o.availability_interval = std::chrono::minutes(10);
+  o.availability_gap = std::chrono::minutes(30);
+  Evaluation e("name = \"office\"\nowner = \"o\"\ncriticality = \"medium\"\nsla_target = 99.0\n"
+               "sla_time_zone = \"Europe/Berlin\"\nsla_service_hours = [\"Mon-Fri 08:00-18:00\"]\n"
+               "[[group]]\nmembers = [\"app1\"]\n",
+               kOct, o);
+  for (std::int64_t t = kOct; t <= kNov + 10 * kMin; t += 10 * kMin) {
+    e.clock.set(core::from_unix_ms(t));
+    const bool silent = std::any_of(silent_from.begin(), silent_from.end(),
+                                    [t](std::int64_t f) { return t > f && t < f + kHour; });
+    if (!silent) {
+      ASSERT_TRUE(e.stores.cmdb->upsert_ci(heartbeat("app1", t, 600)));
+    }
+    auto r = e.hk->run_availability();
+    ASSERT_TRUE(r) << r.error().describe();
+  }
+  auto versions = e.stores.sla_reports->sla_reports("office", "2026-10");
+  ASSERT_TRUE(versions);
+  ASSERT_EQ(versions->size(), 1u);
+  auto oct = sla::report_from_json((*versions)[0].report);
+  ASSERT_TRUE(oct);
+  EXPECT_EQ(oct->period.start_ms, kOct);
+  EXPECT_EQ(oct->period.end_ms, kNov);
+  EXPECT_EQ(oct->service_time_ms, 220 * kHour) << "22 weekdays of 10 hours";
+  EXPECT_EQ(oct->agreed_ms, 220 * kHour);
+  EXPECT_EQ(oct->downtime_ms, 60 * kMin) << "the outage after hours does not count";
+  EXPECT_EQ(oct->unknown_ms, 0);
+  EXPECT_EQ(oct->allowed_downtime_ms, 132 * kMin);
+  EXPECT_EQ(oct->budget_left_ms, 72 * kMin);
+  EXPECT_FALSE(oct->breached);
+  ASSERT_TRUE(oct->achieved_percent);
+  EXPECT_NEAR(*oct->achieved_percent, 100.0 * (13'200.0 - 60.0) / 13'200.0, 1e-9);
+
+  auto all = e.stores.incidents->list_incidents({});
+  ASSERT_TRUE(all);
+  std::map<std::string, std::vector<std::int64_t>> opened;  // oldest first
+  for (auto it = all->rbegin(); it != all->rend(); ++it)
+    opened[std::string(store::to_string(it->kind)) + " " + it->subject].push_back(it->opened_ms);
+  // The host and the service it takes down, three times, whatever the hours.
+  EXPECT_EQ(opened["availability host-app1"],
+            (std::vector<std::int64_t>{silent_from[0] + 30 * kMin, silent_from[1] + 30 * kMin,
+                                       silent_from[2] + 30 * kMin}));
+  EXPECT_EQ(opened["availability service:office"], opened["availability host-app1"]);
+  // The budget burns only inside the hours: no SLA-risk for Monday evening.
+  EXPECT_EQ(opened["SLA-risk service:office"],
+            (std::vector<std::int64_t>{silent_from[0] + 30 * kMin, silent_from[2] + 30 * kMin}));
+  EXPECT_EQ(all->size(), 8u);
+  for (const Incident& i : *all) EXPECT_NE(i.state, IncidentState::open) << i.id << " " << i.summary;
+}
+
 }  // namespace
 }  // namespace surveyor::collector
