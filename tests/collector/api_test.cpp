@@ -951,6 +951,9 @@ TEST(SlaApi, ClosedPeriodsAnswerWithTheirFrozenReportAndAmendments) {
   auto first = get_json(h, "/api/v1/slas/shop/report?period=2026-10&version=1");
   EXPECT_DOUBLE_EQ(first.at("target_percent").to_number<double>(), 99.5);
   EXPECT_EQ(h.call("GET", "/api/v1/slas/shop/report?period=2026-10&version=3").status, 404u);
+  EXPECT_EQ(h.call("GET", "/api/v1/slas/shop/report?period=2026-10&version=zero").status, 400u);
+  EXPECT_EQ(h.call("GET", "/api/v1/slas/shop/report?period=2026-10&version=0").status, 400u);
+  EXPECT_EQ(h.call("GET", "/api/v1/slas/shop/report?version=1").status, 400u) << "no period: the running one";
   EXPECT_NE(h.call("GET", "/api/v1/slas/shop/report?period=2026-10&format=html").body.find("version 2 of 2"),
             std::string::npos);
   EXPECT_EQ(h.call("POST", "/api/v1/slas/shop/report/recompute?period=2026-11", body).status, 409u);

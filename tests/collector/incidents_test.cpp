@@ -388,6 +388,78 @@ TEST_F(IncidentLifecycle, FailuresBecauseOfADownCiAreLinkedAndSentAsOneMessage) 
   EXPECT_TRUE(notify::group({{"opened", child}}).empty());
 }
 
+TYPED_TEST(IncidentConformance, ChangingAnOlderIncidentKeepsTheKeyOnTheNewest) {
+  store::IncidentStore& st = *this->stores.incidents;
+  auto make = [&](std::int64_t at) {
+    return st.update_incident_by_key("k", [&](const std::optional<Incident>& old) -> std::optional<Incident> {
+      if (old && store::is_active(old->state)) return std::nullopt;
+      Incident i;
+      i.key = "k";
+      i.opened_ms = at;
+      return i;
+    });
+  };
+  auto first = make(kT0);
+  ASSERT_TRUE(first && *first);
+  ASSERT_TRUE(st.update_incident((*first)->id, [](const std::optional<Incident>& i) {
+    Incident n = *i;
+    n.state = IncidentState::resolved;
+    return std::optional<Incident>{n};
+  }));
+  auto second = make(kT0 + 1);
+  ASSERT_TRUE(second && *second);
+  // A person closes the older one: the key still leads to the newer.
+  ASSERT_TRUE(st.update_incident((*first)->id, [](const std::optional<Incident>& i) {
+    Incident n = *i;
+    n.state = IncidentState::closed;
+    return std::optional<Incident>{n};
+  }));
+  auto newest = st.update_incident_by_key("k", [](const std::optional<Incident>& i) { return i; });
+  ASSERT_TRUE(newest && *newest);
+  EXPECT_EQ((*newest)->id, (*second)->id);
+}
+
+TEST_F(IncidentLifecycle, OnlyTheNewestIncidentOfAConditionIsReopened) {
+  const std::string first = apply({down("h1")}, kT0)[0].incident.id;
+  apply({up("h1")}, kT0 + kMin);
+  apply({up("h1")}, kT0 + 7 * kMin);  // resolved
+  const std::string second = apply({down("h1")}, kT0 + 2 * 3'600'000)[0].incident.id;
+  ASSERT_NE(first, second);
+  auto refused = incidents::act(*stores.incidents, first, "reopen", "alice", "", kT0 + 3 * 3'600'000);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, store::StoreErrc::conflict);
+}
+
+TEST_F(IncidentLifecycle, AFlappingConditionKeepsABoundedTimeline) {
+  options.hold_down_ms = 3'600'000;  // never resolves while it flaps
+  const std::string id = apply({down("h1")}, kT0)[0].incident.id;
+  for (int i = 1; i <= 400; ++i) {
+    apply({up("h1")}, kT0 + i * 20 * kS);
+    apply({down("h1")}, kT0 + i * 20 * kS + 10 * kS);
+  }
+  const Incident i = get(id);
+  EXPECT_LE(i.timeline.size(), 500u);
+  EXPECT_EQ(i.timeline[0].action, "opened");
+  ASSERT_EQ(i.timeline[1].action, "elided");
+  EXPECT_EQ(std::stoul(i.timeline[1].text) + i.timeline.size() - 2, 800u) << "every entry after the first counted";
+  EXPECT_EQ(i.timeline.back().action, "relapsed");
+}
+
+TEST(IncidentKpis, RestoreTimeRunsFromTheLatestOpening) {
+  const std::int64_t h = 3'600'000;
+  Incident i;
+  i.kind = IncidentKind::availability;
+  i.subject = "h1";
+  i.opened_ms = 1 * h;
+  i.timeline = {{1 * h, "surveyor", "opened", ""}, {2 * h, "surveyor", "resolved", ""},
+                {10 * h, "surveyor", "reopened", ""}};
+  i.recovered_ms = 11 * h;
+  i.resolved_ms = 11 * h + 5 * kMin;
+  const auto k = incidents::kpis({i}, 0, 24 * h, {{"h1", 20 * h}});
+  ASSERT_TRUE(k.mttr_ms);
+  EXPECT_EQ(*k.mttr_ms, 1 * h) << "the quiet hours before the re-opening are not repair time";
+}
+
 TEST(IncidentKpis, MeanTimeToRestoreAndBetweenFailures) {
   auto inc = [](IncidentKind k, const std::string& subject, int priority, std::int64_t opened, std::int64_t recovered,
                 std::int64_t resolved) {

@@ -234,13 +234,17 @@ http::Response Api::get_sla_report(const server::Params& p) {
   json::object record{{"frozen", false}, {"version", nullptr}, {"versions", json::array{}}};
   std::string record_text = "computed now (not a frozen report)";
   std::string version_text;
+  const std::string want_version = p.query_or("version");
+  if (!want_version.empty() && !(period && period->end_ms <= now))
+    return fail(400, "bad_query", "version names a stored report of a closed period: give period too");
   if (period && period->end_ms <= now) {
     auto held = stores_.sla_reports->sla_reports(name, period->name);
     if (!held) return store_failure(held.error());
     std::size_t pick = held->size();
-    if (const std::string want = p.query_or("version"); !want.empty()) {
-      auto n = query::count_param(p, "version", 1, 1, std::max<std::size_t>(1, held->size()));
-      if (!n || held->empty()) return fail(404, "not_found", "no version " + want + " of " + period->name);
+    if (!want_version.empty()) {
+      auto n = query::count_param(p, "version", 1, 1, 1'000'000);
+      if (!n) return query_failure(n.error());
+      if (*n > held->size()) return fail(404, "not_found", "no version " + want_version + " of " + period->name);
       pick = *n;
     }
     if (pick > 0) {

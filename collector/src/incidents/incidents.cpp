@@ -14,7 +14,23 @@ namespace {
 
 constexpr const char* kSystem = "surveyor";
 
+// An incident keeps its first entry and its newest ones: a condition that
+// flaps for weeks, or a flood of comments, does not grow it without bound.
+constexpr std::size_t kMaxTimeline = 500, kDropAtOnce = 100;
+
 void note(Incident& i, std::int64_t now, std::string_view by, std::string action, std::string text = {}) {
+  if (i.timeline.size() >= kMaxTimeline) {
+    // Entry 1 says how many were left out ("elided"), after the first.
+    std::size_t before = 0;
+    if (i.timeline.size() > 1 && i.timeline[1].action == "elided") before = std::stoull(i.timeline[1].text);
+    const std::size_t from = i.timeline.size() > 1 && i.timeline[1].action == "elided" ? 2 : 1;
+    i.timeline.erase(i.timeline.begin() + static_cast<std::ptrdiff_t>(from),
+                     i.timeline.begin() + static_cast<std::ptrdiff_t>(from + kDropAtOnce));
+    const store::IncidentEvent elided{i.timeline[from - 1].time_ms, "surveyor", "elided",
+                                      std::to_string(before + kDropAtOnce)};
+    if (from == 2) i.timeline[1] = elided;
+    else i.timeline.insert(i.timeline.begin() + 1, elided);
+  }
   i.timeline.push_back({now, std::string(by), std::move(action), std::move(text)});
   i.updated_ms = now;
 }
@@ -53,6 +69,13 @@ std::string Signal::key() const { return std::string(store::to_string(kind)) + "
 
 core::Result<std::vector<Notice>> apply(store::IncidentStore& st, std::vector<Signal> signals, std::int64_t now,
                                         const Options& o) {
+  std::vector<Notice> notices;
+  if (auto done = apply_into(st, std::move(signals), now, o, notices); !done) return std::move(done).error();
+  return notices;
+}
+
+core::Status apply_into(store::IncidentStore& st, std::vector<Signal> signals, std::int64_t now, const Options& o,
+                        std::vector<Notice>& notices) {
   // Parents first (a cause that is itself caused comes after its own cause:
   // chains are short, so a few passes of a stable sort by depth do).
   std::map<std::string, std::string> cause_of;
@@ -68,7 +91,6 @@ core::Result<std::vector<Notice>> apply(store::IncidentStore& st, std::vector<Si
   };
   std::stable_sort(signals.begin(), signals.end(), [&](const Signal& a, const Signal& b) { return depth(a) < depth(b); });
 
-  std::vector<Notice> notices;
   // key -> id of the active incidents whose condition holds: what others
   // can be linked to.
   std::map<std::string, std::string> active_id;
@@ -185,6 +207,7 @@ core::Result<std::vector<Notice>> apply(store::IncidentStore& st, std::vector<Si
       event = "opened";
       return i;
     });
+    // A failed write stops here; what was written so far is in `notices`.
     if (!changed) return std::move(changed).error();
     if (*changed) {
       if (store::is_active((*changed)->state) && (*changed)->recovered_ms == 0) active_id[key] = (*changed)->id;
@@ -192,16 +215,22 @@ core::Result<std::vector<Notice>> apply(store::IncidentStore& st, std::vector<Si
     }
     if (*changed && event) notices.push_back({*event, **changed});
   }
-  return notices;
+  return {};
 }
 
 core::Result<std::vector<Notice>> resolve_recovered(store::IncidentStore& st, std::int64_t now, const Options& o) {
+  std::vector<Notice> notices;
+  if (auto done = resolve_recovered_into(st, now, o, notices); !done) return std::move(done).error();
+  return notices;
+}
+
+core::Status resolve_recovered_into(store::IncidentStore& st, std::int64_t now, const Options& o,
+                                    std::vector<Notice>& notices) {
   store::IncidentFilter f;
   f.states = {IncidentState::open, IncidentState::acknowledged};
   f.limit = SIZE_MAX;
   auto active = st.list_incidents(f);
   if (!active) return std::move(active).error();
-  std::vector<Notice> notices;
   for (const Incident& a : *active) {
     if (a.recovered_ms == 0 || now - a.recovered_ms < o.hold_down_ms) continue;
     auto r = st.update_incident(a.id, [&](const std::optional<Incident>& old) -> std::optional<Incident> {
@@ -217,7 +246,7 @@ core::Result<std::vector<Notice>> resolve_recovered(store::IncidentStore& st, st
     if (!r) return std::move(r).error();
     if (*r) notices.push_back({"resolved", **r});
   }
-  return notices;
+  return {};
 }
 
 core::Result<Incident> act(store::IncidentStore& st, std::string_view id, std::string_view action,
@@ -229,8 +258,16 @@ core::Result<Incident> act(store::IncidentStore& st, std::string_view id, std::s
   if (by.empty()) return core::make_error(store::StoreErrc::invalid, "who acts must be given");
   if (action == "comment" && text.empty()) return core::make_error(store::StoreErrc::invalid, "a comment needs a text");
   std::optional<core::Error> refused;
-  auto r = st.update_incident(id, [&](const std::optional<Incident>& old) -> std::optional<Incident> {
+  auto change = [&](const std::optional<Incident>& old) -> std::optional<Incident> {
     refused.reset();
+    if (!old || old->id != id) {
+      // Re-opening goes through the dedup key: only its newest incident may
+      // become active again (a newer one may stand for the condition now).
+      refused = core::make_error(store::StoreErrc::conflict,
+                                 std::string(id) + " cannot be re-opened: " +
+                                     (old ? old->id + " is the newer incident of the same condition" : "not found"));
+      return std::nullopt;
+    }
     Incident i = *old;
     const IncidentState s = i.state;
     auto refuse = [&](const std::string& why) {
@@ -266,7 +303,16 @@ core::Result<Incident> act(store::IncidentStore& st, std::string_view id, std::s
       note(i, now, by, "comment", std::string(text));
     }
     return i;
-  });
+  };
+  core::Result<std::optional<Incident>> r = std::optional<Incident>{};
+  if (action == "reopen") {
+    auto held = st.find_incident(id);
+    if (!held) return std::move(held).error();
+    if (!*held) return core::make_error(store::StoreErrc::not_found, "no incident " + std::string(id));
+    r = st.update_incident_by_key((*held)->key, change);
+  } else {
+    r = st.update_incident(id, change);
+  }
   if (!r) return std::move(r).error();
   if (refused) return *refused;
   return **r;
@@ -300,7 +346,11 @@ Kpis kpis(const std::vector<Incident>& incidents, std::int64_t from, std::int64_
       // Restored when the condition cleared (the hold-down is not repair
       // time); by a person's resolve otherwise.
       const std::int64_t restored = i.recovered_ms > 0 ? std::min(i.recovered_ms, i.resolved_ms) : i.resolved_ms;
-      restore_total += std::max<std::int64_t>(0, restored - i.opened_ms);
+      // From its latest opening: the quiet time before a re-opening is not repair time.
+      std::int64_t began = i.opened_ms;
+      for (const store::IncidentEvent& e : i.timeline)
+        if (e.action == "reopened" && e.time_ms <= restored) began = e.time_ms;
+      restore_total += std::max<std::int64_t>(0, restored - began);
     }
   }
   if (k.resolved > 0) k.mttr_ms = restore_total / static_cast<std::int64_t>(k.resolved);

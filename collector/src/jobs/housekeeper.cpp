@@ -140,17 +140,19 @@ core::Result<std::optional<availability::Report>> Housekeeper::run_availability(
   if (!r) return std::move(r).error();
   if (options_.incidents_enabled && r->to_ms > r->from_ms) {
     const auto incidents_started = Steady::now();
-    auto notices = run_incidents(*r);
-    runs_.with({"incidents", notices ? "ok" : "failed"}).inc();
+    std::vector<incidents::Notice> notices;
+    auto done = run_incidents(*r, notices);
+    runs_.with({"incidents", done ? "ok" : "failed"}).inc();
     duration_.with({"incidents"}).set(seconds_since(incidents_started));
-    if (!notices) return std::move(notices).error();
-    for (const incidents::Notice& n : *notices) incident_events_.with({n.event}).inc();
-    if (options_.notify && !notices->empty()) options_.notify(*notices);
+    // What was written before a failure is sent all the same.
+    for (const incidents::Notice& n : notices) incident_events_.with({n.event}).inc();
+    if (options_.notify && !notices.empty()) options_.notify(notices);
+    if (!done) return std::move(done).error();
   }
   return std::optional<availability::Report>{*r};
 }
 
-core::Result<std::vector<incidents::Notice>> Housekeeper::run_incidents(const availability::Report& step) {
+core::Status Housekeeper::run_incidents(const availability::Report& step, std::vector<incidents::Notice>& notices) {
   std::shared_ptr<const impact::Graph> graph;
   if (options_.catalog) {
     auto g = graph_->graph(step.to_ms);
@@ -164,12 +166,10 @@ core::Result<std::vector<incidents::Notice>> Housekeeper::run_incidents(const av
   incidents::StepContext ctx{&stores_, options_.catalog.get(), graph.get(), &step};
   auto signals = incidents::gather(ctx);
   if (!signals) return std::move(signals).error();
-  auto notices = incidents::apply(*stores_.incidents, std::move(*signals), step.to_ms, options_.incidents);
-  if (!notices) return std::move(notices).error();
-  auto resolved = incidents::resolve_recovered(*stores_.incidents, step.to_ms, options_.incidents);
-  if (!resolved) return std::move(resolved).error();
-  notices->insert(notices->end(), resolved->begin(), resolved->end());
-  return notices;
+  if (auto st = incidents::apply_into(*stores_.incidents, std::move(*signals), step.to_ms, options_.incidents, notices);
+      !st)
+    return st;
+  return incidents::resolve_recovered_into(*stores_.incidents, step.to_ms, options_.incidents, notices);
 }
 
 core::Result<capacity::RulesReport> Housekeeper::run_rules() {

@@ -48,6 +48,8 @@ std::string render(const Message& m, std::int64_t now_ms) {
   for (std::size_t i = 0; i < m.notices.size(); ++i) {
     const incidents::Notice& n = m.notices[i];
     json::value v = json::parse(store::incident_to_json(n.incident));
+    // The timeline stays in the API (GET /api/v1/incidents/ID): a message stays small.
+    v.as_object().erase("timeline");
     v.as_object()["event"] = n.event;
     if (i == 0) {
       root = std::move(v);
@@ -74,9 +76,14 @@ http::Headers sign(std::string_view secret, std::string_view body, std::int64_t 
 }
 
 Notifier::Notifier(std::vector<Webhook> hooks, std::shared_ptr<store::IncidentStore> log, const core::Clock& clock,
-                   Backoff backoff)
-    : hooks_(std::move(hooks)), log_(std::move(log)), clock_(clock), backoff_(backoff) {
-  if (!hooks_.empty()) thread_ = std::thread([this] { loop(); });
+                   Backoff backoff, std::size_t max_queued)
+    : hooks_(std::move(hooks)),
+      log_(std::move(log)),
+      clock_(clock),
+      backoff_(backoff),
+      max_queued_(std::max<std::size_t>(1, max_queued)),
+      workers_(hooks_.size()) {
+  for (std::size_t h = 0; h < workers_.size(); ++h) workers_[h].thread = std::thread([this, h] { loop(h); });
 }
 
 Notifier::~Notifier() { stop(); }
@@ -87,11 +94,13 @@ void Notifier::stop() {
     stopping_ = true;
   }
   cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  for (Worker& w : workers_)
+    if (w.thread.joinable()) w.thread.join();
 }
 
 void Notifier::send(const std::vector<incidents::Notice>& notices) {
   if (hooks_.empty() || notices.empty()) return;
+  static log::Logger log("webhooks");
   const std::int64_t now = core::to_unix_ms(clock_.now());
   std::vector<Pending> add;
   for (const Message& m : group(notices)) {
@@ -112,36 +121,47 @@ void Notifier::send(const std::vector<incidents::Notice>& notices) {
   }
   {
     std::lock_guard lock(mu_);
-    for (Pending& p : add) queue_.push_back(std::move(p));
+    for (Pending& p : add) {
+      std::deque<Pending>& q = workers_[p.hook].queue;
+      if (q.size() >= max_queued_) {
+        log.error("webhook {}: {} messages queued; dropping the oldest ({})", hooks_[p.hook].name, q.size(),
+                  q.front().message_id);
+        q.pop_front();
+      }
+      q.push_back(std::move(p));
+    }
   }
   cv_.notify_all();
 }
 
 bool Notifier::wait_idle(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mu_);
-  return cv_.wait_for(lock, timeout, [this] { return queue_.empty() && in_flight_ == 0; });
+  return cv_.wait_for(lock, timeout, [this] {
+    return std::all_of(workers_.begin(), workers_.end(), [](const Worker& w) { return w.queue.empty() && !w.busy; });
+  });
 }
 
-void Notifier::loop() {
+void Notifier::loop(std::size_t hook) {
+  Worker& me = workers_[hook];
   std::unique_lock lock(mu_);
   while (!stopping_) {
-    if (queue_.empty()) {
+    if (me.queue.empty()) {
       cv_.wait(lock);
       continue;
     }
-    auto next = std::min_element(queue_.begin(), queue_.end(),
+    auto next = std::min_element(me.queue.begin(), me.queue.end(),
                                  [](const Pending& a, const Pending& b) { return a.due < b.due; });
     if (next->due > Steady::now()) {
       cv_.wait_until(lock, next->due);
       continue;
     }
     Pending p = std::move(*next);
-    queue_.erase(next);
-    ++in_flight_;
+    me.queue.erase(next);
+    me.busy = true;
     lock.unlock();
     attempt(std::move(p));
     lock.lock();
-    --in_flight_;
+    me.busy = false;
     cv_.notify_all();
   }
 }
@@ -195,7 +215,7 @@ void Notifier::attempt(Pending p) {
     ++p.attempt;
     p.due = Steady::now() + wait;
     std::lock_guard lock(mu_);
-    queue_.push_back(std::move(p));
+    workers_[p.hook].queue.push_back(std::move(p));
     return;
   }
   log.error("webhook {}: message {} given up after {} attempt(s): {}", w.name, p.message_id, p.attempt, d.error);

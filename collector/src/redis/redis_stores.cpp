@@ -1624,7 +1624,10 @@ class RedisIncidentStore final : public IncidentStore {
         if (id.empty()) {
           auto pre = c.pipeline({{"WATCH", b_->key("incident:key", key)}, {"GET", b_->key("incident:key", key)}});
           if (!pre) return std::move(pre).error();
-          if (is_error((*pre)[1].get())) return reply_error((*pre)[1].get(), "read incident key");
+          if (is_error((*pre)[1].get())) {
+            (void)c.command({"UNWATCH"});
+            return reply_error((*pre)[1].get(), "read incident key");
+          }
           id = reply_text((*pre)[1].get());
         }
         std::optional<Incident> old;
@@ -1647,10 +1650,14 @@ class RedisIncidentStore final : public IncidentStore {
           (void)c.command({"UNWATCH"});
           return next;
         }
-        if (next->id.empty()) {
+        const bool fresh = next->id.empty();
+        if (fresh) {
           auto n = c.command({"INCR", b_->key("incidents:seq")});
           if (!n) return std::move(n).error();
-          if (!reply_int(n->get())) return reply_error(n->get(), "number incident");
+          if (!reply_int(n->get())) {
+            (void)c.command({"UNWATCH"});
+            return reply_error(n->get(), "number incident");
+          }
           next->id = "INC-" + i64(*reply_int(n->get()));
         } else if (!old || old->id != next->id) {
           (void)c.command({"UNWATCH"});
@@ -1658,10 +1665,12 @@ class RedisIncidentStore final : public IncidentStore {
         }
         std::vector<Argv> tx{{"MULTI"},
                              {"SET", b_->key("incident", next->id), incident_to_json(*next)},
-                             {"SET", b_->key("incident:key", next->key), next->id},
                              {"ZADD", b_->key("incidents:opened"), i64(next->opened_ms), next->id},
-                             {is_active(next->state) ? "SADD" : "SREM", b_->key("incidents:active"), next->id},
-                             {"EXEC"}};
+                             {is_active(next->state) ? "SADD" : "SREM", b_->key("incidents:active"), next->id}};
+        // A new incident becomes its key's newest (the key was WATCHed); a
+        // change to an older one, by id, leaves the pointer alone.
+        if (fresh) tx.push_back({"SET", b_->key("incident:key", next->key), next->id});
+        tx.push_back({"EXEC"});
         auto r = c.pipeline(tx);
         if (!r) return std::move(r).error();
         const redisReply* exec = r->back().get();

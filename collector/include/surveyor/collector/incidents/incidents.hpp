@@ -75,6 +75,12 @@ core::Result<std::vector<Notice>> apply(store::IncidentStore& st, std::vector<Si
                                         const Options& o);
 // Resolves the active incidents whose condition has been clear for the hold-down.
 core::Result<std::vector<Notice>> resolve_recovered(store::IncidentStore& st, std::int64_t now_ms, const Options& o);
+// The same, adding to `notices` as they are written: on a failure, what was
+// written before it is there to be sent all the same.
+core::Status apply_into(store::IncidentStore& st, std::vector<Signal> signals, std::int64_t now_ms, const Options& o,
+                        std::vector<Notice>& notices);
+core::Status resolve_recovered_into(store::IncidentStore& st, std::int64_t now_ms, const Options& o,
+                                    std::vector<Notice>& notices);
 
 // What a person may do: acknowledge, resolve, close, reopen, comment.
 // `conflict` for an action the state does not allow (closing an open
@@ -88,7 +94,8 @@ struct Kpis {
   std::size_t opened = 0, resolved = 0;
   std::map<std::string, std::size_t> by_kind;      // opened in the period
   std::map<int, std::size_t> by_priority;          // opened in the period
-  std::optional<std::int64_t> mttr_ms;  // mean time to restore: opened -> condition clear (or resolved), of those resolved
+  // Mean time to restore, of those resolved: latest opening -> condition clear (or resolved).
+  std::optional<std::int64_t> mttr_ms;
   std::optional<std::int64_t> mtbf_ms;  // mean time between availability failures, per subject
   std::size_t failures = 0;             // availability incidents opened (the MTBF's denominator)
 };

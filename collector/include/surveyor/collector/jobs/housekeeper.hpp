@@ -74,8 +74,8 @@ class Housekeeper {
   // resolves; nullopt when another collector holds the evaluation lease.
   core::Result<std::optional<availability::Report>> run_availability();
   // The incidents of one availability step: signals applied, recovered ones
-  // resolved; the notices to send.
-  core::Result<std::vector<incidents::Notice>> run_incidents(const availability::Report& step);
+  // resolved; adds the notices to send (those written before a failure too).
+  core::Status run_incidents(const availability::Report& step, std::vector<incidents::Notice>& notices);
   // One evaluation of the capacity rules.
   core::Result<capacity::RulesReport> run_rules();
 

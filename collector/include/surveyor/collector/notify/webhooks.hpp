@@ -53,13 +53,15 @@ struct Backoff {
   std::chrono::milliseconds max{300'000};
 };
 
-// Sends messages from its own thread, so evaluation never waits on a
-// receiver. Messages still queued when the collector stops are lost (the
+// Sends messages from a thread per webhook, so evaluation never waits on a
+// receiver and a dead receiver does not hold up the others. Each webhook
+// queues at most max_queued messages (beyond, the oldest is dropped and
+// logged). Messages still queued when the collector stops are lost (the
 // incidents themselves are in the store).
 class Notifier {
  public:
   Notifier(std::vector<Webhook> hooks, std::shared_ptr<store::IncidentStore> log, const core::Clock& clock,
-           Backoff backoff = {});
+           Backoff backoff = {}, std::size_t max_queued = 10'000);
   ~Notifier();
   Notifier(const Notifier&) = delete;
   Notifier& operator=(const Notifier&) = delete;
@@ -78,19 +80,23 @@ class Notifier {
     int attempt = 1;
     std::chrono::steady_clock::time_point due;
   };
-  void loop();
+  struct Worker {
+    std::deque<Pending> queue;
+    bool busy = false;
+    std::thread thread;
+  };
+  void loop(std::size_t hook);
   void attempt(Pending p);
 
   std::vector<Webhook> hooks_;
   std::shared_ptr<store::IncidentStore> log_;
   const core::Clock& clock_;
   Backoff backoff_;
-  std::mutex mu_;
+  std::size_t max_queued_;
+  std::mutex mu_;  // guards the workers' queues and busy flags, and stopping_
   std::condition_variable cv_;
-  std::deque<Pending> queue_;
-  std::size_t in_flight_ = 0;
+  std::vector<Worker> workers_;
   bool stopping_ = false;
-  std::thread thread_;
 };
 
 }  // namespace surveyor::collector::notify
