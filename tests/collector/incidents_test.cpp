@@ -800,6 +800,37 @@ TEST(IncidentEvaluation, ACheckTakesItsServiceDown) {
   EXPECT_EQ(tl->back().state, store::Availability::down);
 }
 
+// The collector comes back from a gap (it was stopped): hosts whose agents
+// waited for it are not down at once; one that stays silent is, two
+// heartbeat intervals later.
+TEST(IncidentEvaluation, AfterACollectorGapHostsGetTwoIntervalsToReport) {
+  Evaluation e("name = \"shop\"\nowner = \"o\"\n[[group]]\nmembers = [\"a\", \"b\"]\nredundancy = \"any\"\n");
+  auto step = [&] {
+    ASSERT_TRUE(e.hk->run_availability());
+    e.clock.advance(std::chrono::seconds(10));
+  };
+  for (int i = 0; i < 3; ++i) {
+    for (const char* h : {"a", "b"}) ASSERT_TRUE(e.stores.cmdb->upsert_ci(heartbeat(h, e.now())));
+    step();
+  }
+  e.clock.advance(std::chrono::minutes(10));  // the collector is away; so are the agents' reports
+  step();                                     // the gap: unknown
+  EXPECT_TRUE(e.sent.empty());
+  step();  // 10 s after: within the grace
+  ASSERT_TRUE(e.stores.cmdb->upsert_ci(heartbeat("a", e.now())));  // a's agent delivers
+  step();
+  EXPECT_TRUE(e.sent.empty()) << "nobody is down yet";
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(e.stores.cmdb->upsert_ci(heartbeat("a", e.now())));
+    step();
+  }
+  ASSERT_EQ(e.sent.size(), 1u) << "b stayed silent past the grace";
+  EXPECT_EQ(e.sent[0].incident.subject, "host-b");
+  auto tl = e.stores.timelines->read_timeline("host-a", kT0, e.now());
+  ASSERT_TRUE(tl);
+  for (const store::StateInterval& i : *tl) EXPECT_NE(i.state, store::Availability::down);
+}
+
 // --- SLA records: burn rates, frozen reports, amendments ----------------------
 
 constexpr std::int64_t kJune = 1'780'272'000'000;  // 2026-06-01T00:00:00Z (date -u -d 2026-06-01 +%s)

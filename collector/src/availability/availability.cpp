@@ -111,7 +111,7 @@ Availability judge_service(const services::Service& s, const std::function<Avail
 }
 
 core::Result<Report> evaluate(const store::Stores& st, std::int64_t now_ms, std::int64_t max_gap_ms,
-                              const services::Catalog* catalog) {
+                              const services::Catalog* catalog, std::int64_t resumed_ms) {
   Report rep;
   auto until = st.timelines->evaluated_until();
   if (!until) return std::move(until).error();
@@ -148,7 +148,8 @@ core::Result<Report> evaluate(const store::Stores& st, std::int64_t now_ms, std:
       if (ci.first_seen_ms < now_ms)
         states.push_back({ci.id, std::max(*until, ci.first_seen_ms), now_ms, Availability::unknown});
     } else {
-      states = host_states(ci.id, {ci.first_seen_ms, ci.last_seen_ms, heartbeat_ms(ci)}, *until, now_ms);
+      states = host_states(ci.id, {ci.first_seen_ms, std::max(ci.last_seen_ms, resumed_ms), heartbeat_ms(ci)}, *until,
+                           now_ms);
       // Inside an approved change window of the host: maintenance.
       if (auto w = windows.find(ci.id); w != windows.end()) states = with_maintenance(states, w->second);
     }

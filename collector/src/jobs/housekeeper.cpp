@@ -134,7 +134,8 @@ core::Result<std::optional<availability::Report>> Housekeeper::run_availability(
     runs_.with({"availability", "standby"}).inc();
     return std::optional<availability::Report>{};
   }
-  auto r = availability::evaluate(stores_, now, options_.availability_gap.count(), options_.catalog.get());
+  auto r = availability::evaluate(stores_, now, options_.availability_gap.count(), options_.catalog.get(), resumed_ms_);
+  if (r && r->gap) resumed_ms_ = r->to_ms;
   runs_.with({"availability", r ? "ok" : "failed"}).inc();
   duration_.with({"availability"}).set(seconds_since(started));
   if (!r) return std::move(r).error();

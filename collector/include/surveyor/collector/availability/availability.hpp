@@ -60,8 +60,12 @@ struct Report {
 // an agent (retired ones excepted) and its checks (results of the last day),
 // then every service of `catalog` (if any) as of now. The first evaluation
 // only sets the pulse.
+// `resumed_ms`: when the collector came back from a gap (0: none known).
+// Hosts get two heartbeat intervals from then before they are down, as from
+// a heartbeat: their agents were perhaps waiting for the collector (as
+// Zabbix's nodata() waits after a server start).
 [[nodiscard]] core::Result<Report> evaluate(const store::Stores& stores, std::int64_t now_ms, std::int64_t max_gap_ms,
-                                            const services::Catalog* catalog = nullptr);
+                                            const services::Catalog* catalog = nullptr, std::int64_t resumed_ms = 0);
 
 // Time in each state within [from, to), from a timeline; what the timeline
 // does not cover counts as unknown.

@@ -97,6 +97,7 @@ class Housekeeper {
   metrics::Family<metrics::Counter>& incident_events_;  // {event}
   std::unique_ptr<impact::GraphSource> graph_;
   std::set<std::string> frozen_;  // service and period of the SLA reports known frozen
+  std::int64_t resumed_ms_ = 0;    // when this collector's evaluation came back from its last gap
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;
