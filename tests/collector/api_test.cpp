@@ -563,11 +563,16 @@ TEST(CmdbApi, ManualCisRelationshipsImpactAuditAndHistory) {
             404u);
 
   // The service stands on the application: losing the host takes it down.
-  std::ofstream(defs.file("shop.toml")) << "name = \"shop\"\nowner = \"o\"\n[[group]]\nmembers = [\"shop\"]\n";
+  std::ofstream(defs.file("shop.toml")) << "name = \"shop\"\nowner = \"o\"\nsla_target = 99.5\n"
+                                           "sla_time_zone = \"Europe/Paris\"\nsla_service_hours = [\"Mon-Sat 07:00-21:00\"]\n"
+                                           "[[group]]\nmembers = [\"shop\"]\n";
   auto impact = get_json(h, "/api/v1/impact/" + h.ci_id);
   ASSERT_EQ(impact.at("services").as_array().size(), 1u) << json::serialize(impact);
   const auto& svc = impact.at("services").as_array()[0].as_object();
   EXPECT_EQ(svc.at("verdict").as_string(), "down");
+  EXPECT_EQ(svc.at("sla").at("time_zone").as_string(), "Europe/Paris");
+  EXPECT_EQ(json::serialize(svc.at("sla").at("service_hours")), R"(["Mon-Sat 07:00-21:00"])");
+  EXPECT_TRUE(svc.at("sla").at("error_budget_left_seconds").is_number());
   EXPECT_EQ(svc.at("path").as_array().size(), 3u);
   EXPECT_EQ(impact.at("cis").as_array()[0].at("id").as_string(), app_id);
   auto deps = get_json(h, "/api/v1/services/shop/dependencies");

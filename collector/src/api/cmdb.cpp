@@ -414,7 +414,10 @@ http::Response Api::get_impact(const server::Params& p) {
           if (!rep) return store_failure(rep.error());
           if (*rep) budget = (*rep)->budget_left_ms / 1000.0;
         }
+      json::array hours;
+      for (const services::ServiceHours& h : s.sla->service_hours) hours.emplace_back(services::describe(h));
       sla = json::object{{"target_percent", s.sla->target_percent}, {"period", s.sla->period},
+                         {"time_zone", s.sla->time_zone}, {"service_hours", std::move(hours)},
                          {"error_budget_left_seconds", std::move(budget)}};
     }
     services.push_back(json::object{{"service", s.service},
