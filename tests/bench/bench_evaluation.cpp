@@ -3,7 +3,10 @@
 // incidents: signals, impact and urgency, SLA burn rates, hold-down) on a
 // real SQLite store (docs/benchmarks.md).
 //
-//   bench_evaluation [--hosts N] [--services N] [--steps N]
+//   bench_evaluation [--hosts N] [--services N] [--steps N] [--store URL]
+//
+// The store is a SQLite file in a temporary directory unless --store names
+// another (redis://HOST:PORT/PREFIX: use a throwaway server).
 //
 // N hosts report every 60 s; each service stands on 10 of them (any 8 of 10)
 // with a 99.9 % monthly SLA. Prints the time of a step while all is well,
@@ -48,10 +51,12 @@ struct Figures {
 
 int main(int argc, char** argv) {
   int hosts = 2000, services_n = 200, steps = 30;
+  std::string store_url;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--hosts")) hosts = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--services")) services_n = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--steps")) steps = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--store")) store_url = argv[i + 1];
   }
   const auto dir = std::filesystem::temp_directory_path() / ("surveyor-bench-eval-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir / "services");
@@ -62,7 +67,8 @@ int main(int argc, char** argv) {
     for (int m = 0; m < 10; ++m) f << (m ? ", " : "") << "\"h" << (s * 10 + m) % hosts << "\"";
     f << "]\n";
   }
-  auto stores = backends::open_stores("sqlite:" + (dir / "s.db").string());
+  if (store_url.empty()) store_url = "sqlite:" + (dir / "s.db").string();
+  auto stores = backends::open_stores(store_url);
   if (!stores) {
     std::fprintf(stderr, "bench_evaluation: %s\n", stores.error().describe().c_str());
     return 1;
@@ -100,8 +106,8 @@ int main(int argc, char** argv) {
     if (f) f->add(ms);
     clock.advance(std::chrono::seconds(10));
   };
-  std::printf("bench_evaluation: %d hosts, %d services of 10 hosts (at least 8), 10 s steps, SQLite\n", hosts,
-              services_n);
+  std::printf("bench_evaluation: %d hosts, %d services of 10 hosts (at least 8), 10 s steps, %s\n", hosts,
+              services_n, stores->health->describe().c_str());
   report(0, hosts);
   step(nullptr);
   step(nullptr);  // the graph is built on the first steps
