@@ -306,6 +306,11 @@ TYPED_TEST(StoreConformance, LatestSamplesAreTheNewestPerSeries) {
   EXPECT_EQ((*latest)[1].series.key.metric, "b.metric");
   EXPECT_EQ((*latest)[1].sample.time_ms, 3'000);
   EXPECT_EQ((*latest)[1].sample.value, 3.0);
+  auto only_b = this->stores.series->latest_samples("ci-1", "b.metric");
+  ASSERT_TRUE(only_b);
+  ASSERT_EQ(only_b->size(), 1u);
+  EXPECT_EQ(only_b->front().sample.value, 3.0);
+  EXPECT_TRUE(this->stores.series->latest_samples("ci-1", "nope")->empty());
 }
 
 TYPED_TEST(StoreConformance, ConcurrentReportsAreAllStored) {

@@ -161,7 +161,7 @@ core::Result<Report> evaluate(const store::Stores& st, std::int64_t now_ms, std:
     if (auto [it, fresh] = host_by_name.try_emplace(ci.name, ci.id); !fresh) it->second.clear();  // ambiguous
     rep.states[ci.id] = host_state;
     // Its checks, as of now, over the whole step.
-    auto latest = st.series->latest_samples(ci.id);
+    auto latest = st.series->latest_samples(ci.id, "surveyor.check.status");
     if (!latest) return std::move(latest).error();
     for (const store::LatestSample& l : *latest) {
       if (l.series.key.metric != "surveyor.check.status" || now_ms - l.sample.time_ms > kCheckStaleMs) continue;

@@ -513,10 +513,12 @@ class RedisSeriesStore final : public SeriesStore {
     });
   }
 
-  core::Result<std::vector<LatestSample>> latest_samples(std::string_view ci_id) override {
+  core::Result<std::vector<LatestSample>> latest_samples(std::string_view ci_id, std::string_view metric) override {
     return b_->pool.with([&](Connection& c) -> core::Result<std::vector<LatestSample>> {
       auto series = list_in(c, ci_id);
       if (!series) return std::move(series).error();
+      if (!metric.empty())
+        std::erase_if(*series, [&](const SeriesInfo& i) { return i.key.metric != metric; });
       std::vector<LatestSample> out;
       if (series->empty()) return out;
       std::vector<Argv> reads{{"MULTI"}};

@@ -620,13 +620,14 @@ class SqliteSeriesStore final : public SeriesStore {
     });
   }
 
-  core::Result<std::vector<LatestSample>> latest_samples(std::string_view ci_id) override {
+  core::Result<std::vector<LatestSample>> latest_samples(std::string_view ci_id, std::string_view metric) override {
     return b_->pool.with_reader([&](Connection& c) -> core::Result<std::vector<LatestSample>> {
       ReadSnapshot snap(c);
       auto series = list_in(c, ci_id);
       if (!series) return std::move(series).error();
       std::vector<LatestSample> out;
       for (const SeriesInfo& info : *series) {
+        if (!metric.empty() && info.key.metric != metric) continue;
         auto id = find_series_id(c, info.key);
         if (!id) return std::move(id).error();
         if (!*id) continue;

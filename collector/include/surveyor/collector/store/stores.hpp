@@ -67,8 +67,10 @@ class SeriesStore {
   // Samples with from_ms <= time < to_ms, oldest first, at most `limit`.
   virtual core::Result<std::vector<Sample>> read_samples(const SeriesKey& key, std::int64_t from_ms,
                                                          std::int64_t to_ms, std::size_t limit) = 0;
-  // The newest sample of each series of a CI, in list_series order.
-  virtual core::Result<std::vector<LatestSample>> latest_samples(std::string_view ci_id) = 0;
+  // The newest sample of each series of a CI (only of `metric`, if given),
+  // in list_series order.
+  virtual core::Result<std::vector<LatestSample>> latest_samples(std::string_view ci_id,
+                                                                 std::string_view metric = {}) = 0;
   // Hourly rollups with from_ms <= start < to_ms, oldest first.
   virtual core::Result<std::vector<Rollup>> read_rollups(const SeriesKey& key, std::int64_t from_ms,
                                                          std::int64_t to_ms) = 0;
