@@ -911,6 +911,16 @@ TEST(SlaRecords, FrozenWhenThePeriodClosesAmendedOnlyWhenFiguresChange) {
   EXPECT_EQ(*sla::freeze_closed(*s, catalog, kJune + 30 * kDay + 2 * kHour, done), 0u) << "once";
   std::set<std::string> fresh;  // another collector: asks the store, freezes nothing twice
   EXPECT_EQ(*sla::freeze_closed(*s, catalog, kJune + 30 * kDay + 2 * kHour, fresh), 0u);
+  // A collector that was away all of July still freezes June in August.
+  test::TempDir later_dir;
+  auto later = backends::open_stores("sqlite:" + later_dir.file("s.db"));
+  ASSERT_TRUE(later);
+  auto june_tl = s->timelines->read_timeline("service:shop", kJune, kJune + 30 * kDay);
+  ASSERT_TRUE(june_tl && later->timelines->record_states(*june_tl));
+  std::set<std::string> august;
+  EXPECT_EQ(*sla::freeze_closed(*later, catalog, kJune + 62 * kDay, august), 2u) << "June, and July's first hour";
+  EXPECT_EQ(later->sla_reports->sla_reports("shop", "2026-06")->size(), 1u);
+  EXPECT_EQ(later->sla_reports->sla_reports("shop", "2026-07")->size(), 1u);
   auto versions = s->sla_reports->sla_reports("shop", "2026-06");
   ASSERT_TRUE(versions);
   ASSERT_EQ(versions->size(), 1u);

@@ -14,6 +14,8 @@ namespace surveyor::collector::sla {
 
 namespace json = boost::json;
 
+constexpr int kClosedLooked = 3;
+
 std::string report_json(const Report& r) {
   auto opt = [](const std::optional<double>& v) { return v ? json::value(*v) : json::value(nullptr); };
   json::array hours, excluded;
@@ -135,24 +137,30 @@ core::Result<std::size_t> freeze_closed(const store::Stores& st, const services:
     if (!svc.sla) continue;
     const auto current = period_at(*svc.sla, now);
     if (!current) continue;
-    const auto last = period_at(*svc.sla, current->start_ms - 1);
-    if (!last) continue;
-    const std::string key = svc.name + "\x1f" + last->name;
-    if (done.contains(key)) continue;
-    auto held = st.sla_reports->sla_reports(svc.name, last->name);
-    if (!held) return std::move(held).error();
-    if (held->empty()) {
-      auto tl = st.timelines->read_timeline("service:" + svc.name, last->start_ms, last->end_ms);
-      if (!tl) return std::move(tl).error();
-      if (!tl->empty()) {
-        const Report r = evaluate(svc.name, *svc.sla, *last, *tl, now);
-        auto added = st.sla_reports->add_sla_report(
-            {svc.name, last->name, 1, now, "surveyor", "period closed", report_json(r)});
-        if (!added) return std::move(added).error();
-        frozen += *added ? 1 : 0;
+    // The last kClosedLooked closed periods: a collector away over a whole
+    // period still freezes the one it missed.
+    std::int64_t before = current->start_ms;
+    for (int back = 0; back < kClosedLooked; ++back) {
+      const auto closed = period_at(*svc.sla, before - 1);
+      if (!closed) break;
+      before = closed->start_ms;
+      const std::string key = svc.name + "\x1f" + closed->name;
+      if (done.contains(key)) continue;
+      auto held = st.sla_reports->sla_reports(svc.name, closed->name);
+      if (!held) return std::move(held).error();
+      if (held->empty()) {
+        auto tl = st.timelines->read_timeline("service:" + svc.name, closed->start_ms, closed->end_ms);
+        if (!tl) return std::move(tl).error();
+        if (!tl->empty()) {
+          const Report r = evaluate(svc.name, *svc.sla, *closed, *tl, now);
+          auto added = st.sla_reports->add_sla_report(
+              {svc.name, closed->name, 1, now, "surveyor", "period closed", report_json(r)});
+          if (!added) return std::move(added).error();
+          frozen += *added ? 1 : 0;
+        }
       }
+      done.insert(key);
     }
-    done.insert(key);
   }
   return frozen;
 }

@@ -109,8 +109,9 @@ struct BurnRates {
 [[nodiscard]] BurnRates burn_rates(const services::Sla& sla, const Period& current,
                                    const std::vector<store::StateInterval>& timeline, std::int64_t now_ms);
 
-// Freezes the report of each service's SLA period that has closed and has
-// none yet (version 1, by "surveyor"), if the service has a timeline in it.
+// Freezes the report of each of the service's last three closed SLA
+// periods that has none yet (version 1, by "surveyor"), if the service has a
+// timeline in it.
 // `done` remembers what is known to be frozen, so the store is asked once.
 core::Result<std::size_t> freeze_closed(const store::Stores& stores, const services::Catalog& catalog,
                                         std::int64_t now_ms, std::set<std::string>& done);
