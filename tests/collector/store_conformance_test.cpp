@@ -311,6 +311,19 @@ TYPED_TEST(StoreConformance, LatestSamplesAreTheNewestPerSeries) {
   ASSERT_EQ(only_b->size(), 1u);
   EXPECT_EQ(only_b->front().sample.value, 3.0);
   EXPECT_TRUE(this->stores.series->latest_samples("ci-1", "nope")->empty());
+  // Several CIs at once, in their order, as one by one.
+  auto many = this->stores.series->latest_samples_of({"ci-2", "nobody", "ci-1"}, "");
+  ASSERT_TRUE(many) << many.error().describe();
+  ASSERT_EQ(many->size(), 3u);
+  ASSERT_EQ((*many)[0].size(), 1u);
+  EXPECT_EQ((*many)[0][0].sample.value, 9.0);
+  EXPECT_TRUE((*many)[1].empty());
+  ASSERT_EQ((*many)[2].size(), 2u);
+  EXPECT_EQ((*many)[2][1].sample.value, 3.0);
+  auto some = this->stores.series->latest_samples_of({"ci-1", "ci-2"}, "a.metric");
+  ASSERT_TRUE(some);
+  EXPECT_EQ((*some)[0].size(), 1u);
+  EXPECT_TRUE((*some)[1].empty());
 }
 
 TYPED_TEST(StoreConformance, ConcurrentReportsAreAllStored) {

@@ -72,6 +72,9 @@ std::vector<StateInterval> with_maintenance(const std::vector<StateInterval>& st
   return out;
 }
 
+// Hosts whose check results are read at once.
+constexpr std::size_t kCheckPage = 500;
+
 // Check results older than this are of a check no longer run.
 constexpr std::int64_t kCheckStaleMs = 86'400'000;
 
@@ -140,6 +143,37 @@ core::Result<Report> evaluate(const store::Stores& st, std::int64_t now_ms, std:
         for (const std::string& ci : c.ci_ids)
           windows[ci].emplace_back(std::max(c.start_ms, *until), std::min(c.end_ms, now_ms));
   }
+  // Hosts whose checks are still to be read: (id, from, state at now).
+  struct Checked {
+    std::string id;
+    std::int64_t from_ms;
+    Availability host;
+  };
+  std::vector<Checked> checked;
+  // Each check, as of now, over the whole step.
+  auto read_checks = [&]() -> core::Status {
+    if (checked.empty()) return {};
+    std::vector<std::string> ids;
+    for (const Checked& h : checked) ids.push_back(h.id);
+    auto latest = st.series->latest_samples_of(ids, "surveyor.check.status");
+    if (!latest) return std::move(latest).error();
+    for (std::size_t n = 0; n < checked.size() && n < latest->size(); ++n)
+      for (const store::LatestSample& l : (*latest)[n]) {
+        if (l.series.key.metric != "surveyor.check.status" || now_ms - l.sample.time_ms > kCheckStaleMs) continue;
+        std::string name;
+        for (const auto& [k, v] : l.series.key.attributes)
+          if (k == "check") name = v;
+        if (name.empty()) continue;
+        const std::string subject = check_subject(checked[n].id, name);
+        const Availability a = rep.gap ? Availability::unknown : check_state(l.sample.value, checked[n].host);
+        batch.push_back({subject, checked[n].from_ms, now_ms, a});
+        host_now[subject] = a;
+        rep.states[subject] = a;
+        ++rep.checks;
+      }
+    checked.clear();
+    return {};
+  };
   auto walked = store::for_each_ci(*st.cmdb, "host", [&](const store::Ci& ci) -> core::Result<bool> {
     if (ci.source != "agent" || ci.state == store::CiState::retired) return true;
     ++rep.hosts;
@@ -160,25 +194,14 @@ core::Result<Report> evaluate(const store::Stores& st, std::int64_t now_ms, std:
     // Service members name hosts by name as often as by id.
     if (auto [it, fresh] = host_by_name.try_emplace(ci.name, ci.id); !fresh) it->second.clear();  // ambiguous
     rep.states[ci.id] = host_state;
-    // Its checks, as of now, over the whole step.
-    auto latest = st.series->latest_samples(ci.id, "surveyor.check.status");
-    if (!latest) return std::move(latest).error();
-    for (const store::LatestSample& l : *latest) {
-      if (l.series.key.metric != "surveyor.check.status" || now_ms - l.sample.time_ms > kCheckStaleMs) continue;
-      std::string name;
-      for (const auto& [k, v] : l.series.key.attributes)
-        if (k == "check") name = v;
-      if (name.empty()) continue;
-      const std::string subject = check_subject(ci.id, name);
-      const Availability a = rep.gap ? Availability::unknown : check_state(l.sample.value, host_state);
-      batch.push_back({subject, std::max(*until, ci.first_seen_ms), now_ms, a});
-      host_now[subject] = a;
-      rep.states[subject] = a;
-      ++rep.checks;
-    }
+    // Its checks, read for a page of hosts at a time.
+    checked.push_back({ci.id, std::max(*until, ci.first_seen_ms), host_state});
+    if (checked.size() >= kCheckPage)
+      if (auto r = read_checks(); !r) return std::move(r).error();
     return true;
   });
   if (!walked) return std::move(walked).error();
+  if (auto r = read_checks(); !r) return std::move(r).error();
 
   // Services, as of now, over the whole step.
   if (catalog != nullptr) {

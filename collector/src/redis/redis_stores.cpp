@@ -514,16 +514,36 @@ class RedisSeriesStore final : public SeriesStore {
   }
 
   core::Result<std::vector<LatestSample>> latest_samples(std::string_view ci_id, std::string_view metric) override {
-    return b_->pool.with([&](Connection& c) -> core::Result<std::vector<LatestSample>> {
-      auto series = list_in(c, ci_id);
-      if (!series) return std::move(series).error();
-      if (!metric.empty())
-        std::erase_if(*series, [&](const SeriesInfo& i) { return i.key.metric != metric; });
-      std::vector<LatestSample> out;
-      if (series->empty()) return out;
+    auto all = latest_samples_of({std::string(ci_id)}, metric);
+    if (!all) return std::move(all).error();
+    return std::move(all->front());
+  }
+
+  // Two round trips for any number of CIs: their series lists, then the
+  // newest head entry and chunk of each series wanted, in one transaction.
+  core::Result<std::vector<std::vector<LatestSample>>> latest_samples_of(const std::vector<std::string>& ci_ids,
+                                                                        std::string_view metric) override {
+    return b_->pool.with([&](Connection& c) -> core::Result<std::vector<std::vector<LatestSample>>> {
+      std::vector<std::vector<LatestSample>> out(ci_ids.size());
+      if (ci_ids.empty()) return out;
+      std::vector<Argv> lists;
+      for (const std::string& id : ci_ids) {
+        lists.push_back({"ZRANGE", b_->key("series", id), "0", "-1"});
+        lists.push_back({"HGETALL", b_->key("units", id)});
+      }
+      auto listed = c.pipeline(lists);
+      if (!listed) return std::move(listed).error();
+      std::vector<std::pair<std::size_t, SeriesInfo>> wanted;  // (CI index, series)
+      for (std::size_t n = 0; n < ci_ids.size(); ++n) {
+        auto series = series_from(ci_ids[n], (*listed)[2 * n].get(), (*listed)[2 * n + 1].get());
+        if (!series) return std::move(series).error();
+        for (SeriesInfo& info : *series)
+          if (metric.empty() || info.key.metric == metric) wanted.emplace_back(n, std::move(info));
+      }
+      if (wanted.empty()) return out;
       std::vector<Argv> reads{{"MULTI"}};
-      for (const SeriesInfo& s : *series) {
-        const SeriesKeys k = keys_of(*b_, series_id(s.key));
+      for (const auto& [n, info] : wanted) {
+        const SeriesKeys k = keys_of(*b_, series_id(info.key));
         reads.push_back({"ZRANGE", k.head, "-1", "-1"});
         reads.push_back({"ZRANGE", k.chunks, "-1", "-1"});
       }
@@ -531,9 +551,9 @@ class RedisSeriesStore final : public SeriesStore {
       auto rows = c.pipeline(reads);
       if (!rows) return std::move(rows).error();
       const redisReply* exec = rows->back().get();
-      if (is_error(exec) || exec->type != REDIS_REPLY_ARRAY || exec->elements != 2 * series->size())
+      if (is_error(exec) || exec->type != REDIS_REPLY_ARRAY || exec->elements != 2 * wanted.size())
         return reply_error(exec, "latest samples");
-      for (std::size_t i = 0; i < series->size(); ++i) {
+      for (std::size_t i = 0; i < wanted.size(); ++i) {
         const redisReply* head = exec->element[2 * i];
         const redisReply* chunk = exec->element[2 * i + 1];
         if (is_error(head) || is_error(chunk)) return reply_error(is_error(head) ? head : chunk, "latest sample");
@@ -544,11 +564,11 @@ class RedisSeriesStore final : public SeriesStore {
           best = *x;
         }
         if (chunk->elements > 0) {
-          auto d = decode_stored(reply_text(chunk->element[0]), series_id((*series)[i].key));
+          auto d = decode_stored(reply_text(chunk->element[0]), series_id(wanted[i].second.key));
           if (!d) return std::move(d).error();
           if (!d->empty() && (!best || d->back().time_ms > best->time_ms)) best = d->back();
         }
-        if (best) out.push_back(LatestSample{(*series)[i], *best});
+        if (best) out[wanted[i].first].push_back(LatestSample{wanted[i].second, *best});
       }
       return out;
     });
@@ -668,9 +688,14 @@ class RedisSeriesStore final : public SeriesStore {
   core::Result<std::vector<SeriesInfo>> list_in(Connection& c, std::string_view ci_id) {
     auto r = c.pipeline({{"ZRANGE", b_->key("series", ci_id), "0", "-1"}, {"HGETALL", b_->key("units", ci_id)}});
     if (!r) return std::move(r).error();
-    const redisReply* arr = (*r)[0].get();
+    return series_from(ci_id, (*r)[0].get(), (*r)[1].get());
+  }
+
+  // A CI's series from the replies of ZRANGE on its series set and HGETALL of its units.
+  static core::Result<std::vector<SeriesInfo>> series_from(std::string_view ci_id, const redisReply* arr,
+                                                           const redisReply* units_reply) {
     if (is_error(arr)) return reply_error(arr, "list series");
-    const auto units = hash_of((*r)[1].get());
+    const auto units = hash_of(units_reply);
     std::vector<SeriesInfo> out;
     for (std::size_t i = 0; arr->type == REDIS_REPLY_ARRAY && i < arr->elements; ++i) {
       const std::string m = reply_text(arr->element[i]);
