@@ -28,23 +28,8 @@ bool valid_id(std::string_view id) {
          std::all_of(id.begin(), id.end(), [](char c) { return c > ' ' && c != 0x7f && c != '/' && c != '\x1f'; });
 }
 
-// A JSON object body, or the 400 that says why not.
-std::variant<json::object, std::string> object_body(const http::Request& req) {
-  boost::system::error_code ec;
-  json::value v = json::parse(req.body, ec);
-  if (ec) return "the body is not JSON: " + ec.message();
-  if (!v.is_object()) return std::string("the body must be a JSON object");
-  return std::move(v.get_object());
-}
-
-// A string member ("" when absent); an error text when it is not a string.
-std::optional<std::string> string_member(const json::object& o, std::string_view key, std::string& out) {
-  auto it = o.find(key);
-  if (it == o.end() || it->value().is_null()) return std::nullopt;
-  if (!it->value().is_string()) return std::string(key) + " must be a string";
-  out = std::string(it->value().get_string());
-  return std::nullopt;
-}
+using query::object_body;
+using query::string_member;
 
 std::optional<std::string> origin_member(const json::object& o, std::string& out) {
   out = "api";

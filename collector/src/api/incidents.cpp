@@ -95,16 +95,11 @@ http::Response Api::get_incident(const server::Params& p) {
 }
 
 http::Response Api::act_on_incident(const http::Request& req, const server::Params& p) {
-  boost::system::error_code ec;
-  json::value body = req.body.empty() ? json::value(json::object{}) : json::parse(req.body, ec);
-  if (ec || !body.is_object()) return fail(400, "bad_request", "the body must be a JSON object {\"by\": ..., \"text\": ...}");
+  auto body = query::object_body(req);
+  if (auto* e = std::get_if<std::string>(&body)) return fail(400, "bad_request", *e);
   std::string by, text;
-  for (auto [key, out] : {std::pair<const char*, std::string*>{"by", &by}, {"text", &text}}) {
-    const json::value* v = body.as_object().if_contains(key);
-    if (v == nullptr || v->is_null()) continue;
-    if (!v->is_string()) return fail(400, "bad_request", std::string(key) + " must be a string");
-    *out = std::string(v->get_string());
-  }
+  for (auto [key, out] : {std::pair<const char*, std::string*>{"by", &by}, {"text", &text}})
+    if (auto e = query::string_member(std::get<json::object>(body), key, *out)) return fail(400, "bad_request", *e);
   if (by.size() > 256 || text.size() > 16 * 1024) return fail(400, "bad_request", "by is at most 256 bytes, text 16 KiB");
   auto r = incidents::act(*stores_.incidents, p.path.at("id"), p.path.at("action"), by, text,
                           core::to_unix_ms(clock_.now()));

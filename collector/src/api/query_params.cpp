@@ -4,12 +4,33 @@
 #include <algorithm>
 #include <charconv>
 
+#include <boost/json/parse.hpp>
+
 #include "surveyor/core/clock.hpp"
 #include "surveyor/core/duration.hpp"
 
 namespace surveyor::collector::api::query {
 
 namespace json = boost::json;
+
+// A JSON object body, or the 400 that says why not.
+std::variant<json::object, std::string> object_body(const http::Request& req) {
+  boost::system::error_code ec;
+  json::value v = json::parse(req.body, ec);
+  if (ec) return "the body is not JSON: " + ec.message();
+  if (!v.is_object()) return std::string("the body must be a JSON object");
+  return std::move(v.get_object());
+}
+
+// A string member ("" when absent); an error text when it is not a string.
+std::optional<std::string> string_member(const json::object& o, std::string_view key, std::string& out) {
+  auto it = o.find(key);
+  if (it == o.end() || it->value().is_null()) return std::nullopt;
+  if (!it->value().is_string()) return std::string(key) + " must be a string";
+  out = std::string(it->value().get_string());
+  return std::nullopt;
+}
+
 using capacity::QueryErrc;
 
 core::Result<std::int64_t> time_param(const server::Params& p, std::string_view key, std::int64_t fallback) {

@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <variant>
 
 #include "surveyor/collector/capacity/query.hpp"
 #include "surveyor/collector/server/router.hpp"
@@ -28,6 +30,11 @@ core::Result<std::size_t> count_param(const server::Params& p, std::string_view 
 
 // metric, attr.KEY=VALUE and exact=true|false; the CI ids are filled in by the caller.
 core::Result<capacity::SeriesSelector> selector(const server::Params& p);
+
+// A JSON object body, or the text of the 400 that says why not.
+std::variant<boost::json::object, std::string> object_body(const http::Request& req);
+// A string member ("" when absent or null); an error text when it is not a string.
+std::optional<std::string> string_member(const boost::json::object& o, std::string_view key, std::string& out);
 
 boost::json::object labels_json(const store::Labels& l);
 // A CI's typed attributes as a JSON object.

@@ -309,15 +309,13 @@ http::Response Api::recompute_sla_report(const http::Request& req, const server:
   const std::string want = p.query_or("period");
   auto period = sla::period_named(*svc->sla, want);
   if (!period) return fail(400, "bad_query", "period must name a " + svc->sla->period + " (2026-10, 2026-W43 or 2026-Q4)");
-  boost::system::error_code ec;
-  json::value body = json::parse(req.body, ec);
-  if (ec || !body.is_object()) return fail(400, "bad_request", "the body must be {\"by\": ..., \"reason\": ...}");
+  auto body = query::object_body(req);
+  if (auto* e = std::get_if<std::string>(&body)) return fail(400, "bad_request", *e);
   std::string by, reason;
   for (auto [key, out] : {std::pair<const char*, std::string*>{"by", &by}, {"reason", &reason}}) {
-    const json::value* v = body.as_object().if_contains(key);
-    if (v == nullptr || !v->is_string() || v->get_string().empty() || v->get_string().size() > 1024)
+    if (auto e = query::string_member(std::get<json::object>(body), key, *out)) return fail(400, "bad_request", *e);
+    if (out->empty() || out->size() > 1024)
       return fail(400, "bad_request", std::string(key) + " must be a non-empty string (at most 1 KiB)");
-    *out = std::string(v->get_string());
   }
   auto r = sla::recompute(stores_, *svc, *period, by, reason, core::to_unix_ms(clock_.now()));
   if (!r) {

@@ -38,6 +38,15 @@ std::string check_subject(std::string_view ci_id, std::string_view check) {
   return "check:" + std::string(ci_id) + "/" + std::string(check);
 }
 
+core::Result<std::optional<CheckRef>> resolve_check(store::CmdbStore& cmdb, std::string_view member) {
+  const auto slash = member.find('/', 6);
+  if (!member.starts_with("check:") || slash == std::string_view::npos) return std::optional<CheckRef>{};
+  auto host = services::resolve_ci(cmdb, member.substr(6, slash - 6));
+  if (!host) return std::move(host).error();
+  if (!*host) return std::optional<CheckRef>{};
+  return std::optional<CheckRef>{CheckRef{(*host)->id, std::string(member.substr(slash + 1))}};
+}
+
 Availability check_state(double status, Availability host) {
   if (host != Availability::up) return host == Availability::maintenance ? Availability::maintenance : Availability::unknown;
   if (status == 0) return Availability::up;
@@ -215,16 +224,13 @@ core::Result<Report> evaluate(const store::Stores& st, std::int64_t now_ms, std:
       std::optional<core::Error> failed;
       const Availability a = judge_service(svc, [&](const std::string& m) -> Availability {
         if (m.starts_with("check:")) {
-          // check:HOST/NAME, the host by name or id.
-          const auto slash = m.find('/', 6);
-          if (slash == std::string::npos) return Availability::unknown;
-          auto host = services::resolve_ci(*st.cmdb, m.substr(6, slash - 6));
-          if (!host) {
-            failed = host.error();
+          auto check = resolve_check(*st.cmdb, m);
+          if (!check) {
+            failed = check.error();
             return Availability::unknown;
           }
-          if (!*host) return Availability::unknown;
-          auto c = host_now.find(check_subject((*host)->id, m.substr(slash + 1)));
+          if (!*check) return Availability::unknown;
+          auto c = host_now.find((*check)->subject());
           return c == host_now.end() ? Availability::unknown : c->second;
         }
         if (m.starts_with("service:")) {

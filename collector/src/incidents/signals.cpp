@@ -63,10 +63,9 @@ Weight weigh(const StepContext& c, const std::string& subject) {
       bool member = false;
       for (const services::Group& g : svc.groups)
         for (const std::string& m : g.members) {
-          const auto slash = m.find('/', 6);
-          if (member || !m.starts_with("check:") || slash == std::string::npos) continue;
-          auto host = services::resolve_ci(*c.stores->cmdb, m.substr(6, slash - 6));
-          member = host && *host && availability::check_subject((*host)->id, m.substr(slash + 1)) == subject;
+          if (member || !m.starts_with("check:")) continue;
+          auto check = availability::resolve_check(*c.stores->cmdb, m);
+          member = check && *check && (*check)->subject() == subject;
         }
       if (member) count(svc.criticality, svc.sla, now == Availability::down);
     }
@@ -141,16 +140,11 @@ core::Result<std::vector<Signal>> gather(const StepContext& c) {
               parent.rule = "heartbeat";
               if (member.starts_with("service:")) parent.rule = "service";
               if (m.starts_with("check:")) {
-                // check:HOST/NAME, the host by name or id, as the evaluation reads it.
-                const auto slash = m.find('/', 6);
-                if (slash == std::string::npos) continue;
-                auto host = services::resolve_ci(*st.cmdb, m.substr(6, slash - 6));
-                if (!host) return std::move(host).error();
-                if (!*host || state_of(c, availability::check_subject((*host)->id, m.substr(slash + 1))) !=
-                                  Availability::down)
-                  continue;
-                parent.subject = (*host)->id;
-                parent.rule = "check:" + m.substr(slash + 1);
+                auto check = availability::resolve_check(*st.cmdb, m);
+                if (!check) return std::move(check).error();
+                if (!*check || state_of(c, (*check)->subject()) != Availability::down) continue;
+                parent.subject = (*check)->host_id;
+                parent.rule = "check:" + (*check)->name;
               }
               s.cause = parent.key();
             }

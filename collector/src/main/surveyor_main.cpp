@@ -21,11 +21,11 @@ using namespace surveyor;
 
 std::string encode(const std::string& s) { return boost::urls::encode(s, boost::urls::unreserved_chars); }
 
-// GET `target`; prints an error and returns nullopt unless 200.
-std::optional<std::string> get(const http::Url& base, const std::string& target, unsigned* status_out = nullptr) {
-  http::Request req;
-  req.target = target;
-  req.headers = {{"Accept", "application/json"}};
+// Sends `req` with JSON accepted; prints an error and returns nullopt
+// unless the status is 200 (or 201 for a POST). With status_out, a 404 is
+// returned there without a message.
+std::optional<std::string> call(const http::Url& base, http::Request req, unsigned* status_out = nullptr) {
+  req.headers.emplace_back("Accept", "application/json");
   auto res = http::fetch(base, req);
   if (!res) {
     std::cerr << "surveyor: cannot reach the collector at " << base.to_string() << ": " << res.error().describe()
@@ -33,12 +33,33 @@ std::optional<std::string> get(const http::Url& base, const std::string& target,
     return std::nullopt;
   }
   if (status_out) *status_out = res->status;
-  if (res->status != 200) {
+  if (res->status != 200 && !(req.method == "POST" && res->status == 201)) {
     if (status_out && res->status == 404) return std::nullopt;
     std::cerr << "surveyor: HTTP " << res->status << ": " << res->body << "\n";
     return std::nullopt;
   }
   return res->body;
+}
+
+std::optional<std::string> get(const http::Url& base, const std::string& target, unsigned* status_out = nullptr) {
+  http::Request req;
+  req.target = target;
+  return call(base, std::move(req), status_out);
+}
+
+std::optional<std::string> post(const http::Url& base, const std::string& target, const std::string& body) {
+  http::Request req;
+  req.method = "POST";
+  req.target = target;
+  req.body = body;
+  req.headers = {{"Content-Type", "application/json"}};
+  return call(base, std::move(req));
+}
+
+// Who runs the command, for --by: $USER, or empty.
+std::string current_user() {
+  const char* user = std::getenv("USER");
+  return user ? user : "";
 }
 
 int print(const std::string& body, bool as_json, core::Result<std::string> (*render)(std::string_view)) {
@@ -108,26 +129,6 @@ std::string selector_query(const std::string& metric, const std::vector<std::str
   }
   if (exact) q += "&exact=true";
   return q;
-}
-
-// POST a JSON body; prints an error and returns nullopt unless 200 or 201.
-std::optional<std::string> post(const http::Url& base, const std::string& target, const std::string& body) {
-  http::Request req;
-  req.method = "POST";
-  req.target = target;
-  req.body = body;
-  req.headers = {{"Accept", "application/json"}, {"Content-Type", "application/json"}};
-  auto res = http::fetch(base, req);
-  if (!res) {
-    std::cerr << "surveyor: cannot reach the collector at " << base.to_string() << ": " << res.error().describe()
-              << "\n";
-    return std::nullopt;
-  }
-  if (res->status != 200 && res->status != 201) {
-    std::cerr << "surveyor: HTTP " << res->status << ": " << res->body << "\n";
-    return std::nullopt;
-  }
-  return res->body;
 }
 
 // A JSON string literal.
@@ -218,11 +219,7 @@ int main(int argc, char** argv) {
   };
   auto* sla_recompute = sla_cmd->add_subcommand(
       "recompute", "recompute a closed period's report; stored as an amendment if its figures changed");
-  std::string sla_by, sla_reason;
-  {
-    const char* user = std::getenv("USER");
-    sla_by = user ? user : "";
-  }
+  std::string sla_by = current_user(), sla_reason;
   sla_recompute->add_option("SERVICE", sla_service, "service name")->required();
   sla_recompute->add_option("--period", sla_period, "the closed period: 2026-10, 2026-W43 or 2026-Q4")->required();
   sla_recompute->add_option("--by", sla_by, "who asks (default: $USER)");
@@ -268,11 +265,7 @@ int main(int argc, char** argv) {
   kpis->add_option("--period", inc_period, "2026-11, 2026-W48 or 2026-Q4 (default: this month)");
   auto* incident_cmd = app.add_subcommand("incident", "one incident");
   incident_cmd->require_subcommand(1);
-  std::string inc_id, inc_by, inc_text;
-  {
-    const char* user = std::getenv("USER");
-    inc_by = user ? user : "";
-  }
+  std::string inc_id, inc_by = current_user(), inc_text;
   auto* inc_show = incident_cmd->add_subcommand("show", "an incident and its timeline");
   inc_show->add_option("ID", inc_id, "incident id (INC-42)")->required();
   std::vector<std::pair<CLI::App*, std::string>> inc_actions;

@@ -51,6 +51,15 @@ struct Report {
 // The subject of a host's check: "check:CI/NAME".
 [[nodiscard]] std::string check_subject(std::string_view ci_id, std::string_view check);
 
+// A service member "check:HOST/NAME" (the host by name or id) resolved to
+// its host's CI id and the check's name; nullopt when the member is not of
+// that form or names no host.
+struct CheckRef {
+  std::string host_id, name;
+  [[nodiscard]] std::string subject() const { return check_subject(host_id, name); }
+};
+[[nodiscard]] core::Result<std::optional<CheckRef>> resolve_check(store::CmdbStore& cmdb, std::string_view member);
+
 // A check's state from its latest result (Nagios states: OK up, WARNING
 // degraded, CRITICAL down, UNKNOWN unknown), given its host's state: a check
 // of a host that is not up is as unknown (or in maintenance) as the host.
