@@ -175,6 +175,34 @@ TYPED_TEST(IncidentConformance, RacingWritersOpenOneIncident) {
   EXPECT_EQ(all->front().timeline.size(), 39u) << "no update lost";
 }
 
+// A change that throws in the middle of a write (as bad_alloc or a value
+// that fails to parse would) changes nothing and leaves the store writable:
+// on SQLite the one writer connection is not left inside BEGIN; on Redis the
+// pool (8 connections) gets every connection back, so the eleventh call runs.
+TYPED_TEST(IncidentConformance, AChangeThatThrowsLeavesTheStoreWritable) {
+  store::IncidentStore& st = *this->stores.incidents;
+  auto open = [&](const std::string& key, std::int64_t at) {
+    return st.update_incident_by_key(key, [&](const std::optional<Incident>&) -> std::optional<Incident> {
+      Incident i;
+      i.key = key;
+      i.opened_ms = at;
+      return i;
+    });
+  };
+  ASSERT_TRUE(open("k", kT0));
+  for (int i = 0; i < 10; ++i)
+    EXPECT_THROW((void)st.update_incident_by_key("k",
+                                                 [](const std::optional<Incident>&) -> std::optional<Incident> {
+                                                   throw std::runtime_error("injected");
+                                                 }),
+                 std::runtime_error);
+  auto next = open("k2", kT0 + 1);
+  ASSERT_TRUE(next) << next.error().describe();
+  auto all = st.list_incidents({});
+  ASSERT_TRUE(all) << all.error().describe();
+  EXPECT_EQ(all->size(), 2u);
+}
+
 TYPED_TEST(IncidentConformance, DeliveriesAndFrozenReports) {
   store::IncidentStore& st = *this->stores.incidents;
   for (int i = 1; i <= 3; ++i)

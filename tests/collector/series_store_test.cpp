@@ -382,13 +382,62 @@ TYPED_TEST(EventStoreTest, OneOpenEventPerRuleAndSeriesUntilResolved) {
   EXPECT_EQ((*all)[2].attributes, (Labels{{"mountpoint", "/"}}));
 }
 
+// Open events are listed with their filters, newest first, however many
+// were raised and resolved before; pruning deletes only resolved events
+// resolved before the instant, never an open one however old.
+TYPED_TEST(EventStoreTest, OpenEventsListedAndResolvedOnesPruned) {
+  EventStore& ev = *this->stores.events;
+  for (int i = 0; i < 30; ++i) {  // raised and resolved, one mount point each
+    ASSERT_TRUE(ev.raise_event(this->event("ci-1", "/old" + std::to_string(i), 0.8), 100 + i));
+    ASSERT_TRUE(ev.resolve_event("filesystem-forecast", {"ci-1", "system.filesystem.utilization",
+                                                         {{"mountpoint", "/old" + std::to_string(i)}}},
+                                 200 + i));
+  }
+  ASSERT_TRUE(ev.raise_event(this->event("ci-1", "/", 0.8), 50));  // open since before them all
+  ASSERT_TRUE(ev.raise_event(this->event("ci-2", "/", 0.8), 300));
+  CapacityEvent sustained = this->event("ci-2", "/var", 0.95);
+  sustained.kind = "capacity";
+  sustained.rule = "filesystem-sustained";
+  ASSERT_TRUE(ev.raise_event(sustained, 400));
+
+  auto open = ev.list_events({.state = "open", .ci_id = "", .kind = "", .limit = 10});
+  ASSERT_TRUE(open) << open.error().describe();
+  ASSERT_EQ(open->size(), 3u);
+  EXPECT_EQ((*open)[0].opened_ms, 400);
+  EXPECT_EQ((*open)[1].opened_ms, 300);
+  EXPECT_EQ((*open)[2].opened_ms, 50);
+  EXPECT_EQ(ev.list_events({.state = "open", .ci_id = "ci-2", .kind = "", .limit = 10})->size(), 2u);
+  auto forecasts = ev.list_events({.state = "open", .ci_id = "ci-2", .kind = "capacity-forecast", .limit = 10});
+  ASSERT_TRUE(forecasts);
+  ASSERT_EQ(forecasts->size(), 1u);
+  EXPECT_EQ(forecasts->front().opened_ms, 300);
+  EXPECT_EQ(ev.list_events({.state = "open", .ci_id = "", .kind = "", .limit = 2})->size(), 2u);
+  EXPECT_EQ(ev.list_events({.state = "resolved", .ci_id = "", .kind = "", .limit = 100})->size(), 30u);
+  EXPECT_EQ(ev.list_events({.state = "", .ci_id = "", .kind = "", .limit = 100})->size(), 33u);
+
+  auto pruned = ev.prune_events(215);  // resolved at 200..214
+  ASSERT_TRUE(pruned) << pruned.error().describe();
+  EXPECT_EQ(*pruned, 15u);
+  EXPECT_EQ(ev.list_events({.state = "resolved", .ci_id = "", .kind = "", .limit = 100})->size(), 15u);
+  EXPECT_EQ(*ev.prune_events(215), 0u);
+  EXPECT_EQ(*ev.prune_events(1'000'000), 15u);
+  auto left = ev.list_events({.state = "", .ci_id = "", .kind = "", .limit = 100});
+  ASSERT_TRUE(left);
+  ASSERT_EQ(left->size(), 3u) << "open events stay however old";
+  for (const CapacityEvent& e : *left) EXPECT_EQ(e.state, "open");
+}
+
+// Each thread has stores of its own (its own connections, as two collectors
+// on one store would), so the writers really race.
 TYPED_TEST(EventStoreTest, ConcurrentRaisesOpenOneEvent) {
   std::vector<std::thread> threads;
   std::atomic<int> opened{0};
   for (int i = 0; i < 4; ++i)
     threads.emplace_back([&, i] {
+      auto own = backends::open_stores(this->backend.url());
+      ASSERT_TRUE(own) << own.error().describe();
       for (int j = 0; j < 10; ++j) {
-        auto r = this->stores.events->raise_event(this->event("ci-1", "/", 0.8), 1000 + i * 10 + j);
+        auto r = own->events->raise_event(this->event("ci-1", "/", 0.8), 1000 + i * 10 + j);
         ASSERT_TRUE(r) << r.error().describe();
         if (r->second) ++opened;
       }

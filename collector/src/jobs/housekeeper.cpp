@@ -77,10 +77,18 @@ core::Result<store::MaintenanceReport> Housekeeper::run_maintenance() {
     if (!r->damage.empty()) total.damage = r->damage;
     if (!r->more || !sleep_for(options_.slice_pause)) break;
   }
+  const std::int64_t now_ms = core::to_unix_ms(clock_.now());
+  auto pruned = stores_.events->prune_events(now_ms - options_.maintenance.rollup_retention_ms);
+  if (!pruned) {
+    runs_.with({"maintenance", "failed"}).inc();
+    return std::move(pruned).error();
+  }
+  total.events_expired = *pruned;
   compacted_.with({}).inc(total.blocks_compacted);
   expired_.with({"chunks"}).inc(total.chunks_expired);
   expired_.with({"samples"}).inc(total.samples_expired);
   expired_.with({"rollups"}).inc(total.rollups_expired);
+  expired_.with({"events"}).inc(total.events_expired);
   damaged_.with({}).set(static_cast<double>(total.damaged));
   duration_.with({"maintenance"}).set(seconds_since(started));
   runs_.with({"maintenance", "ok"}).inc();

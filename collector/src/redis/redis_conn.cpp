@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "redis_conn.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
+#include <random>
+#include <thread>
 
 #include "surveyor/collector/store/model.hpp"
 
@@ -46,6 +50,7 @@ core::Result<std::vector<Reply>> Connection::pipeline(const std::vector<Argv>& c
     }
     if (redisAppendCommandArgv(c_, static_cast<int>(argv.size()), argv.data(), lens.data()) != REDIS_OK)
       return core::make_error(StoreErrc::unavailable, std::string("redis: ") + c_->errstr);
+    track(cmd);
   }
   std::vector<Reply> out;
   out.reserve(commands.size());
@@ -56,6 +61,28 @@ core::Result<std::vector<Reply>> Connection::pipeline(const std::vector<Argv>& c
     out.emplace_back(static_cast<redisReply*>(raw));
   }
   return out;
+}
+
+void Connection::track(const Argv& cmd) {
+  if (cmd.empty()) return;
+  std::string name = cmd[0];
+  for (char& ch : name) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  if (name == "WATCH") watching_ = true;
+  else if (name == "EXEC" || name == "DISCARD" || name == "UNWATCH") watching_ = false;
+}
+
+WatchScope::~WatchScope() {
+  if (!c_.watching() || c_.broken()) return;
+  try {
+    (void)c_.command({"UNWATCH"});
+  } catch (...) {  // bad_alloc: the pool drops a connection left watching
+  }
+}
+
+void back_off(int attempt) {
+  static thread_local std::mt19937 rng{std::random_device{}()};
+  const int cap = 100 << std::min(attempt, 6);  // microseconds
+  std::this_thread::sleep_for(std::chrono::microseconds(std::uniform_int_distribution<int>(0, cap)(rng)));
 }
 
 core::Result<Reply> Connection::command(const Argv& argv) {
@@ -89,10 +116,18 @@ core::Result<std::unique_ptr<Connection>> Pool::acquire() {
   return c;
 }
 
-void Pool::release(std::unique_ptr<Connection> c) {
+void Pool::release(std::unique_ptr<Connection> c, bool discard) noexcept {
+  if (!discard && c->watching() && !c->broken()) {
+    try {
+      (void)c->command({"UNWATCH"});
+    } catch (...) {
+      discard = true;
+    }
+  }
+  if (discard || c->broken() || c->watching()) c.reset();
   std::lock_guard lock(mu_);
-  if (c->broken()) --open_;
-  else idle_.push_back(std::move(c));
+  if (c) idle_.push_back(std::move(c));
+  else --open_;
   cv_.notify_one();
 }
 

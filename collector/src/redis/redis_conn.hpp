@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "surveyor/collector/store/model.hpp"
 #include "surveyor/core/result.hpp"
 
 namespace surveyor::collector::redis {
@@ -37,31 +38,86 @@ class Connection {
   core::Result<std::vector<Reply>> pipeline(const std::vector<Argv>& commands);
   core::Result<Reply> command(const Argv& argv);
   [[nodiscard]] bool broken() const { return c_ == nullptr || c_->err != 0; }
+  // Whether keys are WATCHed: set by a WATCH sent, cleared by EXEC, DISCARD
+  // or UNWATCH. Kept by the connection itself, so no code path (an early
+  // return, an exception) can hand a watching connection to the next user.
+  [[nodiscard]] bool watching() const { return watching_; }
 
  private:
   explicit Connection(redisContext* c) : c_(c) {}
+  void track(const Argv& cmd);
   redisContext* c_;
+  bool watching_ = false;
 };
+
+// UNWATCHes, when its scope ends, whatever the connection still watches.
+class WatchScope {
+ public:
+  explicit WatchScope(Connection& c) : c_(c) {}
+  ~WatchScope();
+  WatchScope(const WatchScope&) = delete;
+  WatchScope& operator=(const WatchScope&) = delete;
+
+ private:
+  Connection& c_;
+};
+
+// After a lost optimistic race: waits a random, growing while, so the
+// writers that collided do not collide again in lock step.
+void back_off(int attempt);
+
+inline constexpr int kMaxOptimisticAttempts = 32;
+
+// Redis's optimistic transaction, written once. `attempt()`, run on `c`,
+// WATCHes what it reads, then either queues MULTI ... EXEC and returns a
+// value (committed), returns nullopt (EXEC aborted by a concurrent writer:
+// try again after a back-off), or returns an error (give up). Each attempt
+// ends with nothing watched, however it ends, even by an exception.
+template <class T, class F>
+core::Result<T> optimistic(Connection& c, std::string_view what, F&& attempt) {
+  for (int i = 0; i < kMaxOptimisticAttempts; ++i) {
+    core::Result<std::optional<T>> r = [&]() -> core::Result<std::optional<T>> {
+      WatchScope scope(c);
+      return attempt();
+    }();
+    if (!r) return std::move(r).error();
+    if (*r) return std::move(**r);
+    back_off(i);
+  }
+  return core::make_error(store::StoreErrc::unavailable,
+                          std::string(what) + " kept conflicting with other writers; gave up");
+}
 
 class Pool {
  public:
   Pool(std::string host, std::uint16_t port, std::chrono::milliseconds timeout, std::size_t max);
   ~Pool();
 
-  // Runs f(Connection&) on a pooled connection, opening one if needed. A
-  // connection that broke during f is dropped instead of returned.
+  // Runs f(Connection&) on a pooled connection, opening one if needed. The
+  // connection goes back to the pool however f ends: dropped if it broke or
+  // f threw (its state is unknown), UNWATCHed if f left keys watched.
   template <class F>
   auto with(F&& f) -> decltype(f(std::declval<Connection&>())) {
     auto c = acquire();
     if (!c) return std::move(c).error();
-    auto r = f(**c);
-    release(std::move(*c));
-    return r;
+    Lease lease(*this, std::move(*c));
+    return f(*lease.c);
   }
 
  private:
+  struct Lease {
+    Lease(Pool& p, std::unique_ptr<Connection> conn)
+        : pool(p), c(std::move(conn)), exceptions(std::uncaught_exceptions()) {}
+    ~Lease() { pool.release(std::move(c), std::uncaught_exceptions() > exceptions); }
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    Pool& pool;
+    std::unique_ptr<Connection> c;
+    int exceptions;
+  };
+
   core::Result<std::unique_ptr<Connection>> acquire();
-  void release(std::unique_ptr<Connection> c);
+  void release(std::unique_ptr<Connection> c, bool discard) noexcept;
 
   std::string host_;
   std::uint16_t port_;

@@ -25,8 +25,6 @@
 #include <cstring>
 #include <map>
 #include <mutex>
-#include <random>
-#include <thread>
 #include <tuple>
 
 #include <boost/json/parse.hpp>
@@ -44,7 +42,6 @@ using namespace store;
 namespace json = boost::json;
 
 constexpr std::uint64_t kSeenWindow = 16'384;  // as the SQLite store: more than an agent's spool holds
-constexpr int kMaxAttempts = 32;
 constexpr char kSep = '\x1f';
 
 struct Backend {
@@ -61,14 +58,6 @@ struct Backend {
 };
 
 std::string i64(std::int64_t v) { return std::to_string(v); }
-
-// After a lost optimistic race: wait a random, growing while, so the writers
-// that collided do not collide again in lock step.
-void back_off(int attempt) {
-  static thread_local std::mt19937 rng{std::random_device{}()};
-  const int cap = 100 << std::min(attempt, 6);  // microseconds
-  std::this_thread::sleep_for(std::chrono::microseconds(std::uniform_int_distribution<int>(0, cap)(rng)));
-}
 
 std::map<std::string, std::string> hash_of(const redisReply* r) {
   std::map<std::string, std::string> out;
@@ -392,32 +381,25 @@ class RedisCmdbStore final : public CmdbStore {
   explicit RedisCmdbStore(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
 
   core::Result<Ci> upsert_ci(const CiUpdate& u) override {
-    return b_->pool.with([&](Connection& c) -> core::Result<Ci> {
-      for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+    return b_->pool.with([&](Connection& c) {
+      return optimistic<Ci>(c, "CI " + u.id, [&]() -> core::Result<std::optional<Ci>> {
         auto pre = c.pipeline({{"WATCH", b_->key("ci", u.id)}, {"HGETALL", b_->key("ci", u.id)}});
         if (!pre) return std::move(pre).error();
         auto old = ci_from_hash(u.id, (*pre)[1].get());
-        if (!old) {
-          (void)c.command({"UNWATCH"});
-          return std::move(old).error();
-        }
+        if (!old) return std::move(old).error();
         Ci merged = merge_ci(*old, u);
         std::vector<Argv> tx{{"MULTI"}};
         write_ci(*b_, *old, merged, tx);
-        if (auto st = add_audit(c, *b_, audit_ci(*old, merged, u.source, u.seen_at_ms), tx); !st) {
-          (void)c.command({"UNWATCH"});
+        if (auto st = add_audit(c, *b_, audit_ci(*old, merged, u.source, u.seen_at_ms), tx); !st)
           return std::move(st).error();
-        }
         tx.push_back({"EXEC"});
         auto r = c.pipeline(tx);
         if (!r) return std::move(r).error();
         const redisReply* exec = r->back().get();
         if (is_error(exec)) return reply_error(exec, "write CI");
-        if (exec->type == REDIS_REPLY_ARRAY) return merged;
-        // nil: a watched key changed under us; read again.
-        back_off(attempt);
-      }
-      return core::make_error(StoreErrc::unavailable, "CI " + u.id + " kept changing; gave up");
+        if (exec->type == REDIS_REPLY_ARRAY) return std::optional<Ci>(std::move(merged));
+        return std::optional<Ci>{};  // nil: a watched key changed under us; read again
+      });
     });
   }
 
@@ -603,7 +585,6 @@ class RedisSeriesStore final : public SeriesStore {
         if (is_error(arr) || arr->type != REDIS_REPLY_ARRAY || arr->elements != 2) return reply_error(arr, "list series");
         for (std::size_t i = 0; i < arr->element[1]->elements; ++i) {
           if (auto st = maintain_series(c, reply_text(arr->element[1]->element[i]), m, rep); !st) {
-            (void)c.command({"UNWATCH"});
             if (st.error().code != StoreErrc::corrupt) return std::move(st).error();
             ++rep.damaged;
             rep.damage = st.error().describe();
@@ -634,16 +615,15 @@ class RedisSeriesStore final : public SeriesStore {
     rep.rollups_expired += static_cast<std::size_t>(reply_int((*dropped)[2].get()).value_or(0));
 
     const std::int64_t closed_before = floor_to(m.now_ms - m.grace_ms, kBlockMs);
-    for (int attempt = 0; attempt < kMaxAttempts;) {
+    // One closed block at a time, each an optimistic transaction; true when
+    // a block was compacted, false when none is left.
+    const auto compact_oldest = [&]() -> core::Result<std::optional<bool>> {
       auto seen = c.pipeline({{"WATCH", k.head, k.chunks, k.chunkend},
                               {"ZRANGEBYSCORE", k.head, "-inf", "(" + i64(closed_before), "LIMIT", "0", "1"}});
       if (!seen) return std::move(seen).error();
       const redisReply* first = (*seen)[1].get();
       if (is_error(first)) return reply_error(first, "oldest sample");
-      if (first->elements == 0) {
-        (void)c.command({"UNWATCH"});
-        return {};
-      }
+      if (first->elements == 0) return std::optional<bool>(false);
       auto oldest = parse_sample_member(reply_text(first->element[0]));
       if (!oldest) return core::make_error(StoreErrc::corrupt, "bad sample entry");
       const std::int64_t block = floor_to(oldest->time_ms, kBlockMs);
@@ -675,14 +655,16 @@ class RedisSeriesStore final : public SeriesStore {
       if (!done) return std::move(done).error();
       const redisReply* exec = done->back().get();
       if (is_error(exec)) return reply_error(exec, "compact block");
-      if (exec->type != REDIS_REPLY_ARRAY) {  // raced with ingest or another collector: look again
-        back_off(attempt++);
-        continue;
-      }
+      if (exec->type != REDIS_REPLY_ARRAY) return std::optional<bool>{};  // raced with ingest or another collector
       ++rep.blocks_compacted;
       rep.samples_compacted += raw.size();
+      return std::optional<bool>(true);
+    };
+    for (;;) {
+      auto compacted = optimistic<bool>(c, "compaction of " + sid, compact_oldest);
+      if (!compacted) return std::move(compacted).error();
+      if (!*compacted) return {};
     }
-    return core::make_error(StoreErrc::unavailable, "compaction of " + sid + " kept conflicting with writers");
   }
 
   core::Result<std::vector<SeriesInfo>> list_in(Connection& c, std::string_view ci_id) {
@@ -718,16 +700,8 @@ class RedisReportStore final : public ReportStore {
   explicit RedisReportStore(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
 
   core::Result<ApplyResult> apply_report(const ReportBatch& batch) override {
-    return b_->pool.with([&](Connection& c) -> core::Result<ApplyResult> {
-      for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
-        auto r = attempt_apply(c, batch);
-        if (!r || r->has_value()) {
-          if (!r) (void)c.command({"UNWATCH"});
-          return r ? core::Result<ApplyResult>(std::move(**r)) : core::Result<ApplyResult>(std::move(r).error());
-        }
-        back_off(attempt);
-      }
-      return core::make_error(StoreErrc::unavailable, "report kept conflicting with other writers; gave up");
+    return b_->pool.with([&](Connection& c) {
+      return optimistic<ApplyResult>(c, "report", [&] { return attempt_apply(c, batch); });
     });
   }
 
@@ -763,15 +737,12 @@ class RedisReportStore final : public ReportStore {
       result.inventory = std::move(*held);
     }
     if ((*got)[1]->type != REDIS_REPLY_NIL) {
-      (void)c.command({"UNWATCH"});
       result.outcome = ApplyOutcome::duplicate;
       return std::optional<ApplyResult>{std::move(result)};
     }
     const redisReply* agent = (*got)[2].get();
-    if (agent->type != REDIS_REPLY_ARRAY || agent->elements != 2 || agent->element[0]->type == REDIS_REPLY_NIL) {
-      (void)c.command({"UNWATCH"});
+    if (agent->type != REDIS_REPLY_ARRAY || agent->elements != 2 || agent->element[0]->type == REDIS_REPLY_NIL)
       return core::make_error(StoreErrc::invalid, "unknown agent " + batch.agent_id);
-    }
     const std::int64_t last_seen = reply_int(agent->element[0]).value_or(0);
     const std::int64_t last_seq = reply_int(agent->element[1]).value_or(0);
 
@@ -868,10 +839,7 @@ return 0)lua";
     }
     std::sort(result.inventory.begin(), result.inventory.end(),
               [](const InventorySection& a, const InventorySection& b) { return a.name < b.name; });
-    if (auto st = add_audit(c, *b_, std::move(audit), tx); !st) {
-      (void)c.command({"UNWATCH"});
-      return std::move(st).error();
-    }
+    if (auto st = add_audit(c, *b_, std::move(audit), tx); !st) return std::move(st).error();
     tx.push_back({"ZADD", seen_key, std::to_string(batch.sequence), std::to_string(batch.sequence)});
     if (batch.sequence > kSeenWindow)
       tx.push_back({"ZREMRANGEBYSCORE", seen_key, "-inf", "(" + std::to_string(batch.sequence - kSeenWindow)});
@@ -997,6 +965,7 @@ return id)lua";
   }
 
   core::Result<std::vector<CapacityEvent>> list_events(const EventFilter& f) override {
+    if (f.state == "open") return list_open(f);
     return b_->pool.with([&](Connection& c) -> core::Result<std::vector<CapacityEvent>> {
       std::vector<CapacityEvent> out;
       constexpr std::int64_t kPage = 200;
@@ -1028,7 +997,88 @@ return id)lua";
     });
   }
 
+  // Walks the events by opening time, oldest first, up to the instant (a
+  // resolved event was opened before it was resolved), and deletes the
+  // resolved ones among them, a page at a time.
+  core::Result<std::size_t> prune_events(std::int64_t resolved_before_ms) override {
+    return b_->pool.with([&](Connection& c) -> core::Result<std::size_t> {
+      std::size_t pruned = 0;
+      std::string after = "-inf";
+      for (;;) {
+        auto ids = c.command({"ZRANGEBYSCORE", b_->key("events"), after, "(" + i64(resolved_before_ms), "WITHSCORES",
+                              "LIMIT", "0", "500"});
+        if (!ids) return std::move(ids).error();
+        if (is_error(ids->get())) return reply_error(ids->get(), "list events to prune");
+        const redisReply* arr = ids->get();
+        if (arr->elements == 0) return pruned;
+        std::vector<Argv> reads;
+        std::vector<std::string> names;
+        for (std::size_t i = 0; i + 1 < arr->elements; i += 2) {
+          names.push_back(reply_text(arr->element[i]));
+          reads.push_back({"HMGET", b_->key("event", names.back()), "state", "resolved_ms"});
+        }
+        // The next page starts at this one's last opening time: the events
+        // kept at that instant are read again, the deleted ones are gone.
+        const std::string last = reply_text(arr->element[arr->elements - 1]);
+        auto rows = c.pipeline(reads);
+        if (!rows) return std::move(rows).error();
+        std::vector<Argv> drops;
+        for (std::size_t i = 0; i < rows->size(); ++i) {
+          const redisReply* h = (*rows)[i].get();
+          if (is_error(h)) return reply_error(h, "read event");
+          if (h->type != REDIS_REPLY_ARRAY || h->elements != 2) continue;
+          const bool resolved = reply_text(h->element[0]) == "resolved";
+          if (!resolved || reply_int(h->element[1]).value_or(INT64_MAX) >= resolved_before_ms) continue;
+          drops.push_back({"DEL", b_->key("event", names[i])});
+          drops.push_back({"ZREM", b_->key("events"), names[i]});
+        }
+        if (!drops.empty()) {
+          auto done = c.pipeline(drops);
+          if (!done) return std::move(done).error();
+          for (const Reply& x : *done)
+            if (is_error(x.get())) return reply_error(x.get(), "prune event");
+          pruned += drops.size() / 2;
+        }
+        if (arr->elements < 1000) return pruned;
+        if (after == last && drops.empty()) return pruned;  // a full page of one instant, all kept
+        after = last;
+      }
+    });
+  }
+
  private:
+  // Open events only, through the open-events index (dedup key -> id):
+  // what the evaluation reads every step.
+  core::Result<std::vector<CapacityEvent>> list_open(const EventFilter& f) {
+    return b_->pool.with([&](Connection& c) -> core::Result<std::vector<CapacityEvent>> {
+      auto ids = c.command({"HVALS", b_->key("events:open")});
+      if (!ids) return std::move(ids).error();
+      if (is_error(ids->get())) return reply_error(ids->get(), "list open events");
+      std::vector<Argv> reads;
+      std::vector<std::string> names;
+      for (std::size_t i = 0; i < (*ids)->elements; ++i) {
+        names.push_back(reply_text((*ids)->element[i]));
+        reads.push_back({"HGETALL", b_->key("event", names.back())});
+      }
+      std::vector<CapacityEvent> out;
+      if (reads.empty()) return out;
+      auto rows = c.pipeline(reads);
+      if (!rows) return std::move(rows).error();
+      for (std::size_t i = 0; i < rows->size(); ++i) {
+        auto e = from_hash(names[i], (*rows)[i].get());
+        if (!e) return std::move(e).error();
+        if (!*e || (*e)->state != "open") continue;
+        if ((!f.ci_id.empty() && (*e)->ci_id != f.ci_id) || (!f.kind.empty() && (*e)->kind != f.kind)) continue;
+        out.push_back(std::move(**e));
+      }
+      std::sort(out.begin(), out.end(), [](const CapacityEvent& a, const CapacityEvent& b) {
+        return a.opened_ms != b.opened_ms ? a.opened_ms > b.opened_ms : a.id < b.id;
+      });
+      if (out.size() > f.limit) out.resize(f.limit);
+      return out;
+    });
+  }
+
   core::Result<std::optional<CapacityEvent>> load(Connection& c, const std::string& id) {
     auto r = c.command({"HGETALL", b_->key("event", id)});
     if (!r) return std::move(r).error();
@@ -1152,8 +1202,8 @@ class RedisRelationStore final : public RelationStore {
 
   core::Result<bool> change(const Relationship& r, bool add, const std::string& origin, std::int64_t t) {
     const std::string id = r.from + kSep + r.type + kSep + r.to;
-    return b_->pool.with([&](Connection& c) -> core::Result<bool> {
-      for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+    return b_->pool.with([&](Connection& c) {
+      return optimistic<bool>(c, "relationships of " + r.from, [&]() -> core::Result<std::optional<bool>> {
         // Writers of the same CI's relationships serialise on its lock key
         // (bumped by every write); others do not contend.
         const std::string lock = b_->key("rel:lock", r.from);
@@ -1165,16 +1215,11 @@ class RedisRelationStore final : public RelationStore {
         const bool exists = reply_int((*pre)[1].get()).value_or(0) == 1;
         if (add) {
           for (int i : {2, 3})
-            if (reply_int((*pre)[i].get()).value_or(0) != 1) {
-              (void)c.command({"UNWATCH"});
+            if (reply_int((*pre)[i].get()).value_or(0) != 1)
               return core::make_error(StoreErrc::not_found,
                                       "no CI with id '" + (i == 2 ? r.from : r.to) + "'");
-            }
         }
-        if (exists == add) {
-          (void)c.command({"UNWATCH"});
-          return false;
-        }
+        if (exists == add) return std::optional<bool>(false);
         std::vector<Argv> tx{{"MULTI"}};
         const std::string out_member = r.type + kSep + r.to, in_member = r.type + kSep + r.from;
         if (add) {
@@ -1195,19 +1240,15 @@ class RedisRelationStore final : public RelationStore {
         a.key = r.type + " " + r.to;
         (add ? a.new_value : a.old_value) = "true";
         a.origin = origin;
-        if (auto st = add_audit(c, *b_, {a}, tx); !st) {
-          (void)c.command({"UNWATCH"});
-          return std::move(st).error();
-        }
+        if (auto st = add_audit(c, *b_, {a}, tx); !st) return std::move(st).error();
         tx.push_back({"EXEC"});
         auto res = c.pipeline(tx);
         if (!res) return std::move(res).error();
         const redisReply* exec = res->back().get();
         if (is_error(exec)) return reply_error(exec, "write relationship");
-        if (exec->type == REDIS_REPLY_ARRAY) return true;
-        back_off(attempt);
-      }
-      return core::make_error(StoreErrc::unavailable, "relationships kept changing; gave up");
+        if (exec->type == REDIS_REPLY_ARRAY) return std::optional<bool>(true);
+        return std::optional<bool>{};
+      });
     });
   }
 
@@ -1645,16 +1686,16 @@ class RedisIncidentStore final : public IncidentStore {
 
   // By dedup key (`id` empty) or by id.
   core::Result<std::optional<Incident>> update(std::string_view key, std::string_view id_in, const Change& change) {
-    return b_->pool.with([&](Connection& c) -> core::Result<std::optional<Incident>> {
-      for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+    // The outcome is itself optional (nullopt: `change` wanted no write), so
+    // an attempt returns it wrapped once more; nullopt there means "retry".
+    using Outcome = std::optional<Incident>;
+    return b_->pool.with([&](Connection& c) {
+      return optimistic<Outcome>(c, "incident", [&]() -> core::Result<std::optional<Outcome>> {
         std::string id(id_in);
         if (id.empty()) {
           auto pre = c.pipeline({{"WATCH", b_->key("incident:key", key)}, {"GET", b_->key("incident:key", key)}});
           if (!pre) return std::move(pre).error();
-          if (is_error((*pre)[1].get())) {
-            (void)c.command({"UNWATCH"});
-            return reply_error((*pre)[1].get(), "read incident key");
-          }
+          if (is_error((*pre)[1].get())) return reply_error((*pre)[1].get(), "read incident key");
           id = reply_text((*pre)[1].get());
         }
         std::optional<Incident> old;
@@ -1662,32 +1703,20 @@ class RedisIncidentStore final : public IncidentStore {
           auto pre = c.pipeline({{"WATCH", b_->key("incident", id)}, {"GET", b_->key("incident", id)}});
           if (!pre) return std::move(pre).error();
           auto got = parse((*pre)[1].get());
-          if (!got) {
-            (void)c.command({"UNWATCH"});
-            return std::move(got).error();
-          }
+          if (!got) return std::move(got).error();
           old = std::move(*got);
         }
-        if (!old && !id_in.empty()) {
-          (void)c.command({"UNWATCH"});
+        if (!old && !id_in.empty())
           return core::make_error(StoreErrc::not_found, "no incident " + std::string(id_in));
-        }
         std::optional<Incident> next = change(old);
-        if (!next) {
-          (void)c.command({"UNWATCH"});
-          return next;
-        }
+        if (!next) return std::optional<Outcome>(Outcome{});
         const bool fresh = next->id.empty();
         if (fresh) {
           auto n = c.command({"INCR", b_->key("incidents:seq")});
           if (!n) return std::move(n).error();
-          if (!reply_int(n->get())) {
-            (void)c.command({"UNWATCH"});
-            return reply_error(n->get(), "number incident");
-          }
+          if (!reply_int(n->get())) return reply_error(n->get(), "number incident");
           next->id = "INC-" + i64(*reply_int(n->get()));
         } else if (!old || old->id != next->id) {
-          (void)c.command({"UNWATCH"});
           return core::make_error(StoreErrc::invalid, "an incident keeps its id");
         }
         std::vector<Argv> tx{{"MULTI"},
@@ -1702,10 +1731,9 @@ class RedisIncidentStore final : public IncidentStore {
         if (!r) return std::move(r).error();
         const redisReply* exec = r->back().get();
         if (is_error(exec)) return reply_error(exec, "write incident");
-        if (exec->type == REDIS_REPLY_ARRAY) return next;
-        back_off(attempt);
-      }
-      return core::make_error(StoreErrc::unavailable, "incident kept changing; gave up");
+        if (exec->type == REDIS_REPLY_ARRAY) return std::optional<Outcome>(std::move(next));
+        return std::optional<Outcome>{};
+      });
     });
   }
 

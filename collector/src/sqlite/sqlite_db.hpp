@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "surveyor/collector/store/model.hpp"
@@ -120,33 +121,71 @@ class Pool {
 };
 
 // A read transaction: every statement run while it lives sees one snapshot.
+// It is begun by `begin`, which fails rather than hand out a reader that
+// would see each statement at a different moment.
 class ReadSnapshot {
  public:
-  explicit ReadSnapshot(Connection& c) : c_(c), ok_(static_cast<bool>(c.exec("BEGIN"))) {}
-  ~ReadSnapshot() {
-    if (ok_) (void)c_.exec("COMMIT");
+  [[nodiscard]] static core::Result<ReadSnapshot> begin(Connection& c) {
+    if (auto st = c.exec("BEGIN"); !st) return std::move(st).error();
+    return ReadSnapshot(c);
   }
+  ReadSnapshot(ReadSnapshot&& o) noexcept : c_(std::exchange(o.c_, nullptr)) {}
+  ReadSnapshot& operator=(ReadSnapshot&&) = delete;
   ReadSnapshot(const ReadSnapshot&) = delete;
   ReadSnapshot& operator=(const ReadSnapshot&) = delete;
+  // A reader left inside a transaction would pin its snapshot for good (and
+  // the WAL with it), so a failed COMMIT is followed by a ROLLBACK.
+  ~ReadSnapshot() {
+    if (c_ != nullptr && !c_->exec("COMMIT")) (void)c_->exec("ROLLBACK");
+  }
 
  private:
-  Connection& c_;
-  bool ok_;
+  explicit ReadSnapshot(Connection& c) : c_(&c) {}
+  Connection* c_;
 };
 
-// Runs `body` inside BEGIN IMMEDIATE ... COMMIT, rolling back on failure.
+// A write transaction (BEGIN IMMEDIATE) that rolls back unless committed:
+// whatever leaves its scope early, an error returned or an exception thrown
+// (a value that fails to parse, bad_alloc), leaves the connection outside
+// any transaction, so the next write on the one writer connection works.
+class WriteTransaction {
+ public:
+  [[nodiscard]] static core::Result<WriteTransaction> begin(Connection& c) {
+    if (auto st = c.exec("BEGIN IMMEDIATE"); !st) return std::move(st).error();
+    return WriteTransaction(c);
+  }
+  WriteTransaction(WriteTransaction&& o) noexcept : c_(std::exchange(o.c_, nullptr)) {}
+  WriteTransaction& operator=(WriteTransaction&&) = delete;
+  WriteTransaction(const WriteTransaction&) = delete;
+  WriteTransaction& operator=(const WriteTransaction&) = delete;
+  ~WriteTransaction() {
+    if (c_ != nullptr) (void)c_->exec("ROLLBACK");
+  }
+
+  // COMMIT; on failure the transaction is rolled back.
+  core::Status commit() {
+    Connection* c = std::exchange(c_, nullptr);
+    if (auto st = c->exec("COMMIT"); !st) {
+      (void)c->exec("ROLLBACK");
+      return st;
+    }
+    return {};
+  }
+
+ private:
+  explicit WriteTransaction(Connection& c) : c_(&c) {}
+  Connection* c_;
+};
+
+// Runs `body` in a WriteTransaction: committed when it returns a value,
+// rolled back when it returns an error or throws.
 template <class T, class F>
 core::Result<T> in_transaction(Connection& c, F&& body) {
-  if (auto st = c.exec("BEGIN IMMEDIATE"); !st) return std::move(st).error();
+  auto tx = WriteTransaction::begin(c);
+  if (!tx) return std::move(tx).error();
   core::Result<T> r = body();
-  if (!r) {
-    (void)c.exec("ROLLBACK");
-    return r;
-  }
-  if (auto st = c.exec("COMMIT"); !st) {
-    (void)c.exec("ROLLBACK");
-    return std::move(st).error();
-  }
+  if (!r) return r;
+  if (auto st = tx->commit(); !st) return std::move(st).error();
   return r;
 }
 

@@ -16,6 +16,7 @@
 #include <limits>
 #include <unordered_map>
 
+#include "event_query.hpp"
 #include "sqlite_db.hpp"
 #include "surveyor/core/crypto.hpp"
 
@@ -67,6 +68,8 @@ CREATE TABLE IF NOT EXISTS events(
   predicted_ms INTEGER, summary TEXT NOT NULL);
 CREATE UNIQUE INDEX IF NOT EXISTS events_open ON events(dedup_key) WHERE state = 'open';
 CREATE INDEX IF NOT EXISTS events_by_time ON events(opened_ms);
+CREATE INDEX IF NOT EXISTS events_open_by_time ON events(opened_ms) WHERE state = 'open';
+CREATE INDEX IF NOT EXISTS events_resolved ON events(resolved_ms) WHERE state = 'resolved';
 CREATE TABLE IF NOT EXISTS relationships(
   from_ci TEXT NOT NULL, type TEXT NOT NULL, to_ci TEXT NOT NULL, origin TEXT NOT NULL, created_ms INTEGER NOT NULL,
   PRIMARY KEY(from_ci, type, to_ci)) WITHOUT ROWID;
@@ -612,7 +615,8 @@ class SqliteSeriesStore final : public SeriesStore {
   core::Result<std::vector<Sample>> read_samples(const SeriesKey& key, std::int64_t from_ms,
                                                  std::int64_t to_ms, std::size_t limit) override {
     return b_->pool.with_reader([&](Connection& c) -> core::Result<std::vector<Sample>> {
-      ReadSnapshot snap(c);
+      auto snap = ReadSnapshot::begin(c);
+      if (!snap) return std::move(snap).error();
       auto id = find_series_id(c, key);
       if (!id) return std::move(id).error();
       if (!*id || from_ms >= to_ms || limit == 0) return std::vector<Sample>{};
@@ -622,7 +626,8 @@ class SqliteSeriesStore final : public SeriesStore {
 
   core::Result<std::vector<LatestSample>> latest_samples(std::string_view ci_id, std::string_view metric) override {
     return b_->pool.with_reader([&](Connection& c) -> core::Result<std::vector<LatestSample>> {
-      ReadSnapshot snap(c);
+      auto snap = ReadSnapshot::begin(c);
+      if (!snap) return std::move(snap).error();
       auto series = list_in(c, ci_id);
       if (!series) return std::move(series).error();
       std::vector<LatestSample> out;
@@ -815,9 +820,6 @@ class SqliteInventoryStore final : public InventoryStore {
   std::shared_ptr<Backend> b_;
 };
 
-constexpr const char* kEventColumns =
-    "id, kind, rule, ci_id, metric, attributes, state, opened_ms, updated_ms, resolved_ms, threshold, value, "
-    "predicted_ms, summary";
 
 core::Result<CapacityEvent> read_event(Stmt& s) {
   CapacityEvent e;
@@ -914,11 +916,11 @@ class SqliteEventStore final : public EventStore {
 
   core::Result<std::vector<CapacityEvent>> list_events(const EventFilter& f) override {
     return b_->pool.with_reader([&](Connection& c) -> core::Result<std::vector<CapacityEvent>> {
-      SURVEYOR_TRY_STMT(s, c,
-                        std::string("SELECT ") + kEventColumns +
-                            " FROM events WHERE (?1 = '' OR state = ?1) AND (?2 = '' OR ci_id = ?2) "
-                            "AND (?3 = '' OR kind = ?3) ORDER BY opened_ms DESC, id LIMIT ?4");
-      s.bind(1, f.state).bind(2, f.ci_id).bind(3, f.kind).bind(4, static_cast<std::int64_t>(f.limit));
+      SURVEYOR_TRY_STMT(s, c, event_list_sql(f));
+      if (!f.state.empty() && f.state != "open") s.bind(1, f.state);
+      if (!f.ci_id.empty()) s.bind(2, f.ci_id);
+      if (!f.kind.empty()) s.bind(3, f.kind);
+      s.bind(4, static_cast<std::int64_t>(std::min<std::size_t>(f.limit, INT64_MAX)));
       std::vector<CapacityEvent> out;
       int rc;
       while ((rc = s.step()) == SQLITE_ROW) {
@@ -928,6 +930,17 @@ class SqliteEventStore final : public EventStore {
       }
       if (rc != SQLITE_DONE) return c.error(rc, "list events");
       return out;
+    });
+  }
+
+  core::Result<std::size_t> prune_events(std::int64_t resolved_before_ms) override {
+    return b_->pool.with_writer([&](Connection& c) {
+      return in_transaction<std::size_t>(c, [&]() -> core::Result<std::size_t> {
+        SURVEYOR_TRY_STMT(s, c, "DELETE FROM events WHERE state = 'resolved' AND resolved_ms < ?1");
+        s.bind(1, resolved_before_ms);
+        if (int rc = s.step(); rc != SQLITE_DONE) return c.error(rc, "prune events");
+        return static_cast<std::size_t>(c.changes());
+      });
     });
   }
 
@@ -1540,11 +1553,9 @@ core::Status migrate(Connection& c) {
     return core::make_error(StoreErrc::invalid, "database schema version " + std::to_string(version) +
                                                     " is newer than this collector (" +
                                                     std::to_string(kSchemaVersion) + ")");
-  if (auto st = c.exec("BEGIN IMMEDIATE"); !st) return st;
-  if (auto st = c.exec(kSchema); !st) {
-    (void)c.exec("ROLLBACK");
-    return st;
-  }
+  auto tx = WriteTransaction::begin(c);
+  if (!tx) return std::move(tx).error();
+  if (auto st = c.exec(kSchema); !st) return st;
   // Version 2 kept raw samples as REAL: move them into the head as bits.
   if (version == 2) {
     sqlite3_create_function(c.handle(), "f64bits", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr,
@@ -1557,10 +1568,8 @@ core::Status migrate(Connection& c) {
                             nullptr, nullptr);
     if (auto st = c.exec("INSERT OR IGNORE INTO head(series_id, time_ms, bits) "
                          "SELECT series_id, time_ms, f64bits(value) FROM samples; DROP TABLE samples;");
-        !st) {
-      (void)c.exec("ROLLBACK");
+        !st)
       return st;
-    }
   }
   // Versions before 5 had no protected keys on CIs (a table created just
   // now by the schema above has them).
@@ -1568,17 +1577,12 @@ core::Status migrate(Connection& c) {
     bool has_column = false;
     {
       auto q = c.prepare("SELECT 1 FROM pragma_table_info('cis') WHERE name = 'protected'");
-      if (!q) {
-        (void)c.exec("ROLLBACK");
-        return std::move(q).error();
-      }
+      if (!q) return std::move(q).error();
       has_column = (*q)->step() == SQLITE_ROW;
     }
     if (!has_column)
-      if (auto st = c.exec("ALTER TABLE cis ADD COLUMN protected TEXT NOT NULL DEFAULT '[]'"); !st) {
-        (void)c.exec("ROLLBACK");
+      if (auto st = c.exec("ALTER TABLE cis ADD COLUMN protected TEXT NOT NULL DEFAULT '[]'"); !st)
         return st;
-      }
   }
   // Version 3 kept chunks in a WITHOUT ROWID table.
   if (version == 3) {
@@ -1588,17 +1592,12 @@ core::Status migrate(Connection& c) {
                          "INSERT INTO chunks(series_id, block_start, data)"
                          " SELECT series_id, block_start, data FROM chunks_v3 ORDER BY series_id, block_start;"
                          "DROP TABLE chunks_v3;");
-        !st) {
-      (void)c.exec("ROLLBACK");
+        !st)
       return st;
-    }
   }
   const std::string set_version = "PRAGMA user_version = " + std::to_string(kSchemaVersion);
-  if (auto st = c.exec(set_version.c_str()); !st) {
-    (void)c.exec("ROLLBACK");
-    return st;
-  }
-  return c.exec("COMMIT");
+  if (auto st = c.exec(set_version.c_str()); !st) return st;
+  return tx->commit();
 }
 
 }  // namespace

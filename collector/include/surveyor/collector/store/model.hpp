@@ -186,6 +186,9 @@ struct MaintenanceReport {
   std::size_t chunks_expired = 0;
   std::size_t samples_expired = 0;
   std::size_t rollups_expired = 0;
+  // Resolved capacity events deleted (kept as long as the rollups they
+  // were raised from); filled in by the housekeeper, not by maintain().
+  std::size_t events_expired = 0;
   // Series whose stored chunk could not be read: left as they are (their
   // head keeps growing) and reported, never rewritten.
   std::size_t damaged = 0;

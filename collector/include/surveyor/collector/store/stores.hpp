@@ -123,8 +123,12 @@ class EventStore {
   // Resolves the open event with this rule and series, if any.
   virtual core::Result<std::optional<CapacityEvent>> resolve_event(std::string_view rule, const SeriesKey& series,
                                                                    std::int64_t now_ms) = 0;
-  // Newest first.
+  // Newest first. Open events are read through their own index, so the
+  // evaluation's listing costs what is open, not what was ever raised.
   virtual core::Result<std::vector<CapacityEvent>> list_events(const EventFilter& f) = 0;
+  // Deletes resolved events resolved before the instant; open ones stay
+  // however old. Returns how many went.
+  virtual core::Result<std::size_t> prune_events(std::int64_t resolved_before_ms) = 0;
 };
 
 class RelationStore {

@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: Apache-2.0
+// The transaction machinery under both stores, tested directly: an error or
+// an exception in the middle of a write leaves the connection usable, and
+// nothing half-begun or half-watched is handed to the next caller.
+#include <gtest/gtest.h>
+
+#include <stdexcept>
+
+#include "redis/redis_conn.hpp"
+#include "sqlite/sqlite_db.hpp"
+#include "test_support.hpp"
+
+namespace surveyor::collector {
+namespace {
+
+std::unique_ptr<sqlite::Connection> open_db(const test::TempDir& dir) {
+  auto c = sqlite::Connection::open(dir.file("t.db"), false);
+  EXPECT_TRUE(c) << c.error().describe();
+  EXPECT_TRUE((*c)->exec("CREATE TABLE t(x INTEGER)"));
+  return std::move(*c);
+}
+
+std::int64_t count_rows(sqlite::Connection& c) {
+  auto s = c.prepare("SELECT COUNT(*) FROM t");
+  EXPECT_TRUE(s);
+  EXPECT_EQ((*s)->step(), SQLITE_ROW);
+  return (*s)->int64(0);
+}
+
+core::Result<bool> insert(sqlite::Connection& c) {
+  auto s = c.prepare("INSERT INTO t(x) VALUES(1)");
+  if (!s) return std::move(s).error();
+  if (int rc = (*s)->step(); rc != SQLITE_DONE) return c.error(rc, "insert");
+  return true;
+}
+
+TEST(SqliteTransaction, AThrowInsideRollsBackAndTheNextWriteSucceeds) {
+  test::TempDir dir;
+  auto c = open_db(dir);
+  EXPECT_THROW((void)sqlite::in_transaction<bool>(*c,
+                                                  [&]() -> core::Result<bool> {
+                                                    EXPECT_TRUE(insert(*c));
+                                                    throw std::runtime_error("injected");
+                                                  }),
+               std::runtime_error);
+  EXPECT_EQ(count_rows(*c), 0) << "the row written before the throw is rolled back";
+  auto next = sqlite::in_transaction<bool>(*c, [&] { return insert(*c); });
+  ASSERT_TRUE(next) << next.error().describe();
+  EXPECT_EQ(count_rows(*c), 1);
+}
+
+TEST(SqliteTransaction, AnErrorInsideRollsBack) {
+  test::TempDir dir;
+  auto c = open_db(dir);
+  auto r = sqlite::in_transaction<bool>(*c, [&]() -> core::Result<bool> {
+    EXPECT_TRUE(insert(*c));
+    return core::make_error(store::StoreErrc::invalid, "injected");
+  });
+  ASSERT_FALSE(r);
+  EXPECT_EQ(count_rows(*c), 0);
+  EXPECT_TRUE(sqlite::in_transaction<bool>(*c, [&] { return insert(*c); }));
+}
+
+TEST(SqliteTransaction, ASnapshotThatCannotBeginIsAnError) {
+  test::TempDir dir;
+  auto c = open_db(dir);
+  ASSERT_TRUE(c->exec("BEGIN"));  // a connection already inside a transaction
+  auto snap = sqlite::ReadSnapshot::begin(*c);
+  ASSERT_FALSE(snap) << "no read may run as if it had a snapshot of its own";
+  EXPECT_NE(snap.error().describe().find("within a transaction"), std::string::npos) << snap.error().describe();
+  ASSERT_TRUE(c->exec("COMMIT"));
+  auto ok = sqlite::ReadSnapshot::begin(*c);
+  ASSERT_TRUE(ok) << ok.error().describe();
+}
+
+redis::Pool test_pool(std::size_t max) {
+  const auto a = test::test_redis();
+  return redis::Pool(a.host, a.port, std::chrono::seconds(5), max);
+}
+
+// Before the pool gave back the slot of a callback that threw, the third
+// `with` on a pool of two waited forever.
+TEST(RedisPool, ACallbackThatThrowsGivesItsConnectionBack) {
+  redis::Pool pool = test_pool(2);
+  for (int i = 0; i < 5; ++i)
+    EXPECT_THROW((void)pool.with([](redis::Connection&) -> core::Result<int> { throw std::runtime_error("injected"); }),
+                 std::runtime_error);
+  auto r = pool.with([](redis::Connection& c) -> core::Result<std::string> {
+    auto pong = c.command({"PING"});
+    if (!pong) return std::move(pong).error();
+    return redis::reply_text(pong->get());
+  });
+  ASSERT_TRUE(r) << r.error().describe();
+  EXPECT_EQ(*r, "PONG");
+}
+
+// A connection back in the pool watches nothing: a write made later by
+// someone else to a key an earlier, failed attempt watched does not abort
+// the next user's MULTI/EXEC.
+void expect_nothing_watched(redis::Pool& pool, const std::string& key) {
+  redis::Pool other = test_pool(1);
+  auto r = pool.with([&](redis::Connection& c) -> core::Result<bool> {
+    EXPECT_FALSE(c.watching());
+    auto touched = other.with([&](redis::Connection& o) { return o.command({"SET", key, "changed"}); });
+    EXPECT_TRUE(touched);
+    auto tx = c.pipeline({{"MULTI"}, {"SET", key, "mine"}, {"EXEC"}});
+    if (!tx) return std::move(tx).error();
+    return tx->back()->type == REDIS_REPLY_ARRAY;
+  });
+  ASSERT_TRUE(r) << r.error().describe();
+  EXPECT_TRUE(*r) << "EXEC was aborted by a WATCH left behind";
+}
+
+TEST(RedisOptimistic, AnAttemptThatFailsOrThrowsLeavesNothingWatched) {
+  redis::Pool pool = test_pool(1);
+  const std::string key = test::unique_prefix() + ":watched";
+  auto failed = pool.with([&](redis::Connection& c) {
+    return redis::optimistic<int>(c, "test", [&]() -> core::Result<std::optional<int>> {
+      auto w = c.command({"WATCH", key});
+      if (!w) return std::move(w).error();
+      EXPECT_TRUE(c.watching());
+      return core::make_error(store::StoreErrc::invalid, "injected");
+    });
+  });
+  ASSERT_FALSE(failed);
+  expect_nothing_watched(pool, key);
+
+  EXPECT_THROW((void)pool.with([&](redis::Connection& c) {
+                 return redis::optimistic<int>(c, "test", [&]() -> core::Result<std::optional<int>> {
+                   (void)c.command({"WATCH", key});
+                   throw std::runtime_error("injected");
+                 });
+               }),
+               std::runtime_error);
+  expect_nothing_watched(pool, key);
+}
+
+TEST(RedisOptimistic, RetriesAnAbortedExecAndGivesUpWithAClearError) {
+  redis::Pool pool = test_pool(1);
+  redis::Pool other = test_pool(1);
+  const std::string key = test::unique_prefix() + ":contended";
+  int attempts = 0;
+  // Someone else writes the key between every WATCH and EXEC.
+  auto r = pool.with([&](redis::Connection& c) {
+    return redis::optimistic<int>(c, "the test key", [&]() -> core::Result<std::optional<int>> {
+      ++attempts;
+      (void)c.command({"WATCH", key});
+      (void)other.with([&](redis::Connection& o) { return o.command({"INCR", key}); });
+      auto tx = c.pipeline({{"MULTI"}, {"SET", key, "0"}, {"EXEC"}});
+      if (!tx) return std::move(tx).error();
+      if (tx->back()->type == REDIS_REPLY_ARRAY) return std::optional<int>(1);
+      return std::optional<int>{};
+    });
+  });
+  ASSERT_FALSE(r);
+  EXPECT_EQ(attempts, redis::kMaxOptimisticAttempts);
+  EXPECT_EQ(r.error().code, store::StoreErrc::unavailable);
+  EXPECT_NE(r.error().message.find("the test key kept conflicting"), std::string::npos) << r.error().message;
+}
+
+}  // namespace
+}  // namespace surveyor::collector
