@@ -110,9 +110,25 @@ TEST(Smbios, BadTablesAreErrorsNotCrashes) {
   auto r = parse_smbios_memory(structure(17, b, {"A"}));
   ASSERT_TRUE(r);
   EXPECT_EQ((*r)[0].manufacturer, "");
-  // Every truncation of a good table fails or parses; nothing else happens.
-  for (std::size_t n = 0; n <= good.size(); ++n) (void)parse_smbios_memory(good.substr(0, n));
-  EXPECT_TRUE(parse_smbios_memory(""));
+  // Every truncation of a good table is refused; only the empty table (no
+  // structures) and the whole one parse.
+  for (std::size_t n = 1; n < good.size(); ++n) {
+    auto cut = parse_smbios_memory(good.substr(0, n));
+    EXPECT_FALSE(cut) << n << " bytes parsed as " << cut->size() << " module(s)";
+    if (!cut) {
+      EXPECT_FALSE(cut.error().message.empty()) << n;
+    }
+  }
+  auto empty = parse_smbios_memory("");
+  ASSERT_TRUE(empty);
+  EXPECT_TRUE(empty->empty());
+  auto padded = parse_smbios_memory(good + std::string(3, '\0'));  // zero padding after the last structure
+  ASSERT_TRUE(padded) << padded.error().describe();
+  EXPECT_EQ(padded->size(), 1u);
+  auto whole = parse_smbios_memory(good);
+  ASSERT_TRUE(whole);
+  ASSERT_EQ(whole->size(), 1u);
+  EXPECT_EQ(whole->front().size_bytes, 8192ull << 20);
 }
 
 // ---- DMI and identity --------------------------------------------------------

@@ -148,8 +148,16 @@ TEST(BuiltinSamplers, AllWorkOnThisMachine) {
   auto all = builtin_samplers("/proc", "/sys", "");
   EXPECT_EQ(all.size(), 9u);
   for (auto& s : all) ASSERT_TRUE(s->sample(1'000, r)) << s->name();
-  // Let the kernel's tick counters move (10 ms jiffies) before the second round.
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // The second round once the kernel's tick counters (the first line of
+  // /proc/stat) have moved, however long that takes on a busy machine.
+  const auto cpu_line = [] {
+    std::ifstream in("/proc/stat");
+    std::string line;
+    std::getline(in, line);
+    return line;
+  };
+  const std::string before = cpu_line();
+  ASSERT_TRUE(test::eventually([&] { return cpu_line() != before; }, std::chrono::seconds(10)));
   for (auto& s : all) ASSERT_TRUE(s->sample(11'000, r)) << s->name();
   for (const char* m : {"system.cpu.utilization{}", "system.cpu.load_average.1m{}", "system.memory.limit{}",
                         "system.paging.usage{state=free}", "system.processes.count{}", "system.uptime{}"})

@@ -3,6 +3,7 @@
 // figures received, and any malformed answer is an error, never a crash.
 #include <gtest/gtest.h>
 
+#include <set>
 #include <string>
 
 #include "surveyor/collector/cli/format.hpp"
@@ -214,13 +215,22 @@ TEST(CliFormat, MalformedAnswersAreErrorsNotCrashes) {
       R"({"groups":{},"member_cis":[1,{"id":[]}],"unresolved":[1]})", R"({"items":[{"groups":[1]}],"errors":[1,{}]})",
       R"({"services":[{"path":[1,{}],"groups":[1,{"up":[]}],"open_events":{},"changes":7}],"truncated":"x"})",
       R"({"items":[{"old":{"deep":[1,2]},"new":[],"time":5}]})"};
+  // Each answer renders, or is refused as an unexpected answer with a reason;
+  // one that is not a JSON object is refused by every renderer.
+  const std::set<std::string> not_an_object{"", "[]", "{", "null", "42"};
+  const auto renderers = {render_series, render_forecast, render_events, render_ci, render_ci_list, render_services,
+                          render_service, render_impact, render_audit, render_sla, render_incidents, render_incident,
+                          render_incident_kpis};
   for (const char* text : bad) {
-    for (auto render : {render_series, render_forecast, render_events, render_ci, render_ci_list, render_services,
-                        render_service, render_impact, render_audit, render_sla}) {
-      EXPECT_NO_THROW({
-        auto r = render(text);
-        (void)r;
-      }) << text;
+    for (auto render : renderers) {
+      core::Result<std::string> r = std::string();
+      ASSERT_NO_THROW(r = render(text)) << text;
+      if (not_an_object.contains(text)) {
+        EXPECT_FALSE(r) << text;
+      }
+      if (r) continue;
+      EXPECT_STREQ(r.error().code.category().name(), "cli") << text << ": " << r.error().describe();
+      EXPECT_FALSE(r.error().message.empty()) << text;
     }
   }
   EXPECT_FALSE(render_series("[]"));

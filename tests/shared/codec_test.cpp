@@ -13,6 +13,14 @@ namespace {
 
 bool same(double a, double b) { return std::bit_cast<std::uint64_t>(a) == std::bit_cast<std::uint64_t>(b); }
 
+// Equal to the bit, NaNs included.
+bool same_samples(const std::vector<Sample>& a, const std::vector<Sample>& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (a[i].time_ms != b[i].time_ms || !same(a[i].value, b[i].value)) return false;
+  return true;
+}
+
 void round_trip(const std::vector<Sample>& in, ChunkInfo* info = nullptr) {
   const std::string bytes = encode_chunk(in, info);
   auto out = decode_chunk(bytes);
@@ -129,10 +137,15 @@ TEST(Codec, DamagedChunksAreErrors) {
   EXPECT_FALSE(decode_chunk("X"));
   EXPECT_FALSE(decode_chunk(std::string("S\x02", 2)));
   // Every truncation fails cleanly (or, when only padding bits were cut, decodes).
+  const auto samples = decode_chunk(good);
+  ASSERT_TRUE(samples);
   for (std::size_t n = 0; n < good.size(); ++n) {
     auto r = decode_chunk(std::string_view(good).substr(0, n));
     if (r) {
-      EXPECT_EQ(r->size(), 200u) << n;
+      EXPECT_TRUE(same_samples(*r, *samples)) << n;
+    } else {
+      EXPECT_TRUE(r.error().code == CodecErrc::truncated || r.error().code == CodecErrc::malformed)
+          << n << ": " << r.error().describe();
     }
   }
   // A count far beyond the bytes is refused before anything is allocated.
@@ -140,13 +153,28 @@ TEST(Codec, DamagedChunksAreErrors) {
   auto r = decode_chunk(huge);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, CodecErrc::malformed);
-  // Bit flips never crash.
+  // A bit flip is refused as malformed, truncated or unsorted, or decodes
+  // to samples that are in time order and encode back to a chunk that
+  // decodes to them again: never to something the store could not hold.
+  std::size_t refused = 0;
   for (std::size_t i = 0; i < good.size(); ++i)
     for (int bit = 0; bit < 8; ++bit) {
       std::string s = good;
       s[i] = static_cast<char>(s[i] ^ (1 << bit));
-      (void)decode_chunk(s);
+      auto d = decode_chunk(s);
+      if (!d) {
+        ++refused;
+        EXPECT_TRUE(d.error().code == CodecErrc::malformed || d.error().code == CodecErrc::truncated ||
+                    d.error().code == CodecErrc::unsorted)
+            << i << "/" << bit << ": " << d.error().describe();
+        continue;
+      }
+      for (std::size_t k = 1; k < d->size(); ++k) ASSERT_LT((*d)[k - 1].time_ms, (*d)[k].time_ms) << i << "/" << bit;
+      auto again = decode_chunk(encode_chunk(*d));
+      ASSERT_TRUE(again) << i << "/" << bit;
+      EXPECT_TRUE(same_samples(*again, *d)) << i << "/" << bit;
     }
+  EXPECT_GT(refused, 0u);
 }
 
 }  // namespace

@@ -76,19 +76,35 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ec);
 }
 
-std::uint16_t free_port() {
+namespace {
+
+bool can_bind(std::uint16_t port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    ::close(fd);
-    throw std::runtime_error("bind to a free port failed");
-  }
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  a.sin_port = htons(port);
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
   ::close(fd);
-  return ntohs(a.sin_port);
+  return ok;
+}
+
+}  // namespace
+
+// Below the kernel's ephemeral range, so that no server binding port 0 (as
+// the collectors in the other tests do) can take it while a test has it
+// stopped and means to start again on it.
+std::uint16_t free_port() {
+  unsigned low = 32768;
+  std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range");
+  range >> low;
+  static thread_local std::mt19937 rng{std::random_device{}()};
+  if (low > 10'100)
+    for (int i = 0; i < 200; ++i) {
+      const auto p = static_cast<std::uint16_t>(std::uniform_int_distribution<unsigned>(10'000, low - 1)(rng));
+      if (can_bind(p)) return p;
+    }
+  throw std::runtime_error("no free port below the ephemeral range " + std::to_string(low));
 }
 
 Process::Process(std::vector<std::string> argv, const std::filesystem::path& log_dir,

@@ -31,7 +31,8 @@ class TempDir {
   std::filesystem::path path_;
 };
 
-// A TCP port on 127.0.0.1 that was free a moment ago.
+// A TCP port on 127.0.0.1 that was free a moment ago, below the ephemeral
+// range, so no server binding port 0 takes it while a test has it stopped.
 [[nodiscard]] std::uint16_t free_port();
 
 // A child process with its stdout and stderr captured to files.

@@ -12,6 +12,7 @@
 #include "surveyor/agent/inventory/collect.hpp"
 #include "surveyor/agent/runner/runner.hpp"
 #include "surveyor/wire/codec.hpp"
+#include "surveyor/core/clock.hpp"
 #include "surveyor/core/duration.hpp"
 #include "surveyor/log/log.hpp"
 
@@ -137,7 +138,7 @@ struct RunOutcome {
 
 // One life of the agent with one configuration: until a stop signal, a
 // fatal error, or SIGHUP (reload = true).
-RunOutcome run_once(const config::Settings& s, log::Logger& log) {
+RunOutcome run_once(const config::Settings& s, log::Logger& log, std::uint64_t reload_failures) {
   auto token = config::read_secret(s, "enrollment_token");
   if (!token) {
     log.error("{}", token.error().message);
@@ -180,6 +181,7 @@ RunOutcome run_once(const config::Settings& s, log::Logger& log) {
   o.collector_url = s.str("collector_url");
   o.enrollment_token = *token;
   o.version = SURVEYOR_VERSION;
+  o.config_reload_failures = reload_failures;
   if (o.enrollment_token.empty()) {
     auto existing = state->load_identity();
     if (!existing || !*existing) {
@@ -202,7 +204,15 @@ RunOutcome run_once(const config::Settings& s, log::Logger& log) {
     return {1};
   }
   if (!spool->empty()) log.info("{} report(s) waiting in the spool from before", spool->stats().entries);
-  core::SystemClock clock;
+  auto offset = core::clock_offset_from_env();
+  if (!offset) {
+    log.error("{}", offset.error().message);
+    return {2};
+  }
+  if (offset->count() != 0)
+    log.warn("the wall clock is shifted by {} ({}): for tests only", core::format_duration(*offset),
+             core::kClockOffsetEnv);
+  const core::SystemClock clock(*offset);
   runner::Runner runner(io, o, *state, std::move(*spool), client, clock, std::move(list), std::move(*loaded));
   RunOutcome outcome;
   boost::asio::signal_set signals(io, SIGINT, SIGTERM, SIGUSR1);
@@ -242,14 +252,16 @@ RunOutcome run_once(const config::Settings& s, log::Logger& log) {
 
 int run(const config::Settings& initial, const config::Reload& reload) {
   config::Settings s = initial;
+  std::uint64_t reload_failures = 0;
   for (;;) {
     log::configure(s);
     log::Logger log("agent");
-    const RunOutcome r = run_once(s, log);
+    const RunOutcome r = run_once(s, log, reload_failures);
     if (!r.reload) return r.exit_code;
     auto next = reload ? reload() : core::Result<config::Settings>(s);
     if (!next) {
       log.error("the new configuration is not valid ({}); going on with the running one", next.error().message);
+      ++reload_failures;
       continue;
     }
     s = std::move(*next);

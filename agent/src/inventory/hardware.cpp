@@ -215,9 +215,15 @@ core::Result<std::vector<wire::MemoryModule>> parse_smbios_memory(std::string_vi
         out.push_back(std::move(m));
       }
     }
-    if (type == 127) break;  // end of table
+    if (type == 127) return out;  // end of table
     i = s;
   }
+  // Fewer bytes than a structure header are left: zero padding is fine,
+  // anything else is a table cut short inside a header.
+  for (std::size_t k = i; k < n; ++k)
+    if (b[k] != 0)
+      return core::make_error(InventoryErrc::malformed,
+                              "SMBIOS table ends inside the structure header at offset " + std::to_string(i));
   return out;
 }
 

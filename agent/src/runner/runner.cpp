@@ -364,6 +364,8 @@ struct Runner::Impl : std::enable_shared_from_this<Impl> {
     for (const auto& [reason, n] : dropped)
       buffer.add("surveyor.agent.reports.dropped", "{report}", {{"reason", reason}}, at, static_cast<double>(n));
     buffer.add("surveyor.agent.spool.reports", "{report}", {}, at, static_cast<double>(st.queued));
+    buffer.add("surveyor.agent.config.reload_failures", "{reload}", {}, at,
+               static_cast<double>(options.config_reload_failures));
     buffer.add("surveyor.agent.samples.dropped", "{sample}", {}, at, static_cast<double>(buffer.dropped()));
     buffer.add("surveyor.agent.spool.usage", "By", {}, at, static_cast<double>(st.spooled_bytes));
   }

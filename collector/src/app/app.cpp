@@ -16,7 +16,9 @@
 #include "surveyor/http/client.hpp"
 #include "surveyor/collector/services/services.hpp"
 #include "surveyor/collector/server/server.hpp"
+#include "surveyor/core/clock.hpp"
 #include "surveyor/core/crypto.hpp"
+#include "surveyor/core/duration.hpp"
 #include "surveyor/log/log.hpp"
 
 namespace surveyor::collector::app {
@@ -223,7 +225,15 @@ int run(const config::Settings& s) {
   auto& requests = registry.counter("surveyor_http_requests_total", "HTTP requests answered.", {"method", "route", "code"});
   auto& latency = registry.histogram("surveyor_http_request_duration_seconds", "Time to answer HTTP requests.",
                                      {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5}, {"route"});
-  core::SystemClock clock;
+  auto offset = core::clock_offset_from_env();
+  if (!offset) {
+    log.error("{}", offset.error().message);
+    return 2;
+  }
+  if (offset->count() != 0)
+    log.warn("the wall clock is shifted by {} ({}): for tests only", core::format_duration(*offset),
+             core::kClockOffsetEnv);
+  const core::SystemClock clock(*offset);
   api::ApiOptions ao;
   ao.enrollment_token = *token;
   ao.rules = rules;

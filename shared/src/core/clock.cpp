@@ -4,9 +4,23 @@
 #include <algorithm>
 #include <cstdio>
 #include <string>
+#include <cstdlib>
 #include <ctime>
 
+#include "surveyor/core/duration.hpp"
+
 namespace surveyor::core {
+
+Result<std::chrono::milliseconds> clock_offset_from_env() {
+  const char* env = std::getenv(kClockOffsetEnv);
+  if (env == nullptr || *env == '\0') return std::chrono::milliseconds{0};
+  std::string_view text(env);
+  const bool negative = text.front() == '-';
+  if (negative || text.front() == '+') text.remove_prefix(1);
+  auto d = parse_duration(text);
+  if (!d) return Error{d.error().code, std::string(kClockOffsetEnv) + "=" + env + ": " + d.error().message};
+  return negative ? -*d : *d;
+}
 
 std::string format_rfc3339(std::int64_t unix_ms) {
   std::int64_t secs = unix_ms / 1000;

@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "surveyor/core/result.hpp"
+
 namespace surveyor::core {
 
 using TimePoint = std::chrono::system_clock::time_point;
@@ -23,8 +25,25 @@ class Clock {
 
 class SystemClock final : public Clock {
  public:
-  [[nodiscard]] TimePoint now() const override { return std::chrono::system_clock::now(); }
+  SystemClock() = default;
+  // The wall clock shifted by `offset`. The end-to-end tests run the real
+  // binaries years away from today, so that a fixture written with a fixed
+  // date fails at once rather than on the day that date falls out of a
+  // retention or a window.
+  explicit SystemClock(std::chrono::milliseconds offset) : offset_(offset) {}
+  [[nodiscard]] TimePoint now() const override { return std::chrono::system_clock::now() + offset_; }
+  [[nodiscard]] std::chrono::milliseconds offset() const { return offset_; }
+
+ private:
+  std::chrono::milliseconds offset_{0};
 };
+
+// The environment variable a binary reads its clock offset from (tests only).
+inline constexpr const char* kClockOffsetEnv = "SURVEYOR_CLOCK_OFFSET";
+
+// The offset in $SURVEYOR_CLOCK_OFFSET, a duration with an optional sign
+// ("1000d", "-90d"); zero when unset; an error when it is not a duration.
+[[nodiscard]] Result<std::chrono::milliseconds> clock_offset_from_env();
 
 // A clock that moves only when told to. Thread-safe.
 class ManualClock final : public Clock {

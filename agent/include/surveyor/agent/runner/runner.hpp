@@ -39,6 +39,10 @@ struct RunnerOptions {
   // plugin or check at fault.
   std::uint64_t max_rss_bytes = 64ull << 20;
   std::chrono::milliseconds max_cpu_per_minute{3'000};
+  // Configuration reloads (SIGHUP) refused since the agent started, reported
+  // as surveyor.agent.config.reload_failures: a host running an older
+  // configuration than its file shows at the collector.
+  std::uint64_t config_reload_failures = 0;
 };
 
 // The agent's schedule on one io_context thread: enroll if needed, sample
