@@ -7,6 +7,8 @@
 #include <stdexcept>
 
 #include "redis/redis_conn.hpp"
+#include "surveyor/collector/backends/open.hpp"
+#include "sqlite/event_query.hpp"
 #include "sqlite/sqlite_db.hpp"
 #include "test_support.hpp"
 
@@ -156,6 +158,94 @@ TEST(RedisOptimistic, RetriesAnAbortedExecAndGivesUpWithAClearError) {
   EXPECT_EQ(attempts, redis::kMaxOptimisticAttempts);
   EXPECT_EQ(r.error().code, store::StoreErrc::unavailable);
   EXPECT_NE(r.error().message.find("the test key kept conflicting"), std::string::npos) << r.error().message;
+}
+
+}  // namespace
+}  // namespace surveyor::collector
+
+namespace surveyor::collector {
+namespace {
+
+store::Durability durability_of(const std::string& url) {
+  auto s = backends::open_stores(url);
+  EXPECT_TRUE(s) << s.error().describe();
+  auto d = s->health->durability();
+  EXPECT_TRUE(d) << d.error().describe();
+  return d ? *d : store::Durability{};
+}
+
+bool mentions(const store::Durability& d, const std::string& what) {
+  for (const std::string& w : d.warnings)
+    if (w.find(what) != std::string::npos) return true;
+  return false;
+}
+
+// Each Redis is a real server of the test's own, started with the settings
+// the operator would have.
+TEST(StoreDurability, RedisSettingsThatLoseAcknowledgedReportsAreNamed) {
+  {
+    test::RedisServer r;  // Redis's own default: no append-only file
+    const auto d = durability_of(r.url("p"));
+    EXPECT_TRUE(mentions(d, "appendonly no")) << ::testing::PrintToString(d.warnings);
+    EXPECT_FALSE(d.evicting);
+  }
+  {
+    test::RedisServer r({"--appendonly", "yes", "--appendfsync", "always"});
+    const auto d = durability_of(r.url("p"));
+    EXPECT_TRUE(d.warnings.empty()) << ::testing::PrintToString(d.warnings);
+    EXPECT_FALSE(d.evicting);
+  }
+  {
+    test::RedisServer r({"--appendonly", "yes", "--appendfsync", "everysec", "--maxmemory-policy", "allkeys-lru"});
+    const auto d = durability_of(r.url("p"));
+    EXPECT_TRUE(mentions(d, "appendfsync everysec")) << ::testing::PrintToString(d.warnings);
+    EXPECT_TRUE(mentions(d, "maxmemory-policy allkeys-lru")) << ::testing::PrintToString(d.warnings);
+    EXPECT_TRUE(d.evicting);
+  }
+}
+
+// Managed Redis often disables CONFIG: the settings are read from INFO.
+TEST(StoreDurability, RedisWithoutConfigIsReadThroughInfo) {
+  test::RedisServer r({"--rename-command", "CONFIG", "", "--maxmemory-policy", "volatile-lru"});
+  const auto d = durability_of(r.url("p"));
+  EXPECT_TRUE(mentions(d, "appendonly no")) << ::testing::PrintToString(d.warnings);
+  EXPECT_TRUE(mentions(d, "maxmemory-policy volatile-lru")) << ::testing::PrintToString(d.warnings);
+  EXPECT_TRUE(d.evicting);
+}
+
+TEST(StoreDurability, SqliteWarnsOnlyWithSynchronousNormal) {
+  test::TempDir dir;
+  EXPECT_TRUE(durability_of("sqlite:" + dir.file("full.db")).warnings.empty());
+  const auto normal = durability_of("sqlite:" + dir.file("normal.db") + "?synchronous=normal");
+  EXPECT_TRUE(mentions(normal, "synchronous=normal")) << ::testing::PrintToString(normal.warnings);
+  EXPECT_FALSE(normal.evicting);
+}
+
+}  // namespace
+}  // namespace surveyor::collector
+
+namespace surveyor::collector {
+namespace {
+
+// SQLite's own account of how it runs the query the evaluation makes every
+// step: through the open events' partial index, not a scan of all events.
+TEST(SqliteEvents, OpenEventsAreReadThroughTheirIndex) {
+  test::TempDir dir;
+  ASSERT_TRUE(backends::open_stores("sqlite:" + dir.file("s.db")));  // creates the schema
+  auto c = sqlite::Connection::open(dir.file("s.db"), true);
+  ASSERT_TRUE(c) << c.error().describe();
+  const auto plan_of = [&](const store::EventFilter& f) {
+    auto s = (*c)->prepare("EXPLAIN QUERY PLAN " + sqlite::event_list_sql(f));
+    EXPECT_TRUE(s) << s.error().describe();
+    std::string plan;
+    while ((*s)->step() == SQLITE_ROW) plan += (*s)->text(3) + "\n";
+    return plan;
+  };
+  const std::string open = plan_of({.state = "open", .ci_id = "", .kind = "", .limit = 100});
+  EXPECT_NE(open.find("events_open_by_time"), std::string::npos) << open;
+  EXPECT_EQ(open.find("TEMP B-TREE"), std::string::npos) << "no sort: the index is in time order\n" << open;
+  const std::string by_ci = plan_of({.state = "open", .ci_id = "h1", .kind = "", .limit = 100});
+  EXPECT_NE(by_ci.find("events_open"), std::string::npos) << by_ci;
 }
 
 }  // namespace

@@ -575,6 +575,45 @@ TEST(EndToEnd, AnOutageBecomesAnIncidentAndASignedWebhook) {
   EXPECT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) == 0) << collector.output();
 }
 
+// A Redis that evicts keys under memory pressure would lose acknowledged
+// reports: the collector refuses it unless told to, and then says so on
+// /readyz, with the append-only setting that loses data on a Redis restart.
+TEST(EndToEnd, ACollectorRefusesAnEvictingRedisUnlessToldTo) {
+  test::RedisServer redis({"--maxmemory-policy", "allkeys-lru"});
+  test::TempDir dir;
+  const auto start = [&](bool allow) {
+    std::ofstream(dir.file("collector.toml")) << "listen = \"127.0.0.1:0\"\nstore = \"" << redis.url("e2e") << "\"\n"
+                                              << "enrollment_token = \"e2e-token\"\n"
+                                              << "allow_evicting_store = " << (allow ? "true" : "false") << "\n";
+    return std::make_unique<Process>(
+        std::vector<std::string>{test::binary("surveyor-collector"), "--config", dir.file("collector.toml")},
+        dir.path(), kEnv);
+  };
+  auto refused = start(false);
+  const auto st = refused->stop(0, 20s);  // waits for it to exit by itself
+  ASSERT_TRUE(st) << refused->output();
+  EXPECT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) == 2) << refused->output();
+
+  auto allowed = start(true);
+  const std::regex listening(R"(listening on http://127\.0\.0\.1:(\d+))");
+  std::smatch m;
+  std::uint16_t port = 0;
+  ASSERT_TRUE(test::eventually(
+      [&] {
+        const std::string out = allowed->output();
+        if (!std::regex_search(out, m, listening)) return false;
+        port = static_cast<std::uint16_t>(std::stoi(m[1]));
+        return true;
+      },
+      15s))
+      << allowed->output();
+  const json::value ready = json::parse(fetch_body(port, "/readyz"));
+  EXPECT_EQ(ready.at("status").as_string(), "ready");
+  const std::string warnings = json::serialize(ready.at("warnings"));
+  EXPECT_NE(warnings.find("maxmemory-policy allkeys-lru"), std::string::npos) << warnings;
+  EXPECT_NE(warnings.find("appendonly no"), std::string::npos) << warnings;
+}
+
 TEST(Packaging, ExampleConfigurationsLoad) {
   const std::string etc = std::string(SURVEYOR_SOURCE_DIR) + "/packaging/etc/";
   for (const auto& [bin, file] : {std::pair{"surveyor-agent", "agent.toml"}, std::pair{"surveyor-collector", "collector.toml"}}) {

@@ -50,12 +50,6 @@ bool redis_answers(const std::string& host, std::uint16_t port) {
 }
 
 // A redis-server owned by this process, killed by the static destructor.
-struct OwnedRedis {
-  std::unique_ptr<TempDir> dir;
-  std::unique_ptr<Process> proc;
-  RedisAddress addr;
-};
-
 }  // namespace
 
 TempDir::TempDir() {
@@ -174,21 +168,20 @@ RedisAddress test_redis() {
     if (colon == std::string::npos) throw std::runtime_error("SURVEYOR_TEST_REDIS must be HOST:PORT");
     return {s.substr(0, colon), static_cast<std::uint16_t>(std::stoi(s.substr(colon + 1)))};
   }
-  static OwnedRedis owned = [] {
-    OwnedRedis o;
-    o.dir = std::make_unique<TempDir>();
-    o.addr = {"127.0.0.1", free_port()};
-    const char* bin = std::getenv("SURVEYOR_REDIS_SERVER");
-    o.proc = std::make_unique<Process>(
-        std::vector<std::string>{bin ? bin : "/usr/bin/redis-server", "--port", std::to_string(o.addr.port),
-                                 "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir",
-                                 o.dir->path().string(), "--daemonize", "no"},
-        o.dir->path());
-    if (!eventually([&] { return redis_answers(o.addr.host, o.addr.port); }, std::chrono::seconds(10)))
-      throw std::runtime_error("redis-server did not start: " + o.proc->output());
-    return o;
-  }();
-  return owned.addr;
+  static RedisServer owned;
+  return owned.address();
+}
+
+RedisServer::RedisServer(const std::vector<std::string>& settings)
+    : dir_(std::make_unique<TempDir>()), addr_{"127.0.0.1", free_port()} {
+  const char* bin = std::getenv("SURVEYOR_REDIS_SERVER");
+  std::vector<std::string> argv{bin ? bin : "/usr/bin/redis-server", "--port", std::to_string(addr_.port),
+                                "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir",
+                                dir_->path().string(), "--daemonize", "no"};
+  argv.insert(argv.end(), settings.begin(), settings.end());
+  proc_ = std::make_unique<Process>(argv, dir_->path());
+  if (!eventually([&] { return redis_answers(addr_.host, addr_.port); }, std::chrono::seconds(10)))
+    throw std::runtime_error("redis-server did not start: " + proc_->output());
 }
 
 std::string unique_prefix() { return "test-" + random_suffix(); }

@@ -72,8 +72,25 @@ struct RedisAddress {
   std::uint16_t port = 0;
 };
 
+// A throwaway redis-server of a test's own, on a free loopback port, with
+// `settings` added to its command line ({"--maxmemory-policy", "allkeys-lru"});
+// stopped when it goes. Throws if it does not answer within 10 s.
+class RedisServer {
+ public:
+  explicit RedisServer(const std::vector<std::string>& settings = {});
+  [[nodiscard]] const RedisAddress& address() const { return addr_; }
+  [[nodiscard]] std::string url(const std::string& prefix) const {
+    return "redis://" + addr_.host + ":" + std::to_string(addr_.port) + "/" + prefix;
+  }
+
+ private:
+  std::unique_ptr<TempDir> dir_;
+  RedisAddress addr_;
+  std::unique_ptr<Process> proc_;
+};
+
 // The Redis server for this test process: $SURVEYOR_TEST_REDIS (HOST:PORT) if
-// set, else a redis-server started on a free port and stopped at exit.
+// set, else a RedisServer started once and stopped at exit.
 [[nodiscard]] RedisAddress test_redis();
 
 // A key prefix no other test uses, so tests can share one server.

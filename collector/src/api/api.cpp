@@ -130,6 +130,13 @@ http::Response Api::readyz() {
     return r;
   }
   o["status"] = "ready";
+  // Settings that put acknowledged data at risk do not make the collector
+  // unready (it works), but are said here, where operators look.
+  if (auto d = stores_.health->durability(); d && !d->warnings.empty()) {
+    json::array w;
+    for (const std::string& text : d->warnings) w.emplace_back(text);
+    o["warnings"] = std::move(w);
+  }
   return server::json_response(200, json::serialize(o));
 }
 

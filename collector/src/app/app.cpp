@@ -90,6 +90,8 @@ config::Schema make_schema() {
   s.add({.key = "store", .type = Type::string,
          .default_value = Value{std::string("sqlite:/var/lib/surveyor/surveyor.db")},
          .description = "sqlite:PATH (embedded) or redis://HOST:PORT[/PREFIX] (shared by several collectors)"});
+  s.add({.key = "allow_evicting_store", .type = Type::boolean, .default_value = Value{false},
+         .description = "run even on a Redis whose maxmemory-policy evicts keys (data can be lost)"});
   config::add_secret(s, "enrollment_token", "token agents present to enroll");
   s.add({.key = "io_threads", .type = Type::integer, .default_value = Value{std::int64_t{2}},
          .description = "threads doing network I/O", .validate = positive});
@@ -190,6 +192,14 @@ int run(const config::Settings& s) {
   if (auto st = stores->health->ping(); !st)
     log.warn("store {} is not reachable yet: {}; /readyz says so until it is", stores->health->describe(),
              st.error().describe());
+  if (auto d = stores->health->durability(); d) {
+    for (const std::string& w : d->warnings) log.warn("store {}: {}", stores->health->describe(), w);
+    if (d->evicting && !s.flag("allow_evicting_store")) {
+      log.error("refusing to run on a store that evicts data; set maxmemory-policy noeviction, or "
+                "allow_evicting_store = true to run anyway");
+      return 2;
+    }
+  }
 
   std::vector<capacity::CapacityRule> rules;
   for (const config::Settings& t : s.tables("capacity_rule")) {

@@ -68,7 +68,7 @@ CREATE TABLE IF NOT EXISTS events(
   predicted_ms INTEGER, summary TEXT NOT NULL);
 CREATE UNIQUE INDEX IF NOT EXISTS events_open ON events(dedup_key) WHERE state = 'open';
 CREATE INDEX IF NOT EXISTS events_by_time ON events(opened_ms);
-CREATE INDEX IF NOT EXISTS events_open_by_time ON events(opened_ms) WHERE state = 'open';
+CREATE INDEX IF NOT EXISTS events_open_by_time ON events(opened_ms DESC, id) WHERE state = 'open';
 CREATE INDEX IF NOT EXISTS events_resolved ON events(resolved_ms) WHERE state = 'resolved';
 CREATE TABLE IF NOT EXISTS relationships(
   from_ci TEXT NOT NULL, type TEXT NOT NULL, to_ci TEXT NOT NULL, origin TEXT NOT NULL, created_ms INTEGER NOT NULL,
@@ -127,6 +127,7 @@ struct Backend {
       : pool(std::move(writer), std::move(readers)), path(std::move(path_)) {}
   Pool pool;
   std::string path;
+  bool synchronous_full = true;
   // Touched only under the writer lock:
   // series identity -> row id and unit;
   std::unordered_map<std::string, std::pair<std::int64_t, std::string>> series_ids;
@@ -1539,6 +1540,13 @@ class SqliteHealth final : public StoreHealth {
     });
   }
   std::string describe() const override { return "sqlite:" + b_->path; }
+  core::Result<Durability> durability() override {
+    Durability d;
+    if (!b_->synchronous_full)
+      d.warnings.push_back("synchronous=normal: reports acknowledged in the last moments before a power loss can be "
+                           "lost (a crash of the collector alone loses nothing); drop ?synchronous=normal for FULL");
+    return d;
+  }
 
  private:
   std::shared_ptr<Backend> b_;
@@ -1624,6 +1632,7 @@ core::Result<Stores> open_sqlite(const SqliteOptions& options) {
     readers.push_back(std::move(*r));
   }
   auto backend = std::make_shared<Backend>(std::move(*writer), std::move(readers), options.path);
+  backend->synchronous_full = options.synchronous_full;
   Stores s;
   s.agents = std::make_shared<SqliteAgentStore>(backend);
   s.cmdb = std::make_shared<SqliteCmdbStore>(backend);
