@@ -561,8 +561,16 @@ TEST(EndToEnd, AnOutageBecomesAnIncidentAndASignedWebhook) {
   const json::value resolved = json::parse(got[1].body);
   EXPECT_EQ(resolved.at("event").as_string(), "resolved");
   EXPECT_EQ(resolved.at("linked").as_array().size(), 1u);
-  auto deliveries = get("/api/v1/webhooks/deliveries");
-  ASSERT_TRUE(deliveries);
+  // The notifier logs a delivery once the receiver has answered, a moment
+  // after the receiver has the message.
+  std::optional<json::value> deliveries;
+  ASSERT_TRUE(test::eventually(
+      [&] {
+        deliveries = get("/api/v1/webhooks/deliveries");
+        return deliveries && deliveries->at("items").as_array().size() >= 2;
+      },
+      30s))
+      << known();
   EXPECT_EQ(deliveries->at("items").as_array().size(), 2u);
   EXPECT_TRUE(deliveries->at("items").as_array()[0].at("delivered").as_bool());
   const std::string shown =

@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: Apache-2.0
+// The audit trail on Redis: entries that are only ever added.
+#include "backend.hpp"
+
+namespace surveyor::collector::redis {
+
+using namespace store;
+
+namespace {
+
+class RedisAuditStore final : public AuditStore {
+ public:
+  explicit RedisAuditStore(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
+
+  core::Result<std::vector<AuditRecord>> list_audit(const AuditFilter& f) override {
+    return b_->pool.with([&](Connection& c) -> core::Result<std::vector<AuditRecord>> {
+      // Alerts have their own set, so asking for them reads only them.
+      const std::string key = f.unauthorized ? b_->key("audit:alerts")
+                              : f.ci_id.empty() ? b_->key("audit")
+                                                : b_->key("audit:ci", f.ci_id);
+      const std::string max = f.to_ms == INT64_MAX ? "+inf" : "(" + i64(f.to_ms);
+      const std::string min = f.from_ms == INT64_MIN ? "-inf" : i64(f.from_ms);
+      std::vector<AuditRecord> out;
+      // Pages newest first; filters apply as they come.
+      constexpr std::size_t kPage = 1000;
+      for (std::size_t offset = 0; out.size() < f.limit; offset += kPage) {
+        auto r = c.command({"ZREVRANGEBYSCORE", key, max, min, "LIMIT", std::to_string(offset), std::to_string(kPage)});
+        if (!r) return std::move(r).error();
+        if (is_error(r->get())) return reply_error(r->get(), "read audit");
+        const auto members = member_list(r->get());
+        for (const std::string& m : members) {
+          auto rec = audit_from_member(m);
+          if (!rec) return std::move(rec).error();
+          if (!f.kind.empty() && rec->kind != f.kind) continue;
+          if (f.unauthorized && !rec->alert) continue;
+          if (!f.ci_id.empty() && rec->ci_id != f.ci_id) continue;
+          out.push_back(std::move(*rec));
+          if (out.size() == f.limit) break;
+        }
+        if (members.size() < kPage) break;
+      }
+      return out;
+    });
+  }
+
+ private:
+  std::shared_ptr<Backend> b_;
+};
+
+}  // namespace
+
+std::shared_ptr<store::AuditStore> make_audit_store(std::shared_ptr<Backend> b) { return std::make_shared<RedisAuditStore>(std::move(b)); }
+
+}  // namespace surveyor::collector::redis

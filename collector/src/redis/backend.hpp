@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: Apache-2.0
+// What the Redis stores share: the backend (the connection pool and the key
+// layout), the record helpers of records.cpp, and a factory per store.
+//
+// Design: every key starts with "<prefix>:". A report is applied with
+// optimistic locking: WATCH the agent's sequence set, the agent and the CIs
+// it touches, read them, then MULTI/EXEC all writes at once; if another
+// collector changed a watched key, EXEC returns nil and the whole step is
+// retried (optimistic() in redis_conn.hpp). Sample members encode time and
+// the value's exact bits, so a replay adds nothing.
+//
+// Series: each has a raw head (sorted set: score time, member time:bits), a
+// sorted set of compressed chunks (score block start), a sorted set of hourly
+// rollups (member hour:count:sum:min:max, %.17g so doubles come back exact),
+// and "chunkend", the end of its newest chunk. Ingest WATCHes chunkend, so a
+// late sample is checked against the chunk it would fall in without racing a
+// compaction; compaction WATCHes head, chunks and chunkend. Durability is
+// Redis's: with appendonly yes and appendfsync always a reply means the write
+// is on disk (health.cpp reads and reports the settings).
+#pragma once
+
+#include <algorithm>
+#include <bit>
+#include <charconv>
+#include <climits>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <vector>
+
+#include <boost/json/array.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+#include "redis_conn.hpp"
+#include "surveyor/collector/redis/redis_stores.hpp"
+#include "surveyor/collector/store/stores.hpp"
+#include "surveyor/core/crypto.hpp"
+
+namespace surveyor::collector::redis {
+
+namespace json = boost::json;
+
+inline constexpr std::uint64_t kSeenWindow = 16'384;  // as the SQLite store: more than an agent's spool holds
+inline constexpr char kSep = '\x1f';
+
+struct Backend {
+  explicit Backend(const RedisOptions& o)
+      : options(o), pool(o.host, o.port, o.timeout, o.max_connections) {}
+  RedisOptions options;
+  Pool pool;
+
+  [[nodiscard]] std::string key(std::string_view kind, std::string_view id = {}) const {
+    std::string k = options.prefix + ":" + std::string(kind);
+    if (!id.empty()) k += ":" + std::string(id);
+    return k;
+  }
+};
+
+inline std::string i64(std::int64_t v) { return std::to_string(v); }
+
+// A series' keys: raw head, chunks, rollups and the end of its newest chunk.
+struct SeriesKeys {
+  std::string head, chunks, rollups, chunkend;
+};
+
+std::map<std::string, std::string> hash_of(const redisReply* r);
+std::int64_t field_int(const std::map<std::string, std::string>& h, const std::string& k);
+std::string field(const std::map<std::string, std::string>& h, const std::string& k);
+core::Result<std::optional<store::Ci>> ci_from_hash(std::string_view id, const redisReply* r);
+std::string index_member(const store::Ci& c);
+void write_ci(const Backend& b, const std::optional<store::Ci>& old, const store::Ci& c, std::vector<Argv>& out);
+std::string audit_member(const store::AuditRecord& r);
+core::Result<store::AuditRecord> audit_from_member(std::string_view m);
+core::Result<std::vector<store::ChangeRecord>> load_changes(Connection& c, const Backend& b,
+                                                    const std::vector<std::string>& ids);
+std::vector<std::string> member_list(const redisReply* r);
+core::Status add_audit(Connection& c, const Backend& b, std::vector<store::AuditRecord> records, std::vector<Argv>& tx);
+std::string series_member(const store::SeriesKey& k);
+std::string series_id(const store::SeriesKey& k);
+SeriesKeys keys_of(const Backend& b, std::string_view sid);
+std::string number_text(double v);
+core::Result<std::vector<store::Sample>> decode_stored(const std::string& bytes, std::string_view sid);
+std::optional<store::Rollup> parse_rollup_member(const std::string& m);
+std::string sample_member(const store::Sample& s);
+std::optional<store::Sample> parse_sample_member(const std::string& m);
+std::string section_record(const store::InventorySection& s);
+core::Result<std::vector<store::InventorySection>> inventory_from_hash(const redisReply* r);
+
+// One factory per store, each in its domain's file.
+std::shared_ptr<store::AgentStore> make_agent_store(std::shared_ptr<Backend> b);
+std::shared_ptr<store::CmdbStore> make_cmdb_store(std::shared_ptr<Backend> b);
+std::shared_ptr<store::SeriesStore> make_series_store(std::shared_ptr<Backend> b);
+std::shared_ptr<store::ReportStore> make_report_store(std::shared_ptr<Backend> b);
+std::shared_ptr<store::InventoryStore> make_inventory_store(std::shared_ptr<Backend> b);
+std::shared_ptr<store::EventStore> make_event_store(std::shared_ptr<Backend> b);
+std::shared_ptr<store::RelationStore> make_relation_store(std::shared_ptr<Backend> b);
+std::shared_ptr<store::AuditStore> make_audit_store(std::shared_ptr<Backend> b);
+std::shared_ptr<store::ChangeStore> make_change_store(std::shared_ptr<Backend> b);
+std::shared_ptr<store::ServiceStore> make_service_store(std::shared_ptr<Backend> b);
+std::shared_ptr<store::TimelineStore> make_timeline_store(std::shared_ptr<Backend> b);
+std::shared_ptr<store::LeaseStore> make_lease_store(std::shared_ptr<Backend> b);
+std::shared_ptr<store::IncidentStore> make_incident_store(std::shared_ptr<Backend> b);
+std::shared_ptr<store::SlaReportStore> make_sla_report_store(std::shared_ptr<Backend> b);
+std::shared_ptr<store::StoreHealth> make_health(std::shared_ptr<Backend> b);
+
+}  // namespace surveyor::collector::redis

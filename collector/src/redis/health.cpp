@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: Apache-2.0
+// Whether Redis answers, and what its settings put at risk.
+#include "backend.hpp"
+
+namespace surveyor::collector::redis {
+
+using namespace store;
+
+namespace {
+
+class RedisHealth final : public StoreHealth {
+ public:
+  explicit RedisHealth(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
+  core::Status ping() override {
+    return b_->pool.with([](Connection& c) -> core::Status {
+      auto r = c.command({"PING"});
+      if (!r) return std::move(r).error();
+      if (reply_text(r->get()) != "PONG") return reply_error(r->get(), "ping");
+      return {};
+    });
+  }
+  std::string describe() const override {
+    return "redis://" + b_->options.host + ":" + std::to_string(b_->options.port) + "/" + b_->options.prefix;
+  }
+
+  // CONFIG GET where the server allows it; where it is disabled or renamed
+  // (managed Redis), INFO, which tells persistence and eviction but not
+  // the fsync policy.
+  core::Result<Durability> durability() override {
+    return b_->pool.with([](Connection& c) -> core::Result<Durability> {
+      auto got = c.pipeline({{"CONFIG", "GET", "appendonly"},
+                             {"CONFIG", "GET", "appendfsync"},
+                             {"CONFIG", "GET", "maxmemory-policy"}});
+      if (!got) return std::move(got).error();
+      std::map<std::string, std::string> conf;
+      for (const Reply& r : *got)
+        if (!is_error(r.get()) && r->type == REDIS_REPLY_ARRAY && r->elements == 2)
+          conf[reply_text(r->element[0])] = reply_text(r->element[1]);
+      if (!conf.contains("appendonly") || !conf.contains("maxmemory-policy")) {
+        auto info = c.command({"INFO", "all"});
+        if (!info) return std::move(info).error();
+        if (is_error(info->get())) return reply_error(info->get(), "read Redis settings");
+        const std::string text = reply_text(info->get());
+        const auto field_of = [&text](const std::string& name) -> std::string {
+          const auto at = text.find("\n" + name + ":");
+          if (at == std::string::npos) return {};
+          const auto from = at + name.size() + 2;
+          return text.substr(from, text.find_first_of("\r\n", from) - from);
+        };
+        if (const std::string aof = field_of("aof_enabled"); !aof.empty()) conf["appendonly"] = aof == "1" ? "yes" : "no";
+        conf["maxmemory-policy"] = field_of("maxmemory_policy");
+      }
+      return durability_of(conf);
+    });
+  }
+
+ private:
+  static Durability durability_of(const std::map<std::string, std::string>& conf) {
+    Durability d;
+    const auto value = [&conf](const char* k) {
+      auto it = conf.find(k);
+      return it == conf.end() ? std::string() : it->second;
+    };
+    if (value("appendonly") == "no")
+      d.warnings.push_back("appendonly no: reports acknowledged since Redis's last snapshot are lost when Redis "
+                           "restarts; set appendonly yes and appendfsync always");
+    else if (value("appendfsync") == "everysec")
+      d.warnings.push_back("appendfsync everysec: up to a second of acknowledged reports can be lost when the Redis "
+                           "host loses power; set appendfsync always");
+    else if (value("appendfsync") == "no")
+      d.warnings.push_back("appendfsync no: acknowledged reports reach the disk when the kernel decides, and can be "
+                           "lost when the Redis host loses power; set appendfsync always");
+    const std::string policy = value("maxmemory-policy");
+    if (!policy.empty() && policy != "noeviction") {
+      d.evicting = true;
+      d.warnings.push_back("maxmemory-policy " + policy +
+                           ": Redis deletes keys when memory runs short, and a deleted key is lost data; set "
+                           "maxmemory-policy noeviction");
+    }
+    return d;
+  }
+
+  std::shared_ptr<Backend> b_;
+};
+
+}  // namespace
+
+std::shared_ptr<store::StoreHealth> make_health(std::shared_ptr<Backend> b) { return std::make_shared<RedisHealth>(std::move(b)); }
+
+}  // namespace surveyor::collector::redis

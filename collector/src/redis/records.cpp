@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: Apache-2.0
+// How the Redis stores write and read their records: CI hashes and their
+// indexes, audit members, series keys and sample members, inventory
+// sections. Shared by the domain stores, which compose them in one MULTI.
+#include "backend.hpp"
+
+namespace surveyor::collector::redis {
+
+using namespace store;
+
+std::map<std::string, std::string> hash_of(const redisReply* r) {
+  std::map<std::string, std::string> out;
+  if (r == nullptr || r->type != REDIS_REPLY_ARRAY) return out;
+  for (std::size_t i = 0; i + 1 < r->elements; i += 2)
+    out[reply_text(r->element[i])] = reply_text(r->element[i + 1]);
+  return out;
+}
+
+std::int64_t field_int(const std::map<std::string, std::string>& h, const std::string& k) {
+  auto it = h.find(k);
+  if (it == h.end()) return 0;
+  return std::strtoll(it->second.c_str(), nullptr, 10);
+}
+
+std::string field(const std::map<std::string, std::string>& h, const std::string& k) {
+  auto it = h.find(k);
+  return it == h.end() ? std::string() : it->second;
+}
+
+core::Result<std::optional<Ci>> ci_from_hash(std::string_view id, const redisReply* r) {
+  if (is_error(r)) return reply_error(r, "read CI");
+  auto h = hash_of(r);
+  if (h.empty()) return std::optional<Ci>{};
+  Ci c;
+  c.id = std::string(id);
+  c.type = field(h, "type");
+  c.name = field(h, "name");
+  c.source = field(h, "source");
+  auto state = ci_state_from(field(h, "state"));
+  if (!state) return core::make_error(StoreErrc::corrupt, "CI " + c.id + ": unknown state");
+  c.state = *state;
+  auto attrs = attrs_from_json(field(h, "attributes"));
+  if (!attrs) return std::move(attrs).error();
+  c.attributes = std::move(*attrs);
+  c.first_seen_ms = field_int(h, "first_seen_ms");
+  c.last_seen_ms = field_int(h, "last_seen_ms");
+  c.updated_ms = field_int(h, "updated_ms");
+  auto keys = keys_from_json(field(h, "protected"));
+  if (!keys) return std::move(keys).error();
+  c.protected_keys = std::move(*keys);
+  return std::optional<Ci>{std::move(c)};
+}
+
+std::string index_member(const Ci& c) { return c.name + kSep + c.id; }
+
+// The commands that store `c`, given what was stored before (`old`).
+void write_ci(const Backend& b, const std::optional<Ci>& old, const Ci& c, std::vector<Argv>& out) {
+  out.push_back({"HSET", b.key("ci", c.id), "type", c.type, "name", c.name, "source", c.source,
+                 "state", std::string(to_string(c.state)), "attributes", attrs_to_json(c.attributes),
+                 "first_seen_ms", i64(c.first_seen_ms), "last_seen_ms", i64(c.last_seen_ms),
+                 "updated_ms", i64(c.updated_ms), "protected", keys_to_json(c.protected_keys)});
+  if (old && (old->name != c.name || old->type != c.type)) {
+    out.push_back({"ZREM", b.key("cis:byname"), index_member(*old)});
+    out.push_back({"ZREM", b.key("cis:type", old->type), index_member(*old)});
+  }
+  out.push_back({"ZADD", b.key("cis:byname"), "0", index_member(c)});
+  out.push_back({"ZADD", b.key("cis:type", c.type), "0", index_member(c)});
+}
+
+// --- audit trail ------------------------------------------------------------
+// Entries live in sorted sets scored by time, "audit" for the fleet,
+// "audit:ci:CI" per CI and "audit:alerts" for unauthorised-change alerts, as JSON members that start with their random id (so
+// entries of the same millisecond are ordered by id). "audit:alert:CI" holds,
+// per key, the time of the last unauthorised-change alert (flap suppression).
+// Change records: hash "change:ID", sorted sets "changes" and "changes:ci:CI"
+// scored by start.
+
+std::string audit_member(const AuditRecord& r) {
+  boost::json::object o;
+  o["id"] = r.id;
+  o["t"] = r.time_ms;
+  o["ci"] = r.ci_id;
+  o["kind"] = r.kind;
+  o["key"] = r.key;
+  o["old"] = r.old_value;
+  o["new"] = r.new_value;
+  o["origin"] = r.origin;
+  o["change"] = r.change_id;
+  o["unauthorized"] = r.unauthorized;
+  o["alert"] = r.alert;
+  return boost::json::serialize(o);
+}
+
+core::Result<AuditRecord> audit_from_member(std::string_view m) {
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(m, ec);
+  if (ec || !v.is_object()) return core::make_error(StoreErrc::corrupt, "unreadable audit entry");
+  const auto& o = v.get_object();
+  auto str = [&o](const char* k) {
+    auto it = o.find(k);
+    return it != o.end() && it->value().is_string() ? std::string(it->value().get_string()) : std::string();
+  };
+  auto flag = [&o](const char* k) {
+    auto it = o.find(k);
+    return it != o.end() && it->value().is_bool() && it->value().get_bool();
+  };
+  AuditRecord r;
+  r.id = str("id");
+  auto t = o.find("t");
+  r.time_ms = t != o.end() && t->value().is_int64() ? t->value().get_int64() : 0;
+  r.ci_id = str("ci");
+  r.kind = str("kind");
+  r.key = str("key");
+  r.old_value = str("old");
+  r.new_value = str("new");
+  r.origin = str("origin");
+  r.change_id = str("change");
+  r.unauthorized = flag("unauthorized");
+  r.alert = flag("alert");
+  return r;
+}
+
+core::Result<std::vector<ChangeRecord>> load_changes(Connection& c, const Backend& b,
+                                                    const std::vector<std::string>& ids) {
+  std::vector<ChangeRecord> out;
+  if (ids.empty()) return out;
+  std::vector<Argv> reads;
+  for (const std::string& id : ids) reads.push_back({"HGETALL", b.key("change", id)});
+  auto rows = c.pipeline(reads);
+  if (!rows) return std::move(rows).error();
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (is_error((*rows)[i].get())) return reply_error((*rows)[i].get(), "read change");
+    auto h = hash_of((*rows)[i].get());
+    if (h.empty()) continue;
+    ChangeRecord ch;
+    ch.id = ids[i];
+    ch.reference = field(h, "reference");
+    ch.start_ms = field_int(h, "start_ms");
+    ch.end_ms = field_int(h, "end_ms");
+    ch.description = field(h, "description");
+    ch.origin = field(h, "origin");
+    ch.created_ms = field_int(h, "created_ms");
+    auto cis = keys_from_json(field(h, "cis"));
+    if (!cis) return std::move(cis).error();
+    ch.ci_ids = std::move(*cis);
+    out.push_back(std::move(ch));
+  }
+  return out;
+}
+
+std::vector<std::string> member_list(const redisReply* r) {
+  std::vector<std::string> out;
+  for (std::size_t i = 0; r != nullptr && r->type == REDIS_REPLY_ARRAY && i < r->elements; ++i)
+    out.push_back(reply_text(r->element[i]));
+  return out;
+}
+
+// Classifies `records` (reading the CIs' change records and last alerts) and
+// adds the commands that store them to `tx`.
+core::Status add_audit(Connection& c, const Backend& b, std::vector<AuditRecord> records, std::vector<Argv>& tx) {
+  if (records.empty()) return {};
+  std::map<std::string, std::vector<AuditRecord*>> by_ci;
+  for (AuditRecord& r : records) by_ci[r.ci_id].push_back(&r);
+  for (auto& [ci, list] : by_ci) {
+    auto ids = c.command({"ZREVRANGE", b.key("changes:ci", ci), "0", "999"});
+    if (!ids) return std::move(ids).error();
+    if (is_error(ids->get())) return reply_error(ids->get(), "read changes");
+    auto changes = load_changes(c, b, member_list(ids->get()));
+    if (!changes) return std::move(changes).error();
+    Argv last{"HMGET", b.key("audit:alert", ci)};
+    for (const AuditRecord* r : list) last.push_back(r->key);
+    auto alerts = c.command(last);
+    if (!alerts) return std::move(alerts).error();
+    if (is_error(alerts->get())) return reply_error(alerts->get(), "read alerts");
+    std::map<std::string, std::int64_t> last_alert;
+    for (std::size_t i = 0; i < list.size() && i < (*alerts)->elements; ++i)
+      if (auto t = reply_int((*alerts)->element[i])) last_alert[list[i]->key] = *t;
+    std::vector<AuditRecord> part;
+    for (const AuditRecord* r : list) part.push_back(*r);
+    classify_changes(part, *changes, [&last_alert](const AuditRecord& r) {
+      auto it = last_alert.find(r.key);
+      return it != last_alert.end() && it->second > r.time_ms - kFlapWindowMs;
+    });
+    for (std::size_t i = 0; i < list.size(); ++i) *list[i] = std::move(part[i]);
+  }
+  for (AuditRecord& r : records) {
+    r.id = core::random_hex(8);
+    const std::string member = audit_member(r);
+    tx.push_back({"ZADD", b.key("audit"), i64(r.time_ms), member});
+    tx.push_back({"ZADD", b.key("audit:ci", r.ci_id), i64(r.time_ms), member});
+    if (r.alert) {
+      tx.push_back({"HSET", b.key("audit:alert", r.ci_id), r.key, i64(r.time_ms)});
+      tx.push_back({"ZADD", b.key("audit:alerts"), i64(r.time_ms), member});
+    }
+  }
+  return {};
+}
+
+std::string series_member(const SeriesKey& k) { return k.metric + kSep + labels_to_json(k.attributes); }
+
+std::string series_id(const SeriesKey& k) { return k.ci_id + kSep + series_member(k); }
+
+SeriesKeys keys_of(const Backend& b, std::string_view sid) {
+  return {b.key("samples", sid), b.key("chunks", sid), b.key("rollups", sid), b.key("chunkend", sid)};
+}
+
+std::string number_text(double v) {
+  char buf[32];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, r.ptr);
+}
+
+core::Result<std::vector<Sample>> decode_stored(const std::string& bytes, std::string_view sid) {
+  auto d = codec::decode_chunk(bytes);
+  if (!d) return core::make_error(StoreErrc::corrupt, "chunk of series " + std::string(sid) + ": " + d.error().describe());
+  return d;
+}
+
+std::optional<Rollup> parse_rollup_member(const std::string& m) {
+  Rollup r;
+  const char* p = m.c_str();
+  char* end = nullptr;
+  r.start_ms = std::strtoll(p, &end, 10);
+  if (*end != ':') return std::nullopt;
+  r.count = std::strtoll(end + 1, &end, 10);
+  double* parts[] = {&r.sum, &r.min, &r.max};
+  for (double* d : parts) {
+    if (*end != ':') return std::nullopt;
+    *d = std::strtod(end + 1, &end);
+  }
+  if (*end != '\0' || r.count <= 0) return std::nullopt;
+  return r;
+}
+
+std::string sample_member(const Sample& s) {
+  char bits[17];
+  std::snprintf(bits, sizeof bits, "%016llx", static_cast<unsigned long long>(std::bit_cast<std::uint64_t>(s.value)));
+  return i64(s.time_ms) + ":" + bits;
+}
+
+std::optional<Sample> parse_sample_member(const std::string& m) {
+  const auto colon = m.find(':');
+  if (colon == std::string::npos || m.size() - colon - 1 != 16) return std::nullopt;
+  Sample s;
+  s.time_ms = std::strtoll(m.c_str(), nullptr, 10);
+  s.value = std::bit_cast<double>(static_cast<std::uint64_t>(std::strtoull(m.c_str() + colon + 1, nullptr, 16)));
+  return s;
+}
+
+// An inventory section is one field of the CI's inventory hash, a JSON record.
+std::string section_record(const InventorySection& s) {
+  boost::json::object o{{"state", s.state}, {"reason", s.reason}, {"digest", s.digest},
+                        {"data", s.data_json}, {"updated_ms", s.updated_ms}};
+  return boost::json::serialize(o);
+}
+
+core::Result<std::vector<InventorySection>> inventory_from_hash(const redisReply* r) {
+  if (is_error(r)) return reply_error(r, "read inventory");
+  std::vector<InventorySection> out;
+  for (const auto& [name, record] : hash_of(r)) {
+    boost::system::error_code ec;
+    auto v = boost::json::parse(record, ec);
+    if (ec || !v.is_object()) return core::make_error(StoreErrc::corrupt, "inventory section " + name + " unreadable");
+    const auto& o = v.get_object();
+    auto str = [&o](const char* k) {
+      auto it = o.find(k);
+      return it != o.end() && it->value().is_string() ? std::string(it->value().get_string()) : std::string();
+    };
+    auto it = o.find("updated_ms");
+    const std::int64_t updated = it != o.end() && it->value().is_int64() ? it->value().get_int64() : 0;
+    out.push_back({name, str("state"), str("reason"), str("digest"), str("data"), updated});
+  }
+  return out;  // hash_of is a std::map: sorted by name
+}
+
+}  // namespace surveyor::collector::redis

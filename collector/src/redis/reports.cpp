@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: Apache-2.0
+// One agent report applied on Redis as one optimistic MULTI/EXEC across the agent, its CIs, series, inventory and the audit trail.
+#include "backend.hpp"
+
+namespace surveyor::collector::redis {
+
+using namespace store;
+
+namespace {
+
+class RedisReportStore final : public ReportStore {
+ public:
+  explicit RedisReportStore(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
+
+  core::Result<ApplyResult> apply_report(const ReportBatch& batch) override {
+    return b_->pool.with([&](Connection& c) {
+      return optimistic<ApplyResult>(c, "report", [&] { return attempt_apply(c, batch); });
+    });
+  }
+
+ private:
+  // The outcome, or nullopt when EXEC was aborted by a concurrent change.
+  core::Result<std::optional<ApplyResult>> attempt_apply(Connection& c, const ReportBatch& batch) {
+    const std::string seen_key = b_->key("seen", batch.agent_id);
+    const std::string agent_key = b_->key("agent", batch.agent_id);
+    const std::string inventory_key =
+        batch.inventory_ci_id.empty() ? std::string() : b_->key("inventory", batch.inventory_ci_id);
+    std::vector<Argv> pre;
+    std::vector<std::string> sids;
+    for (const auto& entry : batch.series) sids.push_back(series_id(entry.first.key));
+    Argv watch{"WATCH", seen_key, agent_key};
+    for (const CiUpdate& u : batch.cis) watch.push_back(b_->key("ci", u.id));
+    if (!inventory_key.empty()) watch.push_back(inventory_key);
+    for (const std::string& sid : sids) watch.push_back(keys_of(*b_, sid).chunkend);
+    pre.push_back(std::move(watch));
+    pre.push_back({"ZSCORE", seen_key, std::to_string(batch.sequence)});
+    pre.push_back({"HMGET", agent_key, "last_seen_ms", "last_sequence"});
+    pre.push_back(inventory_key.empty() ? Argv{"PING"} : Argv{"HGETALL", inventory_key});
+    for (const CiUpdate& u : batch.cis) pre.push_back({"HGETALL", b_->key("ci", u.id)});
+    const std::size_t chunkend_at = pre.size();
+    for (const std::string& sid : sids) pre.push_back({"GET", keys_of(*b_, sid).chunkend});
+    auto got = c.pipeline(pre);
+    if (!got) return std::move(got).error();
+    for (const Reply& rep : *got)
+      if (is_error(rep.get())) return reply_error(rep.get(), "apply report");
+    ApplyResult result;
+    if (!inventory_key.empty()) {
+      auto held = inventory_from_hash((*got)[3].get());
+      if (!held) return std::move(held).error();
+      result.inventory = std::move(*held);
+    }
+    if ((*got)[1]->type != REDIS_REPLY_NIL) {
+      result.outcome = ApplyOutcome::duplicate;
+      return std::optional<ApplyResult>{std::move(result)};
+    }
+    const redisReply* agent = (*got)[2].get();
+    if (agent->type != REDIS_REPLY_ARRAY || agent->elements != 2 || agent->element[0]->type == REDIS_REPLY_NIL)
+      return core::make_error(StoreErrc::invalid, "unknown agent " + batch.agent_id);
+    const std::int64_t last_seen = reply_int(agent->element[0]).value_or(0);
+    const std::int64_t last_seq = reply_int(agent->element[1]).value_or(0);
+
+    std::vector<Argv> tx{{"MULTI"}};
+    std::vector<AuditRecord> audit;
+    for (std::size_t i = 0; i < batch.cis.size(); ++i) {
+      auto old = ci_from_hash(batch.cis[i].id, (*got)[4 + i].get());
+      if (!old) return std::move(old).error();
+      Ci merged = merge_ci(*old, batch.cis[i]);
+      write_ci(*b_, *old, merged, tx);
+      for (AuditRecord& r : audit_ci(*old, merged, batch.cis[i].source, batch.cis[i].seen_at_ms))
+        audit.push_back(std::move(r));
+    }
+    for (std::size_t i = 0; i < batch.series.size(); ++i) {
+      const auto& [info, samples] = batch.series[i];
+      const std::string member = series_member(info.key);
+      const SeriesKeys k = keys_of(*b_, sids[i]);
+      tx.push_back({"ZADD", b_->key("series", info.key.ci_id), "0", member});
+      tx.push_back({"HSET", b_->key("units", info.key.ci_id), member, info.unit});
+      tx.push_back({"SADD", b_->key("allseries"), sids[i]});
+      auto fresh = not_in_chunks(c, sids[i], samples, reply_int((*got)[chunkend_at + i].get()).value_or(INT64_MIN));
+      if (!fresh) return std::move(fresh).error();
+      if (fresh->empty()) continue;
+      // A sample at a time already held is ignored, as SQLite's primary key
+      // does; the new ones are added to their hour's rollup (NaN excepted).
+      // The batch's figures are summed first and then added to the stored
+      // ones, in the same order as the SQLite store, so both agree to the bit.
+      static const char* kAddNew = R"lua(
+local acc, hours = {}, {}
+for i = 1, #ARGV, 4 do
+  if redis.call('ZCOUNT', KEYS[1], ARGV[i], ARGV[i]) == 0 then
+    redis.call('ZADD', KEYS[1], ARGV[i], ARGV[i + 1])
+    if ARGV[i + 2] ~= '' then
+      local x, h = tonumber(ARGV[i + 2]), ARGV[i + 3]
+      local a = acc[h]
+      if a == nil then
+        acc[h] = {1, x, x, x}
+        hours[#hours + 1] = h
+      else
+        a[1] = a[1] + 1
+        a[2] = a[2] + x
+        if x < a[3] then a[3] = x end
+        if a[4] < x then a[4] = x end
+      end
+    end
+  end
+end
+for _, h in ipairs(hours) do
+  local a = acc[h]
+  local old = redis.call('ZRANGEBYSCORE', KEYS[2], h, h)
+  if #old > 0 then
+    local c, s, mn, mx = string.match(old[1], '^[^:]+:([^:]+):([^:]+):([^:]+):([^:]+)$')
+    redis.call('ZREM', KEYS[2], old[1])
+    mn, mx = tonumber(mn), tonumber(mx)
+    if a[3] < mn then mn = a[3] end
+    if mx < a[4] then mx = a[4] end
+    a = {tonumber(c) + a[1], tonumber(s) + a[2], mn, mx}
+  end
+  for j = 2, 4 do if a[j] == 0 then a[j] = 0 end end  -- -0 as 0, as a REAL column keeps it
+  redis.call('ZADD', KEYS[2], h, string.format('%s:%d:%.17g:%.17g:%.17g', h, a[1], a[2], a[3], a[4]))
+end
+return 0)lua";
+      Argv add{"EVAL", kAddNew, "2", k.head, k.rollups};
+      for (const Sample& s : *fresh) {
+        add.push_back(i64(s.time_ms));
+        add.push_back(sample_member(s));
+        add.push_back(std::isnan(s.value) ? std::string() : number_text(s.value));
+        add.push_back(i64(floor_to(s.time_ms, kRollupMs)));
+      }
+      tx.push_back(std::move(add));
+    }
+    Argv agent_update{"HSET", agent_key, "last_seen_ms", i64(std::max(last_seen, batch.received_at_ms)),
+                      "last_sequence", i64(std::max<std::int64_t>(last_seq, static_cast<std::int64_t>(batch.sequence))),
+                      "heartbeat_interval_s", std::to_string(batch.heartbeat_interval_s)};
+    if (batch.inventory_digest) {
+      agent_update.push_back("inventory_digest");
+      agent_update.push_back(*batch.inventory_digest);
+    }
+    tx.push_back(std::move(agent_update));
+    for (const SectionUpdate& u : batch.sections) {
+      auto held = std::find_if(result.inventory.begin(), result.inventory.end(),
+                               [&u](const InventorySection& s) { return s.name == u.name; });
+      std::optional<InventorySection> old;
+      if (held != result.inventory.end()) old = *held;
+      auto merged = merge_section(old, u, batch.received_at_ms);
+      if (!merged || merged == old) continue;
+      tx.push_back({"HSET", inventory_key, merged->name, section_record(*merged)});
+      if (merged->name == "packages" && has_baseline(old) && old->data_json != merged->data_json)
+        for (AuditRecord& r :
+             audit_software(batch.inventory_ci_id, old->data_json, merged->data_json, "agent", batch.received_at_ms))
+          audit.push_back(std::move(r));
+      if (held != result.inventory.end()) *held = *merged;
+      else result.inventory.push_back(*merged);
+    }
+    std::sort(result.inventory.begin(), result.inventory.end(),
+              [](const InventorySection& a, const InventorySection& b) { return a.name < b.name; });
+    if (auto st = add_audit(c, *b_, std::move(audit), tx); !st) return std::move(st).error();
+    tx.push_back({"ZADD", seen_key, std::to_string(batch.sequence), std::to_string(batch.sequence)});
+    if (batch.sequence > kSeenWindow)
+      tx.push_back({"ZREMRANGEBYSCORE", seen_key, "-inf", "(" + std::to_string(batch.sequence - kSeenWindow)});
+    tx.push_back({"EXEC"});
+    auto done = c.pipeline(tx);
+    if (!done) return std::move(done).error();
+    const redisReply* exec = done->back().get();
+    if (is_error(exec)) return reply_error(exec, "apply report");
+    if (exec->type != REDIS_REPLY_ARRAY) return std::optional<ApplyResult>{};
+    for (std::size_t i = 0; i < exec->elements; ++i)
+      if (is_error(exec->element[i])) return reply_error(exec->element[i], "apply report");
+    return std::optional<ApplyResult>{std::move(result)};
+  }
+
+  // `samples` without those a chunk already holds. Only samples before the
+  // series' chunk end (late ones, after an outage) need a look at a chunk.
+  core::Result<std::vector<Sample>> not_in_chunks(Connection& c, const std::string& sid,
+                                                  const std::vector<Sample>& samples, std::int64_t chunk_end) {
+    std::vector<std::int64_t> blocks;
+    for (const Sample& s : samples)
+      if (s.time_ms < chunk_end) blocks.push_back(floor_to(s.time_ms, kBlockMs));
+    if (blocks.empty()) return samples;
+    std::sort(blocks.begin(), blocks.end());
+    blocks.erase(std::unique(blocks.begin(), blocks.end()), blocks.end());
+    const std::string chunks_key = keys_of(*b_, sid).chunks;
+    std::vector<Argv> reads;
+    for (std::int64_t b : blocks) reads.push_back({"ZRANGEBYSCORE", chunks_key, i64(b), i64(b)});
+    auto got = c.pipeline(reads);
+    if (!got) return std::move(got).error();
+    std::vector<std::int64_t> held_times;
+    for (const Reply& r : *got) {
+      if (is_error(r.get())) return reply_error(r.get(), "read chunk");
+      for (std::size_t i = 0; i < r->elements; ++i) {
+        // A damaged chunk must not stop ingest: its block takes the sample
+        // into the head, and maintain() reports the damage.
+        auto d = decode_stored(reply_text(r->element[i]), sid);
+        if (!d) continue;
+        for (const Sample& x : *d) held_times.push_back(x.time_ms);
+      }
+    }
+    std::sort(held_times.begin(), held_times.end());
+    std::vector<Sample> out;
+    for (const Sample& s : samples)
+      if (!std::binary_search(held_times.begin(), held_times.end(), s.time_ms)) out.push_back(s);
+    return out;
+  }
+
+  std::shared_ptr<Backend> b_;
+};
+
+}  // namespace
+
+std::shared_ptr<store::ReportStore> make_report_store(std::shared_ptr<Backend> b) { return std::make_shared<RedisReportStore>(std::move(b)); }
+
+}  // namespace surveyor::collector::redis

@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: Apache-2.0
+// The audit trail on SQLite: immutable rows, written in the transaction of the change they record.
+#include "backend.hpp"
+
+namespace surveyor::collector::sqlite {
+
+using namespace store;
+
+namespace {
+
+class SqliteAuditStore final : public AuditStore {
+ public:
+  explicit SqliteAuditStore(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
+
+  core::Result<std::vector<AuditRecord>> list_audit(const AuditFilter& f) override {
+    return b_->pool.with_reader([&](Connection& c) -> core::Result<std::vector<AuditRecord>> {
+      SURVEYOR_TRY_STMT(s, c,
+                        "SELECT id, time_ms, ci_id, kind, key, old_value, new_value, origin, change_id, unauthorized, "
+                        "alert FROM audit WHERE (?1 = '' OR ci_id = ?1) AND time_ms >= ?2 AND time_ms < ?3 "
+                        "AND (?4 = '' OR kind = ?4) AND (?5 = 0 OR alert = 1) ORDER BY time_ms DESC, id DESC LIMIT ?6");
+      s.bind(1, f.ci_id).bind(2, f.from_ms).bind(3, f.to_ms).bind(4, f.kind);
+      s.bind(5, std::int64_t{f.unauthorized}).bind(6, static_cast<std::int64_t>(f.limit));
+      std::vector<AuditRecord> out;
+      int rc;
+      while ((rc = s.step()) == SQLITE_ROW) {
+        AuditRecord r;
+        r.id = std::to_string(s.int64(0));
+        r.time_ms = s.int64(1);
+        r.ci_id = s.text(2);
+        r.kind = s.text(3);
+        r.key = s.text(4);
+        r.old_value = s.text(5);
+        r.new_value = s.text(6);
+        r.origin = s.text(7);
+        r.change_id = s.text(8);
+        r.unauthorized = s.int64(9) != 0;
+        r.alert = s.int64(10) != 0;
+        out.push_back(std::move(r));
+      }
+      if (rc != SQLITE_DONE) return c.error(rc, "read audit");
+      return out;
+    });
+  }
+
+ private:
+  std::shared_ptr<Backend> b_;
+};
+
+}  // namespace
+
+// Appends audit entries, linked to the CI's change records or flagged.
+core::Status write_audit(Connection& c, std::vector<AuditRecord> records) {
+  if (records.empty()) return {};
+  std::map<std::string, std::vector<ChangeRecord>> changes;  // per CI
+  for (const AuditRecord& r : records)
+    if (!changes.contains(r.ci_id)) {
+      auto ch = changes_of(c, r.ci_id, 1000);
+      if (!ch) return std::move(ch).error();
+      changes[r.ci_id] = std::move(*ch);
+    }
+  std::string failure;
+  for (auto& [ci, list] : changes) {
+    std::vector<AuditRecord> part;
+    for (AuditRecord& r : records)
+      if (r.ci_id == ci) part.push_back(r);
+    classify_changes(part, list, [&c, &failure](const AuditRecord& r) {
+      auto q = c.prepare("SELECT 1 FROM audit WHERE ci_id = ?1 AND key = ?2 AND alert = 1 AND time_ms > ?3 LIMIT 1");
+      if (!q) {
+        failure = q.error().message;
+        return false;
+      }
+      Stmt& s = **q;
+      s.bind(1, r.ci_id).bind(2, r.key).bind(3, r.time_ms - kFlapWindowMs);
+      return s.step() == SQLITE_ROW;
+    });
+    std::size_t k = 0;
+    for (AuditRecord& r : records)
+      if (r.ci_id == ci) r = part[k++];
+  }
+  if (!failure.empty()) return core::make_error(StoreErrc::io, failure);
+  SURVEYOR_TRY_STMT(ins, c,
+                    "INSERT INTO audit(time_ms, ci_id, kind, key, old_value, new_value, origin, change_id, "
+                    "unauthorized, alert) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+  for (const AuditRecord& r : records) {
+    ins.reset();
+    ins.bind(1, r.time_ms).bind(2, r.ci_id).bind(3, r.kind).bind(4, r.key).bind(5, r.old_value);
+    ins.bind(6, r.new_value).bind(7, r.origin).bind(8, r.change_id);
+    ins.bind(9, std::int64_t{r.unauthorized}).bind(10, std::int64_t{r.alert});
+    if (int rc = ins.step(); rc != SQLITE_DONE) return c.error(rc, "write audit entry");
+  }
+  return {};
+}
+
+std::shared_ptr<store::AuditStore> make_audit_store(std::shared_ptr<Backend> b) { return std::make_shared<SqliteAuditStore>(std::move(b)); }
+
+}  // namespace surveyor::collector::sqlite

@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: Apache-2.0
+// What the SQLite stores share: the backend (one writer connection, a few
+// readers, caches touched under the writer lock), the row helpers one
+// domain's store uses inside another's transaction, and a factory per store.
+//
+// Design: every write runs in one BEGIN IMMEDIATE transaction on the writer;
+// with synchronous=FULL a COMMIT has reached the disk when it returns, which
+// is what lets the API answer 202 only for durable reports. New samples are
+// raw rows keyed (series, time) -- the head -- so a replayed sample is
+// ignored by the key; maintain() moves closed blocks of the head into one
+// compressed chunk per (series, block). A late sample for a block already
+// compacted is checked against its chunk at ingest and merged into it by the
+// next pass. Hourly rollups are updated in the same transaction as the
+// samples, from the samples that were new. One agent report is one
+// transaction across agents, CIs, series, inventory and the audit trail
+// (reports.cpp), through the *_in/save/write helpers below, which expect to
+// run inside it.
+#pragma once
+
+#include <algorithm>
+#include <bit>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "sqlite_db.hpp"
+#include "surveyor/collector/store/stores.hpp"
+#include "surveyor/core/crypto.hpp"
+
+namespace surveyor::collector::sqlite {
+
+struct Backend {
+  Backend(std::unique_ptr<Connection> writer, std::vector<std::unique_ptr<Connection>> readers,
+          std::string path_)
+      : pool(std::move(writer), std::move(readers)), path(std::move(path_)) {}
+  Pool pool;
+  std::string path;
+  bool synchronous_full = true;
+  // Touched only under the writer lock:
+  // series identity -> row id and unit;
+  std::unordered_map<std::string, std::pair<std::int64_t, std::string>> series_ids;
+  // series id -> end of its newest chunk (INT64_MIN: none), loaded on first use;
+  std::unordered_map<std::int64_t, std::int64_t> chunk_end;
+  // the last series id maintain() visited.
+  std::int64_t maintain_cursor = 0;
+};
+
+// Prepares `sql` on `conn` as `var`, or returns the error from the caller.
+#define SURVEYOR_TRY_STMT(var, conn, sql) \
+  auto var##_r = (conn).prepare(sql);     \
+  if (!var##_r) return std::move(var##_r).error(); \
+  Stmt& var = **var##_r
+
+// The head keeps a value's bits, as the chunks do: -0.0 and NaN payloads
+// survive (a REAL column turns -0.0 into 0 and NaN into NULL).
+inline std::int64_t to_bits(double v) { return std::bit_cast<std::int64_t>(v); }
+inline double from_bits(std::int64_t b) { return std::bit_cast<double>(b); }
+
+// Schema (schema.cpp): creates or upgrades the database, in one transaction.
+core::Status migrate(Connection& c);
+
+// Inside a write transaction (cmdb.cpp, audit.cpp, changes.cpp):
+core::Result<std::optional<store::Ci>> load_ci(Connection& c, std::string_view id);
+core::Result<store::Ci> upsert_in(Connection& c, const store::CiUpdate& u);
+core::Status bump_counter(Connection& c, const char* name);
+core::Status write_audit(Connection& c, std::vector<store::AuditRecord> records);
+core::Result<std::vector<store::ChangeRecord>> changes_of(Connection& c, std::string_view ci_id, std::size_t limit);
+
+// Series and inventory inside a report's transaction (series.cpp, inventory.cpp):
+core::Result<std::int64_t> series_id_for(Connection& c, Backend& b, const store::SeriesInfo& info);
+core::Status append_samples(Connection& c, Backend& b, std::int64_t id, const std::vector<store::Sample>& samples);
+core::Result<std::vector<store::InventorySection>> load_inventory(Connection& c, std::string_view ci_id);
+core::Status save_section(Connection& c, std::string_view ci_id, const store::InventorySection& x);
+
+// One factory per store, each in its domain's file.
+std::shared_ptr<store::AgentStore> make_agent_store(std::shared_ptr<Backend> b);
+std::shared_ptr<store::CmdbStore> make_cmdb_store(std::shared_ptr<Backend> b);
+std::shared_ptr<store::SeriesStore> make_series_store(std::shared_ptr<Backend> b);
+std::shared_ptr<store::ReportStore> make_report_store(std::shared_ptr<Backend> b);
+std::shared_ptr<store::InventoryStore> make_inventory_store(std::shared_ptr<Backend> b);
+std::shared_ptr<store::EventStore> make_event_store(std::shared_ptr<Backend> b);
+std::shared_ptr<store::RelationStore> make_relation_store(std::shared_ptr<Backend> b);
+std::shared_ptr<store::AuditStore> make_audit_store(std::shared_ptr<Backend> b);
+std::shared_ptr<store::ChangeStore> make_change_store(std::shared_ptr<Backend> b);
+std::shared_ptr<store::ServiceStore> make_service_store(std::shared_ptr<Backend> b);
+std::shared_ptr<store::TimelineStore> make_timeline_store(std::shared_ptr<Backend> b);
+std::shared_ptr<store::LeaseStore> make_lease_store(std::shared_ptr<Backend> b);
+std::shared_ptr<store::IncidentStore> make_incident_store(std::shared_ptr<Backend> b);
+std::shared_ptr<store::SlaReportStore> make_sla_report_store(std::shared_ptr<Backend> b);
+std::shared_ptr<store::StoreHealth> make_health(std::shared_ptr<Backend> b);
+
+}  // namespace surveyor::collector::sqlite

@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: Apache-2.0
+// Configuration items on SQLite: rows, upserts and listings.
+#include "backend.hpp"
+
+namespace surveyor::collector::sqlite {
+
+using namespace store;
+
+namespace {
+
+constexpr const char* kCiColumns =
+    "id, type, name, source, state, attributes, first_seen_ms, last_seen_ms, updated_ms, protected";
+
+core::Result<Ci> read_ci(Stmt& s) {
+  Ci c;
+  c.id = s.text(0);
+  c.type = s.text(1);
+  c.name = s.text(2);
+  c.source = s.text(3);
+  auto state = ci_state_from(s.text(4));
+  if (!state) return core::make_error(StoreErrc::corrupt, "CI " + c.id + ": unknown state");
+  c.state = *state;
+  auto attrs = attrs_from_json(s.text(5));
+  if (!attrs) return std::move(attrs).error();
+  c.attributes = std::move(*attrs);
+  c.first_seen_ms = s.int64(6);
+  c.last_seen_ms = s.int64(7);
+  c.updated_ms = s.int64(8);
+  auto keys = keys_from_json(s.text(9));
+  if (!keys) return std::move(keys).error();
+  c.protected_keys = std::move(*keys);
+  return c;
+}
+
+core::Status save_ci(Connection& c, const Ci& ci) {
+  SURVEYOR_TRY_STMT(s, c,
+                    "INSERT INTO cis(id, type, name, source, state, attributes, first_seen_ms, "
+                    "last_seen_ms, updated_ms, protected) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
+                    "ON CONFLICT(id) DO UPDATE SET type = ?2, name = ?3, source = ?4, state = ?5, "
+                    "attributes = ?6, first_seen_ms = ?7, last_seen_ms = ?8, updated_ms = ?9, protected = ?10");
+  s.bind(1, ci.id).bind(2, ci.type).bind(3, ci.name).bind(4, ci.source).bind(5, to_string(ci.state));
+  const std::string attrs = attrs_to_json(ci.attributes);
+  s.bind(6, attrs).bind(7, ci.first_seen_ms).bind(8, ci.last_seen_ms).bind(9, ci.updated_ms);
+  const std::string keys = keys_to_json(ci.protected_keys);
+  s.bind(10, keys);
+  const int rc = s.step();
+  if (rc != SQLITE_DONE) return c.error(rc, "write CI");
+  return {};
+}
+
+class SqliteCmdbStore final : public CmdbStore {
+ public:
+  explicit SqliteCmdbStore(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
+
+  core::Result<Ci> upsert_ci(const CiUpdate& u) override {
+    return b_->pool.with_writer([&](Connection& c) {
+      return in_transaction<Ci>(c, [&] { return upsert_in(c, u); });
+    });
+  }
+
+  core::Result<std::optional<Ci>> find_ci(std::string_view id) override {
+    return b_->pool.with_reader([&](Connection& c) { return load_ci(c, id); });
+  }
+
+  core::Result<std::vector<Ci>> list_cis(const CiFilter& f) override {
+    return b_->pool.with_reader([&](Connection& c) -> core::Result<std::vector<Ci>> {
+      // Only the conditions asked for, so the planner can use an index
+      // (a "?1 = '' OR ..." condition makes it scan every CI).
+      std::string where;
+      if (!f.type.empty()) where += " AND type = ?1";
+      if (!f.name.empty()) where += " AND name = ?2";
+      SURVEYOR_TRY_STMT(s, c,
+                        std::string("SELECT ") + kCiColumns + " FROM cis WHERE 1" + where +
+                            " ORDER BY name, id LIMIT ?3 OFFSET ?4");
+      if (!f.type.empty()) s.bind(1, f.type);
+      if (!f.name.empty()) s.bind(2, f.name);
+      s.bind(3, static_cast<std::int64_t>(f.limit)).bind(4, static_cast<std::int64_t>(f.offset));
+      std::vector<Ci> out;
+      int rc;
+      while ((rc = s.step()) == SQLITE_ROW) {
+        auto ci = read_ci(s);
+        if (!ci) return std::move(ci).error();
+        out.push_back(std::move(*ci));
+      }
+      if (rc != SQLITE_DONE) return c.error(rc, "list CIs");
+      return out;
+    });
+  }
+
+ private:
+  std::shared_ptr<Backend> b_;
+};
+
+}  // namespace
+
+core::Result<std::optional<Ci>> load_ci(Connection& c, std::string_view id) {
+  SURVEYOR_TRY_STMT(s, c, std::string("SELECT ") + kCiColumns + " FROM cis WHERE id = ?1");
+  s.bind(1, id);
+  const int rc = s.step();
+  if (rc == SQLITE_DONE) return std::optional<Ci>{};
+  if (rc != SQLITE_ROW) return c.error(rc, "read CI");
+  auto ci = read_ci(s);
+  if (!ci) return std::move(ci).error();
+  return std::optional<Ci>{std::move(*ci)};
+}
+
+core::Status bump_counter(Connection& c, const char* name) {
+  SURVEYOR_TRY_STMT(s, c,
+                    "INSERT INTO counters(name, value) VALUES(?1, 1) ON CONFLICT(name) DO UPDATE SET value = value + 1");
+  s.bind(1, std::string_view(name));
+  if (int rc = s.step(); rc != SQLITE_DONE) return c.error(rc, "count");
+  return {};
+}
+
+core::Result<Ci> upsert_in(Connection& c, const CiUpdate& u) {
+  auto existing = load_ci(c, u.id);
+  if (!existing) return std::move(existing).error();
+  Ci merged = merge_ci(*existing, u);
+  if (auto st = save_ci(c, merged); !st) return std::move(st).error();
+  if (auto st = write_audit(c, audit_ci(*existing, merged, u.source, u.seen_at_ms)); !st) return std::move(st).error();
+  return merged;
+}
+
+std::shared_ptr<store::CmdbStore> make_cmdb_store(std::shared_ptr<Backend> b) { return std::make_shared<SqliteCmdbStore>(std::move(b)); }
+
+}  // namespace surveyor::collector::sqlite

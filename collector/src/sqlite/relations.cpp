@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: Apache-2.0
+// Relationships between CIs on SQLite, each change on the audit trail.
+#include "backend.hpp"
+
+namespace surveyor::collector::sqlite {
+
+using namespace store;
+
+namespace {
+
+class SqliteRelationStore final : public RelationStore {
+ public:
+  explicit SqliteRelationStore(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
+
+  core::Result<bool> add_relationship(const Relationship& r) override {
+    return b_->pool.with_writer([&](Connection& c) {
+      return in_transaction<bool>(c, [&]() -> core::Result<bool> {
+        for (const std::string* id : {&r.from, &r.to}) {
+          auto ci = load_ci(c, *id);
+          if (!ci) return std::move(ci).error();
+          if (!*ci) return core::make_error(StoreErrc::not_found, "no CI with id '" + *id + "'");
+        }
+        SURVEYOR_TRY_STMT(ins, c,
+                          "INSERT OR IGNORE INTO relationships(from_ci, type, to_ci, origin, created_ms) "
+                          "VALUES(?1, ?2, ?3, ?4, ?5)");
+        ins.bind(1, r.from).bind(2, r.type).bind(3, r.to).bind(4, r.origin).bind(5, r.created_ms);
+        if (int rc = ins.step(); rc != SQLITE_DONE) return c.error(rc, "add relationship");
+        if (c.changes() == 0) return false;
+        if (auto st = bump_counter(c, "relationships"); !st) return std::move(st).error();
+        AuditRecord a;
+        a.time_ms = r.created_ms;
+        a.ci_id = r.from;
+        a.kind = "relationship";
+        a.key = r.type + " " + r.to;
+        a.new_value = "true";
+        a.origin = r.origin;
+        if (auto st = write_audit(c, {a}); !st) return std::move(st).error();
+        return true;
+      });
+    });
+  }
+
+  core::Result<bool> remove_relationship(const Relationship& r, std::string_view origin,
+                                         std::int64_t now_ms) override {
+    return b_->pool.with_writer([&](Connection& c) {
+      return in_transaction<bool>(c, [&]() -> core::Result<bool> {
+        SURVEYOR_TRY_STMT(del, c, "DELETE FROM relationships WHERE from_ci = ?1 AND type = ?2 AND to_ci = ?3");
+        del.bind(1, r.from).bind(2, r.type).bind(3, r.to);
+        if (int rc = del.step(); rc != SQLITE_DONE) return c.error(rc, "remove relationship");
+        if (c.changes() == 0) return false;
+        if (auto st = bump_counter(c, "relationships"); !st) return std::move(st).error();
+        AuditRecord a;
+        a.time_ms = now_ms;
+        a.ci_id = r.from;
+        a.kind = "relationship";
+        a.key = r.type + " " + r.to;
+        a.old_value = "true";
+        a.origin = std::string(origin);
+        if (auto st = write_audit(c, {a}); !st) return std::move(st).error();
+        return true;
+      });
+    });
+  }
+
+  core::Result<std::vector<Relationship>> relationships_of(std::string_view ci_id) override {
+    return b_->pool.with_reader([&](Connection& c) {
+      return query(c, "SELECT from_ci, type, to_ci, origin, created_ms FROM relationships WHERE from_ci = ?1 "
+                      "UNION SELECT from_ci, type, to_ci, origin, created_ms FROM relationships WHERE to_ci = ?1 "
+                      "ORDER BY 1, 2, 3",
+                   ci_id);
+    });
+  }
+
+  core::Result<std::vector<Relationship>> all_relationships() override {
+    return b_->pool.with_reader([&](Connection& c) {
+      return query(c, "SELECT from_ci, type, to_ci, origin, created_ms FROM relationships ORDER BY 1, 2, 3", {});
+    });
+  }
+
+  core::Result<std::int64_t> relationships_version() override {
+    return b_->pool.with_reader([&](Connection& c) -> core::Result<std::int64_t> {
+      SURVEYOR_TRY_STMT(s, c, "SELECT value FROM counters WHERE name = 'relationships'");
+      const int rc = s.step();
+      if (rc == SQLITE_DONE) return std::int64_t{0};
+      if (rc != SQLITE_ROW) return c.error(rc, "read version");
+      return s.int64(0);
+    });
+  }
+
+ private:
+  static core::Result<std::vector<Relationship>> query(Connection& c, const char* sql, std::string_view arg) {
+    SURVEYOR_TRY_STMT(s, c, sql);
+    if (!arg.empty()) s.bind(1, arg);
+    std::vector<Relationship> out;
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW) out.push_back({s.text(0), s.text(1), s.text(2), s.text(3), s.int64(4)});
+    if (rc != SQLITE_DONE) return c.error(rc, "read relationships");
+    return out;
+  }
+
+  std::shared_ptr<Backend> b_;
+};
+
+}  // namespace
+
+std::shared_ptr<store::RelationStore> make_relation_store(std::shared_ptr<Backend> b) { return std::make_shared<SqliteRelationStore>(std::move(b)); }
+
+}  // namespace surveyor::collector::sqlite

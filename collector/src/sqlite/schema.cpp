@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: Apache-2.0
+// The SQLite schema and its migrations from every earlier version.
+#include "backend.hpp"
+
+namespace surveyor::collector::sqlite {
+
+using namespace store;
+
+namespace {
+
+constexpr int kSchemaVersion = 6;
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS agents(
+  id TEXT PRIMARY KEY, key_hash TEXT NOT NULL, host_id TEXT NOT NULL, hostname TEXT NOT NULL,
+  ci_id TEXT NOT NULL, agent_version TEXT NOT NULL, enrolled_at_ms INTEGER NOT NULL,
+  last_seen_ms INTEGER NOT NULL DEFAULT 0, last_sequence INTEGER NOT NULL DEFAULT 0,
+  heartbeat_interval_s INTEGER NOT NULL DEFAULT 0, inventory_digest TEXT NOT NULL DEFAULT '');
+CREATE TABLE IF NOT EXISTS reports_seen(
+  agent_id TEXT NOT NULL, sequence INTEGER NOT NULL, received_at_ms INTEGER NOT NULL,
+  PRIMARY KEY(agent_id, sequence)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS cis(
+  id TEXT PRIMARY KEY, type TEXT NOT NULL, name TEXT NOT NULL, source TEXT NOT NULL,
+  state TEXT NOT NULL, attributes TEXT NOT NULL, first_seen_ms INTEGER NOT NULL,
+  last_seen_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL, protected TEXT NOT NULL DEFAULT '[]');
+CREATE INDEX IF NOT EXISTS cis_by_name ON cis(name, id);
+CREATE INDEX IF NOT EXISTS cis_by_type ON cis(type, name, id);
+CREATE TABLE IF NOT EXISTS series(
+  id INTEGER PRIMARY KEY, ci_id TEXT NOT NULL, metric TEXT NOT NULL, attributes TEXT NOT NULL,
+  unit TEXT NOT NULL, UNIQUE(ci_id, metric, attributes));
+CREATE TABLE IF NOT EXISTS inventory_sections(
+  ci_id TEXT NOT NULL, section TEXT NOT NULL, state TEXT NOT NULL, reason TEXT NOT NULL,
+  digest TEXT NOT NULL, data TEXT NOT NULL, updated_ms INTEGER NOT NULL,
+  PRIMARY KEY(ci_id, section)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS head(
+  series_id INTEGER NOT NULL, time_ms INTEGER NOT NULL, bits INTEGER NOT NULL,
+  PRIMARY KEY(series_id, time_ms)) WITHOUT ROWID;
+-- A rowid table: chunks (1-3 KB) fit in its pages; a WITHOUT ROWID table
+-- would spill each into a half-empty overflow page.
+CREATE TABLE IF NOT EXISTS chunks(
+  series_id INTEGER NOT NULL, block_start INTEGER NOT NULL, data BLOB NOT NULL,
+  PRIMARY KEY(series_id, block_start));
+CREATE TABLE IF NOT EXISTS events(
+  id TEXT PRIMARY KEY, dedup_key TEXT NOT NULL, kind TEXT NOT NULL, rule TEXT NOT NULL, ci_id TEXT NOT NULL,
+  metric TEXT NOT NULL, attributes TEXT NOT NULL, state TEXT NOT NULL, opened_ms INTEGER NOT NULL,
+  updated_ms INTEGER NOT NULL, resolved_ms INTEGER NOT NULL, threshold REAL, value REAL,
+  predicted_ms INTEGER, summary TEXT NOT NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS events_open ON events(dedup_key) WHERE state = 'open';
+CREATE INDEX IF NOT EXISTS events_by_time ON events(opened_ms);
+CREATE INDEX IF NOT EXISTS events_open_by_time ON events(opened_ms DESC, id) WHERE state = 'open';
+CREATE INDEX IF NOT EXISTS events_resolved ON events(resolved_ms) WHERE state = 'resolved';
+CREATE TABLE IF NOT EXISTS relationships(
+  from_ci TEXT NOT NULL, type TEXT NOT NULL, to_ci TEXT NOT NULL, origin TEXT NOT NULL, created_ms INTEGER NOT NULL,
+  PRIMARY KEY(from_ci, type, to_ci)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS relationships_to ON relationships(to_ci);
+CREATE TABLE IF NOT EXISTS audit(
+  id INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL, ci_id TEXT NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL,
+  old_value TEXT NOT NULL, new_value TEXT NOT NULL, origin TEXT NOT NULL, change_id TEXT NOT NULL,
+  unauthorized INTEGER NOT NULL, alert INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS audit_by_ci ON audit(ci_id, time_ms);
+CREATE INDEX IF NOT EXISTS audit_by_time ON audit(time_ms);
+CREATE INDEX IF NOT EXISTS audit_alerts ON audit(ci_id, key, time_ms) WHERE alert = 1;
+CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
+  BEGIN SELECT RAISE(ABORT, 'audit entries are immutable'); END;
+CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
+  BEGIN SELECT RAISE(ABORT, 'audit entries are immutable'); END;
+CREATE TABLE IF NOT EXISTS changes(
+  id TEXT PRIMARY KEY, reference TEXT NOT NULL, start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL,
+  description TEXT NOT NULL, origin TEXT NOT NULL, created_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS change_cis(
+  ci_id TEXT NOT NULL, change_id TEXT NOT NULL, PRIMARY KEY(ci_id, change_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS timeline(
+  subject TEXT NOT NULL, start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL, state TEXT NOT NULL,
+  PRIMARY KEY(subject, start_ms)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS leases(name TEXT PRIMARY KEY, holder TEXT NOT NULL, until_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS services(
+  name TEXT PRIMARY KEY, definition TEXT NOT NULL, origin TEXT NOT NULL, updated_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS rollups(
+  series_id INTEGER NOT NULL, hour_ms INTEGER NOT NULL, count INTEGER NOT NULL, sum REAL,
+  min REAL, max REAL, PRIMARY KEY(series_id, hour_ms)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS incidents(
+  id TEXT PRIMARY KEY, number INTEGER NOT NULL UNIQUE, dedup_key TEXT NOT NULL, kind TEXT NOT NULL,
+  subject TEXT NOT NULL, state TEXT NOT NULL, priority INTEGER NOT NULL, opened_ms INTEGER NOT NULL, doc TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS incidents_by_key ON incidents(dedup_key, number);
+CREATE INDEX IF NOT EXISTS incidents_by_opened ON incidents(opened_ms, number);
+CREATE TABLE IF NOT EXISTS deliveries(
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, time_ms INTEGER NOT NULL, webhook TEXT NOT NULL, message_id TEXT NOT NULL,
+  incidents TEXT NOT NULL, attempt INTEGER NOT NULL, status INTEGER NOT NULL, error TEXT NOT NULL,
+  delivered INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS sla_reports(
+  service TEXT NOT NULL, period TEXT NOT NULL, version INTEGER NOT NULL, created_ms INTEGER NOT NULL,
+  by TEXT NOT NULL, reason TEXT NOT NULL, report TEXT NOT NULL, PRIMARY KEY(service, period, version)) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS sla_reports_immutable BEFORE UPDATE ON sla_reports
+  BEGIN SELECT RAISE(ABORT, 'stored SLA reports are never changed'); END;
+CREATE TRIGGER IF NOT EXISTS sla_reports_kept BEFORE DELETE ON sla_reports
+  BEGIN SELECT RAISE(ABORT, 'stored SLA reports are never removed'); END;
+)sql";
+
+}  // namespace
+
+core::Status migrate(Connection& c) {
+  SURVEYOR_TRY_STMT(v, c, "PRAGMA user_version");
+  if (int rc = v.step(); rc != SQLITE_ROW) return c.error(rc, "read schema version");
+  const std::int64_t version = v.int64(0);
+  v.reset();
+  if (version > kSchemaVersion)
+    return core::make_error(StoreErrc::invalid, "database schema version " + std::to_string(version) +
+                                                    " is newer than this collector (" +
+                                                    std::to_string(kSchemaVersion) + ")");
+  auto tx = WriteTransaction::begin(c);
+  if (!tx) return std::move(tx).error();
+  if (auto st = c.exec(kSchema); !st) return st;
+  // Version 2 kept raw samples as REAL: move them into the head as bits.
+  if (version == 2) {
+    sqlite3_create_function(c.handle(), "f64bits", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr,
+                            [](sqlite3_context* ctx, int, sqlite3_value** argv) {
+                              const double x = sqlite3_value_type(argv[0]) == SQLITE_NULL
+                                                   ? std::numeric_limits<double>::quiet_NaN()
+                                                   : sqlite3_value_double(argv[0]);
+                              sqlite3_result_int64(ctx, to_bits(x));
+                            },
+                            nullptr, nullptr);
+    if (auto st = c.exec("INSERT OR IGNORE INTO head(series_id, time_ms, bits) "
+                         "SELECT series_id, time_ms, f64bits(value) FROM samples; DROP TABLE samples;");
+        !st)
+      return st;
+  }
+  // Versions before 5 had no protected keys on CIs (a table created just
+  // now by the schema above has them).
+  if (version > 0 && version < 5) {
+    bool has_column = false;
+    {
+      auto q = c.prepare("SELECT 1 FROM pragma_table_info('cis') WHERE name = 'protected'");
+      if (!q) return std::move(q).error();
+      has_column = (*q)->step() == SQLITE_ROW;
+    }
+    if (!has_column)
+      if (auto st = c.exec("ALTER TABLE cis ADD COLUMN protected TEXT NOT NULL DEFAULT '[]'"); !st)
+        return st;
+  }
+  // Version 3 kept chunks in a WITHOUT ROWID table.
+  if (version == 3) {
+    if (auto st = c.exec("ALTER TABLE chunks RENAME TO chunks_v3;"
+                         "CREATE TABLE chunks(series_id INTEGER NOT NULL, block_start INTEGER NOT NULL,"
+                         " data BLOB NOT NULL, PRIMARY KEY(series_id, block_start));"
+                         "INSERT INTO chunks(series_id, block_start, data)"
+                         " SELECT series_id, block_start, data FROM chunks_v3 ORDER BY series_id, block_start;"
+                         "DROP TABLE chunks_v3;");
+        !st)
+      return st;
+  }
+  const std::string set_version = "PRAGMA user_version = " + std::to_string(kSchemaVersion);
+  if (auto st = c.exec(set_version.c_str()); !st) return st;
+  return tx->commit();
+}
+
+}  // namespace surveyor::collector::sqlite
