@@ -1,0 +1,18 @@
+// SPDX-License-Identifier: Apache-2.0
+// How every store reports a failure.
+#pragma once
+
+#include <system_error>
+
+#include "surveyor/core/result.hpp"
+
+namespace surveyor::collector::store {
+
+enum class StoreErrc { unavailable = 1, conflict, corrupt, io, invalid, not_found };
+const std::error_category& store_category();
+inline std::error_code make_error_code(StoreErrc e) { return {static_cast<int>(e), store_category()}; }
+
+}  // namespace surveyor::collector::store
+
+template <>
+struct std::is_error_code_enum<surveyor::collector::store::StoreErrc> : std::true_type {};

@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: Apache-2.0
+// One agent report as the store applies it: everything it changes, in one transaction.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "surveyor/collector/store/errors.hpp"
+#include "surveyor/collector/store/cmdb.hpp"
+#include "surveyor/collector/store/series.hpp"
+#include "surveyor/collector/store/inventory.hpp"
+#include "surveyor/core/result.hpp"
+
+namespace surveyor::collector::store {
+
+// Store methods: see the contract in stores.hpp (thread-safe, blocking, StoreErrc).
+
+// Everything one report changes, applied atomically by ReportStore.
+struct ReportBatch {
+  std::string agent_id;
+  std::uint64_t sequence = 0;
+  std::int64_t received_at_ms = 0;
+  std::uint32_t heartbeat_interval_s = 0;
+  std::optional<std::string> inventory_digest;  // set when the report carried an inventory
+  std::vector<CiUpdate> cis;
+  std::vector<std::pair<SeriesInfo, std::vector<Sample>>> series;
+  std::string inventory_ci_id;  // whose inventory `sections` update
+  std::vector<SectionUpdate> sections;
+};
+
+enum class ApplyOutcome { stored, duplicate };
+
+struct ApplyResult {
+  ApplyOutcome outcome = ApplyOutcome::stored;
+  // The inventory of batch.inventory_ci_id as stored after the report
+  // (before it, for a duplicate), sorted by section name.
+  std::vector<InventorySection> inventory;
+};
+
+class ReportStore {
+ public:
+  virtual ~ReportStore() = default;
+  // All or nothing: unless (agent, sequence) was applied before, apply the CI
+  // updates, append the samples (a sample at a time already stored for its
+  // series is ignored), advance the agent's state and remember the sequence.
+  // Returns `duplicate`, having changed nothing, for a sequence seen before.
+  // When this returns, the change is as durable as the backend is configured to make it.
+  virtual core::Result<ApplyResult> apply_report(const ReportBatch& b) = 0;
+};
+
+}  // namespace surveyor::collector::store
