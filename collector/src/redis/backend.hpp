@@ -49,7 +49,6 @@ namespace surveyor::collector::redis {
 
 namespace json = boost::json;
 
-inline constexpr std::uint64_t kSeenWindow = 16'384;  // as the SQLite store: more than an agent's spool holds
 inline constexpr char kSep = '\x1f';
 
 struct Backend {

@@ -13,10 +13,7 @@ class RedisChangeStore final : public ChangeStore {
   explicit RedisChangeStore(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
 
   core::Result<ChangeRecord> create_change(const ChangeRecord& in) override {
-    ChangeRecord ch = in;
-    ch.id = "chg-" + core::random_hex(8);
-    std::sort(ch.ci_ids.begin(), ch.ci_ids.end());
-    ch.ci_ids.erase(std::unique(ch.ci_ids.begin(), ch.ci_ids.end()), ch.ci_ids.end());
+    const ChangeRecord ch = new_change(in);
     return b_->pool.with([&](Connection& c) -> core::Result<ChangeRecord> {
       std::vector<Argv> tx{{"MULTI"},
                            {"HSET", b_->key("change", ch.id), "reference", ch.reference, "start_ms", i64(ch.start_ms),

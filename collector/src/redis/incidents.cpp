@@ -97,7 +97,7 @@ class RedisIncidentStore final : public IncidentStore {
                                                            {"status", d.status},
                                                            {"error", d.error},
                                                            {"delivered", d.delivered}});
-      auto r = c.pipeline({{"LPUSH", b_->key("deliveries"), doc}, {"LTRIM", b_->key("deliveries"), "0", "9999"}});
+      auto r = c.pipeline({{"LPUSH", b_->key("deliveries"), doc}, {"LTRIM", b_->key("deliveries"), "0", std::to_string(kDeliveryLogSize - 1)}});
       if (!r) return std::move(r).error();
       if (is_error((*r)[0].get())) return reply_error((*r)[0].get(), "write delivery");
       return {};
@@ -107,7 +107,7 @@ class RedisIncidentStore final : public IncidentStore {
   core::Result<std::vector<Delivery>> list_deliveries(std::size_t limit) override {
     return b_->pool.with([&](Connection& c) -> core::Result<std::vector<Delivery>> {
       if (limit == 0) return std::vector<Delivery>{};
-      auto r = c.command({"LRANGE", b_->key("deliveries"), "0", std::to_string(std::min<std::size_t>(limit, 10'000) - 1)});
+      auto r = c.command({"LRANGE", b_->key("deliveries"), "0", std::to_string(std::min(limit, kDeliveryLogSize) - 1)});
       if (!r) return std::move(r).error();
       if (is_error(r->get())) return reply_error(r->get(), "read deliveries");
       std::vector<Delivery> out;
@@ -166,19 +166,17 @@ class RedisIncidentStore final : public IncidentStore {
           if (!got) return std::move(got).error();
           old = std::move(*got);
         }
-        if (!old && !id_in.empty())
-          return core::make_error(StoreErrc::not_found, "no incident " + std::string(id_in));
-        std::optional<Incident> next = change(old);
-        if (!next) return std::optional<Outcome>(Outcome{});
-        const bool fresh = next->id.empty();
-        if (fresh) {
+        bool fresh = false;
+        auto updated = incident_update(old, id_in, change, [&]() -> core::Result<std::int64_t> {
+          fresh = true;
           auto n = c.command({"INCR", b_->key("incidents:seq")});
           if (!n) return std::move(n).error();
           if (!reply_int(n->get())) return reply_error(n->get(), "number incident");
-          next->id = "INC-" + i64(*reply_int(n->get()));
-        } else if (!old || old->id != next->id) {
-          return core::make_error(StoreErrc::invalid, "an incident keeps its id");
-        }
+          return *reply_int(n->get());
+        });
+        if (!updated) return std::move(updated).error();
+        if (!*updated) return std::optional<Outcome>(Outcome{});
+        std::optional<Incident>& next = *updated;
         std::vector<Argv> tx{{"MULTI"},
                              {"SET", b_->key("incident", next->id), incident_to_json(*next)},
                              {"ZADD", b_->key("incidents:opened"), i64(next->opened_ms), next->id},

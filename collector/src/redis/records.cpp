@@ -159,30 +159,24 @@ std::vector<std::string> member_list(const redisReply* r) {
 // adds the commands that store them to `tx`.
 core::Status add_audit(Connection& c, const Backend& b, std::vector<AuditRecord> records, std::vector<Argv>& tx) {
   if (records.empty()) return {};
-  std::map<std::string, std::vector<AuditRecord*>> by_ci;
-  for (AuditRecord& r : records) by_ci[r.ci_id].push_back(&r);
-  for (auto& [ci, list] : by_ci) {
-    auto ids = c.command({"ZREVRANGE", b.key("changes:ci", ci), "0", "999"});
-    if (!ids) return std::move(ids).error();
-    if (is_error(ids->get())) return reply_error(ids->get(), "read changes");
-    auto changes = load_changes(c, b, member_list(ids->get()));
-    if (!changes) return std::move(changes).error();
+  auto classified = classify_audit(records, [&](std::string_view ci, const std::vector<std::string>& keys)
+                                                -> core::Result<AuditContext> {
+    AuditContext ctx;
     Argv last{"HMGET", b.key("audit:alert", ci)};
-    for (const AuditRecord* r : list) last.push_back(r->key);
-    auto alerts = c.command(last);
-    if (!alerts) return std::move(alerts).error();
-    if (is_error(alerts->get())) return reply_error(alerts->get(), "read alerts");
-    std::map<std::string, std::int64_t> last_alert;
-    for (std::size_t i = 0; i < list.size() && i < (*alerts)->elements; ++i)
-      if (auto t = reply_int((*alerts)->element[i])) last_alert[list[i]->key] = *t;
-    std::vector<AuditRecord> part;
-    for (const AuditRecord* r : list) part.push_back(*r);
-    classify_changes(part, *changes, [&last_alert](const AuditRecord& r) {
-      auto it = last_alert.find(r.key);
-      return it != last_alert.end() && it->second > r.time_ms - kFlapWindowMs;
-    });
-    for (std::size_t i = 0; i < list.size(); ++i) *list[i] = std::move(part[i]);
-  }
+    last.insert(last.end(), keys.begin(), keys.end());
+    auto got = c.pipeline({{"ZREVRANGE", b.key("changes:ci", ci), "0", std::to_string(kChangesPerCi - 1)}, last});
+    if (!got) return std::move(got).error();
+    for (const Reply& r : *got)
+      if (is_error(r.get())) return reply_error(r.get(), "read changes and alerts");
+    auto changes = load_changes(c, b, member_list((*got)[0].get()));
+    if (!changes) return std::move(changes).error();
+    ctx.changes = std::move(*changes);
+    const redisReply* alerts = (*got)[1].get();
+    for (std::size_t i = 0; i < keys.size() && i < alerts->elements; ++i)
+      if (auto t = reply_int(alerts->element[i])) ctx.last_alert[keys[i]] = *t;
+    return ctx;
+  });
+  if (!classified) return classified;
   for (AuditRecord& r : records) {
     r.id = core::random_hex(8);
     const std::string member = audit_member(r);

@@ -129,14 +129,7 @@ class RedisRelationStore final : public RelationStore {
         }
         tx.push_back({"INCR", b_->key("rel:version")});
         tx.push_back({"INCR", lock});
-        AuditRecord a;
-        a.time_ms = t;
-        a.ci_id = r.from;
-        a.kind = "relationship";
-        a.key = r.type + " " + r.to;
-        (add ? a.new_value : a.old_value) = "true";
-        a.origin = origin;
-        if (auto st = add_audit(c, *b_, {a}, tx); !st) return std::move(st).error();
+        if (auto st = add_audit(c, *b_, {relationship_audit(r, add, origin, t)}, tx); !st) return std::move(st).error();
         tx.push_back({"EXEC"});
         auto res = c.pipeline(tx);
         if (!res) return std::move(res).error();

@@ -135,23 +135,13 @@ return 0)lua";
       agent_update.push_back(*batch.inventory_digest);
     }
     tx.push_back(std::move(agent_update));
-    for (const SectionUpdate& u : batch.sections) {
-      auto held = std::find_if(result.inventory.begin(), result.inventory.end(),
-                               [&u](const InventorySection& s) { return s.name == u.name; });
-      std::optional<InventorySection> old;
-      if (held != result.inventory.end()) old = *held;
-      auto merged = merge_section(old, u, batch.received_at_ms);
-      if (!merged || merged == old) continue;
-      tx.push_back({"HSET", inventory_key, merged->name, section_record(*merged)});
-      if (merged->name == "packages" && has_baseline(old) && old->data_json != merged->data_json)
-        for (AuditRecord& r :
-             audit_software(batch.inventory_ci_id, old->data_json, merged->data_json, "agent", batch.received_at_ms))
-          audit.push_back(std::move(r));
-      if (held != result.inventory.end()) *held = *merged;
-      else result.inventory.push_back(*merged);
+    if (!inventory_key.empty()) {
+      InventoryPlan plan =
+          plan_inventory(batch.inventory_ci_id, std::move(result.inventory), batch.sections, batch.received_at_ms);
+      for (const InventorySection& s : plan.writes) tx.push_back({"HSET", inventory_key, s.name, section_record(s)});
+      for (AuditRecord& r : plan.audit) audit.push_back(std::move(r));
+      result.inventory = std::move(plan.after);
     }
-    std::sort(result.inventory.begin(), result.inventory.end(),
-              [](const InventorySection& a, const InventorySection& b) { return a.name < b.name; });
     if (auto st = add_audit(c, *b_, std::move(audit), tx); !st) return std::move(st).error();
     tx.push_back({"ZADD", seen_key, std::to_string(batch.sequence), std::to_string(batch.sequence)});
     if (batch.sequence > kSeenWindow)

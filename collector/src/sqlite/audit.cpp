@@ -51,33 +51,22 @@ class SqliteAuditStore final : public AuditStore {
 // Appends audit entries, linked to the CI's change records or flagged.
 core::Status write_audit(Connection& c, std::vector<AuditRecord> records) {
   if (records.empty()) return {};
-  std::map<std::string, std::vector<ChangeRecord>> changes;  // per CI
-  for (const AuditRecord& r : records)
-    if (!changes.contains(r.ci_id)) {
-      auto ch = changes_of(c, r.ci_id, 1000);
-      if (!ch) return std::move(ch).error();
-      changes[r.ci_id] = std::move(*ch);
+  auto classified = classify_audit(records, [&c](std::string_view ci, const std::vector<std::string>& keys)
+                                                -> core::Result<AuditContext> {
+    AuditContext ctx;
+    auto ch = changes_of(c, ci, kChangesPerCi);
+    if (!ch) return std::move(ch).error();
+    ctx.changes = std::move(*ch);
+    SURVEYOR_TRY_STMT(last, c, "SELECT MAX(time_ms) FROM audit WHERE ci_id = ?1 AND key = ?2 AND alert = 1");
+    for (const std::string& key : keys) {
+      last.reset();
+      last.bind(1, ci).bind(2, key);
+      if (int rc = last.step(); rc != SQLITE_ROW) return c.error(rc, "read the last alert");
+      if (!last.is_null(0)) ctx.last_alert[key] = last.int64(0);
     }
-  std::string failure;
-  for (auto& [ci, list] : changes) {
-    std::vector<AuditRecord> part;
-    for (AuditRecord& r : records)
-      if (r.ci_id == ci) part.push_back(r);
-    classify_changes(part, list, [&c, &failure](const AuditRecord& r) {
-      auto q = c.prepare("SELECT 1 FROM audit WHERE ci_id = ?1 AND key = ?2 AND alert = 1 AND time_ms > ?3 LIMIT 1");
-      if (!q) {
-        failure = q.error().message;
-        return false;
-      }
-      Stmt& s = **q;
-      s.bind(1, r.ci_id).bind(2, r.key).bind(3, r.time_ms - kFlapWindowMs);
-      return s.step() == SQLITE_ROW;
-    });
-    std::size_t k = 0;
-    for (AuditRecord& r : records)
-      if (r.ci_id == ci) r = part[k++];
-  }
-  if (!failure.empty()) return core::make_error(StoreErrc::io, failure);
+    return ctx;
+  });
+  if (!classified) return classified;
   SURVEYOR_TRY_STMT(ins, c,
                     "INSERT INTO audit(time_ms, ci_id, kind, key, old_value, new_value, origin, change_id, "
                     "unauthorized, alert) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");

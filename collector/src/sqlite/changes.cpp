@@ -42,10 +42,7 @@ class SqliteChangeStore final : public ChangeStore {
   core::Result<ChangeRecord> create_change(const ChangeRecord& in) override {
     return b_->pool.with_writer([&](Connection& c) {
       return in_transaction<ChangeRecord>(c, [&]() -> core::Result<ChangeRecord> {
-        ChangeRecord ch = in;
-        ch.id = "chg-" + core::random_hex(8);
-        std::sort(ch.ci_ids.begin(), ch.ci_ids.end());
-        ch.ci_ids.erase(std::unique(ch.ci_ids.begin(), ch.ci_ids.end()), ch.ci_ids.end());
+        const ChangeRecord ch = new_change(in);
         SURVEYOR_TRY_STMT(ins, c,
                           "INSERT INTO changes(id, reference, start_ms, end_ms, description, origin, created_ms) "
                           "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");

@@ -64,7 +64,8 @@ class SqliteIncidentStore final : public IncidentStore {
         s.bind(5, std::int64_t{d.attempt}).bind(6, std::int64_t{d.status}).bind(7, d.error);
         s.bind(8, std::int64_t{d.delivered});
         if (int rc = s.step(); rc != SQLITE_DONE) return c.error(rc, "write delivery");
-        SURVEYOR_TRY_STMT(trim, c, "DELETE FROM deliveries WHERE seq <= (SELECT MAX(seq) FROM deliveries) - 10000");
+        SURVEYOR_TRY_STMT(trim, c, "DELETE FROM deliveries WHERE seq <= (SELECT MAX(seq) FROM deliveries) - ?1");
+        trim.bind(1, static_cast<std::int64_t>(kDeliveryLogSize));
         if (int rc = trim.step(); rc != SQLITE_DONE) return c.error(rc, "trim deliveries");
         return true;
       });
@@ -125,17 +126,15 @@ class SqliteIncidentStore final : public IncidentStore {
           if (!r) return std::move(r).error();
           old = std::move(*r);
         }
-        if (!old && must_exist) return core::make_error(StoreErrc::not_found, "no incident " + std::string(arg));
-        std::optional<Incident> next = change(old);
-        if (!next) return next;
-        if (next->id.empty()) {
-          if (auto st = bump_counter(c, "incidents"); !st) return std::move(st).error();
-          SURVEYOR_TRY_STMT(n, c, "SELECT value FROM counters WHERE name = 'incidents'");
-          if (int rc = n.step(); rc != SQLITE_ROW) return c.error(rc, "number incident");
-          next->id = "INC-" + std::to_string(n.int64(0));
-        } else if (!old || old->id != next->id) {
-          return core::make_error(StoreErrc::invalid, "an incident keeps its id");
-        }
+        auto updated = incident_update(old, must_exist ? arg : std::string_view(), change,
+                                       [&c]() -> core::Result<std::int64_t> {
+                                         if (auto st = bump_counter(c, "incidents"); !st) return std::move(st).error();
+                                         SURVEYOR_TRY_STMT(n, c, "SELECT value FROM counters WHERE name = 'incidents'");
+                                         if (int rc = n.step(); rc != SQLITE_ROW) return c.error(rc, "number incident");
+                                         return n.int64(0);
+                                       });
+        if (!updated || !*updated) return updated;
+        std::optional<Incident>& next = *updated;
         const std::int64_t number = std::stoll(next->id.substr(4));
         SURVEYOR_TRY_STMT(w, c,
                           "INSERT INTO incidents(id, number, dedup_key, kind, subject, state, priority, opened_ms, doc) "

@@ -8,11 +8,6 @@ using namespace store;
 
 namespace {
 
-// How many recent sequence numbers per agent are remembered for
-// de-duplication: more than an agent's spool holds by default (10,080
-// reports, a week at 60 s), so every replay is recognised.
-constexpr std::uint64_t kSeenWindow = 16'384;
-
 class SqliteReportStore final : public ReportStore {
  public:
   explicit SqliteReportStore(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
@@ -79,23 +74,11 @@ class SqliteReportStore final : public ReportStore {
     if (batch.inventory_ci_id.empty()) return result;
     auto held = load_inventory(c, batch.inventory_ci_id);
     if (!held) return std::move(held).error();
-    for (const SectionUpdate& u : batch.sections) {
-      std::optional<InventorySection> old;
-      for (const InventorySection& s : *held)
-        if (s.name == u.name) old = s;
-      auto merged = merge_section(old, u, batch.received_at_ms);
-      if (merged && merged != old) {
-        if (auto st = save_section(c, batch.inventory_ci_id, *merged); !st) return std::move(st).error();
-        if (merged->name == "packages" && has_baseline(old) && old->data_json != merged->data_json)
-          if (auto st = write_audit(c, audit_software(batch.inventory_ci_id, old->data_json, merged->data_json, "agent",
-                                                      batch.received_at_ms));
-              !st)
-            return std::move(st).error();
-      }
-    }
-    auto after = load_inventory(c, batch.inventory_ci_id);
-    if (!after) return std::move(after).error();
-    result.inventory = std::move(*after);
+    InventoryPlan plan = plan_inventory(batch.inventory_ci_id, std::move(*held), batch.sections, batch.received_at_ms);
+    for (const InventorySection& s : plan.writes)
+      if (auto st = save_section(c, batch.inventory_ci_id, s); !st) return std::move(st).error();
+    if (auto st = write_audit(c, std::move(plan.audit)); !st) return std::move(st).error();
+    result.inventory = std::move(plan.after);
     return result;
   }
 

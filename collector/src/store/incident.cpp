@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// Incident names and the JSON document an incident is kept as.
+// Incident names, the JSON document an incident is kept as, and the write
+// protocol every backend follows.
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -112,6 +113,22 @@ core::Result<Incident> incident_from_json(std::string_view text) {
     return bad(e.what());
   }
   return i;
+}
+
+core::Result<std::optional<Incident>> incident_update(const std::optional<Incident>& old, std::string_view id_asked,
+                                                      const IncidentStore::Change& change,
+                                                      const std::function<core::Result<std::int64_t>()>& next_number) {
+  if (!old && !id_asked.empty()) return core::make_error(StoreErrc::not_found, "no incident " + std::string(id_asked));
+  std::optional<Incident> next = change(old);
+  if (!next) return next;
+  if (next->id.empty()) {
+    auto n = next_number();
+    if (!n) return std::move(n).error();
+    next->id = "INC-" + std::to_string(*n);
+  } else if (!old || old->id != next->id) {
+    return core::make_error(StoreErrc::invalid, "an incident keeps its id");
+  }
+  return next;
 }
 
 }  // namespace surveyor::collector::store

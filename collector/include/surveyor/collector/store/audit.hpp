@@ -5,6 +5,7 @@
 #include <climits>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -71,6 +72,23 @@ inline constexpr std::int64_t kFlapWindowMs = 3'600'000;
 // CI and key was raised within kFlapWindowMs before the entry.
 void classify_changes(std::vector<AuditRecord>& records, std::span<const ChangeRecord> changes,
                       const std::function<bool(const AuditRecord&)>& alerted);
+
+// How many of a CI's newest change records classification looks at.
+inline constexpr std::size_t kChangesPerCi = 1000;
+
+// What classifying a CI's entries needs from the store: its newest
+// kChangesPerCi change records, and per key the time of the latest alert.
+struct AuditContext {
+  std::vector<ChangeRecord> changes;
+  std::map<std::string, std::int64_t, std::less<>> last_alert;
+};
+
+// classify_changes for entries of several CIs, with each CI's context read
+// once through `context(ci_id, keys of its entries)`; a read that fails
+// fails the whole write with its own error.
+core::Status classify_audit(
+    std::vector<AuditRecord>& records,
+    const std::function<core::Result<AuditContext>(std::string_view ci_id, const std::vector<std::string>& keys)>& context);
 
 class AuditStore {
  public:

@@ -34,6 +34,10 @@ struct ChangeFilter {
   std::size_t limit = 100;  // by start, newest first
 };
 
+// The record a store keeps for a new change: a fresh id, its CIs sorted and
+// without repeats.
+[[nodiscard]] ChangeRecord new_change(const ChangeRecord& in);
+
 class ChangeStore {
  public:
   virtual ~ChangeStore() = default;

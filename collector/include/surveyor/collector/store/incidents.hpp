@@ -90,6 +90,9 @@ struct Delivery {
   friend bool operator==(const Delivery&, const Delivery&) = default;
 };
 
+// The webhook delivery log keeps this many newest attempts.
+inline constexpr std::size_t kDeliveryLogSize = 10'000;
+
 class IncidentStore {
  public:
   virtual ~IncidentStore() = default;
@@ -114,5 +117,19 @@ class IncidentStore {
   // Newest first.
   virtual core::Result<std::vector<Delivery>> list_deliveries(std::size_t limit) = 0;
 };
+
+}  // namespace surveyor::collector::store
+
+namespace surveyor::collector::store {
+
+// The write protocol of IncidentStore's updates, the same on every backend:
+// `old` is what the store holds (by dedup key, or by `id_asked`), `change`
+// says what it becomes. Returns nullopt when nothing is to be written,
+// not_found for an id that is not there, invalid for a change that would
+// give an incident another id; a new incident is numbered "INC-N" with N
+// from `next_number` (called only then, inside the store's transaction).
+core::Result<std::optional<Incident>> incident_update(const std::optional<Incident>& old, std::string_view id_asked,
+                                                      const IncidentStore::Change& change,
+                                                      const std::function<core::Result<std::int64_t>()>& next_number);
 
 }  // namespace surveyor::collector::store

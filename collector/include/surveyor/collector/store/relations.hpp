@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "surveyor/collector/store/audit.hpp"
 #include "surveyor/collector/store/errors.hpp"
 #include "surveyor/core/result.hpp"
 
@@ -26,6 +27,10 @@ struct Relationship {
 };
 // runs_on, depends_on, connected_to, contains, uses, member_of.
 [[nodiscard]] bool valid_relationship_type(std::string_view type);
+
+// The audit entry (on `from`) of a relationship added or removed.
+[[nodiscard]] AuditRecord relationship_audit(const Relationship& r, bool added, std::string_view origin,
+                                             std::int64_t time_ms);
 
 class RelationStore {
  public:

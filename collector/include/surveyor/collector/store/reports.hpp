@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "surveyor/collector/store/errors.hpp"
+#include "surveyor/collector/store/audit.hpp"
 #include "surveyor/collector/store/cmdb.hpp"
 #include "surveyor/collector/store/series.hpp"
 #include "surveyor/collector/store/inventory.hpp"
@@ -39,6 +40,22 @@ struct ApplyResult {
   // (before it, for a duplicate), sorted by section name.
   std::vector<InventorySection> inventory;
 };
+
+// How many recent sequence numbers per agent are remembered for
+// de-duplication: more than an agent's spool holds by default (10,080
+// reports, a week at 60 s), so every replay is recognised.
+inline constexpr std::uint64_t kSeenWindow = 16'384;
+
+// What a report's section updates change in a CI's inventory: the sections
+// to write, the audit entries for software that changed, and the inventory
+// as it stands afterwards (sorted by section name).
+struct InventoryPlan {
+  std::vector<InventorySection> writes;
+  std::vector<AuditRecord> audit;
+  std::vector<InventorySection> after;
+};
+[[nodiscard]] InventoryPlan plan_inventory(std::string_view ci_id, std::vector<InventorySection> held,
+                                           const std::vector<SectionUpdate>& updates, std::int64_t now_ms);
 
 class ReportStore {
  public:

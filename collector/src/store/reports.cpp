@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: Apache-2.0
+// What a report changes, decided once for every backend: the inventory plan
+// and the classification of audit entries against change records.
+#include <algorithm>
+
+#include "surveyor/collector/store/audit.hpp"
+#include "surveyor/collector/store/reports.hpp"
+
+namespace surveyor::collector::store {
+
+InventoryPlan plan_inventory(std::string_view ci_id, std::vector<InventorySection> held,
+                             const std::vector<SectionUpdate>& updates, std::int64_t now_ms) {
+  InventoryPlan plan;
+  for (const SectionUpdate& u : updates) {
+    auto at = std::find_if(held.begin(), held.end(), [&u](const InventorySection& s) { return s.name == u.name; });
+    std::optional<InventorySection> old;
+    if (at != held.end()) old = *at;
+    auto merged = merge_section(old, u, now_ms);
+    if (!merged || merged == old) continue;
+    plan.writes.push_back(*merged);
+    if (merged->name == "packages" && has_baseline(old) && old->data_json != merged->data_json)
+      for (AuditRecord& r : audit_software(ci_id, old->data_json, merged->data_json, "agent", now_ms))
+        plan.audit.push_back(std::move(r));
+    if (at != held.end()) *at = *merged;
+    else held.push_back(*merged);
+  }
+  std::sort(held.begin(), held.end(), [](const InventorySection& a, const InventorySection& b) { return a.name < b.name; });
+  plan.after = std::move(held);
+  return plan;
+}
+
+core::Status classify_audit(
+    std::vector<AuditRecord>& records,
+    const std::function<core::Result<AuditContext>(std::string_view ci_id, const std::vector<std::string>& keys)>& context) {
+  std::map<std::string, std::vector<std::size_t>> by_ci;  // CI -> its entries, in order
+  for (std::size_t i = 0; i < records.size(); ++i) by_ci[records[i].ci_id].push_back(i);
+  for (const auto& [ci, at] : by_ci) {
+    std::vector<std::string> keys;
+    for (std::size_t i : at) keys.push_back(records[i].key);
+    auto ctx = context(ci, keys);
+    if (!ctx) return std::move(ctx).error();
+    std::vector<AuditRecord> part;
+    for (std::size_t i : at) part.push_back(records[i]);
+    classify_changes(part, ctx->changes, [&ctx](const AuditRecord& r) {
+      auto it = ctx->last_alert.find(r.key);
+      return it != ctx->last_alert.end() && it->second > r.time_ms - kFlapWindowMs;
+    });
+    for (std::size_t k = 0; k < at.size(); ++k) records[at[k]] = std::move(part[k]);
+  }
+  return {};
+}
+
+}  // namespace surveyor::collector::store

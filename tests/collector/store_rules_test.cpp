@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: Apache-2.0
+// The rules every backend follows, written once in store/ and tested here
+// on their own: the inventory plan, audit classification, the incident
+// write protocol, change records and relationship audit entries.
+#include <gtest/gtest.h>
+
+#include "surveyor/collector/store/stores.hpp"
+
+namespace surveyor::collector::store {
+namespace {
+
+SectionUpdate collected(const std::string& name, const std::string& data) {
+  return SectionUpdate{name, "collected", "", "d-" + data, data};
+}
+
+TEST(InventoryPlan, WritesWhatChangedAuditsSoftwareAndSortsTheResult) {
+  std::vector<InventorySection> held{
+      {"packages", "collected", "", "d1", R"([{"name":"openssl","version":"3.0.11","arch":"amd64"}])", 10},
+      {"disks", "collected", "", "d-x", "x", 10}};
+  const auto plan = plan_inventory(
+      "h1", held,
+      {collected("packages", R"([{"name":"openssl","version":"3.0.13","arch":"amd64"}])"), SectionUpdate{"disks", "unchanged", "", "", ""},
+       collected("cpus", "c")},
+      20);
+  ASSERT_EQ(plan.writes.size(), 2u) << "the report says disks did not change";
+  EXPECT_EQ(plan.writes[0].name, "packages");
+  EXPECT_EQ(plan.writes[1].name, "cpus");
+  ASSERT_EQ(plan.audit.size(), 1u);
+  EXPECT_EQ(plan.audit[0].kind, "software");
+  EXPECT_EQ(plan.audit[0].old_value, R"("3.0.11")") << "values are JSON, as every audit value";
+  EXPECT_EQ(plan.audit[0].new_value, R"("3.0.13")");
+  ASSERT_EQ(plan.after.size(), 3u);
+  EXPECT_EQ(plan.after[0].name, "cpus");
+  EXPECT_EQ(plan.after[1].name, "disks");
+  EXPECT_EQ(plan.after[2].name, "packages");
+  EXPECT_EQ(plan.after[2].updated_ms, 20);
+  // The first packages section is the baseline: no audit entries.
+  EXPECT_TRUE(plan_inventory("h1", {}, {collected("packages", held[0].data_json)}, 20).audit.empty());
+}
+
+TEST(AuditClassification, ReadsEachCisContextOnceAndPassesItsErrorOn) {
+  std::vector<AuditRecord> records(3);
+  records[0].ci_id = records[1].ci_id = "a";
+  records[2].ci_id = "b";
+  for (auto& r : records) {
+    r.kind = "attribute";
+    r.key = "memory.total_bytes";
+    r.old_value = "1";
+    r.new_value = "2";
+    r.origin = "agent";
+    r.time_ms = 5 * kFlapWindowMs;
+  }
+  std::vector<std::string> asked;
+  auto st = classify_audit(records, [&](std::string_view ci, const std::vector<std::string>& keys) -> core::Result<AuditContext> {
+    asked.emplace_back(ci);
+    EXPECT_EQ(keys.size(), ci == "a" ? 2u : 1u);
+    AuditContext ctx;
+    if (ci == "a") {
+      ChangeRecord ch;
+      ch.id = "chg-1";
+      ch.start_ms = 0;
+      ch.end_ms = 10 * kFlapWindowMs;
+      ch.ci_ids = {"a"};
+      ctx.changes.push_back(ch);
+    }
+    return ctx;
+  });
+  ASSERT_TRUE(st);
+  EXPECT_EQ(asked, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(records[0].change_id, "chg-1");
+  EXPECT_FALSE(records[0].unauthorized);
+  EXPECT_TRUE(records[2].unauthorized) << "no change record covers b";
+
+  auto failed = classify_audit(records, [](std::string_view, const std::vector<std::string>&) -> core::Result<AuditContext> {
+    return core::make_error(StoreErrc::unavailable, "down");
+  });
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(failed.error().code, StoreErrc::unavailable) << "the store's own error, not a generic one";
+}
+
+TEST(IncidentWriteProtocol, NumbersNewIncidentsAndKeepsIds) {
+  std::int64_t counter = 41;
+  const auto number = [&]() -> core::Result<std::int64_t> { return ++counter; };
+  const auto fresh = [](const std::optional<Incident>&) -> std::optional<Incident> { return Incident{}; };
+  auto made = incident_update(std::nullopt, "", fresh, number);
+  ASSERT_TRUE(made && *made);
+  EXPECT_EQ((*made)->id, "INC-42");
+
+  auto missing = incident_update(std::nullopt, "INC-7", fresh, number);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, StoreErrc::not_found);
+
+  Incident held;
+  held.id = "INC-42";
+  auto renamed = incident_update(held, "", [](const std::optional<Incident>& o) -> std::optional<Incident> {
+    Incident n = *o;
+    n.id = "INC-1";
+    return n;
+  }, number);
+  ASSERT_FALSE(renamed);
+  EXPECT_EQ(renamed.error().code, StoreErrc::invalid);
+
+  auto nothing = incident_update(held, "", [](const std::optional<Incident>&) { return std::optional<Incident>{}; }, number);
+  ASSERT_TRUE(nothing);
+  EXPECT_FALSE(*nothing);
+  EXPECT_EQ(counter, 42) << "a number is drawn only for a new incident";
+}
+
+TEST(ChangeRecords, NewOnesGetAnIdAndTheirCisOnceInOrder) {
+  ChangeRecord in;
+  in.ci_ids = {"b", "a", "b"};
+  const ChangeRecord ch = new_change(in);
+  EXPECT_EQ(ch.id.rfind("chg-", 0), 0u);
+  EXPECT_EQ(ch.ci_ids, (std::vector<std::string>{"a", "b"}));
+  EXPECT_NE(new_change(in).id, ch.id);
+}
+
+TEST(Relationships, AddedAndRemovedAreAuditedOnTheirSource) {
+  const Relationship r{"app", "runs_on", "host", "api", 5};
+  const AuditRecord added = relationship_audit(r, true, "api", 5);
+  EXPECT_EQ(added.ci_id, "app");
+  EXPECT_EQ(added.kind, "relationship");
+  EXPECT_EQ(added.key, "runs_on host");
+  EXPECT_EQ(added.new_value, "true");
+  EXPECT_EQ(added.old_value, "");
+  const AuditRecord removed = relationship_audit(r, false, "alice", 9);
+  EXPECT_EQ(removed.old_value, "true");
+  EXPECT_EQ(removed.new_value, "");
+  EXPECT_EQ(removed.origin, "alice");
+  EXPECT_EQ(removed.time_ms, 9);
+}
+
+}  // namespace
+}  // namespace surveyor::collector::store
