@@ -130,5 +130,14 @@ TEST(Relationships, AddedAndRemovedAreAuditedOnTheirSource) {
   EXPECT_EQ(removed.time_ms, 9);
 }
 
+TEST(Series, TheNewestSampleIsTheLaterOfHeadAndNewestChunk) {
+  const std::vector<Sample> chunk{{10, 1.0}, {20, 2.0}};
+  EXPECT_EQ(newest_of(std::nullopt, chunk)->time_ms, 20);
+  EXPECT_EQ(newest_of(Sample{30, 3.0}, chunk)->time_ms, 30);
+  EXPECT_EQ(newest_of(Sample{15, 3.0}, chunk)->time_ms, 20) << "a late sample in the head";
+  EXPECT_EQ(newest_of(Sample{15, 3.0}, {})->time_ms, 15);
+  EXPECT_FALSE(newest_of(std::nullopt, {}));
+}
+
 }  // namespace
 }  // namespace surveyor::collector::store

@@ -107,7 +107,7 @@ class RedisSeriesStore final : public SeriesStore {
         if (chunk->elements > 0) {
           auto d = decode_stored(reply_text(chunk->element[0]), series_id(wanted[i].second.key));
           if (!d) return std::move(d).error();
-          if (!d->empty() && (!best || d->back().time_ms > best->time_ms)) best = d->back();
+          best = newest_of(best, *d);
         }
         if (best) out[wanted[i].first].push_back(LatestSample{wanted[i].second, *best});
       }

@@ -98,7 +98,7 @@ core::Result<std::optional<Sample>> newest_sample(Connection& c, std::int64_t id
   if (rc == SQLITE_ROW) {
     auto d = decode_stored(s.blob(1), id, s.int64(0));
     if (!d) return std::move(d).error();
-    if (!d->empty() && (!best || d->back().time_ms > best->time_ms)) best = d->back();
+    best = newest_of(best, *d);
   } else if (rc != SQLITE_DONE) {
     return c.error(rc, "newest chunk");
   }

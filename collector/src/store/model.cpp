@@ -374,6 +374,12 @@ ExpiryBounds expiry_bounds(const SeriesMaintenance& m) {
   return {floor_to(m.now_ms - m.raw_retention_ms, kBlockMs), floor_to(m.now_ms - m.rollup_retention_ms, kRollupMs)};
 }
 
+std::optional<Sample> newest_of(std::optional<Sample> head_newest, std::span<const Sample> newest_chunk) {
+  if (!newest_chunk.empty() && (!head_newest || newest_chunk.back().time_ms > head_newest->time_ms))
+    return newest_chunk.back();
+  return head_newest;
+}
+
 std::vector<Sample> merge_samples(std::vector<Sample> held, std::span<const Sample> extra) {
   if (extra.empty()) return held;
   std::vector<Sample> add(extra.begin(), extra.end());

@@ -113,6 +113,10 @@ struct MaintenanceReport {
   bool more = false;  // the pass over all series is not finished
 };
 
+// A series' newest sample from the newest head entry and the samples of its
+// newest chunk (a late sample can leave the head older than the chunk).
+[[nodiscard]] std::optional<Sample> newest_of(std::optional<Sample> head_newest, std::span<const Sample> newest_chunk);
+
 struct LatestSample {
   SeriesInfo series;
   Sample sample;
