@@ -360,7 +360,8 @@ struct Runner::Impl : std::enable_shared_from_this<Impl> {
   void add_self_metrics(std::int64_t at) {
     const transport::SenderStats st = sender.stats();
     const std::pair<const char*, std::uint64_t> dropped[] = {
-        {"overflow", st.dropped_overflow}, {"rejected", st.dropped_rejected}, {"corrupt", st.dropped_corrupt}};
+        {"overflow", st.dropped_overflow}, {"rejected", st.dropped_rejected}, {"corrupt", st.dropped_corrupt},
+        {"unreadable", st.dropped_unreadable}};
     for (const auto& [reason, n] : dropped)
       buffer.add("surveyor.agent.reports.dropped", "{report}", {{"reason", reason}}, at, static_cast<double>(n));
     buffer.add("surveyor.agent.spool.reports", "{report}", {}, at, static_cast<double>(st.queued));
