@@ -11,6 +11,9 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include <filesystem>
+#include <fstream>
+
 #include "surveyor/agent/checks/check.hpp"
 #include "surveyor/agent/checks/scheduler.hpp"
 #include "surveyor/collector/server/server.hpp"
@@ -135,6 +138,25 @@ TEST(BuiltinChecks, ProcessByNameAndPattern) {
   EXPECT_NE(r.result.output.find("0 processes"), std::string::npos) << r.result.output;
 }
 
+// Command lines are written by any local user and read up to 64 KiB. A
+// pattern a backtracking engine explores once per character ("(a|b)*" on
+// 64 KiB of 'a') overflowed libstdc++'s std::regex stack and took the agent
+// down; it must just be a match or not.
+TEST(BuiltinChecks, ProcessPatternOnA64KiBCommandLine) {
+  test::TempDir proc;
+  std::filesystem::create_directories(proc.path() / "4242");
+  std::ofstream(proc.file("4242/cmdline"), std::ios::binary) << std::string(64 * 1024, 'a') << '\0';
+  auto c = spec(CheckKind::process, "long");
+  c.pattern = "(a|b)*c";
+  auto r = run_check(c, proc.path().string(), 1);
+  EXPECT_EQ(r.result.state, wire::CheckState::critical) << r.result.output;
+  EXPECT_NE(r.result.output.find("0 processes"), std::string::npos) << r.result.output;
+  c.pattern = "^(a|b)*$";
+  r = run_check(c, proc.path().string(), 1);
+  EXPECT_EQ(r.result.state, wire::CheckState::ok) << r.result.output;
+  EXPECT_NE(r.result.output.find("1 process "), std::string::npos) << r.result.output;
+}
+
 TEST(NagiosChecks, RealMonitoringPlugins) {
   Listener l;
   auto tcp = spec(CheckKind::nagios, "check_tcp");
@@ -227,6 +249,11 @@ TEST(CheckConfig, ValidatesEachKind) {
   EXPECT_FALSE(parse("[[check]]\nname = \"x\"\ntype = \"http\"\ntarget = \"ftp://x\"\n"));
   EXPECT_FALSE(parse("[[check]]\nname = \"x\"\ntype = \"process\"\n"));
   EXPECT_FALSE(parse("[[check]]\nname = \"x\"\ntype = \"process\"\npattern = \"(\"\n"));
+  // RE2 has no backreferences or lookaround: refused when the file is read, saying why.
+  auto backref = parse("[[check]]\nname = \"x\"\ntype = \"process\"\npattern = '(a)\\1'\n");
+  ASSERT_FALSE(backref);
+  EXPECT_NE(backref.error().message.find("'x': pattern: invalid escape sequence"), std::string::npos)
+      << backref.error().message;
   EXPECT_FALSE(parse("[[check]]\nname = \"x\"\ntype = \"nagios\"\n"));
   EXPECT_FALSE(parse("[[check]]\nname = \"x\"\ntype = \"nagios\"\nshell = true\ncommand = [\"a\", \"b\"]\n"));
   EXPECT_FALSE(parse("[[check]]\ntype = \"tcp\"\ntarget = \"a:1\"\n"));

@@ -21,7 +21,7 @@ struct CheckSpec {
   std::string name;
   CheckKind kind = CheckKind::tcp;
   std::string target;   // tcp: HOST:PORT; http: URL; process: process name (comm)
-  std::string pattern;  // process: ECMAScript regex on the command line, instead of a name
+  std::string pattern;  // process: RE2 regex on the command line, instead of a name
   std::vector<std::string> command;  // nagios: argv, run without a shell
   bool shell = false;   // nagios: run command[0] with /bin/sh -c (only when asked)
   std::chrono::milliseconds timeout{10'000};
