@@ -5,14 +5,17 @@
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
+#include <signal.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "surveyor/agent/checks/check.hpp"
 #include "surveyor/agent/checks/scheduler.hpp"
@@ -286,6 +289,34 @@ TEST(CheckScheduler, RunsChecksOffTheLoopAndCollectsResults) {
   EXPECT_TRUE(s.disable("tcp0"));
   EXPECT_FALSE(s.disable("nope"));
   s.stop();
+}
+
+// A check whose child closes its output and stays: stopping the scheduler
+// (what SIGTERM and SIGHUP do) must neither wait for that child nor leave it
+// running.
+TEST(CheckScheduler, StopEndsACheckThatClosedItsOutputAndStays) {
+  boost::asio::io_context io;
+  core::SystemClock clock;
+  test::TempDir dir;
+  const std::string pidfile = dir.file("sleeper.pid");
+  auto stuck = spec(CheckKind::nagios, "stuck");
+  stuck.shell = true;
+  stuck.command = {"exec >&- 2>&-; echo $$ > " + pidfile + "; sleep 60"};
+  stuck.timeout = 120s;
+  stuck.interval = 60s;
+  CheckScheduler s(io, {stuck}, 1, "/proc", clock);
+  s.start();
+  pid_t pid = 0;
+  ASSERT_TRUE(test::eventually([&] { return (std::ifstream(pidfile) >> pid) && pid > 0; }, 10s));
+  std::atomic<bool> stopped{false};
+  std::thread stopper([&] {
+    s.stop();
+    stopped = true;
+  });
+  EXPECT_TRUE(test::eventually([&] { return stopped.load(); }, 20s)) << "stop() waits for the check";
+  stopper.join();
+  EXPECT_TRUE(test::eventually([&] { return ::kill(pid, 0) != 0; }, 5s)) << "the check's process was reaped";
+  ::kill(pid, SIGKILL);  // left by a failed run
 }
 
 }  // namespace

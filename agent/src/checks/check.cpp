@@ -167,14 +167,16 @@ std::pair<wire::CheckState, std::string> process_check(const CheckSpec& c, const
   return {wire::CheckState::ok, "PROCS OK: " + text};
 }
 
-std::pair<wire::CheckState, std::string> nagios_check(const CheckSpec& c, std::vector<PerfDatum>& perf) {
+std::pair<wire::CheckState, std::string> nagios_check(const CheckSpec& c, std::vector<PerfDatum>& perf, int cancel_fd) {
   exec::CommandOptions o;
   o.timeout = c.timeout;
   o.max_output = c.max_output;
+  o.cancel_fd = cancel_fd;
   std::vector<std::string> argv = c.shell ? std::vector<std::string>{"/bin/sh", "-c", c.command.at(0)} : c.command;
   auto r = exec::run(argv, o);
   if (!r) return {wire::CheckState::unknown, r.error().describe()};
   if (r->timed_out) return {wire::CheckState::critical, "check timed out after " + seconds_text(c.timeout) + " s"};
+  if (r->cancelled) return {wire::CheckState::unknown, "check cancelled: the agent is stopping"};
   NagiosOutput out = parse_nagios_output(r->output);
   perf = std::move(out.perf);
   if (r->signal != 0) return {wire::CheckState::unknown, "killed by signal " + std::to_string(r->signal)};
@@ -269,7 +271,7 @@ NagiosOutput parse_nagios_output(std::string_view output) {
   return out;
 }
 
-CheckOutcome run_check(const CheckSpec& spec, const std::string& proc_root, std::int64_t now_ms) {
+CheckOutcome run_check(const CheckSpec& spec, const std::string& proc_root, std::int64_t now_ms, int cancel_fd) {
   CheckOutcome out;
   const auto start = std::chrono::steady_clock::now();
   std::pair<wire::CheckState, std::string> r;
@@ -277,7 +279,7 @@ CheckOutcome run_check(const CheckSpec& spec, const std::string& proc_root, std:
     case CheckKind::tcp: r = tcp_check(spec); break;
     case CheckKind::http: r = http_check(spec); break;
     case CheckKind::process: r = process_check(spec, proc_root); break;
-    case CheckKind::nagios: r = nagios_check(spec, out.perf); break;
+    case CheckKind::nagios: r = nagios_check(spec, out.perf, cancel_fd); break;
   }
   static constexpr const char* kKinds[] = {"tcp", "http", "process", "nagios"};
   out.result.name = spec.name;

@@ -55,8 +55,10 @@ struct NagiosOutput {
 [[nodiscard]] NagiosOutput parse_nagios_output(std::string_view output);
 [[nodiscard]] std::vector<PerfDatum> parse_perfdata(std::string_view perfdata);
 
-// Runs one check to completion (blocking, bounded by its timeout).
-[[nodiscard]] CheckOutcome run_check(const CheckSpec& spec, const std::string& proc_root, std::int64_t now_ms);
+// Runs one check to completion (blocking, bounded by its timeout). A nagios
+// check also ends, UNKNOWN, as soon as `cancel_fd` (if not -1) is readable.
+[[nodiscard]] CheckOutcome run_check(const CheckSpec& spec, const std::string& proc_root, std::int64_t now_ms,
+                                     int cancel_fd = -1);
 
 // The [[check]] table's options, and a CheckSpec from one table.
 [[nodiscard]] std::shared_ptr<const config::Schema> check_schema();
