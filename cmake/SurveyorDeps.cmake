@@ -16,6 +16,9 @@ find_package(PkgConfig REQUIRED)
 pkg_check_modules(HWLOC REQUIRED IMPORTED_TARGET hwloc>=2.9)
 pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis>=0.14)
 pkg_check_modules(NETTLE REQUIRED IMPORTED_TARGET nettle>=3.8)
+# RE2 (libre2-dev): the process check's patterns, matched in linear time on
+# command lines any local user controls.
+pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)
 
 if(SURVEYOR_BUILD_TESTS OR SURVEYOR_FUZZ)
   find_package(GTest 1.12 CONFIG REQUIRED)

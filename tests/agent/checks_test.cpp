@@ -5,11 +5,17 @@
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
+#include <signal.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <thread>
 
 #include "surveyor/agent/checks/check.hpp"
 #include "surveyor/agent/checks/scheduler.hpp"
@@ -135,6 +141,25 @@ TEST(BuiltinChecks, ProcessByNameAndPattern) {
   EXPECT_NE(r.result.output.find("0 processes"), std::string::npos) << r.result.output;
 }
 
+// Command lines are written by any local user and read up to 64 KiB. A
+// pattern a backtracking engine explores once per character ("(a|b)*" on
+// 64 KiB of 'a') overflowed libstdc++'s std::regex stack and took the agent
+// down; it must just be a match or not.
+TEST(BuiltinChecks, ProcessPatternOnA64KiBCommandLine) {
+  test::TempDir proc;
+  std::filesystem::create_directories(proc.path() / "4242");
+  std::ofstream(proc.file("4242/cmdline"), std::ios::binary) << std::string(64 * 1024, 'a') << '\0';
+  auto c = spec(CheckKind::process, "long");
+  c.pattern = "(a|b)*c";
+  auto r = run_check(c, proc.path().string(), 1);
+  EXPECT_EQ(r.result.state, wire::CheckState::critical) << r.result.output;
+  EXPECT_NE(r.result.output.find("0 processes"), std::string::npos) << r.result.output;
+  c.pattern = "^(a|b)*$";
+  r = run_check(c, proc.path().string(), 1);
+  EXPECT_EQ(r.result.state, wire::CheckState::ok) << r.result.output;
+  EXPECT_NE(r.result.output.find("1 process "), std::string::npos) << r.result.output;
+}
+
 TEST(NagiosChecks, RealMonitoringPlugins) {
   Listener l;
   auto tcp = spec(CheckKind::nagios, "check_tcp");
@@ -227,6 +252,11 @@ TEST(CheckConfig, ValidatesEachKind) {
   EXPECT_FALSE(parse("[[check]]\nname = \"x\"\ntype = \"http\"\ntarget = \"ftp://x\"\n"));
   EXPECT_FALSE(parse("[[check]]\nname = \"x\"\ntype = \"process\"\n"));
   EXPECT_FALSE(parse("[[check]]\nname = \"x\"\ntype = \"process\"\npattern = \"(\"\n"));
+  // RE2 has no backreferences or lookaround: refused when the file is read, saying why.
+  auto backref = parse("[[check]]\nname = \"x\"\ntype = \"process\"\npattern = '(a)\\1'\n");
+  ASSERT_FALSE(backref);
+  EXPECT_NE(backref.error().message.find("'x': pattern: invalid escape sequence"), std::string::npos)
+      << backref.error().message;
   EXPECT_FALSE(parse("[[check]]\nname = \"x\"\ntype = \"nagios\"\n"));
   EXPECT_FALSE(parse("[[check]]\nname = \"x\"\ntype = \"nagios\"\nshell = true\ncommand = [\"a\", \"b\"]\n"));
   EXPECT_FALSE(parse("[[check]]\ntype = \"tcp\"\ntarget = \"a:1\"\n"));
@@ -259,6 +289,34 @@ TEST(CheckScheduler, RunsChecksOffTheLoopAndCollectsResults) {
   EXPECT_TRUE(s.disable("tcp0"));
   EXPECT_FALSE(s.disable("nope"));
   s.stop();
+}
+
+// A check whose child closes its output and stays: stopping the scheduler
+// (what SIGTERM and SIGHUP do) must neither wait for that child nor leave it
+// running.
+TEST(CheckScheduler, StopEndsACheckThatClosedItsOutputAndStays) {
+  boost::asio::io_context io;
+  core::SystemClock clock;
+  test::TempDir dir;
+  const std::string pidfile = dir.file("sleeper.pid");
+  auto stuck = spec(CheckKind::nagios, "stuck");
+  stuck.shell = true;
+  stuck.command = {"exec >&- 2>&-; echo $$ > " + pidfile + "; sleep 60"};
+  stuck.timeout = 120s;
+  stuck.interval = 60s;
+  CheckScheduler s(io, {stuck}, 1, "/proc", clock);
+  s.start();
+  pid_t pid = 0;
+  ASSERT_TRUE(test::eventually([&] { return (std::ifstream(pidfile) >> pid) && pid > 0; }, 10s));
+  std::atomic<bool> stopped{false};
+  std::thread stopper([&] {
+    s.stop();
+    stopped = true;
+  });
+  EXPECT_TRUE(test::eventually([&] { return stopped.load(); }, 20s)) << "stop() waits for the check";
+  stopper.join();
+  EXPECT_TRUE(test::eventually([&] { return ::kill(pid, 0) != 0; }, 5s)) << "the check's process was reaped";
+  ::kill(pid, SIGKILL);  // left by a failed run
 }
 
 }  // namespace

@@ -3,10 +3,18 @@
 // redis-server (its answers checked with redis-cli).
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 
 #include "surveyor/agent/plugins/plugin_host.hpp"
+#include "surveyor/agent/plugins/plugin_worker.hpp"
 #include "test_support.hpp"
 
 namespace surveyor::agent::plugins {
@@ -65,6 +73,145 @@ TEST(PluginHost, SurvivesAMisbehavingPlugin) {
   EXPECT_EQ(st.error().code, PluginErrc::failed);
   ASSERT_EQ(r.points.size(), 1u) << "null and unprintable metric names are dropped";
   EXPECT_EQ(std::get<2>(r.points[0]).size(), 1u) << "attributes capped and de-duplicated";
+}
+
+// A pipe whose read end a blocking test plugin reads one byte from per call.
+struct Gate {
+  int fds[2] = {-1, -1};
+  Gate() { EXPECT_EQ(::pipe2(fds, O_CLOEXEC), 0); }
+  ~Gate() {
+    release_all();
+    ::close(fds[0]);
+  }
+  void release_one() { EXPECT_EQ(::write(fds[1], "x", 1), 1); }
+  void release_all() {
+    if (fds[1] >= 0) ::close(fds[1]);
+    fds[1] = -1;
+  }
+  [[nodiscard]] std::string option() const { return std::to_string(fds[0]); }
+};
+
+using namespace std::chrono_literals;
+
+// A plugin that blocks holds up its own thread only: the call is a timeout
+// at its deadline, the plugin is not called again while stuck, what it
+// returns late is dropped, and it is called again once it has returned.
+TEST(PluginWorker, ABlockingCallTimesOutAndThePluginIsNotCalledAgainUntilItReturns) {
+  Gate gate;  // outlives the worker: its destructor lets a stuck call go
+  boost::asio::io_context io;
+  auto work = boost::asio::make_work_guard(io);
+  auto p = Plugin::load({kTestPlugins + "/test_plugin_blocks.so", {{"block_fd", gate.option()}}, 200ms});
+  ASSERT_TRUE(p) << p.error().describe();
+  PluginWorker w(io, std::move(*p));
+  auto pump = [&](auto&& pred) {
+    return test::eventually(
+        [&] {
+          io.run_for(10ms);
+          return pred();
+        },
+        10s);
+  };
+
+  std::optional<core::Status> first;
+  ASSERT_TRUE(w.sample(1000, [&](std::vector<SamplePoint> points, core::Status st) {
+    EXPECT_TRUE(points.empty());
+    first = std::move(st);
+  }));
+  ASSERT_TRUE(pump([&] { return first.has_value(); }));
+  ASSERT_FALSE(*first);
+  EXPECT_EQ(first->error().code, PluginErrc::timed_out);
+  EXPECT_EQ(w.stats().timeouts, 1u);
+  EXPECT_TRUE(w.busy());
+
+  bool called = false;
+  EXPECT_FALSE(w.sample(2000, [&](auto, auto) { called = true; })) << "still stuck: not called";
+  EXPECT_FALSE(w.instances([&](auto) { called = true; }));
+  EXPECT_EQ(w.stats().skipped, 2u);
+
+  gate.release_one();  // the stuck sample() returns now; too late to count
+  ASSERT_TRUE(pump([&] { return !w.busy(); }));
+  EXPECT_FALSE(called);
+
+  gate.release_one();  // the next call does not block
+  std::vector<SamplePoint> got;
+  bool ok = false;
+  ASSERT_TRUE(w.sample(3000, [&](std::vector<SamplePoint> points, core::Status st) {
+    got = std::move(points);
+    ok = static_cast<bool>(st);
+  }));
+  ASSERT_TRUE(pump([&] { return ok; }));
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].metric, "test.counter");
+  EXPECT_EQ(got[0].time_ms, 3000);
+  EXPECT_EQ(w.stats().calls, 2u);
+  EXPECT_EQ(w.stats().timeouts, 1u);
+}
+
+// Calls run one at a time: one asked for while another runs (within its
+// deadline) waits for it, and a third is refused meanwhile.
+TEST(PluginWorker, ACallAskedForWhileAnotherRunsWaitsForIt) {
+  Gate gate;
+  boost::asio::io_context io;
+  auto work = boost::asio::make_work_guard(io);
+  auto p = Plugin::load({kTestPlugins + "/test_plugin_blocks.so", {{"block_fd", gate.option()}}, 60s});
+  ASSERT_TRUE(p) << p.error().describe();
+  PluginWorker w(io, std::move(*p));
+  std::vector<std::string> order;
+  ASSERT_TRUE(w.sample(1000, [&](std::vector<SamplePoint> points, core::Status st) {
+    EXPECT_TRUE(st);
+    EXPECT_EQ(points.size(), 1u);
+    order.push_back("sample");
+  }));
+  ASSERT_TRUE(w.instances([&](core::Result<std::vector<wire::Instance>> r) {
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->size(), 1u);
+    order.push_back("instances");
+  })) << "waits for the sample";
+  EXPECT_FALSE(w.sample(2000, [&](auto, auto) { order.push_back("third"); })) << "one waits at most";
+  EXPECT_EQ(w.stats().skipped, 1u);
+  gate.release_one();
+  gate.release_one();
+  ASSERT_TRUE(test::eventually(
+      [&] {
+        io.run_for(10ms);
+        return order.size() == 2;
+      },
+      10s));
+  EXPECT_EQ(order, (std::vector<std::string>{"sample", "instances"}));
+  EXPECT_EQ(w.stats().timeouts, 0u);
+}
+
+int threads() {
+  const std::string status = test::read_file("/proc/self/status");
+  const auto at = status.find("\nThreads:");
+  return at == std::string::npos ? -1 : std::atoi(status.c_str() + at + 9);
+}
+
+// Stopping the agent with a plugin stuck in a call neither waits for it nor
+// crashes when the call returns later; its thread ends then.
+TEST(PluginWorker, DestroyingAWorkerWithAStuckCallDoesNotWait) {
+  auto gate = std::make_unique<Gate>();
+  boost::asio::io_context io;
+  auto work = boost::asio::make_work_guard(io);
+  const int before = threads();
+  auto p = Plugin::load({kTestPlugins + "/test_plugin_blocks.so", {{"block_fd", gate->option()}}, 100ms});
+  ASSERT_TRUE(p) << p.error().describe();
+  auto w = std::make_unique<PluginWorker>(io, std::move(*p));
+  bool timed_out = false;
+  ASSERT_TRUE(w->instances([&](core::Result<std::vector<wire::Instance>> r) {
+    timed_out = !r && r.error().code == PluginErrc::timed_out;
+  }));
+  ASSERT_TRUE(test::eventually(
+      [&] {
+        io.run_for(10ms);
+        return timed_out;
+      },
+      10s));
+  w.reset();  // returns although inventory() is still blocked
+  gate->release_one();  // the abandoned thread finishes, closes the plugin, posts nothing
+  EXPECT_TRUE(test::eventually([&] { return threads() == before; }, 10s));
+  gate.reset();
+  io.run_for(50ms);
 }
 
 TEST(RedisPlugin, AgainstARealRedisServer) {

@@ -6,6 +6,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include <atomic>
+#include <filesystem>
 #include <mutex>
 
 #include "surveyor/agent/transport/sender.hpp"
@@ -207,6 +208,36 @@ TEST(ReportSender, ReportsSpooledByOneRunAreDeliveredByTheNext) {
   io.run_for(6s);
   EXPECT_TRUE(all);
   EXPECT_EQ(fake.accepted, (std::vector<std::uint64_t>{1, 2, 3, 4, 5}));
+  EXPECT_EQ(sender.queued(), 0u);
+}
+
+// A spool entry that cannot be read (a directory where its file should be:
+// read() fails with EISDIR, even for root) is skipped and counted; the
+// reports after it are delivered at once, not after the bound pushes it out.
+TEST(ReportSender, AnUnreadableSpoolEntryIsSkippedAndCounted) {
+  test::TempDir dir;
+  {
+    auto sp = make_spool(dir);
+    for (std::uint64_t s = 1; s <= 3; ++s) ASSERT_TRUE(sp.push(s, wire::encode(report(s), wire::Format::binary)));
+  }
+  const std::string second = dir.file("spool") + "/00000000000000000002.rpt";
+  std::filesystem::remove(second);
+  std::filesystem::create_directory(second);
+  FakeCollector fake;
+  boost::asio::io_context io;
+  http::Client client(io, fake.url());
+  ReportSender sender(io, client, make_spool(dir), fast());
+  sender.set_credentials("agt-x", "k");
+  bool all = false;
+  sender.flush(5s, [&](bool a) {
+    all = a;
+    io.stop();
+  });
+  io.run_for(6s);
+  EXPECT_TRUE(all);
+  EXPECT_EQ(fake.accepted, (std::vector<std::uint64_t>{1, 3}));
+  EXPECT_EQ(sender.stats().dropped_unreadable, 1u);
+  EXPECT_EQ(sender.stats().dropped_corrupt, 0u);
   EXPECT_EQ(sender.queued(), 0u);
 }
 

@@ -99,6 +99,31 @@ TEST(Spool, TornAndDamagedEntriesAreSkippedNotReplayed) {
   EXPECT_EQ(s->stats().corrupt, 4u);
 }
 
+// An entry the agent cannot read (here a directory where the file should be:
+// open() succeeds, read() fails with EISDIR even for root) is skipped and
+// counted; it must not hold back the entries after it.
+TEST(Spool, AnUnreadableEntryIsSkippedAndCounted) {
+  test::TempDir dir;
+  {
+    auto s = Spool::open(dir.file("spool"));
+    for (std::uint64_t i = 1; i <= 3; ++i) ASSERT_TRUE(s->push(i, "payload-" + std::to_string(i)));
+  }
+  fs::remove(entry_file(dir, 1));
+  fs::create_directory(entry_file(dir, 1));
+  auto s = Spool::open(dir.file("spool"));
+  ASSERT_TRUE(s);
+  auto f = s->front();
+  ASSERT_TRUE(f) << f.error().describe();
+  ASSERT_TRUE(*f);
+  EXPECT_EQ((*f)->first, 2u);
+  EXPECT_EQ((*f)->second, "payload-2");
+  EXPECT_EQ(s->stats().unreadable, 1u);
+  EXPECT_EQ(s->stats().corrupt, 0u) << "unreadable is not damaged";
+  EXPECT_NE(s->stats().last_unreadable.find("00000000000000000001.rpt"), std::string::npos)
+      << s->stats().last_unreadable;
+  EXPECT_EQ(s->stats().entries, 2u);
+}
+
 TEST(Spool, UnwritableDirectoryIsAnError) {
   test::TempDir dir;
   std::ofstream(dir.file("file")) << "x";

@@ -244,7 +244,7 @@ RunOutcome run_once(const config::Settings& s, log::Logger& log, std::uint64_t r
   io.run();
   const auto st = runner.sender_stats();
   log.info("stopped: {} report(s) delivered, {} dropped, {} waiting in the spool", st.delivered,
-           st.dropped_overflow + st.dropped_rejected + st.dropped_corrupt, st.queued);
+           st.dropped_overflow + st.dropped_rejected + st.dropped_corrupt + st.dropped_unreadable, st.queued);
   return outcome;
 }
 

@@ -4,6 +4,10 @@
 // a Nagios plugin (exit code 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN; first
 // line of output; perfdata after '|'), so the thousands of existing plugins
 // work. Exec checks never use a shell unless the check says `shell = true`.
+// Process patterns run on command lines any local user writes (up to 64 KiB
+// read): RE2, whose time is linear in the input and whose memory is
+// bounded, never a backtracking engine (libstdc++'s std::regex recurses per
+// character and overflows the stack on such input).
 #include "surveyor/agent/checks/check.hpp"
 
 #include <dirent.h>
@@ -16,7 +20,9 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
-#include <regex>
+#include <memory>
+
+#include <re2/re2.h>
 
 #include "surveyor/agent/exec/command.hpp"
 #include "surveyor/agent/inventory/host_facts.hpp"
@@ -119,14 +125,20 @@ std::pair<wire::CheckState, std::string> http_check(const CheckSpec& c) {
   return {wire::CheckState::critical, "HTTP CRITICAL: " + line + " (expected " + std::to_string(c.expect_status) + ")"};
 }
 
+// A process pattern, compiled; check ok() (and error()) before use.
+std::unique_ptr<re2::RE2> compile_pattern(const std::string& pattern) {
+  re2::RE2::Options o;
+  o.set_log_errors(false);  // the error goes into the check's output or the config error
+  // What its automata may use; past it RE2 stays linear, only slower.
+  o.set_max_mem(1 << 20);
+  return std::make_unique<re2::RE2>(pattern, o);
+}
+
 std::pair<wire::CheckState, std::string> process_check(const CheckSpec& c, const std::string& proc_root) {
-  std::optional<std::regex> re;
+  std::unique_ptr<re2::RE2> re;
   if (!c.pattern.empty()) {
-    try {
-      re.emplace(c.pattern, std::regex::ECMAScript | std::regex::optimize);
-    } catch (const std::regex_error& e) {
-      return {wire::CheckState::unknown, "bad pattern: " + std::string(e.what())};
-    }
+    re = compile_pattern(c.pattern);
+    if (!re->ok()) return {wire::CheckState::unknown, "bad pattern: " + re->error()};
   }
   DIR* d = ::opendir(proc_root.c_str());
   if (d == nullptr) return {wire::CheckState::unknown, "cannot read " + proc_root};
@@ -140,7 +152,7 @@ std::pair<wire::CheckState, std::string> process_check(const CheckSpec& c, const
       if (!cmd || cmd->empty()) continue;
       std::replace(cmd->begin(), cmd->end(), '\0', ' ');
       while (!cmd->empty() && cmd->back() == ' ') cmd->pop_back();
-      if (std::regex_search(*cmd, *re)) ++n;
+      if (re2::RE2::PartialMatch(*cmd, *re)) ++n;
     } else {
       auto comm = inventory::read_text(dir + "/comm", 256);
       if (!comm) continue;
@@ -155,14 +167,16 @@ std::pair<wire::CheckState, std::string> process_check(const CheckSpec& c, const
   return {wire::CheckState::ok, "PROCS OK: " + text};
 }
 
-std::pair<wire::CheckState, std::string> nagios_check(const CheckSpec& c, std::vector<PerfDatum>& perf) {
+std::pair<wire::CheckState, std::string> nagios_check(const CheckSpec& c, std::vector<PerfDatum>& perf, int cancel_fd) {
   exec::CommandOptions o;
   o.timeout = c.timeout;
   o.max_output = c.max_output;
+  o.cancel_fd = cancel_fd;
   std::vector<std::string> argv = c.shell ? std::vector<std::string>{"/bin/sh", "-c", c.command.at(0)} : c.command;
   auto r = exec::run(argv, o);
   if (!r) return {wire::CheckState::unknown, r.error().describe()};
   if (r->timed_out) return {wire::CheckState::critical, "check timed out after " + seconds_text(c.timeout) + " s"};
+  if (r->cancelled) return {wire::CheckState::unknown, "check cancelled: the agent is stopping"};
   NagiosOutput out = parse_nagios_output(r->output);
   perf = std::move(out.perf);
   if (r->signal != 0) return {wire::CheckState::unknown, "killed by signal " + std::to_string(r->signal)};
@@ -257,7 +271,7 @@ NagiosOutput parse_nagios_output(std::string_view output) {
   return out;
 }
 
-CheckOutcome run_check(const CheckSpec& spec, const std::string& proc_root, std::int64_t now_ms) {
+CheckOutcome run_check(const CheckSpec& spec, const std::string& proc_root, std::int64_t now_ms, int cancel_fd) {
   CheckOutcome out;
   const auto start = std::chrono::steady_clock::now();
   std::pair<wire::CheckState, std::string> r;
@@ -265,7 +279,7 @@ CheckOutcome run_check(const CheckSpec& spec, const std::string& proc_root, std:
     case CheckKind::tcp: r = tcp_check(spec); break;
     case CheckKind::http: r = http_check(spec); break;
     case CheckKind::process: r = process_check(spec, proc_root); break;
-    case CheckKind::nagios: r = nagios_check(spec, out.perf); break;
+    case CheckKind::nagios: r = nagios_check(spec, out.perf, cancel_fd); break;
   }
   static constexpr const char* kKinds[] = {"tcp", "http", "process", "nagios"};
   out.result.name = spec.name;
@@ -284,7 +298,8 @@ std::shared_ptr<const config::Schema> check_schema() {
     s->add({.key = "name", .type = Type::string, .description = "unique check name", .required = true});
     s->add({.key = "type", .type = Type::string, .description = "tcp, http, process or nagios", .required = true});
     s->add({.key = "target", .type = Type::string, .description = "tcp: HOST:PORT; http: URL; process: process name"});
-    s->add({.key = "pattern", .type = Type::string, .description = "process: regex on the command line (instead of a name)"});
+    s->add({.key = "pattern", .type = Type::string,
+            .description = "process: RE2 regular expression on the command line (instead of a name)"});
     s->add({.key = "command", .type = Type::string_list, .description = "nagios: program and arguments, run without a shell"});
     s->add({.key = "shell", .type = Type::boolean, .default_value = Value{false},
             .description = "nagios: run the single command string with /bin/sh -c"});
@@ -346,11 +361,7 @@ core::Result<CheckSpec> check_from_settings(const config::Settings& s) {
     case CheckKind::process:
       if (c.target.empty() == c.pattern.empty()) return bad("give either target (a process name) or pattern");
       if (!c.pattern.empty()) {
-        try {
-          std::regex r(c.pattern);
-        } catch (const std::regex_error& e) {
-          return bad(std::string("pattern: ") + e.what());
-        }
+        if (auto re = compile_pattern(c.pattern); !re->ok()) return bad("pattern: " + re->error());
       }
       break;
     case CheckKind::nagios:

@@ -3,14 +3,19 @@
 // check is due; a due check goes to a queue served by `concurrency` worker
 // threads; a finished check posts its outcome back to the io_context. The
 // workers touch nothing but the queue (under its mutex) and the spec they
-// run, which is immutable once started.
+// run, which is immutable once started. stop() makes an eventfd readable
+// that every running exec check polls, so a long check (with what it
+// started) is killed at once rather than holding the join until its
+// timeout; a tcp or http check ends within its own timeout.
 #include "surveyor/agent/checks/scheduler.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <condition_variable>
 #include <deque>
@@ -35,6 +40,9 @@ struct CheckScheduler::Impl : std::enable_shared_from_this<Impl> {
       : io(io_), concurrency(std::max<std::size_t>(1, n)), proc_root(std::move(proc)), clock(c) {
     for (auto& spec : checks) slots.push_back(Slot{std::move(spec), std::make_unique<asio::steady_timer>(io_), false, false});
   }
+  ~Impl() {
+    if (cancel_fd >= 0) ::close(cancel_fd);
+  }
 
   asio::io_context& io;
   std::size_t concurrency;
@@ -48,6 +56,9 @@ struct CheckScheduler::Impl : std::enable_shared_from_this<Impl> {
   std::deque<std::size_t> queue;  // slot indexes due to run
   bool stopping = false;
   std::vector<std::thread> workers;
+  // Readable once stopping: running checks end (-1 if there is none; then
+  // they end at their timeouts).
+  int cancel_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 
   void schedule(std::size_t i) {
     Slot& s = slots[i];
@@ -87,7 +98,7 @@ struct CheckScheduler::Impl : std::enable_shared_from_this<Impl> {
       }
       timespec before{}, after{};
       ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &before);
-      CheckOutcome out = run_check(slots[i].spec, proc_root, core::to_unix_ms(clock.now()));
+      CheckOutcome out = run_check(slots[i].spec, proc_root, core::to_unix_ms(clock.now()), cancel_fd);
       ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &after);
       out.agent_cpu_ns = (after.tv_sec - before.tv_sec) * 1'000'000'000LL + (after.tv_nsec - before.tv_nsec);
       asio::post(io, [w = weak_from_this(), i, out = std::move(out)]() mutable {
@@ -108,6 +119,10 @@ struct CheckScheduler::Impl : std::enable_shared_from_this<Impl> {
       queue.clear();
     }
     cv.notify_all();
+    if (cancel_fd >= 0) {
+      const std::uint64_t one = 1;
+      (void)!::write(cancel_fd, &one, sizeof one);
+    }
     for (auto& s : slots) s.timer->cancel();
     for (auto& t : workers)
       if (t.joinable()) t.join();

@@ -3,7 +3,9 @@
 // callbacks that turn what a plugin reports into samples, instances and log
 // lines. The callbacks copy every string they get and check what they can
 // (names, counts), so a careless plugin cannot corrupt the agent's state
-// through them.
+// through them. Calls into the plugin come from one thread at a time (the
+// PluginWorker's, see plugin_worker.cpp); the callbacks deliver to what that
+// call set up.
 #include "surveyor/agent/plugins/plugin_host.hpp"
 
 #include <dlfcn.h>
@@ -37,7 +39,8 @@ const std::error_category& plugin_category() {
   static const core::TableCategory c("plugin", {{PluginErrc::load_failed, "cannot load the plugin"},
                                                 {PluginErrc::bad_abi, "plugin built for another ABI version"},
                                                 {PluginErrc::open_failed, "the plugin could not start"},
-                                                {PluginErrc::failed, "the plugin reported a failure"}});
+                                                {PluginErrc::failed, "the plugin reported a failure"},
+                                                {PluginErrc::timed_out, "the plugin did not return in time"}});
   return c;
 }
 
@@ -97,7 +100,8 @@ struct Plugin::Loaded {
   }
 };
 
-Plugin::Plugin(std::unique_ptr<Loaded> l) : l_(std::move(l)), name_("plugin:" + l_->name) {}
+Plugin::Plugin(std::unique_ptr<Loaded> l, std::chrono::milliseconds timeout)
+    : l_(std::move(l)), name_("plugin:" + l_->name), timeout_(timeout) {}
 Plugin::~Plugin() = default;
 
 core::Result<std::unique_ptr<Plugin>> Plugin::load(const PluginSpec& spec) {
@@ -119,7 +123,7 @@ core::Result<std::unique_ptr<Plugin>> Plugin::load(const PluginSpec& spec) {
   for (const auto& [k, v] : spec.options) kv.push_back({k.c_str(), v.c_str()});
   l->state = l->api->open(&l->host, kv.data(), kv.size());
   if (l->state == nullptr) return core::make_error(PluginErrc::open_failed, spec.path + " (" + l->name + ")");
-  return std::unique_ptr<Plugin>(new Plugin(std::move(l)));
+  return std::unique_ptr<Plugin>(new Plugin(std::move(l), spec.timeout));
 }
 
 core::Status Plugin::sample(std::int64_t now_ms, samplers::SampleSink& sink) {
@@ -150,6 +154,13 @@ std::shared_ptr<const config::Schema> plugin_schema() {
     s->add({.key = "path", .type = Type::string, .description = "the plugin's shared object", .required = true});
     s->add({.key = "options", .type = Type::string_list, .default_value = Value{std::vector<std::string>{}},
             .description = "KEY=VALUE strings passed to the plugin's open()"});
+    s->add({.key = "timeout", .type = Type::duration, .default_value = Value{std::chrono::milliseconds{5'000}},
+            .description = "time one sample or inventory call may take; past it the call counts as timed out and "
+                           "the plugin is not called again until it returns",
+            .validate = [](const Value& v) -> std::optional<std::string> {
+              if (std::get<std::chrono::milliseconds>(v) < std::chrono::milliseconds(100)) return "must be at least 100ms";
+              return std::nullopt;
+            }});
     return std::shared_ptr<const config::Schema>(s);
   }();
   return schema;
@@ -158,6 +169,7 @@ std::shared_ptr<const config::Schema> plugin_schema() {
 core::Result<PluginSpec> plugin_from_settings(const config::Settings& s) {
   PluginSpec p;
   p.path = s.str("path");
+  p.timeout = s.duration("timeout");
   for (const std::string& o : s.list("options")) {
     const auto eq = o.find('=');
     if (eq == std::string::npos || eq == 0)

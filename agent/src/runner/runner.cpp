@@ -11,6 +11,11 @@
 // in between only the sections whose digest changed since the last report
 // that carried them. Enrollment retries with back-off until the collector
 // answers; a refused token is fatal (an operator must fix the config).
+// Plugins are called through PluginWorkers, each on a thread of its own
+// with a deadline, never on this one: a plugin that blocks costs its own
+// samples, never the schedule. What a plugin samples reaches the buffer when
+// its call returns (the report after, if a report was due on that tick);
+// what it finds is kept per plugin and put into the inventory as it comes.
 #include "surveyor/agent/runner/runner.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -28,6 +33,7 @@
 
 #include "surveyor/agent/checks/scheduler.hpp"
 #include "surveyor/agent/inventory/collect.hpp"
+#include "surveyor/agent/plugins/plugin_worker.hpp"
 #include "surveyor/agent/runner/inventory_tracker.hpp"
 #include "surveyor/log/log.hpp"
 #include "surveyor/wire/codec.hpp"
@@ -50,12 +56,15 @@ struct Runner::Impl : std::enable_shared_from_this<Impl> {
         client(c),
         clock(clk),
         samplers(std::move(smp)),
-        plugins(std::move(plg)),
         sender(io_, c, std::move(sp), options.sender),
         checks(io_, options.checks, options.check_concurrency, options.roots.proc, clk),
         tick_timer(io_),
         enroll_timer(io_),
-        enroll_client(io_, c.endpoint()) {}
+        enroll_client(io_, c.endpoint()) {
+    for (auto& p : plg) plugins.push_back(std::make_unique<plugins::PluginWorker>(io_, std::move(p)));
+    found.resize(plugins.size());
+    plugin_cpu_seen.resize(plugins.size(), 0);
+  }
 
   asio::io_context& io;
   RunnerOptions options;
@@ -63,7 +72,10 @@ struct Runner::Impl : std::enable_shared_from_this<Impl> {
   http::Client& client;
   const core::Clock& clock;
   std::vector<std::unique_ptr<samplers::Sampler>> samplers;
-  std::vector<std::unique_ptr<plugins::Plugin>> plugins;
+  std::vector<std::unique_ptr<plugins::PluginWorker>> plugins;
+  // What each plugin (same order) last said it found; nullopt until it answered.
+  std::vector<std::optional<core::Result<std::vector<wire::Instance>>>> found;
+  std::vector<std::int64_t> plugin_cpu_seen;  // each plugin thread's CPU time at the last watchdog
   transport::ReportSender sender;
   checks::CheckScheduler checks;
   asio::steady_timer tick_timer;
@@ -181,31 +193,52 @@ struct Runner::Impl : std::enable_shared_from_this<Impl> {
     enroll();
   }
 
-  // The instances section: what the plugins find, asked on this thread
-  // (plugins are called from one thread only).
-  void add_plugin_instances(wire::Inventory& inv) {
+  // The instances section from what the plugins last said: failed if one
+  // failed or timed out (the collector keeps what it knew), unchanged while
+  // one has not answered yet.
+  void fill_instances() {
     std::vector<wire::Instance> all;
     std::string failures;
-    for (auto& p : plugins) {
-      auto found = p->instances();
-      if (!found) failures += (failures.empty() ? "" : "; ") + found.error().describe();
-      else all.insert(all.end(), found->begin(), found->end());
+    bool pending = false;
+    for (std::size_t i = 0; i < plugins.size(); ++i) {
+      if (plugins[i]->disabled()) continue;
+      if (!found[i]) pending = true;
+      else if (!*found[i]) failures += (failures.empty() ? "" : "; ") + found[i]->error().describe();
+      else all.insert(all.end(), (*found[i])->begin(), (*found[i])->end());
     }
     if (!failures.empty()) {
-      inv.instances = {wire::SectionState::failed, failures, "", std::nullopt};
-      return;
+      inventory.instances = {wire::SectionState::failed, failures, "", std::nullopt};
+    } else if (pending) {
+      inventory.instances = {wire::SectionState::unchanged, "", "", std::nullopt};
+    } else {
+      inventory.instances = {all.empty() ? wire::SectionState::empty : wire::SectionState::collected, "",
+                             wire::digest_of(all), all};
     }
-    inv.instances = {all.empty() ? wire::SectionState::empty : wire::SectionState::collected, "",
-                     wire::digest_of(all), all};
+    inventory_digest = wire::inventory_digest(inventory);
+  }
+
+  // Asks every plugin that is not still busy for its instances; each answer
+  // updates the inventory when it comes.
+  void ask_plugins_for_instances() {
+    for (std::size_t i = 0; i < plugins.size(); ++i) {
+      plugins[i]->instances([w = weak_from_this(), i](core::Result<std::vector<wire::Instance>> r) {
+        auto self = w.lock();
+        if (!self || i >= self->found.size()) return;
+        if (!r && r.error().code != plugins::PluginErrc::timed_out)
+          self->log.warn("plugin inventory failed: {}", r.error().describe());
+        self->found[i] = std::move(r);
+        self->fill_instances();
+      });
+    }
   }
 
   void set_inventory(wire::Inventory inv) {
-    add_plugin_instances(inv);
     wire::for_each_section(inv, [this](std::string_view name, const auto& s) {
       if (s.state == wire::SectionState::failed) log.warn("inventory section {} failed: {}", name, s.reason);
     });
     inventory = std::move(inv);
-    inventory_digest = wire::inventory_digest(inventory);
+    fill_instances();
+    ask_plugins_for_instances();
     next_inventory_ms = now_ms() + options.inventory_interval.count();
     // Collecting (hwloc's topology above all) used memory that is free now:
     // give it back to the system rather than keep it resident.
@@ -249,9 +282,22 @@ struct Runner::Impl : std::enable_shared_from_this<Impl> {
     component_cpu_ns[std::string(s.name())] += thread_cpu_ns() - before;
   }
 
+  // Starts a plugin's sample() on its thread; its points join the buffer
+  // when it returns. A plugin stuck in a call is skipped (and counted).
+  void sample_plugin(plugins::PluginWorker& p, std::int64_t at) {
+    p.sample(at, [w = weak_from_this(), name = p.name()](std::vector<plugins::SamplePoint> points, core::Status st) {
+      auto self = w.lock();
+      if (!self) return;
+      for (auto& pt : points) self->buffer.add(pt.metric, pt.unit, std::move(pt.attrs), pt.time_ms, pt.value);
+      std::uint64_t suppressed = 0;
+      if (!st && st.error().code != plugins::PluginErrc::timed_out && self->sampler_errors.allow(suppressed))
+        self->log.warn("sampler {} failed: {} ({} similar suppressed)", name, st.error().describe(), suppressed);
+    });
+  }
+
   void sample(std::int64_t at) {
     for (auto& s : samplers) sample_one(*s, at);
-    for (auto& p : plugins) sample_one(*p, at);
+    for (auto& p : plugins) sample_plugin(*p, at);
   }
 
   // Own RSS and CPU against their bounds; past them, the plugin or check
@@ -279,6 +325,12 @@ struct Runner::Impl : std::enable_shared_from_this<Impl> {
     if (rss > options.max_rss_bytes) reason = "memory";
     last_cpu_ns = cpu_ns;
     last_cpu_at_ms = at;
+    // Each plugin's thread, stuck calls included.
+    for (std::size_t i = 0; i < plugins.size(); ++i) {
+      const std::int64_t used = plugins[i]->cpu_ns();
+      if (!plugins[i]->disabled()) component_cpu_ns[plugins[i]->name()] += used - plugin_cpu_seen[i];
+      plugin_cpu_seen[i] = used;
+    }
     if (reason) {
       // The heaviest plugin or check of this interval is the suspect.
       std::string worst;
@@ -290,13 +342,21 @@ struct Runner::Impl : std::enable_shared_from_this<Impl> {
           worst_ns = ns;
         }
       }
-      if (worst.empty() && *reason == "memory" && !plugins.empty()) worst = std::string(plugins.front()->name());
+      if (worst.empty() && *reason == "memory") {
+        for (const auto& p : plugins) {
+          if (p->disabled()) continue;
+          worst = p->name();
+          break;
+        }
+      }
       if (!worst.empty()) {
         log.error("watchdog: {} over its bound; disabling {}", *reason, worst);
         if (worst.rfind("check:", 0) == 0) {
           checks.disable(worst.substr(6));
         } else {
-          std::erase_if(plugins, [&](const auto& p) { return p->name() == worst; });
+          for (auto& p : plugins)
+            if (p->name() == worst) p->disable();  // closed on its own thread once its call returns
+          fill_instances();
         }
         disabled.emplace_back(worst, *reason);
       } else {
@@ -360,7 +420,8 @@ struct Runner::Impl : std::enable_shared_from_this<Impl> {
   void add_self_metrics(std::int64_t at) {
     const transport::SenderStats st = sender.stats();
     const std::pair<const char*, std::uint64_t> dropped[] = {
-        {"overflow", st.dropped_overflow}, {"rejected", st.dropped_rejected}, {"corrupt", st.dropped_corrupt}};
+        {"overflow", st.dropped_overflow}, {"rejected", st.dropped_rejected}, {"corrupt", st.dropped_corrupt},
+        {"unreadable", st.dropped_unreadable}};
     for (const auto& [reason, n] : dropped)
       buffer.add("surveyor.agent.reports.dropped", "{report}", {{"reason", reason}}, at, static_cast<double>(n));
     buffer.add("surveyor.agent.spool.reports", "{report}", {}, at, static_cast<double>(st.queued));
@@ -368,6 +429,19 @@ struct Runner::Impl : std::enable_shared_from_this<Impl> {
                static_cast<double>(options.config_reload_failures));
     buffer.add("surveyor.agent.samples.dropped", "{sample}", {}, at, static_cast<double>(buffer.dropped()));
     buffer.add("surveyor.agent.spool.usage", "By", {}, at, static_cast<double>(st.spooled_bytes));
+    // Plugin calls past their deadline, and calls not made because the
+    // plugin was stuck or had one waiting; summed over plugins of one name.
+    std::map<std::string, plugins::WorkerStats> per_plugin;
+    for (const auto& p : plugins) {
+      const plugins::WorkerStats ws = p->stats();
+      auto& sum = per_plugin[p->name().substr(p->name().find(':') + 1)];
+      sum.timeouts += ws.timeouts;
+      sum.skipped += ws.skipped;
+    }
+    for (const auto& [name, ws] : per_plugin) {
+      buffer.add("surveyor.agent.plugin.timeouts", "{call}", {{"plugin", name}}, at, static_cast<double>(ws.timeouts));
+      buffer.add("surveyor.agent.plugin.skipped", "{call}", {{"plugin", name}}, at, static_cast<double>(ws.skipped));
+    }
   }
 
   void stop(std::function<void()> done) {
@@ -396,6 +470,9 @@ Runner::~Runner() {
   impl_->tick_timer.cancel();
   impl_->enroll_timer.cancel();
   if (impl_->inventory_thread.joinable()) impl_->inventory_thread.join();
+  // Now, while the io_context they post to still exists (Impl itself may
+  // live on in its handlers until the io_context goes).
+  impl_->plugins.clear();
 }
 
 void Runner::refresh_inventory() { impl_->refresh_inventory(); }

@@ -114,8 +114,15 @@ core::Result<std::optional<std::pair<std::uint64_t, std::string>>> Spool::front(
       intact = len == data->size() - kHeader && get32(*data, 8) == crc_of(*data, kHeader);
     }
     if (intact) return std::optional<std::pair<std::uint64_t, std::string>>{{seq, data->substr(kHeader)}};
-    if (!data && data.error().code != inventory::InventoryErrc::not_found)
-      return core::make_error(SpoolErrc::io, data.error().message);
+    if (!data && data.error().code != inventory::InventoryErrc::not_found) {
+      // Unreadable (EACCES, EIO, not a file): waiting for it would hold back
+      // every report behind it until the bound pushed it out, up to a week.
+      // Skip it, count it apart from damage, and remove it if the disk lets us.
+      last_unreadable_ = data.error().message;
+      drop_front();
+      ++unreadable_;
+      continue;
+    }
     // Torn or damaged: skip it, and say so in the counts.
     drop_front();
     ++corrupt_;
@@ -132,6 +139,6 @@ core::Status Spool::pop_front(std::uint64_t sequence) {
   return {};
 }
 
-SpoolStats Spool::stats() const { return {index_.size(), bytes_, dropped_, corrupt_}; }
+SpoolStats Spool::stats() const { return {index_.size(), bytes_, dropped_, corrupt_, unreadable_, last_unreadable_}; }
 
 }  // namespace surveyor::agent::spool

@@ -52,7 +52,11 @@ struct ReportSender::Impl : std::enable_shared_from_this<Impl> {
 
   // The oldest queued report, encoded; nullopt when nothing is queued.
   std::optional<std::string> head() {
+    const std::uint64_t unreadable_before = spool.stats().unreadable;
     auto front = spool.front();
+    if (const auto sp = spool.stats(); sp.unreadable != unreadable_before)
+      log.error("skipped {} spool entr{} that could not be read ({})", sp.unreadable - unreadable_before,
+                sp.unreadable - unreadable_before == 1 ? "y" : "ies", sp.last_unreadable);
     if (!front) {
       log.error("cannot read the spool: {}", front.error().describe());
     } else if (*front) {
@@ -218,6 +222,7 @@ SenderStats ReportSender::stats() const {
   const spool::SpoolStats sp = impl_->spool.stats();
   out.dropped_overflow += sp.dropped;
   out.dropped_corrupt += sp.corrupt;
+  out.dropped_unreadable += sp.unreadable;
   out.queued = impl_->queued_count();
   out.spooled_bytes = sp.bytes;
   return out;

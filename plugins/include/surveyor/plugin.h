@@ -6,10 +6,17 @@
  * surveyor_plugin_entry(), returning a static description of itself. The
  * agent dlopen()s it, checks abi_version, calls open() once with the
  * options from its [[plugin]] table, sample() every sample interval and
- * inventory() whenever it collects its inventory, all from one thread, and
- * close() when it stops. Everything the plugin reports goes through the
- * callbacks in surveyor_host, which copy what they are given: pointers
- * passed to them need only live for the call.
+ * inventory() whenever it collects its inventory, and close() when it
+ * stops. open() runs on the agent's main thread; sample(), inventory() and
+ * close() run on a thread the agent keeps for this plugin alone, one call
+ * at a time. Each sample() and inventory() call has a deadline (the
+ * table's `timeout`): a call past it counts as timed out, what it returns
+ * later is dropped, and the plugin is not called again until it has
+ * returned. A blocked call is never interrupted, only waited out; a plugin
+ * should bound its own I/O. Everything the plugin reports goes through the
+ * callbacks in surveyor_host, during a call and from the calling thread;
+ * they copy what they are given: pointers passed to them need only live
+ * for the call.
  *
  * Plain C, so plugins can be written in any language with a C ABI and keep
  * working across agent versions that keep SURVEYOR_PLUGIN_ABI_VERSION.

@@ -21,7 +21,7 @@ struct CheckSpec {
   std::string name;
   CheckKind kind = CheckKind::tcp;
   std::string target;   // tcp: HOST:PORT; http: URL; process: process name (comm)
-  std::string pattern;  // process: ECMAScript regex on the command line, instead of a name
+  std::string pattern;  // process: RE2 regex on the command line, instead of a name
   std::vector<std::string> command;  // nagios: argv, run without a shell
   bool shell = false;   // nagios: run command[0] with /bin/sh -c (only when asked)
   std::chrono::milliseconds timeout{10'000};
@@ -55,8 +55,10 @@ struct NagiosOutput {
 [[nodiscard]] NagiosOutput parse_nagios_output(std::string_view output);
 [[nodiscard]] std::vector<PerfDatum> parse_perfdata(std::string_view perfdata);
 
-// Runs one check to completion (blocking, bounded by its timeout).
-[[nodiscard]] CheckOutcome run_check(const CheckSpec& spec, const std::string& proc_root, std::int64_t now_ms);
+// Runs one check to completion (blocking, bounded by its timeout). A nagios
+// check also ends, UNKNOWN, as soon as `cancel_fd` (if not -1) is readable.
+[[nodiscard]] CheckOutcome run_check(const CheckSpec& spec, const std::string& proc_root, std::int64_t now_ms,
+                                     int cancel_fd = -1);
 
 // The [[check]] table's options, and a CheckSpec from one table.
 [[nodiscard]] std::shared_ptr<const config::Schema> check_schema();

@@ -18,7 +18,9 @@ namespace surveyor::agent::checks {
 // Runs checks on their intervals, at most `concurrency` at a time, on a small
 // pool of worker threads (checks block: connects, child processes), so the
 // agent's own loop never waits for one. A check still running when it is
-// due again is not started twice. Results wait for the next report.
+// due again is not started twice. Results wait for the next report. stop()
+// kills the exec checks still running (with what they started), so it
+// returns within moments, not after the longest check's timeout.
 class CheckScheduler {
  public:
   CheckScheduler(boost::asio::io_context& io, std::vector<CheckSpec> checks, std::size_t concurrency,

@@ -24,6 +24,8 @@ struct SpoolStats {
   std::uint64_t bytes = 0;
   std::uint64_t dropped = 0;  // pushed out by the bound since open()
   std::uint64_t corrupt = 0;  // torn or damaged entries found and removed since open()
+  std::uint64_t unreadable = 0;  // entries that could not be read (EACCES, EIO), skipped since open()
+  std::string last_unreadable;   // why the latest of those could not be read
 };
 
 // A bounded, crash-safe FIFO of encoded reports on disk, one file per entry
@@ -31,7 +33,8 @@ struct SpoolStats {
 // file, fsynced and renamed into place, so it is either whole or absent; it
 // carries a magic, its length and a CRC-32 (zlib's), so damage from a crash or a bad
 // disk is detected on read and the entry is skipped (and counted), never
-// replayed as garbage. Not thread-safe.
+// replayed as garbage. An entry that cannot be read at all is skipped (and
+// counted) too, so it never holds back the ones after it. Not thread-safe.
 class Spool {
  public:
   // Opens (creating) the directory and indexes the entries already there.
@@ -39,7 +42,8 @@ class Spool {
 
   // Appends an entry; then drops the oldest entries while over the bound.
   [[nodiscard]] core::Status push(std::uint64_t sequence, const std::string& payload);
-  // The oldest intact entry, removing damaged ones on the way; nullopt when empty.
+  // The oldest intact entry, removing damaged and unreadable ones on the
+  // way; nullopt when empty.
   [[nodiscard]] core::Result<std::optional<std::pair<std::uint64_t, std::string>>> front();
   // Removes the oldest entry if it is `sequence` (it was delivered; the bound
   // may have dropped it meanwhile, and then nothing else must go).
@@ -63,6 +67,8 @@ class Spool {
   std::uint64_t bytes_ = 0;
   std::uint64_t dropped_ = 0;
   std::uint64_t corrupt_ = 0;
+  std::uint64_t unreadable_ = 0;
+  std::string last_unreadable_;
 };
 
 }  // namespace surveyor::agent::spool

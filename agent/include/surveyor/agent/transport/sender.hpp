@@ -36,6 +36,7 @@ struct SenderStats {
   std::uint64_t dropped_overflow = 0;  // oldest dropped because the spool (or memory) was full
   std::uint64_t dropped_rejected = 0;  // refused for good (4xx other than 401/408/429)
   std::uint64_t dropped_corrupt = 0;   // spool entries found damaged (a torn write) and skipped
+  std::uint64_t dropped_unreadable = 0;  // spool entries that could not be read (EACCES, EIO) and were skipped
   std::uint64_t failed_attempts = 0;
   std::uint64_t spool_errors = 0;      // reports the spool could not take (kept in memory instead)
   std::size_t queued = 0;

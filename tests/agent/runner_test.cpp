@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: Apache-2.0
+// The runner's schedule against a collector stand-in on loopback.
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+
+#include <mutex>
+#include <thread>
+
+#include "surveyor/agent/runner/runner.hpp"
+#include "surveyor/collector/server/server.hpp"
+#include "surveyor/wire/codec.hpp"
+#include "test_support.hpp"
+
+namespace surveyor::agent::runner {
+namespace {
+
+using namespace std::chrono_literals;
+
+const std::string kFixtures = SURVEYOR_AGENT_FIXTURES;
+const std::string kTestPlugins = SURVEYOR_TEST_PLUGIN_DIR;
+
+// Accepts every report and keeps it.
+struct Collector {
+  std::mutex mu;
+  std::vector<wire::Report> reports;
+  std::shared_ptr<collector::server::Router> router = std::make_shared<collector::server::Router>();
+  std::unique_ptr<collector::server::Server> server;
+
+  Collector() {
+    router->add("POST", "/api/v1/reports", "reports", [this](const http::Request& req, const collector::server::Params&) {
+      auto r = wire::decode<wire::Report>(req.body, wire::Format::binary);
+      if (!r) return collector::server::error_response(400, "bad_report", r.error().describe());
+      http::Response res;
+      res.status = 202;
+      res.body = wire::encode(wire::ReportAck{r->sequence, false, false}, wire::Format::binary);
+      std::lock_guard lock(mu);
+      reports.push_back(std::move(*r));
+      return res;
+    });
+    collector::server::ServerOptions o;
+    o.port = 0;
+    server = std::make_unique<collector::server::Server>(o, router);
+    EXPECT_TRUE(server->start());
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(server->port()); }
+  std::size_t count() {
+    std::lock_guard lock(mu);
+    return reports.size();
+  }
+  // The newest value of a series in the reports so far.
+  std::optional<double> latest(const std::string& metric, const std::vector<wire::Attribute>& attrs) {
+    std::lock_guard lock(mu);
+    std::optional<double> v;
+    for (const auto& r : reports)
+      for (const auto& s : r.series)
+        if (s.metric == metric && s.attributes == attrs && !s.points.empty()) v = s.points.back().value;
+    return v;
+  }
+};
+
+// The read end of a pipe for the blocking test plugin: each of its calls
+// waits for one byte, or for the write end to close.
+struct Gate {
+  int fds[2] = {-1, -1};
+  Gate() { EXPECT_EQ(::pipe2(fds, O_CLOEXEC), 0); }
+  ~Gate() {
+    release_all();
+    ::close(fds[0]);
+  }
+  void release_all() {
+    if (fds[1] >= 0) ::close(fds[1]);
+    fds[1] = -1;
+  }
+};
+
+// A plugin that blocks in every call must not stop the agent's schedule:
+// reports (the heartbeats) keep going out on time, and they say the plugin
+// timed out and was skipped.
+TEST(Runner, ReportsGoOnWhileAPluginBlocks) {
+  Collector collector;
+  test::TempDir dir;
+  auto state = state::StateDir::open(dir.file("state"));
+  ASSERT_TRUE(state) << state.error().describe();
+  ASSERT_TRUE(state->save_identity({"agt-1", "key", "ci-1", collector.url()}));
+  auto spool = spool::Spool::open(dir.file("state") + "/spool");
+  ASSERT_TRUE(spool);
+  Gate gate;
+  plugins::PluginSpec spec{kTestPlugins + "/test_plugin_blocks.so", {{"block_fd", std::to_string(gate.fds[0])}}};
+  spec.timeout = 300ms;
+  auto plugin = plugins::Plugin::load(spec);
+  ASSERT_TRUE(plugin) << plugin.error().describe();
+  std::vector<std::unique_ptr<plugins::Plugin>> loaded;
+  loaded.push_back(std::move(*plugin));
+
+  boost::asio::io_context io;
+  http::Client client(io, *http::parse_url(collector.url()));
+  core::SystemClock clock;
+  RunnerOptions o;
+  o.sample_interval = 1s;
+  o.report_interval = 1s;
+  const std::string root = kFixtures + "/debian12-vm";
+  o.roots = {root + "/etc", root + "/proc", root + "/sys"};
+  o.collector_url = collector.url();
+  o.version = "test";
+  // Under the sanitizers the test process is far past the agent's bounds.
+  o.max_rss_bytes = std::uint64_t{1} << 40;
+  o.max_cpu_per_minute = 1h;
+  auto runner = std::make_unique<Runner>(io, o, *state, std::move(*spool), client, clock,
+                                         std::vector<std::unique_ptr<samplers::Sampler>>{}, std::move(loaded));
+  // Everything on the loop's own thread, as in the agent: this one watches.
+  boost::asio::post(io, [&] { runner->start([](int code) { ADD_FAILURE() << "fatal " << code; }); });
+  std::thread loop([&] { io.run(); });
+
+  EXPECT_TRUE(test::eventually([&] { return collector.count() >= 3; }, 20s))
+      << collector.count() << " report(s) while the plugin blocks";
+  const std::vector<wire::Attribute> test_plugin{{"plugin", "test"}};
+  EXPECT_TRUE(test::eventually(
+      [&] {
+        return collector.latest("surveyor.agent.plugin.timeouts", test_plugin).value_or(0) >= 1 &&
+               collector.latest("surveyor.agent.plugin.skipped", test_plugin).value_or(0) >= 1;
+      },
+      10s));
+  EXPECT_EQ(collector.latest("surveyor.agent.reports.dropped", {{"reason", "unreadable"}}), 0.0);
+
+  gate.release_all();
+  boost::asio::post(io, [&] { runner->stop([&] { io.stop(); }); });
+  loop.join();
+  runner.reset();
+}
+
+}  // namespace
+}  // namespace surveyor::agent::runner
