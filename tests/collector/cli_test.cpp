@@ -11,13 +11,6 @@
 namespace surveyor::collector::cli {
 namespace {
 
-TEST(CliFormat, HumanValues) {
-  EXPECT_EQ(human_value(0.218, "1"), "21.8 %");
-  EXPECT_EQ(human_value(512, "By"), "512 B");
-  EXPECT_EQ(human_value(3.5 * 1024 * 1024 * 1024, "By"), "3.50 GiB");
-  EXPECT_EQ(human_value(42, "s"), "42 s");
-}
-
 TEST(CliFormat, RawSeriesAndATrendAcrossCis) {
   const auto raw = render_series(
       R"({"from":"2026-11-25T12:00:00.000Z","to":"2026-11-25T13:00:00.000Z","series":[)"

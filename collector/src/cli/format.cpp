@@ -4,13 +4,13 @@
 #include "surveyor/collector/cli/format.hpp"
 #include "surveyor/core/clock.hpp"
 #include "surveyor/core/error_category.hpp"
+#include "surveyor/text/human_value.hpp"
+#include "surveyor/text/table.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
-#include <algorithm>
-#include <cmath>
 #include <cstdio>
 
 namespace surveyor::collector::cli {
@@ -59,7 +59,7 @@ std::string series_title(const json::object& o) {
 std::string number_or_dash(const json::object& o, std::string_view key, std::string_view unit) {
   auto it = o.find(key);
   if (it == o.end() || !it->value().is_number()) return "-";
-  return human_value(it->value().to_number<double>(), unit);
+  return text::human_value(it->value().to_number<double>(), unit);
 }
 
 const json::array* array_at(const json::object& o, std::string_view key) {
@@ -89,48 +89,6 @@ core::Result<json::value> parse(std::string_view text) {
 
 }  // namespace
 
-std::string table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows) {
-  std::vector<std::size_t> width(header.size());
-  for (std::size_t i = 0; i < header.size(); ++i) width[i] = header[i].size();
-  for (const auto& r : rows)
-    for (std::size_t i = 0; i < r.size() && i < width.size(); ++i) width[i] = std::max(width[i], r[i].size());
-  auto line = [&](const std::vector<std::string>& cells) {
-    std::string out;
-    for (std::size_t i = 0; i < width.size(); ++i) {
-      const std::string& c = i < cells.size() ? cells[i] : std::string();
-      out += c;
-      if (i + 1 < width.size()) out += std::string(width[i] - c.size() + 2, ' ');
-    }
-    while (!out.empty() && out.back() == ' ') out.pop_back();
-    return out + "\n";
-  };
-  std::string out = line(header);
-  for (const auto& r : rows) out += line(r);
-  return out;
-}
-
-std::string human_value(double v, std::string_view unit) {
-  char buf[64];
-  if (std::isnan(v)) return "NaN";
-  if (unit == "By") {
-    static constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-    int i = 0;
-    double x = v;
-    while (std::fabs(x) >= 1024 && i < 5) {
-      x /= 1024;
-      ++i;
-    }
-    std::snprintf(buf, sizeof buf, i == 0 ? "%.0f %s" : "%.2f %s", x, kUnits[i]);
-    return buf;
-  }
-  if (unit == "1") {
-    std::snprintf(buf, sizeof buf, "%.1f %%", v * 100);
-    return buf;
-  }
-  std::snprintf(buf, sizeof buf, "%.6g%s%s", v, unit.empty() ? "" : " ", std::string(unit).c_str());
-  return buf;
-}
-
 core::Result<std::string> render_ci_list(std::string_view text) {
   auto v = parse(text);
   if (!v) return std::move(v).error();
@@ -143,7 +101,7 @@ core::Result<std::string> render_ci_list(std::string_view text) {
     const json::object& c = it.get_object();
     rows.push_back({str(c, "id"), str(c, "type"), str(c, "name"), str(c, "state"), str(c, "last_seen")});
   }
-  std::string out = table({"ID", "TYPE", "NAME", "STATE", "LAST SEEN"}, rows);
+  std::string out = text::table({"ID", "TYPE", "NAME", "STATE", "LAST SEEN"}, rows);
   out += std::to_string(rows.size()) + " configuration item(s)\n";
   return out;
 }
@@ -166,7 +124,7 @@ core::Result<std::string> render_ci(std::string_view text) {
       json::object one{{"v", kv.value()}};
       rows.push_back({"  " + std::string(kv.key()), str(one, "v")});
     }
-    out += table({"  KEY", "VALUE"}, rows);
+    out += text::table({"  KEY", "VALUE"}, rows);
   }
   if (auto s = c.find("latest_samples"); s != c.end() && s->value().is_array()) {
     out += "\nLATEST SAMPLES\n";
@@ -177,10 +135,10 @@ core::Result<std::string> render_ci(std::string_view text) {
       const std::string attrs = attrs_of(o);
       std::string value = "-";
       if (auto x = o.find("value"); x != o.end() && x->value().is_number())
-        value = human_value(x->value().to_number<double>(), str(o, "unit"));
+        value = text::human_value(x->value().to_number<double>(), str(o, "unit"));
       rows.push_back({"  " + str(o, "metric"), attrs, value, str(o, "time")});
     }
-    out += table({"  METRIC", "ATTRIBUTES", "VALUE", "TIME"}, rows);
+    out += text::table({"  METRIC", "ATTRIBUTES", "VALUE", "TIME"}, rows);
   }
   return out;
 }
@@ -198,9 +156,9 @@ core::Result<std::string> render_series(std::string_view text) {
       if (!p.is_array() || p.get_array().size() != 2 || !p.get_array()[0].is_int64()) continue;
       const json::value& x = p.get_array()[1];
       rows.push_back({"  " + core::format_rfc3339(p.get_array()[0].get_int64()),
-                      x.is_number() ? human_value(x.to_number<double>(), unit) : "null"});
+                      x.is_number() ? text::human_value(x.to_number<double>(), unit) : "null"});
     }
-    return table({"  TIME", "VALUE"}, rows);
+    return text::table({"  TIME", "VALUE"}, rows);
   };
   const std::string how = o.contains("step") ? str(o, "agg") + " per " + str(o, "step") + ", from " + str(o, "source")
                                              : std::string("raw samples");
@@ -277,7 +235,7 @@ core::Result<std::string> render_events(std::string_view text) {
     return std::vector<std::string>{str(o, "id"), str(o, "state"), str(o, "kind"), str(o, "opened"), str(o, "summary")};
   });
   if (!rows) return std::move(rows).error();
-  return table({"ID", "STATE", "KIND", "OPENED", "SUMMARY"}, *rows) + std::to_string(rows->size()) + " event(s)\n";
+  return text::table({"ID", "STATE", "KIND", "OPENED", "SUMMARY"}, *rows) + std::to_string(rows->size()) + " event(s)\n";
 }
 
 namespace {
@@ -336,7 +294,7 @@ core::Result<std::string> render_services(std::string_view text) {
                                     std::to_string(groups ? groups->size() : 0)};
   });
   if (!rows) return std::move(rows).error();
-  std::string out = table({"NAME", "OWNER", "CRITICALITY", "SLA", "GROUPS"}, *rows) + std::to_string(rows->size()) +
+  std::string out = text::table({"NAME", "OWNER", "CRITICALITY", "SLA", "GROUPS"}, *rows) + std::to_string(rows->size()) +
                     " service(s)\n";
   if (const json::array* errors = array_at(v->get_object(), "errors"); errors && !errors->empty()) {
     out += "\nnot loaded (the last good definition, if any, is in use):\n";
@@ -362,7 +320,7 @@ core::Result<std::string> render_service(std::string_view text) {
     if (c.is_object())
       rows.push_back({str(c.get_object(), "id"), str(c.get_object(), "type"), str(c.get_object(), "name"),
                       str(c.get_object(), "state")});
-  out += "\nCIs it stands on\n" + table({"ID", "TYPE", "NAME", "STATE"}, rows);
+  out += "\nCIs it stands on\n" + text::table({"ID", "TYPE", "NAME", "STATE"}, rows);
   if (const json::array* u = array_at(o, "unresolved"); u && !u->empty()) {
     out += "\nmembers that name nothing (or more than one CI):";
     for (const json::value& m : *u)
@@ -400,7 +358,7 @@ core::Result<std::string> render_impact(std::string_view text) {
     if (ch && !ch->empty()) notes += (notes.empty() ? "" : ", ") + std::to_string(ch->size()) + " change(s) on the way";
     rows.push_back({str(s, "service"), str(s, "verdict"), str(s, "criticality"), groups, path, notes.empty() ? "-" : notes});
   }
-  out += table({"SERVICE", "VERDICT", "CRITICALITY", "GROUPS", "PATH", "NOTES"}, rows);
+  out += text::table({"SERVICE", "VERDICT", "CRITICALITY", "GROUPS", "PATH", "NOTES"}, rows);
   out += std::to_string(rows.size()) + " service(s) reached, " + str(o, "cis_affected") + " CI(s) fail with it";
   if (str(o, "truncated") == "true") out += " (depth limit " + str(o, "depth") + " reached: there may be more)";
   return out + "\n";
@@ -424,7 +382,7 @@ core::Result<std::string> render_audit(std::string_view text) {
                                     str(o, "origin"), flag};
   });
   if (!rows) return std::move(rows).error();
-  return table({"TIME", "CI", "KIND", "KEY", "OLD", "NEW", "ORIGIN", "CHANGE"}, *rows) + std::to_string(rows->size()) +
+  return text::table({"TIME", "CI", "KIND", "KEY", "OLD", "NEW", "ORIGIN", "CHANGE"}, *rows) + std::to_string(rows->size()) +
          " entr" + (rows->size() == 1 ? "y" : "ies") + "\n";
 }
 
@@ -511,7 +469,7 @@ core::Result<std::string> render_incidents(std::string_view text) {
                                     str(o, "summary")};
   });
   if (!rows) return std::move(rows).error();
-  return table({"ID", "PRIORITY", "STATE", "KIND", "OPENED", "LINKED TO", "SUMMARY"}, *rows) +
+  return text::table({"ID", "PRIORITY", "STATE", "KIND", "OPENED", "LINKED TO", "SUMMARY"}, *rows) +
          std::to_string(rows->size()) + " incident(s)\n";
 }
 
@@ -539,7 +497,7 @@ core::Result<std::string> render_incident(std::string_view text) {
     const json::object& eo = e.get_object();
     rows.push_back({time_of(eo, "time_ms"), str(eo, "by"), str(eo, "action"), str(eo, "text")});
   }
-  return out + "\n" + table({"TIME", "BY", "WHAT", "TEXT"}, rows);
+  return out + "\n" + text::table({"TIME", "BY", "WHAT", "TEXT"}, rows);
 }
 
 core::Result<std::string> render_incident_kpis(std::string_view text) {
@@ -564,7 +522,7 @@ core::Result<std::string> render_incident_kpis(std::string_view text) {
     if (auto it = o.find(group); it != o.end() && it->value().is_object())
       for (const auto& kv : it->value().get_object())
         rows.push_back({std::string(kv.key()), kv.value().is_int64() ? std::to_string(kv.value().get_int64()) : "?"});
-  return out + "\n" + table({"KIND / PRIORITY", "OPENED"}, rows);
+  return out + "\n" + text::table({"KIND / PRIORITY", "OPENED"}, rows);
 }
 
 }  // namespace surveyor::collector::cli

@@ -9,14 +9,6 @@
 
 namespace surveyor::collector::cli {
 
-// Renders rows as an aligned text table with a header line.
-[[nodiscard]] std::string table(const std::vector<std::string>& header,
-                                const std::vector<std::vector<std::string>>& rows);
-
-// A value with its unit made readable: bytes as KiB..TiB, ratios ("1") as
-// percent, seconds as s; others as the number and unit.
-[[nodiscard]] std::string human_value(double v, std::string_view unit);
-
 // The readable forms of API answers (the JSON bodies of GET /api/v1/cis and
 // GET /api/v1/cis/{id}); an error if the body is not what the API returns.
 [[nodiscard]] core::Result<std::string> render_ci_list(std::string_view json);
