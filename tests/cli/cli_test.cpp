@@ -6,9 +6,9 @@
 #include <set>
 #include <string>
 
-#include "surveyor/collector/cli/format.hpp"
+#include "surveyor/cli/format/format.hpp"
 
-namespace surveyor::collector::cli {
+namespace surveyor::cli::format {
 namespace {
 
 TEST(CliFormat, RawSeriesAndATrendAcrossCis) {
@@ -232,4 +232,4 @@ TEST(CliFormat, MalformedAnswersAreErrorsNotCrashes) {
 }
 
 }  // namespace
-}  // namespace surveyor::collector::cli
+}  // namespace surveyor::cli::format

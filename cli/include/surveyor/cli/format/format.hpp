@@ -7,7 +7,7 @@
 
 #include "surveyor/core/result.hpp"
 
-namespace surveyor::collector::cli {
+namespace surveyor::cli::format {
 
 // The readable forms of API answers (the JSON bodies of GET /api/v1/cis and
 // GET /api/v1/cis/{id}); an error if the body is not what the API returns.
@@ -40,4 +40,4 @@ namespace surveyor::collector::cli {
 // The ids of the items in a GET /api/v1/cis answer.
 [[nodiscard]] core::Result<std::vector<std::string>> ci_ids(std::string_view json);
 
-}  // namespace surveyor::collector::cli
+}  // namespace surveyor::cli::format

@@ -12,12 +12,13 @@
 #include <tuple>
 #include <cstdio>
 
-#include "surveyor/collector/cli/format.hpp"
+#include "surveyor/cli/format/format.hpp"
 #include "surveyor/http/client.hpp"
 
 namespace {
 
 using namespace surveyor;
+using namespace surveyor::cli;
 
 std::string encode(const std::string& s) { return boost::urls::encode(s, boost::urls::unreserved_chars); }
 
@@ -83,7 +84,7 @@ std::optional<std::string> resolve_ci(const http::Url& base, const std::string& 
   if (status != 404) return std::nullopt;
   auto list = get(base, "/api/v1/cis?name=" + encode(ref));
   if (!list) return std::nullopt;
-  auto ids = surveyor::collector::cli::ci_ids(*list);
+  auto ids = format::ci_ids(*list);
   if (!ids) {
     std::cerr << "surveyor: " << ids.error().message << "\n";
     return std::nullopt;
@@ -94,7 +95,7 @@ std::optional<std::string> resolve_ci(const http::Url& base, const std::string& 
   }
   if (ids->size() > 1) {
     std::cerr << "surveyor: " << ids->size() << " CIs are named '" << ref << "'; use an id:\n";
-    if (auto text = surveyor::collector::cli::render_ci_list(*list)) std::cerr << *text;
+    if (auto text = format::render_ci_list(*list)) std::cerr << *text;
     return std::nullopt;
   }
   return ids->front();
@@ -300,14 +301,14 @@ int main(int argc, char** argv) {
     if (!name.empty()) target += "&name=" + encode(name);
     auto body = get(*base, target);
     if (!body) return 1;
-    return print(*body, as_json, surveyor::collector::cli::render_ci_list);
+    return print(*body, as_json, format::render_ci_list);
   }
   if (*show) {
     auto id = resolve_ci(*base, ref);
     if (!id) return 1;
     auto body = get(*base, "/api/v1/cis/" + encode(*id));
     if (!body) return 1;
-    return print(*body, as_json, surveyor::collector::cli::render_ci);
+    return print(*body, as_json, format::render_ci);
   }
   if (*impact) {
     auto id = resolve_ci(*base, ref);
@@ -316,7 +317,7 @@ int main(int argc, char** argv) {
     add_param(q, "depth", depth);
     auto body = get(*base, q);
     if (!body) return 1;
-    return print(*body, as_json, surveyor::collector::cli::render_impact);
+    return print(*body, as_json, format::render_impact);
   }
   if (*audit) {
     std::string q = "/api/v1/audit?limit=" + encode(limit);
@@ -330,7 +331,7 @@ int main(int argc, char** argv) {
     if (unauthorized) q += "&unauthorized=true";
     auto body = get(*base, q);
     if (!body) return 1;
-    return print(*body, as_json, surveyor::collector::cli::render_audit);
+    return print(*body, as_json, format::render_audit);
   }
   if (*sla_report) {
     const bool text = sla_format == "csv" || sla_format == "html";
@@ -343,7 +344,7 @@ int main(int argc, char** argv) {
       std::cout << *body;
       return 0;
     }
-    return print(*body, as_json || sla_format == "json", surveyor::collector::cli::render_sla);
+    return print(*body, as_json || sla_format == "json", format::render_sla);
   }
   if (*sla_recompute) {
     if (sla_by.empty()) {
@@ -366,12 +367,12 @@ int main(int argc, char** argv) {
   if (*services) {
     auto body = get(*base, "/api/v1/services");
     if (!body) return 1;
-    return print(*body, as_json, surveyor::collector::cli::render_services);
+    return print(*body, as_json, format::render_services);
   }
   if (*service_show) {
     auto body = get(*base, "/api/v1/services/" + encode(service_name));
     if (!body) return 1;
-    return print(*body, as_json, surveyor::collector::cli::render_service);
+    return print(*body, as_json, format::render_service);
   }
   if (*trend || *forecast || *report) {
     // With --type or --service the one positional argument is the metric.
@@ -408,14 +409,14 @@ int main(int argc, char** argv) {
     auto body = get(*base, q);
     if (!body) return 1;
     return print(*body, as_json,
-                 *trend ? surveyor::collector::cli::render_series : surveyor::collector::cli::render_forecast);
+                 *trend ? format::render_series : format::render_forecast);
   }
   if (*kpis) {
     std::string q = "/api/v1/incidents/kpis?";
     add_param(q, "period", inc_period);
     auto body = get(*base, q);
     if (!body) return 1;
-    return print(*body, as_json, surveyor::collector::cli::render_incident_kpis);
+    return print(*body, as_json, format::render_incident_kpis);
   }
   if (*incidents_cmd) {
     std::string q = "/api/v1/incidents?limit=" + encode(inc_limit);
@@ -430,7 +431,7 @@ int main(int argc, char** argv) {
     }
     auto body = get(*base, q);
     if (!body) return 1;
-    return print(*body, as_json, surveyor::collector::cli::render_incidents);
+    return print(*body, as_json, format::render_incidents);
   }
   if (*inc_show) {
     auto body = get(*base, "/api/v1/incidents/" + encode(inc_id));
@@ -438,7 +439,7 @@ int main(int argc, char** argv) {
       std::cerr << "surveyor: no incident '" << inc_id << "'\n";
       return 1;
     }
-    return print(*body, as_json, surveyor::collector::cli::render_incident);
+    return print(*body, as_json, format::render_incident);
   }
   for (const auto& [sub, action] : inc_actions) {
     if (!*sub) continue;
@@ -449,7 +450,7 @@ int main(int argc, char** argv) {
     auto body = post(*base, "/api/v1/incidents/" + encode(inc_id) + "/" + action,
                      "{\"by\":" + json_string(inc_by) + ",\"text\":" + json_string(inc_text) + "}");
     if (!body) return 1;
-    return print(*body, as_json, surveyor::collector::cli::render_incident);
+    return print(*body, as_json, format::render_incident);
   }
   if (*events) {
     std::string q = "/api/v1/capacity/events?limit=1000";
@@ -458,7 +459,7 @@ int main(int argc, char** argv) {
     add_param(q, "ci", cis_arg);
     auto body = get(*base, q);
     if (!body) return 1;
-    return print(*body, as_json, surveyor::collector::cli::render_events);
+    return print(*body, as_json, format::render_events);
   }
   return 0;
 }

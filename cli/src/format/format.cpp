@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Readable tables for the operator command line. --json bypasses all of this
 // and prints the API's answer as it came.
-#include "surveyor/collector/cli/format.hpp"
+#include "surveyor/cli/format/format.hpp"
 #include "surveyor/core/clock.hpp"
 #include "surveyor/core/error_category.hpp"
 #include "surveyor/text/human_value.hpp"
@@ -13,7 +13,7 @@
 
 #include <cstdio>
 
-namespace surveyor::collector::cli {
+namespace surveyor::cli::format {
 namespace {
 
 namespace json = boost::json;
@@ -525,4 +525,4 @@ core::Result<std::string> render_incident_kpis(std::string_view text) {
   return out + "\n" + text::table({"KIND / PRIORITY", "OPENED"}, rows);
 }
 
-}  // namespace surveyor::collector::cli
+}  // namespace surveyor::cli::format
