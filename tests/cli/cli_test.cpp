@@ -6,7 +6,10 @@
 #include <set>
 #include <string>
 
-#include "surveyor/cli/format/format.hpp"
+#include "surveyor/cli/format/capacity.hpp"
+#include "surveyor/cli/format/cmdb.hpp"
+#include "surveyor/cli/format/incidents.hpp"
+#include "surveyor/cli/format/services.hpp"
 
 namespace surveyor::cli::format {
 namespace {

@@ -12,7 +12,10 @@
 #include <tuple>
 #include <cstdio>
 
-#include "surveyor/cli/format/format.hpp"
+#include "surveyor/cli/format/capacity.hpp"
+#include "surveyor/cli/format/cmdb.hpp"
+#include "surveyor/cli/format/incidents.hpp"
+#include "surveyor/cli/format/services.hpp"
 #include "surveyor/http/client.hpp"
 
 namespace {
