@@ -6,10 +6,7 @@
 #include <set>
 #include <string>
 
-#include "surveyor/cli/format/capacity.hpp"
-#include "surveyor/cli/format/cmdb.hpp"
-#include "surveyor/cli/format/incidents.hpp"
-#include "surveyor/cli/format/services.hpp"
+#include "surveyor/cli/format/render.hpp"
 
 namespace surveyor::cli::format {
 namespace {

@@ -3,7 +3,7 @@
 // by a unique name wherever one is asked for.
 #include <CLI/CLI.hpp>
 
-#include "surveyor/cli/format/cmdb.hpp"
+#include "surveyor/cli/format/render.hpp"
 
 #include "handlers.hpp"
 #include "requests.hpp"

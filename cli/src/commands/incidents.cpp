@@ -6,7 +6,7 @@
 
 #include <iostream>
 
-#include "surveyor/cli/format/incidents.hpp"
+#include "surveyor/cli/format/render.hpp"
 
 #include "handlers.hpp"
 #include "requests.hpp"

@@ -10,7 +10,7 @@
 #include <cstdio>
 #include <iostream>
 
-#include "surveyor/cli/format/cmdb.hpp"
+#include "surveyor/cli/format/render.hpp"
 
 namespace surveyor::cli::commands {
 namespace {

@@ -5,9 +5,10 @@
 #include <CLI/CLI.hpp>
 
 #include <iostream>
+#include <string>
 #include <utility>
 
-#include "surveyor/cli/format/capacity.hpp"
+#include "surveyor/cli/format/render.hpp"
 
 #include "handlers.hpp"
 #include "requests.hpp"
@@ -43,15 +44,18 @@ int check_naming(SeriesOptions& o, bool metric) {
   return 0;
 }
 
-// A trend or forecast request: `path` with the series and their source;
-// nullopt after saying why not.
-std::optional<std::string> series_request(const Context& context, const SeriesOptions& o,
-                                          const std::string& path) {
+// Asks a trend or forecast question: `path` with the series, their source
+// and the verb's own parameters (`add_params`), printed by `render`; the
+// exit code.
+int ask_series(const Context& context, SeriesOptions o, const std::string& path,
+               void (*add_params)(std::string& q, const SeriesOptions& o), Render render) {
+  if (const int usage = check_naming(o, true)) return usage;
   auto which = ci_query(context.collector, o.cis, o.type, o.service);
-  if (!which) return std::nullopt;
+  if (!which) return 1;
   std::string q = path + *which + selector_query(o.metric, o.attrs, o.exact);
   add_param(q, "source", o.source);
-  return q;
+  add_params(q, o);
+  return get_and_print(context, q, render);
 }
 
 }  // namespace
@@ -68,17 +72,14 @@ void add_trend_options(CLI::App& command, Options& options) {
 }
 
 int run_trend(const Context& context, const Options& options) {
-  SeriesOptions o = options.series;
-  if (const int usage = check_naming(o, true)) return usage;
-  auto q = series_request(context, o, "/api/v1/series?");
-  if (!q) return 1;
-  for (auto [k, v] : {std::pair{"from", &o.from},
-                      {"to", &o.to},
-                      {"step", &o.step},
-                      {"agg", &o.agg},
-                      {"across", &o.across}})
-    add_param(*q, k, *v);
-  return get_and_print(context, *q, format::render_series);
+  auto add_params = [](std::string& q, const SeriesOptions& o) {
+    add_param(q, "from", o.from);
+    add_param(q, "to", o.to);
+    add_param(q, "step", o.step);
+    add_param(q, "agg", o.agg);
+    add_param(q, "across", o.across);
+  };
+  return ask_series(context, options.series, "/api/v1/series?", add_params, format::render_series);
 }
 
 void add_forecast_options(CLI::App& command, Options& options) {
@@ -92,15 +93,14 @@ void add_forecast_options(CLI::App& command, Options& options) {
 }
 
 int run_forecast(const Context& context, const Options& options) {
-  SeriesOptions o = options.series;
-  if (const int usage = check_naming(o, true)) return usage;
-  auto q = series_request(context, o, "/api/v1/forecast?");
-  if (!q) return 1;
-  add_param(*q, "window", o.window);
-  add_param(*q, "threshold", o.threshold);
-  add_param(*q, "predict", o.predict);
-  if (o.below) *q += "&direction=below";
-  return get_and_print(context, *q, format::render_forecast);
+  auto add_params = [](std::string& q, const SeriesOptions& o) {
+    add_param(q, "window", o.window);
+    add_param(q, "threshold", o.threshold);
+    add_param(q, "predict", o.predict);
+    if (o.below) q += "&direction=below";
+  };
+  return ask_series(context, options.series, "/api/v1/forecast?", add_params,
+                    format::render_forecast);
 }
 
 void add_capacity_report_options(CLI::App& command, Options& options) {

@@ -5,7 +5,7 @@
 
 #include <iostream>
 
-#include "surveyor/cli/format/services.hpp"
+#include "surveyor/cli/format/render.hpp"
 
 #include "handlers.hpp"
 #include "requests.hpp"

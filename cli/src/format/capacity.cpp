@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Capacity questions, readable: raw and downsampled series, forecasts with
 // when a threshold is reached, and capacity events.
-#include "surveyor/cli/format/capacity.hpp"
+#include "surveyor/cli/format/render.hpp"
 
 #include <cstdio>
 

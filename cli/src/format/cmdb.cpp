@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The CMDB, readable: the CI list, one CI with its attributes and latest
 // samples, what fails if a CI fails, and the audit trail.
-#include "surveyor/cli/format/cmdb.hpp"
+#include "surveyor/cli/format/render.hpp"
 
 #include <boost/json/serialize.hpp>
 
@@ -11,6 +11,7 @@
 #include "answer.hpp"
 
 namespace surveyor::cli::format {
+
 core::Result<std::string> render_ci_list(std::string_view text) {
   auto v = parse(text);
   if (!v) return std::move(v).error();

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Incidents, readable: the list, one incident with its timeline, and the
 // period's KPIs.
-#include "surveyor/cli/format/incidents.hpp"
+#include "surveyor/cli/format/render.hpp"
 
 #include <cstdint>
 #include <cstdio>

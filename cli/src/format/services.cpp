@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Services and their SLAs, readable: the service list, one service with the
 // CIs it stands on, and an SLA report with its record.
-#include "surveyor/cli/format/services.hpp"
+#include "surveyor/cli/format/render.hpp"
 
 #include <cstdio>
 
