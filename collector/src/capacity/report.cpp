@@ -6,8 +6,9 @@
 #include <cstdio>
 
 #include "surveyor/collector/capacity/query.hpp"
-#include "surveyor/collector/cli/format.hpp"
 #include "surveyor/core/clock.hpp"
+#include "surveyor/text/human_value.hpp"
+#include "surveyor/text/table.hpp"
 
 namespace surveyor::collector::capacity {
 namespace {
@@ -26,7 +27,7 @@ std::string plain(const std::optional<double>& v) {
 }
 
 std::string shown(const std::optional<double>& v, const std::string& unit) {
-  return v && std::isfinite(*v) ? cli::human_value(*v, unit) : "-";
+  return v && std::isfinite(*v) ? text::human_value(*v, unit) : "-";
 }
 
 std::string csv_field(const std::string& s) {
@@ -138,7 +139,7 @@ std::string report_table(std::span<const ReportRow> rows) {
                      r.metric + (r.attributes.empty() ? "" : " " + attrs_text(r.attributes)), shown(r.current, r.unit),
                      shown(r.p95, r.unit), shown(r.peak, r.unit), shown(r.threshold, r.unit),
                      shown(r.headroom, r.unit), when(r)});
-  return cli::table({"CI", "RULE", "SERIES", "CURRENT", "P95", "PEAK", "THRESHOLD", "HEADROOM", "THRESHOLD REACHED"},
+  return text::table({"CI", "RULE", "SERIES", "CURRENT", "P95", "PEAK", "THRESHOLD", "HEADROOM", "THRESHOLD REACHED"},
                     cells);
 }
 

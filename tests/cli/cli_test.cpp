@@ -6,17 +6,10 @@
 #include <set>
 #include <string>
 
-#include "surveyor/collector/cli/format.hpp"
+#include "surveyor/cli/format/render.hpp"
 
-namespace surveyor::collector::cli {
+namespace surveyor::cli::format {
 namespace {
-
-TEST(CliFormat, HumanValues) {
-  EXPECT_EQ(human_value(0.218, "1"), "21.8 %");
-  EXPECT_EQ(human_value(512, "By"), "512 B");
-  EXPECT_EQ(human_value(3.5 * 1024 * 1024 * 1024, "By"), "3.50 GiB");
-  EXPECT_EQ(human_value(42, "s"), "42 s");
-}
 
 TEST(CliFormat, RawSeriesAndATrendAcrossCis) {
   const auto raw = render_series(
@@ -239,4 +232,4 @@ TEST(CliFormat, MalformedAnswersAreErrorsNotCrashes) {
 }
 
 }  // namespace
-}  // namespace surveyor::collector::cli
+}  // namespace surveyor::cli::format

@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: Apache-2.0
+// The CMDB, readable: the CI list, one CI with its attributes and latest
+// samples, what fails if a CI fails, and the audit trail.
+#include "surveyor/cli/format/render.hpp"
+
+#include <boost/json/serialize.hpp>
+
+#include "surveyor/text/human_value.hpp"
+#include "surveyor/text/table.hpp"
+
+#include "answer.hpp"
+
+namespace surveyor::cli::format {
+
+core::Result<std::string> render_ci_list(std::string_view text) {
+  auto v = parse(text);
+  if (!v) return std::move(v).error();
+  const json::object& o = v->get_object();
+  auto items = o.find("items");
+  if (items == o.end() || !items->value().is_array()) return unexpected("no items in the answer");
+  std::vector<std::vector<std::string>> rows;
+  for (const json::value& it : items->value().get_array()) {
+    if (!it.is_object()) return unexpected("an item is not an object");
+    const json::object& c = it.get_object();
+    rows.push_back(
+        {str(c, "id"), str(c, "type"), str(c, "name"), str(c, "state"), str(c, "last_seen")});
+  }
+  std::string out = text::table({"ID", "TYPE", "NAME", "STATE", "LAST SEEN"}, rows);
+  out += std::to_string(rows.size()) + " configuration item(s)\n";
+  return out;
+}
+
+core::Result<std::string> render_ci(std::string_view text) {
+  auto v = parse(text);
+  if (!v) return std::move(v).error();
+  const json::object& c = v->get_object();
+  std::string out;
+  for (const char* k :
+       {"id", "type", "name", "state", "source", "first_seen", "last_seen", "updated"}) {
+    std::string label = k;
+    label += ":";
+    label.resize(12, ' ');
+    out += label + str(c, k) + "\n";
+  }
+  if (auto a = c.find("attributes"); a != c.end() && a->value().is_object()) {
+    out += "\nATTRIBUTES\n";
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& kv : a->value().get_object()) {
+      json::object one{{"v", kv.value()}};
+      rows.push_back({"  " + std::string(kv.key()), str(one, "v")});
+    }
+    out += text::table({"  KEY", "VALUE"}, rows);
+  }
+  if (auto s = c.find("latest_samples"); s != c.end() && s->value().is_array()) {
+    out += "\nLATEST SAMPLES\n";
+    std::vector<std::vector<std::string>> rows;
+    for (const json::value& e : s->value().get_array()) {
+      if (!e.is_object()) continue;
+      const json::object& o = e.get_object();
+      const std::string attrs = attrs_of(o);
+      std::string value = "-";
+      if (auto x = o.find("value"); x != o.end() && x->value().is_number())
+        value = text::human_value(x->value().to_number<double>(), str(o, "unit"));
+      rows.push_back({"  " + str(o, "metric"), attrs, value, str(o, "time")});
+    }
+    out += text::table({"  METRIC", "ATTRIBUTES", "VALUE", "TIME"}, rows);
+  }
+  return out;
+}
+
+core::Result<std::vector<std::string>> ci_ids(std::string_view text) {
+  auto v = parse(text);
+  if (!v) return std::move(v).error();
+  auto items = v->get_object().find("items");
+  if (items == v->get_object().end() || !items->value().is_array())
+    return unexpected("no items in the answer");
+  std::vector<std::string> out;
+  for (const json::value& it : items->value().get_array())
+    if (it.is_object()) out.push_back(str(it.get_object(), "id"));
+  return out;
+}
+
+core::Result<std::string> render_impact(std::string_view text) {
+  auto v = parse(text);
+  if (!v) return std::move(v).error();
+  const json::object& o = v->get_object();
+  const json::array* services = array_at(o, "services");
+  if (services == nullptr) return unexpected("no services in the answer");
+  std::string out = "if " + str(o, "ci_id") + " fails:\n\n";
+  std::vector<std::vector<std::string>> rows;
+  for (const json::value& sv : *services) {
+    if (!sv.is_object()) return unexpected("a service is not an object");
+    const json::object& s = sv.get_object();
+    std::string path;
+    const json::array* p = array_at(s, "path");
+    for (const json::value& n : p ? *p : json::array{})
+      if (n.is_string()) path += (path.empty() ? "" : " -> ") + std::string(n.get_string());
+    std::string groups;
+    const json::array* gs = array_at(s, "groups");
+    for (const json::value& g : gs ? *gs : json::array{})
+      if (g.is_object())
+        groups += (groups.empty() ? "" : "; ") + str(g.get_object(), "name") + " " +
+                  str(g.get_object(), "up") + "/" + str(g.get_object(), "members") + " up, needs " +
+                  str(g.get_object(), "required");
+    const json::array* ev = array_at(s, "open_events");
+    const json::array* ch = array_at(s, "changes");
+    std::string notes;
+    if (ev && !ev->empty()) notes += std::to_string(ev->size()) + " open event(s)";
+    if (ch && !ch->empty())
+      notes += (notes.empty() ? "" : ", ") + std::to_string(ch->size()) + " change(s) on the way";
+    rows.push_back({str(s, "service"), str(s, "verdict"), str(s, "criticality"), groups, path,
+                    notes.empty() ? "-" : notes});
+  }
+  out += text::table({"SERVICE", "VERDICT", "CRITICALITY", "GROUPS", "PATH", "NOTES"}, rows);
+  out += std::to_string(rows.size()) + " service(s) reached, " + str(o, "cis_affected") +
+         " CI(s) fail with it";
+  if (str(o, "truncated") == "true")
+    out += " (depth limit " + str(o, "depth") + " reached: there may be more)";
+  return out + "\n";
+}
+
+core::Result<std::string> render_audit(std::string_view text) {
+  auto v = parse(text);
+  if (!v) return std::move(v).error();
+  auto value = [](const json::object& o, std::string_view key) {
+    auto it = o.find(key);
+    if (it == o.end() || it->value().is_null()) return std::string("-");
+    return it->value().is_string() ? std::string(it->value().get_string())
+                                   : json::serialize(it->value());
+  };
+  auto rows = item_rows(*v, "an entry", [&value](const json::object& o) {
+    std::string flag = str(o, "change_id");
+    if (flag.empty() || flag == "-")
+      flag = str(o, "alert") == "true"          ? "UNAUTHORISED"
+             : str(o, "unauthorized") == "true" ? "unauthorised"
+                                                : "-";
+    std::string was = value(o, "old"), now = value(o, "new");
+    if (was.size() > 40) was = was.substr(0, 37) + "...";
+    if (now.size() > 40) now = now.substr(0, 37) + "...";
+    return std::vector<std::string>{str(o, "time"),
+                                    str(o, "ci_id"),
+                                    str(o, "kind"),
+                                    str(o, "key"),
+                                    was,
+                                    now,
+                                    str(o, "origin"),
+                                    flag};
+  });
+  if (!rows) return std::move(rows).error();
+  return text::table({"TIME", "CI", "KIND", "KEY", "OLD", "NEW", "ORIGIN", "CHANGE"}, *rows) +
+         std::to_string(rows->size()) + " entr" + (rows->size() == 1 ? "y" : "ies") + "\n";
+}
+
+}  // namespace surveyor::cli::format
