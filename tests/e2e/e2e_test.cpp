@@ -367,6 +367,13 @@ TEST(EndToEnd, SighupReloadsTheAgentsConfiguration) {
   };
   ASSERT_TRUE(test::eventually([&] { return reload_failures() == 1.0; }, 20s)) << s.agent->output();
   EXPECT_TRUE(s.agent->running());
+  // So is a file that parses but holds a check that cannot run.
+  std::string good = test::read_file(s.dir.file("agent.toml"));
+  good = good.substr(0, good.find("this is = not [toml"));
+  std::ofstream(s.dir.file("agent.toml")) << good << "[[check]]\nname = \"bad\"\ntype = \"tcp\"\ntarget = \"nohostport\"\n";
+  ::kill(s.agent->pid(), SIGHUP);
+  ASSERT_TRUE(test::eventually([&] { return reload_failures() == 2.0; }, 20s)) << s.agent->output();
+  EXPECT_TRUE(s.agent->running());
   EXPECT_TRUE(has_check()) << "the check from the running configuration goes on";
   auto status = s.agent->stop(SIGTERM, 10s);
   ASSERT_TRUE(status);

@@ -138,25 +138,19 @@ struct RunOutcome {
 
 // One life of the agent with one configuration: until a stop signal, a
 // fatal error, or SIGHUP (reload = true).
-RunOutcome run_once(const config::Settings& s, log::Logger& log, std::uint64_t reload_failures) {
+// The runner's options from the settings, or why they cannot run (an
+// interval, a check): checked again before a reloaded file is taken.
+core::Result<runner::RunnerOptions> runner_options(const config::Settings& s) {
+  const auto invalid = [](std::string message) { return core::make_error(config::ConfigErrc::invalid_value, std::move(message)); };
   auto token = config::read_secret(s, "enrollment_token");
-  if (!token) {
-    log.error("{}", token.error().message);
-    return {2};
-  }
-  auto state = state::StateDir::open(s.str("state_dir"));
-  if (!state) {
-    log.error("{}", state.error().describe());
-    return {1};
-  }
+  if (!token) return std::move(token).error();
   runner::RunnerOptions o;
+  o.enrollment_token = *token;
   o.sample_interval = s.duration("sample_interval");
   o.report_interval = s.duration("report_interval");
-  if (o.report_interval < o.sample_interval) {
-    log.error("report_interval ({}) must not be shorter than sample_interval ({})",
-              core::format_duration(o.report_interval), core::format_duration(o.sample_interval));
-    return {2};
-  }
+  if (o.report_interval < o.sample_interval)
+    return invalid("report_interval (" + core::format_duration(o.report_interval) +
+                   ") must not be shorter than sample_interval (" + core::format_duration(o.sample_interval) + ")");
   o.inventory_interval = s.duration("inventory_interval");
   o.inventory_full_every = static_cast<std::uint32_t>(s.integer("inventory_full_every"));
   o.check_concurrency = static_cast<std::size_t>(s.integer("max_concurrent_checks"));
@@ -165,21 +159,29 @@ RunOutcome run_once(const config::Settings& s, log::Logger& log, std::uint64_t r
   std::set<std::string> names;
   for (const config::Settings& t : s.tables("check")) {
     auto spec = checks::check_from_settings(t);
-    if (!spec) {
-      log.error("{}", spec.error().message);
-      return {2};
-    }
-    if (!names.insert(spec->name).second) {
-      log.error("[[check]] '{}' is declared twice", spec->name);
-      return {2};
-    }
+    if (!spec) return std::move(spec).error();
+    if (!names.insert(spec->name).second) return invalid("[[check]] '" + spec->name + "' is declared twice");
     o.checks.push_back(std::move(*spec));
   }
+  return o;
+}
+
+RunOutcome run_once(const config::Settings& s, log::Logger& log, std::uint64_t reload_failures) {
+  auto options = runner_options(s);
+  if (!options) {
+    log.error("{}", options.error().message);
+    return {2};
+  }
+  auto state = state::StateDir::open(s.str("state_dir"));
+  if (!state) {
+    log.error("{}", state.error().describe());
+    return {1};
+  }
+  runner::RunnerOptions o = std::move(*options);
   auto loaded = load_plugins(s, log);
   if (!loaded) return {2};
   o.roots = roots_of(s);
   o.collector_url = s.str("collector_url");
-  o.enrollment_token = *token;
   o.version = SURVEYOR_VERSION;
   o.config_reload_failures = reload_failures;
   if (o.enrollment_token.empty()) {
@@ -259,6 +261,9 @@ int run(const config::Settings& initial, const config::Reload& reload) {
     const RunOutcome r = run_once(s, log, reload_failures);
     if (!r.reload) return r.exit_code;
     auto next = reload ? reload() : core::Result<config::Settings>(s);
+    // A file that parses but cannot run (a bad check) is refused the same way.
+    if (next)
+      if (auto o = runner_options(*next); !o) next = std::move(o).error();
     if (!next) {
       log.error("the new configuration is not valid ({}); going on with the running one", next.error().message);
       ++reload_failures;
