@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+// The mount table (/proc/self/mounts) with its octal escapes decoded, and the filesystem
+// types that count as disk-backed.
 #include "surveyor/agent/inventory/mounts.hpp"
 
 #include "surveyor/agent/inventory/text.hpp"

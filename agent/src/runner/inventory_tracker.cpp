@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+// Inventory deltas: a section whose digest matches the one last sent goes as `unchanged`,
+// without its data, unless a full inventory is due.
 #include "surveyor/agent/runner/inventory_tracker.hpp"
 
 namespace surveyor::agent::runner {

@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+// Parsers of the /proc text the samplers read (stat, diskstats, net/dev, loadavg), and a
+// counter's increase told apart from a 32-bit wrap and from a reset.
 #include "surveyor/agent/samplers/proc_parsers.hpp"
 
 #include "surveyor/agent/inventory/text.hpp"

@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+// Query parameters (times, durations, numbers, counts, series selectors) read with errors
+// that name the parameter, and the JSON of series, labels and attributes.
 #include "query_params.hpp"
 
 #include <algorithm>

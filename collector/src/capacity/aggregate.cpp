@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+// How buckets become values: quantiles as Prometheus computes them, rollups folded per step,
+// and series combined timestamp by timestamp.
 #include "surveyor/collector/capacity/aggregate.hpp"
 
 #include <algorithm>

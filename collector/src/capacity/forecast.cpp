@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+// The least-squares fit with compensated sums, as Prometheus' predict_linear, and when the
+// line and its prediction band cross a threshold.
 #include "surveyor/collector/capacity/forecast.hpp"
 
 #include <boost/math/distributions/students_t.hpp>

@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+// Series selection and the trend and forecast queries, with the limits that keep an answer
+// small (series, raw samples, steps, points).
 #include "surveyor/collector/capacity/query.hpp"
 
 #include <algorithm>

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// The capacity report: a row per CI, rule and series, and its CSV and text-table forms.
 #include "surveyor/collector/capacity/report.hpp"
 
 #include <algorithm>

@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+// Capacity rules: the defaults, the [[capacity_rule]] table, and sustained and forecast
+// breaches evaluated into capacity events.
 #include "surveyor/collector/capacity/rules.hpp"
 
 #include <algorithm>

@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+// hiredis connections and their pool: pipelined argv commands, WATCH tracked so no connection
+// goes back to the pool still watching, and reply helpers.
 #include "redis_conn.hpp"
 
 #include <algorithm>

@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+// Route matching: path patterns with {name} captures, 404 and 405 (with Allow), and the
+// JSON error body.
 #include "surveyor/collector/server/router.hpp"
 
 #include <boost/json/serialize.hpp>

@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+// The SQLite C API wrapped: statements cached per connection, NaN kept as NULL, result codes
+// mapped to store errors, and the reader pool.
 #include "sqlite_db.hpp"
 
 #include <cmath>

@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+// Time as text (RFC 3339 out; RFC 3339 or Unix milliseconds in), and the test clock offset
+// read from the environment.
 #include "surveyor/core/clock.hpp"
 
 #include <algorithm>

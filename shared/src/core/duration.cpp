@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// Durations as text ("1h30m", a bare "90" is seconds) read and written, and their errors.
 #include "surveyor/core/error_category.hpp"
 #include "surveyor/core/duration.hpp"
 

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// Endpoint URLs: http:// only, taken apart into host, port and base path.
 #include <boost/url/parse.hpp>
 
 #include "surveyor/http/client.hpp"

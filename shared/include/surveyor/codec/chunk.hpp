@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+// Compressed chunks of series samples: a lossless encoder and a decoder that is safe on
+// damaged bytes.
 #pragma once
 
 #include <cstdint>

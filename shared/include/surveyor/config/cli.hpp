@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+// Options from the command line: a flag per option, defaults overlaid by file and flags, and
+// a daemon's whole main().
 #pragma once
 
 #include <functional>

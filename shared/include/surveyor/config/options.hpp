@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+// Options declared once (key, type, default, description, validator) and read from TOML,
+// each value with where it came from.
 #pragma once
 
 #include <chrono>

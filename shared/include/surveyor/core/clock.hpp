@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+// The clock seam (system, offset for end-to-end tests, manual) and time as Unix milliseconds
+// and RFC 3339.
 #pragma once
 
 #include <atomic>

@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+// Hashing and secrets: SHA-256, HMAC-SHA256, random hex from the CSPRNG, and constant-time
+// comparison.
 #pragma once
 
 #include <cstddef>

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// Durations as people write them in configuration and queries ("10s", "1h30m", "7d").
 #pragma once
 
 #include <chrono>

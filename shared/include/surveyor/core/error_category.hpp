@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// The error category behind every module's error enum, with its messages in a table.
 #pragma once
 
 #include <initializer_list>

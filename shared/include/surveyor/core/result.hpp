@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// Result<T> and Error: how every module returns an expected failure instead of throwing.
 #pragma once
 
 #include <string>

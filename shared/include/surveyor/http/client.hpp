@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+// The HTTP client: the URLs it accepts, an async client for one endpoint, and a blocking
+// fetch for the command line.
 #pragma once
 
 #include <chrono>

@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+// Plain HTTP messages: what handlers and callers see. Beast stays inside the
+// .cpp files of the server and the client.
 #pragma once
 
 #include <string>
@@ -13,8 +15,6 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 // Case-insensitive header lookup; empty when absent.
 [[nodiscard]] std::string_view find_header(const Headers& h, std::string_view name);
 
-// Plain HTTP messages: what handlers and callers see. Beast stays inside the
-// .cpp files of the server and the client.
 struct Request {
   std::string method = "GET";
   std::string target = "/";  // path and query, percent-encoded

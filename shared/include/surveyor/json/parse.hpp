@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// JSON parsing whose numbers are exactly the doubles written, so samples are stored as sent.
 #pragma once
 
 #include <boost/json/parse_options.hpp>

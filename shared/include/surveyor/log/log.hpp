@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+// Logging: the log_level option, named component loggers, and a rate limit for messages
+// that could flood.
 #pragma once
 
 #include <spdlog/logger.h>

@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+// Wire messages as bytes: binary and JSON encoding, decoding of untrusted input, validation,
+// and the digests of inventory sections.
 #pragma once
 
 #include <optional>

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// The enrollment exchange: what an agent sends to join, and the identity it gets back.
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+// The inventory document an agent sends: a section per source, each collected, empty,
+// unchanged or failed.
 #pragma once
 
 #include <array>

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// The report message (samples, check results, inventory) and the collector's acknowledgement.
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// The wire's smallest parts: series attributes, points, series and check results.
 #pragma once
 
 #include <cstdint>

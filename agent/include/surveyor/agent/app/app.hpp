@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+// surveyor-agent's entry points: its options, the daemon (SIGHUP reloads the configuration)
+// and the one-shot --inventory.
 #pragma once
 
 #include "surveyor/config/cli.hpp"

@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+// Checks of this host's services: the [[check]] configuration, running one check (TCP, HTTP,
+// process, Nagios plugin), and reading Nagios output and perfdata.
 #pragma once
 
 #include <chrono>

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// When the configured checks run: each on its interval, a few at a time, off the agent's loop.
 #pragma once
 
 #include <cstddef>

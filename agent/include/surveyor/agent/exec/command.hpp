@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+// Running a child process for a check or a package query: no shell, a deadline, bounded
+// output, and nothing it started left running.
 #pragma once
 
 #include <chrono>

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// Inventory collection in one call: every section read, each with its state and digest.
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+// Storage and network hardware for the inventory: whole disks, mounted filesystems and
+// network interfaces.
 #pragma once
 
 #include <vector>

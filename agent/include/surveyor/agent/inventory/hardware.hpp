@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+// DMI/SMBIOS hardware identity and memory modules, and how vendors' placeholder strings are
+// told from real identifiers.
 #pragma once
 
 #include <optional>

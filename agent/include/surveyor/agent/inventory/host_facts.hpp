@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+// Host identity and OS facts, the roots the agent reads the host under, and the inventory's
+// error codes.
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// The mount table, as both the inventory and the filesystem sampler read it.
 #pragma once
 
 #include <string>

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// Installed software for the inventory: dpkg's status file and rpm's database.
 #pragma once
 
 #include <istream>

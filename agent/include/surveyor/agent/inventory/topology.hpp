@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// CPU topology and PCI devices as hwloc sees them.
 #pragma once
 
 #include <vector>

@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+// The agent's side of the in-process plugin ABI (surveyor/plugin.h): loading a plugin, and
+// its [[plugin]] configuration.
 #pragma once
 
 #include <chrono>

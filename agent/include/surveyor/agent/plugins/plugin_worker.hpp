@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// Plugin calls off the agent's loop, each with a deadline, and what they sampled.
 #pragma once
 
 #include <chrono>

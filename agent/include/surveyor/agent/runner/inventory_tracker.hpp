@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// Inventory deltas between reports: which sections go in full and which as `unchanged`.
 #pragma once
 
 #include <cstdint>

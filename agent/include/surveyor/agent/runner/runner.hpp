@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+// The agent's main loop and what it is configured with: intervals, checks, plugins, the
+// collector to report to and the watchdog's limits.
 #pragma once
 
 #include <chrono>

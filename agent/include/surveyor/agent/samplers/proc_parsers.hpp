@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+// Parsers of /proc text and counter arithmetic for the samplers, free of I/O so tests and
+// fuzz targets can feed them text.
 #pragma once
 
 #include <array>

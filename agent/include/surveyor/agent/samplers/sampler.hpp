@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+// The sampler seam: the interface every source of capacity samples implements, the built-in
+// samplers, and the buffer that holds their points until the next report.
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// The agent's on-disk spool: encoded reports kept until the collector acknowledges them.
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+// What the agent keeps across restarts: who it is (Identity) and where its report numbering
+// stands (StateDir).
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+// How reports reach the collector (in order, through the spool, retried until acknowledged),
+// what delivery counts, and how an agent enrolls.
 #pragma once
 
 #include <chrono>

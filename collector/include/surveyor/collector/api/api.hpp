@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// Every endpoint of the collector's REST API as a handler, and the routes that reach them.
 #pragma once
 
 #include <string>

@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+// surveyor-collector's entry points: its options, the listen address, and serving until
+// stopped.
 #pragma once
 
 #include <cstdint>

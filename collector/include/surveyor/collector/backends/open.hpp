@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// Store backends by URL: the one function that opens SQLite or Redis.
 #pragma once
 
 #include <string_view>

@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+// From an agent's report to the store: host and component CIs and their identity rules, host
+// reconciliation at enrollment, and when to ask for the full inventory.
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+// The collector's own metrics: counters, gauges and histograms with labels, served in the
+// Prometheus text format.
 #pragma once
 
 #include <atomic>

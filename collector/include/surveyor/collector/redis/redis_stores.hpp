@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// The Redis backend's entry point: where Redis is, the key prefix, and every store on it.
 #pragma once
 
 #include <chrono>

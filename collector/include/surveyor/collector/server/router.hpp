@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+// Request routing for the collector's HTTP server: method and path pattern to a plain
+// handler, and the JSON responses every endpoint shares.
 #pragma once
 
 #include <functional>

@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+// The collector's HTTP/1.1 server: its limits and timeouts, and a record of every finished
+// request for metrics and access logs.
 #pragma once
 
 #include <chrono>

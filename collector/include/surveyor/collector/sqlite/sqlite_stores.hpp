@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+// The SQLite backend's entry point: the database file, how durable a commit is, and every
+// store on it.
 #pragma once
 
 #include <string>
