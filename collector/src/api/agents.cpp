@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-// Enrollment and report intake: the two endpoints agents call.
+// The two endpoints agents call: enrollment, and report intake (whose work
+// is ingest::Intake's).
 #include <boost/json/serialize.hpp>
-
-#include <algorithm>
 
 #include "surveyor/collector/api/api.hpp"
 #include "surveyor/collector/ingest/ingest.hpp"
+#include "surveyor/collector/ingest/intake.hpp"
 #include "surveyor/core/crypto.hpp"
 #include "surveyor/wire/codec.hpp"
 
@@ -18,18 +18,6 @@ http::Response encoded(unsigned status, const std::string& body, wire::Format f)
   r.headers.emplace_back("Content-Type", std::string(wire::content_type_for(f)));
   r.body = body;
   return r;
-}
-
-// "Bearer <agent-id>:<key>" -> id and key.
-bool parse_agent_auth(std::string_view header, std::string& id, std::string& key) {
-  constexpr std::string_view kBearer = "Bearer ";
-  if (header.substr(0, kBearer.size()) != kBearer) return false;
-  header.remove_prefix(kBearer.size());
-  const auto colon = header.find(':');
-  if (colon == std::string_view::npos || colon == 0 || colon + 1 == header.size()) return false;
-  id = std::string(header.substr(0, colon));
-  key = std::string(header.substr(colon + 1));
-  return true;
 }
 
 }  // namespace
@@ -69,81 +57,29 @@ http::Response Api::enroll(const http::Request& req) {
   return encoded(201, wire::encode(wire::EnrollResponse{a.id, key, a.ci_id}, *format), *format);
 }
 
+// The report's way from the wire to the store is ingest's (Intake); here it
+// only becomes an HTTP answer and counts.
 http::Response Api::post_report(const http::Request& req) {
-  std::string agent_id, key;
-  if (!parse_agent_auth(req.header("Authorization"), agent_id, key))
-    return fail(401, "unauthenticated", "send Authorization: Bearer <agent-id>:<key>");
-  auto agent = stores_.agents->find_agent(agent_id);
-  if (!agent) return store_failure(agent.error());
-  if (!*agent || !core::constant_time_equal(core::sha256_hex(key), (*agent)->key_hash))
-    return fail(401, "unknown_agent", "unknown agent or wrong key");
-
-  auto format = wire::format_for_content_type(req.header("Content-Type"));
-  if (!format) return fail(415, "unsupported_media_type", "send application/x-surveyor-report or application/json");
-  auto report = wire::decode<wire::Report>(req.body, *format);
-  if (!report) {
-    counters_.reports.with({"rejected"}).inc();
-    return fail(400, "bad_report", report.error().describe());
-  }
-  if (report->agent_id != agent_id)
-    return fail(403, "agent_mismatch", "the report names agent " + report->agent_id + ", the key is " + agent_id + "'s");
-
-  const std::int64_t now = core::to_unix_ms(clock_.now());
-  store::ReportBatch batch = ingest::to_batch(*report, **agent, now);
-  auto applied = stores_.reports->apply_report(batch);
-  if (!applied) return store_failure(applied.error());
-
-  wire::ReportAck ack{report->sequence, applied->outcome == store::ApplyOutcome::duplicate,
-                      ingest::inventory_wanted(*report, applied->inventory)};
-  if (ack.duplicate) {
-    counters_.reports.with({"duplicate"}).inc();
-  } else {
-    counters_.reports.with({"stored"}).inc();
-    // The host's contains relationships follow its components. A failure here
-    // leaves the report stored; the next inventory puts it right.
-    if (report->inventory)
-      if (auto st = sync_components(**agent, ingest::components(*report->inventory, (*agent)->ci_id, now), now); !st)
-        counters_.errors.with({"component_sync"}).inc();
-    std::uint64_t n = 0;
-    for (const auto& [info, samples] : batch.series) n += samples.size();
-    counters_.samples.with({}).inc(n);
-  }
-  return encoded(202, wire::encode(ack, *format), *format);
-}
-
-core::Status Api::sync_components(const store::AgentRecord& agent, const ingest::Components& found, std::int64_t now) {
-  auto held = stores_.relations->relationships_of(agent.ci_id);
-  if (!held) return std::move(held).error();
-  for (const auto& [prefix, ids] : found.contains) {
-    for (const std::string& id : ids) {
-      const store::Relationship r{agent.ci_id, "contains", id, "agent", now};
-      if (std::none_of(held->begin(), held->end(), [&r](const store::Relationship& h) {
-            return h.from == r.from && h.type == r.type && h.to == r.to;
-          }))
-        if (auto added = stores_.relations->add_relationship(r); !added) return std::move(added).error();
+  auto accepted =
+      intake_.accept(req.header("Authorization"), req.header("Content-Type"), req.body, core::to_unix_ms(clock_.now()));
+  if (!accepted) {
+    const core::Error& e = accepted.error();
+    if (e.code.category() != ingest::intake_category()) return store_failure(e);
+    switch (static_cast<ingest::IntakeErrc>(e.code.value())) {
+      case ingest::IntakeErrc::unauthenticated: return fail(401, "unauthenticated", e.message);
+      case ingest::IntakeErrc::unknown_agent: return fail(401, "unknown_agent", e.message);
+      case ingest::IntakeErrc::unsupported_media_type: return fail(415, "unsupported_media_type", e.message);
+      case ingest::IntakeErrc::agent_mismatch: return fail(403, "agent_mismatch", e.message);
+      case ingest::IntakeErrc::bad_report:
+        counters_.reports.with({"rejected"}).inc();
+        return fail(400, "bad_report", e.message);
     }
-    for (const store::Relationship& h : *held) {
-      // Only what agents made: a link a person made stays theirs.
-      if (h.from != agent.ci_id || h.type != "contains" || h.origin != "agent" || !h.to.starts_with(prefix)) continue;
-      if (std::binary_search(ids.begin(), ids.end(), h.to)) continue;
-      // Gone from the host (a swapped NIC, a pulled disk): the link goes, the
-      // component is retired, both on the audit trail.
-      if (auto removed = stores_.relations->remove_relationship(h, "agent", now); !removed)
-        return std::move(removed).error();
-      store::CiUpdate retire;
-      retire.id = h.to;
-      retire.source = "agent";
-      retire.state = store::CiState::retired;
-      retire.seen_at_ms = now;
-      auto ci = stores_.cmdb->find_ci(h.to);
-      if (!ci) return std::move(ci).error();
-      if (*ci && (*ci)->state != store::CiState::retired) {
-        retire.type = (*ci)->type;
-        if (auto st = stores_.cmdb->upsert_ci(retire); !st) return std::move(st).error();
-      }
-    }
+    return store_failure(e);
   }
-  return {};
+  counters_.reports.with({accepted->ack.duplicate ? "duplicate" : "stored"}).inc();
+  if (accepted->components_failed) counters_.errors.with({"component_sync"}).inc();
+  counters_.samples.with({}).inc(accepted->samples);
+  return encoded(202, wire::encode(accepted->ack, accepted->format), accepted->format);
 }
 
 }  // namespace surveyor::collector::api

@@ -22,7 +22,8 @@ Api::Api(store::Stores stores, const core::Clock& clock, metrics::Registry& regi
                 registry.counter("surveyor_samples_total", "Samples stored from agent reports."),
                 registry.counter("surveyor_errors_total", "Requests refused or failed, by reason.", {"reason"}),
                 registry.counter("surveyor_enrollments_total", "Agents enrolled.")},
-      graphs_(std::make_unique<impact::GraphSource>(stores_, options_.services)) {}
+      graphs_(std::make_unique<impact::GraphSource>(stores_, options_.services)),
+      intake_(stores_) {}
 
 void Api::register_routes(server::Router& r) {
   r.add("POST", "/api/v1/enroll", "enroll", [this](const http::Request& q, const server::Params&) { return enroll(q); });

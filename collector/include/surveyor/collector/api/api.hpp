@@ -10,7 +10,7 @@
 
 #include "surveyor/collector/capacity/rules.hpp"
 #include "surveyor/collector/impact/impact.hpp"
-#include "surveyor/collector/ingest/ingest.hpp"
+#include "surveyor/collector/ingest/intake.hpp"
 #include "surveyor/collector/sla/sla.hpp"
 #include "surveyor/collector/metrics/registry.hpp"
 #include "surveyor/collector/server/router.hpp"
@@ -95,7 +95,6 @@ class Api {
   // without an SLA target.
   core::Result<std::optional<sla::Report>> sla_report(const services::Service& svc, std::optional<sla::Period> period);
   // The host's contains relationships made to match its components.
-  core::Status sync_components(const store::AgentRecord& agent, const ingest::Components& found, std::int64_t now);
   // A query error (400/422) or a store failure.
   http::Response query_failure(const core::Error& e);
   // The CIs a query names: ci=ID[,ID...], type=TYPE or service=NAME (the
@@ -108,6 +107,7 @@ class Api {
   ApiOptions options_;
   Counters counters_;
   std::unique_ptr<impact::GraphSource> graphs_;
+  ingest::Intake intake_;
 };
 
 }  // namespace surveyor::collector::api

@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: Apache-2.0
+// ingest::Intake on its own, on a real SQLite store: each reason a report is
+// refused before the store, a report applied with its component links, and
+// a replay acknowledged without a second write.
+#include <gtest/gtest.h>
+
+#include "surveyor/collector/backends/open.hpp"
+#include "surveyor/collector/ingest/ingest.hpp"
+#include "surveyor/collector/ingest/intake.hpp"
+#include "surveyor/core/crypto.hpp"
+#include "surveyor/wire/codec.hpp"
+#include "test_support.hpp"
+#include "../shared/wire_fixtures.hpp"
+
+namespace surveyor::collector::ingest {
+namespace {
+
+constexpr std::int64_t kNow = 1'795'000'000'000;
+
+struct Fixture {
+  Fixture() {
+    auto s = backends::open_stores("sqlite:" + dir.file("s.db"));
+    EXPECT_TRUE(s) << s.error().describe();
+    stores = *s;
+    store::AgentRecord a;
+    a.id = "agt-1";
+    a.key_hash = core::sha256_hex("k");
+    a.ci_id = host_ci_id(test::sample_report().inventory->host.data->host_id);
+    EXPECT_TRUE(stores.agents->create_agent(a));
+    intake = std::make_unique<Intake>(stores);
+  }
+  core::Result<Accepted> post(const wire::Report& r, std::string_view auth = "Bearer agt-1:k",
+                              std::string_view type = wire::kBinaryContentType) {
+    return intake->accept(auth, type, wire::encode(r, wire::Format::binary), kNow);
+  }
+  static wire::Report report(std::uint64_t seq) {
+    wire::Report r = test::sample_report();
+    r.agent_id = "agt-1";
+    r.sequence = seq;
+    return r;
+  }
+  test::TempDir dir;
+  store::Stores stores;
+  std::unique_ptr<Intake> intake;
+};
+
+TEST(Intake, RefusesBeforeTheStoreWithAReasonForEach) {
+  Fixture f;
+  const auto code = [](const core::Result<Accepted>& r) { return r ? std::error_code() : r.error().code; };
+  EXPECT_EQ(code(f.post(Fixture::report(1), "agt-1:k")), IntakeErrc::unauthenticated);
+  EXPECT_EQ(code(f.post(Fixture::report(1), "Bearer agt-1:")), IntakeErrc::unauthenticated);
+  EXPECT_EQ(code(f.post(Fixture::report(1), "Bearer agt-1:wrong")), IntakeErrc::unknown_agent);
+  EXPECT_EQ(code(f.post(Fixture::report(1), "Bearer agt-9:k")), IntakeErrc::unknown_agent);
+  EXPECT_EQ(code(f.post(Fixture::report(1), "Bearer agt-1:k", "text/plain")), IntakeErrc::unsupported_media_type);
+  EXPECT_EQ(code(f.intake->accept("Bearer agt-1:k", wire::kBinaryContentType, "garbage", kNow)),
+            IntakeErrc::bad_report);
+  wire::Report other = Fixture::report(1);
+  other.agent_id = "agt-2";
+  EXPECT_EQ(code(f.post(other)), IntakeErrc::agent_mismatch);
+  auto ci = f.stores.cmdb->find_ci(host_ci_id(test::sample_report().inventory->host.data->host_id));
+  ASSERT_TRUE(ci);
+  EXPECT_FALSE(*ci) << "nothing refused reached the store";
+}
+
+TEST(Intake, AppliesAReportWithItsComponentsAndAcknowledgesAReplayOnce) {
+  Fixture f;
+  const wire::Report r = Fixture::report(7);
+  auto first = f.post(r);
+  ASSERT_TRUE(first) << first.error().describe();
+  EXPECT_EQ(first->ack.sequence, 7u);
+  EXPECT_FALSE(first->ack.duplicate);
+  EXPECT_FALSE(first->components_failed);
+  std::uint64_t sent = 0;
+  for (const auto& s : r.series) sent += s.points.size();
+  EXPECT_GE(first->samples, sent) << "the series sent, and check results as samples";
+  const std::string host = host_ci_id(r.inventory->host.data->host_id);
+  auto links = f.stores.relations->relationships_of(host);
+  ASSERT_TRUE(links);
+  EXPECT_FALSE(links->empty()) << "the host contains its components";
+
+  auto again = f.post(r);
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(again->ack.duplicate);
+  EXPECT_EQ(again->samples, 0u);
+}
+
+}  // namespace
+}  // namespace surveyor::collector::ingest
