@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "surveyor/collector/jobs/housekeeper.hpp"
 
-#include "surveyor/collector/incidents/signals.hpp"
+#include "surveyor/collector/evaluation/signals.hpp"
 #include "surveyor/collector/sla/sla.hpp"
 #include "surveyor/log/log.hpp"
 
@@ -172,8 +172,8 @@ core::Status Housekeeper::run_incidents(const availability::Report& step, std::v
   if (options_.catalog)
     if (auto frozen = sla::freeze_closed(stores_, *options_.catalog, step.to_ms, frozen_); !frozen)
       return std::move(frozen).error();
-  incidents::StepContext ctx{&stores_, options_.catalog.get(), graph.get(), &step};
-  auto signals = incidents::gather(ctx);
+  const evaluation::StepContext ctx{&stores_, options_.catalog.get(), graph.get(), &step};
+  auto signals = evaluation::gather(ctx);
   if (!signals) return std::move(signals).error();
   if (auto st = incidents::apply_into(*stores_.incidents, std::move(*signals), step.to_ms, options_.incidents, notices);
       !st)

@@ -6,9 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <fstream>
 
-#include "backend_fixture.hpp"
+#include "evaluation/scene.hpp"
 #include "surveyor/collector/incidents/incidents.hpp"
 #include "surveyor/collector/jobs/housekeeper.hpp"
 #include "surveyor/collector/notify/webhooks.hpp"
@@ -18,6 +17,7 @@
 namespace surveyor::collector {
 namespace {
 
+using fixtures::heartbeat;
 using store::Incident;
 using store::IncidentState;
 constexpr std::int64_t kS = 1000, kMin = 60 * kS;
@@ -25,29 +25,12 @@ constexpr std::int64_t kT0 = 1'795'000'000'000;
 constexpr std::int64_t kJune = 1'780'272'000'000;  // 2026-06-01T00:00:00Z (date -u -d 2026-06-01 +%s)
 constexpr std::int64_t kHour = 60 * kMin, kDay = 24 * kHour;
 
-// What an agent's report says of its host "host-NAME": seen at `at`.
-store::CiUpdate heartbeat(const std::string& name, std::int64_t at, std::int64_t interval_s = 10) {
-  store::CiUpdate u;
-  u.id = "host-" + name;
-  u.type = "host";
-  u.name = name;
-  u.source = "agent";
-  u.attributes = {{"agent.heartbeat_interval_s", interval_s}};
-  u.seen_at_ms = at;
-  return u;
-}
-
 // A collector's evaluation on simulated time: a SQLite store, one service
 // file, and the notices it would send.
-struct Evaluation {
+struct Evaluation : fixtures::Scene {
   explicit Evaluation(const std::string& service_toml, std::int64_t start_ms = kT0,
-                      jobs::HousekeepingOptions o = {}) {
-    auto opened = backends::open_stores("sqlite:" + dir.file("s.db"));
-    EXPECT_TRUE(opened);
-    if (opened) stores = *opened;
-    std::ofstream(defs.file("shop.toml")) << service_toml;
-    catalog = std::make_shared<services::Catalog>(defs.path());
-    EXPECT_TRUE(catalog->refresh().errors.empty());
+                      jobs::HousekeepingOptions o = {})
+      : Scene(service_toml) {
     clock.set(core::from_unix_ms(start_ms));
     o.catalog = catalog;
     o.notify = [this](const std::vector<incidents::Notice>& n) { sent.insert(sent.end(), n.begin(), n.end()); };
@@ -55,9 +38,6 @@ struct Evaluation {
   }
   [[nodiscard]] std::int64_t now() const { return core::to_unix_ms(clock.now()); }
 
-  test::TempDir dir, defs;
-  store::Stores stores;
-  std::shared_ptr<services::Catalog> catalog;
   core::ManualClock clock{core::from_unix_ms(0)};
   metrics::Registry registry;
   std::vector<incidents::Notice> sent;
