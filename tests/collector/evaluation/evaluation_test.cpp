@@ -32,8 +32,10 @@ struct Evaluation : fixtures::Scene {
                       jobs::HousekeepingOptions o = {})
       : Scene(service_toml) {
     clock.set(core::from_unix_ms(start_ms));
-    o.catalog = catalog;
-    o.notify = [this](const std::vector<incidents::Notice>& n) { sent.insert(sent.end(), n.begin(), n.end()); };
+    o.evaluation.catalog = catalog;
+    o.evaluation.notify = [this](const std::vector<incidents::Notice>& n) {
+      sent.insert(sent.end(), n.begin(), n.end());
+    };
     hk = std::make_unique<jobs::Housekeeper>(stores, clock, registry, o);
   }
   [[nodiscard]] std::int64_t now() const { return core::to_unix_ms(clock.now()); }
@@ -108,10 +110,14 @@ TEST(IncidentEvaluation, TwoCollectorsOnOneRedisNeverDuplicate) {
   std::vector<incidents::Notice> sent1, sent2;
   jobs::HousekeepingOptions o;
   o.holder = "one";
-  o.notify = [&](const std::vector<incidents::Notice>& n) { sent1.insert(sent1.end(), n.begin(), n.end()); };
+  o.evaluation.notify = [&](const std::vector<incidents::Notice>& n) {
+    sent1.insert(sent1.end(), n.begin(), n.end());
+  };
   jobs::Housekeeper one(*first, clock, r1, o);
   o.holder = "two";
-  o.notify = [&](const std::vector<incidents::Notice>& n) { sent2.insert(sent2.end(), n.begin(), n.end()); };
+  o.evaluation.notify = [&](const std::vector<incidents::Notice>& n) {
+    sent2.insert(sent2.end(), n.begin(), n.end());
+  };
   jobs::Housekeeper two(*second, clock, r2, o);
   auto seen = [&] { ASSERT_TRUE(first->cmdb->upsert_ci(heartbeat("h1", core::to_unix_ms(clock.now())))); };
   auto both = [&](bool one_runs) {
@@ -228,7 +234,7 @@ TEST(IncidentEvaluation, AfterACollectorGapHostsGetTwoIntervalsToReport) {
 TEST(IncidentEvaluation, AScriptedMonth) {
   jobs::HousekeepingOptions o;
   o.availability_interval = std::chrono::minutes(10);
-  o.availability_gap = std::chrono::minutes(30);
+  o.evaluation.availability_gap = std::chrono::minutes(30);
   Evaluation e("name = \"shop\"\nowner = \"o\"\ncriticality = \"high\"\nsla_target = 99.9\n"
                "[[group]]\nname = \"web\"\nmembers = [\"web1\", \"web2\"]\nredundancy = \"any\"\n"
                "[[group]]\nname = \"db\"\nmembers = [\"db1\"]\n",
@@ -348,7 +354,7 @@ TEST(IncidentEvaluation, AScriptedMonthInBerlinWithOfficeHoursAcrossDst) {
   const std::vector<std::int64_t> silent_from{1'792'648'800'000, 1'793'034'000'000, 1'793'116'800'000};
   jobs::HousekeepingOptions o;
   o.availability_interval = std::chrono::minutes(10);
-  o.availability_gap = std::chrono::minutes(30);
+  o.evaluation.availability_gap = std::chrono::minutes(30);
   Evaluation e("name = \"office\"\nowner = \"o\"\ncriticality = \"medium\"\nsla_target = 99.0\n"
                "sla_time_zone = \"Europe/Berlin\"\nsla_service_hours = [\"Mon-Fri 08:00-18:00\"]\n"
                "[[group]]\nmembers = [\"app1\"]\n",
