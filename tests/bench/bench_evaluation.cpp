@@ -79,9 +79,9 @@ int main(int argc, char** argv) {
   core::ManualClock clock{core::from_unix_ms(t0)};
   metrics::Registry registry;
   jobs::HousekeepingOptions o;
-  o.catalog = catalog;
+  o.evaluation.catalog = catalog;
   std::size_t notices = 0;
-  o.notify = [&](const std::vector<incidents::Notice>& n) { notices += n.size(); };
+  o.evaluation.notify = [&](const std::vector<incidents::Notice>& n) { notices += n.size(); };
   jobs::Housekeeper hk(*stores, clock, registry, o);
   auto report = [&](int from, int to) {
     for (int h = from; h < to; ++h) {

@@ -276,10 +276,11 @@ int run(const config::Settings& s) {
   ho.capacity_interval = s.duration("capacity_interval");
   ho.missing_after = s.duration("missing_after");
   ho.availability_interval = s.duration("availability_interval");
-  ho.catalog = catalog;
+  ho.evaluation.catalog = catalog;
   ho.holder = "collector-" + core::random_hex(6);
   // A step over six intervals (at least a minute) means the collector was not running.
-  ho.availability_gap = std::max(std::chrono::milliseconds{60'000}, 6 * ho.availability_interval);
+  ho.evaluation.availability_gap =
+      std::max(std::chrono::milliseconds{60'000}, 6 * ho.availability_interval);
   ho.retire_after = s.duration("retire_after");
   ho.maintenance.raw_retention_ms = s.duration("raw_retention").count();
   ho.maintenance.rollup_retention_ms = s.duration("rollup_retention").count();
@@ -294,9 +295,9 @@ int run(const config::Settings& s) {
     last = std::move(now);
     return services::service_rules(*catalog, *cmdb);
   };
-  ho.incidents.hold_down_ms = s.duration("incident_hold_down").count();
-  ho.incidents.reopen_window_ms = s.duration("incident_reopen_window").count();
-  ho.incidents.matrix = *incidents::Matrix::parse(s.list("incident_priority_matrix"));
+  ho.evaluation.incidents.hold_down_ms = s.duration("incident_hold_down").count();
+  ho.evaluation.incidents.reopen_window_ms = s.duration("incident_reopen_window").count();
+  ho.evaluation.incidents.matrix = *incidents::Matrix::parse(s.list("incident_priority_matrix"));
   std::vector<notify::Webhook> hooks;
   for (const config::Settings& t : s.tables("webhook")) {
     notify::Webhook w;
@@ -321,7 +322,7 @@ int run(const config::Settings& s) {
     hooks.push_back(std::move(w));
   }
   notify::Notifier notifier(std::move(hooks), stores->incidents, clock);
-  ho.notify = [&notifier](const std::vector<incidents::Notice>& n) { notifier.send(n); };
+  ho.evaluation.notify = [&notifier](const std::vector<incidents::Notice>& n) { notifier.send(n); };
   jobs::Housekeeper housekeeper(*stores, clock, registry, ho);
   housekeeper.start();
 

@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
-// The incident lifecycle of docs/incidents.md.
+// Incidents (docs/incidents.md): the priority matrix, the timeline, the
+// signals of a step applied through the store (the transitions themselves
+// are in transition.cpp), people's actions and the KPIs.
 #include "surveyor/collector/incidents/incidents.hpp"
 
 #include <algorithm>
 #include <sstream>
+
+#include "surveyor/collector/incidents/transition.hpp"
 
 namespace surveyor::collector::incidents {
 
@@ -12,13 +16,47 @@ using store::IncidentState;
 
 namespace {
 
-constexpr const char* kSystem = "surveyor";
-
 // An incident keeps its first entry and its newest ones: a condition that
 // flaps for weeks, or a flood of comments, does not grow it without bound.
 constexpr std::size_t kMaxTimeline = 500, kDropAtOnce = 100;
 
-void note(Incident& i, std::int64_t now, std::string_view by, std::string action, std::string text = {}) {
+// Parents first (a cause that is itself caused comes after its own cause:
+// chains are short, so a few passes of a stable sort by depth do).
+void order_causes_first(std::vector<Signal>& signals) {
+  std::map<std::string, std::string> cause_of;
+  for (const Signal& s : signals)
+    if (s.firing) cause_of[s.key()] = s.cause;
+  auto depth = [&](const Signal& s) {
+    int d = 0;
+    for (std::string k = s.cause; !k.empty() && d < 8; ++d) {
+      auto it = cause_of.find(k);
+      k = it == cause_of.end() ? std::string() : it->second;
+    }
+    return d;
+  };
+  std::stable_sort(signals.begin(), signals.end(), [&](const Signal& a, const Signal& b) { return depth(a) < depth(b); });
+}
+
+core::Result<std::vector<Incident>> list_active(store::IncidentStore& st) {
+  store::IncidentFilter f;
+  f.states = {IncidentState::open, IncidentState::acknowledged};
+  f.limit = SIZE_MAX;
+  return st.list_incidents(f);
+}
+
+// Most signals change nothing (a host up with no incident, an outage
+// already recorded as it is): those cost no write. `held` is the key's
+// active incident as listed, if any.
+bool changes_nothing(const Incident* held, const Signal& s, const std::string& parent, const Options& o) {
+  if (!s.firing) return held == nullptr || held->recovered_ms != 0 || !s.auto_resolve;
+  return held != nullptr && held->recovered_ms == 0 && held->parent == parent && held->summary == s.summary &&
+         held->priority == o.matrix.priority(s.impact, s.urgency) && held->impact == s.impact &&
+         held->urgency == s.urgency;
+}
+
+}  // namespace
+
+void add_to_timeline(Incident& i, std::int64_t now, std::string_view by, std::string action, std::string text) {
   if (i.timeline.size() >= kMaxTimeline) {
     // Entry 1 says how many were left out ("elided"), after the first.
     std::size_t before = 0;
@@ -34,10 +72,6 @@ void note(Incident& i, std::int64_t now, std::string_view by, std::string action
   i.timeline.push_back({now, std::string(by), std::move(action), std::move(text)});
   i.updated_ms = now;
 }
-
-std::string p_name(int p) { return "P" + std::to_string(p); }
-
-}  // namespace
 
 int Matrix::priority(int impact, int urgency) const {
   return p[std::clamp(impact, 1, 3) - 1][std::clamp(urgency, 1, 3) - 1];
@@ -76,30 +110,13 @@ core::Result<std::vector<Notice>> apply(store::IncidentStore& st, std::vector<Si
 
 core::Status apply_into(store::IncidentStore& st, std::vector<Signal> signals, std::int64_t now, const Options& o,
                         std::vector<Notice>& notices) {
-  // Parents first (a cause that is itself caused comes after its own cause:
-  // chains are short, so a few passes of a stable sort by depth do).
-  std::map<std::string, std::string> cause_of;
-  for (const Signal& s : signals)
-    if (s.firing) cause_of[s.key()] = s.cause;
-  auto depth = [&](const Signal& s) {
-    int d = 0;
-    for (std::string k = s.cause; !k.empty() && d < 8; ++d) {
-      auto it = cause_of.find(k);
-      k = it == cause_of.end() ? std::string() : it->second;
-    }
-    return d;
-  };
-  std::stable_sort(signals.begin(), signals.end(), [&](const Signal& a, const Signal& b) { return depth(a) < depth(b); });
-
+  order_causes_first(signals);
   // key -> id of the active incidents whose condition holds: what others
   // can be linked to.
   std::map<std::string, std::string> active_id;
   std::map<std::string, Incident> active_now;  // key -> the active incident, as listed
   {
-    store::IncidentFilter f;
-    f.states = {IncidentState::open, IncidentState::acknowledged};
-    f.limit = SIZE_MAX;
-    auto active = st.list_incidents(f);
+    auto active = list_active(st);
     if (!active) return std::move(active).error();
     for (Incident& i : *active) {
       if (i.recovered_ms == 0) active_id[i.key] = i.id;
@@ -111,101 +128,15 @@ core::Status apply_into(store::IncidentStore& st, std::vector<Signal> signals, s
     std::string parent;
     if (s.firing && !s.cause.empty())
       if (auto it = active_id.find(s.cause); it != active_id.end()) parent = it->second;
-    // Most signals change nothing (a host up with no incident, an outage
-    // already recorded as it is): those cost no write. The store has the
-    // last word for the rest (another collector may have written since).
-    {
-      auto held = active_now.find(key);
-      if (!s.firing && (held == active_now.end() || held->second.recovered_ms != 0 || !s.auto_resolve)) continue;
-      if (s.firing && held != active_now.end()) {
-        const Incident& h = held->second;
-        if (h.recovered_ms == 0 && h.parent == parent && h.summary == s.summary &&
-            h.priority == o.matrix.priority(s.impact, s.urgency) && h.impact == s.impact && h.urgency == s.urgency)
-          continue;
-      }
-    }
-    std::optional<std::string> event;
-    auto changed = st.update_incident_by_key(key, [&](const std::optional<Incident>& old) -> std::optional<Incident> {
-      event.reset();
-      const int priority = o.matrix.priority(s.impact, s.urgency);
-      if (!s.firing) {
-        if (!old || !store::is_active(old->state) || !s.auto_resolve || old->recovered_ms != 0) return std::nullopt;
-        Incident i = *old;
-        i.recovered_ms = now;
-        note(i, now, kSystem, "recovered", "condition clear; resolves after " + std::to_string(o.hold_down_ms / 1000) +
-                                               " s without relapse");
-        return i;
-      }
-      if (old && store::is_active(old->state)) {
-        Incident i = *old;
-        bool touched = false;
-        if (i.recovered_ms != 0) {
-          i.recovered_ms = 0;
-          note(i, now, kSystem, "relapsed", s.summary);
-          touched = true;
-        }
-        if (i.priority != priority) {
-          note(i, now, kSystem, "priority", p_name(i.priority) + " -> " + p_name(priority));
-          if (priority < i.priority) event = "escalated";
-          i.priority = priority;
-          touched = true;
-        }
-        i.impact = s.impact;
-        i.urgency = s.urgency;
-        if (i.parent != parent) {
-          // Unlinked: what it failed because of is over, yet it still fails:
-          // now it is news of its own.
-          note(i, now, kSystem, parent.empty() ? "unlinked" : "linked", parent.empty() ? i.parent : parent);
-          if (parent.empty()) event = "unlinked";
-          i.parent = parent;
-          touched = true;
-        }
-        if (i.summary != s.summary) {
-          i.summary = s.summary;
-          touched = true;
-        }
-        if (!touched) return std::nullopt;
-        i.updated_ms = now;
-        return i;
-      }
-      // Evidence from before a person resolved or closed it does not bring
-      // it back (nor open another).
-      if (old && !store::is_active(old->state) && s.observed_ms > 0 &&
-          s.observed_ms <= std::max(old->resolved_ms, old->closed_ms))
-        return std::nullopt;
-      if (old && old->state == IncidentState::resolved && old->resolved_ms > 0 &&
-          now - old->resolved_ms <= o.reopen_window_ms) {
-        Incident i = *old;
-        i.state = IncidentState::open;
-        i.resolved_ms = 0;
-        i.recovered_ms = 0;
-        i.acknowledged_ms = 0;
-        ++i.reopened;
-        i.summary = s.summary;
-        i.impact = s.impact;
-        i.urgency = s.urgency;
-        i.priority = priority;
-        i.parent = parent;
-        note(i, now, kSystem, "reopened", s.summary);
-        if (!parent.empty()) note(i, now, kSystem, "linked", parent);
-        event = "reopened";
-        return i;
-      }
-      Incident i;
-      i.kind = s.kind;
-      i.key = key;
-      i.subject = s.subject;
-      i.rule = s.rule;
-      i.summary = s.summary;
-      i.impact = s.impact;
-      i.urgency = s.urgency;
-      i.priority = priority;
-      i.opened_ms = now;
-      i.parent = parent;
-      note(i, now, kSystem, "opened", s.summary + " (" + p_name(priority) + ")");
-      if (!parent.empty()) note(i, now, kSystem, "linked", parent);
-      event = "opened";
-      return i;
+    // The store has the last word for the rest (another collector may have
+    // written since the listing).
+    const auto held = active_now.find(key);
+    if (changes_nothing(held == active_now.end() ? nullptr : &held->second, s, parent, o)) continue;
+    std::string notice;
+    auto changed = st.update_incident_by_key(key, [&](const std::optional<Incident>& old) {
+      Transition t = transition(old, s, parent, now, o);
+      notice = std::move(t.notice);
+      return std::move(t.next);
     });
     // A failed write stops here; what was written so far is in `notices`.
     if (!changed) return std::move(changed).error();
@@ -213,7 +144,7 @@ core::Status apply_into(store::IncidentStore& st, std::vector<Signal> signals, s
       if (store::is_active((*changed)->state) && (*changed)->recovered_ms == 0) active_id[key] = (*changed)->id;
       else active_id.erase(key);
     }
-    if (*changed && event) notices.push_back({*event, **changed});
+    if (*changed && !notice.empty()) notices.push_back({notice, **changed});
   }
   return {};
 }
@@ -226,23 +157,11 @@ core::Result<std::vector<Notice>> resolve_recovered(store::IncidentStore& st, st
 
 core::Status resolve_recovered_into(store::IncidentStore& st, std::int64_t now, const Options& o,
                                     std::vector<Notice>& notices) {
-  store::IncidentFilter f;
-  f.states = {IncidentState::open, IncidentState::acknowledged};
-  f.limit = SIZE_MAX;
-  auto active = st.list_incidents(f);
+  auto active = list_active(st);
   if (!active) return std::move(active).error();
   for (const Incident& a : *active) {
-    if (a.recovered_ms == 0 || now - a.recovered_ms < o.hold_down_ms) continue;
-    auto r = st.update_incident(a.id, [&](const std::optional<Incident>& old) -> std::optional<Incident> {
-      if (!old || !store::is_active(old->state) || old->recovered_ms == 0 || now - old->recovered_ms < o.hold_down_ms)
-        return std::nullopt;
-      Incident i = *old;
-      i.state = IncidentState::resolved;
-      i.resolved_ms = now;
-      note(i, now, kSystem, "resolved",
-           "condition clear since " + std::to_string((now - i.recovered_ms) / 1000) + " s (hold-down)");
-      return i;
-    });
+    if (!hold_down(a, now, o).next) continue;
+    auto r = st.update_incident(a.id, [&](const std::optional<Incident>& old) { return hold_down(old, now, o).next; });
     if (!r) return std::move(r).error();
     if (*r) notices.push_back({"resolved", **r});
   }
@@ -280,17 +199,17 @@ core::Result<Incident> act(store::IncidentStore& st, std::string_view id, std::s
       if (s != IncidentState::open) return refuse("");
       i.state = IncidentState::acknowledged;
       i.acknowledged_ms = now;
-      note(i, now, by, "acknowledged", std::string(text));
+      add_to_timeline(i, now, by, "acknowledged", std::string(text));
     } else if (action == "resolve") {
       if (!store::is_active(s)) return refuse("");
       i.state = IncidentState::resolved;
       i.resolved_ms = now;
-      note(i, now, by, "resolved", std::string(text));
+      add_to_timeline(i, now, by, "resolved", std::string(text));
     } else if (action == "close") {
       if (s != IncidentState::resolved) return refuse("only a resolved incident is closed");
       i.state = IncidentState::closed;
       i.closed_ms = now;
-      note(i, now, by, "closed", std::string(text));
+      add_to_timeline(i, now, by, "closed", std::string(text));
     } else if (action == "reopen") {
       if (s != IncidentState::resolved) return refuse("only a resolved incident is re-opened");
       i.state = IncidentState::open;
@@ -298,9 +217,9 @@ core::Result<Incident> act(store::IncidentStore& st, std::string_view id, std::s
       i.recovered_ms = 0;
       i.acknowledged_ms = 0;
       ++i.reopened;
-      note(i, now, by, "reopened", std::string(text));
+      add_to_timeline(i, now, by, "reopened", std::string(text));
     } else {
-      note(i, now, by, "comment", std::string(text));
+      add_to_timeline(i, now, by, "comment", std::string(text));
     }
     return i;
   };

@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "surveyor/collector/jobs/housekeeper.hpp"
 
-#include "surveyor/collector/incidents/signals.hpp"
-#include "surveyor/collector/sla/sla.hpp"
 #include "surveyor/log/log.hpp"
 
 namespace surveyor::collector::jobs {
@@ -31,7 +29,7 @@ Housekeeper::Housekeeper(store::Stores stores, const core::Clock& clock, metrics
       incident_events_(registry.counter("surveyor_incident_notices_total",
                                         "Incidents opened, reopened, escalated, unlinked and resolved by the evaluation.",
                                         {"event"})),
-      graph_(std::make_unique<impact::GraphSource>(stores_, options_.catalog)) {}
+      evaluator_(stores_, options_.evaluation) {}
 
 Housekeeper::~Housekeeper() { stop(); }
 
@@ -142,43 +140,32 @@ core::Result<std::optional<availability::Report>> Housekeeper::run_availability(
     runs_.with({"availability", "standby"}).inc();
     return std::optional<availability::Report>{};
   }
-  auto r = availability::evaluate(stores_, now, options_.availability_gap.count(), options_.catalog.get(), resumed_ms_);
-  if (r && r->gap) resumed_ms_ = r->to_ms;
-  runs_.with({"availability", r ? "ok" : "failed"}).inc();
-  duration_.with({"availability"}).set(seconds_since(started));
-  if (!r) return std::move(r).error();
-  if (options_.incidents_enabled && r->to_ms > r->from_ms) {
-    const auto incidents_started = Steady::now();
-    std::vector<incidents::Notice> notices;
-    auto done = run_incidents(*r, notices);
-    runs_.with({"incidents", done ? "ok" : "failed"}).inc();
-    duration_.with({"incidents"}).set(seconds_since(incidents_started));
-    // What was written before a failure is sent all the same.
-    for (const incidents::Notice& n : notices) incident_events_.with({n.event}).inc();
-    if (options_.notify && !notices.empty()) options_.notify(notices);
-    if (!done) return std::move(done).error();
-  }
-  return std::optional<availability::Report>{*r};
+  const double leased = seconds_since(started);
+  evaluation::StepReport step = evaluator_.run(now);
+  record(step, leased);
+  if (auto st = step.status(); !st) return std::move(st).error();
+  return std::optional<availability::Report>{std::move(step.availability)};
 }
 
-core::Status Housekeeper::run_incidents(const availability::Report& step, std::vector<incidents::Notice>& notices) {
-  std::shared_ptr<const impact::Graph> graph;
-  if (options_.catalog) {
-    auto g = graph_->graph(step.to_ms);
-    if (!g) return std::move(g).error();
-    graph = std::move(*g);
-  }
-  // Reports of SLA periods that closed are frozen first.
-  if (options_.catalog)
-    if (auto frozen = sla::freeze_closed(stores_, *options_.catalog, step.to_ms, frozen_); !frozen)
-      return std::move(frozen).error();
-  incidents::StepContext ctx{&stores_, options_.catalog.get(), graph.get(), &step};
-  auto signals = incidents::gather(ctx);
-  if (!signals) return std::move(signals).error();
-  if (auto st = incidents::apply_into(*stores_.incidents, std::move(*signals), step.to_ms, options_.incidents, notices);
-      !st)
-    return st;
-  return incidents::resolve_recovered_into(*stores_.incidents, step.to_ms, options_.incidents, notices);
+// The step's figures as jobs: "availability" (taking the lease included)
+// and "incidents" (SLA freeze, signals and lifecycle, when they ran), and
+// the notices by event (those written before a failure too).
+void Housekeeper::record(const evaluation::StepReport& step, double lease_seconds) {
+  using evaluation::Stage;
+  const evaluation::StageReport* a = step.stage(Stage::availability);
+  runs_.with({"availability", a->status ? "ok" : "failed"}).inc();
+  duration_.with({"availability"}).set(lease_seconds + a->seconds);
+  if (!step.stage(Stage::sla_freeze)) return;
+  bool ok = true;
+  double seconds = 0;
+  for (Stage s : {Stage::sla_freeze, Stage::signals, Stage::lifecycle})
+    if (const evaluation::StageReport* r = step.stage(s)) {
+      ok = ok && r->status;
+      seconds += r->seconds;
+    }
+  runs_.with({"incidents", ok ? "ok" : "failed"}).inc();
+  duration_.with({"incidents"}).set(seconds);
+  for (const incidents::Notice& n : step.notices) incident_events_.with({n.event}).inc();
 }
 
 core::Result<capacity::RulesReport> Housekeeper::run_rules() {

@@ -69,11 +69,19 @@ struct Notice {
   store::Incident incident;
 };
 
-// Applies the signals of one evaluation at now_ms; signals with a cause come
-// after the ones they name, so a parent opened in the same step is linked.
+// Appends an entry to the incident's timeline and sets updated_ms. A full
+// timeline (500 entries) keeps its first entry and its newest ones: the 100
+// oldest after the first give way to one "elided" entry counting them.
+void add_to_timeline(store::Incident& i, std::int64_t now_ms, std::string_view by, std::string action,
+                     std::string text = {});
+
+// Applies the signals of one evaluation at now_ms, each through transition()
+// (transition.hpp) inside one atomic update of its key; signals with a cause
+// come after the ones they name, so a parent opened in the same step is linked.
 core::Result<std::vector<Notice>> apply(store::IncidentStore& st, std::vector<Signal> signals, std::int64_t now_ms,
                                         const Options& o);
-// Resolves the active incidents whose condition has been clear for the hold-down.
+// Resolves the active incidents whose condition has been clear for the
+// hold-down (hold_down(), transition.hpp).
 core::Result<std::vector<Notice>> resolve_recovered(store::IncidentStore& st, std::int64_t now_ms, const Options& o);
 // The same, adding to `notices` as they are written: on a failure, what was
 // written before it is there to be sent all the same.
