@@ -7,7 +7,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
-#include "surveyor/collector/store/model.hpp"
+#include "surveyor/collector/store/stores.hpp"
 
 namespace surveyor::collector::api {
 

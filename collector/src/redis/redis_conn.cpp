@@ -9,7 +9,7 @@
 #include <random>
 #include <thread>
 
-#include "surveyor/collector/store/model.hpp"
+#include "surveyor/collector/store/errors.hpp"
 
 namespace surveyor::collector::redis {
 

@@ -16,7 +16,7 @@
 #include <string_view>
 #include <vector>
 
-#include "surveyor/collector/store/model.hpp"
+#include "surveyor/collector/store/errors.hpp"
 #include "surveyor/core/result.hpp"
 
 namespace surveyor::collector::redis {

@@ -8,7 +8,7 @@
 
 #include <string>
 
-#include "surveyor/collector/store/model.hpp"
+#include "surveyor/collector/store/events.hpp"
 
 namespace surveyor::collector::sqlite {
 

@@ -5,7 +5,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
-#include "surveyor/collector/store/model.hpp"
+#include "surveyor/collector/store/incidents.hpp"
 
 namespace surveyor::collector::store {
 

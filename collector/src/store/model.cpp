@@ -2,7 +2,7 @@
 // The store's domain model and the logic every backend shares: how a CI
 // update merges with what is stored, and the JSON text of attributes.
 #include "surveyor/core/error_category.hpp"
-#include "surveyor/collector/store/model.hpp"
+#include "surveyor/collector/store/stores.hpp"
 #include "surveyor/json/parse.hpp"
 
 #include <boost/json/parse.hpp>

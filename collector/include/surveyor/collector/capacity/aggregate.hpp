@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "surveyor/collector/store/model.hpp"
+#include "surveyor/collector/store/stores.hpp"
 
 namespace surveyor::collector::capacity {
 

@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "surveyor/collector/store/model.hpp"
+#include "surveyor/collector/store/stores.hpp"
 
 namespace surveyor::collector::capacity {
 

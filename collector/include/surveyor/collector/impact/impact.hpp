@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "surveyor/collector/services/services.hpp"
-#include "surveyor/collector/store/model.hpp"
+#include "surveyor/collector/store/stores.hpp"
 
 namespace surveyor::collector::impact {
 

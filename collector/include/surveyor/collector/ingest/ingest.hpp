@@ -7,7 +7,6 @@
 #include <string>
 #include <string_view>
 
-#include "surveyor/collector/store/model.hpp"
 #include "surveyor/collector/store/stores.hpp"
 #include "surveyor/wire/report.hpp"
 
