@@ -174,6 +174,77 @@ core::Result<Endpoint> parse_listen(const std::string& text) {
   return e;
 }
 
+// The capacity rules of the file, or the defaults when it has none.
+core::Result<std::vector<capacity::CapacityRule>> capacity_rules(const config::Settings& s) {
+  std::vector<capacity::CapacityRule> rules;
+  for (const config::Settings& t : s.tables("capacity_rule")) {
+    auto r = capacity::rule_from_settings(t);
+    if (!r) return std::move(r).error();
+    for (const capacity::CapacityRule& other : rules)
+      if (other.name == r->name)
+        return core::make_error(config::ConfigErrc::invalid_value, "[[capacity_rule]] '" + r->name + "' is defined twice");
+    rules.push_back(std::move(*r));
+  }
+  if (rules.empty() && s.flag("default_capacity_rules")) rules = capacity::default_rules();
+  return rules;
+}
+
+// The [[webhook]] tables; a secret that cannot be read or a name used twice is an error.
+core::Result<std::vector<notify::Webhook>> webhooks(const config::Settings& s, log::Logger& log) {
+  std::vector<notify::Webhook> hooks;
+  for (const config::Settings& t : s.tables("webhook")) {
+    notify::Webhook w;
+    w.name = t.str("name");
+    w.url = t.str("url");
+    auto secret = config::read_secret(t, "secret");
+    if (!secret) return core::make_error(config::ConfigErrc::invalid_value, "[[webhook]] " + w.name + ": " + secret.error().message);
+    w.secret = *secret;
+    if (w.secret.empty()) log.warn("[[webhook]] {} has no secret: its messages are signed with an empty key", w.name);
+    w.max_priority = static_cast<int>(t.integer("max_priority"));
+    w.kinds = t.list("kinds");
+    w.max_attempts = static_cast<int>(t.integer("max_attempts"));
+    w.timeout = t.duration("timeout");
+    for (const notify::Webhook& other : hooks)
+      if (other.name == w.name)
+        return core::make_error(config::ConfigErrc::invalid_value, "[[webhook]] '" + w.name + "' is defined twice");
+    hooks.push_back(std::move(w));
+  }
+  return hooks;
+}
+
+server::ServerOptions server_options(const config::Settings& s, const Endpoint& ep) {
+  server::ServerOptions so;
+  so.host = ep.host;
+  so.port = ep.port;
+  so.io_threads = static_cast<std::size_t>(s.integer("io_threads"));
+  so.worker_threads = static_cast<std::size_t>(s.integer("worker_threads"));
+  so.max_body_bytes = static_cast<std::size_t>(s.integer("max_body_bytes"));
+  so.request_timeout = s.duration("request_timeout");
+  so.max_connections = static_cast<std::size_t>(s.integer("max_connections"));
+  return so;
+}
+
+// The housekeeper's intervals, retention and incident options from the settings.
+jobs::HousekeepingOptions housekeeping_options(const config::Settings& s) {
+  jobs::HousekeepingOptions ho;
+  ho.maintenance_interval = s.duration("maintenance_interval");
+  ho.capacity_interval = s.duration("capacity_interval");
+  ho.missing_after = s.duration("missing_after");
+  ho.availability_interval = s.duration("availability_interval");
+  ho.holder = "collector-" + core::random_hex(6);
+  // A step over six intervals (at least a minute) means the collector was not running.
+  ho.evaluation.availability_gap =
+      std::max(std::chrono::milliseconds{60'000}, 6 * ho.availability_interval);
+  ho.retire_after = s.duration("retire_after");
+  ho.maintenance.raw_retention_ms = s.duration("raw_retention").count();
+  ho.maintenance.rollup_retention_ms = s.duration("rollup_retention").count();
+  ho.maintenance.grace_ms = s.duration("compaction_grace").count();
+  ho.evaluation.incidents.hold_down_ms = s.duration("incident_hold_down").count();
+  ho.evaluation.incidents.reopen_window_ms = s.duration("incident_reopen_window").count();
+  ho.evaluation.incidents.matrix = *incidents::Matrix::parse(s.list("incident_priority_matrix"));
+  return ho;
+}
+
 int run(const config::Settings& s) {
   log::configure(s);
   log::Logger log("collector");
@@ -201,21 +272,11 @@ int run(const config::Settings& s) {
     }
   }
 
-  std::vector<capacity::CapacityRule> rules;
-  for (const config::Settings& t : s.tables("capacity_rule")) {
-    auto r = capacity::rule_from_settings(t);
-    if (!r) {
-      log.error("{}", r.error().message);
-      return 2;
-    }
-    for (const capacity::CapacityRule& other : rules)
-      if (other.name == r->name) {
-        log.error("[[capacity_rule]] '{}' is defined twice", r->name);
-        return 2;
-      }
-    rules.push_back(std::move(*r));
+  auto rules = capacity_rules(s);
+  if (!rules) {
+    log.error("{}", rules.error().message);
+    return 2;
   }
-  if (rules.empty() && s.flag("default_capacity_rules")) rules = capacity::default_rules();
 
   // Service definitions: a broken file is reported and its last good
   // definition (none yet, at start) kept.
@@ -246,21 +307,14 @@ int run(const config::Settings& s) {
   const core::SystemClock clock(*offset);
   api::ApiOptions ao;
   ao.enrollment_token = *token;
-  ao.rules = rules;
+  ao.rules = *rules;
   ao.services = catalog;
   api::Api api(*stores, clock, registry, ao);
   auto router = std::make_shared<server::Router>();
   api.register_routes(*router);
 
   const Endpoint ep = *parse_listen(s.str("listen"));
-  server::ServerOptions so;
-  so.host = ep.host;
-  so.port = ep.port;
-  so.io_threads = static_cast<std::size_t>(s.integer("io_threads"));
-  so.worker_threads = static_cast<std::size_t>(s.integer("worker_threads"));
-  so.max_body_bytes = static_cast<std::size_t>(s.integer("max_body_bytes"));
-  so.request_timeout = s.duration("request_timeout");
-  so.max_connections = static_cast<std::size_t>(s.integer("max_connections"));
+  const server::ServerOptions so = server_options(s, ep);
   server::Server server(so, router, [&](const server::RequestRecord& r) {
     // Methods come from clients: only known ones become label values.
     static const std::set<std::string> kMethods{"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"};
@@ -271,21 +325,9 @@ int run(const config::Settings& s) {
     log.error("{}", st.error().message);
     return 1;
   }
-  jobs::HousekeepingOptions ho;
-  ho.maintenance_interval = s.duration("maintenance_interval");
-  ho.capacity_interval = s.duration("capacity_interval");
-  ho.missing_after = s.duration("missing_after");
-  ho.availability_interval = s.duration("availability_interval");
+  jobs::HousekeepingOptions ho = housekeeping_options(s);
   ho.evaluation.catalog = catalog;
-  ho.holder = "collector-" + core::random_hex(6);
-  // A step over six intervals (at least a minute) means the collector was not running.
-  ho.evaluation.availability_gap =
-      std::max(std::chrono::milliseconds{60'000}, 6 * ho.availability_interval);
-  ho.retire_after = s.duration("retire_after");
-  ho.maintenance.raw_retention_ms = s.duration("raw_retention").count();
-  ho.maintenance.rollup_retention_ms = s.duration("rollup_retention").count();
-  ho.maintenance.grace_ms = s.duration("compaction_grace").count();
-  ho.rules = rules;
+  ho.rules = *rules;
   ho.more_rules = [catalog, cmdb = stores->cmdb, log_service_errors, last = service_errors]() mutable {
     const auto r = catalog->refresh();
     // Errors are logged when they change, not at every evaluation.
@@ -295,33 +337,12 @@ int run(const config::Settings& s) {
     last = std::move(now);
     return services::service_rules(*catalog, *cmdb);
   };
-  ho.evaluation.incidents.hold_down_ms = s.duration("incident_hold_down").count();
-  ho.evaluation.incidents.reopen_window_ms = s.duration("incident_reopen_window").count();
-  ho.evaluation.incidents.matrix = *incidents::Matrix::parse(s.list("incident_priority_matrix"));
-  std::vector<notify::Webhook> hooks;
-  for (const config::Settings& t : s.tables("webhook")) {
-    notify::Webhook w;
-    w.name = t.str("name");
-    w.url = t.str("url");
-    auto secret = config::read_secret(t, "secret");
-    if (!secret) {
-      log.error("[[webhook]] {}: {}", w.name, secret.error().message);
-      return 2;
-    }
-    w.secret = *secret;
-    if (w.secret.empty()) log.warn("[[webhook]] {} has no secret: its messages are signed with an empty key", w.name);
-    w.max_priority = static_cast<int>(t.integer("max_priority"));
-    w.kinds = t.list("kinds");
-    w.max_attempts = static_cast<int>(t.integer("max_attempts"));
-    w.timeout = t.duration("timeout");
-    for (const notify::Webhook& other : hooks)
-      if (other.name == w.name) {
-        log.error("[[webhook]] '{}' is defined twice", w.name);
-        return 2;
-      }
-    hooks.push_back(std::move(w));
+  auto hooks = webhooks(s, log);
+  if (!hooks) {
+    log.error("{}", hooks.error().message);
+    return 2;
   }
-  notify::Notifier notifier(std::move(hooks), stores->incidents, clock);
+  notify::Notifier notifier(std::move(*hooks), stores->incidents, clock);
   ho.evaluation.notify = [&notifier](const std::vector<incidents::Notice>& n) { notifier.send(n); };
   jobs::Housekeeper housekeeper(*stores, clock, registry, ho);
   housekeeper.start();
