@@ -84,34 +84,19 @@ std::pair<std::string, std::string> split_cidr(const std::string& cidr, bool v6)
   return {addr, mask};
 }
 
-}  // namespace
-
-http::Response Api::export_glpi(const server::Params& p) {
-  const std::string& id = p.path.at("id");
-  auto ci = stores_.cmdb->find_ci(id);
-  if (!ci) return store_failure(ci.error());
-  if (!*ci) return fail(404, "not_found", "no CI with id '" + id + "'");
-  if ((*ci)->type != "host") return fail(400, "bad_request", "only hosts have an inventory to export");
-  auto sections = stores_.inventory->get_inventory(id);
-  if (!sections) return store_failure(sections.error());
-  auto latest = stores_.series->latest_samples(id);
-  if (!latest) return store_failure(latest.error());
-  const json::value host = section_data(*sections, "host"), cpu = section_data(*sections, "cpu"),
-                    hw = section_data(*sections, "hardware");
-  // Held for the loops below (their arrays must outlive them).
-  const json::value memory_data = section_data(*sections, "memory"), disks_data = section_data(*sections, "disks"),
-                    filesystems_data = section_data(*sections, "filesystems"),
-                    nics_data = section_data(*sections, "nics"), packages_data = section_data(*sections, "packages");
-
-  json::object content;
+// GLPI inventory sections, each added to `content` when there is something to say.
+void glpi_hardware(json::object& content, const json::value& host, const json::value& hw,
+                   const std::string& ci_name) {
   json::object hardware;
-  put(hardware, "name", text(host, "hostname").empty() ? (*ci)->name : text(host, "hostname"));
+  put(hardware, "name", text(host, "hostname").empty() ? ci_name : text(host, "hostname"));
   put(hardware, "uuid", text(hw, "system_uuid"));
   if (number(host, "memory_total_bytes") > 0) hardware["memory"] = number(host, "memory_total_bytes") / kMiB;
   hardware["vmsystem"] = text(host, "virtualization").empty() ? std::string("Physical") : text(host, "virtualization");
   put(hardware, "chassis_type", text(hw, "chassis_type"));
   content["hardware"] = std::move(hardware);
+}
 
+void glpi_bios(json::object& content, const json::value& hw) {
   json::object bios;
   for (auto [to, from] : {std::pair{"smanufacturer", "system_vendor"}, {"smodel", "system_product"},
                           {"ssn", "system_serial"}, {"bmanufacturer", "bios_vendor"}, {"bversion", "bios_version"},
@@ -119,7 +104,9 @@ http::Response Api::export_glpi(const server::Params& p) {
                           {"msn", "board_serial"}})
     put(bios, to, text(hw, from));
   if (!bios.empty()) content["bios"] = std::move(bios);
+}
 
+void glpi_os(json::object& content, const json::value& host) {
   if (host.is_object()) {
     json::object os;
     put(os, "name", text(host, "os_name"));
@@ -135,7 +122,9 @@ http::Response Api::export_glpi(const server::Params& p) {
     }
     content["operatingsystem"] = std::move(os);
   }
+}
 
+void glpi_cpus(json::object& content, const json::value& cpu) {
   if (cpu.is_object() && number(cpu, "packages") > 0) {
     json::array cpus;
     const std::int64_t packages = number(cpu, "packages");
@@ -149,7 +138,9 @@ http::Response Api::export_glpi(const server::Params& p) {
     }
     content["cpus"] = std::move(cpus);
   }
+}
 
+void glpi_memories(json::object& content, const json::value& memory_data) {
   json::array memories;
   std::int64_t slot = 0;
   for (const json::value& m : items(memory_data)) {
@@ -165,7 +156,9 @@ http::Response Api::export_glpi(const server::Params& p) {
     memories.push_back(std::move(o));
   }
   if (!memories.empty()) content["memories"] = std::move(memories);
+}
 
+void glpi_storages(json::object& content, const json::value& disks_data) {
   json::array storages;
   for (const json::value& d : items(disks_data)) {
     json::object o;
@@ -178,7 +171,10 @@ http::Response Api::export_glpi(const server::Params& p) {
     storages.push_back(std::move(o));
   }
   if (!storages.empty()) content["storages"] = std::move(storages);
+}
 
+void glpi_drives(json::object& content, const json::value& filesystems_data,
+                 const std::vector<store::LatestSample>& latest) {
   json::array drives;
   for (const json::value& f : items(filesystems_data)) {
     json::object o;
@@ -188,7 +184,7 @@ http::Response Api::export_glpi(const server::Params& p) {
     put(o, "type", mount);
     o["total"] = number(f, "size_bytes") / kMiB;
     // Free space from the latest filesystem sample, when there is one.
-    for (const store::LatestSample& s : *latest) {
+    for (const store::LatestSample& s : latest) {
       if (s.series.key.metric != "system.filesystem.usage") continue;
       const auto& a = s.series.key.attributes;
       auto has = [&a](const char* k, const std::string& v) {
@@ -200,7 +196,9 @@ http::Response Api::export_glpi(const server::Params& p) {
     drives.push_back(std::move(o));
   }
   if (!drives.empty()) content["drives"] = std::move(drives);
+}
 
+void glpi_networks(json::object& content, const json::value& nics_data) {
   json::array networks;
   for (const json::value& n : items(nics_data)) {
     json::object base;
@@ -228,7 +226,9 @@ http::Response Api::export_glpi(const server::Params& p) {
     if (!any) networks.push_back(std::move(base));  // one entry per address, or one without
   }
   if (!networks.empty()) content["networks"] = std::move(networks);
+}
 
+void glpi_softwares(json::object& content, const json::value& packages_data) {
   json::array softwares;
   for (const json::value& s : items(packages_data)) {
     json::object o;
@@ -239,6 +239,37 @@ http::Response Api::export_glpi(const server::Params& p) {
     softwares.push_back(std::move(o));
   }
   if (!softwares.empty()) content["softwares"] = std::move(softwares);
+}
+
+}  // namespace
+
+http::Response Api::export_glpi(const server::Params& p) {
+  const std::string& id = p.path.at("id");
+  auto ci = stores_.cmdb->find_ci(id);
+  if (!ci) return store_failure(ci.error());
+  if (!*ci) return fail(404, "not_found", "no CI with id '" + id + "'");
+  if ((*ci)->type != "host") return fail(400, "bad_request", "only hosts have an inventory to export");
+  auto sections = stores_.inventory->get_inventory(id);
+  if (!sections) return store_failure(sections.error());
+  auto latest = stores_.series->latest_samples(id);
+  if (!latest) return store_failure(latest.error());
+  const json::value host = section_data(*sections, "host"), cpu = section_data(*sections, "cpu"),
+                    hw = section_data(*sections, "hardware");
+  // Held for the loops below (their arrays must outlive them).
+  const json::value memory_data = section_data(*sections, "memory"), disks_data = section_data(*sections, "disks"),
+                    filesystems_data = section_data(*sections, "filesystems"),
+                    nics_data = section_data(*sections, "nics"), packages_data = section_data(*sections, "packages");
+
+  json::object content;
+  glpi_hardware(content, host, hw, (*ci)->name);
+  glpi_bios(content, hw);
+  glpi_os(content, host);
+  glpi_cpus(content, cpu);
+  glpi_memories(content, memory_data);
+  glpi_storages(content, disks_data);
+  glpi_drives(content, filesystems_data, *latest);
+  glpi_networks(content, nics_data);
+  glpi_softwares(content, packages_data);
   content["versionclient"] = "Surveyor_v" + options_.version;
 
   json::object out{{"action", "inventory"}, {"itemtype", "Computer"}, {"deviceid", id}, {"content", std::move(content)}};
