@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// Capacity events on Redis: one open event per rule and series, found through the open-events index.
+// Capacity events on Redis: one open event per rule and series, found through
+// the open-events index.
 #include "backend.hpp"
 
 namespace surveyor::collector::redis {

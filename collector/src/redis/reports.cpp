@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// One agent report applied on Redis as one optimistic MULTI/EXEC across the agent, its CIs, series, inventory and the audit trail.
+// One agent report applied on Redis as one optimistic MULTI/EXEC across the
+// agent, its CIs, series, inventory and the audit trail.
 #include "backend.hpp"
 
 namespace surveyor::collector::redis {
@@ -7,6 +8,46 @@ namespace surveyor::collector::redis {
 using namespace store;
 
 namespace {
+
+// A sample at a time already held is ignored, as SQLite's primary key
+// does; the new ones are added to their hour's rollup (NaN excepted).
+// The batch's figures are summed first and then added to the stored
+// ones, in the same order as the SQLite store, so both agree to the bit.
+constexpr const char* kAddNew = R"lua(
+local acc, hours = {}, {}
+for i = 1, #ARGV, 4 do
+  if redis.call('ZCOUNT', KEYS[1], ARGV[i], ARGV[i]) == 0 then
+    redis.call('ZADD', KEYS[1], ARGV[i], ARGV[i + 1])
+    if ARGV[i + 2] ~= '' then
+      local x, h = tonumber(ARGV[i + 2]), ARGV[i + 3]
+      local a = acc[h]
+      if a == nil then
+        acc[h] = {1, x, x, x}
+        hours[#hours + 1] = h
+      else
+        a[1] = a[1] + 1
+        a[2] = a[2] + x
+        if x < a[3] then a[3] = x end
+        if a[4] < x then a[4] = x end
+      end
+    end
+  end
+end
+for _, h in ipairs(hours) do
+  local a = acc[h]
+  local old = redis.call('ZRANGEBYSCORE', KEYS[2], h, h)
+  if #old > 0 then
+    local c, s, mn, mx = string.match(old[1], '^[^:]+:([^:]+):([^:]+):([^:]+):([^:]+)$')
+    redis.call('ZREM', KEYS[2], old[1])
+    mn, mx = tonumber(mn), tonumber(mx)
+    if a[3] < mn then mn = a[3] end
+    if mx < a[4] then mx = a[4] end
+    a = {tonumber(c) + a[1], tonumber(s) + a[2], mn, mx}
+  end
+  for j = 2, 4 do if a[j] == 0 then a[j] = 0 end end  -- -0 as 0, as a REAL column keeps it
+  redis.call('ZADD', KEYS[2], h, string.format('%s:%d:%.17g:%.17g:%.17g', h, a[1], a[2], a[3], a[4]))
+end
+return 0)lua";
 
 class RedisReportStore final : public ReportStore {
  public:
@@ -79,45 +120,6 @@ class RedisReportStore final : public ReportStore {
       auto fresh = not_in_chunks(c, sids[i], samples, reply_int((*got)[chunkend_at + i].get()).value_or(INT64_MIN));
       if (!fresh) return std::move(fresh).error();
       if (fresh->empty()) continue;
-      // A sample at a time already held is ignored, as SQLite's primary key
-      // does; the new ones are added to their hour's rollup (NaN excepted).
-      // The batch's figures are summed first and then added to the stored
-      // ones, in the same order as the SQLite store, so both agree to the bit.
-      static const char* kAddNew = R"lua(
-local acc, hours = {}, {}
-for i = 1, #ARGV, 4 do
-  if redis.call('ZCOUNT', KEYS[1], ARGV[i], ARGV[i]) == 0 then
-    redis.call('ZADD', KEYS[1], ARGV[i], ARGV[i + 1])
-    if ARGV[i + 2] ~= '' then
-      local x, h = tonumber(ARGV[i + 2]), ARGV[i + 3]
-      local a = acc[h]
-      if a == nil then
-        acc[h] = {1, x, x, x}
-        hours[#hours + 1] = h
-      else
-        a[1] = a[1] + 1
-        a[2] = a[2] + x
-        if x < a[3] then a[3] = x end
-        if a[4] < x then a[4] = x end
-      end
-    end
-  end
-end
-for _, h in ipairs(hours) do
-  local a = acc[h]
-  local old = redis.call('ZRANGEBYSCORE', KEYS[2], h, h)
-  if #old > 0 then
-    local c, s, mn, mx = string.match(old[1], '^[^:]+:([^:]+):([^:]+):([^:]+):([^:]+)$')
-    redis.call('ZREM', KEYS[2], old[1])
-    mn, mx = tonumber(mn), tonumber(mx)
-    if a[3] < mn then mn = a[3] end
-    if mx < a[4] then mx = a[4] end
-    a = {tonumber(c) + a[1], tonumber(s) + a[2], mn, mx}
-  end
-  for j = 2, 4 do if a[j] == 0 then a[j] = 0 end end  -- -0 as 0, as a REAL column keeps it
-  redis.call('ZADD', KEYS[2], h, string.format('%s:%d:%.17g:%.17g:%.17g', h, a[1], a[2], a[3], a[4]))
-end
-return 0)lua";
       Argv add{"EVAL", kAddNew, "2", k.head, k.rollups};
       for (const Sample& s : *fresh) {
         add.push_back(i64(s.time_ms));

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// One agent report applied as one SQLite transaction across agents, CIs, series, inventory and the audit trail.
+// One agent report applied as one SQLite transaction across agents, CIs,
+// series, inventory and the audit trail.
 #include "backend.hpp"
 
 namespace surveyor::collector::sqlite {

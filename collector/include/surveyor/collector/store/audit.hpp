@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// The audit trail: entries, how a CI write or a software change becomes entries, how they are classified against change records, and their store.
+// The audit trail: entries, how a CI write or a software change becomes
+// entries, how they are classified against change records, and their store.
 #pragma once
 
 #include <climits>

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// Incidents (kinds, states, timeline, filter, stored document), webhook deliveries, and their store.
+// Incidents (kinds, states, timeline, filter, stored document), webhook
+// deliveries, and their store.
 #pragma once
 
 #include <climits>
