@@ -82,4 +82,10 @@ http::Response Api::post_report(const http::Request& req) {
   return encoded(202, wire::encode(accepted->ack, accepted->format), accepted->format);
 }
 
+// The routes of this file's handlers (docs/api.md).
+void Api::routes_agents(server::Router& r) {
+  r.add("POST", "/api/v1/enroll", "enroll", [this](const http::Request& q, const server::Params&) { return enroll(q); });
+  r.add("POST", "/api/v1/reports", "reports", [this](const http::Request& q, const server::Params&) { return post_report(q); });
+}
+
 }  // namespace surveyor::collector::api

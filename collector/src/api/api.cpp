@@ -25,80 +25,23 @@ Api::Api(store::Stores stores, const core::Clock& clock, metrics::Registry& regi
       graphs_(std::make_unique<impact::GraphSource>(stores_, options_.services)),
       intake_(stores_) {}
 
+// Each group of handlers declares its own routes, in the file that holds
+// them; the order matters only where two patterns could match one path
+// (a literal before a {capture}), and each group keeps its own.
 void Api::register_routes(server::Router& r) {
-  r.add("POST", "/api/v1/enroll", "enroll", [this](const http::Request& q, const server::Params&) { return enroll(q); });
-  r.add("POST", "/api/v1/reports", "reports", [this](const http::Request& q, const server::Params&) { return post_report(q); });
-  r.add("GET", "/api/v1/cis", "cis.list", [this](const http::Request&, const server::Params& p) { return list_cis(p); });
-  r.add("GET", "/api/v1/cis/{id}", "cis.get", [this](const http::Request&, const server::Params& p) { return get_ci(p); });
-  r.add("GET", "/api/v1/cis/{id}/inventory", "cis.inventory",
-        [this](const http::Request&, const server::Params& p) { return get_inventory(p); });
-  r.add("GET", "/api/v1/cis/{id}/series", "cis.series",
-        [this](const http::Request&, const server::Params& p) { return list_series(p); });
-  r.add("GET", "/api/v1/series", "series", [this](const http::Request&, const server::Params& p) { return get_series(p); });
-  r.add("GET", "/api/v1/forecast", "forecast",
-        [this](const http::Request&, const server::Params& p) { return get_forecast(p); });
-  r.add("GET", "/api/v1/capacity/report", "capacity.report",
-        [this](const http::Request&, const server::Params& p) { return capacity_report(p); });
-  r.add("GET", "/api/v1/capacity/events", "capacity.events",
-        [this](const http::Request&, const server::Params& p) { return list_events(p); });
-  r.add("GET", "/api/v1/services", "services.list",
-        [this](const http::Request&, const server::Params&) { return list_services(); });
-  r.add("GET", "/api/v1/services/{name}", "services.get",
-        [this](const http::Request&, const server::Params& p) { return get_service(p); });
-  r.add("POST", "/api/v1/cis", "cis.create", [this](const http::Request& q, const server::Params&) { return create_ci(q); });
-  r.add("PATCH", "/api/v1/cis/{id}", "cis.update",
-        [this](const http::Request& q, const server::Params& p) { return update_ci(q, p); });
-  r.add("GET", "/api/v1/cis/{id}/relationships", "cis.relationships",
-        [this](const http::Request&, const server::Params& p) { return ci_relationships(p); });
-  r.add("GET", "/api/v1/cis/{id}/history", "cis.history",
-        [this](const http::Request&, const server::Params& p) { return ci_history(p); });
-  r.add("POST", "/api/v1/relationships", "relationships.add",
-        [this](const http::Request& q, const server::Params&) { return add_relationship(q); });
-  r.add("DELETE", "/api/v1/relationships", "relationships.remove",
-        [this](const http::Request&, const server::Params& p) { return remove_relationship(p); });
-  r.add("GET", "/api/v1/audit", "audit", [this](const http::Request&, const server::Params& p) { return list_audit(p); });
-  r.add("POST", "/api/v1/changes", "changes.create",
-        [this](const http::Request& q, const server::Params&) { return create_change(q); });
-  r.add("GET", "/api/v1/changes", "changes.list",
-        [this](const http::Request&, const server::Params& p) { return list_changes(p); });
-  r.add("GET", "/api/v1/changes/{id}", "changes.get",
-        [this](const http::Request&, const server::Params& p) { return get_change(p); });
-  r.add("GET", "/api/v1/cis/{id}/export/glpi", "cis.export",
-        [this](const http::Request&, const server::Params& p) { return export_glpi(p); });
-  r.add("GET", "/api/v1/availability/{ci}", "availability",
-        [this](const http::Request&, const server::Params& p) { return get_availability(p); });
-  // A check's timeline: /api/v1/availability/check:CI/NAME.
-  r.add("GET", "/api/v1/availability/{ci}/{check}", "availability.check",
-        [this](const http::Request&, const server::Params& p) {
-          if (!p.path.at("ci").starts_with("check:"))
-            return fail(404, "not_found", "no such route (a check is check:CI/NAME)");
-          server::Params q = p;
-          q.path["ci"] = p.path.at("ci") + "/" + p.path.at("check");
-          return get_availability(q);
-        });
-  r.add("GET", "/api/v1/slas", "slas.list", [this](const http::Request&, const server::Params&) { return list_slas(); });
-  r.add("GET", "/api/v1/slas/{name}/report", "slas.report",
-        [this](const http::Request&, const server::Params& p) { return get_sla_report(p); });
-  r.add("POST", "/api/v1/slas/{name}/report/recompute", "slas.recompute",
-        [this](const http::Request& q, const server::Params& p) { return recompute_sla_report(q, p); });
-  r.add("GET", "/api/v1/impact/{ci}", "impact",
-        [this](const http::Request&, const server::Params& p) { return get_impact(p); });
-  r.add("PUT", "/api/v1/services/{name}", "services.put",
-        [this](const http::Request& q, const server::Params& p) { return put_service(q, p); });
-  r.add("DELETE", "/api/v1/services/{name}", "services.delete",
-        [this](const http::Request&, const server::Params& p) { return delete_service(p); });
-  r.add("GET", "/api/v1/services/{name}/dependencies", "services.dependencies",
-        [this](const http::Request&, const server::Params& p) { return service_dependencies(p); });
-  r.add("GET", "/api/v1/incidents", "incidents.list",
-        [this](const http::Request&, const server::Params& p) { return list_incidents(p); });
-  r.add("GET", "/api/v1/incidents/kpis", "incidents.kpis",
-        [this](const http::Request&, const server::Params& p) { return incident_kpis(p); });
-  r.add("GET", "/api/v1/incidents/{id}", "incidents.get",
-        [this](const http::Request&, const server::Params& p) { return get_incident(p); });
-  r.add("POST", "/api/v1/incidents/{id}/{action}", "incidents.act",
-        [this](const http::Request& q, const server::Params& p) { return act_on_incident(q, p); });
-  r.add("GET", "/api/v1/webhooks/deliveries", "webhooks.deliveries",
-        [this](const http::Request&, const server::Params& p) { return list_deliveries(p); });
+  routes_agents(r);
+  routes_cis(r);
+  routes_series(r);
+  routes_capacity(r);
+  routes_services(r);
+  routes_cmdb(r);
+  routes_export(r);
+  routes_incidents(r);
+  routes_health(r);
+}
+
+// The probes and the collector's own metrics.
+void Api::routes_health(server::Router& r) {
   r.add("GET", "/healthz", "healthz", [this](const http::Request&, const server::Params&) { return healthz(); });
   r.add("GET", "/readyz", "readyz", [this](const http::Request&, const server::Params&) { return readyz(); });
   r.add("GET", "/metrics", "metrics", [this](const http::Request&, const server::Params&) { return metrics(); });

@@ -183,4 +183,14 @@ http::Response Api::list_events(const server::Params& p) {
   return server::json_response(200, json::serialize(json::object{{"items", std::move(items)}}));
 }
 
+// The routes of this file's handlers (docs/api.md).
+void Api::routes_capacity(server::Router& r) {
+  r.add("GET", "/api/v1/forecast", "forecast",
+        [this](const http::Request&, const server::Params& p) { return get_forecast(p); });
+  r.add("GET", "/api/v1/capacity/report", "capacity.report",
+        [this](const http::Request&, const server::Params& p) { return capacity_report(p); });
+  r.add("GET", "/api/v1/capacity/events", "capacity.events",
+        [this](const http::Request&, const server::Params& p) { return list_events(p); });
+}
+
 }  // namespace surveyor::collector::api

@@ -108,4 +108,12 @@ http::Response Api::get_inventory(const server::Params& p) {
   return server::json_response(200, json::serialize(o));
 }
 
+// The routes of this file's handlers (docs/api.md).
+void Api::routes_cis(server::Router& r) {
+  r.add("GET", "/api/v1/cis", "cis.list", [this](const http::Request&, const server::Params& p) { return list_cis(p); });
+  r.add("GET", "/api/v1/cis/{id}", "cis.get", [this](const http::Request&, const server::Params& p) { return get_ci(p); });
+  r.add("GET", "/api/v1/cis/{id}/inventory", "cis.inventory",
+        [this](const http::Request&, const server::Params& p) { return get_inventory(p); });
+}
+
 }  // namespace surveyor::collector::api

@@ -485,4 +485,41 @@ http::Response Api::get_availability(const server::Params& p) {
   return server::json_response(200, json::serialize(out));
 }
 
+// The routes of this file's handlers (docs/api.md).
+void Api::routes_cmdb(server::Router& r) {
+  r.add("POST", "/api/v1/cis", "cis.create", [this](const http::Request& q, const server::Params&) { return create_ci(q); });
+  r.add("PATCH", "/api/v1/cis/{id}", "cis.update",
+        [this](const http::Request& q, const server::Params& p) { return update_ci(q, p); });
+  r.add("GET", "/api/v1/cis/{id}/relationships", "cis.relationships",
+        [this](const http::Request&, const server::Params& p) { return ci_relationships(p); });
+  r.add("GET", "/api/v1/cis/{id}/history", "cis.history",
+        [this](const http::Request&, const server::Params& p) { return ci_history(p); });
+  r.add("POST", "/api/v1/relationships", "relationships.add",
+        [this](const http::Request& q, const server::Params&) { return add_relationship(q); });
+  r.add("DELETE", "/api/v1/relationships", "relationships.remove",
+        [this](const http::Request&, const server::Params& p) { return remove_relationship(p); });
+  r.add("GET", "/api/v1/audit", "audit", [this](const http::Request&, const server::Params& p) { return list_audit(p); });
+  r.add("POST", "/api/v1/changes", "changes.create",
+        [this](const http::Request& q, const server::Params&) { return create_change(q); });
+  r.add("GET", "/api/v1/changes", "changes.list",
+        [this](const http::Request&, const server::Params& p) { return list_changes(p); });
+  r.add("GET", "/api/v1/changes/{id}", "changes.get",
+        [this](const http::Request&, const server::Params& p) { return get_change(p); });
+  r.add("GET", "/api/v1/availability/{ci}", "availability",
+        [this](const http::Request&, const server::Params& p) { return get_availability(p); });
+  // A check's timeline: /api/v1/availability/check:CI/NAME.
+  r.add("GET", "/api/v1/availability/{ci}/{check}", "availability.check",
+        [this](const http::Request&, const server::Params& p) {
+          if (!p.path.at("ci").starts_with("check:"))
+            return fail(404, "not_found", "no such route (a check is check:CI/NAME)");
+          server::Params q = p;
+          q.path["ci"] = p.path.at("ci") + "/" + p.path.at("check");
+          return get_availability(q);
+        });
+  r.add("GET", "/api/v1/impact/{ci}", "impact",
+        [this](const http::Request&, const server::Params& p) { return get_impact(p); });
+  r.add("GET", "/api/v1/services/{name}/dependencies", "services.dependencies",
+        [this](const http::Request&, const server::Params& p) { return service_dependencies(p); });
+}
+
 }  // namespace surveyor::collector::api

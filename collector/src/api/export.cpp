@@ -276,4 +276,10 @@ http::Response Api::export_glpi(const server::Params& p) {
   return server::json_response(200, json::serialize(out));
 }
 
+// The routes of this file's handlers (docs/api.md).
+void Api::routes_export(server::Router& r) {
+  r.add("GET", "/api/v1/cis/{id}/export/glpi", "cis.export",
+        [this](const http::Request&, const server::Params& p) { return export_glpi(p); });
+}
+
 }  // namespace surveyor::collector::api

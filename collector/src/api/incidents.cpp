@@ -176,4 +176,18 @@ http::Response Api::list_deliveries(const server::Params& p) {
   return server::json_response(200, json::serialize(json::object{{"items", std::move(items)}}));
 }
 
+// The routes of this file's handlers (docs/api.md).
+void Api::routes_incidents(server::Router& r) {
+  r.add("GET", "/api/v1/incidents", "incidents.list",
+        [this](const http::Request&, const server::Params& p) { return list_incidents(p); });
+  r.add("GET", "/api/v1/incidents/kpis", "incidents.kpis",
+        [this](const http::Request&, const server::Params& p) { return incident_kpis(p); });
+  r.add("GET", "/api/v1/incidents/{id}", "incidents.get",
+        [this](const http::Request&, const server::Params& p) { return get_incident(p); });
+  r.add("POST", "/api/v1/incidents/{id}/{action}", "incidents.act",
+        [this](const http::Request& q, const server::Params& p) { return act_on_incident(q, p); });
+  r.add("GET", "/api/v1/webhooks/deliveries", "webhooks.deliveries",
+        [this](const http::Request&, const server::Params& p) { return list_deliveries(p); });
+}
+
 }  // namespace surveyor::collector::api

@@ -152,4 +152,11 @@ http::Response Api::get_series(const server::Params& p) {
   return server::json_response(200, json::serialize(out));
 }
 
+// The routes of this file's handlers (docs/api.md).
+void Api::routes_series(server::Router& r) {
+  r.add("GET", "/api/v1/cis/{id}/series", "cis.series",
+        [this](const http::Request&, const server::Params& p) { return list_series(p); });
+  r.add("GET", "/api/v1/series", "series", [this](const http::Request&, const server::Params& p) { return get_series(p); });
+}
+
 }  // namespace surveyor::collector::api

@@ -330,4 +330,21 @@ http::Response Api::recompute_sla_report(const http::Request& req, const server:
                                                             {"reason", r->version.reason}}));
 }
 
+// The routes of this file's handlers (docs/api.md).
+void Api::routes_services(server::Router& r) {
+  r.add("GET", "/api/v1/services", "services.list",
+        [this](const http::Request&, const server::Params&) { return list_services(); });
+  r.add("GET", "/api/v1/services/{name}", "services.get",
+        [this](const http::Request&, const server::Params& p) { return get_service(p); });
+  r.add("GET", "/api/v1/slas", "slas.list", [this](const http::Request&, const server::Params&) { return list_slas(); });
+  r.add("GET", "/api/v1/slas/{name}/report", "slas.report",
+        [this](const http::Request&, const server::Params& p) { return get_sla_report(p); });
+  r.add("POST", "/api/v1/slas/{name}/report/recompute", "slas.recompute",
+        [this](const http::Request& q, const server::Params& p) { return recompute_sla_report(q, p); });
+  r.add("PUT", "/api/v1/services/{name}", "services.put",
+        [this](const http::Request& q, const server::Params& p) { return put_service(q, p); });
+  r.add("DELETE", "/api/v1/services/{name}", "services.delete",
+        [this](const http::Request&, const server::Params& p) { return delete_service(p); });
+}
+
 }  // namespace surveyor::collector::api

@@ -81,6 +81,16 @@ class Api {
   http::Response metrics();
 
  private:
+  // Route groups, one per handler file.
+  void routes_agents(server::Router& r);
+  void routes_cis(server::Router& r);
+  void routes_series(server::Router& r);
+  void routes_capacity(server::Router& r);
+  void routes_services(server::Router& r);
+  void routes_cmdb(server::Router& r);
+  void routes_export(server::Router& r);
+  void routes_incidents(server::Router& r);
+  void routes_health(server::Router& r);
   struct Counters {
     metrics::Family<metrics::Counter>& reports;   // {outcome}
     metrics::Family<metrics::Counter>& samples;
