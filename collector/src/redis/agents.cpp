@@ -4,13 +4,9 @@
 
 namespace surveyor::collector::redis {
 
-using namespace store;
-
-namespace {
-
-class RedisAgentStore final : public AgentStore {
+class RedisAgentStore final : public Bound<AgentStore> {
  public:
-  explicit RedisAgentStore(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
+  using Bound::Bound;
 
   core::Status create_agent(const AgentRecord& a) override {
     static const char* kCreate =
@@ -52,12 +48,7 @@ class RedisAgentStore final : public AgentStore {
       return std::optional<AgentRecord>{std::move(a)};
     });
   }
-
- private:
-  std::shared_ptr<Backend> b_;
 };
-
-}  // namespace
 
 std::shared_ptr<store::AgentStore> make_agent_store(std::shared_ptr<Backend> b) { return std::make_shared<RedisAgentStore>(std::move(b)); }
 

@@ -4,13 +4,9 @@
 
 namespace surveyor::collector::redis {
 
-using namespace store;
-
-namespace {
-
-class RedisAuditStore final : public AuditStore {
+class RedisAuditStore final : public Bound<AuditStore> {
  public:
-  explicit RedisAuditStore(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
+  using Bound::Bound;
 
   core::Result<std::vector<AuditRecord>> list_audit(const AuditFilter& f) override {
     return b_->pool.with([&](Connection& c) -> core::Result<std::vector<AuditRecord>> {
@@ -42,12 +38,7 @@ class RedisAuditStore final : public AuditStore {
       return out;
     });
   }
-
- private:
-  std::shared_ptr<Backend> b_;
 };
-
-}  // namespace
 
 std::shared_ptr<store::AuditStore> make_audit_store(std::shared_ptr<Backend> b) { return std::make_shared<RedisAuditStore>(std::move(b)); }
 

@@ -42,6 +42,7 @@
 
 #include "redis_conn.hpp"
 #include "surveyor/collector/redis/redis_stores.hpp"
+#include "surveyor/collector/store/bound.hpp"
 #include "surveyor/collector/store/stores.hpp"
 #include "surveyor/core/crypto.hpp"
 
@@ -63,6 +64,12 @@ struct Backend {
     return k;
   }
 };
+
+using namespace store;  // every domain file here implements store interfaces
+
+// The base of each domain's store class: Bound<AgentStore>, ...
+template <class Interface>
+using Bound = store::Bound<Interface, Backend>;
 
 inline std::string i64(std::int64_t v) { return std::to_string(v); }
 

@@ -4,13 +4,9 @@
 
 namespace surveyor::collector::redis {
 
-using namespace store;
-
-namespace {
-
-class RedisChangeStore final : public ChangeStore {
+class RedisChangeStore final : public Bound<ChangeStore> {
  public:
-  explicit RedisChangeStore(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
+  using Bound::Bound;
 
   core::Result<ChangeRecord> create_change(const ChangeRecord& in) override {
     const ChangeRecord ch = new_change(in);
@@ -64,12 +60,7 @@ class RedisChangeStore final : public ChangeStore {
       return out;
     });
   }
-
- private:
-  std::shared_ptr<Backend> b_;
 };
-
-}  // namespace
 
 std::shared_ptr<store::ChangeStore> make_change_store(std::shared_ptr<Backend> b) { return std::make_shared<RedisChangeStore>(std::move(b)); }
 

@@ -4,13 +4,9 @@
 
 namespace surveyor::collector::redis {
 
-using namespace store;
-
-namespace {
-
-class RedisCmdbStore final : public CmdbStore {
+class RedisCmdbStore final : public Bound<CmdbStore> {
  public:
-  explicit RedisCmdbStore(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
+  using Bound::Bound;
 
   core::Result<Ci> upsert_ci(const CiUpdate& u) override {
     return b_->pool.with([&](Connection& c) {
@@ -76,12 +72,7 @@ class RedisCmdbStore final : public CmdbStore {
       return out;
     });
   }
-
- private:
-  std::shared_ptr<Backend> b_;
 };
-
-}  // namespace
 
 std::shared_ptr<store::CmdbStore> make_cmdb_store(std::shared_ptr<Backend> b) { return std::make_shared<RedisCmdbStore>(std::move(b)); }
 

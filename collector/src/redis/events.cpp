@@ -5,16 +5,12 @@
 
 namespace surveyor::collector::redis {
 
-using namespace store;
-
-namespace {
-
 // Events: a hash per event (prefix:event:ID), a hash of the open ones by
 // de-duplication key, and a sorted set of all by opening time. Raising and
 // resolving are Lua scripts, so two collectors never open the same one twice.
-class RedisEventStore final : public EventStore {
+class RedisEventStore final : public Bound<EventStore> {
  public:
-  explicit RedisEventStore(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
+  using Bound::Bound;
 
   core::Result<std::pair<CapacityEvent, bool>> raise_event(const CapacityEvent& in, std::int64_t now_ms) override {
     static const char* kRaise = R"lua(
@@ -212,11 +208,7 @@ return id)lua";
     e.summary = field(h, "summary");
     return std::optional<CapacityEvent>{std::move(e)};
   }
-
-  std::shared_ptr<Backend> b_;
 };
-
-}  // namespace
 
 std::shared_ptr<store::EventStore> make_event_store(std::shared_ptr<Backend> b) { return std::make_shared<RedisEventStore>(std::move(b)); }
 

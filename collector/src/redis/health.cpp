@@ -4,13 +4,9 @@
 
 namespace surveyor::collector::redis {
 
-using namespace store;
-
-namespace {
-
-class RedisHealth final : public StoreHealth {
+class RedisHealth final : public Bound<StoreHealth> {
  public:
-  explicit RedisHealth(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
+  using Bound::Bound;
   core::Status ping() override {
     return b_->pool.with([](Connection& c) -> core::Status {
       auto r = c.command({"PING"});
@@ -79,11 +75,7 @@ class RedisHealth final : public StoreHealth {
     }
     return d;
   }
-
-  std::shared_ptr<Backend> b_;
 };
-
-}  // namespace
 
 std::shared_ptr<store::StoreHealth> make_health(std::shared_ptr<Backend> b) { return std::make_shared<RedisHealth>(std::move(b)); }
 

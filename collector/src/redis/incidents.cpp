@@ -4,18 +4,14 @@
 
 namespace surveyor::collector::redis {
 
-using namespace store;
-
-namespace {
-
 // Incidents: "incident:ID" holds the JSON document, "incident:key:KEY" the id
 // of the newest incident of a dedup key, "incidents:opened" orders them by
 // opening time and "incidents:active" holds the open and acknowledged ones.
 // An update WATCHes the key's pointer and the incident, and retries if
 // another collector wrote either in between.
-class RedisIncidentStore final : public IncidentStore {
+class RedisIncidentStore final : public Bound<IncidentStore> {
  public:
-  explicit RedisIncidentStore(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
+  using Bound::Bound;
 
   core::Result<std::optional<Incident>> update_incident_by_key(std::string_view key, const Change& change) override {
     return update(key, {}, change);
@@ -194,11 +190,7 @@ class RedisIncidentStore final : public IncidentStore {
       });
     });
   }
-
-  std::shared_ptr<Backend> b_;
 };
-
-}  // namespace
 
 std::shared_ptr<store::IncidentStore> make_incident_store(std::shared_ptr<Backend> b) { return std::make_shared<RedisIncidentStore>(std::move(b)); }
 

@@ -4,13 +4,9 @@
 
 namespace surveyor::collector::redis {
 
-using namespace store;
-
-namespace {
-
-class RedisInventoryStore final : public InventoryStore {
+class RedisInventoryStore final : public Bound<InventoryStore> {
  public:
-  explicit RedisInventoryStore(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
+  using Bound::Bound;
   core::Result<std::vector<InventorySection>> get_inventory(std::string_view ci_id) override {
     return b_->pool.with([&](Connection& c) -> core::Result<std::vector<InventorySection>> {
       auto r = c.command({"HGETALL", b_->key("inventory", ci_id)});
@@ -18,12 +14,7 @@ class RedisInventoryStore final : public InventoryStore {
       return inventory_from_hash(r->get());
     });
   }
-
- private:
-  std::shared_ptr<Backend> b_;
 };
-
-}  // namespace
 
 std::shared_ptr<store::InventoryStore> make_inventory_store(std::shared_ptr<Backend> b) { return std::make_shared<RedisInventoryStore>(std::move(b)); }
 

@@ -6,8 +6,6 @@
 
 namespace surveyor::collector::redis {
 
-using namespace store;
-
 std::map<std::string, std::string> hash_of(const redisReply* r) {
   std::map<std::string, std::string> out;
   if (r == nullptr || r->type != REDIS_REPLY_ARRAY) return out;

@@ -4,13 +4,9 @@
 
 namespace surveyor::collector::redis {
 
-using namespace store;
-
-namespace {
-
-class RedisRelationStore final : public RelationStore {
+class RedisRelationStore final : public Bound<RelationStore> {
  public:
-  explicit RedisRelationStore(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
+  using Bound::Bound;
 
   core::Result<bool> add_relationship(const Relationship& r) override {
     return change(r, true, r.origin, r.created_ms);
@@ -140,11 +136,7 @@ class RedisRelationStore final : public RelationStore {
       });
     });
   }
-
-  std::shared_ptr<Backend> b_;
 };
-
-}  // namespace
 
 std::shared_ptr<store::RelationStore> make_relation_store(std::shared_ptr<Backend> b) { return std::make_shared<RedisRelationStore>(std::move(b)); }
 

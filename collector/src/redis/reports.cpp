@@ -5,8 +5,6 @@
 
 namespace surveyor::collector::redis {
 
-using namespace store;
-
 namespace {
 
 // A sample at a time already held is ignored, as SQLite's primary key
@@ -49,9 +47,11 @@ for _, h in ipairs(hours) do
 end
 return 0)lua";
 
-class RedisReportStore final : public ReportStore {
+}  // namespace
+
+class RedisReportStore final : public Bound<ReportStore> {
  public:
-  explicit RedisReportStore(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
+  using Bound::Bound;
 
   core::Result<ApplyResult> apply_report(const ReportBatch& batch) override {
     return b_->pool.with([&](Connection& c) {
@@ -191,11 +191,7 @@ class RedisReportStore final : public ReportStore {
       if (!std::binary_search(held_times.begin(), held_times.end(), s.time_ms)) out.push_back(s);
     return out;
   }
-
-  std::shared_ptr<Backend> b_;
 };
-
-}  // namespace
 
 std::shared_ptr<store::ReportStore> make_report_store(std::shared_ptr<Backend> b) { return std::make_shared<RedisReportStore>(std::move(b)); }
 

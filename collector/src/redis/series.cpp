@@ -4,13 +4,9 @@
 
 namespace surveyor::collector::redis {
 
-using namespace store;
-
-namespace {
-
-class RedisSeriesStore final : public SeriesStore {
+class RedisSeriesStore final : public Bound<SeriesStore> {
  public:
-  explicit RedisSeriesStore(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
+  using Bound::Bound;
 
   core::Result<std::vector<SeriesInfo>> list_series(std::string_view ci_id) override {
     return b_->pool.with([&](Connection& c) { return list_in(c, ci_id); });
@@ -249,12 +245,9 @@ class RedisSeriesStore final : public SeriesStore {
     return out;
   }
 
-  std::shared_ptr<Backend> b_;
   std::mutex maintain_mu_;
   std::string cursor_ = "0";
 };
-
-}  // namespace
 
 std::shared_ptr<store::SeriesStore> make_series_store(std::shared_ptr<Backend> b) { return std::make_shared<RedisSeriesStore>(std::move(b)); }
 

@@ -4,15 +4,11 @@
 
 namespace surveyor::collector::redis {
 
-using namespace store;
-
-namespace {
-
 // Service definitions: hash "services" (name -> JSON of definition, origin,
 // updated_ms) and the counter "services:version".
-class RedisServiceStore final : public ServiceStore {
+class RedisServiceStore final : public Bound<ServiceStore> {
  public:
-  explicit RedisServiceStore(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
+  using Bound::Bound;
 
   core::Status put_service(const StoredService& sv) override {
     boost::json::object o{{"definition", sv.definition}, {"origin", sv.origin}, {"updated_ms", sv.updated_ms}};
@@ -74,11 +70,7 @@ class RedisServiceStore final : public ServiceStore {
       return {};
     });
   }
-
-  std::shared_ptr<Backend> b_;
 };
-
-}  // namespace
 
 std::shared_ptr<store::ServiceStore> make_service_store(std::shared_ptr<Backend> b) { return std::make_shared<RedisServiceStore>(std::move(b)); }
 

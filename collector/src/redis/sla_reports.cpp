@@ -4,15 +4,11 @@
 
 namespace surveyor::collector::redis {
 
-using namespace store;
-
-namespace {
-
 // Each period's SLA report versions: a list "slareport:SERVICE\x1fPERIOD" of
 // JSON documents, appended to by a script that checks the expected length.
-class RedisSlaReportStore final : public SlaReportStore {
+class RedisSlaReportStore final : public Bound<SlaReportStore> {
  public:
-  explicit RedisSlaReportStore(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
+  using Bound::Bound;
 
   core::Result<bool> add_sla_report(const SlaReportVersion& v) override {
     static const char* kAppend = R"lua(
@@ -59,11 +55,7 @@ return 1)lua";
   [[nodiscard]] std::string list_key(std::string_view service, std::string_view period) const {
     return b_->key("slareport", std::string(service) + kSep + std::string(period));
   }
-
-  std::shared_ptr<Backend> b_;
 };
-
-}  // namespace
 
 std::shared_ptr<store::SlaReportStore> make_sla_report_store(std::shared_ptr<Backend> b) { return std::make_shared<RedisSlaReportStore>(std::move(b)); }
 

@@ -4,16 +4,12 @@
 
 namespace surveyor::collector::redis {
 
-using namespace store;
-
-namespace {
-
 // Timelines: sorted set "timeline:SUBJECT" scored by start, members
 // "start:end:state"; the last interval is extended by a Lua script, so a
 // record is atomic across collectors. "availability:until" is the pulse.
-class RedisTimelineStore final : public TimelineStore {
+class RedisTimelineStore final : public Bound<TimelineStore> {
  public:
-  explicit RedisTimelineStore(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
+  using Bound::Bound;
 
   core::Status record_states(const std::vector<StateInterval>& states) override {
     static const char* kRecord = R"lua(
@@ -96,17 +92,14 @@ return 1)lua";
       return {};
     });
   }
-
- private:
-  std::shared_ptr<Backend> b_;
 };
 
 // Leases: hash "lease:NAME" {holder, until}, taken or renewed by a script so
 // the check and the write are one step. Times are the collectors' clocks
 // (kept in sync by NTP); a lease runs for its ttl.
-class RedisLeaseStore final : public LeaseStore {
+class RedisLeaseStore final : public Bound<LeaseStore> {
  public:
-  explicit RedisLeaseStore(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
+  using Bound::Bound;
 
   core::Result<bool> acquire_lease(std::string_view name, std::string_view holder, std::int64_t now_ms,
                                    std::int64_t ttl_ms) override {
@@ -123,12 +116,7 @@ return 1)lua";
       return reply_int(r->get()).value_or(0) == 1;
     });
   }
-
- private:
-  std::shared_ptr<Backend> b_;
 };
-
-}  // namespace
 
 std::shared_ptr<store::TimelineStore> make_timeline_store(std::shared_ptr<Backend> b) { return std::make_shared<RedisTimelineStore>(std::move(b)); }
 

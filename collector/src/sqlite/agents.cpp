@@ -4,13 +4,9 @@
 
 namespace surveyor::collector::sqlite {
 
-using namespace store;
-
-namespace {
-
-class SqliteAgentStore final : public AgentStore {
+class SqliteAgentStore final : public Bound<AgentStore> {
  public:
-  explicit SqliteAgentStore(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
+  using Bound::Bound;
 
   core::Status create_agent(const AgentRecord& a) override {
     return b_->pool.with_writer([&](Connection& c) -> core::Status {
@@ -53,12 +49,7 @@ class SqliteAgentStore final : public AgentStore {
       return std::optional<AgentRecord>{std::move(a)};
     });
   }
-
- private:
-  std::shared_ptr<Backend> b_;
 };
-
-}  // namespace
 
 std::shared_ptr<store::AgentStore> make_agent_store(std::shared_ptr<Backend> b) { return std::make_shared<SqliteAgentStore>(std::move(b)); }
 

@@ -4,13 +4,9 @@
 
 namespace surveyor::collector::sqlite {
 
-using namespace store;
-
-namespace {
-
-class SqliteAuditStore final : public AuditStore {
+class SqliteAuditStore final : public Bound<AuditStore> {
  public:
-  explicit SqliteAuditStore(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
+  using Bound::Bound;
 
   core::Result<std::vector<AuditRecord>> list_audit(const AuditFilter& f) override {
     return b_->pool.with_reader([&](Connection& c) -> core::Result<std::vector<AuditRecord>> {
@@ -41,12 +37,7 @@ class SqliteAuditStore final : public AuditStore {
       return out;
     });
   }
-
- private:
-  std::shared_ptr<Backend> b_;
 };
-
-}  // namespace
 
 // Appends audit entries, linked to the CI's change records or flagged.
 core::Status write_audit(Connection& c, std::vector<AuditRecord> records) {

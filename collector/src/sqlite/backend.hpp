@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "sqlite_db.hpp"
+#include "surveyor/collector/store/bound.hpp"
 #include "surveyor/collector/store/stores.hpp"
 #include "surveyor/core/crypto.hpp"
 
@@ -50,6 +51,12 @@ struct Backend {
   // the last series id maintain() visited.
   std::int64_t maintain_cursor = 0;
 };
+
+using namespace store;  // every domain file here implements store interfaces
+
+// The base of each domain's store class: Bound<AgentStore>, ...
+template <class Interface>
+using Bound = store::Bound<Interface, Backend>;
 
 // Prepares `sql` on `conn` as `var`, or returns the error from the caller.
 #define SURVEYOR_TRY_STMT(var, conn, sql) \

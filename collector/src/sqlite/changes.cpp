@@ -4,8 +4,6 @@
 
 namespace surveyor::collector::sqlite {
 
-using namespace store;
-
 namespace {
 
 core::Result<std::vector<ChangeRecord>> read_changes(Connection& c, Stmt& s) {
@@ -35,9 +33,11 @@ core::Result<std::vector<ChangeRecord>> read_changes(Connection& c, Stmt& s) {
 
 constexpr const char* kChangeColumns = "id, reference, start_ms, end_ms, description, origin, created_ms";
 
-class SqliteChangeStore final : public ChangeStore {
+}  // namespace
+
+class SqliteChangeStore final : public Bound<ChangeStore> {
  public:
-  explicit SqliteChangeStore(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
+  using Bound::Bound;
 
   core::Result<ChangeRecord> create_change(const ChangeRecord& in) override {
     return b_->pool.with_writer([&](Connection& c) {
@@ -81,12 +81,7 @@ class SqliteChangeStore final : public ChangeStore {
       return read_changes(c, s);
     });
   }
-
- private:
-  std::shared_ptr<Backend> b_;
 };
-
-}  // namespace
 
 core::Result<std::vector<ChangeRecord>> changes_of(Connection& c, std::string_view ci_id, std::size_t limit) {
   SURVEYOR_TRY_STMT(s, c,

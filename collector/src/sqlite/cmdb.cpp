@@ -4,8 +4,6 @@
 
 namespace surveyor::collector::sqlite {
 
-using namespace store;
-
 namespace {
 
 constexpr const char* kCiColumns =
@@ -48,9 +46,11 @@ core::Status save_ci(Connection& c, const Ci& ci) {
   return {};
 }
 
-class SqliteCmdbStore final : public CmdbStore {
+}  // namespace
+
+class SqliteCmdbStore final : public Bound<CmdbStore> {
  public:
-  explicit SqliteCmdbStore(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
+  using Bound::Bound;
 
   core::Result<Ci> upsert_ci(const CiUpdate& u) override {
     return b_->pool.with_writer([&](Connection& c) {
@@ -86,12 +86,7 @@ class SqliteCmdbStore final : public CmdbStore {
       return out;
     });
   }
-
- private:
-  std::shared_ptr<Backend> b_;
 };
-
-}  // namespace
 
 core::Result<std::optional<Ci>> load_ci(Connection& c, std::string_view id) {
   SURVEYOR_TRY_STMT(s, c, std::string("SELECT ") + kCiColumns + " FROM cis WHERE id = ?1");

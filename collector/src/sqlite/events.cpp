@@ -5,8 +5,6 @@
 
 namespace surveyor::collector::sqlite {
 
-using namespace store;
-
 namespace {
 
 core::Result<CapacityEvent> read_event(Stmt& s) {
@@ -41,9 +39,11 @@ core::Result<std::optional<CapacityEvent>> open_event(Connection& c, const std::
   return std::optional<CapacityEvent>{std::move(*e)};
 }
 
-class SqliteEventStore final : public EventStore {
+}  // namespace
+
+class SqliteEventStore final : public Bound<EventStore> {
  public:
-  explicit SqliteEventStore(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
+  using Bound::Bound;
 
   core::Result<std::pair<CapacityEvent, bool>> raise_event(const CapacityEvent& in, std::int64_t now_ms) override {
     return b_->pool.with_writer([&](Connection& c) {
@@ -131,12 +131,7 @@ class SqliteEventStore final : public EventStore {
       });
     });
   }
-
- private:
-  std::shared_ptr<Backend> b_;
 };
-
-}  // namespace
 
 std::shared_ptr<store::EventStore> make_event_store(std::shared_ptr<Backend> b) { return std::make_shared<SqliteEventStore>(std::move(b)); }
 

@@ -4,13 +4,9 @@
 
 namespace surveyor::collector::sqlite {
 
-using namespace store;
-
-namespace {
-
-class SqliteHealth final : public StoreHealth {
+class SqliteHealth final : public Bound<StoreHealth> {
  public:
-  explicit SqliteHealth(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
+  using Bound::Bound;
   core::Status ping() override {
     return b_->pool.with_reader([](Connection& c) -> core::Status {
       SURVEYOR_TRY_STMT(s, c, "SELECT COUNT(*) FROM sqlite_master");
@@ -27,12 +23,7 @@ class SqliteHealth final : public StoreHealth {
                            "lost (a crash of the collector alone loses nothing); drop ?synchronous=normal for FULL");
     return d;
   }
-
- private:
-  std::shared_ptr<Backend> b_;
 };
-
-}  // namespace
 
 std::shared_ptr<store::StoreHealth> make_health(std::shared_ptr<Backend> b) { return std::make_shared<SqliteHealth>(std::move(b)); }
 

@@ -4,13 +4,9 @@
 
 namespace surveyor::collector::sqlite {
 
-using namespace store;
-
-namespace {
-
-class SqliteIncidentStore final : public IncidentStore {
+class SqliteIncidentStore final : public Bound<IncidentStore> {
  public:
-  explicit SqliteIncidentStore(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
+  using Bound::Bound;
 
   core::Result<std::optional<Incident>> update_incident_by_key(std::string_view key, const Change& change) override {
     return update("dedup_key = ?1 ORDER BY number DESC LIMIT 1", key, false, change);
@@ -148,11 +144,7 @@ class SqliteIncidentStore final : public IncidentStore {
       });
     });
   }
-
-  std::shared_ptr<Backend> b_;
 };
-
-}  // namespace
 
 std::shared_ptr<store::IncidentStore> make_incident_store(std::shared_ptr<Backend> b) { return std::make_shared<SqliteIncidentStore>(std::move(b)); }
 

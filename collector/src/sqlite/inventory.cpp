@@ -4,22 +4,13 @@
 
 namespace surveyor::collector::sqlite {
 
-using namespace store;
-
-namespace {
-
-class SqliteInventoryStore final : public InventoryStore {
+class SqliteInventoryStore final : public Bound<InventoryStore> {
  public:
-  explicit SqliteInventoryStore(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
+  using Bound::Bound;
   core::Result<std::vector<InventorySection>> get_inventory(std::string_view ci_id) override {
     return b_->pool.with_reader([&](Connection& c) { return load_inventory(c, ci_id); });
   }
-
- private:
-  std::shared_ptr<Backend> b_;
 };
-
-}  // namespace
 
 core::Result<std::vector<InventorySection>> load_inventory(Connection& c, std::string_view ci_id) {
   SURVEYOR_TRY_STMT(s, c,

@@ -4,13 +4,9 @@
 
 namespace surveyor::collector::sqlite {
 
-using namespace store;
-
-namespace {
-
-class SqliteRelationStore final : public RelationStore {
+class SqliteRelationStore final : public Bound<RelationStore> {
  public:
-  explicit SqliteRelationStore(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
+  using Bound::Bound;
 
   core::Result<bool> add_relationship(const Relationship& r) override {
     return b_->pool.with_writer([&](Connection& c) {
@@ -83,11 +79,7 @@ class SqliteRelationStore final : public RelationStore {
     if (rc != SQLITE_DONE) return c.error(rc, "read relationships");
     return out;
   }
-
-  std::shared_ptr<Backend> b_;
 };
-
-}  // namespace
 
 std::shared_ptr<store::RelationStore> make_relation_store(std::shared_ptr<Backend> b) { return std::make_shared<SqliteRelationStore>(std::move(b)); }
 

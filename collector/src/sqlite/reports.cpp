@@ -5,13 +5,9 @@
 
 namespace surveyor::collector::sqlite {
 
-using namespace store;
-
-namespace {
-
-class SqliteReportStore final : public ReportStore {
+class SqliteReportStore final : public Bound<ReportStore> {
  public:
-  explicit SqliteReportStore(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
+  using Bound::Bound;
 
   core::Result<ApplyResult> apply_report(const ReportBatch& batch) override {
     return b_->pool.with_writer([&](Connection& c) {
@@ -82,11 +78,7 @@ class SqliteReportStore final : public ReportStore {
     result.inventory = std::move(plan.after);
     return result;
   }
-
-  std::shared_ptr<Backend> b_;
 };
-
-}  // namespace
 
 std::shared_ptr<store::ReportStore> make_report_store(std::shared_ptr<Backend> b) { return std::make_shared<SqliteReportStore>(std::move(b)); }
 

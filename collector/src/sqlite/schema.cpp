@@ -4,8 +4,6 @@
 
 namespace surveyor::collector::sqlite {
 
-using namespace store;
-
 namespace {
 
 constexpr int kSchemaVersion = 6;

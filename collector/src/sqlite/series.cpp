@@ -4,8 +4,6 @@
 
 namespace surveyor::collector::sqlite {
 
-using namespace store;
-
 namespace {
 
 std::string series_identity(const SeriesKey& k, const std::string& attrs_json) {
@@ -179,9 +177,11 @@ core::Status maintain_series(Connection& c, Backend& b, std::int64_t id, const S
   }
 }
 
-class SqliteSeriesStore final : public SeriesStore {
+}  // namespace
+
+class SqliteSeriesStore final : public Bound<SeriesStore> {
  public:
-  explicit SqliteSeriesStore(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
+  using Bound::Bound;
 
   core::Result<std::vector<SeriesInfo>> list_series(std::string_view ci_id) override {
     return b_->pool.with_reader([&](Connection& c) { return list_in(c, ci_id); });
@@ -291,11 +291,7 @@ class SqliteSeriesStore final : public SeriesStore {
     if (rc != SQLITE_DONE) return c.error(rc, "list series");
     return out;
   }
-
-  std::shared_ptr<Backend> b_;
 };
-
-}  // namespace
 
 core::Result<std::int64_t> series_id_for(Connection& c, Backend& b, const SeriesInfo& info) {
   const std::string attrs = labels_to_json(info.key.attributes);

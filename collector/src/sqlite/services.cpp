@@ -4,13 +4,9 @@
 
 namespace surveyor::collector::sqlite {
 
-using namespace store;
-
-namespace {
-
-class SqliteServiceStore final : public ServiceStore {
+class SqliteServiceStore final : public Bound<ServiceStore> {
  public:
-  explicit SqliteServiceStore(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
+  using Bound::Bound;
 
   core::Status put_service(const StoredService& sv) override {
     auto r = b_->pool.with_writer([&](Connection& c) {
@@ -61,12 +57,7 @@ class SqliteServiceStore final : public ServiceStore {
       return s.int64(0);
     });
   }
-
- private:
-  std::shared_ptr<Backend> b_;
 };
-
-}  // namespace
 
 std::shared_ptr<store::ServiceStore> make_service_store(std::shared_ptr<Backend> b) { return std::make_shared<SqliteServiceStore>(std::move(b)); }
 

@@ -4,13 +4,9 @@
 
 namespace surveyor::collector::sqlite {
 
-using namespace store;
-
-namespace {
-
-class SqliteSlaReportStore final : public SlaReportStore {
+class SqliteSlaReportStore final : public Bound<SlaReportStore> {
  public:
-  explicit SqliteSlaReportStore(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
+  using Bound::Bound;
 
   core::Result<bool> add_sla_report(const SlaReportVersion& v) override {
     return b_->pool.with_writer([&](Connection& c) {
@@ -45,12 +41,7 @@ class SqliteSlaReportStore final : public SlaReportStore {
       return out;
     });
   }
-
- private:
-  std::shared_ptr<Backend> b_;
 };
-
-}  // namespace
 
 std::shared_ptr<store::SlaReportStore> make_sla_report_store(std::shared_ptr<Backend> b) { return std::make_shared<SqliteSlaReportStore>(std::move(b)); }
 

@@ -4,13 +4,9 @@
 
 namespace surveyor::collector::sqlite {
 
-using namespace store;
-
-namespace {
-
-class SqliteTimelineStore final : public TimelineStore {
+class SqliteTimelineStore final : public Bound<TimelineStore> {
  public:
-  explicit SqliteTimelineStore(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
+  using Bound::Bound;
 
   core::Status record_states(const std::vector<StateInterval>& states) override {
     if (states.empty()) return {};
@@ -92,16 +88,13 @@ class SqliteTimelineStore final : public TimelineStore {
     if (!r) return std::move(r).error();
     return {};
   }
-
- private:
-  std::shared_ptr<Backend> b_;
 };
 
 // One collector per SQLite file, but the lease is kept all the same (the
 // same contract as on Redis, and a second process would respect it).
-class SqliteLeaseStore final : public LeaseStore {
+class SqliteLeaseStore final : public Bound<LeaseStore> {
  public:
-  explicit SqliteLeaseStore(std::shared_ptr<Backend> b) : b_(std::move(b)) {}
+  using Bound::Bound;
 
   core::Result<bool> acquire_lease(std::string_view name, std::string_view holder, std::int64_t now_ms,
                                    std::int64_t ttl_ms) override {
@@ -116,12 +109,7 @@ class SqliteLeaseStore final : public LeaseStore {
       });
     });
   }
-
- private:
-  std::shared_ptr<Backend> b_;
 };
-
-}  // namespace
 
 std::shared_ptr<store::TimelineStore> make_timeline_store(std::shared_ptr<Backend> b) { return std::make_shared<SqliteTimelineStore>(std::move(b)); }
 
