@@ -9,7 +9,7 @@
 #include <string>
 #include <utility>
 
-#include "backend_fixture.hpp"
+#include "store/fixture.hpp"
 #include "surveyor/collector/services/services.hpp"
 
 namespace surveyor::collector::fixtures {

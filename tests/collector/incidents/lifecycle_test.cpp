@@ -8,7 +8,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
-#include "backend_fixture.hpp"
+#include "store/fixture.hpp"
 #include "surveyor/collector/incidents/incidents.hpp"
 #include "surveyor/collector/notify/webhooks.hpp"
 

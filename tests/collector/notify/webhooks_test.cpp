@@ -9,7 +9,7 @@
 
 #include <mutex>
 
-#include "backend_fixture.hpp"
+#include "store/fixture.hpp"
 #include "surveyor/collector/notify/webhooks.hpp"
 #include "surveyor/collector/server/router.hpp"
 #include "surveyor/collector/server/server.hpp"

@@ -8,7 +8,7 @@
 #include <set>
 #include <sqlite3.h>
 
-#include "backend_fixture.hpp"
+#include "store/fixture.hpp"
 #include "surveyor/collector/sla/sla.hpp"
 
 namespace surveyor::collector {

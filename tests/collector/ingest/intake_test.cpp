@@ -10,7 +10,7 @@
 #include "surveyor/core/crypto.hpp"
 #include "surveyor/wire/codec.hpp"
 #include "test_support.hpp"
-#include "../shared/wire_fixtures.hpp"
+#include "../../shared/wire_fixtures.hpp"
 
 namespace surveyor::collector::ingest {
 namespace {

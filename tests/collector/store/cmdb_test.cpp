@@ -9,7 +9,7 @@
 
 #include <sqlite3.h>
 
-#include "backend_fixture.hpp"
+#include "store/fixture.hpp"
 
 namespace surveyor::collector::store {
 namespace {

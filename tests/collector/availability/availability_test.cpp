@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 // Host availability on simulated time: up while heartbeats arrive, down
 // from last heartbeat + 2 x interval, maintenance inside a change window,
-// unknown while the collector was not evaluating; timelines on both stores.
+// unknown while the collector was not evaluating.
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <map>
 
-#include "backend_fixture.hpp"
+#include "store/fixture.hpp"
 #include "surveyor/collector/availability/availability.hpp"
 #include "surveyor/collector/jobs/housekeeper.hpp"
 #include "surveyor/collector/sla/sla.hpp"
@@ -44,31 +44,6 @@ TEST(Availability, TotalsLeaveMaintenanceOutAndCountGapsAsUnknown) {
   ASSERT_TRUE(all.availability());
   EXPECT_DOUBLE_EQ(*all.availability(), 100.0 * 60 / 70);
   EXPECT_FALSE(availability::totals(t, 60, 80).availability()) << "only maintenance: nothing counts";
-}
-
-template <class B>
-class TimelineConformance : public store::OnBackend<B> {};
-TYPED_TEST_SUITE(TimelineConformance, store::Backends, store::BackendNames);
-
-TYPED_TEST(TimelineConformance, IntervalsExtendAndRepeatsChangeNothing) {
-  auto& t = *this->stores.timelines;
-  ASSERT_TRUE(t.record_state("h", Availability::up, 0, 10));
-  ASSERT_TRUE(t.record_state("h", Availability::up, 10, 20));   // extends
-  ASSERT_TRUE(t.record_state("h", Availability::up, 0, 20));    // already there
-  ASSERT_TRUE(t.record_state("h", Availability::down, 15, 30));  // only 20..30 is new
-  ASSERT_TRUE(t.record_state("h", Availability::up, 30, 40));
-  auto all = t.read_timeline("h", 0, 100);
-  ASSERT_TRUE(all) << all.error().describe();
-  EXPECT_EQ(*all, (std::vector<StateInterval>{{"h", 0, 20, Availability::up},
-                                              {"h", 20, 30, Availability::down},
-                                              {"h", 30, 40, Availability::up}}));
-  EXPECT_EQ(t.read_timeline("h", 20, 30)->size(), 1u);
-  EXPECT_EQ(t.read_timeline("h", 25, 35)->size(), 2u);
-  EXPECT_TRUE(t.read_timeline("other", 0, 100)->empty());
-  EXPECT_EQ(*t.evaluated_until(), 0);
-  ASSERT_TRUE(t.set_evaluated_until(500));
-  ASSERT_TRUE(t.set_evaluated_until(400));  // never goes back
-  EXPECT_EQ(*t.evaluated_until(), 500);
 }
 
 TEST(Availability, EvaluationOverAScriptedHour) {
@@ -195,77 +170,6 @@ TEST(Availability, AServiceTimelineFromItsHosts) {
   EXPECT_EQ(tot.degraded_ms, 100 * kS);
   ASSERT_TRUE(tot.availability());
   EXPECT_DOUBLE_EQ(*tot.availability(), 100.0);
-}
-
-TEST(Sla, CalendarPeriodsInUtc) {
-  auto at = [](const char* t) { return *core::parse_time(t); };
-  auto feb = sla::period_named("month", "2026-02");
-  ASSERT_TRUE(feb);
-  EXPECT_EQ(feb->start_ms, at("2026-02-01T00:00:00Z"));
-  EXPECT_EQ(feb->end_ms - feb->start_ms, 28 * 86'400'000LL);
-  EXPECT_EQ(sla::period_named("month", "2024-02")->end_ms - sla::period_named("month", "2024-02")->start_ms,
-            29 * 86'400'000LL);
-  EXPECT_EQ(sla::period_at("month", at("2026-11-25T14:00:00Z"))->name, "2026-11");
-  EXPECT_EQ(sla::period_at("quarter", at("2026-11-25T14:00:00Z"))->name, "2026-Q4");
-  EXPECT_EQ(sla::period_named("quarter", "2026-Q4")->start_ms, at("2026-10-01T00:00:00Z"));
-  EXPECT_EQ(sla::period_named("quarter", "2026-Q4")->end_ms, at("2027-01-01T00:00:00Z"));
-  // ISO weeks: 2026-W01 starts on Monday 2025-12-29; 2020 and 2026 have a week 53, 2025 has none.
-  EXPECT_EQ(sla::period_named("week", "2026-W01")->start_ms, at("2025-12-29T00:00:00Z"));
-  EXPECT_EQ(sla::period_at("week", at("2026-11-25T14:00:00Z"))->name, "2026-W48");
-  EXPECT_EQ(sla::period_at("week", at("2021-01-01T12:00:00Z"))->name, "2020-W53");
-  EXPECT_TRUE(sla::period_named("week", "2020-W53"));
-  EXPECT_TRUE(sla::period_named("week", "2026-W53"));
-  EXPECT_FALSE(sla::period_named("week", "2025-W53"));
-  for (const char* bad : {"2026-13", "2026-00", "2026-1", "26-11", "2026-11x", "", "2026-Q5"})
-    EXPECT_FALSE(sla::period_named("month", bad)) << bad;
-  EXPECT_FALSE(sla::period_named("quarter", "2026-Q0"));
-}
-
-TEST(Sla, MaintenanceShrinksTheAgreedTimeAndUnknownIsApart) {
-  // A 30-day month at 99.9 %: 43,200 agreed minutes allow 43.2 minutes down.
-  const auto month = *sla::period_named("month", "2026-11");
-  availability::Totals t;
-  t.down_ms = 30 * kMin;
-  t.maintenance_ms = 0;
-  const services::Sla target{99.9, "month", false};
-  auto r = sla::compute("shop", target, month, t, month.end_ms);
-  EXPECT_TRUE(r.closed);
-  EXPECT_EQ(r.agreed_ms, 30 * 1440 * kMin);
-  EXPECT_EQ(r.allowed_downtime_ms, 2'592'000);  // 43.2 minutes
-  EXPECT_EQ(r.budget_left_ms, 2'592'000 - 30 * kMin);
-  EXPECT_FALSE(r.breached);
-  EXPECT_NEAR(*r.achieved_percent, 100.0 * (43'200.0 - 30) / 43'200.0, 1e-12);
-  // Two hours of maintenance come out of the agreed time, not counted as up.
-  t.maintenance_ms = 120 * kMin;
-  t.unknown_ms = 10 * kMin;
-  t.degraded_ms = 20 * kMin;
-  r = sla::compute("shop", target, month, t, month.end_ms);
-  EXPECT_EQ(r.agreed_ms, (43'200 - 120) * kMin);
-  EXPECT_NEAR(*r.achieved_percent, 100.0 * (43'080.0 - 30) / 43'080.0, 1e-12);
-  EXPECT_EQ(r.unknown_ms, 10 * kMin);
-  // When degraded counts as down, the budget is gone.
-  r = sla::compute("shop", {99.9, "month", true}, month, t, month.end_ms);
-  EXPECT_EQ(r.downtime_ms, 50 * kMin);
-  EXPECT_TRUE(r.breached);
-  // Half-way through: figures so far.
-  r = sla::compute("shop", target, month, availability::Totals{}, month.start_ms + 15 * 1440 * kMin);
-  EXPECT_FALSE(r.closed);
-  EXPECT_EQ(r.agreed_ms, 15 * 1440 * kMin);
-}
-
-template <class B>
-class LeaseConformance : public store::OnBackend<B> {};
-TYPED_TEST_SUITE(LeaseConformance, store::Backends, store::BackendNames);
-
-TYPED_TEST(LeaseConformance, OneHolderAtATimeUntilItLapses) {
-  auto& l = *this->stores.leases;
-  EXPECT_TRUE(*l.acquire_lease("evaluation", "a", 1'000, 30'000));
-  EXPECT_FALSE(*l.acquire_lease("evaluation", "b", 2'000, 30'000));
-  EXPECT_TRUE(*l.acquire_lease("evaluation", "a", 20'000, 30'000)) << "renewed";
-  EXPECT_FALSE(*l.acquire_lease("evaluation", "b", 40'000, 30'000)) << "the renewal runs to 50 s";
-  EXPECT_TRUE(*l.acquire_lease("evaluation", "b", 50'000, 30'000)) << "lapsed: b takes over";
-  EXPECT_FALSE(*l.acquire_lease("evaluation", "a", 60'000, 30'000));
-  EXPECT_TRUE(*l.acquire_lease("other", "a", 60'000, 30'000)) << "leases are per name";
 }
 
 TEST(Availability, TwoCollectorsOnOneRedisEvaluateOnce) {

@@ -8,7 +8,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include "backend_fixture.hpp"
+#include "store/fixture.hpp"
 
 namespace surveyor::collector {
 namespace {

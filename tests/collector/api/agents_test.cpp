@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: Apache-2.0
+// Enrollment and reports through the API: what is stored, acknowledged or refused.
+#include <gtest/gtest.h>
+
+#include "harness.hpp"
+
+namespace surveyor::collector {
+namespace {
+
+TEST(Api, EnrollmentCreatesTheHostCi) {
+  Harness h;
+  h.enroll();
+  EXPECT_EQ(h.ci_id, ingest::host_ci_id(test::sample_report().inventory->host.data->host_id));
+  auto res = h.call("GET", "/api/v1/cis/" + h.ci_id);
+  ASSERT_EQ(res.status, 200u) << res.body;
+  auto v = json::parse(res.body).as_object();
+  EXPECT_EQ(v.at("name").as_string(), "web01");
+  EXPECT_EQ(v.at("type").as_string(), "host");
+  EXPECT_EQ(v.at("attributes").as_object().at("host.id").as_string(), "4c4c4544003610518053b7c04f4e4d32");
+}
+
+TEST(Api, EnrollmentRefusals) {
+  Harness h;
+  const std::string ct = std::string(wire::kJsonContentType);
+  auto bad_token = h.call("POST", "/api/v1/enroll", R"({"token":"nope","host_id":"abc","hostname":"h"})",
+                          {{"Content-Type", ct}});
+  EXPECT_EQ(bad_token.status, 401u);
+  EXPECT_EQ(error_code(bad_token), "bad_enrollment_token");
+  auto garbage = h.call("POST", "/api/v1/enroll", "{not json", {{"Content-Type", ct}});
+  EXPECT_EQ(garbage.status, 400u);
+  EXPECT_EQ(error_code(garbage), "bad_enrollment");
+  auto media = h.call("POST", "/api/v1/enroll", "x", {{"Content-Type", "text/plain"}});
+  EXPECT_EQ(media.status, 415u);
+  EXPECT_EQ(error_code(media), "unsupported_media_type");
+  auto json_ok = h.call("POST", "/api/v1/enroll", R"({"token":"secret-token","host_id":"abc","hostname":"h"})",
+                        {{"Content-Type", ct}});
+  EXPECT_EQ(json_ok.status, 201u) << json_ok.body;
+  EXPECT_NE(json_ok.body.find("\"agent_key\""), std::string::npos);
+}
+
+TEST(Api, ReportIsStoredAndItsReplayIsAcknowledgedOnce) {
+  Harness h;
+  const std::string auth = h.enroll();
+  auto first = h.post_report(h.report(1), auth);
+  ASSERT_EQ(first.status, 202u) << first.body;
+  auto ack = wire::decode<wire::ReportAck>(first.body, wire::Format::binary);
+  ASSERT_TRUE(ack);
+  EXPECT_EQ(ack->sequence, 1u);
+  EXPECT_FALSE(ack->duplicate);
+  EXPECT_FALSE(ack->inventory_wanted);
+
+  auto again = h.post_report(h.report(1), auth);
+  ASSERT_EQ(again.status, 202u);
+  auto ack2 = wire::decode<wire::ReportAck>(again.body, wire::Format::binary);
+  ASSERT_TRUE(ack2);
+  EXPECT_TRUE(ack2->duplicate);
+
+  const store::SeriesKey key{h.ci_id, "system.cpu.utilization", {}};
+  auto samples = h.stores.series->read_samples(key, 0, INT64_MAX, 100);
+  ASSERT_TRUE(samples);
+  EXPECT_EQ(samples->size(), 2u) << "the replay stored nothing more";
+  auto metrics = h.call("GET", "/metrics").body;
+  EXPECT_NE(metrics.find("surveyor_reports_total{outcome=\"stored\"} 1"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("surveyor_reports_total{outcome=\"duplicate\"} 1"), std::string::npos);
+
+  auto ci = json::parse(h.call("GET", "/api/v1/cis/" + h.ci_id).body).as_object();
+  const auto& attrs = ci.at("attributes").as_object();
+  EXPECT_EQ(attrs.at("cpu.cores").as_int64(), 2);
+  EXPECT_EQ(attrs.at("memory.total_bytes").as_int64(), 25'275'224'064);
+  EXPECT_EQ(attrs.at("cpu.cache.l1i.size_bytes").as_int64(), 32768);
+  bool found = false;
+  for (const auto& s : ci.at("latest_samples").as_array())
+    if (s.as_object().at("metric").as_string() == "system.cpu.utilization") {
+      EXPECT_EQ(s.as_object().at("value").as_double(), 0.5);
+      found = true;
+    }
+  EXPECT_TRUE(found);
+}
+
+TEST(Api, JsonReportsAreAcceptedToo) {
+  Harness h;
+  const std::string auth = h.enroll();
+  auto res = h.post_report(h.report(5), auth, wire::Format::json);
+  ASSERT_EQ(res.status, 202u) << res.body;
+  EXPECT_EQ(res.body, R"({"sequence":5,"duplicate":false,"inventory_wanted":false})");
+}
+
+TEST(Api, CollectorAsksForTheInventoryWhenItsDigestIsUnknown) {
+  Harness h;
+  const std::string auth = h.enroll();
+  wire::Report r = h.report(1);
+  r.inventory.reset();  // only the digest
+  auto res = h.post_report(r, auth);
+  ASSERT_EQ(res.status, 202u);
+  EXPECT_TRUE(wire::decode<wire::ReportAck>(res.body, wire::Format::binary)->inventory_wanted);
+  ASSERT_EQ(h.post_report(h.report(2), auth).status, 202u);  // with the inventory
+  wire::Report later = h.report(3);
+  later.inventory.reset();
+  auto res3 = h.post_report(later, auth);
+  EXPECT_FALSE(wire::decode<wire::ReportAck>(res3.body, wire::Format::binary)->inventory_wanted);
+}
+
+TEST(Api, ReportRefusals) {
+  Harness h;
+  const std::string auth = h.enroll();
+  const std::string ct = std::string(wire::kBinaryContentType);
+  const std::string body = wire::encode(h.report(1), wire::Format::binary);
+
+  auto none = h.call("POST", "/api/v1/reports", body, {{"Content-Type", ct}});
+  EXPECT_EQ(none.status, 401u);
+  EXPECT_EQ(error_code(none), "unauthenticated");
+  auto wrong_key = h.post_report(h.report(1), h.agent_id + ":" + std::string(64, '0'));
+  EXPECT_EQ(wrong_key.status, 401u);
+  EXPECT_EQ(error_code(wrong_key), "unknown_agent");
+  auto unknown = h.post_report(h.report(1), "agt-nobody:abc");
+  EXPECT_EQ(unknown.status, 401u);
+
+  auto truncated = h.call("POST", "/api/v1/reports", body.substr(0, body.size() / 2),
+                          {{"Content-Type", ct}, {"Authorization", "Bearer " + auth}});
+  EXPECT_EQ(truncated.status, 400u);
+  EXPECT_EQ(error_code(truncated), "bad_report");
+  EXPECT_NE(truncated.body.find("truncated"), std::string::npos) << truncated.body;
+
+  wire::Report other = h.report(1);
+  other.agent_id = "agt-someone-else";
+  auto mismatch = h.post_report(other, auth);
+  EXPECT_EQ(mismatch.status, 403u);
+  EXPECT_EQ(error_code(mismatch), "agent_mismatch");
+
+  auto media = h.call("POST", "/api/v1/reports", body, {{"Content-Type", "text/csv"}, {"Authorization", "Bearer " + auth}});
+  EXPECT_EQ(media.status, 415u);
+
+  auto metrics = h.call("GET", "/metrics").body;
+  EXPECT_NE(metrics.find("surveyor_errors_total{reason=\"unknown_agent\"} 2"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("surveyor_errors_total{reason=\"bad_report\"} 1"), std::string::npos);
+  // Nothing was stored by any refused report.
+  auto samples = h.stores.series->list_series(h.ci_id);
+  ASSERT_TRUE(samples);
+  EXPECT_TRUE(samples->empty());
+}
+
+}  // namespace
+}  // namespace surveyor::collector

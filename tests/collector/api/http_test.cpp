@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: Apache-2.0
+// The HTTP side of the API: limits, routing errors, readiness and malformed
+// requests, through the real server on loopback.
+#include <gtest/gtest.h>
+
+#include "harness.hpp"
+
+namespace surveyor::collector {
+namespace {
+
+TEST(Api, OversizeBodyIs413) {
+  Harness h("", 64 * 1024);
+  const std::string auth = h.enroll();
+  auto res = h.call("POST", "/api/v1/reports", std::string(100 * 1024, 'x'),
+                    {{"Content-Type", std::string(wire::kBinaryContentType)}, {"Authorization", "Bearer " + auth}});
+  EXPECT_EQ(res.status, 413u);
+  EXPECT_EQ(error_code(res), "too_large");
+  // The server is still fine afterwards.
+  EXPECT_EQ(h.call("GET", "/healthz").status, 200u);
+}
+
+TEST(Api, RoutingErrors) {
+  Harness h;
+  auto nf = h.call("GET", "/api/v1/nothing");
+  EXPECT_EQ(nf.status, 404u);
+  auto wrong = h.call("DELETE", "/api/v1/cis");
+  EXPECT_EQ(wrong.status, 405u);
+  EXPECT_EQ(wrong.header("Allow"), "GET, POST");
+  EXPECT_EQ(h.call("GET", "/healthz").body, R"({"status":"ok"})");
+  auto ready = h.call("GET", "/readyz");
+  EXPECT_EQ(ready.status, 200u);
+  EXPECT_NE(ready.body.find("\"status\":\"ready\""), std::string::npos);
+  auto metrics = h.call("GET", "/metrics");
+  EXPECT_EQ(metrics.status, 200u);
+  EXPECT_EQ(metrics.header("Content-Type").substr(0, 10), "text/plain");
+}
+
+TEST(Api, ReadyzFailsWhenTheStoreIsUnreachable) {
+  Harness h("redis://127.0.0.1:" + std::to_string(test::free_port()) + "/x");
+  auto r = h.call("GET", "/readyz");
+  EXPECT_EQ(r.status, 503u);
+  EXPECT_NE(r.body.find("\"status\":\"unavailable\""), std::string::npos) << r.body;
+  EXPECT_EQ(r.header("Retry-After"), "5");
+  // And a report gets 503 with Retry-After, never a 202.
+  auto e = h.call("POST", "/api/v1/reports", "x",
+                  {{"Content-Type", std::string(wire::kBinaryContentType)}, {"Authorization", "Bearer agt-1:k"}});
+  EXPECT_EQ(e.status, 503u);
+  EXPECT_EQ(error_code(e), "store_unavailable");
+}
+
+// Raw bytes over a socket, for what a well-behaved client cannot send.
+std::string raw_exchange(std::uint16_t port, const std::string& bytes) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  ::inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+  std::string out;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+    (void)::write(fd, bytes.data(), bytes.size());
+    ::shutdown(fd, SHUT_WR);
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+TEST(Api, MalformedHttpGets400AndTheServerCarriesOn) {
+  Harness h;
+  EXPECT_EQ(raw_exchange(h.srv->port(), "THIS IS NOT HTTP\r\n\r\n").substr(0, 12), "HTTP/1.1 400");
+  EXPECT_EQ(raw_exchange(h.srv->port(), "GET / HTTP/1.1\r\nContent-Length: banana\r\n\r\n").substr(0, 12),
+            "HTTP/1.1 400");
+  const std::string big_header = "GET /healthz HTTP/1.1\r\nX-Big: " + std::string(64 * 1024, 'a') + "\r\n\r\n";
+  EXPECT_EQ(raw_exchange(h.srv->port(), big_header).substr(0, 12), "HTTP/1.1 431");
+  // Two requests on one kept-alive connection.
+  const std::string two = raw_exchange(h.srv->port(), "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(std::count(two.begin(), two.end(), '{'), 2) << two;
+  EXPECT_EQ(h.call("GET", "/healthz").status, 200u);
+}
+
+}  // namespace
+}  // namespace surveyor::collector

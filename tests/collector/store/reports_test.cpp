@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: Apache-2.0
+// One agent report applied on both backends: once, in order, from known agents
+// only, concurrently, with its inventory merged by state.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "store/fixture.hpp"
+
+namespace surveyor::collector::store {
+namespace {
+
+using test::TempDir;
+
+template <class B>
+using ReportConformance = OnBackend<B>;
+TYPED_TEST_SUITE(ReportConformance, Backends, BackendNames);
+
+TYPED_TEST(ReportConformance, ReportIsAppliedOnceAndDuplicatesChangeNothing) {
+  ASSERT_TRUE(this->stores.agents->create_agent(this->agent("agt-1")));
+  ReportBatch b;
+  b.agent_id = "agt-1";
+  b.sequence = 7;
+  b.received_at_ms = 60'000;
+  b.heartbeat_interval_s = 60;
+  b.inventory_digest = std::string(64, 'f');
+  CiUpdate host = this->host_update("ci-agt-1", "web01", 60'000);
+  host.attributes = {{"cpu.cores", std::int64_t{2}}};
+  b.cis.push_back(host);
+  b.series.push_back({this->series("ci-agt-1", "system.cpu.utilization"), {{10'000, 0.5}, {20'000, 0.25}}});
+  b.series.push_back({this->series("ci-agt-1", "system.filesystem.usage", {{"mountpoint", "/"}, {"state", "used"}}),
+                      {{10'000, 1e9}}});
+
+  auto first = this->stores.reports->apply_report(b);
+  ASSERT_TRUE(first) << first.error().describe();
+  EXPECT_EQ(first->outcome, ApplyOutcome::stored);
+
+  // The same sequence again, even with different content, changes nothing.
+  ReportBatch replay = b;
+  replay.series[0].second = {{30'000, 0.75}};
+  replay.cis[0].attributes = {{"cpu.cores", std::int64_t{64}}};
+  auto second = this->stores.reports->apply_report(replay);
+  ASSERT_TRUE(second) << second.error().describe();
+  EXPECT_EQ(second->outcome, ApplyOutcome::duplicate);
+
+  auto samples = this->stores.series->read_samples(b.series[0].first.key, 0, 1'000'000, 100);
+  ASSERT_TRUE(samples);
+  ASSERT_EQ(samples->size(), 2u);
+  EXPECT_EQ((*samples)[0].time_ms, 10'000);
+  EXPECT_EQ((*samples)[0].value, 0.5);
+  EXPECT_EQ((*samples)[1].value, 0.25);
+
+  auto ci = this->stores.cmdb->find_ci("ci-agt-1");
+  ASSERT_TRUE(ci && ci->has_value());
+  EXPECT_EQ(std::get<std::int64_t>((*ci)->attributes.at("cpu.cores")), 2);
+
+  auto agent = this->stores.agents->find_agent("agt-1");
+  ASSERT_TRUE(agent && agent->has_value());
+  EXPECT_EQ((*agent)->last_sequence, 7u);
+  EXPECT_EQ((*agent)->last_seen_ms, 60'000);
+  EXPECT_EQ((*agent)->heartbeat_interval_s, 60u);
+  EXPECT_EQ((*agent)->inventory_digest, std::string(64, 'f'));
+
+  auto series = this->stores.series->list_series("ci-agt-1");
+  ASSERT_TRUE(series);
+  ASSERT_EQ(series->size(), 2u);
+  EXPECT_EQ((*series)[0], b.series[0].first);
+  EXPECT_EQ((*series)[1], b.series[1].first);
+}
+
+TYPED_TEST(ReportConformance, OlderSequenceArrivingLateIsStoredAndStateOnlyMovesForward) {
+  ASSERT_TRUE(this->stores.agents->create_agent(this->agent("agt-1")));
+  ReportBatch later;
+  later.agent_id = "agt-1";
+  later.sequence = 5;
+  later.received_at_ms = 50'000;
+  later.heartbeat_interval_s = 60;
+  ASSERT_TRUE(this->stores.reports->apply_report(later));
+  ReportBatch earlier = later;
+  earlier.sequence = 4;
+  earlier.received_at_ms = 40'000;
+  earlier.series.push_back({this->series("ci-agt-1", "m"), {{1'000, 1.0}}});
+  auto r = this->stores.reports->apply_report(earlier);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->outcome, ApplyOutcome::stored);
+  auto agent = this->stores.agents->find_agent("agt-1");
+  ASSERT_TRUE(agent && agent->has_value());
+  EXPECT_EQ((*agent)->last_sequence, 5u);
+  EXPECT_EQ((*agent)->last_seen_ms, 50'000);
+  // Digest unchanged when the report carried no inventory.
+  EXPECT_EQ((*agent)->inventory_digest, "");
+}
+
+TYPED_TEST(ReportConformance, ReportFromUnknownAgentStoresNothing) {
+  ReportBatch b;
+  b.agent_id = "agt-ghost";
+  b.sequence = 1;
+  b.received_at_ms = 1;
+  b.heartbeat_interval_s = 60;
+  b.cis.push_back(this->host_update("ci-ghost", "ghost", 1));
+  b.series.push_back({this->series("ci-ghost", "m"), {{1'000, 1.0}}});
+  auto r = this->stores.reports->apply_report(b);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, StoreErrc::invalid);
+  auto ci = this->stores.cmdb->find_ci("ci-ghost");
+  ASSERT_TRUE(ci);
+  EXPECT_FALSE(ci->has_value());
+  auto samples = this->stores.series->read_samples(b.series[0].first.key, 0, 10'000, 10);
+  ASSERT_TRUE(samples);
+  EXPECT_TRUE(samples->empty());
+}
+
+TYPED_TEST(ReportConformance, ConcurrentReportsAreAllStored) {
+  ASSERT_TRUE(this->stores.agents->create_agent(this->agent("agt-1")));
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 25;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        const int seq = t * kPerThread + i + 1;
+        ReportBatch b;
+        b.agent_id = "agt-1";
+        b.sequence = static_cast<std::uint64_t>(seq);
+        b.received_at_ms = seq;
+        b.heartbeat_interval_s = 60;
+        CiUpdate host;
+        host.id = "ci-1";
+        host.type = "host";
+        host.name = "web01";
+        host.source = "agent";
+        host.seen_at_ms = seq;
+        b.cis.push_back(host);
+        b.series.push_back({SeriesInfo{SeriesKey{"ci-1", "m", {}}, "1"}, {{seq * 1000, double(seq)}}});
+        auto r = this->stores.reports->apply_report(b);
+        if (!r || r->outcome != ApplyOutcome::stored) ++failures;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  auto samples = this->stores.series->read_samples(SeriesKey{"ci-1", "m", {}}, 0, 1'000'000'000, 1000);
+  ASSERT_TRUE(samples);
+  EXPECT_EQ(samples->size(), static_cast<std::size_t>(kThreads * kPerThread));
+  auto agent = this->stores.agents->find_agent("agt-1");
+  ASSERT_TRUE(agent && agent->has_value());
+  EXPECT_EQ((*agent)->last_sequence, static_cast<std::uint64_t>(kThreads * kPerThread));
+  auto ci = this->stores.cmdb->find_ci("ci-1");
+  ASSERT_TRUE(ci && ci->has_value());
+  EXPECT_EQ((*ci)->last_seen_ms, kThreads * kPerThread);
+}
+
+TYPED_TEST(ReportConformance, InventorySectionsMergeByState) {
+  ASSERT_TRUE(this->stores.agents->create_agent(this->agent("agt-1")));
+  auto report = [&](std::uint64_t seq, std::vector<SectionUpdate> sections) {
+    ReportBatch b;
+    b.agent_id = "agt-1";
+    b.sequence = seq;
+    b.received_at_ms = static_cast<std::int64_t>(seq) * 1000;
+    b.heartbeat_interval_s = 60;
+    b.inventory_ci_id = "ci-1";
+    b.sections = std::move(sections);
+    return this->stores.reports->apply_report(b);
+  };
+  auto first = report(1, {{"disks", "collected", "", "d1", R"([{"name":"sda"}])"},
+                          {"hardware", "failed", "permission denied", "", ""},
+                          {"packages", "empty", "", "e0", "[]"},
+                          {"nics", "unchanged", "", "n0", ""}});
+  ASSERT_TRUE(first) << first.error().describe();
+  ASSERT_EQ(first->inventory.size(), 3u) << "an unchanged section with nothing held stores nothing";
+  EXPECT_EQ(first->inventory[0], (InventorySection{"disks", "collected", "", "d1", R"([{"name":"sda"}])", 1000}));
+  EXPECT_EQ(first->inventory[1], (InventorySection{"hardware", "failed", "permission denied", "", "", 1000}));
+  EXPECT_EQ(first->inventory[2].name, "packages");
+
+  // The disks section failing later keeps the disks known before.
+  auto second = report(2, {{"disks", "failed", "cannot read /sys/block", "", ""},
+                           {"hardware", "collected", "", "h1", R"({"system_vendor":"Dell Inc."})"},
+                           {"packages", "unchanged", "", "e0", ""}});
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->inventory[0], (InventorySection{"disks", "failed", "cannot read /sys/block", "d1",
+                                                    R"([{"name":"sda"}])", 2000}));
+  EXPECT_EQ(second->inventory[1].state, "collected");
+  EXPECT_EQ(second->inventory[1].data_json, R"({"system_vendor":"Dell Inc."})");
+  EXPECT_EQ(second->inventory[2].updated_ms, 1000) << "unchanged is not rewritten";
+
+  auto held = this->stores.inventory->get_inventory("ci-1");
+  ASSERT_TRUE(held) << held.error().describe();
+  EXPECT_EQ(*held, second->inventory);
+
+  // A replayed report changes nothing and reports what is held.
+  auto dup = report(1, {{"disks", "collected", "", "zz", "[]"}});
+  ASSERT_TRUE(dup);
+  EXPECT_EQ(dup->outcome, ApplyOutcome::duplicate);
+  EXPECT_EQ(dup->inventory, second->inventory);
+  auto none = this->stores.inventory->get_inventory("ci-other");
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->empty());
+}
+
+}  // namespace
+}  // namespace surveyor::collector::store
