@@ -71,6 +71,16 @@ spool::Spool make_spool(const test::TempDir& dir, spool::SpoolOptions o = {}) {
   return std::move(*s);
 }
 
+// Flushes within `deadline`, running the loop for up to `run`: whether all
+// was delivered.
+bool flushed(ReportSender& sender, boost::asio::io_context& io, std::chrono::milliseconds deadline,
+             std::chrono::milliseconds run) {
+  bool all = false;
+  sender.flush(deadline, [&](bool a) { all = a; });
+  io.run_for(run);
+  return all;
+}
+
 SenderOptions fast() {
   SenderOptions o;
   o.min_backoff = 10ms;
@@ -87,10 +97,7 @@ TEST(ReportSender, RetriesFailuresAndDeliversInOrder) {
   ReportSender sender(io, client, make_spool(dir), fast());
   sender.set_credentials("agt-x", "k");
   for (std::uint64_t s = 1; s <= 3; ++s) sender.submit(report(s));
-  bool flushed = false;
-  sender.flush(5s, [&](bool all) { flushed = all; });
-  io.run_for(10s);
-  EXPECT_TRUE(flushed);
+  EXPECT_TRUE(flushed(sender, io, 5s, 10s));
   EXPECT_EQ(fake.accepted, (std::vector<std::uint64_t>{1, 2, 3}));
   EXPECT_EQ(sender.stats().delivered, 3u);
   EXPECT_EQ(sender.stats().failed_attempts, 3u);
@@ -110,10 +117,7 @@ TEST(ReportSender, PermanentRejectionDropsOnlyThatReport) {
   sender.set_credentials("agt-x", "k");
   sender.submit(report(1));
   sender.submit(report(2));
-  bool flushed = false;
-  sender.flush(5s, [&](bool all) { flushed = all; });
-  io.run_for(10s);
-  EXPECT_TRUE(flushed);
+  EXPECT_TRUE(flushed(sender, io, 5s, 10s));
   EXPECT_EQ(fake.accepted, (std::vector<std::uint64_t>{2}));
   EXPECT_EQ(sender.stats().dropped_rejected, 1u);
 }
@@ -156,10 +160,7 @@ TEST(ReportSender, AReportTooLargeForTheCollectorIsDroppedNotRetriedForever) {
   big.series.push_back(s);
   sender.submit(big);
   sender.submit(report(2));
-  bool all = false;
-  sender.flush(10s, [&](bool a) { all = a; });
-  io.run_for(12s);
-  EXPECT_TRUE(all);
+  EXPECT_TRUE(flushed(sender, io, 10s, 12s));
   EXPECT_EQ(fake.accepted, (std::vector<std::uint64_t>{2}));
   EXPECT_EQ(sender.stats().dropped_rejected, 1u);
 }
@@ -203,10 +204,7 @@ TEST(ReportSender, ReportsSpooledByOneRunAreDeliveredByTheNext) {
   ReportSender sender(io, client, make_spool(dir), fast());
   EXPECT_EQ(sender.queued(), 5u);
   sender.set_credentials("agt-x", "k");
-  bool all = false;
-  sender.flush(5s, [&](bool a) { all = a; });
-  io.run_for(6s);
-  EXPECT_TRUE(all);
+  EXPECT_TRUE(flushed(sender, io, 5s, 6s));
   EXPECT_EQ(fake.accepted, (std::vector<std::uint64_t>{1, 2, 3, 4, 5}));
   EXPECT_EQ(sender.queued(), 0u);
 }
@@ -266,10 +264,7 @@ TEST(ReportSender, AConnectionTheServerClosedIsReopenedWithoutAFailure) {
       collector::server::ServerOptions{.host = "127.0.0.1", .port = fake.url().port}, fake.router);
   ASSERT_TRUE(fake.server->start());
   sender.submit(report(2));
-  bool all = false;
-  sender.flush(5s, [&](bool a) { all = a; });
-  io.run_for(6s);
-  EXPECT_TRUE(all);
+  EXPECT_TRUE(flushed(sender, io, 5s, 6s));
   EXPECT_EQ(fake.accepted, (std::vector<std::uint64_t>{1, 2}));
   EXPECT_EQ(sender.stats().failed_attempts, 0u);
 }

@@ -7,8 +7,6 @@
 namespace surveyor::collector::store {
 namespace {
 
-using test::TempDir;
-
 template <class B>
 using AgentConformance = OnBackend<B>;
 TYPED_TEST_SUITE(AgentConformance, Backends, BackendNames);
@@ -20,7 +18,7 @@ TYPED_TEST(AgentConformance, PingAndDescribe) {
 }
 
 TYPED_TEST(AgentConformance, AgentsAreCreatedOnceAndFound) {
-  const AgentRecord a = this->agent("agt-1");
+  const AgentRecord a = agent_record("agt-1");
   ASSERT_TRUE(this->stores.agents->create_agent(a));
   auto again = this->stores.agents->create_agent(a);
   ASSERT_FALSE(again);

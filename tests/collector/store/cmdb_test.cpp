@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// The CMDB's stores on both backends: relationships, the audit trail (CI
+// The CMDB's stores on both backends: CIs (attributes merged by source,
+// listing by name with filters and pages), relationships, the audit trail (CI
 // attributes, a RAM change, a package upgrade, relationships), values a person
 // set that agents leave alone, and changes observed inside and outside an
 // approved change window.
@@ -43,11 +44,7 @@ class CmdbConformance : public OnBackend<B> {
 
   // A report from agt-1 at `at` with the host's attributes and packages.
   void report(std::uint64_t seq, std::int64_t at, AttrMap attrs, const std::string& packages) {
-    ReportBatch b;
-    b.agent_id = "agt-1";
-    b.sequence = seq;
-    b.received_at_ms = at;
-    b.heartbeat_interval_s = 60;
+    ReportBatch b = report_batch("agt-1", seq, at);
     CiUpdate u;
     u.id = "host-1";
     u.type = "host";
@@ -274,6 +271,74 @@ TEST(SqliteCmdb, AuditEntriesCannotBeChangedOrRemoved) {
   EXPECT_NE(sqlite3_exec(db, "UPDATE audit SET origin = 'nobody'", nullptr, nullptr, nullptr), SQLITE_OK);
   EXPECT_NE(sqlite3_exec(db, "DELETE FROM audit", nullptr, nullptr, nullptr), SQLITE_OK);
   sqlite3_close(db);
+}
+
+template <class B>
+using CiConformance = OnBackend<B>;
+TYPED_TEST_SUITE(CiConformance, Backends, BackendNames);
+
+TYPED_TEST(CiConformance, CiUpsertMergesAttributes) {
+  CiUpdate u = host_update("ci-1", "web01", 1000);
+  u.attributes = {{"cpu.cores", std::int64_t{4}}, {"cpu.model", std::string("Xeon")},
+                  {"memory.total_bytes", std::int64_t{8} << 30}, {"virtual", true}, {"load", 0.25}};
+  auto c1 = this->stores.cmdb->upsert_ci(u);
+  ASSERT_TRUE(c1) << c1.error().describe();
+  EXPECT_EQ(c1->first_seen_ms, 1000);
+  EXPECT_EQ(c1->state, CiState::active);
+
+  // A later update of the cpu section replaces cpu.* but leaves the rest.
+  CiUpdate u2 = host_update("ci-1", "", 2000);
+  u2.attributes = {{"cpu.cores", std::int64_t{8}}};
+  u2.replace_prefixes = {"cpu."};
+  auto c2 = this->stores.cmdb->upsert_ci(u2);
+  ASSERT_TRUE(c2);
+
+  auto got = this->stores.cmdb->find_ci("ci-1");
+  ASSERT_TRUE(got && got->has_value());
+  const Ci& ci = **got;
+  EXPECT_EQ(ci, *c2);
+  EXPECT_EQ(ci.name, "web01");
+  EXPECT_EQ(ci.first_seen_ms, 1000);
+  EXPECT_EQ(ci.last_seen_ms, 2000);
+  EXPECT_EQ(ci.updated_ms, 2000);
+  EXPECT_EQ(std::get<std::int64_t>(ci.attributes.at("cpu.cores")), 8);
+  EXPECT_FALSE(ci.attributes.contains("cpu.model"));
+  EXPECT_EQ(std::get<std::int64_t>(ci.attributes.at("memory.total_bytes")), std::int64_t{8} << 30);
+  EXPECT_EQ(std::get<bool>(ci.attributes.at("virtual")), true);
+  EXPECT_EQ(std::get<double>(ci.attributes.at("load")), 0.25);
+
+  // Seen again without changes: last_seen moves, updated does not.
+  auto c3 = this->stores.cmdb->upsert_ci(host_update("ci-1", "web01", 3000));
+  ASSERT_TRUE(c3);
+  EXPECT_EQ(c3->last_seen_ms, 3000);
+  EXPECT_EQ(c3->updated_ms, 2000);
+}
+
+TYPED_TEST(CiConformance, CisAreListedByNameWithFilters) {
+  ASSERT_TRUE(this->stores.cmdb->upsert_ci(host_update("ci-b", "beta", 1)));
+  ASSERT_TRUE(this->stores.cmdb->upsert_ci(host_update("ci-a", "alpha", 1)));
+  CiUpdate disk = host_update("ci-d", "alpha", 1);
+  disk.type = "disk";
+  ASSERT_TRUE(this->stores.cmdb->upsert_ci(disk));
+
+  // The ids a listing returns, in its order ("error: ..." when it fails).
+  auto ids = [this](const CiFilter& q) {
+    std::vector<std::string> out;
+    auto r = this->stores.cmdb->list_cis(q);
+    if (!r) return std::vector<std::string>{"error: " + r.error().describe()};
+    for (const Ci& c : *r) out.push_back(c.id);
+    return out;
+  };
+  using Ids = std::vector<std::string>;
+  EXPECT_EQ(ids({}), (Ids{"ci-a", "ci-d", "ci-b"}));
+  EXPECT_EQ(ids({.type = "host"}), (Ids{"ci-a", "ci-b"}));
+  EXPECT_EQ(ids({.name = "alpha"}), (Ids{"ci-a", "ci-d"}));
+  EXPECT_EQ(ids({.limit = 1, .offset = 1}), (Ids{"ci-d"}));
+
+  // Renaming moves the CI in the name order.
+  ASSERT_TRUE(this->stores.cmdb->upsert_ci(host_update("ci-b", "aardvark", 2)));
+  EXPECT_EQ(ids({.type = "host"}), (Ids{"ci-b", "ci-a"}));
+  EXPECT_EQ(ids({.name = "beta"}), Ids{});
 }
 
 }  // namespace

@@ -33,8 +33,44 @@ struct BackendNames {
   static std::string GetName(int) { return T::kName; }
 };
 
-// Opens the backend's stores; a fixture base for typed suites, with the
-// records most suites start from.
+// The records most suites start from.
+inline AgentRecord agent_record(const std::string& id) {
+  AgentRecord a;
+  a.id = id;
+  a.key_hash = std::string(64, 'a');
+  a.host_id = "host-" + id;
+  a.hostname = "web01";
+  a.ci_id = "ci-" + id;
+  a.agent_version = "0.1.0";
+  a.enrolled_at_ms = 1'000;
+  return a;
+}
+
+inline CiUpdate host_update(const std::string& id, const std::string& name, std::int64_t at) {
+  CiUpdate u;
+  u.id = id;
+  u.type = "host";
+  u.name = name;
+  u.source = "agent";
+  u.seen_at_ms = at;
+  return u;
+}
+
+inline SeriesInfo series_info(const std::string& ci, const std::string& metric, Labels attrs = {}) {
+  return SeriesInfo{SeriesKey{ci, metric, std::move(attrs)}, "1"};
+}
+
+// A report of `agent` with a 60 s heartbeat and nothing in it yet.
+inline ReportBatch report_batch(const std::string& agent, std::uint64_t sequence, std::int64_t received_at_ms) {
+  ReportBatch b;
+  b.agent_id = agent;
+  b.sequence = sequence;
+  b.received_at_ms = received_at_ms;
+  b.heartbeat_interval_s = 60;
+  return b;
+}
+
+// Opens the backend's stores; a fixture base for typed suites.
 template <class B>
 class OnBackend : public ::testing::Test {
  protected:
@@ -42,32 +78,6 @@ class OnBackend : public ::testing::Test {
     auto s = backends::open_stores(backend.url());
     ASSERT_TRUE(s) << s.error().describe();
     stores = std::move(*s);
-  }
-
-  static AgentRecord agent(const std::string& id) {
-    AgentRecord a;
-    a.id = id;
-    a.key_hash = std::string(64, 'a');
-    a.host_id = "host-" + id;
-    a.hostname = "web01";
-    a.ci_id = "ci-" + id;
-    a.agent_version = "0.1.0";
-    a.enrolled_at_ms = 1'000;
-    return a;
-  }
-
-  static CiUpdate host_update(const std::string& id, const std::string& name, std::int64_t at) {
-    CiUpdate u;
-    u.id = id;
-    u.type = "host";
-    u.name = name;
-    u.source = "agent";
-    u.seen_at_ms = at;
-    return u;
-  }
-
-  static SeriesInfo series(const std::string& ci, const std::string& metric, Labels attrs = {}) {
-    return SeriesInfo{SeriesKey{ci, metric, std::move(attrs)}, "1"};
   }
 
   B backend;

@@ -10,25 +10,19 @@
 namespace surveyor::collector::store {
 namespace {
 
-using test::TempDir;
-
 template <class B>
 using ReportConformance = OnBackend<B>;
 TYPED_TEST_SUITE(ReportConformance, Backends, BackendNames);
 
 TYPED_TEST(ReportConformance, ReportIsAppliedOnceAndDuplicatesChangeNothing) {
-  ASSERT_TRUE(this->stores.agents->create_agent(this->agent("agt-1")));
-  ReportBatch b;
-  b.agent_id = "agt-1";
-  b.sequence = 7;
-  b.received_at_ms = 60'000;
-  b.heartbeat_interval_s = 60;
+  ASSERT_TRUE(this->stores.agents->create_agent(agent_record("agt-1")));
+  ReportBatch b = report_batch("agt-1", 7, 60'000);
   b.inventory_digest = std::string(64, 'f');
-  CiUpdate host = this->host_update("ci-agt-1", "web01", 60'000);
+  CiUpdate host = host_update("ci-agt-1", "web01", 60'000);
   host.attributes = {{"cpu.cores", std::int64_t{2}}};
   b.cis.push_back(host);
-  b.series.push_back({this->series("ci-agt-1", "system.cpu.utilization"), {{10'000, 0.5}, {20'000, 0.25}}});
-  b.series.push_back({this->series("ci-agt-1", "system.filesystem.usage", {{"mountpoint", "/"}, {"state", "used"}}),
+  b.series.push_back({series_info("ci-agt-1", "system.cpu.utilization"), {{10'000, 0.5}, {20'000, 0.25}}});
+  b.series.push_back({series_info("ci-agt-1", "system.filesystem.usage", {{"mountpoint", "/"}, {"state", "used"}}),
                       {{10'000, 1e9}}});
 
   auto first = this->stores.reports->apply_report(b);
@@ -69,17 +63,13 @@ TYPED_TEST(ReportConformance, ReportIsAppliedOnceAndDuplicatesChangeNothing) {
 }
 
 TYPED_TEST(ReportConformance, OlderSequenceArrivingLateIsStoredAndStateOnlyMovesForward) {
-  ASSERT_TRUE(this->stores.agents->create_agent(this->agent("agt-1")));
-  ReportBatch later;
-  later.agent_id = "agt-1";
-  later.sequence = 5;
-  later.received_at_ms = 50'000;
-  later.heartbeat_interval_s = 60;
+  ASSERT_TRUE(this->stores.agents->create_agent(agent_record("agt-1")));
+  ReportBatch later = report_batch("agt-1", 5, 50'000);
   ASSERT_TRUE(this->stores.reports->apply_report(later));
   ReportBatch earlier = later;
   earlier.sequence = 4;
   earlier.received_at_ms = 40'000;
-  earlier.series.push_back({this->series("ci-agt-1", "m"), {{1'000, 1.0}}});
+  earlier.series.push_back({series_info("ci-agt-1", "m"), {{1'000, 1.0}}});
   auto r = this->stores.reports->apply_report(earlier);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->outcome, ApplyOutcome::stored);
@@ -92,13 +82,9 @@ TYPED_TEST(ReportConformance, OlderSequenceArrivingLateIsStoredAndStateOnlyMoves
 }
 
 TYPED_TEST(ReportConformance, ReportFromUnknownAgentStoresNothing) {
-  ReportBatch b;
-  b.agent_id = "agt-ghost";
-  b.sequence = 1;
-  b.received_at_ms = 1;
-  b.heartbeat_interval_s = 60;
-  b.cis.push_back(this->host_update("ci-ghost", "ghost", 1));
-  b.series.push_back({this->series("ci-ghost", "m"), {{1'000, 1.0}}});
+  ReportBatch b = report_batch("agt-ghost", 1, 1);
+  b.cis.push_back(host_update("ci-ghost", "ghost", 1));
+  b.series.push_back({series_info("ci-ghost", "m"), {{1'000, 1.0}}});
   auto r = this->stores.reports->apply_report(b);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, StoreErrc::invalid);
@@ -111,7 +97,7 @@ TYPED_TEST(ReportConformance, ReportFromUnknownAgentStoresNothing) {
 }
 
 TYPED_TEST(ReportConformance, ConcurrentReportsAreAllStored) {
-  ASSERT_TRUE(this->stores.agents->create_agent(this->agent("agt-1")));
+  ASSERT_TRUE(this->stores.agents->create_agent(agent_record("agt-1")));
   constexpr int kThreads = 4;
   constexpr int kPerThread = 25;
   std::vector<std::thread> threads;
@@ -120,11 +106,7 @@ TYPED_TEST(ReportConformance, ConcurrentReportsAreAllStored) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kPerThread; ++i) {
         const int seq = t * kPerThread + i + 1;
-        ReportBatch b;
-        b.agent_id = "agt-1";
-        b.sequence = static_cast<std::uint64_t>(seq);
-        b.received_at_ms = seq;
-        b.heartbeat_interval_s = 60;
+        ReportBatch b = report_batch("agt-1", static_cast<std::uint64_t>(seq), seq);
         CiUpdate host;
         host.id = "ci-1";
         host.type = "host";
@@ -152,13 +134,9 @@ TYPED_TEST(ReportConformance, ConcurrentReportsAreAllStored) {
 }
 
 TYPED_TEST(ReportConformance, InventorySectionsMergeByState) {
-  ASSERT_TRUE(this->stores.agents->create_agent(this->agent("agt-1")));
+  ASSERT_TRUE(this->stores.agents->create_agent(agent_record("agt-1")));
   auto report = [&](std::uint64_t seq, std::vector<SectionUpdate> sections) {
-    ReportBatch b;
-    b.agent_id = "agt-1";
-    b.sequence = seq;
-    b.received_at_ms = static_cast<std::int64_t>(seq) * 1000;
-    b.heartbeat_interval_s = 60;
+    ReportBatch b = report_batch("agt-1", seq, static_cast<std::int64_t>(seq) * 1000);
     b.inventory_ci_id = "ci-1";
     b.sections = std::move(sections);
     return this->stores.reports->apply_report(b);
