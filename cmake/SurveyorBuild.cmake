@@ -46,6 +46,26 @@ if(SURVEYOR_SANITIZE)
   add_link_options(${_san})
 endif()
 
+# A module publishes its own headers only: its include root, in the build
+# tree, holds just a link to include/surveyor/[AREA/]MODULE, so a file can
+# include another module's header only if its module depends on that module
+# (directly or through a PUBLIC dependency). Shared modules' headers sit
+# at surveyor/MODULE, the others' at surveyor/AREA/MODULE.
+function(surveyor_module_headers target area module)
+  if(area STREQUAL "shared")
+    set(rel surveyor/${module})
+  else()
+    set(rel surveyor/${area}/${module})
+  endif()
+  set(root ${CMAKE_BINARY_DIR}/module-include/${target})
+  get_filename_component(parent ${root}/${rel} DIRECTORY)
+  file(MAKE_DIRECTORY ${parent})
+  if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/include/${rel} AND NOT EXISTS ${root}/${rel})
+    file(CREATE_LINK ${CMAKE_CURRENT_SOURCE_DIR}/include/${rel} ${root}/${rel} SYMBOLIC)
+  endif()
+  target_include_directories(${target} PUBLIC ${root})
+endfunction()
+
 # surveyor_module(<area> <module> SOURCES ... [PUBLIC_DEPS ...] [PRIVATE_DEPS ...])
 # One static library per module: surveyor_<area>_<module>, alias surveyor::<area>_<module>.
 function(surveyor_module area module)
@@ -53,7 +73,7 @@ function(surveyor_module area module)
   set(name surveyor_${area}_${module})
   add_library(${name} STATIC ${M_SOURCES})
   add_library(surveyor::${area}_${module} ALIAS ${name})
-  target_include_directories(${name} PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/include)
+  surveyor_module_headers(${name} ${area} ${module})
   target_link_libraries(${name} PUBLIC ${M_PUBLIC_DEPS} PRIVATE surveyor_build_flags ${M_PRIVATE_DEPS})
   surveyor_agent_size(${name} ${area})
 endfunction()
