@@ -77,7 +77,6 @@ http::Response Api::post_report(const http::Request& req) {
     return store_failure(e);
   }
   counters_.reports.with({accepted->ack.duplicate ? "duplicate" : "stored"}).inc();
-  if (accepted->components_failed) counters_.errors.with({"component_sync"}).inc();
   counters_.samples.with({}).inc(accepted->samples);
   return encoded(202, wire::encode(accepted->ack, accepted->format), accepted->format);
 }

@@ -152,8 +152,11 @@ store::ReportBatch to_batch(const wire::Report& r, const store::AgentRecord& age
   if (r.heartbeat_interval_s > 0)
     host.attributes["agent.heartbeat_interval_s"] = static_cast<std::int64_t>(r.heartbeat_interval_s);
   b.cis.push_back(std::move(host));
-  if (r.inventory)
-    for (store::CiUpdate& c : components(*r.inventory, agent.ci_id, received_at_ms).cis) b.cis.push_back(std::move(c));
+  if (r.inventory) {
+    Components found = components(*r.inventory, agent.ci_id, received_at_ms);
+    for (store::CiUpdate& c : found.cis) b.cis.push_back(std::move(c));
+    b.components = std::move(found.contains);
+  }
 
   for (const wire::Series& s : r.series) {
     store::SeriesInfo info{{agent.ci_id, s.metric, {}}, s.unit};

@@ -1,10 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// Report intake: authenticate, decode, apply, then follow the host's
-// components with its contains relationships (after the report's
-// transaction: relationships are their own store's writes).
+// Report intake: authenticate, decode, apply. The store applies the report,
+// the host's components and their contains links with it, as one transaction.
 #include "surveyor/collector/ingest/intake.hpp"
 
-#include <algorithm>
 #include <string>
 
 #include "surveyor/collector/ingest/ingest.hpp"
@@ -66,44 +64,7 @@ core::Result<Accepted> Intake::accept(std::string_view authorization, std::strin
                           inventory_wanted(*report, applied->inventory)};
   if (a.ack.duplicate) return a;
   for (const auto& [info, samples] : batch.series) a.samples += samples.size();
-  if (report->inventory) a.components_failed = !sync_components(**agent, *report->inventory, now_ms);
   return a;
-}
-
-core::Status Intake::sync_components(const store::AgentRecord& agent, const wire::Inventory& inventory,
-                                     std::int64_t now) {
-  const Components found = components(inventory, agent.ci_id, now);
-  auto held = stores_.relations->relationships_of(agent.ci_id);
-  if (!held) return std::move(held).error();
-  for (const auto& [prefix, ids] : found.contains) {
-    for (const std::string& id : ids) {
-      const store::Relationship r{agent.ci_id, "contains", id, "agent", now};
-      if (std::none_of(held->begin(), held->end(), [&r](const store::Relationship& h) {
-            return h.from == r.from && h.type == r.type && h.to == r.to;
-          }))
-        if (auto added = stores_.relations->add_relationship(r); !added) return std::move(added).error();
-    }
-    for (const store::Relationship& h : *held) {
-      // Only what agents made: a link a person made stays theirs.
-      if (h.from != agent.ci_id || h.type != "contains" || h.origin != "agent" || !h.to.starts_with(prefix)) continue;
-      if (std::binary_search(ids.begin(), ids.end(), h.to)) continue;
-      // Gone from the host (a swapped NIC, a pulled disk): the link goes, the
-      // component is retired, both on the audit trail.
-      if (auto removed = stores_.relations->remove_relationship(h, "agent", now); !removed)
-        return std::move(removed).error();
-      auto ci = stores_.cmdb->find_ci(h.to);
-      if (!ci) return std::move(ci).error();
-      if (!*ci || (*ci)->state == store::CiState::retired) continue;
-      store::CiUpdate retire;
-      retire.id = h.to;
-      retire.type = (*ci)->type;
-      retire.source = "agent";
-      retire.state = store::CiState::retired;
-      retire.seen_at_ms = now;
-      if (auto st = stores_.cmdb->upsert_ci(retire); !st) return std::move(st).error();
-    }
-  }
-  return {};
 }
 
 }  // namespace surveyor::collector::ingest

@@ -99,6 +99,22 @@ std::optional<store::Rollup> parse_rollup_member(const std::string& m);
 std::string sample_member(const store::Sample& s);
 std::optional<store::Sample> parse_sample_member(const std::string& m);
 std::string section_record(const store::InventorySection& s);
+
+// Relationships (relations.cpp): those from or to a CI, and the writes of one
+// added or removed, for a MULTI the caller runs (they bump rel:lock:FROM,
+// which writers WATCH). A report follows its host's components with them:
+// read_components WATCHes and reads what the plan needs inside the report's
+// optimistic attempt, write_components adds its writes and audit entries.
+core::Result<std::vector<store::Relationship>> relationships_on(Connection& c, const Backend& b, std::string_view ci_id);
+void relationship_writes(const Backend& b, const store::Relationship& r, bool add, std::vector<Argv>& tx);
+struct ComponentReads {
+  store::ComponentPlan plan;
+  std::vector<std::optional<store::Ci>> removed_cis;  // as held, one per plan.remove
+};
+core::Result<ComponentReads> read_components(Connection& c, const Backend& b, std::string_view host_ci,
+                                             const store::ComponentKinds& kinds, std::int64_t now_ms);
+void write_components(const Backend& b, const ComponentReads& reads, std::int64_t now_ms, std::vector<Argv>& tx,
+                      std::vector<store::AuditRecord>& audit);
 core::Result<std::vector<store::InventorySection>> inventory_from_hash(const redisReply* r);
 
 // One factory per store, each in its domain's file.

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // One agent report applied on Redis as one optimistic MULTI/EXEC across the
-// agent, its CIs, series, inventory and the audit trail.
+// agent, its CIs, series, inventory, the host's component links and the
+// audit trail.
 #include "backend.hpp"
 
 namespace surveyor::collector::redis {
@@ -100,6 +101,13 @@ class RedisReportStore final : public Bound<ReportStore> {
     const std::int64_t last_seen = reply_int(agent->element[0]).value_or(0);
     const std::int64_t last_seq = reply_int(agent->element[1]).value_or(0);
 
+    std::optional<ComponentReads> components;
+    if (batch.components) {
+      auto read = read_components(c, *b_, batch.inventory_ci_id, *batch.components, batch.received_at_ms);
+      if (!read) return std::move(read).error();
+      components = std::move(*read);
+    }
+
     std::vector<Argv> tx{{"MULTI"}};
     std::vector<AuditRecord> audit;
     for (std::size_t i = 0; i < batch.cis.size(); ++i) {
@@ -144,6 +152,7 @@ class RedisReportStore final : public Bound<ReportStore> {
       for (AuditRecord& r : plan.audit) audit.push_back(std::move(r));
       result.inventory = std::move(plan.after);
     }
+    if (components) write_components(*b_, *components, batch.received_at_ms, tx, audit);
     if (auto st = add_audit(c, *b_, std::move(audit), tx); !st) return std::move(st).error();
     tx.push_back({"ZADD", seen_key, std::to_string(batch.sequence), std::to_string(batch.sequence)});
     if (batch.sequence > kSeenWindow)

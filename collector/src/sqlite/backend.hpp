@@ -79,6 +79,15 @@ core::Status bump_counter(Connection& c, const char* name);
 core::Status write_audit(Connection& c, std::vector<store::AuditRecord> records);
 core::Result<std::vector<store::ChangeRecord>> changes_of(Connection& c, std::string_view ci_id, std::size_t limit);
 
+// Relationships inside a write transaction (relations.cpp); a report's
+// components are followed with them.
+core::Result<std::vector<store::Relationship>> relationships_in(Connection& c, std::string_view ci_id);
+core::Result<bool> add_relationship_in(Connection& c, const store::Relationship& r);
+core::Result<bool> remove_relationship_in(Connection& c, const store::Relationship& r, std::string_view origin,
+                                          std::int64_t now_ms);
+core::Status follow_components(Connection& c, std::string_view host_ci, const store::ComponentKinds& kinds,
+                               std::int64_t now_ms);
+
 // Series and inventory inside a report's transaction (series.cpp, inventory.cpp):
 core::Result<std::int64_t> series_id_for(Connection& c, Backend& b, const store::SeriesInfo& info);
 core::Status append_samples(Connection& c, Backend& b, std::int64_t id, const std::vector<store::Sample>& samples);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // One agent report applied as one SQLite transaction across agents, CIs,
-// series, inventory and the audit trail.
+// series, inventory, the host's component links and the audit trail.
 #include "backend.hpp"
 
 namespace surveyor::collector::sqlite {
@@ -69,6 +69,9 @@ class SqliteReportStore final : public Bound<ReportStore> {
       if (int rc = prune.step(); rc != SQLITE_DONE) return c.error(rc, "prune sequences");
     }
     if (batch.inventory_ci_id.empty()) return result;
+    if (batch.components)
+      if (auto st = follow_components(c, batch.inventory_ci_id, *batch.components, batch.received_at_ms); !st)
+        return std::move(st).error();
     auto held = load_inventory(c, batch.inventory_ci_id);
     if (!held) return std::move(held).error();
     InventoryPlan plan = plan_inventory(batch.inventory_ci_id, std::move(*held), batch.sections, batch.received_at_ms);

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // One agent report applied on both backends: once, in order, from known agents
-// only, concurrently, with its inventory merged by state.
+// only, concurrently, with its inventory merged by state and its host's
+// components followed in the same transaction.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <thread>
 
 #include "store/fixture.hpp"
@@ -174,6 +176,73 @@ TYPED_TEST(ReportConformance, InventorySectionsMergeByState) {
   auto none = this->stores.inventory->get_inventory("ci-other");
   ASSERT_TRUE(none);
   EXPECT_TRUE(none->empty());
+}
+
+// The host's components and their contains links are part of the report:
+// applied with it, once, and not at all when the report is refused.
+TYPED_TEST(ReportConformance, ComponentsAndTheirLinksAreAppliedWithTheReport) {
+  Stores& s = this->stores;
+  ASSERT_TRUE(s.agents->create_agent(agent_record("agt-1")));
+  const std::string host = "ci-agt-1";
+  auto disk = [](const std::string& id, std::int64_t at) {
+    CiUpdate u;
+    u.id = id;
+    u.type = "disk";
+    u.name = id;
+    u.source = "agent";
+    u.seen_at_ms = at;
+    return u;
+  };
+  auto report = [&](const std::string& agent, std::uint64_t seq, std::int64_t at, std::vector<std::string> disks) {
+    ReportBatch b = report_batch(agent, seq, at);
+    b.cis.push_back(host_update(host, "web01", at));
+    for (const std::string& d : disks) b.cis.push_back(disk(d, at));
+    b.inventory_ci_id = host;
+    b.components = ComponentKinds{{"disk-", std::move(disks)}};
+    return s.reports->apply_report(b);
+  };
+  auto contained = [&] {
+    std::vector<std::string> out;
+    auto held = s.relations->relationships_of(host);
+    if (!held) return std::vector<std::string>{"error: " + held.error().describe()};
+    for (const Relationship& r : *held)
+      if (r.from == host && r.type == "contains") out.push_back(r.to + " by " + r.origin);
+    return out;
+  };
+  using Names = std::vector<std::string>;
+
+  ASSERT_TRUE(report("agt-1", 1, 1'000, {"disk-a", "disk-b"}));
+  EXPECT_EQ(contained(), (Names{"disk-a by agent", "disk-b by agent"}));
+  // A person's link to a disk the agent does not report stays theirs.
+  CiUpdate spare = disk("disk-p", 1'500);
+  spare.source = "api";
+  ASSERT_TRUE(s.cmdb->upsert_ci(spare));
+  ASSERT_TRUE(s.relations->add_relationship({host, "contains", "disk-p", "user", 1'500}));
+
+  // disk-b pulled: its link goes and it is retired, in the same report.
+  ASSERT_TRUE(report("agt-1", 2, 2'000, {"disk-a"}));
+  EXPECT_EQ(contained(), (Names{"disk-a by agent", "disk-p by user"}));
+  auto b = s.cmdb->find_ci("disk-b");
+  ASSERT_TRUE(b && *b);
+  EXPECT_EQ((*b)->state, CiState::retired);
+  auto trail = s.audit->list_audit({.ci_id = host});
+  ASSERT_TRUE(trail) << trail.error().describe();
+  EXPECT_TRUE(std::any_of(trail->begin(), trail->end(), [](const AuditRecord& a) {
+    return a.kind == "relationship" && a.key == "contains disk-b" && a.old_value == "true" && a.time_ms == 2'000;
+  })) << "the link's removal is on the host's audit trail";
+
+  // A replay of the first report changes nothing: disk-b stays gone.
+  auto dup = report("agt-1", 1, 1'000, {"disk-a", "disk-b"});
+  ASSERT_TRUE(dup);
+  EXPECT_EQ(dup->outcome, ApplyOutcome::duplicate);
+  EXPECT_EQ(contained(), (Names{"disk-a by agent", "disk-p by user"}));
+
+  // A refused report (its agent is unknown) links nothing.
+  EXPECT_FALSE(report("agt-ghost", 1, 3'000, {"disk-a", "disk-n"}));
+  EXPECT_EQ(contained(), (Names{"disk-a by agent", "disk-p by user"}));
+  auto n = s.cmdb->find_ci("disk-n");
+  ASSERT_TRUE(n);
+  EXPECT_FALSE(*n);
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // The rules every backend follows, written once in store/ and tested here
 // on their own: the inventory plan, audit classification, the incident
-// write protocol, change records and relationship audit entries.
+// write protocol, change records, relationship audit entries and following
+// a host's components.
 #include <gtest/gtest.h>
 
 #include "surveyor/collector/store/stores.hpp"
@@ -128,6 +129,39 @@ TEST(Relationships, AddedAndRemovedAreAuditedOnTheirSource) {
   EXPECT_EQ(removed.new_value, "");
   EXPECT_EQ(removed.origin, "alice");
   EXPECT_EQ(removed.time_ms, 9);
+}
+
+TEST(Components, LinksFollowTheKindsCollectedAndOnlyTheAgentsGo) {
+  const std::vector<Relationship> held{
+      {"h", "contains", "disk-a", "agent", 1},   // still there
+      {"h", "contains", "disk-b", "agent", 1},   // pulled
+      {"h", "contains", "disk-p", "user", 1},    // a person's link stays
+      {"h", "contains", "nic-x", "agent", 1},    // nics not collected: stays
+      {"h", "runs_on", "disk-q", "agent", 1},    // not a contains link
+      {"other", "contains", "disk-z", "agent", 1},
+      {"g", "contains", "h", "agent", 1}};       // to the host, not from it
+  const ComponentKinds kinds{{"disk-", {"disk-a", "disk-c"}}, {"cpu-", {}}};
+  const ComponentPlan plan = plan_components("h", held, kinds, 50);
+  EXPECT_EQ(plan.add, (std::vector<Relationship>{{"h", "contains", "disk-c", "agent", 50}}));
+  EXPECT_EQ(plan.remove, (std::vector<Relationship>{{"h", "contains", "disk-b", "agent", 1}}));
+  EXPECT_TRUE(plan_components("h", {}, {}, 50).add.empty()) << "no kind collected: nothing changes";
+}
+
+TEST(Components, AComponentGoneIsRetiredOnceByTheAgent) {
+  Ci disk;
+  disk.id = "disk-b";
+  disk.type = "disk";
+  disk.state = CiState::active;
+  const auto retire = retirement(disk, 70);
+  ASSERT_TRUE(retire);
+  EXPECT_EQ(retire->id, "disk-b");
+  EXPECT_EQ(retire->type, "disk");
+  EXPECT_EQ(retire->source, "agent");
+  EXPECT_EQ(retire->state, CiState::retired);
+  EXPECT_EQ(retire->seen_at_ms, 70);
+  disk.state = CiState::retired;
+  EXPECT_FALSE(retirement(disk, 80)) << "retired already";
+  EXPECT_FALSE(retirement(std::nullopt, 80)) << "not held";
 }
 
 TEST(Series, TheNewestSampleIsTheLaterOfHeadAndNewestChunk) {

@@ -25,7 +25,6 @@ struct Accepted {
   wire::Format format = wire::Format::binary;  // the agent's, for the answer
   wire::ReportAck ack;
   std::uint64_t samples = 0;        // stored by this report (0 for a replay)
-  bool components_failed = false;  // the report is stored; the next inventory puts the links right
 };
 
 class Intake {
@@ -37,8 +36,6 @@ class Intake {
                                               std::string_view body, std::int64_t now_ms);
 
  private:
-  core::Status sync_components(const store::AgentRecord& agent, const wire::Inventory& inventory,
-                               std::int64_t now_ms);
   store::Stores stores_;
 };
 

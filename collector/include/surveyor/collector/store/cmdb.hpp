@@ -72,6 +72,10 @@ struct CiUpdate {
 // The CI after applying `u` to what was stored (nullopt: a new CI).
 [[nodiscard]] Ci merge_ci(const std::optional<Ci>& existing, const CiUpdate& u);
 
+// The agent's update retiring a component gone from its host, as of now_ms;
+// nothing when the CI is not held or is retired already.
+[[nodiscard]] std::optional<CiUpdate> retirement(const std::optional<Ci>& held, std::int64_t now_ms);
+
 struct CiFilter {
   std::string type;  // empty: any
   std::string name;  // exact name; empty: any

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "surveyor/collector/store/audit.hpp"
@@ -31,6 +32,23 @@ struct Relationship {
 // The audit entry (on `from`) of a relationship added or removed.
 [[nodiscard]] AuditRecord relationship_audit(const Relationship& r, bool added, std::string_view origin,
                                              std::int64_t time_ms);
+
+// A host's components as a report's inventory found them: per kind whose
+// section was collected (or found empty), the id prefix ("disk-") and the
+// sorted ids of those the host contains now. Kinds absent were not known:
+// what is held of them stays.
+using ComponentKinds = std::vector<std::pair<std::string, std::vector<std::string>>>;
+
+// What following the host's components changes: "contains" links (by the
+// agent) to components it does not have yet, and the links the agent made
+// to components gone from the host (a swapped NIC, a pulled disk), whose CIs
+// are then retired. A link a person made stays theirs.
+struct ComponentPlan {
+  std::vector<Relationship> add;
+  std::vector<Relationship> remove;
+};
+[[nodiscard]] ComponentPlan plan_components(std::string_view host_ci, const std::vector<Relationship>& held,
+                                            const ComponentKinds& kinds, std::int64_t now_ms);
 
 class RelationStore {
  public:

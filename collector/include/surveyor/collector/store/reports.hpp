@@ -8,9 +8,10 @@
 #include <utility>
 #include <vector>
 
-#include "surveyor/collector/store/errors.hpp"
 #include "surveyor/collector/store/audit.hpp"
 #include "surveyor/collector/store/cmdb.hpp"
+#include "surveyor/collector/store/errors.hpp"
+#include "surveyor/collector/store/relations.hpp"
 #include "surveyor/collector/store/series.hpp"
 #include "surveyor/collector/store/inventory.hpp"
 #include "surveyor/core/result.hpp"
@@ -30,6 +31,10 @@ struct ReportBatch {
   std::vector<std::pair<SeriesInfo, std::vector<Sample>>> series;
   std::string inventory_ci_id;  // whose inventory `sections` update
   std::vector<SectionUpdate> sections;
+  // Set when the report carried an inventory: the components of
+  // inventory_ci_id it found, followed with their links in the same
+  // transaction as plan_components() describes.
+  std::optional<ComponentKinds> components;
 };
 
 enum class ApplyOutcome { stored, duplicate };
