@@ -61,6 +61,18 @@ http::Response Api::store_failure(const core::Error& e) {
   return fail(500, "store_error", e.describe());
 }
 
+core::Result<store::Ci> Api::existing_ci(const std::string& id) {
+  auto ci = stores_.cmdb->find_ci(id);
+  if (!ci) return std::move(ci).error();
+  if (!*ci) return core::make_error(store::StoreErrc::not_found, "no CI with id '" + id + "'");
+  return std::move(**ci);
+}
+
+http::Response Api::ci_failure(const core::Error& e) {
+  if (e.code == store::StoreErrc::not_found) return fail(404, "not_found", e.message);
+  return store_failure(e);
+}
+
 http::Response Api::healthz() { return server::json_response(200, R"({"status":"ok"})"); }
 
 http::Response Api::readyz() {

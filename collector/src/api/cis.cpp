@@ -59,11 +59,10 @@ http::Response Api::list_cis(const server::Params& p) {
 
 http::Response Api::get_ci(const server::Params& p) {
   const std::string& id = p.path.at("id");
-  auto ci = stores_.cmdb->find_ci(id);
-  if (!ci) return store_failure(ci.error());
-  if (!*ci) return fail(404, "not_found", "no CI with id '" + id + "'");
-  json::object o = ci_summary(**ci);
-  o["attributes"] = query::attributes_json((*ci)->attributes);
+  auto ci = existing_ci(id);
+  if (!ci) return ci_failure(ci.error());
+  json::object o = ci_summary(*ci);
+  o["attributes"] = query::attributes_json(ci->attributes);
   auto latest = stores_.series->latest_samples(id);
   if (!latest) return store_failure(latest.error());
   json::array samples;
@@ -82,9 +81,8 @@ http::Response Api::get_ci(const server::Params& p) {
 
 http::Response Api::get_inventory(const server::Params& p) {
   const std::string& id = p.path.at("id");
-  auto ci = stores_.cmdb->find_ci(id);
-  if (!ci) return store_failure(ci.error());
-  if (!*ci) return fail(404, "not_found", "no CI with id '" + id + "'");
+  auto ci = existing_ci(id);
+  if (!ci) return ci_failure(ci.error());
   auto held = stores_.inventory->get_inventory(id);
   if (!held) return store_failure(held.error());
   json::array sections;

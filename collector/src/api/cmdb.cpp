@@ -143,16 +143,15 @@ http::Response Api::update_ci(const http::Request& req, const server::Params& p)
   auto body = object_body(req);
   if (auto* e = std::get_if<std::string>(&body)) return fail(400, "bad_request", *e);
   const json::object& o = std::get<json::object>(body);
-  auto existing = stores_.cmdb->find_ci(id);
-  if (!existing) return store_failure(existing.error());
-  if (!*existing) return fail(404, "not_found", "no CI with id '" + id + "'");
+  auto existing = existing_ci(id);
+  if (!existing) return ci_failure(existing.error());
   store::CiUpdate u;
   u.id = id;
-  u.type = (*existing)->type;
+  u.type = existing->type;
   if (auto e = string_member(o, "name", u.name)) return fail(400, "bad_request", *e);
   if (auto e = origin_member(o, u.source)) return fail(400, "bad_request", *e);
   if (auto e = attributes_member(o, u.attributes)) return fail(400, "bad_request", *e);
-  u.seen_at_ms = std::max(core::to_unix_ms(clock_.now()), (*existing)->last_seen_ms);
+  u.seen_at_ms = std::max(core::to_unix_ms(clock_.now()), existing->last_seen_ms);
   auto ci = stores_.cmdb->upsert_ci(u);
   if (!ci) return store_failure(ci.error());
   json::array protected_keys;
@@ -164,9 +163,8 @@ http::Response Api::update_ci(const http::Request& req, const server::Params& p)
 
 http::Response Api::ci_relationships(const server::Params& p) {
   const std::string& id = p.path.at("id");
-  auto ci = stores_.cmdb->find_ci(id);
-  if (!ci) return store_failure(ci.error());
-  if (!*ci) return fail(404, "not_found", "no CI with id '" + id + "'");
+  auto ci = existing_ci(id);
+  if (!ci) return ci_failure(ci.error());
   auto rels = stores_.relations->relationships_of(id);
   if (!rels) return store_failure(rels.error());
   json::array items;
@@ -231,9 +229,8 @@ http::Response Api::list_audit(const server::Params& p) {
 
 http::Response Api::ci_history(const server::Params& p) {
   const std::string& id = p.path.at("id");
-  auto ci = stores_.cmdb->find_ci(id);
-  if (!ci) return store_failure(ci.error());
-  if (!*ci) return fail(404, "not_found", "no CI with id '" + id + "'");
+  auto ci = existing_ci(id);
+  if (!ci) return ci_failure(ci.error());
   const std::int64_t now = core::to_unix_ms(clock_.now());
   auto at = query::time_param(p, "at", now);
   if (!at) return query_failure(at.error());
@@ -252,9 +249,9 @@ http::Response Api::ci_history(const server::Params& p) {
     std::vector<store::AuditRecord> undo;
     for (const store::AuditRecord& r : *after)
       if (r.time_ms > t) undo.push_back(r);
-    return attributes_at((*ci)->attributes, undo);
+    return attributes_at(ci->attributes, undo);
   };
-  const bool existed = (*ci)->first_seen_ms <= *at;
+  const bool existed = ci->first_seen_ms <= *at;
   json::object out{{"ci_id", id}, {"at", core::format_rfc3339(*at)}, {"existed", existed},
                    {"attributes", existed ? json::value(query::attributes_json(at_time(*at))) : json::value(nullptr)}};
   if (*since != INT64_MIN) {
@@ -264,7 +261,7 @@ http::Response Api::ci_history(const server::Params& p) {
       if (it->time_ms > *since && it->time_ms <= *at) changes.push_back(audit_json(*it));
     out["since"] = core::format_rfc3339(*since);
     out["attributes_since"] =
-        (*ci)->first_seen_ms <= *since ? json::value(query::attributes_json(at_time(*since))) : json::value(nullptr);
+        ci->first_seen_ms <= *since ? json::value(query::attributes_json(at_time(*since))) : json::value(nullptr);
     out["changes"] = std::move(changes);
   }
   return server::json_response(200, json::serialize(out));
@@ -294,9 +291,8 @@ http::Response Api::create_change(const http::Request& req) {
   for (const json::value& v : cis->value().get_array()) {
     if (!v.is_string()) return fail(400, "bad_request", "cis must be CI ids");
     const std::string id(v.get_string());
-    auto ci = stores_.cmdb->find_ci(id);
-    if (!ci) return store_failure(ci.error());
-    if (!*ci) return fail(404, "not_found", "no CI with id '" + id + "'");
+    auto ci = existing_ci(id);
+    if (!ci) return ci_failure(ci.error());
     c.ci_ids.push_back(id);
   }
   c.created_ms = core::to_unix_ms(clock_.now());
@@ -345,9 +341,8 @@ http::Response Api::get_change(const server::Params& p) {
 
 http::Response Api::get_impact(const server::Params& p) {
   const std::string& id = p.path.at("ci");
-  auto ci = stores_.cmdb->find_ci(id);
-  if (!ci) return store_failure(ci.error());
-  if (!*ci) return fail(404, "not_found", "no CI with id '" + id + "'");
+  auto ci = existing_ci(id);
+  if (!ci) return ci_failure(ci.error());
   auto depth = query::count_param(p, "depth", 10, 1, 50);
   if (!depth) return query_failure(depth.error());
   const std::int64_t now = core::to_unix_ms(clock_.now());
@@ -453,9 +448,8 @@ http::Response Api::get_availability(const server::Params& p) {
     if (!ci) return store_failure(ci.error());
     if (!*ci || slash == std::string::npos) return fail(404, "not_found", "no check '" + id + "'");
   } else {
-    auto ci = stores_.cmdb->find_ci(id);
-    if (!ci) return store_failure(ci.error());
-    if (!*ci) return fail(404, "not_found", "no CI with id '" + id + "'");
+    auto ci = existing_ci(id);
+    if (!ci) return ci_failure(ci.error());
   }
   const std::int64_t now = core::to_unix_ms(clock_.now());
   auto to = query::time_param(p, "to", now);

@@ -245,10 +245,9 @@ void glpi_softwares(json::object& content, const json::value& packages_data) {
 
 http::Response Api::export_glpi(const server::Params& p) {
   const std::string& id = p.path.at("id");
-  auto ci = stores_.cmdb->find_ci(id);
-  if (!ci) return store_failure(ci.error());
-  if (!*ci) return fail(404, "not_found", "no CI with id '" + id + "'");
-  if ((*ci)->type != "host") return fail(400, "bad_request", "only hosts have an inventory to export");
+  auto ci = existing_ci(id);
+  if (!ci) return ci_failure(ci.error());
+  if (ci->type != "host") return fail(400, "bad_request", "only hosts have an inventory to export");
   auto sections = stores_.inventory->get_inventory(id);
   if (!sections) return store_failure(sections.error());
   auto latest = stores_.series->latest_samples(id);
@@ -261,7 +260,7 @@ http::Response Api::export_glpi(const server::Params& p) {
                     nics_data = section_data(*sections, "nics"), packages_data = section_data(*sections, "packages");
 
   json::object content;
-  glpi_hardware(content, host, hw, (*ci)->name);
+  glpi_hardware(content, host, hw, ci->name);
   glpi_bios(content, hw);
   glpi_os(content, host);
   glpi_cpus(content, cpu);

@@ -20,9 +20,8 @@ constexpr std::size_t kMaxPoints = 100'000;
 
 http::Response Api::list_series(const server::Params& p) {
   const std::string& id = p.path.at("id");
-  auto ci = stores_.cmdb->find_ci(id);
-  if (!ci) return store_failure(ci.error());
-  if (!*ci) return fail(404, "not_found", "no CI with id '" + id + "'");
+  auto ci = existing_ci(id);
+  if (!ci) return ci_failure(ci.error());
   auto series = stores_.series->list_series(id);
   if (!series) return store_failure(series.error());
   json::array items;
@@ -64,10 +63,9 @@ std::variant<std::vector<store::Ci>, http::Response> Api::query_cis(const server
     start = comma + 1;
     if (id.empty()) continue;
     if (out.size() == capacity::kMaxSeries) return fail(400, "bad_query", "too many CIs");
-    auto ci = stores_.cmdb->find_ci(id);
-    if (!ci) return store_failure(ci.error());
-    if (!*ci) return fail(404, "not_found", "no CI with id '" + id + "'");
-    out.push_back(std::move(**ci));
+    auto ci = existing_ci(id);
+    if (!ci) return ci_failure(ci.error());
+    out.push_back(std::move(*ci));
   }
   return out;
 }

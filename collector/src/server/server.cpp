@@ -34,21 +34,17 @@
 #include "surveyor/log/log.hpp"
 
 namespace surveyor::collector::server {
-namespace {
-
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace bhttp = boost::beast::http;
-using tcp = asio::ip::tcp;
-
-
-}  // namespace
 
 const std::error_category& server_category() {
   static const core::TableCategory c("server", {{ServerErrc::bad_address, "bad listen address"},
                                                 {ServerErrc::cannot_listen, "cannot listen"}});
   return c;
 }
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
 
 struct Server::Impl {
   Impl(ServerOptions o, std::shared_ptr<const Router> r, std::function<void(const RequestRecord&)> obs)

@@ -34,36 +34,45 @@ services::Sla berlin_office_hours() {
   return s;
 }
 
-TEST(SlaZone, PeriodsInBerlinAcrossDst) {
-  // October 2026 ends an hour late (DST ends on the 25th): 745 hours.
+// Named periods in zones with daylight saving time: start and end (Unix
+// seconds from `TZ=<zone> date -d '<local midnight>' +%s`) and length.
+struct NamedPeriod {
+  const char* kind;
+  const char* name;
+  const char* zone;
+  std::int64_t start_s, end_s, hours;
+};
+
+TEST(SlaZone, NamedPeriodsAcrossDst) {
+  const NamedPeriod cases[] = {
+      // October 2026 ends an hour late in Berlin (DST ends on the 25th).
+      {"month", "2026-10", "Europe/Berlin", 1790805600, 1793487600, 745},
+      // March 2026 loses an hour (DST starts on the 29th).
+      {"month", "2026-03", "Europe/Berlin", 1772319600, 1774994400, 743},
+      // The week of the change (2026-W43, Monday 19 October) has 169 hours.
+      {"week", "2026-W43", "Europe/Berlin", 1792360800, 1792969200, 169},
+      {"quarter", "2026-Q4", "Europe/Berlin", 1790805600, 1798758000, 2209},
+      {"quarter", "2026-Q1", "Europe/Berlin", 1767222000, 1774994400, 2159},
+      // New York's October ends still on EDT (the change is at 02:00 on 1 November).
+      {"month", "2026-10", "America/New_York", 1790827200, 1793505600, 744},
+      {"month", "2026-11", "America/New_York", 1793505600, 1796101200, 721},
+      // 2026-W44 runs from Monday 26 October to Monday 2 November, over the change.
+      {"week", "2026-W44", "America/New_York", 1792987200, 1793595600, 169},
+  };
+  for (const NamedPeriod& c : cases) {
+    auto p = sla::period_named(c.kind, c.name, c.zone);
+    ASSERT_TRUE(p) << c.name << " " << c.zone;
+    EXPECT_EQ(p->start_ms, c.start_s * kS) << c.name << " " << c.zone;
+    EXPECT_EQ(p->end_ms, c.end_s * kS) << c.name << " " << c.zone;
+    EXPECT_EQ(p->end_ms - p->start_ms, c.hours * kHour) << c.name << " " << c.zone;
+    EXPECT_EQ(p->time_zone, c.zone);
+  }
+  EXPECT_EQ(sla::period_named("month", "2026-10", "Europe/Berlin")->start_ms, at("2026-09-30T22:00:00Z"));
+}
+
+TEST(SlaZone, PeriodsAtAnInstantInBerlin) {
   auto oct = sla::period_named("month", "2026-10", "Europe/Berlin");
   ASSERT_TRUE(oct);
-  EXPECT_EQ(oct->start_ms, 1790805600 * kS);  // TZ=Europe/Berlin date -d '2026-10-01 00:00' +%s
-  EXPECT_EQ(oct->end_ms, 1793487600 * kS);    // ... '2026-11-01 00:00'
-  EXPECT_EQ(oct->start_ms, at("2026-09-30T22:00:00Z"));
-  EXPECT_EQ(oct->end_ms - oct->start_ms, 745 * kHour);
-  EXPECT_EQ(oct->time_zone, "Europe/Berlin");
-  // March 2026 loses an hour (DST starts on the 29th): 743 hours.
-  auto mar = sla::period_named("month", "2026-03", "Europe/Berlin");
-  ASSERT_TRUE(mar);
-  EXPECT_EQ(mar->start_ms, 1772319600 * kS);  // '2026-03-01 00:00'
-  EXPECT_EQ(mar->end_ms, 1774994400 * kS);    // '2026-04-01 00:00'
-  EXPECT_EQ(mar->end_ms - mar->start_ms, 743 * kHour);
-  // The week of the change (2026-W43, Monday 19 October) has 169 hours.
-  auto w43 = sla::period_named("week", "2026-W43", "Europe/Berlin");
-  ASSERT_TRUE(w43);
-  EXPECT_EQ(w43->start_ms, 1792360800 * kS);  // '2026-10-19 00:00'
-  EXPECT_EQ(w43->end_ms, 1792969200 * kS);    // '2026-10-26 00:00'
-  EXPECT_EQ(w43->end_ms - w43->start_ms, 169 * kHour);
-  auto q4 = sla::period_named("quarter", "2026-Q4", "Europe/Berlin");
-  ASSERT_TRUE(q4);
-  EXPECT_EQ(q4->start_ms, 1790805600 * kS);  // '2026-10-01 00:00'
-  EXPECT_EQ(q4->end_ms, 1798758000 * kS);    // '2027-01-01 00:00'
-  auto q1 = sla::period_named("quarter", "2026-Q1", "Europe/Berlin");
-  ASSERT_TRUE(q1);
-  EXPECT_EQ(q1->start_ms, 1767222000 * kS);  // '2026-01-01 00:00'
-  EXPECT_EQ(q1->end_ms, 1774994400 * kS);    // '2026-04-01 00:00'
-
   // 22:30 UTC on 30 September is already October in Berlin.
   EXPECT_EQ(sla::period_at("month", at("2026-09-30T22:30:00Z"), "Europe/Berlin")->name, "2026-10");
   EXPECT_EQ(sla::period_at("month", at("2026-09-30T21:59:59Z"), "Europe/Berlin")->name, "2026-09");
@@ -80,24 +89,7 @@ TEST(SlaZone, PeriodsInBerlinAcrossDst) {
   EXPECT_EQ(sla::period_named(berlin_office_hours(), "2026-10")->end_ms, oct->end_ms);
 }
 
-TEST(SlaZone, PeriodsInNewYorkAcrossDst) {
-  auto oct = sla::period_named("month", "2026-10", "America/New_York");
-  ASSERT_TRUE(oct);
-  EXPECT_EQ(oct->start_ms, 1790827200 * kS);  // TZ=America/New_York date -d '2026-10-01 00:00' +%s
-  EXPECT_EQ(oct->end_ms,
-            1793505600 * kS);  // '2026-11-01 00:00' (still EDT; the change is at 02:00)
-  EXPECT_EQ(oct->end_ms - oct->start_ms, 744 * kHour);
-  auto nov = sla::period_named("month", "2026-11", "America/New_York");
-  ASSERT_TRUE(nov);
-  EXPECT_EQ(nov->start_ms, 1793505600 * kS);
-  EXPECT_EQ(nov->end_ms, 1796101200 * kS);  // '2026-12-01 00:00'
-  EXPECT_EQ(nov->end_ms - nov->start_ms, 721 * kHour);
-  // 2026-W44 runs from Monday 26 October to Monday 2 November, over the change.
-  auto w44 = sla::period_named("week", "2026-W44", "America/New_York");
-  ASSERT_TRUE(w44);
-  EXPECT_EQ(w44->start_ms, 1792987200 * kS);  // '2026-10-26 00:00'
-  EXPECT_EQ(w44->end_ms, 1793595600 * kS);    // '2026-11-02 00:00'
-  EXPECT_EQ(w44->end_ms - w44->start_ms, 169 * kHour);
+TEST(SlaZone, PeriodsAtAnInstantInNewYork) {
   // 04:30 UTC on 2 November is still Sunday 1 November (23:30 EST) there.
   EXPECT_EQ(sla::period_at("week", at("2026-11-02T04:30:00Z"), "America/New_York")->name,
             "2026-W44");

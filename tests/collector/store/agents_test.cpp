@@ -7,9 +7,7 @@
 namespace surveyor::collector::store {
 namespace {
 
-template <class B>
-using AgentConformance = OnBackend<B>;
-TYPED_TEST_SUITE(AgentConformance, Backends, BackendNames);
+SURVEYOR_STORE_SUITE(AgentConformance);
 
 TYPED_TEST(AgentConformance, PingAndDescribe) {
   auto st = this->stores.health->ping();

@@ -259,11 +259,8 @@ TEST(SqliteCmdb, AuditEntriesCannotBeChangedOrRemoved) {
   {
     auto s = backends::open_stores("sqlite:" + path);
     ASSERT_TRUE(s);
-    CiUpdate u;
-    u.id = "ci-1";
-    u.type = "host";
+    CiUpdate u = host_update("ci-1", "web01", 1);
     u.source = "api";
-    u.seen_at_ms = 1;
     ASSERT_TRUE(s->cmdb->upsert_ci(u));
   }
   sqlite3* db = nullptr;
@@ -273,9 +270,7 @@ TEST(SqliteCmdb, AuditEntriesCannotBeChangedOrRemoved) {
   sqlite3_close(db);
 }
 
-template <class B>
-using CiConformance = OnBackend<B>;
-TYPED_TEST_SUITE(CiConformance, Backends, BackendNames);
+SURVEYOR_STORE_SUITE(CiConformance);
 
 TYPED_TEST(CiConformance, CiUpsertMergesAttributes) {
   CiUpdate u = host_update("ci-1", "web01", 1000);

@@ -84,4 +84,12 @@ class OnBackend : public ::testing::Test {
   Stores stores;
 };
 
+// Declares a conformance suite of the store domain tested in this file: its
+// typed tests run on every backend.
+#define SURVEYOR_STORE_SUITE(Suite)                               \
+  template <class B>                                              \
+  using Suite = ::surveyor::collector::store::OnBackend<B>;       \
+  TYPED_TEST_SUITE(Suite, ::surveyor::collector::store::Backends, \
+                   ::surveyor::collector::store::BackendNames)
+
 }  // namespace surveyor::collector::store

@@ -18,9 +18,7 @@ using store::IncidentKind;
 using store::IncidentState;
 constexpr std::int64_t kT0 = 1'795'000'000'000;
 
-template <class B>
-class IncidentConformance : public store::OnBackend<B> {};
-TYPED_TEST_SUITE(IncidentConformance, store::Backends, store::BackendNames);
+SURVEYOR_STORE_SUITE(IncidentConformance);
 
 TYPED_TEST(IncidentConformance, OneIncidentPerKeyNumberedAndFiltered) {
   store::IncidentStore& st = *this->stores.incidents;

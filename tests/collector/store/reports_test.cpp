@@ -12,9 +12,7 @@
 namespace surveyor::collector::store {
 namespace {
 
-template <class B>
-using ReportConformance = OnBackend<B>;
-TYPED_TEST_SUITE(ReportConformance, Backends, BackendNames);
+SURVEYOR_STORE_SUITE(ReportConformance);
 
 TYPED_TEST(ReportConformance, ReportIsAppliedOnceAndDuplicatesChangeNothing) {
   ASSERT_TRUE(this->stores.agents->create_agent(agent_record("agt-1")));
@@ -185,12 +183,8 @@ TYPED_TEST(ReportConformance, ComponentsAndTheirLinksAreAppliedWithTheReport) {
   ASSERT_TRUE(s.agents->create_agent(agent_record("agt-1")));
   const std::string host = "ci-agt-1";
   auto disk = [](const std::string& id, std::int64_t at) {
-    CiUpdate u;
-    u.id = id;
+    CiUpdate u = host_update(id, id, at);
     u.type = "disk";
-    u.name = id;
-    u.source = "agent";
-    u.seen_at_ms = at;
     return u;
   };
   auto report = [&](const std::string& agent, std::uint64_t seq, std::int64_t at, std::vector<std::string> disks) {

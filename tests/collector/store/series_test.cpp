@@ -314,8 +314,7 @@ TEST(SqliteSeriesStore, DamagedChunkIsReportedAndIngestGoesOn) {
   const std::string path = dir.file("s.db");
   auto s = backends::open_stores("sqlite:" + path);
   ASSERT_TRUE(s);
-  AgentRecord a;
-  a.id = "agt-1";
+  AgentRecord a = agent_record("agt-1");
   a.ci_id = "ci-1";
   ASSERT_TRUE(s->agents->create_agent(a));
   const SeriesKey k{"ci-1", "m", {}};
@@ -439,9 +438,7 @@ TEST(SqliteSeriesStore, SchemaThreeChunksMoveIntoARowidTableAndCisGainProtectedK
   sqlite3_close(db);
 }
 
-template <class B>
-using SampleConformance = OnBackend<B>;
-TYPED_TEST_SUITE(SampleConformance, Backends, BackendNames);
+SURVEYOR_STORE_SUITE(SampleConformance);
 
 TYPED_TEST(SampleConformance, SamplesKeepExactValuesAndRangeIsHalfOpen) {
   ASSERT_TRUE(this->stores.agents->create_agent(agent_record("agt-1")));

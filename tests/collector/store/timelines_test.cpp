@@ -7,9 +7,7 @@
 namespace surveyor::collector::store {
 namespace {
 
-template <class B>
-class TimelineConformance : public OnBackend<B> {};
-TYPED_TEST_SUITE(TimelineConformance, Backends, BackendNames);
+SURVEYOR_STORE_SUITE(TimelineConformance);
 
 TYPED_TEST(TimelineConformance, IntervalsExtendAndRepeatsChangeNothing) {
   auto& t = *this->stores.timelines;
@@ -32,9 +30,7 @@ TYPED_TEST(TimelineConformance, IntervalsExtendAndRepeatsChangeNothing) {
   EXPECT_EQ(*t.evaluated_until(), 500);
 }
 
-template <class B>
-class LeaseConformance : public OnBackend<B> {};
-TYPED_TEST_SUITE(LeaseConformance, Backends, BackendNames);
+SURVEYOR_STORE_SUITE(LeaseConformance);
 
 TYPED_TEST(LeaseConformance, OneHolderAtATimeUntilItLapses) {
   auto& l = *this->stores.leases;

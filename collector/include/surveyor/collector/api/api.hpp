@@ -101,6 +101,10 @@ class Api {
   // 4xx/5xx with the error counted under `reason`.
   http::Response fail(unsigned status, const std::string& reason, const std::string& message);
   http::Response store_failure(const core::Error& e);
+  // The CI `id` as stored; StoreErrc::not_found when there is none, which
+  // ci_failure() answers with 404 (and any other failure as store_failure).
+  core::Result<store::Ci> existing_ci(const std::string& id);
+  http::Response ci_failure(const core::Error& e);
   // A service's SLA figures in a period (the current one when none); none
   // without an SLA target.
   core::Result<std::optional<sla::Report>> sla_report(const services::Service& svc, std::optional<sla::Period> period);
