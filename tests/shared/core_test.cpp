@@ -4,11 +4,25 @@
 #include "surveyor/core/clock.hpp"
 #include "surveyor/core/crypto.hpp"
 #include "surveyor/core/duration.hpp"
+#include "surveyor/core/names.hpp"
 
 namespace surveyor::core {
 namespace {
 
 using namespace std::chrono_literals;
+
+enum class Colour { red, green, blue };
+
+TEST(Names, BothWaysFromOneTableWithAFallback) {
+  constexpr Names<Colour, 2> kNames{{{{Colour::red, "red"}, {Colour::green, "green"}}}, "none"};
+  static_assert(kNames.name(Colour::green) == "green", "usable at compile time");
+  EXPECT_EQ(kNames.name(Colour::red), "red");
+  EXPECT_EQ(kNames.name(Colour::blue), "none") << "not in the table";
+  EXPECT_EQ(kNames.parse("green"), Colour::green);
+  EXPECT_EQ(kNames.parse("Green"), std::nullopt) << "names are exact";
+  EXPECT_EQ(kNames.parse(""), std::nullopt);
+  for (const auto& [value, name] : kNames.table) EXPECT_EQ(kNames.parse(kNames.name(value)), value);
+}
 
 TEST(Duration, ParsesUnitsAndCombinations) {
   EXPECT_EQ(*parse_duration("500ms"), 500ms);

@@ -8,6 +8,8 @@
 #include <limits>
 #include <map>
 
+#include "surveyor/core/names.hpp"
+
 namespace surveyor::collector::capacity {
 namespace {
 
@@ -29,41 +31,14 @@ double reduce(std::vector<double>& v, Agg agg) {
 
 }  // namespace
 
-std::optional<Agg> parse_agg(std::string_view s) {
-  if (s == "avg") return Agg::avg;
-  if (s == "min") return Agg::min;
-  if (s == "max") return Agg::max;
-  if (s == "p95") return Agg::p95;
-  return std::nullopt;
-}
+constexpr core::Names<Agg, 4> kAggNames{{{{Agg::avg, "avg"}, {Agg::min, "min"}, {Agg::max, "max"}, {Agg::p95, "p95"}}}};
+constexpr core::Names<Across, 4> kAcrossNames{
+    {{{Across::avg, "avg"}, {Across::min, "min"}, {Across::max, "max"}, {Across::sum, "sum"}}}};
 
-std::string_view to_string(Agg a) {
-  switch (a) {
-    case Agg::avg: return "avg";
-    case Agg::min: return "min";
-    case Agg::max: return "max";
-    case Agg::p95: return "p95";
-  }
-  return "?";
-}
-
-std::optional<Across> parse_across(std::string_view s) {
-  if (s == "avg") return Across::avg;
-  if (s == "min") return Across::min;
-  if (s == "max") return Across::max;
-  if (s == "sum") return Across::sum;
-  return std::nullopt;
-}
-
-std::string_view to_string(Across a) {
-  switch (a) {
-    case Across::avg: return "avg";
-    case Across::min: return "min";
-    case Across::max: return "max";
-    case Across::sum: return "sum";
-  }
-  return "?";
-}
+std::optional<Agg> parse_agg(std::string_view s) { return kAggNames.parse(s); }
+std::string_view to_string(Agg a) { return kAggNames.name(a); }
+std::optional<Across> parse_across(std::string_view s) { return kAcrossNames.parse(s); }
+std::string_view to_string(Across a) { return kAcrossNames.name(a); }
 
 double quantile(std::vector<double>& values, double phi) {
   if (values.empty()) return kNaN;

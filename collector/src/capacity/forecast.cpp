@@ -9,6 +9,8 @@
 #include <limits>
 #include <vector>
 
+#include "surveyor/core/names.hpp"
+
 namespace surveyor::collector::capacity {
 namespace {
 
@@ -34,13 +36,10 @@ std::int64_t at_seconds(std::int64_t anchor_ms, double seconds) {
 }  // namespace
 
 std::string_view to_string(ThresholdForecast::Outcome o) {
-  switch (o) {
-    case ThresholdForecast::Outcome::not_enough_data: return "not_enough_data";
-    case ThresholdForecast::Outcome::already: return "already";
-    case ThresholdForecast::Outcome::at: return "at";
-    case ThresholdForecast::Outcome::never: return "never";
-  }
-  return "?";
+  using O = ThresholdForecast::Outcome;
+  static constexpr core::Names<O, 4> kNames{
+      {{{O::not_enough_data, "not_enough_data"}, {O::already, "already"}, {O::at, "at"}, {O::never, "never"}}}};
+  return kNames.name(o);
 }
 
 std::optional<LinearFit> fit_linear(std::span<const Sample> points, std::int64_t anchor_ms) {

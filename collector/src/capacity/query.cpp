@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "surveyor/core/error_category.hpp"
+#include "surveyor/core/names.hpp"
 
 namespace surveyor::collector::capacity {
 
@@ -38,21 +39,11 @@ core::Result<std::vector<store::SeriesInfo>> select_series(store::SeriesStore& s
   return out;
 }
 
-std::optional<Source> parse_source(std::string_view s) {
-  if (s == "auto") return Source::automatic;
-  if (s == "raw") return Source::raw;
-  if (s == "rollup") return Source::rollup;
-  return std::nullopt;
-}
+constexpr core::Names<Source, 3> kSourceNames{
+    {{{Source::automatic, "auto"}, {Source::raw, "raw"}, {Source::rollup, "rollup"}}}};
 
-std::string_view to_string(Source s) {
-  switch (s) {
-    case Source::automatic: return "auto";
-    case Source::raw: return "raw";
-    case Source::rollup: return "rollup";
-  }
-  return "?";
-}
+std::optional<Source> parse_source(std::string_view s) { return kSourceNames.parse(s); }
+std::string_view to_string(Source s) { return kSourceNames.name(s); }
 
 namespace {
 

@@ -11,6 +11,8 @@
 
 #include <chrono>
 
+#include "surveyor/core/names.hpp"
+
 namespace surveyor::collector::evaluation {
 namespace {
 
@@ -34,14 +36,12 @@ auto timed(StepReport& r, Stage stage, F&& run) {
 }  // namespace
 
 std::string_view to_string(Stage s) {
-  switch (s) {
-    case Stage::availability: return "availability";
-    case Stage::sla_freeze: return "sla_freeze";
-    case Stage::signals: return "signals";
-    case Stage::lifecycle: return "lifecycle";
-    case Stage::notify: return "notify";
-  }
-  return "?";
+  static constexpr core::Names<Stage, 5> kNames{{{{Stage::availability, "availability"},
+                                                 {Stage::sla_freeze, "sla_freeze"},
+                                                 {Stage::signals, "signals"},
+                                                 {Stage::lifecycle, "lifecycle"},
+                                                 {Stage::notify, "notify"}}}};
+  return kNames.name(s);
 }
 
 const StageReport* StepReport::stage(Stage s) const {

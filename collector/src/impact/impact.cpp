@@ -5,17 +5,16 @@
 #include <algorithm>
 #include <deque>
 
+#include "surveyor/core/names.hpp"
+
 namespace surveyor::collector::impact {
 
 std::string service_node(std::string_view name) { return "service:" + std::string(name); }
 
 std::string_view to_string(Verdict v) {
-  switch (v) {
-    case Verdict::unaffected: return "unaffected";
-    case Verdict::degraded: return "degraded";
-    case Verdict::down: return "down";
-  }
-  return "?";
+  static constexpr core::Names<Verdict, 3> kNames{
+      {{{Verdict::unaffected, "unaffected"}, {Verdict::degraded, "degraded"}, {Verdict::down, "down"}}}};
+  return kNames.name(v);
 }
 
 std::uint32_t Graph::intern(const std::string& node) {

@@ -6,46 +6,29 @@
 #include <boost/json/value.hpp>
 
 #include "surveyor/collector/store/incidents.hpp"
+#include "surveyor/core/names.hpp"
 
 namespace surveyor::collector::store {
 
 namespace json = boost::json;
 
-std::string_view to_string(IncidentKind k) {
-  switch (k) {
-    case IncidentKind::availability: return "availability";
-    case IncidentKind::capacity: return "capacity";
-    case IncidentKind::capacity_forecast: return "capacity-forecast";
-    case IncidentKind::sla_risk: return "SLA-risk";
-    case IncidentKind::sla_breach: return "SLA-breach";
-    case IncidentKind::unauthorised_change: return "unauthorised-change";
-  }
-  return "availability";
-}
+constexpr core::Names<IncidentKind, 6> kKindNames{{{{IncidentKind::availability, "availability"},
+                                                   {IncidentKind::capacity, "capacity"},
+                                                   {IncidentKind::capacity_forecast, "capacity-forecast"},
+                                                   {IncidentKind::sla_risk, "SLA-risk"},
+                                                   {IncidentKind::sla_breach, "SLA-breach"},
+                                                   {IncidentKind::unauthorised_change, "unauthorised-change"}}},
+                                                 "availability"};
+constexpr core::Names<IncidentState, 4> kStateNames{{{{IncidentState::open, "open"},
+                                                     {IncidentState::acknowledged, "acknowledged"},
+                                                     {IncidentState::resolved, "resolved"},
+                                                     {IncidentState::closed, "closed"}}},
+                                                   "open"};
 
-std::optional<IncidentKind> incident_kind_from(std::string_view s) {
-  for (IncidentKind k : {IncidentKind::availability, IncidentKind::capacity, IncidentKind::capacity_forecast,
-                         IncidentKind::sla_risk, IncidentKind::sla_breach, IncidentKind::unauthorised_change})
-    if (to_string(k) == s) return k;
-  return std::nullopt;
-}
-
-std::string_view to_string(IncidentState s) {
-  switch (s) {
-    case IncidentState::open: return "open";
-    case IncidentState::acknowledged: return "acknowledged";
-    case IncidentState::resolved: return "resolved";
-    case IncidentState::closed: return "closed";
-  }
-  return "open";
-}
-
-std::optional<IncidentState> incident_state_from(std::string_view s) {
-  for (IncidentState v : {IncidentState::open, IncidentState::acknowledged, IncidentState::resolved,
-                          IncidentState::closed})
-    if (to_string(v) == s) return v;
-  return std::nullopt;
-}
+std::string_view to_string(IncidentKind k) { return kKindNames.name(k); }
+std::optional<IncidentKind> incident_kind_from(std::string_view s) { return kKindNames.parse(s); }
+std::string_view to_string(IncidentState s) { return kStateNames.name(s); }
+std::optional<IncidentState> incident_state_from(std::string_view s) { return kStateNames.parse(s); }
 
 std::string incident_to_json(const Incident& i) {
   json::array timeline;

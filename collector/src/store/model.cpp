@@ -3,6 +3,7 @@
 // update merges with what is stored, and the JSON text of attributes.
 #include "surveyor/core/error_category.hpp"
 #include "surveyor/collector/store/stores.hpp"
+#include "surveyor/core/names.hpp"
 #include "surveyor/json/parse.hpp"
 
 #include <boost/json/parse.hpp>
@@ -104,21 +105,11 @@ core::Result<Labels> labels_from_json(std::string_view text) {
   return out;
 }
 
-std::string_view to_string(CiState s) {
-  switch (s) {
-    case CiState::active: return "active";
-    case CiState::missing: return "missing";
-    case CiState::retired: return "retired";
-  }
-  return "active";
-}
+constexpr core::Names<CiState, 3> kCiStateNames{
+    {{{CiState::active, "active"}, {CiState::missing, "missing"}, {CiState::retired, "retired"}}}, "active"};
 
-std::optional<CiState> ci_state_from(std::string_view s) {
-  if (s == "active") return CiState::active;
-  if (s == "missing") return CiState::missing;
-  if (s == "retired") return CiState::retired;
-  return std::nullopt;
-}
+std::string_view to_string(CiState s) { return kCiStateNames.name(s); }
+std::optional<CiState> ci_state_from(std::string_view s) { return kCiStateNames.parse(s); }
 
 Ci merge_ci(const std::optional<Ci>& existing, const CiUpdate& u) {
   Ci c;
@@ -402,22 +393,14 @@ std::vector<Sample> merge_samples(std::vector<Sample> held, std::span<const Samp
   return out;
 }
 
-std::string_view to_string(Availability a) {
-  switch (a) {
-    case Availability::up: return "up";
-    case Availability::down: return "down";
-    case Availability::unknown: return "unknown";
-    case Availability::maintenance: return "maintenance";
-    case Availability::degraded: return "degraded";
-  }
-  return "unknown";
-}
+constexpr core::Names<Availability, 5> kAvailabilityNames{{{{Availability::up, "up"},
+                                                           {Availability::down, "down"},
+                                                           {Availability::unknown, "unknown"},
+                                                           {Availability::maintenance, "maintenance"},
+                                                           {Availability::degraded, "degraded"}}},
+                                                         "unknown"};
 
-std::optional<Availability> availability_from(std::string_view s) {
-  for (Availability a : {Availability::up, Availability::down, Availability::unknown, Availability::maintenance,
-                         Availability::degraded})
-    if (to_string(a) == s) return a;
-  return std::nullopt;
-}
+std::string_view to_string(Availability a) { return kAvailabilityNames.name(a); }
+std::optional<Availability> availability_from(std::string_view s) { return kAvailabilityNames.parse(s); }
 
 }  // namespace surveyor::collector::store
