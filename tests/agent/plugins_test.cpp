@@ -16,6 +16,7 @@
 #include "surveyor/agent/plugins/plugin_host.hpp"
 #include "surveyor/agent/plugins/plugin_worker.hpp"
 #include "test_support.hpp"
+#include "gate.hpp"
 
 namespace surveyor::agent::plugins {
 namespace {
@@ -75,29 +76,13 @@ TEST(PluginHost, SurvivesAMisbehavingPlugin) {
   EXPECT_EQ(std::get<2>(r.points[0]).size(), 1u) << "attributes capped and de-duplicated";
 }
 
-// A pipe whose read end a blocking test plugin reads one byte from per call.
-struct Gate {
-  int fds[2] = {-1, -1};
-  Gate() { EXPECT_EQ(::pipe2(fds, O_CLOEXEC), 0); }
-  ~Gate() {
-    release_all();
-    ::close(fds[0]);
-  }
-  void release_one() { EXPECT_EQ(::write(fds[1], "x", 1), 1); }
-  void release_all() {
-    if (fds[1] >= 0) ::close(fds[1]);
-    fds[1] = -1;
-  }
-  [[nodiscard]] std::string option() const { return std::to_string(fds[0]); }
-};
-
 using namespace std::chrono_literals;
 
 // A plugin that blocks holds up its own thread only: the call is a timeout
 // at its deadline, the plugin is not called again while stuck, what it
 // returns late is dropped, and it is called again once it has returned.
 TEST(PluginWorker, ABlockingCallTimesOutAndThePluginIsNotCalledAgainUntilItReturns) {
-  Gate gate;  // outlives the worker: its destructor lets a stuck call go
+  test::Gate gate;  // outlives the worker: its destructor lets a stuck call go
   boost::asio::io_context io;
   auto work = boost::asio::make_work_guard(io);
   auto p = Plugin::load({kTestPlugins + "/test_plugin_blocks.so", {{"block_fd", gate.option()}}, 200ms});
@@ -150,7 +135,7 @@ TEST(PluginWorker, ABlockingCallTimesOutAndThePluginIsNotCalledAgainUntilItRetur
 // Calls run one at a time: one asked for while another runs (within its
 // deadline) waits for it, and a third is refused meanwhile.
 TEST(PluginWorker, ACallAskedForWhileAnotherRunsWaitsForIt) {
-  Gate gate;
+  test::Gate gate;
   boost::asio::io_context io;
   auto work = boost::asio::make_work_guard(io);
   auto p = Plugin::load({kTestPlugins + "/test_plugin_blocks.so", {{"block_fd", gate.option()}}, 60s});
@@ -190,7 +175,7 @@ int threads() {
 // Stopping the agent with a plugin stuck in a call neither waits for it nor
 // crashes when the call returns later; its thread ends then.
 TEST(PluginWorker, DestroyingAWorkerWithAStuckCallDoesNotWait) {
-  auto gate = std::make_unique<Gate>();
+  auto gate = std::make_unique<test::Gate>();
   boost::asio::io_context io;
   auto work = boost::asio::make_work_guard(io);
   const int before = threads();

@@ -15,6 +15,7 @@
 #include "surveyor/collector/server/server.hpp"
 #include "surveyor/wire/codec.hpp"
 #include "test_support.hpp"
+#include "gate.hpp"
 
 namespace surveyor::agent::runner {
 namespace {
@@ -63,21 +64,6 @@ struct Collector {
   }
 };
 
-// The read end of a pipe for the blocking test plugin: each of its calls
-// waits for one byte, or for the write end to close.
-struct Gate {
-  int fds[2] = {-1, -1};
-  Gate() { EXPECT_EQ(::pipe2(fds, O_CLOEXEC), 0); }
-  ~Gate() {
-    release_all();
-    ::close(fds[0]);
-  }
-  void release_all() {
-    if (fds[1] >= 0) ::close(fds[1]);
-    fds[1] = -1;
-  }
-};
-
 // A plugin that blocks in every call must not stop the agent's schedule:
 // reports (the heartbeats) keep going out on time, and they say the plugin
 // timed out and was skipped.
@@ -89,7 +75,7 @@ TEST(Runner, ReportsGoOnWhileAPluginBlocks) {
   ASSERT_TRUE(state->save_identity({"agt-1", "key", "ci-1", collector.url()}));
   auto spool = spool::Spool::open(dir.file("state") + "/spool");
   ASSERT_TRUE(spool);
-  Gate gate;
+  test::Gate gate;
   plugins::PluginSpec spec{kTestPlugins + "/test_plugin_blocks.so", {{"block_fd", std::to_string(gate.fds[0])}}};
   spec.timeout = 300ms;
   auto plugin = plugins::Plugin::load(spec);

@@ -27,6 +27,7 @@
 #include "surveyor/http/client.hpp"
 #include "surveyor/wire/codec.hpp"
 #include "test_support.hpp"
+#include "webhook_receiver.hpp"
 
 namespace surveyor::e2e {
 namespace {
@@ -401,41 +402,12 @@ namespace surveyor::e2e {
 namespace {
 
 // The example configurations shipped in packaging/etc are valid.
-// A webhook receiver on a loopback port that keeps what it gets.
-class Receiver {
- public:
-  Receiver() {
-    auto router = std::make_shared<collector::server::Router>();
-    router->add("POST", "/hook", "hook", [this](const http::Request& r, const collector::server::Params&) {
-      std::lock_guard lock(mu_);
-      got_.push_back(r);
-      return http::Response{};
-    });
-    collector::server::ServerOptions o;
-    o.port = 0;
-    o.io_threads = 1;
-    o.worker_threads = 1;
-    server_ = std::make_unique<collector::server::Server>(o, router);
-    EXPECT_TRUE(server_->start());
-  }
-  [[nodiscard]] std::string url() const { return "http://127.0.0.1:" + std::to_string(server_->port()) + "/hook"; }
-  std::vector<http::Request> got() {
-    std::lock_guard lock(mu_);
-    return got_;
-  }
-
- private:
-  std::mutex mu_;
-  std::vector<http::Request> got_;
-  std::unique_ptr<collector::server::Server> server_;
-};
-
 // The agent stops: its host goes down once two heartbeat intervals pass, an
 // availability incident opens with the priority its service gives it, and
 // the webhook receiver gets one signed message for the host and the service
 // it takes down. The agent returns: the incidents resolve, one more message.
 TEST(EndToEnd, AnOutageBecomesAnIncidentAndASignedWebhook) {
-  Receiver rx;
+  test::WebhookReceiver rx;
   test::TempDir dir;
   const std::string hostname = run("cat /proc/sys/kernel/hostname");
   std::filesystem::create_directories(dir.file("services"));

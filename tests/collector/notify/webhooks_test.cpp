@@ -15,6 +15,7 @@
 #include "surveyor/collector/server/server.hpp"
 #include "surveyor/core/clock.hpp"
 #include "surveyor/core/crypto.hpp"
+#include "webhook_receiver.hpp"
 
 namespace surveyor::collector {
 namespace {
@@ -22,44 +23,11 @@ namespace {
 namespace json = boost::json;
 using store::Incident;
 
-// A webhook receiver on a loopback port: answers with the statuses given, in
-// turn, then 200; keeps what it got.
-class Receiver {
- public:
-  explicit Receiver(std::vector<unsigned> statuses = {}) : statuses_(std::move(statuses)) {
-    auto router = std::make_shared<server::Router>();
-    router->add("POST", "/hook", "hook", [this](const http::Request& r, const server::Params&) {
-      std::lock_guard lock(mu_);
-      got_.push_back(r);
-      http::Response res;
-      res.status = got_.size() <= statuses_.size() ? statuses_[got_.size() - 1] : 200;
-      return res;
-    });
-    server::ServerOptions o;
-    o.port = 0;
-    o.io_threads = 1;
-    o.worker_threads = 1;
-    server_ = std::make_unique<server::Server>(o, router);
-    EXPECT_TRUE(server_->start());
-  }
-  [[nodiscard]] std::string url() const { return "http://127.0.0.1:" + std::to_string(server_->port()) + "/hook"; }
-  std::vector<http::Request> got() {
-    std::lock_guard lock(mu_);
-    return got_;
-  }
-
- private:
-  std::vector<unsigned> statuses_;
-  std::mutex mu_;
-  std::vector<http::Request> got_;
-  std::unique_ptr<server::Server> server_;
-};
-
 TEST(Webhooks, SignedRetriedWithBackoffAndLogged) {
   test::TempDir dir;
   auto s = backends::open_stores("sqlite:" + dir.file("s.db"));
   ASSERT_TRUE(s);
-  Receiver rx({503, 500});
+  test::WebhookReceiver rx({503, 500});
   core::SystemClock clock;
   notify::Webhook hook{"ops", rx.url(), "s3cret", 3, {}, 5, std::chrono::milliseconds(5000)};
   notify::Notifier n({hook}, s->incidents, clock, {std::chrono::milliseconds(20), std::chrono::milliseconds(1000)});
@@ -99,7 +67,7 @@ TEST(Webhooks, GivesUpAfterMaxAttemptsAndOnRefusal) {
   test::TempDir dir;
   auto s = backends::open_stores("sqlite:" + dir.file("s.db"));
   ASSERT_TRUE(s);
-  Receiver rx({500, 500, 500, 404});
+  test::WebhookReceiver rx({500, 500, 500, 404});
   core::SystemClock clock;
   notify::Notifier n({{"a", rx.url(), "k", 5, {}, 3, std::chrono::milliseconds(5000)}}, s->incidents, clock,
                      {std::chrono::milliseconds(5), std::chrono::milliseconds(10)});
@@ -131,7 +99,7 @@ TEST(Webhooks, AMessageGoesWhereAnyOfItsIncidentsIsWantedAndLateResolutionsAlone
   test::TempDir dir;
   auto s = backends::open_stores("sqlite:" + dir.file("s.db"));
   ASSERT_TRUE(s);
-  Receiver rx;
+  test::WebhookReceiver rx;
   core::SystemClock clock;
   notify::Notifier n({{"pager", rx.url(), "k", 1, {}, 3, std::chrono::milliseconds(5000)}}, s->incidents, clock);
   n.send({{"opened", check}, {"opened", svc}});

@@ -20,9 +20,7 @@ class CmdbConformance : public OnBackend<B> {
  protected:
   void SetUp() override {
     OnBackend<B>::SetUp();
-    AgentRecord a;
-    a.id = "agt-1";
-    a.key_hash = std::string(64, 'a');
+    AgentRecord a = agent_record("agt-1");
     a.ci_id = "host-1";
     ASSERT_TRUE(this->stores.agents->create_agent(a));
   }

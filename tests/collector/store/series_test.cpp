@@ -50,13 +50,8 @@ class SeriesStoreTest : public OnBackend<B> {
  protected:
   void SetUp() override {
     OnBackend<B>::SetUp();
-    AgentRecord a;
-    a.id = "agt-1";
-    a.key_hash = std::string(64, 'a');
-    a.host_id = "h";
-    a.hostname = "web01";
+    AgentRecord a = agent_record("agt-1");
     a.ci_id = "ci-1";
-    a.agent_version = "0.1.0";
     ASSERT_TRUE(this->stores.agents->create_agent(a));
   }
 
@@ -359,21 +354,24 @@ const std::string kOldSeriesTable =
     "attributes TEXT NOT NULL, unit TEXT NOT NULL, UNIQUE(ci_id, metric, attributes));"
     "INSERT INTO series VALUES(1, 'ci-1', 'm', '{}', '1');";
 
+// A database at `path` as an old schema version left it: the old series
+// table, then `sql`. Open: the caller may add more, then closes it.
+sqlite3* old_database(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  EXPECT_EQ(sqlite3_exec(db, (kOldSeriesTable + sql).c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
+      << sqlite3_errmsg(db);
+  return db;
+}
+
 TEST(SqliteSeriesStore, SchemaTwoSamplesMoveIntoTheHead) {
   test::TempDir dir;
   const std::string path = dir.file("old.db");
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db,
-                         (kOldSeriesTable +
-                         "CREATE TABLE samples(series_id INTEGER NOT NULL, time_ms INTEGER NOT NULL, value REAL, "
-                         "PRIMARY KEY(series_id, time_ms)) WITHOUT ROWID;"
-                         "INSERT INTO samples VALUES(1, 1000, 0.5), (1, 2000, NULL), (1, 3000, 1e308);"
-                         "PRAGMA user_version = 2;")
-                             .c_str(),
-                         nullptr, nullptr, nullptr),
-            SQLITE_OK);
-  sqlite3_close(db);
+  sqlite3_close(old_database(path,
+                             "CREATE TABLE samples(series_id INTEGER NOT NULL, time_ms INTEGER NOT NULL, value REAL, "
+                             "PRIMARY KEY(series_id, time_ms)) WITHOUT ROWID;"
+                             "INSERT INTO samples VALUES(1, 1000, 0.5), (1, 2000, NULL), (1, 3000, 1e308);"
+                             "PRAGMA user_version = 2;"));
   auto s = backends::open_stores("sqlite:" + path);
   ASSERT_TRUE(s) << s.error().describe();
   auto got = s->series->read_samples({"ci-1", "m", {}}, 0, 10'000, 10);
@@ -389,20 +387,15 @@ TEST(SqliteSeriesStore, SchemaThreeChunksMoveIntoARowidTableAndCisGainProtectedK
   const std::string path = dir.file("old.db");
   const std::vector<Sample> block{{0, 0.25}, {10'000, 0.5}, {20'000, -0.0}};
   const std::string chunk = codec::encode_chunk(block);
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db,
-                         (kOldSeriesTable +
-                         "CREATE TABLE chunks(series_id INTEGER NOT NULL, block_start INTEGER NOT NULL, "
-                         "data BLOB NOT NULL, PRIMARY KEY(series_id, block_start)) WITHOUT ROWID;"
-                         "CREATE TABLE cis(id TEXT PRIMARY KEY, type TEXT NOT NULL, name TEXT NOT NULL, "
-                         "source TEXT NOT NULL, state TEXT NOT NULL, attributes TEXT NOT NULL, "
-                         "first_seen_ms INTEGER NOT NULL, last_seen_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL);"
-                         "INSERT INTO cis VALUES('ci-1', 'host', 'web01', 'agent', 'active', '{\"a\":1}', 1, 2, 1);"
-                         "PRAGMA user_version = 3;")
-                             .c_str(),
-                         nullptr, nullptr, nullptr),
-            SQLITE_OK);
+  sqlite3* db = old_database(
+      path,
+      "CREATE TABLE chunks(series_id INTEGER NOT NULL, block_start INTEGER NOT NULL, "
+      "data BLOB NOT NULL, PRIMARY KEY(series_id, block_start)) WITHOUT ROWID;"
+      "CREATE TABLE cis(id TEXT PRIMARY KEY, type TEXT NOT NULL, name TEXT NOT NULL, "
+      "source TEXT NOT NULL, state TEXT NOT NULL, attributes TEXT NOT NULL, "
+      "first_seen_ms INTEGER NOT NULL, last_seen_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL);"
+      "INSERT INTO cis VALUES('ci-1', 'host', 'web01', 'agent', 'active', '{\"a\":1}', 1, 2, 1);"
+      "PRAGMA user_version = 3;");
   sqlite3_stmt* ins = nullptr;
   ASSERT_EQ(sqlite3_prepare_v2(db, "INSERT INTO chunks VALUES(1, 0, ?1)", -1, &ins, nullptr), SQLITE_OK);
   sqlite3_bind_blob(ins, 1, chunk.data(), static_cast<int>(chunk.size()), SQLITE_TRANSIENT);
