@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include <iostream>
+#include <span>
 #include <string>
 #include <utility>
 
@@ -44,17 +45,40 @@ int check_naming(SeriesOptions& o, bool metric) {
   return 0;
 }
 
+// A verb's own option, sent as the query parameter of the same name.
+struct Param {
+  const char* name;
+  std::string SeriesOptions::*field;
+  const char* help;
+};
+
+constexpr Param kTrendParams[] = {
+    {"from", &SeriesOptions::from, "start: RFC 3339 or Unix ms (default: an hour before --to)"},
+    {"to", &SeriesOptions::to, "end: RFC 3339 or Unix ms (default: now)"},
+    {"step", &SeriesOptions::step, "bucket length, e.g. 5m or 1h (default: raw samples)"},
+    {"agg", &SeriesOptions::agg, "per bucket: avg, min, max or p95 (default avg)"},
+    {"across", &SeriesOptions::across, "also combine the series: avg, min, max or sum"}};
+
+constexpr Param kForecastParams[] = {
+    {"window", &SeriesOptions::window, "history fitted (default 7d)"},
+    {"threshold", &SeriesOptions::threshold, "the value whose crossing is forecast"},
+    {"predict", &SeriesOptions::predict, "also predict the value this far ahead, e.g. 30d"}};
+
+void add_param_options(CLI::App& command, SeriesOptions& o, std::span<const Param> params) {
+  for (const Param& p : params) command.add_option(std::string("--") + p.name, o.*(p.field), p.help);
+}
+
 // Asks a trend or forecast question: `path` with the series, their source
-// and the verb's own parameters (`add_params`), printed by `render`; the
-// exit code.
-int ask_series(const Context& context, SeriesOptions o, const std::string& path,
-               void (*add_params)(std::string& q, const SeriesOptions& o), Render render) {
+// and the verb's own parameters, printed by `render`; the exit code.
+int ask_series(const Context& context, SeriesOptions o, const std::string& path, std::span<const Param> params,
+               Render render) {
   if (const int usage = check_naming(o, true)) return usage;
   auto which = ci_query(context.collector, o.cis, o.type, o.service);
   if (!which) return 1;
   std::string q = path + *which + selector_query(o.metric, o.attrs, o.exact);
   add_param(q, "source", o.source);
-  add_params(q, o);
+  for (const Param& p : params) add_param(q, p.name, o.*(p.field));
+  if (o.below) q += "&direction=below";
   return get_and_print(context, q, render);
 }
 
@@ -63,44 +87,24 @@ int ask_series(const Context& context, SeriesOptions o, const std::string& path,
 void add_trend_options(CLI::App& command, Options& options) {
   SeriesOptions& o = options.series;
   add_series_options(command, o);
-  command.add_option("--from", o.from, "start: RFC 3339 or Unix ms (default: an hour before --to)");
-  command.add_option("--to", o.to, "end: RFC 3339 or Unix ms (default: now)");
-  command.add_option("--step", o.step, "bucket length, e.g. 5m or 1h (default: raw samples)");
-  command.add_option("--agg", o.agg, "per bucket: avg, min, max or p95 (default avg)");
-  command.add_option("--across", o.across, "also combine the series: avg, min, max or sum");
+  add_param_options(command, o, kTrendParams);
   command.add_option("--source", o.source, "auto, raw or rollup (default auto)");
 }
 
 int run_trend(const Context& context, const Options& options) {
-  auto add_params = [](std::string& q, const SeriesOptions& o) {
-    add_param(q, "from", o.from);
-    add_param(q, "to", o.to);
-    add_param(q, "step", o.step);
-    add_param(q, "agg", o.agg);
-    add_param(q, "across", o.across);
-  };
-  return ask_series(context, options.series, "/api/v1/series?", add_params, format::render_series);
+  return ask_series(context, options.series, "/api/v1/series?", kTrendParams, format::render_series);
 }
 
 void add_forecast_options(CLI::App& command, Options& options) {
   SeriesOptions& o = options.series;
   add_series_options(command, o);
-  command.add_option("--window", o.window, "history fitted (default 7d)");
-  command.add_option("--threshold", o.threshold, "the value whose crossing is forecast");
+  add_param_options(command, o, kForecastParams);
   command.add_flag("--below", o.below, "the threshold is a floor (the series falls towards it)");
-  command.add_option("--predict", o.predict, "also predict the value this far ahead, e.g. 30d");
   command.add_option("--source", o.source, "auto, raw or rollup (hourly maxima) (default auto)");
 }
 
 int run_forecast(const Context& context, const Options& options) {
-  auto add_params = [](std::string& q, const SeriesOptions& o) {
-    add_param(q, "window", o.window);
-    add_param(q, "threshold", o.threshold);
-    add_param(q, "predict", o.predict);
-    if (o.below) q += "&direction=below";
-  };
-  return ask_series(context, options.series, "/api/v1/forecast?", add_params,
-                    format::render_forecast);
+  return ask_series(context, options.series, "/api/v1/forecast?", kForecastParams, format::render_forecast);
 }
 
 void add_capacity_report_options(CLI::App& command, Options& options) {
