@@ -17,6 +17,7 @@
 #include <set>
 #include <sstream>
 
+#include "../shared/wire_fixtures.hpp"
 #include "surveyor/agent/inventory/collect.hpp"
 #include "surveyor/agent/inventory/devices.hpp"
 #include "surveyor/agent/inventory/hardware.hpp"
@@ -311,11 +312,7 @@ TEST(Collect, EverySectionHasAStateAndTheDigestTracksIt) {
     }
   });
   // It goes through the wire and back.
-  wire::Report r;
-  r.agent_id = "agt-1";
-  r.sequence = 1;
-  r.sent_at_ms = 1;
-  r.heartbeat_interval_s = 60;
+  wire::Report r = test::bare_report("agt-1");
   r.inventory = inv;
   r.inventory_digest = wire::inventory_digest(inv);
   for (auto f : {wire::Format::binary, wire::Format::json}) {

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <memory>
 
+#include "../shared/wire_fixtures.hpp"
 #include "surveyor/agent/samplers/proc_parsers.hpp"
 #include "surveyor/agent/samplers/sampler.hpp"
 #include "surveyor/wire/codec.hpp"
@@ -197,11 +198,7 @@ TEST(SeriesBuffer, DropsWhatTheCollectorWouldRefuse) {
   auto s = b.take();
   ASSERT_EQ(s.size(), 1u);
   EXPECT_EQ(s[0].attributes[0].value.size(), 255u);
-  wire::Report r;
-  r.agent_id = "a";
-  r.sequence = 1;
-  r.sent_at_ms = 1;
-  r.heartbeat_interval_s = 60;
+  wire::Report r = test::bare_report("a");
   r.series = s;
   EXPECT_TRUE(wire::validate(r));
 }

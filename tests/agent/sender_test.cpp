@@ -88,38 +88,39 @@ SenderOptions fast() {
   return o;
 }
 
-TEST(ReportSender, RetriesFailuresAndDeliversInOrder) {
+// A sender with a fresh spool, and the fake collector it sends to.
+struct Rig {
   FakeCollector fake;
-  fake.script = {503, 500, 429};
   boost::asio::io_context io;
-  http::Client client(io, fake.url());
+  http::Client client{io, fake.url()};
   test::TempDir dir;
-  ReportSender sender(io, client, make_spool(dir), fast());
-  sender.set_credentials("agt-x", "k");
-  for (std::uint64_t s = 1; s <= 3; ++s) sender.submit(report(s));
-  EXPECT_TRUE(flushed(sender, io, 5s, 10s));
-  EXPECT_EQ(fake.accepted, (std::vector<std::uint64_t>{1, 2, 3}));
-  EXPECT_EQ(sender.stats().delivered, 3u);
-  EXPECT_EQ(sender.stats().failed_attempts, 3u);
-  EXPECT_EQ(sender.queued(), 0u);
-  EXPECT_TRUE(sender.take_inventory_request()) << "the ack of report 2 asked for the inventory";
-  EXPECT_FALSE(sender.take_inventory_request()) << "only once";
-  EXPECT_EQ(fake.auth.front(), "Bearer agt-x:k");
+  ReportSender sender{io, client, make_spool(dir), fast()};
+};
+
+TEST(ReportSender, RetriesFailuresAndDeliversInOrder) {
+  Rig rig;
+  rig.fake.script = {503, 500, 429};
+  rig.sender.set_credentials("agt-x", "k");
+  for (std::uint64_t s = 1; s <= 3; ++s) rig.sender.submit(report(s));
+  EXPECT_TRUE(flushed(rig.sender, rig.io, 5s, 10s));
+  EXPECT_EQ(rig.fake.accepted, (std::vector<std::uint64_t>{1, 2, 3}));
+  EXPECT_EQ(rig.sender.stats().delivered, 3u);
+  EXPECT_EQ(rig.sender.stats().failed_attempts, 3u);
+  EXPECT_EQ(rig.sender.queued(), 0u);
+  EXPECT_TRUE(rig.sender.take_inventory_request()) << "the ack of report 2 asked for the inventory";
+  EXPECT_FALSE(rig.sender.take_inventory_request()) << "only once";
+  EXPECT_EQ(rig.fake.auth.front(), "Bearer agt-x:k");
 }
 
 TEST(ReportSender, PermanentRejectionDropsOnlyThatReport) {
-  FakeCollector fake;
-  fake.script = {400};
-  boost::asio::io_context io;
-  http::Client client(io, fake.url());
-  test::TempDir dir;
-  ReportSender sender(io, client, make_spool(dir), fast());
-  sender.set_credentials("agt-x", "k");
-  sender.submit(report(1));
-  sender.submit(report(2));
-  EXPECT_TRUE(flushed(sender, io, 5s, 10s));
-  EXPECT_EQ(fake.accepted, (std::vector<std::uint64_t>{2}));
-  EXPECT_EQ(sender.stats().dropped_rejected, 1u);
+  Rig rig;
+  rig.fake.script = {400};
+  rig.sender.set_credentials("agt-x", "k");
+  rig.sender.submit(report(1));
+  rig.sender.submit(report(2));
+  EXPECT_TRUE(flushed(rig.sender, rig.io, 5s, 10s));
+  EXPECT_EQ(rig.fake.accepted, (std::vector<std::uint64_t>{2}));
+  EXPECT_EQ(rig.sender.stats().dropped_rejected, 1u);
 }
 
 TEST(ReportSender, BoundedQueueDropsTheOldestAndCounts) {
@@ -166,24 +167,20 @@ TEST(ReportSender, AReportTooLargeForTheCollectorIsDroppedNotRetriedForever) {
 }
 
 TEST(ReportSender, UnauthorizedIsReportedToTheOwner) {
-  FakeCollector fake;
-  fake.script = {401};
-  boost::asio::io_context io;
-  http::Client client(io, fake.url());
-  test::TempDir dir;
-  ReportSender sender(io, client, make_spool(dir), fast());
+  Rig rig;
+  rig.fake.script = {401};
   int calls = 0;
-  sender.on_unauthorized([&] {
+  rig.sender.on_unauthorized([&] {
     ++calls;
-    sender.set_credentials("agt-new", "k2");
+    rig.sender.set_credentials("agt-new", "k2");
   });
-  sender.set_credentials("agt-x", "k");
-  sender.submit(report(1));
-  sender.flush(5s, [](bool) {});
-  io.run_for(5s);
+  rig.sender.set_credentials("agt-x", "k");
+  rig.sender.submit(report(1));
+  rig.sender.flush(5s, [](bool) {});
+  rig.io.run_for(5s);
   EXPECT_EQ(calls, 1);
-  EXPECT_EQ(fake.accepted, (std::vector<std::uint64_t>{1}));
-  EXPECT_EQ(fake.auth.back(), "Bearer agt-new:k2");
+  EXPECT_EQ(rig.fake.accepted, (std::vector<std::uint64_t>{1}));
+  EXPECT_EQ(rig.fake.auth.back(), "Bearer agt-new:k2");
 }
 
 TEST(ReportSender, ReportsSpooledByOneRunAreDeliveredByTheNext) {
@@ -248,25 +245,21 @@ namespace {
 // The collector closes idle kept-alive connections; the next report must go
 // out at once on a fresh connection, not after a failure and a back-off.
 TEST(ReportSender, AConnectionTheServerClosedIsReopenedWithoutAFailure) {
-  FakeCollector fake;
-  boost::asio::io_context io;
-  http::Client client(io, fake.url());
-  test::TempDir dir;
-  ReportSender sender(io, client, make_spool(dir), fast());
-  sender.set_credentials("agt-x", "k");
-  sender.submit(report(1));
-  sender.flush(5s, [](bool) {});
-  io.run_for(2s);
-  io.restart();
+  Rig rig;
+  rig.sender.set_credentials("agt-x", "k");
+  rig.sender.submit(report(1));
+  rig.sender.flush(5s, [](bool) {});
+  rig.io.run_for(2s);
+  rig.io.restart();
   // Drop every connection the server holds, as its idle timeout would.
-  fake.server->stop(std::chrono::milliseconds(0));
-  fake.server = std::make_unique<collector::server::Server>(
-      collector::server::ServerOptions{.host = "127.0.0.1", .port = fake.url().port}, fake.router);
-  ASSERT_TRUE(fake.server->start());
-  sender.submit(report(2));
-  EXPECT_TRUE(flushed(sender, io, 5s, 6s));
-  EXPECT_EQ(fake.accepted, (std::vector<std::uint64_t>{1, 2}));
-  EXPECT_EQ(sender.stats().failed_attempts, 0u);
+  rig.fake.server->stop(std::chrono::milliseconds(0));
+  rig.fake.server = std::make_unique<collector::server::Server>(
+      collector::server::ServerOptions{.host = "127.0.0.1", .port = rig.fake.url().port}, rig.fake.router);
+  ASSERT_TRUE(rig.fake.server->start());
+  rig.sender.submit(report(2));
+  EXPECT_TRUE(flushed(rig.sender, rig.io, 5s, 6s));
+  EXPECT_EQ(rig.fake.accepted, (std::vector<std::uint64_t>{1, 2}));
+  EXPECT_EQ(rig.sender.stats().failed_attempts, 0u);
 }
 
 }  // namespace

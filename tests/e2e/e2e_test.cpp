@@ -69,6 +69,18 @@ std::uint64_t metric_value(const std::string& metrics, const std::string& line_p
   return std::stoull(metrics.substr(pos + line_prefix.size() + 2));
 }
 
+// GET from a collector on loopback: the JSON body of a 200 answer, or nothing.
+std::optional<json::value> get_json(std::uint16_t port, const std::string& target) {
+  http::Request r;
+  r.target = target;
+  auto res = http::fetch(http::Url{"http", "127.0.0.1", port, ""}, r);
+  if (!res || res->status != 200) return std::nullopt;
+  boost::system::error_code ec;
+  auto v = json::parse(res->body, ec);
+  if (ec) return std::nullopt;
+  return v;
+}
+
 struct Stack {
   explicit Stack(std::string store = "", std::uint16_t listen_port = 0) {
     if (store.empty()) store = "sqlite:" + dir.file("surveyor.db");
@@ -108,14 +120,9 @@ struct Stack {
   }
 
   std::optional<json::object> get(const std::string& target) {
-    http::Request r;
-    r.target = target;
-    auto res = http::fetch(http::Url{"http", "127.0.0.1", port, ""}, r);
-    if (!res || res->status != 200) return std::nullopt;
-    boost::system::error_code ec;
-    auto v = json::parse(res->body, ec);
-    if (ec || !v.is_object()) return std::nullopt;
-    return v.get_object();
+    auto v = get_json(port, target);
+    if (!v || !v->is_object()) return std::nullopt;
+    return v->get_object();
   }
 
   // The host CI once it has its inventory and at least one sample of each kind.
@@ -439,15 +446,7 @@ TEST(EndToEnd, AnOutageBecomesAnIncidentAndASignedWebhook) {
                                         << "sample_interval = \"1s\"\nreport_interval = \"1s\"\n";
   auto agent = std::make_unique<Process>(
       std::vector<std::string>{test::binary("surveyor-agent"), "--config", dir.file("agent.toml")}, dir.path(), kEnv);
-  auto get = [&](const std::string& target) -> std::optional<json::value> {
-    http::Request r;
-    r.target = target;
-    auto res = http::fetch(http::Url{"http", "127.0.0.1", port, ""}, r);
-    if (!res || res->status != 200) return std::nullopt;
-    boost::system::error_code ec;
-    auto v = json::parse(res->body, ec);
-    return ec ? std::nullopt : std::optional<json::value>(v);
-  };
+  auto get = [&](const std::string& target) { return get_json(port, target); };
   // The host is up and the service with it, and the agent's first report
   // (not only its enrollment) is in: the host's heartbeat interval is the
   // agent's 1 s, so it goes down 2 s after the agent stops.

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <vector>
 
 #include "surveyor/config/options.hpp"
 #include "test_support.hpp"
@@ -59,26 +60,24 @@ TEST(Config, IntegerDurationMeansSeconds) {
 
 TEST(Config, ErrorsNameFileLineAndKey) {
   const Schema s = agent_like();
-  auto unknown = load_string(s, "collector_url = \"x\"\n\nsample_intervall = \"5s\"\n", "agent.toml");
-  ASSERT_FALSE(unknown);
-  EXPECT_EQ(unknown.error().code, ConfigErrc::unknown_key);
-  EXPECT_NE(unknown.error().message.find("agent.toml:3"), std::string::npos) << unknown.error().message;
-  EXPECT_NE(unknown.error().message.find("sample_intervall"), std::string::npos);
-
-  auto type = load_string(s, "verbose = \"yes\"\n", "agent.toml");
-  ASSERT_FALSE(type);
-  EXPECT_EQ(type.error().code, ConfigErrc::wrong_type);
-  EXPECT_NE(type.error().message.find("agent.toml:1: 'verbose'"), std::string::npos) << type.error().message;
-
-  auto invalid = load_string(s, "sample_interval = \"500ms\"\n", "agent.toml");
-  ASSERT_FALSE(invalid);
-  EXPECT_EQ(invalid.error().code, ConfigErrc::invalid_value);
-  EXPECT_NE(invalid.error().message.find("at least 1s"), std::string::npos);
-
-  auto syntax = load_string(s, "collector_url = \n", "agent.toml");
-  ASSERT_FALSE(syntax);
-  EXPECT_EQ(syntax.error().code, ConfigErrc::syntax);
-  EXPECT_NE(syntax.error().message.find("agent.toml:1"), std::string::npos) << syntax.error().message;
+  struct Refused {
+    const char* toml;
+    ConfigErrc code;
+    std::vector<const char*> says;
+  };
+  const Refused cases[] = {
+      {"collector_url = \"x\"\n\nsample_intervall = \"5s\"\n", ConfigErrc::unknown_key,
+       {"agent.toml:3", "sample_intervall"}},
+      {"verbose = \"yes\"\n", ConfigErrc::wrong_type, {"agent.toml:1: 'verbose'"}},
+      {"sample_interval = \"500ms\"\n", ConfigErrc::invalid_value, {"at least 1s"}},
+      {"collector_url = \n", ConfigErrc::syntax, {"agent.toml:1"}},
+  };
+  for (const Refused& c : cases) {
+    auto r = load_string(s, c.toml, "agent.toml");
+    ASSERT_FALSE(r) << c.toml;
+    EXPECT_EQ(r.error().code, c.code) << c.toml;
+    for (const char* part : c.says) EXPECT_NE(r.error().message.find(part), std::string::npos) << r.error().message;
+  }
 
   auto missing = load_string(s, "", "agent.toml");
   ASSERT_TRUE(missing);

@@ -3,10 +3,22 @@
 #pragma once
 
 #include <limits>
+#include <string>
+#include <utility>
 
 #include "surveyor/wire/codec.hpp"
 
 namespace surveyor::test {
+
+// A report of `agent_id` with nothing in it yet: sequence 1, a 60 s heartbeat.
+inline wire::Report bare_report(std::string agent_id) {
+  wire::Report r;
+  r.agent_id = std::move(agent_id);
+  r.sequence = 1;
+  r.sent_at_ms = 1;
+  r.heartbeat_interval_s = 60;
+  return r;
+}
 
 inline wire::Report sample_report() {
   wire::Report r;

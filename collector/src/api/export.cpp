@@ -60,6 +60,30 @@ void put(json::object& o, std::string_view key, const std::string& v) {
   if (!v.empty()) o[key] = v;
 }
 
+// A GLPI member taken from a member of one of our inventory entries: as
+// text (left out when empty), as MiB from bytes, or as the text of a number
+// (left out unless positive).
+enum class As { text, mib, positive_text };
+struct Field {
+  const char* glpi;
+  const char* ours;
+  As as;
+};
+
+json::object mapped(const json::value& entry, std::initializer_list<Field> fields) {
+  json::object o;
+  for (const Field& f : fields) {
+    switch (f.as) {
+      case As::text: put(o, f.glpi, text(entry, f.ours)); break;
+      case As::mib: o[f.glpi] = number(entry, f.ours) / kMiB; break;
+      case As::positive_text:
+        if (number(entry, f.ours) > 0) o[f.glpi] = std::to_string(number(entry, f.ours));
+        break;
+    }
+  }
+  return o;
+}
+
 // "192.0.2.7/24" -> ("192.0.2.7", "255.255.255.0"); IPv6 -> (address, prefix mask).
 std::pair<std::string, std::string> split_cidr(const std::string& cidr, bool v6) {
   const auto slash = cidr.find('/');
@@ -144,14 +168,13 @@ void glpi_memories(json::object& content, const json::value& memory_data) {
   json::array memories;
   std::int64_t slot = 0;
   for (const json::value& m : items(memory_data)) {
-    json::object o;
-    o["capacity"] = number(m, "size_bytes") / kMiB;
-    put(o, "caption", text(m, "locator"));
-    put(o, "type", text(m, "type"));
-    if (number(m, "speed_mts") > 0) o["speed"] = std::to_string(number(m, "speed_mts"));
-    put(o, "serialnumber", text(m, "serial"));
-    put(o, "manufacturer", text(m, "manufacturer"));
-    put(o, "model", text(m, "part_number"));
+    json::object o = mapped(m, {{"capacity", "size_bytes", As::mib},
+                                {"caption", "locator", As::text},
+                                {"type", "type", As::text},
+                                {"speed", "speed_mts", As::positive_text},
+                                {"serialnumber", "serial", As::text},
+                                {"manufacturer", "manufacturer", As::text},
+                                {"model", "part_number", As::text}});
     o["numslots"] = ++slot;
     memories.push_back(std::move(o));
   }
@@ -161,12 +184,11 @@ void glpi_memories(json::object& content, const json::value& memory_data) {
 void glpi_storages(json::object& content, const json::value& disks_data) {
   json::array storages;
   for (const json::value& d : items(disks_data)) {
-    json::object o;
-    put(o, "name", text(d, "name"));
-    put(o, "model", text(d, "model"));
-    put(o, "serial", text(d, "serial"));
-    o["disksize"] = number(d, "size_bytes") / kMiB;
-    put(o, "interface", text(d, "transport"));
+    json::object o = mapped(d, {{"name", "name", As::text},
+                                {"model", "model", As::text},
+                                {"serial", "serial", As::text},
+                                {"disksize", "size_bytes", As::mib},
+                                {"interface", "transport", As::text}});
     o["type"] = flag(d, "removable") ? "removable" : "disk";
     storages.push_back(std::move(o));
   }
@@ -201,11 +223,10 @@ void glpi_drives(json::object& content, const json::value& filesystems_data,
 void glpi_networks(json::object& content, const json::value& nics_data) {
   json::array networks;
   for (const json::value& n : items(nics_data)) {
-    json::object base;
-    put(base, "description", text(n, "name"));
-    put(base, "mac", text(n, "mac"));
-    put(base, "driver", text(n, "driver"));
-    put(base, "status", text(n, "state"));
+    json::object base = mapped(n, {{"description", "name", As::text},
+                                   {"mac", "mac", As::text},
+                                   {"driver", "driver", As::text},
+                                   {"status", "state", As::text}});
     base["virtualdev"] = flag(n, "virtual");
     if (number(n, "speed_mbps") > 0) base["speed"] = std::to_string(number(n, "speed_mbps"));
     if (number(n, "mtu") > 0) base["mtu"] = number(n, "mtu");
@@ -231,11 +252,10 @@ void glpi_networks(json::object& content, const json::value& nics_data) {
 void glpi_softwares(json::object& content, const json::value& packages_data) {
   json::array softwares;
   for (const json::value& s : items(packages_data)) {
-    json::object o;
-    put(o, "name", text(s, "name"));
-    put(o, "version", text(s, "version"));
-    put(o, "arch", text(s, "architecture"));
-    put(o, "from", text(s, "source"));
+    json::object o = mapped(s, {{"name", "name", As::text},
+                                {"version", "version", As::text},
+                                {"arch", "architecture", As::text},
+                                {"from", "source", As::text}});
     softwares.push_back(std::move(o));
   }
   if (!softwares.empty()) content["softwares"] = std::move(softwares);

@@ -95,20 +95,6 @@ core::Result<std::vector<store::InventorySection>> load_inventory(Connection& c,
 core::Status save_section(Connection& c, std::string_view ci_id, const store::InventorySection& x);
 
 // One factory per store, each in its domain's file.
-std::shared_ptr<store::AgentStore> make_agent_store(std::shared_ptr<Backend> b);
-std::shared_ptr<store::CmdbStore> make_cmdb_store(std::shared_ptr<Backend> b);
-std::shared_ptr<store::SeriesStore> make_series_store(std::shared_ptr<Backend> b);
-std::shared_ptr<store::ReportStore> make_report_store(std::shared_ptr<Backend> b);
-std::shared_ptr<store::InventoryStore> make_inventory_store(std::shared_ptr<Backend> b);
-std::shared_ptr<store::EventStore> make_event_store(std::shared_ptr<Backend> b);
-std::shared_ptr<store::RelationStore> make_relation_store(std::shared_ptr<Backend> b);
-std::shared_ptr<store::AuditStore> make_audit_store(std::shared_ptr<Backend> b);
-std::shared_ptr<store::ChangeStore> make_change_store(std::shared_ptr<Backend> b);
-std::shared_ptr<store::ServiceStore> make_service_store(std::shared_ptr<Backend> b);
-std::shared_ptr<store::TimelineStore> make_timeline_store(std::shared_ptr<Backend> b);
-std::shared_ptr<store::LeaseStore> make_lease_store(std::shared_ptr<Backend> b);
-std::shared_ptr<store::IncidentStore> make_incident_store(std::shared_ptr<Backend> b);
-std::shared_ptr<store::SlaReportStore> make_sla_report_store(std::shared_ptr<Backend> b);
-std::shared_ptr<store::StoreHealth> make_health(std::shared_ptr<Backend> b);
+SURVEYOR_STORE_FACTORIES(Backend);
 
 }  // namespace surveyor::collector::sqlite

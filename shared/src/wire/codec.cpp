@@ -20,23 +20,22 @@
 namespace surveyor::wire {
 namespace {
 
+// A message's first four bytes: "SV", the letter of its kind, and 1.
 template <class M>
-struct Magic;
+constexpr char kKindLetter = 0;
 template <>
-struct Magic<Report> {
-  static constexpr char value[4] = {'S', 'V', 'R', 1};
-};
+constexpr char kKindLetter<Report> = 'R';
 template <>
-struct Magic<ReportAck> {
-  static constexpr char value[4] = {'S', 'V', 'A', 1};
-};
+constexpr char kKindLetter<ReportAck> = 'A';
 template <>
-struct Magic<EnrollRequest> {
-  static constexpr char value[4] = {'S', 'V', 'E', 1};
-};
+constexpr char kKindLetter<EnrollRequest> = 'E';
 template <>
-struct Magic<EnrollResponse> {
-  static constexpr char value[4] = {'S', 'V', 'K', 1};
+constexpr char kKindLetter<EnrollResponse> = 'K';
+
+template <class M>
+struct Magic {
+  static_assert(kKindLetter<M> != 0, "not a message with a binary form");
+  static constexpr char value[4] = {'S', 'V', kKindLetter<M>, 1};
 };
 
 // Decoded structures may take at most this much memory per body byte.

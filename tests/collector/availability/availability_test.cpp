@@ -7,6 +7,7 @@
 #include <fstream>
 #include <map>
 
+#include "evaluation/scene.hpp"
 #include "store/fixture.hpp"
 #include "surveyor/collector/availability/availability.hpp"
 #include "surveyor/collector/jobs/housekeeper.hpp"
@@ -132,24 +133,12 @@ TEST(Availability, ServicesFollowTheirRedundancy) {
 }
 
 TEST(Availability, AServiceTimelineFromItsHosts) {
-  test::TempDir dir, defs;
-  auto s = backends::open_stores("sqlite:" + dir.file("s.db"));
-  ASSERT_TRUE(s);
-  std::ofstream(defs.file("shop.toml")) << "name = \"shop\"\nowner = \"o\"\n[[group]]\nmembers = [\"web1\", \"web2\"]\n"
-                                           "redundancy = \"any\"\n";
-  services::Catalog catalog(defs.path());
-  ASSERT_TRUE(catalog.refresh().errors.empty());
+  fixtures::Scene scene("name = \"shop\"\nowner = \"o\"\n[[group]]\nmembers = [\"web1\", \"web2\"]\n"
+                        "redundancy = \"any\"\n");
+  store::Stores* s = &scene.stores;
+  services::Catalog& catalog = *scene.catalog;
   const std::int64_t t0 = 1'795'000'000'000;
-  auto seen = [&](const char* id, std::int64_t at) {
-    store::CiUpdate u;
-    u.id = std::string("host-") + id;
-    u.type = "host";
-    u.name = id;
-    u.source = "agent";
-    u.attributes = {{"agent.heartbeat_interval_s", std::int64_t{10}}};
-    u.seen_at_ms = at;
-    ASSERT_TRUE(s->cmdb->upsert_ci(u));
-  };
+  auto seen = [&](const char* id, std::int64_t at) { ASSERT_TRUE(s->cmdb->upsert_ci(fixtures::heartbeat(id, at))); };
   seen("web1", t0);
   seen("web2", t0);
   ASSERT_TRUE(availability::evaluate(*s, t0, 60 * kS, &catalog));

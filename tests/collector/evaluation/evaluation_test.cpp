@@ -25,6 +25,15 @@ constexpr std::int64_t kT0 = 1'795'000'000'000;
 constexpr std::int64_t kJune = 1'780'272'000'000;  // 2026-06-01T00:00:00Z (date -u -d 2026-06-01 +%s)
 constexpr std::int64_t kHour = 60 * kMin, kDay = 24 * kHour;
 
+// Housekeeping that evaluates every 10 minutes and counts a gap of 30 as
+// time it did not evaluate.
+jobs::HousekeepingOptions every_ten_minutes() {
+  jobs::HousekeepingOptions o;
+  o.availability_interval = std::chrono::minutes(10);
+  o.evaluation.availability_gap = std::chrono::minutes(30);
+  return o;
+}
+
 // A collector's evaluation on simulated time: a SQLite store, one service
 // file, and the notices it would send.
 struct Evaluation : fixtures::Scene {
@@ -232,9 +241,7 @@ TEST(IncidentEvaluation, AfterACollectorGapHostsGetTwoIntervalsToReport) {
 // 15th. Heartbeats are every 10 minutes, so a host is down 20 minutes after
 // its last one; a step's state holds for the whole step.
 TEST(IncidentEvaluation, AScriptedMonth) {
-  jobs::HousekeepingOptions o;
-  o.availability_interval = std::chrono::minutes(10);
-  o.evaluation.availability_gap = std::chrono::minutes(30);
+  const jobs::HousekeepingOptions o = every_ten_minutes();
   Evaluation e("name = \"shop\"\nowner = \"o\"\ncriticality = \"high\"\nsla_target = 99.9\n"
                "[[group]]\nname = \"web\"\nmembers = [\"web1\", \"web2\"]\nredundancy = \"any\"\n"
                "[[group]]\nname = \"db\"\nmembers = [\"db1\"]\n",
@@ -352,9 +359,7 @@ TEST(IncidentEvaluation, AScriptedMonth) {
 TEST(IncidentEvaluation, AScriptedMonthInBerlinWithOfficeHoursAcrossDst) {
   constexpr std::int64_t kOct = 1'790'805'600'000, kNov = 1'793'487'600'000;
   const std::vector<std::int64_t> silent_from{1'792'648'800'000, 1'793'034'000'000, 1'793'116'800'000};
-  jobs::HousekeepingOptions o;
-  o.availability_interval = std::chrono::minutes(10);
-  o.evaluation.availability_gap = std::chrono::minutes(30);
+  const jobs::HousekeepingOptions o = every_ten_minutes();
   Evaluation e("name = \"office\"\nowner = \"o\"\ncriticality = \"medium\"\nsla_target = 99.0\n"
                "sla_time_zone = \"Europe/Berlin\"\nsla_service_hours = [\"Mon-Fri 08:00-18:00\"]\n"
                "[[group]]\nmembers = [\"app1\"]\n",

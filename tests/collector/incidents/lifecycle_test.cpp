@@ -34,6 +34,11 @@ Signal down(const std::string& subject, int impact = 2, int urgency = 2, std::st
   return s;
 }
 
+// A signal only a person ends (auto_resolve off), observed at `at`.
+Signal held(IncidentKind kind, const std::string& subject, const std::string& rule, std::int64_t at) {
+  return {.kind = kind, .subject = subject, .rule = rule, .auto_resolve = false, .observed_ms = at};
+}
+
 Signal up(const std::string& subject) {
   Signal s = down(subject);
   s.firing = false;
@@ -167,12 +172,7 @@ TEST_F(IncidentLifecycle, PeopleActAndEveryStepIsOnTheTimeline) {
 }
 
 TEST_F(IncidentLifecycle, UnauthorisedChangesWaitForAPerson) {
-  Signal s;
-  s.kind = IncidentKind::unauthorised_change;
-  s.subject = "h1";
-  s.rule = "unapproved";
-  s.auto_resolve = false;
-  s.observed_ms = kT0;
+  Signal s = held(IncidentKind::unauthorised_change, "h1", "unapproved", kT0);
   const std::string id = apply({s}, kT0)[0].incident.id;
   Signal clear = s;
   clear.firing = false;
@@ -249,12 +249,8 @@ TEST_F(IncidentLifecycle, AFlappingConditionKeepsABoundedTimeline) {
 }
 
 TEST_F(IncidentLifecycle, ABreachStaysAsAPersonLeftItForItsPeriod) {
-  Signal s;
-  s.kind = IncidentKind::sla_breach;
-  s.subject = "service:shop";
-  s.rule = "2026-06";
-  s.auto_resolve = false;
-  s.observed_ms = kT0 - 10 * kMin;  // the period's start: the same fact all period
+  // Observed at the period's start: the same fact all period.
+  Signal s = held(IncidentKind::sla_breach, "service:shop", "2026-06", kT0 - 10 * kMin);
   const std::string id = apply({s}, kT0)[0].incident.id;
   ASSERT_TRUE(incidents::act(*stores.incidents, id, "resolve", "alice", "credited to the customer", kT0 + kMin));
   EXPECT_TRUE(apply({s}, kT0 + 2 * kMin).empty()) << "not re-opened";

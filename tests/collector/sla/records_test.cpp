@@ -8,6 +8,7 @@
 #include <set>
 #include <sqlite3.h>
 
+#include "evaluation/scene.hpp"
 #include "store/fixture.hpp"
 #include "surveyor/collector/sla/sla.hpp"
 
@@ -67,13 +68,9 @@ TEST(SlaBurnRates, PageTicketAndScaling) {
 }
 
 TEST(SlaRecords, FrozenWhenThePeriodClosesAmendedOnlyWhenFiguresChange) {
-  test::TempDir dir, defs;
-  auto s = backends::open_stores("sqlite:" + dir.file("s.db"));
-  ASSERT_TRUE(s);
-  std::ofstream(defs.file("shop.toml")) << "name = \"shop\"\nowner = \"o\"\nsla_target = 99.9\n"
-                                           "[[group]]\nmembers = [\"db1\"]\n";
-  services::Catalog catalog(defs.path());
-  ASSERT_TRUE(catalog.refresh().errors.empty());
+  fixtures::Scene scene("name = \"shop\"\nowner = \"o\"\nsla_target = 99.9\n[[group]]\nmembers = [\"db1\"]\n");
+  store::Stores* s = &scene.stores;
+  services::Catalog& catalog = *scene.catalog;
   // June: up, 30 min down on the 3rd, degraded 2 h on the 15th.
   ASSERT_TRUE(s->timelines->record_state("service:shop", store::Availability::up, kJune, kJune + 2 * kDay));
   ASSERT_TRUE(s->timelines->record_state("service:shop", store::Availability::down, kJune + 2 * kDay,

@@ -47,6 +47,39 @@ struct Stores {
   std::shared_ptr<StoreHealth> health;
 };
 
+// Declares a backend's factories, one per domain, in the backend's namespace;
+// each is defined in that backend's file of the domain.
+#define SURVEYOR_STORE_FACTORIES(Backend)                                              \
+  std::shared_ptr<::surveyor::collector::store::AgentStore> make_agent_store(          \
+      std::shared_ptr<Backend> b);                                                     \
+  std::shared_ptr<::surveyor::collector::store::CmdbStore> make_cmdb_store(            \
+      std::shared_ptr<Backend> b);                                                     \
+  std::shared_ptr<::surveyor::collector::store::SeriesStore> make_series_store(        \
+      std::shared_ptr<Backend> b);                                                     \
+  std::shared_ptr<::surveyor::collector::store::ReportStore> make_report_store(        \
+      std::shared_ptr<Backend> b);                                                     \
+  std::shared_ptr<::surveyor::collector::store::InventoryStore> make_inventory_store(  \
+      std::shared_ptr<Backend> b);                                                     \
+  std::shared_ptr<::surveyor::collector::store::EventStore> make_event_store(          \
+      std::shared_ptr<Backend> b);                                                     \
+  std::shared_ptr<::surveyor::collector::store::RelationStore> make_relation_store(    \
+      std::shared_ptr<Backend> b);                                                     \
+  std::shared_ptr<::surveyor::collector::store::AuditStore> make_audit_store(          \
+      std::shared_ptr<Backend> b);                                                     \
+  std::shared_ptr<::surveyor::collector::store::ChangeStore> make_change_store(        \
+      std::shared_ptr<Backend> b);                                                     \
+  std::shared_ptr<::surveyor::collector::store::ServiceStore> make_service_store(      \
+      std::shared_ptr<Backend> b);                                                     \
+  std::shared_ptr<::surveyor::collector::store::TimelineStore> make_timeline_store(    \
+      std::shared_ptr<Backend> b);                                                     \
+  std::shared_ptr<::surveyor::collector::store::LeaseStore> make_lease_store(          \
+      std::shared_ptr<Backend> b);                                                     \
+  std::shared_ptr<::surveyor::collector::store::IncidentStore> make_incident_store(    \
+      std::shared_ptr<Backend> b);                                                     \
+  std::shared_ptr<::surveyor::collector::store::SlaReportStore> make_sla_report_store( \
+      std::shared_ptr<Backend> b);                                                     \
+  std::shared_ptr<::surveyor::collector::store::StoreHealth> make_health(std::shared_ptr<Backend> b)
+
 // Every store of a backend, from its factories (found by argument-dependent
 // lookup in the backend's namespace: make_agent_store(b), ...).
 template <class Backend>
