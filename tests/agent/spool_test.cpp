@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+// The agent's spool: reports kept in order across restarts, bounded, and
+// damaged or unreadable entries skipped and counted.
 #include <gtest/gtest.h>
 
 #include <filesystem>

@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+// The agent's state directory: its identity and sequence kept safely, and
+// refused when unusable.
 #include <gtest/gtest.h>
 
 #include <sys/stat.h>

@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+// The chunk codec: values and times read back exactly, and damaged chunks
+// refused.
 #include <gtest/gtest.h>
 
 #include <bit>

@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+// Configuration files: schemas, durations, and errors that name the file,
+// line and key.
 #include <gtest/gtest.h>
 
 #include <fstream>

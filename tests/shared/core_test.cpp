@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+// The core helpers: enumeration names, durations, clocks and time formats,
+// hashes.
 #include <gtest/gtest.h>
 
 #include "surveyor/core/clock.hpp"

@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+// The wire protocol: every message through both encodings and back, and
+// bad input refused with a reason.
 #include <gtest/gtest.h>
 
 #include <atomic>

@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+// What every test binary may use: temporary directories, child processes,
+// free ports, waits that poll, throwaway Redis servers.
 #include "test_support.hpp"
 
 #include <arpa/inet.h>

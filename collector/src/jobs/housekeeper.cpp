@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+// The housekeeper: schedules series maintenance, capacity rules, the
+// evaluation step and the CI lifecycle, each on its own interval.
 #include "surveyor/collector/jobs/housekeeper.hpp"
 
 #include "surveyor/log/log.hpp"
