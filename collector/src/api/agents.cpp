@@ -73,11 +73,15 @@ http::Response Api::post_report(const http::Request& req) {
       case ingest::IntakeErrc::bad_report:
         counters_.reports.with({"rejected"}).inc();
         return fail(400, "bad_report", e.message);
+      case ingest::IntakeErrc::time_in_future:
+        counters_.reports.with({"rejected"}).inc();
+        return fail(400, "time_in_future", e.message);
     }
     return store_failure(e);
   }
   counters_.reports.with({accepted->ack.duplicate ? "duplicate" : "stored"}).inc();
   counters_.samples.with({}).inc(accepted->samples);
+  if (accepted->heartbeat_capped) counters_.errors.with({"heartbeat_capped"}).inc();
   return encoded(202, wire::encode(accepted->ack, accepted->format), accepted->format);
 }
 

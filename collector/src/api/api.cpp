@@ -23,7 +23,7 @@ Api::Api(store::Stores stores, const core::Clock& clock, metrics::Registry& regi
                 registry.counter("surveyor_errors_total", "Requests refused or failed, by reason.", {"reason"}),
                 registry.counter("surveyor_enrollments_total", "Agents enrolled.")},
       graphs_(std::make_unique<impact::GraphSource>(stores_, options_.services)),
-      intake_(stores_) {}
+      intake_(stores_, options_.intake) {}
 
 // Each group of handlers declares its own routes, in the file that holds
 // them; the order matters only where two patterns could match one path

@@ -46,6 +46,10 @@ std::optional<std::string> attributes_member(const json::object& o, store::AttrM
   for (const auto& kv : it->value().get_object()) {
     const std::string key(kv.key());
     if (key.empty() || key.size() > 256) return "attribute names are 1-256 characters";
+    // What the agent reports of itself (its heartbeat interval drives the
+    // host's availability) is the agent's alone.
+    if (key.starts_with("agent."))
+      return "attribute '" + key + "' is reported by the host's agent and cannot be set through the API";
     const json::value& v = kv.value();
     if (v.is_string()) out[key] = std::string(v.get_string());
     else if (v.is_int64()) out[key] = v.get_int64();

@@ -93,6 +93,15 @@ config::Schema make_schema() {
   s.add({.key = "allow_evicting_store", .type = Type::boolean, .default_value = Value{false},
          .description = "run even on a Redis whose maxmemory-policy evicts keys (data can be lost)"});
   config::add_secret(s, "enrollment_token", "token agents present to enroll");
+  s.add({.key = "max_clock_skew", .type = Type::duration, .default_value = Value{std::chrono::milliseconds{300'000}},
+         .description = "reports with sample or check times later than the collector's clock by more than this are "
+                        "refused (400 time_in_future)",
+         .validate = at_least_second});
+  s.add({.key = "max_heartbeat_interval", .type = Type::duration,
+         .default_value = Value{std::chrono::milliseconds{3'600'000}},
+         .description = "the longest heartbeat interval an agent may declare; a longer one is capped, so a silent "
+                        "host is down at most twice this after its last report",
+         .validate = at_least_second});
   s.add({.key = "io_threads", .type = Type::integer, .default_value = Value{std::int64_t{2}},
          .description = "threads doing network I/O", .validate = positive});
   s.add({.key = "worker_threads", .type = Type::integer, .default_value = Value{std::int64_t{4}},
@@ -307,6 +316,9 @@ int run(const config::Settings& s) {
   const core::SystemClock clock(*offset);
   api::ApiOptions ao;
   ao.enrollment_token = *token;
+  ao.intake.max_clock_skew_ms = s.duration("max_clock_skew").count();
+  ao.intake.max_heartbeat_interval_s = static_cast<std::uint32_t>(
+      std::min<std::int64_t>(s.duration("max_heartbeat_interval").count() / 1000, UINT32_MAX));
   ao.rules = *rules;
   ao.services = catalog;
   api::Api api(*stores, clock, registry, ao);

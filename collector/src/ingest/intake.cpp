@@ -3,9 +3,11 @@
 // the host's components and their contains links with it, as one transaction.
 #include "surveyor/collector/ingest/intake.hpp"
 
+#include <optional>
 #include <string>
 
 #include "surveyor/collector/ingest/ingest.hpp"
+#include "surveyor/core/clock.hpp"
 #include "surveyor/core/crypto.hpp"
 #include "surveyor/core/error_category.hpp"
 
@@ -16,7 +18,8 @@ const core::TableCategory kIntakeCategory("intake", {{IntakeErrc::unauthenticate
                                                      {IntakeErrc::unknown_agent, "unknown agent or wrong key"},
                                                      {IntakeErrc::unsupported_media_type, "unsupported media type"},
                                                      {IntakeErrc::bad_report, "malformed report"},
-                                                     {IntakeErrc::agent_mismatch, "report of another agent"}});
+                                                     {IntakeErrc::agent_mismatch, "report of another agent"},
+                                                     {IntakeErrc::time_in_future, "times in the future"}});
 
 // "Bearer <agent-id>:<key>" -> id and key.
 bool parse_agent_auth(std::string_view header, std::string& id, std::string& key) {
@@ -28,6 +31,17 @@ bool parse_agent_auth(std::string_view header, std::string& id, std::string& key
   id = std::string(header.substr(0, colon));
   key = std::string(header.substr(colon + 1));
   return true;
+}
+
+// The first sample or check time later than `latest`, described; nothing
+// when there is none.
+std::optional<std::string> time_in_future(const wire::Report& r, std::int64_t latest) {
+  for (const wire::Series& s : r.series)
+    for (const wire::Point& p : s.points)
+      if (p.time_ms > latest) return "series " + s.metric + " has a sample at " + core::format_rfc3339(p.time_ms);
+  for (const wire::CheckResult& c : r.checks)
+    if (c.time_ms > latest) return "check " + c.name + " has a result at " + core::format_rfc3339(c.time_ms);
+  return std::nullopt;
 }
 
 }  // namespace
@@ -54,12 +68,21 @@ core::Result<Accepted> Intake::accept(std::string_view authorization, std::strin
     return core::make_error(IntakeErrc::agent_mismatch,
                             "the report names agent " + report->agent_id + ", the key is " + agent_id + "'s");
 
+  const std::int64_t latest = now_ms + policy_.max_clock_skew_ms;
+  if (auto late = time_in_future(*report, latest))
+    return core::make_error(IntakeErrc::time_in_future,
+                            *late + ", later than the collector's clock allows (" + core::format_rfc3339(latest) +
+                                "): check the agent's clock");
+  const bool capped = report->heartbeat_interval_s > policy_.max_heartbeat_interval_s;
+  if (capped) report->heartbeat_interval_s = policy_.max_heartbeat_interval_s;
+
   const store::ReportBatch batch = to_batch(*report, **agent, now_ms);
   auto applied = stores_.reports->apply_report(batch);
   if (!applied) return std::move(applied).error();
 
   Accepted a;
   a.format = *format;
+  a.heartbeat_capped = capped;
   a.ack = wire::ReportAck{report->sequence, applied->outcome == store::ApplyOutcome::duplicate,
                           inventory_wanted(*report, applied->inventory)};
   if (a.ack.duplicate) return a;

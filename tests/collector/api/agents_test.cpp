@@ -127,6 +127,12 @@ TEST(Api, ReportRefusals) {
   EXPECT_EQ(mismatch.status, 403u);
   EXPECT_EQ(error_code(mismatch), "agent_mismatch");
 
+  wire::Report ahead = h.report(1);
+  ahead.series[0].points.push_back({core::to_unix_ms(h.clock.now()) + 3'600'000, 0.5});
+  auto future = h.post_report(ahead, auth);
+  EXPECT_EQ(future.status, 400u);
+  EXPECT_EQ(error_code(future), "time_in_future");
+
   auto media = h.call("POST", "/api/v1/reports", body, {{"Content-Type", "text/csv"}, {"Authorization", "Bearer " + auth}});
   EXPECT_EQ(media.status, 415u);
 

@@ -108,6 +108,10 @@ TEST(CmdbApi, ManualCisRelationshipsImpactAuditAndHistory) {
   EXPECT_EQ(get_json(h, "/api/v1/cis?type=t").at("count").as_int64(), 0);
   // A number JSON cannot hold is refused and harms nothing (found by fuzz_cmdb_api).
   EXPECT_EQ(h.call("PATCH", "/api/v1/cis/" + app_id, R"({"attributes":{"a":-1e999}})").status, 400u);
+  // What drives a host's availability is its agent's to report, no one else's.
+  auto heartbeat = h.call("PATCH", "/api/v1/cis/" + h.ci_id, R"({"attributes":{"agent.heartbeat_interval_s":172800}})");
+  EXPECT_EQ(heartbeat.status, 400u) << heartbeat.body;
+  EXPECT_NE(heartbeat.body.find("reported by the host's agent"), std::string::npos) << heartbeat.body;
   EXPECT_EQ(h.call("GET", "/api/v1/cis/" + app_id).status, 200u);
   EXPECT_EQ(error_code(h.call("GET", "/api/v1/audit?unauthorized=maybe")), "bad_query");
   EXPECT_EQ(h.call("DELETE", "/api/v1/relationships?from=" + app_id + "&type=runs_on&to=" + h.ci_id).status, 200u);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // ingest::Intake on its own, on a real SQLite store: each reason a report is
-// refused before the store, a report applied with its component links, and
-// a replay acknowledged without a second write.
+// refused before the store, times ahead of the clock, capped heartbeats, a
+// report applied with its component links, and a replay acknowledged without
+// a second write.
 #include <gtest/gtest.h>
 
 #include "surveyor/collector/backends/open.hpp"
@@ -81,6 +82,45 @@ TEST(Intake, AppliesAReportWithItsComponentsAndAcknowledgesAReplayOnce) {
   ASSERT_TRUE(again);
   EXPECT_TRUE(again->ack.duplicate);
   EXPECT_EQ(again->samples, 0u);
+}
+
+// An agent whose clock runs ahead cannot write the future, and one that
+// declares a long heartbeat cannot keep its host "up" for days.
+TEST(Intake, TimesAheadOfTheClockAreRefusedAndLongHeartbeatsCapped) {
+  Fixture f;
+  f.intake = std::make_unique<Intake>(f.stores, IntakePolicy{.max_clock_skew_ms = 60'000, .max_heartbeat_interval_s = 600});
+  const std::string host = host_ci_id(test::sample_report().inventory->host.data->host_id);
+
+  wire::Report ahead = Fixture::report(1);
+  ahead.series[0].points.push_back({kNow + 60'001, 0.5});
+  auto refused = f.post(ahead);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, IntakeErrc::time_in_future);
+  EXPECT_NE(refused.error().message.find("series system.cpu.utilization"), std::string::npos) << refused.error().message;
+  EXPECT_NE(refused.error().message.find("check the agent's clock"), std::string::npos);
+  wire::Report check_ahead = Fixture::report(2);
+  check_ahead.checks[0].time_ms = kNow + 61'000;
+  auto refused_check = f.post(check_ahead);
+  ASSERT_FALSE(refused_check);
+  EXPECT_NE(refused_check.error().message.find("check ssh"), std::string::npos) << refused_check.error().message;
+  auto none = f.stores.cmdb->find_ci(host);
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(*none) << "nothing of a refused report is stored";
+
+  // At the limit it is stored; the one-day heartbeat (the most the wire allows)
+  // is capped to the policy's.
+  wire::Report edge = Fixture::report(3);
+  edge.series[0].points.push_back({kNow + 60'000, 0.5});
+  edge.heartbeat_interval_s = 86'400;
+  auto stored = f.post(edge);
+  ASSERT_TRUE(stored) << stored.error().describe();
+  EXPECT_TRUE(stored->heartbeat_capped);
+  auto agent = f.stores.agents->find_agent("agt-1");
+  ASSERT_TRUE(agent && *agent);
+  EXPECT_EQ((*agent)->heartbeat_interval_s, 600u);
+  auto ci = f.stores.cmdb->find_ci(host);
+  ASSERT_TRUE(ci && *ci);
+  EXPECT_EQ(std::get<std::int64_t>((*ci)->attributes.at("agent.heartbeat_interval_s")), 600);
 }
 
 }  // namespace

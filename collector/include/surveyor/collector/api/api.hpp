@@ -27,6 +27,8 @@ struct ApiOptions {
   std::vector<capacity::CapacityRule> rules = capacity::default_rules();
   // The service definitions (none when null).
   std::shared_ptr<services::Catalog> services;
+  // What reports must keep to beyond their format.
+  ingest::IntakePolicy intake;
 };
 
 // The REST API (docs/api.md): enrollment, reports, CIs, health and metrics.
@@ -108,7 +110,6 @@ class Api {
   // A service's SLA figures in a period (the current one when none); none
   // without an SLA target.
   core::Result<std::optional<sla::Report>> sla_report(const services::Service& svc, std::optional<sla::Period> period);
-  // The host's contains relationships made to match its components.
   // A query error (400/422) or a store failure.
   http::Response query_failure(const core::Error& e);
   // The CIs a query names: ci=ID[,ID...], type=TYPE or service=NAME (the

@@ -17,19 +17,39 @@ namespace surveyor::collector::ingest {
 
 // Why a report was refused before it reached the store (store failures come
 // as StoreErrc).
-enum class IntakeErrc { unauthenticated = 1, unknown_agent, unsupported_media_type, bad_report, agent_mismatch };
+enum class IntakeErrc {
+  unauthenticated = 1,
+  unknown_agent,
+  unsupported_media_type,
+  bad_report,
+  agent_mismatch,
+  time_in_future
+};
 const std::error_category& intake_category();
 inline std::error_code make_error_code(IntakeErrc e) { return {static_cast<int>(e), intake_category()}; }
+
+// What a collector accepts of a report beyond its format (docs/security.md).
+struct IntakePolicy {
+  // Sample and check times later than the collector's clock by more than
+  // this are refused: an agent whose clock runs ahead (or that lies) cannot
+  // write data for times that have not come yet.
+  std::int64_t max_clock_skew_ms = 300'000;
+  // The longest heartbeat interval an agent may declare; a longer one is
+  // capped, so a host that stops reporting is down at most 2 x this later.
+  std::uint32_t max_heartbeat_interval_s = 3'600;
+};
 
 struct Accepted {
   wire::Format format = wire::Format::binary;  // the agent's, for the answer
   wire::ReportAck ack;
   std::uint64_t samples = 0;        // stored by this report (0 for a replay)
+  bool heartbeat_capped = false;     // it declared more than the policy allows
 };
 
 class Intake {
  public:
-  explicit Intake(store::Stores stores) : stores_(std::move(stores)) {}
+  explicit Intake(store::Stores stores, IntakePolicy policy = {})
+      : stores_(std::move(stores)), policy_(policy) {}
 
   // `authorization` is the request's "Bearer <agent-id>:<key>".
   [[nodiscard]] core::Result<Accepted> accept(std::string_view authorization, std::string_view content_type,
@@ -37,6 +57,7 @@ class Intake {
 
  private:
   store::Stores stores_;
+  IntakePolicy policy_;
 };
 
 }  // namespace surveyor::collector::ingest
