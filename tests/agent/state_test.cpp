@@ -4,9 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <set>
+#include <string>
 
 #include "surveyor/agent/state/state_dir.hpp"
 #include "test_support.hpp"
@@ -47,6 +49,39 @@ TEST(StateDir, RefusesAKeyFileOthersCanRead) {
   auto r = s->load_identity();
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, StateErrc::permissions);
+}
+
+// A symbolic link planted at the temporary name is replaced, never written
+// through: the file it points at stays as it was.
+TEST(StateDir, WritesNeverFollowALinkAtTheTemporaryName) {
+  test::TempDir tmp;
+  auto s = StateDir::open(tmp.file("state"));
+  ASSERT_TRUE(s);
+  std::ofstream(tmp.file("victim")) << "untouched";
+  ASSERT_EQ(::symlink(tmp.file("victim").c_str(), tmp.file("state/identity.tmp").c_str()), 0);
+  ASSERT_TRUE(s->save_identity({"agt-1", "secret", "", ""}));
+  std::ifstream victim(tmp.file("victim"));
+  std::string text;
+  std::getline(victim, text);
+  EXPECT_EQ(text, "untouched");
+  auto back = s->load_identity();
+  ASSERT_TRUE(back && *back);
+  EXPECT_EQ((*back)->agent_key, "secret");
+}
+
+// Another user's state directory that others may write to is refused (its
+// owner, not the agent, must fix it); the agent's own is made private.
+TEST(StateDir, RefusesADirectoryOthersMayWriteThatIsNotItsOwn) {
+  test::TempDir tmp;
+  const std::string dir = tmp.file("shared");
+  ASSERT_EQ(::mkdir(dir.c_str(), 0777), 0);
+  ASSERT_EQ(::chmod(dir.c_str(), 0777), 0);
+  if (::chown(dir.c_str(), ::geteuid() + 1, static_cast<gid_t>(-1)) != 0)
+    GTEST_SKIP() << "giving the directory to another user needs root";
+  auto s = StateDir::open(dir);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, StateErrc::permissions);
+  EXPECT_NE(s.error().message.find("writable by others"), std::string::npos) << s.error().message;
 }
 
 TEST(StateDir, CorruptFilesAreErrors) {

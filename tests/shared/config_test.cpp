@@ -6,6 +6,8 @@
 #include <fstream>
 #include <vector>
 
+#include <sys/stat.h>
+
 #include "surveyor/config/options.hpp"
 #include "test_support.hpp"
 
@@ -161,10 +163,22 @@ TEST(Config, SecretsFromAFileOrTheValue) {
   EXPECT_EQ(*read_secret(direct, "token"), "abc");
 
   std::ofstream(dir.file("t")) << "from-file\nsecond line\n";
+  ASSERT_EQ(::chmod(dir.file("t").c_str(), 0600), 0);
   Settings file = defaults(s);
   ASSERT_TRUE(set_from_text(s, file, "token", "ignored", "flag"));
   ASSERT_TRUE(set_from_text(s, file, "token_file", dir.file("t"), "flag"));
   EXPECT_EQ(*read_secret(file, "token"), "from-file") << "the file wins";
+
+  EXPECT_FALSE(secret_given_inline(file, "token")) << "a file was given";
+  EXPECT_TRUE(secret_given_inline(direct, "token"));
+  EXPECT_FALSE(secret_given_inline(none, "token"));
+
+  // A file others may read is refused, and says how to fix it.
+  ASSERT_EQ(::chmod(dir.file("t").c_str(), 0640), 0);
+  auto shared = read_secret(file, "token");
+  ASSERT_FALSE(shared);
+  EXPECT_NE(shared.error().message.find("mode is 0640"), std::string::npos) << shared.error().message;
+  EXPECT_NE(shared.error().message.find("chmod 600"), std::string::npos);
 
   Settings missing = defaults(s);
   ASSERT_TRUE(set_from_text(s, missing, "token_file", dir.file("nope"), "flag"));

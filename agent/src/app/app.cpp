@@ -172,6 +172,9 @@ RunOutcome run_once(const config::Settings& s, log::Logger& log, std::uint64_t r
     log.error("{}", options.error().message);
     return {2};
   }
+  if (config::secret_given_inline(s, "enrollment_token"))
+    log.warn("the enrollment token is given as a value: on the command line it shows in ps; prefer "
+             "enrollment_token_file (a file of mode 0600)");
   auto state = state::StateDir::open(s.str("state_dir"));
   if (!state) {
     log.error("{}", state.error().describe());

@@ -49,7 +49,10 @@ const std::error_category& state_category() {
 
 core::Status write_file_atomic(const std::string& path, const std::string& content, unsigned mode) {
   const std::string tmp = path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  // A fresh file, never one a link points at: whatever stands at the
+  // temporary name (a leftover, or a planted symbolic link) goes first.
+  if (::unlink(tmp.c_str()) != 0 && errno != ENOENT) return sys_error("remove " + tmp);
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
   if (fd < 0) return sys_error("create " + tmp);
   ::fchmod(fd, mode);  // the umask must not widen or narrow it
   std::size_t done = 0;
@@ -85,6 +88,11 @@ core::Result<StateDir> StateDir::open(const std::string& path) {
   if (::stat(path.c_str(), &st) != 0) return sys_error(path);
   if (!S_ISDIR(st.st_mode)) return core::make_error(StateErrc::io, path + " is not a directory");
   if ((st.st_mode & 0077) != 0 && st.st_uid == ::geteuid()) ::chmod(path.c_str(), 0700);
+  // Another user's directory that others may write to: they could replace
+  // the identity or the spool, and it is not ours to fix.
+  else if ((st.st_mode & 0022) != 0)
+    return core::make_error(StateErrc::permissions,
+                            path + " is writable by others and owned by another user; it must be the agent's alone");
   return StateDir(path);
 }
 

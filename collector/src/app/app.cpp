@@ -259,6 +259,9 @@ int run(const config::Settings& s) {
   log::Logger log("collector");
 
   auto token = config::read_secret(s, "enrollment_token");
+  if (config::secret_given_inline(s, "enrollment_token"))
+    log.warn("the enrollment token is given as a value: on the command line it shows in ps; prefer "
+             "--enrollment-token-file (a file of mode 0600)");
   if (!token || token->empty()) {
     log.error("{}", token ? "an enrollment token is required: --enrollment-token or --enrollment-token-file"
                           : token.error().message);

@@ -9,11 +9,14 @@
 #include "surveyor/config/options.hpp"
 #include "surveyor/core/duration.hpp"
 
-#include <fstream>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
+#include <fstream>
 #include <sstream>
 #include <stdexcept>
+
+#include <sys/stat.h>
 
 namespace surveyor::config {
 namespace {
@@ -309,6 +312,15 @@ core::Result<std::string> read_secret(const Settings& settings, const std::strin
   const std::string file_key = key + "_file";
   if (settings.has(file_key)) {
     const std::string& path = settings.str(file_key);
+    // A secret others can read is no longer one: refused, as the agent's
+    // identity file is.
+    struct stat st{};
+    if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 0077) != 0) {
+      char mode[8];
+      std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+      return core::make_error(ConfigErrc::io, path + " holds the " + key + " but its mode is " + mode +
+                                                  ": others may read it (chmod 600 " + path + ")");
+    }
     std::ifstream in(path);
     std::string line;
     if (!in || !std::getline(in, line) || line.empty())
@@ -316,6 +328,10 @@ core::Result<std::string> read_secret(const Settings& settings, const std::strin
     return line;
   }
   return settings.has(key) ? settings.str(key) : std::string();
+}
+
+bool secret_given_inline(const Settings& settings, const std::string& key) {
+  return settings.has(key) && !settings.has(key + "_file") && !settings.str(key).empty();
 }
 
 std::string value_text(const Value& v) {

@@ -117,8 +117,12 @@ class Settings {
 // `key`_file (its first line), which keeps it off command lines.
 void add_secret(Schema& schema, const std::string& key, const std::string& description);
 // The secret from `key`_file if set, else from `key`; empty when neither.
-// An unreadable or empty file is an error.
+// An unreadable or empty file, or one others may read (any group or other
+// permission bit), is an error.
 [[nodiscard]] core::Result<std::string> read_secret(const Settings& settings, const std::string& key);
+// Whether the secret was given as a value rather than a file: on the command
+// line it shows in `ps`, so programs warn about it.
+[[nodiscard]] bool secret_given_inline(const Settings& settings, const std::string& key);
 
 // The option value as TOML/flag text ("10s", "true", "[\"a\", \"b\"]").
 [[nodiscard]] std::string value_text(const Value& v);
