@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// The runner's schedule against a collector stand-in on loopback.
+// The runner's schedule against a collector stand-in on loopback, and what
+// it does when the collector no longer knows its key.
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
@@ -8,14 +9,16 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 
+#include <atomic>
+#include <filesystem>
 #include <mutex>
 #include <thread>
 
+#include "gate.hpp"
 #include "surveyor/agent/runner/runner.hpp"
 #include "surveyor/collector/server/server.hpp"
 #include "surveyor/wire/codec.hpp"
 #include "test_support.hpp"
-#include "gate.hpp"
 
 namespace surveyor::agent::runner {
 namespace {
@@ -25,15 +28,29 @@ using namespace std::chrono_literals;
 const std::string kFixtures = SURVEYOR_AGENT_FIXTURES;
 const std::string kTestPlugins = SURVEYOR_TEST_PLUGIN_DIR;
 
-// Accepts every report and keeps it.
+// Accepts every report and keeps it; or, with refuse_reports, answers 401
+// to each. Enrollments are answered and counted.
 struct Collector {
   std::mutex mu;
   std::vector<wire::Report> reports;
+  std::atomic<bool> refuse_reports{false};
+  std::atomic<int> refused{0}, enrollments{0};
   std::shared_ptr<collector::server::Router> router = std::make_shared<collector::server::Router>();
   std::unique_ptr<collector::server::Server> server;
 
   Collector() {
+    router->add("POST", "/api/v1/enroll", "enroll", [this](const http::Request&, const collector::server::Params&) {
+      ++enrollments;
+      http::Response res;
+      res.status = 201;
+      res.body = wire::encode(wire::EnrollResponse{"agt-2", "key-2", "ci-1"}, wire::Format::binary);
+      return res;
+    });
     router->add("POST", "/api/v1/reports", "reports", [this](const http::Request& req, const collector::server::Params&) {
+      if (refuse_reports) {
+        ++refused;
+        return collector::server::error_response(401, "unknown_agent", "unknown agent or wrong key");
+      }
       auto r = wire::decode<wire::Report>(req.body, wire::Format::binary);
       if (!r) return collector::server::error_response(400, "bad_report", r.error().describe());
       http::Response res;
@@ -117,6 +134,62 @@ TEST(Runner, ReportsGoOnWhileAPluginBlocks) {
   boost::asio::post(io, [&] { runner->stop([&] { io.stop(); }); });
   loop.join();
   runner.reset();
+}
+
+// A collector that no longer knows the agent's key (replaced, or not ours)
+// gets no enrollment token unless the agent is configured to enroll again;
+// meanwhile the reports wait in the spool.
+TEST(Runner, AnUnknownKeyHoldsReportsUnlessEnrollingAgainIsAllowed) {
+  for (const bool allowed : {false, true}) {
+    SCOPED_TRACE(allowed ? "reenroll_on_unauthorized" : "default");
+    Collector collector;
+    collector.refuse_reports = true;
+    test::TempDir dir;
+    auto state = state::StateDir::open(dir.file("state"));
+    ASSERT_TRUE(state) << state.error().describe();
+    ASSERT_TRUE(state->save_identity({"agt-1", "key", "ci-1", collector.url()}));
+    auto spool = spool::Spool::open(dir.file("state") + "/spool");
+    ASSERT_TRUE(spool);
+    boost::asio::io_context io;
+    http::Client client(io, *http::parse_url(collector.url()));
+    core::SystemClock clock;
+    RunnerOptions o;
+    o.sample_interval = 1s;
+    o.report_interval = 1s;
+    o.stop_timeout = 500ms;
+    const std::string root = kFixtures + "/debian12-vm";
+    o.roots = {root + "/etc", root + "/proc", root + "/sys"};
+    o.collector_url = collector.url();
+    o.enrollment_token = "fleet-token";
+    o.reenroll_on_unauthorized = allowed;
+    o.version = "test";
+    o.max_rss_bytes = std::uint64_t{1} << 40;
+    o.max_cpu_per_minute = 1h;
+    auto runner = std::make_unique<Runner>(io, o, *state, std::move(*spool), client, clock,
+                                           std::vector<std::unique_ptr<samplers::Sampler>>{});
+    boost::asio::post(io, [&] { runner->start([](int code) { ADD_FAILURE() << "fatal " << code; }); });
+    std::thread loop([&] { io.run(); });
+
+    const auto spooled = [&] {
+      std::size_t n = 0;
+      for (const auto& e : std::filesystem::directory_iterator(dir.file("state") + "/spool"))
+        n += e.path().extension() == ".rpt";
+      return n;
+    };
+    if (allowed) {
+      EXPECT_TRUE(test::eventually([&] { return collector.enrollments == 1; }, 20s));
+    } else {
+      EXPECT_TRUE(test::eventually([&] { return collector.refused >= 1 && spooled() >= 3; }, 20s)) << spooled();
+      EXPECT_EQ(collector.enrollments, 0) << "the enrollment token was sent unasked";
+      EXPECT_EQ(collector.refused, 1) << "held reports are not sent again";
+      auto kept = state->load_identity();
+      ASSERT_TRUE(kept && *kept);
+      EXPECT_EQ((*kept)->agent_id, "agt-1") << "the identity stays for a person to judge";
+    }
+    boost::asio::post(io, [&] { runner->stop([&] { io.stop(); }); });
+    loop.join();
+    runner.reset();
+  }
 }
 
 }  // namespace

@@ -40,6 +40,9 @@ config::Schema make_schema() {
   config::add_secret(s, "enrollment_token", "token to enroll with on first start");
   s.add({.key = "state_dir", .type = Type::string, .default_value = Value{std::string("/var/lib/surveyor-agent")},
          .description = "where the agent keeps its identity (mode 0600) and sequence numbers"});
+  s.add({.key = "reenroll_on_unauthorized", .type = Type::boolean, .default_value = Value{false},
+         .description = "when the collector answers 401 to the agent's key, enroll again with the enrollment token "
+                        "(otherwise reports are kept until a person acts)"});
   s.add({.key = "sample_interval", .type = Type::duration, .default_value = Value{milliseconds{10'000}},
          .description = "how often samples are taken (wall-clock aligned)", .validate = at_least_1s});
   s.add({.key = "report_interval", .type = Type::duration, .default_value = Value{milliseconds{60'000}},
@@ -146,6 +149,7 @@ core::Result<runner::RunnerOptions> runner_options(const config::Settings& s) {
   if (!token) return std::move(token).error();
   runner::RunnerOptions o;
   o.enrollment_token = *token;
+  o.reenroll_on_unauthorized = s.flag("reenroll_on_unauthorized");
   o.sample_interval = s.duration("sample_interval");
   o.report_interval = s.duration("report_interval");
   if (o.report_interval < o.sample_interval)

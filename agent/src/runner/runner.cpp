@@ -186,6 +186,13 @@ struct Runner::Impl : std::enable_shared_from_this<Impl> {
 
   void reenroll() {
     if (!identity || stopping) return;
+    if (!options.reenroll_on_unauthorized) {
+      log.error("the collector refused agent {}'s key (401); reports are kept in the spool until a person acts: "
+                "delete the state directory's identity to enroll again, or set reenroll_on_unauthorized = true",
+                identity->agent_id);
+      sender.set_credentials("", "");  // hold reports: they are not the collector's to refuse again and again
+      return;
+    }
     log.warn("the collector does not know agent {}; enrolling again", identity->agent_id);
     identity.reset();
     sender.set_credentials("", "");  // hold reports until there is a new identity

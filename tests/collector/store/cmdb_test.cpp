@@ -20,9 +20,7 @@ class CmdbConformance : public OnBackend<B> {
  protected:
   void SetUp() override {
     OnBackend<B>::SetUp();
-    AgentRecord a = agent_record("agt-1");
-    a.ci_id = "host-1";
-    ASSERT_TRUE(this->stores.agents->create_agent(a));
+    this->add_agent("agt-1", "host-1");
   }
 
   Ci upsert(const std::string& id, const std::string& source, AttrMap attrs, std::int64_t at,

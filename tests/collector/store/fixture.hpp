@@ -80,6 +80,13 @@ class OnBackend : public ::testing::Test {
     stores = std::move(*s);
   }
 
+  // Enrolls agent `id`, whose host is the CI `ci_id`.
+  void add_agent(const std::string& id, const std::string& ci_id) {
+    AgentRecord a = agent_record(id);
+    a.ci_id = ci_id;
+    ASSERT_TRUE(stores.agents->create_agent(a));
+  }
+
   B backend;
   Stores stores;
 };

@@ -50,9 +50,7 @@ class SeriesStoreTest : public OnBackend<B> {
  protected:
   void SetUp() override {
     OnBackend<B>::SetUp();
-    AgentRecord a = agent_record("agt-1");
-    a.ci_id = "ci-1";
-    ASSERT_TRUE(this->stores.agents->create_agent(a));
+    this->add_agent("agt-1", "ci-1");
   }
 
   static SeriesKey key(const std::string& metric = "system.cpu.utilization") { return {"ci-1", metric, {}}; }

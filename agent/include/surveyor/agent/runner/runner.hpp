@@ -33,6 +33,11 @@ struct RunnerOptions {
   inventory::Roots roots;
   std::string collector_url;
   std::string enrollment_token;
+  // When the collector answers 401 to the agent's key: enroll again with the
+  // enrollment token (true), or keep the reports and wait for a person
+  // (false), so a collector that was replaced, or one that is not ours,
+  // never receives the token unasked.
+  bool reenroll_on_unauthorized = false;
   std::string version;
   transport::SenderOptions sender;
   std::vector<checks::CheckSpec> checks;
