@@ -4,6 +4,9 @@
 // surveyor_errors_total{reason} so an operator sees bad senders on /metrics.
 #include "surveyor/collector/api/api.hpp"
 
+#include <algorithm>
+#include <cctype>
+
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
@@ -38,6 +41,28 @@ void Api::register_routes(server::Router& r) {
   routes_export(r);
   routes_incidents(r);
   routes_health(r);
+  r.set_guard([this](const http::Request& q, std::string_view route) { return media_type_refusal(q, route); });
+}
+
+// A state-changing request carries the media type its route documents:
+// JSON, TOML for a service definition. A web page on another origin can only
+// send forms (text/plain, multipart/form-data, x-www-form-urlencoded)
+// without the browser asking first, so it cannot forge one. Enrollment and
+// reports check their own (JSON or the binary format).
+std::optional<http::Response> Api::media_type_refusal(const http::Request& q, std::string_view route) {
+  if (q.method != "POST" && q.method != "PUT" && q.method != "PATCH") return std::nullopt;
+  if (route == "enroll" || route == "reports") return std::nullopt;
+  const std::string_view want = route == "services.put" ? "application/toml" : "application/json";
+  std::string_view type = q.header("Content-Type");
+  type = type.substr(0, type.find(';'));
+  while (!type.empty() && type.back() == ' ') type.remove_suffix(1);
+  const bool same = type.size() == want.size() && std::equal(type.begin(), type.end(), want.begin(), [](char a, char b) {
+                      return std::tolower(static_cast<unsigned char>(a)) == b;
+                    });
+  if (same) return std::nullopt;
+  return fail(415, "unsupported_media_type",
+              "send Content-Type: " + std::string(want) +
+                  " (a state-changing request must carry its documented media type)");
 }
 
 // The probes and the collector's own metrics.

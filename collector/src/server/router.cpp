@@ -55,6 +55,8 @@ http::Response Router::dispatch(const http::Request& req, std::string& route_nam
       continue;
     }
     route_name = r.name;
+    if (guard_)
+      if (auto refused = guard_(req, r.name)) return std::move(*refused);
     params.path = std::move(captured);
     return r.handler(req, params);
   }

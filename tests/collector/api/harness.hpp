@@ -60,6 +60,9 @@ struct Harness {
     r.target = target;
     r.body = std::move(body);
     r.headers = std::move(headers);
+    // As the command line does: state-changing requests are JSON unless the
+    // test gives headers of its own.
+    if (r.headers.empty() && method != "GET" && method != "DELETE") r.headers.emplace_back("Content-Type", "application/json");
     auto res = http::fetch(http::Url{"http", "127.0.0.1", srv->port(), ""}, r);
     EXPECT_TRUE(res) << res.error().describe();
     return res ? *res : http::Response{};

@@ -80,5 +80,39 @@ TEST(Api, MalformedHttpGets400AndTheServerCarriesOn) {
   EXPECT_EQ(h.call("GET", "/healthz").status, 200u);
 }
 
+// A web page can send other origins only forms (text/plain, form data)
+// without the browser asking first: no state-changing route accepts them.
+TEST(Api, StateChangingRequestsNeedTheirDocumentedMediaType) {
+  Harness h;
+  h.enroll();
+  struct Write {
+    const char* method;
+    std::string target;
+    const char* body;
+  };
+  const std::vector<Write> writes{
+      {"POST", "/api/v1/cis", R"({"type":"application","name":"shop"})"},
+      {"PATCH", "/api/v1/cis/" + h.ci_id, R"({"attributes":{"owner":"x"}})"},
+      {"POST", "/api/v1/relationships", R"({"from":"a","type":"runs_on","to":"b"})"},
+      {"POST", "/api/v1/changes", R"({"reference":"C1","cis":["a"],"start":"1","end":"2"})"},
+      {"POST", "/api/v1/incidents/INC-1/acknowledge", R"({"by":"x"})"},
+      {"POST", "/api/v1/slas/shop/report/recompute?period=2026-10", "{}"},
+      {"PUT", "/api/v1/services/shop", "name = \"shop\"\nowner = \"o\"\n"}};
+  for (const Write& w : writes)
+    for (const char* type : {"text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", ""}) {
+      http::Headers headers;
+      if (*type) headers.emplace_back("Content-Type", type);
+      else headers.emplace_back("X-Requested-With", "test");  // no type at all (the harness adds one to no headers)
+      auto r = h.call(w.method, w.target, w.body, headers);
+      EXPECT_EQ(r.status, 415u) << w.method << " " << w.target << " as '" << type << "': " << r.body;
+      EXPECT_EQ(error_code(r), "unsupported_media_type");
+    }
+  // Parameters and case do not matter; the CI was not created by the refused ones.
+  auto ok = h.call("POST", "/api/v1/cis", R"({"type":"application","name":"shop"})",
+                   {{"Content-Type", "Application/JSON; charset=utf-8"}});
+  EXPECT_EQ(ok.status, 201u) << ok.body;
+  EXPECT_EQ(get_json(h, "/api/v1/cis?type=application").at("count").as_int64(), 1);
+}
+
 }  // namespace
 }  // namespace surveyor::collector

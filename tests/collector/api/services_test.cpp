@@ -57,18 +57,21 @@ TEST(ServicesApi, DefinedThroughTheApiToo) {
   auto catalog = std::make_shared<services::Catalog>(defs.path(), side->services);
   Harness api_h(url, 1 << 20, catalog);
   const std::string def = "name = \"shop\"\nowner = \"web\"\nsla_target = 99.5\n[[group]]\nmembers = [\"web01\"]\n";
-  auto put = api_h.call("PUT", "/api/v1/services/shop", def, {{"Content-Type", "application/toml"}});
+  const http::Headers toml{{"Content-Type", "application/toml"}};
+  auto put = api_h.call("PUT", "/api/v1/services/shop", def, toml);
   EXPECT_EQ(put.status, 201u) << put.body;
-  EXPECT_EQ(api_h.call("PUT", "/api/v1/services/shop", def).status, 200u);
+  EXPECT_EQ(api_h.call("PUT", "/api/v1/services/shop", def, toml).status, 200u);
   auto list = get_json(api_h, "/api/v1/services");
   ASSERT_EQ(list.at("items").as_array().size(), 2u) << json::serialize(list);
   EXPECT_EQ(get_json(api_h, "/api/v1/services/shop").at("file").as_string(), "api:shop");
   // Errors: the TOML's own, a name that is not the path's, a file's service.
-  auto bad = api_h.call("PUT", "/api/v1/services/shop", "name = \"shop\"\nowner = \"web\"\ncolour = 1\n");
+  auto bad = api_h.call("PUT", "/api/v1/services/shop", "name = \"shop\"\nowner = \"web\"\ncolour = 1\n", toml);
   EXPECT_EQ(bad.status, 400u);
   EXPECT_NE(bad.body.find("api:shop:3"), std::string::npos) << bad.body;
-  EXPECT_EQ(api_h.call("PUT", "/api/v1/services/other", def).status, 400u);
-  EXPECT_EQ(api_h.call("PUT", "/api/v1/services/payroll", "name = \"payroll\"\nowner = \"x\"\n").status, 409u);
+  EXPECT_EQ(api_h.call("PUT", "/api/v1/services/other", def, toml).status, 400u);
+  EXPECT_EQ(api_h.call("PUT", "/api/v1/services/payroll", "name = \"payroll\"\nowner = \"x\"\n", toml).status, 409u);
+  auto as_json = api_h.call("PUT", "/api/v1/services/shop", def);
+  EXPECT_EQ(as_json.status, 415u) << "a definition is TOML";
   EXPECT_EQ(api_h.call("DELETE", "/api/v1/services/payroll").status, 409u);
   EXPECT_EQ(api_h.call("DELETE", "/api/v1/services/shop").status, 200u);
   EXPECT_EQ(api_h.call("DELETE", "/api/v1/services/shop").status, 404u);

@@ -2,6 +2,7 @@
 // Every endpoint of the collector's REST API as a handler, and the routes that reach them.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -110,6 +111,8 @@ class Api {
   // A service's SLA figures in a period (the current one when none); none
   // without an SLA target.
   core::Result<std::optional<sla::Report>> sla_report(const services::Service& svc, std::optional<sla::Period> period);
+  // 415 for a state-changing request without its route's media type.
+  std::optional<http::Response> media_type_refusal(const http::Request& q, std::string_view route);
   // A query error (400/422) or a store failure.
   http::Response query_failure(const core::Error& e);
   // The CIs a query names: ci=ID[,ID...], type=TYPE or service=NAME (the

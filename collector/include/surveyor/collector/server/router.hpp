@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -27,11 +28,16 @@ struct Params {
 // worker pool) and never throw (an exception becomes a logged 500).
 using Handler = std::function<http::Response(const http::Request&, const Params&)>;
 
+// Runs before the handler of every matched route: an answer it gives is the
+// answer instead (refusals that hold for many routes alike).
+using Guard = std::function<std::optional<http::Response>(const http::Request&, std::string_view route_name)>;
+
 // Maps method + path pattern ("/api/v1/cis/{id}") to handlers.
 class Router {
  public:
   // `name` labels the route in metrics ("cis.get"), so label cardinality stays bounded.
   void add(std::string method, std::string pattern, std::string name, Handler h);
+  void set_guard(Guard g) { guard_ = std::move(g); }
 
   // The handler's response; 404 for an unknown path, 405 (with Allow) for a
   // known path and another method, 400 for an unparsable target.
@@ -45,6 +51,7 @@ class Router {
     Handler handler;
   };
   std::vector<Route> routes_;
+  Guard guard_;
 };
 
 // JSON bodies and the error shape every endpoint uses:
