@@ -93,6 +93,9 @@ config::Schema make_schema() {
   s.add({.key = "allow_evicting_store", .type = Type::boolean, .default_value = Value{false},
          .description = "run even on a Redis whose maxmemory-policy evicts keys (data can be lost)"});
   config::add_secret(s, "enrollment_token", "token agents present to enroll");
+  s.add({.key = "allowed_hosts", .type = Type::string_list, .default_value = Value{std::vector<std::string>{}},
+         .description = "names or addresses clients may send in the Host header (without the port); others get 421 "
+                        "(empty: any)"});
   s.add({.key = "max_clock_skew", .type = Type::duration, .default_value = Value{std::chrono::milliseconds{300'000}},
          .description = "reports with sample or check times later than the collector's clock by more than this are "
                         "refused (400 time_in_future)",
@@ -320,6 +323,7 @@ int run(const config::Settings& s) {
   api::ApiOptions ao;
   ao.enrollment_token = *token;
   ao.intake.max_clock_skew_ms = s.duration("max_clock_skew").count();
+  ao.allowed_hosts = s.list("allowed_hosts");
   ao.intake.max_heartbeat_interval_s = static_cast<std::uint32_t>(
       std::min<std::int64_t>(s.duration("max_heartbeat_interval").count() / 1000, UINT32_MAX));
   ao.rules = *rules;

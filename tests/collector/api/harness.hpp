@@ -37,12 +37,13 @@ using namespace std::chrono_literals;
 
 struct Harness {
   explicit Harness(std::string store_url = "", std::size_t max_body = 1 << 20,
-                   std::shared_ptr<services::Catalog> catalog = nullptr) {
+                   std::shared_ptr<services::Catalog> catalog = nullptr, std::vector<std::string> allowed_hosts = {}) {
     auto s = backends::open_stores(store_url.empty() ? "sqlite:" + dir.file("s.db") : store_url);
     EXPECT_TRUE(s) << s.error().describe();
     stores = *s;
     api::ApiOptions ao{"secret-token"};
     ao.services = std::move(catalog);
+    ao.allowed_hosts = std::move(allowed_hosts);
     api = std::make_unique<api::Api>(stores, clock, registry, ao);
     auto router = std::make_shared<server::Router>();
     api->register_routes(*router);

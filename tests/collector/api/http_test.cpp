@@ -114,5 +114,21 @@ TEST(Api, StateChangingRequestsNeedTheirDocumentedMediaType) {
   EXPECT_EQ(get_json(h, "/api/v1/cis?type=application").at("count").as_int64(), 1);
 }
 
+// With allowed_hosts set, a request naming another host (a page whose name
+// was made to point at the collector: DNS rebinding) is not answered.
+TEST(Api, OnlyTheAllowedHostNamesAreAnswered) {
+  Harness h("", 1 << 20, nullptr, {"collector.example", "127.0.0.1"});
+  EXPECT_EQ(h.call("GET", "/healthz").status, 200u) << "Host 127.0.0.1:PORT";
+  EXPECT_EQ(h.call("GET", "/api/v1/cis", "", {{"Host", "Collector.Example:8080"}}).status, 200u)
+      << "names compare without case or port";
+  for (const char* host : {"evil.example", "evil.example:8080", "[::1]:8080", ""}) {
+    auto r = h.call("GET", "/api/v1/cis", "", {{"Host", host}});
+    EXPECT_EQ(r.status, 421u) << host;
+    EXPECT_EQ(error_code(r), "host_not_allowed") << host;
+  }
+  Harness any;
+  EXPECT_EQ(any.call("GET", "/api/v1/cis", "", {{"Host", "evil.example"}}).status, 200u) << "no list: any Host";
+}
+
 }  // namespace
 }  // namespace surveyor::collector

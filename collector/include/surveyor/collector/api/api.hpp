@@ -30,6 +30,10 @@ struct ApiOptions {
   std::shared_ptr<services::Catalog> services;
   // What reports must keep to beyond their format.
   ingest::IntakePolicy intake;
+  // The names (or addresses) clients may send in `Host`, without the port;
+  // empty: any. Guards against DNS rebinding: a page whose name was made to
+  // point at the collector sends its own name.
+  std::vector<std::string> allowed_hosts;
 };
 
 // The REST API (docs/api.md): enrollment, reports, CIs, health and metrics.
@@ -111,7 +115,9 @@ class Api {
   // A service's SLA figures in a period (the current one when none); none
   // without an SLA target.
   core::Result<std::optional<sla::Report>> sla_report(const services::Service& svc, std::optional<sla::Period> period);
-  // 415 for a state-changing request without its route's media type.
+  // 421 for a Host not allowed, 415 for a state-changing request without
+  // its route's media type; nothing when the request may go on.
+  std::optional<http::Response> refusal(const http::Request& q, std::string_view route);
   std::optional<http::Response> media_type_refusal(const http::Request& q, std::string_view route);
   // A query error (400/422) or a store failure.
   http::Response query_failure(const core::Error& e);
