@@ -12,6 +12,7 @@
 #include <atomic>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "gate.hpp"
@@ -81,17 +82,46 @@ struct Collector {
   }
 };
 
+// An agent enrolled as agt-1 (of CI ci-1) at `url`: its state directory and
+// spool, for a Runner to take.
+struct Enrolled {
+  explicit Enrolled(const std::string& url) {
+    auto s = state::StateDir::open(dir.file("state"));
+    if (!s || !s->save_identity({"agt-1", "key", "ci-1", url})) return;
+    auto sp = spool::Spool::open(dir.file("state") + "/spool");
+    if (!sp) return;
+    state.emplace(std::move(*s));
+    spool.emplace(std::move(*sp));
+  }
+  [[nodiscard]] bool ready() const { return state && spool; }
+
+  test::TempDir dir;
+  std::optional<state::StateDir> state;
+  std::optional<spool::Spool> spool;
+};
+
+// A runner sampling and reporting every second on the fixture host's files.
+RunnerOptions fast_options(const std::string& collector_url) {
+  RunnerOptions o;
+  o.sample_interval = 1s;
+  o.report_interval = 1s;
+  const std::string root = kFixtures + "/debian12-vm";
+  o.roots = {root + "/etc", root + "/proc", root + "/sys"};
+  o.collector_url = collector_url;
+  o.version = "test";
+  // Under the sanitizers the test process is far past the agent's bounds.
+  o.max_rss_bytes = std::uint64_t{1} << 40;
+  o.max_cpu_per_minute = 1h;
+  return o;
+}
+
 // A plugin that blocks in every call must not stop the agent's schedule:
 // reports (the heartbeats) keep going out on time, and they say the plugin
 // timed out and was skipped.
 TEST(Runner, ReportsGoOnWhileAPluginBlocks) {
   Collector collector;
-  test::TempDir dir;
-  auto state = state::StateDir::open(dir.file("state"));
-  ASSERT_TRUE(state) << state.error().describe();
-  ASSERT_TRUE(state->save_identity({"agt-1", "key", "ci-1", collector.url()}));
-  auto spool = spool::Spool::open(dir.file("state") + "/spool");
-  ASSERT_TRUE(spool);
+  Enrolled agent(collector.url());
+  ASSERT_TRUE(agent.ready());
   test::Gate gate;
   plugins::PluginSpec spec{kTestPlugins + "/test_plugin_blocks.so", {{"block_fd", std::to_string(gate.fds[0])}}};
   spec.timeout = 300ms;
@@ -103,17 +133,8 @@ TEST(Runner, ReportsGoOnWhileAPluginBlocks) {
   boost::asio::io_context io;
   http::Client client(io, *http::parse_url(collector.url()));
   core::SystemClock clock;
-  RunnerOptions o;
-  o.sample_interval = 1s;
-  o.report_interval = 1s;
-  const std::string root = kFixtures + "/debian12-vm";
-  o.roots = {root + "/etc", root + "/proc", root + "/sys"};
-  o.collector_url = collector.url();
-  o.version = "test";
-  // Under the sanitizers the test process is far past the agent's bounds.
-  o.max_rss_bytes = std::uint64_t{1} << 40;
-  o.max_cpu_per_minute = 1h;
-  auto runner = std::make_unique<Runner>(io, o, *state, std::move(*spool), client, clock,
+  const RunnerOptions o = fast_options(collector.url());
+  auto runner = std::make_unique<Runner>(io, o, *agent.state, std::move(*agent.spool), client, clock,
                                          std::vector<std::unique_ptr<samplers::Sampler>>{}, std::move(loaded));
   // Everything on the loop's own thread, as in the agent: this one watches.
   boost::asio::post(io, [&] { runner->start([](int code) { ADD_FAILURE() << "fatal " << code; }); });
@@ -144,35 +165,23 @@ TEST(Runner, AnUnknownKeyHoldsReportsUnlessEnrollingAgainIsAllowed) {
     SCOPED_TRACE(allowed ? "reenroll_on_unauthorized" : "default");
     Collector collector;
     collector.refuse_reports = true;
-    test::TempDir dir;
-    auto state = state::StateDir::open(dir.file("state"));
-    ASSERT_TRUE(state) << state.error().describe();
-    ASSERT_TRUE(state->save_identity({"agt-1", "key", "ci-1", collector.url()}));
-    auto spool = spool::Spool::open(dir.file("state") + "/spool");
-    ASSERT_TRUE(spool);
+    Enrolled agent(collector.url());
+    ASSERT_TRUE(agent.ready());
     boost::asio::io_context io;
     http::Client client(io, *http::parse_url(collector.url()));
     core::SystemClock clock;
-    RunnerOptions o;
-    o.sample_interval = 1s;
-    o.report_interval = 1s;
+    RunnerOptions o = fast_options(collector.url());
     o.stop_timeout = 500ms;
-    const std::string root = kFixtures + "/debian12-vm";
-    o.roots = {root + "/etc", root + "/proc", root + "/sys"};
-    o.collector_url = collector.url();
     o.enrollment_token = "fleet-token";
     o.reenroll_on_unauthorized = allowed;
-    o.version = "test";
-    o.max_rss_bytes = std::uint64_t{1} << 40;
-    o.max_cpu_per_minute = 1h;
-    auto runner = std::make_unique<Runner>(io, o, *state, std::move(*spool), client, clock,
+    auto runner = std::make_unique<Runner>(io, o, *agent.state, std::move(*agent.spool), client, clock,
                                            std::vector<std::unique_ptr<samplers::Sampler>>{});
     boost::asio::post(io, [&] { runner->start([](int code) { ADD_FAILURE() << "fatal " << code; }); });
     std::thread loop([&] { io.run(); });
 
     const auto spooled = [&] {
       std::size_t n = 0;
-      for (const auto& e : std::filesystem::directory_iterator(dir.file("state") + "/spool"))
+      for (const auto& e : std::filesystem::directory_iterator(agent.dir.file("state") + "/spool"))
         n += e.path().extension() == ".rpt";
       return n;
     };
@@ -182,7 +191,7 @@ TEST(Runner, AnUnknownKeyHoldsReportsUnlessEnrollingAgainIsAllowed) {
       EXPECT_TRUE(test::eventually([&] { return collector.refused >= 1 && spooled() >= 3; }, 20s)) << spooled();
       EXPECT_EQ(collector.enrollments, 0) << "the enrollment token was sent unasked";
       EXPECT_EQ(collector.refused, 1) << "held reports are not sent again";
-      auto kept = state->load_identity();
+      auto kept = agent.state->load_identity();
       ASSERT_TRUE(kept && *kept);
       EXPECT_EQ((*kept)->agent_id, "agt-1") << "the identity stays for a person to judge";
     }
