@@ -54,7 +54,7 @@ bool same_ignoring_case(std::string_view a, std::string_view b) {
 
 // "name:port", "[v6]:port" or a bare name -> the name.
 std::string_view host_name(std::string_view host) {
-  if (host.starts_with('[')) return host.substr(1, host.find(']') == std::string_view::npos ? host.npos : host.find(']') - 1);
+  if (host.starts_with('[')) return host.substr(1, host.find(']') - 1);  // npos - 1: to the end
   return host.substr(0, host.find(':'));
 }
 

@@ -45,7 +45,7 @@ struct Components {
   // Per kind whose section was collected (or found empty): the id prefix
   // ("disk-") and the ids the host contains now. Kinds whose section failed
   // or was not sent are absent: what was known stays.
-  std::vector<std::pair<std::string, std::vector<std::string>>> contains;
+  store::ComponentKinds contains;
 };
 [[nodiscard]] Components components(const wire::Inventory& inventory, const std::string& host_ci,
                                     std::int64_t seen_at_ms);
