@@ -17,8 +17,17 @@ PORT=${SURVEYOR_PORT:-8080}
 RUN=${SURVEYOR_RUN_DIR:-$ROOT/.run}
 mkdir -p "$RUN"
 chmod 700 "$RUN"
+STORE="sqlite:$RUN/surveyor.db"
+# An admin's API token for the command line, and a one-use enrollment token
+# for this host's agent; both made once, in files of mode 0600.
+if [ ! -s "$RUN/admin-token" ]; then
+  rm -f "$RUN/admin-token"
+  "$BIN/surveyor-collector" token create --store "$STORE" --name "admin-$(date +%s)" --role admin \
+    --out "$RUN/admin-token"
+fi
 if [ ! -s "$RUN/enrollment-token" ]; then
-  (umask 077 && head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$RUN/enrollment-token")
+  rm -f "$RUN/enrollment-token"
+  "$BIN/surveyor-collector" enrollment create --store "$STORE" --uses 1 --expires 1h --out "$RUN/enrollment-token"
 fi
 URL="http://127.0.0.1:$PORT"
 
@@ -38,8 +47,7 @@ stop() {
 }
 trap stop INT TERM EXIT
 
-setsid "$BIN/surveyor-collector" --listen "127.0.0.1:$PORT" --store "sqlite:$RUN/surveyor.db" \
-  --enrollment-token-file "$RUN/enrollment-token" &
+setsid "$BIN/surveyor-collector" --listen "127.0.0.1:$PORT" --store "$STORE" &
 pids+=($!)
 for _ in $(seq 1 100); do
   if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then break; fi
@@ -57,9 +65,12 @@ cat <<MSG
     API:        $URL/api/v1/cis   (health: $URL/readyz, metrics: $URL/metrics)
     store:      $RUN/surveyor.db
     agent:      reports every 60 s, samples every 10 s
+    API token:  $RUN/admin-token (role admin; every /api/v1 request needs one)
 
   Within a minute, try:
+    export SURVEYOR_TOKEN_FILE=$RUN/admin-token
     $BIN/surveyor --collector $URL ci show $(cat /proc/sys/kernel/hostname)
+    curl -H "Authorization: Bearer \$(cat $RUN/admin-token)" $URL/api/v1/cis
 
   Ctrl-C stops both.
 

@@ -65,12 +65,11 @@ TEST(VerbDispatch, TheDeepestVerbGivenRuns) {
   EXPECT_EQ(incidents.options.incidents.state, "open");
   EXPECT_EQ(incidents.options.incidents.subject, "service:shop");
 
-  Parsed comment({"incident", "comment", "INC-7", "--text", "on it", "--by", "alice"});
+  Parsed comment({"incident", "comment", "INC-7", "--text", "on it"});
   ASSERT_NE(comment.verb, nullptr);
   EXPECT_EQ(comment.verb->name, "comment");
   EXPECT_EQ(comment.options.incidents.id, "INC-7");
   EXPECT_EQ(comment.options.incidents.text, "on it");
-  EXPECT_EQ(comment.options.incidents.by, "alice");
 }
 
 TEST(VerbDispatch, OptionsLandWhereTheHandlerReadsThem) {

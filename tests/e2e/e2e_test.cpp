@@ -24,6 +24,7 @@
 #include "surveyor/collector/server/router.hpp"
 #include "surveyor/collector/server/server.hpp"
 #include "surveyor/core/clock.hpp"
+#include "surveyor/core/crypto.hpp"
 #include "surveyor/http/client.hpp"
 #include "surveyor/wire/codec.hpp"
 #include "test_support.hpp"
@@ -56,9 +57,31 @@ std::vector<std::string> spool_entries(const std::string& dir) {
   return out;
 }
 
-std::string fetch_body(std::uint16_t port, const std::string& target) {
+// surveyor-collector's administration commands, on the clock of the
+// collectors these tests start (tokens expire on it).
+std::string admin_command() {
+  return std::string(core::kClockOffsetEnv) + "=1000d " + test::binary("surveyor-collector") + " ";
+}
+
+// A new admin token on the store, made as an operator would with
+// `surveyor-collector token create`; its secret.
+std::string admin_token(const std::string& store_url) {
+  std::string secret = run(admin_command() + "token create --store " + store_url +
+                           " --role admin --name e2e-" + core::random_hex(4));
+  while (!secret.empty() && secret.back() == '\n') secret.pop_back();
+  EXPECT_EQ(secret.rfind("svt_", 0), 0u) << secret;
+  return secret;
+}
+
+// The command line as an operator with this token runs it.
+std::string cli_as(const std::string& token, const std::string& url) {
+  return "SURVEYOR_TOKEN=" + token + " " + test::binary("surveyor") + " --collector " + url + " ";
+}
+
+std::string fetch_body(std::uint16_t port, const std::string& target, const std::string& token = {}) {
   http::Request r;
   r.target = target;
+  if (!token.empty()) r.headers.emplace_back("Authorization", "Bearer " + token);
   auto res = http::fetch(http::Url{"http", "127.0.0.1", port, ""}, r);
   return res ? res->body : std::string();
 }
@@ -70,9 +93,10 @@ std::uint64_t metric_value(const std::string& metrics, const std::string& line_p
 }
 
 // GET from a collector on loopback: the JSON body of a 200 answer, or nothing.
-std::optional<json::value> get_json(std::uint16_t port, const std::string& target) {
+std::optional<json::value> get_json(std::uint16_t port, const std::string& target, const std::string& token) {
   http::Request r;
   r.target = target;
+  r.headers.emplace_back("Authorization", "Bearer " + token);
   auto res = http::fetch(http::Url{"http", "127.0.0.1", port, ""}, r);
   if (!res || res->status != 200) return std::nullopt;
   boost::system::error_code ec;
@@ -85,6 +109,7 @@ struct Stack {
   explicit Stack(std::string store = "", std::uint16_t listen_port = 0) {
     if (store.empty()) store = "sqlite:" + dir.file("surveyor.db");
     store_url = store;
+    token = admin_token(store_url);
     start_collector(listen_port);
   }
 
@@ -109,9 +134,9 @@ struct Stack {
   }
 
   // The agent reads a TOML file, as it would from /etc/surveyor/agent.toml.
-  void start_agent(const std::string& token = "e2e-token") {
+  void start_agent(const std::string& enrollment = "e2e-token") {
     std::ofstream(dir.file("agent.toml")) << "collector_url = \"" << url << "\"\n"
-                                          << "enrollment_token = \"" << token << "\"\n"
+                                          << "enrollment_token = \"" << enrollment << "\"\n"
                                           << "state_dir = \"" << dir.file("agent-state") << "\"\n"
                                           << "sample_interval = \"1s\"\nreport_interval = \"2s\"\n";
     agent = std::make_unique<Process>(
@@ -120,7 +145,7 @@ struct Stack {
   }
 
   std::optional<json::object> get(const std::string& target) {
-    auto v = get_json(port, target);
+    auto v = get_json(port, target, token);
     if (!v || !v->is_object()) return std::nullopt;
     return v->get_object();
   }
@@ -141,6 +166,7 @@ struct Stack {
 
   test::TempDir dir;
   std::string store_url;
+  std::string token;  // an admin API token
   std::unique_ptr<Process> collector;
   std::unique_ptr<Process> agent;
   std::uint16_t port = 0;
@@ -171,15 +197,15 @@ void end_to_end(const std::string& store) {
 
   // The operator's view, through the real command line, by host name.
   const std::string hostname = run("cat /proc/sys/kernel/hostname");
-  const std::string shown = run(test::binary("surveyor") + " --collector " + s.url + " ci show " + hostname);
+  const std::string shown = run(cli_as(s.token, s.url) + "ci show " + hostname);
   EXPECT_NE(shown.find("cpu.cores"), std::string::npos) << shown;
   EXPECT_NE(shown.find("system.cpu.utilization"), std::string::npos) << shown;
-  const std::string json_out = run(test::binary("surveyor") + " --collector " + s.url + " --json cis");
+  const std::string json_out = run(cli_as(s.token, s.url) + "--json cis");
   EXPECT_NE(json_out.find("\"type\":\"host\""), std::string::npos) << json_out;
 
   // Capacity questions through the command line: a trend of the root
   // filesystem, and the capacity report with the default rules.
-  const std::string cli = test::binary("surveyor") + " --collector " + s.url + " ";
+  const std::string cli = cli_as(s.token, s.url);
   const std::string trend = run(cli + "trend " + hostname +
                                 " system.filesystem.utilization --attr mountpoint=/ --step 1m --agg max");
   EXPECT_NE(trend.find("mountpoint=/"), std::string::npos) << trend;
@@ -239,6 +265,7 @@ TEST(EndToEnd, AReplayedReportIsStoredOnceAndSurvivesSigkill) {
   auto metrics = [&] {
     http::Request m;
     m.target = "/metrics";
+    m.headers.emplace_back("Authorization", "Bearer " + s->token);
     auto res = http::fetch(url, m);
     return res ? res->body : std::string();
   };
@@ -388,6 +415,57 @@ TEST(EndToEnd, SighupReloadsTheAgentsConfiguration) {
   EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << s.agent->output();
 }
 
+// The administration commands on a running collector's store: an operator's
+// token made, listed, used and revoked; a one-use enrollment token an agent
+// enrolls with, then refused to another; the agent revoked, and its reports
+// refused while it keeps them.
+TEST(EndToEnd, TokensEnrollmentTokensAndRevocationFromTheCommandLine) {
+  Stack s;
+  const std::string admin = admin_command();
+  const std::string on = " --store " + s.store_url;
+  std::string viewer = run(admin + "token create --name vera --role viewer --expires 90d" + on);
+  while (!viewer.empty() && viewer.back() == '\n') viewer.pop_back();
+  EXPECT_EQ(run(cli_as(viewer, s.url) + "--json cis").rfind("{", 0), 0u) << "a viewer reads";
+  const std::string listed = run(admin + "token list" + on);
+  EXPECT_NE(listed.find("vera"), std::string::npos) << listed;
+  EXPECT_NE(listed.find("viewer"), std::string::npos) << listed;
+  EXPECT_NE(std::system((admin + "token create --name vera --role admin" + on + " >/dev/null 2>&1").c_str()), 0)
+      << "a name is never given twice";
+  EXPECT_NE(std::system((admin + "token create --name x --role root" + on + " >/dev/null 2>&1").c_str()), 0);
+  EXPECT_NE(run(admin + "token revoke vera" + on).find("revoked"), std::string::npos);
+  EXPECT_EQ(fetch_body(s.port, "/api/v1/cis", viewer).find("\"unauthenticated\""), 9u) << "revoked: refused";
+
+  std::string grant = run(admin + "enrollment create --uses 1 --expires 1h" + on + " 2>/dev/null");
+  while (!grant.empty() && grant.back() == '\n') grant.pop_back();
+  ASSERT_EQ(grant.rfind("sve_", 0), 0u) << grant;
+  s.start_agent(grant);
+  std::optional<json::object> ci;
+  ASSERT_TRUE(test::eventually([&] { return (ci = s.host_ci()).has_value(); }, 30s)) << s.agent->output();
+  const std::string grants = run(admin + "enrollment list" + on);
+  EXPECT_NE(grants.find("1/1"), std::string::npos) << grants;
+  EXPECT_NE(grants.find("used up"), std::string::npos) << grants;
+  // The same token again, by someone else: beyond its uses.
+  http::Request again;
+  again.method = "POST";
+  again.target = "/api/v1/enroll";
+  again.headers = {{"Content-Type", "application/json"}};
+  again.body = R"({"token":")" + grant + R"(","host_id":"another-host","hostname":"intruder"})";
+  auto refused = http::fetch(http::Url{"http", "127.0.0.1", s.port, ""}, again);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 401u) << refused->body;
+
+  // Revoked: the agent's reports are refused (401) and it keeps them.
+  const std::string agent_id = run("sed -n 's/^agent_id=//p' " + s.dir.file("agent-state/identity"));
+  ASSERT_EQ(agent_id.rfind("agt-", 0), 0u) << agent_id;
+  EXPECT_NE(run(admin + "agent revoke " + agent_id + on).find("revoked agent"), std::string::npos);
+  const std::string refused_reports = R"(surveyor_http_requests_total{method="POST",route="reports",code="401"})";
+  ASSERT_TRUE(test::eventually(
+      [&] { return metric_value(fetch_body(s.port, "/metrics", s.token), refused_reports) >= 1; }, 30s))
+      << s.agent->output();
+  ASSERT_TRUE(test::eventually([&] { return !spool_entries(s.dir.file("agent-state/spool")).empty(); }, 30s))
+      << "the refused reports stay in the agent's spool";
+}
+
 TEST(EndToEnd, AgentWithAWrongTokenStopsWithExitCode2) {
   Stack s;
   s.start_agent("not-the-token");
@@ -396,7 +474,7 @@ TEST(EndToEnd, AgentWithAWrongTokenStopsWithExitCode2) {
   ASSERT_TRUE(st);
   EXPECT_TRUE(WIFEXITED(*st));
   EXPECT_EQ(WEXITSTATUS(*st), 2) << s.agent->output();
-  const std::string metrics = fetch_body(s.port, "/metrics");
+  const std::string metrics = fetch_body(s.port, "/metrics", s.token);
   EXPECT_EQ(metric_value(metrics, R"(surveyor_http_requests_total{method="POST",route="enroll",code="401"})"), 1u)
       << metrics;
   EXPECT_EQ(metric_value(metrics, "surveyor_enrollments_total"), 0u) << metrics;
@@ -446,7 +524,8 @@ TEST(EndToEnd, AnOutageBecomesAnIncidentAndASignedWebhook) {
                                         << "sample_interval = \"1s\"\nreport_interval = \"1s\"\n";
   auto agent = std::make_unique<Process>(
       std::vector<std::string>{test::binary("surveyor-agent"), "--config", dir.file("agent.toml")}, dir.path(), kEnv);
-  auto get = [&](const std::string& target) { return get_json(port, target); };
+  const std::string token = admin_token("sqlite:" + dir.file("surveyor.db"));
+  auto get = [&](const std::string& target) { return get_json(port, target, token); };
   // The host is up and the service with it, and the agent's first report
   // (not only its enrollment) is in: the host's heartbeat interval is the
   // agent's 1 s, so it goes down 2 s after the agent stops.
@@ -476,6 +555,7 @@ TEST(EndToEnd, AnOutageBecomesAnIncidentAndASignedWebhook) {
     for (const char* t : {"/api/v1/incidents", "/api/v1/availability/service:shop", "/metrics"}) {
       http::Request r;
       r.target = t;
+      r.headers.emplace_back("Authorization", "Bearer " + token);
       auto res = http::fetch(http::Url{"http", "127.0.0.1", port, ""}, r);
       out += std::string("\n") + t + ": " + (res ? res->body.substr(0, 4000) : res.error().describe());
     }
@@ -501,8 +581,8 @@ TEST(EndToEnd, AnOutageBecomesAnIncidentAndASignedWebhook) {
   // Nothing more comes while it stays down: three more evaluation steps, and
   // nothing waiting to be delivered.
   const std::string incidents_ok = R"(surveyor_housekeeping_runs_total{job="incidents",outcome="ok"})";
-  const std::uint64_t steps = metric_value(fetch_body(port, "/metrics"), incidents_ok);
-  ASSERT_TRUE(test::eventually([&] { return metric_value(fetch_body(port, "/metrics"), incidents_ok) >= steps + 3; },
+  const std::uint64_t steps = metric_value(fetch_body(port, "/metrics", token), incidents_ok);
+  ASSERT_TRUE(test::eventually([&] { return metric_value(fetch_body(port, "/metrics", token), incidents_ok) >= steps + 3; },
                                30s))
       << known();
   auto delivered = get("/api/v1/webhooks/deliveries");
@@ -552,7 +632,7 @@ TEST(EndToEnd, AnOutageBecomesAnIncidentAndASignedWebhook) {
   EXPECT_EQ(deliveries->at("items").as_array().size(), 2u);
   EXPECT_TRUE(deliveries->at("items").as_array()[0].at("delivered").as_bool());
   const std::string shown =
-      run(test::binary("surveyor") + " --collector " + url + " incident show " + std::string(host->at("id").as_string()));
+      run(cli_as(token, url) + "incident show " + std::string(host->at("id").as_string()));
   EXPECT_NE(shown.find("resolved"), std::string::npos) << shown;
   EXPECT_NE(shown.find("opened"), std::string::npos) << shown;
   ASSERT_TRUE(agent->stop(SIGTERM, 10s));

@@ -82,10 +82,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   server::Params p;
   p.path["id"] = "host-1";
   p.path["name"] = "shop";
-  check(w.api->create_ci(req), "create_ci", req.body);
+  p.actor = "fuzz (127.0.0.1)";
+  check(w.api->create_ci(req, p), "create_ci", req.body);
   check(w.api->update_ci(req, p), "update_ci", req.body);
-  check(w.api->add_relationship(req), "add_relationship", req.body);
-  check(w.api->create_change(req), "create_change", req.body);
+  check(w.api->add_relationship(req, p), "add_relationship", req.body);
+  check(w.api->create_change(req, p), "create_change", req.body);
   check(w.api->put_service(req, p), "put_service", req.body);
   static const char* kActions[] = {"comment", "acknowledge", "resolve", "close", "reopen", "x"};
   p.path["id"] = "INC-1";

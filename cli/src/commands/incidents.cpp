@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The incident verbs: incidents, incidents kpis, incident show, and the
-// actions on one incident (ack, resolve, close, reopen, comment), which say
-// who acts: --by, or $USER.
+// actions on one incident (ack, resolve, close, reopen, comment); who acts
+// is the holder of the token (the collector records its name).
 #include <CLI/CLI.hpp>
 
 #include <iostream>
@@ -21,18 +21,13 @@ CLI::Option* add_id_option(CLI::App& command, IncidentOptions& o) {
 // The options of every action; returns --text, which a comment requires.
 CLI::Option* add_action_options(CLI::App& command, IncidentOptions& o) {
   add_id_option(command, o);
-  command.add_option("--by", o.by, "who (default: $USER)");
   return command.add_option("--text", o.text, "a note for the timeline");
 }
 
 // POSTs `action` on the incident and prints the incident as it now is.
 int act(const Context& context, const IncidentOptions& o, const std::string& action) {
-  if (o.by.empty()) {
-    std::cerr << "surveyor: say who acts with --by (or set $USER)\n";
-    return 2;
-  }
   auto body = post(context.collector, "/api/v1/incidents/" + encode(o.id) + "/" + action,
-                   "{\"by\":" + json_string(o.by) + ",\"text\":" + json_string(o.text) + "}");
+                   "{\"text\":" + json_string(o.text) + "}");
   if (!body) return 1;
   return print(*body, context.as_json, format::render_incident);
 }

@@ -15,8 +15,14 @@
 namespace surveyor::cli::commands {
 namespace {
 
+std::string& token() {
+  static std::string t;
+  return t;
+}
+
 std::optional<std::string> call(const http::Url& base, http::Request req, unsigned* status_out) {
   req.headers.emplace_back("Accept", "application/json");
+  if (!token().empty()) req.headers.emplace_back("Authorization", "Bearer " + token());
   auto res = http::fetch(base, req);
   if (!res) {
     std::cerr << "surveyor: cannot reach the collector at " << base.to_string() << ": "
@@ -27,12 +33,16 @@ std::optional<std::string> call(const http::Url& base, http::Request req, unsign
   if (res->status != 200 && !(req.method == "POST" && res->status == 201)) {
     if (status_out && res->status == 404) return std::nullopt;
     std::cerr << "surveyor: HTTP " << res->status << ": " << res->body << "\n";
+    if (res->status == 401 && token().empty())
+      std::cerr << "surveyor: the collector needs a token: set SURVEYOR_TOKEN or use --token-file FILE\n";
     return std::nullopt;
   }
   return res->body;
 }
 
 }  // namespace
+
+void use_token(std::string t) { token() = std::move(t); }
 
 std::string encode(const std::string& s) {
   return boost::urls::encode(s, boost::urls::unreserved_chars);

@@ -57,20 +57,15 @@ void add_sla_recompute_options(CLI::App& command, Options& options) {
   command.add_option("SERVICE", o.service, "service name")->required();
   command.add_option("--period", o.period, "the closed period: 2026-10, 2026-W43 or 2026-Q4")
       ->required();
-  command.add_option("--by", o.by, "who asks (default: $USER)");
   command.add_option("--reason", o.reason, "why (kept with the amendment)")->required();
 }
 
 int run_sla_recompute(const Context& context, const Options& options) {
   const SlaOptions& o = options.sla;
-  if (o.by.empty()) {
-    std::cerr << "surveyor: say who asks with --by (or set $USER)\n";
-    return 2;
-  }
   auto body =
       post(context.collector,
            "/api/v1/slas/" + encode(o.service) + "/report/recompute?period=" + encode(o.period),
-           "{\"by\":" + json_string(o.by) + ",\"reason\":" + json_string(o.reason) + "}");
+           "{\"reason\":" + json_string(o.reason) + "}");
   if (!body) return 1;
   if (context.as_json) {
     std::cout << *body << "\n";

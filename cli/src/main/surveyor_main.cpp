@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "surveyor/cli/commands/verb.hpp"
+#include "surveyor/config/options.hpp"
 #include "surveyor/http/client.hpp"
 
 int main(int argc, char** argv) {
@@ -18,8 +19,11 @@ int main(int argc, char** argv) {
   const char* env = std::getenv("SURVEYOR_URL");
   std::string url = env ? env : "http://127.0.0.1:8080";
   bool as_json = false;
+  std::string token_file;
   app.add_option("--collector", url,
                  "collector URL (default: $SURVEYOR_URL or http://127.0.0.1:8080)");
+  app.add_option("--token-file", token_file,
+                 "file holding the API token (mode 0600); default: $SURVEYOR_TOKEN_FILE, else $SURVEYOR_TOKEN");
   app.add_flag("--json", as_json, "print the API's JSON answer exactly as received");
   app.fallthrough();  // --collector and --json also after the subcommand
   app.require_subcommand(1);
@@ -37,6 +41,18 @@ int main(int argc, char** argv) {
   if (!collector) {
     std::cerr << "surveyor: " << collector.error().message << "\n";
     return 2;
+  }
+  if (token_file.empty())
+    if (const char* f = std::getenv("SURVEYOR_TOKEN_FILE")) token_file = f;
+  if (!token_file.empty()) {
+    auto token = surveyor::config::read_secret_file(token_file, "API token");
+    if (!token) {
+      std::cerr << "surveyor: " << token.error().message << "\n";
+      return 2;
+    }
+    commands::use_token(*token);
+  } else if (const char* t = std::getenv("SURVEYOR_TOKEN")) {
+    commands::use_token(t);
   }
   const commands::Verb* verb = commands::parsed_verb(app, verbs);
   return verb && verb->run ? verb->run({*collector, as_json}, options) : 0;

@@ -27,10 +27,22 @@ http::Response Api::enroll(const http::Request& req) {
   if (!format) return fail(415, "unsupported_media_type", "send application/json or application/x-surveyor-report");
   auto er = wire::decode<wire::EnrollRequest>(req.body, *format);
   if (!er) return fail(400, "bad_enrollment", er.error().describe());
-  if (options_.enrollment_token.empty() || !core::constant_time_equal(er->token, options_.enrollment_token))
-    return fail(401, "bad_enrollment_token", "the enrollment token is not valid");
-
   const std::int64_t now = core::to_unix_ms(clock_.now());
+  // The fleet-wide token (when configured), else an enrollment grant, one of
+  // whose uses this spends.
+  if (options_.enrollment_token.empty() || !core::constant_time_equal(er->token, options_.enrollment_token)) {
+    auto use = stores_.credentials->use_grant(core::sha256_hex(er->token), now);
+    if (!use) return store_failure(use.error());
+    switch (*use) {
+      case store::GrantUse::accepted: break;
+      case store::GrantUse::unknown: return fail(401, "bad_enrollment_token", "the enrollment token is not valid");
+      case store::GrantUse::expired: return fail(401, "bad_enrollment_token", "the enrollment token has expired");
+      case store::GrantUse::revoked: return fail(401, "bad_enrollment_token", "the enrollment token was revoked");
+      case store::GrantUse::used_up:
+        return fail(401, "bad_enrollment_token", "the enrollment token has been used as many times as it allows");
+    }
+  }
+
   store::AgentRecord a;
   a.id = "agt-" + core::random_hex(8);
   const std::string key = core::random_hex(32);

@@ -4,9 +4,6 @@
 // surveyor_errors_total{reason} so an operator sees bad senders on /metrics.
 #include "surveyor/collector/api/api.hpp"
 
-#include <algorithm>
-#include <cctype>
-
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
@@ -41,52 +38,7 @@ void Api::register_routes(server::Router& r) {
   routes_export(r);
   routes_incidents(r);
   routes_health(r);
-  r.set_guard([this](const http::Request& q, std::string_view route) { return refusal(q, route); });
-}
-
-namespace {
-
-bool same_ignoring_case(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-// "name:port", "[v6]:port" or a bare name -> the name.
-std::string_view host_name(std::string_view host) {
-  if (host.starts_with('[')) return host.substr(1, host.find(']') - 1);  // npos - 1: to the end
-  return host.substr(0, host.find(':'));
-}
-
-}  // namespace
-
-std::optional<http::Response> Api::refusal(const http::Request& q, std::string_view route) {
-  if (!options_.allowed_hosts.empty()) {
-    const std::string_view name = host_name(q.header("Host"));
-    if (std::none_of(options_.allowed_hosts.begin(), options_.allowed_hosts.end(),
-                     [name](const std::string& h) { return same_ignoring_case(h, name); }))
-      return fail(421, "host_not_allowed",
-                  "this collector answers to " + options_.allowed_hosts.front() + ", not '" + std::string(name) + "'");
-  }
-  return media_type_refusal(q, route);
-}
-
-// A state-changing request carries the media type its route documents:
-// JSON, TOML for a service definition. A web page on another origin can only
-// send forms (text/plain, multipart/form-data, x-www-form-urlencoded)
-// without the browser asking first, so it cannot forge one. Enrollment and
-// reports check their own (JSON or the binary format).
-std::optional<http::Response> Api::media_type_refusal(const http::Request& q, std::string_view route) {
-  if (q.method != "POST" && q.method != "PUT" && q.method != "PATCH") return std::nullopt;
-  if (route == "enroll" || route == "reports") return std::nullopt;
-  const std::string_view want = route == "services.put" ? "application/toml" : "application/json";
-  std::string_view type = q.header("Content-Type");
-  type = type.substr(0, type.find(';'));
-  while (!type.empty() && type.back() == ' ') type.remove_suffix(1);
-  if (same_ignoring_case(type, want)) return std::nullopt;
-  return fail(415, "unsupported_media_type",
-              "send Content-Type: " + std::string(want) +
-                  " (a state-changing request must carry its documented media type)");
+  r.set_guard([this](const http::Request& q, std::string_view route, server::Params& p) { return refusal(q, route, p); });
 }
 
 // The probes and the collector's own metrics.

@@ -77,6 +77,7 @@ json::object audit_json(const store::AuditRecord& r) {
           {"old", json_text(r.old_value)},
           {"new", json_text(r.new_value)},
           {"origin", r.origin},
+          {"actor", r.actor.empty() ? json::value(nullptr) : json::value(r.actor)},
           {"change_id", r.change_id.empty() ? json::value(nullptr) : json::value(r.change_id)},
           {"unauthorized", r.unauthorized},
           {"alert", r.alert}};
@@ -97,6 +98,7 @@ json::object change_json(const store::ChangeRecord& c) {
           {"end", core::format_rfc3339(c.end_ms)},
           {"description", c.description},
           {"origin", c.origin},
+          {"actor", c.actor.empty() ? json::value(nullptr) : json::value(c.actor)},
           {"created", core::format_rfc3339(c.created_ms)}};
 }
 
@@ -117,7 +119,7 @@ store::AttrMap attributes_at(store::AttrMap now, const std::vector<store::AuditR
 
 }  // namespace
 
-http::Response Api::create_ci(const http::Request& req) {
+http::Response Api::create_ci(const http::Request& req, const server::Params& p) {
   auto body = object_body(req);
   if (auto* e = std::get_if<std::string>(&body)) return fail(400, "bad_request", *e);
   const json::object& o = std::get<json::object>(body);
@@ -130,6 +132,7 @@ http::Response Api::create_ci(const http::Request& req) {
   if (u.type.empty() || u.name.empty()) return fail(400, "bad_request", "type and name are required");
   if (u.type.size() > 64 || u.name.size() > 256) return fail(400, "bad_request", "type or name too long");
   if (u.id.empty()) u.id = u.type + "-" + core::random_hex(12);
+  u.actor = p.actor;
   if (!valid_id(u.id)) return fail(400, "bad_request", "id must be 1-256 printable characters without '/'");
   auto existing = stores_.cmdb->find_ci(u.id);
   if (!existing) return store_failure(existing.error());
@@ -156,6 +159,7 @@ http::Response Api::update_ci(const http::Request& req, const server::Params& p)
   if (auto e = origin_member(o, u.source)) return fail(400, "bad_request", *e);
   if (auto e = attributes_member(o, u.attributes)) return fail(400, "bad_request", *e);
   u.seen_at_ms = std::max(core::to_unix_ms(clock_.now()), existing->last_seen_ms);
+  u.actor = p.actor;
   auto ci = stores_.cmdb->upsert_ci(u);
   if (!ci) return store_failure(ci.error());
   json::array protected_keys;
@@ -176,7 +180,7 @@ http::Response Api::ci_relationships(const server::Params& p) {
   return server::json_response(200, json::serialize(json::object{{"ci_id", id}, {"items", std::move(items)}}));
 }
 
-http::Response Api::add_relationship(const http::Request& req) {
+http::Response Api::add_relationship(const http::Request& req, const server::Params& p) {
   auto body = object_body(req);
   if (auto* e = std::get_if<std::string>(&body)) return fail(400, "bad_request", *e);
   const json::object& o = std::get<json::object>(body);
@@ -189,7 +193,7 @@ http::Response Api::add_relationship(const http::Request& req) {
   if (r.from.empty() || r.to.empty()) return fail(400, "bad_request", "from and to are required");
   if (r.from == r.to) return fail(400, "bad_request", "a CI cannot relate to itself");
   r.created_ms = core::to_unix_ms(clock_.now());
-  auto added = stores_.relations->add_relationship(r);
+  auto added = stores_.relations->add_relationship(r, p.actor);
   if (!added) {
     if (added.error().code == store::StoreErrc::not_found) return fail(404, "not_found", added.error().message);
     return store_failure(added.error());
@@ -202,7 +206,7 @@ http::Response Api::remove_relationship(const server::Params& p) {
   if (r.from.empty() || r.type.empty() || r.to.empty()) return fail(400, "bad_query", "from, type and to are required");
   std::string origin = p.query_or("origin", "api");
   if (origin != "user" && origin != "api") return fail(400, "bad_query", "origin must be user or api");
-  auto removed = stores_.relations->remove_relationship(r, origin, core::to_unix_ms(clock_.now()));
+  auto removed = stores_.relations->remove_relationship(r, origin, p.actor, core::to_unix_ms(clock_.now()));
   if (!removed) return store_failure(removed.error());
   if (!*removed) return fail(404, "not_found", "no such relationship");
   return server::json_response(200, R"({"removed":true})");
@@ -271,7 +275,7 @@ http::Response Api::ci_history(const server::Params& p) {
   return server::json_response(200, json::serialize(out));
 }
 
-http::Response Api::create_change(const http::Request& req) {
+http::Response Api::create_change(const http::Request& req, const server::Params& p) {
   auto body = object_body(req);
   if (auto* e = std::get_if<std::string>(&body)) return fail(400, "bad_request", *e);
   const json::object& o = std::get<json::object>(body);
@@ -281,6 +285,7 @@ http::Response Api::create_change(const http::Request& req) {
                           {"end", &end}})
     if (auto e = string_member(o, key, *out)) return fail(400, "bad_request", *e);
   if (auto e = origin_member(o, c.origin)) return fail(400, "bad_request", *e);
+  c.actor = p.actor;
   if (c.reference.empty() || c.reference.size() > 128) return fail(400, "bad_request", "reference is required (1-128 characters)");
   auto s = core::parse_time(start);
   auto e = core::parse_time(end);
@@ -485,7 +490,7 @@ http::Response Api::get_availability(const server::Params& p) {
 
 // The routes of this file's handlers (docs/api.md).
 void Api::routes_cmdb(server::Router& r) {
-  r.add("POST", "/api/v1/cis", "cis.create", [this](const http::Request& q, const server::Params&) { return create_ci(q); });
+  r.add("POST", "/api/v1/cis", "cis.create", [this](const http::Request& q, const server::Params& p) { return create_ci(q, p); });
   r.add("PATCH", "/api/v1/cis/{id}", "cis.update",
         [this](const http::Request& q, const server::Params& p) { return update_ci(q, p); });
   r.add("GET", "/api/v1/cis/{id}/relationships", "cis.relationships",
@@ -493,12 +498,12 @@ void Api::routes_cmdb(server::Router& r) {
   r.add("GET", "/api/v1/cis/{id}/history", "cis.history",
         [this](const http::Request&, const server::Params& p) { return ci_history(p); });
   r.add("POST", "/api/v1/relationships", "relationships.add",
-        [this](const http::Request& q, const server::Params&) { return add_relationship(q); });
+        [this](const http::Request& q, const server::Params& p) { return add_relationship(q, p); });
   r.add("DELETE", "/api/v1/relationships", "relationships.remove",
         [this](const http::Request&, const server::Params& p) { return remove_relationship(p); });
   r.add("GET", "/api/v1/audit", "audit", [this](const http::Request&, const server::Params& p) { return list_audit(p); });
   r.add("POST", "/api/v1/changes", "changes.create",
-        [this](const http::Request& q, const server::Params&) { return create_change(q); });
+        [this](const http::Request& q, const server::Params& p) { return create_change(q, p); });
   r.add("GET", "/api/v1/changes", "changes.list",
         [this](const http::Request&, const server::Params& p) { return list_changes(p); });
   r.add("GET", "/api/v1/changes/{id}", "changes.get",

@@ -97,11 +97,11 @@ http::Response Api::get_incident(const server::Params& p) {
 http::Response Api::act_on_incident(const http::Request& req, const server::Params& p) {
   auto body = query::object_body(req);
   if (auto* e = std::get_if<std::string>(&body)) return fail(400, "bad_request", *e);
-  std::string by, text;
-  for (auto [key, out] : {std::pair<const char*, std::string*>{"by", &by}, {"text", &text}})
-    if (auto e = query::string_member(std::get<json::object>(body), key, *out)) return fail(400, "bad_request", *e);
-  if (by.size() > 256 || text.size() > 16 * 1024) return fail(400, "bad_request", "by is at most 256 bytes, text 16 KiB");
-  auto r = incidents::act(*stores_.incidents, p.path.at("id"), p.path.at("action"), by, text,
+  // Who acts is the token's holder, never what the body says.
+  std::string text;
+  if (auto e = query::string_member(std::get<json::object>(body), "text", text)) return fail(400, "bad_request", *e);
+  if (text.size() > 16 * 1024) return fail(400, "bad_request", "text is at most 16 KiB");
+  auto r = incidents::act(*stores_.incidents, p.path.at("id"), p.path.at("action"), p.actor, text,
                           core::to_unix_ms(clock_.now()));
   if (!r) {
     if (r.error().code == store::StoreErrc::not_found) return fail(404, "not_found", r.error().message);

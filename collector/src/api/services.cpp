@@ -311,13 +311,12 @@ http::Response Api::recompute_sla_report(const http::Request& req, const server:
   if (!period) return fail(400, "bad_query", "period must name a " + svc->sla->period + " (2026-10, 2026-W43 or 2026-Q4)");
   auto body = query::object_body(req);
   if (auto* e = std::get_if<std::string>(&body)) return fail(400, "bad_request", *e);
-  std::string by, reason;
-  for (auto [key, out] : {std::pair<const char*, std::string*>{"by", &by}, {"reason", &reason}}) {
-    if (auto e = query::string_member(std::get<json::object>(body), key, *out)) return fail(400, "bad_request", *e);
-    if (out->empty() || out->size() > 1024)
-      return fail(400, "bad_request", std::string(key) + " must be a non-empty string (at most 1 KiB)");
-  }
-  auto r = sla::recompute(stores_, *svc, *period, by, reason, core::to_unix_ms(clock_.now()));
+  // Who asked is the token's holder, never what the body says.
+  std::string reason;
+  if (auto e = query::string_member(std::get<json::object>(body), "reason", reason)) return fail(400, "bad_request", *e);
+  if (reason.empty() || reason.size() > 1024)
+    return fail(400, "bad_request", "reason must be a non-empty string (at most 1 KiB)");
+  auto r = sla::recompute(stores_, *svc, *period, p.actor, reason, core::to_unix_ms(clock_.now()));
   if (!r) {
     if (r.error().code == store::StoreErrc::conflict) return fail(409, "conflict", r.error().message);
     return store_failure(r.error());

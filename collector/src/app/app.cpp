@@ -92,7 +92,11 @@ config::Schema make_schema() {
          .description = "sqlite:PATH (embedded) or redis://HOST:PORT[/PREFIX] (shared by several collectors)"});
   s.add({.key = "allow_evicting_store", .type = Type::boolean, .default_value = Value{false},
          .description = "run even on a Redis whose maxmemory-policy evicts keys (data can be lost)"});
-  config::add_secret(s, "enrollment_token", "token agents present to enroll");
+  config::add_secret(s, "enrollment_token",
+                     "fleet-wide token any agent may enroll with, for a quick start (prefer 'surveyor-collector "
+                     "enrollment create': tokens with a use count and an expiry)");
+  s.add({.key = "metrics_public", .type = Type::boolean, .default_value = Value{false},
+         .description = "serve /metrics without a token (for a scraper on a trusted network)"});
   s.add({.key = "allowed_hosts", .type = Type::string_list, .default_value = Value{std::vector<std::string>{}},
          .description = "names or addresses clients may send in the Host header (without the port); others get 421 "
                         "(empty: any)"});
@@ -265,11 +269,12 @@ int run(const config::Settings& s) {
   if (config::secret_given_inline(s, "enrollment_token"))
     log.warn("the enrollment token is given as a value: on the command line it shows in ps; prefer "
              "--enrollment-token-file (a file of mode 0600)");
-  if (!token || token->empty()) {
-    log.error("{}", token ? "an enrollment token is required: --enrollment-token or --enrollment-token-file"
-                          : token.error().message);
+  if (!token) {
+    log.error("{}", token.error().message);
     return 2;
   }
+  if (token->empty())
+    log.info("no fleet-wide enrollment token: agents enroll with tokens made by 'surveyor-collector enrollment create'");
   auto stores = backends::open_stores(s.str("store"));
   if (!stores) {
     log.error("cannot open the store: {}", stores.error().describe());
@@ -324,6 +329,7 @@ int run(const config::Settings& s) {
   ao.enrollment_token = *token;
   ao.intake.max_clock_skew_ms = s.duration("max_clock_skew").count();
   ao.allowed_hosts = s.list("allowed_hosts");
+  ao.metrics_public = s.flag("metrics_public");
   ao.intake.max_heartbeat_interval_s = static_cast<std::uint32_t>(
       std::min<std::int64_t>(s.duration("max_heartbeat_interval").count() / 1000, UINT32_MAX));
   ao.rules = *rules;

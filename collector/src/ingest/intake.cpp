@@ -10,6 +10,7 @@
 #include "surveyor/core/clock.hpp"
 #include "surveyor/core/crypto.hpp"
 #include "surveyor/core/error_category.hpp"
+#include "surveyor/http/message.hpp"
 
 namespace surveyor::collector::ingest {
 namespace {
@@ -23,13 +24,11 @@ const core::TableCategory kIntakeCategory("intake", {{IntakeErrc::unauthenticate
 
 // "Bearer <agent-id>:<key>" -> id and key.
 bool parse_agent_auth(std::string_view header, std::string& id, std::string& key) {
-  constexpr std::string_view kBearer = "Bearer ";
-  if (header.substr(0, kBearer.size()) != kBearer) return false;
-  header.remove_prefix(kBearer.size());
-  const auto colon = header.find(':');
-  if (colon == std::string_view::npos || colon == 0 || colon + 1 == header.size()) return false;
-  id = std::string(header.substr(0, colon));
-  key = std::string(header.substr(colon + 1));
+  const std::string_view credentials = http::bearer_credentials(header);
+  const auto colon = credentials.find(':');
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 == credentials.size()) return false;
+  id = std::string(credentials.substr(0, colon));
+  key = std::string(credentials.substr(colon + 1));
   return true;
 }
 
@@ -55,6 +54,8 @@ core::Result<Accepted> Intake::accept(std::string_view authorization, std::strin
     return core::make_error(IntakeErrc::unauthenticated, "send Authorization: Bearer <agent-id>:<key>");
   auto agent = stores_.agents->find_agent(agent_id);
   if (!agent) return std::move(agent).error();
+  if (*agent && (*agent)->key_hash.empty())
+    return core::make_error(IntakeErrc::unknown_agent, "agent " + agent_id + " was revoked: it must enroll again");
   if (!*agent || !core::constant_time_equal(core::sha256_hex(key), (*agent)->key_hash))
     return core::make_error(IntakeErrc::unknown_agent, "unknown agent or wrong key");
 

@@ -9,6 +9,7 @@
 
 int main(int argc, char** argv) {
   using namespace surveyor;
+  if (argc > 1 && collector::app::is_admin_command(argv[1])) return collector::app::admin_main(argc, argv);
   // Block the stop signals before any thread starts, so all inherit the mask
   // and app::run can take them with sigwait.
   sigset_t set;

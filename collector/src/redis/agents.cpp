@@ -26,6 +26,19 @@ class RedisAgentStore final : public Bound<AgentStore> {
     });
   }
 
+  core::Result<bool> revoke_agent(std::string_view id) override {
+    static const char* kRevoke =
+        "local h = redis.call('HGET', KEYS[1], 'key_hash') "
+        "if not h or h == '' then return 0 end "
+        "redis.call('HSET', KEYS[1], 'key_hash', '') return 1";
+    return b_->pool.with([&](Connection& c) -> core::Result<bool> {
+      auto r = c.command({"EVAL", kRevoke, "1", b_->key("agent", id)});
+      if (!r) return std::move(r).error();
+      if (is_error(r->get())) return reply_error(r->get(), "revoke agent");
+      return reply_int(r->get()) == 1;
+    });
+  }
+
   core::Result<std::optional<AgentRecord>> find_agent(std::string_view id) override {
     return b_->pool.with([&](Connection& c) -> core::Result<std::optional<AgentRecord>> {
       auto r = c.command({"HGETALL", b_->key("agent", id)});

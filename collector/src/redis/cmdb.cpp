@@ -18,7 +18,7 @@ class RedisCmdbStore final : public Bound<CmdbStore> {
         Ci merged = merge_ci(*old, u);
         std::vector<Argv> tx{{"MULTI"}};
         write_ci(*b_, *old, merged, tx);
-        if (auto st = add_audit(c, *b_, audit_ci(*old, merged, u.source, u.seen_at_ms), tx); !st)
+        if (auto st = add_audit(c, *b_, audit_ci(*old, merged, u.source, u.actor, u.seen_at_ms), tx); !st)
           return std::move(st).error();
         tx.push_back({"EXEC"});
         auto r = c.pipeline(tx);

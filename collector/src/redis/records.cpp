@@ -83,6 +83,7 @@ std::string audit_member(const AuditRecord& r) {
   o["old"] = r.old_value;
   o["new"] = r.new_value;
   o["origin"] = r.origin;
+  if (!r.actor.empty()) o["actor"] = r.actor;
   o["change"] = r.change_id;
   o["unauthorized"] = r.unauthorized;
   o["alert"] = r.alert;
@@ -112,6 +113,7 @@ core::Result<AuditRecord> audit_from_member(std::string_view m) {
   r.old_value = str("old");
   r.new_value = str("new");
   r.origin = str("origin");
+  r.actor = str("actor");
   r.change_id = str("change");
   r.unauthorized = flag("unauthorized");
   r.alert = flag("alert");
@@ -137,6 +139,7 @@ core::Result<std::vector<ChangeRecord>> load_changes(Connection& c, const Backen
     ch.end_ms = field_int(h, "end_ms");
     ch.description = field(h, "description");
     ch.origin = field(h, "origin");
+    ch.actor = field(h, "actor");
     ch.created_ms = field_int(h, "created_ms");
     auto cis = keys_from_json(field(h, "cis"));
     if (!cis) return std::move(cis).error();

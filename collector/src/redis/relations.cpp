@@ -91,17 +91,17 @@ void write_components(const Backend& b, const ComponentReads& reads, std::int64_
                       std::vector<AuditRecord>& audit) {
   for (const Relationship& r : reads.plan.add) {
     relationship_writes(b, r, true, tx);
-    audit.push_back(relationship_audit(r, true, r.origin, r.created_ms));
+    audit.push_back(relationship_audit(r, true, r.origin, "", r.created_ms));
   }
   for (std::size_t i = 0; i < reads.plan.remove.size(); ++i) {
     const Relationship& r = reads.plan.remove[i];
     relationship_writes(b, r, false, tx);
-    audit.push_back(relationship_audit(r, false, "agent", now_ms));
+    audit.push_back(relationship_audit(r, false, "agent", "", now_ms));
     const std::optional<Ci>& held = reads.removed_cis[i];
     if (auto retire = retirement(held, now_ms)) {
       const Ci merged = merge_ci(held, *retire);
       write_ci(b, held, merged, tx);
-      for (AuditRecord& a : audit_ci(held, merged, retire->source, retire->seen_at_ms)) audit.push_back(std::move(a));
+      for (AuditRecord& a : audit_ci(held, merged, retire->source, retire->actor, retire->seen_at_ms)) audit.push_back(std::move(a));
     }
   }
 }
@@ -110,13 +110,13 @@ class RedisRelationStore final : public Bound<RelationStore> {
  public:
   using Bound::Bound;
 
-  core::Result<bool> add_relationship(const Relationship& r) override {
-    return change(r, true, r.origin, r.created_ms);
+  core::Result<bool> add_relationship(const Relationship& r, std::string_view actor) override {
+    return change(r, true, r.origin, actor, r.created_ms);
   }
 
-  core::Result<bool> remove_relationship(const Relationship& r, std::string_view origin,
+  core::Result<bool> remove_relationship(const Relationship& r, std::string_view origin, std::string_view actor,
                                          std::int64_t now_ms) override {
-    return change(r, false, std::string(origin), now_ms);
+    return change(r, false, std::string(origin), actor, now_ms);
   }
 
   core::Result<std::vector<Relationship>> relationships_of(std::string_view ci_id) override {
@@ -160,7 +160,8 @@ class RedisRelationStore final : public Bound<RelationStore> {
  private:
 
 
-  core::Result<bool> change(const Relationship& r, bool add, const std::string& origin, std::int64_t t) {
+  core::Result<bool> change(const Relationship& r, bool add, const std::string& origin, std::string_view actor,
+                            std::int64_t t) {
     const std::string id = r.from + kSep + r.type + kSep + r.to;
     return b_->pool.with([&](Connection& c) {
       return optimistic<bool>(c, "relationships of " + r.from, [&]() -> core::Result<std::optional<bool>> {
@@ -182,7 +183,7 @@ class RedisRelationStore final : public Bound<RelationStore> {
         if (exists == add) return std::optional<bool>(false);
         std::vector<Argv> tx{{"MULTI"}};
         relationship_writes(*b_, r, add, tx);
-        if (auto st = add_audit(c, *b_, {relationship_audit(r, add, origin, t)}, tx); !st) return std::move(st).error();
+        if (auto st = add_audit(c, *b_, {relationship_audit(r, add, origin, actor, t)}, tx); !st) return std::move(st).error();
         tx.push_back({"EXEC"});
         auto res = c.pipeline(tx);
         if (!res) return std::move(res).error();

@@ -115,7 +115,7 @@ class RedisReportStore final : public Bound<ReportStore> {
       if (!old) return std::move(old).error();
       Ci merged = merge_ci(*old, batch.cis[i]);
       write_ci(*b_, *old, merged, tx);
-      for (AuditRecord& r : audit_ci(*old, merged, batch.cis[i].source, batch.cis[i].seen_at_ms))
+      for (AuditRecord& r : audit_ci(*old, merged, batch.cis[i].source, batch.cis[i].actor, batch.cis[i].seen_at_ms))
         audit.push_back(std::move(r));
     }
     for (std::size_t i = 0; i < batch.series.size(); ++i) {

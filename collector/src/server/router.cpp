@@ -15,7 +15,7 @@ std::string Params::query_or(std::string_view key, std::string fallback) const {
 }
 
 void Router::add(std::string method, std::string pattern, std::string name, Handler h) {
-  Route r{std::move(method), {}, std::move(name), std::move(h)};
+  Route r{std::move(method), {}, pattern, std::move(name), std::move(h)};
   std::string_view p = pattern;
   while (!p.empty()) {
     if (p.front() == '/') p.remove_prefix(1);
@@ -55,9 +55,9 @@ http::Response Router::dispatch(const http::Request& req, std::string& route_nam
       continue;
     }
     route_name = r.name;
-    if (guard_)
-      if (auto refused = guard_(req, r.name)) return std::move(*refused);
     params.path = std::move(captured);
+    if (guard_)
+      if (auto refused = guard_(req, r.name, params)) return std::move(*refused);
     return r.handler(req, params);
   }
   if (!allowed.empty()) {
@@ -66,6 +66,12 @@ http::Response Router::dispatch(const http::Request& req, std::string& route_nam
     return res;
   }
   return error_response(404, "not_found", "no such endpoint: " + std::string(target->path()));
+}
+
+std::vector<RouteInfo> Router::routes() const {
+  std::vector<RouteInfo> out;
+  for (const Route& r : routes_) out.push_back({r.method, r.pattern, r.name});
+  return out;
 }
 
 http::Response json_response(unsigned status, std::string body) {

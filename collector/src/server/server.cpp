@@ -156,6 +156,7 @@ struct Server::Impl {
       req.target = std::string(breq.target());
       for (const auto& f : breq) req.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
       req.body = std::move(breq.body());
+      if (auto remote = stream.socket().remote_endpoint(ec); !ec) req.peer = remote.address().to_string();
 
       if (queued.load() >= options.max_queued_requests) {
         http::Response busy = error_response(429, "overloaded", "too many requests in progress; retry shortly");

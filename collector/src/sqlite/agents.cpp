@@ -24,6 +24,15 @@ class SqliteAgentStore final : public Bound<AgentStore> {
     });
   }
 
+  core::Result<bool> revoke_agent(std::string_view id) override {
+    return b_->pool.with_writer([&](Connection& c) -> core::Result<bool> {
+      SURVEYOR_TRY_STMT(s, c, "UPDATE agents SET key_hash = '' WHERE id = ?1 AND key_hash != ''");
+      s.bind(1, id);
+      if (int rc = s.step(); rc != SQLITE_DONE) return c.error(rc, "revoke agent");
+      return c.changes() == 1;
+    });
+  }
+
   core::Result<std::optional<AgentRecord>> find_agent(std::string_view id) override {
     return b_->pool.with_reader([&](Connection& c) -> core::Result<std::optional<AgentRecord>> {
       SURVEYOR_TRY_STMT(s, c,

@@ -12,7 +12,7 @@ class SqliteAuditStore final : public Bound<AuditStore> {
     return b_->pool.with_reader([&](Connection& c) -> core::Result<std::vector<AuditRecord>> {
       SURVEYOR_TRY_STMT(s, c,
                         "SELECT id, time_ms, ci_id, kind, key, old_value, new_value, origin, change_id, unauthorized, "
-                        "alert FROM audit WHERE (?1 = '' OR ci_id = ?1) AND time_ms >= ?2 AND time_ms < ?3 "
+                        "alert, actor FROM audit WHERE (?1 = '' OR ci_id = ?1) AND time_ms >= ?2 AND time_ms < ?3 "
                         "AND (?4 = '' OR kind = ?4) AND (?5 = 0 OR alert = 1) ORDER BY time_ms DESC, id DESC LIMIT ?6");
       s.bind(1, f.ci_id).bind(2, f.from_ms).bind(3, f.to_ms).bind(4, f.kind);
       s.bind(5, std::int64_t{f.unauthorized}).bind(6, static_cast<std::int64_t>(f.limit));
@@ -31,6 +31,7 @@ class SqliteAuditStore final : public Bound<AuditStore> {
         r.change_id = s.text(8);
         r.unauthorized = s.int64(9) != 0;
         r.alert = s.int64(10) != 0;
+        r.actor = s.text(11);
         out.push_back(std::move(r));
       }
       if (rc != SQLITE_DONE) return c.error(rc, "read audit");
@@ -60,12 +61,12 @@ core::Status write_audit(Connection& c, std::vector<AuditRecord> records) {
   if (!classified) return classified;
   SURVEYOR_TRY_STMT(ins, c,
                     "INSERT INTO audit(time_ms, ci_id, kind, key, old_value, new_value, origin, change_id, "
-                    "unauthorized, alert) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+                    "unauthorized, alert, actor) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
   for (const AuditRecord& r : records) {
     ins.reset();
     ins.bind(1, r.time_ms).bind(2, r.ci_id).bind(3, r.kind).bind(4, r.key).bind(5, r.old_value);
     ins.bind(6, r.new_value).bind(7, r.origin).bind(8, r.change_id);
-    ins.bind(9, std::int64_t{r.unauthorized}).bind(10, std::int64_t{r.alert});
+    ins.bind(9, std::int64_t{r.unauthorized}).bind(10, std::int64_t{r.alert}).bind(11, r.actor);
     if (int rc = ins.step(); rc != SQLITE_DONE) return c.error(rc, "write audit entry");
   }
   return {};

@@ -82,8 +82,9 @@ core::Result<std::vector<store::ChangeRecord>> changes_of(Connection& c, std::st
 // Relationships inside a write transaction (relations.cpp); a report's
 // components are followed with them.
 core::Result<std::vector<store::Relationship>> relationships_in(Connection& c, std::string_view ci_id);
-core::Result<bool> add_relationship_in(Connection& c, const store::Relationship& r);
+core::Result<bool> add_relationship_in(Connection& c, const store::Relationship& r, std::string_view actor);
 core::Result<bool> remove_relationship_in(Connection& c, const store::Relationship& r, std::string_view origin,
+                                          std::string_view actor,
                                           std::int64_t now_ms);
 core::Status follow_components(Connection& c, std::string_view host_ci, const store::ComponentKinds& kinds,
                                std::int64_t now_ms);

@@ -112,7 +112,7 @@ core::Result<Ci> upsert_in(Connection& c, const CiUpdate& u) {
   if (!existing) return std::move(existing).error();
   Ci merged = merge_ci(*existing, u);
   if (auto st = save_ci(c, merged); !st) return std::move(st).error();
-  if (auto st = write_audit(c, audit_ci(*existing, merged, u.source, u.seen_at_ms)); !st) return std::move(st).error();
+  if (auto st = write_audit(c, audit_ci(*existing, merged, u.source, u.actor, u.seen_at_ms)); !st) return std::move(st).error();
   return merged;
 }
 

@@ -26,7 +26,7 @@ core::Result<std::vector<Relationship>> relationships_in(Connection& c, std::str
                              ci_id);
 }
 
-core::Result<bool> add_relationship_in(Connection& c, const Relationship& r) {
+core::Result<bool> add_relationship_in(Connection& c, const Relationship& r, std::string_view actor) {
   for (const std::string* id : {&r.from, &r.to}) {
     auto ci = load_ci(c, *id);
     if (!ci) return std::move(ci).error();
@@ -39,18 +39,18 @@ core::Result<bool> add_relationship_in(Connection& c, const Relationship& r) {
   if (int rc = ins.step(); rc != SQLITE_DONE) return c.error(rc, "add relationship");
   if (c.changes() == 0) return false;
   if (auto st = bump_counter(c, "relationships"); !st) return std::move(st).error();
-  if (auto st = write_audit(c, {relationship_audit(r, true, r.origin, r.created_ms)}); !st) return std::move(st).error();
+  if (auto st = write_audit(c, {relationship_audit(r, true, r.origin, actor, r.created_ms)}); !st) return std::move(st).error();
   return true;
 }
 
 core::Result<bool> remove_relationship_in(Connection& c, const Relationship& r, std::string_view origin,
-                                          std::int64_t now_ms) {
+                                          std::string_view actor, std::int64_t now_ms) {
   SURVEYOR_TRY_STMT(del, c, "DELETE FROM relationships WHERE from_ci = ?1 AND type = ?2 AND to_ci = ?3");
   del.bind(1, r.from).bind(2, r.type).bind(3, r.to);
   if (int rc = del.step(); rc != SQLITE_DONE) return c.error(rc, "remove relationship");
   if (c.changes() == 0) return false;
   if (auto st = bump_counter(c, "relationships"); !st) return std::move(st).error();
-  if (auto st = write_audit(c, {relationship_audit(r, false, origin, now_ms)}); !st) return std::move(st).error();
+  if (auto st = write_audit(c, {relationship_audit(r, false, origin, actor, now_ms)}); !st) return std::move(st).error();
   return true;
 }
 
@@ -60,9 +60,9 @@ core::Status follow_components(Connection& c, std::string_view host_ci, const Co
   if (!held) return std::move(held).error();
   const ComponentPlan plan = plan_components(host_ci, *held, kinds, now_ms);
   for (const Relationship& r : plan.add)
-    if (auto added = add_relationship_in(c, r); !added) return std::move(added).error();
+    if (auto added = add_relationship_in(c, r, ""); !added) return std::move(added).error();
   for (const Relationship& r : plan.remove) {
-    if (auto removed = remove_relationship_in(c, r, "agent", now_ms); !removed) return std::move(removed).error();
+    if (auto removed = remove_relationship_in(c, r, "agent", "", now_ms); !removed) return std::move(removed).error();
     auto ci = load_ci(c, r.to);
     if (!ci) return std::move(ci).error();
     if (auto retire = retirement(*ci, now_ms))
@@ -75,15 +75,15 @@ class SqliteRelationStore final : public Bound<RelationStore> {
  public:
   using Bound::Bound;
 
-  core::Result<bool> add_relationship(const Relationship& r) override {
+  core::Result<bool> add_relationship(const Relationship& r, std::string_view actor) override {
     return b_->pool.with_writer(
-        [&](Connection& c) { return in_transaction<bool>(c, [&] { return add_relationship_in(c, r); }); });
+        [&](Connection& c) { return in_transaction<bool>(c, [&] { return add_relationship_in(c, r, actor); }); });
   }
 
-  core::Result<bool> remove_relationship(const Relationship& r, std::string_view origin,
+  core::Result<bool> remove_relationship(const Relationship& r, std::string_view origin, std::string_view actor,
                                          std::int64_t now_ms) override {
     return b_->pool.with_writer([&](Connection& c) {
-      return in_transaction<bool>(c, [&] { return remove_relationship_in(c, r, origin, now_ms); });
+      return in_transaction<bool>(c, [&] { return remove_relationship_in(c, r, origin, actor, now_ms); });
     });
   }
 

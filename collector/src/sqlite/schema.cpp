@@ -6,7 +6,7 @@ namespace surveyor::collector::sqlite {
 
 namespace {
 
-constexpr int kSchemaVersion = 6;
+constexpr int kSchemaVersion = 7;
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS agents(
@@ -54,7 +54,7 @@ CREATE INDEX IF NOT EXISTS relationships_to ON relationships(to_ci);
 CREATE TABLE IF NOT EXISTS audit(
   id INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL, ci_id TEXT NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL,
   old_value TEXT NOT NULL, new_value TEXT NOT NULL, origin TEXT NOT NULL, change_id TEXT NOT NULL,
-  unauthorized INTEGER NOT NULL, alert INTEGER NOT NULL);
+  unauthorized INTEGER NOT NULL, alert INTEGER NOT NULL, actor TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS audit_by_ci ON audit(ci_id, time_ms);
 CREATE INDEX IF NOT EXISTS audit_by_time ON audit(time_ms);
 CREATE INDEX IF NOT EXISTS audit_alerts ON audit(ci_id, key, time_ms) WHERE alert = 1;
@@ -64,7 +64,7 @@ CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
   BEGIN SELECT RAISE(ABORT, 'audit entries are immutable'); END;
 CREATE TABLE IF NOT EXISTS changes(
   id TEXT PRIMARY KEY, reference TEXT NOT NULL, start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL,
-  description TEXT NOT NULL, origin TEXT NOT NULL, created_ms INTEGER NOT NULL);
+  description TEXT NOT NULL, origin TEXT NOT NULL, created_ms INTEGER NOT NULL, actor TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS change_cis(
   ci_id TEXT NOT NULL, change_id TEXT NOT NULL, PRIMARY KEY(ci_id, change_id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -93,7 +93,26 @@ CREATE TRIGGER IF NOT EXISTS sla_reports_immutable BEFORE UPDATE ON sla_reports
   BEGIN SELECT RAISE(ABORT, 'stored SLA reports are never changed'); END;
 CREATE TRIGGER IF NOT EXISTS sla_reports_kept BEFORE DELETE ON sla_reports
   BEGIN SELECT RAISE(ABORT, 'stored SLA reports are never removed'); END;
+CREATE TABLE IF NOT EXISTS tokens(
+  name TEXT PRIMARY KEY, role TEXT NOT NULL, hash TEXT NOT NULL UNIQUE, created_ms INTEGER NOT NULL,
+  expires_ms INTEGER NOT NULL, revoked_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS enrollment_grants(
+  id TEXT PRIMARY KEY, hash TEXT NOT NULL UNIQUE, uses INTEGER NOT NULL, used INTEGER NOT NULL,
+  created_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL, revoked_ms INTEGER NOT NULL);
 )sql";
+
+// Adds a column to a table of an older schema (a table created by kSchema
+// just now has it already).
+core::Status add_column_if_missing(Connection& c, const std::string& table, const std::string& column,
+                                   const std::string& type) {
+  auto q = c.prepare("SELECT 1 FROM pragma_table_info('" + table + "') WHERE name = '" + column + "'");
+  if (!q) return std::move(q).error();
+  const bool has_column = (*q)->step() == SQLITE_ROW;
+  (*q)->reset();
+  if (has_column) return {};
+  const std::string alter = "ALTER TABLE " + table + " ADD COLUMN " + column + " " + type;
+  return c.exec(alter.c_str());
+}
 
 }  // namespace
 
@@ -126,17 +145,8 @@ core::Status migrate(Connection& c) {
   }
   // Versions before 5 had no protected keys on CIs (a table created just
   // now by the schema above has them).
-  if (version > 0 && version < 5) {
-    bool has_column = false;
-    {
-      auto q = c.prepare("SELECT 1 FROM pragma_table_info('cis') WHERE name = 'protected'");
-      if (!q) return std::move(q).error();
-      has_column = (*q)->step() == SQLITE_ROW;
-    }
-    if (!has_column)
-      if (auto st = c.exec("ALTER TABLE cis ADD COLUMN protected TEXT NOT NULL DEFAULT '[]'"); !st)
-        return st;
-  }
+  if (version > 0 && version < 5)
+    if (auto st = add_column_if_missing(c, "cis", "protected", "TEXT NOT NULL DEFAULT '[]'"); !st) return st;
   // Version 3 kept chunks in a WITHOUT ROWID table.
   if (version == 3) {
     if (auto st = c.exec("ALTER TABLE chunks RENAME TO chunks_v3;"
@@ -148,6 +158,10 @@ core::Status migrate(Connection& c) {
         !st)
       return st;
   }
+  // Versions before 7 did not record who made audit entries and change records.
+  if (version > 0 && version < 7)
+    for (const char* table : {"audit", "changes"})
+      if (auto st = add_column_if_missing(c, table, "actor", "TEXT NOT NULL DEFAULT ''"); !st) return st;
   const std::string set_version = "PRAGMA user_version = " + std::to_string(kSchemaVersion);
   if (auto st = c.exec(set_version.c_str()); !st) return st;
   return tx->commit();

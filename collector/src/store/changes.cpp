@@ -16,7 +16,8 @@ ChangeRecord new_change(const ChangeRecord& in) {
   return ch;
 }
 
-AuditRecord relationship_audit(const Relationship& r, bool added, std::string_view origin, std::int64_t time_ms) {
+AuditRecord relationship_audit(const Relationship& r, bool added, std::string_view origin, std::string_view actor,
+                               std::int64_t time_ms) {
   AuditRecord a;
   a.time_ms = time_ms;
   a.ci_id = r.from;
@@ -24,6 +25,7 @@ AuditRecord relationship_audit(const Relationship& r, bool added, std::string_vi
   a.key = r.type + " " + r.to;
   (added ? a.new_value : a.old_value) = "true";
   a.origin = std::string(origin);
+  a.actor = std::string(actor);
   return a;
 }
 

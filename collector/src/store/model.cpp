@@ -235,10 +235,8 @@ std::optional<std::map<std::string, std::string>> package_versions(std::string_v
   return out;
 }
 
-}  // namespace
-
-std::vector<AuditRecord> audit_ci(const std::optional<Ci>& old, const Ci& now, std::string_view origin,
-                                  std::int64_t time_ms) {
+std::vector<AuditRecord> audit_ci_fields(const std::optional<Ci>& old, const Ci& now, std::string_view origin,
+                                         std::int64_t time_ms) {
   std::vector<AuditRecord> out;
   if (!old) {
     out.push_back(audit_entry(now.id, "created", now.type, "", attrs_to_json(now.attributes), origin, time_ms));
@@ -266,6 +264,15 @@ std::vector<AuditRecord> audit_ci(const std::optional<Ci>& old, const Ci& now, s
       ++b;
     }
   }
+  return out;
+}
+
+}  // namespace
+
+std::vector<AuditRecord> audit_ci(const std::optional<Ci>& old, const Ci& now, std::string_view origin,
+                                  std::string_view actor, std::int64_t time_ms) {
+  std::vector<AuditRecord> out = audit_ci_fields(old, now, origin, time_ms);
+  for (AuditRecord& r : out) r.actor = std::string(actor);
   return out;
 }
 

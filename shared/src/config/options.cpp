@@ -17,6 +17,7 @@
 #include <stdexcept>
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 namespace surveyor::config {
 namespace {
@@ -308,25 +309,33 @@ void add_secret(Schema& schema, const std::string& key, const std::string& descr
               .description = "file whose first line is the " + key + ", kept off the command line"});
 }
 
-core::Result<std::string> read_secret(const Settings& settings, const std::string& key) {
-  const std::string file_key = key + "_file";
-  if (settings.has(file_key)) {
-    const std::string& path = settings.str(file_key);
-    // A secret others can read is no longer one: refused, as the agent's
-    // identity file is.
-    struct stat st{};
-    if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 0077) != 0) {
+core::Result<std::string> read_secret_file(const std::string& path, std::string_view what) {
+  // A secret others can read, or that someone else could replace, is no
+  // longer one: refused, as the agent's identity file is.
+  struct stat st{};
+  if (::stat(path.c_str(), &st) == 0) {
+    if ((st.st_mode & 0077) != 0) {
       char mode[8];
       std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-      return core::make_error(ConfigErrc::io, path + " holds the " + key + " but its mode is " + mode +
+      return core::make_error(ConfigErrc::io, path + " holds the " + std::string(what) + " but its mode is " + mode +
                                                   ": others may read it (chmod 600 " + path + ")");
     }
-    std::ifstream in(path);
-    std::string line;
-    if (!in || !std::getline(in, line) || line.empty())
-      return core::make_error(ConfigErrc::io, path + ": cannot read the " + key + " (first line)");
-    return line;
+    if (st.st_uid != ::geteuid() && st.st_uid != 0)
+      return core::make_error(ConfigErrc::io, path + " holds the " + std::string(what) +
+                                                  " but belongs to another user (uid " + std::to_string(st.st_uid) +
+                                                  "): it must be this user's or root's");
   }
+  std::ifstream in(path);
+  std::string line;
+  if (!in || !std::getline(in, line) || line.empty())
+    return core::make_error(ConfigErrc::io, path + ": cannot read the " + std::string(what) + " (first line)");
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+  return line;
+}
+
+core::Result<std::string> read_secret(const Settings& settings, const std::string& key) {
+  const std::string file_key = key + "_file";
+  if (settings.has(file_key)) return read_secret_file(settings.str(file_key), key);
   return settings.has(key) ? settings.str(key) : std::string();
 }
 

@@ -38,6 +38,48 @@ TEST(Api, EnrollmentRefusals) {
   EXPECT_NE(json_ok.body.find("\"agent_key\""), std::string::npos);
 }
 
+// Enrollment tokens made by `surveyor-collector enrollment create`: each
+// enrollment spends a use; a used-up, expired or revoked one is refused.
+TEST(Api, EnrollmentGrantsAreSpentAndRefusedWhenUsedUpExpiredOrRevoked) {
+  Harness h;
+  const std::string ct = std::string(wire::kJsonContentType);
+  const std::int64_t now = core::to_unix_ms(h.clock.now());
+  ASSERT_TRUE(h.stores.credentials->add_grant({"enr-2", core::sha256_hex("sve_two"), 2, 0, now, now + 60'000, 0}));
+  ASSERT_TRUE(h.stores.credentials->add_grant({"enr-r", core::sha256_hex("sve_rev"), 5, 0, now, 0, 0}));
+  auto enroll = [&](const std::string& token, const std::string& host) {
+    return h.call("POST", "/api/v1/enroll", R"({"token":")" + token + R"(","host_id":")" + host + R"(","hostname":"h"})",
+                  {{"Content-Type", ct}});
+  };
+  EXPECT_EQ(enroll("sve_two", "host-a").status, 201u);
+  EXPECT_EQ(enroll("sve_two", "host-b").status, 201u);
+  auto third = enroll("sve_two", "host-c");
+  EXPECT_EQ(third.status, 401u);
+  EXPECT_NE(third.body.find("as many times as it allows"), std::string::npos) << third.body;
+  ASSERT_TRUE(*h.stores.credentials->revoke_grant("enr-r", now));
+  auto revoked = enroll("sve_rev", "host-d");
+  EXPECT_EQ(revoked.status, 401u);
+  EXPECT_NE(revoked.body.find("revoked"), std::string::npos) << revoked.body;
+  ASSERT_TRUE(h.stores.credentials->add_grant({"enr-x", core::sha256_hex("sve_exp"), 5, 0, now, now + 60'000, 0}));
+  h.clock.advance(std::chrono::minutes(1));
+  auto expired = enroll("sve_exp", "host-e");
+  EXPECT_EQ(expired.status, 401u);
+  EXPECT_NE(expired.body.find("expired"), std::string::npos) << expired.body;
+  EXPECT_EQ(h.stores.credentials->list_grants()->front().used, 2) << "refusals spend nothing";
+  EXPECT_EQ(enroll("secret-token", "host-f").status, 201u) << "the fleet-wide token still works when configured";
+}
+
+// `surveyor-collector agent revoke`: the agent's reports are refused from
+// then on, with a message that says so.
+TEST(Api, ARevokedAgentsReportsAreRefused) {
+  Harness h;
+  const std::string auth = h.enroll();
+  EXPECT_EQ(h.post_report(h.report(1), auth).status, 202u);
+  ASSERT_TRUE(*h.stores.agents->revoke_agent(h.agent_id));
+  auto refused = h.post_report(h.report(2), auth);
+  EXPECT_EQ(refused.status, 401u);
+  EXPECT_NE(refused.body.find("was revoked"), std::string::npos) << refused.body;
+}
+
 TEST(Api, ReportIsStoredAndItsReplayIsAcknowledgedOnce) {
   Harness h;
   const std::string auth = h.enroll();

@@ -27,6 +27,7 @@
 #include "surveyor/collector/ingest/ingest.hpp"
 #include "surveyor/collector/server/server.hpp"
 #include "surveyor/http/client.hpp"
+#include "surveyor/core/crypto.hpp"
 #include "surveyor/wire/codec.hpp"
 #include "test_support.hpp"
 
@@ -37,25 +38,45 @@ using namespace std::chrono_literals;
 
 struct Harness {
   explicit Harness(std::string store_url = "", std::size_t max_body = 1 << 20,
-                   std::shared_ptr<services::Catalog> catalog = nullptr, std::vector<std::string> allowed_hosts = {}) {
+                   std::shared_ptr<services::Catalog> catalog = nullptr, std::vector<std::string> allowed_hosts = {},
+                   bool metrics_public = false) {
     auto s = backends::open_stores(store_url.empty() ? "sqlite:" + dir.file("s.db") : store_url);
     EXPECT_TRUE(s) << s.error().describe();
     stores = *s;
     api::ApiOptions ao{"secret-token"};
     ao.services = std::move(catalog);
     ao.allowed_hosts = std::move(allowed_hosts);
+    ao.metrics_public = metrics_public;
     api = std::make_unique<api::Api>(stores, clock, registry, ao);
-    auto router = std::make_shared<server::Router>();
+    router = std::make_shared<server::Router>();
     api->register_routes(*router);
     server::ServerOptions o;
     o.port = 0;
     o.max_body_bytes = max_body;
     srv = std::make_unique<server::Server>(o, router);
     EXPECT_TRUE(srv->start());
+    if (stores.health->ping()) admin = token("admin", store::Role::admin);  // not on an unreachable store
   }
 
+  // A new token of this role in the harness's store; its secret.
+  std::string token(const std::string& name, store::Role role, std::int64_t expires_ms = 0) {
+    const std::string secret = api::new_secret("svt_");
+    auto added = stores.credentials->add_token(
+        {name, role, core::sha256_hex(secret), core::to_unix_ms(clock.now()), expires_ms, 0});
+    EXPECT_TRUE(added && *added) << name;
+    return secret;
+  }
+
+  // As the admin, unless the test gives an Authorization header of its own.
   http::Response call(const std::string& method, const std::string& target, std::string body = {},
                       http::Headers headers = {}) {
+    const bool has_auth = !http::find_header(headers, "Authorization").empty();
+    return call_as(has_auth ? std::string() : admin, method, target, std::move(body), std::move(headers));
+  }
+
+  // With this token (none when empty).
+  http::Response call_as(const std::string& token, const std::string& method, const std::string& target,
+                         std::string body = {}, http::Headers headers = {}) {
     http::Request r;
     r.method = method;
     r.target = target;
@@ -64,6 +85,7 @@ struct Harness {
     // As the command line does: state-changing requests are JSON unless the
     // test gives headers of its own.
     if (r.headers.empty() && method != "GET" && method != "DELETE") r.headers.emplace_back("Content-Type", "application/json");
+    if (!token.empty()) r.headers.emplace_back("Authorization", "Bearer " + token);
     auto res = http::fetch(http::Url{"http", "127.0.0.1", srv->port(), ""}, r);
     EXPECT_TRUE(res) << res.error().describe();
     return res ? *res : http::Response{};
@@ -100,8 +122,10 @@ struct Harness {
   metrics::Registry registry;
   store::Stores stores;
   std::unique_ptr<api::Api> api;
+  std::shared_ptr<server::Router> router;
   std::unique_ptr<server::Server> srv;
   std::string agent_id, ci_id;
+  std::string admin;  // an admin token's secret
 };
 
 inline std::string error_code(const http::Response& r) {

@@ -135,6 +135,8 @@ TEST(SlaApi, ClosedPeriodsAnswerWithTheirFrozenReportAndAmendments) {
   EXPECT_EQ(latest.at("record").at("version").as_int64(), 2);
   EXPECT_EQ(latest.at("record").at("versions").as_array().size(), 2u);
   EXPECT_EQ(latest.at("record").at("versions").as_array()[1].at("reason").as_string(), "target renegotiated");
+  EXPECT_EQ(latest.at("record").at("versions").as_array()[1].at("by").as_string(), "admin (127.0.0.1)")
+      << "the amendment names the token's holder, not the body's \"by\"";
   EXPECT_DOUBLE_EQ(latest.at("target_percent").to_number<double>(), 99.9);
   auto first = get_json(h, "/api/v1/slas/shop/report?period=2026-10&version=1");
   EXPECT_DOUBLE_EQ(first.at("target_percent").to_number<double>(), 99.5);
@@ -145,7 +147,8 @@ TEST(SlaApi, ClosedPeriodsAnswerWithTheirFrozenReportAndAmendments) {
   EXPECT_NE(h.call("GET", "/api/v1/slas/shop/report?period=2026-10&format=html").body.find("version 2 of 2"),
             std::string::npos);
   EXPECT_EQ(h.call("POST", "/api/v1/slas/shop/report/recompute?period=2026-11", body).status, 409u);
-  EXPECT_EQ(h.call("POST", "/api/v1/slas/shop/report/recompute?period=2026-10", R"({"by":"alice"})").status, 400u);
+  EXPECT_EQ(h.call("POST", "/api/v1/slas/shop/report/recompute?period=2026-10", R"({"by":"alice"})").status, 400u)
+      << "a reason is required";
   EXPECT_EQ(h.call("POST", "/api/v1/slas/shop/report/recompute?period=2026-10", "nope").status, 400u);
   EXPECT_EQ(h.call("POST", "/api/v1/slas/shop/report/recompute?period=October", body).status, 400u);
   EXPECT_EQ(h.call("POST", "/api/v1/slas/nope/report/recompute?period=2026-10", body).status, 404u);

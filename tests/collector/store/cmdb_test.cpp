@@ -79,11 +79,11 @@ TYPED_TEST(CmdbConformance, RelationshipsAreAddedOnceListedBothWaysAndRemoved) {
   auto v0 = rel.relationships_version();
   ASSERT_TRUE(v0);
   const Relationship r{"app-1", "runs_on", "host-1", "user", 100};
-  auto added = rel.add_relationship(r);
+  auto added = rel.add_relationship(r, "alice (10.0.0.7)");
   ASSERT_TRUE(added) << added.error().describe();
   EXPECT_TRUE(*added);
-  EXPECT_FALSE(*rel.add_relationship(r)) << "the same relationship twice is one";
-  auto missing = rel.add_relationship({"app-1", "runs_on", "nowhere", "user", 100});
+  EXPECT_FALSE(*rel.add_relationship(r, "alice (10.0.0.7)")) << "the same relationship twice is one";
+  auto missing = rel.add_relationship({"app-1", "runs_on", "nowhere", "user", 100}, "");
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().code, StoreErrc::not_found);
 
@@ -100,10 +100,10 @@ TYPED_TEST(CmdbConformance, RelationshipsAreAddedOnceListedBothWaysAndRemoved) {
   ASSERT_TRUE(v1);
   EXPECT_NE(*v1, *v0);
 
-  auto removed = rel.remove_relationship(r, "user", 200);
+  auto removed = rel.remove_relationship(r, "user", "bob", 200);
   ASSERT_TRUE(removed) << removed.error().describe();
   EXPECT_TRUE(*removed);
-  EXPECT_FALSE(*rel.remove_relationship(r, "user", 200));
+  EXPECT_FALSE(*rel.remove_relationship(r, "user", "bob", 200));
   EXPECT_TRUE(rel.relationships_of("app-1")->empty());
   EXPECT_NE(*rel.relationships_version(), *v1);
 
@@ -114,8 +114,10 @@ TYPED_TEST(CmdbConformance, RelationshipsAreAddedOnceListedBothWaysAndRemoved) {
   EXPECT_EQ(trail[0].old_value, "true");
   EXPECT_EQ(trail[0].new_value, "");
   EXPECT_EQ(trail[0].time_ms, 200);
+  EXPECT_EQ(trail[0].actor, "bob") << "who removed it is on the trail";
   EXPECT_EQ(trail[1].new_value, "true");
   EXPECT_EQ(trail[1].origin, "user");
+  EXPECT_EQ(trail[1].actor, "alice (10.0.0.7)");
 }
 
 TYPED_TEST(CmdbConformance, TheTrailRecordsARamChangeAndAPackageUpgrade) {

@@ -211,7 +211,7 @@ TYPED_TEST(ReportConformance, ComponentsAndTheirLinksAreAppliedWithTheReport) {
   CiUpdate spare = disk("disk-p", 1'500);
   spare.source = "api";
   ASSERT_TRUE(s.cmdb->upsert_ci(spare));
-  ASSERT_TRUE(s.relations->add_relationship({host, "contains", "disk-p", "user", 1'500}));
+  ASSERT_TRUE(s.relations->add_relationship({host, "contains", "disk-p", "user", 1'500}, ""));
 
   // disk-b pulled: its link goes and it is retired, in the same report.
   ASSERT_TRUE(report("agt-1", 2, 2'000, {"disk-a"}));

@@ -118,13 +118,14 @@ TEST(ChangeRecords, NewOnesGetAnIdAndTheirCisOnceInOrder) {
 
 TEST(Relationships, AddedAndRemovedAreAuditedOnTheirSource) {
   const Relationship r{"app", "runs_on", "host", "api", 5};
-  const AuditRecord added = relationship_audit(r, true, "api", 5);
+  const AuditRecord added = relationship_audit(r, true, "api", "carol (10.0.0.7)", 5);
   EXPECT_EQ(added.ci_id, "app");
   EXPECT_EQ(added.kind, "relationship");
   EXPECT_EQ(added.key, "runs_on host");
   EXPECT_EQ(added.new_value, "true");
   EXPECT_EQ(added.old_value, "");
-  const AuditRecord removed = relationship_audit(r, false, "alice", 9);
+  EXPECT_EQ(added.actor, "carol (10.0.0.7)");
+  const AuditRecord removed = relationship_audit(r, false, "alice", "", 9);
   EXPECT_EQ(removed.old_value, "true");
   EXPECT_EQ(removed.new_value, "");
   EXPECT_EQ(removed.origin, "alice");

@@ -424,9 +424,44 @@ TEST(SqliteSeriesStore, SchemaThreeChunksMoveIntoARowidTableAndCisGainProtectedK
   EXPECT_EQ(sql.find("WITHOUT ROWID"), std::string::npos) << sql;
   ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, nullptr), SQLITE_OK);
   ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(q, 0), 6);
+  EXPECT_EQ(sqlite3_column_int(q, 0), 7);
   sqlite3_finalize(q);
   sqlite3_close(db);
+}
+
+// Version 6 did not record who made audit entries and change records: the
+// rows it left keep no actor, new ones name theirs.
+TEST(SqliteSeriesStore, SchemaSixAuditEntriesAndChangeRecordsGainTheirActor) {
+  test::TempDir dir;
+  const std::string path = dir.file("old.db");
+  sqlite3_close(old_database(
+      path,
+      "CREATE TABLE audit(id INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL, ci_id TEXT NOT NULL, kind TEXT NOT NULL,"
+      " key TEXT NOT NULL, old_value TEXT NOT NULL, new_value TEXT NOT NULL, origin TEXT NOT NULL,"
+      " change_id TEXT NOT NULL, unauthorized INTEGER NOT NULL, alert INTEGER NOT NULL);"
+      "INSERT INTO audit VALUES(1, 1000, 'app', 'created', 'application', '', '{}', 'api', '', 0, 0);"
+      "CREATE TABLE changes(id TEXT PRIMARY KEY, reference TEXT NOT NULL, start_ms INTEGER NOT NULL,"
+      " end_ms INTEGER NOT NULL, description TEXT NOT NULL, origin TEXT NOT NULL, created_ms INTEGER NOT NULL);"
+      "INSERT INTO changes VALUES('chg-1', 'CHG1', 1, 2, '', 'api', 1);"
+      "PRAGMA user_version = 6;"));
+  auto s = backends::open_stores("sqlite:" + path);
+  ASSERT_TRUE(s) << s.error().describe();
+  auto old_change = s->changes->find_change("chg-1");
+  ASSERT_TRUE(old_change && *old_change) << (old_change ? "" : old_change.error().describe());
+  EXPECT_EQ((*old_change)->actor, "");
+  CiUpdate u;
+  u.id = "app";
+  u.type = "application";
+  u.name = "shop";
+  u.source = "api";
+  u.actor = "carol (10.0.0.7)";
+  u.seen_at_ms = 2'000;
+  ASSERT_TRUE(s->cmdb->upsert_ci(u));
+  auto trail = s->audit->list_audit({.ci_id = "app"});
+  ASSERT_TRUE(trail) << trail.error().describe();
+  ASSERT_EQ(trail->size(), 2u);
+  EXPECT_EQ((*trail)[0].actor, "carol (10.0.0.7)");
+  EXPECT_EQ((*trail)[1].actor, "") << "the entry from before the upgrade";
 }
 
 SURVEYOR_STORE_SUITE(SampleConformance);

@@ -120,6 +120,10 @@ void add_secret(Schema& schema, const std::string& key, const std::string& descr
 // An unreadable or empty file, or one others may read (any group or other
 // permission bit), is an error.
 [[nodiscard]] core::Result<std::string> read_secret(const Settings& settings, const std::string& key);
+// The first line of a secret file (`what` names the secret in errors); an
+// unreadable or empty file, one others may read, or one owned by another
+// user than this one or root is an error.
+[[nodiscard]] core::Result<std::string> read_secret_file(const std::string& path, std::string_view what);
 // Whether the secret was given as a value rather than a file: on the command
 // line it shows in `ps`, so programs warn about it.
 [[nodiscard]] bool secret_given_inline(const Settings& settings, const std::string& key);

@@ -3,17 +3,10 @@
 // handlers read. One struct per group of verbs that ask alike.
 #pragma once
 
-#include <cstdlib>
 #include <string>
 #include <vector>
 
 namespace surveyor::cli::commands {
-
-// Who runs the command, the default of every --by: $USER, or empty.
-[[nodiscard]] inline std::string current_user() {
-  const char* user = std::getenv("USER");
-  return user ? user : "";
-}
 
 // cis, ci show and impact.
 struct CiOptions {
@@ -36,7 +29,7 @@ struct ServiceOptions {
 // sla report and sla recompute.
 struct SlaOptions {
   std::string service, period, version, format = "table";
-  std::string by = current_user(), reason;
+  std::string reason;
 };
 
 // trend, forecast and capacity report: which series, and the question's own
@@ -61,7 +54,7 @@ struct EventOptions {
 struct IncidentOptions {
   std::string state, kind, subject, priority, limit = "100";  // incidents
   std::string period;                                         // incidents kpis
-  std::string id, by = current_user(), text;                  // incident show and actions
+  std::string id, text;                                        // incident show and actions
 };
 
 struct Options {

@@ -3,6 +3,7 @@
 // the options it adds to its CLI11 subcommand and its handler.
 #pragma once
 
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -16,6 +17,10 @@ class App;
 namespace surveyor::cli::commands {
 
 // What every handler gets besides its options: the global options.
+// The operator's API token every request carries (docs/security.md); set
+// once, before any verb runs. Empty: requests carry none.
+void use_token(std::string token);
+
 struct Context {
   http::Url collector;   // --collector
   bool as_json = false;  // --json: print the API's answer exactly as received

@@ -34,7 +34,18 @@ struct ApiOptions {
   // empty: any. Guards against DNS rebinding: a page whose name was made to
   // point at the collector sends its own name.
   std::vector<std::string> allowed_hosts;
+  // Serve /metrics without a token (for a scraper on a trusted network).
+  bool metrics_public = false;
 };
+
+// The access a route needs: "open", "agent" (agents authenticate
+// themselves), or the least role: "viewer", "operator", "change-manager",
+// "admin". None for a route without an access rule (refused with 500).
+[[nodiscard]] std::optional<std::string_view> required_access(std::string_view route);
+// Operators' token names: 1-64 letters, digits, '.', '_' or '-'.
+[[nodiscard]] bool valid_token_name(std::string_view name);
+// A new secret: `prefix` and 256 bits from the CSPRNG in hex.
+[[nodiscard]] std::string new_secret(std::string_view prefix);
 
 // The REST API (docs/api.md): enrollment, reports, CIs, health and metrics.
 // Handlers block on the stores; the server runs them on its worker pool.
@@ -58,14 +69,14 @@ class Api {
   http::Response capacity_report(const server::Params& p);
   http::Response list_events(const server::Params& p);
   http::Response list_services();
-  http::Response create_ci(const http::Request& req);
+  http::Response create_ci(const http::Request& req, const server::Params& p);
   http::Response update_ci(const http::Request& req, const server::Params& p);
   http::Response ci_relationships(const server::Params& p);
-  http::Response add_relationship(const http::Request& req);
+  http::Response add_relationship(const http::Request& req, const server::Params& p);
   http::Response remove_relationship(const server::Params& p);
   http::Response list_audit(const server::Params& p);
   http::Response ci_history(const server::Params& p);
-  http::Response create_change(const http::Request& req);
+  http::Response create_change(const http::Request& req, const server::Params& p);
   http::Response list_changes(const server::Params& p);
   http::Response get_change(const server::Params& p);
   http::Response get_impact(const server::Params& p);
@@ -115,9 +126,11 @@ class Api {
   // A service's SLA figures in a period (the current one when none); none
   // without an SLA target.
   core::Result<std::optional<sla::Report>> sla_report(const services::Service& svc, std::optional<sla::Period> period);
-  // 421 for a Host not allowed, 415 for a state-changing request without
-  // its route's media type; nothing when the request may go on.
-  std::optional<http::Response> refusal(const http::Request& q, std::string_view route);
+  // 421 for a Host not allowed, 401/403 for a request its token may not
+  // make, 415 for a state-changing request without its route's media type;
+  // nothing when the request may go on (with p.actor set).
+  std::optional<http::Response> refusal(const http::Request& q, std::string_view route, server::Params& p);
+  std::optional<http::Response> authorize(const http::Request& q, std::string_view route, server::Params& p);
   std::optional<http::Response> media_type_refusal(const http::Request& q, std::string_view route);
   // A query error (400/422) or a store failure.
   http::Response query_failure(const core::Error& e);

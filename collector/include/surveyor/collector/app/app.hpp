@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "surveyor/config/options.hpp"
 #include "surveyor/core/result.hpp"
@@ -25,5 +26,10 @@ struct Endpoint {
 // Returns the process exit code. The caller must have blocked SIGINT and
 // SIGTERM in every thread (so sigwait can take them).
 int run(const config::Settings& settings);
+
+// The administration commands (token, enrollment, agent): whether argv[1]
+// names one, and running it on the store. Returns the exit code.
+[[nodiscard]] bool is_admin_command(std::string_view word);
+int admin_main(int argc, char** argv);
 
 }  // namespace surveyor::collector::app

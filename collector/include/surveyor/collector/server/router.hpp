@@ -15,10 +15,13 @@
 namespace surveyor::collector::server {
 
 // What a route captured: "{id}" path segments and the query string, both
-// percent-decoded.
+// percent-decoded; and who asks, as the guard established it.
 struct Params {
   std::map<std::string, std::string, std::less<>> path;
   std::map<std::string, std::string, std::less<>> query;
+  // The operator behind the request, as records name him ("alice (10.0.0.7)");
+  // empty on routes open to all and on agents' routes.
+  std::string actor;
 
   // The query value, or `fallback` when absent.
   [[nodiscard]] std::string query_or(std::string_view key, std::string fallback = {}) const;
@@ -29,8 +32,17 @@ struct Params {
 using Handler = std::function<http::Response(const http::Request&, const Params&)>;
 
 // Runs before the handler of every matched route: an answer it gives is the
-// answer instead (refusals that hold for many routes alike).
-using Guard = std::function<std::optional<http::Response>(const http::Request&, std::string_view route_name)>;
+// answer instead (refusals that hold for many routes alike); it may say who
+// asks in params.actor.
+using Guard =
+    std::function<std::optional<http::Response>(const http::Request&, std::string_view route_name, Params& params)>;
+
+// A route as added: for tables that must cover every route.
+struct RouteInfo {
+  std::string method;
+  std::string pattern;
+  std::string name;
+};
 
 // Maps method + path pattern ("/api/v1/cis/{id}") to handlers.
 class Router {
@@ -42,11 +54,14 @@ class Router {
   // The handler's response; 404 for an unknown path, 405 (with Allow) for a
   // known path and another method, 400 for an unparsable target.
   [[nodiscard]] http::Response dispatch(const http::Request& req, std::string& route_name) const;
+  // Every route, in the order added.
+  [[nodiscard]] std::vector<RouteInfo> routes() const;
 
  private:
   struct Route {
     std::string method;
     std::vector<std::string> segments;  // "{x}" captures
+    std::string pattern;
     std::string name;
     Handler handler;
   };

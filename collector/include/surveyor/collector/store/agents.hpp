@@ -38,6 +38,9 @@ class AgentStore {
   virtual core::Status create_agent(const AgentRecord& a) = 0;
   // The agent, or nullopt when unknown.
   virtual core::Result<std::optional<AgentRecord>> find_agent(std::string_view id) = 0;
+  // Forgets the agent's key hash, so its key is refused from now on (it has
+  // to enroll again); false when there is no such agent or it was revoked.
+  virtual core::Result<bool> revoke_agent(std::string_view id) = 0;
 };
 
 }  // namespace surveyor::collector::store

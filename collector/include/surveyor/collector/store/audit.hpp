@@ -34,6 +34,7 @@ struct AuditRecord {
   std::string old_value;  // JSON text; empty: there was none
   std::string new_value;  // JSON text; empty: there is none now
   std::string origin;     // agent, user or api
+  std::string actor;      // the operator's token that made it; empty: an agent or the collector
   std::string change_id;  // the change record it falls under; empty: none
   // Observed by an agent outside every change window of the CI. `alert`:
   // the first such record for this CI and key within an hour (flapping
@@ -58,7 +59,7 @@ inline constexpr std::int64_t kFlapWindowMs = 3'600'000;
 // The audit entries for a CI write: "created" for a new CI, else one per
 // attribute added, changed or removed, and one for a new name or state.
 [[nodiscard]] std::vector<AuditRecord> audit_ci(const std::optional<Ci>& old, const Ci& now, std::string_view origin,
-                                                std::int64_t time_ms);
+                                                std::string_view actor, std::int64_t time_ms);
 // The entries for a software inventory that changed: package installed,
 // upgraded (or downgraded) and removed, by name (and architecture). None
 // for the first inventory (old_json empty): that is the baseline.

@@ -24,6 +24,7 @@ struct ChangeRecord {
   std::int64_t start_ms = 0, end_ms = 0;
   std::string description;
   std::string origin;
+  std::string actor;  // the operator's token that recorded it
   std::int64_t created_ms = 0;
   friend bool operator==(const ChangeRecord&, const ChangeRecord&) = default;
 };

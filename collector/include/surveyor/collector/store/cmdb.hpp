@@ -56,6 +56,7 @@ struct CiUpdate {
   std::string name;  // empty: keep the current name
   std::string name_if_new;  // the name a CI created by this update gets when `name` is empty
   std::string source;
+  std::string actor;  // the operator's token behind it (its audit entries name it); empty: none
   AttrMap attributes;
   std::vector<std::string> replace_prefixes;
   std::int64_t seen_at_ms = 0;

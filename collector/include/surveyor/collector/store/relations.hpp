@@ -31,7 +31,7 @@ struct Relationship {
 
 // The audit entry (on `from`) of a relationship added or removed.
 [[nodiscard]] AuditRecord relationship_audit(const Relationship& r, bool added, std::string_view origin,
-                                             std::int64_t time_ms);
+                                             std::string_view actor, std::int64_t time_ms);
 
 // A host's components as a report's inventory found them: per kind whose
 // section was collected (or found empty), the id prefix ("disk-") and the
@@ -55,10 +55,11 @@ class RelationStore {
   virtual ~RelationStore() = default;
   // Adds the relationship (both CIs must exist: `not_found` otherwise) and an
   // audit entry on `from`; false if it existed already (nothing changes).
-  virtual core::Result<bool> add_relationship(const Relationship& r) = 0;
-  // Removes it, with an audit entry by `origin` at now_ms; false if absent.
+  // `actor`: the operator's token behind it (empty: none).
+  virtual core::Result<bool> add_relationship(const Relationship& r, std::string_view actor) = 0;
+  // Removes it, with an audit entry by `origin` and `actor` at now_ms; false if absent.
   virtual core::Result<bool> remove_relationship(const Relationship& r, std::string_view origin,
-                                                 std::int64_t now_ms) = 0;
+                                                 std::string_view actor, std::int64_t now_ms) = 0;
   // Every relationship from or to the CI, ordered by (from, type, to).
   virtual core::Result<std::vector<Relationship>> relationships_of(std::string_view ci_id) = 0;
   // All of them (for the dependency graph), and a number that changes

@@ -9,6 +9,7 @@
 #include "surveyor/collector/store/audit.hpp"
 #include "surveyor/collector/store/changes.hpp"
 #include "surveyor/collector/store/cmdb.hpp"
+#include "surveyor/collector/store/credentials.hpp"
 #include "surveyor/collector/store/errors.hpp"
 #include "surveyor/collector/store/events.hpp"
 #include "surveyor/collector/store/health.hpp"
@@ -44,6 +45,7 @@ struct Stores {
   std::shared_ptr<LeaseStore> leases;
   std::shared_ptr<IncidentStore> incidents;
   std::shared_ptr<SlaReportStore> sla_reports;
+  std::shared_ptr<CredentialStore> credentials;
   std::shared_ptr<StoreHealth> health;
 };
 
@@ -78,6 +80,8 @@ struct Stores {
       std::shared_ptr<Backend> b);                                                     \
   std::shared_ptr<::surveyor::collector::store::SlaReportStore> make_sla_report_store( \
       std::shared_ptr<Backend> b);                                                     \
+  std::shared_ptr<::surveyor::collector::store::CredentialStore> make_credential_store( \
+      std::shared_ptr<Backend> b);                                                     \
   std::shared_ptr<::surveyor::collector::store::StoreHealth> make_health(std::shared_ptr<Backend> b)
 
 // Every store of a backend, from its factories (found by argument-dependent
@@ -99,6 +103,7 @@ Stores assemble_stores(const std::shared_ptr<Backend>& b) {
   s.leases = make_lease_store(b);
   s.incidents = make_incident_store(b);
   s.sla_reports = make_sla_report_store(b);
+  s.credentials = make_credential_store(b);
   s.health = make_health(b);
   return s;
 }

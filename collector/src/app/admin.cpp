@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: Apache-2.0
+// surveyor-collector's administration commands, run on the store directly
+// (no running collector needed): operators' tokens, enrollment grants and
+// agents' revocation.
+#include <CLI/CLI.hpp>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+
+#include "surveyor/collector/api/api.hpp"
+#include "surveyor/collector/app/app.hpp"
+#include "surveyor/collector/backends/open.hpp"
+#include "surveyor/config/cli.hpp"
+#include "surveyor/core/clock.hpp"
+#include "surveyor/core/crypto.hpp"
+#include "surveyor/core/duration.hpp"
+#include "surveyor/text/table.hpp"
+
+namespace surveyor::collector::app {
+namespace {
+
+struct Target {
+  std::string store;
+  std::string config;
+};
+
+void add_target(CLI::App& cmd, Target& t) {
+  cmd.add_option("--store", t.store, "the collector's store (sqlite:PATH or redis://...)");
+  cmd.add_option("--config", t.config, "read the store from this collector.toml instead");
+}
+
+core::Result<store::Stores> open_target(const Target& t) {
+  std::string url = t.store;
+  if (url.empty() && !t.config.empty()) {
+    auto s = config::resolve(schema(), t.config, {}, false);
+    if (!s) return std::move(s).error();
+    url = s->str("store");
+  }
+  if (url.empty()) return core::make_error(config::ConfigErrc::invalid_value, "--store or --config is required");
+  return backends::open_stores(url);
+}
+
+std::string when(std::int64_t ms) { return ms == 0 ? "-" : core::format_rfc3339(ms); }
+
+std::string state(std::int64_t revoked_ms, std::int64_t expires_ms, std::int64_t now_ms) {
+  if (revoked_ms != 0) return "revoked";
+  if (expires_ms != 0 && now_ms >= expires_ms) return "expired";
+  return "active";
+}
+
+// Writes the secret to `path` (created with mode 0600, never over an
+// existing file) or prints it.
+bool deliver_secret(const std::string& secret, const std::string& path) {
+  if (path.empty()) {
+    std::printf("%s\n", secret.c_str());
+    return true;
+  }
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    std::fprintf(stderr, "cannot create %s: %s\n", path.c_str(), std::strerror(errno));
+    return false;
+  }
+  const std::string line = secret + "\n";
+  const bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+  return ::close(fd) == 0 && ok;
+}
+
+std::optional<std::int64_t> expiry(const std::string& text, std::int64_t now_ms) {
+  if (text.empty()) return std::int64_t{0};
+  auto d = core::parse_duration(text);
+  if (!d || d->count() <= 0) return std::nullopt;
+  return now_ms + d->count();
+}
+
+int fail(const std::string& message, int code = 1) {
+  std::fprintf(stderr, "surveyor-collector: %s\n", message.c_str());
+  return code;
+}
+
+}  // namespace
+
+int admin_main(int argc, char** argv) {
+  CLI::App app{"surveyor-collector administration: tokens, enrollment grants, agents", "surveyor-collector"};
+  app.require_subcommand(1);
+  // The collector's clock, shifted as its own is (SURVEYOR_CLOCK_OFFSET, for tests).
+  auto offset = core::clock_offset_from_env();
+  if (!offset) return fail(offset.error().message, 2);
+  const core::SystemClock clock(*offset);
+  const std::int64_t now = core::to_unix_ms(clock.now());
+  Target target;
+  int rc = 0;
+
+  // token create | list | revoke
+  auto* token = app.add_subcommand("token", "operators' API tokens (docs/security.md)");
+  token->require_subcommand(1);
+  std::string name, role, expires, out;
+  auto* create = token->add_subcommand("create", "make a token and print its secret (shown once)");
+  add_target(*create, target);
+  create->add_option("--name", name, "who holds it: records name him by it (letters, digits, . _ -)")->required();
+  create->add_option("--role", role, "viewer, operator, change-manager or admin")->required();
+  create->add_option("--expires", expires, "valid for this long (90d, 12h); default: until revoked");
+  create->add_option("--out", out, "write the secret to this new file (mode 0600) instead of printing it");
+  create->callback([&] {
+    auto r = store::role_from(role);
+    if (!r) return void(rc = fail("unknown role '" + role + "': viewer, operator, change-manager or admin", 2));
+    if (!api::valid_token_name(name)) return void(rc = fail("a token name is 1-64 letters, digits, '.', '_' or '-'", 2));
+    auto until = expiry(expires, now);
+    if (!until) return void(rc = fail("--expires: expected a positive duration such as 90d", 2));
+    auto stores = open_target(target);
+    if (!stores) return void(rc = fail(stores.error().describe()));
+    const std::string secret = api::new_secret("svt_");
+    auto added = stores->credentials->add_token({name, *r, core::sha256_hex(secret), now, *until, 0});
+    if (!added) return void(rc = fail(added.error().describe()));
+    if (!*added) return void(rc = fail("a token named '" + name + "' exists or existed; names are not reused"));
+    if (!deliver_secret(secret, out)) rc = 1;
+  });
+  auto* list = token->add_subcommand("list", "every token: name, role, dates, state");
+  add_target(*list, target);
+  list->callback([&] {
+    auto stores = open_target(target);
+    if (!stores) return void(rc = fail(stores.error().describe()));
+    auto tokens = stores->credentials->list_tokens();
+    if (!tokens) return void(rc = fail(tokens.error().describe()));
+    std::vector<std::vector<std::string>> rows;
+    for (const store::OperatorToken& t : *tokens)
+      rows.push_back({t.name, std::string(store::to_string(t.role)), when(t.created_ms), when(t.expires_ms),
+                      state(t.revoked_ms, t.expires_ms, now)});
+    std::cout << text::table({"NAME", "ROLE", "CREATED", "EXPIRES", "STATE"}, rows);
+  });
+  auto* revoke = token->add_subcommand("revoke", "refuse a token from now on");
+  add_target(*revoke, target);
+  revoke->add_option("name", name, "the token's name")->required();
+  revoke->callback([&] {
+    auto stores = open_target(target);
+    if (!stores) return void(rc = fail(stores.error().describe()));
+    auto done = stores->credentials->revoke_token(name, now);
+    if (!done) return void(rc = fail(done.error().describe()));
+    if (!*done) return void(rc = fail("no token '" + name + "' in force"));
+    std::printf("revoked token %s\n", name.c_str());
+  });
+
+  // enrollment create | list | revoke
+  auto* enrollment = app.add_subcommand("enrollment", "enrollment tokens agents enroll with");
+  enrollment->require_subcommand(1);
+  std::int64_t uses = 1;
+  std::string id, grant_expires = "24h";
+  auto* ecreate = enrollment->add_subcommand("create", "make an enrollment token and print it (shown once)");
+  add_target(*ecreate, target);
+  ecreate->add_option("--uses", uses, "how many agents may enroll with it (default 1)")->check(CLI::Range(1, 1'000'000));
+  ecreate->add_option("--expires", grant_expires, "valid for this long (default 24h)");
+  ecreate->add_option("--out", out, "write it to this new file (mode 0600) instead of printing it");
+  ecreate->callback([&] {
+    auto until = expiry(grant_expires, now);
+    if (!until) return void(rc = fail("--expires: expected a positive duration such as 24h", 2));
+    auto stores = open_target(target);
+    if (!stores) return void(rc = fail(stores.error().describe()));
+    const std::string secret = api::new_secret("sve_");
+    store::EnrollmentGrant g{"enr-" + core::random_hex(4), core::sha256_hex(secret), uses, 0, now, *until, 0};
+    if (auto st = stores->credentials->add_grant(g); !st) return void(rc = fail(st.error().describe()));
+    std::fprintf(stderr, "enrollment token %s: %lld use(s), until %s\n", g.id.c_str(), static_cast<long long>(uses),
+                 when(g.expires_ms).c_str());
+    if (!deliver_secret(secret, out)) rc = 1;
+  });
+  auto* elist = enrollment->add_subcommand("list", "every enrollment token: id, uses, dates, state");
+  add_target(*elist, target);
+  elist->callback([&] {
+    auto stores = open_target(target);
+    if (!stores) return void(rc = fail(stores.error().describe()));
+    auto grants = stores->credentials->list_grants();
+    if (!grants) return void(rc = fail(grants.error().describe()));
+    std::vector<std::vector<std::string>> rows;
+    for (const store::EnrollmentGrant& g : *grants) {
+      std::string st = state(g.revoked_ms, g.expires_ms, now);
+      if (st == "active" && g.used >= g.uses) st = "used up";
+      rows.push_back({g.id, std::to_string(g.used) + "/" + std::to_string(g.uses), when(g.created_ms),
+                      when(g.expires_ms), st});
+    }
+    std::cout << text::table({"ID", "USED", "CREATED", "EXPIRES", "STATE"}, rows);
+  });
+  auto* erevoke = enrollment->add_subcommand("revoke", "refuse an enrollment token from now on");
+  add_target(*erevoke, target);
+  erevoke->add_option("id", id, "its id (enr-...)")->required();
+  erevoke->callback([&] {
+    auto stores = open_target(target);
+    if (!stores) return void(rc = fail(stores.error().describe()));
+    auto done = stores->credentials->revoke_grant(id, now);
+    if (!done) return void(rc = fail(done.error().describe()));
+    if (!*done) return void(rc = fail("no enrollment token '" + id + "' in force"));
+    std::printf("revoked enrollment token %s\n", id.c_str());
+  });
+
+  // agent revoke
+  auto* agent = app.add_subcommand("agent", "enrolled agents");
+  agent->require_subcommand(1);
+  auto* arevoke = agent->add_subcommand("revoke", "refuse an agent's key from now on (it must enroll again)");
+  add_target(*arevoke, target);
+  arevoke->add_option("id", id, "the agent's id")->required();
+  arevoke->callback([&] {
+    auto stores = open_target(target);
+    if (!stores) return void(rc = fail(stores.error().describe()));
+    auto done = stores->agents->revoke_agent(id);
+    if (!done) return void(rc = fail(done.error().describe()));
+    if (!*done) return void(rc = fail("no agent '" + id + "' with a key in force"));
+    std::printf("revoked agent %s: its reports are refused (401) until it enrolls again\n", id.c_str());
+  });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return rc;
+}
+
+bool is_admin_command(std::string_view word) { return word == "token" || word == "enrollment" || word == "agent"; }
+
+}  // namespace surveyor::collector::app

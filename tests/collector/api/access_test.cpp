@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: Apache-2.0
+// Who may call what: every route against the role table of docs/security.md,
+// tokens that are unknown, expired or revoked, and who records name.
+#include <gtest/gtest.h>
+
+#include "harness.hpp"
+
+namespace surveyor::collector {
+namespace {
+
+// The least role each route needs, as docs/api.md documents it. A route the
+// API adds that is missing here fails the first test: every new route must
+// be given its access, here and in the API.
+const std::map<std::string, std::string> kExpected{
+    {"healthz", "open"},
+    {"readyz", "open"},
+    {"metrics", "viewer"},
+    {"enroll", "agent"},
+    {"reports", "agent"},
+    {"cis.list", "viewer"},
+    {"cis.get", "viewer"},
+    {"cis.inventory", "viewer"},
+    {"cis.relationships", "viewer"},
+    {"cis.history", "viewer"},
+    {"cis.series", "viewer"},
+    {"cis.export", "viewer"},
+    {"series", "viewer"},
+    {"forecast", "viewer"},
+    {"capacity.report", "viewer"},
+    {"capacity.events", "viewer"},
+    {"audit", "viewer"},
+    {"changes.list", "viewer"},
+    {"changes.get", "viewer"},
+    {"availability", "viewer"},
+    {"availability.check", "viewer"},
+    {"impact", "viewer"},
+    {"services.list", "viewer"},
+    {"services.get", "viewer"},
+    {"services.dependencies", "viewer"},
+    {"slas.list", "viewer"},
+    {"slas.report", "viewer"},
+    {"incidents.list", "viewer"},
+    {"incidents.kpis", "viewer"},
+    {"incidents.get", "viewer"},
+    {"webhooks.deliveries", "viewer"},
+    {"incidents.act", "operator"},
+    {"cis.create", "change-manager"},
+    {"cis.update", "change-manager"},
+    {"relationships.add", "change-manager"},
+    {"relationships.remove", "change-manager"},
+    {"changes.create", "change-manager"},
+    {"services.put", "change-manager"},
+    {"services.delete", "change-manager"},
+    {"slas.recompute", "admin"},
+};
+
+// Whether a token of `role` may call a route needing `access`.
+bool may(const std::string& role, const std::string& access) {
+  if (access == "open" || access == "agent" || access == "viewer" || role == "admin") return true;
+  return role == access;
+}
+
+// The pattern with every {capture} filled in.
+std::string target_of(const std::string& pattern) {
+  std::string out;
+  for (std::size_t i = 0; i < pattern.size();) {
+    if (pattern[i] == '{') {
+      out += "x";
+      i = pattern.find('}', i) + 1;
+    } else {
+      out += pattern[i++];
+    }
+  }
+  return out;
+}
+
+TEST(Access, EveryRouteHasTheRoleOfTheTableAndNoOther) {
+  Harness h;
+  std::map<std::string, std::string> tokens;
+  for (store::Role r : {store::Role::viewer, store::Role::operator_, store::Role::change_manager, store::Role::admin})
+    tokens[std::string(store::to_string(r))] = h.token("t-" + std::string(store::to_string(r)), r);
+  std::set<std::string> seen;
+  for (const server::RouteInfo& route : h.router->routes()) {
+    SCOPED_TRACE(route.method + " " + route.pattern + " (" + route.name + ")");
+    seen.insert(route.name);
+    auto expected = kExpected.find(route.name);
+    ASSERT_NE(expected, kExpected.end()) << "a route without an entry in the access table";
+    ASSERT_EQ(api::required_access(route.name), std::optional<std::string_view>(expected->second));
+    const std::string target = target_of(route.pattern);
+    const std::string& access = expected->second;
+    const http::Headers json{{"Content-Type", route.name == "services.put" ? "application/toml" : "application/json"}};
+
+    auto anonymous = h.call_as("", route.method, target, "{}", json);
+    if (access == "open" || access == "agent") {
+      EXPECT_NE(anonymous.status, 403u);
+      if (access == "open") {
+        EXPECT_NE(anonymous.status, 401u);
+      }
+    } else {
+      EXPECT_EQ(anonymous.status, 401u) << anonymous.body;
+      EXPECT_EQ(error_code(anonymous), "unauthenticated");
+      EXPECT_EQ(anonymous.header("WWW-Authenticate"), "Bearer realm=\"surveyor\"");
+    }
+    if (access == "agent") continue;  // agents present their own credentials
+    for (const auto& [role, secret] : tokens) {
+      auto r = h.call_as(secret, route.method, target, "{}", json);
+      if (may(role, access)) {
+        EXPECT_NE(r.status, 401u) << role << ": " << r.body;
+        EXPECT_NE(r.status, 403u) << role << ": " << r.body;
+      } else {
+        EXPECT_EQ(r.status, 403u) << role << ": " << r.body;
+        EXPECT_EQ(error_code(r), "forbidden");
+      }
+    }
+  }
+  for (const auto& [name, access] : kExpected) EXPECT_TRUE(seen.contains(name)) << name << " is no longer a route";
+}
+
+TEST(Access, UnknownMalformedExpiredAndRevokedTokensAreRefused) {
+  Harness h;
+  const std::int64_t now = core::to_unix_ms(h.clock.now());
+  const std::string soon = h.token("soon", store::Role::viewer, now + 60'000);
+  const std::string gone = h.token("gone", store::Role::admin);
+  EXPECT_EQ(h.call_as(soon, "GET", "/api/v1/cis").status, 200u);
+  h.clock.advance(std::chrono::minutes(1));
+  auto expired = h.call_as(soon, "GET", "/api/v1/cis");
+  EXPECT_EQ(expired.status, 401u);
+  EXPECT_NE(expired.body.find("expired"), std::string::npos) << expired.body;
+
+  EXPECT_EQ(h.call_as(gone, "GET", "/api/v1/cis").status, 200u);
+  ASSERT_TRUE(*h.stores.credentials->revoke_token("gone", core::to_unix_ms(h.clock.now())));
+  auto revoked = h.call_as(gone, "GET", "/api/v1/cis");
+  EXPECT_EQ(revoked.status, 401u);
+  EXPECT_NE(revoked.body.find("revoked"), std::string::npos) << revoked.body;
+
+  EXPECT_EQ(h.call_as("svt_" + std::string(64, '0'), "GET", "/api/v1/cis").status, 401u);
+  for (const char* header : {"Bearer", "Bearer ", "Basic YWRtaW46YWRtaW4=", "bearer", "Token abc", "Bearer a b",
+                             "Bearer ====", "Bearer svt_\xff"}) {
+    auto r = h.call("GET", "/api/v1/cis", {}, {{"Authorization", header}});
+    EXPECT_EQ(r.status, 401u) << header << ": " << r.body;
+  }
+  // A control character is not HTTP at all: the server refuses the request.
+  auto control = h.call("GET", "/api/v1/cis", {}, {{"Authorization", "Bearer \x01"}});
+  EXPECT_EQ(control.status, 400u) << control.body;
+  // The scheme's case and extra spaces do not matter (RFC 6750, 7235).
+  EXPECT_EQ(h.call("GET", "/api/v1/cis", {}, {{"Authorization", "bEaReR   " + h.admin}}).status, 200u);
+  // Refusals are counted by reason.
+  EXPECT_NE(h.call("GET", "/metrics").body.find("surveyor_errors_total{reason=\"unauthenticated\"}"),
+            std::string::npos);
+}
+
+TEST(Access, MetricsNeedAViewerUnlessPublic) {
+  Harness closed;
+  EXPECT_EQ(closed.call_as("", "GET", "/metrics").status, 401u);
+  EXPECT_EQ(closed.call_as(closed.token("v", store::Role::viewer), "GET", "/metrics").status, 200u);
+  EXPECT_EQ(closed.call_as("", "GET", "/healthz").status, 200u);
+  EXPECT_EQ(closed.call_as("", "GET", "/readyz").status, 200u);
+  Harness open("", 1 << 20, nullptr, {}, true);
+  EXPECT_EQ(open.call_as("", "GET", "/metrics").status, 200u);
+  EXPECT_EQ(open.call_as("", "GET", "/api/v1/cis").status, 401u) << "only /metrics is made public";
+}
+
+TEST(Access, RecordsNameTheTokenAndTheClientNotWhatTheBodySays) {
+  Harness h;
+  h.enroll();
+  const std::string cm = h.token("carol", store::Role::change_manager);
+  auto patched = h.call_as(cm, "PATCH", "/api/v1/cis/" + h.ci_id, R"({"attributes":{"owner":"shop"},"by":"mallory"})",
+                           {{"Content-Type", "application/json"}});
+  ASSERT_EQ(patched.status, 200u) << patched.body;
+  auto change = h.call_as(cm, "POST", "/api/v1/changes",
+                          R"({"reference":"CHG1","cis":[")" + h.ci_id + R"("],"start":"1","end":"2"})",
+                          {{"Content-Type", "application/json"}});
+  ASSERT_EQ(change.status, 201u) << change.body;
+  EXPECT_EQ(json::parse(change.body).at("actor").as_string(), "carol (127.0.0.1)");
+  auto trail = get_json(h, "/api/v1/audit?ci=" + h.ci_id + "&kind=attribute");
+  ASSERT_FALSE(trail.at("items").as_array().empty());
+  const json::object& entry = trail.at("items").as_array()[0].as_object();
+  EXPECT_EQ(entry.at("key").as_string(), "owner");
+  EXPECT_EQ(entry.at("actor").as_string(), "carol (127.0.0.1)");
+  // An agent's own entries name no operator.
+  auto created = get_json(h, "/api/v1/audit?ci=" + h.ci_id + "&kind=created");
+  ASSERT_FALSE(created.at("items").as_array().empty());
+  EXPECT_TRUE(created.at("items").as_array()[0].at("actor").is_null());
+}
+
+}  // namespace
+}  // namespace surveyor::collector
