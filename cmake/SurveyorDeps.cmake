@@ -6,6 +6,9 @@ find_package(Boost 1.81 CONFIG REQUIRED COMPONENTS json url)
 find_package(cereal 1.3.2 CONFIG REQUIRED)
 find_package(SQLite3 REQUIRED)
 find_package(ZLIB REQUIRED)
+# OpenSSL 3 (libssl-dev): TLS on every link, through Asio's ssl stream, and
+# the quick-start certificates of `surveyor-collector certs init`.
+find_package(OpenSSL 3 REQUIRED)
 find_package(spdlog 1.10 CONFIG REQUIRED)
 find_package(tomlplusplus 3.3 CONFIG REQUIRED)
 find_package(CLI11 2.1 CONFIG REQUIRED)

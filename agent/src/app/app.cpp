@@ -14,6 +14,8 @@
 #include "surveyor/wire/codec.hpp"
 #include "surveyor/core/clock.hpp"
 #include "surveyor/core/duration.hpp"
+#include "surveyor/http/client.hpp"
+#include "surveyor/tls/tls.hpp"
 #include "surveyor/log/log.hpp"
 
 namespace surveyor::agent::app {
@@ -30,7 +32,8 @@ std::optional<std::string> at_least_1s(const Value& v) {
 
 config::Schema make_schema() {
   config::Schema s;
-  s.add({.key = "collector_url", .type = Type::string, .description = "the collector, http://HOST:PORT",
+  s.add({.key = "collector_url", .type = Type::string,
+         .description = "the collector, https://HOST:PORT (http:// only to this host, or with allow_plain_http)",
          .validate = [](const Value& v) -> std::optional<std::string> {
            auto u = http::parse_url(std::get<std::string>(v));
            if (!u) return u.error().message;
@@ -38,6 +41,19 @@ config::Schema make_schema() {
          },
          .required = true});
   config::add_secret(s, "enrollment_token", "token to enroll with on first start");
+  s.add({.key = "ca_file", .type = Type::string, .default_value = Value{std::string()},
+         .description = "PEM file of the CA that signed the collector's certificate (empty: the system's CAs)"});
+  s.add({.key = "pin_sha256", .type = Type::string, .default_value = Value{std::string()},
+         .description = "the collector key's SPKI SHA-256, 64 hex digits (surveyor-collector certs init prints "
+                        "it); with no ca_file, the pin alone is checked",
+         .validate = [](const Value& v) -> std::optional<std::string> {
+           const auto& pin = std::get<std::string>(v);
+           if (!pin.empty() && !tls::valid_pin(pin)) return "must be 64 hex digits";
+           return std::nullopt;
+         }});
+  s.add({.key = "allow_plain_http", .type = Type::boolean, .default_value = Value{false},
+         .description = "allow an http:// collector_url on another host (the key and the enrollment token then "
+                        "cross the network in clear text)"});
   s.add({.key = "state_dir", .type = Type::string, .default_value = Value{std::string("/var/lib/surveyor-agent")},
          .description = "where the agent keeps its identity (mode 0600) and sequence numbers"});
   s.add({.key = "reenroll_on_unauthorized", .type = Type::boolean, .default_value = Value{false},
@@ -199,11 +215,21 @@ RunOutcome run_once(const config::Settings& s, log::Logger& log, std::uint64_t r
     }
   }
 
+  const http::Url url = *http::parse_url(o.collector_url);
+  if (url.scheme == "http" && !http::is_loopback(url.host) && !s.flag("allow_plain_http")) {
+    log.error("collector_url {} is plain http to another host: the agent's key and the enrollment token would "
+              "cross the network in clear text; use https:// (with ca_file or pin_sha256), or set "
+              "allow_plain_http = true on a network you trust",
+              o.collector_url);
+    return {2};
+  }
   boost::asio::io_context io(1);
   http::ClientOptions co;
   co.timeout = s.duration("request_timeout");
   co.user_agent = std::string("surveyor-agent/") + SURVEYOR_VERSION;
-  http::Client client(io, *http::parse_url(o.collector_url), co);
+  co.ca_file = s.str("ca_file");
+  co.pin_sha256 = s.str("pin_sha256");
+  http::Client client(io, url, co);
   auto list = samplers::builtin_samplers(s.str("proc_root"), s.str("sys_root"), s.str("rootfs"));
   auto spool = spool::Spool::open(s.str("state_dir") + "/spool",
                                   {static_cast<std::uint64_t>(s.integer("spool_max_bytes")),

@@ -60,7 +60,7 @@ struct Runner::Impl : std::enable_shared_from_this<Impl> {
         checks(io_, options.checks, options.check_concurrency, options.roots.proc, clk),
         tick_timer(io_),
         enroll_timer(io_),
-        enroll_client(io_, c.endpoint()) {
+        enroll_client(io_, c.endpoint(), c.options()) {
     for (auto& p : plg) plugins.push_back(std::make_unique<plugins::PluginWorker>(io_, std::move(p)));
     found.resize(plugins.size());
     plugin_cpu_seen.resize(plugins.size(), 0);

@@ -20,10 +20,15 @@ std::string& token() {
   return t;
 }
 
+http::ClientOptions& client_options() {
+  static http::ClientOptions o;
+  return o;
+}
+
 std::optional<std::string> call(const http::Url& base, http::Request req, unsigned* status_out) {
   req.headers.emplace_back("Accept", "application/json");
   if (!token().empty()) req.headers.emplace_back("Authorization", "Bearer " + token());
-  auto res = http::fetch(base, req);
+  auto res = http::fetch(base, req, client_options());
   if (!res) {
     std::cerr << "surveyor: cannot reach the collector at " << base.to_string() << ": "
               << res.error().describe() << "\n";
@@ -43,6 +48,8 @@ std::optional<std::string> call(const http::Url& base, http::Request req, unsign
 }  // namespace
 
 void use_token(std::string t) { token() = std::move(t); }
+
+void use_ca_file(std::string path) { client_options().ca_file = std::move(path); }
 
 std::string encode(const std::string& s) {
   return boost::urls::encode(s, boost::urls::unreserved_chars);

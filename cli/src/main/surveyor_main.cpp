@@ -20,8 +20,13 @@ int main(int argc, char** argv) {
   std::string url = env ? env : "http://127.0.0.1:8080";
   bool as_json = false;
   std::string token_file;
+  const char* ca_env = std::getenv("SURVEYOR_CA_FILE");
+  std::string ca_file = ca_env ? ca_env : "";
   app.add_option("--collector", url,
-                 "collector URL (default: $SURVEYOR_URL or http://127.0.0.1:8080)");
+                 "collector URL, http:// or https:// (default: $SURVEYOR_URL or http://127.0.0.1:8080)");
+  app.add_option("--ca-file", ca_file,
+                 "PEM file of the CA that signed an https collector's certificate (default: $SURVEYOR_CA_FILE, "
+                 "else the system's CAs)");
   app.add_option("--token-file", token_file,
                  "file holding the API token (mode 0600); default: $SURVEYOR_TOKEN_FILE, else $SURVEYOR_TOKEN");
   app.add_flag("--json", as_json, "print the API's JSON answer exactly as received");
@@ -54,6 +59,7 @@ int main(int argc, char** argv) {
   } else if (const char* t = std::getenv("SURVEYOR_TOKEN")) {
     commands::use_token(t);
   }
+  commands::use_ca_file(ca_file);
   const commands::Verb* verb = commands::parsed_verb(app, verbs);
   return verb && verb->run ? verb->run({*collector, as_json}, options) : 0;
 }

@@ -19,6 +19,7 @@
 #include "surveyor/core/crypto.hpp"
 #include "surveyor/core/duration.hpp"
 #include "surveyor/text/table.hpp"
+#include "surveyor/tls/tls.hpp"
 
 namespace surveyor::collector::app {
 namespace {
@@ -208,6 +209,24 @@ int admin_main(int argc, char** argv) {
     std::printf("revoked agent %s: its reports are refused (401) until it enrolls again\n", id.c_str());
   });
 
+  // certs init
+  auto* certs = app.add_subcommand("certs", "TLS certificates");
+  certs->require_subcommand(1);
+  std::string dir;
+  std::vector<std::string> hosts;
+  auto* init = certs->add_subcommand(
+      "init", "make a small CA and a server certificate for a quick start (for production, use your own CA)");
+  init->add_option("--dir", dir, "where to write ca.pem, ca-key.pem, server.pem, server-key.pem")->required();
+  init->add_option("--host", hosts, "a name or address agents reach the collector by (repeat for more)")->required();
+  init->callback([&] {
+    auto pin = tls::make_quick_start(dir, hosts);
+    if (!pin) return void(rc = fail(pin.error().message));
+    std::printf("wrote %s/ca.pem (agents' ca_file), %s/server.pem and %s/server-key.pem (--tls-cert, --tls-key);\n"
+                "keep %s/ca-key.pem offline or delete it once you have made what you need\n"
+                "server key pin (agents' pin_sha256): %s\n",
+                dir.c_str(), dir.c_str(), dir.c_str(), dir.c_str(), pin->c_str());
+  });
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -216,6 +235,8 @@ int admin_main(int argc, char** argv) {
   return rc;
 }
 
-bool is_admin_command(std::string_view word) { return word == "token" || word == "enrollment" || word == "agent"; }
+bool is_admin_command(std::string_view word) {
+  return word == "token" || word == "enrollment" || word == "agent" || word == "certs";
+}
 
 }  // namespace surveyor::collector::app

@@ -47,13 +47,17 @@ std::shared_ptr<const config::Schema> webhook_schema() {
   static const auto schema = [] {
     auto w = std::make_shared<config::Schema>();
     w->add({.key = "name", .type = Type::string, .description = "unique name (on the delivery log)", .required = true});
-    w->add({.key = "url", .type = Type::string, .description = "http://HOST[:PORT][/PATH] the messages are POSTed to",
+    w->add({.key = "url", .type = Type::string,
+            .description = "http:// or https://HOST[:PORT][/PATH] the messages are POSTed to",
             .validate = [](const Value& v) -> std::optional<std::string> {
               if (auto u = http::parse_url(std::get<std::string>(v)); !u) return u.error().message;
               return std::nullopt;
             },
             .required = true});
     config::add_secret(*w, "secret", "key of the HMAC-SHA256 signature (X-Surveyor-Signature)");
+    w->add({.key = "ca_file", .type = Type::string, .default_value = Value{std::string()},
+            .description = "https: PEM file of the CA the receiver's certificate is checked against (empty: the "
+                           "system's CAs)"});
     w->add({.key = "max_priority", .type = Type::integer, .default_value = Value{std::int64_t{5}},
             .description = "send incidents of this priority or higher (1 is the highest)",
             .validate = [](const Value& v) -> std::optional<std::string> {
@@ -87,6 +91,10 @@ config::Schema make_schema() {
            if (!e) return e.error().message;
            return std::nullopt;
          }});
+  s.add({.key = "tls_cert", .type = Type::string, .default_value = Value{std::string()},
+         .description = "PEM certificate chain to serve HTTPS with (with tls_key; then HTTPS only)"});
+  s.add({.key = "tls_key", .type = Type::string, .default_value = Value{std::string()},
+         .description = "PEM private key of tls_cert (mode 0600)"});
   s.add({.key = "store", .type = Type::string,
          .default_value = Value{std::string("sqlite:/var/lib/surveyor/surveyor.db")},
          .description = "sqlite:PATH (embedded) or redis://HOST:PORT[/PREFIX] (shared by several collectors)"});
@@ -212,6 +220,7 @@ core::Result<std::vector<notify::Webhook>> webhooks(const config::Settings& s, l
     notify::Webhook w;
     w.name = t.str("name");
     w.url = t.str("url");
+    w.ca_file = t.str("ca_file");
     auto secret = config::read_secret(t, "secret");
     if (!secret) return core::make_error(config::ConfigErrc::invalid_value, "[[webhook]] " + w.name + ": " + secret.error().message);
     w.secret = *secret;
@@ -237,6 +246,8 @@ server::ServerOptions server_options(const config::Settings& s, const Endpoint& 
   so.max_body_bytes = static_cast<std::size_t>(s.integer("max_body_bytes"));
   so.request_timeout = s.duration("request_timeout");
   so.max_connections = static_cast<std::size_t>(s.integer("max_connections"));
+  so.tls_cert_file = s.str("tls_cert");
+  so.tls_key_file = s.str("tls_key");
   return so;
 }
 
@@ -275,6 +286,11 @@ int run(const config::Settings& s) {
   }
   if (token->empty())
     log.info("no fleet-wide enrollment token: agents enroll with tokens made by 'surveyor-collector enrollment create'");
+  if (!s.str("tls_key").empty())
+    if (auto key = config::read_secret_file(s.str("tls_key"), "TLS key"); !key) {
+      log.error("{}", key.error().message);
+      return 2;
+    }
   auto stores = backends::open_stores(s.str("store"));
   if (!stores) {
     log.error("cannot open the store: {}", stores.error().describe());
@@ -373,7 +389,8 @@ int run(const config::Settings& s) {
   housekeeper.start();
 
   const bool v6 = ep.host.find(':') != std::string::npos;
-  std::printf("surveyor-collector listening on http://%s%s%s:%u (store %s)\n", v6 ? "[" : "", ep.host.c_str(),
+  std::printf("surveyor-collector listening on %s://%s%s%s:%u (store %s)\n", server.tls() ? "https" : "http",
+              v6 ? "[" : "", ep.host.c_str(),
               v6 ? "]" : "", static_cast<unsigned>(server.port()), stores->health->describe().c_str());
   std::fflush(stdout);
 

@@ -192,6 +192,7 @@ void Notifier::attempt(Pending p) {
     http::ClientOptions o;
     o.timeout = w.timeout;
     o.max_response_body = 64 * 1024;
+    o.ca_file = w.ca_file;
     auto r = http::fetch(*url, std::move(req), o);
     if (!r) {
       d.error = r.error().message;

@@ -26,18 +26,21 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <atomic>
 #include <thread>
 
 #include "surveyor/core/error_category.hpp"
 #include "surveyor/log/log.hpp"
+#include "surveyor/tls/tls.hpp"
 
 namespace surveyor::collector::server {
 
 const std::error_category& server_category() {
   static const core::TableCategory c("server", {{ServerErrc::bad_address, "bad listen address"},
-                                                {ServerErrc::cannot_listen, "cannot listen"}});
+                                                {ServerErrc::cannot_listen, "cannot listen"},
+                                                {ServerErrc::bad_tls, "cannot serve TLS"}});
   return c;
 }
 
@@ -73,6 +76,7 @@ struct Server::Impl {
   asio::strand<asio::io_context::executor_type> accept_strand{asio::make_strand(io)};
   tcp::acceptor acceptor;
   std::vector<std::thread> threads;
+  tls::Context tls_context;  // set: HTTPS only
 
   void record(const std::string& method, const std::string& route, unsigned status,
               std::chrono::steady_clock::time_point start) {
@@ -99,40 +103,62 @@ struct Server::Impl {
     }
   }
 
-  asio::awaitable<void> write(beast::tcp_stream& stream, http::Response res, unsigned version, bool keep_alive) {
+  template <class Stream>
+  asio::awaitable<void> write(Stream& stream, http::Response res, unsigned version, bool keep_alive) {
     bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(res.status), version};
     out.set(bhttp::field::server, "surveyor-collector");
     for (auto& [k, v] : res.headers) out.set(k, v);
     out.body() = std::move(res.body);
     out.keep_alive(keep_alive);
     out.prepare_payload();
-    stream.expires_after(options.request_timeout);
+    beast::get_lowest_layer(stream).expires_after(options.request_timeout);
     beast::error_code ec;
     co_await bhttp::async_write(stream, out, asio::redirect_error(asio::use_awaitable, ec));
   }
 
   asio::awaitable<void> session(tcp::socket socket) {
-    beast::tcp_stream stream(std::move(socket));
     struct Count {
       std::atomic<std::size_t>& n;
       explicit Count(std::atomic<std::size_t>& c) : n(c) { ++n; }
       ~Count() { --n; }
     } count(connections);
+    if (!tls_context) {
+      beast::tcp_stream stream(std::move(socket));
+      co_await serve(stream);
+      co_return;
+    }
+    // HTTPS only: the handshake must complete within the request timeout.
+    beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), *tls_context);
+    beast::get_lowest_layer(stream).expires_after(options.request_timeout);
+    beast::error_code ec;
+    co_await stream.async_handshake(asio::ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      handshake_failures.fetch_add(1);
+      beast::get_lowest_layer(stream).close();
+      co_return;
+    }
+    co_await serve(stream);
+  }
+
+  template <class Stream>
+  asio::awaitable<void> serve(Stream& stream) {
     if (connections > options.max_connections) {
       co_await write(stream, error_response(503, "overloaded", "too many connections"), 11, false);
       co_return;
     }
+    tcp::socket& socket = beast::get_lowest_layer(stream).socket();
     beast::flat_buffer buffer;
     for (;;) {
       bhttp::request_parser<bhttp::string_body> parser;
       parser.body_limit(options.max_body_bytes);
       parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
-      stream.expires_after(options.request_timeout);
+      beast::get_lowest_layer(stream).expires_after(options.request_timeout);
       beast::error_code ec;
       co_await bhttp::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
       const auto start = std::chrono::steady_clock::now();
       if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::eof ||
-          ec == asio::error::connection_reset || ec == asio::error::operation_aborted)
+          ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
+          ec == asio::ssl::error::stream_truncated)
         break;
       if (ec) {
         // The request cannot be read to its end, so the connection cannot be reused.
@@ -156,7 +182,7 @@ struct Server::Impl {
       req.target = std::string(breq.target());
       for (const auto& f : breq) req.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
       req.body = std::move(breq.body());
-      if (auto remote = stream.socket().remote_endpoint(ec); !ec) req.peer = remote.address().to_string();
+      if (auto remote = socket.remote_endpoint(ec); !ec) req.peer = remote.address().to_string();
 
       if (queued.load() >= options.max_queued_requests) {
         http::Response busy = error_response(429, "overloaded", "too many requests in progress; retry shortly");
@@ -188,8 +214,10 @@ struct Server::Impl {
       if (!keep_alive || stopping) break;
     }
     beast::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    socket.shutdown(tcp::socket::shutdown_both, ignored);
   }
+
+  std::atomic<std::uint64_t> handshake_failures{0};
 };
 
 Server::Server(ServerOptions options, std::shared_ptr<const Router> router,
@@ -200,6 +228,13 @@ Server::~Server() { stop(std::chrono::milliseconds(0)); }
 
 core::Status Server::start() {
   Impl& s = *impl_;
+  if (!s.options.tls_cert_file.empty() || !s.options.tls_key_file.empty()) {
+    if (s.options.tls_cert_file.empty() || s.options.tls_key_file.empty())
+      return core::make_error(ServerErrc::bad_tls, "TLS needs both a certificate and its key");
+    auto ctx = tls::server_context(s.options.tls_cert_file, s.options.tls_key_file);
+    if (!ctx) return core::make_error(ServerErrc::bad_tls, ctx.error().message);
+    s.tls_context = std::move(*ctx);
+  }
   beast::error_code ec;
   const auto addr = asio::ip::make_address(s.options.host, ec);
   if (ec) return core::make_error(ServerErrc::bad_address, "'" + s.options.host + "'");
@@ -219,6 +254,10 @@ core::Status Server::start() {
 }
 
 std::uint16_t Server::port() const { return impl_->bound_port; }
+
+bool Server::tls() const { return impl_->tls_context != nullptr; }
+
+std::uint64_t Server::handshake_failures() const { return impl_->handshake_failures.load(); }
 
 void Server::stop(std::chrono::milliseconds grace) {
   Impl& s = *impl_;

@@ -22,8 +22,11 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <optional>
+
+#include "surveyor/tls/tls.hpp"
 
 namespace surveyor::http {
 namespace {
@@ -44,7 +47,8 @@ const std::error_category& http_category() {
       {HttpErrc::io, "connection failed"},
       {HttpErrc::protocol, "bad HTTP response"},
       {HttpErrc::too_large, "response too large"},
-      {HttpErrc::cancelled, "cancelled"}});
+      {HttpErrc::cancelled, "cancelled"},
+      {HttpErrc::tls, "TLS failed"}});
   return c;
 }
 
@@ -68,7 +72,12 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
   ClientOptions opts;
   tcp::resolver resolver;
   asio::steady_timer timer;
-  std::optional<beast::tcp_stream> stream;
+  // A plain connection, or a TLS one (https); `stream` is its TCP layer
+  // either way (timeouts, cancel, close).
+  std::optional<beast::tcp_stream> plain;
+  std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
+  beast::tcp_stream* stream = nullptr;
+  tls::Context tls_context;
   beast::flat_buffer buffer;
   bool cancelled = false;
   bool busy = false;  // one request at a time
@@ -97,12 +106,43 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
       if (*timed_out) co_return core::make_error(HttpErrc::timeout, url.to_string() + ": resolving");
       co_return fail(HttpErrc::resolve, ec);
     }
-    stream.emplace(io);
+    const tls::ClientTrust trust{opts.ca_file, opts.pin_sha256};
+    if (url.scheme == "https") {
+      if (!tls_context) {
+        auto ctx = tls::client_context(trust);
+        if (!ctx) co_return core::make_error(HttpErrc::tls, url.to_string() + ": " + ctx.error().message);
+        tls_context = std::move(*ctx);
+      }
+      secure.emplace(io, *tls_context);
+      stream = &secure->next_layer();
+    } else {
+      plain.emplace(io);
+      stream = &*plain;
+    }
     stream->expires_at(deadline);
     co_await stream->async_connect(endpoints, asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
-      stream.reset();
+      close();
       co_return fail(HttpErrc::connect, ec);
+    }
+    if (secure) {
+      // Nothing is written before the server is verified: its chain and
+      // name in the handshake, its key against the pin right after.
+      if (auto st = tls::prepare_client(secure->native_handle(), url.host, trust); !st) {
+        close();
+        co_return core::make_error(HttpErrc::tls, url.to_string() + ": " + st.error().message);
+      }
+      co_await secure->async_handshake(asio::ssl::stream_base::client, asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) {
+        const std::string why = tls::verify_failure(secure->native_handle());
+        close();
+        if (ec == beast::error::timeout || cancelled) co_return fail(HttpErrc::timeout, ec);
+        co_return core::make_error(HttpErrc::tls, url.to_string() + ": " + (why.empty() ? ec.message() : why));
+      }
+      if (auto st = tls::check_pin(secure->native_handle(), trust); !st) {
+        close();
+        co_return core::make_error(HttpErrc::tls, url.to_string() + ": " + st.error().message);
+      }
     }
     buffer.clear();
     co_return core::Status{};
@@ -113,10 +153,18 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
   asio::awaitable<core::Result<Response>> exchange(bhttp::request<bhttp::string_body>& breq,
                                                    std::chrono::steady_clock::time_point deadline,
                                                    bool& nothing_received) {
+    if (secure) co_return co_await exchange_on(*secure, breq, deadline, nothing_received);
+    co_return co_await exchange_on(*plain, breq, deadline, nothing_received);
+  }
+
+  template <class Stream>
+  asio::awaitable<core::Result<Response>> exchange_on(Stream& s, bhttp::request<bhttp::string_body>& breq,
+                                                      std::chrono::steady_clock::time_point deadline,
+                                                      bool& nothing_received) {
     beast::error_code ec;
     nothing_received = true;
     stream->expires_at(deadline);
-    co_await bhttp::async_write(*stream, breq, asio::redirect_error(asio::use_awaitable, ec));
+    co_await bhttp::async_write(s, breq, asio::redirect_error(asio::use_awaitable, ec));
     // A server may answer before reading the whole body (413) and close; the
     // write then fails, but its answer is waiting to be read.
     const beast::error_code write_error = ec;
@@ -124,7 +172,7 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
     bhttp::response_parser<bhttp::string_body> parser;
     parser.body_limit(opts.max_response_body);
     ec = {};
-    co_await bhttp::async_read(*stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+    co_await bhttp::async_read(s, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
     if (ec && write_error) co_return fail(HttpErrc::io, write_error);
     if (ec) {
       nothing_received = parser.got_some() == false;
@@ -132,7 +180,8 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
       // A kept-alive connection the server closed meanwhile ends the stream
       // before any answer: the caller retries it on a fresh connection.
       if (ec == beast::error::timeout || cancelled || ec == asio::error::eof ||
-          ec == asio::error::connection_reset || ec == bhttp::error::end_of_stream)
+          ec == asio::error::connection_reset || ec == bhttp::error::end_of_stream ||
+          ec == asio::ssl::error::stream_truncated)
         co_return fail(HttpErrc::io, ec);
       co_return fail(HttpErrc::protocol, ec);
     }
@@ -149,8 +198,10 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
     if (stream) {
       beast::error_code ignored;
       stream->socket().shutdown(tcp::socket::shutdown_both, ignored);
-      stream.reset();
     }
+    stream = nullptr;
+    secure.reset();
+    plain.reset();
   }
 
   asio::awaitable<core::Result<Response>> run(Request req) {
@@ -166,7 +217,7 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
     breq.prepare_payload();
 
     for (int attempt = 0; attempt < 2; ++attempt) {
-      const bool reused = stream.has_value();
+      const bool reused = stream != nullptr;
       if (!reused) {
         auto st = co_await connect(deadline);
         if (!st) co_return std::move(st).error();
@@ -192,6 +243,8 @@ Client::~Client() {
 }
 
 const Url& Client::endpoint() const { return impl_->url; }
+
+const ClientOptions& Client::options() const { return impl_->opts; }
 
 void Client::async_request(Request req, std::function<void(core::Result<Response>)> done) {
   if (impl_->busy) {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// Endpoint URLs: http:// only, taken apart into host, port and base path.
+// Endpoint URLs: http:// and https://, taken apart into host, port and base path.
 #include <boost/url/parse.hpp>
 
 #include "surveyor/http/client.hpp"
@@ -11,16 +11,19 @@ std::string Url::to_string() const {
   return scheme + "://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port) + base_path;
 }
 
+bool is_loopback(std::string_view host) {
+  return host == "localhost" || host == "::1" || host.starts_with("127.");
+}
+
 core::Result<Url> parse_url(std::string_view text) {
   auto parsed = boost::urls::parse_uri(text);
   if (!parsed) return core::make_error(HttpErrc::bad_url, "'" + std::string(text) + "': " + parsed.error().message());
   const auto& u = *parsed;
   Url out;
   out.scheme = std::string(u.scheme());
-  if (out.scheme == "https")
-    return core::make_error(HttpErrc::bad_url, "'" + std::string(text) + "': https is not supported by this build yet; use http://");
-  if (out.scheme != "http")
-    return core::make_error(HttpErrc::bad_url, "'" + std::string(text) + "': scheme must be http");
+  if (out.scheme != "http" && out.scheme != "https")
+    return core::make_error(HttpErrc::bad_url, "'" + std::string(text) + "': scheme must be http or https");
+  if (out.scheme == "https") out.port = 443;
   if (u.has_userinfo() || u.has_query() || u.has_fragment())
     return core::make_error(HttpErrc::bad_url, "'" + std::string(text) + "': no user, query or fragment allowed");
   out.host = std::string(u.encoded_host_address());

@@ -19,12 +19,12 @@ class io_context;
 
 namespace surveyor::http {
 
-enum class HttpErrc { bad_url = 1, resolve, connect, timeout, io, protocol, too_large, cancelled };
+enum class HttpErrc { bad_url = 1, resolve, connect, timeout, io, protocol, too_large, cancelled, tls };
 const std::error_category& http_category();
 inline std::error_code make_error_code(HttpErrc e) { return {static_cast<int>(e), http_category()}; }
 
 struct Url {
-  std::string scheme;  // "http"
+  std::string scheme;  // "http" or "https"
   std::string host;
   std::uint16_t port = 80;
   std::string base_path;  // without a trailing slash ("" or "/surveyor")
@@ -32,17 +32,26 @@ struct Url {
   [[nodiscard]] std::string to_string() const;
 };
 
-// Accepts http://HOST[:PORT][/PATH]. https is refused with a clear error until
-// the TLS transport lands.
+// Accepts http://HOST[:PORT][/PATH] and https://HOST[:PORT][/PATH].
 [[nodiscard]] core::Result<Url> parse_url(std::string_view text);
+// Whether a URL's host is this machine: "localhost", 127.0.0.0/8 or ::1.
+[[nodiscard]] bool is_loopback(std::string_view host);
 
 struct ClientOptions {
   std::chrono::milliseconds timeout{10'000};  // whole request: connect, write, read
   std::size_t max_response_body = 16 * 1024 * 1024;
   std::string user_agent = "surveyor";
+  // https: the server's certificate is verified against `ca_file` (PEM;
+  // empty: the system's CAs) and must name the URL's host; with
+  // `pin_sha256` (64 hex digits) its key must be that one as well, and a
+  // pin without a ca_file is checked alone (see surveyor/tls/tls.hpp).
+  std::string ca_file;
+  std::string pin_sha256;
 };
 
-// An HTTP/1.1 client for one endpoint. The connection is kept alive between
+// An HTTP/1.1 client for one endpoint, over TLS for https. Nothing is sent
+// before the server is verified: a failed verification is HttpErrc::tls.
+// The connection is kept alive between
 // requests and re-opened once when a kept-alive connection turns out closed.
 // Not thread-safe: use it from the io_context's thread, one request at a time.
 class Client {
@@ -61,6 +70,7 @@ class Client {
   void cancel();
 
   [[nodiscard]] const Url& endpoint() const;
+  [[nodiscard]] const ClientOptions& options() const;
 
  private:
   struct Impl;

@@ -20,6 +20,9 @@ namespace surveyor::cli::commands {
 // The operator's API token every request carries (docs/security.md); set
 // once, before any verb runs. Empty: requests carry none.
 void use_token(std::string token);
+// The CA (PEM file) an https collector's certificate is checked against;
+// empty: the system's CAs.
+void use_ca_file(std::string path);
 
 struct Context {
   http::Url collector;   // --collector

@@ -24,12 +24,13 @@ namespace surveyor::collector::notify {
 
 struct Webhook {
   std::string name;
-  std::string url;  // http://HOST[:PORT][/PATH]
+  std::string url;  // http:// or https://HOST[:PORT][/PATH]
   std::string secret;
   int max_priority = 5;             // incidents of this priority or higher (1 is the highest)
   std::vector<std::string> kinds;   // empty: every kind
   int max_attempts = 8;
   std::chrono::milliseconds timeout{10'000};
+  std::string ca_file;  // https: the CA the receiver's certificate is checked against (empty: the system's)
 };
 
 // One step's notices as messages: an incident with the notices of the

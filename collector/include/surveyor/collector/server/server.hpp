@@ -14,7 +14,7 @@
 
 namespace surveyor::collector::server {
 
-enum class ServerErrc { bad_address = 1, cannot_listen };
+enum class ServerErrc { bad_address = 1, cannot_listen, bad_tls };
 const std::error_category& server_category();
 inline std::error_code make_error_code(ServerErrc e) { return {static_cast<int>(e), server_category()}; }
 
@@ -28,6 +28,9 @@ struct ServerOptions {
   std::chrono::milliseconds request_timeout{30'000};  // to receive one whole request, idle included
   std::size_t max_connections = 10'000;
   std::size_t max_queued_requests = 1024;  // beyond this, 429 with Retry-After
+  // Both set: HTTPS only, with this certificate chain and key (PEM files).
+  std::string tls_cert_file;
+  std::string tls_key_file;
 };
 
 // One line per finished request, for metrics and access logs.
@@ -54,6 +57,10 @@ class Server {
   // Binds and starts the threads. Fails if the address cannot be bound.
   [[nodiscard]] core::Status start();
   [[nodiscard]] std::uint16_t port() const;
+  [[nodiscard]] bool tls() const;
+  // TLS handshakes that failed (a client that does not trust the
+  // certificate, a port scanner, plain HTTP sent to the HTTPS port).
+  [[nodiscard]] std::uint64_t handshake_failures() const;
   void stop(std::chrono::milliseconds grace = std::chrono::milliseconds{5000});
 
  private:
