@@ -466,6 +466,107 @@ TEST(EndToEnd, TokensEnrollmentTokensAndRevocationFromTheCommandLine) {
       << "the refused reports stay in the agent's spool";
 }
 
+// Agent, command line and collector over HTTPS with certificates from
+// `certs init`: the agent enrolls and reports; given another CA, or a pin of
+// another key, it sends nothing and keeps its reports in the spool until it
+// trusts the collector again.
+TEST(EndToEnd, AgentAndCommandLineOverHttpsRefuseACollectorTheyDoNotTrust) {
+  test::TempDir dir;
+  const std::string init = run(admin_command() + "certs init --dir " + dir.file("certs") + " --host 127.0.0.1");
+  const std::string other = run(admin_command() + "certs init --dir " + dir.file("other") + " --host 127.0.0.1");
+  auto pin_of = [](const std::string& out) { return out.substr(out.rfind(": ") + 2, 64); };
+  const std::string pin = pin_of(init), other_pin = pin_of(other);
+  ASSERT_EQ(pin.size(), 64u) << init;
+  ASSERT_NE(pin, other_pin);
+  const std::string store = "sqlite:" + dir.file("surveyor.db");
+  const std::string token = admin_token(store);
+  Process collector({test::binary("surveyor-collector"), "--listen", "127.0.0.1:0", "--store", store, "--tls-cert",
+                     dir.file("certs/server.pem"), "--tls-key", dir.file("certs/server-key.pem"),
+                     "--enrollment-token", "e2e-token"},
+                    dir.path(), kEnv);
+  const std::regex listening(R"(listening on https://127\.0\.0\.1:(\d+))");
+  std::smatch m;
+  std::uint16_t port = 0;
+  ASSERT_TRUE(test::eventually(
+      [&] {
+        const std::string out = collector.output();
+        if (!std::regex_search(out, m, listening)) return false;
+        port = static_cast<std::uint16_t>(std::stoi(m[1]));
+        return true;
+      },
+      15s))
+      << collector.output();
+  const std::string url = "https://127.0.0.1:" + std::to_string(port);
+  const std::string ca = dir.file("certs/ca.pem");
+  auto get = [&](const std::string& target) -> std::optional<json::value> {
+    http::Request r;
+    r.target = target;
+    r.headers.emplace_back("Authorization", "Bearer " + token);
+    http::ClientOptions o;
+    o.ca_file = ca;
+    auto res = http::fetch(http::Url{"https", "127.0.0.1", port, ""}, r, o);
+    if (!res || res->status != 200) return std::nullopt;
+    return json::parse(res->body);
+  };
+  std::unique_ptr<Process> agent;
+  auto start_agent = [&](const std::string& trust) {
+    std::ofstream(dir.file("agent.toml"), std::ios::trunc)
+        << "collector_url = \"" << url << "\"\nenrollment_token = \"e2e-token\"\n" << trust
+        << "state_dir = \"" << dir.file("agent-state") << "\"\nsample_interval = \"1s\"\nreport_interval = \"1s\"\n";
+    agent = std::make_unique<Process>(
+        std::vector<std::string>{test::binary("surveyor-agent"), "--config", dir.file("agent.toml")}, dir.path(), kEnv);
+  };
+  auto reports_stored = [&] {
+    auto v = get("/api/v1/cis?type=host");
+    return v && !v->at("items").as_array().empty();
+  };
+
+  start_agent("ca_file = \"" + ca + "\"\n");
+  ASSERT_TRUE(test::eventually(reports_stored, 30s)) << collector.output() << agent->output();
+  const std::string hostname = run("cat /proc/sys/kernel/hostname");
+  std::string shown;
+  EXPECT_TRUE(test::eventually(
+      [&] {
+        shown = run(cli_as(token, url) + "--ca-file " + ca + " ci show " + hostname);
+        return shown.find("cpu.cores") != std::string::npos;
+      },
+      30s))
+      << "the host's inventory, read over https: " << shown;
+  const std::string untrusted = run(cli_as(token, url) + "ci show " + hostname + " 2>&1");
+  EXPECT_NE(untrusted.find("TLS"), std::string::npos) << "the system's CAs do not know the quick-start CA: " << untrusted;
+  ASSERT_TRUE(agent->stop(SIGTERM, 10s));
+
+  // Another CA, then another key's pin: nothing is sent, the reports wait.
+  for (const std::string& trust : {"ca_file = \"" + dir.file("other/ca.pem") + "\"\n",
+                                   "pin_sha256 = \"" + other_pin + "\"\n"}) {
+    SCOPED_TRACE(trust);
+    start_agent(trust);
+    ASSERT_TRUE(test::eventually([&] { return spool_entries(dir.file("agent-state/spool")).size() >= 2; }, 30s))
+        << agent->output();
+    EXPECT_TRUE(test::eventually([&] { return agent->output().find("TLS failed") != std::string::npos; }, 30s))
+        << agent->output();
+    ASSERT_TRUE(agent->stop(SIGTERM, 10s));
+  }
+  // Trusted again by the right pin alone: the spool drains.
+  start_agent("pin_sha256 = \"" + pin + "\"\n");
+  ASSERT_TRUE(test::eventually([&] { return spool_entries(dir.file("agent-state/spool")).empty(); }, 30s))
+      << agent->output();
+  ASSERT_TRUE(agent->stop(SIGTERM, 10s));
+}
+
+// Plain http to another host would carry the agent's key and the enrollment
+// token in clear text: the agent refuses to start unless told it may.
+TEST(EndToEnd, AnAgentRefusesPlainHttpToAnotherHost) {
+  test::TempDir dir;
+  std::ofstream(dir.file("agent.toml")) << "collector_url = \"http://192.0.2.1:8080\"\nenrollment_token = \"t\"\n"
+                                        << "state_dir = \"" << dir.file("state") << "\"\n";
+  Process agent({test::binary("surveyor-agent"), "--config", dir.file("agent.toml")}, dir.path(), kEnv);
+  const auto st = agent.stop(0, 20s);  // waits for it to exit by itself
+  ASSERT_TRUE(st) << agent.output();
+  EXPECT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) == 2) << agent.output();
+  EXPECT_NE(agent.output().find("clear text"), std::string::npos) << agent.output();
+}
+
 TEST(EndToEnd, AgentWithAWrongTokenStopsWithExitCode2) {
   Stack s;
   s.start_agent("not-the-token");
