@@ -18,6 +18,11 @@ RUN=${SURVEYOR_RUN_DIR:-$ROOT/.run}
 mkdir -p "$RUN"
 chmod 700 "$RUN"
 STORE="sqlite:$RUN/surveyor.db"
+# TLS from the start: a quick-start CA and a certificate for this host,
+# made once (surveyor-collector certs init; for production use your own CA).
+if [ ! -s "$RUN/certs/server.pem" ]; then
+  "$BIN/surveyor-collector" certs init --dir "$RUN/certs" --host localhost --host 127.0.0.1
+fi
 # An admin's API token for the command line, and a one-use enrollment token
 # for this host's agent; both made once, in files of mode 0600.
 if [ ! -s "$RUN/admin-token" ]; then
@@ -29,7 +34,7 @@ if [ ! -s "$RUN/enrollment-token" ]; then
   rm -f "$RUN/enrollment-token"
   "$BIN/surveyor-collector" enrollment create --store "$STORE" --uses 1 --expires 1h --out "$RUN/enrollment-token"
 fi
-URL="http://127.0.0.1:$PORT"
+URL="https://127.0.0.1:$PORT"
 
 # The children run in their own sessions, so Ctrl-C reaches only this
 # script, which stops the agent first (its last report still reaches the
@@ -47,7 +52,8 @@ stop() {
 }
 trap stop INT TERM EXIT
 
-setsid "$BIN/surveyor-collector" --listen "127.0.0.1:$PORT" --store "$STORE" &
+setsid "$BIN/surveyor-collector" --listen "127.0.0.1:$PORT" --store "$STORE" \
+  --tls-cert "$RUN/certs/server.pem" --tls-key "$RUN/certs/server-key.pem" &
 pids+=($!)
 for _ in $(seq 1 100); do
   if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then break; fi
@@ -55,8 +61,8 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 
-setsid "$BIN/surveyor-agent" --collector-url "$URL" --enrollment-token-file "$RUN/enrollment-token" \
-  --state-dir "$RUN/agent" &
+setsid "$BIN/surveyor-agent" --collector-url "$URL" --ca-file "$RUN/certs/ca.pem" \
+  --enrollment-token-file "$RUN/enrollment-token" --state-dir "$RUN/agent" &
 pids+=($!)
 
 cat <<MSG
@@ -66,11 +72,12 @@ cat <<MSG
     store:      $RUN/surveyor.db
     agent:      reports every 60 s, samples every 10 s
     API token:  $RUN/admin-token (role admin; every /api/v1 request needs one)
+    TLS:        HTTPS only; CA $RUN/certs/ca.pem (a quick-start CA made for this run)
 
   Within a minute, try:
-    export SURVEYOR_TOKEN_FILE=$RUN/admin-token
+    export SURVEYOR_TOKEN_FILE=$RUN/admin-token SURVEYOR_CA_FILE=$RUN/certs/ca.pem
     $BIN/surveyor --collector $URL ci show $(cat /proc/sys/kernel/hostname)
-    curl -H "Authorization: Bearer \$(cat $RUN/admin-token)" $URL/api/v1/cis
+    curl --cacert $RUN/certs/ca.pem -H "Authorization: Bearer \$(cat $RUN/admin-token)" $URL/api/v1/cis
 
   Ctrl-C stops both.
 
