@@ -39,6 +39,9 @@ using test::Process;
 
 std::string run(const std::string& cmd) { return test::run_command(cmd); }
 
+// The collectors these tests start have no rate limit (--rate-limit 0): the
+// tests poll every 20 ms, faster than any operator.
+//
 // Every binary these tests start runs 1,000 days from today
 // (SURVEYOR_CLOCK_OFFSET). A fixture written with a fixed date is then years
 // out of the collector's retention and windows at once, so it fails today
@@ -105,6 +108,23 @@ std::optional<json::value> get_json(std::uint16_t port, const std::string& targe
   return v;
 }
 
+// The port a collector started on loopback listens on, once it says so on
+// stdout (`scheme` is http or https); 0 when it did not within 15 s.
+std::uint16_t listening_port(const Process& collector, const std::string& scheme = "http") {
+  const std::regex listening("listening on " + scheme + R"(://127\.0\.0\.1:(\d+))");
+  std::uint16_t port = 0;
+  test::eventually(
+      [&] {
+        std::smatch m;
+        const std::string out = collector.output();
+        if (!std::regex_search(out, m, listening)) return false;
+        port = static_cast<std::uint16_t>(std::stoi(m[1]));
+        return true;
+      },
+      15s);
+  return port;
+}
+
 struct Stack {
   explicit Stack(std::string store = "", std::uint16_t listen_port = 0) {
     if (store.empty()) store = "sqlite:" + dir.file("surveyor.db");
@@ -116,20 +136,11 @@ struct Stack {
   void start_collector(std::uint16_t listen_port) {
     collector = std::make_unique<Process>(
         std::vector<std::string>{test::binary("surveyor-collector"), "--listen",
-                                 "127.0.0.1:" + std::to_string(listen_port), "--store", store_url,
+                                 "127.0.0.1:" + std::to_string(listen_port), "--store", store_url, "--rate-limit", "0",
                                  "--enrollment-token", "e2e-token"},
         dir.path(), kEnv);
-    const std::regex listening(R"(listening on http://127\.0\.0\.1:(\d+))");
-    std::smatch m;
-    const bool up = test::eventually(
-        [&] {
-          const std::string out = collector->output();
-          if (!std::regex_search(out, m, listening)) return false;
-          port = static_cast<std::uint16_t>(std::stoi(m[1]));
-          return true;
-        },
-        15s);
-    EXPECT_TRUE(up) << collector->output();
+    port = listening_port(*collector);
+    EXPECT_NE(port, 0) << collector->output();
     url = "http://127.0.0.1:" + std::to_string(port);
   }
 
@@ -480,22 +491,13 @@ TEST(EndToEnd, AgentAndCommandLineOverHttpsRefuseACollectorTheyDoNotTrust) {
   ASSERT_NE(pin, other_pin);
   const std::string store = "sqlite:" + dir.file("surveyor.db");
   const std::string token = admin_token(store);
-  Process collector({test::binary("surveyor-collector"), "--listen", "127.0.0.1:0", "--store", store, "--tls-cert",
+  Process collector({test::binary("surveyor-collector"), "--listen", "127.0.0.1:0", "--store", store, "--rate-limit", "0",
+                     "--tls-cert",
                      dir.file("certs/server.pem"), "--tls-key", dir.file("certs/server-key.pem"),
                      "--enrollment-token", "e2e-token"},
                     dir.path(), kEnv);
-  const std::regex listening(R"(listening on https://127\.0\.0\.1:(\d+))");
-  std::smatch m;
-  std::uint16_t port = 0;
-  ASSERT_TRUE(test::eventually(
-      [&] {
-        const std::string out = collector.output();
-        if (!std::regex_search(out, m, listening)) return false;
-        port = static_cast<std::uint16_t>(std::stoi(m[1]));
-        return true;
-      },
-      15s))
-      << collector.output();
+  const std::uint16_t port = listening_port(collector, "https");
+  ASSERT_NE(port, 0) << collector.output();
   const std::string url = "https://127.0.0.1:" + std::to_string(port);
   const std::string ca = dir.file("certs/ca.pem");
   auto get = [&](const std::string& target) -> std::optional<json::value> {
@@ -606,19 +608,10 @@ TEST(EndToEnd, AnOutageBecomesAnIncidentAndASignedWebhook) {
                                             << "availability_interval = \"1s\"\nincident_hold_down = \"2s\"\n"
                                             << "[[webhook]]\nname = \"ops\"\nurl = \"" << rx.url() << "\"\n"
                                             << "secret = \"e2e-secret\"\n";
-  Process collector({test::binary("surveyor-collector"), "--config", dir.file("collector.toml")}, dir.path(), kEnv);
-  const std::regex listening(R"(listening on http://127\.0\.0\.1:(\d+))");
-  std::smatch m;
-  std::uint16_t port = 0;
-  ASSERT_TRUE(test::eventually(
-      [&] {
-        const std::string out = collector.output();
-        if (!std::regex_search(out, m, listening)) return false;
-        port = static_cast<std::uint16_t>(std::stoi(m[1]));
-        return true;
-      },
-      15s))
-      << collector.output();
+  Process collector({test::binary("surveyor-collector"), "--config", dir.file("collector.toml"), "--rate-limit", "0"},
+                    dir.path(), kEnv);
+  const std::uint16_t port = listening_port(collector);
+  ASSERT_NE(port, 0) << collector.output();
   const std::string url = "http://127.0.0.1:" + std::to_string(port);
   std::ofstream(dir.file("agent.toml")) << "collector_url = \"" << url << "\"\nenrollment_token = \"e2e-token\"\n"
                                         << "state_dir = \"" << dir.file("agent-state") << "\"\n"
@@ -762,18 +755,8 @@ TEST(EndToEnd, ACollectorRefusesAnEvictingRedisUnlessToldTo) {
   EXPECT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) == 2) << refused->output();
 
   auto allowed = start(true);
-  const std::regex listening(R"(listening on http://127\.0\.0\.1:(\d+))");
-  std::smatch m;
-  std::uint16_t port = 0;
-  ASSERT_TRUE(test::eventually(
-      [&] {
-        const std::string out = allowed->output();
-        if (!std::regex_search(out, m, listening)) return false;
-        port = static_cast<std::uint16_t>(std::stoi(m[1]));
-        return true;
-      },
-      15s))
-      << allowed->output();
+  const std::uint16_t port = listening_port(*allowed);
+  ASSERT_NE(port, 0) << allowed->output();
   const json::value ready = json::parse(fetch_body(port, "/readyz"));
   EXPECT_EQ(ready.at("status").as_string(), "ready");
   const std::string warnings = json::serialize(ready.at("warnings"));

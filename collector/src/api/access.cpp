@@ -6,6 +6,7 @@
 #include <array>
 #include <cctype>
 
+#include "rate_limit.hpp"
 #include "surveyor/collector/api/api.hpp"
 #include "surveyor/core/crypto.hpp"
 #include "surveyor/core/names.hpp"
@@ -141,7 +142,11 @@ std::optional<http::Response> Api::refusal(const http::Request& q, std::string_v
 std::optional<http::Response> Api::authorize(const http::Request& q, std::string_view route, server::Params& p) {
   const std::optional<Access> access = access_of(route);
   if (!access) return fail(500, "route_without_access", "route '" + std::string(route) + "' has no access rule");
-  if (*access == Access::open || *access == Access::agent) return std::nullopt;
+  if (*access == Access::open || route == "reports") return std::nullopt;
+  // Per client address first (floods and token guessing alike), then per
+  // token below; enrollments per address (enrollment token guessing).
+  if (auto refused = rate_limited("address " + q.peer)) return refused;
+  if (*access == Access::agent) return std::nullopt;
   if (route == "metrics" && options_.metrics_public) return std::nullopt;
   auto unauthenticated = [this](const std::string& message) {
     http::Response r = fail(401, "unauthenticated", message);
@@ -161,8 +166,17 @@ std::optional<http::Response> Api::authorize(const http::Request& q, std::string
     return fail(403, "forbidden",
                 "token '" + t.name + "' (" + std::string(store::to_string(t.role)) + ") may not do this; it needs " +
                     std::string(kAccessNames.name(*access)));
+  if (auto refused = rate_limited("token " + t.name)) return refused;
   p.actor = q.peer.empty() ? t.name : t.name + " (" + q.peer + ")";
   return std::nullopt;
+}
+
+std::optional<http::Response> Api::rate_limited(const std::string& key) {
+  const auto wait = limiter_->take(key, core::to_unix_ms(clock_.now()));
+  if (!wait) return std::nullopt;
+  http::Response r = fail(429, "rate_limited", "too many requests from " + key + "; retry in " + std::to_string(*wait) + " s");
+  r.headers.emplace_back("Retry-After", std::to_string(*wait));
+  return r;
 }
 
 // A state-changing request carries the media type its route documents:

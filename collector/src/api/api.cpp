@@ -7,6 +7,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include "rate_limit.hpp"
 #include "surveyor/collector/store/stores.hpp"
 
 namespace surveyor::collector::api {
@@ -23,7 +24,10 @@ Api::Api(store::Stores stores, const core::Clock& clock, metrics::Registry& regi
                 registry.counter("surveyor_errors_total", "Requests refused or failed, by reason.", {"reason"}),
                 registry.counter("surveyor_enrollments_total", "Agents enrolled.")},
       graphs_(std::make_unique<impact::GraphSource>(stores_, options_.services)),
-      intake_(stores_, options_.intake) {}
+      intake_(stores_, options_.intake),
+      limiter_(std::make_unique<RateLimiter>(options_.rate_limit, options_.rate_burst)) {}
+
+Api::~Api() = default;
 
 // Each group of handlers declares its own routes, in the file that holds
 // them; the order matters only where two patterns could match one path

@@ -103,6 +103,16 @@ config::Schema make_schema() {
   config::add_secret(s, "enrollment_token",
                      "fleet-wide token any agent may enroll with, for a quick start (prefer 'surveyor-collector "
                      "enrollment create': tokens with a use count and an expiry)");
+  s.add({.key = "rate_limit", .type = Type::integer, .default_value = Value{std::int64_t{50}},
+         .description = "operators' requests and enrollments per second allowed per client address and per token "
+                        "(on average; 0: no limit); beyond, 429 with Retry-After. Agents' reports are not limited",
+         .validate = [](const Value& v) -> std::optional<std::string> {
+           if (std::get<std::int64_t>(v) < 0) return "must be 0 (no limit) or more";
+           return std::nullopt;
+         }});
+  s.add({.key = "rate_burst", .type = Type::integer, .default_value = Value{std::int64_t{200}},
+         .description = "requests per client address or token allowed at once, above rate_limit",
+         .validate = positive});
   s.add({.key = "metrics_public", .type = Type::boolean, .default_value = Value{false},
          .description = "serve /metrics without a token (for a scraper on a trusted network)"});
   s.add({.key = "allowed_hosts", .type = Type::string_list, .default_value = Value{std::vector<std::string>{}},
@@ -120,7 +130,11 @@ config::Schema make_schema() {
   s.add({.key = "io_threads", .type = Type::integer, .default_value = Value{std::int64_t{2}},
          .description = "threads doing network I/O", .validate = positive});
   s.add({.key = "worker_threads", .type = Type::integer, .default_value = Value{std::int64_t{4}},
-         .description = "threads running request handlers (store calls)", .validate = positive});
+         .description = "threads running operators' requests (queries and changes)", .validate = positive});
+  s.add({.key = "ingest_threads", .type = Type::integer, .default_value = Value{std::int64_t{2}},
+         .description = "threads running agents' reports and enrollments, apart from the others so heavy queries "
+                        "cannot starve ingest",
+         .validate = positive});
   s.add({.key = "max_body_bytes", .type = Type::integer, .default_value = Value{std::int64_t{8} << 20},
          .description = "largest request body accepted; larger ones get 413", .validate = positive});
   s.add({.key = "request_timeout", .type = Type::duration, .default_value = Value{std::chrono::milliseconds{30'000}},
@@ -243,6 +257,7 @@ server::ServerOptions server_options(const config::Settings& s, const Endpoint& 
   so.port = ep.port;
   so.io_threads = static_cast<std::size_t>(s.integer("io_threads"));
   so.worker_threads = static_cast<std::size_t>(s.integer("worker_threads"));
+  so.ingest_threads = static_cast<std::size_t>(s.integer("ingest_threads"));
   so.max_body_bytes = static_cast<std::size_t>(s.integer("max_body_bytes"));
   so.request_timeout = s.duration("request_timeout");
   so.max_connections = static_cast<std::size_t>(s.integer("max_connections"));
@@ -346,6 +361,8 @@ int run(const config::Settings& s) {
   ao.intake.max_clock_skew_ms = s.duration("max_clock_skew").count();
   ao.allowed_hosts = s.list("allowed_hosts");
   ao.metrics_public = s.flag("metrics_public");
+  ao.rate_limit = static_cast<double>(s.integer("rate_limit"));
+  ao.rate_burst = static_cast<double>(s.integer("rate_burst"));
   ao.intake.max_heartbeat_interval_s = static_cast<std::uint32_t>(
       std::min<std::int64_t>(s.duration("max_heartbeat_interval").count() / 1000, UINT32_MAX));
   ao.rules = *rules;

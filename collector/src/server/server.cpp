@@ -2,9 +2,11 @@
 // The collector's HTTP/1.1 server (Beast's own coroutine server is the model).
 // Design:
 //  - threads: `io_threads` run the io_context (accept loop, one coroutine per
-//    connection on its own strand); handlers run on `worker_threads`, reached
-//    with co_spawn onto the pool and awaited, so blocking store calls never
-//    run on an I/O thread;
+//    connection on its own strand); handlers run on worker pools, reached
+//    with co_spawn onto a pool and awaited, so blocking store calls never
+//    run on an I/O thread: agents' requests (`ingest_paths`) on
+//    `ingest_threads`, everything else on `worker_threads`, each with its own
+//    queue cap, so heavy queries cannot starve ingest;
 //  - limits: a body limit (413), a header limit (431), a timeout to receive
 //    each whole request (the connection is closed), a connection cap (503) and
 //    a queue cap for requests waiting on the workers (429 + Retry-After);
@@ -56,6 +58,7 @@ struct Server::Impl {
         observer(std::move(obs)),
         io(static_cast<int>(std::max<std::size_t>(1, options.io_threads))),
         workers(std::max<std::size_t>(1, options.worker_threads)),
+        ingest_workers(std::max<std::size_t>(1, options.ingest_threads)),
         acceptor(accept_strand) {}
 
   // Declared before the io_context: connection coroutines destroyed with it
@@ -65,6 +68,7 @@ struct Server::Impl {
   std::function<void(const RequestRecord&)> observer;
   std::atomic<std::size_t> connections{0};
   std::atomic<std::size_t> queued{0};
+  std::atomic<std::size_t> ingest_queued{0};
   std::atomic<std::size_t> in_flight{0};
   std::atomic<bool> stopping{false};
   std::uint16_t bound_port = 0;
@@ -72,6 +76,7 @@ struct Server::Impl {
   log::RateLimit accept_errors{5, std::chrono::seconds(60)};
   asio::io_context io;
   asio::thread_pool workers;
+  asio::thread_pool ingest_workers;
   // The acceptor is used from its strand only: the accept loop and close().
   asio::strand<asio::io_context::executor_type> accept_strand{asio::make_strand(io)};
   tcp::acceptor acceptor;
@@ -184,7 +189,9 @@ struct Server::Impl {
       req.body = std::move(breq.body());
       if (auto remote = socket.remote_endpoint(ec); !ec) req.peer = remote.address().to_string();
 
-      if (queued.load() >= options.max_queued_requests) {
+      const bool ingest = is_ingest(req.target);
+      std::atomic<std::size_t>& waiting = ingest ? ingest_queued : queued;
+      if (waiting.load() >= options.max_queued_requests) {
         http::Response busy = error_response(429, "overloaded", "too many requests in progress; retry shortly");
         busy.headers.emplace_back("Retry-After", "1");
         co_await write(stream, std::move(busy), version, keep_alive);
@@ -192,13 +199,13 @@ struct Server::Impl {
         if (!keep_alive) break;
         continue;
       }
-      ++queued;
+      ++waiting;
       ++in_flight;
       std::string route;
       http::Response res = co_await asio::co_spawn(
-          workers,
-          [this, &req, &route]() -> asio::awaitable<http::Response> {
-            --queued;
+          ingest ? ingest_workers.get_executor() : workers.get_executor(),
+          [this, &req, &route, &waiting]() -> asio::awaitable<http::Response> {
+            --waiting;
             try {
               co_return router->dispatch(req, route);
             } catch (const std::exception& e) {
@@ -218,6 +225,14 @@ struct Server::Impl {
   }
 
   std::atomic<std::uint64_t> handshake_failures{0};
+
+  // Whether the request's path is one of the agents' (its own pool).
+  [[nodiscard]] bool is_ingest(std::string_view target) const {
+    const std::string_view path = target.substr(0, target.find('?'));
+    for (const std::string& p : options.ingest_paths)
+      if (path == p) return true;
+    return false;
+  }
 };
 
 Server::Server(ServerOptions options, std::shared_ptr<const Router> router,
@@ -273,6 +288,7 @@ void Server::stop(std::chrono::milliseconds grace) {
   for (auto& t : s.threads)
     if (t.joinable()) t.join();
   s.workers.join();
+  s.ingest_workers.join();
 }
 
 }  // namespace surveyor::collector::server

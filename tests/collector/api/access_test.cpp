@@ -183,5 +183,30 @@ TEST(Access, RecordsNameTheTokenAndTheClientNotWhatTheBodySays) {
   EXPECT_TRUE(created.at("items").as_array()[0].at("actor").is_null());
 }
 
+// Per client address and per token: a burst, then 429 with Retry-After until
+// the bucket refills; probes and agents' reports are not limited.
+TEST(Access, OperatorsAndEnrollmentsAreRateLimitedReportsAndProbesAreNot) {
+  Harness h("", 1 << 20, nullptr, {}, false, 1, 3);  // 1 a second, 3 at once
+  const std::string auth = h.enroll();  // spends one of the address's 3
+  EXPECT_EQ(h.call("GET", "/api/v1/cis").status, 200u);
+  EXPECT_EQ(h.call("GET", "/api/v1/cis").status, 200u);
+  auto refused = h.call("GET", "/api/v1/cis");
+  EXPECT_EQ(refused.status, 429u) << refused.body;
+  EXPECT_EQ(error_code(refused), "rate_limited");
+  EXPECT_EQ(refused.header("Retry-After"), "1");
+  const std::string ct = std::string(wire::kJsonContentType);
+  EXPECT_EQ(h.call("POST", "/api/v1/enroll", R"({"token":"secret-token","host_id":"h2","hostname":"h"})",
+                   {{"Content-Type", ct}})
+                .status,
+            429u)
+      << "enrollments count against the address too";
+  for (std::uint64_t seq = 1; seq <= 5; ++seq) EXPECT_EQ(h.post_report(h.report(seq), auth).status, 202u) << seq;
+  EXPECT_EQ(h.call("GET", "/healthz").status, 200u);
+  h.clock.advance(std::chrono::seconds(1));
+  EXPECT_EQ(h.call("GET", "/api/v1/cis").status, 200u) << "a second later, one more";
+  EXPECT_EQ(h.call("GET", "/api/v1/cis").status, 429u);
+  EXPECT_NE(h.call_as(h.admin, "GET", "/api/v1/cis").status, 200u);
+}
+
 }  // namespace
 }  // namespace surveyor::collector

@@ -39,7 +39,7 @@ using namespace std::chrono_literals;
 struct Harness {
   explicit Harness(std::string store_url = "", std::size_t max_body = 1 << 20,
                    std::shared_ptr<services::Catalog> catalog = nullptr, std::vector<std::string> allowed_hosts = {},
-                   bool metrics_public = false) {
+                   bool metrics_public = false, double rate_limit = 0, double rate_burst = 200) {
     auto s = backends::open_stores(store_url.empty() ? "sqlite:" + dir.file("s.db") : store_url);
     EXPECT_TRUE(s) << s.error().describe();
     stores = *s;
@@ -47,6 +47,8 @@ struct Harness {
     ao.services = std::move(catalog);
     ao.allowed_hosts = std::move(allowed_hosts);
     ao.metrics_public = metrics_public;
+    ao.rate_limit = rate_limit;  // off unless a test sets it: the harness clock stands still
+    ao.rate_burst = rate_burst;
     api = std::make_unique<api::Api>(stores, clock, registry, ao);
     router = std::make_shared<server::Router>();
     api->register_routes(*router);

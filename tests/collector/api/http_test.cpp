@@ -3,6 +3,10 @@
 // requests, through the real server on loopback.
 #include <gtest/gtest.h>
 
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
 #include "harness.hpp"
 
 namespace surveyor::collector {
@@ -128,6 +132,62 @@ TEST(Api, OnlyTheAllowedHostNamesAreAnswered) {
   }
   Harness any;
   EXPECT_EQ(any.call("GET", "/api/v1/cis", "", {{"Host", "evil.example"}}).status, 200u) << "no list: any Host";
+}
+
+}  // namespace
+}  // namespace surveyor::collector
+
+namespace surveyor::collector {
+namespace {
+
+// Agents' requests have a pool of their own: with every query worker stuck
+// in a slow handler, a report is still answered.
+TEST(Server, HeavyQueriesCannotStarveIngest) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false;
+  int stuck = 0;
+  auto router = std::make_shared<server::Router>();
+  router->add("GET", "/api/v1/slow", "slow", [&](const http::Request&, const server::Params&) {
+    std::unique_lock lock(mu);
+    ++stuck;
+    cv.notify_all();
+    cv.wait(lock, [&] { return release; });
+    return server::json_response(200, "{}");
+  });
+  router->add("POST", "/api/v1/reports", "reports", [](const http::Request&, const server::Params&) {
+    return server::json_response(202, "{}");
+  });
+  server::ServerOptions o;
+  o.port = 0;
+  o.worker_threads = 2;
+  o.ingest_threads = 1;
+  server::Server srv(o, router);
+  ASSERT_TRUE(srv.start());
+  const http::Url url{"http", "127.0.0.1", srv.port(), ""};
+  std::vector<std::thread> queries;
+  for (int i = 0; i < 2; ++i)
+    queries.emplace_back([&] {
+      http::Request r;
+      r.target = "/api/v1/slow";
+      (void)http::fetch(url, r);
+    });
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return stuck == 2; }));
+  }
+  http::Request report;
+  report.method = "POST";
+  report.target = "/api/v1/reports";
+  auto res = http::fetch(url, report);
+  {
+    std::lock_guard lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  for (auto& t : queries) t.join();
+  ASSERT_TRUE(res) << res.error().describe();
+  EXPECT_EQ(res->status, 202u) << "answered while both query workers were busy";
 }
 
 }  // namespace

@@ -21,6 +21,8 @@
 
 namespace surveyor::collector::api {
 
+class RateLimiter;
+
 struct ApiOptions {
   std::string enrollment_token;  // agents must present it to enroll
   std::string version = "0.1.0";
@@ -36,6 +38,11 @@ struct ApiOptions {
   std::vector<std::string> allowed_hosts;
   // Serve /metrics without a token (for a scraper on a trusted network).
   bool metrics_public = false;
+  // Operators' requests and enrollments allowed per second (on average,
+  // `rate_burst` at once) per client address and per token; beyond, 429
+  // with Retry-After. 0: no limit. Agents' reports are not limited here.
+  double rate_limit = 50;
+  double rate_burst = 200;
 };
 
 // The access a route needs: "open", "agent" (agents authenticate
@@ -52,6 +59,7 @@ struct ApiOptions {
 class Api {
  public:
   Api(store::Stores stores, const core::Clock& clock, metrics::Registry& registry, ApiOptions options);
+  ~Api();
   Api(const Api&) = delete;
   Api& operator=(const Api&) = delete;
 
@@ -131,6 +139,8 @@ class Api {
   // nothing when the request may go on (with p.actor set).
   std::optional<http::Response> refusal(const http::Request& q, std::string_view route, server::Params& p);
   std::optional<http::Response> authorize(const http::Request& q, std::string_view route, server::Params& p);
+  // 429 with Retry-After when `key` has used up its requests.
+  std::optional<http::Response> rate_limited(const std::string& key);
   std::optional<http::Response> media_type_refusal(const http::Request& q, std::string_view route);
   // A query error (400/422) or a store failure.
   http::Response query_failure(const core::Error& e);
@@ -145,6 +155,7 @@ class Api {
   Counters counters_;
   std::unique_ptr<impact::GraphSource> graphs_;
   ingest::Intake intake_;
+  std::unique_ptr<RateLimiter> limiter_;
 };
 
 }  // namespace surveyor::collector::api

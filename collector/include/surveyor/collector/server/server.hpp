@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "surveyor/collector/server/router.hpp"
 #include "surveyor/core/result.hpp"
@@ -22,12 +23,16 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8080;  // 0: any free port (see Server::port())
   std::size_t io_threads = 2;
-  std::size_t worker_threads = 4;
+  std::size_t worker_threads = 4;  // everything but ingest
+  // Agents' requests (these paths) run on a pool of their own, so heavy
+  // queries cannot starve ingest.
+  std::size_t ingest_threads = 2;
+  std::vector<std::string> ingest_paths{"/api/v1/reports", "/api/v1/enroll"};
   std::size_t max_body_bytes = 8 * 1024 * 1024;
   std::size_t max_header_bytes = 16 * 1024;
   std::chrono::milliseconds request_timeout{30'000};  // to receive one whole request, idle included
   std::size_t max_connections = 10'000;
-  std::size_t max_queued_requests = 1024;  // beyond this, 429 with Retry-After
+  std::size_t max_queued_requests = 1024;  // per pool; beyond this, 429 with Retry-After
   // Both set: HTTPS only, with this certificate chain and key (PEM files).
   std::string tls_cert_file;
   std::string tls_key_file;
