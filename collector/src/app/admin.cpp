@@ -9,6 +9,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <iostream>
 
 #include "surveyor/collector/api/api.hpp"
@@ -82,6 +83,25 @@ int fail(const std::string& message, int code = 1) {
   return code;
 }
 
+using Revoke = std::function<core::Result<bool>(store::Stores&, const std::string&)>;
+
+// A "revoke KEY" command of `parent`: `revoke` on the store, then "revoked
+// WHAT KEY" and `after`, or why not (exit 1).
+void add_revoke(CLI::App& parent, const std::string& help, const std::string& key_help, const std::string& what,
+                Target& target, std::string& key, int& rc, Revoke revoke, std::string after = {}) {
+  auto* cmd = parent.add_subcommand("revoke", help);
+  add_target(*cmd, target);
+  cmd->add_option("key", key, key_help)->required();
+  cmd->callback([&target, &key, &rc, what, after, revoke = std::move(revoke)] {
+    auto stores = open_target(target);
+    if (!stores) return void(rc = fail(stores.error().describe()));
+    auto done = revoke(*stores, key);
+    if (!done) return void(rc = fail(done.error().describe()));
+    if (!*done) return void(rc = fail("no " + what + " '" + key + "' in force"));
+    std::printf("revoked %s %s%s\n", what.c_str(), key.c_str(), after.c_str());
+  });
+}
+
 }  // namespace
 
 int admin_main(int argc, char** argv) {
@@ -132,17 +152,8 @@ int admin_main(int argc, char** argv) {
                       state(t.revoked_ms, t.expires_ms, now)});
     std::cout << text::table({"NAME", "ROLE", "CREATED", "EXPIRES", "STATE"}, rows);
   });
-  auto* revoke = token->add_subcommand("revoke", "refuse a token from now on");
-  add_target(*revoke, target);
-  revoke->add_option("name", name, "the token's name")->required();
-  revoke->callback([&] {
-    auto stores = open_target(target);
-    if (!stores) return void(rc = fail(stores.error().describe()));
-    auto done = stores->credentials->revoke_token(name, now);
-    if (!done) return void(rc = fail(done.error().describe()));
-    if (!*done) return void(rc = fail("no token '" + name + "' in force"));
-    std::printf("revoked token %s\n", name.c_str());
-  });
+  add_revoke(*token, "refuse a token from now on", "the token's name", "token", target, name, rc,
+             [now](store::Stores& st, const std::string& key) { return st.credentials->revoke_token(key, now); });
 
   // enrollment create | list | revoke
   auto* enrollment = app.add_subcommand("enrollment", "enrollment tokens agents enroll with");
@@ -182,32 +193,15 @@ int admin_main(int argc, char** argv) {
     }
     std::cout << text::table({"ID", "USED", "CREATED", "EXPIRES", "STATE"}, rows);
   });
-  auto* erevoke = enrollment->add_subcommand("revoke", "refuse an enrollment token from now on");
-  add_target(*erevoke, target);
-  erevoke->add_option("id", id, "its id (enr-...)")->required();
-  erevoke->callback([&] {
-    auto stores = open_target(target);
-    if (!stores) return void(rc = fail(stores.error().describe()));
-    auto done = stores->credentials->revoke_grant(id, now);
-    if (!done) return void(rc = fail(done.error().describe()));
-    if (!*done) return void(rc = fail("no enrollment token '" + id + "' in force"));
-    std::printf("revoked enrollment token %s\n", id.c_str());
-  });
+  add_revoke(*enrollment, "refuse an enrollment token from now on", "its id (enr-...)", "enrollment token", target, id,
+             rc, [now](store::Stores& st, const std::string& key) { return st.credentials->revoke_grant(key, now); });
 
   // agent revoke
   auto* agent = app.add_subcommand("agent", "enrolled agents");
   agent->require_subcommand(1);
-  auto* arevoke = agent->add_subcommand("revoke", "refuse an agent's key from now on (it must enroll again)");
-  add_target(*arevoke, target);
-  arevoke->add_option("id", id, "the agent's id")->required();
-  arevoke->callback([&] {
-    auto stores = open_target(target);
-    if (!stores) return void(rc = fail(stores.error().describe()));
-    auto done = stores->agents->revoke_agent(id);
-    if (!done) return void(rc = fail(done.error().describe()));
-    if (!*done) return void(rc = fail("no agent '" + id + "' with a key in force"));
-    std::printf("revoked agent %s: its reports are refused (401) until it enrolls again\n", id.c_str());
-  });
+  add_revoke(*agent, "refuse an agent's key from now on (it must enroll again)", "the agent's id", "agent", target, id,
+             rc, [](store::Stores& st, const std::string& key) { return st.agents->revoke_agent(key); },
+             ": its reports are refused (401) until it enrolls again");
 
   // certs init
   auto* certs = app.add_subcommand("certs", "TLS certificates");
