@@ -569,6 +569,44 @@ TEST(EndToEnd, AnAgentRefusesPlainHttpToAnotherHost) {
   EXPECT_NE(agent.output().find("clear text"), std::string::npos) << agent.output();
 }
 
+// A second agent on the same machine (its own state, no key of the first)
+// does not take the host's CI: it gets one of its own, flagged, until
+// `surveyor-collector agent approve` hands it the host.
+TEST(EndToEnd, AConflictingEnrollmentWaitsForApproval) {
+  Stack s;
+  s.start_agent();
+  ASSERT_TRUE(test::eventually([&] { return s.host_ci().has_value(); }, 30s)) << s.agent->output();
+  const std::string host = std::string(s.host_ci()->at("id").as_string());
+  std::ofstream(s.dir.file("second.toml")) << "collector_url = \"" << s.url << "\"\nenrollment_token = \"e2e-token\"\n"
+                                           << "state_dir = \"" << s.dir.file("second-state") << "\"\n"
+                                           << "sample_interval = \"1s\"\nreport_interval = \"2s\"\n";
+  Process second({test::binary("surveyor-agent"), "--config", s.dir.file("second.toml")}, s.dir.path(), kEnv);
+  std::string second_id, conflict_ci;
+  ASSERT_TRUE(test::eventually(
+      [&] {
+        second_id = run("sed -n 's/^agent_id=//p' " + s.dir.file("second-state/identity") + " 2>/dev/null");
+        conflict_ci = run("sed -n 's/^ci_id=//p' " + s.dir.file("second-state/identity") + " 2>/dev/null");
+        return !second_id.empty();
+      },
+      30s))
+      << second.output();
+  ASSERT_NE(conflict_ci, host);
+  auto flagged = s.get("/api/v1/cis/" + conflict_ci);
+  ASSERT_TRUE(flagged);
+  EXPECT_EQ(flagged->at("attributes").at("identity.conflict_with").as_string(), host);
+  const std::string approved = run(admin_command() + "agent approve " + second_id + " --store " + s.store_url);
+  EXPECT_NE(approved.find("now reports for " + host), std::string::npos) << approved;
+  ASSERT_TRUE(test::eventually(
+      [&] {
+        auto ci = s.get("/api/v1/cis/" + host);
+        return ci && ci->at("attributes").as_object().contains("agent.id") &&
+               ci->at("attributes").at("agent.id").as_string() == second_id;
+      },
+      30s))
+      << "the host's CI hears from the approved agent: " << second.output();
+  ASSERT_TRUE(second.stop(SIGTERM, 10s));
+}
+
 TEST(EndToEnd, AgentWithAWrongTokenStopsWithExitCode2) {
   Stack s;
   s.start_agent("not-the-token");

@@ -51,17 +51,39 @@ http::Response Api::enroll(const http::Request& req) {
   a.hostname = er->hostname;
   auto match = ingest::reconcile_host(*stores_.cmdb, er->host_id, er->system_uuid, er->system_serial);
   if (!match) return store_failure(match.error());
+  // A host whose agent is in force is not handed to a newcomer: unless it
+  // presents that agent's key (the same machine enrolling again), it gets a
+  // CI of its own, flagged, until an admin approves (docs/security.md).
+  std::string conflict_with, replaces;
+  if (match->rule != "new" && match->rule != "clone") {
+    auto holder = ingest::holder_of(stores_, match->ci_id, http::bearer_credentials(req.header("Authorization")));
+    if (!holder) return store_failure(holder.error());
+    if (*holder && (*holder)->proven) {
+      replaces = (*holder)->agent_id;
+    } else if (*holder) {
+      conflict_with = match->ci_id;
+      match->ci_id = ingest::conflict_ci_id(er->host_id, a.id);
+      match->rule = "conflict";
+      counters_.errors.with({"enrollment_conflict"}).inc();
+    }
+  }
   a.ci_id = match->ci_id;
   a.agent_version = er->agent_version;
   a.enrolled_at_ms = now;
   if (auto st = stores_.agents->create_agent(a); !st) return store_failure(st.error());
+  if (!replaces.empty())
+    if (auto r = stores_.agents->revoke_agent(replaces); !r) return store_failure(r.error());
 
   // The host appears in the CMDB at once, before its first report, with how
   // it was recognised.
   store::CiUpdate host = ingest::host_update(a.ci_id, nullptr, now);
   host.name = er->hostname;
-  host.attributes = {{"host.id", er->host_id}, {"host.name", er->hostname}, {"identity.rule", match->rule}};
+  host.attributes = {{"host.id", er->host_id},
+                     {"host.name", er->hostname},
+                     {"identity.rule", match->rule},
+                     {"agent.id", a.id}};
   if (!match->clone_of.empty()) host.attributes["identity.clone_of"] = match->clone_of;
+  if (!conflict_with.empty()) host.attributes["identity.conflict_with"] = conflict_with;
   if (!ingest::placeholder(er->system_uuid)) host.attributes["hardware.uuid"] = er->system_uuid;
   if (!ingest::placeholder(er->system_serial)) host.attributes["hardware.serial"] = er->system_serial;
   if (auto ci = stores_.cmdb->upsert_ci(host); !ci) return store_failure(ci.error());

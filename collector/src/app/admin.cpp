@@ -15,6 +15,7 @@
 #include "surveyor/collector/api/api.hpp"
 #include "surveyor/collector/app/app.hpp"
 #include "surveyor/collector/backends/open.hpp"
+#include "surveyor/collector/ingest/ingest.hpp"
 #include "surveyor/config/cli.hpp"
 #include "surveyor/core/clock.hpp"
 #include "surveyor/core/crypto.hpp"
@@ -202,6 +203,17 @@ int admin_main(int argc, char** argv) {
   add_revoke(*agent, "refuse an agent's key from now on (it must enroll again)", "the agent's id", "agent", target, id,
              rc, [](store::Stores& st, const std::string& key) { return st.agents->revoke_agent(key); },
              ": its reports are refused (401) until it enrolls again");
+  auto* approve = agent->add_subcommand(
+      "approve", "let an agent whose enrollment conflicted take over the host's CI (the agent holding it is revoked)");
+  add_target(*approve, target);
+  approve->add_option("id", id, "the agent's id")->required();
+  approve->callback([&] {
+    auto stores = open_target(target);
+    if (!stores) return void(rc = fail(stores.error().describe()));
+    auto host = ingest::approve_conflict(*stores, id, now);
+    if (!host) return void(rc = fail(host.error().message));
+    std::printf("agent %s now reports for %s\n", id.c_str(), host->c_str());
+  });
 
   // certs init
   auto* certs = app.add_subcommand("certs", "TLS certificates");

@@ -151,6 +151,9 @@ store::ReportBatch to_batch(const wire::Report& r, const store::AgentRecord& age
   // Availability counts a host down after 2 x its heartbeat interval.
   if (r.heartbeat_interval_s > 0)
     host.attributes["agent.heartbeat_interval_s"] = static_cast<std::int64_t>(r.heartbeat_interval_s);
+  // The agent that reports for the host: enrollment asks it before handing
+  // the host's CI to another.
+  host.attributes["agent.id"] = agent.id;
   b.cis.push_back(std::move(host));
   if (r.inventory) {
     Components found = components(*r.inventory, agent.ci_id, received_at_ms);
@@ -361,6 +364,54 @@ core::Result<HostMatch> reconcile_host(store::CmdbStore& cmdb, std::string_view 
     if (by_serial) return *by_serial;
   }
   return HostMatch{by_machine, "new", ""};
+}
+
+core::Result<std::optional<Holder>> holder_of(store::Stores& stores, const std::string& ci_id, std::string_view proof) {
+  auto ci = stores.cmdb->find_ci(ci_id);
+  if (!ci) return std::move(ci).error();
+  if (!*ci) return std::optional<Holder>{};
+  const std::string held = attr_text(**ci, "agent.id");
+  if (held.empty()) return std::optional<Holder>{};
+  auto agent = stores.agents->find_agent(held);
+  if (!agent) return std::move(agent).error();
+  if (!*agent || (*agent)->key_hash.empty()) return std::optional<Holder>{};  // gone or revoked: nothing to take
+  Holder h{held, false};
+  const auto colon = proof.find(':');
+  if (colon != std::string_view::npos && proof.substr(0, colon) == held)
+    h.proven = core::constant_time_equal(core::sha256_hex(proof.substr(colon + 1)), (*agent)->key_hash);
+  return std::optional<Holder>{std::move(h)};
+}
+
+std::string conflict_ci_id(std::string_view host_id, std::string_view agent_id) {
+  return host_ci_id(std::string(host_id) + "/conflict/" + std::string(agent_id));
+}
+
+core::Result<std::string> approve_conflict(store::Stores& stores, std::string_view agent_id, std::int64_t now_ms) {
+  auto agent = stores.agents->find_agent(agent_id);
+  if (!agent) return std::move(agent).error();
+  if (!*agent) return core::make_error(store::StoreErrc::not_found, "no agent '" + std::string(agent_id) + "'");
+  auto own = stores.cmdb->find_ci((*agent)->ci_id);
+  if (!own) return std::move(own).error();
+  const std::string host = *own ? attr_text(**own, "identity.conflict_with") : std::string();
+  if (host.empty() || attr_text(**own, "identity.rule") != "conflict")
+    return core::make_error(store::StoreErrc::invalid,
+                            "agent " + std::string(agent_id) + " reports for " + (*agent)->ci_id + ", not a conflict");
+  auto holder = holder_of(stores, host, "");
+  if (!holder) return std::move(holder).error();
+  if (*holder && (*holder)->agent_id != agent_id)
+    if (auto r = stores.agents->revoke_agent((*holder)->agent_id); !r) return std::move(r).error();
+  if (auto r = stores.agents->reassign_agent(agent_id, host); !r) return std::move(r).error();
+  // The conflict CI is done with; the host's CI carries on with this agent.
+  store::CiUpdate retire;
+  retire.id = (**own).id;
+  retire.type = (**own).type;
+  retire.source = "user";
+  retire.actor = "surveyor-collector agent approve";
+  retire.seen_at_ms = now_ms;
+  retire.state = store::CiState::retired;
+  retire.attributes["identity.approved_into"] = host;
+  if (auto r = stores.cmdb->upsert_ci(retire); !r) return std::move(r).error();
+  return host;
 }
 
 bool inventory_wanted(const wire::Report& r, const std::vector<store::InventorySection>& held) {

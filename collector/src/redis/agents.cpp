@@ -39,6 +39,18 @@ class RedisAgentStore final : public Bound<AgentStore> {
     });
   }
 
+  core::Result<bool> reassign_agent(std::string_view id, std::string_view ci_id) override {
+    static const char* kReassign =
+        "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end "
+        "redis.call('HSET', KEYS[1], 'ci_id', ARGV[1]) return 1";
+    return b_->pool.with([&](Connection& c) -> core::Result<bool> {
+      auto r = c.command({"EVAL", kReassign, "1", b_->key("agent", id), std::string(ci_id)});
+      if (!r) return std::move(r).error();
+      if (is_error(r->get())) return reply_error(r->get(), "reassign agent");
+      return reply_int(r->get()) == 1;
+    });
+  }
+
   core::Result<std::optional<AgentRecord>> find_agent(std::string_view id) override {
     return b_->pool.with([&](Connection& c) -> core::Result<std::optional<AgentRecord>> {
       auto r = c.command({"HGETALL", b_->key("agent", id)});

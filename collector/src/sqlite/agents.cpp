@@ -33,6 +33,15 @@ class SqliteAgentStore final : public Bound<AgentStore> {
     });
   }
 
+  core::Result<bool> reassign_agent(std::string_view id, std::string_view ci_id) override {
+    return b_->pool.with_writer([&](Connection& c) -> core::Result<bool> {
+      SURVEYOR_TRY_STMT(s, c, "UPDATE agents SET ci_id = ?2 WHERE id = ?1");
+      s.bind(1, id).bind(2, ci_id);
+      if (int rc = s.step(); rc != SQLITE_DONE) return c.error(rc, "reassign agent");
+      return c.changes() == 1;
+    });
+  }
+
   core::Result<std::optional<AgentRecord>> find_agent(std::string_view id) override {
     return b_->pool.with_reader([&](Connection& c) -> core::Result<std::optional<AgentRecord>> {
       SURVEYOR_TRY_STMT(s, c,

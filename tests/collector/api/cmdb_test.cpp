@@ -168,24 +168,45 @@ TEST(CmdbApi, ComponentsFollowTheInventoryAndASwappedNicIsSeen) {
 
 TEST(CmdbApi, EnrollmentReconcilesReinstallsClonesAndPlaceholders) {
   Harness h;
-  // Returns the CI id the enrolment was given.
-  auto enroll = [&](const std::string& machine, const std::string& uuid, const std::string& serial) {
+  wire::EnrollResponse last;
+  // Returns the CI id the enrolment was given; `proof` is a previous
+  // agent's "ID:KEY".
+  auto enroll = [&](const std::string& machine, const std::string& uuid, const std::string& serial,
+                    const std::string& proof = "") {
     wire::EnrollRequest r{"secret-token", machine, "host-" + machine.substr(0, 4), "0.1.0", uuid, serial};
-    auto res = h.call("POST", "/api/v1/enroll", wire::encode(r, wire::Format::json), {{"Content-Type", "application/json"}});
+    http::Headers headers{{"Content-Type", "application/json"}};
+    if (!proof.empty()) headers.emplace_back("Authorization", "Bearer " + proof);
+    auto res = h.call("POST", "/api/v1/enroll", wire::encode(r, wire::Format::json), headers);
     EXPECT_EQ(res.status, 201u) << res.body;
     auto er = wire::decode<wire::EnrollResponse>(res.body, wire::Format::json);
+    if (er) last = *er;
     return er ? er->ci_id : std::string();
   };
-  auto rule = [&](const std::string& ci) {
-    return std::string(get_json(h, "/api/v1/cis/" + ci).at("attributes").at("identity.rule").as_string());
+  auto attr = [&](const std::string& ci, const char* key) {
+    auto a = get_json(h, "/api/v1/cis/" + ci).at("attributes").as_object();
+    return a.contains(key) ? std::string(a.at(key).as_string()) : std::string();
   };
+  auto rule = [&](const std::string& ci) { return attr(ci, "identity.rule"); };
   const std::string m1(32, '1'), m2(32, '2'), m3(32, '3'), m4(32, '4'), m5(32, '5'), m6(32, '6');
   const std::string first = enroll(m1, "4C4C4544-0036-1051-8053-B7C04F4E4D32", "");
+  const wire::EnrollResponse first_agent = last;
   EXPECT_EQ(rule(first), "new");
-  // Re-enrolled from the same machine: the same CI, by host.id.
-  EXPECT_EQ(enroll(m1, "4C4C4544-0036-1051-8053-B7C04F4E4D32", ""), first);
+  // Re-enrolled from the same machine with its agent's key: the same CI, by
+  // host.id, and the old agent is revoked.
+  EXPECT_EQ(enroll(m1, "4C4C4544-0036-1051-8053-B7C04F4E4D32", "", first_agent.agent_id + ":" + first_agent.agent_key),
+            first);
   EXPECT_EQ(rule(first), "host.id");
-  // Reinstalled: a new machine-id on the same hardware is the same CI.
+  EXPECT_EQ((*h.stores.agents->find_agent(first_agent.agent_id))->key_hash, "") << "replaced";
+  const wire::EnrollResponse second_agent = last;
+  // Reinstalled (a new machine-id on the same hardware) while its agent is
+  // in force: not given the CI silently, but one of its own, flagged.
+  const std::string held = enroll(m2, "4c4c4544-0036-1051-8053-b7c04f4e4d32", "");
+  EXPECT_NE(held, first);
+  EXPECT_EQ(rule(held), "conflict");
+  EXPECT_EQ(attr(held, "identity.conflict_with"), first);
+  EXPECT_EQ(attr(first, "agent.id"), second_agent.agent_id) << "the host keeps its agent";
+  // Once its agent is revoked, the reinstalled machine is the same CI.
+  ASSERT_TRUE(*h.stores.agents->revoke_agent(second_agent.agent_id));
   EXPECT_EQ(enroll(m2, "4c4c4544-0036-1051-8053-b7c04f4e4d32", ""), first);
   EXPECT_EQ(rule(first), "smbios_uuid");
   // A cloned VM: the machine-id of the first, other hardware. Its own CI,
@@ -193,18 +214,45 @@ TEST(CmdbApi, EnrollmentReconcilesReinstallsClonesAndPlaceholders) {
   const std::string clone = enroll(m1, "11111111-2222-3333-4444-555555555555", "");
   EXPECT_NE(clone, first);
   EXPECT_EQ(rule(clone), "clone");
-  EXPECT_EQ(get_json(h, "/api/v1/cis/" + clone).at("attributes").at("identity.clone_of").as_string(), first);
+  EXPECT_EQ(attr(clone, "identity.clone_of"), first);
   // Placeholder identities match nothing; a real serial does.
   const std::string a = enroll(m3, "00000000-0000-0000-0000-000000000000", "To Be Filled By O.E.M.");
   const std::string b = enroll(m4, "FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF", "To Be Filled By O.E.M.");
   EXPECT_NE(a, b);
-  EXPECT_FALSE(get_json(h, "/api/v1/cis/" + a).at("attributes").as_object().contains("hardware.serial"));
+  EXPECT_EQ(attr(a, "hardware.serial"), "");
   const std::string c = enroll(m5, "", "CZJ1234567");
+  const std::string c_agent = last.agent_id;
+  EXPECT_EQ(rule(enroll(m6, "", "CZJ1234567")), "conflict") << "c's agent is in force";
+  ASSERT_TRUE(*h.stores.agents->revoke_agent(c_agent));
   EXPECT_EQ(enroll(m6, "", "CZJ1234567"), c);
   EXPECT_EQ(rule(c), "serial");
   for (const char* p : {"To Be Filled By O.E.M.", "Default string", "0", "", "  ", "Not Specified", "ffffffff"})
     EXPECT_TRUE(ingest::placeholder(p)) << p;
   for (const char* p : {"CZJ1234567", "4c4c4544-0036-1051-8053-b7c04f4e4d32"}) EXPECT_FALSE(ingest::placeholder(p)) << p;
+}
+
+// An admin approves a conflicting enrollment: the newcomer reports for the
+// host's CI, the agent that held it is revoked, the conflict CI retired.
+TEST(CmdbApi, AnApprovedConflictTakesOverTheHostsCi) {
+  Harness h;
+  const std::string old_auth = h.enroll();
+  const std::string host = h.ci_id, old_agent = h.agent_id;
+  EXPECT_EQ(h.post_report(h.report(1), old_auth).status, 202u);
+  // The same machine-id from a machine without the agent's key.
+  const std::string new_auth = h.enroll();
+  ASSERT_NE(h.ci_id, host);
+  EXPECT_EQ(get_json(h, "/api/v1/cis/" + h.ci_id).at("attributes").at("identity.conflict_with").as_string(), host);
+  auto not_conflict = ingest::approve_conflict(h.stores, old_agent, core::to_unix_ms(h.clock.now()));
+  ASSERT_FALSE(not_conflict);
+  EXPECT_EQ(not_conflict.error().code, store::StoreErrc::invalid);
+  auto approved = ingest::approve_conflict(h.stores, h.agent_id, core::to_unix_ms(h.clock.now()));
+  ASSERT_TRUE(approved) << approved.error().describe();
+  EXPECT_EQ(*approved, host);
+  EXPECT_EQ(get_json(h, "/api/v1/cis/" + h.ci_id).at("state").as_string(), "retired");
+  EXPECT_EQ(h.post_report(h.report(2), old_auth).status, 401u) << "the old agent is revoked";
+  ASSERT_EQ(h.post_report(h.report(1), new_auth).status, 202u);
+  EXPECT_EQ(get_json(h, "/api/v1/cis/" + host).at("attributes").at("agent.id").as_string(), h.agent_id)
+      << "the host's CI now hears from the approved agent";
 }
 
 TEST(CmdbApi, InventoryExportsInGlpiFormat) {

@@ -120,5 +120,17 @@ TYPED_TEST(CredentialConformance, ARevokedAgentKeepsItsRecordButNoKey) {
   EXPECT_EQ((*a)->host_id, "host-agt-1");
 }
 
+TYPED_TEST(CredentialConformance, AnAgentIsReassignedToAnotherCi) {
+  ASSERT_TRUE(this->stores.agents->create_agent(agent_record("agt-1")));
+  auto moved = this->stores.agents->reassign_agent("agt-1", "host-x");
+  ASSERT_TRUE(moved) << moved.error().describe();
+  EXPECT_TRUE(*moved);
+  EXPECT_FALSE(*this->stores.agents->reassign_agent("agt-2", "host-x"));
+  auto a = this->stores.agents->find_agent("agt-1");
+  ASSERT_TRUE(a && a->has_value());
+  EXPECT_EQ((*a)->ci_id, "host-x");
+  EXPECT_EQ((*a)->key_hash, std::string(64, 'a')) << "nothing else changes";
+}
+
 }  // namespace
 }  // namespace surveyor::collector::store

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -69,6 +70,30 @@ struct HostMatch {
 };
 [[nodiscard]] core::Result<HostMatch> reconcile_host(store::CmdbStore& cmdb, std::string_view host_id,
                                                      std::string_view system_uuid, std::string_view system_serial);
+
+// The agent in force that reports for a host CI (its `agent.id`, an agent
+// whose key is not revoked): enrolling another agent for that CI would take
+// it from it. `proven`: the new agent presented that agent's own key
+// (`proof`, "ID:KEY"), so it is the same machine enrolling again.
+struct Holder {
+  std::string agent_id;
+  bool proven = false;
+};
+[[nodiscard]] core::Result<std::optional<Holder>> holder_of(store::Stores& stores, const std::string& ci_id,
+                                                            std::string_view proof);
+
+// The CI a conflicting enrollment gets instead of the host's: its own,
+// named after the agent, flagged identity.rule = "conflict" and
+// identity.conflict_with = the host's CI.
+[[nodiscard]] std::string conflict_ci_id(std::string_view host_id, std::string_view agent_id);
+
+// An admin approves agent `agent_id`'s conflicting enrollment: it reports
+// for the host CI its own CI conflicts with from now on, the agent that held
+// that CI is revoked, and the conflict CI is retired. Returns the host CI;
+// StoreErrc::not_found for an unknown agent, `invalid` for one without a
+// conflict.
+[[nodiscard]] core::Result<std::string> approve_conflict(store::Stores& stores, std::string_view agent_id,
+                                                         std::int64_t now_ms);
 
 // Whether the collector should ask for the full inventory in the ack: the
 // agent's inventory digest differs from the one the held sections give

@@ -41,6 +41,9 @@ class AgentStore {
   // Forgets the agent's key hash, so its key is refused from now on (it has
   // to enroll again); false when there is no such agent or it was revoked.
   virtual core::Result<bool> revoke_agent(std::string_view id) = 0;
+  // Makes the agent report for another CI (an approved enrollment
+  // conflict); false when there is no such agent.
+  virtual core::Result<bool> reassign_agent(std::string_view id, std::string_view ci_id) = 0;
 };
 
 }  // namespace surveyor::collector::store
