@@ -554,6 +554,29 @@ TEST(EndToEnd, AgentAndCommandLineOverHttpsRefuseACollectorTheyDoNotTrust) {
   ASSERT_TRUE(test::eventually([&] { return spool_entries(dir.file("agent-state/spool")).empty(); }, 30s))
       << agent->output();
   ASSERT_TRUE(agent->stop(SIGTERM, 10s));
+
+  // The agent's key rotated over the same link: the new one is saved and works.
+  const std::string key_of = "sed -n 's/^agent_key=//p' " + dir.file("agent-state/identity");
+  const std::string old_key = run(key_of);
+  Process rotate({test::binary("surveyor-agent"), "--config", dir.file("agent.toml"), "--rotate-key"}, dir.path(), kEnv);
+  const auto rotated = rotate.stop(0, 20s);
+  ASSERT_TRUE(rotated);
+  EXPECT_TRUE(WIFEXITED(*rotated) && WEXITSTATUS(*rotated) == 0) << rotate.output();
+  EXPECT_NE(run(key_of), old_key);
+  start_agent("pin_sha256 = \"" + pin + "\"\n");
+  const std::string stored = R"(surveyor_reports_total{outcome="stored"})";
+  auto stored_count = [&] {
+    http::Request r;
+    r.target = "/metrics";
+    r.headers.emplace_back("Authorization", "Bearer " + token);
+    http::ClientOptions o;
+    o.ca_file = ca;
+    auto res = http::fetch(http::Url{"https", "127.0.0.1", port, ""}, r, o);
+    return res ? metric_value(res->body, stored) : 0;
+  };
+  const std::uint64_t before = stored_count();
+  ASSERT_TRUE(test::eventually([&] { return stored_count() > before; }, 30s)) << agent->output();
+  ASSERT_TRUE(agent->stop(SIGTERM, 10s));
 }
 
 // Plain http to another host would carry the agent's key and the enrollment

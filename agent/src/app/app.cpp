@@ -5,12 +5,15 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
 
 #include <cstdio>
 #include <set>
 
 #include "surveyor/agent/inventory/collect.hpp"
 #include "surveyor/agent/runner/runner.hpp"
+#include "surveyor/agent/state/state_dir.hpp"
 #include "surveyor/wire/codec.hpp"
 #include "surveyor/core/clock.hpp"
 #include "surveyor/core/duration.hpp"
@@ -304,6 +307,59 @@ int run(const config::Settings& initial, const config::Reload& reload) {
     }
     s = std::move(*next);
   }
+}
+
+int rotate_key(const config::Settings& s) {
+  log::configure(s);
+  log::Logger log("agent");
+  auto state = state::StateDir::open(s.str("state_dir"));
+  if (!state) {
+    log.error("{}", state.error().describe());
+    return 1;
+  }
+  auto id = state->load_identity();
+  if (!id || !*id) {
+    log.error("{}", id ? "not enrolled yet: there is no key to rotate" : id.error().describe());
+    return 1;
+  }
+  auto url = http::parse_url(s.str("collector_url"));
+  if (!url || (**id).collector_url != s.str("collector_url")) {
+    log.error("the identity in {} was issued by {}, not by collector_url; not sending its key there",
+              s.str("state_dir"), (**id).collector_url);
+    return 2;
+  }
+  http::Request req;
+  req.method = "POST";
+  req.target = "/api/v1/agents/rotate-key";
+  req.body = "{}";
+  req.headers = {{"Content-Type", "application/json"},
+                 {"Authorization", "Bearer " + (**id).agent_id + ":" + (**id).agent_key}};
+  http::ClientOptions co;
+  co.timeout = s.duration("request_timeout");
+  co.ca_file = s.str("ca_file");
+  co.pin_sha256 = s.str("pin_sha256");
+  auto res = http::fetch(*url, std::move(req), co);
+  if (!res || res->status != 200) {
+    log.error("the collector did not rotate the key: {}", res ? "HTTP " + std::to_string(res->status) + ": " + res->body
+                                                               : res.error().describe());
+    return 1;
+  }
+  boost::system::error_code ec;
+  const boost::json::value v = boost::json::parse(res->body, ec);
+  const auto* key = !ec && v.is_object() ? v.get_object().if_contains("agent_key") : nullptr;
+  if (key == nullptr || !key->is_string() || key->get_string().empty()) {
+    log.error("the collector's answer holds no new key: {}", res->body);
+    return 1;
+  }
+  state::Identity next = **id;
+  next.agent_key = std::string(key->get_string());
+  // The old key no longer works: the new one must be on disk before anything else.
+  if (auto st = state->save_identity(next); !st) {
+    log.error("the key was rotated but cannot be saved ({}): the agent must enroll again", st.error().describe());
+    return 1;
+  }
+  log.info("rotated the key of agent {}; a running agent picks it up when restarted", next.agent_id);
+  return 0;
 }
 
 int print_inventory(const config::Settings& s) {

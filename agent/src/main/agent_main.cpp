@@ -17,5 +17,7 @@ int main(int argc, char** argv) {
                              "reports this host's inventory and capacity to a Surveyor collector",
                              agent::app::schema(), agent::app::run,
                              {{"--inventory", "collect the inventory once, print it as JSON and exit",
-                               agent::app::print_inventory}});
+                               agent::app::print_inventory},
+                              {"--rotate-key", "replace this agent's key with a new one from the collector and exit",
+                               agent::app::rotate_key}});
 }

@@ -34,6 +34,7 @@ constexpr std::array kAccess{
     RouteAccess{"metrics", Access::viewer},  // open with metrics_public
     RouteAccess{"enroll", Access::agent},
     RouteAccess{"reports", Access::agent},
+    RouteAccess{"agents.rotate_key", Access::agent},
     RouteAccess{"cis.list", Access::viewer},
     RouteAccess{"cis.get", Access::viewer},
     RouteAccess{"cis.inventory", Access::viewer},

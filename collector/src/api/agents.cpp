@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// The two endpoints agents call: enrollment, and report intake (whose work
-// is ingest::Intake's).
+// The endpoints agents call: enrollment, report intake (whose work is
+// ingest::Intake's) and key rotation.
 #include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
 
 #include "surveyor/collector/api/api.hpp"
 #include "surveyor/collector/ingest/ingest.hpp"
@@ -11,6 +12,8 @@
 
 namespace surveyor::collector::api {
 namespace {
+
+namespace json = boost::json;
 
 http::Response encoded(unsigned status, const std::string& body, wire::Format f) {
   http::Response r;
@@ -91,6 +94,26 @@ http::Response Api::enroll(const http::Request& req) {
   return encoded(201, wire::encode(wire::EnrollResponse{a.id, key, a.ci_id}, *format), *format);
 }
 
+// An agent replaces its key: authenticated with the key it has, it gets a
+// new one, and the old one stops working at once.
+http::Response Api::rotate_agent_key(const http::Request& req) {
+  const std::string_view credentials = http::bearer_credentials(req.header("Authorization"));
+  const auto colon = credentials.find(':');
+  if (colon == std::string_view::npos || colon == 0)
+    return fail(401, "unauthenticated", "send Authorization: Bearer <agent-id>:<key>");
+  const std::string id(credentials.substr(0, colon));
+  const std::string old_hash = core::sha256_hex(credentials.substr(colon + 1));
+  auto agent = stores_.agents->find_agent(id);
+  if (!agent) return store_failure(agent.error());
+  if (!*agent || (*agent)->key_hash.empty() || !core::constant_time_equal(old_hash, (*agent)->key_hash))
+    return fail(401, "unknown_agent", "unknown agent, wrong key, or a revoked agent");
+  const std::string key = core::random_hex(32);
+  auto rotated = stores_.agents->rotate_key(id, old_hash, core::sha256_hex(key));
+  if (!rotated) return store_failure(rotated.error());
+  if (!*rotated) return fail(409, "conflict", "the key changed meanwhile (revoked or rotated by another request)");
+  return server::json_response(200, json::serialize(json::object{{"agent_id", id}, {"agent_key", key}}));
+}
+
 // The report's way from the wire to the store is ingest's (Intake); here it
 // only becomes an HTTP answer and counts.
 http::Response Api::post_report(const http::Request& req) {
@@ -122,6 +145,8 @@ http::Response Api::post_report(const http::Request& req) {
 // The routes of this file's handlers (docs/api.md).
 void Api::routes_agents(server::Router& r) {
   r.add("POST", "/api/v1/enroll", "enroll", [this](const http::Request& q, const server::Params&) { return enroll(q); });
+  r.add("POST", "/api/v1/agents/rotate-key", "agents.rotate_key",
+        [this](const http::Request& q, const server::Params&) { return rotate_agent_key(q); });
   r.add("POST", "/api/v1/reports", "reports", [this](const http::Request& q, const server::Params&) { return post_report(q); });
 }
 

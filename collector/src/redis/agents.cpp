@@ -39,6 +39,19 @@ class RedisAgentStore final : public Bound<AgentStore> {
     });
   }
 
+  core::Result<bool> rotate_key(std::string_view id, std::string_view old_hash, std::string_view new_hash) override {
+    static const char* kRotate =
+        "local h = redis.call('HGET', KEYS[1], 'key_hash') "
+        "if not h or h == '' or h ~= ARGV[1] then return 0 end "
+        "redis.call('HSET', KEYS[1], 'key_hash', ARGV[2]) return 1";
+    return b_->pool.with([&](Connection& c) -> core::Result<bool> {
+      auto r = c.command({"EVAL", kRotate, "1", b_->key("agent", id), std::string(old_hash), std::string(new_hash)});
+      if (!r) return std::move(r).error();
+      if (is_error(r->get())) return reply_error(r->get(), "rotate agent key");
+      return reply_int(r->get()) == 1;
+    });
+  }
+
   core::Result<bool> reassign_agent(std::string_view id, std::string_view ci_id) override {
     static const char* kReassign =
         "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end "

@@ -33,6 +33,15 @@ class SqliteAgentStore final : public Bound<AgentStore> {
     });
   }
 
+  core::Result<bool> rotate_key(std::string_view id, std::string_view old_hash, std::string_view new_hash) override {
+    return b_->pool.with_writer([&](Connection& c) -> core::Result<bool> {
+      SURVEYOR_TRY_STMT(s, c, "UPDATE agents SET key_hash = ?3 WHERE id = ?1 AND key_hash = ?2 AND key_hash != ''");
+      s.bind(1, id).bind(2, old_hash).bind(3, new_hash);
+      if (int rc = s.step(); rc != SQLITE_DONE) return c.error(rc, "rotate agent key");
+      return c.changes() == 1;
+    });
+  }
+
   core::Result<bool> reassign_agent(std::string_view id, std::string_view ci_id) override {
     return b_->pool.with_writer([&](Connection& c) -> core::Result<bool> {
       SURVEYOR_TRY_STMT(s, c, "UPDATE agents SET ci_id = ?2 WHERE id = ?1");

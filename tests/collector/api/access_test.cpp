@@ -17,6 +17,7 @@ const std::map<std::string, std::string> kExpected{
     {"metrics", "viewer"},
     {"enroll", "agent"},
     {"reports", "agent"},
+    {"agents.rotate_key", "agent"},
     {"cis.list", "viewer"},
     {"cis.get", "viewer"},
     {"cis.inventory", "viewer"},

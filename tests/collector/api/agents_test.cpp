@@ -80,6 +80,29 @@ TEST(Api, ARevokedAgentsReportsAreRefused) {
   EXPECT_NE(refused.body.find("was revoked"), std::string::npos) << refused.body;
 }
 
+// An agent replaces its key: the old one stops working at once.
+TEST(Api, AnAgentRotatesItsKey) {
+  Harness h;
+  const std::string old_auth = h.enroll();
+  auto rotate = [&](const std::string& auth) {
+    return h.call("POST", "/api/v1/agents/rotate-key", "{}",
+                  {{"Content-Type", "application/json"}, {"Authorization", "Bearer " + auth}});
+  };
+  auto res = rotate(old_auth);
+  ASSERT_EQ(res.status, 200u) << res.body;
+  const json::object o = json::parse(res.body).as_object();
+  EXPECT_EQ(o.at("agent_id").as_string(), h.agent_id);
+  const std::string new_auth = h.agent_id + ":" + std::string(o.at("agent_key").as_string());
+  EXPECT_NE(new_auth, old_auth);
+  EXPECT_EQ(h.post_report(h.report(1), old_auth).status, 401u);
+  EXPECT_EQ(h.post_report(h.report(1), new_auth).status, 202u);
+  EXPECT_EQ(rotate(old_auth).status, 401u) << "the old key rotates nothing";
+  EXPECT_EQ(rotate(h.agent_id + ":" + std::string(64, '0')).status, 401u);
+  EXPECT_EQ(h.call_as("", "POST", "/api/v1/agents/rotate-key", "{}").status, 401u);
+  ASSERT_TRUE(*h.stores.agents->revoke_agent(h.agent_id));
+  EXPECT_EQ(rotate(new_auth).status, 401u) << "a revoked agent gets no new key";
+}
+
 TEST(Api, ReportIsStoredAndItsReplayIsAcknowledgedOnce) {
   Harness h;
   const std::string auth = h.enroll();

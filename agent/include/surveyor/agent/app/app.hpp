@@ -16,6 +16,10 @@ namespace surveyor::agent::app {
 // is invalid). Returns the exit code.
 int run(const config::Settings& settings, const config::Reload& reload);
 
+// Replaces the agent's key with a new one from the collector and saves it
+// (--rotate-key); the old key stops working at once.
+int rotate_key(const config::Settings& settings);
+
 // Collects the inventory once and prints it as JSON (--inventory).
 int print_inventory(const config::Settings& settings);
 

@@ -68,6 +68,7 @@ class Api {
 
   http::Response enroll(const http::Request& req);
   http::Response post_report(const http::Request& req);
+  http::Response rotate_agent_key(const http::Request& req);
   http::Response list_cis(const server::Params& p);
   http::Response get_ci(const server::Params& p);
   http::Response get_inventory(const server::Params& p);

@@ -44,6 +44,9 @@ class AgentStore {
   // Makes the agent report for another CI (an approved enrollment
   // conflict); false when there is no such agent.
   virtual core::Result<bool> reassign_agent(std::string_view id, std::string_view ci_id) = 0;
+  // Replaces the agent's key hash if it is still `old_hash` (a rotation);
+  // false otherwise.
+  virtual core::Result<bool> rotate_key(std::string_view id, std::string_view old_hash, std::string_view new_hash) = 0;
 };
 
 }  // namespace surveyor::collector::store
