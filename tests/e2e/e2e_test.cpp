@@ -825,6 +825,40 @@ TEST(EndToEnd, ACollectorRefusesAnEvictingRedisUnlessToldTo) {
   EXPECT_NE(warnings.find("appendonly no"), std::string::npos) << warnings;
 }
 
+// A collector on a Redis with an ACL user: the password from a file of mode
+// 0600 (one others may read is refused), never from the URL.
+TEST(EndToEnd, ACollectorAuthenticatesToRedisAsAnAclUser) {
+  test::RedisServer redis({"--user", "surveyor", "on", ">e2e-pw", "~*", "&*", "+@all", "--user", "default", "off"});
+  test::TempDir dir;
+  std::ofstream(dir.file("pw")) << "e2e-pw\n";
+  const std::string url = "redis://surveyor@127.0.0.1:" + std::to_string(redis.address().port) + "/e2e";
+  auto start = [&] {
+    return std::make_unique<Process>(std::vector<std::string>{test::binary("surveyor-collector"), "--listen",
+                                                              "127.0.0.1:0", "--store", url, "--store-password-file",
+                                                              dir.file("pw")},
+                                     dir.path(), kEnv);
+  };
+  std::filesystem::permissions(dir.file("pw"), std::filesystem::perms::owner_read | std::filesystem::perms::group_read);
+  auto readable = start();
+  const auto st = readable->stop(0, 20s);  // waits for it to exit by itself
+  ASSERT_TRUE(st) << readable->output();
+  EXPECT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) == 2) << readable->output();
+  EXPECT_NE(readable->output().find("chmod 600"), std::string::npos) << readable->output();
+
+  std::filesystem::permissions(dir.file("pw"), std::filesystem::perms::owner_read);
+  auto collector = start();
+  const std::uint16_t port = listening_port(*collector);
+  ASSERT_NE(port, 0) << collector->output();
+  std::string ready;
+  EXPECT_TRUE(test::eventually(
+      [&] {
+        ready = fetch_body(port, "/readyz");
+        return ready.find("\"ready\"") != std::string::npos;
+      },
+      15s))
+      << ready << collector->output();
+}
+
 TEST(Packaging, ExampleConfigurationsLoad) {
   const std::string etc = std::string(SURVEYOR_SOURCE_DIR) + "/packaging/etc/";
   for (const auto& [bin, file] : {std::pair{"surveyor-agent", "agent.toml"}, std::pair{"surveyor-collector", "collector.toml"}}) {

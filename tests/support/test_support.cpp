@@ -44,7 +44,9 @@ bool redis_answers(const std::string& host, std::uint16_t port) {
     const char ping[] = "PING\r\n";
     if (::write(fd, ping, sizeof ping - 1) == static_cast<ssize_t>(sizeof ping - 1)) {
       char buf[16] = {};
-      ok = ::read(fd, buf, sizeof buf - 1) > 0 && std::string(buf).rfind("+PONG", 0) == 0;
+      // A server that wants a password answers too.
+      ok = ::read(fd, buf, sizeof buf - 1) > 0 &&
+           (std::string(buf).rfind("+PONG", 0) == 0 || std::string(buf).rfind("-NOAUTH", 0) == 0);
     }
   }
   ::close(fd);

@@ -28,23 +28,32 @@ namespace {
 
 struct Target {
   std::string store;
+  std::string password_file;
   std::string config;
 };
 
 void add_target(CLI::App& cmd, Target& t) {
   cmd.add_option("--store", t.store, "the collector's store (sqlite:PATH or redis://...)");
-  cmd.add_option("--config", t.config, "read the store from this collector.toml instead");
+  cmd.add_option("--store-password-file", t.password_file, "file holding Redis's password (mode 0600)");
+  cmd.add_option("--config", t.config, "read the store (and its password file) from this collector.toml instead");
 }
 
 core::Result<store::Stores> open_target(const Target& t) {
-  std::string url = t.store;
+  std::string url = t.store, password_file = t.password_file;
   if (url.empty() && !t.config.empty()) {
     auto s = config::resolve(schema(), t.config, {}, false);
     if (!s) return std::move(s).error();
     url = s->str("store");
+    if (password_file.empty()) password_file = s->str("store_password_file");
   }
   if (url.empty()) return core::make_error(config::ConfigErrc::invalid_value, "--store or --config is required");
-  return backends::open_stores(url);
+  std::string password;
+  if (!password_file.empty()) {
+    auto pw = config::read_secret_file(password_file, "store password");
+    if (!pw) return std::move(pw).error();
+    password = *pw;
+  }
+  return backends::open_stores(url, password);
 }
 
 std::string when(std::int64_t ms) { return ms == 0 ? "-" : core::format_rfc3339(ms); }

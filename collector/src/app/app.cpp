@@ -98,6 +98,9 @@ config::Schema make_schema() {
   s.add({.key = "store", .type = Type::string,
          .default_value = Value{std::string("sqlite:/var/lib/surveyor/surveyor.db")},
          .description = "sqlite:PATH (embedded) or redis://HOST:PORT[/PREFIX] (shared by several collectors)"});
+  s.add({.key = "store_password_file", .type = Type::string, .default_value = Value{std::string()},
+         .description = "file whose first line is Redis's password (requirepass, or the ACL user of "
+                        "redis://USER@HOST...), mode 0600"});
   s.add({.key = "allow_evicting_store", .type = Type::boolean, .default_value = Value{false},
          .description = "run even on a Redis whose maxmemory-policy evicts keys (data can be lost)"});
   config::add_secret(s, "enrollment_token",
@@ -306,7 +309,16 @@ int run(const config::Settings& s) {
       log.error("{}", key.error().message);
       return 2;
     }
-  auto stores = backends::open_stores(s.str("store"));
+  std::string store_password;
+  if (!s.str("store_password_file").empty()) {
+    auto pw = config::read_secret_file(s.str("store_password_file"), "store password");
+    if (!pw) {
+      log.error("{}", pw.error().message);
+      return 2;
+    }
+    store_password = *pw;
+  }
+  auto stores = backends::open_stores(s.str("store"), store_password);
   if (!stores) {
     log.error("cannot open the store: {}", stores.error().describe());
     return 1;

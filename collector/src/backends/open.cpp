@@ -11,7 +11,7 @@ namespace surveyor::collector::backends {
 
 using store::StoreErrc;
 
-core::Result<store::Stores> open_stores(std::string_view url) {
+core::Result<store::Stores> open_stores(std::string_view url, const std::string& password) {
   const std::string text(url);
   if (url.rfind("sqlite:", 0) == 0) {
     sqlite::SqliteOptions o;
@@ -37,8 +37,14 @@ core::Result<store::Stores> open_stores(std::string_view url) {
     std::string path(u->encoded_path());
     while (!path.empty() && path.front() == '/') path.erase(0, 1);
     if (!path.empty()) o.prefix = path;
-    if (u->has_userinfo() || u->has_query())
-      return core::make_error(StoreErrc::invalid, "'" + text + "': user names, passwords and options are not supported");
+    if (u->has_password())
+      return core::make_error(StoreErrc::invalid,
+                              "'" + text + "': no password in the URL: give it in a file (store_password_file)");
+    if (u->has_query()) return core::make_error(StoreErrc::invalid, "'" + text + "': options are not supported");
+    if (u->has_userinfo()) o.user = std::string(u->user());
+    if (!o.user.empty() && password.empty())
+      return core::make_error(StoreErrc::invalid, "'" + text + "': the user " + o.user + " needs a password (store_password_file)");
+    o.password = password;
     return redis::open_redis(o);
   }
   return core::make_error(StoreErrc::invalid, "'" + text + "': expected sqlite:PATH or redis://HOST:PORT[/PREFIX]");

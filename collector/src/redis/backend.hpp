@@ -54,7 +54,7 @@ inline constexpr char kSep = '\x1f';
 
 struct Backend {
   explicit Backend(const RedisOptions& o)
-      : options(o), pool(o.host, o.port, o.timeout, o.max_connections) {}
+      : options(o), pool(o.host, o.port, o.timeout, o.max_connections, o.user, o.password) {}
   RedisOptions options;
   Pool pool;
 

@@ -28,7 +28,8 @@ Connection::~Connection() {
 }
 
 core::Result<std::unique_ptr<Connection>> Connection::open(const std::string& host, std::uint16_t port,
-                                                           std::chrono::milliseconds timeout) {
+                                                           std::chrono::milliseconds timeout, const std::string& user,
+                                                           const std::string& password) {
   redisContext* c = redisConnectWithTimeout(host.c_str(), port, to_timeval(timeout));
   if (c == nullptr) return core::make_error(StoreErrc::unavailable, "redis: out of memory");
   std::unique_ptr<Connection> conn(new Connection(c));
@@ -37,6 +38,16 @@ core::Result<std::unique_ptr<Connection>> Connection::open(const std::string& ho
                             "redis " + host + ":" + std::to_string(port) + ": " + c->errstr);
   redisSetTimeout(c, to_timeval(timeout));
   redisEnableKeepAlive(c);
+  if (!password.empty()) {
+    Argv auth{"AUTH"};
+    if (!user.empty()) auth.push_back(user);
+    auth.push_back(password);
+    auto r = conn->command(auth);
+    if (!r) return std::move(r).error();
+    if (is_error(r->get()))
+      return core::make_error(StoreErrc::unavailable, "redis " + host + ":" + std::to_string(port) +
+                                                          ": authentication failed: " + reply_text(r->get()));
+  }
   return conn;
 }
 
@@ -93,8 +104,14 @@ core::Result<Reply> Connection::command(const Argv& argv) {
   return std::move((*r)[0]);
 }
 
-Pool::Pool(std::string host, std::uint16_t port, std::chrono::milliseconds timeout, std::size_t max)
-    : host_(std::move(host)), port_(port), timeout_(timeout), max_(max == 0 ? 1 : max) {}
+Pool::Pool(std::string host, std::uint16_t port, std::chrono::milliseconds timeout, std::size_t max, std::string user,
+           std::string password)
+    : host_(std::move(host)),
+      user_(std::move(user)),
+      password_(std::move(password)),
+      port_(port),
+      timeout_(timeout),
+      max_(max == 0 ? 1 : max) {}
 
 Pool::~Pool() = default;
 
@@ -109,7 +126,7 @@ core::Result<std::unique_ptr<Connection>> Pool::acquire() {
     }
     ++open_;
   }
-  auto c = Connection::open(host_, port_, timeout_);
+  auto c = Connection::open(host_, port_, timeout_, user_, password_);
   if (!c) {
     std::lock_guard lock(mu_);
     --open_;

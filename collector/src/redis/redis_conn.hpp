@@ -30,8 +30,10 @@ using Argv = std::vector<std::string>;
 class Connection {
  public:
   ~Connection();
+  // Connects, then AUTHs when `password` is set (with `user` when set too).
   static core::Result<std::unique_ptr<Connection>> open(const std::string& host, std::uint16_t port,
-                                                        std::chrono::milliseconds timeout);
+                                                        std::chrono::milliseconds timeout, const std::string& user,
+                                                        const std::string& password);
   // Sends all commands, then reads all replies. A Redis error reply is
   // returned as a reply (type REDIS_REPLY_ERROR), not as a failure; a
   // connection error fails the call and marks the connection broken.
@@ -90,7 +92,8 @@ core::Result<T> optimistic(Connection& c, std::string_view what, F&& attempt) {
 
 class Pool {
  public:
-  Pool(std::string host, std::uint16_t port, std::chrono::milliseconds timeout, std::size_t max);
+  Pool(std::string host, std::uint16_t port, std::chrono::milliseconds timeout, std::size_t max, std::string user = {},
+       std::string password = {});
   ~Pool();
 
   // Runs f(Connection&) on a pooled connection, opening one if needed. The
@@ -120,6 +123,7 @@ class Pool {
   void release(std::unique_ptr<Connection> c, bool discard) noexcept;
 
   std::string host_;
+  std::string user_, password_;
   std::uint16_t port_;
   std::chrono::milliseconds timeout_;
   std::size_t max_;

@@ -49,6 +49,32 @@ TEST(RedisStore, UnreachableServerIsUnavailableNotACrash) {
   EXPECT_EQ(a.error().code, StoreErrc::unavailable);
 }
 
+// A Redis with an ACL user (and no default user): the collector AUTHs as
+// that user with the password it was given, never from the URL.
+TEST(RedisStore, AnAclUserAuthenticatesWithItsPassword) {
+  test::RedisServer redis(
+      {"--user", "surveyor", "on", ">s3cret-pw", "~*", "&*", "+@all", "--user", "default", "off"});
+  const std::string at = std::to_string(redis.address().port);
+  auto s = backends::open_stores("redis://surveyor@127.0.0.1:" + at + "/acl", "s3cret-pw");
+  ASSERT_TRUE(s) << s.error().describe();
+  auto st = s->health->ping();
+  EXPECT_TRUE(st) << st.error().describe();
+  ASSERT_TRUE(s->agents->create_agent({"agt-1", std::string(64, 'a'), "h", "web01", "ci-1", "0.1.0", 1, 0, 0, 0, ""}));
+  auto wrong = backends::open_stores("redis://surveyor@127.0.0.1:" + at + "/acl", "guess");
+  ASSERT_TRUE(wrong);
+  auto refused = wrong->health->ping();
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("authentication failed"), std::string::npos) << refused.error().message;
+  auto anonymous = backends::open_stores("redis://127.0.0.1:" + at + "/acl");
+  ASSERT_TRUE(anonymous);
+  EXPECT_FALSE(anonymous->agents->find_agent("agt-1")) << "no password: refused by Redis";
+  auto in_url = backends::open_stores("redis://surveyor:s3cret-pw@127.0.0.1:" + at + "/acl");
+  ASSERT_FALSE(in_url);
+  EXPECT_NE(in_url.error().message.find("no password in the URL"), std::string::npos);
+  auto no_password = backends::open_stores("redis://surveyor@127.0.0.1:" + at + "/acl");
+  ASSERT_FALSE(no_password) << "a user without a password is a configuration error";
+}
+
 TEST(StoreUrl, BadUrlsAreRefusedWithAReason) {
   for (const char* url : {"", "mysql://x", "sqlite:", "sqlite:/tmp/x.db?foo=bar", "redis://"}) {
     auto s = backends::open_stores(url);

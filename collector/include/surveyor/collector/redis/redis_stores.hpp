@@ -16,6 +16,10 @@ struct RedisOptions {
   std::string prefix = "surveyor";  // every key starts with "<prefix>:"
   std::chrono::milliseconds timeout{2000};
   std::size_t max_connections = 8;
+  // AUTH on every new connection: USER and password (ACLs), or the password
+  // alone (requirepass); nothing when both are empty.
+  std::string user;
+  std::string password;
 };
 
 // Connects lazily; the first call fails with `unavailable` if Redis is down,
