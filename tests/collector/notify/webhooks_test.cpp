@@ -7,6 +7,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
+#include <atomic>
 #include <mutex>
 
 #include "store/fixture.hpp"
@@ -15,6 +16,7 @@
 #include "surveyor/collector/server/server.hpp"
 #include "surveyor/core/clock.hpp"
 #include "surveyor/core/crypto.hpp"
+#include "surveyor/tls/tls.hpp"
 #include "webhook_receiver.hpp"
 
 namespace surveyor::collector {
@@ -110,6 +112,53 @@ TEST(Webhooks, AMessageGoesWhereAnyOfItsIncidentsIsWantedAndLateResolutionsAlone
   ASSERT_EQ(m.size(), 1u);
   EXPECT_EQ(m[0].notices[0].incident.id, "INC-2");
   EXPECT_TRUE(notify::group({{"escalated", svc}}).empty());
+}
+
+}  // namespace
+}  // namespace surveyor::collector
+
+namespace surveyor::collector {
+namespace {
+
+// An https receiver is verified against the webhook's ca_file: delivered
+// when it is the receiver's CA, refused (and retried) when it is another.
+TEST(Webhooks, HttpsReceiversAreVerifiedAgainstTheWebhooksCa) {
+  test::TempDir dir;
+  ASSERT_TRUE(tls::make_quick_start(dir.file("rx"), {"127.0.0.1"}));
+  ASSERT_TRUE(tls::make_quick_start(dir.file("other"), {"127.0.0.1"}));
+  std::atomic<int> received{0};
+  auto router = std::make_shared<server::Router>();
+  router->add("POST", "/hook", "hook", [&](const http::Request&, const server::Params&) {
+    ++received;
+    return server::json_response(200, "{}");
+  });
+  server::ServerOptions o;
+  o.port = 0;
+  o.tls_cert_file = dir.file("rx/server.pem");
+  o.tls_key_file = dir.file("rx/server-key.pem");
+  server::Server rx(o, router);
+  ASSERT_TRUE(rx.start());
+  const std::string url = "https://127.0.0.1:" + std::to_string(rx.port()) + "/hook";
+  auto s = backends::open_stores("sqlite:" + dir.file("s.db"));
+  ASSERT_TRUE(s);
+  core::SystemClock clock;
+  notify::Webhook trusted{"trusted", url, "k", 5, {}, 1, std::chrono::milliseconds(5000), dir.file("rx/ca.pem")};
+  notify::Webhook wrong{"wrong", url, "k", 5, {}, 1, std::chrono::milliseconds(5000), dir.file("other/ca.pem")};
+  notify::Notifier n({trusted, wrong}, s->incidents, clock);
+  store::Incident i;
+  i.id = "INC-1";
+  n.send({{"opened", i}});
+  ASSERT_TRUE(n.wait_idle(std::chrono::seconds(20)));
+  EXPECT_EQ(received.load(), 1) << "only the webhook that trusts the receiver's CA delivered";
+  auto log = s->incidents->list_deliveries(10);
+  ASSERT_TRUE(log);
+  ASSERT_EQ(log->size(), 2u);
+  for (const auto& d : *log) {
+    EXPECT_EQ(d.delivered, d.webhook == "trusted") << d.webhook << ": " << d.error;
+    if (d.webhook == "wrong") {
+      EXPECT_NE(d.error.find("certificate"), std::string::npos) << d.error;
+    }
+  }
 }
 
 }  // namespace
