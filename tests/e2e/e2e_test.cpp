@@ -579,6 +579,49 @@ TEST(EndToEnd, AgentAndCommandLineOverHttpsRefuseACollectorTheyDoNotTrust) {
   ASSERT_TRUE(agent->stop(SIGTERM, 10s));
 }
 
+// The collector's certificate rotated: new files in place, SIGHUP, and new
+// connections get the new certificate; a bad pair keeps the one in use.
+TEST(EndToEnd, SighupLoadsARotatedCertificate) {
+  test::TempDir dir;
+  for (const char* d : {"a", "b"})
+    ASSERT_FALSE(run(admin_command() + "certs init --dir " + dir.file(d) + " --host 127.0.0.1").empty());
+  std::filesystem::create_directories(dir.file("live"));
+  auto install = [&](const std::string& from) {
+    for (const char* f : {"server.pem", "server-key.pem"})
+      std::filesystem::copy_file(dir.file(from + "/" + f), dir.file(std::string("live/") + f),
+                                 std::filesystem::copy_options::overwrite_existing);
+  };
+  install("a");
+  Process collector({test::binary("surveyor-collector"), "--listen", "127.0.0.1:0", "--store",
+                     "sqlite:" + dir.file("s.db"), "--tls-cert", dir.file("live/server.pem"), "--tls-key",
+                     dir.file("live/server-key.pem")},
+                    dir.path(), kEnv);
+  const std::uint16_t port = listening_port(collector, "https");
+  ASSERT_NE(port, 0) << collector.output();
+  auto healthy_with = [&](const std::string& ca) {
+    http::Request r;
+    r.target = "/healthz";
+    http::ClientOptions o;
+    o.ca_file = dir.file(ca + "/ca.pem");
+    auto res = http::fetch(http::Url{"https", "127.0.0.1", port, ""}, r, o);
+    return res && res->status == 200;
+  };
+  EXPECT_TRUE(healthy_with("a"));
+  EXPECT_FALSE(healthy_with("b"));
+  install("b");
+  ::kill(collector.pid(), SIGHUP);
+  ASSERT_TRUE(test::eventually([&] { return healthy_with("b"); }, 15s)) << collector.output();
+  EXPECT_FALSE(healthy_with("a"));
+  // A key that is not the certificate's: refused, the rotated one stays.
+  std::filesystem::copy_file(dir.file("a/server-key.pem"), dir.file("live/server-key.pem"),
+                             std::filesystem::copy_options::overwrite_existing);
+  ::kill(collector.pid(), SIGHUP);
+  ASSERT_TRUE(test::eventually(
+      [&] { return collector.output().find("the certificate in use stays") != std::string::npos; }, 15s))
+      << collector.output();
+  EXPECT_TRUE(healthy_with("b"));
+}
+
 // Plain http to another host would carry the agent's key and the enrollment
 // token in clear text: the agent refuses to start unless told it may.
 TEST(EndToEnd, AnAgentRefusesPlainHttpToAnotherHost) {

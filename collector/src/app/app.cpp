@@ -290,7 +290,7 @@ jobs::HousekeepingOptions housekeeping_options(const config::Settings& s) {
   return ho;
 }
 
-int run(const config::Settings& s) {
+int run(const config::Settings& s, const config::Reload& reload) {
   log::configure(s);
   log::Logger log("collector");
 
@@ -427,8 +427,25 @@ int run(const config::Settings& s) {
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
   int sig = 0;
-  sigwait(&set, &sig);
+  while (sigwait(&set, &sig) == 0 && sig == SIGHUP) {
+    // A rotated certificate: the files named now, read again.
+    if (!server.tls()) {
+      log.info("received SIGHUP: nothing to reload (no TLS)");
+      continue;
+    }
+    auto again = reload();
+    if (!again) {
+      log.error("received SIGHUP: the configuration cannot be read ({}); the certificate in use stays",
+                again.error().message);
+      continue;
+    }
+    if (auto st = server.reload_tls(again->str("tls_cert"), again->str("tls_key")); !st)
+      log.error("received SIGHUP: {}; the certificate in use stays", st.error().message);
+    else
+      log.info("received SIGHUP: loaded the TLS certificate {} for new connections", again->str("tls_cert"));
+  }
   log.info("received {}, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
   server.stop(std::chrono::seconds(5));
   housekeeper.stop();

@@ -16,9 +16,10 @@ int main(int argc, char** argv) {
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
   return config::daemon_main(argc, argv, "surveyor-collector",
                              "the Surveyor collector (CMDB, capacity, availability)", collector::app::schema(),
-                             [](const config::Settings& s, const config::Reload&) { return collector::app::run(s); });
+                             collector::app::run);
 }

@@ -31,6 +31,7 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <atomic>
+#include <mutex>
 #include <thread>
 
 #include "surveyor/core/error_category.hpp"
@@ -81,7 +82,13 @@ struct Server::Impl {
   asio::strand<asio::io_context::executor_type> accept_strand{asio::make_strand(io)};
   tcp::acceptor acceptor;
   std::vector<std::thread> threads;
-  tls::Context tls_context;  // set: HTTPS only
+  tls::Context tls_context;  // set: HTTPS only; replaced whole by reload_tls (under tls_mu)
+  mutable std::mutex tls_mu;
+
+  [[nodiscard]] tls::Context current_tls() const {
+    std::lock_guard lock(tls_mu);
+    return tls_context;
+  }
 
   void record(const std::string& method, const std::string& route, unsigned status,
               std::chrono::steady_clock::time_point start) {
@@ -127,13 +134,14 @@ struct Server::Impl {
       explicit Count(std::atomic<std::size_t>& c) : n(c) { ++n; }
       ~Count() { --n; }
     } count(connections);
-    if (!tls_context) {
+    const tls::Context ctx = current_tls();  // kept alive by this connection
+    if (!ctx) {
       beast::tcp_stream stream(std::move(socket));
       co_await serve(stream);
       co_return;
     }
     // HTTPS only: the handshake must complete within the request timeout.
-    beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), *tls_context);
+    beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), *ctx);
     beast::get_lowest_layer(stream).expires_after(options.request_timeout);
     beast::error_code ec;
     co_await stream.async_handshake(asio::ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));
@@ -270,7 +278,16 @@ core::Status Server::start() {
 
 std::uint16_t Server::port() const { return impl_->bound_port; }
 
-bool Server::tls() const { return impl_->tls_context != nullptr; }
+bool Server::tls() const { return impl_->current_tls() != nullptr; }
+
+core::Status Server::reload_tls(const std::string& cert_file, const std::string& key_file) {
+  if (!tls()) return core::make_error(ServerErrc::bad_tls, "this server was not started with TLS");
+  auto ctx = tls::server_context(cert_file, key_file);
+  if (!ctx) return core::make_error(ServerErrc::bad_tls, ctx.error().message);
+  std::lock_guard lock(impl_->tls_mu);
+  impl_->tls_context = std::move(*ctx);
+  return {};
+}
 
 std::uint64_t Server::handshake_failures() const { return impl_->handshake_failures.load(); }
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "surveyor/config/cli.hpp"
 #include "surveyor/config/options.hpp"
 #include "surveyor/core/result.hpp"
 
@@ -22,10 +23,12 @@ struct Endpoint {
 // "HOST:PORT" or "[V6]:PORT".
 [[nodiscard]] core::Result<Endpoint> parse_listen(const std::string& text);
 
-// Opens the store, serves until SIGINT or SIGTERM, then stops gracefully.
-// Returns the process exit code. The caller must have blocked SIGINT and
-// SIGTERM in every thread (so sigwait can take them).
-int run(const config::Settings& settings);
+// Opens the store, serves until SIGINT or SIGTERM, then stops gracefully;
+// on SIGHUP it loads the TLS certificate and key again from the files the
+// configuration (read again with `reload`) names. Returns the process exit
+// code. The caller must have blocked SIGINT, SIGTERM and SIGHUP in every
+// thread (so sigwait can take them).
+int run(const config::Settings& settings, const config::Reload& reload);
 
 // The administration commands (token, enrollment, agent): whether argv[1]
 // names one, and running it on the store. Returns the exit code.

@@ -63,6 +63,10 @@ class Server {
   [[nodiscard]] core::Status start();
   [[nodiscard]] std::uint16_t port() const;
   [[nodiscard]] bool tls() const;
+  // Loads a new certificate chain and key (a rotated certificate): new
+  // connections use them, connections open keep theirs. On failure the one
+  // in use stays. Only for a server started with TLS.
+  [[nodiscard]] core::Status reload_tls(const std::string& cert_file, const std::string& key_file);
   // TLS handshakes that failed (a client that does not trust the
   // certificate, a port scanner, plain HTTP sent to the HTTPS port).
   [[nodiscard]] std::uint64_t handshake_failures() const;
