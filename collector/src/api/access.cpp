@@ -70,6 +70,12 @@ constexpr std::array kAccess{
     RouteAccess{"services.put", Access::change_manager},
     RouteAccess{"services.delete", Access::change_manager},
     RouteAccess{"slas.recompute", Access::admin},
+    RouteAccess{"tokens.list", Access::admin},
+    RouteAccess{"tokens.create", Access::admin},
+    RouteAccess{"tokens.revoke", Access::admin},
+    RouteAccess{"enrollment_tokens.list", Access::admin},
+    RouteAccess{"enrollment_tokens.create", Access::admin},
+    RouteAccess{"enrollment_tokens.revoke", Access::admin},
 };
 
 constexpr core::Names<Access, 6> kAccessNames{{{{Access::open, "open"},

@@ -41,6 +41,7 @@ void Api::register_routes(server::Router& r) {
   routes_cmdb(r);
   routes_export(r);
   routes_incidents(r);
+  routes_credentials(r);
   routes_health(r);
   r.set_guard([this](const http::Request& q, std::string_view route, server::Params& p) { return refusal(q, route, p); });
 }

@@ -53,6 +53,12 @@ const std::map<std::string, std::string> kExpected{
     {"services.put", "change-manager"},
     {"services.delete", "change-manager"},
     {"slas.recompute", "admin"},
+    {"tokens.list", "admin"},
+    {"tokens.create", "admin"},
+    {"tokens.revoke", "admin"},
+    {"enrollment_tokens.list", "admin"},
+    {"enrollment_tokens.create", "admin"},
+    {"enrollment_tokens.revoke", "admin"},
 };
 
 // Whether a token of `role` may call a route needing `access`.
@@ -182,6 +188,44 @@ TEST(Access, RecordsNameTheTokenAndTheClientNotWhatTheBodySays) {
   auto created = get_json(h, "/api/v1/audit?ci=" + h.ci_id + "&kind=created");
   ASSERT_FALSE(created.at("items").as_array().empty());
   EXPECT_TRUE(created.at("items").as_array()[0].at("actor").is_null());
+}
+
+// Admins manage tokens and enrollment tokens through the API as well.
+TEST(Access, AdminsMakeListAndRevokeTokensThroughTheApi) {
+  Harness h;
+  auto made = h.call("POST", "/api/v1/tokens", R"({"name":"dash","role":"viewer","expires":"30d"})");
+  ASSERT_EQ(made.status, 201u) << made.body;
+  const json::object t = json::parse(made.body).as_object();
+  const std::string secret(t.at("token").as_string());
+  EXPECT_EQ(secret.rfind("svt_", 0), 0u);
+  EXPECT_EQ(t.at("role").as_string(), "viewer");
+  EXPECT_FALSE(t.at("expires").is_null());
+  EXPECT_EQ(h.call_as(secret, "GET", "/api/v1/cis").status, 200u);
+  EXPECT_EQ(h.call("POST", "/api/v1/tokens", R"({"name":"dash","role":"admin"})").status, 409u);
+  for (const char* bad : {R"({"name":"a b","role":"viewer"})", R"({"name":"x","role":"root"})",
+                          R"({"name":"x","role":"viewer","expires":"soon"})", "[]"})
+    EXPECT_EQ(h.call("POST", "/api/v1/tokens", bad).status, 400u) << bad;
+  const std::string list = h.call("GET", "/api/v1/tokens").body;
+  EXPECT_NE(list.find("\"dash\""), std::string::npos) << list;
+  EXPECT_EQ(list.find(secret), std::string::npos) << "a secret is shown once";
+  EXPECT_EQ(list.find(core::sha256_hex(secret)), std::string::npos) << "hashes are not shown either";
+  EXPECT_EQ(h.call("DELETE", "/api/v1/tokens/dash").status, 200u);
+  EXPECT_EQ(h.call("DELETE", "/api/v1/tokens/dash").status, 404u);
+  EXPECT_EQ(h.call_as(secret, "GET", "/api/v1/cis").status, 401u);
+
+  auto grant = h.call("POST", "/api/v1/enrollment-tokens", R"({"uses":1,"expires":"1h"})");
+  ASSERT_EQ(grant.status, 201u) << grant.body;
+  const json::object g = json::parse(grant.body).as_object();
+  const std::string token(g.at("token").as_string()), id(g.at("id").as_string());
+  const std::string ct = std::string(wire::kJsonContentType);
+  EXPECT_EQ(h.call("POST", "/api/v1/enroll", R"({"token":")" + token + R"(","host_id":"h1","hostname":"h"})",
+                   {{"Content-Type", ct}})
+                .status,
+            201u);
+  EXPECT_NE(h.call("GET", "/api/v1/enrollment-tokens").body.find("\"used\":1"), std::string::npos);
+  EXPECT_EQ(h.call("POST", "/api/v1/enrollment-tokens", R"({"uses":0})").status, 400u);
+  EXPECT_EQ(h.call("DELETE", "/api/v1/enrollment-tokens/" + id).status, 200u);
+  EXPECT_EQ(h.call("DELETE", "/api/v1/enrollment-tokens/" + id).status, 404u);
 }
 
 // Per client address and per token: a burst, then 429 with Retry-After until

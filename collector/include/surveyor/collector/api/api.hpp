@@ -19,6 +19,10 @@
 #include "surveyor/collector/store/stores.hpp"
 #include "surveyor/core/clock.hpp"
 
+namespace boost::json {
+class object;
+}
+
 namespace surveyor::collector::api {
 
 class RateLimiter;
@@ -103,6 +107,12 @@ class Api {
   http::Response act_on_incident(const http::Request& req, const server::Params& p);
   http::Response incident_kpis(const server::Params& p);
   http::Response list_deliveries(const server::Params& p);
+  http::Response list_tokens();
+  http::Response create_token(const http::Request& req);
+  http::Response revoke_token(const server::Params& p);
+  http::Response list_enrollment_tokens();
+  http::Response create_enrollment_token(const http::Request& req);
+  http::Response revoke_enrollment_token(const server::Params& p);
   http::Response healthz();
   http::Response readyz();
   http::Response metrics();
@@ -118,6 +128,10 @@ class Api {
   void routes_export(server::Router& r);
   void routes_incidents(server::Router& r);
   void routes_health(server::Router& r);
+  void routes_credentials(server::Router& r);
+  // A body's "expires" (a duration from now) as an instant: `fallback_ms`
+  // from now when absent (0: never); nullopt when malformed.
+  std::optional<std::int64_t> expiry_member(const boost::json::object& o, std::int64_t now_ms, std::int64_t fallback_ms);
   struct Counters {
     metrics::Family<metrics::Counter>& reports;   // {outcome}
     metrics::Family<metrics::Counter>& samples;
