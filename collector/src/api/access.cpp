@@ -9,6 +9,7 @@
 #include "rate_limit.hpp"
 #include "surveyor/collector/api/api.hpp"
 #include "surveyor/core/crypto.hpp"
+#include "surveyor/core/duration.hpp"
 #include "surveyor/core/names.hpp"
 
 namespace surveyor::collector::api {
@@ -130,6 +131,24 @@ bool valid_token_name(std::string_view name) {
 }
 
 std::string new_secret(std::string_view prefix) { return std::string(prefix) + core::random_hex(32); }
+
+Issued<store::OperatorToken> issue_token(std::string name, store::Role role, std::int64_t now_ms,
+                                         std::int64_t expires_ms) {
+  std::string secret = new_secret("svt_");
+  return {{std::move(name), role, core::sha256_hex(secret), now_ms, expires_ms, 0}, std::move(secret)};
+}
+
+Issued<store::EnrollmentGrant> issue_grant(std::int64_t uses, std::int64_t now_ms, std::int64_t expires_ms) {
+  std::string secret = new_secret("sve_");
+  return {{"enr-" + core::random_hex(4), core::sha256_hex(secret), uses, 0, now_ms, expires_ms, 0}, std::move(secret)};
+}
+
+std::optional<std::int64_t> expiry_after(std::string_view text, std::int64_t now_ms) {
+  if (text.empty()) return std::int64_t{0};
+  auto d = core::parse_duration(text);
+  if (!d || d->count() <= 0) return std::nullopt;
+  return now_ms + d->count();
+}
 
 std::optional<http::Response> Api::refusal(const http::Request& q, std::string_view route, server::Params& p) {
   if (!options_.allowed_hosts.empty()) {

@@ -6,8 +6,6 @@
 
 #include "query_params.hpp"
 #include "surveyor/collector/api/api.hpp"
-#include "surveyor/core/crypto.hpp"
-#include "surveyor/core/duration.hpp"
 
 namespace surveyor::collector::api {
 namespace {
@@ -33,13 +31,10 @@ json::object grant_json(const store::EnrollmentGrant& g) {
 
 // "expires" as a duration from now ("90d"); 0 (none) when absent; nullopt
 // when malformed.
-std::optional<std::int64_t> Api::expiry_member(const json::object& o, std::int64_t now_ms, std::int64_t fallback_ms) {
+std::optional<std::int64_t> Api::expiry_member(const json::object& o, std::int64_t now_ms, std::string_view fallback) {
   std::string text;
   if (query::string_member(o, "expires", text)) return std::nullopt;
-  if (text.empty()) return fallback_ms == 0 ? 0 : now_ms + fallback_ms;
-  auto d = core::parse_duration(text);
-  if (!d || d->count() <= 0) return std::nullopt;
-  return now_ms + d->count();
+  return expiry_after(text.empty() ? fallback : std::string_view(text), now_ms);
 }
 
 http::Response Api::list_tokens() {
@@ -61,15 +56,14 @@ http::Response Api::create_token(const http::Request& req) {
   auto r = store::role_from(role);
   if (!r) return fail(400, "bad_request", "role must be viewer, operator, change-manager or admin");
   const std::int64_t now = core::to_unix_ms(clock_.now());
-  auto until = expiry_member(o, now, 0);
+  auto until = expiry_member(o, now, "");
   if (!until) return fail(400, "bad_request", "expires must be a positive duration such as 90d");
-  const std::string secret = new_secret("svt_");
-  const store::OperatorToken t{name, *r, core::sha256_hex(secret), now, *until, 0};
-  auto added = stores_.credentials->add_token(t);
+  const auto t = issue_token(name, *r, now, *until);
+  auto added = stores_.credentials->add_token(t.record);
   if (!added) return store_failure(added.error());
   if (!*added) return fail(409, "conflict", "a token named '" + name + "' exists or existed; names are not reused");
-  json::object out = token_json(t);
-  out["token"] = secret;  // shown this once
+  json::object out = token_json(t.record);
+  out["token"] = t.secret;  // shown this once
   return server::json_response(201, json::serialize(out));
 }
 
@@ -100,13 +94,12 @@ http::Response Api::create_enrollment_token(const http::Request& req) {
     uses = it->value().get_int64();
   }
   const std::int64_t now = core::to_unix_ms(clock_.now());
-  auto until = expiry_member(o, now, 86'400'000);
+  auto until = expiry_member(o, now, "24h");
   if (!until) return fail(400, "bad_request", "expires must be a positive duration such as 24h");
-  const std::string secret = new_secret("sve_");
-  const store::EnrollmentGrant g{"enr-" + core::random_hex(4), core::sha256_hex(secret), uses, 0, now, *until, 0};
-  if (auto st = stores_.credentials->add_grant(g); !st) return store_failure(st.error());
-  json::object out = grant_json(g);
-  out["token"] = secret;  // shown this once
+  const auto g = issue_grant(uses, now, *until);
+  if (auto st = stores_.credentials->add_grant(g.record); !st) return store_failure(st.error());
+  json::object out = grant_json(g.record);
+  out["token"] = g.secret;  // shown this once
   return server::json_response(201, json::serialize(out));
 }
 

@@ -18,8 +18,6 @@
 #include "surveyor/collector/ingest/ingest.hpp"
 #include "surveyor/config/cli.hpp"
 #include "surveyor/core/clock.hpp"
-#include "surveyor/core/crypto.hpp"
-#include "surveyor/core/duration.hpp"
 #include "surveyor/text/table.hpp"
 #include "surveyor/tls/tls.hpp"
 
@@ -81,13 +79,6 @@ bool deliver_secret(const std::string& secret, const std::string& path) {
   return ::close(fd) == 0 && ok;
 }
 
-std::optional<std::int64_t> expiry(const std::string& text, std::int64_t now_ms) {
-  if (text.empty()) return std::int64_t{0};
-  auto d = core::parse_duration(text);
-  if (!d || d->count() <= 0) return std::nullopt;
-  return now_ms + d->count();
-}
-
 int fail(const std::string& message, int code = 1) {
   std::fprintf(stderr, "surveyor-collector: %s\n", message.c_str());
   return code;
@@ -139,15 +130,15 @@ int admin_main(int argc, char** argv) {
     auto r = store::role_from(role);
     if (!r) return void(rc = fail("unknown role '" + role + "': viewer, operator, change-manager or admin", 2));
     if (!api::valid_token_name(name)) return void(rc = fail("a token name is 1-64 letters, digits, '.', '_' or '-'", 2));
-    auto until = expiry(expires, now);
+    auto until = api::expiry_after(expires, now);
     if (!until) return void(rc = fail("--expires: expected a positive duration such as 90d", 2));
     auto stores = open_target(target);
     if (!stores) return void(rc = fail(stores.error().describe()));
-    const std::string secret = api::new_secret("svt_");
-    auto added = stores->credentials->add_token({name, *r, core::sha256_hex(secret), now, *until, 0});
+    const auto t = api::issue_token(name, *r, now, *until);
+    auto added = stores->credentials->add_token(t.record);
     if (!added) return void(rc = fail(added.error().describe()));
     if (!*added) return void(rc = fail("a token named '" + name + "' exists or existed; names are not reused"));
-    if (!deliver_secret(secret, out)) rc = 1;
+    if (!deliver_secret(t.secret, out)) rc = 1;
   });
   auto* list = token->add_subcommand("list", "every token: name, role, dates, state");
   add_target(*list, target);
@@ -176,16 +167,15 @@ int admin_main(int argc, char** argv) {
   ecreate->add_option("--expires", grant_expires, "valid for this long (default 24h)");
   ecreate->add_option("--out", out, "write it to this new file (mode 0600) instead of printing it");
   ecreate->callback([&] {
-    auto until = expiry(grant_expires, now);
+    auto until = api::expiry_after(grant_expires, now);
     if (!until) return void(rc = fail("--expires: expected a positive duration such as 24h", 2));
     auto stores = open_target(target);
     if (!stores) return void(rc = fail(stores.error().describe()));
-    const std::string secret = api::new_secret("sve_");
-    store::EnrollmentGrant g{"enr-" + core::random_hex(4), core::sha256_hex(secret), uses, 0, now, *until, 0};
-    if (auto st = stores->credentials->add_grant(g); !st) return void(rc = fail(st.error().describe()));
-    std::fprintf(stderr, "enrollment token %s: %lld use(s), until %s\n", g.id.c_str(), static_cast<long long>(uses),
-                 when(g.expires_ms).c_str());
-    if (!deliver_secret(secret, out)) rc = 1;
+    const auto g = api::issue_grant(uses, now, *until);
+    if (auto st = stores->credentials->add_grant(g.record); !st) return void(rc = fail(st.error().describe()));
+    std::fprintf(stderr, "enrollment token %s: %lld use(s), until %s\n", g.record.id.c_str(),
+                 static_cast<long long>(uses), when(g.record.expires_ms).c_str());
+    if (!deliver_secret(g.secret, out)) rc = 1;
   });
   auto* elist = enrollment->add_subcommand("list", "every enrollment token: id, uses, dates, state");
   add_target(*elist, target);

@@ -57,6 +57,20 @@ struct ApiOptions {
 [[nodiscard]] bool valid_token_name(std::string_view name);
 // A new secret: `prefix` and 256 bits from the CSPRNG in hex.
 [[nodiscard]] std::string new_secret(std::string_view prefix);
+// A record to store and its secret, shown once: an operator's token
+// ("svt_...") or an enrollment grant ("sve_...", id "enr-...").
+template <class Record>
+struct Issued {
+  Record record;
+  std::string secret;
+};
+[[nodiscard]] Issued<store::OperatorToken> issue_token(std::string name, store::Role role, std::int64_t now_ms,
+                                                       std::int64_t expires_ms);
+[[nodiscard]] Issued<store::EnrollmentGrant> issue_grant(std::int64_t uses, std::int64_t now_ms,
+                                                         std::int64_t expires_ms);
+// When something valid for `text` ("90d", "12h") from now_ms expires; 0
+// (never) for empty text; nullopt unless a positive duration.
+[[nodiscard]] std::optional<std::int64_t> expiry_after(std::string_view text, std::int64_t now_ms);
 
 // The REST API (docs/api.md): enrollment, reports, CIs, health and metrics.
 // Handlers block on the stores; the server runs them on its worker pool.
@@ -129,9 +143,9 @@ class Api {
   void routes_incidents(server::Router& r);
   void routes_health(server::Router& r);
   void routes_credentials(server::Router& r);
-  // A body's "expires" (a duration from now) as an instant: `fallback_ms`
-  // from now when absent (0: never); nullopt when malformed.
-  std::optional<std::int64_t> expiry_member(const boost::json::object& o, std::int64_t now_ms, std::int64_t fallback_ms);
+  // A body's "expires" (a duration from now, `fallback` when absent; empty:
+  // never) as an instant; nullopt when malformed.
+  std::optional<std::int64_t> expiry_member(const boost::json::object& o, std::int64_t now_ms, std::string_view fallback);
   struct Counters {
     metrics::Family<metrics::Counter>& reports;   // {outcome}
     metrics::Family<metrics::Counter>& samples;
