@@ -6,9 +6,19 @@ find_package(Boost 1.81 CONFIG REQUIRED COMPONENTS json url)
 find_package(cereal 1.3.2 CONFIG REQUIRED)
 find_package(SQLite3 REQUIRED)
 find_package(ZLIB REQUIRED)
-# OpenSSL 3 (libssl-dev): TLS on every link, through Asio's ssl stream, and
-# the quick-start certificates of `surveyor-collector certs init`.
+# OpenSSL 3 (libssl-dev): the collector's HTTPS, through Asio's ssl stream,
+# and the quick-start certificates of `surveyor-collector certs init`.
 find_package(OpenSSL 3 REQUIRED)
+# mbed TLS 2.28 (libmbedtls-dev): the HTTP client's TLS (agent, command line,
+# webhooks); it keeps the agent small. Debian ships no CMake or pkg-config
+# file for it.
+find_path(MBEDTLS_INCLUDE_DIR mbedtls/ssl.h REQUIRED)
+find_library(MBEDTLS_LIBRARY mbedtls REQUIRED)
+find_library(MBEDX509_LIBRARY mbedx509 REQUIRED)
+find_library(MBEDCRYPTO_LIBRARY mbedcrypto REQUIRED)
+add_library(MbedTLS::mbedtls INTERFACE IMPORTED)
+target_include_directories(MbedTLS::mbedtls SYSTEM INTERFACE ${MBEDTLS_INCLUDE_DIR})
+target_link_libraries(MbedTLS::mbedtls INTERFACE ${MBEDTLS_LIBRARY} ${MBEDX509_LIBRARY} ${MBEDCRYPTO_LIBRARY})
 find_package(spdlog 1.10 CONFIG REQUIRED)
 find_package(tomlplusplus 3.3 CONFIG REQUIRED)
 find_package(CLI11 2.1 CONFIG REQUIRED)

@@ -18,7 +18,6 @@
 #include "surveyor/core/clock.hpp"
 #include "surveyor/core/duration.hpp"
 #include "surveyor/http/client.hpp"
-#include "surveyor/tls/tls.hpp"
 #include "surveyor/log/log.hpp"
 
 namespace surveyor::agent::app {
@@ -51,7 +50,7 @@ config::Schema make_schema() {
                         "it); with no ca_file, the pin alone is checked",
          .validate = [](const Value& v) -> std::optional<std::string> {
            const auto& pin = std::get<std::string>(v);
-           if (!pin.empty() && !tls::valid_pin(pin)) return "must be 64 hex digits";
+           if (!pin.empty() && !http::valid_pin(pin)) return "must be 64 hex digits";
            return std::nullopt;
          }});
   s.add({.key = "allow_plain_http", .type = Type::boolean, .default_value = Value{false},

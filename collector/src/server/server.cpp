@@ -150,6 +150,7 @@ struct Server::Impl {
       beast::get_lowest_layer(stream).close();
       co_return;
     }
+    if (SSL_session_reused(stream.native_handle()) == 1) resumed_handshakes.fetch_add(1);
     co_await serve(stream);
   }
 
@@ -233,6 +234,7 @@ struct Server::Impl {
   }
 
   std::atomic<std::uint64_t> handshake_failures{0};
+  std::atomic<std::uint64_t> resumed_handshakes{0};
 
   // Whether the request's path is one of the agents' (its own pool).
   [[nodiscard]] bool is_ingest(std::string_view target) const {
@@ -290,6 +292,8 @@ core::Status Server::reload_tls(const std::string& cert_file, const std::string&
 }
 
 std::uint64_t Server::handshake_failures() const { return impl_->handshake_failures.load(); }
+
+std::uint64_t Server::resumed_handshakes() const { return impl_->resumed_handshakes.load(); }
 
 void Server::stop(std::chrono::milliseconds grace) {
   Impl& s = *impl_;

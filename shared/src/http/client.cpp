@@ -22,11 +22,10 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <optional>
 
-#include "surveyor/tls/tls.hpp"
+#include "tls_stream.hpp"
 
 namespace surveyor::http {
 namespace {
@@ -75,9 +74,9 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
   // A plain connection, or a TLS one (https); `stream` is its TCP layer
   // either way (timeouts, cancel, close).
   std::optional<beast::tcp_stream> plain;
-  std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
+  std::shared_ptr<detail::TlsStream> secure;
   beast::tcp_stream* stream = nullptr;
-  tls::Context tls_context;
+  std::shared_ptr<detail::Trust> trust;  // loaded on the first https connection
   beast::flat_buffer buffer;
   bool cancelled = false;
   bool busy = false;  // one request at a time
@@ -106,14 +105,13 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
       if (*timed_out) co_return core::make_error(HttpErrc::timeout, url.to_string() + ": resolving");
       co_return fail(HttpErrc::resolve, ec);
     }
-    const tls::ClientTrust trust{opts.ca_file, opts.pin_sha256};
     if (url.scheme == "https") {
-      if (!tls_context) {
-        auto ctx = tls::client_context(trust);
-        if (!ctx) co_return core::make_error(HttpErrc::tls, url.to_string() + ": " + ctx.error().message);
-        tls_context = std::move(*ctx);
+      if (!trust) {
+        auto t = detail::Trust::make(opts.ca_file, opts.pin_sha256);
+        if (!t) co_return core::make_error(HttpErrc::tls, url.to_string() + ": " + t.error().message);
+        trust = std::move(*t);
       }
-      secure.emplace(io, *tls_context);
+      secure = std::make_shared<detail::TlsStream>(io, trust);
       stream = &secure->next_layer();
     } else {
       plain.emplace(io);
@@ -126,22 +124,14 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
       co_return fail(HttpErrc::connect, ec);
     }
     if (secure) {
-      // Nothing is written before the server is verified: its chain and
-      // name in the handshake, its key against the pin right after.
-      if (auto st = tls::prepare_client(secure->native_handle(), url.host, trust); !st) {
-        close();
-        co_return core::make_error(HttpErrc::tls, url.to_string() + ": " + st.error().message);
-      }
-      co_await secure->async_handshake(asio::ssl::stream_base::client, asio::redirect_error(asio::use_awaitable, ec));
+      // Nothing is written before the server is verified: its chain, name
+      // and pin are checked in the handshake.
+      ec = co_await secure->handshake(url.host);
       if (ec) {
-        const std::string why = tls::verify_failure(secure->native_handle());
+        const std::string why = secure->failure().empty() ? ec.message() : secure->failure();
         close();
         if (ec == beast::error::timeout || cancelled) co_return fail(HttpErrc::timeout, ec);
-        co_return core::make_error(HttpErrc::tls, url.to_string() + ": " + (why.empty() ? ec.message() : why));
-      }
-      if (auto st = tls::check_pin(secure->native_handle(), trust); !st) {
-        close();
-        co_return core::make_error(HttpErrc::tls, url.to_string() + ": " + st.error().message);
+        co_return core::make_error(HttpErrc::tls, url.to_string() + ": " + why);
       }
     }
     buffer.clear();
@@ -180,8 +170,7 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
       // A kept-alive connection the server closed meanwhile ends the stream
       // before any answer: the caller retries it on a fresh connection.
       if (ec == beast::error::timeout || cancelled || ec == asio::error::eof ||
-          ec == asio::error::connection_reset || ec == bhttp::error::end_of_stream ||
-          ec == asio::ssl::error::stream_truncated)
+          ec == asio::error::connection_reset || ec == bhttp::error::end_of_stream)
         co_return fail(HttpErrc::io, ec);
       co_return fail(HttpErrc::protocol, ec);
     }

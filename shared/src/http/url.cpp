@@ -2,6 +2,9 @@
 // Endpoint URLs: http:// and https://, taken apart into host, port and base path.
 #include <boost/url/parse.hpp>
 
+#include <algorithm>
+#include <cctype>
+
 #include "surveyor/http/client.hpp"
 
 namespace surveyor::http {
@@ -13,6 +16,11 @@ std::string Url::to_string() const {
 
 bool is_loopback(std::string_view host) {
   return host == "localhost" || host == "::1" || host.starts_with("127.");
+}
+
+bool valid_pin(std::string_view pin) {
+  return pin.size() == 64 &&
+         std::all_of(pin.begin(), pin.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; });
 }
 
 core::Result<Url> parse_url(std::string_view text) {

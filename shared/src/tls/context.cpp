@@ -1,16 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
-// TLS contexts for clients and the server, and public-key pins.
+// The server's TLS context, and public-key pins of certificate files.
 #include <boost/asio/ssl/context.hpp>
-#include <boost/asio/ssl/host_name_verification.hpp>
 
-#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
-#include <algorithm>
-#include <cctype>
 #include <cstdio>
 
 #include "surveyor/core/error_category.hpp"
@@ -21,22 +17,11 @@ namespace {
 
 namespace ssl = boost::asio::ssl;
 
-enum class TlsErrc { config = 1, untrusted };
-const core::TableCategory kCategory("tls", {{TlsErrc::config, "TLS configuration"},
-                                            {TlsErrc::untrusted, "server not trusted"}});
+enum class TlsErrc { config = 1 };
+const core::TableCategory kCategory("tls", {{TlsErrc::config, "TLS configuration"}});
 
 core::Error tls_error(TlsErrc c, std::string message) {
   return core::Error{std::error_code(static_cast<int>(c), kCategory), std::move(message)};
-}
-
-// The newest OpenSSL error as text ("" when none).
-std::string openssl_error() {
-  const unsigned long e = ERR_get_error();
-  ERR_clear_error();
-  if (e == 0) return {};
-  char buf[256];
-  ERR_error_string_n(e, buf, sizeof buf);
-  return buf;
 }
 
 std::string spki_pin(X509* cert) {
@@ -57,68 +42,7 @@ std::string spki_pin(X509* cert) {
   return hex;
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 }  // namespace
-
-bool valid_pin(std::string_view pin) {
-  return pin.size() == 64 && std::all_of(pin.begin(), pin.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; });
-}
-
-core::Result<Context> client_context(const ClientTrust& trust) {
-  if (!trust.pin_sha256.empty() && !valid_pin(trust.pin_sha256))
-    return tls_error(TlsErrc::config, "pin_sha256 must be 64 hex digits (the SHA-256 of the server key's SPKI)");
-  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
-  SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
-  boost::system::error_code ec;
-  if (!trust.ca_file.empty()) {
-    ctx->load_verify_file(trust.ca_file, ec);
-    if (ec) return tls_error(TlsErrc::config, "cannot load the CA file " + trust.ca_file + ": " + ec.message());
-  } else if (trust.pin_sha256.empty()) {
-    ctx->set_default_verify_paths(ec);
-    if (ec) return tls_error(TlsErrc::config, "cannot load the system's CA certificates: " + ec.message());
-  }
-  ctx->set_verify_mode(ssl::verify_peer);
-  // A pin alone: the chain is not checked, the key is (check_pin).
-  if (trust.ca_file.empty() && !trust.pin_sha256.empty())
-    ctx->set_verify_callback([](bool, ssl::verify_context&) { return true; });
-  return ctx;
-}
-
-core::Status prepare_client(ssl_st* ssl, const std::string& host, const ClientTrust& trust) {
-  if (SSL_set_tlsext_host_name(ssl, host.c_str()) != 1)
-    return tls_error(TlsErrc::config, "cannot set the server name " + host + ": " + openssl_error());
-  if (!trust.ca_file.empty() || trust.pin_sha256.empty()) {
-    // The certificate must name the host (DNS name or IP address).
-    X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
-    X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-    const bool is_ip = X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str()) == 1;
-    if (!is_ip && X509_VERIFY_PARAM_set1_host(param, host.c_str(), host.size()) != 1)
-      return tls_error(TlsErrc::config, "cannot check the server name " + host + ": " + openssl_error());
-    ERR_clear_error();
-  }
-  return {};
-}
-
-std::string verify_failure(ssl_st* ssl) {
-  const long v = SSL_get_verify_result(ssl);
-  return v == X509_V_OK ? std::string() : X509_verify_cert_error_string(v);
-}
-
-core::Status check_pin(ssl_st* ssl, const ClientTrust& trust) {
-  if (trust.pin_sha256.empty()) return {};
-  X509* cert = SSL_get1_peer_certificate(ssl);
-  if (cert == nullptr) return tls_error(TlsErrc::untrusted, "the server sent no certificate");
-  const std::string pin = spki_pin(cert);
-  X509_free(cert);
-  if (pin != lower(trust.pin_sha256))
-    return tls_error(TlsErrc::untrusted, "the server's key does not match pin_sha256 (it is " + pin + ")");
-  return {};
-}
 
 core::Result<Context> server_context(const std::string& cert_file, const std::string& key_file) {
   auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);

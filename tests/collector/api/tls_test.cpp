@@ -5,6 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <optional>
+
+#include <boost/asio/io_context.hpp>
 
 #include "surveyor/collector/server/server.hpp"
 #include "surveyor/http/client.hpp"
@@ -92,6 +95,9 @@ TEST(Tls, AnotherCaAWrongPinAWrongNameAndPlainHttpAreRefused) {
   ASSERT_FALSE(wrong_name) << "the certificate names collector.example.test only";
   EXPECT_EQ(wrong_name.error().code, http::HttpErrc::tls);
   EXPECT_NE(wrong_name.error().message.find("mismatch"), std::string::npos) << wrong_name.error().message;
+  auto wrong_dns_name = s.get("localhost", trusting(ca));
+  ASSERT_FALSE(wrong_dns_name) << "localhost is not collector.example.test";
+  EXPECT_NE(wrong_dns_name.error().message.find("mismatch"), std::string::npos) << wrong_dns_name.error().message;
   auto wrong_pin = s.get("127.0.0.1", trusting("", *other_pin));
   ASSERT_FALSE(wrong_pin);
   EXPECT_EQ(wrong_pin.error().code, http::HttpErrc::tls);
@@ -106,6 +112,40 @@ TEST(Tls, AnotherCaAWrongPinAWrongNameAndPlainHttpAreRefused) {
   auto plain = http::fetch(http::Url{"http", "127.0.0.1", s.srv->port(), ""}, r);
   EXPECT_TRUE(!plain || plain->status != 200u) << "plain HTTP to the HTTPS port is not served";
   ASSERT_TRUE(test::eventually([&] { return s.srv->handshake_failures() > failures; }, std::chrono::seconds(10)));
+}
+
+TEST(Tls, AnAddressMustBeOneOfTheCertificatesAddresses) {
+  TlsServer s({"127.0.0.2", "::1", "localhost"});
+  auto r = s.get("127.0.0.1", trusting(s.dir.file("certs/ca.pem")));
+  ASSERT_FALSE(r) << "the certificate names 127.0.0.2, ::1 and localhost, not 127.0.0.1";
+  EXPECT_EQ(r.error().code, http::HttpErrc::tls);
+  EXPECT_NE(r.error().message.find("mismatch"), std::string::npos) << r.error().message;
+  auto by_name = s.get("localhost", trusting(s.dir.file("certs/ca.pem")));
+  EXPECT_TRUE(by_name) << by_name.error().describe();
+}
+
+TEST(Tls, AReconnectResumesTheSessionAndIsStillVerified) {
+  TlsServer s({"127.0.0.1"});
+  boost::asio::io_context io;
+  http::Client client(io, http::Url{"https", "127.0.0.1", s.srv->port(), ""},
+                      trusting(s.dir.file("certs/ca.pem"), s.pin));
+  // Each request asks the server to close: the next one connects anew.
+  auto once = [&] {
+    http::Request r;
+    r.target = "/hello";
+    r.headers.emplace_back("Connection", "close");
+    std::optional<core::Result<http::Response>> out;
+    client.async_request(r, [&](core::Result<http::Response> res) { out = std::move(res); });
+    io.restart();
+    io.run();
+    return out && *out && (*out)->status == 200u;
+  };
+  ASSERT_TRUE(once());
+  EXPECT_EQ(s.srv->resumed_handshakes(), 0u);
+  ASSERT_TRUE(once());
+  ASSERT_TRUE(once());
+  EXPECT_EQ(s.srv->resumed_handshakes(), 2u) << "the second and third connections resumed the first's session";
+  EXPECT_EQ(s.srv->handshake_failures(), 0u);
 }
 
 TEST(Tls, AServerWithAKeyThatIsNotItsCertificatesDoesNotStart) {

@@ -36,6 +36,8 @@ struct Url {
 [[nodiscard]] core::Result<Url> parse_url(std::string_view text);
 // Whether a URL's host is this machine: "localhost", 127.0.0.0/8 or ::1.
 [[nodiscard]] bool is_loopback(std::string_view host);
+// Whether `pin` is a public-key pin: 64 hex digits.
+[[nodiscard]] bool valid_pin(std::string_view pin);
 
 struct ClientOptions {
   std::chrono::milliseconds timeout{10'000};  // whole request: connect, write, read
@@ -44,13 +46,16 @@ struct ClientOptions {
   // https: the server's certificate is verified against `ca_file` (PEM;
   // empty: the system's CAs) and must name the URL's host; with
   // `pin_sha256` (64 hex digits) its key must be that one as well, and a
-  // pin without a ca_file is checked alone (see surveyor/tls/tls.hpp).
+  // pin without a ca_file is checked alone: the collector's own
+  // certificate, not signed by any CA the client knows, is then trusted by
+  // its key. The pin is the SHA-256 of the key's DER SubjectPublicKeyInfo.
   std::string ca_file;
   std::string pin_sha256;
 };
 
-// An HTTP/1.1 client for one endpoint, over TLS for https. Nothing is sent
-// before the server is verified: a failed verification is HttpErrc::tls.
+// An HTTP/1.1 client for one endpoint, over TLS 1.2 (mbed TLS) for https.
+// Nothing is sent before the server is verified: a failed verification is
+// HttpErrc::tls. A reconnect resumes the last TLS session when it can.
 // The connection is kept alive between
 // requests and re-opened once when a kept-alive connection turns out closed.
 // Not thread-safe: use it from the io_context's thread, one request at a time.

@@ -70,6 +70,9 @@ class Server {
   // TLS handshakes that failed (a client that does not trust the
   // certificate, a port scanner, plain HTTP sent to the HTTPS port).
   [[nodiscard]] std::uint64_t handshake_failures() const;
+  // TLS handshakes that resumed an earlier session (a client reconnecting
+  // without a new key exchange).
+  [[nodiscard]] std::uint64_t resumed_handshakes() const;
   void stop(std::chrono::milliseconds grace = std::chrono::milliseconds{5000});
 
  private:
