@@ -2,13 +2,14 @@
 // What TLS costs a report (docs/benchmarks.md): the collector's HTTP server
 // and the agent's HTTP client on loopback, a 2 KiB POST answered 202, over
 // plain HTTP and over TLS (certs init's ECDSA P-256 certificate), on one
-// kept-alive connection and on a new connection per request (a handshake
-// each time).
+// kept-alive connection, on a new connection per request (over TLS the
+// client resumes its session: an abbreviated handshake), and on a new client
+// per request (a full handshake, as an agent that has just started).
 //
 //   bench_tls [--requests N]
 //
-// Prints the mean wall time per request in each case, and the handshake's
-// cost per report: new connection minus kept-alive, over TLS.
+// Prints the mean wall time and CPU per request in each case, and the
+// handshakes' cost per report: new connection or client minus kept-alive.
 #include <boost/asio/io_context.hpp>
 
 #include <sys/resource.h>
@@ -40,9 +41,12 @@ http::Request report() {
   return r;
 }
 
-// Mean microseconds per request on one client: all on one kept-alive
-// connection, or each on a new one ("Connection: close": connect and, over
-// TLS, a full handshake every time, as an agent without keep-alive).
+// How requests are sent: all on one kept-alive connection; each on a new
+// connection of one client ("Connection: close"; over TLS it resumes the
+// client's session); each from a new client (a full handshake).
+enum class Mode { kept_alive, new_connection, new_client };
+
+// Mean microseconds per request.
 struct Cost {
   double wall_us = 0;  // mean wall time per request
   double cpu_us = 0;   // mean CPU time per request, client and server together
@@ -55,7 +59,7 @@ double cpu_now_us() {
          static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
 }
 
-Cost per_request(const http::Url& url, const http::ClientOptions& o, int n, bool keep_alive) {
+Cost per_request(const http::Url& url, const http::ClientOptions& o, int n, Mode mode) {
   boost::asio::io_context io;
   auto client = std::make_unique<http::Client>(io, url, o);
   int done = 0, failed = 0;
@@ -64,7 +68,8 @@ Cost per_request(const http::Url& url, const http::ClientOptions& o, int n, bool
   std::function<void()> next = [&] {
     if (done == n) return;
     http::Request req = report();
-    if (!keep_alive) req.headers.emplace_back("Connection", "close");
+    if (mode != Mode::kept_alive) req.headers.emplace_back("Connection", "close");
+    if (mode == Mode::new_client && done > 0) client = std::make_unique<http::Client>(io, url, o);
     client->async_request(std::move(req), [&](core::Result<http::Response> r) {
       if (!r || r->status != 202) ++failed;
       ++done;
@@ -112,19 +117,23 @@ int main(int argc, char** argv) {
   const http::Url plain_url{"http", "127.0.0.1", plain.port(), ""};
   const http::Url tls_url{"https", "127.0.0.1", secure.port(), ""};
 
-  per_request(tls_url, o, 50, true);  // warm up
-  const Cost plain_kept = per_request(plain_url, o, n, true);
-  const Cost plain_new = per_request(plain_url, o, n, false);
-  const Cost tls_kept = per_request(tls_url, o, n, true);
-  const Cost tls_new = per_request(tls_url, o, n, false);
+  per_request(tls_url, o, 50, Mode::kept_alive);  // warm up
+  const Cost plain_kept = per_request(plain_url, o, n, Mode::kept_alive);
+  const Cost plain_new = per_request(plain_url, o, n, Mode::new_connection);
+  const Cost tls_kept = per_request(tls_url, o, n, Mode::kept_alive);
+  const Cost tls_resumed = per_request(tls_url, o, n, Mode::new_connection);
+  const Cost tls_full = per_request(tls_url, o, n, Mode::new_client);
   std::printf("%d requests of 2 KiB each, per request (client and server in this process): wall time, CPU time\n", n);
-  std::printf("  plain HTTP, kept alive        %8.1f us  %8.1f us\n", plain_kept.wall_us, plain_kept.cpu_us);
-  std::printf("  plain HTTP, new connection    %8.1f us  %8.1f us\n", plain_new.wall_us, plain_new.cpu_us);
-  std::printf("  TLS, kept alive               %8.1f us  %8.1f us\n", tls_kept.wall_us, tls_kept.cpu_us);
-  std::printf("  TLS, new connection           %8.1f us  %8.1f us\n", tls_new.wall_us, tls_new.cpu_us);
-  std::printf("handshake per report (TLS new - TLS kept alive): %.1f us wall, %.1f us CPU; TLS on a kept-alive "
-              "connection: %+.1f us CPU\n",
-              tls_new.wall_us - tls_kept.wall_us, tls_new.cpu_us - tls_kept.cpu_us, tls_kept.cpu_us - plain_kept.cpu_us);
+  std::printf("  plain HTTP, kept alive                  %8.1f us  %8.1f us\n", plain_kept.wall_us, plain_kept.cpu_us);
+  std::printf("  plain HTTP, new connection              %8.1f us  %8.1f us\n", plain_new.wall_us, plain_new.cpu_us);
+  std::printf("  TLS, kept alive                         %8.1f us  %8.1f us\n", tls_kept.wall_us, tls_kept.cpu_us);
+  std::printf("  TLS, new connection (session resumed)   %8.1f us  %8.1f us\n", tls_resumed.wall_us, tls_resumed.cpu_us);
+  std::printf("  TLS, new client (full handshake)        %8.1f us  %8.1f us\n", tls_full.wall_us, tls_full.cpu_us);
+  std::printf("per report over TLS, beyond kept-alive: resumed handshake %.1f us wall, %.1f us CPU; full handshake "
+              "%.1f us wall, %.1f us CPU; TLS on a kept-alive connection: %+.1f us CPU\n",
+              tls_resumed.wall_us - tls_kept.wall_us, tls_resumed.cpu_us - tls_kept.cpu_us,
+              tls_full.wall_us - tls_kept.wall_us, tls_full.cpu_us - tls_kept.cpu_us,
+              tls_kept.cpu_us - plain_kept.cpu_us);
   std::filesystem::remove_all(dir);
   return 0;
 }

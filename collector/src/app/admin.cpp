@@ -10,10 +10,12 @@
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <map>
 #include <iostream>
 
 #include "surveyor/collector/api/api.hpp"
 #include "surveyor/collector/app/app.hpp"
+#include "store_access.hpp"
 #include "surveyor/collector/backends/open.hpp"
 #include "surveyor/collector/ingest/ingest.hpp"
 #include "surveyor/config/cli.hpp"
@@ -33,25 +35,22 @@ struct Target {
 void add_target(CLI::App& cmd, Target& t) {
   cmd.add_option("--store", t.store, "the collector's store (sqlite:PATH or redis://...)");
   cmd.add_option("--store-password-file", t.password_file, "file holding Redis's password (mode 0600)");
-  cmd.add_option("--config", t.config, "read the store (and its password file) from this collector.toml instead");
+  cmd.add_option("--config", t.config,
+                 "read the store and its store_* settings (password file, rediss:// files) from this collector.toml");
 }
 
 core::Result<store::Stores> open_target(const Target& t) {
-  std::string url = t.store, password_file = t.password_file;
-  if (url.empty() && !t.config.empty()) {
-    auto s = config::resolve(schema(), t.config, {}, false);
-    if (!s) return std::move(s).error();
-    url = s->str("store");
-    if (password_file.empty()) password_file = s->str("store_password_file");
-  }
-  if (url.empty()) return core::make_error(config::ConfigErrc::invalid_value, "--store or --config is required");
-  std::string password;
-  if (!password_file.empty()) {
-    auto pw = config::read_secret_file(password_file, "store password");
-    if (!pw) return std::move(pw).error();
-    password = *pw;
-  }
-  return backends::open_stores(url, password);
+  // The collector's own settings (its file when given), the flags winning.
+  std::map<std::string, std::string> flags;
+  if (!t.store.empty()) flags["store"] = t.store;
+  if (!t.password_file.empty()) flags["store_password_file"] = t.password_file;
+  if (t.store.empty() && t.config.empty())
+    return core::make_error(config::ConfigErrc::invalid_value, "--store or --config is required");
+  auto s = config::resolve(schema(), t.config, flags, false);
+  if (!s) return std::move(s).error();
+  auto access = store_access(*s);
+  if (!access) return std::move(access).error();
+  return backends::open_stores(s->str("store"), *access);
 }
 
 std::string when(std::int64_t ms) { return ms == 0 ? "-" : core::format_rfc3339(ms); }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // surveyor-collector's wiring: options, store, API, server, signals.
 #include "surveyor/collector/app/app.hpp"
+#include "store_access.hpp"
 
 #include <csignal>
 #include <cstdio>
@@ -97,10 +98,17 @@ config::Schema make_schema() {
          .description = "PEM private key of tls_cert (mode 0600)"});
   s.add({.key = "store", .type = Type::string,
          .default_value = Value{std::string("sqlite:/var/lib/surveyor/surveyor.db")},
-         .description = "sqlite:PATH (embedded) or redis://HOST:PORT[/PREFIX] (shared by several collectors)"});
+         .description = "sqlite:PATH (embedded), or redis://HOST:PORT[/PREFIX] (shared by several collectors; "
+                        "rediss:// over TLS)"});
   s.add({.key = "store_password_file", .type = Type::string, .default_value = Value{std::string()},
          .description = "file whose first line is Redis's password (requirepass, or the ACL user of "
                         "redis://USER@HOST...), mode 0600"});
+  s.add({.key = "store_ca_file", .type = Type::string, .default_value = Value{std::string()},
+         .description = "rediss://: PEM CAs that sign Redis's certificate (empty: the system's)"});
+  s.add({.key = "store_tls_cert", .type = Type::string, .default_value = Value{std::string()},
+         .description = "rediss://: PEM client certificate, when Redis asks for one (tls-auth-clients)"});
+  s.add({.key = "store_tls_key", .type = Type::string, .default_value = Value{std::string()},
+         .description = "rediss://: PEM private key of store_tls_cert (mode 0600)"});
   s.add({.key = "allow_evicting_store", .type = Type::boolean, .default_value = Value{false},
          .description = "run even on a Redis whose maxmemory-policy evicts keys (data can be lost)"});
   config::add_secret(s, "enrollment_token",
@@ -290,6 +298,21 @@ jobs::HousekeepingOptions housekeeping_options(const config::Settings& s) {
   return ho;
 }
 
+core::Result<backends::StoreAccess> store_access(const config::Settings& s) {
+  backends::StoreAccess a;
+  if (!s.str("store_password_file").empty()) {
+    auto pw = config::read_secret_file(s.str("store_password_file"), "store password");
+    if (!pw) return std::move(pw).error();
+    a.password = *pw;
+  }
+  a.ca_file = s.str("store_ca_file");
+  a.cert_file = s.str("store_tls_cert");
+  a.key_file = s.str("store_tls_key");
+  if (!a.key_file.empty())
+    if (auto key = config::read_secret_file(a.key_file, "store TLS key"); !key) return std::move(key).error();
+  return a;
+}
+
 int run(const config::Settings& s, const config::Reload& reload) {
   log::configure(s);
   log::Logger log("collector");
@@ -309,16 +332,12 @@ int run(const config::Settings& s, const config::Reload& reload) {
       log.error("{}", key.error().message);
       return 2;
     }
-  std::string store_password;
-  if (!s.str("store_password_file").empty()) {
-    auto pw = config::read_secret_file(s.str("store_password_file"), "store password");
-    if (!pw) {
-      log.error("{}", pw.error().message);
-      return 2;
-    }
-    store_password = *pw;
+  auto access = store_access(s);
+  if (!access) {
+    log.error("{}", access.error().message);
+    return 2;
   }
-  auto stores = backends::open_stores(s.str("store"), store_password);
+  auto stores = backends::open_stores(s.str("store"), *access);
   if (!stores) {
     log.error("cannot open the store: {}", stores.error().describe());
     return 1;

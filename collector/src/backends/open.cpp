@@ -11,7 +11,8 @@ namespace surveyor::collector::backends {
 
 using store::StoreErrc;
 
-core::Result<store::Stores> open_stores(std::string_view url, const std::string& password) {
+core::Result<store::Stores> open_stores(std::string_view url, const StoreAccess& access) {
+  const std::string& password = access.password;
   const std::string text(url);
   if (url.rfind("sqlite:", 0) == 0) {
     sqlite::SqliteOptions o;
@@ -27,10 +28,18 @@ core::Result<store::Stores> open_stores(std::string_view url, const std::string&
     if (o.path.empty()) return core::make_error(StoreErrc::invalid, "'" + text + "': no database path");
     return sqlite::open_sqlite(o);
   }
-  if (url.rfind("redis://", 0) == 0) {
+  if (url.rfind("redis://", 0) == 0 || url.rfind("rediss://", 0) == 0) {
     auto u = boost::urls::parse_uri(url);
     if (!u) return core::make_error(StoreErrc::invalid, "'" + text + "': " + u.error().message());
     redis::RedisOptions o;
+    o.tls = u->scheme() == "rediss";
+    if (o.tls) {
+      o.tls_ca_file = access.ca_file;
+      o.tls_cert_file = access.cert_file;
+      o.tls_key_file = access.key_file;
+    } else if (!access.ca_file.empty() || !access.cert_file.empty() || !access.key_file.empty()) {
+      return core::make_error(StoreErrc::invalid, "'" + text + "': TLS files are for rediss:// URLs");
+    }
     o.host = std::string(u->encoded_host_address());
     if (o.host.empty()) return core::make_error(StoreErrc::invalid, "'" + text + "': no host");
     if (u->has_port()) o.port = u->port_number();
@@ -47,7 +56,7 @@ core::Result<store::Stores> open_stores(std::string_view url, const std::string&
     o.password = password;
     return redis::open_redis(o);
   }
-  return core::make_error(StoreErrc::invalid, "'" + text + "': expected sqlite:PATH or redis://HOST:PORT[/PREFIX]");
+  return core::make_error(StoreErrc::invalid, "'" + text + "': expected sqlite:PATH or redis[s]://HOST:PORT[/PREFIX]");
 }
 
 }  // namespace surveyor::collector::backends

@@ -53,8 +53,8 @@ namespace json = boost::json;
 inline constexpr char kSep = '\x1f';
 
 struct Backend {
-  explicit Backend(const RedisOptions& o)
-      : options(o), pool(o.host, o.port, o.timeout, o.max_connections, o.user, o.password) {}
+  Backend(const RedisOptions& o, std::shared_ptr<TlsTunnel> tunnel)
+      : options(o), pool(o.host, o.port, o.timeout, o.max_connections, o.user, o.password, std::move(tunnel)) {}
   RedisOptions options;
   Pool pool;
 

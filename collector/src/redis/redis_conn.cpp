@@ -9,6 +9,8 @@
 #include <random>
 #include <thread>
 
+#include <unistd.h>
+
 #include "surveyor/collector/store/errors.hpp"
 
 namespace surveyor::collector::redis {
@@ -29,15 +31,23 @@ Connection::~Connection() {
 
 core::Result<std::unique_ptr<Connection>> Connection::open(const std::string& host, std::uint16_t port,
                                                            std::chrono::milliseconds timeout, const std::string& user,
-                                                           const std::string& password) {
-  redisContext* c = redisConnectWithTimeout(host.c_str(), port, to_timeval(timeout));
+                                                           const std::string& password, TlsTunnel* tunnel) {
+  redisContext* c = nullptr;
+  if (tunnel != nullptr) {
+    auto fd = tunnel->open(host, port, timeout);  // TCP keep-alive is set on the TLS side
+    if (!fd) return std::move(fd).error();
+    c = redisConnectFd(*fd);
+    if (c == nullptr) ::close(*fd);
+  } else {
+    c = redisConnectWithTimeout(host.c_str(), port, to_timeval(timeout));
+  }
   if (c == nullptr) return core::make_error(StoreErrc::unavailable, "redis: out of memory");
   std::unique_ptr<Connection> conn(new Connection(c));
   if (c->err)
     return core::make_error(StoreErrc::unavailable,
                             "redis " + host + ":" + std::to_string(port) + ": " + c->errstr);
   redisSetTimeout(c, to_timeval(timeout));
-  redisEnableKeepAlive(c);
+  if (tunnel == nullptr) redisEnableKeepAlive(c);
   if (!password.empty()) {
     Argv auth{"AUTH"};
     if (!user.empty()) auth.push_back(user);
@@ -105,8 +115,9 @@ core::Result<Reply> Connection::command(const Argv& argv) {
 }
 
 Pool::Pool(std::string host, std::uint16_t port, std::chrono::milliseconds timeout, std::size_t max, std::string user,
-           std::string password)
-    : host_(std::move(host)),
+           std::string password, std::shared_ptr<TlsTunnel> tunnel)
+    : tunnel_(std::move(tunnel)),
+      host_(std::move(host)),
       user_(std::move(user)),
       password_(std::move(password)),
       port_(port),
@@ -126,7 +137,7 @@ core::Result<std::unique_ptr<Connection>> Pool::acquire() {
     }
     ++open_;
   }
-  auto c = Connection::open(host_, port_, timeout_, user_, password_);
+  auto c = Connection::open(host_, port_, timeout_, user_, password_, tunnel_.get());
   if (!c) {
     std::lock_guard lock(mu_);
     --open_;

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "surveyor/collector/store/errors.hpp"
+#include "tls_tunnel.hpp"
 #include "surveyor/core/result.hpp"
 
 namespace surveyor::collector::redis {
@@ -30,10 +31,11 @@ using Argv = std::vector<std::string>;
 class Connection {
  public:
   ~Connection();
-  // Connects, then AUTHs when `password` is set (with `user` when set too).
+  // Connects (through `tunnel` when set: rediss://), then AUTHs when
+  // `password` is set (with `user` when set too).
   static core::Result<std::unique_ptr<Connection>> open(const std::string& host, std::uint16_t port,
                                                         std::chrono::milliseconds timeout, const std::string& user,
-                                                        const std::string& password);
+                                                        const std::string& password, TlsTunnel* tunnel = nullptr);
   // Sends all commands, then reads all replies. A Redis error reply is
   // returned as a reply (type REDIS_REPLY_ERROR), not as a failure; a
   // connection error fails the call and marks the connection broken.
@@ -93,7 +95,7 @@ core::Result<T> optimistic(Connection& c, std::string_view what, F&& attempt) {
 class Pool {
  public:
   Pool(std::string host, std::uint16_t port, std::chrono::milliseconds timeout, std::size_t max, std::string user = {},
-       std::string password = {});
+       std::string password = {}, std::shared_ptr<TlsTunnel> tunnel = nullptr);
   ~Pool();
 
   // Runs f(Connection&) on a pooled connection, opening one if needed. The
@@ -122,6 +124,7 @@ class Pool {
   core::Result<std::unique_ptr<Connection>> acquire();
   void release(std::unique_ptr<Connection> c, bool discard) noexcept;
 
+  std::shared_ptr<TlsTunnel> tunnel_;  // rediss://; outlives the connections below
   std::string host_;
   std::string user_, password_;
   std::uint16_t port_;

@@ -3,7 +3,13 @@
 // URLs are refused with a reason.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <csignal>
+#include <filesystem>
+#include <thread>
+
 #include "store/fixture.hpp"
+#include "surveyor/tls/tls.hpp"
 
 namespace surveyor::collector::store {
 namespace {
@@ -55,12 +61,12 @@ TEST(RedisStore, AnAclUserAuthenticatesWithItsPassword) {
   test::RedisServer redis(
       {"--user", "surveyor", "on", ">s3cret-pw", "~*", "&*", "+@all", "--user", "default", "off"});
   const std::string at = std::to_string(redis.address().port);
-  auto s = backends::open_stores("redis://surveyor@127.0.0.1:" + at + "/acl", "s3cret-pw");
+  auto s = backends::open_stores("redis://surveyor@127.0.0.1:" + at + "/acl", {.password = "s3cret-pw"});
   ASSERT_TRUE(s) << s.error().describe();
   auto st = s->health->ping();
   EXPECT_TRUE(st) << st.error().describe();
   ASSERT_TRUE(s->agents->create_agent({"agt-1", std::string(64, 'a'), "h", "web01", "ci-1", "0.1.0", 1, 0, 0, 0, ""}));
-  auto wrong = backends::open_stores("redis://surveyor@127.0.0.1:" + at + "/acl", "guess");
+  auto wrong = backends::open_stores("redis://surveyor@127.0.0.1:" + at + "/acl", {.password = "guess"});
   ASSERT_TRUE(wrong);
   auto refused = wrong->health->ping();
   ASSERT_FALSE(refused);
@@ -73,6 +79,99 @@ TEST(RedisStore, AnAclUserAuthenticatesWithItsPassword) {
   EXPECT_NE(in_url.error().message.find("no password in the URL"), std::string::npos);
   auto no_password = backends::open_stores("redis://surveyor@127.0.0.1:" + at + "/acl");
   ASSERT_FALSE(no_password) << "a user without a password is a configuration error";
+}
+
+// rediss://: a Redis serving TLS only on its TLS port (its plain port is
+// for this test's own checks), with a certificate from certs init.
+struct TlsRedis {
+  explicit TlsRedis(const std::string& auth_clients) {
+    // As surveyor-collector does: hiredis writes with write(2), and a Redis
+    // that refuses the client closes the tunnel under it.
+    std::signal(SIGPIPE, SIG_IGN);
+    auto pin = tls::make_quick_start(dir.file("certs"), {"127.0.0.1"});
+    EXPECT_TRUE(pin) << pin.error().describe();
+    tls_port = test::free_port();
+    redis = std::make_unique<test::RedisServer>(std::vector<std::string>{
+        "--tls-port", std::to_string(tls_port), "--tls-cert-file", dir.file("certs/server.pem"), "--tls-key-file",
+        dir.file("certs/server-key.pem"), "--tls-ca-cert-file", dir.file("certs/ca.pem"), "--tls-auth-clients",
+        auth_clients});
+  }
+  [[nodiscard]] std::string url(const std::string& prefix) const {
+    return "rediss://127.0.0.1:" + std::to_string(tls_port) + "/" + prefix;
+  }
+  // Keys under `prefix`, read over the plain port by redis-cli.
+  [[nodiscard]] std::string keys(const std::string& prefix) const {
+    return test::run_command("redis-cli -p " + std::to_string(redis->address().port) + " --scan --pattern '" + prefix +
+                             ":*' | sort");
+  }
+  TempDir dir;
+  std::uint16_t tls_port = 0;
+  std::unique_ptr<test::RedisServer> redis;
+};
+
+TEST(RedisStore, RedissSpeaksTlsToRedisAndVerifiesIt) {
+  TlsRedis redis("no");
+  auto s = backends::open_stores(redis.url("tls"), {.ca_file = redis.dir.file("certs/ca.pem")});
+  ASSERT_TRUE(s) << s.error().describe();
+  ASSERT_TRUE(s->health->ping());
+  ASSERT_TRUE(s->agents->create_agent({"agt-1", std::string(64, 'a'), "h", "web01", "ci-1", "0.1.0", 1, 0, 0, 0, ""}));
+  auto found = s->agents->find_agent("agt-1");
+  ASSERT_TRUE(found && found->has_value()) << (found ? "missing" : found.error().describe());
+  EXPECT_NE(redis.keys("tls").find("tls:"), std::string::npos) << "written through the TLS port";
+  // Many requests on the pool's connections, several threads at once.
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 50; ++i)
+        if (auto a = s->agents->find_agent("agt-1"); !a || !a->has_value()) ++failures;
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+
+  // Another CA's certificate, a plain client on the TLS port, a TLS client
+  // on the plain port: all refused with a reason.
+  TempDir other;
+  ASSERT_TRUE(tls::make_quick_start(other.file("certs"), {"127.0.0.1"}));
+  auto wrong_ca = backends::open_stores(redis.url("tls"), {.ca_file = other.file("certs/ca.pem")});
+  ASSERT_TRUE(wrong_ca);
+  auto refused = wrong_ca->health->ping();
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, StoreErrc::unavailable);
+  EXPECT_NE(refused.error().message.find("certificate"), std::string::npos) << refused.error().message;
+  auto plain = backends::open_stores("redis://127.0.0.1:" + std::to_string(redis.tls_port) + "/tls");
+  ASSERT_TRUE(plain);
+  EXPECT_FALSE(plain->health->ping());
+  auto on_plain_port =
+      backends::open_stores("rediss://127.0.0.1:" + std::to_string(redis.redis->address().port) + "/tls",
+                            {.ca_file = redis.dir.file("certs/ca.pem")});
+  ASSERT_TRUE(on_plain_port);
+  EXPECT_FALSE(on_plain_port->health->ping());
+  auto files_on_plain = backends::open_stores(redis.redis->url("tls"), {.ca_file = redis.dir.file("certs/ca.pem")});
+  ASSERT_FALSE(files_on_plain) << "TLS files with a redis:// URL are a configuration error";
+  EXPECT_EQ(files_on_plain.error().code, StoreErrc::invalid);
+}
+
+TEST(RedisStore, RedissPresentsAClientCertificateWhenRedisAsksForOne) {
+  TlsRedis redis("yes");
+  const std::string ca = redis.dir.file("certs/ca.pem");
+  auto without = backends::open_stores(redis.url("mtls"), {.ca_file = ca});
+  ASSERT_TRUE(without);
+  EXPECT_FALSE(without->health->ping()) << "Redis refuses a client without a certificate";
+  // A client certificate signed by the same CA, made with the openssl tool.
+  const std::string d = redis.dir.file("certs");
+  (void)test::run_command("cd " + d + " && openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=collector "
+                    "-keyout client-key.pem -out client.csr 2>/dev/null && openssl x509 -req -in client.csr -CA ca.pem "
+                    "-CAkey ca-key.pem -CAcreateserial -days 1 -out client.pem 2>/dev/null && chmod 600 client-key.pem");
+  ASSERT_TRUE(std::filesystem::exists(d + "/client.pem"));
+  auto with = backends::open_stores(redis.url("mtls"),
+                                    {.ca_file = ca, .cert_file = d + "/client.pem", .key_file = d + "/client-key.pem"});
+  ASSERT_TRUE(with) << with.error().describe();
+  auto st = with->health->ping();
+  EXPECT_TRUE(st) << st.error().describe();
+  auto half = backends::open_stores(redis.url("mtls"), {.ca_file = ca, .cert_file = d + "/client.pem"});
+  ASSERT_FALSE(half) << "a certificate without its key";
+  EXPECT_EQ(half.error().code, StoreErrc::invalid);
 }
 
 TEST(StoreUrl, BadUrlsAreRefusedWithAReason) {

@@ -2,18 +2,30 @@
 // Store backends by URL: the one function that opens SQLite or Redis.
 #pragma once
 
+#include <string>
 #include <string_view>
 
 #include "surveyor/collector/store/stores.hpp"
 
 namespace surveyor::collector::backends {
 
+// What a store needs beyond its URL.
+struct StoreAccess {
+  // Redis's password (requirepass, or USER's with ACLs); never in the URL,
+  // where it would show in ps and in logs.
+  std::string password;
+  // rediss://: the CAs that sign Redis's certificate (PEM; "" the system's),
+  // and a client certificate and its key when Redis asks for one.
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
+};
+
 // Opens the backend a store URL names:
 //   sqlite:PATH[?synchronous=full|normal]   embedded, one collector (default full)
 //   redis://[USER@]HOST:PORT[/PREFIX]       shared by several collectors; keys
 //                                           under PREFIX (default "surveyor")
-// `password`: Redis's (requirepass, or USER's with ACLs); never in the URL,
-// where it would show in ps and in logs.
-[[nodiscard]] core::Result<store::Stores> open_stores(std::string_view url, const std::string& password = {});
+//   rediss://[USER@]HOST:PORT[/PREFIX]      the same over TLS
+[[nodiscard]] core::Result<store::Stores> open_stores(std::string_view url, const StoreAccess& access = {});
 
 }  // namespace surveyor::collector::backends

@@ -20,6 +20,13 @@ struct RedisOptions {
   // alone (requirepass); nothing when both are empty.
   std::string user;
   std::string password;
+  // rediss://: TLS to Redis, its certificate checked against tls_ca_file
+  // (PEM; "" the system's CAs) and the host; a client certificate and key
+  // when Redis asks for one (its tls-auth-clients, on by default).
+  bool tls = false;
+  std::string tls_ca_file;
+  std::string tls_cert_file;
+  std::string tls_key_file;
 };
 
 // Connects lazily; the first call fails with `unavailable` if Redis is down,
