@@ -123,6 +123,9 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
       close();
       co_return fail(HttpErrc::connect, ec);
     }
+    // A request (or a TLS handshake's last flight) then the request's body
+    // must not wait for the server's delayed ACK (Nagle).
+    stream->socket().set_option(tcp::no_delay(true), ec);
     if (secure) {
       // Nothing is written before the server is verified: its chain, name
       // and pin are checked in the handshake.

@@ -137,6 +137,12 @@ core::Result<std::shared_ptr<Trust>> Trust::make(const std::string& ca_file, con
     return config_error("cannot seed the random generator: " + mbedtls_message(r));
   mbedtls_ssl_conf_rng(&t->conf_, mbedtls_ctr_drbg_random, &t->drbg_);
   mbedtls_ssl_conf_min_version(&t->conf_, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);  // TLS 1.2
+  // Key exchange on X25519, else P-256: mbed TLS's default order puts P-521
+  // first, which the collector (OpenSSL, honouring the client's order)
+  // picked, at twice the handshake's cost (docs/benchmarks.md).
+  static const mbedtls_ecp_group_id kCurves[] = {MBEDTLS_ECP_DP_CURVE25519, MBEDTLS_ECP_DP_SECP256R1,
+                                                 MBEDTLS_ECP_DP_SECP384R1, MBEDTLS_ECP_DP_NONE};
+  mbedtls_ssl_conf_curves(&t->conf_, kCurves);
   mbedtls_ssl_conf_authmode(&t->conf_, t->check_chain_ ? MBEDTLS_SSL_VERIFY_REQUIRED : MBEDTLS_SSL_VERIFY_OPTIONAL);
   if (t->check_chain_) mbedtls_ssl_conf_ca_chain(&t->conf_, &t->ca_, nullptr);
   return t;
