@@ -15,7 +15,7 @@
 
 #include "surveyor/collector/api/api.hpp"
 #include "surveyor/collector/app/app.hpp"
-#include "store_access.hpp"
+#include "store_settings.hpp"
 #include "surveyor/collector/backends/open.hpp"
 #include "surveyor/collector/ingest/ingest.hpp"
 #include "surveyor/config/cli.hpp"
@@ -48,7 +48,7 @@ core::Result<store::Stores> open_target(const Target& t) {
     return core::make_error(config::ConfigErrc::invalid_value, "--store or --config is required");
   auto s = config::resolve(schema(), t.config, flags, false);
   if (!s) return std::move(s).error();
-  auto access = store_access(*s);
+  auto access = store_settings(*s);
   if (!access) return std::move(access).error();
   return backends::open_stores(s->str("store"), *access);
 }

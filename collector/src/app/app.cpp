@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // surveyor-collector's wiring: options, store, API, server, signals.
 #include "surveyor/collector/app/app.hpp"
-#include "store_access.hpp"
+#include "store_settings.hpp"
 
 #include <csignal>
 #include <cstdio>
@@ -142,10 +142,18 @@ config::Schema make_schema() {
          .description = "threads doing network I/O", .validate = positive});
   s.add({.key = "worker_threads", .type = Type::integer, .default_value = Value{std::int64_t{4}},
          .description = "threads running operators' requests (queries and changes)", .validate = positive});
-  s.add({.key = "ingest_threads", .type = Type::integer, .default_value = Value{std::int64_t{2}},
+  s.add({.key = "ingest_threads", .type = Type::integer, .default_value = Value{std::int64_t{16}},
          .description = "threads running agents' reports and enrollments, apart from the others so heavy queries "
-                        "cannot starve ingest",
+                        "cannot starve ingest; they mostly wait for commits, so there are more of them than cores "
+                        "(the reports waiting make the groups of group_commit_max)",
          .validate = positive});
+  s.add({.key = "group_commit_max", .type = Type::integer, .default_value = Value{std::int64_t{64}},
+         .description = "SQLite: most reports applied in one transaction (one fsync); each is acknowledged after "
+                        "the commit holding it",
+         .validate = positive});
+  s.add({.key = "group_commit_delay", .type = Type::duration, .default_value = Value{std::chrono::milliseconds{0}},
+         .description = "SQLite: how long a group of reports gathers before its commit (0: the reports already "
+                        "waiting)"});
   s.add({.key = "max_body_bytes", .type = Type::integer, .default_value = Value{std::int64_t{8} << 20},
          .description = "largest request body accepted; larger ones get 413", .validate = positive});
   s.add({.key = "request_timeout", .type = Type::duration, .default_value = Value{std::chrono::milliseconds{30'000}},
@@ -298,8 +306,8 @@ jobs::HousekeepingOptions housekeeping_options(const config::Settings& s) {
   return ho;
 }
 
-core::Result<backends::StoreAccess> store_access(const config::Settings& s) {
-  backends::StoreAccess a;
+core::Result<backends::StoreSettings> store_settings(const config::Settings& s) {
+  backends::StoreSettings a;
   if (!s.str("store_password_file").empty()) {
     auto pw = config::read_secret_file(s.str("store_password_file"), "store password");
     if (!pw) return std::move(pw).error();
@@ -308,6 +316,8 @@ core::Result<backends::StoreAccess> store_access(const config::Settings& s) {
   a.ca_file = s.str("store_ca_file");
   a.cert_file = s.str("store_tls_cert");
   a.key_file = s.str("store_tls_key");
+  a.group_commit_max = static_cast<std::size_t>(s.integer("group_commit_max"));
+  a.group_commit_delay = s.duration("group_commit_delay");
   if (!a.key_file.empty())
     if (auto key = config::read_secret_file(a.key_file, "store TLS key"); !key) return std::move(key).error();
   return a;
@@ -332,7 +342,7 @@ int run(const config::Settings& s, const config::Reload& reload) {
       log.error("{}", key.error().message);
       return 2;
     }
-  auto access = store_access(s);
+  auto access = store_settings(s);
   if (!access) {
     log.error("{}", access.error().message);
     return 2;

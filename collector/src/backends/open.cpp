@@ -11,8 +11,8 @@ namespace surveyor::collector::backends {
 
 using store::StoreErrc;
 
-core::Result<store::Stores> open_stores(std::string_view url, const StoreAccess& access) {
-  const std::string& password = access.password;
+core::Result<store::Stores> open_stores(std::string_view url, const StoreSettings& settings) {
+  const std::string& password = settings.password;
   const std::string text(url);
   if (url.rfind("sqlite:", 0) == 0) {
     sqlite::SqliteOptions o;
@@ -26,6 +26,8 @@ core::Result<store::Stores> open_stores(std::string_view url, const StoreAccess&
         return core::make_error(StoreErrc::invalid, "'" + text + "': the only option is synchronous=full|normal");
     }
     if (o.path.empty()) return core::make_error(StoreErrc::invalid, "'" + text + "': no database path");
+    o.group_commit_max = settings.group_commit_max;
+    o.group_commit_delay = settings.group_commit_delay;
     return sqlite::open_sqlite(o);
   }
   if (url.rfind("redis://", 0) == 0 || url.rfind("rediss://", 0) == 0) {
@@ -34,10 +36,10 @@ core::Result<store::Stores> open_stores(std::string_view url, const StoreAccess&
     redis::RedisOptions o;
     o.tls = u->scheme() == "rediss";
     if (o.tls) {
-      o.tls_ca_file = access.ca_file;
-      o.tls_cert_file = access.cert_file;
-      o.tls_key_file = access.key_file;
-    } else if (!access.ca_file.empty() || !access.cert_file.empty() || !access.key_file.empty()) {
+      o.tls_ca_file = settings.ca_file;
+      o.tls_cert_file = settings.cert_file;
+      o.tls_key_file = settings.key_file;
+    } else if (!settings.ca_file.empty() || !settings.cert_file.empty() || !settings.key_file.empty()) {
       return core::make_error(StoreErrc::invalid, "'" + text + "': TLS files are for rediss:// URLs");
     }
     o.host = std::string(u->encoded_host_address());

@@ -2,6 +2,8 @@
 // One agent report applied on Redis as one optimistic MULTI/EXEC across the
 // agent, its CIs, series, inventory, the host's component links and the
 // audit trail.
+#include <atomic>
+
 #include "backend.hpp"
 
 namespace surveyor::collector::redis {
@@ -55,12 +57,20 @@ class RedisReportStore final : public Bound<ReportStore> {
   using Bound::Bound;
 
   core::Result<ApplyResult> apply_report(const ReportBatch& batch) override {
+    reports_.fetch_add(1, std::memory_order_relaxed);  // one MULTI/EXEC each
     return b_->pool.with([&](Connection& c) {
       return optimistic<ApplyResult>(c, "report", [&] { return attempt_apply(c, batch); });
     });
   }
 
+  CommitStats commit_stats() const override {
+    const std::uint64_t n = reports_.load(std::memory_order_relaxed);
+    return {n, n};
+  }
+
  private:
+  std::atomic<std::uint64_t> reports_{0};
+
   // The outcome, or nullopt when EXEC was aborted by a concurrent change.
   core::Result<std::optional<ApplyResult>> attempt_apply(Connection& c, const ReportBatch& batch) {
     const std::string seen_key = b_->key("seen", batch.agent_id);

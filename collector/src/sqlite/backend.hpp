@@ -19,6 +19,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <chrono>
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -43,6 +44,10 @@ struct Backend {
   Pool pool;
   std::string path;
   bool synchronous_full = true;
+  // Group commit of reports (reports.cpp): at most this many per
+  // transaction, gathered for up to this long (0: those already waiting).
+  std::size_t group_commit_max = 64;
+  std::chrono::milliseconds group_commit_delay{0};
   // Touched only under the writer lock:
   // series identity -> row id and unit;
   std::unordered_map<std::string, std::pair<std::int64_t, std::string>> series_ids;

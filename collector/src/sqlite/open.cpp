@@ -33,6 +33,8 @@ core::Result<Stores> open_sqlite(const SqliteOptions& options) {
   }
   auto backend = std::make_shared<Backend>(std::move(*writer), std::move(readers), options.path);
   backend->synchronous_full = options.synchronous_full;
+  backend->group_commit_max = options.group_commit_max;
+  backend->group_commit_delay = options.group_commit_delay;
   return store::assemble_stores(backend);
 }
 

@@ -1,6 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
-// One agent report applied as one SQLite transaction across agents, CIs,
-// series, inventory, the host's component links and the audit trail.
+// Agent reports applied across agents, CIs, series, inventory, the host's
+// component links and the audit trail, with group commit: reports that
+// arrive while a commit is under way wait and are then applied together, in
+// one transaction and one fsync, each in a savepoint of its own. A report
+// that fails is rolled back to its savepoint alone; every report of the
+// group returns only once the COMMIT holding it has returned.
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+
 #include "backend.hpp"
 
 namespace surveyor::collector::sqlite {
@@ -10,18 +18,92 @@ class SqliteReportStore final : public Bound<ReportStore> {
   using Bound::Bound;
 
   core::Result<ApplyResult> apply_report(const ReportBatch& batch) override {
-    return b_->pool.with_writer([&](Connection& c) {
-      auto r = in_transaction<ApplyResult>(c, [&] { return apply(c, batch); });
-      // Rows of a rolled-back transaction are gone: forget what was cached of them.
-      if (!r) {
-        b_->series_ids.clear();
-        b_->chunk_end.clear();
-      }
-      return r;
-    });
+    Waiter me{&batch, std::nullopt};
+    std::unique_lock lock(mu_);
+    queue_.push_back(&me);
+    cv_.notify_all();  // a leader gathering a group
+    // The report waits until a leader has applied it, or leads a group itself
+    // when it is first in line and no group is under way.
+    cv_.wait(lock, [&] { return me.result.has_value() || (!leading_ && queue_.front() == &me); });
+    if (me.result) return std::move(*me.result);
+    leading_ = true;
+    const std::size_t max = std::max<std::size_t>(1, b_->group_commit_max);
+    if (b_->group_commit_delay.count() > 0 && queue_.size() < max)
+      cv_.wait_for(lock, b_->group_commit_delay, [&] { return queue_.size() >= max; });
+    std::vector<Waiter*> group;
+    while (!queue_.empty() && group.size() < max) {
+      group.push_back(queue_.front());
+      queue_.pop_front();
+    }
+    lock.unlock();
+    try {
+      apply_group(group);
+    } catch (...) {  // bad_alloc: nothing of the group is known to be stored
+      for (Waiter* w : group)
+        w->result = core::make_error(StoreErrc::unavailable, "out of memory applying a report");
+    }
+    lock.lock();
+    leading_ = false;
+    cv_.notify_all();
+    return std::move(*me.result);
+  }
+
+  CommitStats commit_stats() const override {
+    std::lock_guard lock(mu_);
+    return stats_;
   }
 
  private:
+  struct Waiter {
+    const ReportBatch* batch;
+    std::optional<core::Result<ApplyResult>> result;
+  };
+
+  // One transaction for the group, a savepoint per report.
+  void apply_group(const std::vector<Waiter*>& group) {
+    bool rolled_back = false;
+    const core::Status st = b_->pool.with_writer([&](Connection& c) -> core::Status {
+      auto tx = WriteTransaction::begin(c);
+      if (!tx) return std::move(tx).error();
+      for (Waiter* w : group) {
+        if (auto sp = c.exec("SAVEPOINT report"); !sp) return sp;
+        core::Result<ApplyResult> r = apply(c, *w->batch);
+        if (!r) {
+          rolled_back = true;
+          if (auto back = c.exec("ROLLBACK TO report"); !back) return back;
+        }
+        if (auto rel = c.exec("RELEASE report"); !rel) return rel;
+        w->result = std::move(r);
+      }
+      return tx->commit();
+    });
+    {
+      std::lock_guard lock(mu_);
+      stats_.reports += group.size();
+      if (st) ++stats_.commits;
+    }
+    if (!st) {
+      // Nothing of the group was committed.
+      rolled_back = true;
+      for (Waiter* w : group)
+        if (!w->result || *w->result) w->result = st.error();
+    }
+    // Rows of a rolled-back report are gone: forget what was cached of them.
+    if (rolled_back) {
+      b_->pool.with_writer([&](Connection&) {
+        b_->series_ids.clear();
+        b_->chunk_end.clear();
+        return 0;
+      });
+    }
+  }
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  CommitStats stats_;
+  std::deque<Waiter*> queue_;  // reports waiting, in arrival order
+  bool leading_ = false;       // a group is being applied
+
   core::Result<ApplyResult> apply(Connection& c, const ReportBatch& batch) {
     const auto seq = static_cast<std::int64_t>(batch.sequence);
     ApplyResult result;

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <thread>
 
 #include "store/fixture.hpp"
@@ -131,6 +132,60 @@ TYPED_TEST(ReportConformance, ConcurrentReportsAreAllStored) {
   auto ci = this->stores.cmdb->find_ci("ci-1");
   ASSERT_TRUE(ci && ci->has_value());
   EXPECT_EQ((*ci)->last_seen_ms, kThreads * kPerThread);
+}
+
+// Group commit (SQLite): reports from many threads share transactions; a bad
+// report among them fails alone and every good one is stored.
+TEST(SqliteGroupCommit, ConcurrentReportsShareCommitsAndABadOneFailsAlone) {
+  test::TempDir dir;
+  backends::StoreSettings settings;
+  settings.group_commit_max = 16;
+  settings.group_commit_delay = std::chrono::milliseconds(20);  // gather whoever comes
+  auto stores = backends::open_stores("sqlite:" + dir.file("s.db"), settings);
+  ASSERT_TRUE(stores) << stores.error().describe();
+  ASSERT_TRUE(stores->agents->create_agent(agent_record("agt-1")));
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 20;
+  std::vector<std::thread> threads;
+  std::atomic<int> good_failed{0}, bad_passed{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        const int seq = t * kPerThread + i + 1;
+        // Every fifth report of thread 0 comes from an agent nobody enrolled.
+        const bool bad = t == 0 && i % 5 == 0;
+        const std::string ci = bad ? "ci-ghost-" + std::to_string(seq) : "ci-1";
+        ReportBatch b = report_batch(bad ? "agt-ghost" : "agt-1", static_cast<std::uint64_t>(seq), seq);
+        b.cis.push_back(host_update(ci, bad ? "ghost" : "web01", seq));
+        b.series.push_back({SeriesInfo{SeriesKey{ci, "m", {}}, "1"}, {{seq * 1000, double(seq)}}});
+        auto r = stores->reports->apply_report(b);
+        if (bad && r) ++bad_passed;
+        if (!bad && (!r || r->outcome != ApplyOutcome::stored)) ++good_failed;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(good_failed.load(), 0);
+  EXPECT_EQ(bad_passed.load(), 0);
+  const int bad_count = kPerThread / 5;
+  auto samples = stores->series->read_samples(SeriesKey{"ci-1", "m", {}}, 0, 1'000'000'000, 1000);
+  ASSERT_TRUE(samples);
+  EXPECT_EQ(samples->size(), static_cast<std::size_t>(kThreads * kPerThread - bad_count));
+  for (int i = 0; i < kPerThread; i += 5) {
+    auto ghost = stores->cmdb->find_ci("ci-ghost-" + std::to_string(i + 1));
+    ASSERT_TRUE(ghost);
+    EXPECT_FALSE(ghost->has_value()) << "a failed report's CI is rolled back with it";
+  }
+  const CommitStats stats = stores->reports->commit_stats();
+  EXPECT_EQ(stats.reports, static_cast<std::uint64_t>(kThreads * kPerThread));
+  EXPECT_LT(stats.commits, stats.reports) << "reports waiting together were committed together";
+  EXPECT_GE(stats.commits, stats.reports / settings.group_commit_max);
+  // Reopened, the file holds the same: what was acknowledged was committed.
+  stores = backends::open_stores("sqlite:" + dir.file("s.db"));
+  ASSERT_TRUE(stores);
+  auto again = stores->series->read_samples(SeriesKey{"ci-1", "m", {}}, 0, 1'000'000'000, 1000);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->size(), samples->size());
 }
 
 TYPED_TEST(ReportConformance, InventorySectionsMergeByState) {

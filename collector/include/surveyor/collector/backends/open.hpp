@@ -2,6 +2,8 @@
 // Store backends by URL: the one function that opens SQLite or Redis.
 #pragma once
 
+#include <chrono>
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -10,7 +12,11 @@
 namespace surveyor::collector::backends {
 
 // What a store needs beyond its URL.
-struct StoreAccess {
+struct StoreSettings {
+  // SQLite: reports per group commit, and how long a group gathers (0:
+  // the reports already waiting when the previous commit ends).
+  std::size_t group_commit_max = 64;
+  std::chrono::milliseconds group_commit_delay{0};
   // Redis's password (requirepass, or USER's with ACLs); never in the URL,
   // where it would show in ps and in logs.
   std::string password;
@@ -26,6 +32,6 @@ struct StoreAccess {
 //   redis://[USER@]HOST:PORT[/PREFIX]       shared by several collectors; keys
 //                                           under PREFIX (default "surveyor")
 //   rediss://[USER@]HOST:PORT[/PREFIX]      the same over TLS
-[[nodiscard]] core::Result<store::Stores> open_stores(std::string_view url, const StoreAccess& access = {});
+[[nodiscard]] core::Result<store::Stores> open_stores(std::string_view url, const StoreSettings& settings = {});
 
 }  // namespace surveyor::collector::backends

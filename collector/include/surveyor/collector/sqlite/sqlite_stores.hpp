@@ -3,6 +3,8 @@
 // store on it.
 #pragma once
 
+#include <chrono>
+#include <cstddef>
 #include <string>
 
 #include "surveyor/collector/store/stores.hpp"
@@ -16,6 +18,10 @@ struct SqliteOptions {
   // machine, and is faster.
   bool synchronous_full = true;
   std::size_t readers = 4;  // read connections (WAL lets them run beside the writer)
+  // Group commit: reports applied together in one transaction, at most this
+  // many, gathered for up to this long (0: those waiting already).
+  std::size_t group_commit_max = 64;
+  std::chrono::milliseconds group_commit_delay{0};
 };
 
 // Opens (creating if needed) the database in WAL mode and migrates its schema.

@@ -62,6 +62,13 @@ struct InventoryPlan {
 [[nodiscard]] InventoryPlan plan_inventory(std::string_view ci_id, std::vector<InventorySection> held,
                                            const std::vector<SectionUpdate>& updates, std::int64_t now_ms);
 
+// How reports reached the disk since the store was opened: reports applied
+// (stored, duplicate or failed) and the transactions that committed them.
+struct CommitStats {
+  std::uint64_t reports = 0;
+  std::uint64_t commits = 0;
+};
+
 class ReportStore {
  public:
   virtual ~ReportStore() = default;
@@ -70,7 +77,10 @@ class ReportStore {
   // series is ignored), advance the agent's state and remember the sequence.
   // Returns `duplicate`, having changed nothing, for a sequence seen before.
   // When this returns, the change is as durable as the backend is configured to make it.
+  // Reports that arrive together may share a transaction (group commit:
+  // SQLite); each returns only once the commit holding it has.
   virtual core::Result<ApplyResult> apply_report(const ReportBatch& b) = 0;
+  [[nodiscard]] virtual CommitStats commit_stats() const = 0;
 };
 
 }  // namespace surveyor::collector::store

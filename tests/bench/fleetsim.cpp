@@ -1,0 +1,368 @@
+// SPDX-License-Identifier: Apache-2.0
+// surveyor-fleetsim: a fleet of simulated agents against a real collector
+// (docs/benchmarks.md, "Ingest through HTTP"). Each agent enrolls, sends this
+// host's inventory once (as its own: its host id and name changed), then
+// reports of --samples samples in series shaped like the agent's, over
+// --connections keep-alive connections, as fast as the collector answers or
+// paced at --rate reports/s in all. At the end it prints reports/s,
+// samples/s, latency percentiles and errors by status, and, with
+// --verify-token-file, counts through the API the samples the collector
+// holds for the fleet and compares them with those it acknowledged.
+//
+//   surveyor-fleetsim --url URL --enrollment-token-file FILE [--agents 200]
+//       [--connections 32] [--duration 30s] [--rate 0] [--samples 60]
+//       [--format binary|json] [--ca-file FILE] [--verify-token-file FILE]
+//
+// Paced latencies count from the moment a report was due, not from when it
+// could be sent (no coordinated omission).
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "surveyor/agent/inventory/collect.hpp"
+#include "surveyor/core/clock.hpp"
+#include "surveyor/core/duration.hpp"
+#include "surveyor/http/client.hpp"
+#include "surveyor/wire/codec.hpp"
+
+namespace {
+
+using namespace surveyor;
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+struct Options {
+  std::string url;
+  std::string enrollment_token_file;
+  std::string ca_file;
+  std::string verify_token_file;
+  std::string format = "binary";
+  int agents = 200;
+  int connections = 32;
+  std::string duration = "30s";
+  double rate = 0;  // reports/s in all; 0: as fast as answered
+  int samples = 60;
+  bool bare = false;  // against a server that answers 202 to anything: no enrollment, no acks
+};
+
+struct Agent {
+  std::string id, key, ci;
+  std::uint64_t sequence = 0;
+  bool inventory_sent = false;
+};
+
+struct Stats {
+  std::vector<std::uint32_t> latency_us;
+  std::map<std::string, std::uint64_t> errors;  // "HTTP 503", "timed out", ...
+  std::uint64_t reports = 0, samples = 0, duplicates = 0;
+};
+
+std::string read_secret(const std::string& path) {
+  std::ifstream in(path);
+  std::string s;
+  std::getline(in, s);
+  return s;
+}
+
+// The series one simulated host reports: the agent's metrics, 10 series of
+// samples/10 points each at 1 s spacing (distinct per report: times advance
+// with the sequence from a start two days back).
+std::vector<wire::Series> series_for(std::uint64_t sequence, int samples, std::int64_t base_ms, std::uint64_t seed) {
+  static const std::vector<std::pair<std::string, std::vector<wire::Attribute>>> kShapes = {
+      {"system.cpu.utilization", {{"state", "user"}}},
+      {"system.cpu.utilization", {{"state", "system"}}},
+      {"system.cpu.load_average.1m", {}},
+      {"system.memory.usage", {{"state", "used"}}},
+      {"system.memory.utilization", {{"state", "used"}}},
+      {"system.filesystem.usage", {{"mountpoint", "/"}, {"state", "used"}}},
+      {"system.filesystem.utilization", {{"mountpoint", "/"}}},
+      {"system.network.io", {{"device", "eth0"}, {"direction", "receive"}}},
+      {"system.network.io", {{"device", "eth0"}, {"direction", "transmit"}}},
+      {"system.processes.count", {}},
+  };
+  const int per = std::max(1, samples / static_cast<int>(kShapes.size()));
+  std::vector<wire::Series> out;
+  std::uint64_t x = seed * 6364136223846793005ULL + sequence;
+  for (const auto& [metric, attrs] : kShapes) {
+    wire::Series s;
+    s.metric = metric;
+    s.unit = metric.find("utilization") != std::string::npos ? "1" : metric.find("load") != std::string::npos ? "1" : "By";
+    s.attributes = attrs;
+    for (int i = 0; i < per; ++i) {
+      x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+      const double noise = static_cast<double>(x >> 40) / static_cast<double>(1ULL << 24);
+      const std::int64_t t = base_ms + static_cast<std::int64_t>(sequence) * per * 1000 + i * 1000;
+      double v = noise;
+      if (s.unit == "By") v = std::floor(1e9 + noise * 1e8 + static_cast<double>(sequence) * 4096);
+      if (metric == "system.processes.count") v = std::floor(150 + noise * 20);
+      s.points.push_back({t, v});
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+asio::awaitable<core::Result<http::Response>> request(http::Client& c, http::Request r) {
+  auto token = asio::use_awaitable;
+  co_return co_await asio::async_initiate<decltype(token), void(core::Result<http::Response>)>(
+      [&c](auto handler, http::Request req) {
+        c.async_request(std::move(req), [h = std::move(handler)](core::Result<http::Response> res) mutable {
+          std::move(h)(std::move(res));
+        });
+      },
+      token, std::move(r));
+}
+
+std::string error_name(const core::Result<http::Response>& r) {
+  if (!r) return r.error().code.message();
+  return "HTTP " + std::to_string(r->status);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  CLI::App app("surveyor-fleetsim: simulated agents against a collector");
+  app.add_option("--url", o.url, "the collector (http:// or https://)")->required();
+  app.add_option("--enrollment-token-file", o.enrollment_token_file, "an enrollment token of enough uses");
+  app.add_flag("--bare", o.bare, "the server is bench_bare_http: made-up identities, no enrollment, 202 is enough");
+  app.add_option("--ca-file", o.ca_file, "CA of the collector's certificate (https)");
+  app.add_option("--verify-token-file", o.verify_token_file, "a viewer token: count the stored samples at the end");
+  app.add_option("--agents", o.agents, "simulated agents (10 to 100000)")->check(CLI::Range(1, 100000));
+  app.add_option("--connections", o.connections, "keep-alive connections")->check(CLI::Range(1, 4096));
+  app.add_option("--duration", o.duration, "how long reports are sent (10s, 2m)");
+  app.add_option("--rate", o.rate, "reports per second in all (0: as fast as answered)");
+  app.add_option("--samples", o.samples, "samples per report")->check(CLI::Range(10, 10000));
+  app.add_option("--format", o.format, "binary or json")->check(CLI::IsMember({"binary", "json"}));
+  CLI11_PARSE(app, argc, argv);
+  if (!o.bare && o.enrollment_token_file.empty()) {
+    std::fprintf(stderr, "fleetsim: --enrollment-token-file is required (or --bare)\n");
+    return 2;
+  }
+
+  auto url = http::parse_url(o.url);
+  auto duration = core::parse_duration(o.duration);
+  if (!url || !duration) {
+    std::fprintf(stderr, "fleetsim: bad --url or --duration\n");
+    return 2;
+  }
+  const wire::Format format = o.format == "json" ? wire::Format::json : wire::Format::binary;
+  const std::string content_type(wire::content_type_for(format));
+  http::ClientOptions copts;
+  copts.ca_file = o.ca_file;
+  copts.timeout = std::chrono::seconds(30);
+  const std::string token = o.bare ? std::string() : read_secret(o.enrollment_token_file);
+  const std::int64_t now_ms = core::to_unix_ms(core::SystemClock().now());
+  const std::int64_t base_ms = now_ms - 48LL * 3600 * 1000;
+
+  // This host's inventory, sent by every simulated host as its own.
+  wire::Inventory inventory = agent::inventory::collect({}, now_ms, false);
+
+  asio::io_context io;
+  std::vector<Agent> agents(static_cast<std::size_t>(o.agents));
+  std::vector<std::unique_ptr<http::Client>> clients;
+  for (int i = 0; i < o.connections; ++i) clients.push_back(std::make_unique<http::Client>(io, *url, copts));
+
+  // Enrollment, on every connection at once.
+  int enroll_failures = 0;
+  std::size_t next_enroll = 0;
+  const auto enroll_start = Clock::now();
+  if (o.bare) {
+    for (std::size_t i = 0; i < agents.size(); ++i) {
+      agents[i].id = "agt-" + std::to_string(i);
+      agents[i].key = std::string(64, 'k');
+      agents[i].ci = "host-" + std::to_string(i);
+    }
+    next_enroll = agents.size();
+  }
+  for (auto& c : clients)
+    asio::co_spawn(io, [&, client = c.get()]() -> asio::awaitable<void> {
+      while (next_enroll < agents.size()) {
+        const std::size_t i = next_enroll++;
+        wire::EnrollRequest e{token, "fleetsim-" + std::to_string(now_ms) + "-" + std::to_string(i),
+                              "sim-" + std::to_string(i), "fleetsim", {}, {}};
+        http::Request r;
+        r.method = "POST";
+        r.target = "/api/v1/enroll";
+        r.headers = {{"Content-Type", content_type}};
+        r.body = wire::encode(e, format);
+        auto res = co_await request(*client, std::move(r));
+        if (!res || (res->status != 200 && res->status != 201)) {
+          if (++enroll_failures <= 3)
+            std::fprintf(stderr, "fleetsim: enrollment failed: %s %s\n", error_name(res).c_str(),
+                         res ? res->body.c_str() : "");
+          continue;
+        }
+        auto ans = wire::decode<wire::EnrollResponse>(res->body, format);
+        if (!ans) {
+          ++enroll_failures;
+          continue;
+        }
+        agents[i].id = ans->agent_id;
+        agents[i].key = ans->agent_key;
+        agents[i].ci = ans->ci_id;
+      }
+    }, asio::detached);
+  io.run();
+  io.restart();
+  const double enroll_s = std::chrono::duration<double>(Clock::now() - enroll_start).count();
+  std::erase_if(agents, [](const Agent& a) { return a.id.empty(); });
+  std::printf("enrolled %zu agents in %.1f s (%d failed)\n", agents.size(), enroll_s, enroll_failures);
+  if (agents.empty()) return 1;
+
+  // Reports.
+  Stats st;
+  std::size_t next_agent = 0;
+  std::uint64_t issued = 0;
+  const auto start = Clock::now();
+  const auto end = start + *duration;
+  for (auto& c : clients)
+    asio::co_spawn(io, [&, client = c.get()]() -> asio::awaitable<void> {
+      asio::steady_timer pace(io);
+      for (;;) {
+        Clock::time_point due = Clock::now();
+        if (o.rate > 0) {
+          due = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
+                            static_cast<double>(issued) / o.rate));
+          if (due >= end) co_return;
+          ++issued;
+          pace.expires_at(due);
+          co_await pace.async_wait(asio::use_awaitable);
+        } else if (due >= end) {
+          co_return;
+        }
+        Agent& a = agents[next_agent++ % agents.size()];
+        wire::Report rep;
+        rep.agent_id = a.id;
+        rep.sequence = ++a.sequence;
+        rep.sent_at_ms = now_ms;
+        rep.heartbeat_interval_s = 60;
+        rep.agent_version = "fleetsim";
+        if (!a.inventory_sent) {
+          wire::Inventory inv = inventory;
+          if (inv.host.data) {
+            inv.host.data->host_id = "fleetsim-" + a.id;
+            inv.host.data->hostname = "sim-" + a.id;
+            inv.host.digest = wire::digest_of(*inv.host.data);
+          }
+          if (inv.hardware.data) {
+            inv.hardware.data->system_serial = inv.hardware.data->system_uuid = inv.hardware.data->board_serial =
+                inv.hardware.data->chassis_serial = "";
+            inv.hardware.digest = wire::digest_of(*inv.hardware.data);
+          }
+          rep.inventory_digest = wire::inventory_digest(inv);
+          rep.inventory = std::move(inv);
+        }
+        rep.series = series_for(rep.sequence, o.samples, base_ms, std::hash<std::string>{}(a.id));
+        std::size_t n = 0;
+        for (const auto& s : rep.series) n += s.points.size();
+        http::Request r;
+        r.method = "POST";
+        r.target = "/api/v1/reports";
+        r.headers = {{"Content-Type", content_type}, {"Authorization", "Bearer " + a.id + ":" + a.key}};
+        r.body = wire::encode(rep, format);
+        auto res = co_await request(*client, std::move(r));
+        const auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - due).count();
+        if (!res || res->status != 202) {
+          ++st.errors[error_name(res)];
+          --a.sequence;  // sent again later under the same number, as an agent would
+          if (res && (res->status == 429 || res->status == 503)) {
+            pace.expires_after(std::chrono::milliseconds(100));
+            co_await pace.async_wait(asio::use_awaitable);
+          }
+          continue;
+        }
+        st.latency_us.push_back(static_cast<std::uint32_t>(us));
+        ++st.reports;
+        a.inventory_sent = true;
+        if (!o.bare) {
+          auto ack = wire::decode<wire::ReportAck>(res->body, format);
+          if (!ack) ++st.errors["bad acknowledgement"];
+          if (ack && ack->duplicate) ++st.duplicates;
+          else st.samples += n;
+        } else {
+          st.samples += n;
+        }
+      }
+    }, asio::detached);
+  io.run();
+  const double secs = std::chrono::duration<double>(Clock::now() - start).count();
+
+  std::sort(st.latency_us.begin(), st.latency_us.end());
+  auto pct = [&](double p) {
+    if (st.latency_us.empty()) return 0.0;
+    const auto i = static_cast<std::size_t>(p * static_cast<double>(st.latency_us.size() - 1));
+    return st.latency_us[i] / 1000.0;
+  };
+  std::printf("%s reports of %d samples from %zu agents over %d connections for %.1f s%s\n", o.format.c_str(),
+              o.samples, agents.size(), o.connections, secs,
+              o.rate > 0 ? (", paced at " + std::to_string(static_cast<int>(o.rate)) + "/s").c_str() : "");
+  std::printf("  acknowledged  %llu reports (%llu duplicates): %.0f reports/s, %.0f samples/s\n",
+              static_cast<unsigned long long>(st.reports), static_cast<unsigned long long>(st.duplicates),
+              static_cast<double>(st.reports) / secs, static_cast<double>(st.samples) / secs);
+  std::printf("  latency       p50 %.2f ms, p99 %.2f ms, max %.2f ms\n", pct(0.5), pct(0.99), pct(1.0));
+  std::uint64_t errors = 0;
+  for (const auto& [what, n] : st.errors) {
+    std::printf("  errors        %s: %llu\n", what.c_str(), static_cast<unsigned long long>(n));
+    errors += n;
+  }
+  if (errors == 0) std::printf("  errors        none\n");
+
+  if (o.verify_token_file.empty() || o.bare) return 0;
+  // Every acknowledged sample must be in the store: count them through the
+  // series API, per metric, for the fleet's hosts in batches.
+  const std::string viewer = read_secret(o.verify_token_file);
+  std::uint64_t stored = 0;
+  bool failed = false;
+  http::Client client(io, *url, copts);
+  asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+    static const char* kMetrics[] = {"system.cpu.utilization", "system.cpu.load_average.1m", "system.memory.usage",
+                                     "system.memory.utilization", "system.filesystem.usage",
+                                     "system.filesystem.utilization", "system.network.io", "system.processes.count"};
+    for (std::size_t from = 0; from < agents.size(); from += 100) {
+      std::string cis;
+      for (std::size_t i = from; i < std::min(agents.size(), from + 100); ++i) cis += (cis.empty() ? "" : ",") + agents[i].ci;
+      for (const char* m : kMetrics) {
+        http::Request r;
+        r.target = "/api/v1/series?ci=" + cis + "&metric=" + m + "&from=" + std::to_string(base_ms - 1000) +
+                   "&to=" + std::to_string(now_ms) + "&limit=100000";
+        r.headers = {{"Authorization", "Bearer " + viewer}};
+        auto res = co_await request(client, std::move(r));
+        if (!res || res->status != 200) {
+          std::fprintf(stderr, "fleetsim: counting failed: %s %s\n", error_name(res).c_str(), res ? res->body.c_str() : "");
+          failed = true;
+          co_return;
+        }
+        boost::system::error_code ec;
+        auto doc = boost::json::parse(res->body, ec);
+        if (ec) {
+          failed = true;
+          co_return;
+        }
+        for (const auto& s : doc.at("series").as_array()) stored += s.at("points").as_array().size();
+      }
+    }
+  }, asio::detached);
+  io.restart();
+  io.run();
+  if (failed) return 1;
+  std::printf("  stored        %llu samples counted through the API, %llu acknowledged: %s\n",
+              static_cast<unsigned long long>(stored), static_cast<unsigned long long>(st.samples),
+              stored == st.samples ? "all there" : "MISMATCH");
+  return stored == st.samples ? 0 : 1;
+}
