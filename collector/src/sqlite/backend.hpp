@@ -97,7 +97,10 @@ core::Status follow_components(Connection& c, std::string_view host_ci, const st
 // Series and inventory inside a report's transaction (series.cpp, inventory.cpp):
 core::Result<std::int64_t> series_id_for(Connection& c, Backend& b, const store::SeriesInfo& info);
 core::Status append_samples(Connection& c, Backend& b, std::int64_t id, const std::vector<store::Sample>& samples);
-core::Result<std::vector<store::InventorySection>> load_inventory(Connection& c, std::string_view ci_id);
+// A CI's inventory sections; without their data (only states and digests)
+// when `with_data` is false.
+core::Result<std::vector<store::InventorySection>> load_inventory(Connection& c, std::string_view ci_id,
+                                                                  bool with_data = true);
 core::Status save_section(Connection& c, std::string_view ci_id, const store::InventorySection& x);
 
 // One factory per store, each in its domain's file.

@@ -12,10 +12,12 @@ class SqliteInventoryStore final : public Bound<InventoryStore> {
   }
 };
 
-core::Result<std::vector<InventorySection>> load_inventory(Connection& c, std::string_view ci_id) {
+core::Result<std::vector<InventorySection>> load_inventory(Connection& c, std::string_view ci_id, bool with_data) {
   SURVEYOR_TRY_STMT(s, c,
-                    "SELECT section, state, reason, digest, data, updated_ms FROM inventory_sections "
-                    "WHERE ci_id = ?1 ORDER BY section");
+                    with_data ? "SELECT section, state, reason, digest, data, updated_ms FROM inventory_sections "
+                                "WHERE ci_id = ?1 ORDER BY section"
+                              : "SELECT section, state, reason, digest, '', updated_ms FROM inventory_sections "
+                                "WHERE ci_id = ?1 ORDER BY section");
   s.bind(1, ci_id);
   std::vector<InventorySection> out;
   int rc;

@@ -18,33 +18,51 @@ class SqliteReportStore final : public Bound<ReportStore> {
   using Bound::Bound;
 
   core::Result<ApplyResult> apply_report(const ReportBatch& batch) override {
-    Waiter me{&batch, std::nullopt};
+    Waiter me{&batch};
     std::unique_lock lock(mu_);
     queue_.push_back(&me);
-    cv_.notify_all();  // a leader gathering a group
-    // The report waits until a leader has applied it, or leads a group itself
-    // when it is first in line and no group is under way.
-    cv_.wait(lock, [&] { return me.result.has_value() || (!leading_ && queue_.front() == &me); });
+    if (!leading_) {
+      leading_ = true;  // nobody leads: the queue held no one else
+      me.lead = true;
+    } else if (gathering_) {
+      gather_cv_.notify_one();
+    }
+    // The report waits until a leader has applied it, or is handed the lead
+    // as the first in line when the group before it is done. Each waiter has
+    // a condition of its own: nobody is woken for another's report.
+    me.cv.wait(lock, [&] { return me.result.has_value() || me.lead; });
     if (me.result) return std::move(*me.result);
-    leading_ = true;
+
     const std::size_t max = std::max<std::size_t>(1, b_->group_commit_max);
-    if (b_->group_commit_delay.count() > 0 && queue_.size() < max)
-      cv_.wait_for(lock, b_->group_commit_delay, [&] { return queue_.size() >= max; });
+    if (b_->group_commit_delay.count() > 0 && queue_.size() < max) {
+      gathering_ = true;
+      gather_cv_.wait_for(lock, b_->group_commit_delay, [&] { return queue_.size() >= max; });
+      gathering_ = false;
+    }
     std::vector<Waiter*> group;
     while (!queue_.empty() && group.size() < max) {
       group.push_back(queue_.front());
       queue_.pop_front();
     }
     lock.unlock();
+    std::vector<core::Result<ApplyResult>> results;
     try {
-      apply_group(group);
+      results = apply_group(group);
     } catch (...) {  // bad_alloc: nothing of the group is known to be stored
-      for (Waiter* w : group)
-        w->result = core::make_error(StoreErrc::unavailable, "out of memory applying a report");
+      results.assign(group.size(), core::make_error(StoreErrc::unavailable, "out of memory applying a report"));
     }
     lock.lock();
-    leading_ = false;
-    cv_.notify_all();
+    for (std::size_t i = 0; i < group.size(); ++i) {
+      group[i]->result = std::move(results[i]);
+      if (group[i] != &me) group[i]->cv.notify_one();
+    }
+    // The lead passes to the first in line, if anyone is waiting.
+    if (queue_.empty()) {
+      leading_ = false;
+    } else {
+      queue_.front()->lead = true;
+      queue_.front()->cv.notify_one();
+    }
     return std::move(*me.result);
   }
 
@@ -56,37 +74,41 @@ class SqliteReportStore final : public Bound<ReportStore> {
  private:
   struct Waiter {
     const ReportBatch* batch;
-    std::optional<core::Result<ApplyResult>> result;
+    std::optional<core::Result<ApplyResult>> result;  // set under mu_
+    bool lead = false;                                 // set under mu_
+    std::condition_variable cv;
   };
 
-  // One transaction for the group, a savepoint per report.
-  void apply_group(const std::vector<Waiter*>& group) {
+  // One transaction for the group, a savepoint per report; the results in
+  // the group's order.
+  std::vector<core::Result<ApplyResult>> apply_group(const std::vector<Waiter*>& group) {
+    std::vector<std::optional<core::Result<ApplyResult>>> out(group.size());
     bool rolled_back = false;
     const core::Status st = b_->pool.with_writer([&](Connection& c) -> core::Status {
       auto tx = WriteTransaction::begin(c);
       if (!tx) return std::move(tx).error();
-      for (Waiter* w : group) {
+      for (std::size_t i = 0; i < group.size(); ++i) {
         if (auto sp = c.exec("SAVEPOINT report"); !sp) return sp;
-        core::Result<ApplyResult> r = apply(c, *w->batch);
+        core::Result<ApplyResult> r = apply(c, *group[i]->batch);
         if (!r) {
           rolled_back = true;
           if (auto back = c.exec("ROLLBACK TO report"); !back) return back;
         }
         if (auto rel = c.exec("RELEASE report"); !rel) return rel;
-        w->result = std::move(r);
+        out[i] = std::move(r);
       }
       return tx->commit();
     });
     {
-      std::lock_guard lock(mu_);
+      std::lock_guard lock(mu_);  // the caller does not hold it while applying
       stats_.reports += group.size();
       if (st) ++stats_.commits;
     }
     if (!st) {
       // Nothing of the group was committed.
       rolled_back = true;
-      for (Waiter* w : group)
-        if (!w->result || *w->result) w->result = st.error();
+      for (auto& r : out)
+        if (!r || *r) r = st.error();
     }
     // Rows of a rolled-back report are gone: forget what was cached of them.
     if (rolled_back) {
@@ -96,13 +118,18 @@ class SqliteReportStore final : public Bound<ReportStore> {
         return 0;
       });
     }
+    std::vector<core::Result<ApplyResult>> results;
+    results.reserve(out.size());
+    for (auto& r : out) results.push_back(std::move(*r));
+    return results;
   }
 
   mutable std::mutex mu_;
-  std::condition_variable cv_;
+  std::condition_variable gather_cv_;  // a leader gathering its group
   CommitStats stats_;
   std::deque<Waiter*> queue_;  // reports waiting, in arrival order
-  bool leading_ = false;       // a group is being applied
+  bool leading_ = false;       // a group is being applied, or its leader chosen
+  bool gathering_ = false;
 
   core::Result<ApplyResult> apply(Connection& c, const ReportBatch& batch) {
     const auto seq = static_cast<std::int64_t>(batch.sequence);
@@ -116,7 +143,7 @@ class SqliteReportStore final : public Bound<ReportStore> {
     }
     if (result.outcome == ApplyOutcome::duplicate) {
       if (batch.inventory_ci_id.empty()) return result;
-      auto inv = load_inventory(c, batch.inventory_ci_id);
+      auto inv = load_inventory(c, batch.inventory_ci_id, false);
       if (!inv) return std::move(inv).error();
       result.inventory = std::move(*inv);
       return result;
@@ -151,6 +178,15 @@ class SqliteReportStore final : public Bound<ReportStore> {
       if (int rc = prune.step(); rc != SQLITE_DONE) return c.error(rc, "prune sequences");
     }
     if (batch.inventory_ci_id.empty()) return result;
+    if (batch.sections.empty() && !batch.components) {
+      // Most reports carry no inventory: nothing to write, and the states
+      // and digests are all the acknowledgement needs (not the data, which
+      // is hundreds of kilobytes with the packages).
+      auto inv = load_inventory(c, batch.inventory_ci_id, false);
+      if (!inv) return std::move(inv).error();
+      result.inventory = std::move(*inv);
+      return result;
+    }
     if (batch.components)
       if (auto st = follow_components(c, batch.inventory_ci_id, *batch.components, batch.received_at_ms); !st)
         return std::move(st).error();

@@ -42,7 +42,10 @@ enum class ApplyOutcome { stored, duplicate };
 struct ApplyResult {
   ApplyOutcome outcome = ApplyOutcome::stored;
   // The inventory of batch.inventory_ci_id as stored after the report
-  // (before it, for a duplicate), sorted by section name.
+  // (before it, for a duplicate), sorted by section name. A backend may leave
+  // out the sections' data (data_json empty) when the report changed no
+  // section or was a duplicate: their states and digests are what the
+  // acknowledgement needs.
   std::vector<InventorySection> inventory;
 };
 
