@@ -22,7 +22,11 @@ Api::Api(store::Stores stores, const core::Clock& clock, metrics::Registry& regi
       counters_{registry.counter("surveyor_reports_total", "Agent reports received, by outcome.", {"outcome"}),
                 registry.counter("surveyor_samples_total", "Samples stored from agent reports."),
                 registry.counter("surveyor_errors_total", "Requests refused or failed, by reason.", {"reason"}),
-                registry.counter("surveyor_enrollments_total", "Agents enrolled.")},
+                registry.counter("surveyor_enrollments_total", "Agents enrolled."),
+                registry.counter("surveyor_store_reports_applied_total",
+                                 "Agent reports the store applied (stored, duplicate or failed)."),
+                registry.counter("surveyor_store_report_commits_total",
+                                 "Transactions that committed agent reports (fewer than reports: group commit).")},
       graphs_(std::make_unique<impact::GraphSource>(stores_, options_.services)),
       intake_(stores_, options_.intake),
       limiter_(std::make_unique<RateLimiter>(options_.rate_limit, options_.rate_burst)) {}
@@ -103,6 +107,9 @@ http::Response Api::readyz() {
 }
 
 http::Response Api::metrics() {
+  const store::CommitStats commits = stores_.reports->commit_stats();
+  counters_.store_reports.with({}).raise_to(commits.reports);
+  counters_.store_commits.with({}).raise_to(commits.commits);
   http::Response r;
   r.headers.emplace_back("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
   r.body = registry_.render();

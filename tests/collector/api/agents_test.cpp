@@ -127,6 +127,9 @@ TEST(Api, ReportIsStoredAndItsReplayIsAcknowledgedOnce) {
   auto metrics = h.call("GET", "/metrics").body;
   EXPECT_NE(metrics.find("surveyor_reports_total{outcome=\"stored\"} 1"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("surveyor_reports_total{outcome=\"duplicate\"} 1"), std::string::npos);
+  // Both reports went through the store, one at a time: a commit each.
+  EXPECT_NE(metrics.find("surveyor_store_reports_applied_total 2"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("surveyor_store_report_commits_total 2"), std::string::npos) << metrics;
 
   auto ci = json::parse(h.call("GET", "/api/v1/cis/" + h.ci_id).body).as_object();
   const auto& attrs = ci.at("attributes").as_object();

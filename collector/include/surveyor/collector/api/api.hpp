@@ -151,6 +151,8 @@ class Api {
     metrics::Family<metrics::Counter>& samples;
     metrics::Family<metrics::Counter>& errors;    // {reason}
     metrics::Family<metrics::Counter>& enrollments;
+    metrics::Family<metrics::Counter>& store_reports;  // ReportStore::commit_stats(), at each scrape
+    metrics::Family<metrics::Counter>& store_commits;
   };
 
   // 4xx/5xx with the error counted under `reason`.

@@ -17,6 +17,12 @@ namespace surveyor::collector::metrics {
 class Counter {
  public:
   void inc(std::uint64_t n = 1) { v_.fetch_add(n, std::memory_order_relaxed); }
+  // Raises the count to `v`, a total kept elsewhere; never lowers it.
+  void raise_to(std::uint64_t v) {
+    std::uint64_t cur = v_.load(std::memory_order_relaxed);
+    while (cur < v && !v_.compare_exchange_weak(cur, v, std::memory_order_relaxed)) {
+    }
+  }
   [[nodiscard]] std::uint64_t value() const { return v_.load(std::memory_order_relaxed); }
 
  private:
