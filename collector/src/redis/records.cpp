@@ -242,7 +242,9 @@ std::optional<Sample> parse_sample_member(const std::string& m) {
   return s;
 }
 
-// An inventory section is one field of the CI's inventory hash, a JSON record.
+// An inventory section is one field of the CI's inventory hash
+// ("inventory:CI"), a JSON record; "inventory-digests:CI" holds the same
+// records without their data, for reports that need only the digests.
 std::string section_record(const InventorySection& s) {
   boost::json::object o{{"state", s.state}, {"reason", s.reason}, {"digest", s.digest},
                         {"data", s.data_json}, {"updated_ms", s.updated_ms}};

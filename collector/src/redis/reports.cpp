@@ -77,17 +77,24 @@ class RedisReportStore final : public Bound<ReportStore> {
     const std::string agent_key = b_->key("agent", batch.agent_id);
     const std::string inventory_key =
         batch.inventory_ci_id.empty() ? std::string() : b_->key("inventory", batch.inventory_ci_id);
+    // Beside each inventory, its sections without their data: most reports
+    // carry no inventory and need only the states and digests, not the
+    // hundreds of kilobytes of packages. Every inventory write rewrites it.
+    const std::string digests_key =
+        batch.inventory_ci_id.empty() ? std::string() : b_->key("inventory-digests", batch.inventory_ci_id);
+    const bool digests_only = batch.sections.empty() && !batch.components;
+    const std::string& read_key = digests_only ? digests_key : inventory_key;
     std::vector<Argv> pre;
     std::vector<std::string> sids;
     for (const auto& entry : batch.series) sids.push_back(series_id(entry.first.key));
     Argv watch{"WATCH", seen_key, agent_key};
     for (const CiUpdate& u : batch.cis) watch.push_back(b_->key("ci", u.id));
-    if (!inventory_key.empty()) watch.push_back(inventory_key);
+    if (!inventory_key.empty()) watch.push_back(read_key);
     for (const std::string& sid : sids) watch.push_back(keys_of(*b_, sid).chunkend);
     pre.push_back(std::move(watch));
     pre.push_back({"ZSCORE", seen_key, std::to_string(batch.sequence)});
     pre.push_back({"HMGET", agent_key, "last_seen_ms", "last_sequence"});
-    pre.push_back(inventory_key.empty() ? Argv{"PING"} : Argv{"HGETALL", inventory_key});
+    pre.push_back(inventory_key.empty() ? Argv{"PING"} : Argv{"HGETALL", read_key});
     for (const CiUpdate& u : batch.cis) pre.push_back({"HGETALL", b_->key("ci", u.id)});
     const std::size_t chunkend_at = pre.size();
     for (const std::string& sid : sids) pre.push_back({"GET", keys_of(*b_, sid).chunkend});
@@ -159,6 +166,18 @@ class RedisReportStore final : public Bound<ReportStore> {
       InventoryPlan plan =
           plan_inventory(batch.inventory_ci_id, std::move(result.inventory), batch.sections, batch.received_at_ms);
       for (const InventorySection& s : plan.writes) tx.push_back({"HSET", inventory_key, s.name, section_record(s)});
+      if (!digests_only) {
+        // Rewritten whole from the inventory as it stands after the report,
+        // so a store written before the digests existed catches up too.
+        tx.push_back({"DEL", digests_key});
+        Argv digests{"HSET", digests_key};
+        for (InventorySection s : plan.after) {
+          s.data_json.clear();
+          digests.push_back(s.name);
+          digests.push_back(section_record(s));
+        }
+        if (digests.size() > 2) tx.push_back(std::move(digests));
+      }
       for (AuditRecord& r : plan.audit) audit.push_back(std::move(r));
       result.inventory = std::move(plan.after);
     }

@@ -240,6 +240,45 @@ TYPED_TEST(ReportConformance, InventorySectionsMergeByState) {
   EXPECT_TRUE(none->empty());
 }
 
+// Redis keeps each inventory's digests beside it for the reports without
+// inventory; a store written before they existed gets them at the next
+// inventory report (the missing digests make the collector ask for it).
+TEST(RedisReports, InventoryDigestsAreRebuiltForAStoreWrittenWithoutThem) {
+  RedisBackend backend;
+  auto stores = backends::open_stores(backend.url());
+  ASSERT_TRUE(stores) << stores.error().describe();
+  ASSERT_TRUE(stores->agents->create_agent(agent_record("agt-1")));
+  auto report = [&](std::uint64_t seq, std::vector<SectionUpdate> sections) {
+    ReportBatch b = report_batch("agt-1", seq, static_cast<std::int64_t>(seq) * 1000);
+    b.inventory_ci_id = "ci-1";
+    b.sections = std::move(sections);
+    return stores->reports->apply_report(b);
+  };
+  const std::vector<SectionUpdate> full = {{"disks", "collected", "", "d1", R"([{"name":"sda"}])"},
+                                           {"packages", "collected", "", "p1", R"([{"name":"bash"}])"}};
+  ASSERT_TRUE(report(1, full));
+  auto plain = report(2, {});
+  ASSERT_TRUE(plain);
+  ASSERT_EQ(plain->inventory.size(), 2u);
+  EXPECT_EQ(plain->inventory[1].digest, "p1");
+  EXPECT_EQ(plain->inventory[1].data_json, "") << "the digests, not the data";
+
+  const auto a = test::test_redis();
+  (void)test::run_command("redis-cli -h " + a.host + " -p " + std::to_string(a.port) + " DEL " + backend.prefix +
+                          ":inventory-digests:ci-1");
+  auto before = report(3, {});
+  ASSERT_TRUE(before);
+  EXPECT_TRUE(before->inventory.empty()) << "no digests: the inventory will be asked for";
+  ASSERT_TRUE(report(4, full));  // the same sections again: nothing to write but the digests
+  auto after = report(5, {});
+  ASSERT_TRUE(after);
+  ASSERT_EQ(after->inventory.size(), 2u);
+  EXPECT_EQ(after->inventory[0].digest, "d1");
+  auto held = stores->inventory->get_inventory("ci-1");
+  ASSERT_TRUE(held);
+  EXPECT_EQ((*held)[1].data_json, R"([{"name":"bash"}])") << "the data stays in the inventory itself";
+}
+
 // The host's components and their contains links are part of the report:
 // applied with it, once, and not at all when the report is refused.
 TYPED_TEST(ReportConformance, ComponentsAndTheirLinksAreAppliedWithTheReport) {
