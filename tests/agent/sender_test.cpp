@@ -25,6 +25,8 @@ struct FakeCollector {
   std::vector<unsigned> script;  // statuses to answer, then 202 forever
   std::vector<std::uint64_t> accepted;
   std::vector<std::string> auth;
+  std::vector<std::chrono::steady_clock::time_point> arrivals;
+  std::string retry_after;  // sent with 429 and 503 when set
   std::shared_ptr<collector::server::Router> router = std::make_shared<collector::server::Router>();
   std::unique_ptr<collector::server::Server> server;
 
@@ -32,6 +34,7 @@ struct FakeCollector {
     router->add("POST", "/api/v1/reports", "reports", [this](const http::Request& req, const collector::server::Params&) {
       std::lock_guard lock(mu);
       auth.emplace_back(req.header("Authorization"));
+      arrivals.push_back(std::chrono::steady_clock::now());
       unsigned status = 202;
       if (!script.empty()) {
         status = script.front();
@@ -39,6 +42,7 @@ struct FakeCollector {
       }
       http::Response res;
       res.status = status;
+      if ((status == 429 || status == 503) && !retry_after.empty()) res.headers.emplace_back("Retry-After", retry_after);
       if (status == 202) {
         auto r = wire::decode<wire::Report>(req.body, wire::Format::binary);
         if (!r) return collector::server::error_response(400, "bad_report", r.error().describe());
@@ -110,6 +114,22 @@ TEST(ReportSender, RetriesFailuresAndDeliversInOrder) {
   EXPECT_TRUE(rig.sender.take_inventory_request()) << "the ack of report 2 asked for the inventory";
   EXPECT_FALSE(rig.sender.take_inventory_request()) << "only once";
   EXPECT_EQ(rig.fake.auth.front(), "Bearer agt-x:k");
+}
+
+TEST(ReportSender, ABusyCollectorsRetryAfterIsHonoured) {
+  Rig rig;  // back-off of 10 to 40 ms: only Retry-After makes the wait long
+  rig.fake.script = {429, 503};
+  rig.fake.retry_after = "1";
+  rig.sender.set_credentials("agt-x", "k");
+  rig.sender.submit(report(1));
+  EXPECT_TRUE(flushed(rig.sender, rig.io, 10s, 15s));
+  std::lock_guard lock(rig.fake.mu);
+  ASSERT_EQ(rig.fake.arrivals.size(), 3u);
+  for (std::size_t i = 1; i < 3; ++i) {
+    const auto gap = rig.fake.arrivals[i] - rig.fake.arrivals[i - 1];
+    EXPECT_GE(gap, 1s) << "asked to wait a second, it waited " << std::chrono::duration<double>(gap).count() << " s";
+  }
+  EXPECT_EQ(rig.fake.accepted, (std::vector<std::uint64_t>{1}));
 }
 
 TEST(ReportSender, PermanentRejectionDropsOnlyThatReport) {

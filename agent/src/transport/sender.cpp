@@ -10,6 +10,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <algorithm>
 #include <random>
 
 #include "surveyor/core/error_category.hpp"
@@ -128,7 +129,8 @@ struct ReportSender::Impl : std::enable_shared_from_this<Impl> {
       if (unauthorized) unauthorized();
       return retry_later("collector answered 401 (unknown agent)");
     }
-    if (status >= 500 || status == 408 || status == 429) return retry_later("collector answered " + std::to_string(status));
+    if (status >= 500 || status == 408 || status == 429)
+      return retry_later("collector answered " + std::to_string(status), retry_after_ms(*res));
     // Anything else will never be accepted: drop it rather than block the queue.
     ++stats.dropped_rejected;
     log.error("collector refused report {} for good ({}): {}", head_sequence, status, res->body.substr(0, 300));
@@ -136,7 +138,19 @@ struct ReportSender::Impl : std::enable_shared_from_this<Impl> {
     pump();
   }
 
-  void retry_later(const std::string& why) {
+  // A busy collector's Retry-After (delta-seconds, up to an hour; an
+  // HTTP-date is not used), in milliseconds; 0 when there is none.
+  static std::int64_t retry_after_ms(const http::Response& res) {
+    const std::string_view v = res.header("Retry-After");
+    if (v.empty() || v.size() > 6 || !std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      return 0;
+    return std::min<std::int64_t>(std::stoll(std::string(v)), 3600) * 1000;
+  }
+
+  // Waits before sending the head again: exponential back-off with jitter,
+  // and at least what the collector asked for, spread over half as much
+  // again so that a fleet told the same does not come back at once.
+  void retry_later(const std::string& why, std::int64_t at_least_ms = 0) {
     ++stats.failed_attempts;
     ++failures_in_row;
     const auto cap = options.max_backoff.count();
@@ -144,6 +158,8 @@ struct ReportSender::Impl : std::enable_shared_from_this<Impl> {
     for (int i = 1; i < failures_in_row && delay < cap; ++i) delay *= 2;
     delay = std::min<std::int64_t>(delay, cap);
     delay = std::uniform_int_distribution<std::int64_t>(delay / 2, delay)(rng);
+    if (at_least_ms > 0)
+      delay = std::max(delay, std::uniform_int_distribution<std::int64_t>(at_least_ms, at_least_ms * 3 / 2)(rng));
     std::uint64_t suppressed = 0;
     if (error_limit.allow(suppressed))
       log.warn("delivery failed: {}; {} report(s) queued, retrying in {} ms ({} similar messages suppressed)", why,
