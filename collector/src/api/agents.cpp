@@ -133,6 +133,9 @@ http::Response Api::post_report(const http::Request& req) {
       case ingest::IntakeErrc::time_in_future:
         counters_.reports.with({"rejected"}).inc();
         return fail(400, "time_in_future", e.message);
+      case ingest::IntakeErrc::too_large:
+        counters_.reports.with({"rejected"}).inc();
+        return fail(413, "report_too_large", e.message);
     }
     return store_failure(e);
   }

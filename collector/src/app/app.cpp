@@ -138,6 +138,12 @@ config::Schema make_schema() {
          .description = "the longest heartbeat interval an agent may declare; a longer one is capped, so a silent "
                         "host is down at most twice this after its last report",
          .validate = at_least_second});
+  s.add({.key = "max_series_per_report", .type = Type::integer, .default_value = Value{std::int64_t{10'000}},
+         .description = "reports with more series are refused whole (413 report_too_large, naming the limit)",
+         .validate = positive});
+  s.add({.key = "max_samples_per_report", .type = Type::integer, .default_value = Value{std::int64_t{500'000}},
+         .description = "reports with more samples are refused whole (413 report_too_large, naming the limit)",
+         .validate = positive});
   s.add({.key = "io_threads", .type = Type::integer, .default_value = Value{std::int64_t{2}},
          .description = "threads doing network I/O", .validate = positive});
   s.add({.key = "worker_threads", .type = Type::integer, .default_value = Value{std::int64_t{4}},
@@ -400,6 +406,8 @@ int run(const config::Settings& s, const config::Reload& reload) {
   api::ApiOptions ao;
   ao.enrollment_token = *token;
   ao.intake.max_clock_skew_ms = s.duration("max_clock_skew").count();
+  ao.intake.max_series_per_report = static_cast<std::size_t>(s.integer("max_series_per_report"));
+  ao.intake.max_samples_per_report = static_cast<std::size_t>(s.integer("max_samples_per_report"));
   ao.allowed_hosts = s.list("allowed_hosts");
   ao.metrics_public = s.flag("metrics_public");
   ao.rate_limit = static_cast<double>(s.integer("rate_limit"));

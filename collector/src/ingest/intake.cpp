@@ -20,7 +20,8 @@ const core::TableCategory kIntakeCategory("intake", {{IntakeErrc::unauthenticate
                                                      {IntakeErrc::unsupported_media_type, "unsupported media type"},
                                                      {IntakeErrc::bad_report, "malformed report"},
                                                      {IntakeErrc::agent_mismatch, "report of another agent"},
-                                                     {IntakeErrc::time_in_future, "times in the future"}});
+                                                     {IntakeErrc::time_in_future, "times in the future"},
+                                                     {IntakeErrc::too_large, "report beyond a limit"}});
 
 // "Bearer <agent-id>:<key>" -> id and key.
 bool parse_agent_auth(std::string_view header, std::string& id, std::string& key) {
@@ -68,6 +69,17 @@ core::Result<Accepted> Intake::accept(std::string_view authorization, std::strin
   if (report->agent_id != agent_id)
     return core::make_error(IntakeErrc::agent_mismatch,
                             "the report names agent " + report->agent_id + ", the key is " + agent_id + "'s");
+
+  if (report->series.size() > policy_.max_series_per_report)
+    return core::make_error(IntakeErrc::too_large, "the report has " + std::to_string(report->series.size()) +
+                                                       " series; the collector's max_series_per_report is " +
+                                                       std::to_string(policy_.max_series_per_report));
+  std::size_t points = 0;
+  for (const wire::Series& s : report->series) points += s.points.size();
+  if (points > policy_.max_samples_per_report)
+    return core::make_error(IntakeErrc::too_large, "the report has " + std::to_string(points) +
+                                                       " samples; the collector's max_samples_per_report is " +
+                                                       std::to_string(policy_.max_samples_per_report));
 
   const std::int64_t latest = now_ms + policy_.max_clock_skew_ms;
   if (auto late = time_in_future(*report, latest))

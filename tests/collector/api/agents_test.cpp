@@ -2,6 +2,8 @@
 // Enrollment and reports through the API: what is stored, acknowledged or refused.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "harness.hpp"
 
 namespace surveyor::collector {
@@ -203,6 +205,22 @@ TEST(Api, ReportRefusals) {
 
   auto media = h.call("POST", "/api/v1/reports", body, {{"Content-Type", "text/csv"}, {"Authorization", "Bearer " + auth}});
   EXPECT_EQ(media.status, 415u);
+
+  // More series than the default max_series_per_report (10,000).
+  wire::Report wide = h.report(1);
+  const wire::Series one = wide.series[0];
+  wide.series.clear();
+  for (int i = 0; i < 10'001; ++i) {
+    wire::Series s = one;
+    s.metric = "m" + std::to_string(i);
+    wide.series.push_back(std::move(s));
+  }
+  std::sort(wide.series.begin(), wide.series.end(),
+            [](const wire::Series& a, const wire::Series& b) { return a.metric < b.metric; });
+  auto too_wide = h.post_report(wide, auth);
+  EXPECT_EQ(too_wide.status, 413u) << too_wide.body;
+  EXPECT_EQ(error_code(too_wide), "report_too_large");
+  EXPECT_NE(too_wide.body.find("max_series_per_report is 10000"), std::string::npos) << too_wide.body;
 
   auto metrics = h.call("GET", "/metrics").body;
   EXPECT_NE(metrics.find("surveyor_errors_total{reason=\"unknown_agent\"} 2"), std::string::npos) << metrics;

@@ -86,6 +86,40 @@ TEST(Intake, AppliesAReportWithItsComponentsAndAcknowledgesAReplayOnce) {
 
 // An agent whose clock runs ahead cannot write the future, and one that
 // declares a long heartbeat cannot keep its host "up" for days.
+TEST(Intake, ReportsBeyondAPerReportLimitAreRefusedWholeNamingIt) {
+  Fixture f;
+  const wire::Report base = Fixture::report(1);
+  std::size_t samples = 0;
+  for (const wire::Series& s : base.series) samples += s.points.size();
+  ASSERT_GE(base.series.size(), 2u);
+  ASSERT_GE(samples, 3u);
+  const std::string host = host_ci_id(test::sample_report().inventory->host.data->host_id);
+
+  f.intake = std::make_unique<Intake>(f.stores, IntakePolicy{.max_series_per_report = base.series.size() - 1});
+  auto series = f.post(base);
+  ASSERT_FALSE(series);
+  EXPECT_EQ(series.error().code, IntakeErrc::too_large);
+  EXPECT_NE(series.error().message.find("max_series_per_report is " + std::to_string(base.series.size() - 1)),
+            std::string::npos)
+      << series.error().message;
+
+  f.intake = std::make_unique<Intake>(f.stores, IntakePolicy{.max_samples_per_report = samples - 1});
+  auto points = f.post(base);
+  ASSERT_FALSE(points);
+  EXPECT_EQ(points.error().code, IntakeErrc::too_large);
+  EXPECT_NE(points.error().message.find("the report has " + std::to_string(samples) + " samples"), std::string::npos)
+      << points.error().message;
+  auto stored = f.stores.series->list_series(host);
+  ASSERT_TRUE(stored);
+  EXPECT_TRUE(stored->empty()) << "nothing of a refused report is stored";
+
+  // At the limits exactly, the report is taken.
+  f.intake = std::make_unique<Intake>(
+      f.stores, IntakePolicy{.max_series_per_report = base.series.size(), .max_samples_per_report = samples});
+  auto taken = f.post(base);
+  EXPECT_TRUE(taken) << taken.error().describe();
+}
+
 TEST(Intake, TimesAheadOfTheClockAreRefusedAndLongHeartbeatsCapped) {
   Fixture f;
   f.intake = std::make_unique<Intake>(f.stores, IntakePolicy{.max_clock_skew_ms = 60'000, .max_heartbeat_interval_s = 600});

@@ -4,6 +4,7 @@
 // the host's component relationships kept in step with its inventory.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 #include <system_error>
@@ -23,7 +24,8 @@ enum class IntakeErrc {
   unsupported_media_type,
   bad_report,
   agent_mismatch,
-  time_in_future
+  time_in_future,
+  too_large  // beyond a per-report limit of IntakePolicy
 };
 const std::error_category& intake_category();
 inline std::error_code make_error_code(IntakeErrc e) { return {static_cast<int>(e), intake_category()}; }
@@ -37,6 +39,12 @@ struct IntakePolicy {
   // The longest heartbeat interval an agent may declare; a longer one is
   // capped, so a host that stops reporting is down at most 2 x this later.
   std::uint32_t max_heartbeat_interval_s = 3'600;
+  // Per-report limits: a report with more series or samples is refused
+  // whole, with a message naming the limit. An agent's report holds one
+  // interval of its samples (a few hundred series at most); the limits bound
+  // what one request can make the store write, series being what costs.
+  std::size_t max_series_per_report = 10'000;
+  std::size_t max_samples_per_report = 500'000;
 };
 
 struct Accepted {
