@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "surveyor/collector/store/errors.hpp"
+#include "surveyor/tls/tls.hpp"
 
 namespace surveyor::collector::redis {
 namespace {
@@ -141,15 +142,9 @@ core::Result<std::shared_ptr<TlsTunnel>> TlsTunnel::make(const TlsFiles& files) 
   }
   if (files.cert_file.empty() != files.key_file.empty())
     return core::make_error(StoreErrc::invalid, "rediss: a client certificate needs its key, and a key its certificate");
-  if (!files.cert_file.empty()) {
-    impl->ctx.use_certificate_chain_file(files.cert_file, ec);
-    if (ec)
-      return core::make_error(StoreErrc::invalid, "rediss: cannot load the certificate " + files.cert_file + ": " + ec.message());
-    impl->ctx.use_private_key_file(files.key_file, ssl::context::pem, ec);
-    if (ec) return core::make_error(StoreErrc::invalid, "rediss: cannot load the key " + files.key_file + ": " + ec.message());
-    if (SSL_CTX_check_private_key(impl->ctx.native_handle()) != 1)
-      return core::make_error(StoreErrc::invalid, "rediss: " + files.key_file + " is not the key of " + files.cert_file);
-  }
+  if (!files.cert_file.empty())
+    if (auto st = tls::use_key_pair(impl->ctx, files.cert_file, files.key_file); !st)
+      return core::make_error(StoreErrc::invalid, "rediss: " + st.error().message);
   Impl* raw = impl.get();
   impl->thread = std::thread([raw] { raw->io.run(); });
   return std::shared_ptr<TlsTunnel>(new TlsTunnel(std::move(impl)));

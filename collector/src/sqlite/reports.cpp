@@ -79,45 +79,48 @@ class SqliteReportStore final : public Bound<ReportStore> {
     std::condition_variable cv;
   };
 
+  // BEGIN, each report in a savepoint of its own (its result in `out`, a
+  // failure rolled back to it and noted in `rolled_back`), COMMIT.
+  core::Status apply_in_transaction(Connection& c, const std::vector<Waiter*>& group,
+                                    std::vector<std::optional<core::Result<ApplyResult>>>& out, bool& rolled_back) {
+    auto tx = WriteTransaction::begin(c);
+    if (!tx) return std::move(tx).error();
+    for (std::size_t i = 0; i < group.size(); ++i) {
+      if (auto sp = c.exec("SAVEPOINT report"); !sp) return sp;
+      core::Result<ApplyResult> r = apply(c, *group[i]->batch);
+      if (!r) {
+        rolled_back = true;
+        if (auto back = c.exec("ROLLBACK TO report"); !back) return back;
+      }
+      if (auto rel = c.exec("RELEASE report"); !rel) return rel;
+      out[i] = std::move(r);
+    }
+    return tx->commit();
+  }
+
   // One transaction for the group, a savepoint per report; the results in
   // the group's order.
   std::vector<core::Result<ApplyResult>> apply_group(const std::vector<Waiter*>& group) {
     std::vector<std::optional<core::Result<ApplyResult>>> out(group.size());
     bool rolled_back = false;
     const core::Status st = b_->pool.with_writer([&](Connection& c) -> core::Status {
-      auto tx = WriteTransaction::begin(c);
-      if (!tx) return std::move(tx).error();
-      for (std::size_t i = 0; i < group.size(); ++i) {
-        if (auto sp = c.exec("SAVEPOINT report"); !sp) return sp;
-        core::Result<ApplyResult> r = apply(c, *group[i]->batch);
-        if (!r) {
-          rolled_back = true;
-          if (auto back = c.exec("ROLLBACK TO report"); !back) return back;
-        }
-        if (auto rel = c.exec("RELEASE report"); !rel) return rel;
-        out[i] = std::move(r);
+      core::Status applied = apply_in_transaction(c, group, out, rolled_back);
+      // Rows of a rolled-back report (or group) are gone: forget what was
+      // cached of them, still under the writer lock that guards the caches.
+      if (!applied || rolled_back) {
+        b_->series_ids.clear();
+        b_->chunk_end.clear();
       }
-      return tx->commit();
+      return applied;
     });
     {
       std::lock_guard lock(mu_);  // the caller does not hold it while applying
       stats_.reports += group.size();
       if (st) ++stats_.commits;
     }
-    if (!st) {
-      // Nothing of the group was committed.
-      rolled_back = true;
+    if (!st)  // nothing of the group was committed
       for (auto& r : out)
         if (!r || *r) r = st.error();
-    }
-    // Rows of a rolled-back report are gone: forget what was cached of them.
-    if (rolled_back) {
-      b_->pool.with_writer([&](Connection&) {
-        b_->series_ids.clear();
-        b_->chunk_end.clear();
-        return 0;
-      });
-    }
     std::vector<core::Result<ApplyResult>> results;
     results.reserve(out.size());
     for (auto& r : out) results.push_back(std::move(*r));

@@ -48,14 +48,19 @@ core::Result<Context> server_context(const std::string& cert_file, const std::st
   auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
   SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
   ctx->set_options(ssl::context::default_workarounds | ssl::context::no_compression | ssl::context::single_dh_use);
-  boost::system::error_code ec;
-  ctx->use_certificate_chain_file(cert_file, ec);
-  if (ec) return tls_error(TlsErrc::config, "cannot load the certificate " + cert_file + ": " + ec.message());
-  ctx->use_private_key_file(key_file, ssl::context::pem, ec);
-  if (ec) return tls_error(TlsErrc::config, "cannot load the key " + key_file + ": " + ec.message());
-  if (SSL_CTX_check_private_key(ctx->native_handle()) != 1)
-    return tls_error(TlsErrc::config, key_file + " is not the key of " + cert_file);
+  if (auto st = use_key_pair(*ctx, cert_file, key_file); !st) return std::move(st).error();
   return ctx;
+}
+
+core::Status use_key_pair(ssl::context& ctx, const std::string& cert_file, const std::string& key_file) {
+  boost::system::error_code ec;
+  ctx.use_certificate_chain_file(cert_file, ec);
+  if (ec) return tls_error(TlsErrc::config, "cannot load the certificate " + cert_file + ": " + ec.message());
+  ctx.use_private_key_file(key_file, ssl::context::pem, ec);
+  if (ec) return tls_error(TlsErrc::config, "cannot load the key " + key_file + ": " + ec.message());
+  if (SSL_CTX_check_private_key(ctx.native_handle()) != 1)
+    return tls_error(TlsErrc::config, key_file + " is not the key of " + cert_file);
+  return {};
 }
 
 core::Result<std::string> pin_of_certificate_file(const std::string& path) {

@@ -24,6 +24,12 @@ using Context = std::shared_ptr<boost::asio::ssl::context>;
 // and its private key (which must match).
 [[nodiscard]] core::Result<Context> server_context(const std::string& cert_file, const std::string& key_file);
 
+// Loads a PEM certificate chain and its private key into `ctx` (a server's,
+// or a client's that presents a certificate); a key that is not the
+// certificate's is an error.
+[[nodiscard]] core::Status use_key_pair(boost::asio::ssl::context& ctx, const std::string& cert_file,
+                                        const std::string& key_file);
+
 // The pin of the first certificate in a PEM file: the SHA-256 of its public
 // key's DER SubjectPublicKeyInfo, lower-case hex (what `openssl x509 -pubkey
 // -noout | openssl pkey -pubin -outform der | sha256sum` prints).
