@@ -134,7 +134,7 @@ void sqlite_sizes(const std::string& path, std::size_t samples) {
   };
   const std::int64_t chunk_bytes = scalar("SELECT total(length(data)) FROM chunks");
   const std::int64_t chunks = scalar("SELECT count(*) FROM chunks");
-  const std::int64_t head_rows = scalar("SELECT count(*) FROM head");
+  const std::int64_t head_rows = scalar("SELECT count(*) FROM head_log");
   const std::int64_t rollups = scalar("SELECT count(*) FROM rollups");
   if (sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE); VACUUM; PRAGMA wal_checkpoint(TRUNCATE);", nullptr, nullptr,
                    nullptr) != SQLITE_OK)

@@ -179,5 +179,43 @@ TEST(Codec, DamagedChunksAreErrors) {
   EXPECT_GT(refused, 0u);
 }
 
+TEST(Codec, BatchesSplitIntoTheirEntriesAndRefuseBadFraming) {
+  std::string batch;
+  const std::vector<Sample> a{{1000, 0.5}, {2000, -0.0}}, b{{1500, 7.0}};
+  append_to_batch(batch, 3, a);
+  append_to_batch(batch, 300, b);  // an id of two varint bytes
+  append_to_batch(batch, 4, {});
+  auto entries = split_batch(batch);
+  ASSERT_TRUE(entries) << entries.error().describe();
+  ASSERT_EQ(entries->size(), 3u);
+  EXPECT_EQ((*entries)[0].id, 3u);
+  EXPECT_EQ((*entries)[1].id, 300u);
+  EXPECT_EQ((*entries)[2].id, 4u);
+  auto first = decode_chunk((*entries)[0].chunk);
+  ASSERT_TRUE(first);
+  EXPECT_TRUE(same_samples(*first, a));
+  auto second = decode_chunk((*entries)[1].chunk);
+  ASSERT_TRUE(second);
+  EXPECT_TRUE(same_samples(*second, b));
+  auto empty = split_batch("");
+  ASSERT_TRUE(empty);
+  EXPECT_TRUE(empty->empty());
+  // Each cut ends at an entry's end (fewer entries) or fails as truncated.
+  std::size_t whole = 0;
+  for (std::size_t n = 0; n < batch.size(); ++n) {
+    auto r = split_batch(std::string_view(batch).substr(0, n));
+    if (r) {
+      ++whole;
+      for (const BatchEntry& e : *r) EXPECT_TRUE(decode_chunk(e.chunk)) << n;
+    } else {
+      EXPECT_EQ(r.error().code, CodecErrc::truncated) << n;
+    }
+  }
+  EXPECT_EQ(whole, 3u) << "the empty batch and the two whole-entry prefixes";
+  // A length past the end, and a varint that never ends.
+  EXPECT_FALSE(split_batch(std::string("\x01\xff\xff\xff\xff\x0fS", 7)));
+  EXPECT_FALSE(split_batch(std::string(12, '\xff')));
+}
+
 }  // namespace
 }  // namespace surveyor::codec

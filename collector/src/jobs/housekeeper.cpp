@@ -25,7 +25,7 @@ Housekeeper::Housekeeper(store::Stores stores, const core::Clock& clock, metrics
                                {"job"})),
       compacted_(registry.counter("surveyor_series_blocks_compacted_total", "Blocks of raw samples compacted into chunks.")),
       expired_(registry.counter("surveyor_series_expired_total", "Stored items dropped by retention, by kind.", {"what"})),
-      damaged_(registry.gauge("surveyor_series_damaged_chunks", "Series whose chunks could not be read in the last pass.")),
+      damaged_(registry.gauge("surveyor_series_damaged_chunks", "Chunks and head rows that could not be read in the last pass.")),
       open_events_(registry.gauge("surveyor_capacity_events_breaching", "Series breaching a capacity rule at the last evaluation.")),
       lifecycle_(registry.counter("surveyor_ci_state_changes_total", "CIs that became missing or retired by silence.", {"state"})),
       incident_events_(registry.counter("surveyor_incident_notices_total",

@@ -5,16 +5,18 @@
 //
 // Design: every write runs in one BEGIN IMMEDIATE transaction on the writer;
 // with synchronous=FULL a COMMIT has reached the disk when it returns, which
-// is what lets the API answer 202 only for durable reports. New samples are
-// raw rows keyed (series, time) -- the head -- so a replayed sample is
-// ignored by the key; maintain() moves closed blocks of the head into one
-// compressed chunk per (series, block). A late sample for a block already
-// compacted is checked against its chunk at ingest and merged into it by the
-// next pass. Hourly rollups are updated in the same transaction as the
-// samples, from the samples that were new. One agent report is one
-// transaction across agents, CIs, series, inventory and the audit trail
-// (reports.cpp), through the *_in/save/write helpers below, which expect to
-// run inside it.
+// is what lets the API answer 202 only for durable reports. New samples go
+// into the head as one row per report and CI (`head_log`: the report's
+// samples of each series as a chunk, under the series id), appended at the
+// end of the table, so a report writes a few pages whatever its number of
+// series. A replayed sample is recognised against the series' newest time
+// in the head (cached) and, when older, against the head rows and the chunk
+// of its block. maintain() moves closed blocks of the head into one
+// compressed chunk per (series, block), adding their hourly rollups then;
+// until then, reads of rollups add those of the head's rows to the stored
+// ones, row by row, as ingest used to. One agent report is one transaction
+// across agents, CIs, series, inventory and the audit trail (reports.cpp),
+// through the *_in/save/write helpers below, which expect to run inside it.
 #pragma once
 
 #include <algorithm>
@@ -27,6 +29,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -53,8 +56,20 @@ struct Backend {
   std::unordered_map<std::string, std::pair<std::int64_t, std::string>> series_ids;
   // series id -> end of its newest chunk (INT64_MIN: none), loaded on first use;
   std::unordered_map<std::int64_t, std::int64_t> chunk_end;
-  // the last series id maintain() visited.
-  std::int64_t maintain_cursor = 0;
+  // series id -> newest time it has in the head (absent: none), for the CIs
+  // in head_loaded, whose head rows have been read since the last clear();
+  std::unordered_map<std::int64_t, std::int64_t> head_newest;
+  std::unordered_set<std::string> head_loaded;
+  // the last CI maintain() visited.
+  std::string maintain_cursor;
+
+  // Forgets every cache above but the cursor (a rolled-back transaction).
+  void clear_caches() {
+    series_ids.clear();
+    chunk_end.clear();
+    head_newest.clear();
+    head_loaded.clear();
+  }
 };
 
 using namespace store;  // every domain file here implements store interfaces
@@ -95,8 +110,9 @@ core::Status follow_components(Connection& c, std::string_view host_ci, const st
                                std::int64_t now_ms);
 
 // Series and inventory inside a report's transaction (series.cpp, inventory.cpp):
-core::Result<std::int64_t> series_id_for(Connection& c, Backend& b, const store::SeriesInfo& info);
-core::Status append_samples(Connection& c, Backend& b, std::int64_t id, const std::vector<store::Sample>& samples);
+// Appends a report's samples (new times only) to the head: one row per CI.
+core::Status append_samples(Connection& c, Backend& b,
+                            const std::vector<std::pair<store::SeriesInfo, std::vector<store::Sample>>>& series);
 // A CI's inventory sections; without their data (only states and digests)
 // when `with_data` is false.
 core::Result<std::vector<store::InventorySection>> load_inventory(Connection& c, std::string_view ci_id,

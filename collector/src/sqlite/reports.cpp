@@ -91,6 +91,7 @@ class SqliteReportStore final : public Bound<ReportStore> {
       if (!r) {
         rolled_back = true;
         if (auto back = c.exec("ROLLBACK TO report"); !back) return back;
+        b_->clear_caches();  // the next report of the group must not see its rows in them
       }
       if (auto rel = c.exec("RELEASE report"); !rel) return rel;
       out[i] = std::move(r);
@@ -107,10 +108,7 @@ class SqliteReportStore final : public Bound<ReportStore> {
       core::Status applied = apply_in_transaction(c, group, out, rolled_back);
       // Rows of a rolled-back report (or group) are gone: forget what was
       // cached of them, still under the writer lock that guards the caches.
-      if (!applied || rolled_back) {
-        b_->series_ids.clear();
-        b_->chunk_end.clear();
-      }
+      if (!applied || rolled_back) b_->clear_caches();
       return applied;
     });
     {
@@ -154,11 +152,7 @@ class SqliteReportStore final : public Bound<ReportStore> {
     for (const CiUpdate& u : batch.cis) {
       if (auto ci = upsert_in(c, u); !ci) return std::move(ci).error();
     }
-    for (const auto& [info, samples] : batch.series) {
-      auto id = series_id_for(c, *b_, info);
-      if (!id) return std::move(id).error();
-      if (auto st = append_samples(c, *b_, *id, samples); !st) return std::move(st).error();
-    }
+    if (auto st = append_samples(c, *b_, batch.series); !st) return std::move(st).error();
     {
       SURVEYOR_TRY_STMT(upd, c,
                         "UPDATE agents SET last_seen_ms = MAX(last_seen_ms, ?2), "

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 // The SQLite schema and its migrations from every earlier version.
+#include <map>
+
 #include "backend.hpp"
 
 namespace surveyor::collector::sqlite {
 
 namespace {
 
-constexpr int kSchemaVersion = 7;
+constexpr int kSchemaVersion = 8;
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS agents(
@@ -30,9 +32,13 @@ CREATE TABLE IF NOT EXISTS inventory_sections(
   ci_id TEXT NOT NULL, section TEXT NOT NULL, state TEXT NOT NULL, reason TEXT NOT NULL,
   digest TEXT NOT NULL, data TEXT NOT NULL, updated_ms INTEGER NOT NULL,
   PRIMARY KEY(ci_id, section)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS head(
-  series_id INTEGER NOT NULL, time_ms INTEGER NOT NULL, bits INTEGER NOT NULL,
-  PRIMARY KEY(series_id, time_ms)) WITHOUT ROWID;
+-- The head: a row per report and CI, appended at the table's end; data is
+-- a codec batch (a chunk per series id). rolled_up: rows from schema 7,
+-- whose rollups are stored already.
+CREATE TABLE IF NOT EXISTS head_log(
+  id INTEGER PRIMARY KEY, ci_id TEXT NOT NULL, min_ms INTEGER NOT NULL, max_ms INTEGER NOT NULL,
+  rolled_up INTEGER NOT NULL DEFAULT 0, data BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS head_log_by_ci ON head_log(ci_id, max_ms);
 -- A rowid table: chunks (1-3 KB) fit in its pages; a WITHOUT ROWID table
 -- would spill each into a half-empty overflow page.
 CREATE TABLE IF NOT EXISTS chunks(
@@ -114,6 +120,50 @@ core::Status add_column_if_missing(Connection& c, const std::string& table, cons
   return c.exec(alter.c_str());
 }
 
+// Moves a head of one row per sample (schema 2 to 7) into head_log: a row
+// per CI, marked as having its rollups stored.
+core::Status head_rows_per_report(Connection& c) {
+  {
+    SURVEYOR_TRY_STMT(has, c, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'head'");
+    const int rc = has.step();
+    if (rc == SQLITE_DONE) return {};
+    if (rc != SQLITE_ROW) return c.error(rc, "find the old head");
+  }
+  std::string ci;
+  std::map<std::int64_t, std::vector<codec::Sample>> by_series;
+  auto flush = [&]() -> core::Status {
+    if (by_series.empty()) return {};
+    std::string data;
+    std::int64_t lo = std::numeric_limits<std::int64_t>::max(), hi = std::numeric_limits<std::int64_t>::min();
+    for (const auto& [id, samples] : by_series) {
+      codec::append_to_batch(data, static_cast<std::uint64_t>(id), samples);
+      lo = std::min(lo, samples.front().time_ms);
+      hi = std::max(hi, samples.back().time_ms);
+    }
+    SURVEYOR_TRY_STMT(ins, c, "INSERT INTO head_log(ci_id, min_ms, max_ms, rolled_up, data) VALUES(?1, ?2, ?3, 1, ?4)");
+    ins.bind(1, ci).bind(2, lo).bind(3, hi).bind_blob(4, data);
+    if (int rc = ins.step(); rc != SQLITE_DONE) return c.error(rc, "move the head");
+    by_series.clear();
+    return {};
+  };
+  {
+    SURVEYOR_TRY_STMT(s, c,
+                      "SELECT s.ci_id, h.series_id, h.time_ms, h.bits FROM head h JOIN series s ON s.id = h.series_id "
+                      "ORDER BY s.ci_id, h.series_id, h.time_ms");
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW) {
+      if (s.text(0) != ci) {
+        if (auto st = flush(); !st) return st;
+        ci = s.text(0);
+      }
+      by_series[s.int64(1)].push_back({s.int64(2), from_bits(s.int64(3))});
+    }
+    if (rc != SQLITE_DONE) return c.error(rc, "read the old head");
+  }
+  if (auto st = flush(); !st) return st;
+  return c.exec("DROP TABLE head");
+}
+
 }  // namespace
 
 core::Status migrate(Connection& c) {
@@ -138,7 +188,9 @@ core::Status migrate(Connection& c) {
                               sqlite3_result_int64(ctx, to_bits(x));
                             },
                             nullptr, nullptr);
-    if (auto st = c.exec("INSERT OR IGNORE INTO head(series_id, time_ms, bits) "
+    if (auto st = c.exec("CREATE TABLE IF NOT EXISTS head(series_id INTEGER NOT NULL, time_ms INTEGER NOT NULL, "
+                         "bits INTEGER NOT NULL, PRIMARY KEY(series_id, time_ms)) WITHOUT ROWID;"
+                         "INSERT OR IGNORE INTO head(series_id, time_ms, bits) "
                          "SELECT series_id, time_ms, f64bits(value) FROM samples; DROP TABLE samples;");
         !st)
       return st;
@@ -162,6 +214,10 @@ core::Status migrate(Connection& c) {
   if (version > 0 && version < 7)
     for (const char* table : {"audit", "changes"})
       if (auto st = add_column_if_missing(c, table, "actor", "TEXT NOT NULL DEFAULT ''"); !st) return st;
+  // Versions before 8 kept the head as a row per sample, its rollups
+  // stored as samples arrived.
+  if (version > 0 && version < 8)
+    if (auto st = head_rows_per_report(c); !st) return st;
   const std::string set_version = "PRAGMA user_version = " + std::to_string(kSchemaVersion);
   if (auto st = c.exec(set_version.c_str()); !st) return st;
   return tx->commit();

@@ -570,4 +570,27 @@ core::Result<std::vector<Sample>> decode_chunk(std::string_view bytes) {
   return out;
 }
 
+void append_to_batch(std::string& batch, std::uint64_t id, std::span<const Sample> samples) {
+  const std::string chunk = encode_chunk(samples);
+  put_varint(batch, id);
+  put_varint(batch, chunk.size());
+  batch += chunk;
+}
+
+core::Result<std::vector<BatchEntry>> split_batch(std::string_view bytes) {
+  std::vector<BatchEntry> out;
+  ByteReader r(bytes);
+  while (!r.rest().empty()) {
+    BatchEntry e;
+    std::uint64_t length = 0;
+    if (!r.varint(e.id) || !r.varint(length)) return core::make_error(CodecErrc::truncated, "batch entry header");
+    const std::string_view rest = r.rest();
+    if (length > rest.size()) return core::make_error(CodecErrc::truncated, "batch entry longer than the batch");
+    e.chunk = rest.substr(0, length);
+    r = ByteReader(rest.substr(length));
+    out.push_back(e);  // each entry takes at least two bytes: at most size/2 of them
+  }
+  return out;
+}
+
 }  // namespace surveyor::codec

@@ -424,9 +424,132 @@ TEST(SqliteSeriesStore, SchemaThreeChunksMoveIntoARowidTableAndCisGainProtectedK
   EXPECT_EQ(sql.find("WITHOUT ROWID"), std::string::npos) << sql;
   ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, nullptr), SQLITE_OK);
   ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(q, 0), 7);
+  EXPECT_EQ(sqlite3_column_int(q, 0), 8);
   sqlite3_finalize(q);
   sqlite3_close(db);
+}
+
+// Version 7 kept the head as a row per sample, with rollups stored as the
+// samples came: the head moves into rows per CI, its rollups counted once,
+// before and after the block is compacted.
+TEST(SqliteSeriesStore, SchemaSevenHeadMovesIntoRowsWithItsRollupsCountedOnce) {
+  test::TempDir dir;
+  const std::string path = dir.file("old.db");
+  sqlite3* db = old_database(
+      path,
+      "INSERT INTO series VALUES(2, 'ci-1', 'n', '{}', '1'), (3, 'ci-2', 'm', '{}', '1');"
+      "CREATE TABLE head(series_id INTEGER NOT NULL, time_ms INTEGER NOT NULL, bits INTEGER NOT NULL,"
+      " PRIMARY KEY(series_id, time_ms)) WITHOUT ROWID;"
+      "CREATE TABLE rollups(series_id INTEGER NOT NULL, hour_ms INTEGER NOT NULL, count INTEGER NOT NULL, sum REAL,"
+      " min REAL, max REAL, PRIMARY KEY(series_id, hour_ms)) WITHOUT ROWID;"
+      "PRAGMA user_version = 7;");
+  // Series 1 and 2 of ci-1 and series 3 of ci-2, each with its rollups.
+  std::map<std::int64_t, std::vector<Sample>> held{
+      {1, {{kT0, 1.0}, {kT0 + kMin, 2.0}, {kT0 + kHour, 4.0}}},
+      {2, {{kT0 + kMin, 10.0}}},
+      {3, {{kT0 + 2 * kMin, -0.0}, {kT0 + 3 * kMin, kNaN}}}};
+  sqlite3_stmt* ins = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "INSERT INTO head VALUES(?1, ?2, ?3)", -1, &ins, nullptr), SQLITE_OK);
+  for (const auto& [id, samples] : held)
+    for (const Sample& x : samples) {
+      sqlite3_bind_int64(ins, 1, id);
+      sqlite3_bind_int64(ins, 2, x.time_ms);
+      sqlite3_bind_int64(ins, 3, std::bit_cast<std::int64_t>(x.value));
+      ASSERT_EQ(sqlite3_step(ins), SQLITE_DONE);
+      sqlite3_reset(ins);
+    }
+  sqlite3_finalize(ins);
+  ASSERT_EQ(sqlite3_prepare_v2(db, "INSERT INTO rollups VALUES(?1, ?2, ?3, ?4, ?5, ?6)", -1, &ins, nullptr),
+            SQLITE_OK);
+  for (const auto& [id, samples] : held)
+    for (const Rollup& r : rollups_of(samples)) {
+      sqlite3_bind_int64(ins, 1, id);
+      sqlite3_bind_int64(ins, 2, r.start_ms);
+      sqlite3_bind_int64(ins, 3, r.count);
+      sqlite3_bind_double(ins, 4, r.sum);
+      sqlite3_bind_double(ins, 5, r.min);
+      sqlite3_bind_double(ins, 6, r.max);
+      ASSERT_EQ(sqlite3_step(ins), SQLITE_DONE);
+      sqlite3_reset(ins);
+    }
+  sqlite3_finalize(ins);
+  sqlite3_close(db);
+
+  auto s = backends::open_stores("sqlite:" + path);
+  ASSERT_TRUE(s) << s.error().describe();
+  const std::map<std::int64_t, SeriesKey> keys{{1, {"ci-1", "m", {}}}, {2, {"ci-1", "n", {}}}, {3, {"ci-2", "m", {}}}};
+  auto check = [&](const char* when) {
+    for (const auto& [id, k] : keys) {
+      SCOPED_TRACE(std::string(when) + ", series " + std::to_string(id));
+      auto got = s->series->read_samples(k, INT64_MIN, INT64_MAX, 100);
+      ASSERT_TRUE(got) << got.error().describe();
+      EXPECT_TRUE(same_samples(held.at(id), *got));
+      auto r = s->series->read_rollups(k, INT64_MIN, INT64_MAX);
+      ASSERT_TRUE(r) << r.error().describe();
+      EXPECT_EQ(*r, rollups_of(held.at(id)));
+    }
+  };
+  check("moved");
+  // New samples of series 1 come on top, and count in the rollups once.
+  AgentRecord a = agent_record("agt-1");
+  a.ci_id = "ci-1";
+  ASSERT_TRUE(s->agents->create_agent(a));
+  ReportBatch b;
+  b.agent_id = "agt-1";
+  b.sequence = 1;
+  b.series.push_back({SeriesInfo{keys.at(1), "1"}, {{kT0 + kMin, 99.0}, {kT0 + 2 * kHour, 8.0}}});
+  ASSERT_TRUE(s->reports->apply_report(b));
+  held[1].push_back({kT0 + 2 * kHour, 8.0});
+  check("with a new report");
+  SeriesMaintenance m;
+  m.now_ms = kT0 + kBlockMs + 2 * kHour;
+  auto rep = s->series->maintain(m);
+  ASSERT_TRUE(rep) << rep.error().describe();
+  EXPECT_EQ(rep->blocks_compacted, 3u);
+  EXPECT_EQ(rep->samples_compacted, 7u);
+  check("compacted");
+}
+
+// A head row whose bytes are damaged: reads of its CI say so, ingest goes
+// on, and maintenance reports it and leaves it.
+TEST(SqliteSeriesStore, DamagedHeadRowIsReportedAndIngestGoesOn) {
+  test::TempDir dir;
+  const std::string path = dir.file("s.db");
+  auto s = backends::open_stores("sqlite:" + path);
+  ASSERT_TRUE(s);
+  AgentRecord a = agent_record("agt-1");
+  a.ci_id = "ci-1";
+  ASSERT_TRUE(s->agents->create_agent(a));
+  const SeriesKey k{"ci-1", "m", {}};
+  auto put = [&](std::uint64_t seq, std::vector<Sample> samples) {
+    ReportBatch b;
+    b.agent_id = "agt-1";
+    b.sequence = seq;
+    b.series.push_back({SeriesInfo{k, "1"}, std::move(samples)});
+    auto r = s->reports->apply_report(b);
+    ASSERT_TRUE(r) << r.error().describe();
+  };
+  put(1, {{kT0, 1.0}});
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "UPDATE head_log SET data = x'01ff'", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  auto r = s->series->read_samples(k, INT64_MIN, INT64_MAX, 100);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, StoreErrc::corrupt);
+  EXPECT_NE(r.error().describe().find("head row"), std::string::npos) << r.error().describe();
+
+  // A fresh collector on the same file takes new reports.
+  s = backends::open_stores("sqlite:" + path);
+  ASSERT_TRUE(s);
+  put(2, {{kT0 + kMin, 2.0}});
+  SeriesMaintenance m;
+  m.now_ms = kT0 + kBlockMs + 2 * kHour;
+  auto rep = s->series->maintain(m);
+  ASSERT_TRUE(rep) << rep.error().describe();
+  EXPECT_EQ(rep->damaged, 1u);
+  EXPECT_EQ(rep->blocks_compacted, 1u) << "the good row is compacted";
+  EXPECT_NE(rep->damage.find("head row"), std::string::npos) << rep->damage;
 }
 
 // Version 6 did not record who made audit entries and change records: the

@@ -41,6 +41,22 @@ struct ChunkInfo {
 // is an error, never a crash or a large allocation.
 [[nodiscard]] core::Result<std::vector<Sample>> decode_chunk(std::string_view bytes);
 
+// A batch holds the chunks of several series, each under a numeric id (one
+// report's samples in the SQLite head). Layout, per entry: varint id |
+// varint length | chunk of that many bytes.
+struct BatchEntry {
+  std::uint64_t id = 0;
+  std::string_view chunk;  // into the batch's bytes: decode_chunk reads it
+};
+
+// Appends an entry holding `samples` (times strictly increasing) to `batch`.
+void append_to_batch(std::string& batch, std::uint64_t id, std::span<const Sample> samples);
+
+// The entries of a batch, in order, their chunks not yet decoded. The bytes
+// come from a store: a length past the end, a truncated varint or a batch
+// of more entries than it has bytes is an error, never a crash.
+[[nodiscard]] core::Result<std::vector<BatchEntry>> split_batch(std::string_view bytes);
+
 }  // namespace surveyor::codec
 
 template <>
