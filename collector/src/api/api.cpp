@@ -26,7 +26,9 @@ Api::Api(store::Stores stores, const core::Clock& clock, metrics::Registry& regi
                 registry.counter("surveyor_store_reports_applied_total",
                                  "Agent reports the store applied (stored, duplicate or failed)."),
                 registry.counter("surveyor_store_report_commits_total",
-                                 "Transactions that committed agent reports (fewer than reports: group commit).")},
+                                 "Transactions that committed agent reports (fewer than reports: group commit)."),
+                registry.counter("surveyor_store_report_round_trips_total",
+                                 "Round trips to the store server applying agent reports (Redis; 0 on SQLite).")},
       graphs_(std::make_unique<impact::GraphSource>(stores_, options_.services)),
       intake_(stores_, options_.intake),
       limiter_(std::make_unique<RateLimiter>(options_.rate_limit, options_.rate_burst)) {}
@@ -110,6 +112,7 @@ http::Response Api::metrics() {
   const store::CommitStats commits = stores_.reports->commit_stats();
   counters_.store_reports.with({}).raise_to(commits.reports);
   counters_.store_commits.with({}).raise_to(commits.commits);
+  counters_.store_round_trips.with({}).raise_to(commits.round_trips);
   http::Response r;
   r.headers.emplace_back("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
   r.body = registry_.render();

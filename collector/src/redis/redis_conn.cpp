@@ -62,6 +62,7 @@ core::Result<std::unique_ptr<Connection>> Connection::open(const std::string& ho
 }
 
 core::Result<std::vector<Reply>> Connection::pipeline(const std::vector<Argv>& commands) {
+  ++round_trips_;
   std::vector<const char*> argv;
   std::vector<std::size_t> lens;
   for (const Argv& cmd : commands) {

@@ -46,12 +46,15 @@ class Connection {
   // or UNWATCH. Kept by the connection itself, so no code path (an early
   // return, an exception) can hand a watching connection to the next user.
   [[nodiscard]] bool watching() const { return watching_; }
+  // Round trips made so far: each pipeline (or command) is one.
+  [[nodiscard]] std::uint64_t round_trips() const { return round_trips_; }
 
  private:
   explicit Connection(redisContext* c) : c_(c) {}
   void track(const Argv& cmd);
   redisContext* c_;
   bool watching_ = false;
+  std::uint64_t round_trips_ = 0;
 };
 
 // UNWATCHes, when its scope ends, whatever the connection still watches.

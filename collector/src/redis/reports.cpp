@@ -3,6 +3,8 @@
 // agent, its CIs, series, inventory, the host's component links and the
 // audit trail.
 #include <atomic>
+#include <iterator>
+#include <mutex>
 
 #include "backend.hpp"
 
@@ -10,43 +12,68 @@ namespace surveyor::collector::redis {
 
 namespace {
 
-// A sample at a time already held is ignored, as SQLite's primary key
-// does; the new ones are added to their hour's rollup (NaN excepted).
-// The batch's figures are summed first and then added to the stored
-// ones, in the same order as the SQLite store, so both agree to the bit.
-constexpr const char* kAddNew = R"lua(
-local acc, hours = {}, {}
-for i = 1, #ARGV, 4 do
-  if redis.call('ZCOUNT', KEYS[1], ARGV[i], ARGV[i]) == 0 then
-    redis.call('ZADD', KEYS[1], ARGV[i], ARGV[i + 1])
-    if ARGV[i + 2] ~= '' then
-      local x, h = tonumber(ARGV[i + 2]), ARGV[i + 3]
-      local a = acc[h]
-      if a == nil then
-        acc[h] = {1, x, x, x}
-        hours[#hours + 1] = h
-      else
-        a[1] = a[1] + 1
-        a[2] = a[2] + x
-        if x < a[3] then a[3] = x end
-        if a[4] < x then a[4] = x end
+// The new samples of a report, every series in one call: KEYS are each
+// series' head and rollups; ARGV[1] the number of series, then for each,
+// its sample count and, per sample (sorted by time, one per time), the
+// time, the head member, the value ('' for NaN) and the hour. A time the
+// head already holds is ignored, as SQLite's check is; the new ones are
+// added to their hour's rollup (NaN excepted). Each series' figures are
+// summed first and then added to the stored ones, in the same order as the
+// SQLite store, so both agree to the bit. Loaded once (SCRIPT LOAD) and
+// called with EVALSHA.
+constexpr const char* kAddReport = R"lua(
+local p = 2
+for j = 1, tonumber(ARGV[1]) do
+  local head, rollups = KEYS[2 * j - 1], KEYS[2 * j]
+  local m = tonumber(ARGV[p])
+  p = p + 1
+  local held = {}
+  if m > 0 then
+    local got = redis.call('ZRANGEBYSCORE', head, ARGV[p], ARGV[p + 4 * (m - 1)], 'WITHSCORES')
+    for i = 2, #got, 2 do held[tonumber(got[i])] = true end
+  end
+  local acc, hours, add = {}, {}, {}
+  for i = p, p + 4 * (m - 1), 4 do
+    local t = tonumber(ARGV[i])
+    if not held[t] then
+      held[t] = true
+      add[#add + 1] = ARGV[i]
+      add[#add + 1] = ARGV[i + 1]
+      if #add >= 2000 then
+        redis.call('ZADD', head, unpack(add))
+        add = {}
+      end
+      if ARGV[i + 2] ~= '' then
+        local x, h = tonumber(ARGV[i + 2]), ARGV[i + 3]
+        local a = acc[h]
+        if a == nil then
+          acc[h] = {1, x, x, x}
+          hours[#hours + 1] = h
+        else
+          a[1] = a[1] + 1
+          a[2] = a[2] + x
+          if x < a[3] then a[3] = x end
+          if a[4] < x then a[4] = x end
+        end
       end
     end
   end
-end
-for _, h in ipairs(hours) do
-  local a = acc[h]
-  local old = redis.call('ZRANGEBYSCORE', KEYS[2], h, h)
-  if #old > 0 then
-    local c, s, mn, mx = string.match(old[1], '^[^:]+:([^:]+):([^:]+):([^:]+):([^:]+)$')
-    redis.call('ZREM', KEYS[2], old[1])
-    mn, mx = tonumber(mn), tonumber(mx)
-    if a[3] < mn then mn = a[3] end
-    if mx < a[4] then mx = a[4] end
-    a = {tonumber(c) + a[1], tonumber(s) + a[2], mn, mx}
+  if #add > 0 then redis.call('ZADD', head, unpack(add)) end
+  p = p + 4 * m
+  for _, h in ipairs(hours) do
+    local a = acc[h]
+    local old = redis.call('ZRANGEBYSCORE', rollups, h, h)
+    if #old > 0 then
+      local c, s, mn, mx = string.match(old[1], '^[^:]+:([^:]+):([^:]+):([^:]+):([^:]+)$')
+      redis.call('ZREM', rollups, old[1])
+      mn, mx = tonumber(mn), tonumber(mx)
+      if a[3] < mn then mn = a[3] end
+      if mx < a[4] then mx = a[4] end
+      a = {tonumber(c) + a[1], tonumber(s) + a[2], mn, mx}
+    end
+    for k = 2, 4 do if a[k] == 0 then a[k] = 0 end end  -- -0 as 0, as a REAL column keeps it
+    redis.call('ZADD', rollups, h, string.format('%s:%d:%.17g:%.17g:%.17g', h, a[1], a[2], a[3], a[4]))
   end
-  for j = 2, 4 do if a[j] == 0 then a[j] = 0 end end  -- -0 as 0, as a REAL column keeps it
-  redis.call('ZADD', KEYS[2], h, string.format('%s:%d:%.17g:%.17g:%.17g', h, a[1], a[2], a[3], a[4]))
 end
 return 0)lua";
 
@@ -59,17 +86,39 @@ class RedisReportStore final : public Bound<ReportStore> {
   core::Result<ApplyResult> apply_report(const ReportBatch& batch) override {
     reports_.fetch_add(1, std::memory_order_relaxed);  // one MULTI/EXEC each
     return b_->pool.with([&](Connection& c) {
-      return optimistic<ApplyResult>(c, "report", [&] { return attempt_apply(c, batch); });
+      const std::uint64_t before = c.round_trips();
+      auto r = optimistic<ApplyResult>(c, "report", [&] { return attempt_apply(c, batch); });
+      round_trips_.fetch_add(c.round_trips() - before, std::memory_order_relaxed);
+      return r;
     });
   }
 
   CommitStats commit_stats() const override {
     const std::uint64_t n = reports_.load(std::memory_order_relaxed);
-    return {n, n};
+    return {n, n, round_trips_.load(std::memory_order_relaxed)};
   }
 
  private:
   std::atomic<std::uint64_t> reports_{0};
+  std::atomic<std::uint64_t> round_trips_{0};
+  std::mutex sha_mu_;
+  std::string sha_;  // of kAddReport, once loaded
+
+  std::string script_sha() {
+    std::lock_guard lock(sha_mu_);
+    return sha_;
+  }
+
+  // Loads kAddReport into the server's script cache (again after a restart
+  // or a SCRIPT FLUSH) and keeps its SHA1.
+  core::Result<std::string> load_script(Connection& c) {
+    auto r = c.command({"SCRIPT", "LOAD", kAddReport});
+    if (!r) return std::move(r).error();
+    if (is_error(r->get()) || (*r)->type != REDIS_REPLY_STRING) return reply_error(r->get(), "load report script");
+    std::lock_guard lock(sha_mu_);
+    sha_ = reply_text(r->get());
+    return sha_;
+  }
 
   // The outcome, or nullopt when EXEC was aborted by a concurrent change.
   core::Result<std::optional<ApplyResult>> attempt_apply(Connection& c, const ReportBatch& batch) {
@@ -98,8 +147,22 @@ class RedisReportStore final : public Bound<ReportStore> {
     for (const CiUpdate& u : batch.cis) pre.push_back({"HGETALL", b_->key("ci", u.id)});
     const std::size_t chunkend_at = pre.size();
     for (const std::string& sid : sids) pre.push_back({"GET", keys_of(*b_, sid).chunkend});
+    // Whether the script is still in the server's cache: a NOSCRIPT inside
+    // EXEC would leave the transaction's other commands applied.
+    std::string sha = script_sha();
+    const bool check_script = !sha.empty() && !sids.empty();
+    if (check_script) pre.push_back({"SCRIPT", "EXISTS", sha});
     auto got = c.pipeline(pre);
     if (!got) return std::move(got).error();
+    if (!sids.empty()) {
+      const redisReply* exists = check_script ? got->back().get() : nullptr;
+      if (!exists || exists->type != REDIS_REPLY_ARRAY || exists->elements != 1 ||
+          exists->element[0]->type != REDIS_REPLY_INTEGER || exists->element[0]->integer != 1) {
+        auto loaded = load_script(c);
+        if (!loaded) return std::move(loaded).error();
+        sha = std::move(*loaded);
+      }
+    }
     for (const Reply& rep : *got)
       if (is_error(rep.get())) return reply_error(rep.get(), "apply report");
     ApplyResult result;
@@ -135,23 +198,36 @@ class RedisReportStore final : public Bound<ReportStore> {
       for (AuditRecord& r : audit_ci(*old, merged, batch.cis[i].source, batch.cis[i].actor, batch.cis[i].seen_at_ms))
         audit.push_back(std::move(r));
     }
+    Argv add_keys, add_args;
+    std::size_t series_added = 0;
     for (std::size_t i = 0; i < batch.series.size(); ++i) {
       const auto& [info, samples] = batch.series[i];
       const std::string member = series_member(info.key);
-      const SeriesKeys k = keys_of(*b_, sids[i]);
+      SeriesKeys k = keys_of(*b_, sids[i]);
       tx.push_back({"ZADD", b_->key("series", info.key.ci_id), "0", member});
       tx.push_back({"HSET", b_->key("units", info.key.ci_id), member, info.unit});
       tx.push_back({"SADD", b_->key("allseries"), sids[i]});
       auto fresh = not_in_chunks(c, sids[i], samples, reply_int((*got)[chunkend_at + i].get()).value_or(INT64_MIN));
       if (!fresh) return std::move(fresh).error();
-      if (fresh->empty()) continue;
-      Argv add{"EVAL", kAddNew, "2", k.head, k.rollups};
-      for (const Sample& s : *fresh) {
-        add.push_back(i64(s.time_ms));
-        add.push_back(sample_member(s));
-        add.push_back(std::isnan(s.value) ? std::string() : number_text(s.value));
-        add.push_back(i64(floor_to(s.time_ms, kRollupMs)));
+      // Sorted, one sample per time (the first of the report's copies).
+      const std::vector<Sample> sorted = merge_samples({}, *fresh);
+      if (sorted.empty()) continue;
+      ++series_added;
+      add_keys.push_back(std::move(k.head));
+      add_keys.push_back(std::move(k.rollups));
+      add_args.push_back(std::to_string(sorted.size()));
+      for (const Sample& s : sorted) {
+        add_args.push_back(i64(s.time_ms));
+        add_args.push_back(sample_member(s));
+        add_args.push_back(std::isnan(s.value) ? std::string() : number_text(s.value));
+        add_args.push_back(i64(floor_to(s.time_ms, kRollupMs)));
       }
+    }
+    if (series_added > 0) {
+      Argv add{"EVALSHA", sha, std::to_string(add_keys.size())};
+      add.insert(add.end(), std::make_move_iterator(add_keys.begin()), std::make_move_iterator(add_keys.end()));
+      add.push_back(std::to_string(series_added));
+      add.insert(add.end(), std::make_move_iterator(add_args.begin()), std::make_move_iterator(add_args.end()));
       tx.push_back(std::move(add));
     }
     Argv agent_update{"HSET", agent_key, "last_seen_ms", i64(std::max(last_seen, batch.received_at_ms)),

@@ -113,8 +113,8 @@ core::Status follow_components(Connection& c, std::string_view host_ci, const st
 // Appends a report's samples (new times only) to the head: one row per CI.
 core::Status append_samples(Connection& c, Backend& b,
                             const std::vector<std::pair<store::SeriesInfo, std::vector<store::Sample>>>& series);
-// A CI's inventory sections; without their data (only states and digests)
-// when `with_data` is false.
+// A CI's inventory sections; without their data (only states and digests,
+// read without the data's overflow pages) when `with_data` is false.
 core::Result<std::vector<store::InventorySection>> load_inventory(Connection& c, std::string_view ci_id,
                                                                   bool with_data = true);
 core::Status save_section(Connection& c, std::string_view ci_id, const store::InventorySection& x);

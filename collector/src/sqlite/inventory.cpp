@@ -16,6 +16,7 @@ core::Result<std::vector<InventorySection>> load_inventory(Connection& c, std::s
   SURVEYOR_TRY_STMT(s, c,
                     with_data ? "SELECT section, state, reason, digest, data, updated_ms FROM inventory_sections "
                                 "WHERE ci_id = ?1 ORDER BY section"
+                              // Every column but the data is stored before it: no overflow page is read.
                               : "SELECT section, state, reason, digest, '', updated_ms FROM inventory_sections "
                                 "WHERE ci_id = ?1 ORDER BY section");
   s.bind(1, ci_id);

@@ -28,9 +28,10 @@ CREATE INDEX IF NOT EXISTS cis_by_type ON cis(type, name, id);
 CREATE TABLE IF NOT EXISTS series(
   id INTEGER PRIMARY KEY, ci_id TEXT NOT NULL, metric TEXT NOT NULL, attributes TEXT NOT NULL,
   unit TEXT NOT NULL, UNIQUE(ci_id, metric, attributes));
+-- data last: the columns before it are read without its overflow pages.
 CREATE TABLE IF NOT EXISTS inventory_sections(
   ci_id TEXT NOT NULL, section TEXT NOT NULL, state TEXT NOT NULL, reason TEXT NOT NULL,
-  digest TEXT NOT NULL, data TEXT NOT NULL, updated_ms INTEGER NOT NULL,
+  digest TEXT NOT NULL, updated_ms INTEGER NOT NULL, data TEXT NOT NULL,
   PRIMARY KEY(ci_id, section)) WITHOUT ROWID;
 -- The head: a row per report and CI, appended at the table's end; data is
 -- a codec batch (a chunk per series id). rolled_up: rows from schema 7,
@@ -216,8 +217,22 @@ core::Status migrate(Connection& c) {
       if (auto st = add_column_if_missing(c, table, "actor", "TEXT NOT NULL DEFAULT ''"); !st) return st;
   // Versions before 8 kept the head as a row per sample, its rollups
   // stored as samples arrived.
-  if (version > 0 && version < 8)
+  // Versions before 8 also kept updated_ms after an inventory section's
+  // data, so that reading it read the whole chain of the data's overflow
+  // pages.
+  if (version > 0 && version < 8) {
     if (auto st = head_rows_per_report(c); !st) return st;
+    if (auto st = c.exec("ALTER TABLE inventory_sections RENAME TO inventory_sections_v7;"
+                         "CREATE TABLE inventory_sections(ci_id TEXT NOT NULL, section TEXT NOT NULL,"
+                         " state TEXT NOT NULL, reason TEXT NOT NULL, digest TEXT NOT NULL,"
+                         " updated_ms INTEGER NOT NULL, data TEXT NOT NULL,"
+                         " PRIMARY KEY(ci_id, section)) WITHOUT ROWID;"
+                         "INSERT INTO inventory_sections(ci_id, section, state, reason, digest, updated_ms, data)"
+                         " SELECT ci_id, section, state, reason, digest, updated_ms, data FROM inventory_sections_v7;"
+                         "DROP TABLE inventory_sections_v7;");
+        !st)
+      return st;
+  }
   const std::string set_version = "PRAGMA user_version = " + std::to_string(kSchemaVersion);
   if (auto st = c.exec(set_version.c_str()); !st) return st;
   return tx->commit();

@@ -132,6 +132,7 @@ TEST(Api, ReportIsStoredAndItsReplayIsAcknowledgedOnce) {
   // Both reports went through the store, one at a time: a commit each.
   EXPECT_NE(metrics.find("surveyor_store_reports_applied_total 2"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("surveyor_store_report_commits_total 2"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("surveyor_store_report_round_trips_total "), std::string::npos) << metrics;
 
   auto ci = json::parse(h.call("GET", "/api/v1/cis/" + h.ci_id).body).as_object();
   const auto& attrs = ci.at("attributes").as_object();

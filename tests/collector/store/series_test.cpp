@@ -431,7 +431,8 @@ TEST(SqliteSeriesStore, SchemaThreeChunksMoveIntoARowidTableAndCisGainProtectedK
 
 // Version 7 kept the head as a row per sample, with rollups stored as the
 // samples came: the head moves into rows per CI, its rollups counted once,
-// before and after the block is compacted.
+// before and after the block is compacted; inventory sections keep their
+// data as the last column.
 TEST(SqliteSeriesStore, SchemaSevenHeadMovesIntoRowsWithItsRollupsCountedOnce) {
   test::TempDir dir;
   const std::string path = dir.file("old.db");
@@ -442,6 +443,10 @@ TEST(SqliteSeriesStore, SchemaSevenHeadMovesIntoRowsWithItsRollupsCountedOnce) {
       " PRIMARY KEY(series_id, time_ms)) WITHOUT ROWID;"
       "CREATE TABLE rollups(series_id INTEGER NOT NULL, hour_ms INTEGER NOT NULL, count INTEGER NOT NULL, sum REAL,"
       " min REAL, max REAL, PRIMARY KEY(series_id, hour_ms)) WITHOUT ROWID;"
+      "CREATE TABLE inventory_sections(ci_id TEXT NOT NULL, section TEXT NOT NULL, state TEXT NOT NULL,"
+      " reason TEXT NOT NULL, digest TEXT NOT NULL, data TEXT NOT NULL, updated_ms INTEGER NOT NULL,"
+      " PRIMARY KEY(ci_id, section)) WITHOUT ROWID;"
+      "INSERT INTO inventory_sections VALUES('ci-1', 'disks', 'collected', '', 'd1', '[{\"name\":\"sda\"}]', 1234);"
       "PRAGMA user_version = 7;");
   // Series 1 and 2 of ci-1 and series 3 of ci-2, each with its rollups.
   std::map<std::int64_t, std::vector<Sample>> held{
@@ -490,6 +495,14 @@ TEST(SqliteSeriesStore, SchemaSevenHeadMovesIntoRowsWithItsRollupsCountedOnce) {
     }
   };
   check("moved");
+  // The inventory section table was rebuilt with its data last.
+  auto inv = s->inventory->get_inventory("ci-1");
+  ASSERT_TRUE(inv) << inv.error().describe();
+  ASSERT_EQ(inv->size(), 1u);
+  EXPECT_EQ(inv->front().name, "disks");
+  EXPECT_EQ(inv->front().digest, "d1");
+  EXPECT_EQ(inv->front().data_json, "[{\"name\":\"sda\"}]");
+  EXPECT_EQ(inv->front().updated_ms, 1234);
   // New samples of series 1 come on top, and count in the rollups once.
   AgentRecord a = agent_record("agt-1");
   a.ci_id = "ci-1";

@@ -153,6 +153,7 @@ class Api {
     metrics::Family<metrics::Counter>& enrollments;
     metrics::Family<metrics::Counter>& store_reports;  // ReportStore::commit_stats(), at each scrape
     metrics::Family<metrics::Counter>& store_commits;
+    metrics::Family<metrics::Counter>& store_round_trips;
   };
 
   // 4xx/5xx with the error counted under `reason`.

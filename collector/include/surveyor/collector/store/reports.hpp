@@ -70,6 +70,9 @@ struct InventoryPlan {
 struct CommitStats {
   std::uint64_t reports = 0;
   std::uint64_t commits = 0;
+  // Round trips to the store server made applying them (Redis; 0 for an
+  // embedded store).
+  std::uint64_t round_trips = 0;
 };
 
 class ReportStore {
