@@ -134,7 +134,7 @@ TEST(Runner, ReportsGoOnWhileAPluginBlocks) {
   http::Client client(io, *http::parse_url(collector.url()));
   core::SystemClock clock;
   const RunnerOptions o = fast_options(collector.url());
-  auto runner = std::make_unique<Runner>(io, o, *agent.state, std::move(*agent.spool), client, clock,
+  auto runner = std::make_unique<Runner>(io, o, *agent.state, std::move(*agent.spool), std::vector<http::Client*>{&client}, clock,
                                          std::vector<std::unique_ptr<samplers::Sampler>>{}, std::move(loaded));
   // Everything on the loop's own thread, as in the agent: this one watches.
   boost::asio::post(io, [&] { runner->start([](int code) { ADD_FAILURE() << "fatal " << code; }); });
@@ -174,7 +174,7 @@ TEST(Runner, AnUnknownKeyHoldsReportsUnlessEnrollingAgainIsAllowed) {
     o.stop_timeout = 500ms;
     o.enrollment_token = "fleet-token";
     o.reenroll_on_unauthorized = allowed;
-    auto runner = std::make_unique<Runner>(io, o, *agent.state, std::move(*agent.spool), client, clock,
+    auto runner = std::make_unique<Runner>(io, o, *agent.state, std::move(*agent.spool), std::vector<http::Client*>{&client}, clock,
                                            std::vector<std::unique_ptr<samplers::Sampler>>{});
     boost::asio::post(io, [&] { runner->start([](int code) { ADD_FAILURE() << "fatal " << code; }); });
     std::thread loop([&] { io.run(); });

@@ -116,6 +116,49 @@ TEST(ReportSender, RetriesFailuresAndDeliversInOrder) {
   EXPECT_EQ(rig.fake.auth.front(), "Bearer agt-x:k");
 }
 
+// Several collectors: a refused connection or a 5xx moves the sender to the
+// next one, a 429 does not (that collector is busy, not gone); reports stay
+// in order across the move, and the sender stays where it succeeded.
+TEST(ReportSender, FailsOverToTheNextCollectorOnNetworkErrorsAnd5xx) {
+  FakeCollector first, second;
+  boost::asio::io_context io;
+  // Nothing listens at the port of a server started and stopped.
+  http::Url gone;
+  {
+    FakeCollector stopped;
+    gone = stopped.url();
+  }
+  http::Client to_gone{io, gone}, to_first{io, first.url()}, to_second{io, second.url()};
+  test::TempDir dir;
+  ReportSender sender{io, {&to_gone, &to_first, &to_second}, make_spool(dir), fast()};
+  first.script = {429, 503};
+  sender.set_credentials("agt-x", "k");
+  for (std::uint64_t s = 1; s <= 3; ++s) sender.submit(report(s));
+  EXPECT_TRUE(flushed(sender, io, 5s, 10s));
+  {
+    std::lock_guard a(first.mu), b(second.mu);
+    EXPECT_TRUE(first.accepted.empty());
+    EXPECT_EQ(first.arrivals.size(), 2u) << "the 429 retried on the same collector, the 503 moved on";
+    EXPECT_EQ(second.accepted, (std::vector<std::uint64_t>{1, 2, 3}));
+  }
+  const SenderStats st = sender.stats();
+  EXPECT_EQ(st.failovers, 2u);
+  EXPECT_EQ(st.collector, 2u);
+  EXPECT_EQ(st.delivered, 3u);
+  // The second collector fails too: the sender comes round, past the one
+  // that is gone, to the first.
+  {
+    std::lock_guard b(second.mu);
+    second.script = {502};
+  }
+  sender.submit(report(4));
+  io.restart();
+  EXPECT_TRUE(flushed(sender, io, 5s, 10s));
+  std::lock_guard a(first.mu);
+  EXPECT_EQ(first.accepted, (std::vector<std::uint64_t>{4}));
+  EXPECT_EQ(sender.stats().collector, 1u);
+}
+
 TEST(ReportSender, ABusyCollectorsRetryAfterIsHonoured) {
   Rig rig;  // back-off of 10 to 40 ms: only Retry-After makes the wait long
   rig.fake.script = {429, 503};

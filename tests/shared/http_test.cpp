@@ -13,6 +13,30 @@
 namespace surveyor::http {
 namespace {
 
+TEST(UrlList, SeveralCollectorsAreParsedInOrderAndComparedByEndpoint) {
+  auto one = parse_url_list("https://a.example:8443");
+  ASSERT_TRUE(one) << one.error().describe();
+  ASSERT_EQ(one->size(), 1u);
+  EXPECT_EQ(one->front().to_string(), "https://a.example:8443");
+  auto two = parse_url_list(" https://a.example:8443/ ,\thttps://[::1]:9443/base ");
+  ASSERT_TRUE(two) << two.error().describe();
+  ASSERT_EQ(two->size(), 2u);
+  EXPECT_EQ((*two)[0].to_string(), "https://a.example:8443");
+  EXPECT_EQ((*two)[1].to_string(), "https://[::1]:9443/base");
+  for (const char* bad : {"", ",", "https://a:1,", "https://a:1,,https://b:2", "https://a:1, ftp://b", "https://a:1 https://b:2"}) {
+    auto r = parse_url_list(bad);
+    EXPECT_FALSE(r) << "'" << bad << "'";
+    if (!r) {
+      EXPECT_EQ(r.error().code, HttpErrc::bad_url) << bad;
+    }
+  }
+  EXPECT_TRUE(share_an_endpoint("https://a.example:8443", "https://b:1, https://a.example:8443/"));
+  EXPECT_TRUE(share_an_endpoint("https://a:1,https://b:2", "https://b:2"));
+  EXPECT_FALSE(share_an_endpoint("https://a:1", "https://a:2"));
+  EXPECT_FALSE(share_an_endpoint("https://a:1", "http://a:1"));
+  EXPECT_FALSE(share_an_endpoint("https://a:1", "not a url"));
+}
+
 std::string corpus(const std::string& name) {
   std::ifstream in(std::string(SURVEYOR_X509_CORPUS) + "/" + name, std::ios::binary);
   EXPECT_TRUE(in) << name;

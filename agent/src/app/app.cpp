@@ -35,9 +35,11 @@ std::optional<std::string> at_least_1s(const Value& v) {
 config::Schema make_schema() {
   config::Schema s;
   s.add({.key = "collector_url", .type = Type::string,
-         .description = "the collector, https://HOST:PORT (http:// only to this host, or with allow_plain_http)",
+         .description = "the collector, https://HOST:PORT (http:// only to this host, or with allow_plain_http); "
+                        "several collectors sharing one store, separated by commas: reports go to one, and "
+                        "to the next after a network error or a 5xx",
          .validate = [](const Value& v) -> std::optional<std::string> {
-           auto u = http::parse_url(std::get<std::string>(v));
+           auto u = http::parse_url_list(std::get<std::string>(v));
            if (!u) return u.error().message;
            return std::nullopt;
          },
@@ -217,21 +219,27 @@ RunOutcome run_once(const config::Settings& s, log::Logger& log, std::uint64_t r
     }
   }
 
-  const http::Url url = *http::parse_url(o.collector_url);
-  if (url.scheme == "http" && !http::is_loopback(url.host) && !s.flag("allow_plain_http")) {
-    log.error("collector_url {} is plain http to another host: the agent's key and the enrollment token would "
-              "cross the network in clear text; use https:// (with ca_file or pin_sha256), or set "
-              "allow_plain_http = true on a network you trust",
-              o.collector_url);
-    return {2};
-  }
+  const std::vector<http::Url> urls = *http::parse_url_list(o.collector_url);
+  for (const http::Url& url : urls)
+    if (url.scheme == "http" && !http::is_loopback(url.host) && !s.flag("allow_plain_http")) {
+      log.error("collector_url {} is plain http to another host: the agent's key and the enrollment token would "
+                "cross the network in clear text; use https:// (with ca_file or pin_sha256), or set "
+                "allow_plain_http = true on a network you trust",
+                url.to_string());
+      return {2};
+    }
   boost::asio::io_context io(1);
   http::ClientOptions co;
   co.timeout = s.duration("request_timeout");
   co.user_agent = std::string("surveyor-agent/") + SURVEYOR_VERSION;
   co.ca_file = s.str("ca_file");
   co.pin_sha256 = s.str("pin_sha256");
-  http::Client client(io, url, co);
+  std::vector<std::unique_ptr<http::Client>> clients;
+  std::vector<http::Client*> client_list;
+  for (const http::Url& url : urls) {
+    clients.push_back(std::make_unique<http::Client>(io, url, co));
+    client_list.push_back(clients.back().get());
+  }
   auto list = samplers::builtin_samplers(s.str("proc_root"), s.str("sys_root"), s.str("rootfs"));
   auto spool = spool::Spool::open(s.str("state_dir") + "/spool",
                                   {static_cast<std::uint64_t>(s.integer("spool_max_bytes")),
@@ -250,7 +258,7 @@ RunOutcome run_once(const config::Settings& s, log::Logger& log, std::uint64_t r
     log.warn("the wall clock is shifted by {} ({}): for tests only", core::format_duration(*offset),
              core::kClockOffsetEnv);
   const core::SystemClock clock(*offset);
-  runner::Runner runner(io, o, *state, std::move(*spool), client, clock, std::move(list), std::move(*loaded));
+  runner::Runner runner(io, o, *state, std::move(*spool), client_list, clock, std::move(list), std::move(*loaded));
   RunOutcome outcome;
   boost::asio::signal_set signals(io, SIGINT, SIGTERM, SIGUSR1);
   signals.add(SIGHUP);
@@ -321,8 +329,8 @@ int rotate_key(const config::Settings& s) {
     log.error("{}", id ? "not enrolled yet: there is no key to rotate" : id.error().describe());
     return 1;
   }
-  auto url = http::parse_url(s.str("collector_url"));
-  if (!url || (**id).collector_url != s.str("collector_url")) {
+  auto urls = http::parse_url_list(s.str("collector_url"));
+  if (!urls || !http::share_an_endpoint((**id).collector_url, s.str("collector_url"))) {
     log.error("the identity in {} was issued by {}, not by collector_url; not sending its key there",
               s.str("state_dir"), (**id).collector_url);
     return 2;
@@ -337,7 +345,7 @@ int rotate_key(const config::Settings& s) {
   co.timeout = s.duration("request_timeout");
   co.ca_file = s.str("ca_file");
   co.pin_sha256 = s.str("pin_sha256");
-  auto res = http::fetch(*url, std::move(req), co);
+  auto res = http::fetch(urls->front(), std::move(req), co);
   if (!res || res->status != 200) {
     log.error("the collector did not rotate the key: {}", res ? "HTTP " + std::to_string(res->status) + ": " + res->body
                                                                : res.error().describe());

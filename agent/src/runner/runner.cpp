@@ -47,20 +47,19 @@ std::int64_t next_multiple(std::int64_t now, std::int64_t step) { return (now / 
 }  // namespace
 
 struct Runner::Impl : std::enable_shared_from_this<Impl> {
-  Impl(asio::io_context& io_, RunnerOptions o, state::StateDir& s, spool::Spool sp, http::Client& c,
+  Impl(asio::io_context& io_, RunnerOptions o, state::StateDir& s, spool::Spool sp, std::vector<http::Client*> c,
        const core::Clock& clk, std::vector<std::unique_ptr<samplers::Sampler>> smp,
        std::vector<std::unique_ptr<plugins::Plugin>> plg)
       : io(io_),
         options(std::move(o)),
         state(s),
-        client(c),
         clock(clk),
         samplers(std::move(smp)),
         sender(io_, c, std::move(sp), options.sender),
         checks(io_, options.checks, options.check_concurrency, options.roots.proc, clk),
         tick_timer(io_),
-        enroll_timer(io_),
-        enroll_client(io_, c.endpoint(), c.options()) {
+        enroll_timer(io_) {
+    for (http::Client* one : c) enroll_clients.push_back(std::make_unique<http::Client>(io_, one->endpoint(), one->options()));
     for (auto& p : plg) plugins.push_back(std::make_unique<plugins::PluginWorker>(io_, std::move(p)));
     found.resize(plugins.size());
     plugin_cpu_seen.resize(plugins.size(), 0);
@@ -69,7 +68,6 @@ struct Runner::Impl : std::enable_shared_from_this<Impl> {
   asio::io_context& io;
   RunnerOptions options;
   state::StateDir& state;
-  http::Client& client;
   const core::Clock& clock;
   std::vector<std::unique_ptr<samplers::Sampler>> samplers;
   std::vector<std::unique_ptr<plugins::PluginWorker>> plugins;
@@ -80,7 +78,10 @@ struct Runner::Impl : std::enable_shared_from_this<Impl> {
   checks::CheckScheduler checks;
   asio::steady_timer tick_timer;
   asio::steady_timer enroll_timer;
-  http::Client enroll_client;  // its own connection: a report may be in flight meanwhile
+  // Their own connections (a report may be in flight meanwhile), one per
+  // collector: a failed attempt moves to the next.
+  std::vector<std::unique_ptr<http::Client>> enroll_clients;
+  std::size_t enroll_at = 0;
   samplers::SeriesBuffer buffer;
   std::optional<state::Identity> identity;
   wire::Inventory inventory;
@@ -123,7 +124,8 @@ struct Runner::Impl : std::enable_shared_from_this<Impl> {
     sender.on_unauthorized([w = weak_from_this()] {
       if (auto self = w.lock()) self->reenroll();
     });
-    if (*loaded && (*loaded)->collector_url == options.collector_url) {
+    // An identity from any of the collectors holds for all of them (they share a store).
+    if (*loaded && http::share_an_endpoint((*loaded)->collector_url, options.collector_url)) {
       use_identity(**loaded);
     } else {
       if (*loaded) log.info("identity was issued by {}, enrolling with {}", (*loaded)->collector_url, options.collector_url);
@@ -151,7 +153,7 @@ struct Runner::Impl : std::enable_shared_from_this<Impl> {
       req.system_uuid = inventory.hardware.data->system_uuid;
       req.system_serial = inventory.hardware.data->system_serial;
     }
-    transport::enroll(enroll_client, req, [self = shared_from_this()](core::Result<wire::EnrollResponse> r) {
+    transport::enroll(*enroll_clients[enroll_at], req, [self = shared_from_this()](core::Result<wire::EnrollResponse> r) {
       self->on_enrolled(std::move(r));
     });
   }
@@ -164,6 +166,7 @@ struct Runner::Impl : std::enable_shared_from_this<Impl> {
                   r.error().message);
         return fatal(2);
       }
+      enroll_at = (enroll_at + 1) % enroll_clients.size();
       const int shift = std::min(enroll_failures++, 6);
       const auto delay = std::chrono::seconds(1 << shift);
       log.warn("enrollment failed: {}; retrying in {} s", r.error().describe(), delay.count());
@@ -467,9 +470,10 @@ struct Runner::Impl : std::enable_shared_from_this<Impl> {
 };
 
 Runner::Runner(asio::io_context& io, RunnerOptions options, state::StateDir& state, spool::Spool spool,
-               http::Client& client, const core::Clock& clock, std::vector<std::unique_ptr<samplers::Sampler>> samplers,
+               std::vector<http::Client*> clients, const core::Clock& clock,
+               std::vector<std::unique_ptr<samplers::Sampler>> samplers,
                std::vector<std::unique_ptr<plugins::Plugin>> plugins)
-    : impl_(std::make_shared<Impl>(io, std::move(options), state, std::move(spool), client, clock,
+    : impl_(std::make_shared<Impl>(io, std::move(options), state, std::move(spool), std::move(clients), clock,
                                    std::move(samplers), std::move(plugins))) {}
 
 Runner::~Runner() {

@@ -29,10 +29,11 @@ const std::error_category& transport_category() {
 }
 
 struct ReportSender::Impl : std::enable_shared_from_this<Impl> {
-  Impl(asio::io_context& io_, http::Client& c, spool::Spool sp, SenderOptions o)
-      : client(c), options(o), timer(io_), spool(std::move(sp)) {}
+  Impl(asio::io_context& io_, std::vector<http::Client*> c, spool::Spool sp, SenderOptions o)
+      : clients(std::move(c)), options(o), timer(io_), spool(std::move(sp)) {}
 
-  http::Client& client;
+  std::vector<http::Client*> clients;  // never empty
+  std::size_t current = 0;
   SenderOptions options;
   asio::steady_timer timer;
   spool::Spool spool;
@@ -105,14 +106,28 @@ struct ReportSender::Impl : std::enable_shared_from_this<Impl> {
                    {"Authorization", "Bearer " + agent_id + ":" + agent_key}};
     req.body = std::move(*encoded);
     in_flight = true;
-    client.async_request(std::move(req), [self = shared_from_this()](core::Result<http::Response> res) {
+    clients[current]->async_request(std::move(req), [self = shared_from_this()](core::Result<http::Response> res) {
       self->in_flight = false;
       self->on_response(std::move(res));
     });
   }
 
+  // After a network error or a 5xx, the next attempt goes to the next collector.
+  void fail_over(const std::string& why) {
+    if (clients.size() < 2) return;
+    const std::size_t from = current;
+    current = (current + 1) % clients.size();
+    ++stats.failovers;
+    log.warn("{} failed ({}); sending to {} from now on", clients[from]->endpoint().to_string(), why,
+             clients[current]->endpoint().to_string());
+  }
+
   void on_response(core::Result<http::Response> res) {
-    if (!res) return retry_later(res.error().describe());
+    if (!res) {
+      const std::string why = res.error().describe();
+      if (res.error().code != http::HttpErrc::cancelled) fail_over(why);
+      return retry_later(why);
+    }
     const unsigned status = res->status;
     if (status == 202) {
       auto ack = wire::decode<wire::ReportAck>(res->body, wire::Format::binary);
@@ -129,8 +144,11 @@ struct ReportSender::Impl : std::enable_shared_from_this<Impl> {
       if (unauthorized) unauthorized();
       return retry_later("collector answered 401 (unknown agent)");
     }
-    if (status >= 500 || status == 408 || status == 429)
-      return retry_later("collector answered " + std::to_string(status), retry_after_ms(*res));
+    if (status >= 500 || status == 408 || status == 429) {
+      const std::string why = "collector answered " + std::to_string(status);
+      if (status >= 500) fail_over(why);
+      return retry_later(why, retry_after_ms(*res));
+    }
     // Anything else will never be accepted: drop it rather than block the queue.
     ++stats.dropped_rejected;
     log.error("collector refused report {} for good ({}): {}", head_sequence, status, res->body.substr(0, 300));
@@ -180,7 +198,11 @@ struct ReportSender::Impl : std::enable_shared_from_this<Impl> {
 };
 
 ReportSender::ReportSender(asio::io_context& io, http::Client& client, spool::Spool spool, SenderOptions options)
-    : impl_(std::make_shared<Impl>(io, client, std::move(spool), options)) {}
+    : ReportSender(io, std::vector<http::Client*>{&client}, std::move(spool), options) {}
+
+ReportSender::ReportSender(asio::io_context& io, std::vector<http::Client*> clients, spool::Spool spool,
+                           SenderOptions options)
+    : impl_(std::make_shared<Impl>(io, std::move(clients), std::move(spool), options)) {}
 
 ReportSender::~ReportSender() { impl_->timer.cancel(); }
 
@@ -235,6 +257,7 @@ std::size_t ReportSender::queued() const { return impl_->queued_count(); }
 
 SenderStats ReportSender::stats() const {
   SenderStats out = impl_->stats;
+  out.collector = impl_->current;
   const spool::SpoolStats sp = impl_->spool.stats();
   out.dropped_overflow += sp.dropped;
   out.dropped_corrupt += sp.corrupt;

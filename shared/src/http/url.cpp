@@ -48,4 +48,29 @@ core::Result<Url> parse_url(std::string_view text) {
   return out;
 }
 
+core::Result<std::vector<Url>> parse_url_list(std::string_view text) {
+  std::vector<Url> out;
+  for (;;) {
+    const std::size_t comma = text.find(',');
+    std::string_view one = text.substr(0, comma);
+    while (!one.empty() && (one.front() == ' ' || one.front() == '\t')) one.remove_prefix(1);
+    while (!one.empty() && (one.back() == ' ' || one.back() == '\t')) one.remove_suffix(1);
+    if (one.empty()) return core::make_error(HttpErrc::bad_url, "an empty URL in the list");
+    auto u = parse_url(one);
+    if (!u) return std::move(u).error();
+    out.push_back(std::move(*u));
+    if (comma == std::string_view::npos) return out;
+    text.remove_prefix(comma + 1);
+  }
+}
+
+bool share_an_endpoint(std::string_view a, std::string_view b) {
+  auto x = parse_url_list(a), y = parse_url_list(b);
+  if (!x || !y) return false;
+  for (const Url& u : *x)
+    for (const Url& v : *y)
+      if (u.to_string() == v.to_string()) return true;
+  return false;
+}
+
 }  // namespace surveyor::http

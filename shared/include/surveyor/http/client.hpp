@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "surveyor/core/result.hpp"
 #include "surveyor/http/message.hpp"
@@ -34,6 +35,11 @@ struct Url {
 
 // Accepts http://HOST[:PORT][/PATH] and https://HOST[:PORT][/PATH].
 [[nodiscard]] core::Result<Url> parse_url(std::string_view text);
+// URLs separated by commas (blanks around each ignored): several collectors
+// sharing one store. Each must parse, and none may be empty.
+[[nodiscard]] core::Result<std::vector<Url>> parse_url_list(std::string_view text);
+// Whether two such lists name a common endpoint (false if either does not parse).
+[[nodiscard]] bool share_an_endpoint(std::string_view a, std::string_view b);
 // Whether a URL's host is this machine: "localhost", 127.0.0.0/8 or ::1.
 [[nodiscard]] bool is_loopback(std::string_view host);
 // Whether `pin` is a public-key pin: 64 hex digits.

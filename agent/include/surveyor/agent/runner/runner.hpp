@@ -59,7 +59,8 @@ struct RunnerOptions {
 class Runner {
  public:
   Runner(boost::asio::io_context& io, RunnerOptions options, state::StateDir& state, spool::Spool spool,
-         http::Client& client, const core::Clock& clock, std::vector<std::unique_ptr<samplers::Sampler>> samplers,
+         std::vector<http::Client*> clients, const core::Clock& clock,
+         std::vector<std::unique_ptr<samplers::Sampler>> samplers,
          std::vector<std::unique_ptr<plugins::Plugin>> plugins = {});
   ~Runner();
 

@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "surveyor/agent/spool/spool.hpp"
 #include "surveyor/core/result.hpp"
@@ -40,13 +41,16 @@ struct SenderStats {
   std::uint64_t dropped_corrupt = 0;   // spool entries found damaged (a torn write) and skipped
   std::uint64_t dropped_unreadable = 0;  // spool entries that could not be read (EACCES, EIO) and were skipped
   std::uint64_t failed_attempts = 0;
+  std::uint64_t failovers = 0;         // times the sender moved to the next collector
+  std::size_t collector = 0;           // the collector reports go to now (index in the list)
   std::uint64_t spool_errors = 0;      // reports the spool could not take (kept in memory instead)
   std::size_t queued = 0;
   std::uint64_t spooled_bytes = 0;
 };
 
 // Delivers reports to the collector in order, one at a time, retrying with
-// exponential back-off and jitter on network errors, 5xx, 408 and 429.
+// exponential back-off and jitter on network errors, 5xx, 408 and 429 (the
+// next collector of several after a network error or a 5xx).
 // Every report is written to the on-disk spool first and removed from it
 // only once acknowledged, so an outage of the collector or a restart of the
 // agent loses nothing within the spool's bound.
@@ -54,6 +58,10 @@ struct SenderStats {
 class ReportSender {
  public:
   ReportSender(boost::asio::io_context& io, http::Client& client, spool::Spool spool, SenderOptions options);
+  // Several collectors (sharing one store): reports go to one at a time;
+  // after a network error or a 5xx, the retry goes to the next in the list.
+  ReportSender(boost::asio::io_context& io, std::vector<http::Client*> clients, spool::Spool spool,
+               SenderOptions options);
   ~ReportSender();
 
   void set_credentials(std::string agent_id, std::string agent_key);
