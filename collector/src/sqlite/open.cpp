@@ -23,7 +23,6 @@ core::Result<Stores> open_sqlite(const SqliteOptions& options) {
   }
   if (auto st = w.exec(options.synchronous_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL"); !st)
     return std::move(st).error();
-  if (auto st = w.exec("PRAGMA cache_size = -32768"); !st) return std::move(st).error();
   if (auto st = migrate(w); !st) return std::move(st).error();
 
   std::vector<std::unique_ptr<Connection>> readers;
