@@ -250,10 +250,28 @@ int main(int argc, char** argv) {
               report_ms[report_ms.size() / 2], report_ms[report_ms.size() * 99 / 100]);
   if (sent != total) die("not every sample was sent");
 
+  // Reads against the head, before compaction: it holds the whole dataset
+  // (7 days of a report a minute per host, where the open block and the
+  // grace period are at most 5 hours), the worst a head can be.
+  const store::SeriesKey& one = hosts.begin()->second.front().info.key;
+  auto head_reads = [&](const char* when) {
+    std::size_t latest_points = 0, window_points = 0;
+    char what[96];
+    std::snprintf(what, sizeof what, "latest sample of each series of a host, %s", when);
+    time_runs(runs, [&] { latest_points = need(st.series->latest_samples(one.ci_id), "latest").size(); })
+        .print(what, latest_points);
+    std::snprintf(what, sizeof what, "last 15 min of one series, %s", when);
+    time_runs(runs, [&] {
+      window_points = need(st.series->read_samples(one, last_ms - 15 * 60'000, last_ms + 1, 100'000), "read").size();
+    }).print(what, window_points);
+  };
+  head_reads("all in the head");
+
   // 2. Compaction of every closed block.
   const auto t_compact = Clock::now();
   const std::size_t blocks = compact_all(st, last_ms + store::kBlockMs + 2 * 3'600'000, 31 * 86'400'000LL);
   std::printf("compaction: %zu blocks in %.1f s\n", blocks, seconds_since(t_compact));
+  head_reads("compacted");
 
   // Every sample is still there, bit for bit.
   for (auto& [host, list] : hosts)

@@ -2,7 +2,6 @@
 // Capacity series on SQLite: the head (a row per report and CI), compressed
 // chunks, hourly rollups, maintenance.
 #include <map>
-#include <set>
 
 #include "backend.hpp"
 
@@ -152,23 +151,39 @@ core::Result<std::vector<Sample>> read_series(Connection& c, std::string_view ci
   return out;
 }
 
-// The newest head sample of each series of a CI.
-core::Result<std::unordered_map<std::int64_t, Sample>> head_newest_of(Connection& c, std::string_view ci_id) {
+// The newest head sample of each of `wanted` (series of one CI). Rows are
+// read newest first by max_ms, and only the wanted series' entries are
+// decoded; the scan stops once every wanted series holds a sample no
+// older row can beat (a series absent from the head costs a full scan).
+core::Result<std::unordered_map<std::int64_t, Sample>> head_newest_of(Connection& c, std::string_view ci_id,
+                                                                      const std::vector<std::int64_t>& wanted) {
   std::unordered_map<std::int64_t, Sample> out;
-  auto st = visit_head(c, ci_id, kNoChunk, std::numeric_limits<std::int64_t>::max(), nullptr,
-                       [&](const HeadRow& row) -> core::Status {
-                         for (const codec::BatchEntry& e : row.entries) {
-                           auto got = decode_entry(row, e);
-                           if (!got) return std::move(got).error();
-                           if (got->empty()) continue;
-                           const auto id = static_cast<std::int64_t>(e.id);
-                           auto [it, fresh] = out.try_emplace(id, got->back());
-                           // Of two rows holding one time, the older row's sample.
-                           if (!fresh && got->back().time_ms > it->second.time_ms) it->second = got->back();
-                         }
-                         return {};
-                       });
-  if (!st) return std::move(st).error();
+  if (wanted.empty()) return out;
+  SURVEYOR_TRY_STMT(s, c, "SELECT id, max_ms, data FROM head_log WHERE ci_id = ?1 ORDER BY max_ms DESC, id");
+  s.bind(1, ci_id);
+  int rc;
+  HeadRow row;
+  while ((rc = s.step()) == SQLITE_ROW) {
+    const std::int64_t row_max = s.int64(1);
+    // Every wanted series has a sample at or after anything this row holds.
+    const bool settled = out.size() == wanted.size() &&
+                         std::all_of(out.begin(), out.end(), [&](const auto& e) { return e.second.time_ms >= row_max; });
+    if (settled) return out;
+    row.id = s.int64(0);
+    row.data.assign(s.blob(2));
+    auto split = codec::split_batch(row.data);
+    if (!split) return damaged_row(row.id, split.error());
+    for (const codec::BatchEntry& e : *split) {
+      const auto id = static_cast<std::int64_t>(e.id);
+      if (std::find(wanted.begin(), wanted.end(), id) == wanted.end()) continue;
+      auto got = decode_entry(row, e);
+      if (!got) return std::move(got).error();
+      if (got->empty()) continue;
+      auto [it, fresh] = out.try_emplace(id, got->back());
+      if (!fresh && got->back().time_ms > it->second.time_ms) it->second = got->back();
+    }
+  }
+  if (rc != SQLITE_DONE) return c.error(rc, "read head");
   return out;
 }
 
@@ -477,19 +492,25 @@ class SqliteSeriesStore final : public Bound<SeriesStore> {
       if (!snap) return std::move(snap).error();
       auto series = list_in(c, ci_id);
       if (!series) return std::move(series).error();
-      auto in_head = head_newest_of(c, ci_id);
-      if (!in_head) return std::move(in_head).error();
-      std::vector<LatestSample> out;
+      std::vector<std::pair<const SeriesInfo*, std::int64_t>> picked;
+      std::vector<std::int64_t> ids;
       for (const SeriesInfo& info : *series) {
         if (!metric.empty() && info.key.metric != metric) continue;
         auto id = find_series_id(c, info.key);
         if (!id) return std::move(id).error();
         if (!*id) continue;
+        picked.emplace_back(&info, **id);
+        ids.push_back(**id);
+      }
+      auto in_head = head_newest_of(c, ci_id, ids);
+      if (!in_head) return std::move(in_head).error();
+      std::vector<LatestSample> out;
+      for (const auto& [info, id] : picked) {
         std::optional<Sample> head_best;
-        if (auto it = in_head->find(**id); it != in_head->end()) head_best = it->second;
-        auto newest = newest_sample(c, **id, head_best);
+        if (auto it = in_head->find(id); it != in_head->end()) head_best = it->second;
+        auto newest = newest_sample(c, id, head_best);
         if (!newest) return std::move(newest).error();
-        if (*newest) out.push_back(LatestSample{info, **newest});
+        if (*newest) out.push_back(LatestSample{*info, **newest});
       }
       return out;
     });

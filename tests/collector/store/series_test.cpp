@@ -11,6 +11,7 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <optional>
 #include <random>
 #include <thread>
 #include <atomic>
@@ -186,6 +187,28 @@ TYPED_TEST(SeriesStoreTest, LateSamplesLandInPlaceAndDuplicatesAreIgnored) {
   EXPECT_EQ(this->maintain(kT0 + 6 * kHour).blocks_compacted, 0u);
 }
 
+TYPED_TEST(SeriesStoreTest, TheLatestSampleIsTheNewestTimeNotTheLastToArrive) {
+  const SeriesKey x = this->key("x"), y = this->key("y"), z = this->key("z");
+  this->put(x, {{kT0 + 10 * kMin, 1.0}});
+  // A later report: y moves on, x gets a late sample, z arrives only late.
+  ReportBatch b = report_batch("agt-1", ++this->sequence_, kT0);
+  b.series.push_back({SeriesInfo{x, "1"}, {{kT0 + 9 * kMin, 2.0}}});
+  b.series.push_back({SeriesInfo{y, "1"}, {{kT0 + 11 * kMin, 3.0}}});
+  ASSERT_TRUE(this->stores.reports->apply_report(b));
+  this->put(z, {{kT0 + kMin, 4.0}});
+  auto latest = this->stores.series->latest_samples("ci-1");
+  ASSERT_TRUE(latest) << latest.error().describe();
+  ASSERT_EQ(latest->size(), 3u);
+  EXPECT_EQ((*latest)[0].series.key, x);
+  EXPECT_TRUE(same((*latest)[0].sample, {kT0 + 10 * kMin, 1.0}));
+  EXPECT_TRUE(same((*latest)[1].sample, {kT0 + 11 * kMin, 3.0}));
+  EXPECT_TRUE(same((*latest)[2].sample, {kT0 + kMin, 4.0}));
+  auto only_x = this->stores.series->latest_samples("ci-1", "x");
+  ASSERT_TRUE(only_x) << only_x.error().describe();
+  ASSERT_EQ(only_x->size(), 1u);
+  EXPECT_TRUE(same(only_x->front().sample, {kT0 + 10 * kMin, 1.0}));
+}
+
 TYPED_TEST(SeriesStoreTest, RollupsAgreeWithAnIndependentComputation) {
   std::mt19937_64 rng(42);
   std::uniform_real_distribution<double> dist(-1e6, 1e6);
@@ -302,45 +325,65 @@ TYPED_TEST(SeriesStoreTest, MaintenanceWalksEverySeriesInSlices) {
     EXPECT_EQ(this->read(this->key("m" + std::to_string(i))).size(), 2u) << i;
 }
 
-TEST(SqliteSeriesStore, DamagedChunkIsReportedAndIngestGoesOn) {
-  test::TempDir dir;
-  const std::string path = dir.file("s.db");
-  auto s = backends::open_stores("sqlite:" + path);
-  ASSERT_TRUE(s);
-  AgentRecord a = agent_record("agt-1");
-  a.ci_id = "ci-1";
-  ASSERT_TRUE(s->agents->create_agent(a));
-  const SeriesKey k{"ci-1", "m", {}};
-  auto put = [&](std::uint64_t seq, std::vector<Sample> samples) {
+// A SQLite file with agent agt-1 on ci-1, and reports of one series to it.
+struct SqliteFile {
+  SqliteFile() {
+    reopen();
+    AgentRecord a = agent_record("agt-1");
+    a.ci_id = "ci-1";
+    EXPECT_TRUE(s->agents->create_agent(a));
+  }
+  // A fresh collector's stores on the same file.
+  void reopen() {
+    auto opened = backends::open_stores("sqlite:" + path);
+    ASSERT_TRUE(opened) << opened.error().describe();
+    s = std::move(*opened);
+  }
+  void put(std::uint64_t seq, std::vector<Sample> samples) {
     ReportBatch b;
     b.agent_id = "agt-1";
     b.sequence = seq;
     b.series.push_back({SeriesInfo{k, "1"}, std::move(samples)});
     auto r = s->reports->apply_report(b);
     ASSERT_TRUE(r) << r.error().describe();
-  };
-  put(1, {{kT0, 1.0}, {kT0 + kMin, 2.0}});
+  }
+  // Damages the file behind the stores' back, as a disk or a person could.
+  void damage(const char* sql) const {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    EXPECT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  }
+  // Reading the series fails as corrupt, naming `what`.
+  void read_fails_naming(const std::string& what) const {
+    auto r = s->series->read_samples(k, INT64_MIN, INT64_MAX, 100);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, StoreErrc::corrupt);
+    EXPECT_NE(r.error().describe().find(what), std::string::npos) << r.error().describe();
+  }
+  test::TempDir dir;
+  const std::string path = dir.file("s.db");
+  const SeriesKey k{"ci-1", "m", {}};
+  std::optional<Stores> s;
+};
+
+TEST(SqliteSeriesStore, DamagedChunkIsReportedAndIngestGoesOn) {
+  SqliteFile f;
+  f.put(1, {{kT0, 1.0}, {kT0 + kMin, 2.0}});
   SeriesMaintenance m;
   m.now_ms = kT0 + kBlockMs + 2 * kHour;
-  ASSERT_EQ(s->series->maintain(m)->blocks_compacted, 1u);
+  ASSERT_EQ(f.s->series->maintain(m)->blocks_compacted, 1u);
 
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "UPDATE chunks SET data = x'53010203'", nullptr, nullptr, nullptr), SQLITE_OK);
-  sqlite3_close(db);
+  f.damage("UPDATE chunks SET data = x'53010203'");
+  f.read_fails_naming("chunk");
 
-  auto r = s->series->read_samples(k, INT64_MIN, INT64_MAX, 100);
-  ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().code, StoreErrc::corrupt);
-  EXPECT_NE(r.error().describe().find("chunk"), std::string::npos) << r.error().describe();
-
-  put(2, {{kT0 + 2 * kMin, 3.0}});  // late, into the damaged block
-  auto rep = s->series->maintain(m);
+  f.put(2, {{kT0 + 2 * kMin, 3.0}});  // late, into the damaged block
+  auto rep = f.s->series->maintain(m);
   ASSERT_TRUE(rep) << rep.error().describe();
   EXPECT_EQ(rep->damaged, 1u);
   EXPECT_EQ(rep->blocks_compacted, 0u);
   EXPECT_FALSE(rep->damage.empty());
-  auto rollups = s->series->read_rollups(k, INT64_MIN, INT64_MAX);
+  auto rollups = f.s->series->read_rollups(f.k, INT64_MIN, INT64_MAX);
   ASSERT_TRUE(rollups);
   ASSERT_EQ(rollups->size(), 1u);
   EXPECT_EQ(rollups->front().count, 3);
@@ -526,39 +569,17 @@ TEST(SqliteSeriesStore, SchemaSevenHeadMovesIntoRowsWithItsRollupsCountedOnce) {
 // A head row whose bytes are damaged: reads of its CI say so, ingest goes
 // on, and maintenance reports it and leaves it.
 TEST(SqliteSeriesStore, DamagedHeadRowIsReportedAndIngestGoesOn) {
-  test::TempDir dir;
-  const std::string path = dir.file("s.db");
-  auto s = backends::open_stores("sqlite:" + path);
-  ASSERT_TRUE(s);
-  AgentRecord a = agent_record("agt-1");
-  a.ci_id = "ci-1";
-  ASSERT_TRUE(s->agents->create_agent(a));
-  const SeriesKey k{"ci-1", "m", {}};
-  auto put = [&](std::uint64_t seq, std::vector<Sample> samples) {
-    ReportBatch b;
-    b.agent_id = "agt-1";
-    b.sequence = seq;
-    b.series.push_back({SeriesInfo{k, "1"}, std::move(samples)});
-    auto r = s->reports->apply_report(b);
-    ASSERT_TRUE(r) << r.error().describe();
-  };
-  put(1, {{kT0, 1.0}});
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "UPDATE head_log SET data = x'01ff'", nullptr, nullptr, nullptr), SQLITE_OK);
-  sqlite3_close(db);
-  auto r = s->series->read_samples(k, INT64_MIN, INT64_MAX, 100);
-  ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().code, StoreErrc::corrupt);
-  EXPECT_NE(r.error().describe().find("head row"), std::string::npos) << r.error().describe();
+  SqliteFile f;
+  f.put(1, {{kT0, 1.0}});
+  f.damage("UPDATE head_log SET data = x'01ff'");
+  f.read_fails_naming("head row");
 
   // A fresh collector on the same file takes new reports.
-  s = backends::open_stores("sqlite:" + path);
-  ASSERT_TRUE(s);
-  put(2, {{kT0 + kMin, 2.0}});
+  f.reopen();
+  f.put(2, {{kT0 + kMin, 2.0}});
   SeriesMaintenance m;
   m.now_ms = kT0 + kBlockMs + 2 * kHour;
-  auto rep = s->series->maintain(m);
+  auto rep = f.s->series->maintain(m);
   ASSERT_TRUE(rep) << rep.error().describe();
   EXPECT_EQ(rep->damaged, 1u);
   EXPECT_EQ(rep->blocks_compacted, 1u) << "the good row is compacted";
