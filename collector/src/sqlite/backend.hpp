@@ -95,6 +95,13 @@ core::Status migrate(Connection& c);
 // Inside a write transaction (cmdb.cpp, audit.cpp, changes.cpp):
 core::Result<std::optional<store::Ci>> load_ci(Connection& c, std::string_view id);
 core::Result<store::Ci> upsert_in(Connection& c, const store::CiUpdate& u);
+// An agent's sighting of an active CI that changes nothing else (no name,
+// prefixes or state; attributes, whole numbers or strings, all equal to the
+// stored ones): only last_seen_ms moves, without parsing or rewriting the
+// attributes (what merge_ci and upsert_in would do, with nothing to audit).
+// False, and nothing written, when the update is more than that or the CI
+// is not there or not active: then upsert_in.
+core::Result<bool> sight_in(Connection& c, const store::CiUpdate& u);
 core::Status bump_counter(Connection& c, const char* name);
 core::Status write_audit(Connection& c, std::vector<store::AuditRecord> records);
 core::Result<std::vector<store::ChangeRecord>> changes_of(Connection& c, std::string_view ci_id, std::size_t limit);

@@ -107,6 +107,31 @@ core::Status bump_counter(Connection& c, const char* name) {
   return {};
 }
 
+core::Result<bool> sight_in(Connection& c, const CiUpdate& u) {
+  if (u.source != "agent" || u.state || !u.name.empty() || !u.replace_prefixes.empty()) return false;
+  // Each attribute must hold its value already: whole numbers and strings
+  // compared by SQLite's JSON functions (other types take the full path).
+  std::string sql = "UPDATE cis SET last_seen_ms = MAX(last_seen_ms, ?2) WHERE id = ?1 AND state = 'active'";
+  int param = 3;
+  for (const auto& [k, v] : u.attributes) {
+    if (!std::holds_alternative<std::int64_t>(v) && !std::holds_alternative<std::string>(v)) return false;
+    if (k.find_first_of("\"\\") != std::string::npos) return false;
+    sql += " AND json_extract(attributes, ?" + std::to_string(param) + ") IS ?" + std::to_string(param + 1);
+    param += 2;
+  }
+  SURVEYOR_TRY_STMT(s, c, sql);
+  s.bind(1, u.id).bind(2, u.seen_at_ms);
+  param = 3;
+  for (const auto& [k, v] : u.attributes) {
+    s.bind(param, "$.\"" + k + "\"");
+    if (const auto* n = std::get_if<std::int64_t>(&v)) s.bind(param + 1, *n);
+    else s.bind(param + 1, std::get<std::string>(v));
+    param += 2;
+  }
+  if (int rc = s.step(); rc != SQLITE_DONE) return c.error(rc, "write CI");
+  return c.changes() == 1;
+}
+
 core::Result<Ci> upsert_in(Connection& c, const CiUpdate& u) {
   auto existing = load_ci(c, u.id);
   if (!existing) return std::move(existing).error();

@@ -150,6 +150,9 @@ class SqliteReportStore final : public Bound<ReportStore> {
       return result;
     }
     for (const CiUpdate& u : batch.cis) {
+      auto seen = sight_in(c, u);
+      if (!seen) return std::move(seen).error();
+      if (*seen) continue;
       if (auto ci = upsert_in(c, u); !ci) return std::move(ci).error();
     }
     if (auto st = append_samples(c, *b_, batch.series); !st) return std::move(st).error();

@@ -63,6 +63,71 @@ TYPED_TEST(ReportConformance, ReportIsAppliedOnceAndDuplicatesChangeNothing) {
   EXPECT_EQ((*series)[1], b.series[1].first);
 }
 
+// A report without inventory is a sighting of its host: last_seen moves
+// forward only, unchanged attributes stay as they are, a CI that was
+// missing becomes active again and a changed attribute is written, each
+// with its audit entry.
+TYPED_TEST(ReportConformance, ASightingMovesLastSeenAndBringsAMissingHostBack) {
+  ASSERT_TRUE(this->stores.agents->create_agent(agent_record("agt-1")));
+  ReportBatch first = report_batch("agt-1", 1, 60'000);
+  CiUpdate host = host_update("ci-agt-1", "web01", 60'000);
+  host.attributes = {{"cpu.cores", std::int64_t{2}}, {"agent.id", std::string("agt-1")}};
+  first.cis.push_back(host);
+  ASSERT_TRUE(this->stores.reports->apply_report(first));
+  // As ingest sends it: the agent's own attributes with every report.
+  auto sighting = [&](std::uint64_t seq, std::int64_t at, std::int64_t cores = 2) {
+    ReportBatch b = report_batch("agt-1", seq, at);
+    CiUpdate bare;
+    bare.id = "ci-agt-1";
+    bare.type = "host";
+    bare.source = "agent";
+    bare.seen_at_ms = at;
+    bare.attributes = {{"agent.id", std::string("agt-1")}, {"cpu.cores", cores}};
+    b.cis.push_back(bare);
+    auto r = this->stores.reports->apply_report(b);
+    ASSERT_TRUE(r) << r.error().describe();
+  };
+  auto ci = [&] {
+    auto got = this->stores.cmdb->find_ci("ci-agt-1");
+    EXPECT_TRUE(got && got->has_value());
+    return got && got->has_value() ? **got : Ci{};
+  };
+  sighting(2, 120'000);
+  sighting(3, 90'000);  // an older report, delivered late
+  Ci now = ci();
+  EXPECT_EQ(now.last_seen_ms, 120'000);
+  EXPECT_EQ(now.updated_ms, 60'000) << "a sighting changes no attribute";
+  EXPECT_EQ(std::get<std::int64_t>(now.attributes.at("cpu.cores")), 2);
+  EXPECT_EQ(now.state, CiState::active);
+
+  CiUpdate missing;
+  missing.id = "ci-agt-1";
+  missing.type = "host";
+  missing.source = "collector";
+  missing.seen_at_ms = 150'000;
+  missing.state = CiState::missing;
+  ASSERT_TRUE(this->stores.cmdb->upsert_ci(missing));
+  sighting(4, 180'000);
+  now = ci();
+  EXPECT_EQ(now.state, CiState::active);
+  EXPECT_EQ(now.last_seen_ms, 180'000);
+  auto trail = this->stores.audit->list_audit({.ci_id = "ci-agt-1"});
+  ASSERT_TRUE(trail) << trail.error().describe();
+  ASSERT_FALSE(trail->empty());
+  EXPECT_EQ(trail->front().key, "state");
+  EXPECT_EQ(trail->front().new_value, "\"active\"");
+
+  // An attribute that changed is written, and audited.
+  sighting(5, 200'000, 4);
+  now = ci();
+  EXPECT_EQ(std::get<std::int64_t>(now.attributes.at("cpu.cores")), 4);
+  EXPECT_EQ(now.updated_ms, 200'000);
+  EXPECT_EQ(now.last_seen_ms, 200'000);
+  trail = this->stores.audit->list_audit({.ci_id = "ci-agt-1"});
+  ASSERT_TRUE(trail && !trail->empty());
+  EXPECT_EQ(trail->front().key, "cpu.cores");
+}
+
 TYPED_TEST(ReportConformance, OlderSequenceArrivingLateIsStoredAndStateOnlyMovesForward) {
   ASSERT_TRUE(this->stores.agents->create_agent(agent_record("agt-1")));
   ReportBatch later = report_batch("agt-1", 5, 50'000);
