@@ -24,6 +24,7 @@
 #include <chrono>
 #include <cstdint>
 #include <limits>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -117,6 +118,11 @@ core::Status follow_components(Connection& c, std::string_view host_ci, const st
                                std::int64_t now_ms);
 
 // Series and inventory inside a report's transaction (series.cpp, inventory.cpp):
+// The samples of one head row: series id -> samples (sorted, unique).
+using RowSamples = std::map<std::int64_t, std::vector<store::Sample>>;
+// Writes one head row for a CI (rolled_up: its rollups are stored already),
+// unless it holds no sample.
+core::Status insert_head_row(Connection& c, std::string_view ci_id, const RowSamples& by_series, bool rolled_up);
 // Appends a report's samples (new times only) to the head: one row per CI.
 core::Status append_samples(Connection& c, Backend& b,
                             const std::vector<std::pair<store::SeriesInfo, std::vector<store::Sample>>>& series);

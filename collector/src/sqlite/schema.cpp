@@ -1,7 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
 // The SQLite schema and its migrations from every earlier version.
-#include <map>
-
 #include "backend.hpp"
 
 namespace surveyor::collector::sqlite {
@@ -131,21 +129,11 @@ core::Status head_rows_per_report(Connection& c) {
     if (rc != SQLITE_ROW) return c.error(rc, "find the old head");
   }
   std::string ci;
-  std::map<std::int64_t, std::vector<codec::Sample>> by_series;
+  RowSamples by_series;
   auto flush = [&]() -> core::Status {
-    if (by_series.empty()) return {};
-    std::string data;
-    std::int64_t lo = std::numeric_limits<std::int64_t>::max(), hi = std::numeric_limits<std::int64_t>::min();
-    for (const auto& [id, samples] : by_series) {
-      codec::append_to_batch(data, static_cast<std::uint64_t>(id), samples);
-      lo = std::min(lo, samples.front().time_ms);
-      hi = std::max(hi, samples.back().time_ms);
-    }
-    SURVEYOR_TRY_STMT(ins, c, "INSERT INTO head_log(ci_id, min_ms, max_ms, rolled_up, data) VALUES(?1, ?2, ?3, 1, ?4)");
-    ins.bind(1, ci).bind(2, lo).bind(3, hi).bind_blob(4, data);
-    if (int rc = ins.step(); rc != SQLITE_DONE) return c.error(rc, "move the head");
+    auto st = insert_head_row(c, ci, by_series, true);
     by_series.clear();
-    return {};
+    return st;
   };
   {
     SURVEYOR_TRY_STMT(s, c,

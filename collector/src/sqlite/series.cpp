@@ -90,7 +90,7 @@ core::Status visit_head(Connection& c, std::string_view ci_id, std::int64_t from
   while ((rc = s.step()) == SQLITE_ROW) {
     row.id = s.int64(0);
     row.rolled_up = s.int64(1) != 0;
-    row.data.assign(s.blob(2));
+    row.data = s.blob(2);
     auto split = codec::split_batch(row.data);
     if (!split) {
       if (!damage) return damaged_row(row.id, split.error());
@@ -170,7 +170,7 @@ core::Result<std::unordered_map<std::int64_t, Sample>> head_newest_of(Connection
                          std::all_of(out.begin(), out.end(), [&](const auto& e) { return e.second.time_ms >= row_max; });
     if (settled) return out;
     row.id = s.int64(0);
-    row.data.assign(s.blob(2));
+    row.data = s.blob(2);
     auto split = codec::split_batch(row.data);
     if (!split) return damaged_row(row.id, split.error());
     for (const codec::BatchEntry& e : *split) {
@@ -299,26 +299,6 @@ core::Result<std::int64_t> series_id_for(Connection& c, Backend& b, const Series
   const std::int64_t id = sel.int64(0);
   b.series_ids[identity] = {id, info.unit};
   return id;
-}
-
-// The samples of one head row: series id -> samples (sorted, unique).
-using RowSamples = std::map<std::int64_t, std::vector<Sample>>;
-
-// Writes one head row for a CI, unless it holds no sample.
-core::Status insert_head_row(Connection& c, std::string_view ci_id, const RowSamples& by_series, bool rolled_up) {
-  std::string data;
-  std::int64_t lo = std::numeric_limits<std::int64_t>::max(), hi = kNoChunk;
-  for (const auto& [id, samples] : by_series) {
-    if (samples.empty()) continue;
-    codec::append_to_batch(data, static_cast<std::uint64_t>(id), samples);
-    lo = std::min(lo, samples.front().time_ms);
-    hi = std::max(hi, samples.back().time_ms);
-  }
-  if (data.empty()) return {};
-  SURVEYOR_TRY_STMT(ins, c, "INSERT INTO head_log(ci_id, min_ms, max_ms, rolled_up, data) VALUES(?1, ?2, ?3, ?4, ?5)");
-  ins.bind(1, ci_id).bind(2, lo).bind(3, hi).bind(4, std::int64_t{rolled_up ? 1 : 0}).bind_blob(5, data);
-  if (int rc = ins.step(); rc != SQLITE_DONE) return c.error(rc, "write head");
-  return {};
 }
 
 // ---- Maintenance of one CI: retention, then compaction of the closed blocks
@@ -465,6 +445,22 @@ core::Status maintain_ci(Connection& c, Backend& b, const std::string& ci_id, co
 }
 
 }  // namespace
+
+core::Status insert_head_row(Connection& c, std::string_view ci_id, const RowSamples& by_series, bool rolled_up) {
+  std::string data;
+  std::int64_t lo = std::numeric_limits<std::int64_t>::max(), hi = kNoChunk;
+  for (const auto& [id, samples] : by_series) {
+    if (samples.empty()) continue;
+    codec::append_to_batch(data, static_cast<std::uint64_t>(id), samples);
+    lo = std::min(lo, samples.front().time_ms);
+    hi = std::max(hi, samples.back().time_ms);
+  }
+  if (data.empty()) return {};
+  SURVEYOR_TRY_STMT(ins, c, "INSERT INTO head_log(ci_id, min_ms, max_ms, rolled_up, data) VALUES(?1, ?2, ?3, ?4, ?5)");
+  ins.bind(1, ci_id).bind(2, lo).bind(3, hi).bind(4, std::int64_t{rolled_up ? 1 : 0}).bind_blob(5, data);
+  if (int rc = ins.step(); rc != SQLITE_DONE) return c.error(rc, "write head");
+  return {};
+}
 
 class SqliteSeriesStore final : public Bound<SeriesStore> {
  public:
@@ -639,7 +635,8 @@ core::Status append_samples(Connection& c, Backend& b,
     if (!fresh) return std::move(fresh).error();
     if (fresh->empty()) continue;
     std::vector<Sample>& row = by_ci[info.key.ci_id][*id];
-    row = merge_samples(std::move(row), *fresh);  // a series twice in one report: the first copy wins
+    if (row.empty()) row = std::move(*fresh);
+    else row = merge_samples(std::move(row), *fresh);  // a series twice in one report: the first copy wins
   }
   for (const auto& [ci_id, row] : by_ci) {
     if (auto st = insert_head_row(c, ci_id, row, false); !st) return st;
