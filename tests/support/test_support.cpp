@@ -188,6 +188,29 @@ RedisServer::RedisServer(const std::vector<std::string>& settings)
     throw std::runtime_error("redis-server did not start: " + proc_->output());
 }
 
+void RedisServer::kill() { proc_->stop(SIGKILL, std::chrono::seconds(10)); }
+
+RedisSentinel::RedisSentinel(const RedisAddress& master, const std::string& name, int quorum,
+                             std::chrono::milliseconds down_after)
+    : dir_(std::make_unique<TempDir>()), addr_{"127.0.0.1", free_port()} {
+  // Sentinel rewrites its configuration file, so it gets one of its own.
+  const std::string conf = dir_->file("sentinel.conf");
+  std::ofstream(conf) << "port " << addr_.port << "\nbind 127.0.0.1\ndir " << dir_->path().string() << "\n"
+                      << "sentinel monitor " << name << " " << master.host << " " << master.port << " " << quorum
+                      << "\nsentinel down-after-milliseconds " << name << " " << down_after.count()
+                      << "\nsentinel failover-timeout " << name << " 10000\n";
+  const char* bin = std::getenv("SURVEYOR_REDIS_SERVER");
+  proc_ = std::make_unique<Process>(
+      std::vector<std::string>{bin ? bin : "/usr/bin/redis-server", conf, "--sentinel", "--daemonize", "no"},
+      dir_->path());
+  if (!eventually([&] { return redis_answers(addr_.host, addr_.port); }, std::chrono::seconds(10)))
+    throw std::runtime_error("redis-server --sentinel did not start: " + proc_->output());
+}
+
+std::string RedisSentinel::ask(const std::string& command) const {
+  return run_command("redis-cli -h " + addr_.host + " -p " + std::to_string(addr_.port) + " " + command);
+}
+
 std::string unique_prefix() { return "test-" + random_suffix(); }
 
 std::string binary(const std::string& name) {

@@ -82,6 +82,24 @@ class RedisServer {
   [[nodiscard]] std::string url(const std::string& prefix) const {
     return "redis://" + addr_.host + ":" + std::to_string(addr_.port) + "/" + prefix;
   }
+  // SIGKILL, as in a crash: nothing is flushed, no client is told.
+  void kill();
+
+ private:
+  std::unique_ptr<TempDir> dir_;
+  RedisAddress addr_;
+  std::unique_ptr<Process> proc_;
+};
+
+// A Redis Sentinel of a test's own on a free loopback port, monitoring
+// `master` as `name` with `quorum`, judging it down after `down_after`.
+class RedisSentinel {
+ public:
+  RedisSentinel(const RedisAddress& master, const std::string& name, int quorum,
+                std::chrono::milliseconds down_after);
+  [[nodiscard]] const RedisAddress& address() const { return addr_; }
+  // redis-cli's raw answer to a command sent to this Sentinel.
+  [[nodiscard]] std::string ask(const std::string& command) const;
 
  private:
   std::unique_ptr<TempDir> dir_;

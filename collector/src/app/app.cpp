@@ -99,7 +99,8 @@ config::Schema make_schema() {
   s.add({.key = "store", .type = Type::string,
          .default_value = Value{std::string("sqlite:/var/lib/surveyor/surveyor.db")},
          .description = "sqlite:PATH (embedded), or redis://HOST:PORT[/PREFIX] (shared by several collectors; "
-                        "rediss:// over TLS)"});
+                        "rediss:// over TLS), or redis-sentinel://HOST:PORT[,HOST:PORT...]/MASTER[/PREFIX] (the "
+                        "master Redis Sentinel names, followed through a failover)"});
   s.add({.key = "store_password_file", .type = Type::string, .default_value = Value{std::string()},
          .description = "file whose first line is Redis's password (requirepass, or the ACL user of "
                         "redis://USER@HOST...), mode 0600"});
@@ -109,6 +110,19 @@ config::Schema make_schema() {
          .description = "rediss://: PEM client certificate, when Redis asks for one (tls-auth-clients)"});
   s.add({.key = "store_tls_key", .type = Type::string, .default_value = Value{std::string()},
          .description = "rediss://: PEM private key of store_tls_cert (mode 0600)"});
+  s.add({.key = "store_wait_replicas", .type = Type::integer, .default_value = Value{std::int64_t{0}},
+         .description = "Redis: a report is acknowledged only once this many replicas hold it (WAIT); otherwise "
+                        "503 and the agent resends it (0: once the master holds it)",
+         .validate = [](const Value& v) -> std::optional<std::string> {
+           if (std::get<std::int64_t>(v) < 0 || std::get<std::int64_t>(v) > 100) return "must be 0 to 100";
+           return std::nullopt;
+         }});
+  s.add({.key = "store_wait_timeout", .type = Type::duration, .default_value = Value{std::chrono::milliseconds{1000}},
+         .description = "Redis: how long a report waits for store_wait_replicas replicas",
+         .validate = [](const Value& v) -> std::optional<std::string> {
+           if (std::get<std::chrono::milliseconds>(v) < std::chrono::milliseconds(1)) return "must be at least 1ms";
+           return std::nullopt;
+         }});
   s.add({.key = "allow_evicting_store", .type = Type::boolean, .default_value = Value{false},
          .description = "run even on a Redis whose maxmemory-policy evicts keys (data can be lost)"});
   config::add_secret(s, "enrollment_token",
@@ -324,6 +338,8 @@ core::Result<backends::StoreSettings> store_settings(const config::Settings& s) 
   a.key_file = s.str("store_tls_key");
   a.group_commit_max = static_cast<std::size_t>(s.integer("group_commit_max"));
   a.group_commit_delay = s.duration("group_commit_delay");
+  a.wait_replicas = static_cast<int>(s.integer("store_wait_replicas"));
+  a.wait_timeout = s.duration("store_wait_timeout");
   if (!a.key_file.empty())
     if (auto key = config::read_secret_file(a.key_file, "store TLS key"); !key) return std::move(key).error();
   return a;

@@ -2,6 +2,8 @@
 // Chooses the backend from the --store URL. The only place that knows both.
 #include "surveyor/collector/backends/open.hpp"
 
+#include <charconv>
+
 #include <boost/url/parse.hpp>
 
 #include "surveyor/collector/redis/redis_stores.hpp"
@@ -10,6 +12,53 @@
 namespace surveyor::collector::backends {
 
 using store::StoreErrc;
+
+namespace {
+
+// redis-sentinel://[USER@]HOST:PORT[,HOST:PORT...]/MASTER[/PREFIX]: a list
+// of hosts is not a URI authority, so it is read here.
+core::Status parse_sentinel_url(const std::string& text, redis::RedisOptions& o) {
+  const auto bad = [&text](const std::string& why) {
+    return core::make_error(StoreErrc::invalid, "'" + text + "': " + why);
+  };
+  std::string_view rest = std::string_view(text).substr(std::string_view("redis-sentinel://").size());
+  if (rest.find('?') != std::string_view::npos) return bad("options are not supported");
+  const auto slash = rest.find('/');
+  if (slash == std::string_view::npos) return bad("no master name (redis-sentinel://HOST:PORT[,...]/MASTER)");
+  std::string_view hosts = rest.substr(0, slash);
+  std::string_view path = rest.substr(slash + 1);
+  if (const auto at = hosts.rfind('@'); at != std::string_view::npos) {
+    o.user = std::string(hosts.substr(0, at));
+    hosts.remove_prefix(at + 1);
+    if (o.user.find(':') != std::string::npos)
+      return bad("no password in the URL: give it in a file (store_password_file)");
+    if (o.user.empty()) return bad("an empty user name");
+  }
+  while (!hosts.empty()) {
+    const auto comma = hosts.find(',');
+    const std::string_view one = hosts.substr(0, comma);
+    hosts = comma == std::string_view::npos ? std::string_view() : hosts.substr(comma + 1);
+    const auto colon = one.rfind(':');
+    std::string host(one.substr(0, colon));
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    int port = 0;
+    const std::string_view digits = colon == std::string_view::npos ? std::string_view() : one.substr(colon + 1);
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+    if (host.empty() || digits.empty() || ec != std::errc() || end != digits.data() + digits.size() || port < 1 ||
+        port > 65535)
+      return bad("'" + std::string(one) + "' is not a sentinel HOST:PORT");
+    o.sentinels.push_back({host, static_cast<std::uint16_t>(port)});
+  }
+  if (o.sentinels.empty()) return bad("no sentinel addresses");
+  const auto name_end = path.find('/');
+  o.sentinel_master = std::string(path.substr(0, name_end));
+  if (o.sentinel_master.empty()) return bad("no master name (redis-sentinel://HOST:PORT[,...]/MASTER)");
+  if (name_end != std::string_view::npos && !path.substr(name_end + 1).empty())
+    o.prefix = std::string(path.substr(name_end + 1));
+  return {};
+}
+
+}  // namespace
 
 core::Result<store::Stores> open_stores(std::string_view url, const StoreSettings& settings) {
   const std::string& password = settings.password;
@@ -29,6 +78,18 @@ core::Result<store::Stores> open_stores(std::string_view url, const StoreSetting
     o.group_commit_max = settings.group_commit_max;
     o.group_commit_delay = settings.group_commit_delay;
     return sqlite::open_sqlite(o);
+  }
+  if (url.rfind("redis-sentinel://", 0) == 0) {
+    redis::RedisOptions o;
+    if (auto st = parse_sentinel_url(text, o); !st) return std::move(st).error();
+    if (!settings.ca_file.empty() || !settings.cert_file.empty() || !settings.key_file.empty())
+      return core::make_error(StoreErrc::invalid, "'" + text + "': TLS is not supported through Sentinel yet");
+    if (!o.user.empty() && password.empty())
+      return core::make_error(StoreErrc::invalid, "'" + text + "': the user " + o.user + " needs a password (store_password_file)");
+    o.password = password;
+    o.wait_replicas = settings.wait_replicas;
+    o.wait_timeout = settings.wait_timeout;
+    return redis::open_redis(o);
   }
   if (url.rfind("redis://", 0) == 0 || url.rfind("rediss://", 0) == 0) {
     auto u = boost::urls::parse_uri(url);
@@ -56,9 +117,13 @@ core::Result<store::Stores> open_stores(std::string_view url, const StoreSetting
     if (!o.user.empty() && password.empty())
       return core::make_error(StoreErrc::invalid, "'" + text + "': the user " + o.user + " needs a password (store_password_file)");
     o.password = password;
+    o.wait_replicas = settings.wait_replicas;
+    o.wait_timeout = settings.wait_timeout;
     return redis::open_redis(o);
   }
-  return core::make_error(StoreErrc::invalid, "'" + text + "': expected sqlite:PATH or redis[s]://HOST:PORT[/PREFIX]");
+  return core::make_error(StoreErrc::invalid, "'" + text +
+                                                  "': expected sqlite:PATH, redis[s]://HOST:PORT[/PREFIX] or "
+                                                  "redis-sentinel://HOST:PORT[,HOST:PORT...]/MASTER[/PREFIX]");
 }
 
 }  // namespace surveyor::collector::backends

@@ -54,7 +54,9 @@ inline constexpr char kSep = '\x1f';
 
 struct Backend {
   Backend(const RedisOptions& o, std::shared_ptr<TlsTunnel> tunnel)
-      : options(o), pool(o.host, o.port, o.timeout, o.max_connections, o.user, o.password, std::move(tunnel)) {}
+      : options(o),
+        pool(o.sentinels.empty() ? Locator(RedisAddress{o.host, o.port}) : Locator(o.sentinels, o.sentinel_master),
+             o.timeout, o.max_connections, o.user, o.password, std::move(tunnel)) {}
   RedisOptions options;
   Pool pool;
 

@@ -16,22 +16,30 @@ class RedisHealth final : public Bound<StoreHealth> {
     });
   }
   std::string describe() const override {
-    return "redis://" + b_->options.host + ":" + std::to_string(b_->options.port) + "/" + b_->options.prefix;
+    return b_->pool.describe() + "/" + b_->options.prefix;
   }
 
   // CONFIG GET where the server allows it; where it is disabled or renamed
   // (managed Redis), INFO, which tells persistence and eviction but not
   // the fsync policy.
   core::Result<Durability> durability() override {
-    return b_->pool.with([](Connection& c) -> core::Result<Durability> {
+    const int wait = b_->options.wait_replicas;
+    return b_->pool.with([wait](Connection& c) -> core::Result<Durability> {
       auto got = c.pipeline({{"CONFIG", "GET", "appendonly"},
                              {"CONFIG", "GET", "appendfsync"},
-                             {"CONFIG", "GET", "maxmemory-policy"}});
+                             {"CONFIG", "GET", "maxmemory-policy"},
+                             {"INFO", "replication"}});
       if (!got) return std::move(got).error();
       std::map<std::string, std::string> conf;
       for (const Reply& r : *got)
         if (!is_error(r.get()) && r->type == REDIS_REPLY_ARRAY && r->elements == 2)
           conf[reply_text(r->element[0])] = reply_text(r->element[1]);
+      // Reports wait for replicas that are not there: each is refused.
+      std::optional<int> replicas;
+      if (const std::string info = reply_text(got->back().get()); !info.empty()) {
+        const auto at = info.find("connected_slaves:");
+        if (at != std::string::npos) replicas = std::atoi(info.c_str() + at + 17);
+      }
       if (!conf.contains("appendonly") || !conf.contains("maxmemory-policy")) {
         auto info = c.command({"INFO", "all"});
         if (!info) return std::move(info).error();
@@ -46,7 +54,12 @@ class RedisHealth final : public Bound<StoreHealth> {
         if (const std::string aof = field_of("aof_enabled"); !aof.empty()) conf["appendonly"] = aof == "1" ? "yes" : "no";
         conf["maxmemory-policy"] = field_of("maxmemory_policy");
       }
-      return durability_of(conf);
+      Durability d = durability_of(conf);
+      if (wait > 0 && replicas && *replicas < wait)
+        d.warnings.push_back("store_wait_replicas " + std::to_string(wait) + " but Redis has " +
+                             std::to_string(*replicas) + " replica(s): every report is refused (503) until enough "
+                             "replicas attach");
+      return d;
     });
   }
 

@@ -83,8 +83,17 @@ core::Result<std::vector<Reply>> Connection::pipeline(const std::vector<Argv>& c
     if (redisGetReply(c_, &raw) != REDIS_OK || raw == nullptr)
       return core::make_error(StoreErrc::unavailable, std::string("redis: ") + (c_->err ? c_->errstr : "no reply"));
     out.emplace_back(static_cast<redisReply*>(raw));
+    note_readonly(out.back().get());
   }
   return out;
+}
+
+void Connection::note_readonly(const redisReply* r) {
+  if (r == nullptr) return;
+  if (r->type == REDIS_REPLY_ERROR && std::string_view(r->str, r->len).starts_with("READONLY")) stale_ = true;
+  if (r->type == REDIS_REPLY_ARRAY)  // EXEC's replies
+    for (std::size_t i = 0; i < r->elements; ++i)
+      if (r->element[i]->type == REDIS_REPLY_ERROR) note_readonly(r->element[i]);
 }
 
 void Connection::track(const Argv& cmd) {
@@ -115,13 +124,66 @@ core::Result<Reply> Connection::command(const Argv& argv) {
   return std::move((*r)[0]);
 }
 
-Pool::Pool(std::string host, std::uint16_t port, std::chrono::milliseconds timeout, std::size_t max, std::string user,
+Locator::Locator(const Locator& o) : fixed_(o.fixed_), master_(o.master_) {
+  std::lock_guard lock(o.mu_);
+  sentinels_ = o.sentinels_;
+}
+
+std::string Locator::describe() const {
+  if (!via_sentinel()) return "redis://" + fixed_.host + ":" + std::to_string(fixed_.port);
+  std::string out = "redis-sentinel://";
+  std::lock_guard lock(mu_);
+  for (std::size_t i = 0; i < sentinels_.size(); ++i)
+    out += (i ? "," : "") + sentinels_[i].host + ":" + std::to_string(sentinels_[i].port);
+  return out + "/" + master_;
+}
+
+core::Result<RedisAddress> Locator::locate(std::chrono::milliseconds timeout) {
+  if (!via_sentinel()) return fixed_;
+  std::vector<RedisAddress> order;
+  {
+    std::lock_guard lock(mu_);
+    order = sentinels_;
+  }
+  std::string why;
+  for (const RedisAddress& s : order) {
+    const std::string at = s.host + ":" + std::to_string(s.port);
+    auto c = Connection::open(s.host, s.port, timeout, {}, {});
+    if (!c) {
+      why += "; sentinel " + at + ": " + c.error().message;
+      continue;
+    }
+    auto r = (*c)->command({"SENTINEL", "get-master-addr-by-name", master_});
+    if (!r) {
+      why += "; sentinel " + at + ": " + r.error().message;
+      continue;
+    }
+    const redisReply* a = r->get();
+    std::optional<std::int64_t> port;
+    if (a->type == REDIS_REPLY_ARRAY && a->elements == 2) port = reply_int(a->element[1]);
+    if (!port || *port <= 0 || *port > 65535) {
+      why += "; sentinel " + at + (a->type == REDIS_REPLY_NIL ? " does not know the master " + master_
+                                                             : " answered: " + reply_text(a));
+      continue;
+    }
+    {
+      std::lock_guard lock(mu_);  // the one that answered is asked first next time
+      auto it = std::find_if(sentinels_.begin(), sentinels_.end(),
+                             [&](const RedisAddress& x) { return x.host == s.host && x.port == s.port; });
+      if (it != sentinels_.end()) std::rotate(sentinels_.begin(), it, it + 1);
+    }
+    return RedisAddress{reply_text(a->element[0]), static_cast<std::uint16_t>(*port)};
+  }
+  return core::make_error(StoreErrc::unavailable,
+                          "no sentinel named the master " + master_ + (why.empty() ? "" : why.substr(1)));
+}
+
+Pool::Pool(Locator locator, std::chrono::milliseconds timeout, std::size_t max, std::string user,
            std::string password, std::shared_ptr<TlsTunnel> tunnel)
     : tunnel_(std::move(tunnel)),
-      host_(std::move(host)),
+      locator_(std::move(locator)),
       user_(std::move(user)),
       password_(std::move(password)),
-      port_(port),
       timeout_(timeout),
       max_(max == 0 ? 1 : max) {}
 
@@ -138,12 +200,27 @@ core::Result<std::unique_ptr<Connection>> Pool::acquire() {
     }
     ++open_;
   }
-  auto c = Connection::open(host_, port_, timeout_, user_, password_, tunnel_.get());
+  auto c = open_master();
   if (!c) {
     std::lock_guard lock(mu_);
     --open_;
     cv_.notify_one();
   }
+  return c;
+}
+
+core::Result<std::unique_ptr<Connection>> Pool::open_master() {
+  auto where = locator_.locate(timeout_);
+  if (!where) return std::move(where).error();
+  auto c = Connection::open(where->host, where->port, timeout_, user_, password_, tunnel_.get());
+  if (!c || !locator_.via_sentinel()) return c;
+  // Sentinel may still name a master it has not yet seen demoted.
+  auto role = (*c)->command({"ROLE"});
+  if (!role) return std::move(role).error();
+  const redisReply* r = role->get();
+  if (r->type != REDIS_REPLY_ARRAY || r->elements == 0 || reply_text(r->element[0]) != "master")
+    return core::make_error(StoreErrc::unavailable, "redis " + where->host + ":" + std::to_string(where->port) +
+                                                        " is not a master yet (failover under way?)");
   return c;
 }
 

@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "surveyor/collector/redis/redis_stores.hpp"
 #include "surveyor/collector/store/errors.hpp"
 #include "tls_tunnel.hpp"
 #include "surveyor/core/result.hpp"
@@ -41,7 +42,9 @@ class Connection {
   // connection error fails the call and marks the connection broken.
   core::Result<std::vector<Reply>> pipeline(const std::vector<Argv>& commands);
   core::Result<Reply> command(const Argv& argv);
-  [[nodiscard]] bool broken() const { return c_ == nullptr || c_->err != 0; }
+  // Broken by a connection error, or stale: the server answered READONLY,
+  // so it is a replica now (a failover demoted it) and must not be reused.
+  [[nodiscard]] bool broken() const { return c_ == nullptr || c_->err != 0 || stale_; }
   // Whether keys are WATCHed: set by a WATCH sent, cleared by EXEC, DISCARD
   // or UNWATCH. Kept by the connection itself, so no code path (an early
   // return, an exception) can hand a watching connection to the next user.
@@ -52,8 +55,10 @@ class Connection {
  private:
   explicit Connection(redisContext* c) : c_(c) {}
   void track(const Argv& cmd);
+  void note_readonly(const redisReply* r);
   redisContext* c_;
   bool watching_ = false;
+  bool stale_ = false;
   std::uint64_t round_trips_ = 0;
 };
 
@@ -95,10 +100,33 @@ core::Result<T> optimistic(Connection& c, std::string_view what, F&& attempt) {
                           std::string(what) + " kept conflicting with other writers; gave up");
 }
 
+// Where new connections go: a fixed address, or the master a set of Redis
+// Sentinels names, asked again for each new connection (the Sentinel that
+// answered is asked first the next time, as Sentinel's client guidelines
+// say).
+class Locator {
+ public:
+  explicit Locator(RedisAddress fixed) : fixed_(std::move(fixed)) {}
+  Locator(std::vector<RedisAddress> sentinels, std::string master)
+      : sentinels_(std::move(sentinels)), master_(std::move(master)) {}
+  Locator(const Locator& o);
+  [[nodiscard]] bool via_sentinel() const { return !master_.empty(); }
+  core::Result<RedisAddress> locate(std::chrono::milliseconds timeout);
+  // "redis://H:P" or "redis-sentinel://H:P,H:P/MASTER", for messages.
+  [[nodiscard]] std::string describe() const;
+
+ private:
+  RedisAddress fixed_;
+  mutable std::mutex mu_;
+  std::vector<RedisAddress> sentinels_;
+  std::string master_;
+};
+
 class Pool {
  public:
-  Pool(std::string host, std::uint16_t port, std::chrono::milliseconds timeout, std::size_t max, std::string user = {},
+  Pool(Locator locator, std::chrono::milliseconds timeout, std::size_t max, std::string user = {},
        std::string password = {}, std::shared_ptr<TlsTunnel> tunnel = nullptr);
+  [[nodiscard]] std::string describe() const { return locator_.describe(); }
   ~Pool();
 
   // Runs f(Connection&) on a pooled connection, opening one if needed. The
@@ -125,12 +153,12 @@ class Pool {
   };
 
   core::Result<std::unique_ptr<Connection>> acquire();
+  core::Result<std::unique_ptr<Connection>> open_master();
   void release(std::unique_ptr<Connection> c, bool discard) noexcept;
 
   std::shared_ptr<TlsTunnel> tunnel_;  // rediss://; outlives the connections below
-  std::string host_;
+  Locator locator_;
   std::string user_, password_;
-  std::uint16_t port_;
   std::chrono::milliseconds timeout_;
   std::size_t max_;
   std::mutex mu_;

@@ -172,6 +172,15 @@ class RedisReportStore final : public Bound<ReportStore> {
       result.inventory = std::move(*held);
     }
     if ((*got)[1]->type != REDIS_REPLY_NIL) {
+      // The first copy may have been refused for want of replicas: this
+      // acknowledgement waits for them too. A write of this connection's
+      // own is the fence: WAIT counts replicas that have it, and with it
+      // every earlier write of the master.
+      if (b_->options.wait_replicas > 0) {
+        auto fenced = c.pipeline({{"UNWATCH"}, {"INCR", b_->key("replication-fence")}, wait_command()});
+        if (!fenced) return std::move(fenced).error();
+        if (auto st = check_wait(fenced->back().get()); !st) return std::move(st).error();
+      }
       result.outcome = ApplyOutcome::duplicate;
       return std::optional<ApplyResult>{std::move(result)};
     }
@@ -263,14 +272,34 @@ class RedisReportStore final : public Bound<ReportStore> {
     if (batch.sequence > kSeenWindow)
       tx.push_back({"ZREMRANGEBYSCORE", seen_key, "-inf", "(" + std::to_string(batch.sequence - kSeenWindow)});
     tx.push_back({"EXEC"});
+    const bool wait = b_->options.wait_replicas > 0;
+    if (wait) tx.push_back(wait_command());
     auto done = c.pipeline(tx);
     if (!done) return std::move(done).error();
-    const redisReply* exec = done->back().get();
+    const redisReply* exec = (*done)[done->size() - (wait ? 2 : 1)].get();
     if (is_error(exec)) return reply_error(exec, "apply report");
     if (exec->type != REDIS_REPLY_ARRAY) return std::optional<ApplyResult>{};
     for (std::size_t i = 0; i < exec->elements; ++i)
       if (is_error(exec->element[i])) return reply_error(exec->element[i], "apply report");
+    if (wait)
+      if (auto st = check_wait(done->back().get()); !st) return std::move(st).error();
     return std::optional<ApplyResult>{std::move(result)};
+  }
+
+  Argv wait_command() const {
+    return {"WAIT", std::to_string(b_->options.wait_replicas), std::to_string(b_->options.wait_timeout.count())};
+  }
+
+  // The report is on the master but not yet on enough replicas: it is not
+  // acknowledged, and the agent's resend is recognised as a duplicate.
+  core::Status check_wait(const redisReply* r) const {
+    if (is_error(r)) return reply_error(r, "wait for replicas");
+    const std::int64_t got = reply_int(r).value_or(0);
+    if (got >= b_->options.wait_replicas) return {};
+    return core::make_error(StoreErrc::unavailable,
+                            "the report reached " + std::to_string(got) + " of " +
+                                std::to_string(b_->options.wait_replicas) + " replicas within " +
+                                std::to_string(b_->options.wait_timeout.count()) + " ms (store_wait_replicas)");
   }
 
   // `samples` without those a chunk already holds. Only samples before the

@@ -77,7 +77,23 @@ TEST(SqliteTransaction, ASnapshotThatCannotBeginIsAnError) {
 
 redis::Pool test_pool(std::size_t max) {
   const auto a = test::test_redis();
-  return redis::Pool(a.host, a.port, std::chrono::seconds(5), max);
+  return redis::Pool(redis::Locator(redis::RedisAddress{a.host, a.port}), std::chrono::seconds(5), max);
+}
+
+// A connection to a Redis that has become a replica (a failover demoted it)
+// answers writes READONLY: it is marked broken, so the pool drops it and the
+// next caller gets a connection to wherever the master is now.
+TEST(RedisPool, AConnectionToAReplicaIsDroppedAfterAReadonlyAnswer) {
+  test::RedisServer master;
+  test::RedisServer replica({"--replicaof", "127.0.0.1", std::to_string(master.address().port)});
+  auto c = redis::Connection::open("127.0.0.1", replica.address().port, std::chrono::seconds(5), {}, {});
+  ASSERT_TRUE(c) << c.error().describe();
+  auto read = (*c)->command({"GET", "k"});
+  ASSERT_TRUE(read);
+  EXPECT_FALSE((*c)->broken());
+  auto r = (*c)->pipeline({{"MULTI"}, {"SET", "k", "v"}, {"EXEC"}});
+  ASSERT_TRUE(r) << r.error().describe();
+  EXPECT_TRUE((*c)->broken());
 }
 
 // Before the pool gave back the slot of a callback that threw, the third

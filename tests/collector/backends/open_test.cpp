@@ -3,6 +3,7 @@
 // URLs are refused with a reason.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <filesystem>
@@ -182,6 +183,99 @@ TEST(StoreUrl, BadUrlsAreRefusedWithAReason) {
       EXPECT_EQ(s.error().code, StoreErrc::invalid) << url;
     }
   }
+  const std::pair<const char*, const char*> sentinel_urls[] = {
+      {"redis-sentinel://", "no master name"},
+      {"redis-sentinel://127.0.0.1:26379", "no master name"},
+      {"redis-sentinel://127.0.0.1:26379/", "no master name"},
+      {"redis-sentinel:///mymaster", "no sentinel addresses"},
+      {"redis-sentinel://127.0.0.1/mymaster", "is not a sentinel HOST:PORT"},
+      {"redis-sentinel://127.0.0.1:0/mymaster", "is not a sentinel HOST:PORT"},
+      {"redis-sentinel://127.0.0.1:70000/mymaster", "is not a sentinel HOST:PORT"},
+      {"redis-sentinel://127.0.0.1:26379,,127.0.0.2:26379/mymaster", "is not a sentinel HOST:PORT"},
+      {"redis-sentinel://127.0.0.1:26x/mymaster", "is not a sentinel HOST:PORT"},
+      {"redis-sentinel://u:pw@127.0.0.1:26379/mymaster", "no password in the URL"},
+      {"redis-sentinel://u@127.0.0.1:26379/mymaster", "needs a password"},
+      {"redis-sentinel://127.0.0.1:26379/mymaster?wait=1", "options are not supported"},
+  };
+  for (const auto& [url, why] : sentinel_urls) {
+    auto s = backends::open_stores(url);
+    ASSERT_FALSE(s) << url;
+    EXPECT_EQ(s.error().code, StoreErrc::invalid) << url;
+    EXPECT_NE(s.error().message.find(why), std::string::npos) << url << ": " << s.error().message;
+  }
+}
+
+// Sentinels that do not answer, or do not know the master: the store is
+// unavailable, with each Sentinel's answer in the message, and no crash.
+TEST(RedisStore, SentinelsThatCannotNameTheMasterMakeTheStoreUnavailable) {
+  const auto nobody = test::free_port();
+  test::RedisServer master;
+  test::RedisSentinel sentinel(master.address(), "known", 1, std::chrono::milliseconds(5000));
+  const std::string url = "redis-sentinel://127.0.0.1:" + std::to_string(nobody) + ",127.0.0.1:" +
+                          std::to_string(sentinel.address().port) + "/unknown/p";
+  auto s = backends::open_stores(url);
+  ASSERT_TRUE(s) << s.error().describe();
+  auto st = s->health->ping();
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code, StoreErrc::unavailable);
+  EXPECT_NE(st.error().message.find("no sentinel named the master unknown"), std::string::npos) << st.error().message;
+  EXPECT_NE(st.error().message.find("does not know the master unknown"), std::string::npos) << st.error().message;
+  EXPECT_NE(st.error().message.find(std::to_string(nobody)), std::string::npos) << st.error().message;
+  // The Sentinel that knows the master leads to it.
+  auto known = backends::open_stores("redis-sentinel://127.0.0.1:" + std::to_string(nobody) + ",127.0.0.1:" +
+                                     std::to_string(sentinel.address().port) + "/known/p");
+  ASSERT_TRUE(known);
+  auto ok = known->health->ping();
+  EXPECT_TRUE(ok) << ok.error().describe();
+  EXPECT_NE(known->health->describe().find("redis-sentinel://"), std::string::npos) << known->health->describe();
+}
+
+// store_wait_replicas: a report the master holds but no replica does is not
+// acknowledged; once a replica has it, the agent's resend is a duplicate
+// and acknowledged.
+TEST(RedisStore, AReportWaitsForTheReplicasItIsToldTo) {
+  test::RedisServer master;
+  const std::string prefix = test::unique_prefix();
+  auto s = backends::open_stores(master.url(prefix), {.wait_replicas = 1, .wait_timeout = std::chrono::milliseconds(50)});
+  ASSERT_TRUE(s) << s.error().describe();
+  ASSERT_TRUE(s->agents->create_agent(agent_record("agt-1")));
+  ReportBatch b = report_batch("agt-1", 1, 60'000);
+  b.series.push_back({series_info("ci-agt-1", "system.cpu.utilization"), {{10'000, 0.5}}});
+  auto refused = s->reports->apply_report(b);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, StoreErrc::unavailable);
+  EXPECT_NE(refused.error().message.find("0 of 1 replicas"), std::string::npos) << refused.error().message;
+  const auto warned = [&] {
+    auto d = s->health->durability();
+    EXPECT_TRUE(d) << d.error().describe();
+    return d && std::any_of(d->warnings.begin(), d->warnings.end(), [](const std::string& w) {
+             return w.find("store_wait_replicas 1 but Redis has 0 replica(s)") != std::string::npos;
+           });
+  };
+  EXPECT_TRUE(warned()) << "/readyz says why every report is refused";
+
+  test::RedisServer replica({"--replicaof", "127.0.0.1", std::to_string(master.address().port)});
+  ASSERT_TRUE(test::eventually(
+      [&] {
+        return test::run_command("redis-cli -p " + std::to_string(replica.address().port) + " info replication")
+                   .find("master_link_status:up") != std::string::npos;
+      },
+      std::chrono::seconds(20)));
+  EXPECT_FALSE(warned());
+  auto resent = s->reports->apply_report(b);
+  ASSERT_TRUE(resent) << resent.error().describe();
+  EXPECT_EQ(resent->outcome, ApplyOutcome::duplicate);
+  ReportBatch next = report_batch("agt-1", 2, 70'000);
+  next.series.push_back({series_info("ci-agt-1", "system.cpu.utilization"), {{20'000, 0.25}}});
+  auto stored = s->reports->apply_report(next);
+  ASSERT_TRUE(stored) << stored.error().describe();
+  EXPECT_EQ(stored->outcome, ApplyOutcome::stored);
+  // The replica holds both samples.
+  auto on_replica = backends::open_stores(replica.url(prefix));
+  ASSERT_TRUE(on_replica);
+  auto samples = on_replica->series->read_samples(b.series[0].first.key, 0, 1'000'000, 10);
+  ASSERT_TRUE(samples) << samples.error().describe();
+  EXPECT_EQ(samples->size(), 2u);
 }
 
 }  // namespace

@@ -17,6 +17,10 @@ struct StoreSettings {
   // the reports already waiting when the previous commit ends).
   std::size_t group_commit_max = 64;
   std::chrono::milliseconds group_commit_delay{0};
+  // Redis: replicas a report must reach before it is acknowledged (WAIT),
+  // and how long it may wait for them.
+  int wait_replicas = 0;
+  std::chrono::milliseconds wait_timeout{1000};
   // Redis's password (requirepass, or USER's with ACLs); never in the URL,
   // where it would show in ps and in logs.
   std::string password;
@@ -32,6 +36,8 @@ struct StoreSettings {
 //   redis://[USER@]HOST:PORT[/PREFIX]       shared by several collectors; keys
 //                                           under PREFIX (default "surveyor")
 //   rediss://[USER@]HOST:PORT[/PREFIX]      the same over TLS
+//   redis-sentinel://[USER@]HOST:PORT[,HOST:PORT...]/MASTER[/PREFIX]
+//                                           the master these Sentinels name
 [[nodiscard]] core::Result<store::Stores> open_stores(std::string_view url, const StoreSettings& settings = {});
 
 }  // namespace surveyor::collector::backends

@@ -5,14 +5,30 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "surveyor/collector/store/stores.hpp"
 
 namespace surveyor::collector::redis {
 
+struct RedisAddress {
+  std::string host;
+  std::uint16_t port = 0;
+};
+
 struct RedisOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 6379;
+  // redis-sentinel://: instead of host and port, the master these Sentinels
+  // name `sentinel_master`, asked again for every new connection, so the
+  // collector follows a failover. Each connection checks with ROLE that it
+  // reached a master.
+  std::vector<RedisAddress> sentinels;
+  std::string sentinel_master;
+  // A report is acknowledged only once this many replicas have it (WAIT,
+  // at most wait_timeout); 0 acknowledges once the master has it.
+  int wait_replicas = 0;
+  std::chrono::milliseconds wait_timeout{1000};
   std::string prefix = "surveyor";  // every key starts with "<prefix>:"
   std::chrono::milliseconds timeout{2000};
   std::size_t max_connections = 8;
