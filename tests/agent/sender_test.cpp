@@ -7,7 +7,9 @@
 
 #include <atomic>
 #include <filesystem>
+#include <map>
 #include <mutex>
+#include <set>
 
 #include "surveyor/agent/transport/sender.hpp"
 #include "surveyor/collector/server/server.hpp"
@@ -24,6 +26,7 @@ struct FakeCollector {
   std::mutex mu;
   std::vector<unsigned> script;  // statuses to answer, then 202 forever
   std::vector<std::uint64_t> accepted;
+  std::vector<wire::Report> reports;  // accepted, as decoded
   std::vector<std::string> auth;
   std::vector<std::chrono::steady_clock::time_point> arrivals;
   std::string retry_after;  // sent with 429 and 503 when set
@@ -47,6 +50,7 @@ struct FakeCollector {
         auto r = wire::decode<wire::Report>(req.body, wire::Format::binary);
         if (!r) return collector::server::error_response(400, "bad_report", r.error().describe());
         accepted.push_back(r->sequence);
+        reports.push_back(*r);
         res.body = wire::encode(wire::ReportAck{r->sequence, false, r->sequence == 2}, wire::Format::binary);
       }
       return res;
@@ -227,6 +231,60 @@ TEST(ReportSender, AReportTooLargeForTheCollectorIsDroppedNotRetriedForever) {
   EXPECT_TRUE(flushed(sender, io, 10s, 12s));
   EXPECT_EQ(fake.accepted, (std::vector<std::uint64_t>{2}));
   EXPECT_EQ(sender.stats().dropped_rejected, 1u);
+}
+
+// With the agent's sequence counter, a report refused as too large is split
+// in halves, and halves again, until each is taken: every sample and check
+// result arrives once, under sequence numbers never used before. Only a
+// report of one sample that is still too large is dropped.
+TEST(ReportSender, AReportTooLargeIsSplitUntilTheCollectorTakesIt) {
+  const std::int64_t kT0 = 1'700'000'000'000;
+  FakeCollector fake(4096);
+  boost::asio::io_context io;
+  http::Client client(io, fake.url());
+  test::TempDir dir;
+  ReportSender sender(io, client, make_spool(dir), fast());
+  sender.set_credentials("agt-x", "k");
+  std::uint64_t counter = 100;
+  sender.set_sequence_source([&counter]() -> core::Result<std::uint64_t> { return ++counter; });
+  wire::Report big = report(1);
+  big.inventory_digest = std::string(64, 'd');
+  for (int m = 0; m < 6; ++m) {
+    wire::Series s{"metric." + std::to_string(m), "1", {{"disk", "sd" + std::to_string(m)}}, {}};
+    for (int i = 0; i < 150; ++i) s.points.push_back({kT0 + 1'000 * i + m, 0.5 * i});
+    big.series.push_back(s);
+  }
+  for (int c = 0; c < 3; ++c)
+    big.checks.push_back(wire::CheckResult{"check-" + std::to_string(c), "tcp", wire::CheckState::ok, kT0, 5, "ok"});
+  wire::Report lone = report(2);  // one sample, too large
+  wire::Series wide{"metric.wide", "1", {}, {{kT0, 1.0}}};
+  for (int a = 0; a < 20; ++a) wide.attributes.push_back({"a" + std::to_string(a), std::string(250, 'v')});
+  lone.series.push_back(wide);
+  sender.submit(big);
+  sender.submit(lone);
+  sender.submit(report(3));
+  EXPECT_TRUE(flushed(sender, io, 10s, 12s));
+
+  std::set<std::uint64_t> sequences;
+  std::map<std::pair<std::string, std::int64_t>, int> points;
+  std::set<std::string> checks;
+  for (const wire::Report& r : fake.reports) {
+    EXPECT_TRUE(sequences.insert(r.sequence).second) << "sequence " << r.sequence << " sent twice";
+    if (r.sequence == 1 || r.sequence > 100) {
+      EXPECT_EQ(r.inventory_digest, big.inventory_digest);
+    }
+    for (const wire::Series& s : r.series)
+      for (const wire::Point& p : s.points) ++points[{s.metric, p.time_ms}];
+    for (const wire::CheckResult& c : r.checks) EXPECT_TRUE(checks.insert(c.name).second) << c.name;
+  }
+  EXPECT_EQ(points.size(), 900u);
+  for (const auto& [key, n] : points) EXPECT_EQ(n, 1) << key.first << " at " << key.second;
+  EXPECT_EQ(checks.size(), 3u);
+  EXPECT_TRUE(sequences.contains(1) && sequences.contains(3) && !sequences.contains(2));
+  EXPECT_GE(sender.stats().split, 3u);
+  EXPECT_EQ(sequences.size(), 2 + sender.stats().split) << "each split adds one report";
+  EXPECT_EQ(sender.stats().dropped_rejected, 1u) << "the one-sample report";
+  EXPECT_EQ(sender.queued(), 0u);
 }
 
 TEST(ReportSender, UnauthorizedIsReportedToTheOwner) {

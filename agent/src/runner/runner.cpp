@@ -124,6 +124,7 @@ struct Runner::Impl : std::enable_shared_from_this<Impl> {
     sender.on_unauthorized([w = weak_from_this()] {
       if (auto self = w.lock()) self->reenroll();
     });
+    sender.set_sequence_source([&st = state] { return st.next_sequence(); });
     // An identity from any of the collectors holds for all of them (they share a store).
     if (*loaded && http::share_an_endpoint((*loaded)->collector_url, options.collector_url)) {
       use_identity(**loaded);
@@ -435,6 +436,7 @@ struct Runner::Impl : std::enable_shared_from_this<Impl> {
     for (const auto& [reason, n] : dropped)
       buffer.add("surveyor.agent.reports.dropped", "{report}", {{"reason", reason}}, at, static_cast<double>(n));
     buffer.add("surveyor.agent.spool.reports", "{report}", {}, at, static_cast<double>(st.queued));
+    buffer.add("surveyor.agent.reports.split", "{report}", {}, at, static_cast<double>(st.split));
     buffer.add("surveyor.agent.config.reload_failures", "{reload}", {}, at,
                static_cast<double>(options.config_reload_failures));
     buffer.add("surveyor.agent.samples.dropped", "{sample}", {}, at, static_cast<double>(buffer.dropped()));

@@ -79,7 +79,7 @@ core::Result<Spool> Spool::open(const std::string& dir, SpoolOptions options) {
   return s;
 }
 
-core::Status Spool::push(std::uint64_t sequence, const std::string& payload) {
+core::Result<std::uint64_t> Spool::write_entry(std::uint64_t sequence, const std::string& payload) {
   if (payload.size() > kMaxEntry) return core::make_error(SpoolErrc::io, "report larger than a spool entry may be");
   std::string entry(kMagic, 4);
   put32(entry, static_cast<std::uint32_t>(payload.size()));
@@ -88,8 +88,25 @@ core::Status Spool::push(std::uint64_t sequence, const std::string& payload) {
   entry += payload;
   if (auto st = state::write_file_atomic(path_of(sequence), entry, 0600); !st)
     return core::make_error(SpoolErrc::io, st.error().message);
-  index_.push_back({sequence, entry.size()});
-  bytes_ += entry.size();
+  return entry.size();
+}
+
+core::Status Spool::replace_front(std::uint64_t sequence, const std::string& payload) {
+  if (index_.empty() || index_.front().sequence != sequence)
+    return core::make_error(SpoolErrc::io, "report " + std::to_string(sequence) + " is no longer the oldest");
+  auto size = write_entry(sequence, payload);
+  if (!size) return std::move(size).error();
+  bytes_ = bytes_ - std::min(bytes_, index_.front().bytes) + *size;
+  index_.front().bytes = *size;
+  return {};
+}
+
+core::Status Spool::push(std::uint64_t sequence, const std::string& payload) {
+  auto size = write_entry(sequence, payload);
+  if (!size) return std::move(size).error();
+  const std::uint64_t written = *size;
+  index_.push_back({sequence, written});
+  bytes_ += written;
   // Over the bound: the oldest go, never the one just written.
   while (index_.size() > 1 && (bytes_ > options_.max_bytes || index_.size() > options_.max_entries)) {
     drop_front();

@@ -20,6 +20,37 @@
 namespace surveyor::agent::transport {
 namespace {
 namespace asio = boost::asio;
+
+// `r` in two smaller reports: the first keeps its sequence, inventory and
+// check results and half of its series; the second (sequence 0, to be
+// numbered) the other half. A report of one series splits its points; of
+// one sample and one check result or none, it cannot be split.
+std::optional<std::pair<wire::Report, wire::Report>> split_report(wire::Report r) {
+  wire::Report second;
+  second.agent_id = r.agent_id;
+  second.sent_at_ms = r.sent_at_ms;
+  second.heartbeat_interval_s = r.heartbeat_interval_s;
+  second.agent_version = r.agent_version;
+  second.inventory_digest = r.inventory_digest;
+  if (r.series.size() >= 2) {
+    const auto half = r.series.begin() + static_cast<std::ptrdiff_t>(r.series.size() / 2);
+    second.series.assign(std::make_move_iterator(half), std::make_move_iterator(r.series.end()));
+    r.series.erase(half, r.series.end());
+  } else if (r.series.size() == 1 && r.series[0].points.size() >= 2) {
+    wire::Series& one = r.series[0];
+    const auto half = one.points.begin() + static_cast<std::ptrdiff_t>(one.points.size() / 2);
+    second.series.push_back(wire::Series{one.metric, one.unit, one.attributes, {half, one.points.end()}});
+    one.points.erase(half, one.points.end());
+  } else if (r.checks.size() >= 2) {
+    const auto half = r.checks.begin() + static_cast<std::ptrdiff_t>(r.checks.size() / 2);
+    second.checks.assign(std::make_move_iterator(half), std::make_move_iterator(r.checks.end()));
+    r.checks.erase(half, r.checks.end());
+  } else {
+    return std::nullopt;
+  }
+  return std::make_pair(std::move(r), std::move(second));
+}
+
 }  // namespace
 
 const std::error_category& transport_category() {
@@ -47,6 +78,7 @@ struct ReportSender::Impl : std::enable_shared_from_this<Impl> {
   bool inventory_request = false;
   SenderStats stats;
   std::function<void()> unauthorized;
+  std::function<core::Result<std::uint64_t>()> next_sequence;
   std::vector<std::function<void()>> drained;  // flush waiters
   std::mt19937 rng{std::random_device{}()};
   log::Logger log{"agent.transport"};
@@ -149,11 +181,51 @@ struct ReportSender::Impl : std::enable_shared_from_this<Impl> {
       if (status >= 500) fail_over(why);
       return retry_later(why, retry_after_ms(*res));
     }
+    if (status == 413 && split_head()) return pump();
     // Anything else will never be accepted: drop it rather than block the queue.
     ++stats.dropped_rejected;
     log.error("collector refused report {} for good ({}): {}", head_sequence, status, res->body.substr(0, 300));
     pop_head();
     pump();
+  }
+
+  // Replaces the head, refused as too large, by its two halves: the first
+  // in its place, the second queued with a new sequence number. A crash
+  // between the two writes leaves the whole report and the second half
+  // queued: the collector keeps one copy of each sample (by its time), so
+  // sending both stores nothing twice. False when it cannot be split.
+  bool split_head() {
+    if (!next_sequence) return false;
+    const std::uint64_t seq = head_sequence;
+    auto encoded = head();
+    if (!encoded || head_sequence != seq) return false;
+    auto r = wire::decode<wire::Report>(*encoded, wire::Format::binary);
+    if (!r) return false;
+    r->agent_id = agent_id;
+    auto halves = split_report(std::move(*r));
+    if (!halves) return false;
+    auto second_seq = next_sequence();
+    if (!second_seq) {
+      log.error("cannot split report {}: no sequence number: {}", seq, second_seq.error().describe());
+      return false;
+    }
+    halves->second.sequence = *second_seq;
+    std::string first = wire::encode(halves->first, wire::Format::binary);
+    std::string second = wire::encode(halves->second, wire::Format::binary);
+    if (head_from_memory) {
+      memory.front().second = std::move(first);
+      memory.emplace_back(*second_seq, std::move(second));
+    } else {
+      if (auto st = spool.push(*second_seq, second); !st) {
+        log.error("cannot split report {}: {}", seq, st.error().describe());
+        return false;
+      }
+      if (auto st = spool.replace_front(seq, first); !st) log.warn("report {}: {}", seq, st.error().describe());
+    }
+    ++stats.split;
+    log.info("report {} was too large for the collector (413): sent in two halves ({} and {})", seq, seq,
+             *second_seq);
+    return true;
   }
 
   // A busy collector's Retry-After (delta-seconds, up to an hour; an
@@ -267,6 +339,10 @@ SenderStats ReportSender::stats() const {
   return out;
 }
 void ReportSender::on_unauthorized(std::function<void()> f) { impl_->unauthorized = std::move(f); }
+
+void ReportSender::set_sequence_source(std::function<core::Result<std::uint64_t>()> next_sequence) {
+  impl_->next_sequence = std::move(next_sequence);
+}
 
 void enroll(http::Client& client, const wire::EnrollRequest& request,
             std::function<void(core::Result<wire::EnrollResponse>)> done) {

@@ -49,6 +49,10 @@ class Spool {
   // Removes the oldest entry if it is `sequence` (it was delivered; the bound
   // may have dropped it meanwhile, and then nothing else must go).
   [[nodiscard]] core::Status pop_front(std::uint64_t sequence);
+  // Rewrites the oldest entry, if it is `sequence`, with `payload` (written
+  // whole or not at all, as push writes); an io error when it is not the
+  // oldest (the bound dropped it) or cannot be written.
+  [[nodiscard]] core::Status replace_front(std::uint64_t sequence, const std::string& payload);
 
   [[nodiscard]] bool empty() const { return index_.empty(); }
   [[nodiscard]] SpoolStats stats() const;
@@ -56,6 +60,8 @@ class Spool {
  private:
   Spool(std::string dir, SpoolOptions o) : dir_(std::move(dir)), options_(o) {}
   [[nodiscard]] std::string path_of(std::uint64_t sequence) const;
+  // Writes an entry's file; its size on disk.
+  [[nodiscard]] core::Result<std::uint64_t> write_entry(std::uint64_t sequence, const std::string& payload);
   void drop_front();
 
   struct Entry {

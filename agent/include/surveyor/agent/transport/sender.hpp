@@ -38,6 +38,7 @@ struct SenderStats {
   std::uint64_t duplicates = 0;        // the collector had it already
   std::uint64_t dropped_overflow = 0;  // oldest dropped because the spool (or memory) was full
   std::uint64_t dropped_rejected = 0;  // refused for good (4xx other than 401/408/429)
+  std::uint64_t split = 0;             // reports refused as too large (413) and sent in two halves
   std::uint64_t dropped_corrupt = 0;   // spool entries found damaged (a torn write) and skipped
   std::uint64_t dropped_unreadable = 0;  // spool entries that could not be read (EACCES, EIO) and were skipped
   std::uint64_t failed_attempts = 0;
@@ -50,7 +51,8 @@ struct SenderStats {
 
 // Delivers reports to the collector in order, one at a time, retrying with
 // exponential back-off and jitter on network errors, 5xx, 408 and 429 (the
-// next collector of several after a network error or a 5xx).
+// next collector of several after a network error or a 5xx), splitting
+// those refused as too large (413).
 // Every report is written to the on-disk spool first and removed from it
 // only once acknowledged, so an outage of the collector or a restart of the
 // agent loses nothing within the spool's bound.
@@ -76,6 +78,11 @@ class ReportSender {
   [[nodiscard]] SenderStats stats() const;
   // Called when the collector answers 401: it no longer knows this agent.
   void on_unauthorized(std::function<void()> f);
+  // Where a report refused as too large (413) gets the sequence number of
+  // its second half: the agent's own counter. Without it such a report is
+  // dropped; with it the report is split in two (its series, or the points
+  // of its one series), each half sent, split again if still too large.
+  void set_sequence_source(std::function<core::Result<std::uint64_t>()> next_sequence);
 
  private:
   struct Impl;
