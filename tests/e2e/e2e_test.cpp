@@ -932,7 +932,8 @@ struct Failover {
 };
 
 Failover sentinel_failover(int wait_replicas) {
-  const std::vector<std::string> durable{"--appendonly", "yes", "--appendfsync", "always"};
+  const std::vector<std::string> durable{"--appendonly", "yes", "--appendfsync", "always",
+                                         "--repl-diskless-sync-delay", "0"};  // replicas sync at once
   auto master = std::make_unique<test::RedisServer>(durable);
   std::vector<std::string> replica_args = durable;
   replica_args.insert(replica_args.end(), {"--replicaof", "127.0.0.1", std::to_string(master->address().port)});
