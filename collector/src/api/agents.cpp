@@ -121,6 +121,10 @@ http::Response Api::post_report(const http::Request& req) {
       intake_.accept(req.header("Authorization"), req.header("Content-Type"), req.body, core::to_unix_ms(clock_.now()));
   if (!accepted) {
     const core::Error& e = accepted.error();
+    if (e.code == store::StoreErrc::limit) {
+      counters_.reports.with({"rejected"}).inc();
+      return fail(422, "series_limit", e.message);
+    }
     if (e.code.category() != ingest::intake_category()) return store_failure(e);
     switch (static_cast<ingest::IntakeErrc>(e.code.value())) {
       case ingest::IntakeErrc::unauthenticated: return fail(401, "unauthenticated", e.message);

@@ -158,6 +158,14 @@ config::Schema make_schema() {
   s.add({.key = "max_samples_per_report", .type = Type::integer, .default_value = Value{std::int64_t{500'000}},
          .description = "reports with more samples are refused whole (413 report_too_large, naming the limit)",
          .validate = positive});
+  s.add({.key = "max_series_per_agent", .type = Type::integer, .default_value = Value{std::int64_t{10'000}},
+         .description = "the most series one agent's host may hold (as Prometheus' sample_limit); a report that "
+                        "would add series beyond it is refused whole (422 series_limit, naming the limit), the "
+                        "host's existing series are still stored (0: no limit)",
+         .validate = [](const Value& v) -> std::optional<std::string> {
+           if (std::get<std::int64_t>(v) < 0) return "must be 0 (no limit) or more";
+           return std::nullopt;
+         }});
   s.add({.key = "io_threads", .type = Type::integer, .default_value = Value{std::int64_t{2}},
          .description = "threads doing network I/O", .validate = positive});
   s.add({.key = "worker_threads", .type = Type::integer, .default_value = Value{std::int64_t{4}},
@@ -423,6 +431,7 @@ int run(const config::Settings& s, const config::Reload& reload) {
   ao.enrollment_token = *token;
   ao.intake.max_clock_skew_ms = s.duration("max_clock_skew").count();
   ao.intake.max_series_per_report = static_cast<std::size_t>(s.integer("max_series_per_report"));
+  ao.intake.max_series_per_agent = static_cast<std::size_t>(s.integer("max_series_per_agent"));
   ao.intake.max_samples_per_report = static_cast<std::size_t>(s.integer("max_samples_per_report"));
   ao.allowed_hosts = s.list("allowed_hosts");
   ao.metrics_public = s.flag("metrics_public");

@@ -89,7 +89,8 @@ core::Result<Accepted> Intake::accept(std::string_view authorization, std::strin
   const bool capped = report->heartbeat_interval_s > policy_.max_heartbeat_interval_s;
   if (capped) report->heartbeat_interval_s = policy_.max_heartbeat_interval_s;
 
-  const store::ReportBatch batch = to_batch(*report, **agent, now_ms);
+  store::ReportBatch batch = to_batch(*report, **agent, now_ms);
+  batch.max_series = policy_.max_series_per_agent;
   auto applied = stores_.reports->apply_report(batch);
   if (!applied) return std::move(applied).error();
 

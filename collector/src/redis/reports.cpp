@@ -5,6 +5,7 @@
 #include <atomic>
 #include <iterator>
 #include <mutex>
+#include <set>
 
 #include "backend.hpp"
 
@@ -136,8 +137,19 @@ class RedisReportStore final : public Bound<ReportStore> {
     std::vector<Argv> pre;
     std::vector<std::string> sids;
     for (const auto& entry : batch.series) sids.push_back(series_id(entry.first.key));
+    // The report's series by CI: which each CI holds already (and their
+    // units) is read first, so only new series and changed units are written.
+    std::vector<std::string> members;
+    std::map<std::string, std::vector<std::size_t>> series_of_ci;
+    for (std::size_t i = 0; i < batch.series.size(); ++i) {
+      members.push_back(series_member(batch.series[i].first.key));
+      series_of_ci[batch.series[i].first.key.ci_id].push_back(i);
+    }
     Argv watch{"WATCH", seen_key, agent_key};
     for (const CiUpdate& u : batch.cis) watch.push_back(b_->key("ci", u.id));
+    // Counted against max_series: a concurrent writer adding series aborts.
+    if (batch.max_series > 0)
+      for (const auto& entry : series_of_ci) watch.push_back(b_->key("series", entry.first));
     if (!inventory_key.empty()) watch.push_back(read_key);
     for (const std::string& sid : sids) watch.push_back(keys_of(*b_, sid).chunkend);
     pre.push_back(std::move(watch));
@@ -147,6 +159,17 @@ class RedisReportStore final : public Bound<ReportStore> {
     for (const CiUpdate& u : batch.cis) pre.push_back({"HGETALL", b_->key("ci", u.id)});
     const std::size_t chunkend_at = pre.size();
     for (const std::string& sid : sids) pre.push_back({"GET", keys_of(*b_, sid).chunkend});
+    const std::size_t known_at = pre.size();  // per CI: ZMSCORE, HMGET, and ZCARD under a bound
+    for (const auto& [ci, indexes] : series_of_ci) {
+      Argv scores{"ZMSCORE", b_->key("series", ci)}, units{"HMGET", b_->key("units", ci)};
+      for (std::size_t i : indexes) {
+        scores.push_back(members[i]);
+        units.push_back(members[i]);
+      }
+      pre.push_back(std::move(scores));
+      pre.push_back(std::move(units));
+      if (batch.max_series > 0) pre.push_back({"ZCARD", b_->key("series", ci)});
+    }
     // Whether the script is still in the server's cache: a NOSCRIPT inside
     // EXEC would leave the transaction's other commands applied.
     std::string sha = script_sha();
@@ -207,15 +230,38 @@ class RedisReportStore final : public Bound<ReportStore> {
       for (AuditRecord& r : audit_ci(*old, merged, batch.cis[i].source, batch.cis[i].actor, batch.cis[i].seen_at_ms))
         audit.push_back(std::move(r));
     }
+    std::size_t at = known_at;
+    for (const auto& [ci, indexes] : series_of_ci) {
+      const redisReply* scores = (*got)[at++].get();
+      const redisReply* units = (*got)[at++].get();
+      const redisReply* count = batch.max_series > 0 ? (*got)[at++].get() : nullptr;
+      if (scores->type != REDIS_REPLY_ARRAY || scores->elements != indexes.size() || units->type != REDIS_REPLY_ARRAY ||
+          units->elements != indexes.size())
+        return reply_error(scores, "read the series of " + ci);
+      std::set<std::string_view> created;
+      for (std::size_t j = 0; j < indexes.size(); ++j) {
+        const std::size_t i = indexes[j];
+        const SeriesInfo& info = batch.series[i].first;
+        if (scores->element[j]->type == REDIS_REPLY_NIL) {
+          if (!created.insert(members[i]).second) continue;  // twice in one report
+          tx.push_back({"ZADD", b_->key("series", ci), "0", members[i]});
+          tx.push_back({"HSET", b_->key("units", ci), members[i], info.unit});
+          tx.push_back({"SADD", b_->key("allseries"), sids[i]});
+        } else if (reply_text(units->element[j]) != info.unit) {
+          tx.push_back({"HSET", b_->key("units", ci), members[i], info.unit});
+        }
+      }
+      if (count != nullptr && !created.empty()) {
+        const auto held = static_cast<std::size_t>(reply_int(count).value_or(0));
+        if (held + created.size() > batch.max_series)
+          return core::make_error(StoreErrc::limit, series_limit_message(ci, held, created.size(), batch.max_series));
+      }
+    }
     Argv add_keys, add_args;
     std::size_t series_added = 0;
     for (std::size_t i = 0; i < batch.series.size(); ++i) {
       const auto& [info, samples] = batch.series[i];
-      const std::string member = series_member(info.key);
       SeriesKeys k = keys_of(*b_, sids[i]);
-      tx.push_back({"ZADD", b_->key("series", info.key.ci_id), "0", member});
-      tx.push_back({"HSET", b_->key("units", info.key.ci_id), member, info.unit});
-      tx.push_back({"SADD", b_->key("allseries"), sids[i]});
       auto fresh = not_in_chunks(c, sids[i], samples, reply_int((*got)[chunkend_at + i].get()).value_or(INT64_MIN));
       if (!fresh) return std::move(fresh).error();
       // Sorted, one sample per time (the first of the report's copies).

@@ -124,8 +124,11 @@ using RowSamples = std::map<std::int64_t, std::vector<store::Sample>>;
 // unless it holds no sample.
 core::Status insert_head_row(Connection& c, std::string_view ci_id, const RowSamples& by_series, bool rolled_up);
 // Appends a report's samples (new times only) to the head: one row per CI.
+// A CI its new series would take past `max_series` (0: no bound) fails the
+// call with StoreErrc::limit.
 core::Status append_samples(Connection& c, Backend& b,
-                            const std::vector<std::pair<store::SeriesInfo, std::vector<store::Sample>>>& series);
+                            const std::vector<std::pair<store::SeriesInfo, std::vector<store::Sample>>>& series,
+                            std::size_t max_series);
 // A CI's inventory sections; without their data (only states and digests,
 // read without the data's overflow pages) when `with_data` is false.
 core::Result<std::vector<store::InventorySection>> load_inventory(Connection& c, std::string_view ci_id,

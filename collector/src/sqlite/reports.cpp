@@ -155,7 +155,7 @@ class SqliteReportStore final : public Bound<ReportStore> {
       if (*seen) continue;
       if (auto ci = upsert_in(c, u); !ci) return std::move(ci).error();
     }
-    if (auto st = append_samples(c, *b_, batch.series); !st) return std::move(st).error();
+    if (auto st = append_samples(c, *b_, batch.series, batch.max_series); !st) return std::move(st).error();
     {
       SURVEYOR_TRY_STMT(upd, c,
                         "UPDATE agents SET last_seen_ms = MAX(last_seen_ms, ?2), "

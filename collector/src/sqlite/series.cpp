@@ -280,25 +280,51 @@ core::Result<std::vector<Sample>> fresh_samples(Connection& c, Backend& b, const
   return fresh;
 }
 
-core::Result<std::int64_t> series_id_for(Connection& c, Backend& b, const SeriesInfo& info) {
+// The series' row id, its row written when it is new (`created` set) or its
+// unit changed.
+core::Result<std::int64_t> series_id_for(Connection& c, Backend& b, const SeriesInfo& info, bool& created) {
+  created = false;
   const std::string attrs = labels_to_json(info.key.attributes);
   const std::string identity = series_identity(info.key, attrs);
   // A known series with an unchanged unit needs no write.
   if (auto it = b.series_ids.find(identity); it != b.series_ids.end() && it->second.second == info.unit)
     return it->second.first;
+  std::int64_t id = 0;
   {
-    SURVEYOR_TRY_STMT(ins, c,
-                      "INSERT INTO series(ci_id, metric, attributes, unit) VALUES(?1, ?2, ?3, ?4) "
-                      "ON CONFLICT(ci_id, metric, attributes) DO UPDATE SET unit = ?4");
+    SURVEYOR_TRY_STMT(sel, c, "SELECT id, unit FROM series WHERE ci_id = ?1 AND metric = ?2 AND attributes = ?3");
+    sel.bind(1, info.key.ci_id).bind(2, info.key.metric).bind(3, attrs);
+    const int rc = sel.step();
+    if (rc == SQLITE_ROW) {
+      id = sel.int64(0);
+      if (sel.text(1) != info.unit) {
+        SURVEYOR_TRY_STMT(upd, c, "UPDATE series SET unit = ?2 WHERE id = ?1");
+        upd.bind(1, id).bind(2, info.unit);
+        if (int urc = upd.step(); urc != SQLITE_DONE) return c.error(urc, "write series unit");
+      }
+    } else if (rc != SQLITE_DONE) {
+      return c.error(rc, "read series id");
+    }
+  }
+  if (id == 0) {
+    SURVEYOR_TRY_STMT(ins, c, "INSERT INTO series(ci_id, metric, attributes, unit) VALUES(?1, ?2, ?3, ?4)");
     ins.bind(1, info.key.ci_id).bind(2, info.key.metric).bind(3, attrs).bind(4, info.unit);
     if (int rc = ins.step(); rc != SQLITE_DONE) return c.error(rc, "write series");
+    id = sqlite3_last_insert_rowid(c.handle());
+    created = true;
   }
-  SURVEYOR_TRY_STMT(sel, c, "SELECT id FROM series WHERE ci_id = ?1 AND metric = ?2 AND attributes = ?3");
-  sel.bind(1, info.key.ci_id).bind(2, info.key.metric).bind(3, attrs);
-  if (int rc = sel.step(); rc != SQLITE_ROW) return c.error(rc, "read series id");
-  const std::int64_t id = sel.int64(0);
   b.series_ids[identity] = {id, info.unit};
   return id;
+}
+
+// Fails with StoreErrc::limit when `ci_id`, having been given `added` new
+// series, holds more than `max_series`.
+core::Status check_series_limit(Connection& c, std::string_view ci_id, std::size_t added, std::size_t max_series) {
+  SURVEYOR_TRY_STMT(s, c, "SELECT count(*) FROM series WHERE ci_id = ?1");
+  s.bind(1, ci_id);
+  if (int rc = s.step(); rc != SQLITE_ROW) return c.error(rc, "count series");
+  const auto held = static_cast<std::size_t>(s.int64(0));
+  if (held <= max_series) return {};
+  return core::make_error(StoreErrc::limit, series_limit_message(ci_id, held - added, added, max_series));
 }
 
 // ---- Maintenance of one CI: retention, then compaction of the closed blocks
@@ -626,11 +652,15 @@ class SqliteSeriesStore final : public Bound<SeriesStore> {
 };
 
 core::Status append_samples(Connection& c, Backend& b,
-                            const std::vector<std::pair<SeriesInfo, std::vector<Sample>>>& series) {
+                            const std::vector<std::pair<SeriesInfo, std::vector<Sample>>>& series,
+                            std::size_t max_series) {
   std::map<std::string_view, RowSamples> by_ci;
+  std::map<std::string_view, std::size_t> added;  // new series per CI
   for (const auto& [info, samples] : series) {
-    auto id = series_id_for(c, b, info);
+    bool created = false;
+    auto id = series_id_for(c, b, info, created);
     if (!id) return std::move(id).error();
+    if (created) ++added[info.key.ci_id];
     auto fresh = fresh_samples(c, b, info.key.ci_id, *id, samples);
     if (!fresh) return std::move(fresh).error();
     if (fresh->empty()) continue;
@@ -638,6 +668,9 @@ core::Status append_samples(Connection& c, Backend& b,
     if (row.empty()) row = std::move(*fresh);
     else row = merge_samples(std::move(row), *fresh);  // a series twice in one report: the first copy wins
   }
+  if (max_series > 0)
+    for (const auto& [ci_id, n] : added)
+      if (auto st = check_series_limit(c, ci_id, n, max_series); !st) return st;
   for (const auto& [ci_id, row] : by_ci) {
     if (auto st = insert_head_row(c, ci_id, row, false); !st) return st;
     for (const auto& [id, samples] : row) {

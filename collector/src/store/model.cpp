@@ -33,7 +33,8 @@ const std::error_category& store_category() {
       {StoreErrc::corrupt, "stored data unreadable"},
       {StoreErrc::io, "store I/O error"},
       {StoreErrc::invalid, "invalid request to the store"},
-      {StoreErrc::not_found, "not found"}});
+      {StoreErrc::not_found, "not found"},
+      {StoreErrc::limit, "beyond a configured limit"}});
   return c;
 }
 

@@ -50,4 +50,10 @@ core::Status classify_audit(
   return {};
 }
 
+std::string series_limit_message(std::string_view ci_id, std::size_t held, std::size_t added,
+                                 std::size_t max_series) {
+  return "CI " + std::string(ci_id) + " has " + std::to_string(held) + " series and the report adds " +
+         std::to_string(added) + "; the collector's max_series_per_agent is " + std::to_string(max_series);
+}
+
 }  // namespace surveyor::collector::store

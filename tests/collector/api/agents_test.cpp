@@ -148,6 +148,24 @@ TEST(Api, ReportIsStoredAndItsReplayIsAcknowledgedOnce) {
   EXPECT_TRUE(found);
 }
 
+// max_series_per_agent: 422 series_limit naming the bound, counted as
+// rejected; nothing of the report stored.
+TEST(Api, AReportBeyondTheSeriesLimitIsRefusedNamingIt) {
+  const std::size_t series = test::sample_report().series.size();
+  ASSERT_GE(series, 2u);
+  Harness h("", 1 << 20, nullptr, {}, false, 0, 200, ingest::IntakePolicy{.max_series_per_agent = series - 1});
+  const std::string auth = h.enroll();
+  auto refused = h.post_report(h.report(1), auth);
+  EXPECT_EQ(refused.status, 422u) << refused.body;
+  EXPECT_EQ(error_code(refused), "series_limit");
+  EXPECT_NE(refused.body.find("max_series_per_agent is " + std::to_string(series - 1)), std::string::npos)
+      << refused.body;
+  auto listed = h.stores.series->list_series(h.ci_id);
+  ASSERT_TRUE(listed);
+  EXPECT_TRUE(listed->empty());
+  EXPECT_NE(h.call("GET", "/metrics").body.find("surveyor_reports_total{outcome=\"rejected\"} 1"), std::string::npos);
+}
+
 TEST(Api, JsonReportsAreAcceptedToo) {
   Harness h;
   const std::string auth = h.enroll();

@@ -15,6 +15,72 @@ namespace {
 
 SURVEYOR_STORE_SUITE(ReportConformance);
 
+// max_series: a report that would take the host past it is refused whole
+// (nothing of it written, its sequence not taken), naming the bound; the
+// host's existing series go on being stored.
+TYPED_TEST(ReportConformance, ASeriesLimitRefusesAReportThatAddsSeriesBeyondIt) {
+  ASSERT_TRUE(this->stores.agents->create_agent(agent_record("agt-1")));
+  const auto batch = [](std::uint64_t seq, int series, std::int64_t t) {
+    ReportBatch b = report_batch("agt-1", seq, t);
+    b.max_series = 4;
+    for (int i = 0; i < series; ++i) {
+      b.series.push_back({series_info("ci-agt-1", "m" + std::to_string(i)), {{t, static_cast<double>(i)}}});
+    }
+    return b;
+  };
+  auto first = this->stores.reports->apply_report(batch(1, 3, 10'000));
+  ASSERT_TRUE(first) << first.error().describe();
+
+  auto refused = this->stores.reports->apply_report(batch(2, 5, 20'000));
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, StoreErrc::limit);
+  EXPECT_NE(refused.error().message.find("CI ci-agt-1 has 3 series and the report adds 2; the collector's "
+                                         "max_series_per_agent is 4"),
+            std::string::npos)
+      << refused.error().message;
+  auto listed = this->stores.series->list_series("ci-agt-1");
+  ASSERT_TRUE(listed);
+  EXPECT_EQ(listed->size(), 3u);
+  auto m0 = this->stores.series->read_samples(series_info("ci-agt-1", "m0").key, 0, 1'000'000, 10);
+  ASSERT_TRUE(m0);
+  EXPECT_EQ(m0->size(), 1u) << "nothing of the refused report is stored";
+
+  // The existing series: stored. Then one more series
+  // reaches the bound exactly; the refused report's sequence was not taken.
+  auto known = this->stores.reports->apply_report(batch(3, 3, 30'000));
+  ASSERT_TRUE(known) << known.error().describe();
+  EXPECT_EQ(known->outcome, ApplyOutcome::stored);
+  auto at_bound = this->stores.reports->apply_report(batch(2, 4, 40'000));
+  ASSERT_TRUE(at_bound) << at_bound.error().describe();
+  EXPECT_EQ(at_bound->outcome, ApplyOutcome::stored);
+  listed = this->stores.series->list_series("ci-agt-1");
+  ASSERT_TRUE(listed);
+  ASSERT_EQ(listed->size(), 4u);
+  m0 = this->stores.series->read_samples(series_info("ci-agt-1", "m0").key, 0, 1'000'000, 10);
+  ASSERT_TRUE(m0);
+  EXPECT_EQ(m0->size(), 3u);
+  // Without a bound any number may be added.
+  ReportBatch unbounded = batch(5, 6, 50'000);
+  unbounded.max_series = 0;
+  auto taken = this->stores.reports->apply_report(unbounded);
+  ASSERT_TRUE(taken) << taken.error().describe();
+}
+
+// A series' unit is the one its latest report gave.
+TYPED_TEST(ReportConformance, ASeriesKeepsTheUnitOfItsLatestReport) {
+  ASSERT_TRUE(this->stores.agents->create_agent(agent_record("agt-1")));
+  for (std::uint64_t seq = 1; seq <= 3; ++seq) {
+    ReportBatch b = report_batch("agt-1", seq, 10'000 * static_cast<std::int64_t>(seq));
+    SeriesInfo info = series_info("ci-agt-1", "m");
+    info.unit = seq == 2 ? "By" : "1";
+    b.series.push_back({info, {{10'000 * static_cast<std::int64_t>(seq), 1.0}}});
+    ASSERT_TRUE(this->stores.reports->apply_report(b));
+    auto listed = this->stores.series->list_series("ci-agt-1");
+    ASSERT_TRUE(listed && listed->size() == 1u);
+    EXPECT_EQ((*listed)[0].unit, info.unit) << "after report " << seq;
+  }
+}
+
 TYPED_TEST(ReportConformance, ReportIsAppliedOnceAndDuplicatesChangeNothing) {
   ASSERT_TRUE(this->stores.agents->create_agent(agent_record("agt-1")));
   ReportBatch b = report_batch("agt-1", 7, 60'000);

@@ -45,6 +45,10 @@ struct IntakePolicy {
   // what one request can make the store write, series being what costs.
   std::size_t max_series_per_report = 10'000;
   std::size_t max_samples_per_report = 500'000;
+  // The most series one agent's host may hold, as Prometheus' sample_limit
+  // bounds a target: a report that would add series beyond it is refused
+  // whole (StoreErrc::limit), its existing series keep being stored. 0: no bound.
+  std::size_t max_series_per_agent = 10'000;
 };
 
 struct Accepted {

@@ -8,7 +8,9 @@
 
 namespace surveyor::collector::store {
 
-enum class StoreErrc { unavailable = 1, conflict, corrupt, io, invalid, not_found };
+// limit: the write would take a CI past a configured bound (the series an
+// agent's host may hold); refused whole.
+enum class StoreErrc { unavailable = 1, conflict, corrupt, io, invalid, not_found, limit };
 const std::error_category& store_category();
 inline std::error_code make_error_code(StoreErrc e) { return {static_cast<int>(e), store_category()}; }
 

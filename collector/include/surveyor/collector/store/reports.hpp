@@ -35,6 +35,11 @@ struct ReportBatch {
   // inventory_ci_id it found, followed with their links in the same
   // transaction as plan_components() describes.
   std::optional<ComponentKinds> components;
+  // The most series a CI may hold once the report is applied (the agent's
+  // host: max_series_per_agent); 0 for no bound. Checked only when the
+  // report adds series: a report that would pass it fails whole with
+  // StoreErrc::limit, and nothing of it is written.
+  std::size_t max_series = 0;
 };
 
 enum class ApplyOutcome { stored, duplicate };
@@ -62,6 +67,10 @@ struct InventoryPlan {
   std::vector<AuditRecord> audit;
   std::vector<InventorySection> after;
 };
+// Why a report was refused by ReportBatch::max_series, the same on every backend.
+[[nodiscard]] std::string series_limit_message(std::string_view ci_id, std::size_t held, std::size_t added,
+                                               std::size_t max_series);
+
 [[nodiscard]] InventoryPlan plan_inventory(std::string_view ci_id, std::vector<InventorySection> held,
                                            const std::vector<SectionUpdate>& updates, std::int64_t now_ms);
 
