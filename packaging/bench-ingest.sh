@@ -6,7 +6,8 @@
 #   (a) bench_bare_http, a bare Beast server answering 202 without work,
 #   (b) the collector on SQLite (synchronous=FULL, group commit),
 #   (c) the collector on Redis (appendonly yes, appendfsync everysec),
-# then the collector on SQLite paced at 2,000 reports/s for its latency.
+#   (d) the collector on SQLite paced at 2,000 reports/s, for its latency,
+#   (e) two collectors on one Redis, the connections shared between them.
 # Each collector run ends with fleetsim counting, through the API, the
 # samples stored against those acknowledged. Prints the ratios to (a).
 # Usage: packaging/bench-ingest.sh [DURATION] [AGENTS]   (default 20 200)
@@ -25,8 +26,7 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
 
-wait_port() { for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
-rate_of() { awk '/acknowledged/ {for (i = 1; i <= NF; i++) if ($i == "reports/s,") print $(i - 1)}' "$1"; }
+. "$ROOT/packaging/bench-lib.sh"
 SIM=("$BIN/surveyor-fleetsim" --agents "$AGENTS" --connections 32 --duration "${DURATION}s" --samples 60)
 
 echo "== (a) bare Beast server"
@@ -37,45 +37,32 @@ wait_port "$PORT"
 "${SIM[@]}" --bare --url "http://127.0.0.1:$PORT" | tee "$WORK/bare.txt"
 kill "${pids[-1]}"
 
-# A collector on STORE, its tokens, fleetsim against it; $1 names the run.
-collector_run() {
-  local name=$1 store=$2
-  shift 2
-  local port dir="$WORK/$name"
-  mkdir -p "$dir"
-  port=$(free_port)
-  "$BIN/surveyor-collector" enrollment create --store "$store" --uses $((AGENTS + 10)) --expires 1h --out "$dir/enroll" >/dev/null
-  "$BIN/surveyor-collector" token create --store "$store" --name "bench-$name" --role viewer --out "$dir/viewer" >/dev/null
-  "$BIN/surveyor-collector" --listen "127.0.0.1:$port" --store "$store" --rate-limit 0 --log-level warn \
-    >"$dir/collector.log" 2>&1 &
-  pids+=($!)
-  wait_port "$port"
-  local rss_before
-  rss_before=$(awk '/^VmRSS:/ {print $2}' /proc/"${pids[-1]}"/status)
-  "${SIM[@]}" --url "http://127.0.0.1:$port" --enrollment-token-file "$dir/enroll" --verify-token-file "$dir/viewer" \
-    "$@" | tee "$WORK/$name.txt"
-  awk -v b="$rss_before" -v n="$AGENTS" '/^VmHWM:/ {printf "  collector     peak RSS %.1f MB (%.1f MB before the fleet; %.1f kB more per simulated host)\n", $2 / 1024, b / 1024, ($2 - b) / n}' /proc/"${pids[-1]}"/status
-  kill "${pids[-1]}"
-  wait "${pids[-1]}" 2>/dev/null || true
-}
-
 echo "== (b) collector on SQLite"
 collector_run sqlite "sqlite:$WORK/sqlite.db"
 
 echo "== (c) collector on Redis"
-RPORT=$(free_port)
-redis-server --port "$RPORT" --bind 127.0.0.1 --save '' --appendonly yes --appendfsync everysec --dir "$WORK" \
-  --logfile "$WORK/redis.log" --daemonize no &
-pids+=($!)
-REDIS=${pids[-1]}
-wait_port "$RPORT"
-collector_run redis "redis://127.0.0.1:$RPORT/bench"
-echo "  redis         used_memory $(redis-cli -p "$RPORT" info memory | awk -F: '/^used_memory:/ {printf "%.1f MB", $2 / 1048576}') for $AGENTS hosts"
-kill "$REDIS"
+start_redis
+collector_run redis "redis://127.0.0.1:$REDIS_PORT/bench"
+print_redis_memory
+stop_pid "$REDIS_PID"
 
 echo "== (d) collector on SQLite, paced at 2,000 reports/s"
 collector_run paced "sqlite:$WORK/paced.db" --rate 2000
 
+echo "== (e) two collectors on one Redis, the connections shared between them"
+start_redis
+store="redis://127.0.0.1:$REDIS_PORT/bench"
+run_tokens two "$store"
+start_collector two "$store"
+first=$COLLECTOR_PORT
+start_collector two "$store"
+"${SIM[@]}" --url "http://127.0.0.1:$first,http://127.0.0.1:$COLLECTOR_PORT" --enrollment-token-file "$WORK/two/enroll" \
+  --verify-token-file "$WORK/two/viewer" | tee "$WORK/two.txt"
+stop_pid "${pids[-1]}"
+stop_pid "${pids[-2]}"
+stop_pid "$REDIS_PID"
+
 bare=$(rate_of "$WORK/bare.txt")
-awk -v a="$bare" -v s="$(rate_of "$WORK/sqlite.txt")" -v r="$(rate_of "$WORK/redis.txt")" 'BEGIN {
-  printf "== ratios to the bare server (%.0f reports/s): SQLite %.2f, Redis %.2f\n", a, s / a, r / a }'
+awk -v a="$bare" -v s="$(rate_of "$WORK/sqlite.txt")" -v r="$(rate_of "$WORK/redis.txt")" -v t="$(rate_of "$WORK/two.txt")" 'BEGIN {
+  printf "== ratios to the bare server (%.0f reports/s): SQLite %.2f, Redis %.2f\n", a, s / a, r / a
+  printf "== two collectors on one Redis: %.2f x one\n", t / r }'

@@ -9,9 +9,16 @@
 // --verify-token-file, counts through the API the samples the collector
 // holds for the fleet and compares them with those it acknowledged.
 //
-//   surveyor-fleetsim --url URL --enrollment-token-file FILE [--agents 200]
+//   surveyor-fleetsim --url URL[,URL...] --enrollment-token-file FILE [--agents 200]
 //       [--connections 32] [--duration 30s] [--rate 0] [--samples 60]
 //       [--format binary|json] [--ca-file FILE] [--verify-token-file FILE]
+//       [--backlog N]
+//
+// Several URLs (collectors sharing one store) share the connections in
+// turn. --backlog N is the catch-up after an outage: every agent has N
+// reports spooled (no inventory: it was sent before the outage) and sends
+// them one at a time, as the agent does; the run ends when all are
+// acknowledged, and the time it took is the catch-up time.
 //
 // Paced latencies count from the moment a report was due, not from when it
 // could be sent (no coordinated omission).
@@ -58,12 +65,14 @@ struct Options {
   double rate = 0;  // reports/s in all; 0: as fast as answered
   int samples = 60;
   bool bare = false;  // against a server that answers 202 to anything: no enrollment, no acks
+  int backlog = 0;    // reports each agent has spooled; 0: send for --duration
 };
 
 struct Agent {
   std::string id, key, ci;
   std::uint64_t sequence = 0;
   bool inventory_sent = false;
+  bool busy = false;  // a report of it is on the wire
 };
 
 struct Stats {
@@ -138,7 +147,7 @@ std::string error_name(const core::Result<http::Response>& r) {
 int main(int argc, char** argv) {
   Options o;
   CLI::App app("surveyor-fleetsim: simulated agents against a collector");
-  app.add_option("--url", o.url, "the collector (http:// or https://)")->required();
+  app.add_option("--url", o.url, "the collector (http:// or https://), or several separated by commas")->required();
   app.add_option("--enrollment-token-file", o.enrollment_token_file, "an enrollment token of enough uses");
   app.add_flag("--bare", o.bare, "the server is bench_bare_http: made-up identities, no enrollment, 202 is enough");
   app.add_option("--ca-file", o.ca_file, "CA of the collector's certificate (https)");
@@ -149,15 +158,17 @@ int main(int argc, char** argv) {
   app.add_option("--rate", o.rate, "reports per second in all (0: as fast as answered)");
   app.add_option("--samples", o.samples, "samples per report")->check(CLI::Range(10, 10000));
   app.add_option("--format", o.format, "binary or json")->check(CLI::IsMember({"binary", "json"}));
+  app.add_option("--backlog", o.backlog, "reports each agent has spooled after an outage: send them all, then stop")
+      ->check(CLI::Range(0, 100000));
   CLI11_PARSE(app, argc, argv);
   if (!o.bare && o.enrollment_token_file.empty()) {
     std::fprintf(stderr, "fleetsim: --enrollment-token-file is required (or --bare)\n");
     return 2;
   }
 
-  auto url = http::parse_url(o.url);
+  auto urls = http::parse_url_list(o.url);
   auto duration = core::parse_duration(o.duration);
-  if (!url || !duration) {
+  if (!urls || !duration) {
     std::fprintf(stderr, "fleetsim: bad --url or --duration\n");
     return 2;
   }
@@ -176,7 +187,8 @@ int main(int argc, char** argv) {
   asio::io_context io;
   std::vector<Agent> agents(static_cast<std::size_t>(o.agents));
   std::vector<std::unique_ptr<http::Client>> clients;
-  for (int i = 0; i < o.connections; ++i) clients.push_back(std::make_unique<http::Client>(io, *url, copts));
+  for (int i = 0; i < o.connections; ++i)
+    clients.push_back(std::make_unique<http::Client>(io, (*urls)[static_cast<std::size_t>(i) % urls->size()], copts));
 
   // Enrollment, on every connection at once.
   int enroll_failures = 0;
@@ -230,13 +242,33 @@ int main(int argc, char** argv) {
   std::size_t next_agent = 0;
   std::uint64_t issued = 0;
   const auto start = Clock::now();
-  const auto end = start + *duration;
+  const auto end = o.backlog > 0 ? Clock::time_point::max() : start + *duration;
+  const auto backlog = static_cast<std::uint64_t>(o.backlog);
+  // With a backlog: the next agent with reports left and none on the wire;
+  // nullptr when every agent is done or busy.
+  const auto next_with_work = [&]() -> Agent* {
+    for (std::size_t tried = 0; tried < agents.size(); ++tried) {
+      Agent& a = agents[next_agent++ % agents.size()];
+      if (!a.busy && a.sequence < backlog) return &a;
+    }
+    return nullptr;
+  };
   for (auto& c : clients)
     asio::co_spawn(io, [&, client = c.get()]() -> asio::awaitable<void> {
       asio::steady_timer pace(io);
       for (;;) {
         Clock::time_point due = Clock::now();
-        if (o.rate > 0) {
+        Agent* picked = nullptr;
+        if (o.backlog > 0) {
+          picked = next_with_work();
+          if (picked == nullptr) {
+            if (std::none_of(agents.begin(), agents.end(), [&](const Agent& a) { return a.sequence < backlog; }))
+              co_return;
+            pace.expires_after(std::chrono::milliseconds(5));  // the last agents' reports are on the wire
+            co_await pace.async_wait(asio::use_awaitable);
+            continue;
+          }
+        } else if (o.rate > 0) {
           due = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
                             static_cast<double>(issued) / o.rate));
           if (due >= end) co_return;
@@ -246,14 +278,15 @@ int main(int argc, char** argv) {
         } else if (due >= end) {
           co_return;
         }
-        Agent& a = agents[next_agent++ % agents.size()];
+        Agent& a = picked != nullptr ? *picked : agents[next_agent++ % agents.size()];
+        a.busy = true;
         wire::Report rep;
         rep.agent_id = a.id;
         rep.sequence = ++a.sequence;
         rep.sent_at_ms = now_ms;
         rep.heartbeat_interval_s = 60;
         rep.agent_version = "fleetsim";
-        if (!a.inventory_sent) {
+        if (!a.inventory_sent && o.backlog == 0) {
           wire::Inventory inv = inventory;
           if (inv.host.data) {
             inv.host.data->host_id = "fleetsim-" + a.id;
@@ -277,6 +310,7 @@ int main(int argc, char** argv) {
         r.headers = {{"Content-Type", content_type}, {"Authorization", "Bearer " + a.id + ":" + a.key}};
         r.body = wire::encode(rep, format);
         auto res = co_await request(*client, std::move(r));
+        a.busy = false;
         const auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - due).count();
         if (!res || res->status != 202) {
           ++st.errors[error_name(res)];
@@ -309,9 +343,12 @@ int main(int argc, char** argv) {
     const auto i = static_cast<std::size_t>(p * static_cast<double>(st.latency_us.size() - 1));
     return st.latency_us[i] / 1000.0;
   };
-  std::printf("%s reports of %d samples from %zu agents over %d connections for %.1f s%s\n", o.format.c_str(),
-              o.samples, agents.size(), o.connections, secs,
+  std::printf("%s reports of %d samples from %zu agents over %d connections to %zu collector(s) for %.1f s%s\n",
+              o.format.c_str(), o.samples, agents.size(), o.connections, urls->size(), secs,
               o.rate > 0 ? (", paced at " + std::to_string(static_cast<int>(o.rate)) + "/s").c_str() : "");
+  if (o.backlog > 0)
+    std::printf("  catch-up      a backlog of %d reports per agent (%llu in all) acknowledged in %.1f s\n", o.backlog,
+                static_cast<unsigned long long>(backlog * agents.size()), secs);
   std::printf("  acknowledged  %llu reports (%llu duplicates): %.0f reports/s, %.0f samples/s\n",
               static_cast<unsigned long long>(st.reports), static_cast<unsigned long long>(st.duplicates),
               static_cast<double>(st.reports) / secs, static_cast<double>(st.samples) / secs);
@@ -329,7 +366,7 @@ int main(int argc, char** argv) {
   const std::string viewer = read_secret(o.verify_token_file);
   std::uint64_t stored = 0;
   bool failed = false;
-  http::Client client(io, *url, copts);
+  http::Client client(io, urls->front(), copts);
   asio::co_spawn(io, [&]() -> asio::awaitable<void> {
     static const char* kMetrics[] = {"system.cpu.utilization", "system.cpu.load_average.1m", "system.memory.usage",
                                      "system.memory.utilization", "system.filesystem.usage",

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Catch-up after an outage (docs/benchmarks.md, "Catch-up after an outage"):
+# AGENTS simulated agents (default 10,000) each come back with BACKLOG
+# reports spooled (default 60: an hour at one report a minute, 60 samples
+# each) and send them one at a time, as the agent does, over 32 keep-alive
+# connections, to a collector on SQLite (synchronous=FULL), then on Redis
+# (appendonly yes, appendfsync everysec). Prints the time until every
+# report was acknowledged, and counts the stored samples through the API.
+# Usage: packaging/bench-catchup.sh [AGENTS] [BACKLOG]
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+. "$ROOT/packaging/common.sh"
+AGENTS=${1:-10000}
+BACKLOG=${2:-60}
+
+"$ROOT/packaging/install-deps.sh" build test >/dev/null
+BUILD="$ROOT/build/release"
+build_tree "$BUILD" -DCMAKE_BUILD_TYPE=Release -DSURVEYOR_BUILD_TESTS=OFF -DSURVEYOR_BUILD_BENCHMARKS=ON >/dev/null
+BIN="$BUILD/bin"
+WORK=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+. "$ROOT/packaging/bench-lib.sh"
+SIM=("$BIN/surveyor-fleetsim" --agents "$AGENTS" --connections 32 --samples 60 --backlog "$BACKLOG")
+
+echo "== catch-up on SQLite: $AGENTS agents with $BACKLOG reports each"
+collector_run sqlite "sqlite:$WORK/catchup.db"
+echo "  database      $(du -sm "$WORK"/catchup.db* | awk '{s += $1} END {print s}') MB"
+
+echo "== catch-up on Redis: $AGENTS agents with $BACKLOG reports each"
+start_redis
+collector_run redis "redis://127.0.0.1:$REDIS_PORT/bench"
+print_redis_memory
+stop_pid "$REDIS_PID"

@@ -1,0 +1,70 @@
+# SPDX-License-Identifier: Apache-2.0
+# Shared by the ingest benchmarks (bench-ingest.sh, bench-catchup.sh). They
+# set ROOT, BIN, WORK, AGENTS and SIM (the surveyor-fleetsim command line),
+# and keep the pids of what they start in the array `pids`.
+
+wait_port() { for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+rate_of() { awk '/acknowledged/ {for (i = 1; i <= NF; i++) if ($i == "reports/s,") print $(i - 1)}' "$1"; }
+rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+stop_pid() {
+  kill "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+
+# In $WORK/NAME: an enrollment token for the fleet (enroll) and a viewer
+# token (viewer) on STORE.
+run_tokens() {
+  local name=$1 store=$2
+  mkdir -p "$WORK/$name"
+  "$BIN/surveyor-collector" enrollment create --store "$store" --uses $((AGENTS + 10)) --expires 2h \
+    --out "$WORK/$name/enroll" >/dev/null
+  "$BIN/surveyor-collector" token create --store "$store" --name "bench-$name-$RANDOM" --role viewer \
+    --out "$WORK/$name/viewer" >/dev/null
+}
+
+# Starts a collector on STORE, logging into $WORK/NAME; its port is left in
+# COLLECTOR_PORT, its pid last in pids.
+start_collector() {
+  local name=$1 store=$2 port
+  port=$(free_port)
+  "$BIN/surveyor-collector" --listen "127.0.0.1:$port" --store "$store" --rate-limit 0 --log-level warn \
+    >"$WORK/$name/collector-$port.log" 2>&1 &
+  pids+=($!)
+  wait_port "$port"
+  COLLECTOR_PORT=$port
+}
+
+# The collector PID's peak RSS, beside its RSS before the fleet (kB).
+print_rss() {
+  awk -v b="$2" -v n="$AGENTS" '/^VmHWM:/ {printf "  collector     peak RSS %.1f MB (%.1f MB before the fleet; %.1f kB more per simulated host)\n", $2 / 1024, b / 1024, ($2 - b) / n}' "/proc/$1/status"
+}
+
+# A collector on STORE, its tokens, fleetsim against it (extra arguments go
+# to fleetsim); $1 names the run, its output goes to $WORK/NAME.txt.
+collector_run() {
+  local name=$1 store=$2
+  shift 2
+  run_tokens "$name" "$store"
+  start_collector "$name" "$store"
+  local pid=${pids[-1]} before
+  before=$(rss_kb "$pid")
+  "${SIM[@]}" --url "http://127.0.0.1:$COLLECTOR_PORT" --enrollment-token-file "$WORK/$name/enroll" \
+    --verify-token-file "$WORK/$name/viewer" "$@" | tee "$WORK/$name.txt"
+  print_rss "$pid" "$before"
+  stop_pid "$pid"
+}
+
+# A throwaway redis-server in $WORK (appendonly yes, appendfsync everysec);
+# its port in REDIS_PORT, its pid in REDIS_PID.
+start_redis() {
+  REDIS_PORT=$(free_port)
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly yes --appendfsync everysec \
+    --dir "$WORK" --appendfilename "redis-$REDIS_PORT.aof" --logfile "$WORK/redis-$REDIS_PORT.log" --daemonize no &
+  pids+=($!)
+  REDIS_PID=${pids[-1]}
+  wait_port "$REDIS_PORT"
+}
+
+print_redis_memory() {
+  echo "  redis         used_memory $(redis-cli -p "$REDIS_PORT" info memory | awk -F: '/^used_memory:/ {printf "%.1f MB", $2 / 1048576}') for $AGENTS hosts"
+}
