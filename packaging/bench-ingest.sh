@@ -7,7 +7,9 @@
 #   (b) the collector on SQLite (synchronous=FULL, group commit),
 #   (c) the collector on Redis (appendonly yes, appendfsync everysec),
 #   (d) the collector on SQLite paced at 2,000 reports/s, for its latency,
-#   (e) two collectors on one Redis, the connections shared between them.
+#   (e) two collectors on one Redis, the connections shared between them,
+#   (f) the collector on a Redis with a replica, each report acknowledged
+#       once the replica has it (store_wait_replicas = 1), beside (c).
 # Each collector run ends with fleetsim counting, through the API, the
 # samples stored against those acknowledged. Prints the ratios to (a).
 # Usage: packaging/bench-ingest.sh [DURATION] [AGENTS]   (default 20 200)
@@ -62,7 +64,25 @@ stop_pid "${pids[-1]}"
 stop_pid "${pids[-2]}"
 stop_pid "$REDIS_PID"
 
+echo "== (f) collector on Redis with a replica, store_wait_replicas = 1"
+start_redis --repl-diskless-sync-delay 0
+master_port=$REDIS_PORT
+master_pid=$REDIS_PID
+start_redis --replicaof 127.0.0.1 "$master_port"
+replica_pid=$REDIS_PID
+for _ in $(seq 1 100); do
+  redis-cli -p "$REDIS_PORT" info replication | grep -q master_link_status:up && break
+  sleep 0.1
+done
+COLLECTOR_ARGS=(--store-wait-replicas 1)
+collector_run wait "redis://127.0.0.1:$master_port/bench"
+unset COLLECTOR_ARGS
+stop_pid "$replica_pid"
+stop_pid "$master_pid"
+
 bare=$(rate_of "$WORK/bare.txt")
-awk -v a="$bare" -v s="$(rate_of "$WORK/sqlite.txt")" -v r="$(rate_of "$WORK/redis.txt")" -v t="$(rate_of "$WORK/two.txt")" 'BEGIN {
+awk -v a="$bare" -v s="$(rate_of "$WORK/sqlite.txt")" -v r="$(rate_of "$WORK/redis.txt")" -v t="$(rate_of "$WORK/two.txt")" \
+  -v w="$(rate_of "$WORK/wait.txt")" 'BEGIN {
   printf "== ratios to the bare server (%.0f reports/s): SQLite %.2f, Redis %.2f\n", a, s / a, r / a
-  printf "== two collectors on one Redis: %.2f x one\n", t / r }'
+  printf "== two collectors on one Redis: %.2f x one\n", t / r
+  printf "== with store_wait_replicas = 1: %.2f x without\n", w / r }'

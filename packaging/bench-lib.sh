@@ -22,13 +22,14 @@ run_tokens() {
     --out "$WORK/$name/viewer" >/dev/null
 }
 
-# Starts a collector on STORE, logging into $WORK/NAME; its port is left in
-# COLLECTOR_PORT, its pid last in pids.
+# Starts a collector on STORE, logging into $WORK/NAME, with the options in
+# the array COLLECTOR_ARGS if set; its port is left in COLLECTOR_PORT, its
+# pid last in pids.
 start_collector() {
   local name=$1 store=$2 port
   port=$(free_port)
   "$BIN/surveyor-collector" --listen "127.0.0.1:$port" --store "$store" --rate-limit 0 --log-level warn \
-    >"$WORK/$name/collector-$port.log" 2>&1 &
+    ${COLLECTOR_ARGS[@]+"${COLLECTOR_ARGS[@]}"} >"$WORK/$name/collector-$port.log" 2>&1 &
   pids+=($!)
   wait_port "$port"
   COLLECTOR_PORT=$port
@@ -54,12 +55,13 @@ collector_run() {
   stop_pid "$pid"
 }
 
-# A throwaway redis-server in $WORK (appendonly yes, appendfsync everysec);
-# its port in REDIS_PORT, its pid in REDIS_PID.
+# A throwaway redis-server in $WORK (appendonly yes, appendfsync everysec),
+# with the options given; its port in REDIS_PORT, its pid in REDIS_PID.
 start_redis() {
   REDIS_PORT=$(free_port)
+  mkdir -p "$WORK/redis-$REDIS_PORT"
   redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly yes --appendfsync everysec \
-    --dir "$WORK" --appendfilename "redis-$REDIS_PORT.aof" --logfile "$WORK/redis-$REDIS_PORT.log" --daemonize no &
+    --dir "$WORK/redis-$REDIS_PORT" --logfile "$WORK/redis-$REDIS_PORT.log" --daemonize no "$@" &
   pids+=($!)
   REDIS_PID=${pids[-1]}
   wait_port "$REDIS_PORT"
