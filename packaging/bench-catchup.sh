@@ -10,19 +10,8 @@
 # Usage: packaging/bench-catchup.sh [AGENTS] [BACKLOG]
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-. "$ROOT/packaging/common.sh"
 AGENTS=${1:-10000}
 BACKLOG=${2:-60}
-
-"$ROOT/packaging/install-deps.sh" build test >/dev/null
-BUILD="$ROOT/build/release"
-build_tree "$BUILD" -DCMAKE_BUILD_TYPE=Release -DSURVEYOR_BUILD_TESTS=OFF -DSURVEYOR_BUILD_BENCHMARKS=ON >/dev/null
-BIN="$BUILD/bin"
-WORK=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT
-
 . "$ROOT/packaging/bench-lib.sh"
 SIM=("$BIN/surveyor-fleetsim" --agents "$AGENTS" --connections 32 --samples 60 --backlog "$BACKLOG")
 

@@ -15,19 +15,8 @@
 # Usage: packaging/bench-ingest.sh [DURATION] [AGENTS]   (default 20 200)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-. "$ROOT/packaging/common.sh"
 DURATION=${1:-20}
 AGENTS=${2:-200}
-
-"$ROOT/packaging/install-deps.sh" build test >/dev/null
-BUILD="$ROOT/build/release"
-build_tree "$BUILD" -DCMAKE_BUILD_TYPE=Release -DSURVEYOR_BUILD_TESTS=OFF -DSURVEYOR_BUILD_BENCHMARKS=ON >/dev/null
-BIN="$BUILD/bin"
-WORK=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT
-
 . "$ROOT/packaging/bench-lib.sh"
 SIM=("$BIN/surveyor-fleetsim" --agents "$AGENTS" --connections 32 --duration "${DURATION}s" --samples 60)
 

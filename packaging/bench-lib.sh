@@ -1,7 +1,18 @@
 # SPDX-License-Identifier: Apache-2.0
-# Shared by the ingest benchmarks (bench-ingest.sh, bench-catchup.sh). They
-# set ROOT, BIN, WORK, AGENTS and SIM (the surveyor-fleetsim command line),
-# and keep the pids of what they start in the array `pids`.
+# Shared by the ingest benchmarks (bench-ingest.sh, bench-catchup.sh), which
+# set ROOT and source it, then set AGENTS and SIM (the surveyor-fleetsim
+# command line). It builds the release tree with the benchmarks (BIN, BUILD)
+# and makes a work directory (WORK); the pids of what the scripts start go
+# in the array `pids`, killed on exit with WORK removed.
+. "$ROOT/packaging/common.sh"
+"$ROOT/packaging/install-deps.sh" build test >/dev/null
+BUILD="$ROOT/build/release"
+build_tree "$BUILD" -DCMAKE_BUILD_TYPE=Release -DSURVEYOR_BUILD_TESTS=OFF -DSURVEYOR_BUILD_BENCHMARKS=ON >/dev/null
+BIN="$BUILD/bin"
+WORK=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
+trap cleanup EXIT
 
 wait_port() { for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 rate_of() { awk '/acknowledged/ {for (i = 1; i <= NF; i++) if ($i == "reports/s,") print $(i - 1)}' "$1"; }

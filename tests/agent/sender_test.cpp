@@ -96,8 +96,10 @@ SenderOptions fast() {
   return o;
 }
 
-// A sender with a fresh spool, and the fake collector it sends to.
+// A sender with a fresh spool, and the fake collector it sends to (taking
+// bodies up to `max_body`).
 struct Rig {
+  explicit Rig(std::size_t max_body = 1 << 20) : fake(max_body) {}
   FakeCollector fake;
   boost::asio::io_context io;
   http::Client client{io, fake.url()};
@@ -216,11 +218,9 @@ TEST(ReportSender, BoundedQueueDropsTheOldestAndCounts) {
 // reading the body; the sender must still see that answer (not retry a
 // report that can never be taken, holding up everything behind it).
 TEST(ReportSender, AReportTooLargeForTheCollectorIsDroppedNotRetriedForever) {
-  FakeCollector fake(4096);
-  boost::asio::io_context io;
-  http::Client client(io, fake.url());
-  test::TempDir dir;
-  ReportSender sender(io, client, make_spool(dir), fast());
+  Rig rig(4096);
+  FakeCollector& fake = rig.fake;
+  ReportSender& sender = rig.sender;
   sender.set_credentials("agt-x", "k");
   wire::Report big = report(1);
   wire::Series s{"m", "1", {}, {}};
@@ -228,7 +228,7 @@ TEST(ReportSender, AReportTooLargeForTheCollectorIsDroppedNotRetriedForever) {
   big.series.push_back(s);
   sender.submit(big);
   sender.submit(report(2));
-  EXPECT_TRUE(flushed(sender, io, 10s, 12s));
+  EXPECT_TRUE(flushed(sender, rig.io, 10s, 12s));
   EXPECT_EQ(fake.accepted, (std::vector<std::uint64_t>{2}));
   EXPECT_EQ(sender.stats().dropped_rejected, 1u);
 }
@@ -239,11 +239,9 @@ TEST(ReportSender, AReportTooLargeForTheCollectorIsDroppedNotRetriedForever) {
 // report of one sample that is still too large is dropped.
 TEST(ReportSender, AReportTooLargeIsSplitUntilTheCollectorTakesIt) {
   const std::int64_t kT0 = 1'700'000'000'000;
-  FakeCollector fake(4096);
-  boost::asio::io_context io;
-  http::Client client(io, fake.url());
-  test::TempDir dir;
-  ReportSender sender(io, client, make_spool(dir), fast());
+  Rig rig(4096);
+  FakeCollector& fake = rig.fake;
+  ReportSender& sender = rig.sender;
   sender.set_credentials("agt-x", "k");
   std::uint64_t counter = 100;
   sender.set_sequence_source([&counter]() -> core::Result<std::uint64_t> { return ++counter; });
@@ -263,7 +261,7 @@ TEST(ReportSender, AReportTooLargeIsSplitUntilTheCollectorTakesIt) {
   sender.submit(big);
   sender.submit(lone);
   sender.submit(report(3));
-  EXPECT_TRUE(flushed(sender, io, 10s, 12s));
+  EXPECT_TRUE(flushed(sender, rig.io, 10s, 12s));
 
   std::set<std::uint64_t> sequences;
   std::map<std::pair<std::string, std::int64_t>, int> points;

@@ -58,10 +58,22 @@ core::Status parse_sentinel_url(const std::string& text, redis::RedisOptions& o)
   return {};
 }
 
+// What redis:// and redis-sentinel:// share once their URL is read: the
+// password a user needs, the replicas to wait for.
+core::Result<store::Stores> open_redis_with(const std::string& text, redis::RedisOptions o,
+                                            const StoreSettings& settings) {
+  if (!o.user.empty() && settings.password.empty())
+    return core::make_error(StoreErrc::invalid,
+                            "'" + text + "': the user " + o.user + " needs a password (store_password_file)");
+  o.password = settings.password;
+  o.wait_replicas = settings.wait_replicas;
+  o.wait_timeout = settings.wait_timeout;
+  return redis::open_redis(o);
+}
+
 }  // namespace
 
 core::Result<store::Stores> open_stores(std::string_view url, const StoreSettings& settings) {
-  const std::string& password = settings.password;
   const std::string text(url);
   if (url.rfind("sqlite:", 0) == 0) {
     sqlite::SqliteOptions o;
@@ -84,12 +96,7 @@ core::Result<store::Stores> open_stores(std::string_view url, const StoreSetting
     if (auto st = parse_sentinel_url(text, o); !st) return std::move(st).error();
     if (!settings.ca_file.empty() || !settings.cert_file.empty() || !settings.key_file.empty())
       return core::make_error(StoreErrc::invalid, "'" + text + "': TLS is not supported through Sentinel yet");
-    if (!o.user.empty() && password.empty())
-      return core::make_error(StoreErrc::invalid, "'" + text + "': the user " + o.user + " needs a password (store_password_file)");
-    o.password = password;
-    o.wait_replicas = settings.wait_replicas;
-    o.wait_timeout = settings.wait_timeout;
-    return redis::open_redis(o);
+    return open_redis_with(text, std::move(o), settings);
   }
   if (url.rfind("redis://", 0) == 0 || url.rfind("rediss://", 0) == 0) {
     auto u = boost::urls::parse_uri(url);
@@ -114,12 +121,7 @@ core::Result<store::Stores> open_stores(std::string_view url, const StoreSetting
                               "'" + text + "': no password in the URL: give it in a file (store_password_file)");
     if (u->has_query()) return core::make_error(StoreErrc::invalid, "'" + text + "': options are not supported");
     if (u->has_userinfo()) o.user = std::string(u->user());
-    if (!o.user.empty() && password.empty())
-      return core::make_error(StoreErrc::invalid, "'" + text + "': the user " + o.user + " needs a password (store_password_file)");
-    o.password = password;
-    o.wait_replicas = settings.wait_replicas;
-    o.wait_timeout = settings.wait_timeout;
-    return redis::open_redis(o);
+    return open_redis_with(text, std::move(o), settings);
   }
   return core::make_error(StoreErrc::invalid, "'" + text +
                                                   "': expected sqlite:PATH, redis[s]://HOST:PORT[/PREFIX] or "
