@@ -12,55 +12,83 @@ class RedisEventStore final : public Bound<EventStore> {
  public:
   using Bound::Bound;
 
+  // Every key a script touches is in its KEYS (as Redis Cluster requires):
+  // the event's own hash is named after reading the open index, and the
+  // script checks that the index still says the same, else it is run again.
   core::Result<std::pair<CapacityEvent, bool>> raise_event(const CapacityEvent& in, std::int64_t now_ms) override {
+    // KEYS: the open index, all events, the event's hash. ARGV[1] the
+    // de-duplication key, ARGV[2] the id the index held ('' for none) and
+    // the event takes, ARGV[3] the new event's id when there was none.
     static const char* kRaise = R"lua(
-local id = redis.call('HGET', KEYS[1], ARGV[1])
-if id then
-  redis.call('HSET', ARGV[13] .. id, 'threshold', ARGV[9], 'value', ARGV[10], 'predicted_ms', ARGV[11],
-             'summary', ARGV[12], 'updated_ms', ARGV[3])
+local id = redis.call('HGET', KEYS[1], ARGV[1]) or ''
+if id ~= ARGV[2] then return {'', -1} end
+if id ~= '' then
+  redis.call('HSET', KEYS[3], 'threshold', ARGV[10], 'value', ARGV[11], 'predicted_ms', ARGV[12],
+             'summary', ARGV[13], 'updated_ms', ARGV[4])
   return {id, 0}
 end
-id = ARGV[2]
-redis.call('HSET', ARGV[13] .. id, 'kind', ARGV[4], 'rule', ARGV[5], 'ci_id', ARGV[6], 'metric', ARGV[7],
-           'attributes', ARGV[8], 'state', 'open', 'opened_ms', ARGV[3], 'updated_ms', ARGV[3],
-           'resolved_ms', '0', 'threshold', ARGV[9], 'value', ARGV[10], 'predicted_ms', ARGV[11],
-           'summary', ARGV[12])
+id = ARGV[3]
+redis.call('HSET', KEYS[3], 'kind', ARGV[5], 'rule', ARGV[6], 'ci_id', ARGV[7], 'metric', ARGV[8],
+           'attributes', ARGV[9], 'state', 'open', 'opened_ms', ARGV[4], 'updated_ms', ARGV[4],
+           'resolved_ms', '0', 'threshold', ARGV[10], 'value', ARGV[11], 'predicted_ms', ARGV[12],
+           'summary', ARGV[13])
 redis.call('HSET', KEYS[1], ARGV[1], id)
-redis.call('ZADD', KEYS[2], ARGV[3], id)
+redis.call('ZADD', KEYS[2], ARGV[4], id)
 return {id, 1})lua";
     return b_->pool.with([&](Connection& c) -> core::Result<std::pair<CapacityEvent, bool>> {
       const std::string key = event_key(in.rule, SeriesKey{in.ci_id, in.metric, in.attributes});
-      auto r = c.command({"EVAL", kRaise, "2", b_->key("events:open"), b_->key("events"), key,
-                          "evt-" + core::random_hex(8), i64(now_ms), in.kind, in.rule, in.ci_id, in.metric,
-                          labels_to_json(in.attributes), number_text(in.threshold), number_text(in.value),
-                          in.predicted_ms ? i64(*in.predicted_ms) : std::string(), in.summary,
-                          b_->key("event") + ":"});
-      if (!r) return std::move(r).error();
-      const redisReply* arr = r->get();
-      if (is_error(arr) || arr->type != REDIS_REPLY_ARRAY || arr->elements != 2) return reply_error(arr, "raise event");
-      const std::string id = reply_text(arr->element[0]);
-      auto e = load(c, id);
+      const std::string fresh = "evt-" + core::random_hex(8);
+      auto raised = optimistic<std::pair<std::string, bool>>(
+          c, "event " + key, [&]() -> core::Result<std::optional<std::pair<std::string, bool>>> {
+            auto held = open_id(c, key);
+            if (!held) return std::move(held).error();
+            const std::string& target = held->empty() ? fresh : *held;
+            auto r = c.command({"EVAL", kRaise, "3", b_->key("events:open"), b_->key("events"),
+                                b_->key("event", target), key, *held, fresh, i64(now_ms), in.kind, in.rule,
+                                in.ci_id, in.metric, labels_to_json(in.attributes), number_text(in.threshold),
+                                number_text(in.value), in.predicted_ms ? i64(*in.predicted_ms) : std::string(),
+                                in.summary});
+            if (!r) return std::move(r).error();
+            const redisReply* arr = r->get();
+            if (is_error(arr) || arr->type != REDIS_REPLY_ARRAY || arr->elements != 2)
+              return reply_error(arr, "raise event");
+            const std::int64_t opened = reply_int(arr->element[1]).value_or(-1);
+            if (opened < 0) return std::optional<std::pair<std::string, bool>>{};  // the index moved
+            return std::optional<std::pair<std::string, bool>>{{reply_text(arr->element[0]), opened == 1}};
+          });
+      if (!raised) return std::move(raised).error();
+      auto e = load(c, raised->first);
       if (!e) return std::move(e).error();
-      if (!*e) return core::make_error(StoreErrc::corrupt, "event " + id + " vanished");
-      return std::pair{std::move(**e), reply_int(arr->element[1]).value_or(0) == 1};
+      if (!*e) return core::make_error(StoreErrc::corrupt, "event " + raised->first + " vanished");
+      return std::pair{std::move(**e), raised->second};
     });
   }
 
   core::Result<std::optional<CapacityEvent>> resolve_event(std::string_view rule, const SeriesKey& series,
                                                            std::int64_t now_ms) override {
+    // KEYS: the open index, the event's hash; ARGV[1] the de-duplication
+    // key, ARGV[2] the id the index held.
     static const char* kResolve = R"lua(
-local id = redis.call('HGET', KEYS[1], ARGV[1])
-if not id then return false end
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
 redis.call('HDEL', KEYS[1], ARGV[1])
-redis.call('HSET', ARGV[3] .. id, 'state', 'resolved', 'resolved_ms', ARGV[2])
-return id)lua";
+redis.call('HSET', KEYS[2], 'state', 'resolved', 'resolved_ms', ARGV[3])
+return 1)lua";
     return b_->pool.with([&](Connection& c) -> core::Result<std::optional<CapacityEvent>> {
-      auto r = c.command({"EVAL", kResolve, "1", b_->key("events:open"), event_key(rule, series), i64(now_ms),
-                          b_->key("event") + ":"});
-      if (!r) return std::move(r).error();
-      if (is_error(r->get())) return reply_error(r->get(), "resolve event");
-      if ((*r)->type != REDIS_REPLY_STRING) return std::optional<CapacityEvent>{};
-      return load(c, reply_text(r->get()));
+      const std::string key = event_key(rule, series);
+      auto resolved = optimistic<std::string>(c, "event " + key, [&]() -> core::Result<std::optional<std::string>> {
+        auto held = open_id(c, key);
+        if (!held) return std::move(held).error();
+        if (held->empty()) return std::optional<std::string>{std::string()};  // nothing open
+        auto r = c.command({"EVAL", kResolve, "2", b_->key("events:open"), b_->key("event", *held), key, *held,
+                            i64(now_ms)});
+        if (!r) return std::move(r).error();
+        if (is_error(r->get())) return reply_error(r->get(), "resolve event");
+        if (reply_int(r->get()).value_or(0) != 1) return std::optional<std::string>{};  // the index moved
+        return std::optional<std::string>{*held};
+      });
+      if (!resolved) return std::move(resolved).error();
+      if (resolved->empty()) return std::optional<CapacityEvent>{};
+      return load(c, *resolved);
     });
   }
 
@@ -147,6 +175,14 @@ return id)lua";
   }
 
  private:
+  // The id of the open event of this de-duplication key; "" when none.
+  core::Result<std::string> open_id(Connection& c, const std::string& key) {
+    auto r = c.command({"HGET", b_->key("events:open"), key});
+    if (!r) return std::move(r).error();
+    if (is_error(r->get())) return reply_error(r->get(), "read open events");
+    return reply_text(r->get());
+  }
+
   // Open events only, through the open-events index (dedup key -> id):
   // what the evaluation reads every step.
   core::Result<std::vector<CapacityEvent>> list_open(const EventFilter& f) {
