@@ -3,6 +3,7 @@
 // line and key.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <vector>
 
@@ -115,6 +116,37 @@ timeout = "2s"
   auto unknown = load_string(s, "[[check]]\nname = \"x\"\ncolour = 1\n", "a.toml");
   ASSERT_FALSE(unknown);
   EXPECT_NE(unknown.error().message.find("a.toml:3"), std::string::npos) << unknown.error().message;
+}
+
+// agent.toml, then agent.d/*.toml in name order: later values win, checks
+// are appended, other files are ignored, and an error names the drop-in.
+TEST(Config, DropInsAreReadInNameOrderAfterTheFile) {
+  const Schema s = agent_like();
+  test::TempDir dir;
+  const std::string main = dir.file("agent.toml");
+  std::ofstream(main) << "collector_url = \"https://a:1\"\nretries = 5\n[[check]]\nname = \"ssh\"\n";
+  auto alone = load_file(s, main);
+  ASSERT_TRUE(alone) << alone.error().describe();
+  EXPECT_EQ(alone->integer("retries"), 5);
+  EXPECT_EQ(alone->config_path(), main);
+  EXPECT_EQ(drop_in_dir(main), dir.file("agent.d"));
+
+  std::filesystem::create_directory(dir.file("agent.d"));
+  std::ofstream(dir.file("agent.d/20-url.toml")) << "collector_url = \"https://b:2\"\n[[check]]\nname = \"web\"\n";
+  std::ofstream(dir.file("agent.d/10-retries.toml")) << "retries = 7\ncollector_url = \"https://c:3\"\n";
+  std::ofstream(dir.file("agent.d/README")) << "not toml = [";
+  auto merged = load_file(s, main);
+  ASSERT_TRUE(merged) << merged.error().describe();
+  EXPECT_EQ(merged->integer("retries"), 7);
+  EXPECT_EQ(merged->str("collector_url"), "https://b:2") << "20-url.toml comes after 10-retries.toml";
+  EXPECT_NE(merged->origin("collector_url").find("20-url.toml:1"), std::string::npos) << merged->origin("collector_url");
+  ASSERT_EQ(merged->tables("check").size(), 2u);
+  EXPECT_EQ(merged->tables("check")[1].str("name"), "web");
+
+  std::ofstream(dir.file("agent.d/30-bad.toml")) << "retries = \"many\"\n";
+  auto bad = load_file(s, main);
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("30-bad.toml:1"), std::string::npos) << bad.error().message;
 }
 
 TEST(Config, FlagsAreTypedToo) {

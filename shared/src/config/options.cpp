@@ -9,7 +9,9 @@
 #include "surveyor/config/options.hpp"
 #include "surveyor/core/duration.hpp"
 
+#include <algorithm>
 #include <charconv>
+#include <filesystem>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -127,11 +129,6 @@ core::Status read_table(const Schema& schema, const toml::table& table, const st
   return {};
 }
 
-std::string quote(const std::string& s) {
-  std::ostringstream os;
-  os << toml::value<std::string>(s);
-  return os.str();
-}
 
 }  // namespace
 
@@ -216,28 +213,70 @@ Settings defaults(const Schema& schema) {
   return s;
 }
 
-core::Result<Settings> load_string(const Schema& schema, std::string_view text,
-                                   const std::string& source_name) {
-  toml::table parsed;
+namespace {
+
+core::Result<toml::table> parse_text(std::string_view text, const std::string& source_name) {
   try {
-    parsed = toml::parse(text, source_name);
+    return toml::parse(text, source_name);
   } catch (const toml::parse_error& err) {
     return core::make_error(ConfigErrc::syntax, source_name + ":" +
                                                     std::to_string(err.source().begin.line) + ": " +
                                                     std::string(err.description()));
   }
-  Settings s = defaults(schema);
-  if (auto st = read_table(schema, parsed, source_name, s); !st) return std::move(st).error();
-  return s;
 }
 
-core::Result<Settings> load_file(const Schema& schema, const std::string& path) {
+core::Result<toml::table> parse_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return core::make_error(ConfigErrc::io, path + ": cannot open for reading");
   std::ostringstream buf;
   buf << in.rdbuf();
   if (in.bad()) return core::make_error(ConfigErrc::io, path + ": read failed");
-  return load_string(schema, buf.str(), path);
+  return parse_text(buf.str(), path);
+}
+
+}  // namespace
+
+core::Result<Settings> load_string(const Schema& schema, std::string_view text,
+                                   const std::string& source_name) {
+  auto parsed = parse_text(text, source_name);
+  if (!parsed) return std::move(parsed).error();
+  Settings s = defaults(schema);
+  if (auto st = read_table(schema, *parsed, source_name, s); !st) return std::move(st).error();
+  return s;
+}
+
+std::string toml_string(const std::string& s) {
+  std::ostringstream os;
+  os << toml::value<std::string>(s);
+  return os.str();
+}
+
+std::string drop_in_dir(const std::string& path) {
+  std::string base = path;
+  if (base.size() > 5 && base.ends_with(".toml")) base.resize(base.size() - 5);
+  return base + ".d";
+}
+
+core::Result<Settings> load_file(const Schema& schema, const std::string& path) {
+  std::vector<std::string> files{path};
+  std::error_code ec;
+  const std::filesystem::path dir = drop_in_dir(path);
+  if (std::filesystem::is_directory(dir, ec)) {
+    std::vector<std::string> drop_ins;
+    for (const auto& e : std::filesystem::directory_iterator(dir, ec))
+      if (e.path().extension() == ".toml" && e.is_regular_file(ec)) drop_ins.push_back(e.path().string());
+    if (ec) return core::make_error(ConfigErrc::io, dir.string() + ": " + ec.message());
+    std::sort(drop_ins.begin(), drop_ins.end());
+    files.insert(files.end(), drop_ins.begin(), drop_ins.end());
+  }
+  Settings s = defaults(schema);
+  for (const std::string& f : files) {
+    auto parsed = parse_file(f);
+    if (!parsed) return std::move(parsed).error();
+    if (auto st = read_table(schema, *parsed, f, s); !st) return std::move(st).error();
+  }
+  s.set_config_path(path);
+  return s;
 }
 
 core::Status set_from_text(const Schema& schema, Settings& settings, const std::string& key,
@@ -361,7 +400,7 @@ std::string value_text(const Value& v) {
         }
         else {
           std::string out = "[";
-          for (std::size_t i = 0; i < x.size(); ++i) out += (i ? ", " : "") + quote(x[i]);
+          for (std::size_t i = 0; i < x.size(); ++i) out += (i ? ", " : "") + toml_string(x[i]);
           return out + "]";
         }
       },
@@ -380,7 +419,7 @@ std::string print_toml(const Schema& schema, const Settings& settings) {
     const bool quoted = std::holds_alternative<std::string>(v) ||
                         std::holds_alternative<std::chrono::milliseconds>(v);
     const std::string text = value_text(v);
-    out += o.key + " = " + (quoted ? quote(text) : text) + "  # from " + settings.origin(o.key) + "\n\n";
+    out += o.key + " = " + (quoted ? toml_string(text) : text) + "  # from " + settings.origin(o.key) + "\n\n";
   }
   return out;
 }

@@ -83,6 +83,9 @@ class Settings {
 
   void set(const std::string& key, Value v, std::string origin);
   void add_table(const std::string& key, Settings s) { tables_[key].push_back(std::move(s)); }
+  // The configuration file they were read from ("" when none).
+  [[nodiscard]] const std::string& config_path() const { return config_path_; }
+  void set_config_path(std::string p) { config_path_ = std::move(p); }
 
  private:
   struct Entry {
@@ -91,6 +94,7 @@ class Settings {
   };
   std::map<std::string, Entry, std::less<>> values_;
   std::map<std::string, std::vector<Settings>, std::less<>> tables_;
+  std::string config_path_;
 };
 
 // Defaults only (and a check that required options are present).
@@ -100,7 +104,15 @@ class Settings {
 // values are errors naming the source, line and key.
 [[nodiscard]] core::Result<Settings> load_string(const Schema& schema, std::string_view toml,
                                                  const std::string& source_name);
+// A file, then its drop-ins: the *.toml files of the directory named after
+// it without ".toml" and with ".d" (agent.toml: agent.d/), in name order,
+// each overlaid on what came before (arrays of tables are appended), so a
+// configuration-management tool can own one file each.
 [[nodiscard]] core::Result<Settings> load_file(const Schema& schema, const std::string& path);
+// The drop-in directory of a configuration file (agent.toml: agent.d).
+[[nodiscard]] std::string drop_in_dir(const std::string& path);
+// `s` as a TOML basic string, quoted and escaped.
+[[nodiscard]] std::string toml_string(const std::string& s);
 
 // Sets one option from text (a command-line flag), converted by its type.
 [[nodiscard]] core::Status set_from_text(const Schema& schema, Settings& settings,
