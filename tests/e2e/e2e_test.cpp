@@ -704,6 +704,64 @@ TEST(EndToEnd, AgentWithAWrongTokenStopsWithExitCode2) {
   EXPECT_EQ(metric_value(metrics, "surveyor_enrollments_total"), 0u) << metrics;
 }
 
+// Enrollment by configuration management: `surveyor-agent --enroll` enrolls
+// once, records the collector in agent.d/, and exits 0; run again it
+// changes nothing; the agent then starts from agent.toml alone. A refused
+// token exits 3, an unreachable collector 1, each with a one-line reason.
+TEST(EndToEnd, AgentEnrollsOnceFromTheCommandLine) {
+  Stack s;
+  const std::string conf = s.dir.file("agent.toml");
+  std::ofstream(conf) << "state_dir = \"" << s.dir.file("agent-state") << "\"\n"
+                      << "sample_interval = \"1s\"\nreport_interval = \"2s\"\n";
+  std::ofstream(s.dir.file("token")) << "e2e-token\n";
+  std::filesystem::permissions(s.dir.file("token"), std::filesystem::perms::owner_read);
+  std::ofstream(s.dir.file("wrong")) << "not-the-token\n";
+  std::filesystem::permissions(s.dir.file("wrong"), std::filesystem::perms::owner_read);
+  const auto enroll = [&](const std::string& url, const std::string& token_file, const std::string& state_dir) {
+    Process p({test::binary("surveyor-agent"), "--config", conf, "--enroll", "--collector-url", url,
+               "--enrollment-token-file", token_file, "--state-dir", state_dir},
+              s.dir.path(), kEnv);
+    const auto st = p.stop(0, 60s);  // waits for it to exit by itself
+    return std::make_pair(st && WIFEXITED(*st) ? WEXITSTATUS(*st) : -1, p.output());
+  };
+  const std::string state_dir = s.dir.file("agent-state");
+  const auto [code, out] = enroll(s.url, s.dir.file("token"), state_dir);
+  ASSERT_EQ(code, 0) << out;
+  const std::string identity = test::read_file(state_dir + "/identity");
+  ASSERT_NE(identity.find("agent_id="), std::string::npos) << identity;
+  const std::string drop_in = test::read_file(s.dir.file("agent.d/50-enrollment.toml"));
+  EXPECT_NE(drop_in.find("collector_url = '" + s.url + "'"), std::string::npos) << drop_in;
+  EXPECT_NE(drop_in.find("enrollment_token_file"), std::string::npos) << drop_in;
+
+  const auto [again, again_out] = enroll(s.url, s.dir.file("token"), state_dir);
+  EXPECT_EQ(again, 0) << again_out;
+  EXPECT_NE(again_out.find("already enrolled"), std::string::npos) << again_out;
+  EXPECT_EQ(test::read_file(state_dir + "/identity"), identity) << "a second run changes nothing";
+  const std::string metrics = fetch_body(s.port, "/metrics", s.token);
+  EXPECT_EQ(metric_value(metrics, "surveyor_enrollments_total"), 1u) << metrics;
+
+  const auto [refused, refused_out] = enroll(s.url, s.dir.file("wrong"), s.dir.file("other-state"));
+  EXPECT_EQ(refused, 3) << refused_out;
+  EXPECT_NE(refused_out.find("refused the enrollment token"), std::string::npos) << refused_out;
+  const std::string nowhere = "http://127.0.0.1:" + std::to_string(test::free_port());
+  const auto [unreachable, unreachable_out] = enroll(nowhere, s.dir.file("token"), s.dir.file("third-state"));
+  EXPECT_EQ(unreachable, 1) << unreachable_out;
+  EXPECT_NE(unreachable_out.find("cannot reach the collector"), std::string::npos) << unreachable_out;
+  for (const std::string& o : {refused_out, unreachable_out}) {
+    std::size_t errors = 0;
+    for (std::size_t at = o.find(" error ["); at != std::string::npos; at = o.find(" error [", at + 1)) ++errors;
+    EXPECT_EQ(errors, 1u) << o;
+  }
+
+  // The agent started from agent.toml and its drop-ins reports as the
+  // identity --enroll made.
+  s.agent = std::make_unique<Process>(std::vector<std::string>{test::binary("surveyor-agent"), "--config", conf},
+                                      s.dir.path(), kEnv);
+  std::optional<json::object> ci;
+  ASSERT_TRUE(test::eventually([&] { return (ci = s.host_ci()).has_value(); }, 30s)) << s.agent->output();
+  EXPECT_NE(identity.find("ci_id=" + std::string(ci->at("id").as_string())), std::string::npos) << identity;
+}
+
 }  // namespace
 }  // namespace surveyor::e2e
 

@@ -9,11 +9,16 @@
 #include <boost/json/value.hpp>
 
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <optional>
 #include <set>
+#include <sstream>
 
 #include "surveyor/agent/inventory/collect.hpp"
 #include "surveyor/agent/runner/runner.hpp"
 #include "surveyor/agent/state/state_dir.hpp"
+#include "surveyor/agent/transport/sender.hpp"
 #include "surveyor/wire/codec.hpp"
 #include "surveyor/core/clock.hpp"
 #include "surveyor/core/duration.hpp"
@@ -163,6 +168,28 @@ struct RunOutcome {
 // fatal error, or SIGHUP (reload = true).
 // The runner's options from the settings, or why they cannot run (an
 // interval, a check): checked again before a reloaded file is taken.
+// How the agent talks to its collectors.
+http::ClientOptions client_options(const config::Settings& s) {
+  http::ClientOptions co;
+  co.timeout = s.duration("request_timeout");
+  co.user_agent = std::string("surveyor-agent/") + SURVEYOR_VERSION;
+  co.ca_file = s.str("ca_file");
+  co.pin_sha256 = s.str("pin_sha256");
+  return co;
+}
+
+// Why collector_url must not be used as it is (plain http to another host,
+// unless allowed); nothing when it may.
+std::optional<std::string> plain_http_refusal(const config::Settings& s, const std::vector<http::Url>& urls) {
+  for (const http::Url& url : urls)
+    if (url.scheme == "http" && !http::is_loopback(url.host) && !s.flag("allow_plain_http"))
+      return "collector_url " + url.to_string() +
+             " is plain http to another host: the agent's key and the enrollment token would cross the network in "
+             "clear text; use https:// (with ca_file or pin_sha256), or set allow_plain_http = true on a network "
+             "you trust";
+  return std::nullopt;
+}
+
 core::Result<runner::RunnerOptions> runner_options(const config::Settings& s) {
   const auto invalid = [](std::string message) { return core::make_error(config::ConfigErrc::invalid_value, std::move(message)); };
   auto token = config::read_secret(s, "enrollment_token");
@@ -220,20 +247,12 @@ RunOutcome run_once(const config::Settings& s, log::Logger& log, std::uint64_t r
   }
 
   const std::vector<http::Url> urls = *http::parse_url_list(o.collector_url);
-  for (const http::Url& url : urls)
-    if (url.scheme == "http" && !http::is_loopback(url.host) && !s.flag("allow_plain_http")) {
-      log.error("collector_url {} is plain http to another host: the agent's key and the enrollment token would "
-                "cross the network in clear text; use https:// (with ca_file or pin_sha256), or set "
-                "allow_plain_http = true on a network you trust",
-                url.to_string());
-      return {2};
-    }
+  if (auto refused = plain_http_refusal(s, urls)) {
+    log.error("{}", *refused);
+    return {2};
+  }
   boost::asio::io_context io(1);
-  http::ClientOptions co;
-  co.timeout = s.duration("request_timeout");
-  co.user_agent = std::string("surveyor-agent/") + SURVEYOR_VERSION;
-  co.ca_file = s.str("ca_file");
-  co.pin_sha256 = s.str("pin_sha256");
+  const http::ClientOptions co = client_options(s);
   std::vector<std::unique_ptr<http::Client>> clients;
   std::vector<http::Client*> client_list;
   for (const http::Url& url : urls) {
@@ -341,11 +360,7 @@ int rotate_key(const config::Settings& s) {
   req.body = "{}";
   req.headers = {{"Content-Type", "application/json"},
                  {"Authorization", "Bearer " + (**id).agent_id + ":" + (**id).agent_key}};
-  http::ClientOptions co;
-  co.timeout = s.duration("request_timeout");
-  co.ca_file = s.str("ca_file");
-  co.pin_sha256 = s.str("pin_sha256");
-  auto res = http::fetch(urls->front(), std::move(req), co);
+  auto res = http::fetch(urls->front(), std::move(req), client_options(s));
   if (!res || res->status != 200) {
     log.error("the collector did not rotate the key: {}", res ? "HTTP " + std::to_string(res->status) + ": " + res->body
                                                                : res.error().describe());
@@ -367,6 +382,121 @@ int rotate_key(const config::Settings& s) {
   }
   log.info("rotated the key of agent {}; a running agent picks it up when restarted", next.agent_id);
   return 0;
+}
+
+namespace {
+
+// What --enroll records in the configuration's drop-in directory, so the
+// agent started afterwards uses the collector it enrolled with.
+std::string enrollment_drop_in(const config::Settings& s) {
+  std::string out = "# Written by surveyor-agent --enroll.\ncollector_url = " +
+                    config::toml_string(s.str("collector_url")) + "\n";
+  for (const char* key : {"ca_file", "pin_sha256", "enrollment_token_file"})
+    if (s.has(key) && !s.str(key).empty()) out += std::string(key) + " = " + config::toml_string(s.str(key)) + "\n";
+  return out;
+}
+
+}  // namespace
+
+int enroll_once(const config::Settings& s) {
+  log::configure(s);
+  log::Logger log("agent");
+  const std::string collector = s.str("collector_url");
+  auto urls = http::parse_url_list(collector);
+  if (!urls) {
+    log.error("collector_url: {}", urls.error().describe());
+    return 2;
+  }
+  if (auto refused = plain_http_refusal(s, *urls)) {
+    log.error("{}", *refused);
+    return 2;
+  }
+  auto state = state::StateDir::open(s.str("state_dir"));
+  if (!state) {
+    log.error("{}", state.error().describe());
+    return 2;
+  }
+  // The drop-in, written only when it would change, once enrolled.
+  const auto record = [&]() -> int {
+    if (s.config_path().empty()) return 0;
+    const std::string dir = config::drop_in_dir(s.config_path());
+    const std::string path = dir + "/50-enrollment.toml";
+    const std::string text = enrollment_drop_in(s);
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream held_text;
+    held_text << in.rdbuf();
+    if (in && held_text.str() == text) return 0;
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (auto st = state::write_file_atomic(path, text, 0644); ec || !st) {
+      log.error("enrolled, but cannot write {}: {}", path, ec ? ec.message() : st.error().describe());
+      return 1;
+    }
+    log.info("wrote {}", path);
+    return 0;
+  };
+  auto held = state->load_identity();
+  if (!held) {
+    log.error("{}", held.error().describe());
+    return 1;
+  }
+  if (*held && http::share_an_endpoint((**held).collector_url, collector)) {
+    log.info("already enrolled as {} with {}; nothing to do", (**held).agent_id, (**held).collector_url);
+    return record();
+  }
+  auto token = config::read_secret(s, "enrollment_token");
+  if (!token) {
+    log.error("{}", token.error().message);
+    return 2;
+  }
+  if (token->empty()) {
+    log.error("no enrollment token: give enrollment_token_file (or enrollment_token)");
+    return 2;
+  }
+  const wire::Inventory inv = inventory::collect(roots_of(s), core::to_unix_ms(core::SystemClock().now()));
+  if (!inv.host.data) {
+    log.error("cannot enroll without a host identity: {}", inv.host.reason);
+    return 1;
+  }
+  wire::EnrollRequest er{*token, inv.host.data->host_id, inv.host.data->hostname, SURVEYOR_VERSION, {}, {}};
+  if (inv.hardware.data) {
+    er.system_uuid = inv.hardware.data->system_uuid;
+    er.system_serial = inv.hardware.data->system_serial;
+  }
+  std::string why;
+  for (const http::Url& url : *urls) {  // the first that answers
+    http::Request req;
+    req.method = "POST";
+    req.target = "/api/v1/enroll";
+    req.headers = {{"Content-Type", std::string(wire::kBinaryContentType)}};
+    req.body = wire::encode(er, wire::Format::binary);
+    auto res = http::fetch(url, std::move(req), client_options(s));
+    if (!res) {
+      why += (why.empty() ? "" : "; ") + res.error().describe();  // names the URL
+      continue;
+    }
+    if (res->status == 401) {
+      log.error("{} refused the enrollment token: {}", url.to_string(), res->body.substr(0, 200));
+      return 3;
+    }
+    auto answer = res->status == 201 ? wire::decode<wire::EnrollResponse>(res->body, wire::Format::binary)
+                                     : core::Result<wire::EnrollResponse>(core::make_error(
+                                           transport::TransportErrc::unexpected_status,
+                                           "HTTP " + std::to_string(res->status) + ": " + res->body.substr(0, 200)));
+    if (!answer) {
+      log.error("{} did not enroll this host: {}", url.to_string(), answer.error().describe());
+      return 1;
+    }
+    const state::Identity id{answer->agent_id, answer->agent_key, answer->ci_id, collector};
+    if (auto st = state->save_identity(id); !st) {
+      log.error("enrolled as {}, but cannot save the identity: {}", id.agent_id, st.error().describe());
+      return 1;
+    }
+    log.info("enrolled as {} (CI {}) with {}", id.agent_id, id.ci_id, url.to_string());
+    return record();
+  }
+  log.error("cannot reach the collector: {}", why);
+  return 1;
 }
 
 int print_inventory(const config::Settings& s) {

@@ -19,5 +19,10 @@ int main(int argc, char** argv) {
                              {{"--inventory", "collect the inventory once, print it as JSON and exit",
                                agent::app::print_inventory},
                               {"--rotate-key", "replace this agent's key with a new one from the collector and exit",
-                               agent::app::rotate_key}});
+                               agent::app::rotate_key},
+                              {"--enroll",
+                               "enroll with collector_url and the enrollment token once, record them in the "
+                               "configuration's drop-in directory and exit (0 enrolled or already, 1 unreachable or "
+                               "failed, 2 bad configuration, 3 token refused)",
+                               agent::app::enroll_once}});
 }
