@@ -6,7 +6,7 @@
 set -euo pipefail
 
 build_pkgs=(
-  g++ cmake ninja-build ccache pkg-config make
+  g++ cmake ninja-build ccache pkg-config make dpkg-dev
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libcereal-dev libhwloc-dev libhiredis-dev libsqlite3-dev nettle-dev zlib1g-dev libre2-dev libssl-dev
   libmbedtls-dev

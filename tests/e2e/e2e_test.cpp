@@ -731,7 +731,7 @@ TEST(EndToEnd, AgentEnrollsOnceFromTheCommandLine) {
   ASSERT_NE(identity.find("agent_id="), std::string::npos) << identity;
   const std::string drop_in = test::read_file(s.dir.file("agent.d/50-enrollment.toml"));
   EXPECT_NE(drop_in.find("collector_url = '" + s.url + "'"), std::string::npos) << drop_in;
-  EXPECT_NE(drop_in.find("enrollment_token_file"), std::string::npos) << drop_in;
+  EXPECT_EQ(drop_in.find("enrollment_token"), std::string::npos) << "the token is needed no more: " << drop_in;
 
   const auto [again, again_out] = enroll(s.url, s.dir.file("token"), state_dir);
   EXPECT_EQ(again, 0) << again_out;

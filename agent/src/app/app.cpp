@@ -8,6 +8,9 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -391,9 +394,25 @@ namespace {
 std::string enrollment_drop_in(const config::Settings& s) {
   std::string out = "# Written by surveyor-agent --enroll.\ncollector_url = " +
                     config::toml_string(s.str("collector_url")) + "\n";
-  for (const char* key : {"ca_file", "pin_sha256", "enrollment_token_file"})
+  // Not the token's file: once enrolled the agent needs it no more, and
+  // run as root --enroll may read a file the agent's user cannot.
+  for (const char* key : {"ca_file", "pin_sha256"})
     if (s.has(key) && !s.str(key).empty()) out += std::string(key) + " = " + config::toml_string(s.str(key)) + "\n";
   return out;
+}
+
+// Run as root (configuration management), --enroll writes files the agent's
+// own user must read: they are given to the state directory's owner.
+core::Status give_to_state_owner(const std::string& dir) {
+  struct stat d {};
+  if (::geteuid() != 0 || ::stat(dir.c_str(), &d) != 0 || d.st_uid == 0) return {};
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec))
+    if (e.is_regular_file(ec) && ::chown(e.path().c_str(), d.st_uid, d.st_gid) != 0)
+      return core::Error{std::error_code(errno, std::generic_category()),
+                         "cannot give " + e.path().string() + " to the state directory's owner"};
+  if (ec) return core::Error{ec, "cannot list " + dir};
+  return {};
 }
 
 }  // namespace
@@ -493,6 +512,10 @@ int enroll_once(const config::Settings& s) {
       return 1;
     }
     log.info("enrolled as {} (CI {}) with {}", id.agent_id, id.ci_id, url.to_string());
+    if (auto st = give_to_state_owner(s.str("state_dir")); !st) {
+      log.error("enrolled, but {}", st.error().describe());
+      return 1;
+    }
     return record();
   }
   log.error("cannot reach the collector: {}", why);

@@ -20,8 +20,9 @@ int run(const config::Settings& settings, const config::Reload& reload);
 // (--rotate-key); the old key stops working at once.
 int rotate_key(const config::Settings& settings);
 // --enroll: enrolls once with collector_url and the enrollment token, saves
-// the identity, records collector_url (and ca_file, pin_sha256 and the
-// token's file) in the configuration's drop-in directory, and exits: 0
+// the identity (given to the state directory's owner when run as root),
+// records collector_url (and ca_file, pin_sha256) in the configuration's
+// drop-in directory, and exits: 0
 // enrolled, or already enrolled with that collector (nothing changes); 1
 // the collector could not be reached or failed; 2 the configuration is
 // wrong; 3 the collector refused the token. Each failure is one line.

@@ -1,0 +1,70 @@
+# SPDX-License-Identifier: Apache-2.0
+# Where each file goes when installed, and the Debian packages made of them
+# (`make package`: packaging/package.sh runs CPack on the release tree):
+#   surveyor-agent      the agent, its plugins, unit, user and configuration
+#   surveyor-collector  the collector, its unit, user and configuration
+#   surveyor            the command line
+# Dependencies are computed from the binaries (dpkg-shlibdeps).
+include(GNUInstallDirs)
+set(SURVEYOR_PKG ${PROJECT_SOURCE_DIR}/packaging)
+
+install(TARGETS surveyor-agent RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT agent)
+install(TARGETS surveyor-plugin-redis LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}/surveyor/plugins COMPONENT agent)
+install(FILES ${SURVEYOR_PKG}/etc/agent.toml DESTINATION /etc/surveyor COMPONENT agent)
+install(FILES ${SURVEYOR_PKG}/systemd/surveyor-agent.service DESTINATION /lib/systemd/system COMPONENT agent)
+install(FILES ${SURVEYOR_PKG}/systemd/surveyor-agent.sysusers DESTINATION /usr/lib/sysusers.d
+        RENAME surveyor-agent.conf COMPONENT agent)
+
+install(TARGETS surveyor-collector RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT collector)
+install(FILES ${SURVEYOR_PKG}/etc/collector.toml DESTINATION /etc/surveyor COMPONENT collector)
+install(FILES ${SURVEYOR_PKG}/systemd/surveyor-collector.service DESTINATION /lib/systemd/system
+        COMPONENT collector)
+install(FILES ${SURVEYOR_PKG}/systemd/surveyor-collector.sysusers DESTINATION /usr/lib/sysusers.d
+        RENAME surveyor-collector.conf COMPONENT collector)
+
+install(TARGETS surveyor RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT cli)
+
+foreach(c agent collector cli)
+  if(c STREQUAL "cli")
+    set(pkg surveyor)
+  else()
+    set(pkg surveyor-${c})
+  endif()
+  install(FILES ${SURVEYOR_PKG}/deb/copyright DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/${pkg} COMPONENT ${c})
+endforeach()
+install(FILES ${PROJECT_SOURCE_DIR}/docs/configuration.md ${PROJECT_SOURCE_DIR}/docs/operations.md
+              ${PROJECT_SOURCE_DIR}/docs/install.md
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/surveyor-collector COMPONENT collector)
+install(FILES ${PROJECT_SOURCE_DIR}/docs/configuration.md ${PROJECT_SOURCE_DIR}/docs/install.md
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/surveyor-agent COMPONENT agent)
+
+set(CPACK_GENERATOR DEB)
+set(CPACK_PACKAGE_NAME surveyor)
+set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
+set(CPACK_PACKAGE_CONTACT "Surveyor maintainers <surveyor@localhost>")
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "configuration and capacity monitoring for IT service providers")
+set(CPACK_STRIP_FILES ON)
+set(CPACK_DEB_COMPONENT_INSTALL ON)
+set(CPACK_COMPONENTS_ALL agent collector cli)
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
+set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+set(CPACK_DEBIAN_PACKAGE_SECTION admin)
+set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
+set(CPACK_DEBIAN_AGENT_PACKAGE_NAME surveyor-agent)
+set(CPACK_DEBIAN_COLLECTOR_PACKAGE_NAME surveyor-collector)
+set(CPACK_DEBIAN_CLI_PACKAGE_NAME surveyor)
+set(CPACK_DEBIAN_AGENT_PACKAGE_DEPENDS "systemd")
+set(CPACK_DEBIAN_COLLECTOR_PACKAGE_DEPENDS "systemd")
+set(CPACK_COMPONENT_AGENT_DESCRIPTION
+    "Surveyor agent: reports this host's inventory, capacity and availability\n Lightweight agent that reports hardware and software inventory, capacity\n metrics and check results to a Surveyor collector. Enroll it with\n 'surveyor-agent --config /etc/surveyor/agent.toml --enroll'.")
+set(CPACK_COMPONENT_COLLECTOR_DESCRIPTION
+    "Surveyor collector: CMDB, capacity trends, availability and SLAs\n Central collector that keeps the configuration-management database, stores\n capacity trends, forecasts exhaustion and computes availability against\n SLAs, on an embedded SQLite store or a shared Redis.")
+set(CPACK_COMPONENT_CLI_DESCRIPTION
+    "Surveyor command line: CIs, trends, capacity and incidents\n The 'surveyor' command queries and changes a Surveyor collector through\n its API.")
+foreach(c AGENT COLLECTOR)
+  string(TOLOWER ${c} dir)
+  set(CPACK_DEBIAN_${c}_PACKAGE_CONTROL_EXTRA
+      "${SURVEYOR_PKG}/deb/${dir}/conffiles;${SURVEYOR_PKG}/deb/${dir}/postinst;${SURVEYOR_PKG}/deb/${dir}/prerm;${SURVEYOR_PKG}/deb/${dir}/postrm")
+  set(CPACK_DEBIAN_${c}_PACKAGE_CONTROL_STRICT_PERMISSION ON)
+endforeach()
+include(CPack)
