@@ -24,13 +24,19 @@ install(FILES ${SURVEYOR_PKG}/systemd/surveyor-collector.sysusers DESTINATION /u
 
 install(TARGETS surveyor RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT cli)
 
+# The changelog, compressed as Debian wants it (gzip -9n: no name or time).
+add_custom_command(OUTPUT ${CMAKE_BINARY_DIR}/changelog.gz
+                   COMMAND gzip -9nc ${SURVEYOR_PKG}/deb/changelog > ${CMAKE_BINARY_DIR}/changelog.gz
+                   DEPENDS ${SURVEYOR_PKG}/deb/changelog VERBATIM)
+add_custom_target(surveyor_changelog ALL DEPENDS ${CMAKE_BINARY_DIR}/changelog.gz)
 foreach(c agent collector cli)
   if(c STREQUAL "cli")
     set(pkg surveyor)
   else()
     set(pkg surveyor-${c})
   endif()
-  install(FILES ${SURVEYOR_PKG}/deb/copyright DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/${pkg} COMPONENT ${c})
+  install(FILES ${SURVEYOR_PKG}/deb/copyright ${CMAKE_BINARY_DIR}/changelog.gz
+          DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/${pkg} COMPONENT ${c})
 endforeach()
 install(FILES ${PROJECT_SOURCE_DIR}/docs/configuration.md ${PROJECT_SOURCE_DIR}/docs/operations.md
               ${PROJECT_SOURCE_DIR}/docs/install.md
@@ -41,7 +47,10 @@ install(FILES ${PROJECT_SOURCE_DIR}/docs/configuration.md ${PROJECT_SOURCE_DIR}/
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME surveyor)
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
-set(CPACK_PACKAGE_CONTACT "Surveyor maintainers <surveyor@localhost>")
+# Who answers for the packages: set it when building them for distribution.
+set(SURVEYOR_PACKAGE_MAINTAINER "Surveyor maintainers <surveyor@example.org>" CACHE STRING
+    "Maintainer field of the Debian packages")
+set(CPACK_PACKAGE_CONTACT "${SURVEYOR_PACKAGE_MAINTAINER}")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "configuration and capacity monitoring for IT service providers")
 set(CPACK_STRIP_FILES ON)
 set(CPACK_DEB_COMPONENT_INSTALL ON)

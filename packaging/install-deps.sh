@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # Installs the Debian 12 packages Surveyor needs to build, test and run, and
-# only those that are missing. Usage: packaging/install-deps.sh [build|test|run]...
+# only those that are missing. Usage: packaging/install-deps.sh [build|test|run|fuzz|package]...
 # (default: build, test and run). Runs apt-get as root, or through sudo when not root.
 set -euo pipefail
 
 build_pkgs=(
-  g++ cmake ninja-build ccache pkg-config make dpkg-dev
+  g++ cmake ninja-build ccache pkg-config make
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libcereal-dev libhwloc-dev libhiredis-dev libsqlite3-dev nettle-dev zlib1g-dev libre2-dev libssl-dev
   libmbedtls-dev
@@ -15,6 +15,7 @@ build_pkgs=(
 test_pkgs=(libgtest-dev libgmock-dev libbenchmark-dev redis-server redis-tools hwloc procps util-linux iproute2 openssl
   monitoring-plugins-basic tzdata)
 fuzz_pkgs=(clang libclang-rt-14-dev)
+package_pkgs=(dpkg-dev lintian)
 run_pkgs=(ca-certificates tzdata)
 
 want=()
@@ -25,7 +26,8 @@ for set_name in "$@"; do
     test) want+=("${test_pkgs[@]}") ;;
     run) want+=("${run_pkgs[@]}") ;;
     fuzz) want+=("${fuzz_pkgs[@]}") ;;
-    *) echo "install-deps: unknown set '$set_name' (build, test, run, fuzz)" >&2; exit 2 ;;
+    package) want+=("${package_pkgs[@]}") ;;
+    *) echo "install-deps: unknown set '$set_name' (build, test, run, fuzz, package)" >&2; exit 2 ;;
   esac
 done
 

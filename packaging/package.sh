@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # The Debian packages (surveyor-agent, surveyor-collector, surveyor) from the
-# release tree, into build/packages/. Usage: packaging/package.sh
+# release tree, into build/packages/, then lintian's verdict on them.
+# Usage: packaging/package.sh
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ROOT/packaging/common.sh"
-"$ROOT/packaging/install-deps.sh" build >/dev/null
+"$ROOT/packaging/install-deps.sh" build package >/dev/null
 BUILD="$ROOT/build/release"
 build_tree "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
 mkdir -p "$ROOT/build/packages"
@@ -14,3 +15,8 @@ rm -rf "$ROOT/build/packages/_CPack_Packages"
 for f in "$ROOT"/build/packages/*.deb; do
   printf '%s  %s kB\n' "$(basename "$f")" "$(( $(stat -c %s "$f") / 1024 ))"
 done
+# Errors fail the script; the warnings kept are listed in docs/install.md.
+rc=0
+out=$(lintian --fail-on error --tag-display-limit 0 "$ROOT"/build/packages/*.deb 2>&1) || rc=$?
+printf '%s\n' "$out" | grep -v 'root privileges' || true
+exit "$rc"
