@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 # A thin front to the scripts in packaging/ and to CMake.
-.PHONY: run test build package deps fuzz bench clean
+.PHONY: run test build package test-install deps fuzz bench clean
 
 run:            ## build, start collector + agent for this host; Ctrl-C stops
 	packaging/dev-run.sh
@@ -15,6 +15,9 @@ build:          ## release binaries in build/release/bin
 
 package:        ## Debian packages (agent, collector, command line) in build/packages/
 	packaging/package.sh
+
+test-install:   ## install, upgrade, remove and purge the packages ON THIS MACHINE (a throwaway one; root)
+	packaging/test-install.sh
 
 deps:           ## install every Debian package the project uses
 	packaging/install-deps.sh
