@@ -53,6 +53,12 @@ bool redis_answers(const std::string& host, std::uint16_t port) {
   return ok;
 }
 
+// $SURVEYOR_REDIS_SERVER, or Debian's redis-server.
+std::string redis_server_binary() {
+  const char* bin = std::getenv("SURVEYOR_REDIS_SERVER");
+  return bin ? bin : "/usr/bin/redis-server";
+}
+
 // A redis-server owned by this process, killed by the static destructor.
 }  // namespace
 
@@ -178,8 +184,7 @@ RedisAddress test_redis() {
 
 RedisServer::RedisServer(const std::vector<std::string>& settings)
     : dir_(std::make_unique<TempDir>()), addr_{"127.0.0.1", free_port()} {
-  const char* bin = std::getenv("SURVEYOR_REDIS_SERVER");
-  std::vector<std::string> argv{bin ? bin : "/usr/bin/redis-server", "--port", std::to_string(addr_.port),
+  std::vector<std::string> argv{redis_server_binary(), "--port", std::to_string(addr_.port),
                                 "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir",
                                 dir_->path().string(), "--daemonize", "no"};
   argv.insert(argv.end(), settings.begin(), settings.end());
@@ -199,9 +204,8 @@ RedisSentinel::RedisSentinel(const RedisAddress& master, const std::string& name
                       << "sentinel monitor " << name << " " << master.host << " " << master.port << " " << quorum
                       << "\nsentinel down-after-milliseconds " << name << " " << down_after.count()
                       << "\nsentinel failover-timeout " << name << " 10000\n";
-  const char* bin = std::getenv("SURVEYOR_REDIS_SERVER");
   proc_ = std::make_unique<Process>(
-      std::vector<std::string>{bin ? bin : "/usr/bin/redis-server", conf, "--sentinel", "--daemonize", "no"},
+      std::vector<std::string>{redis_server_binary(), conf, "--sentinel", "--daemonize", "no"},
       dir_->path());
   if (!eventually([&] { return redis_answers(addr_.host, addr_.port); }, std::chrono::seconds(10)))
     throw std::runtime_error("redis-server --sentinel did not start: " + proc_->output());

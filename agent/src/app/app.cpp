@@ -13,12 +13,11 @@
 
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <optional>
 #include <set>
-#include <sstream>
 
 #include "surveyor/agent/inventory/collect.hpp"
+#include "surveyor/agent/inventory/host_facts.hpp"
 #include "surveyor/agent/runner/runner.hpp"
 #include "surveyor/agent/state/state_dir.hpp"
 #include "surveyor/agent/transport/sender.hpp"
@@ -441,10 +440,7 @@ int enroll_once(const config::Settings& s) {
     const std::string dir = config::drop_in_dir(s.config_path());
     const std::string path = dir + "/50-enrollment.toml";
     const std::string text = enrollment_drop_in(s);
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream held_text;
-    held_text << in.rdbuf();
-    if (in && held_text.str() == text) return 0;
+    if (auto held_text = inventory::read_text(path); held_text && *held_text == text) return 0;
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
     if (auto st = state::write_file_atomic(path, text, 0644); ec || !st) {

@@ -25,10 +25,11 @@ class RedisHealth final : public Bound<StoreHealth> {
   core::Result<Durability> durability() override {
     const int wait = b_->options.wait_replicas;
     return b_->pool.with([wait](Connection& c) -> core::Result<Durability> {
-      auto got = c.pipeline({{"CONFIG", "GET", "appendonly"},
-                             {"CONFIG", "GET", "appendfsync"},
-                             {"CONFIG", "GET", "maxmemory-policy"},
-                             {"INFO", "replication"}});
+      std::vector<Argv> reads{{"CONFIG", "GET", "appendonly"},
+                              {"CONFIG", "GET", "appendfsync"},
+                              {"CONFIG", "GET", "maxmemory-policy"}};
+      if (wait > 0) reads.push_back({"INFO", "replication"});
+      auto got = c.pipeline(reads);
       if (!got) return std::move(got).error();
       std::map<std::string, std::string> conf;
       for (const Reply& r : *got)
@@ -36,23 +37,17 @@ class RedisHealth final : public Bound<StoreHealth> {
           conf[reply_text(r->element[0])] = reply_text(r->element[1]);
       // Reports wait for replicas that are not there: each is refused.
       std::optional<int> replicas;
-      if (const std::string info = reply_text(got->back().get()); !info.empty()) {
-        const auto at = info.find("connected_slaves:");
-        if (at != std::string::npos) replicas = std::atoi(info.c_str() + at + 17);
-      }
+      if (wait > 0)
+        if (const std::string n = info_field(reply_text(got->back().get()), "connected_slaves"); !n.empty())
+          replicas = std::atoi(n.c_str());
       if (!conf.contains("appendonly") || !conf.contains("maxmemory-policy")) {
         auto info = c.command({"INFO", "all"});
         if (!info) return std::move(info).error();
         if (is_error(info->get())) return reply_error(info->get(), "read Redis settings");
         const std::string text = reply_text(info->get());
-        const auto field_of = [&text](const std::string& name) -> std::string {
-          const auto at = text.find("\n" + name + ":");
-          if (at == std::string::npos) return {};
-          const auto from = at + name.size() + 2;
-          return text.substr(from, text.find_first_of("\r\n", from) - from);
-        };
-        if (const std::string aof = field_of("aof_enabled"); !aof.empty()) conf["appendonly"] = aof == "1" ? "yes" : "no";
-        conf["maxmemory-policy"] = field_of("maxmemory_policy");
+        if (const std::string aof = info_field(text, "aof_enabled"); !aof.empty())
+          conf["appendonly"] = aof == "1" ? "yes" : "no";
+        conf["maxmemory-policy"] = info_field(text, "maxmemory_policy");
       }
       Durability d = durability_of(conf);
       if (wait > 0 && replicas && *replicas < wait)
@@ -64,6 +59,14 @@ class RedisHealth final : public Bound<StoreHealth> {
   }
 
  private:
+  // A field of an INFO answer ("name:value" lines); "" when absent.
+  static std::string info_field(const std::string& text, const std::string& name) {
+    const auto at = text.find("\n" + name + ":");
+    if (at == std::string::npos) return {};
+    const auto from = at + name.size() + 2;
+    return text.substr(from, text.find_first_of("\r\n", from) - from);
+  }
+
   static Durability durability_of(const std::map<std::string, std::string>& conf) {
     Durability d;
     const auto value = [&conf](const char* k) {
