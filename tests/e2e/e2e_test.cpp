@@ -704,7 +704,7 @@ TEST(EndToEnd, AgentWithAWrongTokenStopsWithExitCode2) {
   EXPECT_EQ(metric_value(metrics, "surveyor_enrollments_total"), 0u) << metrics;
 }
 
-// Enrollment by configuration management: `surveyor-agent --enroll` enrolls
+// Enrollment by configuration management: `surveyor-agent enroll` enrolls
 // once, records the collector in agent.d/, and exits 0; run again it
 // changes nothing; the agent then starts from agent.toml alone. A refused
 // token exits 3, an unreachable collector 1, each with a one-line reason.
@@ -717,9 +717,16 @@ TEST(EndToEnd, AgentEnrollsOnceFromTheCommandLine) {
   std::filesystem::permissions(s.dir.file("token"), std::filesystem::perms::owner_read);
   std::ofstream(s.dir.file("wrong")) << "not-the-token\n";
   std::filesystem::permissions(s.dir.file("wrong"), std::filesystem::perms::owner_read);
-  const auto enroll = [&](const std::string& url, const std::string& token_file, const std::string& state_dir) {
-    Process p({test::binary("surveyor-agent"), "--config", conf, "--enroll", "--collector-url", url,
-               "--enrollment-token-file", token_file, "--state-dir", state_dir},
+  // The subcommand form, `enroll --collector URL --token-file F`, as the
+  // flag form, `--enroll --collector-url URL --enrollment-token-file F`.
+  const auto enroll = [&](const std::string& url, const std::string& token_file, const std::string& state_dir,
+                          bool as_command = true) {
+    Process p(as_command ? std::vector<std::string>{test::binary("surveyor-agent"), "enroll", "--collector", url,
+                                                    "--token-file", token_file, "--config", conf, "--state-dir",
+                                                    state_dir}
+                         : std::vector<std::string>{test::binary("surveyor-agent"), "--config", conf, "--enroll",
+                                                    "--collector-url", url, "--enrollment-token-file", token_file,
+                                                    "--state-dir", state_dir},
               s.dir.path(), kEnv);
     const auto st = p.stop(0, 60s);  // waits for it to exit by itself
     return std::make_pair(st && WIFEXITED(*st) ? WEXITSTATUS(*st) : -1, p.output());
@@ -733,7 +740,7 @@ TEST(EndToEnd, AgentEnrollsOnceFromTheCommandLine) {
   EXPECT_NE(drop_in.find("collector_url = '" + s.url + "'"), std::string::npos) << drop_in;
   EXPECT_EQ(drop_in.find("enrollment_token"), std::string::npos) << "the token is needed no more: " << drop_in;
 
-  const auto [again, again_out] = enroll(s.url, s.dir.file("token"), state_dir);
+  const auto [again, again_out] = enroll(s.url, s.dir.file("token"), state_dir, false);
   EXPECT_EQ(again, 0) << again_out;
   EXPECT_NE(again_out.find("already enrolled"), std::string::npos) << again_out;
   EXPECT_EQ(test::read_file(state_dir + "/identity"), identity) << "a second run changes nothing";
@@ -744,7 +751,8 @@ TEST(EndToEnd, AgentEnrollsOnceFromTheCommandLine) {
   EXPECT_EQ(refused, 3) << refused_out;
   EXPECT_NE(refused_out.find("refused the enrollment token"), std::string::npos) << refused_out;
   const std::string nowhere = "http://127.0.0.1:" + std::to_string(test::free_port());
-  const auto [unreachable, unreachable_out] = enroll(nowhere, s.dir.file("token"), s.dir.file("third-state"));
+  const auto [unreachable, unreachable_out] =
+      enroll(nowhere, s.dir.file("token"), s.dir.file("third-state"), false);
   EXPECT_EQ(unreachable, 1) << unreachable_out;
   EXPECT_NE(unreachable_out.find("cannot reach the collector"), std::string::npos) << unreachable_out;
   for (const std::string& o : {refused_out, unreachable_out}) {

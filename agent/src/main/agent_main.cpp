@@ -24,5 +24,9 @@ int main(int argc, char** argv) {
                                "enroll with collector_url and the enrollment token once, record them in the "
                                "configuration's drop-in directory and exit (0 enrolled or already, 1 unreachable or "
                                "failed, 2 bad configuration, 3 token refused)",
-                               agent::app::enroll_once}});
+                               agent::app::enroll_once,
+                               "enroll",
+                               {{"--collector", "collector_url"},
+                                {"--token-file", "enrollment_token_file"}},
+                               "/etc/surveyor/agent.toml"}});
 }

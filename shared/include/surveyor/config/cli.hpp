@@ -34,6 +34,12 @@ struct Mode {
   std::string flag;
   std::string help;
   std::function<int(const Settings&)> run;
+  // Also a subcommand of this name (`surveyor-agent enroll ...`), taking
+  // the daemon's flags plus `shorthands` (flag → option key), and reading
+  // `default_config` when --config is not given and that file exists.
+  std::string command = {};
+  std::vector<std::pair<std::string, std::string>> shorthands = {};
+  std::string default_config = {};
 };
 
 // The whole main() of a daemon: --config FILE, --print-config,
