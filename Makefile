@@ -5,7 +5,7 @@
 run:            ## build, start collector + agent for this host; Ctrl-C stops
 	packaging/dev-run.sh
 
-test:           ## sanitizer build, throwaway redis-server, all tests
+test:           ## sanitizer build, throwaway redis-server, all tests, then the install test
 	packaging/test.sh
 
 build:          ## release binaries in build/release/bin
@@ -13,10 +13,10 @@ build:          ## release binaries in build/release/bin
 	cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DSURVEYOR_BUILD_TESTS=OFF
 	cmake --build build/release
 
-package:        ## Debian packages (agent, collector, command line) in build/packages/
+package:        ## Debian and RPM packages (agent, collector, command line) in build/packages/
 	packaging/package.sh
 
-test-install:   ## install, upgrade, remove and purge the packages ON THIS MACHINE (a throwaway one; root)
+test-install:   ## install, upgrade, remove and purge the packages in a throwaway root (root; part of make test)
 	packaging/test-install.sh
 
 deps:           ## install every Debian package the project uses

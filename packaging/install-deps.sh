@@ -15,7 +15,7 @@ build_pkgs=(
 test_pkgs=(libgtest-dev libgmock-dev libbenchmark-dev redis-server redis-tools hwloc procps util-linux iproute2 openssl
   monitoring-plugins-basic tzdata)
 fuzz_pkgs=(clang libclang-rt-14-dev)
-package_pkgs=(dpkg-dev lintian)
+package_pkgs=(dpkg-dev lintian rpm)
 run_pkgs=(ca-certificates tzdata)
 
 want=()

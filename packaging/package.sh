@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# The Debian packages (surveyor-agent, surveyor-collector, surveyor) from the
-# release tree, into build/packages/, then lintian's verdict on them.
+# The Debian and RPM packages (surveyor-agent, surveyor-collector, surveyor)
+# from the release tree, into build/packages/, then lintian's verdict on the
+# Debian ones.
 # Usage: packaging/package.sh
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ROOT/packaging/common.sh"
 "$ROOT/packaging/install-deps.sh" build package >/dev/null
 BUILD="$ROOT/build/release"
-build_tree "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
+build_tree "$BUILD" -DCMAKE_BUILD_TYPE=Release -DSURVEYOR_BUILD_TESTS=OFF >/dev/null
 mkdir -p "$ROOT/build/packages"
-(cd "$BUILD" && cpack -G DEB -B "$ROOT/build/packages" >/dev/null)
+rm -f "$ROOT"/build/packages/*.deb "$ROOT"/build/packages/*.rpm
+(cd "$BUILD" && cpack -G "DEB;RPM" -B "$ROOT/build/packages" >/dev/null 2>&1) \
+  || { echo "package: cpack failed (cd $BUILD && cpack -G 'DEB;RPM' says why)" >&2; exit 1; }
 rm -rf "$ROOT/build/packages/_CPack_Packages"
-for f in "$ROOT"/build/packages/*.deb; do
+for f in "$ROOT"/build/packages/*.deb "$ROOT"/build/packages/*.rpm; do
   printf '%s  %s kB\n' "$(basename "$f")" "$(( $(stat -c %s "$f") / 1024 ))"
 done
 # Errors fail the script; the warnings kept are listed in docs/install.md.

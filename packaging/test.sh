@@ -3,7 +3,8 @@
 # `make test`: installs what the tests need, builds everything with
 # AddressSanitizer and UndefinedBehaviorSanitizer (warnings are errors),
 # starts a throwaway redis-server on a free loopback port, runs every test
-# with CTest, and stops what it started.
+# with CTest, and stops what it started; then, as root, the packages' install
+# test in a throwaway root.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ROOT/packaging/common.sh"
@@ -41,3 +42,11 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export TMPDIR="$WORK"
 ctest --test-dir "$BUILD" -j "$(nproc)" --output-on-failure --timeout 300
+
+# The packages: built, checked by lintian, installed, upgraded, removed and
+# purged in a throwaway root (packaging/test-install.sh), which needs root.
+if [ "$(id -u)" -eq 0 ]; then
+  "$ROOT/packaging/test-install.sh"
+else
+  echo "NOT RUN: the package install test (packaging/test-install.sh) needs root" >&2
+fi
