@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 # A thin front to the scripts in packaging/ and to CMake.
-.PHONY: run test build package test-install deps fuzz bench clean
+.PHONY: run test build ui package test-install deps fuzz bench clean
 
 run:            ## build, start collector + agent for this host; Ctrl-C stops
 	packaging/dev-run.sh
@@ -12,6 +12,9 @@ build:          ## release binaries in build/release/bin
 	packaging/install-deps.sh build
 	cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DSURVEYOR_BUILD_TESTS=OFF
 	cmake --build build/release
+
+ui:             ## the web console (web/, npm ci + vite) into build/ui/
+	packaging/build-ui.sh
 
 package:        ## Debian and RPM packages (agent, collector, command line) in build/packages/
 	packaging/package.sh

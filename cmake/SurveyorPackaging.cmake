@@ -24,6 +24,13 @@ install(FILES ${SURVEYOR_PKG}/systemd/surveyor-collector.sysusers DESTINATION /u
 
 install(TARGETS surveyor RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT cli)
 
+# The web console, built by packaging/build-ui.sh (package.sh passes
+# -DSURVEYOR_UI_DIR=build/ui), where the collector's ui_dir defaults to.
+set(SURVEYOR_UI_DIR "" CACHE PATH "the built web console to install with the collector (empty: none)")
+if(SURVEYOR_UI_DIR)
+  install(DIRECTORY ${SURVEYOR_UI_DIR}/ DESTINATION ${CMAKE_INSTALL_DATADIR}/surveyor/ui COMPONENT collector)
+endif()
+
 # The changelog, compressed as Debian wants it (gzip -9n: no name or time).
 add_custom_command(OUTPUT ${CMAKE_BINARY_DIR}/changelog.gz
                    COMMAND gzip -9nc ${SURVEYOR_PKG}/deb/changelog > ${CMAKE_BINARY_DIR}/changelog.gz

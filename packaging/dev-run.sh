@@ -11,6 +11,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 "$ROOT/packaging/install-deps.sh" build run
 BUILD="$ROOT/build/release"
 build_tree "$BUILD" -DCMAKE_BUILD_TYPE=Release -DSURVEYOR_BUILD_TESTS=OFF
+"$ROOT/packaging/build-ui.sh" "$ROOT/build/ui"
 BIN="$BUILD/bin"
 
 PORT=${SURVEYOR_PORT:-8080}
@@ -52,7 +53,7 @@ stop() {
 }
 trap stop INT TERM EXIT
 
-setsid "$BIN/surveyor-collector" --listen "127.0.0.1:$PORT" --store "$STORE" \
+setsid "$BIN/surveyor-collector" --listen "127.0.0.1:$PORT" --store "$STORE" --ui-dir "$ROOT/build/ui" \
   --tls-cert "$RUN/certs/server.pem" --tls-key "$RUN/certs/server-key.pem" &
 pids+=($!)
 for _ in $(seq 1 100); do
@@ -68,6 +69,7 @@ pids+=($!)
 cat <<MSG
 
   Surveyor is running.
+    console:    $URL/ui/   (sign in with the token in $RUN/admin-token; the CA below must be trusted)
     API:        $URL/api/v1/cis   (health: $URL/readyz, metrics: $URL/metrics)
     store:      $RUN/surveyor.db
     agent:      reports every 60 s, samples every 10 s

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # Installs the Debian 12 packages Surveyor needs to build, test and run, and
-# only those that are missing. Usage: packaging/install-deps.sh [build|test|run|fuzz|package]...
+# only those that are missing. Usage: packaging/install-deps.sh [build|test|run|fuzz|package|ui|browser]...
 # (default: build, test and run). Runs apt-get as root, or through sudo when not root.
 set -euo pipefail
 
@@ -17,6 +17,12 @@ test_pkgs=(libgtest-dev libgmock-dev libbenchmark-dev redis-server redis-tools h
 fuzz_pkgs=(clang libclang-rt-14-dev)
 package_pkgs=(dpkg-dev lintian rpm)
 run_pkgs=(ca-certificates tzdata)
+# The web console's build (web/: npm ci, vite): Debian's Node.js and npm,
+# unless a Node.js with its npm is installed already.
+ui_pkgs=()
+command -v npm >/dev/null 2>&1 && command -v node >/dev/null 2>&1 || ui_pkgs=(nodejs npm)
+# Its tests: Debian's Chromium, driven by playwright-core (web/package.json).
+browser_pkgs=(chromium fonts-dejavu-core)
 
 want=()
 [ $# -eq 0 ] && set -- build test run
@@ -27,7 +33,9 @@ for set_name in "$@"; do
     run) want+=("${run_pkgs[@]}") ;;
     fuzz) want+=("${fuzz_pkgs[@]}") ;;
     package) want+=("${package_pkgs[@]}") ;;
-    *) echo "install-deps: unknown set '$set_name' (build, test, run, fuzz, package)" >&2; exit 2 ;;
+    ui) want+=("${ui_pkgs[@]}") ;;
+    browser) want+=("${browser_pkgs[@]}") ;;
+    *) echo "install-deps: unknown set '$set_name' (build, test, run, fuzz, package, ui, browser)" >&2; exit 2 ;;
   esac
 done
 

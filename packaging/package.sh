@@ -9,7 +9,8 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ROOT/packaging/common.sh"
 "$ROOT/packaging/install-deps.sh" build package >/dev/null
 BUILD="$ROOT/build/release"
-build_tree "$BUILD" -DCMAKE_BUILD_TYPE=Release -DSURVEYOR_BUILD_TESTS=OFF >/dev/null
+"$ROOT/packaging/build-ui.sh" "$ROOT/build/ui" >/dev/null
+build_tree "$BUILD" -DCMAKE_BUILD_TYPE=Release -DSURVEYOR_BUILD_TESTS=OFF -DSURVEYOR_UI_DIR="$ROOT/build/ui" >/dev/null
 mkdir -p "$ROOT/build/packages"
 rm -f "$ROOT"/build/packages/*.deb "$ROOT"/build/packages/*.rpm
 (cd "$BUILD" && cpack -G "DEB;RPM" -B "$ROOT/build/packages" >/dev/null 2>&1) \

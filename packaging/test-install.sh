@@ -77,6 +77,14 @@ stop_all() {
   wait 2>/dev/null || true
   pids=()
 }
+http_status() {  # PORT PATH: the status code of a GET on 127.0.0.1
+  local line
+  exec 3<>"/dev/tcp/127.0.0.1/$1"
+  printf 'GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' "$2" >&3
+  read -r line <&3
+  exec 3<&-
+  echo "$line" | cut -d' ' -f2
+}
 wait_for() {  # SECONDS COMMAND...: until COMMAND succeeds
   local n=$1
   shift
@@ -133,6 +141,8 @@ cycle() {
   start_as surveyor surveyor-collector
   wait_for 20 bash -c "exec 3<>/dev/tcp/127.0.0.1/$PORT" \
     || fail "$format: the collector did not listen: $(cat "$WORK/surveyor-collector.log")"
+  [ "$(http_status "$PORT" /ui/fleet)" = 200 ] && [ -f /usr/share/surveyor/ui/index.html ] \
+    || fail "$format: the web console is not served from /usr/share/surveyor/ui"
   chmod 0711 "$WORK"  # the collector's user writes the token into out/
   install -d -o surveyor "$WORK/out"
   runuser -u surveyor -- surveyor-collector enrollment create --config /etc/surveyor/collector.toml --uses 1 \

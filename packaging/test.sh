@@ -2,14 +2,16 @@
 # SPDX-License-Identifier: Apache-2.0
 # `make test`: installs what the tests need, builds everything with
 # AddressSanitizer and UndefinedBehaviorSanitizer (warnings are errors),
-# starts a throwaway redis-server on a free loopback port, runs every test
-# with CTest, and stops what it started; then, as root, the packages' install
+# builds the web console, starts a throwaway redis-server on a free loopback
+# port, runs every test with CTest (the console's in headless Chromium; its
+# screenshots in build/asan/ui-artifacts/), and stops what it started; then, as root, the packages' install
 # test in a throwaway root.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ROOT/packaging/common.sh"
 
-"$ROOT/packaging/install-deps.sh" build test
+"$ROOT/packaging/install-deps.sh" build test ui browser
+"$ROOT/packaging/build-ui.sh" "$ROOT/build/ui"
 BUILD="$ROOT/build/asan"
 build_tree "$BUILD" -DCMAKE_BUILD_TYPE=Debug -DSURVEYOR_SANITIZE=ON -DSURVEYOR_WERROR=ON -DSURVEYOR_BUILD_TESTS=ON
 

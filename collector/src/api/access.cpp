@@ -33,6 +33,9 @@ constexpr std::array kAccess{
     RouteAccess{"healthz", Access::open},
     RouteAccess{"readyz", Access::open},
     RouteAccess{"metrics", Access::viewer},  // open with metrics_public
+    RouteAccess{"console.root", Access::open},
+    RouteAccess{"console", Access::open},  // the page's code; its data needs a token
+    RouteAccess{"whoami", Access::viewer},
     RouteAccess{"enroll", Access::agent},
     RouteAccess{"reports", Access::agent},
     RouteAccess{"agents.rotate_key", Access::agent},
@@ -194,6 +197,8 @@ std::optional<http::Response> Api::authorize(const http::Request& q, std::string
                     std::string(kAccessNames.name(*access)));
   if (auto refused = rate_limited("token " + t.name)) return refused;
   p.actor = q.peer.empty() ? t.name : t.name + " (" + q.peer + ")";
+  p.token_name = t.name;
+  p.role = std::string(store::to_string(t.role));
   return std::nullopt;
 }
 

@@ -49,6 +49,7 @@ void Api::register_routes(server::Router& r) {
   routes_incidents(r);
   routes_credentials(r);
   routes_health(r);
+  routes_console(r);
   r.set_guard([this](const http::Request& q, std::string_view route, server::Params& p) { return refusal(q, route, p); });
 }
 

@@ -79,6 +79,12 @@ http::Response Api::get_forecast(const server::Params& p) {
   auto min_points = query::count_param(p, "min_points", 3, 3, 1'000'000);
   if (!min_points) return query_failure(min_points.error());
   r.min_points = *min_points;
+  std::size_t band_points = 0;
+  if (!p.query_or("band").empty()) {
+    auto band = query::count_param(p, "band", 0, 2, 1000);
+    if (!band) return query_failure(band.error());
+    band_points = *band;
+  }
 
   auto items = capacity::run_forecast(*stores_.series, r);
   if (!items) return query_failure(items.error());
@@ -102,6 +108,18 @@ http::Response Api::get_forecast(const server::Params& p) {
                       {"days", t.at_ms ? json::value(static_cast<double>(*t.at_ms - r.now_ms) / 86'400'000.0)
                                        : json::value(nullptr)}};
       o["threshold"] = std::move(th);
+    }
+    // The line and its 95 % prediction band, from the first fitted point to
+    // `predict` ahead (or `window` ahead without it), for a chart.
+    if (band_points != 0) {
+      json::array band;
+      if (it.fit) {
+        const std::int64_t to = r.now_ms + (r.predict_seconds ? static_cast<std::int64_t>(*r.predict_seconds * 1000)
+                                                              : r.window_ms);
+        for (const capacity::BandPoint& b : capacity::prediction_band(*it.fit, it.fit->first_ms, to, band_points))
+          band.push_back(json::array{b.time_ms, query::number_json(b.fitted), query::number_json(b.lower), query::number_json(b.upper)});
+      }
+      o["band"] = std::move(band);
     }
     out.push_back(std::move(o));
   }

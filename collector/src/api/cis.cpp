@@ -45,15 +45,23 @@ http::Response Api::list_cis(const server::Params& p) {
   store::CiFilter f;
   f.type = p.query_or("type");
   f.name = p.query_or("name");
+  f.name_prefix = p.query_or("prefix");
+  if (const std::string st = p.query_or("state"); !st.empty()) {
+    f.state = store::ci_state_from(st);
+    if (!f.state) return fail(400, "bad_query", "state must be active, missing or retired");
+  }
   if (const std::string l = p.query_or("limit"); !l.empty() && (!parse_size(l, f.limit) || f.limit == 0 || f.limit > 10'000))
     return fail(400, "bad_query", "limit must be an integer from 1 to 10000");
   if (const std::string o = p.query_or("offset"); !o.empty() && (!parse_size(o, f.offset) || f.offset > 1'000'000'000))
     return fail(400, "bad_query", "offset must be an integer from 0 to 1000000000");
   auto cis = stores_.cmdb->list_cis(f);
   if (!cis) return store_failure(cis.error());
+  auto total = stores_.cmdb->count_cis(f);
+  if (!total) return store_failure(total.error());
   json::array items;
   for (const store::Ci& c : *cis) items.push_back(ci_summary(c));
-  json::object o{{"count", items.size()}, {"limit", f.limit}, {"offset", f.offset}, {"items", std::move(items)}};
+  json::object o{{"count", items.size()}, {"total", *total}, {"limit", f.limit}, {"offset", f.offset},
+                 {"items", std::move(items)}};
   return server::json_response(200, json::serialize(o));
 }
 

@@ -3,6 +3,7 @@
 #include "surveyor/collector/app/app.hpp"
 #include "store_settings.hpp"
 
+#include <filesystem>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -212,6 +213,9 @@ config::Schema make_schema() {
   s.add({.key = "services_dir", .type = Type::string, .default_value = Value{std::string("/etc/surveyor/services.d")},
          .description = "directory of service definitions, one *.toml file per service (docs/cmdb.md); changes are "
                         "picked up within capacity_interval"});
+  s.add({.key = "ui_dir", .type = Type::string, .default_value = Value{std::string("/usr/share/surveyor/ui")},
+         .description = "the built web console (make ui), served under /ui/; none there: /ui/ says it is not "
+                        "installed"});
   s.add({.key = "incident_hold_down", .type = Type::duration, .default_value = Value{std::chrono::milliseconds{300'000}},
          .description = "an incident resolves once its condition stayed clear this long (docs/incidents.md)"});
   s.add({.key = "incident_reopen_window", .type = Type::duration,
@@ -441,6 +445,18 @@ int run(const config::Settings& s, const config::Reload& reload) {
       std::min<std::int64_t>(s.duration("max_heartbeat_interval").count() / 1000, UINT32_MAX));
   ao.rules = *rules;
   ao.services = catalog;
+  ao.ui_dir = s.str("ui_dir");
+  if (std::error_code ec; std::filesystem::exists(ao.ui_dir, ec)) {
+    auto ui = ui::UiFiles::load(ao.ui_dir);
+    if (!ui) {
+      log.error("{}", ui.error().describe());
+      return 2;
+    }
+    ao.ui = *ui;
+    log.info("web console: {} file(s), {} bytes from {}, at /ui/", (*ui)->size(), (*ui)->bytes(), ao.ui_dir);
+  } else {
+    log.info("no web console in {} (ui_dir): /ui/ says so", ao.ui_dir);
+  }
   api::Api api(*stores, clock, registry, ao);
   auto router = std::make_shared<server::Router>();
   api.register_routes(*router);

@@ -98,6 +98,38 @@ std::optional<LinearFit> fit_linear(std::span<const Sample> points, std::int64_t
   return f;
 }
 
+namespace {
+
+// Student's t quantile of the prediction interval, n - 2 degrees of freedom.
+double t_quantile(const LinearFit& f, double confidence) {
+  const boost::math::students_t dist(static_cast<double>(f.n) - 2);
+  return boost::math::quantile(dist, 0.5 + confidence / 2);
+}
+
+// Prediction band for a new observation at x: line +- t * s * sqrt(1 + 1/n + (x - mean)^2 / Sxx).
+double half_width(const LinearFit& f, double t, double x) {
+  const double nd = static_cast<double>(f.n);
+  return t * f.residual_sd * std::sqrt(1 + 1 / nd + (x - f.mean_x) * (x - f.mean_x) / f.sxx);
+}
+
+}  // namespace
+
+std::vector<BandPoint> prediction_band(const LinearFit& f, std::int64_t from_ms, std::int64_t to_ms,
+                                       std::size_t points, double confidence) {
+  std::vector<BandPoint> out;
+  if (f.n < 3 || points < 2 || to_ms <= from_ms || !(f.sxx > 0)) return out;
+  const double t = t_quantile(f, confidence);
+  out.reserve(points);
+  for (std::size_t i = 0; i < points; ++i) {
+    const std::int64_t at = from_ms + static_cast<std::int64_t>(static_cast<double>(to_ms - from_ms) *
+                                                                static_cast<double>(i) / static_cast<double>(points - 1));
+    const double x = static_cast<double>(at - f.anchor_ms) / 1000.0;
+    const double fitted = predict(f, x), h = half_width(f, t, x);
+    out.push_back({at, fitted, fitted - h, fitted + h});
+  }
+  return out;
+}
+
 ThresholdForecast time_to_threshold(std::span<const Sample> points, std::int64_t anchor_ms, double threshold,
                                     bool rising, std::size_t min_points, double confidence) {
   ThresholdForecast out;
@@ -129,11 +161,8 @@ ThresholdForecast time_to_threshold(std::span<const Sample> points, std::int64_t
   out.outcome = ThresholdForecast::Outcome::at;
   out.at_ms = at_seconds(anchor_ms, std::max(cross, 0.0));
 
-  // Prediction band for a new observation at x: line +- t * s * sqrt(1 + 1/n + (x - mean)^2 / Sxx).
-  const double nd = static_cast<double>(f.n);
-  const boost::math::students_t dist(nd - 2);
-  const double t = boost::math::quantile(dist, 0.5 + confidence / 2);
-  auto half = [&](double x) { return t * f.residual_sd * std::sqrt(1 + 1 / nd + (x - f.mean_x) * (x - f.mean_x) / f.sxx); };
+  const double t = t_quantile(f, confidence);
+  auto half = [&](double x) { return half_width(f, t, x); };
   auto upper = [&](double x) { return intercept + slope * x + half(x); };
   auto lower = [&](double x) { return intercept + slope * x - half(x); };
   // Both band edges increase for x >= mean (the points are in the past, so

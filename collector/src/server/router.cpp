@@ -16,7 +16,7 @@ std::string Params::query_or(std::string_view key, std::string fallback) const {
 
 void Router::add(std::string method, std::string pattern, std::string name, Handler h) {
   Route r{std::move(method), {}, pattern, std::move(name), std::move(h)};
-  std::string_view p = pattern;
+  std::string_view p = pattern == "/" ? std::string_view() : std::string_view(pattern);  // "/": no segment
   while (!p.empty()) {
     if (p.front() == '/') p.remove_prefix(1);
     const auto slash = p.find('/');
@@ -32,15 +32,25 @@ http::Response Router::dispatch(const http::Request& req, std::string& route_nam
   if (!target) return error_response(400, "bad_request", "unparsable request target");
   std::vector<std::string> segments;
   for (auto seg : target->segments()) segments.push_back(seg);
+  if (segments.size() == 1 && segments[0].empty()) segments.clear();  // "/"
   Params params;
   for (auto qp : target->params()) params.query[qp.key] = qp.has_value ? qp.value : "";
 
   std::string allowed;
   for (const Route& r : routes_) {
-    if (r.segments.size() != segments.size()) continue;
+    // A last segment "{name*}" takes the rest of the path, none or more
+    // segments, joined with '/'.
+    const bool rest = !r.segments.empty() && r.segments.back().size() > 3 && r.segments.back().ends_with("*}");
+    const std::size_t fixed = rest ? r.segments.size() - 1 : r.segments.size();
+    if (rest ? segments.size() < fixed : segments.size() != fixed) continue;
     std::map<std::string, std::string, std::less<>> captured;
     bool match = true;
-    for (std::size_t i = 0; i < segments.size() && match; ++i) {
+    if (rest) {
+      std::string tail;
+      for (std::size_t i = fixed; i < segments.size(); ++i) tail += (i > fixed ? "/" : "") + segments[i];
+      captured[r.segments.back().substr(1, r.segments.back().size() - 3)] = std::move(tail);
+    }
+    for (std::size_t i = 0; i < fixed && match; ++i) {
       const std::string& s = r.segments[i];
       if (s.size() > 2 && s.front() == '{' && s.back() == '}') {
         if (segments[i].empty()) match = false;

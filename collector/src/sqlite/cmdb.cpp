@@ -62,18 +62,42 @@ class SqliteCmdbStore final : public Bound<CmdbStore> {
     return b_->pool.with_reader([&](Connection& c) { return load_ci(c, id); });
   }
 
+  // Only the conditions asked for, so the planner can use an index (a
+  // "?1 = '' OR ..." condition makes it scan every CI). A name prefix is a
+  // range: from the prefix to the prefix and a 0xFF byte, which no UTF-8
+  // text holds.
+  static std::string where_of(const CiFilter& f) {
+    std::string where;
+    if (!f.type.empty()) where += " AND type = ?1";
+    if (!f.name.empty()) where += " AND name = ?2";
+    if (!f.name_prefix.empty()) where += " AND name >= ?5 AND name < ?6";
+    if (f.state) where += " AND state = ?7";
+    return where;
+  }
+  static void bind_filter(Stmt& s, const CiFilter& f, const std::string& prefix_end) {
+    if (!f.type.empty()) s.bind(1, f.type);
+    if (!f.name.empty()) s.bind(2, f.name);
+    if (!f.name_prefix.empty()) s.bind(5, f.name_prefix).bind(6, prefix_end);
+    if (f.state) s.bind(7, to_string(*f.state));
+  }
+
+  core::Result<std::size_t> count_cis(const CiFilter& f) override {
+    return b_->pool.with_reader([&](Connection& c) -> core::Result<std::size_t> {
+      SURVEYOR_TRY_STMT(s, c, "SELECT count(*) FROM cis WHERE 1" + where_of(f));
+      const std::string prefix_end = f.name_prefix + '\xff';
+      bind_filter(s, f, prefix_end);
+      if (int rc = s.step(); rc != SQLITE_ROW) return c.error(rc, "count CIs");
+      return static_cast<std::size_t>(s.int64(0));
+    });
+  }
+
   core::Result<std::vector<Ci>> list_cis(const CiFilter& f) override {
     return b_->pool.with_reader([&](Connection& c) -> core::Result<std::vector<Ci>> {
-      // Only the conditions asked for, so the planner can use an index
-      // (a "?1 = '' OR ..." condition makes it scan every CI).
-      std::string where;
-      if (!f.type.empty()) where += " AND type = ?1";
-      if (!f.name.empty()) where += " AND name = ?2";
       SURVEYOR_TRY_STMT(s, c,
-                        std::string("SELECT ") + kCiColumns + " FROM cis WHERE 1" + where +
+                        std::string("SELECT ") + kCiColumns + " FROM cis WHERE 1" + where_of(f) +
                             " ORDER BY name, id LIMIT ?3 OFFSET ?4");
-      if (!f.type.empty()) s.bind(1, f.type);
-      if (!f.name.empty()) s.bind(2, f.name);
+      const std::string prefix_end = f.name_prefix + '\xff';
+      bind_filter(s, f, prefix_end);
       s.bind(3, static_cast<std::int64_t>(f.limit)).bind(4, static_cast<std::int64_t>(f.offset));
       std::vector<Ci> out;
       int rc;

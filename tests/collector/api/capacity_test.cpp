@@ -75,6 +75,22 @@ TEST(CapacityApi, ForecastAnswersWithATimeAndAnInterval) {
                                 "&metric=system.cpu.utilization&exact=true&threshold=0.9&window=6h");
   EXPECT_EQ(already.at("items").as_array()[0].at("threshold").at("outcome").as_string(), "already");
 
+  // band=N: the line and its band, N points from the first fitted point to
+  // `predict` ahead, the line inside the band.
+  auto banded = get_json(h, "/api/v1/forecast?ci=" + h.ci_id +
+                                "&metric=system.cpu.utilization&exact=true&threshold=0.99&window=6h&source=raw"
+                                "&predict=2d&band=50");
+  const auto& band = banded.at("items").as_array()[0].at("band").as_array();
+  ASSERT_EQ(band.size(), 50u);
+  const std::int64_t now_ms = core::to_unix_ms(h.clock.now());
+  EXPECT_EQ(band.back().as_array()[0].to_number<std::int64_t>(), now_ms + 2 * 86'400'000LL);
+  for (const auto& b : band) {
+    const auto& row = b.as_array();
+    EXPECT_LE(row[2].to_number<double>(), row[1].to_number<double>());
+    EXPECT_GE(row[3].to_number<double>(), row[1].to_number<double>());
+  }
+  EXPECT_EQ(error_code(h.call("GET", "/api/v1/forecast?ci=" + h.ci_id + "&metric=m&band=1")), "bad_query");
+  EXPECT_EQ(error_code(h.call("GET", "/api/v1/forecast?ci=" + h.ci_id + "&metric=m&band=5000")), "bad_query");
   EXPECT_EQ(error_code(h.call("GET", "/api/v1/forecast?ci=" + h.ci_id + "&metric=m&threshold=lots")), "bad_query");
   EXPECT_EQ(error_code(h.call("GET", "/api/v1/forecast?ci=" + h.ci_id + "&metric=m&window=-1d")), "bad_query");
   EXPECT_EQ(error_code(h.call("GET", "/api/v1/forecast?ci=" + h.ci_id + "&metric=m&direction=up")), "bad_query");

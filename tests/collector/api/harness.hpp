@@ -10,6 +10,7 @@
 #include <boost/json/value.hpp>
 
 #include <fstream>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -40,7 +41,7 @@ struct Harness {
   explicit Harness(std::string store_url = "", std::size_t max_body = 1 << 20,
                    std::shared_ptr<services::Catalog> catalog = nullptr, std::vector<std::string> allowed_hosts = {},
                    bool metrics_public = false, double rate_limit = 0, double rate_burst = 200,
-                   ingest::IntakePolicy intake = {}) {
+                   ingest::IntakePolicy intake = {}, const std::function<void(api::ApiOptions&)>& more = {}) {
     auto s = backends::open_stores(store_url.empty() ? "sqlite:" + dir.file("s.db") : store_url);
     EXPECT_TRUE(s) << s.error().describe();
     stores = *s;
@@ -51,6 +52,7 @@ struct Harness {
     ao.rate_limit = rate_limit;  // off unless a test sets it: the harness clock stands still
     ao.rate_burst = rate_burst;
     ao.intake = intake;
+    if (more) more(ao);
     api = std::make_unique<api::Api>(stores, clock, registry, ao);
     router = std::make_shared<server::Router>();
     api->register_routes(*router);

@@ -158,6 +158,34 @@ TEST(TimeToThreshold, IntervalAgreesWithAnIndependentBand) {
   EXPECT_NEAR(static_cast<double>(ref.at_anchor + ref.slope * xl - band(xl)), 0.9, 1e-4);
 }
 
+// The band a chart draws is the one the interval comes from: computed
+// independently (t from tables) at every band point, and its edges reach
+// the threshold at the interval's ends.
+TEST(TimeToThreshold, ThePredictionBandIsTheIntervalsBand) {
+  const auto pts = filling_disk(9, 0.02, 0.01);
+  const ThresholdForecast f = time_to_threshold(pts, kNow, 0.9);
+  ASSERT_TRUE(f.fit && f.earliest_ms && f.latest_ms);
+  const Reference ref = reference_fit(pts, kNow);
+  const long double t = 1.9740L, n = static_cast<long double>(pts.size());
+  auto half = [&](long double x) { return t * ref.s * std::sqrt(1 + 1 / n + (x - ref.mean_x) * (x - ref.mean_x) / ref.sxx); };
+  const auto band = prediction_band(*f.fit, f.fit->first_ms, *f.latest_ms + kDay, 200);
+  ASSERT_EQ(band.size(), 200u);
+  EXPECT_EQ(band.front().time_ms, f.fit->first_ms);
+  EXPECT_EQ(band.back().time_ms, *f.latest_ms + kDay);
+  for (const BandPoint& b : band) {
+    const long double x = static_cast<long double>(b.time_ms - kNow) / 1000.0L;
+    EXPECT_NEAR(b.fitted, static_cast<double>(ref.at_anchor + ref.slope * x), 1e-6);
+    EXPECT_NEAR(b.upper - b.fitted, static_cast<double>(half(x)), 1e-5);
+    EXPECT_NEAR(b.fitted - b.lower, static_cast<double>(half(x)), 1e-5);
+  }
+  const auto at = [&](std::int64_t ms) { return prediction_band(*f.fit, ms, ms + 1, 2).front(); };
+  EXPECT_NEAR(at(*f.earliest_ms).upper, 0.9, 1e-4);
+  EXPECT_NEAR(at(*f.latest_ms).lower, 0.9, 1e-4);
+  EXPECT_TRUE(prediction_band(*fit_linear(std::vector<Sample>{{kNow - 1000, 0.1}, {kNow, 0.2}}, kNow), kNow, kNow + kDay, 10)
+                  .empty())
+      << "two points: no interval";
+}
+
 TEST(TimeToThreshold, OtherAnswersAreAnswersNotSentinels) {
   const auto falling = filling_disk(3, -0.01, 0.002);
   EXPECT_EQ(time_to_threshold(falling, kNow, 0.9).outcome, ThresholdForecast::Outcome::never);

@@ -334,5 +334,45 @@ TYPED_TEST(CiConformance, CisAreListedByNameWithFilters) {
   EXPECT_EQ(ids({.name = "beta"}), Ids{});
 }
 
+// The fleet page's search: a name prefix and a state, paged, with the
+// count of all that match.
+TYPED_TEST(CiConformance, CisAreFoundByNamePrefixAndStateAndCounted) {
+  for (int i = 0; i < 12; ++i) {
+    const std::string n = (i < 10 ? "web" : "db") + std::to_string(10 + i);
+    ASSERT_TRUE(this->stores.cmdb->upsert_ci(host_update("ci-" + n, n, 1)));
+  }
+  CiUpdate gone = host_update("ci-web13", "web13", 1);
+  gone.state = CiState::missing;
+  ASSERT_TRUE(this->stores.cmdb->upsert_ci(gone));
+  gone = host_update("ci-web17", "web17", 1);
+  gone.state = CiState::missing;
+  ASSERT_TRUE(this->stores.cmdb->upsert_ci(gone));
+  auto ids = [this](const CiFilter& q) {
+    std::vector<std::string> out;
+    auto r = this->stores.cmdb->list_cis(q);
+    if (!r) return std::vector<std::string>{"error: " + r.error().describe()};
+    for (const Ci& c : *r) out.push_back(c.id);
+    return out;
+  };
+  auto count = [this](const CiFilter& q) {
+    auto n = this->stores.cmdb->count_cis(q);
+    EXPECT_TRUE(n) << n.error().describe();
+    return n ? *n : 999u;
+  };
+  using Ids = std::vector<std::string>;
+  EXPECT_EQ(ids({.name_prefix = "db"}), (Ids{"ci-db20", "ci-db21"}));
+  EXPECT_EQ(count({.name_prefix = "db"}), 2u);
+  EXPECT_EQ(count({.name_prefix = "web"}), 10u);
+  EXPECT_EQ(count({.name_prefix = "web1", .limit = 2}), 10u) << "the count ignores the page";
+  EXPECT_EQ(ids({.name_prefix = "web1", .limit = 2, .offset = 3}), (Ids{"ci-web13", "ci-web14"}));
+  EXPECT_EQ(ids({.name_prefix = "Web"}), Ids{}) << "case matters";
+  EXPECT_EQ(ids({.name_prefix = "web", .state = CiState::missing}), (Ids{"ci-web13", "ci-web17"}));
+  EXPECT_EQ(count({.state = CiState::missing}), 2u);
+  EXPECT_EQ(count({.state = CiState::active}), 10u);
+  EXPECT_EQ(ids({.state = CiState::active, .limit = 2, .offset = 8}), (Ids{"ci-web18", "ci-web19"}));
+  EXPECT_EQ(count({.type = "disk"}), 0u);
+  EXPECT_EQ(count({}), 12u);
+}
+
 }  // namespace
 }  // namespace surveyor::collector::store

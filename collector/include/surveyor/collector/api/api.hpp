@@ -17,6 +17,7 @@
 #include "surveyor/collector/server/router.hpp"
 #include "surveyor/collector/services/services.hpp"
 #include "surveyor/collector/store/stores.hpp"
+#include "surveyor/collector/ui/ui_files.hpp"
 #include "surveyor/core/clock.hpp"
 
 namespace boost::json {
@@ -47,6 +48,10 @@ struct ApiOptions {
   // with Retry-After. 0: no limit. Agents' reports are not limited here.
   double rate_limit = 50;
   double rate_burst = 200;
+  // The web console's files, served under /ui/ (none: /ui/ answers 404
+  // saying so); `ui_dir` is where they were to be read from.
+  std::shared_ptr<const ui::UiFiles> ui;
+  std::string ui_dir;
 };
 
 // The access a route needs: "open", "agent" (agents authenticate
@@ -142,6 +147,7 @@ class Api {
   void routes_export(server::Router& r);
   void routes_incidents(server::Router& r);
   void routes_health(server::Router& r);
+  void routes_console(server::Router& r);
   void routes_credentials(server::Router& r);
   // A body's "expires" (a duration from now, `fallback` when absent; empty:
   // never) as an instant; nullopt when malformed.

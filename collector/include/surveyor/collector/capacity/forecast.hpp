@@ -9,6 +9,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "surveyor/collector/store/stores.hpp"
 
@@ -57,6 +58,17 @@ struct ThresholdForecast {
   double latest_value = 0;
 };
 [[nodiscard]] std::string_view to_string(ThresholdForecast::Outcome o);
+
+// The fit's prediction band: at `points` times evenly from `from_ms` to
+// `to_ms`, the fitted value and the `confidence` prediction interval for a
+// new observation, the band time_to_threshold meets the threshold with.
+// Empty with fewer than 3 points in the fit (no interval then).
+struct BandPoint {
+  std::int64_t time_ms = 0;
+  double fitted = 0, lower = 0, upper = 0;
+};
+[[nodiscard]] std::vector<BandPoint> prediction_band(const LinearFit& f, std::int64_t from_ms, std::int64_t to_ms,
+                                                     std::size_t points, double confidence = 0.95);
 
 // When the series reaches `threshold` going up (rising) or down.
 [[nodiscard]] ThresholdForecast time_to_threshold(std::span<const Sample> points, std::int64_t anchor_ms,

@@ -22,6 +22,9 @@ struct Params {
   // The operator behind the request, as records name him ("alice (10.0.0.7)");
   // empty on routes open to all and on agents' routes.
   std::string actor;
+  // That operator's token name and role ("viewer", "admin", ...).
+  std::string token_name;
+  std::string role;
 
   // The query value, or `fallback` when absent.
   [[nodiscard]] std::string query_or(std::string_view key, std::string fallback = {}) const;
@@ -44,7 +47,8 @@ struct RouteInfo {
   std::string name;
 };
 
-// Maps method + path pattern ("/api/v1/cis/{id}") to handlers.
+// Maps method + path pattern ("/api/v1/cis/{id}") to handlers; a last
+// segment "{name*}" ("/ui/{path*}") captures the rest of the path.
 class Router {
  public:
   // `name` labels the route in metrics ("cis.get"), so label cardinality stays bounded.

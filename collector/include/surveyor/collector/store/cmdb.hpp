@@ -80,6 +80,8 @@ struct CiUpdate {
 struct CiFilter {
   std::string type;  // empty: any
   std::string name;  // exact name; empty: any
+  std::string name_prefix;  // names that start with it (case matters); empty: any
+  std::optional<CiState> state;  // none: any
   std::size_t limit = 1000;
   std::size_t offset = 0;
 };
@@ -92,6 +94,8 @@ class CmdbStore {
   virtual core::Result<std::optional<Ci>> find_ci(std::string_view id) = 0;
   // CIs matching the filter, ordered by name then id.
   virtual core::Result<std::vector<Ci>> list_cis(const CiFilter& f) = 0;
+  // How many CIs the filter matches, whatever its limit and offset.
+  virtual core::Result<std::size_t> count_cis(const CiFilter& f) = 0;
 };
 
 // Visits every CI of a type (all types when empty), in pages: `visit` returns
