@@ -123,6 +123,28 @@ TEST(CliFormat, ImpactAndAudit) {
   EXPECT_NE(audit->find("2 entries"), std::string::npos);
 }
 
+TEST(CliFormat, Changes) {
+  const auto list = render_changes(
+      R"j({"items":[{"id":"chg-1","reference":"CHG0042","cis":["host-1","host-2"],"start":"2026-11-25T12:00:00.000Z",)j"
+      R"j("end":"2026-11-25T18:00:00.000Z","description":"RAM upgrade","origin":"user","actor":"carol","created":"x"}]})j");
+  ASSERT_TRUE(list) << list.error().message;
+  EXPECT_NE(list->find("chg-1  CHG0042    2026-11-25T12:00:00.000Z  2026-11-25T18:00:00.000Z  host-1,host-2  RAM upgrade"),
+            std::string::npos)
+      << *list;
+  EXPECT_NE(list->find("1 change(s)"), std::string::npos) << *list;
+  const auto one = render_change(
+      R"j({"id":"chg-1","reference":"CHG0042","cis":["host-1"],"start":"a","end":"b","description":"RAM upgrade",)j"
+      R"j("origin":"user","actor":"carol (10.0.0.7)","created":"c","observed":[{"time":"t","ci_id":"host-1",)j"
+      R"j("kind":"attribute","key":"memory.total_bytes","old":1,"new":2,"origin":"agent","change_id":"chg-1",)j"
+      R"j("unauthorized":false,"alert":false}]})j");
+  ASSERT_TRUE(one) << one.error().message;
+  EXPECT_NE(one->find("window:  a to b"), std::string::npos) << *one;
+  EXPECT_NE(one->find("by:      carol (10.0.0.7) (user), c"), std::string::npos) << *one;
+  EXPECT_NE(one->find("memory.total_bytes  1    2    agent   chg-1"), std::string::npos) << *one;
+  EXPECT_FALSE(render_change("[]"));
+  EXPECT_FALSE(render_changes("{\"items\":[1]}"));
+}
+
 TEST(CliFormat, SlaReport) {
   const auto r = render_sla(
       R"({"service":"shop","period":"2026-11","start":"2026-11-01T00:00:00.000Z","end":"2026-12-01T00:00:00.000Z",)"

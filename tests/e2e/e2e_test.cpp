@@ -253,6 +253,28 @@ void end_to_end(const std::string& store) {
     EXPECT_NE(report.find(rule), std::string::npos) << report;
   const std::string trend_json = run(cli + "trend " + hostname + " system.cpu.utilization --json");
   EXPECT_NE(trend_json.find("\"series\":[{"), std::string::npos) << trend_json;
+  // No CI named: the whole fleet's report (every host).
+  const std::string fleet = run(cli + "capacity report --window 1h");
+  EXPECT_NE(fleet.find(hostname + "  filesystem-forecast"), std::string::npos) << fleet;
+
+  // A change record: the impact analysis first, then, told --yes, the
+  // record; without a terminal to ask on and without --yes, nothing.
+  const std::string window = " --start " + core::format_rfc3339(now_ms() + 3'600'000) + " --end " +
+                             core::format_rfc3339(now_ms() + 7'200'000);
+  const std::string refused = run(cli + "change create " + hostname + window + " --reference CHG-E2E-0 </dev/null 2>&1");
+  EXPECT_NE(refused.find("not created: give --yes"), std::string::npos) << refused;
+  const std::string created =
+      run(cli + "change create " + hostname + window + " --reference CHG-E2E-1 --description 'more RAM' --yes");
+  EXPECT_NE(created.find("if " + std::string(ci->at("id").as_string()) + " fails:"), std::string::npos) << created;
+  EXPECT_NE(created.find("CHG-E2E-1"), std::string::npos) << created;
+  const auto at = created.find("chg-");
+  ASSERT_NE(at, std::string::npos) << created;
+  const std::string change_id = created.substr(at, created.find_first_of(" \n", at) - at);
+  const std::string listed = run(cli + "change list --ci " + hostname);
+  EXPECT_NE(listed.find(change_id + "  CHG-E2E-1"), std::string::npos) << listed;
+  EXPECT_NE(listed.find("1 change(s)"), std::string::npos) << listed << "\nthe refused one was not made";
+  const std::string shown_change = run(cli + "change show " + change_id);
+  EXPECT_NE(shown_change.find("what:    more RAM"), std::string::npos) << shown_change;
 
   // SIGTERM: the agent sends what it has and exits cleanly, then the collector.
   auto agent_status = s.agent->stop(SIGTERM, 10s);

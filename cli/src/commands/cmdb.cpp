@@ -3,6 +3,10 @@
 // by a unique name wherever one is asked for.
 #include <CLI/CLI.hpp>
 
+#include <unistd.h>
+
+#include <iostream>
+
 #include "surveyor/cli/format/render.hpp"
 
 #include "handlers.hpp"
@@ -67,6 +71,85 @@ int run_audit(const Context& context, const Options& options) {
   add_param(q, "kind", o.kind);
   if (o.unauthorized) q += "&unauthorized=true";
   return get_and_print(context, q, format::render_audit);
+}
+
+void add_change_create_options(CLI::App& command, Options& options) {
+  ChangeOptions& o = options.changes;
+  command.add_option("CIS", o.cis, "the CIs changed: ids or names, comma-separated")->required();
+  command.add_option("--start", o.start, "window start (RFC 3339 or Unix ms)")->required();
+  command.add_option("--end", o.end, "window end (RFC 3339 or Unix ms)")->required();
+  command.add_option("--reference", o.reference, "the change's reference (CHG0042)")->required();
+  command.add_option("--description", o.description, "what is done");
+  command.add_flag("--yes", o.yes, "create it without asking (the impact analysis is printed all the same)");
+}
+
+// Shows each CI's impact analysis, asks (unless --yes), then records the
+// change: who created it is the token's holder.
+int run_change_create(const Context& context, const Options& options) {
+  const ChangeOptions& o = options.changes;
+  std::string ids_json;
+  std::size_t start = 0;
+  while (start <= o.cis.size()) {
+    const std::size_t comma = std::min(o.cis.find(',', start), o.cis.size());
+    const std::string ref = o.cis.substr(start, comma - start);
+    start = comma + 1;
+    if (ref.empty()) continue;
+    auto id = resolve_ci(context.collector, ref);
+    if (!id) return 1;
+    auto impact = get(context.collector, "/api/v1/impact/" + encode(*id));
+    if (!impact) return 1;
+    if (const int rc = print(*impact, context.as_json, format::render_impact); rc != 0) return rc;
+    std::cout << "\n";
+    ids_json += (ids_json.empty() ? "" : ",") + json_string(*id);
+  }
+  if (ids_json.empty()) {
+    std::cerr << "surveyor: name at least one CI\n";
+    return 2;
+  }
+  if (!o.yes) {
+    if (!::isatty(STDIN_FILENO)) {
+      std::cerr << "surveyor: not created: give --yes to create the change without a terminal to ask on\n";
+      return 1;
+    }
+    std::cout << "Create change " << o.reference << " for this window? [y/N] " << std::flush;
+    std::string answer;
+    std::getline(std::cin, answer);
+    if (answer != "y" && answer != "Y" && answer != "yes") {
+      std::cout << "not created\n";
+      return 1;
+    }
+  }
+  const std::string body = "{\"reference\":" + json_string(o.reference) + ",\"cis\":[" + ids_json +
+                           "],\"start\":" + json_string(o.start) + ",\"end\":" + json_string(o.end) +
+                           ",\"description\":" + json_string(o.description) + ",\"origin\":\"user\"}";
+  auto created = post(context.collector, "/api/v1/changes", body);
+  if (!created) return 1;
+  return print(*created, context.as_json, format::render_change);
+}
+
+void add_change_list_options(CLI::App& command, Options& options) {
+  command.add_option("--ci", options.changes.ci, "only changes to this CI (id or name)");
+  command.add_flag("--current", options.changes.current, "only changes whose window has not ended");
+}
+
+int run_change_list(const Context& context, const Options& options) {
+  const ChangeOptions& o = options.changes;
+  std::string q = "/api/v1/changes?limit=1000";
+  if (!o.ci.empty()) {
+    auto id = resolve_ci(context.collector, o.ci);
+    if (!id) return 1;
+    add_param(q, "ci", *id);
+  }
+  if (o.current) q += "&current=true";
+  return get_and_print(context, q, format::render_changes);
+}
+
+void add_change_show_options(CLI::App& command, Options& options) {
+  command.add_option("ID", options.changes.id, "change id (chg-...)")->required();
+}
+
+int run_change_show(const Context& context, const Options& options) {
+  return get_and_print(context, "/api/v1/changes/" + encode(options.changes.id), format::render_change);
 }
 
 }  // namespace surveyor::cli::commands

@@ -16,6 +16,12 @@ void add_impact_options(CLI::App& command, Options& options);
 int run_impact(const Context& context, const Options& options);
 void add_audit_options(CLI::App& command, Options& options);
 int run_audit(const Context& context, const Options& options);
+void add_change_create_options(CLI::App& command, Options& options);
+int run_change_create(const Context& context, const Options& options);
+void add_change_list_options(CLI::App& command, Options& options);
+int run_change_list(const Context& context, const Options& options);
+void add_change_show_options(CLI::App& command, Options& options);
+int run_change_show(const Context& context, const Options& options);
 
 // services.cpp: services and their SLA reports.
 int run_services(const Context& context, const Options& options);

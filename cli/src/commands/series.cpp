@@ -109,7 +109,7 @@ int run_forecast(const Context& context, const Options& options) {
 
 void add_capacity_report_options(CLI::App& command, Options& options) {
   SeriesOptions& o = options.series;
-  command.add_option("CI", o.cis, "CI ids or names, comma-separated (or use --type)");
+  command.add_option("CI", o.cis, "CI ids or names, comma-separated (none: every host, the whole fleet)");
   command.add_option("--type", o.type, "every CI of this type");
   command.add_option("--service", o.service,
                      "the CIs this service stands on, with its own thresholds");
@@ -121,6 +121,7 @@ void add_capacity_report_options(CLI::App& command, Options& options) {
 // The collector renders the report itself (text, CSV or JSON): printed as is.
 int run_capacity_report(const Context& context, const Options& options) {
   SeriesOptions o = options.series;
+  if (o.cis.empty() && o.type.empty() && o.service.empty()) o.type = "host";  // the whole fleet
   if (const int usage = check_naming(o, false)) return usage;
   auto which = ci_query(context.collector, o.cis, o.type, o.service);
   if (!which) return 1;

@@ -151,4 +151,47 @@ core::Result<std::string> render_audit(std::string_view text) {
          std::to_string(rows->size()) + " entr" + (rows->size() == 1 ? "y" : "ies") + "\n";
 }
 
+namespace {
+
+std::string joined(const json::object& o, std::string_view key) {
+  std::string out;
+  if (const json::array* a = array_at(o, key))
+    for (const json::value& v : *a)
+      if (v.is_string()) out += (out.empty() ? "" : ",") + std::string(v.get_string());
+  return out;
+}
+
+}  // namespace
+
+core::Result<std::string> render_changes(std::string_view text) {
+  auto v = parse(text);
+  if (!v) return std::move(v).error();
+  auto rows = item_rows(*v, "a change", [](const json::object& o) {
+    return std::vector<std::string>{str(o, "id"),  str(o, "reference"), str(o, "start"),
+                                    str(o, "end"), joined(o, "cis"),    str(o, "description")};
+  });
+  if (!rows) return std::move(rows).error();
+  return text::table({"ID", "REFERENCE", "START", "END", "CIS", "DESCRIPTION"}, *rows) +
+         std::to_string(rows->size()) + " change(s)\n";
+}
+
+core::Result<std::string> render_change(std::string_view text) {
+  auto v = parse(text);
+  if (!v) return std::move(v).error();
+  if (!v->is_object()) return unexpected("the answer is not an object");
+  const json::object& o = v->get_object();
+  std::string out = str(o, "id") + "  " + str(o, "reference") + "\n";
+  out += "  window:  " + str(o, "start") + " to " + str(o, "end") + "\n";
+  out += "  CIs:     " + joined(o, "cis") + "\n";
+  out += "  what:    " + str(o, "description") + "\n";
+  out += "  by:      " + str(o, "actor") + " (" + str(o, "origin") + "), " + str(o, "created") + "\n";
+  if (const json::array* seen = array_at(o, "observed")) {
+    json::object wrapped{{"items", *seen}};
+    auto audit = render_audit(json::serialize(wrapped));
+    if (!audit) return std::move(audit).error();
+    out += "\nobserved in the window:\n" + *audit;
+  }
+  return out;
+}
+
 }  // namespace surveyor::cli::format

@@ -57,8 +57,18 @@ struct IncidentOptions {
   std::string id, text;                                        // incident show and actions
 };
 
+// change create, list and show.
+struct ChangeOptions {
+  std::string cis, start, end, reference, description;  // create
+  bool yes = false;                                     // create: no question asked
+  std::string ci;                                       // list: --ci
+  bool current = false;                                 // list: --current
+  std::string id;                                       // show
+};
+
 struct Options {
   CiOptions ci;
+  ChangeOptions changes;
   AuditOptions audit;
   ServiceOptions service;
   SlaOptions sla;

@@ -21,6 +21,8 @@ namespace surveyor::cli::format {
 [[nodiscard]] core::Result<std::vector<std::string>> ci_ids(std::string_view json);
 [[nodiscard]] core::Result<std::string> render_impact(std::string_view json);
 [[nodiscard]] core::Result<std::string> render_audit(std::string_view json);
+[[nodiscard]] core::Result<std::string> render_changes(std::string_view json);
+[[nodiscard]] core::Result<std::string> render_change(std::string_view json);
 
 // Capacity (capacity.cpp): GET /api/v1/series (raw or a trend),
 // GET /api/v1/forecast and GET /api/v1/capacity/events.
