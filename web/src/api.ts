@@ -106,6 +106,8 @@ export interface Ci {
   last_seen: string;
   updated: string;
   attributes?: Record<string, unknown>;
+  // With include=utilization: the latest CPU, memory and fullest filesystem shares.
+  utilization?: { cpu?: { value: number }; memory?: { value: number }; filesystem?: { value: number; mountpoint?: string } };
 }
 export interface CiList {
   count: number;

@@ -53,6 +53,16 @@ export function ago(iso: string | null | undefined, now = Date.now()): string {
   return `${Math.round(s / 86400)} d ago`;
 }
 
+// How long until a time: "in 40 min", "in 3 d" ("now" once past).
+export function until(iso: string | null | undefined, now = Date.now()): string {
+  if (!iso) return "—";
+  const s = Math.round((new Date(iso).getTime() - now) / 1000);
+  if (s <= 0) return "now";
+  if (s < 3600) return `in ${Math.max(1, Math.round(s / 60))} min`;
+  if (s < 86400) return `in ${Math.round(s / 3600)} h`;
+  return `in ${Math.round(s / 86400)} d`;
+}
+
 export function percent(v: number | null | undefined, digits = 1): string {
   return v === null || v === undefined || !Number.isFinite(v) ? "—" : `${(v * 100).toFixed(digits)} %`;
 }

@@ -197,6 +197,11 @@ await path("planner", async (page, shot) => {
   await page.waitForURL(/q=web-/);
   await page.waitForSelector("#fleet-table >> text=web-seeded");
   assert.match(await page.textContent("#fleet-count"), /^1–1 of 1$/);
+  // Its latest CPU, memory and fullest filesystem: 60 % memory, / nearly 80 %.
+  assert.match(await page.textContent("#fleet-table tbody"), /web-seeded.*6\d\.\d %.*[78]\d\.\d % \//s);
+  await page.selectOption("#fleet-service", "shop");
+  await page.waitForURL(/service=shop/);
+  await page.waitForSelector("#fleet-table >> text=web-seeded");
   await shot("fleet");
   await page.click("#fleet-table >> text=web-seeded");
   await page.waitForURL(new RegExp(`/ui/ci/${seeded.ci_id}`));
@@ -228,6 +233,7 @@ await path("change-manager", async (page, shot) => {
   await page.waitForSelector("#impact-services >> text=shop");
   assert.match(await page.textContent("#impact-summary"), /1 service\(s\) reached/);
   assert.match(await page.textContent("#impact-services"), /down/);
+  assert.match(await page.textContent("#impact-incidents"), new RegExp(incident.id), "the host's open incident");
   await page.locator("#impact-graph[data-nodes]").waitFor();
   assert.ok(Number(await page.getAttribute("#impact-graph", "data-nodes")) >= 2, "the graph has the CI and the service");
   await shot("impact");
@@ -275,7 +281,8 @@ await path("service-owner", async (page, shot) => {
   await page.locator("#dependency-graph[data-nodes]").waitFor();
   assert.match(await page.textContent("#sla"), /99\.9 %/);
   assert.equal(await page.locator("#burn canvas").count() > 0, true, "the error budget's burn chart");
-  assert.match(await page.textContent("#members"), /web-seeded/);
+  assert.match(await page.textContent("#members"), /web-seeded\s*down/);
+  assert.match(await page.textContent("#verdict"), /down/);
   await shot("service");
   await page.click("nav.top >> text=Reports");
   await page.waitForURL(/\/ui\/reports$/);

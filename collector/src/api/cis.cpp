@@ -3,7 +3,9 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include <algorithm>
 #include <charconv>
+#include <tuple>
 #include <cmath>
 
 #include <boost/json/parse.hpp>
@@ -54,15 +56,77 @@ http::Response Api::list_cis(const server::Params& p) {
     return fail(400, "bad_query", "limit must be an integer from 1 to 10000");
   if (const std::string o = p.query_or("offset"); !o.empty() && (!parse_size(o, f.offset) || f.offset > 1'000'000'000))
     return fail(400, "bad_query", "offset must be an integer from 0 to 1000000000");
-  auto cis = stores_.cmdb->list_cis(f);
-  if (!cis) return store_failure(cis.error());
-  auto total = stores_.cmdb->count_cis(f);
-  if (!total) return store_failure(total.error());
+  const std::string include = p.query_or("include");
+  if (!include.empty() && include != "utilization") return fail(400, "bad_query", "include must be utilization");
+  std::vector<store::Ci> page;
+  std::size_t total = 0;
+  if (const std::string service = p.query_or("service"); !service.empty()) {
+    // A service's CIs (through its service: members too): few enough to
+    // filter and page here.
+    if (!options_.services || !options_.services->find(service))
+      return fail(404, "not_found", "no service named '" + service + "'");
+    auto members = services::member_cis(*options_.services, *stores_.cmdb, service);
+    if (!members) return store_failure(members.error());
+    std::vector<store::Ci> kept;
+    for (store::Ci& c : members->cis)
+      if ((f.type.empty() || c.type == f.type) && (f.name.empty() || c.name == f.name) &&
+          c.name.starts_with(f.name_prefix) && (!f.state || c.state == *f.state))
+        kept.push_back(std::move(c));
+    std::sort(kept.begin(), kept.end(),
+              [](const store::Ci& a, const store::Ci& b) { return std::tie(a.name, a.id) < std::tie(b.name, b.id); });
+    total = kept.size();
+    for (std::size_t i = f.offset; i < kept.size() && page.size() < f.limit; ++i) page.push_back(std::move(kept[i]));
+  } else {
+    auto cis = stores_.cmdb->list_cis(f);
+    if (!cis) return store_failure(cis.error());
+    auto counted = stores_.cmdb->count_cis(f);
+    if (!counted) return store_failure(counted.error());
+    page = std::move(*cis);
+    total = *counted;
+  }
   json::array items;
-  for (const store::Ci& c : *cis) items.push_back(ci_summary(c));
-  json::object o{{"count", items.size()}, {"total", *total}, {"limit", f.limit}, {"offset", f.offset},
+  for (const store::Ci& c : page) items.push_back(ci_summary(c));
+  if (include == "utilization") {
+    auto st = add_utilization(page, items);
+    if (!st) return store_failure(st.error());
+  }
+  json::object o{{"count", items.size()}, {"total", total}, {"limit", f.limit}, {"offset", f.offset},
                  {"items", std::move(items)}};
   return server::json_response(200, json::serialize(o));
+}
+
+// Each CI's latest CPU (busy share), memory (used share) and fullest
+// filesystem utilisation, for the fleet page: three reads for the page.
+core::Status Api::add_utilization(const std::vector<store::Ci>& cis, json::array& items) {
+  std::vector<std::string> ids;
+  for (const store::Ci& c : cis) ids.push_back(c.id);
+  struct Wanted {
+    const char* metric;
+    const char* key;
+  };
+  for (const Wanted w : {Wanted{"system.cpu.utilization", "cpu"}, Wanted{"system.memory.utilization", "memory"},
+                         Wanted{"system.filesystem.utilization", "filesystem"}}) {
+    auto latest = stores_.series->latest_samples_of(ids, w.metric);
+    if (!latest) return std::move(latest).error();
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      json::object& item = items[i].as_object();
+      if (!item.contains("utilization")) item["utilization"] = json::object{};
+      json::object& u = item["utilization"].as_object();
+      for (const store::LatestSample& s : (*latest)[i]) {
+        const auto& attrs = s.series.key.attributes;
+        const auto state = std::find_if(attrs.begin(), attrs.end(), [](const auto& kv) { return kv.first == "state"; });
+        if (w.key == std::string_view("cpu") && !attrs.empty()) continue;  // the total only
+        if (w.key == std::string_view("memory") && (state == attrs.end() || state->second != "used")) continue;
+        if (!std::isfinite(s.sample.value)) continue;
+        if (u.contains(w.key) && u.at(w.key).as_object().at("value").as_double() >= s.sample.value) continue;
+        json::object v{{"value", s.sample.value}, {"time", core::format_rfc3339(s.sample.time_ms)}};
+        const auto mount = std::find_if(attrs.begin(), attrs.end(), [](const auto& kv) { return kv.first == "mountpoint"; });
+        if (mount != attrs.end()) v["mountpoint"] = mount->second;
+        u[w.key] = std::move(v);
+      }
+    }
+  }
+  return {};
 }
 
 http::Response Api::get_ci(const server::Params& p) {

@@ -28,6 +28,52 @@ TEST(Api, CiQueries) {
   EXPECT_EQ(h.call("GET", "/api/v1/cis?offset=18446744073709551615").status, 400u);
 }
 
+// The fleet page's query: the CIs of a service, paged with their total,
+// and each CI's latest CPU, memory and fullest filesystem utilisation.
+TEST(Api, FleetQueriesByServiceWithUtilization) {
+  test::TempDir defs;
+  auto catalog = std::make_shared<services::Catalog>(defs.path());
+  Harness h("", 1 << 20, catalog);
+  const std::string auth = h.enroll();
+  wire::Report r = h.report(1);
+  const std::int64_t t = core::to_unix_ms(h.clock.now()) - 1000;
+  r.series = {{"system.cpu.utilization", "1", {}, {{t - 1000, 0.5}, {t, 0.25}}},
+              {"system.cpu.utilization", "1", {{"state", "idle"}}, {{t, 0.75}}},
+              {"system.memory.utilization", "1", {{"state", "free"}}, {{t, 0.6}}},
+              {"system.memory.utilization", "1", {{"state", "used"}}, {{t, 0.4}}},
+              {"system.filesystem.utilization", "1", {{"mountpoint", "/"}}, {{t, 0.3}}},
+              {"system.filesystem.utilization", "1", {{"mountpoint", "/var"}}, {{t, 0.8}}}};
+  ASSERT_EQ(h.post_report(r, auth).status, 202u);
+  for (const char* name : {"db01", "db02", "app01"})
+    ASSERT_EQ(h.call("POST", "/api/v1/cis", std::string(R"({"type":"application","name":")") + name + R"(","origin":"user"})").status,
+              201u);
+  std::ofstream(defs.file("shop.toml")) << "name = \"shop\"\nowner = \"web\"\n[[group]]\nmembers = [\"web01\", \"db01\", \"db02\"]\n";
+  catalog->refresh();  // as the collector does every capacity_interval
+
+  const auto answer = h.call("GET", "/api/v1/cis?service=shop&limit=2&include=utilization");
+  ASSERT_EQ(answer.status, 200u) << answer.body;
+  auto shop = json::parse(answer.body).as_object();
+  EXPECT_EQ(shop.at("total").to_number<std::uint64_t>(), 3u);
+  const auto& items = shop.at("items").as_array();
+  ASSERT_EQ(items.size(), 2u);
+  EXPECT_EQ(items[0].at("name").as_string(), "db01");
+  EXPECT_EQ(items[1].at("name").as_string(), "db02");
+  EXPECT_TRUE(items[0].at("utilization").as_object().empty()) << "no samples, no figures";
+  auto rest = json::parse(h.call("GET", "/api/v1/cis?service=shop&offset=2&include=utilization").body).as_object();
+  const auto& web = rest.at("items").as_array()[0].as_object();
+  EXPECT_EQ(web.at("name").as_string(), "web01");
+  const auto& u = web.at("utilization").as_object();
+  EXPECT_EQ(u.at("cpu").at("value").as_double(), 0.25) << "the latest total, not a state";
+  EXPECT_EQ(u.at("memory").at("value").as_double(), 0.4) << "the used share";
+  EXPECT_EQ(u.at("filesystem").at("value").as_double(), 0.8) << "the fullest";
+  EXPECT_EQ(u.at("filesystem").at("mountpoint").as_string(), "/var");
+  auto db = json::parse(h.call("GET", "/api/v1/cis?service=shop&prefix=db&type=application").body).as_object();
+  EXPECT_EQ(db.at("total").to_number<std::uint64_t>(), 2u);
+  EXPECT_EQ(h.call("GET", "/api/v1/cis?service=nope").status, 404u);
+  EXPECT_EQ(h.call("GET", "/api/v1/cis?include=everything").status, 400u);
+  EXPECT_EQ(h.call("GET", "/api/v1/cis?state=gone").status, 400u);
+}
+
 TEST(CmdbApi, ManualCisRelationshipsImpactAuditAndHistory) {
   test::TempDir defs;
   auto catalog = std::make_shared<services::Catalog>(defs.path());

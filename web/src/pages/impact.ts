@@ -3,7 +3,7 @@
 // services fail or degrade with it, their error budgets, open events and
 // changes already planned, as a graph and a list; record a change for a
 // window from here.
-import { api, may, qs, type Ci, type CiList } from "../api";
+import { api, may, qs, type Ci, type CiList, type Incident } from "../api";
 import { badge, h, link, table, time } from "../dom";
 import { navigate } from "../nav";
 
@@ -44,10 +44,14 @@ export async function impactPage(main: HTMLElement, _p: Record<string, string>, 
     main.append(h("p", {}, "Pick a CI: the analysis shows what fails or degrades if it fails or is taken down for a change."));
     return;
   }
-  const [ci, impact] = await Promise.all([
+  const [ci, impact, active] = await Promise.all([
     api<Ci>(`/api/v1/cis/${encodeURIComponent(ciId)}`),
     api<ImpactAnswer>(`/api/v1/impact/${encodeURIComponent(ciId)}`),
+    api<{ items: Incident[] }>(`/api/v1/incidents${qs({ state: "active", limit: 10000 })}`),
   ]);
+  // Open incidents on the CI, on what fails with it, and on the services.
+  const touched = new Set([ci.id, ...impact.cis.map((c) => c.id), ...impact.services.map((s) => `service:${s.service}`)]);
+  const incidents = active.items.filter((i) => touched.has(i.subject));
   main.append(
     h("h2", {}, "If ", link(`/ui/ci/${encodeURIComponent(ci.id)}`, ci.name), " fails"),
     h("p", { id: "impact-summary" }, `${impact.services.length} service(s) reached, ${impact.cis_affected} CI(s) fail with it${impact.truncated ? " (list truncated)" : ""}.`),
@@ -63,6 +67,10 @@ export async function impactPage(main: HTMLElement, _p: Record<string, string>, 
       s.open_events.map((e) => h("div", {}, e.summary)),
       s.changes.map((c) => h("div", {}, `${c.reference}: ${time(c.start)} – ${time(c.end)}`)),
     ]), { class: "grid", id: "impact-services" }),
+    h("h3", {}, "Open incidents on the way"),
+    incidents.length === 0 ? h("p", {}, "None.") :
+      table(["Incident", "Priority", "State", "Subject", "Summary"], incidents.map((i) => [
+        link(`/ui/incidents/${encodeURIComponent(i.id)}`, i.id), badge(`P${i.priority}`), badge(i.state), i.subject, i.summary]), { class: "grid", id: "impact-incidents" }),
     impact.cis.length ? h("details", {}, h("summary", {}, `CIs that fail with it (${impact.cis_affected})`),
       table(["CI", "Depth", "Via"], impact.cis.map((c) => [link(`/ui/ci/${encodeURIComponent(c.id)}`, c.id), String(c.depth), c.via]), { class: "grid" })) : "",
   );

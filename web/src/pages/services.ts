@@ -82,13 +82,27 @@ export async function servicePage(main: HTMLElement, p: Record<string, string>):
     chart(box, { title: "Error budget left", unit: "s", width: Math.min(1000, main.clientWidth - 20), lines: [{ label: "budget left", points }],
       threshold: 0, format: (v) => (v === null ? "—" : minutes(v)) });
   }
-  const states = new Map((svc.member_cis ?? []).map((c) => [c.name, c] as const));
+  // Now: the service's own availability state (the verdict of its groups'
+  // redundancy), and each member's, from the last hour's timelines.
+  const lastState = async (subject: string) => {
+    const a = await api<{ intervals: { state: string }[] }>(`/api/v1/availability/${encodeURIComponent(subject)}${qs({ from: Date.now() - 3600e3 })}`).catch(() => null);
+    return a && a.intervals.length ? a.intervals[a.intervals.length - 1].state : "unknown";
+  };
+  const byName = new Map((svc.member_cis ?? []).map((c) => [c.name, c] as const));
+  const members = [...new Set(svc.groups.flatMap((g) => g.members))];
+  const now = new Map(await Promise.all(members.map(async (m) => {
+    const c = byName.get(m) ?? (svc.member_cis ?? []).find((x) => x.id === m);
+    return [m, await lastState(c ? c.id : m)] as const;
+  })));
+  const verdict = await lastState(`service:${name}`);
   main.append(
     h("h2", {}, "Members"),
-    table(["Group", "Redundancy", "Members"], svc.groups.map((g) => [g.name, g.redundancy.rule + (g.redundancy.min ? ` (at least ${g.redundancy.min})` : ""),
+    h("p", { id: "verdict" }, "Now: ", badge(verdict), verdict === "degraded" ? " (a group runs on less redundancy than it has)" : ""),
+    table(["Group", "Redundancy", "Members (availability now)"], svc.groups.map((g) => [g.name, g.redundancy.rule + (g.redundancy.min ? ` (at least ${g.redundancy.min})` : ""),
       g.members.map((m) => {
-        const c = states.get(m) ?? (svc.member_cis ?? []).find((x) => x.id === m);
-        return h("div", {}, c ? [link(`/ui/ci/${encodeURIComponent(c.id)}`, c.name), " ", badge(c.state)] : m.startsWith("service:") ? link(`/ui/services/${encodeURIComponent(m.slice(8))}`, m) : m);
+        const c = byName.get(m) ?? (svc.member_cis ?? []).find((x) => x.id === m);
+        const target = c ? link(`/ui/ci/${encodeURIComponent(c.id)}`, c.name) : m.startsWith("service:") ? link(`/ui/services/${encodeURIComponent(m.slice(8))}`, m) : m;
+        return h("div", {}, target, " ", badge(now.get(m) ?? "unknown"));
       })]), { class: "grid", id: "members" }),
     (svc.unresolved ?? []).length ? h("p", { class: "error" }, `Members that name no single CI: ${svc.unresolved!.join(", ")}`) : "",
   );

@@ -22,6 +22,7 @@
 
 namespace boost::json {
 class object;
+class array;
 }
 
 namespace surveyor::collector::api {
@@ -94,6 +95,7 @@ class Api {
   http::Response rotate_agent_key(const http::Request& req);
   http::Response list_cis(const server::Params& p);
   http::Response get_ci(const server::Params& p);
+  core::Status add_utilization(const std::vector<store::Ci>& cis, boost::json::array& items);
   http::Response get_inventory(const server::Params& p);
   http::Response list_series(const server::Params& p);
   http::Response get_series(const server::Params& p);
