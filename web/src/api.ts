@@ -147,6 +147,18 @@ export interface CapacityEvent {
   predicted: string | null;
   summary: string;
 }
+export interface HotSpot {
+  rule: string;
+  ci_id: string;
+  ci_name: string;
+  metric: string;
+  attributes: Record<string, string>;
+  unit: string;
+  value: number | null;
+  threshold: number;
+  closeness: number | null;
+  reaches_at: string | null;
+}
 export interface SeriesAnswer {
   from: string;
   to: string;

@@ -202,6 +202,8 @@ await path("planner", async (page, shot) => {
   await page.selectOption("#fleet-service", "shop");
   await page.waitForURL(/service=shop/);
   await page.waitForSelector("#fleet-table >> text=web-seeded");
+  // The fleet's hot spots, from the capacity evaluation (every second here).
+  await page.waitForSelector("#hot-spots >> text=web-seeded");
   await shot("fleet");
   await page.click("#fleet-table >> text=web-seeded");
   await page.waitForURL(new RegExp(`/ui/ci/${seeded.ci_id}`));

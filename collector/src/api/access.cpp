@@ -50,6 +50,7 @@ constexpr std::array kAccess{
     RouteAccess{"forecast", Access::viewer},
     RouteAccess{"capacity.report", Access::viewer},
     RouteAccess{"capacity.events", Access::viewer},
+    RouteAccess{"capacity.hotspots", Access::viewer},
     RouteAccess{"audit", Access::viewer},
     RouteAccess{"changes.list", Access::viewer},
     RouteAccess{"changes.get", Access::viewer},

@@ -203,6 +203,13 @@ http::Response Api::list_events(const server::Params& p) {
 
 // The routes of this file's handlers (docs/api.md).
 void Api::routes_capacity(server::Router& r) {
+  // The latest capacity evaluation's hot spots, as the evaluator stored them.
+  r.add("GET", "/api/v1/capacity/hotspots", "capacity.hotspots", [this](const http::Request&, const server::Params&) {
+    auto doc = stores_.events->hot_spots();
+    if (!doc) return store_failure(doc.error());
+    if (!*doc) return server::json_response(200, R"({"evaluated":null,"items":[]})");
+    return server::json_response(200, (*doc)->first);
+  });
   r.add("GET", "/api/v1/forecast", "forecast",
         [this](const http::Request&, const server::Params& p) { return get_forecast(p); });
   r.add("GET", "/api/v1/capacity/report", "capacity.report",

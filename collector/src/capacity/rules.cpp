@@ -3,6 +3,13 @@
 // breaches evaluated into capacity events.
 #include "surveyor/collector/capacity/rules.hpp"
 
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -188,9 +195,57 @@ Evaluation evaluate_forecast(const CapacityRule& r, const ThresholdForecast& f, 
   return e;
 }
 
+double HotSpot::closeness() const {
+  if (rising) return threshold != 0 ? value / threshold : value;
+  return value != 0 ? threshold / value : std::numeric_limits<double>::infinity();
+}
+
+namespace {
+
+// Keeps the closest kHotSpots, then the soonest kHotSpots of the rest.
+std::vector<HotSpot> pick_hot_spots(std::vector<HotSpot> all, std::int64_t now_ms) {
+  auto closer = [](const HotSpot& a, const HotSpot& b) { return a.closeness() > b.closeness(); };
+  const std::size_t top = std::min(kHotSpots, all.size());
+  std::partial_sort(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(top), all.end(), closer);
+  std::vector<HotSpot> out(std::make_move_iterator(all.begin()), std::make_move_iterator(all.begin() + static_cast<std::ptrdiff_t>(top)));
+  std::vector<HotSpot> rest;
+  for (auto it = all.begin() + static_cast<std::ptrdiff_t>(top); it != all.end(); ++it)
+    if (it->reaches_ms && *it->reaches_ms >= now_ms) rest.push_back(std::move(*it));
+  const std::size_t soon = std::min(kHotSpots, rest.size());
+  std::partial_sort(rest.begin(), rest.begin() + static_cast<std::ptrdiff_t>(soon), rest.end(),
+                    [](const HotSpot& a, const HotSpot& b) { return *a.reaches_ms < *b.reaches_ms; });
+  out.insert(out.end(), std::make_move_iterator(rest.begin()), std::make_move_iterator(rest.begin() + static_cast<std::ptrdiff_t>(soon)));
+  return out;
+}
+
+}  // namespace
+
+std::string hot_spots_json(const std::vector<HotSpot>& spots, std::int64_t evaluated_ms) {
+  boost::json::array items;
+  for (const HotSpot& h : spots) {
+    boost::json::object attrs;
+    for (const auto& [k, v] : h.attributes) attrs[k] = v;
+    boost::json::object o{{"rule", h.rule},
+                          {"ci_id", h.ci_id},
+                          {"ci_name", h.ci_name},
+                          {"metric", h.metric},
+                          {"attributes", std::move(attrs)},
+                          {"unit", h.unit},
+                          {"value", std::isfinite(h.value) ? boost::json::value(h.value) : boost::json::value(nullptr)},
+                          {"threshold", h.threshold},
+                          {"direction", h.rising ? "above" : "below"},
+                          {"closeness", std::isfinite(h.closeness()) ? boost::json::value(h.closeness()) : boost::json::value(nullptr)},
+                          {"reaches_at", h.reaches_ms ? boost::json::value(core::format_rfc3339(*h.reaches_ms))
+                                                      : boost::json::value(nullptr)}};
+    items.push_back(std::move(o));
+  }
+  return boost::json::serialize(boost::json::object{{"evaluated", core::format_rfc3339(evaluated_ms)}, {"items", std::move(items)}});
+}
+
 core::Result<RulesReport> evaluate_rules(const store::Stores& stores, std::span<const CapacityRule> rules,
                                          std::int64_t now_ms) {
   RulesReport rep;
+  std::vector<HotSpot> candidates;
   for (const CapacityRule& rule : rules) {
     constexpr std::size_t kPage = 500;
     for (std::size_t offset = 0;; offset += kPage) {
@@ -229,18 +284,32 @@ core::Result<RulesReport> evaluate_rules(const store::Stores& stores, std::span<
         for (const store::SeriesInfo& info : *series) {
           ++rep.series;
           Evaluation ev;
+          HotSpot spot{rule.name, ci.id, ci.name, info.key.metric, info.unit, info.key.attributes, 0,
+                       rule.threshold, rule.rising, std::nullopt};
+          bool seen = false;
           if (rule.kind == CapacityRule::Kind::sustained) {
             const std::int64_t span = std::max(rule.for_ms, rule.clear_for_ms);
             auto samples = stores.series->read_samples(info.key, now_ms - span, now_ms + 1, kMaxRawPerSeries);
             if (!samples) return std::move(samples).error();
             ev = evaluate_sustained(rule, *samples, now_ms, info.key.attributes);
+            for (auto it = samples->rbegin(); it != samples->rend() && !seen; ++it)
+              if (std::isfinite(it->value) && it->time_ms <= now_ms) {
+                spot.value = it->value;
+                seen = true;
+              }
           } else {
             const Source src = rule.window_ms >= 86'400'000 ? Source::rollup : Source::raw;
             auto pts = forecast_points(*stores.series, info.key, now_ms, rule.window_ms, src);
             if (!pts) return std::move(pts).error();
-            ev = evaluate_forecast(rule, time_to_threshold(*pts, now_ms, rule.threshold, rule.rising), now_ms,
-                                   info.key.attributes);
+            const ThresholdForecast f = time_to_threshold(*pts, now_ms, rule.threshold, rule.rising);
+            ev = evaluate_forecast(rule, f, now_ms, info.key.attributes);
+            if (f.outcome != ThresholdForecast::Outcome::not_enough_data) {
+              spot.value = f.latest_value;
+              seen = std::isfinite(spot.value);
+              if (f.outcome == ThresholdForecast::Outcome::at) spot.reaches_ms = f.at_ms;
+            }
           }
+          if (seen) candidates.push_back(std::move(spot));
           if (ev.verdict == Verdict::breach) {
             store::CapacityEvent e;
             e.kind = std::string(rule.event_kind());
@@ -266,6 +335,7 @@ core::Result<RulesReport> evaluate_rules(const store::Stores& stores, std::span<
       if (rule.ci_ids ? offset + kPage >= rule.ci_ids->size() : cis->size() < kPage) break;
     }
   }
+  rep.hot_spots = pick_hot_spots(std::move(candidates), now_ms);
   return rep;
 }
 

@@ -179,7 +179,12 @@ core::Result<capacity::RulesReport> Housekeeper::run_rules() {
     if (more) rules.insert(rules.end(), std::make_move_iterator(more->begin()), std::make_move_iterator(more->end()));
     else r = std::move(more).error();
   }
-  if (r) r = capacity::evaluate_rules(stores_, rules, core::to_unix_ms(clock_.now()));
+  const std::int64_t now = core::to_unix_ms(clock_.now());
+  if (r) r = capacity::evaluate_rules(stores_, rules, now);
+  // The hot spots, for every collector on the store to answer with.
+  if (r)
+    if (auto saved = stores_.events->save_hot_spots(capacity::hot_spots_json(r->hot_spots, now), now); !saved)
+      r = std::move(saved).error();
   runs_.with({"capacity", r ? "ok" : "failed"}).inc();
   duration_.with({"capacity"}).set(seconds_since(started));
   if (r) open_events_.with({}).set(static_cast<double>(r->open));

@@ -128,6 +128,27 @@ return 1)lua";
   // Walks the events by opening time, oldest first, up to the instant (a
   // resolved event was opened before it was resolved), and deletes the
   // resolved ones among them, a page at a time.
+  core::Status save_hot_spots(std::string_view json, std::int64_t now_ms) override {
+    return b_->pool.with([&](Connection& c) -> core::Status {
+      auto r = c.command({"HSET", b_->key("hot-spots"), "json", std::string(json), "updated_ms", i64(now_ms)});
+      if (!r) return std::move(r).error();
+      if (is_error(r->get())) return reply_error(r->get(), "save hot spots");
+      return {};
+    });
+  }
+
+  core::Result<std::optional<std::pair<std::string, std::int64_t>>> hot_spots() override {
+    using Out = std::optional<std::pair<std::string, std::int64_t>>;
+    return b_->pool.with([&](Connection& c) -> core::Result<Out> {
+      auto r = c.command({"HMGET", b_->key("hot-spots"), "json", "updated_ms"});
+      if (!r) return std::move(r).error();
+      const redisReply* a = r->get();
+      if (is_error(a) || a->type != REDIS_REPLY_ARRAY || a->elements != 2) return reply_error(a, "read hot spots");
+      if (a->element[0]->type == REDIS_REPLY_NIL) return Out{};
+      return Out{std::make_pair(reply_text(a->element[0]), std::strtoll(reply_text(a->element[1]).c_str(), nullptr, 10))};
+    });
+  }
+
   core::Result<std::size_t> prune_events(std::int64_t resolved_before_ms) override {
     return b_->pool.with([&](Connection& c) -> core::Result<std::size_t> {
       std::size_t pruned = 0;

@@ -131,6 +131,28 @@ class SqliteEventStore final : public Bound<EventStore> {
       });
     });
   }
+
+  core::Status save_hot_spots(std::string_view json, std::int64_t now_ms) override {
+    return b_->pool.with_writer([&](Connection& c) -> core::Status {
+      SURVEYOR_TRY_STMT(s, c,
+                        "INSERT INTO hot_spots(id, json, updated_ms) VALUES(1, ?1, ?2) "
+                        "ON CONFLICT(id) DO UPDATE SET json = excluded.json, updated_ms = excluded.updated_ms");
+      s.bind(1, json).bind(2, now_ms);
+      if (int rc = s.step(); rc != SQLITE_DONE) return c.error(rc, "save hot spots");
+      return {};
+    });
+  }
+
+  core::Result<std::optional<std::pair<std::string, std::int64_t>>> hot_spots() override {
+    using Out = std::optional<std::pair<std::string, std::int64_t>>;
+    return b_->pool.with_reader([&](Connection& c) -> core::Result<Out> {
+      SURVEYOR_TRY_STMT(s, c, "SELECT json, updated_ms FROM hot_spots WHERE id = 1");
+      const int rc = s.step();
+      if (rc == SQLITE_DONE) return Out{};
+      if (rc != SQLITE_ROW) return c.error(rc, "read hot spots");
+      return Out{std::make_pair(s.text(0), s.int64(1))};
+    });
+  }
 };
 
 std::shared_ptr<store::EventStore> make_event_store(std::shared_ptr<Backend> b) { return std::make_shared<SqliteEventStore>(std::move(b)); }

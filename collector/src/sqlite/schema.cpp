@@ -6,7 +6,8 @@ namespace surveyor::collector::sqlite {
 
 namespace {
 
-constexpr int kSchemaVersion = 8;
+// 9: the hot_spots table (created by kSchema; nothing else to migrate).
+constexpr int kSchemaVersion = 9;
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS agents(
@@ -43,6 +44,8 @@ CREATE INDEX IF NOT EXISTS head_log_by_ci ON head_log(ci_id, max_ms);
 CREATE TABLE IF NOT EXISTS chunks(
   series_id INTEGER NOT NULL, block_start INTEGER NOT NULL, data BLOB NOT NULL,
   PRIMARY KEY(series_id, block_start));
+CREATE TABLE IF NOT EXISTS hot_spots(
+  id INTEGER PRIMARY KEY CHECK (id = 1), json TEXT NOT NULL, updated_ms INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS events(
   id TEXT PRIMARY KEY, dedup_key TEXT NOT NULL, kind TEXT NOT NULL, rule TEXT NOT NULL, ci_id TEXT NOT NULL,
   metric TEXT NOT NULL, attributes TEXT NOT NULL, state TEXT NOT NULL, opened_ms INTEGER NOT NULL,

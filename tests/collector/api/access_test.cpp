@@ -32,6 +32,7 @@ const std::map<std::string, std::string> kExpected{
     {"forecast", "viewer"},
     {"capacity.report", "viewer"},
     {"capacity.events", "viewer"},
+    {"capacity.hotspots", "viewer"},
     {"audit", "viewer"},
     {"changes.list", "viewer"},
     {"changes.get", "viewer"},

@@ -119,6 +119,39 @@ TEST(CapacityApi, ReportInThreeFormats) {
   EXPECT_EQ(error_code(h.call("GET", "/api/v1/capacity/report?type=host&format=xml")), "bad_query");
 }
 
+// The hot spots: every evaluated series with its latest value, closest to
+// its threshold first; what the evaluator stored is what the API answers.
+TEST(CapacityApi, HotSpotsAreTheSeriesClosestToTheirThresholds) {
+  Harness h;
+  seed(h);
+  store::ReportBatch b;
+  b.agent_id = h.agent_id;
+  b.sequence = 2;
+  b.series.push_back({store::SeriesInfo{{h.ci_id, "system.memory.utilization", {{"state", "used"}}}, "1"},
+                      {{kNow - 120'000, 0.7}, {kNow - 60'000, 0.5}}});
+  ASSERT_TRUE(h.stores.reports->apply_report(b));
+  EXPECT_EQ(get_json(h, "/api/v1/capacity/hotspots").at("items").as_array().size(), 0u) << "none before an evaluation";
+  auto rep = capacity::evaluate_rules(h.stores, capacity::default_rules(), kNow);
+  ASSERT_TRUE(rep) << rep.error().describe();
+  // CPU 0.95 of 0.9 (1.056), memory 0.5 of 0.95 (0.526); the filesystem has
+  // two points, too few for its forecast rule: not a hot spot.
+  ASSERT_EQ(rep->hot_spots.size(), 2u);
+  EXPECT_EQ(rep->hot_spots[0].rule, "cpu-sustained");
+  EXPECT_EQ(rep->hot_spots[0].value, 0.95);
+  EXPECT_NEAR(rep->hot_spots[0].closeness(), 0.95 / 0.9, 1e-12);
+  EXPECT_EQ(rep->hot_spots[1].rule, "memory-sustained");
+  EXPECT_EQ(rep->hot_spots[1].value, 0.5) << "the latest value, not the window's lowest or highest";
+  ASSERT_TRUE(h.stores.events->save_hot_spots(capacity::hot_spots_json(rep->hot_spots, kNow), kNow));
+  const auto doc = get_json(h, "/api/v1/capacity/hotspots");
+  EXPECT_EQ(doc.at("evaluated").as_string(), core::format_rfc3339(kNow));
+  const auto& items = doc.at("items").as_array();
+  ASSERT_EQ(items.size(), 2u);
+  EXPECT_EQ(items[0].at("ci_name").as_string(), "web01");
+  EXPECT_EQ(items[0].at("threshold").as_double(), 0.9);
+  EXPECT_EQ(items[1].at("attributes").at("state").as_string(), "used");
+  EXPECT_TRUE(items[1].at("reaches_at").is_null());
+}
+
 TEST(CapacityApi, RulesRaiseAndResolveEvents) {
   Harness h;
   seed(h);

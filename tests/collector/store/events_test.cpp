@@ -127,6 +127,21 @@ TYPED_TEST(EventStoreTest, OpenEventsListedAndResolvedOnesPruned) {
 
 // Each thread has stores of its own (its own connections, as two collectors
 // on one store would), so the writers really race.
+// The hot spots: none before the first evaluation, then the latest
+// document, replaced whole, with when it was saved.
+TYPED_TEST(EventStoreTest, HotSpotsAreTheLatestDocument) {
+  auto none = this->stores.events->hot_spots();
+  ASSERT_TRUE(none) << none.error().describe();
+  EXPECT_FALSE(*none);
+  ASSERT_TRUE(this->stores.events->save_hot_spots(R"({"items":[1]})", 1000));
+  const std::string big(200'000, 'x');  // a large document, with bytes JSON escapes
+  ASSERT_TRUE(this->stores.events->save_hot_spots("{\"items\":[],\"note\":\"" + big + "\\u00e9\"}", 2000));
+  auto got = this->stores.events->hot_spots();
+  ASSERT_TRUE(got && *got);
+  EXPECT_EQ((*got)->first, "{\"items\":[],\"note\":\"" + big + "\\u00e9\"}");
+  EXPECT_EQ((*got)->second, 2000);
+}
+
 TYPED_TEST(EventStoreTest, ConcurrentRaisesOpenOneEvent) {
   std::vector<std::thread> threads;
   std::atomic<int> opened{0};

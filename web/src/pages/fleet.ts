@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // Fleet: every CI, searched by name prefix and filtered by type, state and service,
 // a page at a time from the server (10,000 hosts page as fast as 10); the
-// open incidents per CI; and the capacity hot spots: the open capacity
-// events, nearest predicted crossing first.
-import { api, qs, type CapacityEvent, type CiList, type Incident } from "../api";
+// open incidents, latest utilisation and open capacity events per CI; and
+// the capacity hot spots of the whole fleet.
+import { api, qs, type CapacityEvent, type CiList, type HotSpot, type Incident } from "../api";
 import { ago, badge, h, link, percent, table, time, until } from "../dom";
 import { navigate } from "../nav";
 
@@ -72,27 +72,24 @@ export async function fleetPage(main: HTMLElement, _p: Record<string, string>, q
     ),
   );
 
-  // Hot spots: the open capacity events, nearest predicted crossing first,
-  // then the sustained breaches by how far past their threshold they are.
-  const hot = [...events.items].sort((a, b) => {
-    if (a.predicted && b.predicted) return a.predicted.localeCompare(b.predicted);
-    if (a.predicted || b.predicted) return a.predicted ? 1 : -1;
-    return b.value - b.threshold - (a.value - a.threshold);
-  });
+  // Hot spots, from the latest capacity evaluation over the whole fleet:
+  // the series closest to their thresholds, then the soonest to reach them.
+  const hot = await api<{ evaluated: string | null; items: HotSpot[] }>("/api/v1/capacity/hotspots");
   main.append(
     h("h2", {}, "Capacity hot spots"),
-    hot.length === 0
-      ? h("p", {}, "No open capacity event.")
+    h("p", { class: "meta" }, hot.evaluated ? `The whole fleet, as the capacity evaluation of ${time(hot.evaluated)} found it.` : "No capacity evaluation yet."),
+    hot.items.length === 0
+      ? h("p", {}, "Nothing measured against a capacity rule yet.")
       : table(
-          ["CI", "Kind", "Series", "Now", "Threshold", "Reached"],
-          hot.slice(0, 20).map((e) => [
-            // The summary starts with the CI's name ("web01: system...").
-            link(`/ui/ci/${encodeURIComponent(e.ci_id)}`, e.summary.split(":")[0] || e.ci_id),
-            e.kind,
-            e.metric,
-            percent(e.value),
-            percent(e.threshold, 0),
-            e.predicted ? `${time(e.predicted)} (${until(e.predicted, now)})` : "already",
+          ["CI", "Rule", "Series", "Now", "Threshold", "Of threshold", "Reaches it"],
+          hot.items.map((e) => [
+            link(`/ui/ci/${encodeURIComponent(e.ci_id)}`, e.ci_name || e.ci_id),
+            e.rule,
+            `${e.metric} ${Object.values(e.attributes).join(" ")}`,
+            e.unit === "1" ? percent(e.value) : String(e.value),
+            e.unit === "1" ? percent(e.threshold, 0) : String(e.threshold),
+            e.closeness === null ? "—" : `${Math.round(e.closeness * 100)} %`,
+            e.reaches_at ? `${time(e.reaches_at)} (${until(e.reaches_at, now)})` : "—",
           ]),
           { id: "hot-spots", class: "grid" },
         ),

@@ -70,12 +70,32 @@ struct Evaluation {
 [[nodiscard]] Evaluation evaluate_forecast(const CapacityRule& r, const ThresholdForecast& f, std::int64_t now_ms,
                                            const store::Labels& attrs = {});
 
+// A series as close to its rule's threshold as any in the fleet: its latest
+// value (the forecast rules: the latest point fitted), and for forecast
+// rules when the trend reaches the threshold.
+struct HotSpot {
+  std::string rule, ci_id, ci_name, metric, unit;
+  store::Labels attributes;
+  double value = 0, threshold = 0;
+  bool rising = true;
+  std::optional<std::int64_t> reaches_ms;
+  // value ÷ threshold for rising rules (threshold ÷ value falling): 1 at it.
+  [[nodiscard]] double closeness() const;
+};
+
 struct RulesReport {
   std::size_t series = 0;
   std::size_t opened = 0;
   std::size_t resolved = 0;
   std::size_t open = 0;  // breaching now (opened or still open)
+  // The kHotSpots series closest to their thresholds, closest first, then
+  // the kHotSpots soonest to reach them that are not among those.
+  std::vector<HotSpot> hot_spots;
 };
+constexpr std::size_t kHotSpots = 20;
+
+// The hot spots as the API answers them (GET /api/v1/capacity/hotspots).
+[[nodiscard]] std::string hot_spots_json(const std::vector<HotSpot>& spots, std::int64_t evaluated_ms);
 
 // One evaluation of every rule over every CI of its type (or its ci_ids),
 // raising and resolving events in the event store.

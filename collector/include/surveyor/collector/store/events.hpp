@@ -64,6 +64,12 @@ class EventStore {
   // Deletes resolved events resolved before the instant; open ones stay
   // however old. Returns how many went.
   virtual core::Result<std::size_t> prune_events(std::int64_t resolved_before_ms) = 0;
+  // The capacity evaluation's latest hot spots (a JSON document the
+  // evaluator writes; docs/api.md), kept in the store so that every
+  // collector answers with the one the evaluation lease holder made.
+  virtual core::Status save_hot_spots(std::string_view json, std::int64_t now_ms) = 0;
+  // The document and when it was saved; nullopt before the first evaluation.
+  virtual core::Result<std::optional<std::pair<std::string, std::int64_t>>> hot_spots() = 0;
 };
 
 }  // namespace surveyor::collector::store
