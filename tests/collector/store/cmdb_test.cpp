@@ -270,6 +270,15 @@ TEST(SqliteCmdb, AuditEntriesCannotBeChangedOrRemoved) {
 
 SURVEYOR_STORE_SUITE(CiConformance);
 
+// The ids a listing returns, in its order ("error: ..." when it fails).
+std::vector<std::string> listed_ids(CmdbStore& cmdb, const CiFilter& q) {
+  std::vector<std::string> out;
+  auto r = cmdb.list_cis(q);
+  if (!r) return std::vector<std::string>{"error: " + r.error().describe()};
+  for (const Ci& c : *r) out.push_back(c.id);
+  return out;
+}
+
 TYPED_TEST(CiConformance, CiUpsertMergesAttributes) {
   CiUpdate u = host_update("ci-1", "web01", 1000);
   u.attributes = {{"cpu.cores", std::int64_t{4}}, {"cpu.model", std::string("Xeon")},
@@ -314,14 +323,7 @@ TYPED_TEST(CiConformance, CisAreListedByNameWithFilters) {
   disk.type = "disk";
   ASSERT_TRUE(this->stores.cmdb->upsert_ci(disk));
 
-  // The ids a listing returns, in its order ("error: ..." when it fails).
-  auto ids = [this](const CiFilter& q) {
-    std::vector<std::string> out;
-    auto r = this->stores.cmdb->list_cis(q);
-    if (!r) return std::vector<std::string>{"error: " + r.error().describe()};
-    for (const Ci& c : *r) out.push_back(c.id);
-    return out;
-  };
+  auto ids = [this](const CiFilter& q) { return listed_ids(*this->stores.cmdb, q); };
   using Ids = std::vector<std::string>;
   EXPECT_EQ(ids({}), (Ids{"ci-a", "ci-d", "ci-b"}));
   EXPECT_EQ(ids({.type = "host"}), (Ids{"ci-a", "ci-b"}));
@@ -347,13 +349,7 @@ TYPED_TEST(CiConformance, CisAreFoundByNamePrefixAndStateAndCounted) {
   gone = host_update("ci-web17", "web17", 1);
   gone.state = CiState::missing;
   ASSERT_TRUE(this->stores.cmdb->upsert_ci(gone));
-  auto ids = [this](const CiFilter& q) {
-    std::vector<std::string> out;
-    auto r = this->stores.cmdb->list_cis(q);
-    if (!r) return std::vector<std::string>{"error: " + r.error().describe()};
-    for (const Ci& c : *r) out.push_back(c.id);
-    return out;
-  };
+  auto ids = [this](const CiFilter& q) { return listed_ids(*this->stores.cmdb, q); };
   auto count = [this](const CiFilter& q) {
     auto n = this->stores.cmdb->count_cis(q);
     EXPECT_TRUE(n) << n.error().describe();
