@@ -75,8 +75,8 @@ async function render(): Promise<void> {
     if (!m) continue;
     const main = shell(section);
     const params: Record<string, string> = {};
-    for (const [k, v] of Object.entries(m.groups ?? {})) params[k] = decodeURIComponent(v);
     try {
+      for (const [k, v] of Object.entries(m.groups ?? {})) params[k] = decodeURIComponent(v);
       await page(main, params, new URLSearchParams(location.search));
     } catch (e) {
       main.append(h("p", { class: "error", role: "alert" }, e instanceof Error ? e.message : String(e)));

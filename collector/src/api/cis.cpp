@@ -48,6 +48,8 @@ http::Response Api::list_cis(const server::Params& p) {
   f.type = p.query_or("type");
   f.name = p.query_or("name");
   f.name_prefix = p.query_or("prefix");
+  if (f.name.find('\x1f') != std::string::npos || f.name_prefix.find('\x1f') != std::string::npos)
+    return fail(400, "bad_query", "name and prefix may not hold control character 0x1f");
   if (const std::string st = p.query_or("state"); !st.empty()) {
     f.state = store::ci_state_from(st);
     if (!f.state) return fail(400, "bad_query", "state must be active, missing or retired");

@@ -309,7 +309,9 @@ core::Result<RulesReport> evaluate_rules(const store::Stores& stores, std::span<
               if (f.outcome == ThresholdForecast::Outcome::at) spot.reaches_ms = f.at_ms;
             }
           }
-          if (seen) candidates.push_back(std::move(spot));
+          // value ÷ threshold ranks only positive thresholds (and values, for
+          // falling rules); other rules are left out of the hot spots.
+          if (seen && spot.threshold > 0 && (spot.rising || spot.value > 0)) candidates.push_back(std::move(spot));
           if (ev.verdict == Verdict::breach) {
             store::CapacityEvent e;
             e.kind = std::string(rule.event_kind());

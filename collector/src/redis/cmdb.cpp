@@ -60,6 +60,7 @@ class RedisCmdbStore final : public Bound<CmdbStore> {
   // The ids in the filter's range, in name order (a page of them unless
   // `all`), without the state condition.
   core::Result<std::vector<std::string>> ids_in_range(Connection& c, const CiFilter& f, bool all) {
+    if (!f.name.empty() && !f.name.starts_with(f.name_prefix)) return std::vector<std::string>{};  // both asked
     const Range rg = range_of(f);
     Argv cmd{"ZRANGEBYLEX", rg.index, rg.min, rg.max};
     if (!all) cmd.insert(cmd.end(), {"LIMIT", std::to_string(f.offset), std::to_string(f.limit)});
@@ -106,6 +107,7 @@ class RedisCmdbStore final : public Bound<CmdbStore> {
         if (!ids) return std::move(ids).error();
         return ids->size();
       }
+      if (!f.name.empty() && !f.name.starts_with(f.name_prefix)) return std::size_t{0};  // both asked
       const Range rg = range_of(f);
       auto r = c.command({"ZLEXCOUNT", rg.index, rg.min, rg.max});
       if (!r) return std::move(r).error();

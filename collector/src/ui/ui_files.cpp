@@ -93,9 +93,11 @@ core::Result<std::shared_ptr<const UiFiles>> UiFiles::load(const std::string& di
 http::Response UiFiles::answer(std::string_view path, std::string_view if_none_match) const {
   auto it = files_.find(path);
   if (it == files_.end()) {
-    const auto slash = path.rfind('/');
-    const std::string_view last = slash == std::string_view::npos ? path : path.substr(slash + 1);
-    if (path.starts_with("assets/") || last.find('.') != std::string_view::npos) {
+    // Files live under assets/ or at the top (favicon.ico); deeper paths
+    // are the console's pages, whose last segment may hold a dot
+    // (/ui/ci/db01.example.com).
+    const bool top_level_file = path.find('/') == std::string_view::npos && path.find('.') != std::string_view::npos;
+    if (path.starts_with("assets/") || top_level_file) {
       http::Response r = server::error_response(404, "not_found", "no such file in the web console");
       add_common_headers(r);
       return r;

@@ -72,6 +72,7 @@ TEST(Api, FleetQueriesByServiceWithUtilization) {
   EXPECT_EQ(h.call("GET", "/api/v1/cis?service=nope").status, 404u);
   EXPECT_EQ(h.call("GET", "/api/v1/cis?include=everything").status, 400u);
   EXPECT_EQ(h.call("GET", "/api/v1/cis?state=gone").status, 400u);
+  EXPECT_EQ(h.call("GET", "/api/v1/cis?prefix=web%1F").status, 400u) << "the Redis index's separator";
 }
 
 TEST(CmdbApi, ManualCisRelationshipsImpactAuditAndHistory) {

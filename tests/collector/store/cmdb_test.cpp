@@ -362,6 +362,9 @@ TYPED_TEST(CiConformance, CisAreFoundByNamePrefixAndStateAndCounted) {
   EXPECT_EQ(count({.name_prefix = "web1", .limit = 2}), 10u) << "the count ignores the page";
   EXPECT_EQ(ids({.name_prefix = "web1", .limit = 2, .offset = 3}), (Ids{"ci-web13", "ci-web14"}));
   EXPECT_EQ(ids({.name_prefix = "Web"}), Ids{}) << "case matters";
+  EXPECT_EQ(ids({.name = "web12", .name_prefix = "web1"}), Ids{"ci-web12"}) << "both: the name, if it has the prefix";
+  EXPECT_EQ(ids({.name = "web12", .name_prefix = "db"}), Ids{});
+  EXPECT_EQ(count({.name = "web12", .name_prefix = "db"}), 0u);
   EXPECT_EQ(ids({.name_prefix = "web", .state = CiState::missing}), (Ids{"ci-web13", "ci-web17"}));
   EXPECT_EQ(count({.state = CiState::missing}), 2u);
   EXPECT_EQ(count({.state = CiState::active}), 10u);

@@ -35,11 +35,13 @@ interface CapacityRow {
 // A download with the token (a plain link would go without it).
 async function download(path: string, file: string): Promise<void> {
   const res = await fetch(path, { headers: { Authorization: `Bearer ${session()?.token ?? ""}` } });
-  const blob = await res.blob();
-  const a = h("a", { href: URL.createObjectURL(blob), download: file });
+  if (!res.ok) throw new Error(`the collector answered ${res.status}: ${await res.text()}`);
+  const href = URL.createObjectURL(await res.blob());
+  const a = h("a", { href, download: file });
   document.body.append(a);
   a.click();
   a.remove();
+  setTimeout(() => URL.revokeObjectURL(href), 10_000);
 }
 
 export async function reportsPage(main: HTMLElement, _p: Record<string, string>, query: URLSearchParams): Promise<void> {
@@ -60,14 +62,14 @@ export async function reportsPage(main: HTMLElement, _p: Record<string, string>,
       r.service, r.period, `${r.target_percent} %`, r.achieved_percent === null ? "—" : `${r.achieved_percent.toFixed(3)} %`,
       `${(r.downtime_seconds / 60).toFixed(1)} min`, `${(r.error_budget_left_seconds / 60).toFixed(1)} min`,
       r.record.frozen ? [badge(`frozen v${r.record.version}`, "frozen"), ` of ${r.record.versions.length}`] : badge("computed now", "live"),
-      h("button", { type: "button", class: "no-print", onclick: () => void download(`/api/v1/slas/${encodeURIComponent(r.service)}/report${qs({ period: r.period, format: "csv" })}`, `sla-${r.service}-${r.period}.csv`) }, "CSV"),
+      h("button", { type: "button", class: "no-print", onclick: () => void download(`/api/v1/slas/${encodeURIComponent(r.service)}/report${qs({ period: r.period, format: "csv" })}`, `sla-${r.service}-${r.period}.csv`).catch((e: Error) => alert(e.message)) }, "CSV"),
     ]), { class: "grid", id: "sla-reports" }));
 
   const win = query.get("window") ?? "7d";
   const cap = await api<{ now: string; items: CapacityRow[] }>(`/api/v1/capacity/report${qs({ type: "host", window: win })}`);
   main.append(
     h("h2", {}, `Capacity report, hosts, last ${win} (at ${time(cap.now)})`),
-    h("button", { type: "button", class: "no-print", onclick: () => void download(`/api/v1/capacity/report${qs({ type: "host", window: win, format: "csv" })}`, `capacity-${win}.csv`) }, "CSV"),
+    h("button", { type: "button", class: "no-print", onclick: () => void download(`/api/v1/capacity/report${qs({ type: "host", window: win, format: "csv" })}`, `capacity-${win}.csv`).catch((e: Error) => alert(e.message)) }, "CSV"),
     table(["CI", "Rule", "Series", "Current", "p95", "Peak", "Threshold", "Headroom", "Threshold reached"], cap.items.map((r) => {
       const f = (v: number | null) => (v === null ? "—" : r.unit === "1" ? `${(v * 100).toFixed(1)} %` : String(Number(v.toPrecision(4))));
       return [r.ci_name, r.rule, `${r.metric} ${Object.values(r.attributes).join(" ")}`, f(r.current), f(r.p95), f(r.peak), f(r.threshold), f(r.headroom),

@@ -24,8 +24,16 @@ export function signInPage(main: HTMLElement, _p: Record<string, string>, query:
     status.textContent = "";
     signIn(input.value.trim())
       .then(() => {
-        const next = query.get("next");
-        return navigate(next && next.startsWith("/ui/") && !next.startsWith("/ui/signin") ? next : "/ui/fleet", true);
+        // Only back to a page of the console on this origin.
+        let next = "/ui/fleet";
+        try {
+          const u = new URL(query.get("next") ?? "", location.origin);
+          if (u.origin === location.origin && u.pathname.startsWith("/ui/") && !u.pathname.startsWith("/ui/signin"))
+            next = u.pathname + u.search;
+        } catch {
+          /* not a URL: the fleet */
+        }
+        return navigate(next, true);
       })
       .catch((err: Error) => (status.textContent = `Not signed in: ${err.message}`));
   });

@@ -30,9 +30,10 @@ class UiFiles {
   [[nodiscard]] static core::Result<std::shared_ptr<const UiFiles>> load(const std::string& dir,
                                                                          std::size_t max_total_bytes = 64u << 20);
 
-  // The answer to GET /ui/<path>: the file of that path; index.html for any
-  // other path without a file extension (the console's own pages:
-  // /ui/ci/host-1 is the page index.html draws); 404 otherwise. 304 when
+  // The answer to GET /ui/<path>: the file of that path; 404 for another
+  // path under assets/ or a top-level name with a dot (favicon.ico);
+  // index.html for any other path (the console's own pages: /ui/ci/host-1
+  // and /ui/ci/db01.example.com are pages index.html draws). 304 when
   // `if_none_match` names the file's ETag. Hashed assets (under assets/)
   // may be cached for good; index.html must be asked again.
   [[nodiscard]] http::Response answer(std::string_view path, std::string_view if_none_match) const;
