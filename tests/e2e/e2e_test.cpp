@@ -5,6 +5,8 @@
 // /proc/meminfo).
 #include <gtest/gtest.h>
 
+#include <sqlite3.h>
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -514,6 +516,65 @@ TEST(EndToEnd, TokensEnrollmentTokensAndRevocationFromTheCommandLine) {
       << s.agent->output();
   ASSERT_TRUE(test::eventually([&] { return !spool_entries(s.dir.file("agent-state/spool")).empty(); }, 30s))
       << "the refused reports stay in the agent's spool";
+}
+
+// The audit trail from the command line: it verifies and a checkpoint is
+// saved; an entry edited in the SQLite file afterwards is named as where the
+// chain breaks; entries removed from the end pass on their own but not
+// against the checkpoint.
+TEST(EndToEnd, TheCommandLineVerifiesTheAuditTrailAndCatchesTampering) {
+  Stack s;
+  auto send = [&](const std::string& method, const std::string& target, const std::string& body) {
+    http::Request r;
+    r.method = method;
+    r.target = target;
+    r.body = body;
+    r.headers = {{"Authorization", "Bearer " + s.token}, {"Content-Type", "application/json"}};
+    auto res = http::fetch(http::Url{"http", "127.0.0.1", s.port, ""}, r);
+    EXPECT_TRUE(res);
+    return res ? res->body : std::string();
+  };
+  const auto created = json::parse(send("POST", "/api/v1/cis", R"({"type":"application","name":"billing","origin":"user"})"));
+  const std::string id(created.at("id").as_string());
+  for (const char* tier : {"1", "2", "3"})
+    send("PATCH", "/api/v1/cis/" + id, std::string(R"({"attributes":{"tier":)") + tier + R"(},"origin":"user"})");
+  const std::string cli = cli_as(s.token, s.url);
+  const std::string checkpoint = s.dir.file("audit-checkpoint.json");
+  const std::string verified = run(cli + "audit verify --save " + checkpoint);
+  EXPECT_NE(verified.find("verified: 4 entries in 1 chain(s)"), std::string::npos) << verified;
+  EXPECT_NE(verified.find("checkpoint saved"), std::string::npos) << verified;
+  EXPECT_EQ(std::system((cli + "audit verify --ci billing --checkpoint " + checkpoint + " >/dev/null").c_str()), 0);
+
+  auto tamper = [&](const std::string& statement) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(s.dir.file("surveyor.db").c_str(), &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    char* err = nullptr;
+    EXPECT_EQ(sqlite3_exec(db, statement.c_str(), nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
+    sqlite3_free(err);
+    sqlite3_close(db);
+  };
+  tamper("DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete; "
+         "UPDATE audit SET new_value = '9' WHERE ci_id = '" + id + "' AND seq = 3");
+  const std::string broken = run(cli + "audit verify 2>&1; echo exit=$?");
+  EXPECT_NE(broken.find("BROKEN: CI " + id + ", entry 3: its content does not match its hash"), std::string::npos)
+      << broken;
+  EXPECT_NE(broken.find("exit=1"), std::string::npos) << broken;
+
+  tamper("DELETE FROM audit WHERE ci_id = '" + id + "' AND seq >= 3");
+  EXPECT_NE(run(cli + "audit verify").find("verified: 2 entries"), std::string::npos);
+  const std::string cut = run(cli + "audit verify --checkpoint " + checkpoint + " 2>&1; echo exit=$?");
+  EXPECT_NE(cut.find("the chain ends at entry 2 but the checkpoint holds entry 4"), std::string::npos) << cut;
+  EXPECT_NE(cut.find("exit=1"), std::string::npos) << cut;
+  // A checkpoint edited to match is refused by its digest.
+  std::string text = run("cat " + checkpoint);
+  const auto seq4 = text.find("\"seq\":4");
+  ASSERT_NE(seq4, std::string::npos) << text;
+  text.replace(seq4, 7, "\"seq\":2");
+  std::ofstream(checkpoint) << text;
+  const std::string altered = run(cli + "audit verify --checkpoint " + checkpoint + " 2>&1; echo exit=$?");
+  EXPECT_NE(altered.find("the checkpoint was altered"), std::string::npos) << altered;
+  EXPECT_NE(altered.find("exit=1"), std::string::npos) << altered;
 }
 
 // Agent, command line and collector over HTTPS with certificates from

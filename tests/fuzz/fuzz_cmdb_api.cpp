@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Fuzz target: the CMDB endpoints that read a JSON body from anyone who can
 // reach the API (create a CI, set attributes, add a relationship, record a
-// change, define a service, act on an incident, recompute an SLA report),
+// change, define a service, act on an incident, recompute an SLA report,
+// verify the audit trail against a checkpoint),
 // called directly on a real SQLite store. Every
 // input must get an answer (2xx or a 4xx with a JSON error), never a crash,
 // an exception or a 5xx.
@@ -88,6 +89,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   check(w.api->add_relationship(req, p), "add_relationship", req.body);
   check(w.api->create_change(req, p), "create_change", req.body);
   check(w.api->put_service(req, p), "put_service", req.body);
+  check(w.api->verify_audit(req), "verify_audit", req.body);
   static const char* kActions[] = {"comment", "acknowledge", "resolve", "close", "reopen", "x"};
   p.path["id"] = "INC-1";
   p.path["action"] = kActions[size == 0 ? 0 : data[0] % 6];

@@ -5,7 +5,9 @@
 
 #include <unistd.h>
 
+#include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include "surveyor/cli/format/render.hpp"
 
@@ -71,6 +73,56 @@ int run_audit(const Context& context, const Options& options) {
   add_param(q, "kind", o.kind);
   if (o.unauthorized) q += "&unauthorized=true";
   return get_and_print(context, q, format::render_audit);
+}
+
+void add_audit_verify_options(CLI::App& command, Options& options) {
+  AuditOptions& o = options.audit;
+  command.add_option("--ci", o.ci, "one CI's chain (id or name) instead of every CI's");
+  command.add_option("--checkpoint", o.checkpoint,
+                     "a checkpoint saved by an earlier verify: no chain may have been cut short, "
+                     "removed or rewritten since");
+  command.add_option("--save", o.save, "when the trail verifies, write its checkpoint to this file");
+}
+
+// Exit code 0: verified; 1: a chain is broken or the request failed.
+int run_audit_verify(const Context& context, const Options& options) {
+  const AuditOptions& o = options.audit;
+  std::string body = "{";
+  if (!o.ci.empty()) {
+    auto id = resolve_ci(context.collector, o.ci);
+    if (!id) return 1;
+    body += "\"ci\":" + json_string(*id);
+  }
+  if (!o.checkpoint.empty()) {
+    std::ifstream in(o.checkpoint, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (!in || text.str().empty()) {
+      std::cerr << "surveyor: cannot read the checkpoint " << o.checkpoint << "\n";
+      return 2;
+    }
+    body += std::string(body.size() > 1 ? "," : "") + "\"checkpoint\":" + text.str();
+  }
+  body += "}";
+  auto answer = post(context.collector, "/api/v1/audit/verify", body);
+  if (!answer) return 1;
+  auto v = format::read_audit_verification(*answer);
+  if (!v) {
+    std::cerr << "surveyor: " << v.error().describe() << "\n";
+    return 1;
+  }
+  std::cout << (context.as_json ? *answer + "\n" : v->text);
+  if (!v->verified) return 1;
+  if (!o.save.empty()) {
+    std::ofstream out(o.save, std::ios::binary | std::ios::trunc);
+    out << v->checkpoint_json;
+    if (!out.flush()) {
+      std::cerr << "surveyor: cannot write the checkpoint to " << o.save << "\n";
+      return 1;
+    }
+    if (!context.as_json) std::cout << "checkpoint saved to " << o.save << "\n";
+  }
+  return 0;
 }
 
 void add_change_create_options(CLI::App& command, Options& options) {

@@ -16,6 +16,8 @@ void add_impact_options(CLI::App& command, Options& options);
 int run_impact(const Context& context, const Options& options);
 void add_audit_options(CLI::App& command, Options& options);
 int run_audit(const Context& context, const Options& options);
+void add_audit_verify_options(CLI::App& command, Options& options);
+int run_audit_verify(const Context& context, const Options& options);
 void add_change_create_options(CLI::App& command, Options& options);
 int run_change_create(const Context& context, const Options& options);
 void add_change_list_options(CLI::App& command, Options& options);

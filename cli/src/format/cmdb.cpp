@@ -119,6 +119,36 @@ core::Result<std::string> render_impact(std::string_view text) {
   return out + "\n";
 }
 
+core::Result<AuditVerification> read_audit_verification(std::string_view text) {
+  auto v = parse(text);
+  if (!v) return std::move(v).error();
+  const json::object& o = v->get_object();
+  auto verified = o.find("verified");
+  auto checkpoint = o.find("checkpoint");
+  if (verified == o.end() || !verified->value().is_bool() || checkpoint == o.end() ||
+      !checkpoint->value().is_object())
+    return unexpected("no verdict or checkpoint in the answer");
+  AuditVerification out;
+  out.verified = verified->value().get_bool();
+  out.checkpoint_json = json::serialize(checkpoint->value()) + "\n";
+  const std::string scope = str(o, "ci") == "-" ? "" : " of " + str(o, "ci");
+  const std::string counted = str(o, "entries") + " entries in " + str(o, "cis") + " chain(s)" + scope;
+  const std::string unchained =
+      str(o, "unchained") == "0" ? "" : "; " + str(o, "unchained") + " entries written before chaining are not covered";
+  if (out.verified) {
+    out.text = "verified: " + counted + unchained + "\nheads digest " +
+               str(checkpoint->value().get_object(), "digest") + "\n";
+  } else {
+    const json::value* b = o.if_contains("first_break");
+    const json::object* first = b ? b->if_object() : nullptr;
+    out.text = "BROKEN: " + (first ? "CI " + str(*first, "ci_id") + ", entry " + str(*first, "seq") + ": " +
+                                         str(*first, "reason")
+                                   : std::string("(no detail)")) +
+               "\nchecked " + counted + unchained + "\n";
+  }
+  return out;
+}
+
 core::Result<std::string> render_audit(std::string_view text) {
   auto v = parse(text);
   if (!v) return std::move(v).error();

@@ -52,6 +52,7 @@ constexpr std::array kAccess{
     RouteAccess{"capacity.events", Access::viewer},
     RouteAccess{"capacity.hotspots", Access::viewer},
     RouteAccess{"audit", Access::viewer},
+    RouteAccess{"audit.verify", Access::viewer},
     RouteAccess{"changes.list", Access::viewer},
     RouteAccess{"changes.get", Access::viewer},
     RouteAccess{"availability", Access::viewer},

@@ -80,7 +80,36 @@ json::object audit_json(const store::AuditRecord& r) {
           {"actor", r.actor.empty() ? json::value(nullptr) : json::value(r.actor)},
           {"change_id", r.change_id.empty() ? json::value(nullptr) : json::value(r.change_id)},
           {"unauthorized", r.unauthorized},
-          {"alert", r.alert}};
+          {"alert", r.alert},
+          {"seq", r.seq},
+          {"prev_hash", r.prev_hash},
+          {"hash", r.hash}};
+}
+
+// A checkpoint's heads, {"CI": {"seq": N, "hash": "HEX"}, ...}.
+std::variant<store::AuditHeads, std::string> heads_from_json(const json::value& v) {
+  if (!v.is_object()) return std::string("checkpoint.heads must be an object of CI ids");
+  store::AuditHeads out;
+  for (const auto& [ci, link] : v.get_object()) {
+    const std::string where = "checkpoint.heads[\"" + std::string(ci.substr(0, 64)) + "\"]";
+    if (!valid_id(ci)) return where + ": not a CI id";
+    const json::object* o = link.if_object();
+    const json::value* seq = o ? o->if_contains("seq") : nullptr;
+    const json::value* hash = o ? o->if_contains("hash") : nullptr;
+    if (!seq || !seq->is_int64() || seq->get_int64() < 1 || !hash || !hash->is_string() ||
+        hash->get_string().size() != 64 ||
+        !std::all_of(hash->get_string().begin(), hash->get_string().end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }))
+      return where + " must be {\"seq\": a whole number from 1, \"hash\": 64 lower-case hex digits}";
+    out.emplace(std::string(ci), store::AuditLink{seq->get_int64(), std::string(hash->get_string())});
+  }
+  return out;
+}
+
+json::object heads_json(const store::AuditHeads& heads) {
+  json::object out;
+  for (const auto& [ci, link] : heads) out[ci] = json::object{{"seq", link.seq}, {"hash", link.hash}};
+  return out;
 }
 
 json::object relationship_json(const store::Relationship& r) {
@@ -233,6 +262,60 @@ http::Response Api::list_audit(const server::Params& p) {
   json::array items;
   for (const store::AuditRecord& r : *list) items.push_back(audit_json(r));
   return server::json_response(200, json::serialize(json::object{{"items", std::move(items)}}));
+}
+
+// Walks the chains and checks every entry; with a checkpoint (the
+// "checkpoint" of an earlier answer), also that no chain was cut short,
+// removed or rewritten since.
+http::Response Api::verify_audit(const http::Request& req) {
+  store::AuditHeads checkpoint;
+  std::string ci;
+  if (!req.body.empty()) {
+    auto body = object_body(req);
+    if (auto* e = std::get_if<std::string>(&body)) return fail(400, "bad_request", *e);
+    const json::object& o = std::get<json::object>(body);
+    if (auto e = string_member(o, "ci", ci)) return fail(400, "bad_request", *e);
+    if (!ci.empty() && !valid_id(ci)) return fail(400, "bad_request", "ci is not a CI id");
+    if (const json::value* cp = o.if_contains("checkpoint"); cp && !cp->is_null()) {
+      const json::value* heads = cp->is_object() ? cp->get_object().if_contains("heads") : nullptr;
+      if (!heads) return fail(400, "bad_request", "checkpoint must be an object with heads");
+      auto parsed = heads_from_json(*heads);
+      if (auto* e = std::get_if<std::string>(&parsed)) return fail(400, "bad_request", *e);
+      checkpoint = std::move(std::get<store::AuditHeads>(parsed));
+      const json::value* digest = cp->get_object().if_contains("digest");
+      if (digest && (!digest->is_string() || digest->get_string() != store::audit_heads_digest(checkpoint)))
+        return fail(400, "bad_request", "the checkpoint's digest does not match its heads: the checkpoint was altered");
+    }
+  }
+  // Verifying one CI holds it to its own head of the checkpoint only.
+  if (!ci.empty())
+    std::erase_if(checkpoint, [&](const auto& entry) { return entry.first != ci; });
+  const std::int64_t now = core::to_unix_ms(clock_.now());
+  store::AuditChainCheck check(std::move(checkpoint));
+  auto walked = stores_.audit->walk_audit(ci, [&](const store::AuditRecord& r) -> core::Status {
+    check.add(r);
+    return {};
+  });
+  if (!walked) return store_failure(walked.error());
+  check.finish();
+  json::value first_break = nullptr;
+  if (check.first_break)
+    first_break = json::object{{"ci_id", check.first_break->ci_id},
+                               {"seq", check.first_break->seq},
+                               {"entry_id", check.first_break->entry_id.empty() ? json::value(nullptr)
+                                                                              : json::value(check.first_break->entry_id)},
+                               {"reason", check.first_break->reason}};
+  json::object out{{"verified", !check.first_break},
+                   {"ci", ci.empty() ? json::value(nullptr) : json::value(ci)},
+                   {"cis", check.cis},
+                   {"entries", check.entries},
+                   {"unchained", check.unchained},
+                   {"first_break", std::move(first_break)},
+                   {"checkpoint", json::object{{"taken", core::format_rfc3339(now)},
+                                               {"ci", ci.empty() ? json::value(nullptr) : json::value(ci)},
+                                               {"digest", store::audit_heads_digest(check.heads)},
+                                               {"heads", heads_json(check.heads)}}}};
+  return server::json_response(200, json::serialize(out));
 }
 
 http::Response Api::ci_history(const server::Params& p) {
@@ -502,6 +585,8 @@ void Api::routes_cmdb(server::Router& r) {
   r.add("DELETE", "/api/v1/relationships", "relationships.remove",
         [this](const http::Request&, const server::Params& p) { return remove_relationship(p); });
   r.add("GET", "/api/v1/audit", "audit", [this](const http::Request&, const server::Params& p) { return list_audit(p); });
+  r.add("POST", "/api/v1/audit/verify", "audit.verify",
+        [this](const http::Request& q, const server::Params&) { return verify_audit(q); });
   r.add("POST", "/api/v1/changes", "changes.create",
         [this](const http::Request& q, const server::Params& p) { return create_change(q, p); });
   r.add("GET", "/api/v1/changes", "changes.list",

@@ -66,6 +66,8 @@ void write_ci(const Backend& b, const std::optional<Ci>& old, const Ci& c, std::
 }
 
 // --- audit trail ------------------------------------------------------------
+// Each CI's hash chain has its head, "SEQ HASH", in "audit:head:CI"; the set
+// "audit:chains" names the CIs that have one.
 // Entries live in sorted sets scored by time, "audit" for the fleet,
 // "audit:ci:CI" per CI and "audit:alerts" for unauthorised-change alerts, as JSON members that start with their random id (so
 // entries of the same millisecond are ordered by id). "audit:alert:CI" holds,
@@ -87,6 +89,9 @@ std::string audit_member(const AuditRecord& r) {
   o["change"] = r.change_id;
   o["unauthorized"] = r.unauthorized;
   o["alert"] = r.alert;
+  o["seq"] = r.seq;
+  o["prev"] = r.prev_hash;
+  o["hash"] = r.hash;
   return boost::json::serialize(o);
 }
 
@@ -117,6 +122,10 @@ core::Result<AuditRecord> audit_from_member(std::string_view m) {
   r.change_id = str("change");
   r.unauthorized = flag("unauthorized");
   r.alert = flag("alert");
+  auto seq = o.find("seq");
+  r.seq = seq != o.end() && seq->value().is_int64() ? seq->value().get_int64() : 0;
+  r.prev_hash = str("prev");
+  r.hash = str("hash");
   return r;
 }
 
@@ -178,7 +187,34 @@ core::Status add_audit(Connection& c, const Backend& b, std::vector<AuditRecord>
     return ctx;
   });
   if (!classified) return classified;
+  // Each CI's chain goes on from its head, WATCHed: a concurrent writer
+  // that moves it makes this transaction fail and run again.
+  std::vector<std::string> cis;
+  for (const AuditRecord& r : records)
+    if (std::find(cis.begin(), cis.end(), r.ci_id) == cis.end()) cis.push_back(r.ci_id);
+  std::vector<Argv> reads{{"WATCH"}};
+  for (const std::string& ci : cis) {
+    reads.front().push_back(b.key("audit:head", ci));
+    reads.push_back({"GET", b.key("audit:head", ci)});
+  }
+  auto got = c.pipeline(reads);
+  if (!got) return std::move(got).error();
+  for (const Reply& r : *got)
+    if (is_error(r.get())) return reply_error(r.get(), "read the heads of the audit chains");
+  auto chained = chain_audit(records, [&](std::string_view ci) -> core::Result<AuditLink> {
+    const auto at = static_cast<std::size_t>(std::find(cis.begin(), cis.end(), ci) - cis.begin());
+    const redisReply* held = (*got)[1 + at].get();
+    if (held->type == REDIS_REPLY_NIL) return AuditLink{};
+    const std::string text = reply_text(held);
+    const auto space = text.find(' ');
+    if (space == std::string::npos)
+      return core::make_error(StoreErrc::corrupt, "audit chain head of " + std::string(ci) + " unreadable");
+    return AuditLink{std::strtoll(text.c_str(), nullptr, 10), text.substr(space + 1)};
+  });
+  if (!chained) return chained;
+  std::map<std::string, AuditLink> new_heads;
   for (AuditRecord& r : records) {
+    new_heads[r.ci_id] = {r.seq, r.hash};
     r.id = core::random_hex(8);
     const std::string member = audit_member(r);
     tx.push_back({"ZADD", b.key("audit"), i64(r.time_ms), member});
@@ -187,6 +223,10 @@ core::Status add_audit(Connection& c, const Backend& b, std::vector<AuditRecord>
       tx.push_back({"HSET", b.key("audit:alert", r.ci_id), r.key, i64(r.time_ms)});
       tx.push_back({"ZADD", b.key("audit:alerts"), i64(r.time_ms), member});
     }
+  }
+  for (const auto& [ci, link] : new_heads) {
+    tx.push_back({"SET", b.key("audit:head", ci), i64(link.seq) + " " + link.hash});
+    tx.push_back({"SADD", b.key("audit:chains"), ci});
   }
   return {};
 }

@@ -7,7 +7,9 @@ namespace surveyor::collector::sqlite {
 namespace {
 
 // 9: the hot_spots table (created by kSchema; nothing else to migrate).
-constexpr int kSchemaVersion = 9;
+// 10: audit entries in hash chains per CI (seq, prev_hash, hash); the
+//     entries of earlier versions are chained by the migration.
+constexpr int kSchemaVersion = 10;
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS agents(
@@ -62,7 +64,8 @@ CREATE INDEX IF NOT EXISTS relationships_to ON relationships(to_ci);
 CREATE TABLE IF NOT EXISTS audit(
   id INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL, ci_id TEXT NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL,
   old_value TEXT NOT NULL, new_value TEXT NOT NULL, origin TEXT NOT NULL, change_id TEXT NOT NULL,
-  unauthorized INTEGER NOT NULL, alert INTEGER NOT NULL, actor TEXT NOT NULL DEFAULT '');
+  unauthorized INTEGER NOT NULL, alert INTEGER NOT NULL, actor TEXT NOT NULL DEFAULT '',
+  seq INTEGER NOT NULL DEFAULT 0, prev_hash TEXT NOT NULL DEFAULT '', hash TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS audit_by_ci ON audit(ci_id, time_ms);
 CREATE INDEX IF NOT EXISTS audit_by_time ON audit(time_ms);
 CREATE INDEX IF NOT EXISTS audit_alerts ON audit(ci_id, key, time_ms) WHERE alert = 1;
@@ -156,6 +159,52 @@ core::Status head_rows_per_report(Connection& c) {
   return c.exec("DROP TABLE head");
 }
 
+// Chains the audit entries of a schema before 10, each CI's in the order
+// of their time and id, as they would have been chained when written.
+core::Status chain_old_audit(Connection& c) {
+  for (const char* column : {"seq", "prev_hash", "hash"})
+    if (auto st = add_column_if_missing(c, "audit", column,
+                                        std::string(column) == "seq" ? "INTEGER NOT NULL DEFAULT 0"
+                                                                     : "TEXT NOT NULL DEFAULT ''");
+        !st)
+      return st;
+  // The triggers that keep entries immutable come back with kSchema.
+  if (auto st = c.exec("DROP TRIGGER IF EXISTS audit_no_update"); !st) return st;
+  std::vector<AuditRecord> rows;
+  {
+    SURVEYOR_TRY_STMT(s, c,
+                      "SELECT id, time_ms, ci_id, kind, key, old_value, new_value, origin, change_id, unauthorized, "
+                      "alert, actor FROM audit WHERE seq = 0 ORDER BY ci_id, time_ms, id");
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW) {
+      AuditRecord r;
+      r.id = std::to_string(s.int64(0));
+      r.time_ms = s.int64(1);
+      r.ci_id = s.text(2);
+      r.kind = s.text(3);
+      r.key = s.text(4);
+      r.old_value = s.text(5);
+      r.new_value = s.text(6);
+      r.origin = s.text(7);
+      r.change_id = s.text(8);
+      r.unauthorized = s.int64(9) != 0;
+      r.alert = s.int64(10) != 0;
+      r.actor = s.text(11);
+      rows.push_back(std::move(r));
+    }
+    if (rc != SQLITE_DONE) return c.error(rc, "read the audit entries to chain");
+  }
+  if (auto st = chain_audit(rows, [](std::string_view) -> core::Result<AuditLink> { return AuditLink{}; }); !st)
+    return st;
+  SURVEYOR_TRY_STMT(up, c, "UPDATE audit SET seq = ?2, prev_hash = ?3, hash = ?4 WHERE id = ?1");
+  for (const AuditRecord& r : rows) {
+    up.reset();
+    up.bind(1, std::int64_t{std::stoll(r.id)}).bind(2, r.seq).bind(3, r.prev_hash).bind(4, r.hash);
+    if (int rc = up.step(); rc != SQLITE_DONE) return c.error(rc, "chain an audit entry");
+  }
+  return {};
+}
+
 }  // namespace
 
 core::Status migrate(Connection& c) {
@@ -224,6 +273,12 @@ core::Status migrate(Connection& c) {
         !st)
       return st;
   }
+  if (version > 0 && version < 10) {
+    if (auto st = chain_old_audit(c); !st) return st;
+    if (auto st = c.exec(kSchema); !st) return st;
+  }
+  // After the migrations: older audit tables have no seq until just now.
+  if (auto st = c.exec("CREATE UNIQUE INDEX IF NOT EXISTS audit_chain ON audit(ci_id, seq)"); !st) return st;
   const std::string set_version = "PRAGMA user_version = " + std::to_string(kSchemaVersion);
   if (auto st = c.exec(set_version.c_str()); !st) return st;
   return tx->commit();

@@ -34,6 +34,7 @@ const std::map<std::string, std::string> kExpected{
     {"capacity.events", "viewer"},
     {"capacity.hotspots", "viewer"},
     {"audit", "viewer"},
+    {"audit.verify", "viewer"},
     {"changes.list", "viewer"},
     {"changes.get", "viewer"},
     {"availability", "viewer"},

@@ -146,7 +146,14 @@ TEST(CmdbApi, ManualCisRelationshipsImpactAuditAndHistory) {
       {"/api/v1/changes", R"({"reference":"C","cis":[],"start":"1","end":"2"})"},
       {"/api/v1/changes", R"({"reference":"C","cis":["x"],"start":"2","end":"1"})"},
       {"/api/v1/changes", R"({"reference":"C","cis":[1],"start":"1","end":"2"})"},
-      {"/api/v1/changes", R"({"cis":["x"],"start":"1","end":"2"})"}, {"/api/v1/changes", "{\"reference\":"}};
+      {"/api/v1/changes", R"({"cis":["x"],"start":"1","end":"2"})"}, {"/api/v1/changes", "{\"reference\":"},
+      {"/api/v1/audit/verify", "[]"}, {"/api/v1/audit/verify", R"({"ci":7})"},
+      {"/api/v1/audit/verify", R"({"ci":"a/b"})"}, {"/api/v1/audit/verify", R"({"checkpoint":7})"},
+      {"/api/v1/audit/verify", R"({"checkpoint":{"heads":[]}})"},
+      {"/api/v1/audit/verify", R"({"checkpoint":{"heads":{"a":{"seq":0,"hash":""}}}})"},
+      {"/api/v1/audit/verify", R"({"checkpoint":{"heads":{"a":{"seq":1,"hash":"ABC"}}}})"},
+      {"/api/v1/audit/verify", R"({"checkpoint":{"heads":{"a/b":{"seq":1,"hash":"0000000000000000000000000000000000000000000000000000000000000000"}}}})"},
+      {"/api/v1/audit/verify", R"({"checkpoint":{"heads":{},"digest":"00"}})"}};
   for (const auto& [path, body] : bad) {
     auto r = post(path, body);
     EXPECT_EQ(r.status, 400u) << path << " " << body << ": " << r.body;
@@ -163,6 +170,50 @@ TEST(CmdbApi, ManualCisRelationshipsImpactAuditAndHistory) {
   EXPECT_EQ(error_code(h.call("GET", "/api/v1/audit?unauthorized=maybe")), "bad_query");
   EXPECT_EQ(h.call("DELETE", "/api/v1/relationships?from=" + app_id + "&type=runs_on&to=" + h.ci_id).status, 200u);
   EXPECT_EQ(h.call("DELETE", "/api/v1/relationships?from=" + app_id + "&type=runs_on&to=" + h.ci_id).status, 404u);
+}
+
+// The audit trail's chains through the API: entries carry their place in
+// the chain; verify answers with a checkpoint that the next verify accepts.
+TEST(CmdbApi, TheAuditTrailVerifiesAgainstItsOwnCheckpoint) {
+  Harness h;
+  h.enroll();
+  auto created = h.call("POST", "/api/v1/cis", R"({"type":"application","name":"billing","origin":"user"})");
+  ASSERT_EQ(created.status, 201u) << created.body;
+  const std::string app(json::parse(created.body).at("id").as_string());
+  ASSERT_EQ(h.call("PATCH", "/api/v1/cis/" + app, R"({"attributes":{"tier":1},"origin":"user"})").status, 200u);
+  const auto trail = get_json(h, "/api/v1/audit?ci=" + app);
+  const auto& items = trail.at("items").as_array();
+  ASSERT_EQ(items.size(), 2u);
+  EXPECT_EQ(items[0].at("seq").as_int64(), 2);  // newest first
+  EXPECT_EQ(items[0].at("prev_hash"), items[1].at("hash"));
+  EXPECT_EQ(items[1].at("prev_hash").as_string(), "");
+  EXPECT_EQ(items[1].at("hash").as_string().size(), 64u);
+
+  auto first = h.call("POST", "/api/v1/audit/verify", "");
+  ASSERT_EQ(first.status, 200u) << first.body;
+  const auto v = json::parse(first.body).as_object();
+  EXPECT_TRUE(v.at("verified").as_bool());
+  EXPECT_TRUE(v.at("first_break").is_null());
+  const auto& heads = v.at("checkpoint").at("heads").as_object();
+  EXPECT_EQ(heads.at(app).at("seq").as_int64(), 2);
+  EXPECT_EQ(heads.at(app).at("hash"), items[0].at("hash"));
+  const std::string cp = json::serialize(v.at("checkpoint"));
+  auto again = h.call("POST", "/api/v1/audit/verify", R"({"ci":")" + app + R"(","checkpoint":)" + cp + "}");
+  ASSERT_EQ(again.status, 200u) << again.body;
+  const auto w = json::parse(again.body).as_object();
+  EXPECT_TRUE(w.at("verified").as_bool()) << again.body;
+  EXPECT_EQ(w.at("cis").as_int64(), 1);
+  EXPECT_EQ(w.at("entries").as_int64(), 2);
+  // A checkpoint naming an entry the chain never reached: removed entries.
+  json::object ahead = v.at("checkpoint").as_object();
+  ahead["heads"].as_object()[app].as_object()["seq"] = 3;
+  ahead.erase("digest");
+  auto cut = h.call("POST", "/api/v1/audit/verify", R"({"checkpoint":)" + json::serialize(ahead) + "}");
+  ASSERT_EQ(cut.status, 200u) << cut.body;
+  const auto x = json::parse(cut.body).as_object();
+  EXPECT_FALSE(x.at("verified").as_bool());
+  EXPECT_EQ(x.at("first_break").at("ci_id").as_string(), app);
+  EXPECT_EQ(x.at("first_break").at("seq").as_int64(), 3);
 }
 
 TEST(CmdbApi, ComponentsFollowTheInventoryAndASwappedNicIsSeen) {

@@ -19,6 +19,7 @@ struct CiOptions {
 struct AuditOptions {
   std::string ci, since, kind, limit = "100";
   bool unauthorized = false;
+  std::string checkpoint, save;  // audit verify: --checkpoint, --save
 };
 
 // service show.

@@ -21,6 +21,14 @@ namespace surveyor::cli::format {
 [[nodiscard]] core::Result<std::vector<std::string>> ci_ids(std::string_view json);
 [[nodiscard]] core::Result<std::string> render_impact(std::string_view json);
 [[nodiscard]] core::Result<std::string> render_audit(std::string_view json);
+// POST /api/v1/audit/verify: whether the trail verified (a line saying so,
+// or where it first breaks), and the answer's checkpoint as JSON text.
+struct AuditVerification {
+  bool verified = false;
+  std::string text;
+  std::string checkpoint_json;
+};
+[[nodiscard]] core::Result<AuditVerification> read_audit_verification(std::string_view json);
 [[nodiscard]] core::Result<std::string> render_changes(std::string_view json);
 [[nodiscard]] core::Result<std::string> render_change(std::string_view json);
 

@@ -109,6 +109,7 @@ class Api {
   http::Response add_relationship(const http::Request& req, const server::Params& p);
   http::Response remove_relationship(const server::Params& p);
   http::Response list_audit(const server::Params& p);
+  http::Response verify_audit(const http::Request& req);
   http::Response ci_history(const server::Params& p);
   http::Response create_change(const http::Request& req, const server::Params& p);
   http::Response list_changes(const server::Params& p);
