@@ -253,5 +253,30 @@ TEST(CliFormat, MalformedAnswersAreErrorsNotCrashes) {
   EXPECT_FALSE(render_events(R"({"items":{}})"));
 }
 
+// A downloaded evidence report: its digest recomputed here is the SHA-256
+// of the JSON without the digest (the value below is Python hashlib's of
+// that text); an edit anywhere shows; what is not a report is refused.
+TEST(CliFormat, EvidenceReportsAreReadAndTheirDigestRecomputed) {
+  const std::string content =
+      R"({"clause":"8.6.1","period":{"name":"2026-11","closed":true},"generated":{"frozen":true},"figures":[{"name":"opened","value":4}]})";
+  const std::string doc = content.substr(0, content.size() - 1) + R"(,"digest":"d"})";
+  auto e = read_evidence(doc);
+  ASSERT_TRUE(e) << e.error().message;
+  EXPECT_EQ(e->clause, "8.6.1");
+  EXPECT_EQ(e->period, "2026-11");
+  EXPECT_TRUE(e->frozen);
+  EXPECT_EQ(e->digest, "d");
+  EXPECT_EQ(e->computed, "6446dca57be363260dd6720f74634201db7363f829dbfb0befb83c6cb5374956");
+  std::string edited = doc;
+  edited.replace(edited.find("4}"), 1, "5");
+  EXPECT_NE(read_evidence(edited)->computed, e->computed);
+  for (const char* bad : {"", "[]", "{", R"({"clause":"8.6.1"})", R"({"clause":"8.6.1","period":1,"generated":{},"digest":"x"})",
+                          R"({"clause":"","period":{},"generated":{},"digest":"x"})",
+                          R"({"clause":"8.6.1","period":{},"generated":{},"digest":7})"}) {
+    auto r = read_evidence(bad);
+    EXPECT_FALSE(r) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace surveyor::cli::format

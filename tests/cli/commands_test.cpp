@@ -48,7 +48,7 @@ TEST(VerbTable, HelpListsTheVerbsInThisOrder) {
   std::vector<std::string_view> names;
   for (const Verb& verb : verbs()) names.push_back(verb.name);
   EXPECT_EQ(names, (std::vector<std::string_view>{"cis", "ci", "services", "service", "impact",
-                                                  "audit", "change", "sla", "trend", "forecast", "capacity",
+                                                  "audit", "evidence", "change", "sla", "trend", "forecast", "capacity",
                                                   "incidents", "incident"}));
 }
 

@@ -518,6 +518,46 @@ TEST(EndToEnd, TokensEnrollmentTokensAndRevocationFromTheCommandLine) {
       << "the refused reports stay in the agent's spool";
 }
 
+// Audit evidence from the command line: a closed month's report downloaded
+// as JSON verifies against the collector's frozen copy; edited, it does not;
+// edited with its digest recomputed (a forgery), the collector's copy tells.
+TEST(EndToEnd, TheCommandLineFetchesAndVerifiesAuditEvidence) {
+  Stack s;
+  const std::string cli = cli_as(s.token, s.url);
+  const std::string file = s.dir.file("evidence.json");
+  EXPECT_NE(run(cli + "evidence 8.2.6 --format json -o " + file).find("wrote " + file), std::string::npos);
+  const std::string verified = run(cli + "evidence verify " + file + " 2>&1; echo exit=$?");
+  EXPECT_NE(verified.find("verified: the collector holds this very report"), std::string::npos) << verified;
+  EXPECT_NE(verified.find("exit=0"), std::string::npos) << verified;
+
+  const std::string original = run("cat " + file);
+  std::string edited = original;
+  const auto at = edited.find("\"value\":0");
+  ASSERT_NE(at, std::string::npos) << original;
+  edited.replace(at, 9, "\"value\":7");
+  std::ofstream(file, std::ios::trunc) << edited;
+  const std::string altered = run(cli + "evidence verify " + file + " 2>&1; echo exit=$?");
+  EXPECT_NE(altered.find("ALTERED"), std::string::npos) << altered;
+  EXPECT_NE(altered.find("exit=1"), std::string::npos) << altered;
+
+  json::object forged = json::parse(edited).as_object();
+  forged.erase("digest");
+  forged["digest"] = core::sha256_hex(json::serialize(forged));
+  std::ofstream(file, std::ios::trunc) << json::serialize(forged);
+  const std::string different = run(cli + "evidence verify " + file + " 2>&1; echo exit=$?");
+  EXPECT_NE(different.find("matches the content"), std::string::npos) << different;
+  EXPECT_NE(different.find("DIFFERENT: the collector's frozen report has digest " +
+                           std::string(json::parse(original).at("digest").as_string())),
+            std::string::npos)
+      << different;
+  EXPECT_NE(different.find("exit=1"), std::string::npos) << different;
+
+  EXPECT_EQ(run(cli + "evidence 8.2.6 --format csv --table cis_by_type").rfind("type,active,missing,retired,total", 0), 0u);
+  const std::string unknown = run(cli + "evidence 8.3.3 2>&1; echo exit=$?");
+  EXPECT_NE(unknown.find("no report of clause 8.3.3 yet"), std::string::npos) << unknown;
+  EXPECT_NE(unknown.find("exit=1"), std::string::npos) << unknown;
+}
+
 // The audit trail from the command line: it verifies and a checkpoint is
 // saved; an entry edited in the SQLite file afterwards is named as where the
 // chain breaks; entries removed from the end pass on their own but not

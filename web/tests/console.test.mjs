@@ -8,10 +8,12 @@
 //     band and the threshold, and changes the range;
 //   - the change manager runs an impact analysis and creates a change record;
 //   - the operator acknowledges and resolves the incident and sees both on
-//     its timeline.
+//     its timeline;
+//   - the auditor reads each clause's evidence report as a page of its own,
+//     and prints it to PDF with the command line.
 // Each path fails on any browser console error and saves screenshots.
 //
-// Environment: SURVEYOR_BIN_DIR (surveyor-collector, surveyor-agent),
+// Environment: SURVEYOR_BIN_DIR (surveyor-collector, surveyor-agent, surveyor),
 // SURVEYOR_UI_DIR (the built console), SURVEYOR_UI_ARTIFACTS (screenshots),
 // CHROMIUM (default /usr/bin/chromium).
 import { spawn, execFileSync } from "node:child_process";
@@ -301,6 +303,40 @@ await path("viewer-offered-nothing", async (page) => {
   await page.waitForSelector("#timeline");
   assert.equal(await page.locator("button[data-action]").count(), 0);
 });
+
+// The auditor: each clause's evidence report as HTML renders on its own
+// (no script, nothing fetched) without a console error; the command line
+// prints it to PDF with this Chromium, and the PDF's pages are counted.
+const month = new Date().toISOString().slice(0, 7);
+for (const clause of ["8.2.6", "8.6.1", "8.7.1"]) {
+  await path(`auditor-${clause}`, async (page, shot) => {
+    const res = await fetch(`${url}/api/v1/evidence/${clause}?period=${month}&format=html`, {
+      headers: { Authorization: `Bearer ${tokens.planner}` },
+    });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get("content-type"), /^text\/html/);
+    const html = await res.text();
+    const requests = [];
+    page.on("request", (r) => requests.push(r.url()));
+    await page.setContent(html, { waitUntil: "load" });
+    assert.deepEqual(requests.filter((u) => !u.startsWith("about:") && !u.startsWith("data:")), [], "nothing fetched");
+    assert.match(await page.textContent("h1"), new RegExp(`clause ${clause.replaceAll(".", "\\.")}`));
+    assert.equal(await page.locator("script").count(), 0);
+    await shot("report");
+    const pdf = join(ART, `evidence-${clause}.pdf`);
+    execFileSync(join(BIN, "surveyor"), ["--collector", url, "evidence", clause, "--period", month, "--format", "pdf", "--output", pdf], {
+      env: { ...process.env, SURVEYOR_TOKEN: tokens.planner, SURVEYOR_CHROMIUM: CHROMIUM },
+      stdio: "pipe",
+    });
+    const bytes = readFileSync(pdf).toString("latin1");
+    assert.ok(bytes.startsWith("%PDF-"), "a PDF");
+    const pages = (bytes.match(/\/Type\s*\/Page(?![s\w])/g) ?? []).length;
+    const counts = [...bytes.matchAll(/\/Type\s*\/Pages\b[^>]*?\/Count\s+(\d+)|\/Count\s+(\d+)[^>]*?\/Type\s*\/Pages\b/g)].map((m) => Number(m[1] ?? m[2]));
+    assert.ok(pages >= 1 && pages <= 4, `a report of a few pages: ${pages}`);
+    assert.equal(Math.max(...counts), pages, "the page tree counts the pages there are");
+    console.log(`  evidence ${clause}: ${pages} page(s) in ${pdf}`);
+  });
+}
 
 await browser.close();
 cleanup();

@@ -5,6 +5,7 @@
 
 #include <boost/json/serialize.hpp>
 
+#include "surveyor/core/crypto.hpp"
 #include "surveyor/text/human_value.hpp"
 #include "surveyor/text/table.hpp"
 
@@ -146,6 +147,26 @@ core::Result<AuditVerification> read_audit_verification(std::string_view text) {
                                    : std::string("(no detail)")) +
                "\nchecked " + counted + unchained + "\n";
   }
+  return out;
+}
+
+core::Result<EvidenceIdentity> read_evidence(std::string_view text) {
+  auto v = parse(text);
+  if (!v) return std::move(v).error();
+  json::object o = v->get_object();
+  const json::value* period = o.if_contains("period");
+  const json::value* generated = o.if_contains("generated");
+  const json::value* digest = o.if_contains("digest");
+  if (!period || !period->is_object() || !generated || !generated->is_object() || !digest || !digest->is_string() ||
+      str(o, "clause").empty())
+    return unexpected("not an evidence report (no clause, period, generation or digest)");
+  EvidenceIdentity out;
+  out.clause = str(o, "clause");
+  out.period = str(period->get_object(), "name");
+  out.digest = std::string(digest->get_string());
+  out.frozen = str(generated->get_object(), "frozen") == "true";
+  o.erase("digest");
+  out.computed = core::sha256_hex(json::serialize(o));
   return out;
 }
 

@@ -53,6 +53,8 @@ constexpr std::array kAccess{
     RouteAccess{"capacity.hotspots", Access::viewer},
     RouteAccess{"audit", Access::viewer},
     RouteAccess{"audit.verify", Access::viewer},
+    RouteAccess{"evidence.list", Access::viewer},
+    RouteAccess{"evidence.get", Access::viewer},
     RouteAccess{"changes.list", Access::viewer},
     RouteAccess{"changes.get", Access::viewer},
     RouteAccess{"availability", Access::viewer},

@@ -47,6 +47,7 @@ void Api::register_routes(server::Router& r) {
   routes_cmdb(r);
   routes_export(r);
   routes_incidents(r);
+  routes_evidence(r);
   routes_credentials(r);
   routes_health(r);
   routes_console(r);

@@ -121,23 +121,9 @@ http::Response Api::incident_kpis(const server::Params& p) {
   } else {
     period = sla::period_at("month", now);
   }
-  store::IncidentFilter f;
-  f.opened_to_ms = period->end_ms;
-  f.limit = 100'000;
-  auto list = stores_.incidents->list_incidents(f);
-  if (!list) return store_failure(list.error());
-  // The up time of each subject that failed, for the MTBF.
-  const std::int64_t to = std::min(period->end_ms, now);
-  std::map<std::string, std::int64_t> up;
-  for (const store::Incident& i : *list) {
-    const std::string subject = incidents::timeline_subject(i);
-    if (i.kind != store::IncidentKind::availability || i.opened_ms < period->start_ms || up.contains(subject)) continue;
-    auto tl = stores_.timelines->read_timeline(subject, period->start_ms, to);
-    if (!tl) return store_failure(tl.error());
-    const auto t = availability::totals(*tl, period->start_ms, to);
-    up[subject] = t.up_ms + t.degraded_ms;
-  }
-  const incidents::Kpis k = incidents::kpis(*list, period->start_ms, period->end_ms, up);
+  auto kpis = evidence::period_kpis(stores_, period->start_ms, period->end_ms, now);
+  if (!kpis) return store_failure(kpis.error());
+  const incidents::Kpis& k = *kpis;
   json::object by_kind, by_priority;
   for (const auto& [kind, n] : k.by_kind) by_kind[kind] = n;
   for (const auto& [prio, n] : k.by_priority) by_priority["P" + std::to_string(prio)] = n;

@@ -9,7 +9,8 @@ namespace {
 // 9: the hot_spots table (created by kSchema; nothing else to migrate).
 // 10: audit entries in hash chains per CI (seq, prev_hash, hash); the
 //     entries of earlier versions are chained by the migration.
-constexpr int kSchemaVersion = 10;
+// 11: the evidence table (created by kSchema; nothing else to migrate).
+constexpr int kSchemaVersion = 11;
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS agents(
@@ -73,6 +74,13 @@ CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
   BEGIN SELECT RAISE(ABORT, 'audit entries are immutable'); END;
 CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
   BEGIN SELECT RAISE(ABORT, 'audit entries are immutable'); END;
+CREATE TABLE IF NOT EXISTS evidence(
+  clause TEXT NOT NULL, period TEXT NOT NULL, created_ms INTEGER NOT NULL, document TEXT NOT NULL,
+  PRIMARY KEY(clause, period)) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS evidence_no_update BEFORE UPDATE ON evidence
+  BEGIN SELECT RAISE(ABORT, 'frozen evidence is immutable'); END;
+CREATE TRIGGER IF NOT EXISTS evidence_no_delete BEFORE DELETE ON evidence
+  BEGIN SELECT RAISE(ABORT, 'frozen evidence is immutable'); END;
 CREATE TABLE IF NOT EXISTS changes(
   id TEXT PRIMARY KEY, reference TEXT NOT NULL, start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL,
   description TEXT NOT NULL, origin TEXT NOT NULL, created_ms INTEGER NOT NULL, actor TEXT NOT NULL DEFAULT '');

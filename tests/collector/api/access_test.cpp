@@ -35,6 +35,8 @@ const std::map<std::string, std::string> kExpected{
     {"capacity.hotspots", "viewer"},
     {"audit", "viewer"},
     {"audit.verify", "viewer"},
+    {"evidence.list", "viewer"},
+    {"evidence.get", "viewer"},
     {"changes.list", "viewer"},
     {"changes.get", "viewer"},
     {"availability", "viewer"},

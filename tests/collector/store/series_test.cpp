@@ -467,7 +467,7 @@ TEST(SqliteSeriesStore, SchemaThreeChunksMoveIntoARowidTableAndCisGainProtectedK
   EXPECT_EQ(sql.find("WITHOUT ROWID"), std::string::npos) << sql;
   ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, nullptr), SQLITE_OK);
   ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(q, 0), 10);
+  EXPECT_EQ(sqlite3_column_int(q, 0), 11);
   sqlite3_finalize(q);
   // Version 10's index of the audit chains is there, and version 9's table.
   ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'audit_chain'", -1, &q, nullptr),

@@ -67,7 +67,14 @@ struct ChangeOptions {
   std::string id;                                       // show
 };
 
+// evidence and evidence verify.
+struct EvidenceOptions {
+  std::string clause, period, format = "html", table, output;
+  std::string file;  // verify
+};
+
 struct Options {
+  EvidenceOptions evidence;
   CiOptions ci;
   ChangeOptions changes;
   AuditOptions audit;

@@ -29,6 +29,15 @@ struct AuditVerification {
   std::string checkpoint_json;
 };
 [[nodiscard]] core::Result<AuditVerification> read_audit_verification(std::string_view json);
+
+// An evidence report's JSON (GET /api/v1/evidence/{clause}): what it says
+// it is, the digest it carries, the digest of its content computed here
+// (SHA-256 of the JSON without "digest"), and whether its period had closed.
+struct EvidenceIdentity {
+  std::string clause, period, digest, computed;
+  bool frozen = false;
+};
+[[nodiscard]] core::Result<EvidenceIdentity> read_evidence(std::string_view json);
 [[nodiscard]] core::Result<std::string> render_changes(std::string_view json);
 [[nodiscard]] core::Result<std::string> render_change(std::string_view json);
 

@@ -9,6 +9,7 @@
 
 #include <memory>
 
+#include "surveyor/collector/evidence/evidence.hpp"
 #include "surveyor/collector/capacity/rules.hpp"
 #include "surveyor/collector/impact/impact.hpp"
 #include "surveyor/collector/ingest/intake.hpp"
@@ -53,6 +54,8 @@ struct ApiOptions {
   // saying so); `ui_dir` is where they were to be read from.
   std::shared_ptr<const ui::UiFiles> ui;
   std::string ui_dir;
+  // Incident targets per priority, for the evidence of clause 8.6.1.
+  evidence::Targets incident_targets = evidence::default_targets();
 };
 
 // The access a route needs: "open", "agent" (agents authenticate
@@ -109,6 +112,8 @@ class Api {
   http::Response add_relationship(const http::Request& req, const server::Params& p);
   http::Response remove_relationship(const server::Params& p);
   http::Response list_audit(const server::Params& p);
+  http::Response list_evidence();
+  http::Response get_evidence(const server::Params& p);
   http::Response verify_audit(const http::Request& req);
   http::Response ci_history(const server::Params& p);
   http::Response create_change(const http::Request& req, const server::Params& p);
@@ -149,6 +154,7 @@ class Api {
   void routes_cmdb(server::Router& r);
   void routes_export(server::Router& r);
   void routes_incidents(server::Router& r);
+  void routes_evidence(server::Router& r);
   void routes_health(server::Router& r);
   void routes_console(server::Router& r);
   void routes_credentials(server::Router& r);

@@ -12,6 +12,7 @@
 #include "surveyor/collector/store/credentials.hpp"
 #include "surveyor/collector/store/errors.hpp"
 #include "surveyor/collector/store/events.hpp"
+#include "surveyor/collector/store/evidence.hpp"
 #include "surveyor/collector/store/health.hpp"
 #include "surveyor/collector/store/incidents.hpp"
 #include "surveyor/collector/store/inventory.hpp"
@@ -45,6 +46,7 @@ struct Stores {
   std::shared_ptr<LeaseStore> leases;
   std::shared_ptr<IncidentStore> incidents;
   std::shared_ptr<SlaReportStore> sla_reports;
+  std::shared_ptr<EvidenceStore> evidence;
   std::shared_ptr<CredentialStore> credentials;
   std::shared_ptr<StoreHealth> health;
 };
@@ -80,6 +82,8 @@ struct Stores {
       std::shared_ptr<Backend> b);                                                     \
   std::shared_ptr<::surveyor::collector::store::SlaReportStore> make_sla_report_store( \
       std::shared_ptr<Backend> b);                                                     \
+  std::shared_ptr<::surveyor::collector::store::EvidenceStore> make_evidence_store(    \
+      std::shared_ptr<Backend> b);                                                     \
   std::shared_ptr<::surveyor::collector::store::CredentialStore> make_credential_store( \
       std::shared_ptr<Backend> b);                                                     \
   std::shared_ptr<::surveyor::collector::store::StoreHealth> make_health(std::shared_ptr<Backend> b)
@@ -103,6 +107,7 @@ Stores assemble_stores(const std::shared_ptr<Backend>& b) {
   s.leases = make_lease_store(b);
   s.incidents = make_incident_store(b);
   s.sla_reports = make_sla_report_store(b);
+  s.evidence = make_evidence_store(b);
   s.credentials = make_credential_store(b);
   s.health = make_health(b);
   return s;
