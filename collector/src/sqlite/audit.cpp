@@ -4,13 +4,6 @@
 
 namespace surveyor::collector::sqlite {
 
-#define AUDIT_COLUMNS \
-  "id, time_ms, ci_id, kind, key, old_value, new_value, origin, change_id, unauthorized, alert, actor, seq, " \
-  "prev_hash, hash"
-
-namespace {
-
-// One row of AUDIT_COLUMNS.
 AuditRecord audit_row(Stmt& s) {
   AuditRecord r;
   r.id = std::to_string(s.int64(0));
@@ -31,8 +24,6 @@ AuditRecord audit_row(Stmt& s) {
   return r;
 }
 
-}  // namespace
-
 class SqliteAuditStore final : public Bound<AuditStore> {
  public:
   using Bound::Bound;
@@ -40,7 +31,7 @@ class SqliteAuditStore final : public Bound<AuditStore> {
   core::Result<std::vector<AuditRecord>> list_audit(const AuditFilter& f) override {
     return b_->pool.with_reader([&](Connection& c) -> core::Result<std::vector<AuditRecord>> {
       SURVEYOR_TRY_STMT(s, c,
-                        "SELECT " AUDIT_COLUMNS " FROM audit WHERE (?1 = '' OR ci_id = ?1) AND time_ms >= ?2 AND time_ms < ?3 "
+                        "SELECT " SURVEYOR_AUDIT_COLUMNS " FROM audit WHERE (?1 = '' OR ci_id = ?1) AND time_ms >= ?2 AND time_ms < ?3 "
                         "AND (?4 = '' OR kind = ?4) AND (?5 = 0 OR alert = 1) ORDER BY time_ms DESC, id DESC LIMIT ?6");
       s.bind(1, f.ci_id).bind(2, f.from_ms).bind(3, f.to_ms).bind(4, f.kind);
       s.bind(5, std::int64_t{f.unauthorized}).bind(6, static_cast<std::int64_t>(f.limit));
@@ -59,7 +50,7 @@ class SqliteAuditStore final : public Bound<AuditStore> {
     return b_->pool.with_reader([&](Connection& c) -> core::Status {
       // One read transaction: the walk sees one state of the trail.
       SURVEYOR_TRY_STMT(s, c,
-                        "SELECT " AUDIT_COLUMNS " FROM audit WHERE (?1 = '' OR ci_id = ?1) ORDER BY ci_id, seq, id");
+                        "SELECT " SURVEYOR_AUDIT_COLUMNS " FROM audit WHERE (?1 = '' OR ci_id = ?1) ORDER BY ci_id, seq, id");
       s.bind(1, ci_id);
       int rc;
       while ((rc = s.step()) == SQLITE_ROW)

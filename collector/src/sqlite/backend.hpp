@@ -105,6 +105,11 @@ core::Result<store::Ci> upsert_in(Connection& c, const store::CiUpdate& u);
 core::Result<bool> sight_in(Connection& c, const store::CiUpdate& u);
 core::Status bump_counter(Connection& c, const char* name);
 core::Status write_audit(Connection& c, std::vector<store::AuditRecord> records);
+// The audit table's columns as audit_row reads them, and one row of them.
+#define SURVEYOR_AUDIT_COLUMNS                                                                                  \
+  "id, time_ms, ci_id, kind, key, old_value, new_value, origin, change_id, unauthorized, alert, actor, seq, " \
+  "prev_hash, hash"
+store::AuditRecord audit_row(Stmt& s);
 core::Result<std::vector<store::ChangeRecord>> changes_of(Connection& c, std::string_view ci_id, std::size_t limit);
 
 // Relationships inside a write transaction (relations.cpp); a report's

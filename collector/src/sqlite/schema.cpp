@@ -181,25 +181,9 @@ core::Status chain_old_audit(Connection& c) {
   std::vector<AuditRecord> rows;
   {
     SURVEYOR_TRY_STMT(s, c,
-                      "SELECT id, time_ms, ci_id, kind, key, old_value, new_value, origin, change_id, unauthorized, "
-                      "alert, actor FROM audit WHERE seq = 0 ORDER BY ci_id, time_ms, id");
+                      "SELECT " SURVEYOR_AUDIT_COLUMNS " FROM audit WHERE seq = 0 ORDER BY ci_id, time_ms, id");
     int rc;
-    while ((rc = s.step()) == SQLITE_ROW) {
-      AuditRecord r;
-      r.id = std::to_string(s.int64(0));
-      r.time_ms = s.int64(1);
-      r.ci_id = s.text(2);
-      r.kind = s.text(3);
-      r.key = s.text(4);
-      r.old_value = s.text(5);
-      r.new_value = s.text(6);
-      r.origin = s.text(7);
-      r.change_id = s.text(8);
-      r.unauthorized = s.int64(9) != 0;
-      r.alert = s.int64(10) != 0;
-      r.actor = s.text(11);
-      rows.push_back(std::move(r));
-    }
+    while ((rc = s.step()) == SQLITE_ROW) rows.push_back(audit_row(s));
     if (rc != SQLITE_DONE) return c.error(rc, "read the audit entries to chain");
   }
   if (auto st = chain_audit(rows, [](std::string_view) -> core::Result<AuditLink> { return AuditLink{}; }); !st)
