@@ -332,13 +332,13 @@ core::Status incident_management(const Context& c, const Period& p, Builder& b) 
 // --- 8.7.1 service availability management ----------------------------------
 core::Status availability_management(const Context& c, const Period& p, Builder& b) {
   const store::Stores& s = *c.stores;
-  b.sources = {"availability timelines of services and hosts", "service definitions (docs/services.md)",
+  b.sources = {"availability timelines of services and hosts", "service definitions (docs/cmdb.md)",
                "the CMDB's hosts"};
   b.method = {
       "Availability = (up + degraded) / (up + degraded + down) over the period up to the report's "
       "generation: maintenance is excluded from the time that counts, and time with no knowledge (no "
       "agent, collector down) is unknown, shown apart and not counted (docs/incidents.md).",
-      "A service's timeline comes from its groups and their redundancy (docs/services.md); the SLA result "
+      "A service's timeline comes from its groups and their redundancy (docs/cmdb.md); the SLA result "
       "within agreed service hours is the clause 8.3.3 report (docs/sla.md)."};
   const std::int64_t to = std::min(p.end_ms, c.now_ms);
   auto row = [&](const std::string& subject, json::array head) -> core::Result<json::array> {
