@@ -7,6 +7,7 @@
 
 #include "query_params.hpp"
 #include "surveyor/collector/api/api.hpp"
+#include "surveyor/text/html.hpp"
 #include "surveyor/core/clock.hpp"
 #include "surveyor/core/duration.hpp"
 #include "surveyor/collector/sla/sla.hpp"
@@ -134,21 +135,7 @@ namespace {
 
 json::object sla_json(const sla::Report& r) { return json::parse(sla::report_json(r)).as_object(); }
 
-// Text for HTML: the five characters that matter escaped.
-std::string escape_html(std::string_view in) {
-  std::string out;
-  for (char c : in) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
+using text::escape_html;
 
 // A page a service owner can read or print: the figures of one period.
 std::string sla_html(const sla::Report& r, const std::string& record) {

@@ -8,6 +8,7 @@
 #include <charconv>
 
 #include "surveyor/collector/evidence/evidence.hpp"
+#include "surveyor/text/html.hpp"
 
 namespace surveyor::collector::evidence {
 namespace {
@@ -20,22 +21,6 @@ core::Result<json::object> parse_document(std::string_view text) {
   json::value v = json::parse(text, ec);
   if (ec || !v.is_object()) return core::make_error(StoreErrc::corrupt, "evidence document is not a JSON object");
   return std::move(v.get_object());
-}
-
-std::string escape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char ch : s) {
-    switch (ch) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += ch;
-    }
-  }
-  return out;
 }
 
 // A cell or figure as text: strings as they are, null as "", numbers and
@@ -103,54 +88,54 @@ core::Result<std::string> to_html(std::string_view document_json) {
   const json::object& period = object_at(d, "period");
   const json::object& generated = object_at(d, "generated");
   const std::string heading = "ISO/IEC 20000-1 clause " + field(d, "clause") + ": " + field(d, "title");
-  std::string h = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>" + escape(heading) + " — " +
-                  escape(field(period, "name")) + "</title>\n<style>" + kStyle + "</style></head><body>\n";
-  h += "<h1>" + escape(heading) + "</h1>\n<p class=\"meta\">Period <b>" + escape(field(period, "name")) + "</b>: " +
-       escape(field(period, "start")) + " to " + escape(field(period, "end")) + " (" + escape(field(period, "time_zone")) +
+  std::string h = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>" + text::escape_html(heading) + " — " +
+                  text::escape_html(field(period, "name")) + "</title>\n<style>" + kStyle + "</style></head><body>\n";
+  h += "<h1>" + text::escape_html(heading) + "</h1>\n<p class=\"meta\">Period <b>" + text::escape_html(field(period, "name")) + "</b>: " +
+       text::escape_html(field(period, "start")) + " to " + text::escape_html(field(period, "end")) + " (" + text::escape_html(field(period, "time_zone")) +
        (field(period, "closed") == "yes" ? ", closed" : ", not yet ended: figures up to the generation") +
-       ")<br>Generated " + escape(field(generated, "at")) + " by " + escape(field(generated, "by")) +
-       ", Surveyor collector " + escape(field(generated, "collector_version")) +
+       ")<br>Generated " + text::escape_html(field(generated, "at")) + " by " + text::escape_html(field(generated, "by")) +
+       ", Surveyor collector " + text::escape_html(field(generated, "collector_version")) +
        (field(generated, "frozen") == "yes" ? "; frozen: this is the stored report of the closed period" : "") +
-       "<br>Standard: " + escape(field(d, "standard")) + "</p>\n";
+       "<br>Standard: " + text::escape_html(field(d, "standard")) + "</p>\n";
   h += "<h2>Figures</h2>\n<dl class=\"figures\">\n";
   for (const json::value& f : array_at(d, "figures")) {
     if (!f.is_object()) continue;
     const json::value* value = f.get_object().if_contains("value");
     const std::string shown = !value || value->is_null() ? "none" : text_of(*value);
-    h += "<dt>" + escape(field(f.get_object(), "label")) + "</dt><dd>" + escape(shown) + "</dd>\n";
+    h += "<dt>" + text::escape_html(field(f.get_object(), "label")) + "</dt><dd>" + text::escape_html(shown) + "</dd>\n";
   }
   h += "</dl>\n";
   for (const json::value& tv : array_at(d, "tables")) {
     if (!tv.is_object()) continue;
     const json::object& t = tv.get_object();
     const json::array& rows = array_at(t, "rows");
-    h += "<h2>" + escape(field(t, "title")) + "</h2>\n";
+    h += "<h2>" + text::escape_html(field(t, "title")) + "</h2>\n";
     if (rows.empty()) {
       h += "<p class=\"note\">None in the period.</p>\n";
       continue;
     }
     h += "<table><thead><tr>";
-    for (const json::value& c : array_at(t, "columns")) h += "<th>" + escape(text_of(c)) + "</th>";
+    for (const json::value& c : array_at(t, "columns")) h += "<th>" + text::escape_html(text_of(c)) + "</th>";
     h += "</tr></thead><tbody>\n";
     for (const json::value& r : rows) {
       if (!r.is_array()) continue;
       h += "<tr>";
       for (const json::value& cell : r.get_array())
-        h += std::string(cell.is_number() ? "<td class=\"n\">" : "<td>") + escape(text_of(cell)) + "</td>";
+        h += std::string(cell.is_number() ? "<td class=\"n\">" : "<td>") + text::escape_html(text_of(cell)) + "</td>";
       h += "</tr>\n";
     }
     h += "</tbody></table>\n";
     if (field(t, "truncated") == "yes")
-      h += "<p class=\"note\">The first " + std::to_string(rows.size()) + " of " + escape(field(t, "total_rows")) +
+      h += "<p class=\"note\">The first " + std::to_string(rows.size()) + " of " + text::escape_html(field(t, "total_rows")) +
            " rows; the figures count all of them.</p>\n";
   }
   h += "<h2>Sources</h2>\n<ul>\n";
-  for (const json::value& s : array_at(d, "sources")) h += "<li>" + escape(text_of(s)) + "</li>\n";
+  for (const json::value& s : array_at(d, "sources")) h += "<li>" + text::escape_html(text_of(s)) + "</li>\n";
   h += "</ul>\n<h2>How the figures are computed</h2>\n<ul>\n";
-  for (const json::value& s : array_at(d, "method")) h += "<li>" + escape(text_of(s)) + "</li>\n";
-  h += "</ul>\n<p class=\"note\">More in " + escape(field(d, "documentation")) + ".</p>\n";
+  for (const json::value& s : array_at(d, "method")) h += "<li>" + text::escape_html(text_of(s)) + "</li>\n";
+  h += "</ul>\n<p class=\"note\">More in " + text::escape_html(field(d, "documentation")) + ".</p>\n";
   h += "<h2>Integrity</h2>\n<p>SHA-256 of the report's JSON without its digest:</p>\n<p class=\"digest\">" +
-       escape(field(d, "digest")) +
+       text::escape_html(field(d, "digest")) +
        "</p>\n<p class=\"note\">Check a downloaded JSON copy against the collector with <code>surveyor evidence "
        "verify FILE</code>.</p>\n</body></html>\n";
   return h;
