@@ -308,7 +308,7 @@ await path("viewer-offered-nothing", async (page) => {
 // (no script, nothing fetched) without a console error; the command line
 // prints it to PDF with this Chromium, and the PDF's pages are counted.
 const month = new Date().toISOString().slice(0, 7);
-for (const clause of ["8.2.6", "8.6.1", "8.7.1"]) {
+for (const clause of ["8.2.6", "8.3.3", "8.4.3", "8.5.1", "8.6.1", "8.7.1", "9.1"]) {
   await path(`auditor-${clause}`, async (page, shot) => {
     const res = await fetch(`${url}/api/v1/evidence/${clause}?period=${month}&format=html`, {
       headers: { Authorization: `Bearer ${tokens.planner}` },

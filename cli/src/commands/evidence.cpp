@@ -79,7 +79,7 @@ std::optional<std::string> print_pdf(const std::string& html, const std::string&
 
 void add_evidence_options(CLI::App& command, Options& options) {
   EvidenceOptions& o = options.evidence;
-  command.add_option("CLAUSE", o.clause, "the clause: 8.2.6, 8.6.1 or 8.7.1");
+  command.add_option("CLAUSE", o.clause, "the clause: 8.2.6, 8.3.3, 8.4.3, 8.5.1, 8.6.1, 8.7.1 or 9.1");
   command.add_option("--period", o.period,
                      "2026-11, 2026-W48, 2026-Q4, 2026 or 2026-10-01..2026-12-31 (default: the last month)");
   command.add_option("--format", o.format, "html (default), json, csv (with --table) or pdf")

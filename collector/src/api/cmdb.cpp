@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
+#include <set>
 
 #include "query_params.hpp"
 #include "surveyor/collector/availability/availability.hpp"
@@ -117,6 +119,13 @@ json::object relationship_json(const store::Relationship& r) {
           {"created", core::format_rfc3339(r.created_ms)}};
 }
 
+// A JSON document the collector stored, or null (none, or unreadable).
+json::value stored_json(const std::string& text) {
+  boost::system::error_code ec;
+  json::value v = text.empty() ? json::value(nullptr) : json::parse(text, ec);
+  return ec ? json::value(nullptr) : v;
+}
+
 json::object change_json(const store::ChangeRecord& c) {
   json::array cis;
   for (const std::string& id : c.ci_ids) cis.emplace_back(id);
@@ -128,7 +137,44 @@ json::object change_json(const store::ChangeRecord& c) {
           {"description", c.description},
           {"origin", c.origin},
           {"actor", c.actor.empty() ? json::value(nullptr) : json::value(c.actor)},
-          {"created", core::format_rfc3339(c.created_ms)}};
+          {"created", core::format_rfc3339(c.created_ms)},
+          {"impact", stored_json(c.impact)}};
+}
+
+// What a change to these CIs puts at risk, kept with the change record: each
+// CI analysed as if it failed alone (docs/cmdb.md); per service reached the
+// worst verdict and the CI it comes from, and the CIs that would fail with
+// any of them.
+std::string change_impact_json(const impact::Graph& g, const std::vector<std::string>& cis, std::int64_t now_ms) {
+  std::map<std::string, std::pair<impact::Verdict, json::object>> services;
+  std::set<std::string> affected;
+  bool truncated = false;
+  for (const std::string& ci : cis) {
+    const impact::ImpactResult r = impact::analyse(g, ci, [&g](std::string_view c) { return g.active(c); });
+    truncated = truncated || r.truncated;
+    for (const impact::AffectedCi& a : r.cis) affected.insert(a.id);
+    for (const impact::ServiceImpact& s : r.services) {
+      auto it = services.find(s.service);
+      if (it != services.end() && it->second.first >= s.verdict) continue;
+      services[s.service] = {s.verdict, json::object{{"service", s.service},
+                                                     {"verdict", std::string(impact::to_string(s.verdict))},
+                                                     {"criticality", s.criticality},
+                                                     {"through", ci}}};
+    }
+  }
+  json::array list;
+  for (auto& entry : services) list.push_back(std::move(entry.second.second));
+  std::stable_sort(list.begin(), list.end(), [](const json::value& a, const json::value& b) {
+    auto rank = [](const json::value& v) {
+      const auto& verdict = v.at("verdict").as_string();
+      return verdict == "down" ? 0 : verdict == "degraded" ? 1 : 2;
+    };
+    return rank(a) < rank(b);
+  });
+  return json::serialize(json::object{{"analysed", core::format_rfc3339(now_ms)},
+                                      {"services", std::move(list)},
+                                      {"cis_affected", affected.size()},
+                                      {"truncated", truncated}});
 }
 
 // The attributes a CI had at `t`, from the attributes now and the audit
@@ -388,6 +434,9 @@ http::Response Api::create_change(const http::Request& req, const server::Params
     c.ci_ids.push_back(id);
   }
   c.created_ms = core::to_unix_ms(clock_.now());
+  auto graph = graphs_->graph(c.created_ms);
+  if (!graph) return store_failure(graph.error());
+  c.impact = change_impact_json(**graph, c.ci_ids, c.created_ms);
   auto created = stores_.changes->create_change(c);
   if (!created) return store_failure(created.error());
   return server::json_response(201, json::serialize(change_json(*created)));

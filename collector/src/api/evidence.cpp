@@ -46,6 +46,7 @@ http::Response Api::get_evidence(const server::Params& p) {
   c.now_ms = now;
   c.by = p.actor;
   c.targets = options_.incident_targets;
+  c.rules = options_.rules;
   auto doc = evidence::report(c, p.path.at("clause"), *period);
   if (!doc) {
     if (doc.error().code == store::StoreErrc::not_found) return fail(404, "not_found", doc.error().message);

@@ -106,6 +106,8 @@ core::Result<std::vector<ReportRow>> capacity_report(store::SeriesStore& st, std
         if (f.fit) row.r2 = f.fit->r2;
         if (f.outcome == ThresholdForecast::Outcome::at) {
           row.reaches_at_ms = f.at_ms;
+          row.earliest_ms = f.earliest_ms;
+          row.latest_ms = f.latest_ms;
           row.days_to_threshold = static_cast<double>(*f.at_ms - now_ms) / 86'400'000.0;
         } else if (f.outcome == ThresholdForecast::Outcome::already) {
           row.days_to_threshold = 0;

@@ -13,6 +13,7 @@
 #include <cmath>
 #include <set>
 
+#include "internal.hpp"
 #include "surveyor/collector/availability/availability.hpp"
 #include "surveyor/collector/sla/sla.hpp"
 #include "surveyor/core/clock.hpp"
@@ -31,50 +32,43 @@ using store::StoreErrc;
 
 constexpr std::array kClauses{
     Clause{"8.2.6", "Configuration management", true},
-    Clause{"8.3.3", "Service level management", false},
-    Clause{"8.4.3", "Capacity management", false},
-    Clause{"8.5.1", "Change management", false},
+    Clause{"8.3.3", "Service level management", true},
+    Clause{"8.4.3", "Capacity management", true},
+    Clause{"8.5.1", "Change management", true},
     Clause{"8.6.1", "Incident management", true},
     Clause{"8.7.1", "Service availability management", true},
-    Clause{"9.1", "Monitoring, measurement, analysis and evaluation", false},
+    Clause{"9.1", "Monitoring, measurement, analysis and evaluation", true},
 };
 
-// Rows a table lists at most; its figures still count every row.
-constexpr std::size_t kMaxRows = 5'000;
-// Audit entries or incidents a report reads at most in one period.
-constexpr std::size_t kMaxRead = 200'000;
+}  // namespace
+
+namespace detail {
 
 json::value opt_time(std::int64_t ms) { return ms > 0 ? json::value(core::format_rfc3339(ms)) : json::value(nullptr); }
 
-// A percentage rounded to 4 decimals, or null.
 json::value percent(std::optional<double> v) {
   if (!v) return nullptr;
   return std::round(*v * 10'000.0) / 10'000.0;
 }
 
-double seconds(std::int64_t ms) { return static_cast<double>(ms) / 1000.0; }
+void Builder::figure(std::string_view name, std::string_view label, json::value v) {
+  figures.push_back(json::object{{"name", name}, {"label", label}, {"value", std::move(v)}});
+}
 
-// The parts every clause's document is made of.
-struct Builder {
-  json::array figures, tables, sources, method;
-  void figure(std::string_view name, std::string_view label, json::value v) {
-    figures.push_back(json::object{{"name", name}, {"label", label}, {"value", std::move(v)}});
-  }
-  void table(std::string_view name, std::string_view title, std::initializer_list<std::string_view> columns,
-             std::vector<json::array> rows) {
-    json::array cols;
-    for (std::string_view c : columns) cols.emplace_back(c);
-    const std::size_t total = rows.size();
-    json::array out;
-    for (std::size_t i = 0; i < rows.size() && i < kMaxRows; ++i) out.push_back(std::move(rows[i]));
-    tables.push_back(json::object{{"name", name},
-                                  {"title", title},
-                                  {"columns", std::move(cols)},
-                                  {"rows", std::move(out)},
-                                  {"total_rows", total},
-                                  {"truncated", total > kMaxRows}});
-  }
-};
+void Builder::table(std::string_view name, std::string_view title, std::initializer_list<std::string_view> columns,
+                    std::vector<json::array> rows) {
+  json::array cols;
+  for (std::string_view c : columns) cols.emplace_back(c);
+  const std::size_t total = rows.size();
+  json::array out;
+  for (std::size_t i = 0; i < rows.size() && i < kMaxRows; ++i) out.push_back(std::move(rows[i]));
+  tables.push_back(json::object{{"name", name},
+                                {"title", title},
+                                {"columns", std::move(cols)},
+                                {"rows", std::move(out)},
+                                {"total_rows", total},
+                                {"truncated", total > kMaxRows}});
+}
 
 core::Result<std::vector<store::AuditRecord>> audit_in(const store::Stores& s, const Period& p, bool unauthorized) {
   store::AuditFilter f;
@@ -98,6 +92,29 @@ core::Result<std::vector<store::Incident>> incidents_opened_in(const store::Stor
   if (!r) return std::move(r).error();
   std::reverse(r->begin(), r->end());
   return r;
+}
+
+core::Result<availability::Totals> totals_of(const Context& c, const std::string& subject, std::int64_t from,
+                                             std::int64_t to) {
+  to = std::min(to, c.now_ms);
+  auto tl = c.stores->timelines->read_timeline(subject, from, to);
+  if (!tl) return std::move(tl).error();
+  return availability::totals(*tl, from, to);
+}
+
+IncidentTimeliness timeliness(const store::Incident& i, const Targets& targets, std::int64_t now_ms) {
+  const auto t = targets.find(i.priority);
+  const Target target = t == targets.end() ? Target{} : t->second;
+  IncidentTimeliness out;
+  if (i.acknowledged_ms > 0)
+    out.acknowledge = i.acknowledged_ms - i.opened_ms <= target.acknowledge_ms ? Timeliness::within : Timeliness::late;
+  else if (i.resolved_ms > 0 || now_ms - i.opened_ms > target.acknowledge_ms)
+    out.acknowledge = Timeliness::late;  // resolved without acknowledgement, or the target passed
+  if (i.resolved_ms > 0)
+    out.resolve = i.resolved_ms - i.opened_ms <= target.resolve_ms ? Timeliness::within : Timeliness::late;
+  else if (now_ms - i.opened_ms > target.resolve_ms)
+    out.resolve = Timeliness::late;
+  return out;
 }
 
 // --- 8.2.6 configuration management -----------------------------------------
@@ -273,24 +290,17 @@ core::Status incident_management(const Context& c, const Period& p, Builder& b) 
     ++r.opened;
     ++by_kind[std::string(store::to_string(i.kind))];
     reopened += i.reopened > 0 ? 1 : 0;
-    const auto t = c.targets.find(i.priority);
-    const Target target = t == c.targets.end() ? Target{} : t->second;
+    const IncidentTimeliness on_time = timeliness(i, c.targets, c.now_ms);
     if (i.acknowledged_ms > 0) {
       ++r.acked;
-      const std::int64_t d = i.acknowledged_ms - i.opened_ms;
-      r.ack_sum += d;
-      (d <= target.acknowledge_ms ? r.ack_in : r.ack_out) += 1;
-    } else if (i.resolved_ms > 0 || c.now_ms - i.opened_ms > target.acknowledge_ms) {
-      ++r.ack_out;  // resolved without acknowledgement, or the target passed
+      r.ack_sum += i.acknowledged_ms - i.opened_ms;
     }
+    if (on_time.acknowledge != Timeliness::pending) (on_time.acknowledge == Timeliness::within ? r.ack_in : r.ack_out) += 1;
     if (i.resolved_ms > 0) {
       ++r.resolved;
-      const std::int64_t d = i.resolved_ms - i.opened_ms;
-      r.res_sum += d;
-      (d <= target.resolve_ms ? r.res_in : r.res_out) += 1;
-    } else if (c.now_ms - i.opened_ms > target.resolve_ms) {
-      ++r.res_out;
+      r.res_sum += i.resolved_ms - i.opened_ms;
     }
+    if (on_time.resolve != Timeliness::pending) (on_time.resolve == Timeliness::within ? r.res_in : r.res_out) += 1;
     listing.push_back(json::array{json::string(i.id), json::string(store::to_string(i.kind)), json::string(i.subject),
                                   i.priority, json::string(store::to_string(i.state)), opt_time(i.opened_ms),
                                   opt_time(i.acknowledged_ms), opt_time(i.resolved_ms), i.reopened});
@@ -340,13 +350,11 @@ core::Status availability_management(const Context& c, const Period& p, Builder&
       "agent, collector down) is unknown, shown apart and not counted (docs/incidents.md).",
       "A service's timeline comes from its groups and their redundancy (docs/cmdb.md); the SLA result "
       "within agreed service hours is the clause 8.3.3 report (docs/sla.md)."};
-  const std::int64_t to = std::min(p.end_ms, c.now_ms);
   auto row = [&](const std::string& subject, json::array head) -> core::Result<json::array> {
-    auto tl = s.timelines->read_timeline(subject, p.start_ms, to);
-    if (!tl) return std::move(tl).error();
-    const auto t = availability::totals(*tl, p.start_ms, to);
-    head.push_back(percent(t.availability()));
-    for (std::int64_t ms : {t.up_ms, t.degraded_ms, t.down_ms, t.maintenance_ms, t.unknown_ms}) head.push_back(seconds(ms));
+    auto t = totals_of(c, subject, p.start_ms, p.end_ms);
+    if (!t) return std::move(t).error();
+    head.push_back(percent(t->availability()));
+    for (std::int64_t ms : {t->up_ms, t->degraded_ms, t->down_ms, t->maintenance_ms, t->unknown_ms}) head.push_back(seconds(ms));
     return head;
   };
   std::vector<json::array> services, hosts;
@@ -386,18 +394,32 @@ core::Status availability_management(const Context& c, const Period& p, Builder&
   return {};
 }
 
+}  // namespace detail
+
+namespace {
+
+using namespace detail;
+
 std::string_view doc_anchor(std::string_view clause) {
   if (clause == "8.2.6") return "docs/iso20000.md#826-configuration-management";
+  if (clause == "8.3.3") return "docs/iso20000.md#833-service-level-management";
+  if (clause == "8.4.3") return "docs/iso20000.md#843-capacity-management";
+  if (clause == "8.5.1") return "docs/iso20000.md#851-change-management";
   if (clause == "8.6.1") return "docs/iso20000.md#861-incident-management";
-  return "docs/iso20000.md#871-service-availability-management";
+  if (clause == "8.7.1") return "docs/iso20000.md#871-service-availability-management";
+  return "docs/iso20000.md#91-monitoring-measurement-analysis-and-evaluation";
 }
 
 core::Result<std::string> generate(const Context& c, const Clause& clause, const Period& p, bool frozen) {
   Builder b;
   core::Status st;
   if (clause.id == "8.2.6") st = configuration(c, p, b);
+  else if (clause.id == "8.3.3") st = service_level(c, p, b);
+  else if (clause.id == "8.4.3") st = capacity_plan(c, p, b);
+  else if (clause.id == "8.5.1") st = change_management(c, p, b);
   else if (clause.id == "8.6.1") st = incident_management(c, p, b);
-  else st = availability_management(c, p, b);
+  else if (clause.id == "8.7.1") st = availability_management(c, p, b);
+  else st = review(c, p, b);
   if (!st) return std::move(st).error();
   json::object doc{
       {"clause", clause.id},
@@ -514,7 +536,7 @@ core::Result<std::string> report(const Context& c, std::string_view clause_id, c
   if (!clause || !clause->available)
     return core::make_error(StoreErrc::not_found,
                             "no report of clause " + std::string(clause_id.substr(0, 32)) +
-                                (clause ? " yet" : "") + " (reports: 8.2.6, 8.6.1, 8.7.1)");
+                                (clause ? " yet" : "") + " (reports: 8.2.6, 8.3.3, 8.4.3, 8.5.1, 8.6.1, 8.7.1, 9.1)");
   if (period.start_ms > c.now_ms)
     return core::make_error(StoreErrc::invalid, "period " + period.name + " has not begun");
   const bool closed = period.end_ms <= c.now_ms;

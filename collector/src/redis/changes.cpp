@@ -14,7 +14,7 @@ class RedisChangeStore final : public Bound<ChangeStore> {
       std::vector<Argv> tx{{"MULTI"},
                            {"HSET", b_->key("change", ch.id), "reference", ch.reference, "start_ms", i64(ch.start_ms),
                             "end_ms", i64(ch.end_ms), "description", ch.description, "origin", ch.origin, "actor", ch.actor,
-                            "created_ms", i64(ch.created_ms), "cis", keys_to_json(ch.ci_ids)},
+                            "created_ms", i64(ch.created_ms), "cis", keys_to_json(ch.ci_ids), "impact", ch.impact},
                            {"ZADD", b_->key("changes"), i64(ch.start_ms), ch.id}};
       for (const std::string& id : ch.ci_ids) tx.push_back({"ZADD", b_->key("changes:ci", id), i64(ch.start_ms), ch.id});
       tx.push_back({"EXEC"});

@@ -150,6 +150,7 @@ core::Result<std::vector<ChangeRecord>> load_changes(Connection& c, const Backen
     ch.origin = field(h, "origin");
     ch.actor = field(h, "actor");
     ch.created_ms = field_int(h, "created_ms");
+    ch.impact = field(h, "impact");
     auto cis = keys_from_json(field(h, "cis"));
     if (!cis) return std::move(cis).error();
     ch.ci_ids = std::move(*cis);

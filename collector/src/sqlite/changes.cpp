@@ -19,6 +19,7 @@ core::Result<std::vector<ChangeRecord>> read_changes(Connection& c, Stmt& s) {
     ch.origin = s.text(5);
     ch.created_ms = s.int64(6);
     ch.actor = s.text(7);
+    ch.impact = s.text(8);
     out.push_back(std::move(ch));
   }
   if (rc != SQLITE_DONE) return c.error(rc, "read changes");
@@ -32,7 +33,7 @@ core::Result<std::vector<ChangeRecord>> read_changes(Connection& c, Stmt& s) {
   return out;
 }
 
-constexpr const char* kChangeColumns = "id, reference, start_ms, end_ms, description, origin, created_ms, actor";
+constexpr const char* kChangeColumns = "id, reference, start_ms, end_ms, description, origin, created_ms, actor, impact";
 
 }  // namespace
 
@@ -45,10 +46,10 @@ class SqliteChangeStore final : public Bound<ChangeStore> {
       return in_transaction<ChangeRecord>(c, [&]() -> core::Result<ChangeRecord> {
         const ChangeRecord ch = new_change(in);
         SURVEYOR_TRY_STMT(ins, c,
-                          "INSERT INTO changes(id, reference, start_ms, end_ms, description, origin, created_ms, actor) "
-                          "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+                          "INSERT INTO changes(id, reference, start_ms, end_ms, description, origin, created_ms, actor, "
+                          "impact) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
         ins.bind(1, ch.id).bind(2, ch.reference).bind(3, ch.start_ms).bind(4, ch.end_ms).bind(5, ch.description);
-        ins.bind(6, ch.origin).bind(7, ch.created_ms).bind(8, ch.actor);
+        ins.bind(6, ch.origin).bind(7, ch.created_ms).bind(8, ch.actor).bind(9, ch.impact);
         if (int rc = ins.step(); rc != SQLITE_DONE) return c.error(rc, "write change");
         SURVEYOR_TRY_STMT(link, c, "INSERT INTO change_cis(ci_id, change_id) VALUES(?1, ?2)");
         for (const std::string& id : ch.ci_ids) {

@@ -10,7 +10,7 @@ namespace {
 // 10: audit entries in hash chains per CI (seq, prev_hash, hash); the
 //     entries of earlier versions are chained by the migration.
 // 11: the evidence table (created by kSchema; nothing else to migrate).
-constexpr int kSchemaVersion = 11;
+constexpr int kSchemaVersion = 12;
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS agents(
@@ -83,7 +83,8 @@ CREATE TRIGGER IF NOT EXISTS evidence_no_delete BEFORE DELETE ON evidence
   BEGIN SELECT RAISE(ABORT, 'frozen evidence is immutable'); END;
 CREATE TABLE IF NOT EXISTS changes(
   id TEXT PRIMARY KEY, reference TEXT NOT NULL, start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL,
-  description TEXT NOT NULL, origin TEXT NOT NULL, created_ms INTEGER NOT NULL, actor TEXT NOT NULL DEFAULT '');
+  description TEXT NOT NULL, origin TEXT NOT NULL, created_ms INTEGER NOT NULL, actor TEXT NOT NULL DEFAULT '',
+  impact TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS change_cis(
   ci_id TEXT NOT NULL, change_id TEXT NOT NULL, PRIMARY KEY(ci_id, change_id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -265,6 +266,9 @@ core::Status migrate(Connection& c) {
         !st)
       return st;
   }
+  // Versions before 12 did not keep a change's impact analysis.
+  if (version > 0 && version < 12)
+    if (auto st = add_column_if_missing(c, "changes", "impact", "TEXT NOT NULL DEFAULT ''"); !st) return st;
   if (version > 0 && version < 10) {
     if (auto st = chain_old_audit(c); !st) return st;
     if (auto st = c.exec(kSchema); !st) return st;

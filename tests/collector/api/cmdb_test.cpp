@@ -130,7 +130,17 @@ TEST(CmdbApi, ManualCisRelationshipsImpactAuditAndHistory) {
                                             R"("],"start":"2026-11-25T00:00:00Z","end":"2026-11-26T00:00:00Z"})");
   ASSERT_EQ(change.status, 201u) << change.body;
   const std::string change_id(json::parse(change.body).at("id").as_string());
-  EXPECT_EQ(get_json(h, "/api/v1/changes/" + change_id).at("reference").as_string(), "CHG1");
+  // The impact analysis made when it was recorded stays with it: the host
+  // takes the application and the service down.
+  const json::object recorded = get_json(h, "/api/v1/changes/" + change_id);
+  EXPECT_EQ(recorded.at("reference").as_string(), "CHG1");
+  const auto& at_creation = recorded.at("impact").as_object();
+  ASSERT_EQ(at_creation.at("services").as_array().size(), 1u) << json::serialize(at_creation);
+  EXPECT_EQ(at_creation.at("services").as_array()[0].at("service").as_string(), "shop");
+  EXPECT_EQ(at_creation.at("services").as_array()[0].at("verdict").as_string(), "down");
+  EXPECT_EQ(at_creation.at("services").as_array()[0].at("through").as_string(), h.ci_id);
+  EXPECT_EQ(at_creation.at("cis_affected").to_number<int>(), 1);
+  EXPECT_EQ(at_creation.at("analysed").as_string(), core::format_rfc3339(core::to_unix_ms(h.clock.now())));
   EXPECT_EQ(get_json(h, "/api/v1/changes?ci=" + h.ci_id).at("items").as_array().size(), 1u);
 
   // Bad bodies: a clear 400 each, nothing stored.

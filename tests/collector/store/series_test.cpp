@@ -467,7 +467,7 @@ TEST(SqliteSeriesStore, SchemaThreeChunksMoveIntoARowidTableAndCisGainProtectedK
   EXPECT_EQ(sql.find("WITHOUT ROWID"), std::string::npos) << sql;
   ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, nullptr), SQLITE_OK);
   ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(q, 0), 11);
+  EXPECT_EQ(sqlite3_column_int(q, 0), 12);
   sqlite3_finalize(q);
   // Version 10's index of the audit chains is there, and version 9's table.
   ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'audit_chain'", -1, &q, nullptr),
@@ -617,6 +617,7 @@ TEST(SqliteSeriesStore, SchemaSixAuditEntriesAndChangeRecordsGainTheirActor) {
   auto old_change = s->changes->find_change("chg-1");
   ASSERT_TRUE(old_change && *old_change) << (old_change ? "" : old_change.error().describe());
   EXPECT_EQ((*old_change)->actor, "");
+  EXPECT_EQ((*old_change)->impact, "") << "no impact analysis was kept before version 12";
   CiUpdate u;
   u.id = "app";
   u.type = "application";

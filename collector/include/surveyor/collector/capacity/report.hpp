@@ -22,6 +22,8 @@ struct ReportRow {
   std::optional<double> headroom;  // threshold - p95 (p95 - threshold for a floor)
   ThresholdForecast::Outcome outcome = ThresholdForecast::Outcome::not_enough_data;
   std::optional<std::int64_t> reaches_at_ms;
+  // The 95 % prediction interval of the crossing (ThresholdForecast).
+  std::optional<std::int64_t> earliest_ms, latest_ms;
   std::optional<double> days_to_threshold;
   std::optional<double> r2;
 };

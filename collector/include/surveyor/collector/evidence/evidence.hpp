@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 
+#include "surveyor/collector/capacity/rules.hpp"
 #include "surveyor/collector/incidents/incidents.hpp"
 #include "surveyor/collector/services/services.hpp"
 #include "surveyor/collector/store/stores.hpp"
@@ -56,6 +57,8 @@ struct Context {
   std::int64_t now_ms = 0;
   std::string by;  // who asks: the token's name and address
   Targets targets = default_targets();
+  // The collector's capacity rules (the services' own come from the catalog).
+  std::vector<capacity::CapacityRule> rules = capacity::default_rules();
 };
 
 // The report of `clause` over `period`, as its JSON document: for a period

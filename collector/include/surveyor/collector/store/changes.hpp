@@ -26,6 +26,10 @@ struct ChangeRecord {
   std::string origin;
   std::string actor;  // the operator's token that recorded it
   std::int64_t created_ms = 0;
+  // The impact analysis made when the change was recorded (JSON, as
+  // impact::change_impact_json writes it; empty for changes recorded before
+  // it was kept): what the change manager was told it would touch.
+  std::string impact;
   friend bool operator==(const ChangeRecord&, const ChangeRecord&) = default;
 };
 
