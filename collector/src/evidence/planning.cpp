@@ -9,6 +9,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <set>
 
@@ -19,8 +21,13 @@
 namespace surveyor::collector::evidence::detail {
 namespace {
 
+// A measured value to 6 significant digits (what a plan can claim of a
+// ratio or a byte count), or null.
 json::value opt_number(const std::optional<double>& v) {
-  return v && std::isfinite(*v) ? json::value(*v) : json::value(nullptr);
+  if (!v || !std::isfinite(*v)) return nullptr;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", *v);
+  return std::strtod(buf, nullptr);
 }
 
 json::value opt_instant(const std::optional<std::int64_t>& t) {
@@ -201,8 +208,9 @@ core::Status capacity_plan(const Context& c, const Period& p, Builder& b) {
       "a capacity rule watches, the current value (the latest sample), the 95th percentile (5th for a floor) "
       "and the peak (hourly maxima; minima for a floor) over the period, the headroom (threshold - 95th "
       "percentile) and when the least-squares trend of the hourly maxima over the period reaches the "
-      "threshold, with its 95 % prediction interval (docs/capacity.md). Raw samples older than the raw "
-      "retention are gone: a report generated long after its period shows no current value or percentile.",
+      "threshold, with its 95 % prediction interval (docs/capacity.md); values to 6 significant digits. Raw "
+      "samples older than the raw retention are gone: a report generated long after its period shows no "
+      "current value or percentile.",
       "The collector's rules apply to every CI of their type (or their CIs); each service's own rules to its "
       "members. The services column names the services a CI is a member of.",
       "Capacity events: raised by the rules when a threshold is breached for long enough or forecast to be "

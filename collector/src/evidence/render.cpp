@@ -5,6 +5,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include <algorithm>
 #include <charconv>
 
 #include "surveyor/collector/evidence/evidence.hpp"
@@ -72,7 +73,7 @@ body{font:14px/1.45 "DejaVu Sans",Arial,sans-serif;color:#1b1f24;margin:2em auto
 h1{font-size:1.6em;margin:0 0 .2em}h2{font-size:1.15em;margin:1.6em 0 .4em;border-bottom:1px solid #c9d1d9;padding-bottom:.2em}
 .meta{color:#57606a;margin:.2em 0 1em}table{border-collapse:collapse;margin:.4em 0 1em;width:100%}
 th,td{border:1px solid #d0d7de;padding:.25em .5em;text-align:left;vertical-align:top;font-size:.92em}
-th{background:#f3f5f7;overflow-wrap:anywhere}td.n{text-align:right;font-variant-numeric:tabular-nums}
+th{background:#f3f5f7;overflow-wrap:break-word}td.n{text-align:right;font-variant-numeric:tabular-nums}
 dl.figures{display:grid;grid-template-columns:max-content auto;gap:.2em 1.2em}dl.figures dt{color:#57606a}dl.figures dd{margin:0;font-weight:600}
 .digest{font-family:"DejaVu Sans Mono",monospace;font-size:.85em;word-break:break-all}
 .note{color:#57606a;font-size:.9em}
@@ -115,7 +116,13 @@ core::Result<std::string> to_html(std::string_view document_json) {
       continue;
     }
     h += "<table><thead><tr>";
-    for (const json::value& c : array_at(t, "columns")) h += "<th>" + text::escape_html(text_of(c)) + "</th>";
+    // Column names read as words there (and wrap between them); the JSON
+    // and CSV keep them as they are.
+    for (const json::value& c : array_at(t, "columns")) {
+      std::string name = text_of(c);
+      std::replace(name.begin(), name.end(), '_', ' ');
+      h += "<th>" + text::escape_html(name) + "</th>";
+    }
     h += "</tr></thead><tbody>\n";
     for (const json::value& r : rows) {
       if (!r.is_array()) continue;
