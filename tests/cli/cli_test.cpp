@@ -141,6 +141,15 @@ TEST(CliFormat, Changes) {
   EXPECT_NE(one->find("window:  a to b"), std::string::npos) << *one;
   EXPECT_NE(one->find("by:      carol (10.0.0.7) (user), c"), std::string::npos) << *one;
   EXPECT_NE(one->find("memory.total_bytes  1    2    agent   chg-1"), std::string::npos) << *one;
+  EXPECT_EQ(one->find("impact:"), std::string::npos) << "a record from before the analysis was kept";
+  const auto analysed = render_change(
+      R"j({"id":"chg-2","reference":"CHG0043","cis":["host-1"],"start":"a","end":"b","description":"",)j"
+      R"j("origin":"user","actor":"carol","created":"c","impact":{"analysed":"c","services":[{"service":"shop",)j"
+      R"j("verdict":"down","criticality":"high","through":"host-1"},{"service":"web","verdict":"degraded"}],)j"
+      R"j("cis_affected":2,"truncated":false}})j");
+  ASSERT_TRUE(analysed) << analysed.error().message;
+  EXPECT_NE(analysed->find("impact:  shop down, web degraded; 2 CI(s) fail with it (analysed c)"), std::string::npos)
+      << *analysed;
   EXPECT_FALSE(render_change("[]"));
   EXPECT_FALSE(render_changes("{\"items\":[1]}"));
 }

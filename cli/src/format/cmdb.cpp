@@ -236,6 +236,18 @@ core::Result<std::string> render_change(std::string_view text) {
   out += "  CIs:     " + joined(o, "cis") + "\n";
   out += "  what:    " + str(o, "description") + "\n";
   out += "  by:      " + str(o, "actor") + " (" + str(o, "origin") + "), " + str(o, "created") + "\n";
+  // The impact analysis made when it was recorded (none for older records).
+  if (const json::value* impact = o.if_contains("impact"); impact && impact->is_object()) {
+    const json::object& i = impact->get_object();
+    std::string services;
+    if (const json::array* list = array_at(i, "services"))
+      for (const json::value& s : *list)
+        if (s.is_object())
+          services += (services.empty() ? "" : ", ") + str(s.get_object(), "service") + " " +
+                      str(s.get_object(), "verdict");
+    out += "  impact:  " + (services.empty() ? std::string("no service reached") : services) + "; " +
+           str(i, "cis_affected") + " CI(s) fail with it (analysed " + str(i, "analysed") + ")\n";
+  }
   if (const json::array* seen = array_at(o, "observed")) {
     json::object wrapped{{"items", *seen}};
     auto audit = render_audit(json::serialize(wrapped));

@@ -120,15 +120,18 @@ IncidentTimeliness timeliness(const store::Incident& i, const Targets& targets, 
 // --- 8.2.6 configuration management -----------------------------------------
 core::Status configuration(const Context& c, const Period& p, Builder& b) {
   const store::Stores& s = *c.stores;
-  b.sources = {"the CMDB: configuration items as recorded when the report was generated",
+  b.sources = {"the CMDB: configuration items, with their states at the period's end read back through the audit "
+               "trail",
                "the audit trail: every change to a CI in the period, with its origin",
                "incidents of kind unauthorised-change opened in the period",
                "the audit trail's hash chains, checked when the report was generated"};
   b.method = {
-      "CIs are counted by type and state as recorded when the report was generated (the CMDB keeps "
-      "current state; history is in the audit trail).",
+      "CIs are counted by type and state as they were at the period's end (for a running period, at "
+      "generation): those first seen before it, in the state they had then, which is their state now with "
+      "the state changes the audit trail recorded since undone.",
       "Recorded against observed: a CI whose agent stopped reporting is in state missing (no report for "
-      "two heartbeat intervals); its last report is listed.",
+      "two heartbeat intervals) at the period's end; its last report (when before the end) and since when it "
+      "was missing are listed.",
       "Changes are the audit entries of the period, by origin: agent (observed on the host), user (made "
       "by a person), api (made by an integration), collector (a CI gone missing or retired for want of "
       "reports).",
@@ -138,6 +141,22 @@ core::Status configuration(const Context& c, const Period& p, Builder& b) {
       "(docs/cmdb.md); their follow-up is the unauthorised-change incident of the CI.",
       "The audit trail is verified as surveyor audit verify does (docs/security.md)."};
 
+  // The CIs as they were at the period's end (now, for a running period):
+  // those that existed by then, each in the state it had, which is its
+  // state now with the state changes recorded since undone.
+  const std::int64_t end = std::min(p.end_ms, c.now_ms);
+  store::AuditFilter since;
+  since.kind = "state";
+  since.from_ms = end;
+  since.limit = kMaxRead;
+  auto later = s.audit->list_audit(since);  // newest first
+  if (!later) return std::move(later).error();
+  std::map<std::string, std::string> state_at_end;
+  for (const store::AuditRecord& r : *later) {
+    boost::system::error_code ec;
+    const json::value v = json::parse(r.old_value, ec);
+    if (!ec && v.is_string()) state_at_end[r.ci_id] = std::string(v.get_string());  // the oldest one wins
+  }
   std::map<std::string, std::map<std::string, std::size_t>> by_type;  // type -> state -> n
   std::vector<json::array> missing;
   std::size_t cis = 0;
@@ -148,11 +167,23 @@ core::Status configuration(const Context& c, const Period& p, Builder& b) {
     auto page = s.cmdb->list_cis(f);
     if (!page) return std::move(page).error();
     for (const store::Ci& ci : *page) {
+      if (ci.first_seen_ms >= end) continue;
       ++cis;
-      ++by_type[ci.type][std::string(store::to_string(ci.state))];
-      if (ci.state == store::CiState::missing)
-        missing.push_back(json::array{json::string(ci.id), json::string(ci.name), json::string(ci.type),
-                                      opt_time(ci.last_seen_ms)});
+      const auto held = state_at_end.find(ci.id);
+      const std::string state = held != state_at_end.end() ? held->second : std::string(store::to_string(ci.state));
+      ++by_type[ci.type][state];
+      if (state != "missing") continue;
+      // Since when: the latest state change to missing by the end.
+      store::AuditFilter went;
+      went.ci_id = ci.id;
+      went.kind = "state";
+      went.to_ms = end;
+      went.limit = 1;
+      auto last = s.audit->list_audit(went);
+      if (!last) return std::move(last).error();
+      missing.push_back(json::array{json::string(ci.id), json::string(ci.name), json::string(ci.type),
+                                    ci.last_seen_ms <= end ? opt_time(ci.last_seen_ms) : json::value(nullptr),
+                                    last->empty() ? json::value(nullptr) : opt_time(last->front().time_ms)});
     }
     if (page->size() < 1000) break;
   }
@@ -246,7 +277,8 @@ core::Status configuration(const Context& c, const Period& p, Builder& b) {
 
   b.table("cis_by_type", "Configuration items by type and state", {"type", "active", "missing", "retired", "total"},
           std::move(type_rows));
-  b.table("not_reporting", "CIs whose agent stopped reporting", {"ci", "name", "type", "last_seen"}, std::move(missing));
+  b.table("not_reporting", "CIs whose agent stopped reporting", {"ci", "name", "type", "last_seen", "missing_since"},
+          std::move(missing));
   b.table("changes_by_kind", "Changes in the period by kind and origin",
           {"kind", "agent", "user", "api", "collector", "total"},
           std::move(kind_rows));
@@ -343,7 +375,7 @@ core::Status incident_management(const Context& c, const Period& p, Builder& b) 
 core::Status availability_management(const Context& c, const Period& p, Builder& b) {
   const store::Stores& s = *c.stores;
   b.sources = {"availability timelines of services and hosts", "service definitions (docs/cmdb.md)",
-               "the CMDB's hosts"};
+               "the CMDB's hosts first seen before the period's end"};
   b.method = {
       "Availability = (up + degraded) / (up + degraded + down) over the period up to the report's "
       "generation: maintenance is excluded from the time that counts, and time with no knowledge (no "
@@ -375,6 +407,7 @@ core::Status availability_management(const Context& c, const Period& p, Builder&
     auto page = s.cmdb->list_cis(f);
     if (!page) return std::move(page).error();
     for (const store::Ci& ci : *page) {
+      if (ci.first_seen_ms >= std::min(p.end_ms, c.now_ms)) continue;  // not there yet
       auto r = row(ci.id, json::array{json::string(ci.id), json::string(ci.name)});
       if (!r) return std::move(r).error();
       hosts.push_back(std::move(*r));

@@ -241,7 +241,7 @@ core::Status capacity_plan(const Context& c, const Period& p, Builder& b) {
       for (const std::string& ref : *r.ci_ids) {
         auto ci = services::resolve_ci(*s.cmdb, ref);
         if (!ci) return std::move(ci).error();
-        if (*ci && (*ci)->state != store::CiState::retired) out.push_back(std::move(**ci));
+        if (*ci && (*ci)->state != store::CiState::retired && (*ci)->first_seen_ms < at) out.push_back(std::move(**ci));
       }
       return out;
     }
@@ -253,7 +253,7 @@ core::Status capacity_plan(const Context& c, const Period& p, Builder& b) {
       auto page = s.cmdb->list_cis(f);
       if (!page) return std::move(page).error();
       for (store::Ci& ci : *page)
-        if (ci.state != store::CiState::retired) out.push_back(std::move(ci));
+        if (ci.state != store::CiState::retired && ci.first_seen_ms < at) out.push_back(std::move(ci));
       if (page->size() < 1000) return out;
     }
   };

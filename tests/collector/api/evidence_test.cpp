@@ -41,9 +41,12 @@ TEST(EvidenceApi, ClausesReportsFormatsAndRefusals) {
   EXPECT_EQ(html.header("Content-Type"), "text/html; charset=utf-8");
   EXPECT_NE(html.header("Content-Security-Policy").find("default-src 'none'"), std::string::npos);
   EXPECT_NE(html.body.find("Service availability management"), std::string::npos);
+  // The host enrolled now: not in last month's CMDB, in this month's.
   auto csv = h.call("GET", "/api/v1/evidence/8.2.6?period=" + last->name + "&format=csv&table=cis_by_type");
   ASSERT_EQ(csv.status, 200u) << csv.body;
   EXPECT_EQ(csv.header("Content-Type"), "text/csv; charset=utf-8");
+  EXPECT_EQ(csv.body, "type,active,missing,retired,total\r\n");
+  csv = h.call("GET", "/api/v1/evidence/8.2.6?period=" + current->name + "&format=csv&table=cis_by_type");
   EXPECT_EQ(csv.body.rfind("type,active,missing,retired,total\r\nhost,1,0,0,1\r\n", 0), 0u) << csv.body;
   // Every clause answers, in every format.
   for (const char* clause : {"8.3.3", "8.4.3", "8.5.1", "9.1"}) {

@@ -216,6 +216,10 @@ class EvidenceReports : public store::OnBackend<B> {
     upsert("host-2", "host", "collector", S + 6 * kHour, {}, CiState::missing);
     upsert("host-3", "host", "agent", S + 7 * kHour);
     upsert("host-3", "host", "collector", S + 8 * kHour, {}, CiState::retired);
+    // After the quarter: host-2 reports again, host-8 appears. The reports
+    // show the CMDB as it was at the quarter's end.
+    upsert("host-2", "host", "agent", E_ + kHour);
+    upsert("host-8", "host", "agent", E_ + 2 * kHour);
 
     using K = store::IncidentKind;
     incident(K::unauthorised_change, "host-1", 3, S + 2 * kHour + kMin, 0, S + 3 * kHour, 1);
@@ -313,7 +317,7 @@ TYPED_TEST(EvidenceReports, ConfigurationManagementFiguresAreTheScriptsOwn) {
   EXPECT_FALSE(doc.at("sources").as_array().empty());
   EXPECT_FALSE(doc.at("method").as_array().empty());
 
-  EXPECT_EQ(n(figure(doc, "cis")), 5);  // host-0..3 and app-1
+  EXPECT_EQ(n(figure(doc, "cis")), 5);  // host-0..3 and app-1; host-8 came later
   EXPECT_EQ(n(figure(doc, "cis_not_reporting")), 1);
   // host-1 created and its cores, app-1 created and its tier, host-2
   // created, its cores and missing, host-3 created and retired; host-0 was
@@ -330,7 +334,7 @@ TYPED_TEST(EvidenceReports, ConfigurationManagementFiguresAreTheScriptsOwn) {
   EXPECT_EQ(n(figure(doc, "unauthorized_incidents")), 1);
   EXPECT_EQ(n(figure(doc, "unauthorized_incidents_resolved")), 1);
   EXPECT_TRUE(figure(doc, "audit_trail_verified").as_bool());
-  EXPECT_EQ(n(figure(doc, "audit_entries_chained")), 10);
+  EXPECT_EQ(n(figure(doc, "audit_entries_chained")), 12);  // with the two after the quarter
 
   const auto& host = row(doc, "cis_by_type", "host");
   EXPECT_EQ(n(host.at(1)), 2);  // active: host-0, host-1
@@ -339,7 +343,10 @@ TYPED_TEST(EvidenceReports, ConfigurationManagementFiguresAreTheScriptsOwn) {
   EXPECT_EQ(n(host.at(4)), 4);
   EXPECT_EQ(n(row(doc, "cis_by_type", "application").at(4)), 1);
   ASSERT_EQ(rows(doc, "not_reporting").size(), 1u);
-  EXPECT_EQ(rows(doc, "not_reporting")[0].as_array()[0].as_string(), "host-2");
+  const auto& gone = rows(doc, "not_reporting")[0].as_array();
+  EXPECT_EQ(gone[0].as_string(), "host-2") << "missing at the quarter's end, active again since";
+  EXPECT_TRUE(gone[3].is_null()) << "its last report before the end is not kept once it reports again";
+  EXPECT_EQ(gone[4].as_string(), core::format_rfc3339(this->s_ + 6 * kHour)) << "missing since";
   const auto& created = row(doc, "changes_by_kind", "created");
   EXPECT_EQ(n(created.at(1)), 3);  // agent
   EXPECT_EQ(n(created.at(2)), 1);  // user
