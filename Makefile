@@ -29,7 +29,7 @@ fuzz:           ## libFuzzer targets with clang in build/fuzz (see docs/operatio
 	packaging/install-deps.sh build test fuzz
 	CC=clang CXX=clang++ cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DSURVEYOR_FUZZ=ON -DSURVEYOR_SANITIZE=ON -DSURVEYOR_BUILD_TESTS=OFF
-	cmake --build build/fuzz --target fuzz_wire fuzz_config fuzz_proc fuzz_codec fuzz_service fuzz_cmdb_api fuzz_auth fuzz_x509_names fuzz_batch fuzz_routing
+	cmake --build build/fuzz --target fuzz_wire fuzz_config fuzz_proc fuzz_codec fuzz_service fuzz_cmdb_api fuzz_auth fuzz_x509_names fuzz_batch fuzz_routing fuzz_evidence
 
 clean:
 	rm -rf build
