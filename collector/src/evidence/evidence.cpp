@@ -117,6 +117,16 @@ IncidentTimeliness timeliness(const store::Incident& i, const Targets& targets, 
   return out;
 }
 
+namespace {
+
+// How many a tally holds under `key` (0 when none).
+std::size_t count_of(const std::map<std::string, std::size_t>& tally, const char* key) {
+  const auto it = tally.find(key);
+  return it == tally.end() ? 0 : it->second;
+}
+
+}  // namespace
+
 // --- 8.2.6 configuration management -----------------------------------------
 core::Status configuration(const Context& c, const Period& p, Builder& b) {
   const store::Stores& s = *c.stores;
@@ -189,10 +199,7 @@ core::Status configuration(const Context& c, const Period& p, Builder& b) {
   }
   std::vector<json::array> type_rows;
   for (const auto& [type, states] : by_type) {
-    auto n = [&states](const char* st) {
-      auto it = states.find(st);
-      return it == states.end() ? std::size_t{0} : it->second;
-    };
+    const auto n = [&m = states](const char* key) { return count_of(m, key); };
     type_rows.push_back(json::array{json::string(type), n("active"), n("missing"), n("retired"),
                                     n("active") + n("missing") + n("retired")});
   }
@@ -222,10 +229,7 @@ core::Status configuration(const Context& c, const Period& p, Builder& b) {
   }
   std::vector<json::array> kind_rows;
   for (const auto& [kind, origins] : by_kind) {
-    auto n = [&origins](const char* o) {
-      auto it = origins.find(o);
-      return it == origins.end() ? std::size_t{0} : it->second;
-    };
+    const auto n = [&m = origins](const char* key) { return count_of(m, key); };
     std::size_t total = 0;
     for (const auto& entry : origins) total += entry.second;
     kind_rows.push_back(json::array{json::string(kind), n("agent"), n("user"), n("api"), n("collector"), total});
