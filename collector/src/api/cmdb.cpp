@@ -145,11 +145,16 @@ json::object change_json(const store::ChangeRecord& c) {
 // CI analysed as if it failed alone (docs/cmdb.md); per service reached the
 // worst verdict and the CI it comes from, and the CIs that would fail with
 // any of them.
-std::string change_impact_json(const impact::Graph& g, const std::vector<std::string>& cis, std::int64_t now_ms) {
+std::string change_impact_json(const impact::Graph& g, const std::vector<std::string>& ci_ids, std::int64_t now_ms) {
+  // Each CI once, and at most 1,000 of them analysed (truncated says so).
+  constexpr std::size_t kMaxAnalysed = 1'000;
+  const std::set<std::string> cis(ci_ids.begin(), ci_ids.end());
   std::map<std::string, std::pair<impact::Verdict, json::object>> services;
   std::set<std::string> affected;
-  bool truncated = false;
+  bool truncated = cis.size() > kMaxAnalysed;
+  std::size_t analysed = 0;
   for (const std::string& ci : cis) {
+    if (analysed++ == kMaxAnalysed) break;
     const impact::ImpactResult r = impact::analyse(g, ci, [&g](std::string_view c) { return g.active(c); });
     truncated = truncated || r.truncated;
     for (const impact::AffectedCi& a : r.cis) affected.insert(a.id);

@@ -29,7 +29,7 @@ http::Response Api::get_evidence(const server::Params& p) {
     if (!period)
       return fail(400, "bad_query",
                   "period must be a month (2026-11), an ISO week (2026-W48), a quarter (2026-Q4), a year (2026) or "
-                  "days FROM..TO (2026-10-01..2026-12-31)");
+                  "days FROM..TO (2026-10-01..2026-12-31, at most 3 years)");
   } else {
     // The last month that has ended.
     auto current = sla::period_at("month", now);

@@ -64,10 +64,11 @@ std::string when(const ReportRow& r) {
 
 core::Result<std::vector<ReportRow>> capacity_report(store::SeriesStore& st, std::span<const store::Ci> cis,
                                                     std::span<const CapacityRule> rules, std::int64_t now_ms,
-                                                    std::int64_t window_ms) {
+                                                    std::int64_t window_ms, std::optional<std::int64_t> read_to) {
   if (window_ms <= 0) return core::make_error(QueryErrc::invalid, "window must be positive");
   std::vector<ReportRow> out;
   const std::int64_t from = now_ms - window_ms;
+  const std::int64_t to = read_to.value_or(now_ms + 1);
   for (const store::Ci& ci : cis) {
     for (const CapacityRule& rule : rules) {
       auto series = select_series(st, SeriesSelector{{ci.id}, rule.metric, rule.match, rule.exact});
@@ -82,7 +83,7 @@ core::Result<std::vector<ReportRow>> capacity_report(store::SeriesStore& st, std
         row.attributes = info.key.attributes;
         row.threshold = rule.threshold;
         row.rising = rule.rising;
-        auto raw = st.read_samples(info.key, from, now_ms + 1, kMaxRawPerSeries);
+        auto raw = st.read_samples(info.key, from, to, kMaxRawPerSeries);
         if (!raw) return std::move(raw).error();
         std::vector<double> values;
         for (const store::Sample& s : *raw)
@@ -92,7 +93,7 @@ core::Result<std::vector<ReportRow>> capacity_report(store::SeriesStore& st, std
           row.p95 = quantile(values, rule.rising ? 0.95 : 0.05);
           row.headroom = rule.rising ? rule.threshold - *row.p95 : *row.p95 - rule.threshold;
         }
-        auto rollups = st.read_rollups(info.key, store::floor_to(from, store::kRollupMs), now_ms + 1);
+        auto rollups = st.read_rollups(info.key, store::floor_to(from, store::kRollupMs), to);
         if (!rollups) return std::move(rollups).error();
         for (const store::Rollup& h : *rollups) {
           const double v = rule.rising ? h.max : h.min;

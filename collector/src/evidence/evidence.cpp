@@ -102,6 +102,31 @@ core::Result<availability::Totals> totals_of(const Context& c, const std::string
   return availability::totals(*tl, from, to);
 }
 
+core::Result<std::map<std::string, std::string>> states_at(const store::Stores& s, std::int64_t end) {
+  // Newest first, a page at a time back to `end`: the oldest change after
+  // it says the state at it (its old value).
+  std::map<std::string, std::string> out;
+  std::set<std::string> seen;
+  store::AuditFilter f;
+  f.kind = "state";
+  f.from_ms = end;
+  f.limit = 10'000;
+  for (;;) {
+    auto page = s.audit->list_audit(f);
+    if (!page) return std::move(page).error();
+    std::size_t fresh = 0;
+    for (const store::AuditRecord& r : *page) {
+      if (!seen.insert(r.id).second) continue;
+      ++fresh;
+      boost::system::error_code ec;
+      const json::value v = json::parse(r.old_value, ec);
+      if (!ec && v.is_string()) out[r.ci_id] = std::string(v.get_string());
+    }
+    if (page->size() < f.limit || fresh == 0) return out;
+    f.to_ms = page->back().time_ms + 1;  // entries at that instant again, the seen ones skipped
+  }
+}
+
 IncidentTimeliness timeliness(const store::Incident& i, const Targets& targets, std::int64_t now_ms) {
   const auto t = targets.find(i.priority);
   const Target target = t == targets.end() ? Target{} : t->second;
@@ -155,18 +180,8 @@ core::Status configuration(const Context& c, const Period& p, Builder& b) {
   // those that existed by then, each in the state it had, which is its
   // state now with the state changes recorded since undone.
   const std::int64_t end = std::min(p.end_ms, c.now_ms);
-  store::AuditFilter since;
-  since.kind = "state";
-  since.from_ms = end;
-  since.limit = kMaxRead;
-  auto later = s.audit->list_audit(since);  // newest first
-  if (!later) return std::move(later).error();
-  std::map<std::string, std::string> state_at_end;
-  for (const store::AuditRecord& r : *later) {
-    boost::system::error_code ec;
-    const json::value v = json::parse(r.old_value, ec);
-    if (!ec && v.is_string()) state_at_end[r.ci_id] = std::string(v.get_string());  // the oldest one wins
-  }
+  auto state_at_end = states_at(s, end);
+  if (!state_at_end) return std::move(state_at_end).error();
   std::map<std::string, std::map<std::string, std::size_t>> by_type;  // type -> state -> n
   std::vector<json::array> missing;
   std::size_t cis = 0;
@@ -179,8 +194,8 @@ core::Status configuration(const Context& c, const Period& p, Builder& b) {
     for (const store::Ci& ci : *page) {
       if (ci.first_seen_ms >= end) continue;
       ++cis;
-      const auto held = state_at_end.find(ci.id);
-      const std::string state = held != state_at_end.end() ? held->second : std::string(store::to_string(ci.state));
+      const auto held = state_at_end->find(ci.id);
+      const std::string state = held != state_at_end->end() ? held->second : std::string(store::to_string(ci.state));
       ++by_type[ci.type][state];
       if (state != "missing") continue;
       // Since when: the latest state change to missing by the end.
@@ -192,7 +207,7 @@ core::Status configuration(const Context& c, const Period& p, Builder& b) {
       auto last = s.audit->list_audit(went);
       if (!last) return std::move(last).error();
       missing.push_back(json::array{json::string(ci.id), json::string(ci.name), json::string(ci.type),
-                                    ci.last_seen_ms <= end ? opt_time(ci.last_seen_ms) : json::value(nullptr),
+                                    ci.last_seen_ms < end ? opt_time(ci.last_seen_ms) : json::value(nullptr),
                                     last->empty() ? json::value(nullptr) : opt_time(last->front().time_ms)});
     }
     if (page->size() < 1000) break;
@@ -512,7 +527,9 @@ std::optional<Period> parse_period(std::string_view name) {
   if (const auto dots = name.find(".."); dots != std::string_view::npos) {
     auto from = day_start(name.substr(0, dots));
     auto to = day_start(name.substr(dots + 2));
-    if (!from || !to || *to < *from) return std::nullopt;
+    // At most three years (1,096 days): the reports walk the SLA periods and
+    // records of the whole stretch at each request while it runs.
+    if (!from || !to || *to < *from || *to - *from >= 1'096LL * 86'400'000) return std::nullopt;
     return Period{std::string(name), *from, *to + 86'400'000};
   }
   return std::nullopt;

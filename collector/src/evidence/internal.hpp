@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -71,11 +72,25 @@ struct SlaResult {
 // (running ones included), services in catalog order.
 [[nodiscard]] core::Result<std::vector<SlaResult>> sla_results(const Context& c, const Period& p);
 
+// Records read at most kMaxRead, newest first: `truncated` says the store
+// held more than were read (the oldest then are missing).
+template <class T>
+struct Read {
+  std::vector<T> items;
+  bool truncated = false;
+};
+
 // Change records whose window overlaps the period, by start, oldest first.
-[[nodiscard]] core::Result<std::vector<store::ChangeRecord>> changes_in(const store::Stores& s, const Period& p);
+[[nodiscard]] core::Result<Read<store::ChangeRecord>> changes_in(const store::Stores& s, const Period& p);
 
 // Capacity events that were open at some time in the period, oldest first.
-[[nodiscard]] core::Result<std::vector<store::CapacityEvent>> events_in(const store::Stores& s, const Period& p);
+[[nodiscard]] core::Result<Read<store::CapacityEvent>> events_in(const store::Stores& s, const Period& p);
+
+// The state each CI whose state changed at or after `end` had at `end`
+// ("active", "missing", "retired"): its state now with the changes since
+// undone, read back through the audit trail. CIs not in the map had the
+// state they have now.
+[[nodiscard]] core::Result<std::map<std::string, std::string>> states_at(const store::Stores& s, std::int64_t end);
 
 // The clauses' builders.
 core::Status configuration(const Context& c, const Period& p, Builder& b);           // 8.2.6

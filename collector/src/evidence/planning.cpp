@@ -57,8 +57,8 @@ core::Result<std::vector<SlaResult>> sla_results(const Context& c, const Period&
     if (!svc.sla) continue;
     auto sp = sla::period_at(*svc.sla, p.start_ms);
     // The SLA periods that end in (start, end]: each once, in the evidence
-    // period where it closes.
-    while (sp && sp->start_ms < p.end_ms) {
+    // period where it closes; none that has not begun.
+    while (sp && sp->start_ms < p.end_ms && sp->start_ms < c.now_ms) {
       if (sp->end_ms > p.start_ms && sp->end_ms <= p.end_ms) {
         SlaResult r;
         r.service = svc.name;
@@ -94,28 +94,30 @@ core::Result<std::vector<SlaResult>> sla_results(const Context& c, const Period&
   return out;
 }
 
-core::Result<std::vector<store::ChangeRecord>> changes_in(const store::Stores& s, const Period& p) {
+core::Result<Read<store::ChangeRecord>> changes_in(const store::Stores& s, const Period& p) {
   store::ChangeFilter f;
   f.ends_after_ms = p.start_ms;
   f.limit = kMaxRead;
   auto list = s.changes->list_changes(f);
   if (!list) return std::move(list).error();
-  std::vector<store::ChangeRecord> out;
+  Read<store::ChangeRecord> out;
+  out.truncated = list->size() == kMaxRead;
   for (store::ChangeRecord& ch : *list)
-    if (ch.start_ms < p.end_ms) out.push_back(std::move(ch));
-  std::reverse(out.begin(), out.end());
+    if (ch.start_ms < p.end_ms) out.items.push_back(std::move(ch));
+  std::reverse(out.items.begin(), out.items.end());
   return out;
 }
 
-core::Result<std::vector<store::CapacityEvent>> events_in(const store::Stores& s, const Period& p) {
+core::Result<Read<store::CapacityEvent>> events_in(const store::Stores& s, const Period& p) {
   store::EventFilter f;
   f.limit = kMaxRead;
   auto list = s.events->list_events(f);
   if (!list) return std::move(list).error();
-  std::vector<store::CapacityEvent> out;
+  Read<store::CapacityEvent> out;
+  out.truncated = list->size() == kMaxRead;
   for (store::CapacityEvent& e : *list)
-    if (e.opened_ms < p.end_ms && (e.resolved_ms == 0 || e.resolved_ms >= p.start_ms)) out.push_back(std::move(e));
-  std::stable_sort(out.begin(), out.end(), [](const store::CapacityEvent& a, const store::CapacityEvent& b) {
+    if (e.opened_ms < p.end_ms && (e.resolved_ms == 0 || e.resolved_ms >= p.start_ms)) out.items.push_back(std::move(e));
+  std::stable_sort(out.items.begin(), out.items.end(), [](const store::CapacityEvent& a, const store::CapacityEvent& b) {
     return a.opened_ms != b.opened_ms ? a.opened_ms < b.opened_ms : a.id < b.id;
   });
   return out;
@@ -217,6 +219,14 @@ core::Status capacity_plan(const Context& c, const Period& p, Builder& b) {
       "reached within the rule's horizon; listed when open at some time in the period."};
   if (window <= 0) return core::make_error(store::StoreErrc::invalid, "the period has not begun");
 
+  auto state_at_end = states_at(s, at);
+  if (!state_at_end) return std::move(state_at_end).error();
+  // A CI the plan covered then: there by then, and not retired at the time.
+  auto in_plan = [&](const store::Ci& ci) {
+    if (ci.first_seen_ms >= at) return false;
+    const auto held = state_at_end->find(ci.id);
+    return held != state_at_end->end() ? held->second != "retired" : ci.state != store::CiState::retired;
+  };
   // Which services each CI belongs to, and the services' own rules.
   std::map<std::string, std::vector<std::string>> member_of;
   std::vector<std::pair<std::string, capacity::CapacityRule>> service_rules;
@@ -241,7 +251,7 @@ core::Status capacity_plan(const Context& c, const Period& p, Builder& b) {
       for (const std::string& ref : *r.ci_ids) {
         auto ci = services::resolve_ci(*s.cmdb, ref);
         if (!ci) return std::move(ci).error();
-        if (*ci && (*ci)->state != store::CiState::retired && (*ci)->first_seen_ms < at) out.push_back(std::move(**ci));
+        if (*ci && in_plan(**ci)) out.push_back(std::move(**ci));
       }
       return out;
     }
@@ -253,7 +263,7 @@ core::Status capacity_plan(const Context& c, const Period& p, Builder& b) {
       auto page = s.cmdb->list_cis(f);
       if (!page) return std::move(page).error();
       for (store::Ci& ci : *page)
-        if (ci.state != store::CiState::retired && ci.first_seen_ms < at) out.push_back(std::move(ci));
+        if (in_plan(ci)) out.push_back(std::move(ci));
       if (page->size() < 1000) return out;
     }
   };
@@ -263,7 +273,9 @@ core::Status capacity_plan(const Context& c, const Period& p, Builder& b) {
   auto add_rows = [&](const capacity::CapacityRule& rule, const std::string* service) -> core::Status {
     auto cis = cis_of(rule);
     if (!cis) return std::move(cis).error();
-    auto rows = capacity::capacity_report(*s.series, *cis, std::span(&rule, 1), at, window);
+    // Nothing from the period's end on: a closed period reads [start, end).
+    auto rows = capacity::capacity_report(*s.series, *cis, std::span(&rule, 1), at, window,
+                                          p.end_ms <= c.now_ms ? std::optional<std::int64_t>(at) : std::nullopt);
     if (!rows) return std::move(rows).error();
     for (const capacity::ReportRow& r : *rows) {
       using O = capacity::ThresholdForecast::Outcome;
@@ -289,7 +301,7 @@ core::Status capacity_plan(const Context& c, const Period& p, Builder& b) {
   if (!events) return std::move(events).error();
   std::size_t raised = 0, resolved = 0, open_at_end = 0;
   std::vector<json::array> event_rows;
-  for (const store::CapacityEvent& e : *events) {
+  for (const store::CapacityEvent& e : events->items) {
     raised += e.opened_ms >= p.start_ms ? 1 : 0;
     resolved += e.resolved_ms >= p.start_ms && e.resolved_ms < p.end_ms ? 1 : 0;
     open_at_end += e.resolved_ms == 0 || e.resolved_ms >= p.end_ms ? 1 : 0;
@@ -307,6 +319,7 @@ core::Status capacity_plan(const Context& c, const Period& p, Builder& b) {
   b.figure("events_raised", "capacity events raised in the period", raised);
   b.figure("events_resolved", "capacity events resolved in the period", resolved);
   b.figure("events_open_at_end", "capacity events open at the period's end", open_at_end);
+  if (events->truncated) b.figure("events_truncated", "capacity events read only up to (the newest)", kMaxRead);
   b.table("plan", "Capacity plan: use, headroom and forecast per service and CI",
           {"services", "ci", "name", "rule", "metric", "attributes", "unit", "current", "p95", "peak", "threshold",
            "direction", "headroom", "outcome", "reaches_at", "earliest", "latest", "r2"},
@@ -342,7 +355,7 @@ core::Status change_management(const Context& c, const Period& p, Builder& b) {
 
   std::map<std::string, std::size_t> observed_per_change;
   std::map<std::string, std::string> reference;
-  for (const store::ChangeRecord& ch : *changes) reference[ch.id] = ch.reference;
+  for (const store::ChangeRecord& ch : changes->items) reference[ch.id] = ch.reference;
   std::vector<json::array> observed, outside;
   std::size_t by_agents = 0;
   for (const store::AuditRecord& r : *entries) {
@@ -363,26 +376,26 @@ core::Status change_management(const Context& c, const Period& p, Builder& b) {
 
   std::vector<json::array> rows;
   std::size_t with_impact = 0, in_advance = 0, touching_down = 0;
-  for (const store::ChangeRecord& ch : *changes) {
+  for (const store::ChangeRecord& ch : changes->items) {
     json::value services = nullptr, affected = nullptr;
-    if (!ch.impact.empty()) {
-      boost::system::error_code ec;
-      const json::value v = json::parse(ch.impact, ec);
-      if (!ec && v.is_object() && v.get_object().contains("services")) {
-        ++with_impact;
-        std::vector<std::string> parts;
-        bool down = false;
-        for (const json::value& svc : v.at("services").as_array()) {
-          const auto* name = svc.as_object().if_contains("service");
-          const auto* verdict = svc.as_object().if_contains("verdict");
-          if (!name || !verdict || !name->is_string() || !verdict->is_string()) continue;
-          down = down || verdict->get_string() == "down";
-          parts.push_back(std::string(name->get_string()) + ": " + std::string(verdict->get_string()));
-        }
-        touching_down += down ? 1 : 0;
-        services = joined(parts, "; ");
-        if (const auto* n = v.get_object().if_contains("cis_affected"); n && n->is_number()) affected = *n;
+    boost::system::error_code ec;
+    const json::value v = ch.impact.empty() ? json::value(nullptr) : json::parse(ch.impact, ec);
+    const json::value* list = !ec && v.is_object() ? v.get_object().if_contains("services") : nullptr;
+    if (list && list->is_array()) {
+      ++with_impact;
+      std::vector<std::string> parts;
+      bool down = false;
+      for (const json::value& svc : list->get_array()) {
+        if (!svc.is_object()) continue;
+        const auto* name = svc.get_object().if_contains("service");
+        const auto* verdict = svc.get_object().if_contains("verdict");
+        if (!name || !verdict || !name->is_string() || !verdict->is_string()) continue;
+        down = down || verdict->get_string() == "down";
+        parts.push_back(std::string(name->get_string()) + ": " + std::string(verdict->get_string()));
       }
+      touching_down += down ? 1 : 0;
+      services = json::string(joined(parts, "; "));
+      if (const auto* n = v.get_object().if_contains("cis_affected"); n && n->is_number()) affected = *n;
     }
     const bool advance = ch.created_ms <= ch.start_ms;
     in_advance += advance ? 1 : 0;
@@ -392,14 +405,14 @@ core::Status change_management(const Context& c, const Period& p, Builder& b) {
                                std::move(affected), observed_per_change[ch.id], json::string(ch.description)});
   }
   std::size_t observed_total = observed.size();
-  b.figure("changes", "change records with a window in the period", changes->size());
+  b.figure("changes", "change records with a window in the period", changes->items.size());
   b.figure("changes_with_impact", "with the impact analysis made at their creation", with_impact);
   b.figure("changes_taking_a_service_down", "whose analysis said a service would go down", touching_down);
   b.figure("changes_recorded_in_advance", "recorded no later than their window opened", in_advance);
   b.figure("observed_changes", "changes observed on CIs by agents in the period", by_agents);
   b.figure("observed_in_windows", "changes in the period linked to a change record", observed_total);
   b.figure("observed_outside_windows", "changes observed outside every window (unauthorised)", outside.size());
-  if (changes->size() == kMaxRead) b.figure("changes_truncated", "change records read only up to", kMaxRead);
+  if (changes->truncated) b.figure("changes_truncated", "change records read only up to (the newest)", kMaxRead);
   b.table("changes", "Change records",
           {"reference", "change", "cis", "start", "end", "recorded", "recorded_by", "origin", "recorded_in_advance",
            "impact_at_creation", "cis_affected", "observed_changes", "description"},

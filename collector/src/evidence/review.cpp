@@ -72,6 +72,13 @@ core::Status review(const Context& c, const Period& p, Builder& b) {
   }
   std::reverse(periods.begin(), periods.end());
 
+  // Change records and capacity events of the whole span, read once.
+  const Period span{p.name, periods.front().start_ms, p.end_ms};
+  auto all_records = changes_in(s, span);
+  if (!all_records) return std::move(all_records).error();
+  auto all_events = events_in(s, span);
+  if (!all_events) return std::move(all_events).error();
+
   std::vector<json::array> levels, incidents, changes;
   for (const Period& q : periods) {
     if (q.start_ms > c.now_ms) continue;
@@ -116,8 +123,10 @@ core::Status review(const Context& c, const Period& p, Builder& b) {
                                     share(res_in, res_late), opt_s(k->mttr_ms), opt_s(k->mtbf_ms), k->failures});
 
     // Changes and capacity.
-    auto records = changes_in(s, q);
-    if (!records) return std::move(records).error();
+    const auto records = std::count_if(all_records->items.begin(), all_records->items.end(),
+                                       [&q](const store::ChangeRecord& ch) {
+                                         return ch.end_ms > q.start_ms && ch.start_ms < q.end_ms;
+                                       });
     auto entries = audit_in(s, q, false);
     if (!entries) return std::move(entries).error();
     std::size_t by_agents = 0, outside = 0, appeared = 0, retired = 0;
@@ -127,16 +136,18 @@ core::Status review(const Context& c, const Period& p, Builder& b) {
       appeared += r.kind == "created" ? 1 : 0;
       retired += r.kind == "state" && r.new_value == "\"retired\"" ? 1 : 0;
     }
-    auto events = events_in(s, q);
-    if (!events) return std::move(events).error();
-    const auto raised = std::count_if(events->begin(), events->end(),
-                                      [&q](const store::CapacityEvent& e) { return e.opened_ms >= q.start_ms; });
-    changes.push_back(json::array{json::string(q.name), records->size(), by_agents, outside, appeared, retired,
-                                  static_cast<std::int64_t>(raised)});
+    const auto raised = std::count_if(all_events->items.begin(), all_events->items.end(),
+                                      [&q](const store::CapacityEvent& e) {
+                                        return e.opened_ms >= q.start_ms && e.opened_ms < q.end_ms;
+                                      });
+    changes.push_back(json::array{json::string(q.name), static_cast<std::int64_t>(records), by_agents, outside,
+                                  appeared, retired, static_cast<std::int64_t>(raised)});
   }
   b.figure("periods", "periods compared", levels.size());
   b.figure("from", "first period", periods.empty() ? json::value(nullptr) : json::value(periods.front().name));
   b.figure("to", "last period", json::string(p.name));
+  if (all_records->truncated || all_events->truncated)
+    b.figure("truncated", "change records or capacity events read only up to (the newest)", kMaxRead);
   b.table("service_levels", "Service levels per period",
           {"period", "sla_periods", "sla_met", "sla_breached", "mean_service_availability_percent",
            "services_below_target"},

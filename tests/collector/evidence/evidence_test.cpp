@@ -54,8 +54,10 @@ TEST(EvidencePeriods, EveryDocumentedFormReadsAndNothingElse) {
   ASSERT_TRUE(days);
   EXPECT_EQ(days->start_ms, *core::parse_time("2026-10-01T00:00:00Z"));
   EXPECT_EQ(days->end_ms, *core::parse_time("2027-01-01T00:00:00Z"));  // the last day included
+  EXPECT_TRUE(parse_period("2024-01-01..2026-12-31")) << "1,096 days: the most";
   for (const char* bad : {"", "2026-13", "2026-Q5", "26", "20266", "2026-11-01", "2026-12-31..2026-10-01",
-                          "2026-10-01..", "..2026-10-01", "2026-1-1..2026-1-2", "x2026", "2026-W60"})
+                          "2026-10-01..", "..2026-10-01", "2026-1-1..2026-1-2", "x2026", "2026-W60",
+                          "2024-01-01..2027-01-01", "0000-01-01..9999-12-31"})
     EXPECT_FALSE(parse_period(bad)) << bad;
 }
 
@@ -206,6 +208,10 @@ class EvidenceReports : public store::OnBackend<B> {
            R"({"analysed":"x","services":[{"service":"shop","verdict":"down","criticality":"high",)"
            R"("through":"host-2"}],"cis_affected":0,"truncated":false})");
     change("CHG-B", "app-1", S + 35 * kDay, S + 35 * kDay + kHour, S + 35 * kDay + 30 * kMin, "");
+    // Two whose stored analysis is not what the collector writes: read as
+    // far as it goes, never a failure of the report.
+    change("CHG-C", "host-0", S + 40 * kDay, S + 40 * kDay + kHour, S + 39 * kDay, R"({"services":[1,{"service":2}]})");
+    change("CHG-D", "host-0", S + 41 * kDay, S + 41 * kDay + kHour, S + 40 * kDay, R"({"services":7})");
     upsert("host-0", "host", "agent", S - kHour);  // before the period: counted as a CI, not as a change
     upsert("host-1", "host", "agent", S + 1 * kHour, {{"cpu.cores", std::int64_t{4}}});
     upsert("host-1", "host", "agent", S + 2 * kHour, {{"cpu.cores", std::int64_t{8}}});  // unauthorised
@@ -262,6 +268,7 @@ class EvidenceReports : public store::OnBackend<B> {
     store::ReportBatch b = store::report_batch("agt-1", 1, E_);
     std::vector<store::Sample> fill;
     for (int k = 0; k < 240; ++k) fill.push_back({E_ - 240 * kHour + k * kHour, 0.5 + 0.001 * k});
+    fill.push_back({E_, 0.99});  // the next quarter's first sample: not in this one's plan
     b.series.push_back({store::series_info("host-1", "fs.used_ratio", {{"mountpoint", "/var"}}), fill});
     auto applied = this->stores.reports->apply_report(b);
     ASSERT_TRUE(applied) << applied.error().describe();
@@ -527,7 +534,7 @@ TYPED_TEST(EvidenceReports, CapacityPlanAtThePeriodsEndAndItsEvents) {
   EXPECT_EQ(r.at(0).as_string(), "shop");
   EXPECT_EQ(r.at(1).as_string(), "host-1");
   EXPECT_EQ(r.at(5).as_string(), "mountpoint=/var");
-  EXPECT_NEAR(d(r.at(7)), 0.739, 1e-12);
+  EXPECT_NEAR(d(r.at(7)), 0.739, 1e-12) << "the latest sample before the end";
   EXPECT_NEAR(d(r.at(8)), 0.5 + 0.001 * (0.95 * 239), 1e-9);  // between the 228th and 229th of 240
   EXPECT_NEAR(d(r.at(9)), 0.739, 1e-12);
   EXPECT_NEAR(d(r.at(12)), 0.9 - (0.5 + 0.001 * (0.95 * 239)), 1e-9);
@@ -547,10 +554,10 @@ TYPED_TEST(EvidenceReports, CapacityPlanAtThePeriodsEndAndItsEvents) {
 
 TYPED_TEST(EvidenceReports, ChangeRecordsWithImpactAtCreationAndWhatWasObserved) {
   const json::object doc = this->report_of("8.5.1");
-  EXPECT_EQ(n(figure(doc, "changes")), 2);  // CHG-0's window was before the quarter
-  EXPECT_EQ(n(figure(doc, "changes_with_impact")), 1);
+  EXPECT_EQ(n(figure(doc, "changes")), 4);  // CHG-0's window was before the quarter
+  EXPECT_EQ(n(figure(doc, "changes_with_impact")), 2);  // CHG-A, and CHG-C's list of services
   EXPECT_EQ(n(figure(doc, "changes_taking_a_service_down")), 1);
-  EXPECT_EQ(n(figure(doc, "changes_recorded_in_advance")), 1);
+  EXPECT_EQ(n(figure(doc, "changes_recorded_in_advance")), 3);
   EXPECT_EQ(n(figure(doc, "observed_changes")), 5);  // by agents: 3 created, 2 cores
   EXPECT_EQ(n(figure(doc, "observed_in_windows")), 1);
   EXPECT_EQ(n(figure(doc, "observed_outside_windows")), 1);
@@ -566,6 +573,8 @@ TYPED_TEST(EvidenceReports, ChangeRecordsWithImpactAtCreationAndWhatWasObserved)
   EXPECT_FALSE(b.at(8).as_bool()) << "recorded 30 min after its window opened";
   EXPECT_TRUE(b.at(9).is_null());
   EXPECT_EQ(n(b.at(11)), 0);
+  EXPECT_EQ(row(doc, "changes", "CHG-C").at(9).as_string(), "") << "no service it could read";
+  EXPECT_TRUE(row(doc, "changes", "CHG-D").at(9).is_null());
   const auto& observed = rows(doc, "observed");
   ASSERT_EQ(observed.size(), 1u);
   EXPECT_EQ(observed[0].as_array().at(1).as_string(), "host-2");
@@ -610,7 +619,7 @@ TYPED_TEST(EvidenceReports, TwelvePeriodsOfTrendsForTheManagementReview) {
   EXPECT_DOUBLE_EQ(d(in.at(6)), 20.0 * 3600.0);
   EXPECT_EQ(n(in.at(7)), 2);
   const auto& ch = changes[11].as_array();  // period, records, observed, outside, appeared, retired, events raised
-  EXPECT_EQ(n(ch.at(1)), 2);
+  EXPECT_EQ(n(ch.at(1)), 4);
   EXPECT_EQ(n(ch.at(2)), 5);
   EXPECT_EQ(n(ch.at(3)), 1);
   EXPECT_EQ(n(ch.at(4)), 4);

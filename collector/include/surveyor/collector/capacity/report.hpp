@@ -30,11 +30,14 @@ struct ReportRow {
 
 // One row per (CI, rule, matching series), in CI then rule order. Current and
 // p95 come from raw samples, the peak from hourly maxima, the forecast from
-// hourly maxima when the window is a day or more.
+// hourly maxima when the window is a day or more. Samples and hours are read
+// from now - window up to and including now, or, given `read_to`, up to
+// read_to excluded (a closed period's end: nothing of the next one).
 [[nodiscard]] core::Result<std::vector<ReportRow>> capacity_report(store::SeriesStore& st,
                                                                   std::span<const store::Ci> cis,
                                                                   std::span<const CapacityRule> rules,
-                                                                  std::int64_t now_ms, std::int64_t window_ms);
+                                                                  std::int64_t now_ms, std::int64_t window_ms,
+                                                                  std::optional<std::int64_t> read_to = std::nullopt);
 
 // RFC 4180 CSV with a header line.
 [[nodiscard]] std::string report_csv(std::span<const ReportRow> rows);

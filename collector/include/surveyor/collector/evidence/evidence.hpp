@@ -33,7 +33,7 @@ struct Clause {
 
 // A stretch of the UTC calendar: a month (2026-11), an ISO week (2026-W48),
 // a quarter (2026-Q4), a year (2026), or days FROM..TO (2026-10-01..2026-12-31,
-// both days included). nullopt when malformed.
+// both days included, at most 1,096 days). nullopt when malformed.
 struct Period {
   std::string name;
   std::int64_t start_ms = 0, end_ms = 0;
