@@ -5,11 +5,21 @@
 
 #include <cmath>
 
+#include "surveyor/text/csv.hpp"
 #include "surveyor/text/human_value.hpp"
 #include "surveyor/text/table.hpp"
 
 namespace surveyor::text {
 namespace {
+
+TEST(Csv, FieldsAreQuotedOnlyWhenRfc4180SaysSo) {
+  EXPECT_EQ(csv_field("plain text"), "plain text");
+  EXPECT_EQ(csv_field(""), "");
+  EXPECT_EQ(csv_field("a,b"), "\"a,b\"");
+  EXPECT_EQ(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+  EXPECT_EQ(csv_field("two\nlines"), "\"two\nlines\"");
+  EXPECT_EQ(csv_field("cr\r"), "\"cr\r\"");
+}
 
 TEST(HumanValue, UnitsMadeReadable) {
   EXPECT_EQ(human_value(0.218, "1"), "21.8 %");

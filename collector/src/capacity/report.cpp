@@ -8,17 +8,12 @@
 
 #include "surveyor/collector/capacity/query.hpp"
 #include "surveyor/core/clock.hpp"
+#include "surveyor/text/csv.hpp"
 #include "surveyor/text/human_value.hpp"
 #include "surveyor/text/table.hpp"
 
 namespace surveyor::collector::capacity {
 namespace {
-
-std::string attrs_text(const store::Labels& l) {
-  std::string s;
-  for (const auto& [k, v] : l) s += (s.empty() ? "" : ";") + k + "=" + v;
-  return s;
-}
 
 std::string plain(const std::optional<double>& v) {
   if (!v || !std::isfinite(*v)) return {};
@@ -29,16 +24,6 @@ std::string plain(const std::optional<double>& v) {
 
 std::string shown(const std::optional<double>& v, const std::string& unit) {
   return v && std::isfinite(*v) ? text::human_value(*v, unit) : "-";
-}
-
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
 }
 
 std::string when(const ReportRow& r) {
@@ -61,6 +46,12 @@ std::string when(const ReportRow& r) {
 }
 
 }  // namespace
+
+std::string attributes_text(const store::Labels& l) {
+  std::string s;
+  for (const auto& [k, v] : l) s += (s.empty() ? "" : ";") + k + "=" + v;
+  return s;
+}
 
 core::Result<std::vector<ReportRow>> capacity_report(store::SeriesStore& st, std::span<const store::Ci> cis,
                                                     std::span<const CapacityRule> rules, std::int64_t now_ms,
@@ -125,12 +116,12 @@ std::string report_csv(std::span<const ReportRow> rows) {
       "ci_id,ci_name,rule,metric,attributes,unit,current,p95,peak,threshold,headroom,outcome,reaches_at,"
       "days_to_threshold,r2\r\n";
   for (const ReportRow& r : rows) {
-    const std::string fields[] = {r.ci_id, r.ci_name, r.rule, r.metric, attrs_text(r.attributes), r.unit,
+    const std::string fields[] = {r.ci_id, r.ci_name, r.rule, r.metric, attributes_text(r.attributes), r.unit,
                                   plain(r.current), plain(r.p95), plain(r.peak), plain(r.threshold),
                                   plain(r.headroom), std::string(to_string(r.outcome)),
                                   r.reaches_at_ms ? core::format_rfc3339(*r.reaches_at_ms) : std::string(),
                                   plain(r.days_to_threshold), plain(r.r2)};
-    for (std::size_t i = 0; i < std::size(fields); ++i) out += (i ? "," : "") + csv_field(fields[i]);
+    for (std::size_t i = 0; i < std::size(fields); ++i) out += (i ? "," : "") + text::csv_field(fields[i]);
     out += "\r\n";
   }
   return out;
@@ -140,7 +131,7 @@ std::string report_table(std::span<const ReportRow> rows) {
   std::vector<std::vector<std::string>> cells;
   for (const ReportRow& r : rows)
     cells.push_back({r.ci_name.empty() ? r.ci_id : r.ci_name, r.rule,
-                     r.metric + (r.attributes.empty() ? "" : " " + attrs_text(r.attributes)), shown(r.current, r.unit),
+                     r.metric + (r.attributes.empty() ? "" : " " + attributes_text(r.attributes)), shown(r.current, r.unit),
                      shown(r.p95, r.unit), shown(r.peak, r.unit), shown(r.threshold, r.unit),
                      shown(r.headroom, r.unit), when(r)});
   return text::table({"CI", "RULE", "SERIES", "CURRENT", "P95", "PEAK", "THRESHOLD", "HEADROOM", "THRESHOLD REACHED"},

@@ -94,6 +94,32 @@ core::Result<std::vector<store::Incident>> incidents_opened_in(const store::Stor
   return r;
 }
 
+core::Result<std::vector<store::Incident>> incidents_before(const store::Stores& s, std::int64_t to,
+                                                           std::size_t limit) {
+  store::IncidentFilter f;
+  f.opened_to_ms = to;
+  f.limit = limit;
+  return s.incidents->list_incidents(f);
+}
+
+core::Result<incidents::Kpis> kpis_of(const store::Stores& s, const std::vector<store::Incident>& before,
+                                      std::int64_t from, std::int64_t to, std::int64_t now_ms) {
+  // The up time of each subject that failed, for the MTBF.
+  const std::int64_t until = std::min(to, now_ms);
+  std::map<std::string, std::int64_t> up;
+  for (const store::Incident& i : before) {
+    const std::string subject = incidents::timeline_subject(i);
+    if (i.kind != store::IncidentKind::availability || i.opened_ms < from || i.opened_ms >= to ||
+        up.contains(subject))
+      continue;
+    auto tl = s.timelines->read_timeline(subject, from, until);
+    if (!tl) return std::move(tl).error();
+    const auto t = availability::totals(*tl, from, until);
+    up[subject] = t.up_ms + t.degraded_ms;
+  }
+  return incidents::kpis(before, from, to, up);
+}
+
 core::Result<availability::Totals> totals_of(const Context& c, const std::string& subject, std::int64_t from,
                                              std::int64_t to) {
   to = std::min(to, c.now_ms);
@@ -323,10 +349,13 @@ core::Status incident_management(const Context& c, const Period& p, Builder& b) 
       "Re-opened: incidents re-opened at least once after being resolved.",
       "MTTR and MTBF as in docs/incidents.md (MTTR from the latest opening to the condition clearing; MTBF: "
       "up time of the failed subjects divided by their availability failures)."};
-  auto list = incidents_opened_in(s, p.start_ms, p.end_ms);
-  if (!list) return std::move(list).error();
-  auto k = period_kpis(s, p.start_ms, p.end_ms, c.now_ms);
+  auto before = incidents_before(s, p.end_ms);
+  if (!before) return std::move(before).error();
+  auto k = kpis_of(s, *before, p.start_ms, p.end_ms, c.now_ms);
   if (!k) return std::move(k).error();
+  std::vector<store::Incident> list;  // opened in the period, oldest first
+  for (auto i = before->rbegin(); i != before->rend(); ++i)
+    if (i->opened_ms >= p.start_ms) list.push_back(*i);
 
   struct Row {
     std::size_t opened = 0, acked = 0, ack_in = 0, ack_out = 0, resolved = 0, res_in = 0, res_out = 0;
@@ -336,7 +365,7 @@ core::Status incident_management(const Context& c, const Period& p, Builder& b) 
   std::map<std::string, std::size_t> by_kind;
   std::vector<json::array> listing;
   std::size_t reopened = 0;
-  for (const store::Incident& i : *list) {
+  for (const store::Incident& i : list) {
     Row& r = rows[i.priority];
     ++r.opened;
     ++by_kind[std::string(store::to_string(i.kind))];
@@ -566,23 +595,9 @@ core::Result<Targets> parse_targets(std::string_view text) {
 
 core::Result<incidents::Kpis> period_kpis(const store::Stores& stores, std::int64_t from_ms, std::int64_t to_ms,
                                           std::int64_t now_ms) {
-  store::IncidentFilter f;
-  f.opened_to_ms = to_ms;
-  f.limit = 100'000;
-  auto list = stores.incidents->list_incidents(f);
+  auto list = incidents_before(stores, to_ms, 100'000);
   if (!list) return std::move(list).error();
-  // The up time of each subject that failed, for the MTBF.
-  const std::int64_t to = std::min(to_ms, now_ms);
-  std::map<std::string, std::int64_t> up;
-  for (const store::Incident& i : *list) {
-    const std::string subject = incidents::timeline_subject(i);
-    if (i.kind != store::IncidentKind::availability || i.opened_ms < from_ms || up.contains(subject)) continue;
-    auto tl = stores.timelines->read_timeline(subject, from_ms, to);
-    if (!tl) return std::move(tl).error();
-    const auto t = availability::totals(*tl, from_ms, to);
-    up[subject] = t.up_ms + t.degraded_ms;
-  }
-  return incidents::kpis(*list, from_ms, to_ms, up);
+  return kpis_of(stores, *list, from_ms, to_ms, now_ms);
 }
 
 core::Result<std::string> report(const Context& c, std::string_view clause_id, const Period& period) {

@@ -47,6 +47,14 @@ struct Builder {
 // Incidents opened in [from, to), oldest first.
 [[nodiscard]] core::Result<std::vector<store::Incident>> incidents_opened_in(const store::Stores& s,
                                                                             std::int64_t from, std::int64_t to);
+// Incidents opened before `to`, newest first (at most `limit`): what the
+// KPIs of every period that ends by `to` are computed from.
+[[nodiscard]] core::Result<std::vector<store::Incident>> incidents_before(const store::Stores& s, std::int64_t to,
+                                                                         std::size_t limit = kMaxRead);
+// The incident KPIs of [from, to) (incidents::kpis) from such a list, with
+// the up time of the subjects that failed read for the MTBF.
+[[nodiscard]] core::Result<incidents::Kpis> kpis_of(const store::Stores& s, const std::vector<store::Incident>& before,
+                                                    std::int64_t from, std::int64_t to, std::int64_t now_ms);
 // A subject's availability totals over [from, min(to, now)).
 [[nodiscard]] core::Result<availability::Totals> totals_of(const Context& c, const std::string& subject,
                                                            std::int64_t from, std::int64_t to);

@@ -34,12 +34,6 @@ json::value opt_instant(const std::optional<std::int64_t>& t) {
   return t ? json::value(core::format_rfc3339(*t)) : json::value(nullptr);
 }
 
-std::string labels_text(const store::Labels& l) {
-  std::string s;
-  for (const auto& [k, v] : l) s += (s.empty() ? "" : ";") + k + "=" + v;
-  return s;
-}
-
 std::string joined(const std::vector<std::string>& items, std::string_view sep = ", ") {
   std::string s;
   for (const std::string& i : items) s += (s.empty() ? "" : std::string(sep)) + i;
@@ -284,7 +278,7 @@ core::Status capacity_plan(const Context& c, const Period& p, Builder& b) {
       if (!r.current) ++no_data;
       const std::string services = service ? *service : joined(member_of[r.ci_id]);
       plan.push_back(json::array{json::string(services), json::string(r.ci_id), json::string(r.ci_name),
-                                 json::string(r.rule), json::string(r.metric), json::string(labels_text(r.attributes)),
+                                 json::string(r.rule), json::string(r.metric), json::string(capacity::attributes_text(r.attributes)),
                                  json::string(r.unit), opt_number(r.current), opt_number(r.p95), opt_number(r.peak),
                                  r.threshold, r.rising ? "above" : "below", opt_number(r.headroom),
                                  json::string(capacity::to_string(r.outcome)), opt_instant(r.reaches_at_ms),
@@ -307,7 +301,7 @@ core::Status capacity_plan(const Context& c, const Period& p, Builder& b) {
     open_at_end += e.resolved_ms == 0 || e.resolved_ms >= p.end_ms ? 1 : 0;
     event_rows.push_back(json::array{json::string(e.id), json::string(e.kind), json::string(e.rule),
                                      json::string(e.ci_id), json::string(e.metric),
-                                     json::string(labels_text(e.attributes)), opt_time(e.opened_ms),
+                                     json::string(capacity::attributes_text(e.attributes)), opt_time(e.opened_ms),
                                      opt_time(e.resolved_ms), e.threshold, opt_number(e.value),
                                      opt_instant(e.predicted_ms), json::string(e.summary)});
   }

@@ -9,6 +9,7 @@
 #include <charconv>
 
 #include "surveyor/collector/evidence/evidence.hpp"
+#include "surveyor/text/csv.hpp"
 #include "surveyor/text/html.hpp"
 
 namespace surveyor::collector::evidence {
@@ -57,15 +58,7 @@ const json::array& array_at(const json::object& o, std::string_view key) {
 }
 
 std::string csv_cell(const json::value& v) {
-  std::string t = text_of(v);
-  if (v.is_bool()) t = v.get_bool() ? "true" : "false";
-  if (t.find_first_of(",\"\r\n") == std::string::npos) return t;
-  std::string out = "\"";
-  for (char ch : t) {
-    if (ch == '"') out += '"';
-    out += ch;
-  }
-  return out + "\"";
+  return text::csv_field(v.is_bool() ? (v.get_bool() ? "true" : "false") : text_of(v));
 }
 
 constexpr const char* kStyle = R"css(

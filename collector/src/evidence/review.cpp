@@ -72,8 +72,10 @@ core::Status review(const Context& c, const Period& p, Builder& b) {
   }
   std::reverse(periods.begin(), periods.end());
 
-  // Change records and capacity events of the whole span, read once.
+  // Incidents, change records and capacity events of the whole span, read once.
   const Period span{p.name, periods.front().start_ms, p.end_ms};
+  auto all_incidents = incidents_before(s, p.end_ms);
+  if (!all_incidents) return std::move(all_incidents).error();
   auto all_records = changes_in(s, span);
   if (!all_records) return std::move(all_records).error();
   auto all_events = events_in(s, span);
@@ -106,17 +108,16 @@ core::Status review(const Context& c, const Period& p, Builder& b) {
                                  known ? percent(sum / static_cast<double>(known)) : json::value(nullptr), below});
 
     // Incidents.
-    auto opened = incidents_opened_in(s, q.start_ms, q.end_ms);
-    if (!opened) return std::move(opened).error();
     std::size_t ack_in = 0, ack_late = 0, res_in = 0, res_late = 0;
-    for (const store::Incident& i : *opened) {
+    for (const store::Incident& i : *all_incidents) {
+      if (i.opened_ms < q.start_ms || i.opened_ms >= q.end_ms) continue;
       const IncidentTimeliness t = timeliness(i, c.targets, c.now_ms);
       ack_in += t.acknowledge == Timeliness::within ? 1 : 0;
       ack_late += t.acknowledge == Timeliness::late ? 1 : 0;
       res_in += t.resolve == Timeliness::within ? 1 : 0;
       res_late += t.resolve == Timeliness::late ? 1 : 0;
     }
-    auto k = period_kpis(s, q.start_ms, q.end_ms, c.now_ms);
+    auto k = kpis_of(s, *all_incidents, q.start_ms, q.end_ms, c.now_ms);
     if (!k) return std::move(k).error();
     auto opt_s = [](const std::optional<std::int64_t>& v) { return v ? json::value(seconds(*v)) : json::value(nullptr); };
     incidents.push_back(json::array{json::string(q.name), k->opened, k->resolved, share(ack_in, ack_late),

@@ -39,6 +39,9 @@ struct ReportRow {
                                                                   std::int64_t now_ms, std::int64_t window_ms,
                                                                   std::optional<std::int64_t> read_to = std::nullopt);
 
+// A series' attributes as the reports write them: "k=v;k2=v2".
+[[nodiscard]] std::string attributes_text(const store::Labels& l);
+
 // RFC 4180 CSV with a header line.
 [[nodiscard]] std::string report_csv(std::span<const ReportRow> rows);
 // Aligned columns for a terminal; ratios (unit "1") as percentages.
