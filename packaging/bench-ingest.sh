@@ -13,13 +13,17 @@
 # Each collector run ends with fleetsim counting, through the API, the
 # samples stored against those acknowledged. Prints the ratios to (a).
 # Usage: packaging/bench-ingest.sh [DURATION] [AGENTS]   (default 20 200)
+# RUNS="a b d" (the environment) runs only those; the default is all six.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DURATION=${1:-20}
 AGENTS=${2:-200}
 . "$ROOT/packaging/bench-lib.sh"
+RUNS=${RUNS:-a b c d e f}
+want() { [[ " $RUNS " == *" $1 "* ]]; }
 SIM=("$BIN/surveyor-fleetsim" --agents "$AGENTS" --connections 32 --duration "${DURATION}s" --samples 60)
 
+if want a; then
 echo "== (a) bare Beast server"
 PORT=$(free_port)
 "$BUILD/tests/bench/bench_bare_http" --port "$PORT" >/dev/null &
@@ -27,19 +31,27 @@ pids+=($!)
 wait_port "$PORT"
 "${SIM[@]}" --bare --url "http://127.0.0.1:$PORT" | tee "$WORK/bare.txt"
 kill "${pids[-1]}"
+fi
 
+if want b; then
 echo "== (b) collector on SQLite"
 collector_run sqlite "sqlite:$WORK/sqlite.db"
+fi
 
+if want c; then
 echo "== (c) collector on Redis"
 start_redis
 collector_run redis "redis://127.0.0.1:$REDIS_PORT/bench"
 print_redis_memory
 stop_pid "$REDIS_PID"
+fi
 
+if want d; then
 echo "== (d) collector on SQLite, paced at 2,000 reports/s"
 collector_run paced "sqlite:$WORK/paced.db" --rate 2000
+fi
 
+if want e; then
 echo "== (e) two collectors on one Redis, the connections shared between them"
 start_redis
 store="redis://127.0.0.1:$REDIS_PORT/bench"
@@ -52,7 +64,9 @@ start_collector two "$store"
 stop_pid "${pids[-1]}"
 stop_pid "${pids[-2]}"
 stop_pid "$REDIS_PID"
+fi
 
+if want f; then
 echo "== (f) collector on Redis with a replica, store_wait_replicas = 1"
 start_redis --repl-diskless-sync-delay 0
 master_port=$REDIS_PORT
@@ -68,10 +82,10 @@ collector_run wait "redis://127.0.0.1:$master_port/bench"
 unset COLLECTOR_ARGS
 stop_pid "$replica_pid"
 stop_pid "$master_pid"
+fi
 
-bare=$(rate_of "$WORK/bare.txt")
-awk -v a="$bare" -v s="$(rate_of "$WORK/sqlite.txt")" -v r="$(rate_of "$WORK/redis.txt")" -v t="$(rate_of "$WORK/two.txt")" \
-  -v w="$(rate_of "$WORK/wait.txt")" 'BEGIN {
-  printf "== ratios to the bare server (%.0f reports/s): SQLite %.2f, Redis %.2f\n", a, s / a, r / a
-  printf "== two collectors on one Redis: %.2f x one\n", t / r
-  printf "== with store_wait_replicas = 1: %.2f x without\n", w / r }'
+rate() { [[ -f "$WORK/$1.txt" ]] && rate_of "$WORK/$1.txt" || echo 0; }
+awk -v a="$(rate bare)" -v s="$(rate sqlite)" -v r="$(rate redis)" -v t="$(rate two)" -v w="$(rate wait)" 'BEGIN {
+  if (a > 0 && (s > 0 || r > 0)) printf "== ratios to the bare server (%.0f reports/s): SQLite %.2f, Redis %.2f\n", a, s / a, r / a
+  if (r > 0 && t > 0) printf "== two collectors on one Redis: %.2f x one\n", t / r
+  if (r > 0 && w > 0) printf "== with store_wait_replicas = 1: %.2f x without\n", w / r }'

@@ -28,7 +28,13 @@ Api::Api(store::Stores stores, const core::Clock& clock, metrics::Registry& regi
                 registry.counter("surveyor_store_report_commits_total",
                                  "Transactions that committed agent reports (fewer than reports: group commit)."),
                 registry.counter("surveyor_store_report_round_trips_total",
-                                 "Round trips to the store server applying agent reports (Redis; 0 on SQLite).")},
+                                 "Round trips to the store server applying agent reports (Redis; 0 on SQLite)."),
+                registry.counter("surveyor_store_wal_syncs_total",
+                                 "Syncs of SQLite's write-ahead log that made committed agent reports durable "
+                                 "(one covers every commit made before it)."),
+                registry.counter("surveyor_store_wal_checkpoints_total",
+                                 "SQLite checkpoints, by the checkpointer thread or, the log too long, by the writer.",
+                                 {"by"})},
       graphs_(std::make_unique<impact::GraphSource>(stores_, options_.services)),
       intake_(stores_, options_.intake),
       limiter_(std::make_unique<RateLimiter>(options_.rate_limit, options_.rate_burst)) {}
@@ -115,6 +121,9 @@ http::Response Api::metrics() {
   counters_.store_reports.with({}).raise_to(commits.reports);
   counters_.store_commits.with({}).raise_to(commits.commits);
   counters_.store_round_trips.with({}).raise_to(commits.round_trips);
+  counters_.wal_syncs.with({}).raise_to(commits.wal_syncs);
+  counters_.checkpoints.with({"checkpointer"}).raise_to(commits.checkpoints);
+  counters_.checkpoints.with({"writer"}).raise_to(commits.inline_checkpoints);
   http::Response r;
   r.headers.emplace_back("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
   r.body = registry_.render();

@@ -48,23 +48,44 @@ std::optional<std::string> time_in_future(const wire::Report& r, std::int64_t la
 
 const std::error_category& intake_category() { return kIntakeCategory; }
 
-core::Result<Accepted> Intake::accept(std::string_view authorization, std::string_view content_type,
-                                      std::string_view body, std::int64_t now_ms) {
-  std::string agent_id, key;
-  if (!parse_agent_auth(authorization, agent_id, key))
-    return core::make_error(IntakeErrc::unauthenticated, "send Authorization: Bearer <agent-id>:<key>");
-  auto agent = stores_.agents->find_agent(agent_id);
+core::Result<store::AgentRecord> Intake::authenticate(const std::string& id, std::string_view key, bool fresh) {
+  const std::string hash = core::sha256_hex(key);
+  if (!fresh) {
+    std::shared_lock lock(agents_mu_);
+    if (auto it = agents_.find(id); it != agents_.end() && core::constant_time_equal(hash, it->second.key_hash))
+      return it->second;
+  }
+  // Not remembered, remembered with another key, or out of date: the store.
+  auto agent = stores_.agents->find_agent(id);
   if (!agent) return std::move(agent).error();
+  store::AgentRecord kept;
+  if (*agent && !(*agent)->key_hash.empty()) {
+    kept.id = id;
+    kept.key_hash = (*agent)->key_hash;
+    kept.ci_id = (*agent)->ci_id;
+    kept.hostname = (*agent)->hostname;
+  }
+  {
+    // What the store holds, whether or not this key matches it.
+    std::lock_guard lock(agents_mu_);
+    if (kept.id.empty()) {
+      agents_.erase(id);
+    } else {
+      if (agents_.size() >= kAgentCacheSize) agents_.clear();
+      agents_.insert_or_assign(id, kept);
+    }
+  }
   if (*agent && (*agent)->key_hash.empty())
-    return core::make_error(IntakeErrc::unknown_agent, "agent " + agent_id + " was revoked: it must enroll again");
-  if (!*agent || !core::constant_time_equal(core::sha256_hex(key), (*agent)->key_hash))
+    return core::make_error(IntakeErrc::unknown_agent, "agent " + id + " was revoked: it must enroll again");
+  if (!*agent || !core::constant_time_equal(hash, (*agent)->key_hash))
     return core::make_error(IntakeErrc::unknown_agent, "unknown agent or wrong key");
+  return kept;
+}
 
-  auto format = wire::format_for_content_type(content_type);
-  if (!format)
-    return core::make_error(IntakeErrc::unsupported_media_type,
-                            "send application/x-surveyor-report or application/json");
-  auto report = wire::decode<wire::Report>(body, *format);
+// The report decoded and within the policy's bounds.
+core::Result<wire::Report> Intake::checked_report(const std::string& agent_id, std::string_view body,
+                                                  wire::Format format, std::int64_t now_ms) const {
+  auto report = wire::decode<wire::Report>(body, format);
   if (!report) return core::make_error(IntakeErrc::bad_report, report.error().describe());
   if (report->agent_id != agent_id)
     return core::make_error(IntakeErrc::agent_mismatch,
@@ -86,12 +107,46 @@ core::Result<Accepted> Intake::accept(std::string_view authorization, std::strin
     return core::make_error(IntakeErrc::time_in_future,
                             *late + ", later than the collector's clock allows (" + core::format_rfc3339(latest) +
                                 "): check the agent's clock");
+  return report;
+}
+
+core::Result<Accepted> Intake::accept(std::string_view authorization, std::string_view content_type,
+                                      std::string_view body, std::int64_t now_ms) {
+  std::string agent_id, key;
+  if (!parse_agent_auth(authorization, agent_id, key))
+    return core::make_error(IntakeErrc::unauthenticated, "send Authorization: Bearer <agent-id>:<key>");
+  auto agent = authenticate(agent_id, key, false);
+  if (!agent) return std::move(agent).error();
+
+  auto format = wire::format_for_content_type(content_type);
+  auto report = format ? checked_report(agent_id, body, *format, now_ms)
+                       : core::Result<wire::Report>(core::make_error(
+                             IntakeErrc::unsupported_media_type, "send application/x-surveyor-report or application/json"));
+  if (!report) {
+    // Refused before the store: first whether the key holds still (the
+    // remembered record may be out of date), so a revoked agent hears that.
+    if (auto fresh = authenticate(agent_id, key, true); !fresh) return std::move(fresh).error();
+    return std::move(report).error();
+  }
   const bool capped = report->heartbeat_interval_s > policy_.max_heartbeat_interval_s;
   if (capped) report->heartbeat_interval_s = policy_.max_heartbeat_interval_s;
 
-  store::ReportBatch batch = to_batch(*report, **agent, now_ms);
+  store::ReportBatch batch = to_batch(*report, *agent, now_ms);
   batch.max_series = policy_.max_series_per_agent;
+  batch.agent_key_hash = agent->key_hash;
   auto applied = stores_.reports->apply_report(batch);
+  if (!applied && applied.error().code == store::StoreErrc::changed) {
+    // The remembered record is out of date: read it again, and apply the
+    // report with it if the key still holds.
+    agent = authenticate(agent_id, key, true);
+    if (!agent) return std::move(agent).error();
+    batch = to_batch(*report, *agent, now_ms);
+    batch.max_series = policy_.max_series_per_agent;
+    batch.agent_key_hash = agent->key_hash;
+    applied = stores_.reports->apply_report(batch);
+    if (!applied && applied.error().code == store::StoreErrc::changed)
+      return core::make_error(IntakeErrc::unknown_agent, "agent " + agent_id + " changed while its report was applied");
+  }
   if (!applied) return std::move(applied).error();
 
   Accepted a;

@@ -154,7 +154,7 @@ class RedisReportStore final : public Bound<ReportStore> {
     for (const std::string& sid : sids) watch.push_back(keys_of(*b_, sid).chunkend);
     pre.push_back(std::move(watch));
     pre.push_back({"ZSCORE", seen_key, std::to_string(batch.sequence)});
-    pre.push_back({"HMGET", agent_key, "last_seen_ms", "last_sequence"});
+    pre.push_back({"HMGET", agent_key, "last_seen_ms", "last_sequence", "key_hash", "ci_id"});
     pre.push_back(inventory_key.empty() ? Argv{"PING"} : Argv{"HGETALL", read_key});
     for (const CiUpdate& u : batch.cis) pre.push_back({"HGETALL", b_->key("ci", u.id)});
     const std::size_t chunkend_at = pre.size();
@@ -194,6 +194,13 @@ class RedisReportStore final : public Bound<ReportStore> {
       if (!held) return std::move(held).error();
       result.inventory = std::move(*held);
     }
+    const redisReply* agent = (*got)[2].get();
+    if (agent->type != REDIS_REPLY_ARRAY || agent->elements != 4 || agent->element[0]->type == REDIS_REPLY_NIL)
+      return core::make_error(StoreErrc::invalid, "unknown agent " + batch.agent_id);
+    if (!batch.agent_key_hash.empty() &&
+        (reply_text(agent->element[2]) != batch.agent_key_hash ||
+         reply_text(agent->element[3]) != batch.inventory_ci_id))
+      return core::make_error(StoreErrc::changed, "agent " + batch.agent_id + " changed since its key was checked");
     if ((*got)[1]->type != REDIS_REPLY_NIL) {
       // The first copy may have been refused for want of replicas: this
       // acknowledgement waits for them too. A write of this connection's
@@ -207,9 +214,6 @@ class RedisReportStore final : public Bound<ReportStore> {
       result.outcome = ApplyOutcome::duplicate;
       return std::optional<ApplyResult>{std::move(result)};
     }
-    const redisReply* agent = (*got)[2].get();
-    if (agent->type != REDIS_REPLY_ARRAY || agent->elements != 2 || agent->element[0]->type == REDIS_REPLY_NIL)
-      return core::make_error(StoreErrc::invalid, "unknown agent " + batch.agent_id);
     const std::int64_t last_seen = reply_int(agent->element[0]).value_or(0);
     const std::int64_t last_seq = reply_int(agent->element[1]).value_or(0);
 

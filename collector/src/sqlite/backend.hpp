@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "sqlite_db.hpp"
+#include "wal.hpp"
 #include "surveyor/collector/store/bound.hpp"
 #include "surveyor/collector/store/stores.hpp"
 #include "surveyor/core/crypto.hpp"
@@ -45,9 +46,16 @@ struct Backend {
   Backend(std::unique_ptr<Connection> writer, std::vector<std::unique_ptr<Connection>> readers,
           std::string path_)
       : pool(std::move(writer), std::move(readers)), path(std::move(path_)) {}
+  ~Backend() {
+    pool.with_writer([](Connection& c) { sqlite3_wal_hook(c.handle(), nullptr, nullptr); });
+  }
+  Backend(const Backend&) = delete;
+  Backend& operator=(const Backend&) = delete;
   Pool pool;
   std::string path;
   bool synchronous_full = true;
+  // Checkpoints beside the writer, and the syncs of report groups.
+  std::unique_ptr<WalKeeper> wal;
   // Group commit of reports (reports.cpp): at most this many per
   // transaction, gathered for up to this long (0: those already waiting).
   std::size_t group_commit_max = 64;

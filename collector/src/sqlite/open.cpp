@@ -31,7 +31,11 @@ core::Result<Stores> open_sqlite(const SqliteOptions& options) {
     if (!r) return std::move(r).error();
     readers.push_back(std::move(*r));
   }
+  const int frames = std::max(8, options.checkpoint_frames);
+  auto keeper = WalKeeper::start(options.path, w, {frames, frames / 4, frames * 16});
+  if (!keeper) return std::move(keeper).error();
   auto backend = std::make_shared<Backend>(std::move(*writer), std::move(readers), options.path);
+  backend->wal = std::move(*keeper);
   backend->synchronous_full = options.synchronous_full;
   backend->group_commit_max = options.group_commit_max;
   backend->group_commit_delay = options.group_commit_delay;

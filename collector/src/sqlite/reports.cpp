@@ -4,7 +4,10 @@
 // arrive while a commit is under way wait and are then applied together, in
 // one transaction and one fsync, each in a savepoint of its own. A report
 // that fails is rolled back to its savepoint alone; every report of the
-// group returns only once the COMMIT holding it has returned.
+// group returns only once the commit holding it is on the disk. With
+// synchronous = FULL the group commits without the fsync and hands the
+// writer to the next group at once; the WAL is then synced outside the
+// writer (wal.hpp), one sync for every commit made before it began.
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -46,29 +49,47 @@ class SqliteReportStore final : public Bound<ReportStore> {
     }
     lock.unlock();
     std::vector<core::Result<ApplyResult>> results;
+    std::uint64_t to_sync = 0;  // the commit to sync before answering (0: none)
     try {
-      results = apply_group(group);
+      results = apply_group(group, to_sync);
     } catch (...) {  // bad_alloc: nothing of the group is known to be stored
       results.assign(group.size(), core::make_error(StoreErrc::unavailable, "out of memory applying a report"));
     }
     lock.lock();
-    for (std::size_t i = 0; i < group.size(); ++i) {
-      group[i]->result = std::move(results[i]);
-      if (group[i] != &me) group[i]->cv.notify_one();
-    }
-    // The lead passes to the first in line, if anyone is waiting.
+    // The lead passes to the first in line, if anyone is waiting: the next
+    // group is applied while this one's commit goes to the disk.
     if (queue_.empty()) {
       leading_ = false;
     } else {
       queue_.front()->lead = true;
       queue_.front()->cv.notify_one();
     }
+    if (to_sync != 0) {
+      lock.unlock();
+      const core::Status synced = b_->wal->sync_through(to_sync);
+      lock.lock();
+      if (!synced)  // what the commit wrote may not be on the disk
+        for (auto& r : results)
+          if (r) r = synced.error();
+    }
+    for (std::size_t i = 0; i < group.size(); ++i) {
+      group[i]->result = std::move(results[i]);
+      if (group[i] != &me) group[i]->cv.notify_one();
+    }
     return std::move(*me.result);
   }
 
   CommitStats commit_stats() const override {
-    std::lock_guard lock(mu_);
-    return stats_;
+    CommitStats out;
+    {
+      std::lock_guard lock(mu_);
+      out = stats_;
+    }
+    const WalKeeper::Stats w = b_->wal->stats();
+    out.wal_syncs = w.syncs;
+    out.checkpoints = w.checkpoints;
+    out.inline_checkpoints = w.inline_checkpoints;
+    return out;
   }
 
  private:
@@ -79,6 +100,13 @@ class SqliteReportStore final : public Bound<ReportStore> {
     std::condition_variable cv;
   };
 
+  // A statement that returns nothing, prepared once on the connection.
+  static core::Status step_cached(Connection& c, const char* sql) {
+    SURVEYOR_TRY_STMT(p, c, sql);
+    if (int rc = p.step(); rc != SQLITE_DONE && rc != SQLITE_ROW) return c.error(rc, sql);
+    return {};
+  }
+
   // BEGIN, each report in a savepoint of its own (its result in `out`, a
   // failure rolled back to it and noted in `rolled_back`), COMMIT.
   core::Status apply_in_transaction(Connection& c, const std::vector<Waiter*>& group,
@@ -86,26 +114,35 @@ class SqliteReportStore final : public Bound<ReportStore> {
     auto tx = WriteTransaction::begin(c);
     if (!tx) return std::move(tx).error();
     for (std::size_t i = 0; i < group.size(); ++i) {
-      if (auto sp = c.exec("SAVEPOINT report"); !sp) return sp;
+      if (auto sp = step_cached(c, "SAVEPOINT report"); !sp) return sp;
       core::Result<ApplyResult> r = apply(c, *group[i]->batch);
       if (!r) {
         rolled_back = true;
         if (auto back = c.exec("ROLLBACK TO report"); !back) return back;
         b_->clear_caches();  // the next report of the group must not see its rows in them
       }
-      if (auto rel = c.exec("RELEASE report"); !rel) return rel;
+      if (auto rel = step_cached(c, "RELEASE report"); !rel) return rel;
       out[i] = std::move(r);
     }
     return tx->commit();
   }
 
   // One transaction for the group, a savepoint per report; the results in
-  // the group's order.
-  std::vector<core::Result<ApplyResult>> apply_group(const std::vector<Waiter*>& group) {
+  // the group's order. When the WAL keeper makes it durable, the commit is
+  // made without the fsync and `to_sync` is set to its number.
+  std::vector<core::Result<ApplyResult>> apply_group(const std::vector<Waiter*>& group, std::uint64_t& to_sync) {
     std::vector<std::optional<core::Result<ApplyResult>>> out(group.size());
     bool rolled_back = false;
     const core::Status st = b_->pool.with_writer([&](Connection& c) -> core::Status {
+      const bool deferred = b_->wal != nullptr && b_->synchronous_full;
+      if (deferred)
+        if (auto normal = step_cached(c, "PRAGMA synchronous = NORMAL"); !normal) return normal;
       core::Status applied = apply_in_transaction(c, group, out, rolled_back);
+      if (deferred) {
+        if (applied) to_sync = b_->wal->committed();
+        // The writer's other transactions keep their fsync.
+        if (auto full = step_cached(c, "PRAGMA synchronous = FULL"); !full && applied) applied = full;
+      }
       // Rows of a rolled-back report (or group) are gone: forget what was
       // cached of them, still under the writer lock that guards the caches.
       if (!applied || rolled_back) b_->clear_caches();
@@ -135,6 +172,14 @@ class SqliteReportStore final : public Bound<ReportStore> {
   core::Result<ApplyResult> apply(Connection& c, const ReportBatch& batch) {
     const auto seq = static_cast<std::int64_t>(batch.sequence);
     ApplyResult result;
+    if (!batch.agent_key_hash.empty()) {
+      SURVEYOR_TRY_STMT(agent, c, "SELECT key_hash, ci_id FROM agents WHERE id = ?1");
+      agent.bind(1, batch.agent_id);
+      const int rc = agent.step();
+      if (rc != SQLITE_ROW && rc != SQLITE_DONE) return c.error(rc, "read agent");
+      if (rc == SQLITE_DONE || agent.text(0) != batch.agent_key_hash || agent.text(1) != batch.inventory_ci_id)
+        return core::make_error(StoreErrc::changed, "agent " + batch.agent_id + " changed since its key was checked");
+    }
     {
       SURVEYOR_TRY_STMT(seen, c, "SELECT 1 FROM reports_seen WHERE agent_id = ?1 AND sequence = ?2");
       seen.bind(1, batch.agent_id).bind(2, seq);

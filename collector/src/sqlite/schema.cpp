@@ -10,7 +10,9 @@ namespace {
 // 10: audit entries in hash chains per CI (seq, prev_hash, hash); the
 //     entries of earlier versions are chained by the migration.
 // 11: the evidence table (created by kSchema; nothing else to migrate).
-constexpr int kSchemaVersion = 12;
+// 12: changes.impact (added to older tables below).
+// 13: the covering index of the inventory sections' digests (kSchema).
+constexpr int kSchemaVersion = 13;
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS agents(
@@ -35,6 +37,12 @@ CREATE TABLE IF NOT EXISTS inventory_sections(
   ci_id TEXT NOT NULL, section TEXT NOT NULL, state TEXT NOT NULL, reason TEXT NOT NULL,
   digest TEXT NOT NULL, updated_ms INTEGER NOT NULL, data TEXT NOT NULL,
   PRIMARY KEY(ci_id, section)) WITHOUT ROWID;
+-- What each report reads of its host's inventory (states and digests). The
+-- table's own b-tree holds the data in its cells, a few to a page even in
+-- its interior pages: a lookup there reads pages no cache keeps; the index
+-- holds a host's sections in one or two small pages.
+CREATE INDEX IF NOT EXISTS inventory_section_digests
+  ON inventory_sections(ci_id, section, state, reason, digest, updated_ms);
 -- The head: a row per report and CI, appended at the table's end; data is
 -- a codec batch (a chunk per series id). rolled_up: rows from schema 7,
 -- whose rollups are stored already.

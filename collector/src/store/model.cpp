@@ -34,7 +34,8 @@ const std::error_category& store_category() {
       {StoreErrc::io, "store I/O error"},
       {StoreErrc::invalid, "invalid request to the store"},
       {StoreErrc::not_found, "not found"},
-      {StoreErrc::limit, "beyond a configured limit"}});
+      {StoreErrc::limit, "beyond a configured limit"},
+      {StoreErrc::changed, "changed since it was read"}});
   return c;
 }
 

@@ -82,6 +82,39 @@ TEST(Api, ARevokedAgentsReportsAreRefused) {
   EXPECT_NE(refused.body.find("was revoked"), std::string::npos) << refused.body;
 }
 
+// The intake remembers an agent's key between its reports; a revocation by
+// another process on the same database (the command line's `agent revoke`)
+// still refuses the very next report, and stores nothing of it. So does a
+// rotation of the key the intake remembered.
+TEST(Api, AnAgentRevokedElsewhereIsRefusedAtItsNextReport) {
+  Harness h;
+  const std::string auth = h.enroll();
+  ASSERT_EQ(h.post_report(h.report(1), auth).status, 202u);
+  ASSERT_EQ(h.post_report(h.report(2), auth).status, 202u);  // the agent is remembered
+  {
+    auto other = backends::open_stores("sqlite:" + h.dir.file("s.db"));
+    ASSERT_TRUE(other) << other.error().describe();
+    ASSERT_TRUE(*other->agents->revoke_agent(h.agent_id));
+  }
+  auto refused = h.post_report(h.report(3), auth);
+  EXPECT_EQ(refused.status, 401u);
+  EXPECT_NE(refused.body.find("was revoked"), std::string::npos) << refused.body;
+  auto agent = h.stores.agents->find_agent(h.agent_id);
+  ASSERT_TRUE(agent && *agent);
+  EXPECT_EQ((*agent)->last_sequence, 2u) << "nothing of the third report was applied";
+
+  Harness r;
+  const std::string old_auth = r.enroll();
+  ASSERT_EQ(r.post_report(r.report(1), old_auth).status, 202u);
+  auto rotated = r.call("POST", "/api/v1/agents/rotate-key", "{}",
+                        {{"Content-Type", "application/json"}, {"Authorization", "Bearer " + old_auth}});
+  ASSERT_EQ(rotated.status, 200u) << rotated.body;
+  EXPECT_EQ(r.post_report(r.report(2), old_auth).status, 401u) << "the remembered key was rotated";
+  const std::string new_auth =
+      r.agent_id + ":" + std::string(json::parse(rotated.body).as_object().at("agent_key").as_string());
+  EXPECT_EQ(r.post_report(r.report(2), new_auth).status, 202u);
+}
+
 // An agent replaces its key: the old one stops working at once.
 TEST(Api, AnAgentRotatesItsKey) {
   Harness h;

@@ -4,12 +4,16 @@
 // nothing half-begun or half-watched is handed to the next caller.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <filesystem>
 #include <stdexcept>
+#include <thread>
 
 #include "redis/redis_conn.hpp"
 #include "surveyor/collector/backends/open.hpp"
 #include "sqlite/event_query.hpp"
 #include "sqlite/sqlite_db.hpp"
+#include "surveyor/collector/sqlite/sqlite_stores.hpp"
 #include "test_support.hpp"
 
 namespace surveyor::collector {
@@ -83,6 +87,61 @@ redis::Pool test_pool(std::size_t max) {
 // A connection to a Redis that has become a replica (a failover demoted it)
 // answers writes READONLY: it is marked broken, so the pool drops it and the
 // next caller gets a connection to wherever the master is now.
+// Report groups on SQLite commit without the fsync and are acknowledged
+// once a sync of the write-ahead log after their commit has returned; one
+// sync may serve several commits. The log is checkpointed beside the writer
+// and, though the writer never stops, starts again from its beginning: it
+// stays far shorter than all that was written through it.
+TEST(SqliteWal, GroupsAreSyncedAfterTheirCommitAndTheLogStartsAgainUnderLoad) {
+  test::TempDir dir;
+  sqlite::SqliteOptions o;
+  o.path = dir.file("w.db");
+  o.checkpoint_frames = 40;  // 160 KiB of 4 KiB pages
+  auto stores = sqlite::open_sqlite(o);
+  ASSERT_TRUE(stores) << stores.error().describe();
+  store::AgentRecord a;
+  a.id = "agt-1";
+  a.key_hash = std::string(64, 'a');
+  a.ci_id = "ci-1";
+  ASSERT_TRUE(stores->agents->create_agent(a));
+  constexpr int kThreads = 4, kReports = 400;
+  std::atomic<int> failed{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kReports; ++i) {
+        store::ReportBatch b;
+        b.agent_id = "agt-1";
+        b.sequence = static_cast<std::uint64_t>(t * kReports + i + 1);
+        b.received_at_ms = 1'000;
+        b.agent_key_hash = a.key_hash;
+        b.inventory_ci_id = "ci-1";
+        // A series of its own per report: new rows in several tables.
+        std::vector<store::Sample> samples;
+        for (int k = 0; k < 50; ++k) samples.push_back({1'000 + k * 60'000, static_cast<double>(k * i)});
+        b.series.push_back({{{"ci-1", "m" + std::to_string(b.sequence), {}}, "1"}, std::move(samples)});
+        if (!stores->reports->apply_report(b)) ++failed;
+      }
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failed.load(), 0);
+  const store::CommitStats st = stores->reports->commit_stats();
+  EXPECT_EQ(st.reports, static_cast<std::uint64_t>(kThreads * kReports));
+  EXPECT_GE(st.wal_syncs, 1u);
+  EXPECT_LE(st.wal_syncs, st.commits) << "a sync per commit at most";
+  EXPECT_GE(st.checkpoints + st.inline_checkpoints, 1u);
+  // Everything written went through the log...
+  auto written = stores->series->list_series("ci-1");
+  ASSERT_TRUE(written);
+  EXPECT_EQ(written->size(), static_cast<std::size_t>(kThreads * kReports));
+  // (each commit wrote at least two pages, the agent's and the sequence's)...
+  const std::uint64_t through_log = st.commits * 2 * 4096;
+  const auto wal_bytes = std::filesystem::file_size(o.path + "-wal");
+  EXPECT_GT(through_log, 4u << 20) << "too few commits to tell";
+  // ...which held a fraction of it at any time: it started again.
+  EXPECT_LT(wal_bytes, through_log / 4) << "WAL " << wal_bytes << " bytes after " << st.commits << " commits";
+}
+
 TEST(RedisPool, AConnectionToAReplicaIsDroppedAfterAReadonlyAnswer) {
   test::RedisServer master;
   test::RedisServer replica({"--replicaof", "127.0.0.1", std::to_string(master.address().port)});

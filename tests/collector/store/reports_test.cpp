@@ -66,6 +66,53 @@ TYPED_TEST(ReportConformance, ASeriesLimitRefusesAReportThatAddsSeriesBeyondIt) 
   ASSERT_TRUE(taken) << taken.error().describe();
 }
 
+// A report carries the key hash and CI its agent was authenticated with
+// (the intake remembers agents between reports): the store checks both in
+// the report's transaction. A key revoked or rotated, or the CI reassigned,
+// since: StoreErrc::changed, nothing written, duplicates included.
+TYPED_TEST(ReportConformance, AReportCheckedAgainstAnOutOfDateKeyOrCiWritesNothing) {
+  ASSERT_TRUE(this->stores.agents->create_agent(agent_record("agt-1")));
+  const std::string key(64, 'a');
+  const auto batch = [&](std::uint64_t seq, const std::string& hash, const std::string& ci) {
+    ReportBatch b = report_batch("agt-1", seq, 10'000 * static_cast<std::int64_t>(seq));
+    b.agent_key_hash = hash;
+    b.inventory_ci_id = ci;
+    b.series.push_back({series_info("ci-agt-1", "m"), {{10'000 * static_cast<std::int64_t>(seq), 1.0}}});
+    return b;
+  };
+  auto samples = [&] {
+    auto got = this->stores.series->read_samples(series_info("ci-agt-1", "m").key, 0, 1'000'000, 10);
+    EXPECT_TRUE(got);
+    return got ? got->size() : 0u;
+  };
+  auto first = this->stores.reports->apply_report(batch(1, key, "ci-agt-1"));
+  ASSERT_TRUE(first) << first.error().describe();
+  ASSERT_EQ(samples(), 1u);
+
+  for (const auto& [hash, ci] : {std::pair{std::string(64, 'b'), std::string("ci-agt-1")},
+                                 std::pair{key, std::string("ci-other")}}) {
+    for (std::uint64_t seq : {2u, 1u}) {  // a new report, and a duplicate
+      auto stale = this->stores.reports->apply_report(batch(seq, hash, ci));
+      ASSERT_FALSE(stale) << "sequence " << seq;
+      EXPECT_EQ(stale.error().code, StoreErrc::changed);
+      EXPECT_NE(stale.error().message.find("agent agt-1 changed"), std::string::npos) << stale.error().message;
+    }
+  }
+  EXPECT_EQ(samples(), 1u) << "nothing of the refused reports is stored";
+  auto agent = this->stores.agents->find_agent("agt-1");
+  ASSERT_TRUE(agent && *agent);
+  EXPECT_EQ((*agent)->last_sequence, 1u) << "their sequences were not taken";
+
+  ASSERT_TRUE(*this->stores.agents->revoke_agent("agt-1"));
+  auto revoked = this->stores.reports->apply_report(batch(2, key, "ci-agt-1"));
+  ASSERT_FALSE(revoked);
+  EXPECT_EQ(revoked.error().code, StoreErrc::changed);
+  ReportBatch unchecked = batch(2, "", "ci-agt-1");  // no key to check: as before
+  auto stored = this->stores.reports->apply_report(unchecked);
+  ASSERT_TRUE(stored) << stored.error().describe();
+  EXPECT_EQ(samples(), 2u);
+}
+
 // A series' unit is the one its latest report gave.
 TYPED_TEST(ReportConformance, ASeriesKeepsTheUnitOfItsLatestReport) {
   ASSERT_TRUE(this->stores.agents->create_agent(agent_record("agt-1")));

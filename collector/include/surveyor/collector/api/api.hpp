@@ -169,6 +169,8 @@ class Api {
     metrics::Family<metrics::Counter>& store_reports;  // ReportStore::commit_stats(), at each scrape
     metrics::Family<metrics::Counter>& store_commits;
     metrics::Family<metrics::Counter>& store_round_trips;
+    metrics::Family<metrics::Counter>& wal_syncs;
+    metrics::Family<metrics::Counter>& checkpoints;
   };
 
   // 4xx/5xx with the error counted under `reason`.

@@ -6,7 +6,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <shared_mutex>
+#include <string>
 #include <string_view>
+#include <unordered_map>
 #include <system_error>
 
 #include "surveyor/collector/store/stores.hpp"
@@ -58,6 +61,15 @@ struct Accepted {
   bool heartbeat_capped = false;     // it declared more than the policy allows
 };
 
+// Agents' records are remembered between their reports (the key hash, the
+// CI, the host name): a report is authenticated without reading the store.
+// The store checks the remembered key and CI in the report's own
+// transaction (ReportBatch::agent_key_hash): a key revoked or rotated, by
+// this collector or another, or from the command line, is refused at the
+// first report after it, whose record is then read again. At most
+// kAgentCacheSize records are kept; past that the cache starts again.
+inline constexpr std::size_t kAgentCacheSize = 200'000;
+
 class Intake {
  public:
   explicit Intake(store::Stores stores, IntakePolicy policy = {})
@@ -68,8 +80,15 @@ class Intake {
                                               std::string_view body, std::int64_t now_ms);
 
  private:
+  // The agent `id` with key `key`, from the cache unless `fresh`.
+  core::Result<store::AgentRecord> authenticate(const std::string& id, std::string_view key, bool fresh);
+  [[nodiscard]] core::Result<wire::Report> checked_report(const std::string& agent_id, std::string_view body,
+                                                          wire::Format format, std::int64_t now_ms) const;
+
   store::Stores stores_;
   IntakePolicy policy_;
+  std::shared_mutex agents_mu_;
+  std::unordered_map<std::string, store::AgentRecord> agents_;  // id, key_hash, ci_id and hostname only
 };
 
 }  // namespace surveyor::collector::ingest

@@ -22,6 +22,10 @@ struct SqliteOptions {
   // many, gathered for up to this long (0: those waiting already).
   std::size_t group_commit_max = 64;
   std::chrono::milliseconds group_commit_delay{0};
+  // Frames in the write-ahead log past which a checkpoint is run beside the
+  // writer (SQLite's wal_autocheckpoint is 1,000); a quarter of it is left
+  // for the writer to finish, 16 times it makes the writer checkpoint whole.
+  int checkpoint_frames = 1000;
 };
 
 // Opens (creating if needed) the database in WAL mode and migrates its schema.

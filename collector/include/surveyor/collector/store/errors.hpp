@@ -9,8 +9,10 @@
 namespace surveyor::collector::store {
 
 // limit: the write would take a CI past a configured bound (the series an
-// agent's host may hold); refused whole.
-enum class StoreErrc { unavailable = 1, conflict, corrupt, io, invalid, not_found, limit };
+// agent's host may hold); refused whole. changed: what the write was
+// checked against (an agent's key, its CI) is no longer what is stored;
+// nothing was written, read it again.
+enum class StoreErrc { unavailable = 1, conflict, corrupt, io, invalid, not_found, limit, changed };
 const std::error_category& store_category();
 inline std::error_code make_error_code(StoreErrc e) { return {static_cast<int>(e), store_category()}; }
 

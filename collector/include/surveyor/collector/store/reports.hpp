@@ -23,6 +23,12 @@ namespace surveyor::collector::store {
 // Everything one report changes, applied atomically by ReportStore.
 struct ReportBatch {
   std::string agent_id;
+  // When set: the agent's key hash, and inventory_ci_id its CI, as the
+  // report was authenticated with. The store checks both against the
+  // agent's record in the report's own transaction and, when either has
+  // changed (a key revoked or rotated, the CI reassigned), writes nothing
+  // and fails with StoreErrc::changed, duplicates included.
+  std::string agent_key_hash;
   std::uint64_t sequence = 0;
   std::int64_t received_at_ms = 0;
   std::uint32_t heartbeat_interval_s = 0;
@@ -82,6 +88,13 @@ struct CommitStats {
   // Round trips to the store server made applying them (Redis; 0 for an
   // embedded store).
   std::uint64_t round_trips = 0;
+  // Embedded store: syncs of the write-ahead log that made report commits
+  // durable (fewer than commits: one covers those made before it), and
+  // checkpoints, by the checkpointer thread or, the log too long, inline
+  // by the writer.
+  std::uint64_t wal_syncs = 0;
+  std::uint64_t checkpoints = 0;
+  std::uint64_t inline_checkpoints = 0;
 };
 
 class ReportStore {
