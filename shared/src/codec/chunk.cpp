@@ -158,9 +158,14 @@ class ByteReader {
 };
 
 // The Rice parameter with the fewest bits for these values, and that count.
+// Past the widest value's bit width every quotient is 0 and each larger k
+// only adds bits, so the search stops there.
 std::pair<unsigned, std::uint64_t> best_rice(const std::vector<std::uint64_t>& zs) {
   std::pair<unsigned, std::uint64_t> best{0, std::numeric_limits<std::uint64_t>::max()};
-  for (unsigned k = 0; k < 63; ++k) {
+  std::uint64_t widest = 0;
+  for (std::uint64_t z : zs) widest |= z;
+  const unsigned last = std::min(62u, static_cast<unsigned>(std::bit_width(widest)));
+  for (unsigned k = 0; k <= last; ++k) {
     std::uint64_t bits = 0;
     for (std::uint64_t z : zs) {
       const std::uint64_t q = z >> k;
