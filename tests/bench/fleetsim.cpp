@@ -259,6 +259,27 @@ int main(int argc, char** argv) {
             inv.hardware.data->chassis_serial = "";
         inv.hardware.digest = wire::digest_of(*inv.hardware.data);
       }
+      // Hardware identities of its own, as every real host has: NICs are
+      // CIs by MAC and disks by WWN across the fleet, and 200 hosts with
+      // this host's would all write the same CIs.
+      const std::size_t h = std::hash<std::string>{}(a.id);
+      if (inv.nics.data) {
+        for (std::size_t i = 0; i < inv.nics.data->size(); ++i) {
+          char mac[18];
+          std::snprintf(mac, sizeof mac, "02:%02x:%02x:%02x:%02x:%02x", static_cast<unsigned>(h >> 24 & 0xff),
+                        static_cast<unsigned>(h >> 16 & 0xff), static_cast<unsigned>(h >> 8 & 0xff),
+                        static_cast<unsigned>(h & 0xff), static_cast<unsigned>(i & 0xff));
+          if (!(*inv.nics.data)[i].mac.empty()) (*inv.nics.data)[i].mac = mac;
+        }
+        inv.nics.digest = wire::digest_of(*inv.nics.data);
+      }
+      if (inv.disks.data) {
+        for (std::size_t i = 0; i < inv.disks.data->size(); ++i) {
+          wire::Disk& d = (*inv.disks.data)[i];
+          if (!d.wwn.empty()) d.wwn = "sim-" + a.id + "-" + std::to_string(i);
+        }
+        inv.disks.digest = wire::digest_of(*inv.disks.data);
+      }
       rep.inventory_digest = wire::inventory_digest(inv);
       rep.inventory = std::move(inv);
     }
