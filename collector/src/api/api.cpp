@@ -34,7 +34,9 @@ Api::Api(store::Stores stores, const core::Clock& clock, metrics::Registry& regi
                                  "(one covers every commit made before it)."),
                 registry.counter("surveyor_store_wal_checkpoints_total",
                                  "SQLite checkpoints, by the checkpointer thread or, the log too long, by the writer.",
-                                 {"by"})},
+                                 {"by"}),
+                registry.gauge("surveyor_store_wal_frames",
+                               "Frames (pages) in SQLite's write-ahead log after the last commit of agent reports.")},
       graphs_(std::make_unique<impact::GraphSource>(stores_, options_.services)),
       intake_(stores_, options_.intake),
       limiter_(std::make_unique<RateLimiter>(options_.rate_limit, options_.rate_burst)) {}
@@ -124,6 +126,7 @@ http::Response Api::metrics() {
   counters_.wal_syncs.with({}).raise_to(commits.wal_syncs);
   counters_.checkpoints.with({"checkpointer"}).raise_to(commits.checkpoints);
   counters_.checkpoints.with({"writer"}).raise_to(commits.inline_checkpoints);
+  counters_.wal_frames.with({}).set(static_cast<double>(commits.wal_frames));
   http::Response r;
   r.headers.emplace_back("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
   r.body = registry_.render();

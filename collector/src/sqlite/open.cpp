@@ -23,6 +23,9 @@ core::Result<Stores> open_sqlite(const SqliteOptions& options) {
   }
   if (auto st = w.exec(options.synchronous_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL"); !st)
     return std::move(st).error();
+  // After a burst (a fleet's inventories at once) the WAL file is cut back
+  // to this when the log starts again, rather than keep its largest size.
+  if (auto st = w.exec("PRAGMA journal_size_limit = 16777216"); !st) return std::move(st).error();
   if (auto st = migrate(w); !st) return std::move(st).error();
 
   std::vector<std::unique_ptr<Connection>> readers;

@@ -89,6 +89,7 @@ class SqliteReportStore final : public Bound<ReportStore> {
     out.wal_syncs = w.syncs;
     out.checkpoints = w.checkpoints;
     out.inline_checkpoints = w.inline_checkpoints;
+    out.wal_frames = w.log_frames;
     return out;
   }
 

@@ -156,7 +156,9 @@ core::Status WalKeeper::sync_through(std::uint64_t n) {
 
 WalKeeper::Stats WalKeeper::stats() const {
   std::lock_guard lock(mu_);
-  return stats_;
+  Stats s = stats_;
+  s.log_frames = static_cast<std::uint64_t>(std::max(0, log_frames_));
+  return s;
 }
 
 }  // namespace surveyor::collector::sqlite

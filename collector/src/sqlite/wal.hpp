@@ -66,6 +66,7 @@ class WalKeeper {
     std::uint64_t syncs = 0;              // fdatasync calls on the WAL
     std::uint64_t checkpoints = 0;        // by the checkpointer
     std::uint64_t inline_checkpoints = 0; // by the writer, the WAL too long
+    std::uint64_t log_frames = 0;         // in the WAL at the last commit
   };
   [[nodiscard]] Stats stats() const;
 

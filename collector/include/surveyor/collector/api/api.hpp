@@ -171,6 +171,7 @@ class Api {
     metrics::Family<metrics::Counter>& store_round_trips;
     metrics::Family<metrics::Counter>& wal_syncs;
     metrics::Family<metrics::Counter>& checkpoints;
+    metrics::Family<metrics::Gauge>& wal_frames;
   };
 
   // 4xx/5xx with the error counted under `reason`.

@@ -95,6 +95,7 @@ struct CommitStats {
   std::uint64_t wal_syncs = 0;
   std::uint64_t checkpoints = 0;
   std::uint64_t inline_checkpoints = 0;
+  std::uint64_t wal_frames = 0;  // frames in the write-ahead log at the last commit
 };
 
 class ReportStore {
