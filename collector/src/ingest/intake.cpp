@@ -71,7 +71,7 @@ core::Result<store::AgentRecord> Intake::authenticate(const std::string& id, std
     if (kept.id.empty()) {
       agents_.erase(id);
     } else {
-      if (agents_.size() >= kAgentCacheSize) agents_.clear();
+      if (agents_.size() >= kAgentCacheSize && !agents_.contains(id)) agents_.clear();
       agents_.insert_or_assign(id, kept);
     }
   }

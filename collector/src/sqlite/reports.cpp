@@ -66,11 +66,16 @@ class SqliteReportStore final : public Bound<ReportStore> {
     }
     if (to_sync != 0) {
       lock.unlock();
-      const core::Status synced = b_->wal->sync_through(to_sync);
-      lock.lock();
-      if (!synced)  // what the commit wrote may not be on the disk
+      try {
+        const core::Status synced = b_->wal->sync_through(to_sync);
+        if (!synced)  // what the commit wrote may not be on the disk
+          for (auto& r : results)
+            if (r) r = synced.error();
+      } catch (...) {  // bad_alloc: the waiters are answered all the same
         for (auto& r : results)
-          if (r) r = synced.error();
+          if (r) r = core::make_error(StoreErrc::unavailable, "out of memory syncing a report");
+      }
+      lock.lock();
     }
     for (std::size_t i = 0; i < group.size(); ++i) {
       group[i]->result = std::move(results[i]);
@@ -138,7 +143,14 @@ class SqliteReportStore final : public Bound<ReportStore> {
       const bool deferred = b_->wal != nullptr && b_->synchronous_full;
       if (deferred)
         if (auto normal = step_cached(c, "PRAGMA synchronous = NORMAL"); !normal) return normal;
-      core::Status applied = apply_in_transaction(c, group, out, rolled_back);
+      core::Status applied;
+      try {
+        applied = apply_in_transaction(c, group, out, rolled_back);
+      } catch (...) {  // rolled back (WriteTransaction): the writer's other transactions keep their fsync
+        if (deferred) (void)step_cached(c, "PRAGMA synchronous = FULL");
+        b_->clear_caches();
+        throw;
+      }
       if (deferred) {
         if (applied) to_sync = b_->wal->committed();
         // The writer's other transactions keep their fsync.

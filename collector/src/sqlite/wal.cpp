@@ -27,7 +27,13 @@ core::Result<std::unique_ptr<WalKeeper>> WalKeeper::start(const std::string& pat
     if (mode.text(0) != "wal")
       return core::make_error(StoreErrc::io, path + ": not in WAL mode (" + mode.text(0) + ")");
   }
-  std::unique_ptr<WalKeeper> k(new WalKeeper(path, std::move(*conn), options));
+  // The WAL's name as SQLite has it: beside the real file when the path is
+  // a symbolic link.
+  const char* db_file = sqlite3_db_filename(writer.handle(), "main");
+  const char* wal_file = db_file != nullptr ? sqlite3_filename_wal(db_file) : nullptr;
+  std::unique_ptr<WalKeeper> k(
+      new WalKeeper(wal_file != nullptr && *wal_file != '\0' ? std::string(wal_file) : path + "-wal", std::move(*conn),
+                    options));
   sqlite3_wal_hook(writer.handle(), &WalKeeper::hook, k.get());
   k->thread_ = std::thread([p = k.get()] { p->run(); });
   return k;
@@ -62,12 +68,13 @@ int WalKeeper::hook(void* self, sqlite3* db, const char* name, int frames) {
       if (frames - k->backfilled_ <= k->options_.finishing_frames) inline_checkpoint = true;
       else wake = !std::exchange(k->wanted_, true);
     }
-    if (inline_checkpoint) ++k->stats_.inline_checkpoints;
   }
   if (inline_checkpoint) {
+    // SQLITE_BUSY while the checkpointer runs: it is copying the log already.
     int log = 0, copied = 0;
     if (sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, &log, &copied) == SQLITE_OK) {
       std::lock_guard lock(k->mu_);
+      ++k->stats_.inline_checkpoints;
       k->backfilled_ = copied;
     }
   }
@@ -90,13 +97,14 @@ void WalKeeper::run() {
         sqlite3_wal_checkpoint_v2(checkpointer_->handle(), "main", SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
     lock.lock();
     checkpointing_ = false;
-    ++stats_.checkpoints;
+    if (rc == SQLITE_OK) ++stats_.checkpoints;
     if (rc == SQLITE_OK && log_frames_ >= log) backfilled_ = copied;  // the same log still
   }
 }
 
 // Opens the WAL file for fdatasync, once its directory entry is on the disk
-// too. Called with mu_ held, by the thread about to sync.
+// too. Called by the thread syncing (syncing_ set), the only one that
+// touches fd_, without mu_: the writer's hook takes mu_ at every commit.
 core::Status WalKeeper::open_wal() {
   if (fd_ >= 0) {
     struct stat st {};
@@ -104,10 +112,10 @@ core::Status WalKeeper::open_wal() {
     ::close(fd_);  // the WAL was removed and made again: sync the new one
     fd_ = -1;
   }
-  const std::string wal = path_ + "-wal";
+  const std::string& wal = wal_path_;
   const int fd = ::open(wal.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return core::make_error(StoreErrc::io, "open " + wal + ": " + std::strerror(errno));
-  std::filesystem::path dir = std::filesystem::path(path_).parent_path();
+  std::filesystem::path dir = std::filesystem::path(wal_path_).parent_path();
   if (dir.empty()) dir = ".";
   const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   const bool dir_synced = dfd >= 0 && ::fsync(dfd) == 0;
@@ -133,15 +141,29 @@ core::Status WalKeeper::sync_through(std::uint64_t n) {
       continue;
     }
     // This thread syncs, for every commit made until now.
-    if (auto st = open_wal(); !st) return st;
     syncing_ = true;
     const std::uint64_t target = commits_.load(std::memory_order_acquire);
-    const int fd = fd_;
     lock.unlock();
-    const int rc = ::fdatasync(fd);
-    const int err = errno;
+    core::Status opened;
+    int rc = 0, err = 0;
+    try {
+      opened = open_wal();
+      if (opened) {
+        rc = ::fdatasync(fd_);
+        err = errno;
+      }
+    } catch (...) {  // bad_alloc: the next one to sync tries again
+      lock.lock();
+      syncing_ = false;
+      sync_cv_.notify_all();
+      throw;
+    }
     lock.lock();
     syncing_ = false;
+    if (!opened) {  // nothing was synced; the next one to sync tries again
+      sync_cv_.notify_all();
+      return opened;
+    }
     ++stats_.syncs;
     if (rc != 0) {
       sync_failed_ = true;

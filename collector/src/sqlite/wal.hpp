@@ -71,13 +71,13 @@ class WalKeeper {
   [[nodiscard]] Stats stats() const;
 
  private:
-  WalKeeper(std::string path, std::unique_ptr<Connection> checkpointer, Options options)
-      : path_(std::move(path)), checkpointer_(std::move(checkpointer)), options_(options) {}
+  WalKeeper(std::string wal_path, std::unique_ptr<Connection> checkpointer, Options options)
+      : wal_path_(std::move(wal_path)), checkpointer_(std::move(checkpointer)), options_(options) {}
   static int hook(void* self, sqlite3* db, const char* name, int frames);
   void run();
   core::Status open_wal();
 
-  const std::string path_;
+  const std::string wal_path_;  // the -wal file
   std::unique_ptr<Connection> checkpointer_;
   const Options options_;
   std::thread thread_;

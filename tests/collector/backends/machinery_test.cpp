@@ -142,6 +142,32 @@ TEST(SqliteWal, GroupsAreSyncedAfterTheirCommitAndTheLogStartsAgainUnderLoad) {
   EXPECT_LT(wal_bytes, through_log / 4) << "WAL " << wal_bytes << " bytes after " << st.commits << " commits";
 }
 
+// SQLite keeps the WAL beside the real file when the database's path is a
+// symbolic link: that file is the one synced before reports are answered.
+TEST(SqliteWal, ADatabaseReachedThroughASymlinkHasItsRealWalSynced) {
+  test::TempDir dir;
+  std::filesystem::create_directory(dir.file("real"));
+  std::filesystem::create_symlink(dir.file("real") + "/w.db", dir.file("link.db"));
+  sqlite::SqliteOptions o;
+  o.path = dir.file("link.db");
+  auto stores = sqlite::open_sqlite(o);
+  ASSERT_TRUE(stores) << stores.error().describe();
+  store::AgentRecord a;
+  a.id = "agt-1";
+  a.key_hash = std::string(64, 'a');
+  a.ci_id = "ci-1";
+  ASSERT_TRUE(stores->agents->create_agent(a));
+  store::ReportBatch b;
+  b.agent_id = "agt-1";
+  b.sequence = 1;
+  b.received_at_ms = 1'000;
+  b.series.push_back({{{"ci-1", "m", {}}, "1"}, {{1'000, 1.0}}});
+  auto applied = stores->reports->apply_report(b);
+  ASSERT_TRUE(applied) << applied.error().describe();
+  EXPECT_EQ(stores->reports->commit_stats().wal_syncs, 1u);
+  EXPECT_TRUE(std::filesystem::exists(dir.file("real") + "/w.db-wal"));
+}
+
 TEST(RedisPool, AConnectionToAReplicaIsDroppedAfterAReadonlyAnswer) {
   test::RedisServer master;
   test::RedisServer replica({"--replicaof", "127.0.0.1", std::to_string(master.address().port)});
