@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 
@@ -87,6 +88,19 @@ redis::Pool test_pool(std::size_t max) {
 // A connection to a Redis that has become a replica (a failover demoted it)
 // answers writes READONLY: it is marked broken, so the pool drops it and the
 // next caller gets a connection to wherever the master is now.
+// The SQLite stores at o.path, with agent agt-1 (key hash "a" x 64) of ci-1.
+std::optional<store::Stores> stores_with_agent(const sqlite::SqliteOptions& o) {
+  auto stores = sqlite::open_sqlite(o);
+  EXPECT_TRUE(stores) << stores.error().describe();
+  if (!stores) return std::nullopt;
+  store::AgentRecord a;
+  a.id = "agt-1";
+  a.key_hash = std::string(64, 'a');
+  a.ci_id = "ci-1";
+  EXPECT_TRUE(stores->agents->create_agent(a));
+  return std::move(*stores);
+}
+
 // Report groups on SQLite commit without the fsync and are acknowledged
 // once a sync of the write-ahead log after their commit has returned; one
 // sync may serve several commits. The log is checkpointed beside the writer
@@ -97,13 +111,8 @@ TEST(SqliteWal, GroupsAreSyncedAfterTheirCommitAndTheLogStartsAgainUnderLoad) {
   sqlite::SqliteOptions o;
   o.path = dir.file("w.db");
   o.checkpoint_frames = 40;  // 160 KiB of 4 KiB pages
-  auto stores = sqlite::open_sqlite(o);
-  ASSERT_TRUE(stores) << stores.error().describe();
-  store::AgentRecord a;
-  a.id = "agt-1";
-  a.key_hash = std::string(64, 'a');
-  a.ci_id = "ci-1";
-  ASSERT_TRUE(stores->agents->create_agent(a));
+  auto stores = stores_with_agent(o);
+  ASSERT_TRUE(stores);
   constexpr int kThreads = 4, kReports = 400;
   std::atomic<int> failed{0};
   std::vector<std::thread> threads;
@@ -114,7 +123,7 @@ TEST(SqliteWal, GroupsAreSyncedAfterTheirCommitAndTheLogStartsAgainUnderLoad) {
         b.agent_id = "agt-1";
         b.sequence = static_cast<std::uint64_t>(t * kReports + i + 1);
         b.received_at_ms = 1'000;
-        b.agent_key_hash = a.key_hash;
+        b.agent_key_hash = std::string(64, 'a');
         b.inventory_ci_id = "ci-1";
         // A series of its own per report: new rows in several tables.
         std::vector<store::Sample> samples;
@@ -150,13 +159,8 @@ TEST(SqliteWal, ADatabaseReachedThroughASymlinkHasItsRealWalSynced) {
   std::filesystem::create_symlink(dir.file("real") + "/w.db", dir.file("link.db"));
   sqlite::SqliteOptions o;
   o.path = dir.file("link.db");
-  auto stores = sqlite::open_sqlite(o);
-  ASSERT_TRUE(stores) << stores.error().describe();
-  store::AgentRecord a;
-  a.id = "agt-1";
-  a.key_hash = std::string(64, 'a');
-  a.ci_id = "ci-1";
-  ASSERT_TRUE(stores->agents->create_agent(a));
+  auto stores = stores_with_agent(o);
+  ASSERT_TRUE(stores);
   store::ReportBatch b;
   b.agent_id = "agt-1";
   b.sequence = 1;
