@@ -131,18 +131,21 @@ core::Result<Accepted> Intake::accept(std::string_view authorization, std::strin
   const bool capped = report->heartbeat_interval_s > policy_.max_heartbeat_interval_s;
   if (capped) report->heartbeat_interval_s = policy_.max_heartbeat_interval_s;
 
-  store::ReportBatch batch = to_batch(*report, *agent, now_ms);
-  batch.max_series = policy_.max_series_per_agent;
-  batch.agent_key_hash = agent->key_hash;
+  // The report as the store applies it, for the agent as remembered or read.
+  const auto batch_for = [&](const store::AgentRecord& as) {
+    store::ReportBatch b = to_batch(*report, as, now_ms);
+    b.max_series = policy_.max_series_per_agent;
+    b.agent_key_hash = as.key_hash;
+    return b;
+  };
+  store::ReportBatch batch = batch_for(*agent);
   auto applied = stores_.reports->apply_report(batch);
   if (!applied && applied.error().code == store::StoreErrc::changed) {
     // The remembered record is out of date: read it again, and apply the
     // report with it if the key still holds.
     agent = authenticate(agent_id, key, true);
     if (!agent) return std::move(agent).error();
-    batch = to_batch(*report, *agent, now_ms);
-    batch.max_series = policy_.max_series_per_agent;
-    batch.agent_key_hash = agent->key_hash;
+    batch = batch_for(*agent);
     applied = stores_.reports->apply_report(batch);
     if (!applied && applied.error().code == store::StoreErrc::changed)
       return core::make_error(IntakeErrc::unknown_agent, "agent " + agent_id + " changed while its report was applied");

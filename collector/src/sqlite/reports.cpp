@@ -140,7 +140,7 @@ class SqliteReportStore final : public Bound<ReportStore> {
     std::vector<std::optional<core::Result<ApplyResult>>> out(group.size());
     bool rolled_back = false;
     const core::Status st = b_->pool.with_writer([&](Connection& c) -> core::Status {
-      const bool deferred = b_->wal != nullptr && b_->synchronous_full;
+      const bool deferred = b_->synchronous_full;
       if (deferred)
         if (auto normal = step_cached(c, "PRAGMA synchronous = NORMAL"); !normal) return normal;
       core::Status applied;

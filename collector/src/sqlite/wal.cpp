@@ -71,8 +71,8 @@ int WalKeeper::hook(void* self, sqlite3* db, const char* name, int frames) {
   }
   if (inline_checkpoint) {
     // SQLITE_BUSY while the checkpointer runs: it is copying the log already.
-    int log = 0, copied = 0;
-    if (sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, &log, &copied) == SQLITE_OK) {
+    int copied = 0;
+    if (sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, &copied) == SQLITE_OK) {
       std::lock_guard lock(k->mu_);
       ++k->stats_.inline_checkpoints;
       k->backfilled_ = copied;
@@ -112,9 +112,8 @@ core::Status WalKeeper::open_wal() {
     ::close(fd_);  // the WAL was removed and made again: sync the new one
     fd_ = -1;
   }
-  const std::string& wal = wal_path_;
-  const int fd = ::open(wal.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return core::make_error(StoreErrc::io, "open " + wal + ": " + std::strerror(errno));
+  const int fd = ::open(wal_path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return core::make_error(StoreErrc::io, "open " + wal_path_ + ": " + std::strerror(errno));
   std::filesystem::path dir = std::filesystem::path(wal_path_).parent_path();
   if (dir.empty()) dir = ".";
   const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
