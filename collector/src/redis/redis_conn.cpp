@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cstdlib>
 #include <random>
 #include <thread>
@@ -63,19 +64,35 @@ core::Result<std::unique_ptr<Connection>> Connection::open(const std::string& ho
 
 core::Result<std::vector<Reply>> Connection::pipeline(const std::vector<Argv>& commands) {
   ++round_trips_;
-  std::vector<const char*> argv;
-  std::vector<std::size_t> lens;
+  // The whole pipeline in one buffer, in the protocol's own form (RESP:
+  // *argc, then $len and the bytes of each argument), handed to hiredis at
+  // once: formatting each command apart cost an allocation for each, and
+  // the output buffer grew by as many copies.
+  std::size_t size = 0;
   for (const Argv& cmd : commands) {
-    argv.clear();
-    lens.clear();
+    size += 16;
+    for (const std::string& a : cmd) size += a.size() + 24;
+  }
+  std::string out_buf;
+  out_buf.reserve(size);
+  const auto append_count = [&](char kind, std::size_t n) {
+    char digits[24];
+    const auto r = std::to_chars(digits, digits + sizeof digits, n);
+    out_buf.push_back(kind);
+    out_buf.append(digits, r.ptr);
+    out_buf.append("\r\n", 2);
+  };
+  for (const Argv& cmd : commands) {
+    append_count('*', cmd.size());
     for (const std::string& a : cmd) {
-      argv.push_back(a.data());
-      lens.push_back(a.size());
+      append_count('$', a.size());
+      out_buf.append(a);
+      out_buf.append("\r\n", 2);
     }
-    if (redisAppendCommandArgv(c_, static_cast<int>(argv.size()), argv.data(), lens.data()) != REDIS_OK)
-      return core::make_error(StoreErrc::unavailable, std::string("redis: ") + c_->errstr);
     track(cmd);
   }
+  if (redisAppendFormattedCommand(c_, out_buf.data(), out_buf.size()) != REDIS_OK)
+    return core::make_error(StoreErrc::unavailable, std::string("redis: ") + c_->errstr);
   std::vector<Reply> out;
   out.reserve(commands.size());
   for (std::size_t i = 0; i < commands.size(); ++i) {
@@ -98,10 +115,13 @@ void Connection::note_readonly(const redisReply* r) {
 
 void Connection::track(const Argv& cmd) {
   if (cmd.empty()) return;
-  std::string name = cmd[0];
-  for (char& ch : name) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-  if (name == "WATCH") watching_ = true;
-  else if (name == "EXEC" || name == "DISCARD" || name == "UNWATCH") watching_ = false;
+  const auto is = [&](std::string_view name) {
+    return std::ranges::equal(cmd[0], name, [](char a, char b) {
+      return std::toupper(static_cast<unsigned char>(a)) == static_cast<unsigned char>(b);
+    });
+  };
+  if (is("WATCH")) watching_ = true;
+  else if (is("EXEC") || is("DISCARD") || is("UNWATCH")) watching_ = false;
 }
 
 WatchScope::~WatchScope() {
