@@ -98,6 +98,7 @@ SeriesKeys keys_of(const Backend& b, std::string_view sid);
 std::string number_text(double v);
 core::Result<std::vector<store::Sample>> decode_stored(const std::string& bytes, std::string_view sid);
 std::optional<store::Rollup> parse_rollup_member(const std::string& m);
+std::string rollup_member(const store::Rollup& r);
 std::string sample_member(const store::Sample& s);
 std::optional<store::Sample> parse_sample_member(const std::string& m);
 std::string section_record(const store::InventorySection& s);

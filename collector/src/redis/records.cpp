@@ -268,6 +268,15 @@ std::optional<Rollup> parse_rollup_member(const std::string& m) {
   return r;
 }
 
+std::string rollup_member(const Rollup& r) {
+  // -0 as 0, as SQLite's REAL column keeps it; %.17g gives the doubles back exactly.
+  const auto plain = [](double v) { return v == 0 ? 0.0 : v; };
+  char buf[128];
+  std::snprintf(buf, sizeof buf, "%lld:%lld:%.17g:%.17g:%.17g", static_cast<long long>(r.start_ms),
+                static_cast<long long>(r.count), plain(r.sum), plain(r.min), plain(r.max));
+  return buf;
+}
+
 std::string sample_member(const Sample& s) {
   char bits[17];
   std::snprintf(bits, sizeof bits, "%016llx", static_cast<unsigned long long>(std::bit_cast<std::uint64_t>(s.value)));

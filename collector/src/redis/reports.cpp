@@ -3,82 +3,11 @@
 // agent, its CIs, series, inventory, the host's component links and the
 // audit trail.
 #include <atomic>
-#include <iterator>
-#include <mutex>
 #include <set>
 
 #include "backend.hpp"
 
 namespace surveyor::collector::redis {
-
-namespace {
-
-// The new samples of a report, every series in one call: KEYS are each
-// series' head and rollups; ARGV[1] the number of series, then for each,
-// its sample count and, per sample (sorted by time, one per time), the
-// time, the head member, the value ('' for NaN) and the hour. A time the
-// head already holds is ignored, as SQLite's check is; the new ones are
-// added to their hour's rollup (NaN excepted). Each series' figures are
-// summed first and then added to the stored ones, in the same order as the
-// SQLite store, so both agree to the bit. Loaded once (SCRIPT LOAD) and
-// called with EVALSHA.
-constexpr const char* kAddReport = R"lua(
-local p = 2
-for j = 1, tonumber(ARGV[1]) do
-  local head, rollups = KEYS[2 * j - 1], KEYS[2 * j]
-  local m = tonumber(ARGV[p])
-  p = p + 1
-  local held = {}
-  if m > 0 then
-    local got = redis.call('ZRANGEBYSCORE', head, ARGV[p], ARGV[p + 4 * (m - 1)], 'WITHSCORES')
-    for i = 2, #got, 2 do held[tonumber(got[i])] = true end
-  end
-  local acc, hours, add = {}, {}, {}
-  for i = p, p + 4 * (m - 1), 4 do
-    local t = tonumber(ARGV[i])
-    if not held[t] then
-      held[t] = true
-      add[#add + 1] = ARGV[i]
-      add[#add + 1] = ARGV[i + 1]
-      if #add >= 2000 then
-        redis.call('ZADD', head, unpack(add))
-        add = {}
-      end
-      if ARGV[i + 2] ~= '' then
-        local x, h = tonumber(ARGV[i + 2]), ARGV[i + 3]
-        local a = acc[h]
-        if a == nil then
-          acc[h] = {1, x, x, x}
-          hours[#hours + 1] = h
-        else
-          a[1] = a[1] + 1
-          a[2] = a[2] + x
-          if x < a[3] then a[3] = x end
-          if a[4] < x then a[4] = x end
-        end
-      end
-    end
-  end
-  if #add > 0 then redis.call('ZADD', head, unpack(add)) end
-  p = p + 4 * m
-  for _, h in ipairs(hours) do
-    local a = acc[h]
-    local old = redis.call('ZRANGEBYSCORE', rollups, h, h)
-    if #old > 0 then
-      local c, s, mn, mx = string.match(old[1], '^[^:]+:([^:]+):([^:]+):([^:]+):([^:]+)$')
-      redis.call('ZREM', rollups, old[1])
-      mn, mx = tonumber(mn), tonumber(mx)
-      if a[3] < mn then mn = a[3] end
-      if mx < a[4] then mx = a[4] end
-      a = {tonumber(c) + a[1], tonumber(s) + a[2], mn, mx}
-    end
-    for k = 2, 4 do if a[k] == 0 then a[k] = 0 end end  -- -0 as 0, as a REAL column keeps it
-    redis.call('ZADD', rollups, h, string.format('%s:%d:%.17g:%.17g:%.17g', h, a[1], a[2], a[3], a[4]))
-  end
-end
-return 0)lua";
-
-}  // namespace
 
 class RedisReportStore final : public Bound<ReportStore> {
  public:
@@ -100,26 +29,16 @@ class RedisReportStore final : public Bound<ReportStore> {
   }
 
  private:
+  // A series the report writes: its samples, from first to last.
+  struct Written {
+    std::string sid;
+    SeriesKeys keys;
+    std::vector<Sample> samples;
+    std::int64_t first, last;
+  };
+
   std::atomic<std::uint64_t> reports_{0};
   std::atomic<std::uint64_t> round_trips_{0};
-  std::mutex sha_mu_;
-  std::string sha_;  // of kAddReport, once loaded
-
-  std::string script_sha() {
-    std::lock_guard lock(sha_mu_);
-    return sha_;
-  }
-
-  // Loads kAddReport into the server's script cache (again after a restart
-  // or a SCRIPT FLUSH) and keeps its SHA1.
-  core::Result<std::string> load_script(Connection& c) {
-    auto r = c.command({"SCRIPT", "LOAD", kAddReport});
-    if (!r) return std::move(r).error();
-    if (is_error(r->get()) || (*r)->type != REDIS_REPLY_STRING) return reply_error(r->get(), "load report script");
-    std::lock_guard lock(sha_mu_);
-    sha_ = reply_text(r->get());
-    return sha_;
-  }
 
   // The outcome, or nullopt when EXEC was aborted by a concurrent change.
   core::Result<std::optional<ApplyResult>> attempt_apply(Connection& c, const ReportBatch& batch) {
@@ -151,14 +70,42 @@ class RedisReportStore final : public Bound<ReportStore> {
     if (batch.max_series > 0)
       for (const auto& entry : series_of_ci) watch.push_back(b_->key("series", entry.first));
     if (!inventory_key.empty()) watch.push_back(read_key);
-    for (const std::string& sid : sids) watch.push_back(keys_of(*b_, sid).chunkend);
+    // Each series once (a series twice in one report is one, its first
+    // copy winning at a time both hold): the end of its newest chunk, its
+    // head and rollups over the times and hours of the report's samples.
+    std::vector<Written> written;
+    {
+      std::map<std::string_view, std::size_t> at;
+      for (std::size_t i = 0; i < sids.size(); ++i) {
+        const auto [it, fresh] = at.try_emplace(sids[i], written.size());
+        if (fresh) written.push_back({sids[i], keys_of(*b_, sids[i]), {}, INT64_MAX, INT64_MIN});
+        Written& w = written[it->second];
+        for (const Sample& x : batch.series[i].second) {
+          w.samples.push_back(x);
+          w.first = std::min(w.first, x.time_ms);
+          w.last = std::max(w.last, x.time_ms);
+        }
+      }
+    }
+    for (const Written& w : written) {
+      watch.push_back(w.keys.chunkend);
+      if (w.samples.empty()) continue;
+      watch.push_back(w.keys.head);
+      watch.push_back(w.keys.rollups);
+    }
     pre.push_back(std::move(watch));
     pre.push_back({"ZSCORE", seen_key, std::to_string(batch.sequence)});
     pre.push_back({"HMGET", agent_key, "last_seen_ms", "last_sequence", "key_hash", "ci_id"});
     pre.push_back(inventory_key.empty() ? Argv{"PING"} : Argv{"HGETALL", read_key});
     for (const CiUpdate& u : batch.cis) pre.push_back({"HGETALL", b_->key("ci", u.id)});
     const std::size_t chunkend_at = pre.size();
-    for (const std::string& sid : sids) pre.push_back({"GET", keys_of(*b_, sid).chunkend});
+    for (const Written& w : written) pre.push_back({"GET", w.keys.chunkend});
+    const std::size_t spans_at = pre.size();  // per series with samples: the head's, then the rollups' entries
+    for (const Written& w : written) {
+      if (w.samples.empty()) continue;
+      pre.push_back({"ZRANGEBYSCORE", w.keys.head, i64(w.first), i64(w.last)});
+      pre.push_back({"ZRANGEBYSCORE", w.keys.rollups, i64(floor_to(w.first, kRollupMs)), i64(floor_to(w.last, kRollupMs))});
+    }
     const std::size_t known_at = pre.size();  // per CI: ZMSCORE, HMGET, and ZCARD under a bound
     for (const auto& [ci, indexes] : series_of_ci) {
       Argv scores{"ZMSCORE", b_->key("series", ci)}, units{"HMGET", b_->key("units", ci)};
@@ -170,22 +117,8 @@ class RedisReportStore final : public Bound<ReportStore> {
       pre.push_back(std::move(units));
       if (batch.max_series > 0) pre.push_back({"ZCARD", b_->key("series", ci)});
     }
-    // Whether the script is still in the server's cache: a NOSCRIPT inside
-    // EXEC would leave the transaction's other commands applied.
-    std::string sha = script_sha();
-    const bool check_script = !sha.empty() && !sids.empty();
-    if (check_script) pre.push_back({"SCRIPT", "EXISTS", sha});
     auto got = c.pipeline(pre);
     if (!got) return std::move(got).error();
-    if (!sids.empty()) {
-      const redisReply* exists = check_script ? got->back().get() : nullptr;
-      if (!exists || exists->type != REDIS_REPLY_ARRAY || exists->elements != 1 ||
-          exists->element[0]->type != REDIS_REPLY_INTEGER || exists->element[0]->integer != 1) {
-        auto loaded = load_script(c);
-        if (!loaded) return std::move(loaded).error();
-        sha = std::move(*loaded);
-      }
-    }
     for (const Reply& rep : *got)
       if (is_error(rep.get())) return reply_error(rep.get(), "apply report");
     ApplyResult result;
@@ -261,33 +194,50 @@ class RedisReportStore final : public Bound<ReportStore> {
           return core::make_error(StoreErrc::limit, series_limit_message(ci, held, created.size(), batch.max_series));
       }
     }
-    Argv add_keys, add_args;
-    std::size_t series_added = 0;
-    for (std::size_t i = 0; i < batch.series.size(); ++i) {
-      const auto& [info, samples] = batch.series[i];
-      SeriesKeys k = keys_of(*b_, sids[i]);
-      auto fresh = not_in_chunks(c, sids[i], samples, reply_int((*got)[chunkend_at + i].get()).value_or(INT64_MIN));
+    // The samples the series do not hold yet go into their heads, and each
+    // series' figures over them, per hour, are added to the rollups held:
+    // the report's own summed first, in time order, as the SQLite store adds
+    // a head row's, so both agree to the bit.
+    std::size_t span_at = spans_at;
+    for (std::size_t i = 0; i < written.size(); ++i) {
+      const Written& w = written[i];
+      if (w.samples.empty()) continue;
+      const redisReply* held_head = (*got)[span_at++].get();
+      const redisReply* held_rollups = (*got)[span_at++].get();
+      auto fresh = not_in_chunks(c, w.sid, w.samples, reply_int((*got)[chunkend_at + i].get()).value_or(INT64_MIN));
       if (!fresh) return std::move(fresh).error();
+      std::vector<std::int64_t> held;
+      for (std::size_t j = 0; j < held_head->elements; ++j) {
+        auto x = parse_sample_member(reply_text(held_head->element[j]));
+        if (!x) return core::make_error(StoreErrc::corrupt, "bad sample entry in series " + w.sid);
+        held.push_back(x->time_ms);
+      }
+      std::sort(held.begin(), held.end());
+      std::erase_if(*fresh, [&](const Sample& x) { return std::binary_search(held.begin(), held.end(), x.time_ms); });
       // Sorted, one sample per time (the first of the report's copies).
       const std::vector<Sample> sorted = merge_samples({}, *fresh);
       if (sorted.empty()) continue;
-      ++series_added;
-      add_keys.push_back(std::move(k.head));
-      add_keys.push_back(std::move(k.rollups));
-      add_args.push_back(std::to_string(sorted.size()));
-      for (const Sample& s : sorted) {
-        add_args.push_back(i64(s.time_ms));
-        add_args.push_back(sample_member(s));
-        add_args.push_back(std::isnan(s.value) ? std::string() : number_text(s.value));
-        add_args.push_back(i64(floor_to(s.time_ms, kRollupMs)));
+      Argv add{"ZADD", w.keys.head};
+      for (const Sample& x : sorted) {
+        add.push_back(i64(x.time_ms));
+        add.push_back(sample_member(x));
       }
-    }
-    if (series_added > 0) {
-      Argv add{"EVALSHA", sha, std::to_string(add_keys.size())};
-      add.insert(add.end(), std::make_move_iterator(add_keys.begin()), std::make_move_iterator(add_keys.end()));
-      add.push_back(std::to_string(series_added));
-      add.insert(add.end(), std::make_move_iterator(add_args.begin()), std::make_move_iterator(add_args.end()));
       tx.push_back(std::move(add));
+      std::map<std::int64_t, Rollup> stored;
+      for (std::size_t j = 0; j < held_rollups->elements; ++j) {
+        auto r = parse_rollup_member(reply_text(held_rollups->element[j]));
+        if (!r) return core::make_error(StoreErrc::corrupt, "bad rollup entry in series " + w.sid);
+        stored.emplace(r->start_ms, *r);
+      }
+      for (const Rollup& r : rollups_of(sorted)) {
+        Rollup sum = r;
+        if (auto it = stored.find(r.start_ms); it != stored.end()) {
+          sum = it->second;
+          fold_rollup(sum, r);
+        }
+        tx.push_back({"ZREMRANGEBYSCORE", w.keys.rollups, i64(r.start_ms), i64(r.start_ms)});
+        tx.push_back({"ZADD", w.keys.rollups, i64(r.start_ms), rollup_member(sum)});
+      }
     }
     Argv agent_update{"HSET", agent_key, "last_seen_ms", i64(std::max(last_seen, batch.received_at_ms)),
                       "last_sequence", i64(std::max<std::int64_t>(last_seq, static_cast<std::int64_t>(batch.sequence))),

@@ -209,6 +209,25 @@ TYPED_TEST(SeriesStoreTest, TheLatestSampleIsTheNewestTimeNotTheLastToArrive) {
   EXPECT_TRUE(same(only_x->front().sample, {kT0 + 10 * kMin, 1.0}));
 }
 
+TYPED_TEST(SeriesStoreTest, ASeriesTwiceInOneReportIsOneWithItsFirstCopyWinning) {
+  ReportBatch b = report_batch("agt-1", ++this->sequence_, kT0);
+  b.series.push_back({SeriesInfo{this->key(), "1"}, {{kT0 + 2 * kMin, 0.1}, {kT0, 0.7}}});
+  b.series.push_back({SeriesInfo{this->key(), "1"}, {{kT0, 5.0}, {kT0 + kMin, 0.2}, {kT0 + kHour, 3.0}}});
+  auto r = this->stores.reports->apply_report(b);
+  ASSERT_TRUE(r) << r.error().describe();
+  const std::vector<Sample> want{{kT0, 0.7}, {kT0 + kMin, 0.2}, {kT0 + 2 * kMin, 0.1}, {kT0 + kHour, 3.0}};
+  EXPECT_TRUE(same_samples(want, this->read(this->key())));
+  // The figures of both copies as one, in time order, as a store adds any report's.
+  const std::vector<Rollup> got = this->rollups(this->key());
+  const std::vector<Rollup> expected = rollups_of(want);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got, expected);
+  EXPECT_EQ(std::bit_cast<std::uint64_t>(got[0].sum), std::bit_cast<std::uint64_t>((0.7 + 0.2) + 0.1));
+  auto listed = this->stores.series->list_series("ci-1");
+  ASSERT_TRUE(listed) << listed.error().describe();
+  EXPECT_EQ(listed->size(), 1u);
+}
+
 TYPED_TEST(SeriesStoreTest, RollupsAgreeWithAnIndependentComputation) {
   std::mt19937_64 rng(42);
   std::uniform_real_distribution<double> dist(-1e6, 1e6);
