@@ -161,6 +161,11 @@ struct Server::Impl {
       co_return;
     }
     tcp::socket& socket = beast::get_lowest_layer(stream).socket();
+    std::string peer;  // the connection's, asked of the kernel once
+    {
+      beast::error_code ec;
+      if (auto remote = socket.remote_endpoint(ec); !ec) peer = remote.address().to_string();
+    }
     beast::flat_buffer buffer;
     for (;;) {
       bhttp::request_parser<bhttp::string_body> parser;
@@ -196,7 +201,7 @@ struct Server::Impl {
       req.target = std::string(breq.target());
       for (const auto& f : breq) req.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
       req.body = std::move(breq.body());
-      if (auto remote = socket.remote_endpoint(ec); !ec) req.peer = remote.address().to_string();
+      req.peer = peer;
 
       const bool ingest = is_ingest(req.target);
       std::atomic<std::size_t>& waiting = ingest ? ingest_queued : queued;
