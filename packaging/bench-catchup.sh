@@ -8,19 +8,26 @@
 # (appendonly yes, appendfsync everysec). Prints the time until every
 # report was acknowledged, and counts the stored samples through the API.
 # Usage: packaging/bench-catchup.sh [AGENTS] [BACKLOG]
+# RUNS="sqlite" or RUNS="redis" (the environment) runs only that store.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 AGENTS=${1:-10000}
 BACKLOG=${2:-60}
 . "$ROOT/packaging/bench-lib.sh"
 SIM=("$BIN/surveyor-fleetsim" --agents "$AGENTS" --connections 32 --samples 60 --backlog "$BACKLOG")
+RUNS=${RUNS:-sqlite redis}
+want() { [[ " $RUNS " == *" $1 "* ]]; }
 
+if want sqlite; then
 echo "== catch-up on SQLite: $AGENTS agents with $BACKLOG reports each"
 collector_run sqlite "sqlite:$WORK/catchup.db"
 echo "  database      $(du -sm "$WORK"/catchup.db* | awk '{s += $1} END {print s}') MB"
+fi
 
+if want redis; then
 echo "== catch-up on Redis: $AGENTS agents with $BACKLOG reports each"
 start_redis
 collector_run redis "redis://127.0.0.1:$REDIS_PORT/bench"
 print_redis_memory
 stop_pid "$REDIS_PID"
+fi

@@ -12,7 +12,10 @@
 // Series: each has a raw head (sorted set: score time, member time:bits), a
 // sorted set of compressed chunks (score block start), a sorted set of hourly
 // rollups (member hour:count:sum:min:max, %.17g so doubles come back exact),
-// and "chunkend", the end of its newest chunk. Ingest WATCHes chunkend, so a
+// a list of the reports' figures per hour not yet folded into the rollups
+// ("rollpend", entries like the rollups' members, pushed by each report and
+// folded in their order by maintenance and by every read), and "chunkend",
+// the end of its newest chunk. Ingest WATCHes chunkend, so a
 // late sample is checked against the chunk it would fall in without racing a
 // compaction; compaction WATCHes head, chunks and chunkend. Durability is
 // Redis's: with appendonly yes and appendfsync always a reply means the write
@@ -75,10 +78,17 @@ using Bound = store::Bound<Interface, Backend>;
 
 inline std::string i64(std::int64_t v) { return std::to_string(v); }
 
-// A series' keys: raw head, chunks, rollups and the end of its newest chunk.
+// A series' keys: raw head, chunks, rollups, the end of its newest chunk,
+// and the reports' figures not yet folded into the rollups.
 struct SeriesKeys {
-  std::string head, chunks, rollups, chunkend;
+  std::string head, chunks, rollups, chunkend, pending;
 };
+
+// The rollups of `key` (its rollups and pending lists) over [from_ms,
+// to_ms): each pending entry folded, in the order it was pushed, into the
+// hour it names. Entries that do not parse are a `corrupt` error.
+core::Result<std::vector<store::Rollup>> fold_pending(const redisReply* rollups, const redisReply* pending,
+                                                      std::int64_t from_ms, std::int64_t to_ms);
 
 std::map<std::string, std::string> hash_of(const redisReply* r);
 std::int64_t field_int(const std::map<std::string, std::string>& h, const std::string& k);

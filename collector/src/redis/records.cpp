@@ -237,7 +237,8 @@ std::string series_member(const SeriesKey& k) { return k.metric + kSep + labels_
 std::string series_id(const SeriesKey& k) { return k.ci_id + kSep + series_member(k); }
 
 SeriesKeys keys_of(const Backend& b, std::string_view sid) {
-  return {b.key("samples", sid), b.key("chunks", sid), b.key("rollups", sid), b.key("chunkend", sid)};
+  return {b.key("samples", sid), b.key("chunks", sid), b.key("rollups", sid), b.key("chunkend", sid),
+          b.key("rollpend", sid)};
 }
 
 std::string number_text(double v) {
@@ -275,6 +276,27 @@ std::string rollup_member(const Rollup& r) {
   std::snprintf(buf, sizeof buf, "%lld:%lld:%.17g:%.17g:%.17g", static_cast<long long>(r.start_ms),
                 static_cast<long long>(r.count), plain(r.sum), plain(r.min), plain(r.max));
   return buf;
+}
+
+core::Result<std::vector<Rollup>> fold_pending(const redisReply* rollups, const redisReply* pending,
+                                               std::int64_t from_ms, std::int64_t to_ms) {
+  std::map<std::int64_t, Rollup> hours;
+  for (std::size_t i = 0; rollups->type == REDIS_REPLY_ARRAY && i < rollups->elements; ++i) {
+    auto r = parse_rollup_member(reply_text(rollups->element[i]));
+    if (!r) return core::make_error(StoreErrc::corrupt, "bad rollup entry");
+    if (r->start_ms >= from_ms && r->start_ms < to_ms) hours.emplace(r->start_ms, *r);
+  }
+  for (std::size_t i = 0; pending->type == REDIS_REPLY_ARRAY && i < pending->elements; ++i) {
+    auto r = parse_rollup_member(reply_text(pending->element[i]));
+    if (!r) return core::make_error(StoreErrc::corrupt, "bad pending rollup entry");
+    if (r->start_ms < from_ms || r->start_ms >= to_ms) continue;
+    auto [it, fresh] = hours.try_emplace(r->start_ms, *r);
+    if (!fresh) fold_rollup(it->second, *r);
+  }
+  std::vector<Rollup> out;
+  out.reserve(hours.size());
+  for (auto& [hour, r] : hours) out.push_back(r);
+  return out;
 }
 
 std::string sample_member(const Sample& s) {

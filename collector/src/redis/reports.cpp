@@ -71,8 +71,8 @@ class RedisReportStore final : public Bound<ReportStore> {
       for (const auto& entry : series_of_ci) watch.push_back(b_->key("series", entry.first));
     if (!inventory_key.empty()) watch.push_back(read_key);
     // Each series once (a series twice in one report is one, its first
-    // copy winning at a time both hold): the end of its newest chunk, its
-    // head and rollups over the times and hours of the report's samples.
+    // copy winning at a time both hold): the end of its newest chunk and
+    // its head over the times of the report's samples.
     std::vector<Written> written;
     {
       std::map<std::string_view, std::size_t> at;
@@ -89,9 +89,7 @@ class RedisReportStore final : public Bound<ReportStore> {
     }
     for (const Written& w : written) {
       watch.push_back(w.keys.chunkend);
-      if (w.samples.empty()) continue;
-      watch.push_back(w.keys.head);
-      watch.push_back(w.keys.rollups);
+      if (!w.samples.empty()) watch.push_back(w.keys.head);
     }
     pre.push_back(std::move(watch));
     pre.push_back({"ZSCORE", seen_key, std::to_string(batch.sequence)});
@@ -100,12 +98,9 @@ class RedisReportStore final : public Bound<ReportStore> {
     for (const CiUpdate& u : batch.cis) pre.push_back({"HGETALL", b_->key("ci", u.id)});
     const std::size_t chunkend_at = pre.size();
     for (const Written& w : written) pre.push_back({"GET", w.keys.chunkend});
-    const std::size_t spans_at = pre.size();  // per series with samples: the head's, then the rollups' entries
-    for (const Written& w : written) {
-      if (w.samples.empty()) continue;
-      pre.push_back({"ZRANGEBYSCORE", w.keys.head, i64(w.first), i64(w.last)});
-      pre.push_back({"ZRANGEBYSCORE", w.keys.rollups, i64(floor_to(w.first, kRollupMs)), i64(floor_to(w.last, kRollupMs))});
-    }
+    const std::size_t spans_at = pre.size();  // per series with samples: the head's entries over its span
+    for (const Written& w : written)
+      if (!w.samples.empty()) pre.push_back({"ZRANGEBYSCORE", w.keys.head, i64(w.first), i64(w.last)});
     const std::size_t known_at = pre.size();  // per CI: ZMSCORE, HMGET, and ZCARD under a bound
     for (const auto& [ci, indexes] : series_of_ci) {
       Argv scores{"ZMSCORE", b_->key("series", ci)}, units{"HMGET", b_->key("units", ci)};
@@ -195,15 +190,15 @@ class RedisReportStore final : public Bound<ReportStore> {
       }
     }
     // The samples the series do not hold yet go into their heads, and each
-    // series' figures over them, per hour, are added to the rollups held:
-    // the report's own summed first, in time order, as the SQLite store adds
-    // a head row's, so both agree to the bit.
+    // series' figures over them, per hour, summed in time order, are pushed
+    // to its pending list; folded into the rollups in the order pushed
+    // (by reads and maintenance), they add up as the SQLite store adds a
+    // head row's, so both agree to the bit.
     std::size_t span_at = spans_at;
     for (std::size_t i = 0; i < written.size(); ++i) {
       const Written& w = written[i];
       if (w.samples.empty()) continue;
       const redisReply* held_head = (*got)[span_at++].get();
-      const redisReply* held_rollups = (*got)[span_at++].get();
       auto fresh = not_in_chunks(c, w.sid, w.samples, reply_int((*got)[chunkend_at + i].get()).value_or(INT64_MIN));
       if (!fresh) return std::move(fresh).error();
       std::vector<std::int64_t> held;
@@ -223,21 +218,11 @@ class RedisReportStore final : public Bound<ReportStore> {
         add.push_back(sample_member(x));
       }
       tx.push_back(std::move(add));
-      std::map<std::int64_t, Rollup> stored;
-      for (std::size_t j = 0; j < held_rollups->elements; ++j) {
-        auto r = parse_rollup_member(reply_text(held_rollups->element[j]));
-        if (!r) return core::make_error(StoreErrc::corrupt, "bad rollup entry in series " + w.sid);
-        stored.emplace(r->start_ms, *r);
-      }
-      for (const Rollup& r : rollups_of(sorted)) {
-        Rollup sum = r;
-        if (auto it = stored.find(r.start_ms); it != stored.end()) {
-          sum = it->second;
-          fold_rollup(sum, r);
-        }
-        tx.push_back({"ZREMRANGEBYSCORE", w.keys.rollups, i64(r.start_ms), i64(r.start_ms)});
-        tx.push_back({"ZADD", w.keys.rollups, i64(r.start_ms), rollup_member(sum)});
-      }
+      const std::vector<Rollup> figures = rollups_of(sorted);
+      if (figures.empty()) continue;  // NaN only
+      Argv push{"RPUSH", w.keys.pending};
+      for (const Rollup& r : figures) push.push_back(rollup_member(r));
+      tx.push_back(std::move(push));
     }
     Argv agent_update{"HSET", agent_key, "last_seen_ms", i64(std::max(last_seen, batch.received_at_ms)),
                       "last_sequence", i64(std::max<std::int64_t>(last_seq, static_cast<std::int64_t>(batch.sequence))),

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Capacity series on Redis: the raw head, compressed chunks, hourly rollups, maintenance.
+#include <set>
+
 #include "backend.hpp"
 
 namespace surveyor::collector::redis {
@@ -113,18 +115,21 @@ class RedisSeriesStore final : public Bound<SeriesStore> {
 
   core::Result<std::vector<Rollup>> read_rollups(const SeriesKey& key, std::int64_t from_ms,
                                                  std::int64_t to_ms) override {
+    if (from_ms >= to_ms) return std::vector<Rollup>{};
     return b_->pool.with([&](Connection& c) -> core::Result<std::vector<Rollup>> {
-      auto r = c.command({"ZRANGEBYSCORE", keys_of(*b_, series_id(key)).rollups, i64(from_ms), "(" + i64(to_ms)});
+      const SeriesKeys k = keys_of(*b_, series_id(key));
+      // MULTI: the rollups and the figures not yet folded into them as of one moment.
+      auto r = c.pipeline({{"MULTI"},
+                           {"ZRANGEBYSCORE", k.rollups, i64(from_ms), "(" + i64(to_ms)},
+                           {"LRANGE", k.pending, "0", "-1"},
+                           {"EXEC"}});
       if (!r) return std::move(r).error();
-      const redisReply* arr = r->get();
-      if (is_error(arr)) return reply_error(arr, "read rollups");
-      std::vector<Rollup> out;
-      for (std::size_t i = 0; arr->type == REDIS_REPLY_ARRAY && i < arr->elements; ++i) {
-        auto x = parse_rollup_member(reply_text(arr->element[i]));
-        if (!x) return core::make_error(StoreErrc::corrupt, "bad rollup entry");
-        out.push_back(*x);
-      }
-      return out;
+      const redisReply* exec = r->back().get();
+      if (is_error(exec) || exec->type != REDIS_REPLY_ARRAY || exec->elements != 2)
+        return reply_error(exec, "read rollups");
+      if (is_error(exec->element[0]) || is_error(exec->element[1]))
+        return reply_error(is_error(exec->element[0]) ? exec->element[0] : exec->element[1], "read rollups");
+      return fold_pending(exec->element[0], exec->element[1], from_ms, to_ms);
     });
   }
 
@@ -159,6 +164,10 @@ class RedisSeriesStore final : public Bound<SeriesStore> {
                                MaintenanceReport& rep) {
     const SeriesKeys k = keys_of(*b_, sid);
     const ExpiryBounds e = expiry_bounds(m);
+    // First the reports' figures into the rollups, so retention counts what
+    // it drops of them; a damaged entry is reported after the rest is done.
+    const core::Status folded = fold_rollups(c, sid, k);
+    if (!folded && folded.error().code != StoreErrc::corrupt) return folded;
     auto dropped = c.pipeline({{"ZREMRANGEBYSCORE", k.chunks, "-inf", "(" + i64(e.raw_before)},
                                {"ZREMRANGEBYSCORE", k.head, "-inf", "(" + i64(e.raw_before)},
                                {"ZREMRANGEBYSCORE", k.rollups, "-inf", "(" + i64(e.rollups_before)}});
@@ -218,8 +227,51 @@ class RedisSeriesStore final : public Bound<SeriesStore> {
     for (;;) {
       auto compacted = optimistic<bool>(c, "compaction of " + sid, compact_oldest);
       if (!compacted) return std::move(compacted).error();
-      if (!*compacted) return {};
+      if (!*compacted) break;
     }
+    return folded;
+  }
+
+  // The reports' figures pending for series `sid` folded into its rollups,
+  // in the order they were pushed.
+  core::Status fold_rollups(Connection& c, const std::string& sid, const SeriesKeys& k) {
+    auto folded = optimistic<bool>(c, "rollups of " + sid, [&]() -> core::Result<std::optional<bool>> {
+      auto seen = c.pipeline({{"WATCH", k.pending, k.rollups}, {"LRANGE", k.pending, "0", "-1"}});
+      if (!seen) return std::move(seen).error();
+      const redisReply* pending = (*seen)[1].get();
+      if (is_error(pending)) return reply_error(pending, "read pending rollups");
+      if (pending->type != REDIS_REPLY_ARRAY || pending->elements == 0) return std::optional<bool>(true);
+      // Only the hours the pending figures name are read and rewritten.
+      std::set<std::int64_t> touched;
+      for (std::size_t i = 0; i < pending->elements; ++i) {
+        auto r = parse_rollup_member(reply_text(pending->element[i]));
+        if (!r) return core::make_error(StoreErrc::corrupt, "bad pending rollup entry of series " + sid);
+        touched.insert(r->start_ms);
+      }
+      auto held = c.command({"ZRANGEBYSCORE", k.rollups, i64(*touched.begin()), i64(*touched.rbegin())});
+      if (!held) return std::move(held).error();
+      if (is_error(held->get())) return reply_error(held->get(), "read rollups");
+      auto sums = fold_pending(held->get(), pending, INT64_MIN, INT64_MAX);
+      if (!sums) return std::move(sums).error();
+      std::vector<Argv> tx{{"MULTI"}};
+      for (const Rollup& r : *sums) {
+        if (!touched.contains(r.start_ms)) continue;
+        tx.push_back({"ZREMRANGEBYSCORE", k.rollups, i64(r.start_ms), i64(r.start_ms)});
+        tx.push_back({"ZADD", k.rollups, i64(r.start_ms), rollup_member(r)});
+      }
+      tx.push_back({"LTRIM", k.pending, std::to_string(pending->elements), "-1"});
+      tx.push_back({"EXEC"});
+      auto done = c.pipeline(tx);
+      if (!done) return std::move(done).error();
+      const redisReply* exec = done->back().get();
+      if (is_error(exec)) return reply_error(exec, "fold rollups");
+      if (exec->type != REDIS_REPLY_ARRAY) return std::optional<bool>{};  // a report pushed meanwhile
+      for (std::size_t i = 0; i < exec->elements; ++i)
+        if (is_error(exec->element[i])) return reply_error(exec->element[i], "fold rollups");
+      return std::optional<bool>(true);
+    });
+    if (!folded) return std::move(folded).error();
+    return {};
   }
 
   core::Result<std::vector<SeriesInfo>> list_in(Connection& c, std::string_view ci_id) {

@@ -5,6 +5,7 @@
 // computation, retention, and the walk over all series in slices.
 #include <gtest/gtest.h>
 
+#include <hiredis/hiredis.h>
 #include <sqlite3.h>
 
 #include <bit>
@@ -342,6 +343,67 @@ TYPED_TEST(SeriesStoreTest, MaintenanceWalksEverySeriesInSlices) {
   EXPECT_EQ(compacted, static_cast<std::size_t>(kSeries));
   for (int i = 0; i < kSeries; ++i)
     EXPECT_EQ(this->read(this->key("m" + std::to_string(i))).size(), 2u) << i;
+}
+
+// On Redis each report pushes its figures per hour to the series' pending
+// list; reads fold them in, maintenance folds them into the rollups, and a
+// damaged entry is reported while the rest of maintenance goes on.
+using RedisSeriesStore = SeriesStoreTest<RedisBackend>;
+
+TEST_F(RedisSeriesStore, ReportsFiguresAreFoldedByMaintenanceAndADamagedOneIsReported) {
+  put(key(), {{kT0, 1.5}, {kT0 + kMin, 2.25}});
+  put(key(), {{kT0 + 2 * kMin, -4.0}});
+  put(key(), {{kT0 + kHour, 8.0}, {kT0 + kHour + kMin, kNaN}});
+  const std::vector<Rollup> before = rollups(key());
+  ASSERT_EQ(before.size(), 2u);
+  EXPECT_EQ(before[0], (Rollup{kT0, 3, (1.5 + 2.25) + -4.0, -4.0, 2.25}));
+  EXPECT_EQ(before[1], (Rollup{kT0 + kHour, 1, 8.0, 8.0, 8.0}));
+
+  const auto addr = test::test_redis();
+  redisContext* rc = redisConnect(addr.host.c_str(), addr.port);
+  ASSERT_TRUE(rc != nullptr && rc->err == 0);
+  const auto command = [&](const std::vector<std::string>& argv) {
+    std::vector<const char*> args;
+    std::vector<std::size_t> lens;
+    for (const std::string& a : argv) {
+      args.push_back(a.data());
+      lens.push_back(a.size());
+    }
+    return static_cast<redisReply*>(redisCommandArgv(rc, static_cast<int>(args.size()), args.data(), lens.data()));
+  };
+  redisReply* keys = command({"KEYS", backend.prefix + ":rollpend:*"});
+  ASSERT_TRUE(keys != nullptr && keys->type == REDIS_REPLY_ARRAY && keys->elements == 1);
+  const std::string pending(keys->element[0]->str, keys->element[0]->len);
+  freeReplyObject(keys);
+  const auto length = [&] {
+    redisReply* r = command({"LLEN", pending});
+    const long long n = r != nullptr && r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+    freeReplyObject(r);
+    return n;
+  };
+  EXPECT_EQ(length(), 3);  // one entry per report and hour with a value
+
+  // The block still open: maintenance only folds.
+  MaintenanceReport rep = maintain(kT0 + 2 * kHour);
+  EXPECT_EQ(rep.damaged, 0u);
+  EXPECT_EQ(rep.blocks_compacted, 0u);
+  EXPECT_EQ(length(), 0);
+  EXPECT_EQ(rollups(key()), before);
+  put(key(), {{kT0 + 3 * kMin, 10.0}});
+  EXPECT_EQ(length(), 1);
+  EXPECT_EQ(rollups(key())[0], (Rollup{kT0, 4, ((1.5 + 2.25) + -4.0) + 10.0, -4.0, 10.0}));
+
+  freeReplyObject(command({"RPUSH", pending, "not a rollup"}));
+  auto damaged = stores.series->read_rollups(key(), INT64_MIN, INT64_MAX);
+  ASSERT_FALSE(damaged);
+  EXPECT_EQ(damaged.error().code, StoreErrc::corrupt);
+  rep = maintain(kT0 + kBlockMs + 2 * kHour);
+  EXPECT_EQ(rep.damaged, 1u);
+  EXPECT_NE(rep.damage.find("pending rollup"), std::string::npos) << rep.damage;
+  EXPECT_EQ(rep.blocks_compacted, 1u);
+  EXPECT_EQ(read(key()).size(), 6u);
+  EXPECT_EQ(length(), 2);  // left as it is
+  redisFree(rc);
 }
 
 // A SQLite file with agent agt-1 on ci-1, and reports of one series to it.
