@@ -95,6 +95,7 @@ class SqliteReportStore final : public Bound<ReportStore> {
     out.checkpoints = w.checkpoints;
     out.inline_checkpoints = w.inline_checkpoints;
     out.wal_frames = w.log_frames;
+    out.wal_frames_logged = w.frames_logged;
     return out;
   }
 

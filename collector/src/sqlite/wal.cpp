@@ -55,6 +55,7 @@ int WalKeeper::hook(void* self, sqlite3* db, const char* name, int frames) {
   {
     std::lock_guard lock(k->mu_);
     if (frames < k->log_frames_) k->backfilled_ = 0;  // the log started again
+    k->frames_logged_ += static_cast<std::uint64_t>(frames < k->log_frames_ ? frames : frames - k->log_frames_);
     k->log_frames_ = frames;
     if (frames >= k->options_.inline_frames) {
       // The checkpointer has not kept the log short: the writer does it.
@@ -179,6 +180,7 @@ WalKeeper::Stats WalKeeper::stats() const {
   std::lock_guard lock(mu_);
   Stats s = stats_;
   s.log_frames = static_cast<std::uint64_t>(std::max(0, log_frames_));
+  s.frames_logged = frames_logged_;
   return s;
 }
 

@@ -67,6 +67,7 @@ class WalKeeper {
     std::uint64_t checkpoints = 0;        // by the checkpointer
     std::uint64_t inline_checkpoints = 0; // by the writer, the WAL too long
     std::uint64_t log_frames = 0;         // in the WAL at the last commit
+    std::uint64_t frames_logged = 0;      // written to the WAL by the writer's commits, in all
   };
   [[nodiscard]] Stats stats() const;
 
@@ -89,6 +90,7 @@ class WalKeeper {
   bool wanted_ = false;         // a checkpoint is due
   bool checkpointing_ = false;  // and under way
   int log_frames_ = 0;          // frames in the WAL at the last commit
+  std::uint64_t frames_logged_ = 0;
   int backfilled_ = 0;          // of them, copied by the last checkpoint
   bool syncing_ = false;      // a thread is in fdatasync
   bool sync_failed_ = false;  // for good

@@ -95,7 +95,8 @@ struct CommitStats {
   std::uint64_t wal_syncs = 0;
   std::uint64_t checkpoints = 0;
   std::uint64_t inline_checkpoints = 0;
-  std::uint64_t wal_frames = 0;  // frames in the write-ahead log at the last commit
+  std::uint64_t wal_frames = 0;         // frames in the write-ahead log at the last commit
+  std::uint64_t wal_frames_logged = 0;  // frames the commits wrote to it, in all
 };
 
 class ReportStore {
