@@ -235,6 +235,12 @@ class RedisSeriesStore final : public Bound<SeriesStore> {
   // The reports' figures pending for series `sid` folded into its rollups,
   // in the order they were pushed.
   core::Status fold_rollups(Connection& c, const std::string& sid, const SeriesKeys& k) {
+    // Most series have nothing pending at a pass: one round trip tells,
+    // without a WATCH to undo.
+    auto length = c.command({"LLEN", k.pending});
+    if (!length) return std::move(length).error();
+    if (is_error(length->get())) return reply_error(length->get(), "read pending rollups");
+    if (reply_int(length->get()).value_or(0) == 0) return {};
     auto folded = optimistic<bool>(c, "rollups of " + sid, [&]() -> core::Result<std::optional<bool>> {
       auto seen = c.pipeline({{"WATCH", k.pending, k.rollups}, {"LRANGE", k.pending, "0", "-1"}});
       if (!seen) return std::move(seen).error();
