@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-// Fuzz target: the batch framing of the SQLite head (rows come back from a
-// store, so they are not trusted), each entry's chunk decoded, and the
-// batch built again from what decoded splits into the same entries.
+// Fuzz target: the batch framing of the SQLite head and the placed batches
+// of the Redis head (both come back from a store, so they are not
+// trusted), each entry's chunk decoded, and the batch built again from
+// what decoded splits into the same entries; a placed batch placed again
+// reads back with the same sequence and span.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -12,7 +14,15 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace surveyor::codec;
-  auto entries = split_batch(std::string_view(reinterpret_cast<const char*>(data), size));
+  const std::string_view bytes(reinterpret_cast<const char*>(data), size);
+  if (auto placed = split_placed_batch(bytes)) {
+    if (placed->min_ms > placed->max_ms || placed->entries.empty()) std::abort();
+    const std::string one_empty_entry("\0\0", 2);  // the header is what is checked here
+    auto back = split_placed_batch(place_batch(placed->sequence, placed->min_ms, placed->max_ms, one_empty_entry));
+    if (!back || back->sequence != placed->sequence || back->min_ms != placed->min_ms || back->max_ms != placed->max_ms)
+      std::abort();
+  }
+  auto entries = split_batch(bytes);
   if (!entries) return 0;
   std::string again;
   std::size_t decoded = 0;

@@ -217,5 +217,32 @@ TEST(Codec, BatchesSplitIntoTheirEntriesAndRefuseBadFraming) {
   EXPECT_FALSE(split_batch(std::string(12, '\xff')));
 }
 
+TEST(Codec, PlacedBatchesKeepTheirSequenceAndSpanAndRefuseBadHeaders) {
+  std::string batch;
+  append_to_batch(batch, 1, std::vector<Sample>{{-5000, 1.0}, {7000, 2.0}});
+  const std::int64_t lo = std::numeric_limits<std::int64_t>::min(), hi = std::numeric_limits<std::int64_t>::max();
+  for (auto [min, max] : {std::pair{std::int64_t{-5000}, std::int64_t{7000}}, std::pair{lo, hi}, std::pair{hi, hi}}) {
+    const std::string placed = place_batch(300, min, max, batch);
+    auto p = split_placed_batch(placed);
+    ASSERT_TRUE(p) << p.error().describe();
+    EXPECT_EQ(p->sequence, 300u);
+    EXPECT_EQ(p->min_ms, min);
+    EXPECT_EQ(p->max_ms, max);
+    ASSERT_EQ(p->entries.size(), 1u);
+    EXPECT_EQ(p->entries[0].id, 1u);
+    // Every cut fails: inside the header as truncated, inside the batch as truncated.
+    for (std::size_t n = 0; n < placed.size(); ++n) {
+      auto cut = split_placed_batch(std::string_view(placed).substr(0, n));
+      ASSERT_FALSE(cut) << n;
+      EXPECT_EQ(cut.error().code, CodecErrc::truncated) << n;
+    }
+  }
+  // min = INT64_MAX with a span of 1: past the end of time.
+  auto past = split_placed_batch(place_batch(1, hi, hi, batch).replace(11, 1, 1, '\x01'));
+  ASSERT_FALSE(past);
+  EXPECT_EQ(past.error().code, CodecErrc::malformed);
+  EXPECT_FALSE(split_placed_batch(std::string(12, '\xff')));
+}
+
 }  // namespace
 }  // namespace surveyor::codec

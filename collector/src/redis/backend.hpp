@@ -9,17 +9,27 @@
 // retried (optimistic() in redis_conn.hpp). Sample members encode time and
 // the value's exact bits, so a replay adds nothing.
 //
-// Series: each has a raw head (sorted set: score time, member time:bits), a
-// sorted set of compressed chunks (score block start), a sorted set of hourly
-// rollups (member hour:count:sum:min:max, %.17g so doubles come back exact),
-// a list of the reports' figures per hour not yet folded into the rollups
-// ("rollpend", entries like the rollups' members, pushed by each report and
-// folded in their order by maintenance and by every read), and "chunkend",
-// the end of its newest chunk. Ingest WATCHes chunkend, so a
-// late sample is checked against the chunk it would fall in without racing a
-// compaction; compaction WATCHes head, chunks and chunkend. Durability is
-// Redis's: with appendonly yes and appendfsync always a reply means the write
-// is on disk (health.cpp reads and reports the settings).
+// Series: the samples of each report are appended, per CI, to the CI's head
+// ("headlog:CI", a sorted set scored by the entry's newest time): one
+// entry per report and CI, a codec placed batch (its number in the CI, the
+// span of its samples, and the new samples under each series' number). "hmeta:CI" (a hash) holds
+// the CI's last entry number ("seq"), how many series numbers it gave out
+// ("n"), and per series (by its member) its number ("#MEMBER") and the
+// newest time it holds, head or chunks ("@MEMBER"). A report WATCHes
+// hmeta:CI: a sample after @MEMBER is new and needs no other read; an older
+// one is looked up in the head and the chunk of its block. Per series,
+// compressed chunks (a sorted set scored by block start), hourly rollups
+// (member hour:count:sum:min:max, %.17g so doubles come back exact) and
+// "chunkend", the end of its newest chunk. Maintenance compacts a CI's
+// head entries whose samples all lie in closed blocks into the chunks and
+// adds their rollups; reads fold the head's rollups in, entry by entry in
+// the order they were written, as the SQLite store folds its head rows.
+// Stores written before the per-CI head keep, per series, a head of their
+// own ("samples", member time:bits) and a list of figures not yet folded
+// into the rollups ("rollpend"): both are still read, and maintenance
+// empties them. Durability is Redis's: with appendonly yes and appendfsync
+// always a reply means the write is on disk (health.cpp reads and reports
+// the settings).
 #pragma once
 
 #include <algorithm>
@@ -44,6 +54,7 @@
 #include <boost/json/value.hpp>
 
 #include "redis_conn.hpp"
+#include "surveyor/codec/chunk.hpp"
 #include "surveyor/collector/redis/redis_stores.hpp"
 #include "surveyor/collector/store/bound.hpp"
 #include "surveyor/collector/store/stores.hpp"
@@ -78,11 +89,26 @@ using Bound = store::Bound<Interface, Backend>;
 
 inline std::string i64(std::int64_t v) { return std::to_string(v); }
 
-// A series' keys: raw head, chunks, rollups, the end of its newest chunk,
-// and the reports' figures not yet folded into the rollups.
+// A series' keys: its own raw head and list of figures not folded yet (of
+// stores written before the per-CI head), chunks, rollups, and the end of
+// its newest chunk.
 struct SeriesKeys {
   std::string head, chunks, rollups, chunkend, pending;
 };
+
+// One entry of a CI's head (a codec placed batch), parsed: views into the
+// reply that holds it.
+struct HeadEntry {
+  std::uint64_t seq = 0;  // written in this order
+  std::int64_t min_ms = 0, max_ms = 0;
+  std::string_view bytes;                 // the whole member (ZREM takes it)
+  std::vector<codec::BatchEntry> series;  // chunks by series number
+};
+// An entry read back from the store: nullopt when its framing is damaged.
+std::optional<HeadEntry> parse_head_entry(std::string_view bytes);
+// The series of a CI: its member (metric and labels), as the hmeta fields name it.
+std::string head_number_field(std::string_view member);  // "#MEMBER"
+std::string head_newest_field(std::string_view member);  // "@MEMBER"
 
 // The rollups of `key` (its rollups and pending lists) over [from_ms,
 // to_ms): each pending entry folded, in the order it was pushed, into the

@@ -241,6 +241,16 @@ SeriesKeys keys_of(const Backend& b, std::string_view sid) {
           b.key("rollpend", sid)};
 }
 
+std::optional<HeadEntry> parse_head_entry(std::string_view bytes) {
+  auto placed = codec::split_placed_batch(bytes);
+  if (!placed) return std::nullopt;
+  return HeadEntry{placed->sequence, placed->min_ms, placed->max_ms, bytes, std::move(placed->entries)};
+}
+
+std::string head_number_field(std::string_view member) { return '#' + std::string(member); }
+
+std::string head_newest_field(std::string_view member) { return '@' + std::string(member); }
+
 std::string number_text(double v) {
   char buf[32];
   auto r = std::to_chars(buf, buf + sizeof buf, v);

@@ -29,12 +29,23 @@ class RedisReportStore final : public Bound<ReportStore> {
   }
 
  private:
-  // A series the report writes: its samples, from first to last.
+  // A series the report writes, once (a series twice in one report is one,
+  // its first copy winning at a time both hold).
   struct Written {
-    std::string sid;
-    SeriesKeys keys;
-    std::vector<Sample> samples;
-    std::int64_t first, last;
+    std::string sid, member;
+    std::vector<Sample> samples;  // every copy's, in the report's order
+    std::uint64_t number = 0;     // in its CI's head
+    bool numbered = false;        // the number is stored already
+    std::optional<std::int64_t> newest;  // the newest time the series holds, when known
+    std::vector<Sample> fresh;    // sorted: the samples it does not hold yet
+    bool look_up = false;         // some samples may be held: read the head and chunks
+  };
+  // The series a report writes to one CI, with its head's metadata.
+  struct CiWrites {
+    std::vector<std::size_t> written;  // into the report's Written
+    std::uint64_t seq = 0, numbers = 0;
+    bool numbers_given = false;
+    std::optional<std::int64_t> oldest;  // the oldest time the head holds
   };
 
   std::atomic<std::uint64_t> reports_{0};
@@ -70,37 +81,37 @@ class RedisReportStore final : public Bound<ReportStore> {
     if (batch.max_series > 0)
       for (const auto& entry : series_of_ci) watch.push_back(b_->key("series", entry.first));
     if (!inventory_key.empty()) watch.push_back(read_key);
-    // Each series once (a series twice in one report is one, its first
-    // copy winning at a time both hold): the end of its newest chunk and
-    // its head over the times of the report's samples.
+    // Each series once, grouped by CI. A report that writes to a CI's head
+    // changes its hmeta: concurrent writers of one CI abort each other.
     std::vector<Written> written;
+    std::map<std::string, CiWrites> by_ci;
     {
       std::map<std::string_view, std::size_t> at;
       for (std::size_t i = 0; i < sids.size(); ++i) {
         const auto [it, fresh] = at.try_emplace(sids[i], written.size());
-        if (fresh) written.push_back({sids[i], keys_of(*b_, sids[i]), {}, INT64_MAX, INT64_MIN});
-        Written& w = written[it->second];
-        for (const Sample& x : batch.series[i].second) {
-          w.samples.push_back(x);
-          w.first = std::min(w.first, x.time_ms);
-          w.last = std::max(w.last, x.time_ms);
+        if (fresh) {
+          written.push_back({sids[i], members[i], {}});
+          by_ci[batch.series[i].first.key.ci_id].written.push_back(it->second);
         }
+        Written& w = written[it->second];
+        w.samples.insert(w.samples.end(), batch.series[i].second.begin(), batch.series[i].second.end());
       }
     }
-    for (const Written& w : written) {
-      watch.push_back(w.keys.chunkend);
-      if (!w.samples.empty()) watch.push_back(w.keys.head);
-    }
+    for (const auto& entry : by_ci) watch.push_back(b_->key("hmeta", entry.first));
     pre.push_back(std::move(watch));
     pre.push_back({"ZSCORE", seen_key, std::to_string(batch.sequence)});
     pre.push_back({"HMGET", agent_key, "last_seen_ms", "last_sequence", "key_hash", "ci_id"});
     pre.push_back(inventory_key.empty() ? Argv{"PING"} : Argv{"HGETALL", read_key});
     for (const CiUpdate& u : batch.cis) pre.push_back({"HGETALL", b_->key("ci", u.id)});
-    const std::size_t chunkend_at = pre.size();
-    for (const Written& w : written) pre.push_back({"GET", w.keys.chunkend});
-    const std::size_t spans_at = pre.size();  // per series with samples: the head's entries over its span
-    for (const Written& w : written)
-      if (!w.samples.empty()) pre.push_back({"ZRANGEBYSCORE", w.keys.head, i64(w.first), i64(w.last)});
+    const std::size_t meta_at = pre.size();  // per CI: its head's metadata for the report's series
+    for (const auto& [ci, w] : by_ci) {
+      Argv meta{"HMGET", b_->key("hmeta", ci), "seq", "n", "min"};
+      for (std::size_t i : w.written) {
+        meta.push_back(head_number_field(written[i].member));
+        meta.push_back(head_newest_field(written[i].member));
+      }
+      pre.push_back(std::move(meta));
+    }
     const std::size_t known_at = pre.size();  // per CI: ZMSCORE, HMGET, and ZCARD under a bound
     for (const auto& [ci, indexes] : series_of_ci) {
       Argv scores{"ZMSCORE", b_->key("series", ci)}, units{"HMGET", b_->key("units", ci)};
@@ -189,41 +200,10 @@ class RedisReportStore final : public Bound<ReportStore> {
           return core::make_error(StoreErrc::limit, series_limit_message(ci, held, created.size(), batch.max_series));
       }
     }
-    // The samples the series do not hold yet go into their heads, and each
-    // series' figures over them, per hour, summed in time order, are pushed
-    // to its pending list; folded into the rollups in the order pushed
-    // (by reads and maintenance), they add up as the SQLite store adds a
-    // head row's, so both agree to the bit.
-    std::size_t span_at = spans_at;
-    for (std::size_t i = 0; i < written.size(); ++i) {
-      const Written& w = written[i];
-      if (w.samples.empty()) continue;
-      const redisReply* held_head = (*got)[span_at++].get();
-      auto fresh = not_in_chunks(c, w.sid, w.samples, reply_int((*got)[chunkend_at + i].get()).value_or(INT64_MIN));
-      if (!fresh) return std::move(fresh).error();
-      std::vector<std::int64_t> held;
-      for (std::size_t j = 0; j < held_head->elements; ++j) {
-        auto x = parse_sample_member(reply_text(held_head->element[j]));
-        if (!x) return core::make_error(StoreErrc::corrupt, "bad sample entry in series " + w.sid);
-        held.push_back(x->time_ms);
-      }
-      std::sort(held.begin(), held.end());
-      std::erase_if(*fresh, [&](const Sample& x) { return std::binary_search(held.begin(), held.end(), x.time_ms); });
-      // Sorted, one sample per time (the first of the report's copies).
-      const std::vector<Sample> sorted = merge_samples({}, *fresh);
-      if (sorted.empty()) continue;
-      Argv add{"ZADD", w.keys.head};
-      for (const Sample& x : sorted) {
-        add.push_back(i64(x.time_ms));
-        add.push_back(sample_member(x));
-      }
-      tx.push_back(std::move(add));
-      const std::vector<Rollup> figures = rollups_of(sorted);
-      if (figures.empty()) continue;  // NaN only
-      Argv push{"RPUSH", w.keys.pending};
-      for (const Rollup& r : figures) push.push_back(rollup_member(r));
-      tx.push_back(std::move(push));
-    }
+    // The samples the series do not hold yet go into their CIs' heads, one
+    // entry per CI; their rollups are added when the entry is compacted.
+    if (auto st = find_fresh(c, *got, meta_at, written, by_ci); !st) return std::move(st).error();
+    write_heads(written, by_ci, tx);
     Argv agent_update{"HSET", agent_key, "last_seen_ms", i64(std::max(last_seen, batch.received_at_ms)),
                       "last_sequence", i64(std::max<std::int64_t>(last_seq, static_cast<std::int64_t>(batch.sequence))),
                       "heartbeat_interval_s", std::to_string(batch.heartbeat_interval_s)};
@@ -287,37 +267,147 @@ class RedisReportStore final : public Bound<ReportStore> {
                                 std::to_string(b_->options.wait_timeout.count()) + " ms (store_wait_replicas)");
   }
 
-  // `samples` without those a chunk already holds. Only samples before the
-  // series' chunk end (late ones, after an outage) need a look at a chunk.
-  core::Result<std::vector<Sample>> not_in_chunks(Connection& c, const std::string& sid,
-                                                  const std::vector<Sample>& samples, std::int64_t chunk_end) {
-    std::vector<std::int64_t> blocks;
-    for (const Sample& s : samples)
-      if (s.time_ms < chunk_end) blocks.push_back(floor_to(s.time_ms, kBlockMs));
-    if (blocks.empty()) return samples;
-    std::sort(blocks.begin(), blocks.end());
-    blocks.erase(std::unique(blocks.begin(), blocks.end()), blocks.end());
-    const std::string chunks_key = keys_of(*b_, sid).chunks;
-    std::vector<Argv> reads;
-    for (std::int64_t b : blocks) reads.push_back({"ZRANGEBYSCORE", chunks_key, i64(b), i64(b)});
-    auto got = c.pipeline(reads);
-    if (!got) return std::move(got).error();
-    std::vector<std::int64_t> held_times;
-    for (const Reply& r : *got) {
-      if (is_error(r.get())) return reply_error(r.get(), "read chunk");
-      for (std::size_t i = 0; i < r->elements; ++i) {
-        // A damaged chunk must not stop ingest: its block takes the sample
-        // into the head, and maintain() reports the damage.
-        auto d = decode_stored(reply_text(r->element[i]), sid);
-        if (!d) continue;
-        for (const Sample& x : *d) held_times.push_back(x.time_ms);
+  // Each series' number and the samples it does not hold yet, from the
+  // metadata read (reply `meta_at` on, one per CI): samples after the
+  // newest time a series holds are new without another read; the others
+  // are looked up in the CI's head and in the series' chunks and own head.
+  core::Status find_fresh(Connection& c, const std::vector<Reply>& got, std::size_t meta_at,
+                          std::vector<Written>& written, std::map<std::string, CiWrites>& by_ci) {
+    std::vector<std::pair<const std::string*, std::size_t>> look_ups;  // (CI, series)
+    for (auto& [ci, cw] : by_ci) {
+      const redisReply* meta = got[meta_at++].get();
+      if (meta->type != REDIS_REPLY_ARRAY || meta->elements != 3 + 2 * cw.written.size())
+        return reply_error(meta, "read the head of " + ci);
+      const auto number = [&]<class T = std::uint64_t>(std::size_t j) -> core::Result<std::optional<T>> {
+        const redisReply* r = meta->element[j];
+        if (r->type == REDIS_REPLY_NIL) return std::optional<T>{};
+        T v = 0;
+        const char* end = r->str + r->len;
+        if (auto [p, ec] = std::from_chars(r->str, end, v); ec != std::errc() || p != end)
+          return core::make_error(StoreErrc::corrupt, "head metadata of " + ci + " unreadable");
+        return std::optional<T>{v};
+      };
+      auto seq = number(0);
+      auto given = number(1);
+      if (!seq || !given) return std::move(!seq ? seq : given).error();
+      auto oldest = number.template operator()<std::int64_t>(2);
+      if (!oldest) return std::move(oldest).error();
+      cw.seq = seq->value_or(0);
+      cw.numbers = given->value_or(0);
+      cw.oldest = *oldest;
+      for (std::size_t j = 0; j < cw.written.size(); ++j) {
+        Written& w = written[cw.written[j]];
+        auto n = number(3 + 2 * j);
+        auto newest = number.template operator()<std::int64_t>(4 + 2 * j);
+        if (!n) return std::move(n).error();
+        if (!newest) return std::move(newest).error();
+        w.numbered = n->has_value();
+        w.number = w.numbered ? **n : ++cw.numbers;
+        cw.numbers_given |= !w.numbered;
+        w.newest = *newest;
+        // Sorted, one sample per time (the first of the report's copies).
+        w.fresh = merge_samples({}, w.samples);
+        w.look_up = !w.fresh.empty() && (!w.newest || w.fresh.front().time_ms <= *w.newest);
+        if (w.look_up) look_ups.emplace_back(&ci, cw.written[j]);
       }
     }
-    std::sort(held_times.begin(), held_times.end());
-    std::vector<Sample> out;
-    for (const Sample& s : samples)
-      if (!std::binary_search(held_times.begin(), held_times.end(), s.time_ms)) out.push_back(s);
-    return out;
+    if (look_ups.empty()) return {};
+    // Not in one transaction (EXEC would end the WATCH), but in an order
+    // that misses nothing: a compaction moves samples from a head to the
+    // chunks at once, and the heads are read before the chunks.
+    std::vector<Argv> reads;
+    for (const auto& [ci, i] : look_ups)
+      reads.push_back({"ZRANGEBYSCORE", b_->key("headlog", *ci), i64(written[i].fresh.front().time_ms), "+inf"});
+    for (const auto& [ci, i] : look_ups) {
+      const Written& w = written[i];
+      const SeriesKeys k = keys_of(*b_, w.sid);
+      reads.push_back({"ZRANGEBYSCORE", k.head, i64(w.fresh.front().time_ms), i64(w.fresh.back().time_ms)});
+      reads.push_back({"ZRANGE", k.head, "-1", "-1"});
+      reads.push_back({"GET", k.chunkend});
+    }
+    for (const auto& [ci, i] : look_ups) {
+      const Written& w = written[i];
+      reads.push_back({"ZRANGEBYSCORE", keys_of(*b_, w.sid).chunks, i64(floor_to(w.fresh.front().time_ms, kBlockMs)),
+                       i64(floor_to(w.fresh.back().time_ms, kBlockMs))});
+    }
+    auto r = c.pipeline(reads);
+    if (!r) return std::move(r).error();
+    for (const Reply& x : *r)
+      if (is_error(x.get())) return reply_error(x.get(), "look up samples");
+    const std::size_t n = look_ups.size();
+    for (std::size_t at = 0; at < n; ++at) {
+      Written& w = written[look_ups[at].second];
+      std::vector<std::int64_t> held;  // times the series holds over the report's span
+      std::int64_t newest = w.newest.value_or(INT64_MIN);
+      const redisReply* entries = (*r)[at].get();
+      for (std::size_t e = 0; w.numbered && e < entries->elements; ++e) {
+        // A damaged entry must not stop ingest: maintenance reports it.
+        auto entry = parse_head_entry(std::string_view(entries->element[e]->str, entries->element[e]->len));
+        if (!entry) continue;
+        for (const codec::BatchEntry& part : entry->series) {
+          if (part.id != w.number) continue;
+          auto samples = codec::decode_chunk(part.chunk);
+          if (!samples) continue;
+          for (const Sample& x : *samples) {
+            held.push_back(x.time_ms);
+            newest = std::max(newest, x.time_ms);
+          }
+        }
+      }
+      const redisReply* own = (*r)[n + 3 * at].get();
+      for (std::size_t j = 0; j < own->elements; ++j)
+        if (auto x = parse_sample_member(reply_text(own->element[j]))) held.push_back(x->time_ms);
+      const redisReply* own_newest = (*r)[n + 3 * at + 1].get();
+      if (own_newest->elements == 1)
+        if (auto x = parse_sample_member(reply_text(own_newest->element[0]))) newest = std::max(newest, x->time_ms);
+      if (auto end = reply_int((*r)[n + 3 * at + 2].get())) newest = std::max(newest, *end - 1);
+      const redisReply* chunks = (*r)[4 * n + at].get();
+      for (std::size_t j = 0; j < chunks->elements; ++j) {
+        // A damaged chunk must not stop ingest either: its block takes the
+        // sample into the head, and maintenance reports the damage.
+        auto d = decode_stored(reply_text(chunks->element[j]), w.sid);
+        if (!d) continue;
+        for (const Sample& x : *d) held.push_back(x.time_ms);
+      }
+      std::sort(held.begin(), held.end());
+      newest = std::max(newest, w.fresh.back().time_ms);
+      std::erase_if(w.fresh, [&](const Sample& x) { return std::binary_search(held.begin(), held.end(), x.time_ms); });
+      w.newest = newest;
+    }
+    return {};
+  }
+
+  // The writes of the report's samples: one head entry per CI, and the
+  // CI's metadata (entry number, series numbers, newest times).
+  void write_heads(const std::vector<Written>& written, const std::map<std::string, CiWrites>& by_ci,
+                   std::vector<Argv>& tx) const {
+    for (const auto& [ci, cw] : by_ci) {
+      std::string batch;
+      std::int64_t lo = INT64_MAX, hi = INT64_MIN;
+      Argv meta{"HSET", b_->key("hmeta", ci)};
+      for (std::size_t i : cw.written) {
+        const Written& w = written[i];
+        if (!w.numbered) {
+          meta.push_back(head_number_field(w.member));
+          meta.push_back(std::to_string(w.number));
+        }
+        if (w.fresh.empty()) continue;
+        codec::append_to_batch(batch, w.number, w.fresh);
+        lo = std::min(lo, w.fresh.front().time_ms);
+        hi = std::max(hi, w.fresh.back().time_ms);
+        meta.push_back(head_newest_field(w.member));
+        meta.push_back(i64(std::max(w.newest.value_or(INT64_MIN), w.fresh.back().time_ms)));
+      }
+      if (!batch.empty()) {
+        tx.push_back({"ZADD", b_->key("headlog", ci), i64(hi), codec::place_batch(cw.seq + 1, lo, hi, batch)});
+        meta.insert(meta.end(), {"seq", std::to_string(cw.seq + 1), "min", i64(std::min(cw.oldest.value_or(lo), lo))});
+      }
+      if (cw.numbers_given) {
+        meta.push_back("n");
+        meta.push_back(std::to_string(cw.numbers));
+      }
+      if (meta.size() > 2) tx.push_back(std::move(meta));
+    }
   }
 };
 

@@ -598,4 +598,31 @@ core::Result<std::vector<BatchEntry>> split_batch(std::string_view bytes) {
   return out;
 }
 
+std::string place_batch(std::uint64_t sequence, std::int64_t min_ms, std::int64_t max_ms, std::string_view batch) {
+  std::string out;
+  put_varint(out, sequence);
+  put_varint(out, zigzag(min_ms));
+  put_varint(out, static_cast<std::uint64_t>(max_ms) - static_cast<std::uint64_t>(min_ms));
+  out += batch;
+  return out;
+}
+
+core::Result<PlacedBatch> split_placed_batch(std::string_view bytes) {
+  PlacedBatch p;
+  ByteReader r(bytes);
+  std::uint64_t span = 0;
+  if (!r.varint(p.sequence) || !r.svarint(p.min_ms) || !r.varint(span))
+    return core::make_error(CodecErrc::truncated, "placed batch header");
+  // Unsigned arithmetic: the room above min_ms is below 2^64 for any min_ms.
+  const std::uint64_t room =
+      static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) - static_cast<std::uint64_t>(p.min_ms);
+  if (span > room) return core::make_error(CodecErrc::malformed, "placed batch span past the end of time");
+  p.max_ms = static_cast<std::int64_t>(static_cast<std::uint64_t>(p.min_ms) + span);
+  auto entries = split_batch(r.rest());
+  if (!entries) return std::move(entries).error();
+  if (entries->empty()) return core::make_error(CodecErrc::truncated, "placed batch without entries");
+  p.entries = std::move(*entries);
+  return p;
+}
+
 }  // namespace surveyor::codec

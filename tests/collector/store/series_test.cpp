@@ -345,65 +345,126 @@ TYPED_TEST(SeriesStoreTest, MaintenanceWalksEverySeriesInSlices) {
     EXPECT_EQ(this->read(this->key("m" + std::to_string(i))).size(), 2u) << i;
 }
 
-// On Redis each report pushes its figures per hour to the series' pending
-// list; reads fold them in, maintenance folds them into the rollups, and a
-// damaged entry is reported while the rest of maintenance goes on.
-using RedisSeriesStore = SeriesStoreTest<RedisBackend>;
-
-TEST_F(RedisSeriesStore, ReportsFiguresAreFoldedByMaintenanceAndADamagedOneIsReported) {
-  put(key(), {{kT0, 1.5}, {kT0 + kMin, 2.25}});
-  put(key(), {{kT0 + 2 * kMin, -4.0}});
-  put(key(), {{kT0 + kHour, 8.0}, {kT0 + kHour + kMin, kNaN}});
-  const std::vector<Rollup> before = rollups(key());
-  ASSERT_EQ(before.size(), 2u);
-  EXPECT_EQ(before[0], (Rollup{kT0, 3, (1.5 + 2.25) + -4.0, -4.0, 2.25}));
-  EXPECT_EQ(before[1], (Rollup{kT0 + kHour, 1, 8.0, 8.0, 8.0}));
-
-  const auto addr = test::test_redis();
-  redisContext* rc = redisConnect(addr.host.c_str(), addr.port);
-  ASSERT_TRUE(rc != nullptr && rc->err == 0);
-  const auto command = [&](const std::vector<std::string>& argv) {
+// Direct access to the test's Redis, behind the stores' back.
+class RedisSeriesStore : public SeriesStoreTest<RedisBackend> {
+ protected:
+  void SetUp() override {
+    SeriesStoreTest<RedisBackend>::SetUp();
+    const auto addr = test::test_redis();
+    rc_ = redisConnect(addr.host.c_str(), addr.port);
+    ASSERT_TRUE(rc_ != nullptr && rc_->err == 0);
+  }
+  void TearDown() override {
+    if (rc_ != nullptr) redisFree(rc_);
+    SeriesStoreTest<RedisBackend>::TearDown();
+  }
+  // The reply's integer, or its number of elements; -1 on anything else.
+  long long command(const std::vector<std::string>& argv) {
     std::vector<const char*> args;
     std::vector<std::size_t> lens;
     for (const std::string& a : argv) {
       args.push_back(a.data());
       lens.push_back(a.size());
     }
-    return static_cast<redisReply*>(redisCommandArgv(rc, static_cast<int>(args.size()), args.data(), lens.data()));
-  };
-  redisReply* keys = command({"KEYS", backend.prefix + ":rollpend:*"});
-  ASSERT_TRUE(keys != nullptr && keys->type == REDIS_REPLY_ARRAY && keys->elements == 1);
-  const std::string pending(keys->element[0]->str, keys->element[0]->len);
-  freeReplyObject(keys);
-  const auto length = [&] {
-    redisReply* r = command({"LLEN", pending});
-    const long long n = r != nullptr && r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+    auto* r = static_cast<redisReply*>(redisCommandArgv(rc_, static_cast<int>(args.size()), args.data(), lens.data()));
+    long long out = -1;
+    if (r != nullptr && r->type == REDIS_REPLY_INTEGER) out = r->integer;
+    if (r != nullptr && r->type == REDIS_REPLY_ARRAY) out = static_cast<long long>(r->elements);
+    if (r != nullptr && r->type == REDIS_REPLY_STATUS) out = 0;
     freeReplyObject(r);
-    return n;
-  };
-  EXPECT_EQ(length(), 3);  // one entry per report and hour with a value
+    return out;
+  }
+  std::string k(const std::string& kind, const std::string& id) const { return backend.prefix + ":" + kind + ":" + id; }
+  redisContext* rc_ = nullptr;
+};
 
-  // The block still open: maintenance only folds.
+// On Redis a report is one entry in its CI's head, whatever its series;
+// reads fold the entries' rollups in, maintenance moves the closed ones
+// into chunks and rollups with the same figures, and a damaged entry fails
+// reads as corrupt, is reported by maintenance and does not stop ingest.
+TEST_F(RedisSeriesStore, AReportIsOneHeadEntryPerCiAndCompactionKeepsItsFigures) {
+  const SeriesKey other = key("system.memory.utilization");
+  {
+    ReportBatch b = report_batch("agt-1", ++sequence_, kT0);
+    b.series.push_back({SeriesInfo{key(), "1"}, {{kT0, 1.5}, {kT0 + kMin, 2.25}}});
+    b.series.push_back({SeriesInfo{other, "1"}, {{kT0, 0.5}}});
+    ASSERT_TRUE(stores.reports->apply_report(b));
+  }
+  put(key(), {{kT0 + 2 * kMin, -4.0}});
+  put(key(), {{kT0 + kHour, 8.0}, {kT0 + kHour + kMin, kNaN}});
+  const std::string log = k("headlog", "ci-1");
+  EXPECT_EQ(command({"ZCARD", log}), 3);  // one entry per report, two series in the first
+  const std::vector<Rollup> before = rollups(key());
+  ASSERT_EQ(before.size(), 2u);
+  EXPECT_EQ(before[0], (Rollup{kT0, 3, (1.5 + 2.25) + -4.0, -4.0, 2.25}));
+  EXPECT_EQ(before[1], (Rollup{kT0 + kHour, 1, 8.0, 8.0, 8.0}));
+  const std::vector<Sample> samples = read(key());
+  ASSERT_EQ(samples.size(), 5u);
+
+  // The block still open: nothing moves.
   MaintenanceReport rep = maintain(kT0 + 2 * kHour);
-  EXPECT_EQ(rep.damaged, 0u);
   EXPECT_EQ(rep.blocks_compacted, 0u);
-  EXPECT_EQ(length(), 0);
+  EXPECT_EQ(command({"ZCARD", log}), 3);
+  // Closed: both series' samples go into their chunks, with the same figures.
+  rep = maintain(kT0 + kBlockMs + 2 * kHour);
+  EXPECT_EQ(rep.damaged, 0u);
+  EXPECT_EQ(rep.blocks_compacted, 2u);
+  EXPECT_EQ(rep.samples_compacted, 6u);
+  EXPECT_EQ(command({"ZCARD", log}), 0);
   EXPECT_EQ(rollups(key()), before);
-  put(key(), {{kT0 + 3 * kMin, 10.0}});
-  EXPECT_EQ(length(), 1);
+  EXPECT_TRUE(same_samples(samples, read(key())));
+  EXPECT_EQ(read(other).size(), 1u);
+
+  // A late sample at a time the chunk holds is a duplicate; a new one lands.
+  put(key(), {{kT0 + kMin, 99.0}, {kT0 + 3 * kMin, 10.0}});
+  EXPECT_EQ(command({"ZCARD", log}), 1);
+  EXPECT_EQ(read(key()).size(), 6u);
   EXPECT_EQ(rollups(key())[0], (Rollup{kT0, 4, ((1.5 + 2.25) + -4.0) + 10.0, -4.0, 10.0}));
 
-  freeReplyObject(command({"RPUSH", pending, "not a rollup"}));
-  auto damaged = stores.series->read_rollups(key(), INT64_MIN, INT64_MAX);
+  EXPECT_EQ(command({"ZADD", log, std::to_string(kT0 + 5 * kMin), std::string("\x07\x02\x01\x05", 4) + "not a batch"}), 1);
+  auto damaged = stores.series->read_samples(key(), INT64_MIN, INT64_MAX, 100);
   ASSERT_FALSE(damaged);
   EXPECT_EQ(damaged.error().code, StoreErrc::corrupt);
-  rep = maintain(kT0 + kBlockMs + 2 * kHour);
+  EXPECT_NE(damaged.error().describe().find("head entry"), std::string::npos) << damaged.error().describe();
+  put(key(), {{kT0 + 4 * kMin, 11.0}});  // ingest goes on
+  rep = maintain(kT0 + kBlockMs + 3 * kHour);
   EXPECT_EQ(rep.damaged, 1u);
-  EXPECT_NE(rep.damage.find("pending rollup"), std::string::npos) << rep.damage;
+  EXPECT_NE(rep.damage.find("head entry"), std::string::npos) << rep.damage;
   EXPECT_EQ(rep.blocks_compacted, 1u);
-  EXPECT_EQ(read(key()).size(), 6u);
-  EXPECT_EQ(length(), 2);  // left as it is
-  redisFree(rc);
+  EXPECT_EQ(command({"ZCARD", log}), 1);  // the damaged entry, left as it is
+}
+
+// A store written before the per-CI head holds, per series, a head of its
+// own and a list of figures not folded into the rollups yet: reads see them,
+// a report's copy of a time they hold is a duplicate, and maintenance
+// empties them into the chunks and rollups.
+TEST_F(RedisSeriesStore, AStoreFromBeforeThePerCiHeadIsReadAndCompacted) {
+  put(key(), {{kT0, 1.0}});  // creates the series (and its index entries) the current way
+  const std::string member = std::string("system.cpu.utilization") + '\x1f' + "{}";
+  const std::string sid = std::string("ci-1") + '\x1f' + member;
+  // The series as an older collector left it: two samples in its own head,
+  // their figures pending; the head entry and metadata of the first put gone.
+  ASSERT_EQ(command({"DEL", k("headlog", "ci-1"), k("hmeta", "ci-1")}), 2);
+  ASSERT_EQ(command({"ZADD", k("samples", sid), std::to_string(kT0 + kMin), std::to_string(kT0 + kMin) + ":4000000000000000",
+                     std::to_string(kT0 + 2 * kMin), std::to_string(kT0 + 2 * kMin) + ":4008000000000000"}),
+            2);  // 2.0 and 3.0
+  ASSERT_EQ(command({"RPUSH", k("rollpend", sid), std::to_string(kT0) + ":2:5:2:3"}), 1);
+  EXPECT_TRUE(same_samples({{kT0 + kMin, 2.0}, {kT0 + 2 * kMin, 3.0}}, read(key())));
+  EXPECT_EQ(rollups(key()), (std::vector<Rollup>{{kT0, 2, 5.0, 2.0, 3.0}}));
+
+  // Its first report since: a copy of a time its own head holds is ignored.
+  put(key(), {{kT0 + 2 * kMin, 30.0}, {kT0 + 3 * kMin, 4.0}});
+  EXPECT_TRUE(same_samples({{kT0 + kMin, 2.0}, {kT0 + 2 * kMin, 3.0}, {kT0 + 3 * kMin, 4.0}}, read(key())));
+  EXPECT_EQ(rollups(key()), (std::vector<Rollup>{{kT0, 3, 9.0, 2.0, 4.0}}));
+  put(key(), {{kT0 + 3 * kMin, 40.0}, {kT0 + 4 * kMin, 5.0}});  // and now after its newest time
+  EXPECT_EQ(read(key()).size(), 4u);
+
+  MaintenanceReport rep = maintain(kT0 + kBlockMs + 2 * kHour);
+  EXPECT_EQ(rep.damaged, 0u);
+  EXPECT_EQ(command({"EXISTS", k("samples", sid), k("rollpend", sid), k("headlog", "ci-1")}), 0);
+  EXPECT_TRUE(same_samples({{kT0 + kMin, 2.0}, {kT0 + 2 * kMin, 3.0}, {kT0 + 3 * kMin, 4.0}, {kT0 + 4 * kMin, 5.0}},
+                           read(key())));
+  EXPECT_EQ(rollups(key()), (std::vector<Rollup>{{kT0, 4, 14.0, 2.0, 5.0}}));
 }
 
 // A SQLite file with agent agt-1 on ci-1, and reports of one series to it.

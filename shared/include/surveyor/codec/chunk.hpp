@@ -57,6 +57,23 @@ void append_to_batch(std::string& batch, std::uint64_t id, std::span<const Sampl
 // of more entries than it has bytes is an error, never a crash.
 [[nodiscard]] core::Result<std::vector<BatchEntry>> split_batch(std::string_view bytes);
 
+// A placed batch: one report's samples for one CI in the Redis head, with
+// the number it was written under and the span of its samples. Layout:
+// varint sequence | zigzag varint min | varint (max - min) | batch.
+struct PlacedBatch {
+  std::uint64_t sequence = 0;
+  std::int64_t min_ms = 0, max_ms = 0;
+  std::vector<BatchEntry> entries;  // views into the bytes, as split_batch's
+};
+
+// `batch` (not empty) placed: its sequence and the span of its samples.
+[[nodiscard]] std::string place_batch(std::uint64_t sequence, std::int64_t min_ms, std::int64_t max_ms,
+                                      std::string_view batch);
+
+// A placed batch read back from a store: a truncated header, a span that
+// does not fit in 64 bits, or a damaged or empty batch is an error.
+[[nodiscard]] core::Result<PlacedBatch> split_placed_batch(std::string_view bytes);
+
 }  // namespace surveyor::codec
 
 template <>
