@@ -169,6 +169,17 @@ class RedisReportStore final : public Bound<ReportStore> {
       auto old = ci_from_hash(batch.cis[i].id, (*got)[4 + i].get());
       if (!old) return std::move(old).error();
       Ci merged = merge_ci(*old, batch.cis[i]);
+      if (old->has_value()) {
+        // A sighting (most reports): only the time it was last seen moves,
+        // so that is all that is written, not the CI and its indexes.
+        Ci seen = **old;
+        seen.last_seen_ms = merged.last_seen_ms;
+        if (seen == merged) {
+          if (merged.last_seen_ms != (*old)->last_seen_ms)
+            tx.push_back({"HSET", b_->key("ci", merged.id), "last_seen_ms", i64(merged.last_seen_ms)});
+          continue;
+        }
+      }
       write_ci(*b_, *old, merged, tx);
       for (AuditRecord& r : audit_ci(*old, merged, batch.cis[i].source, batch.cis[i].actor, batch.cis[i].seen_at_ms))
         audit.push_back(std::move(r));
