@@ -1,9 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0
-// One agent report applied on Redis as one optimistic MULTI/EXEC across the
+// Agent reports applied on Redis with optimistic MULTI/EXEC across the
 // agent, its CIs, series, inventory, the host's component links and the
-// audit trail.
+// audit trail. Reports that arrive together are applied together: the
+// reads of a group in one round trip (each report's WATCH, then its
+// reads), the writes of all in one MULTI/EXEC. Reports of one group share
+// no agent and no CI, so none reads what another writes; one that fails
+// (an unknown agent, a limit) fails alone. A report that carries
+// inventory or components, or an acknowledgement that waits for replicas,
+// is applied on its own.
 #include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
 #include <set>
+#include <span>
 
 #include "backend.hpp"
 
@@ -14,18 +24,65 @@ class RedisReportStore final : public Bound<ReportStore> {
   using Bound::Bound;
 
   core::Result<ApplyResult> apply_report(const ReportBatch& batch) override {
-    reports_.fetch_add(1, std::memory_order_relaxed);  // one MULTI/EXEC each
-    return b_->pool.with([&](Connection& c) {
-      const std::uint64_t before = c.round_trips();
-      auto r = optimistic<ApplyResult>(c, "report", [&] { return attempt_apply(c, batch); });
-      round_trips_.fetch_add(c.round_trips() - before, std::memory_order_relaxed);
-      return r;
-    });
+    reports_.fetch_add(1, std::memory_order_relaxed);
+    if (!groupable(batch)) {
+      auto r = apply_group({&batch});
+      return std::move(r.front());
+    }
+    Waiter me{&batch};
+    std::unique_lock lock(mu_);
+    queue_.push_back(&me);
+    // A report leads a group when fewer groups are under way than the pool
+    // has connections; else it waits to be applied, or to be handed the lead.
+    if (leaders_ < std::max<std::size_t>(1, b_->options.max_connections)) {
+      ++leaders_;
+      me.lead = true;
+    }
+    me.cv.wait(lock, [&] { return me.result.has_value() || me.lead; });
+    if (me.result) return std::move(*me.result);
+    // The leader's report first, then those waiting that share nothing with
+    // the group so far, in arrival order.
+    std::vector<Waiter*> group{&me};
+    std::set<std::string> taken;
+    claim(*me.batch, taken);
+    std::erase(queue_, &me);
+    for (auto it = queue_.begin(); it != queue_.end() && group.size() < kGroupMax;) {
+      // One handed the lead leads a group of its own.
+      if ((*it)->lead || !groupable(*(*it)->batch) || !claim(*(*it)->batch, taken)) {
+        ++it;
+        continue;
+      }
+      group.push_back(*it);
+      it = queue_.erase(it);
+    }
+    lock.unlock();
+    std::vector<const ReportBatch*> batches;
+    for (const Waiter* w : group) batches.push_back(w->batch);
+    std::vector<core::Result<ApplyResult>> results;
+    try {
+      results = apply_group(batches);
+    } catch (...) {  // bad_alloc: the group's waiters are answered all the same
+      results.assign(group.size(), core::make_error(StoreErrc::unavailable, "out of memory applying a report"));
+    }
+    lock.lock();
+    for (std::size_t i = 1; i < group.size(); ++i) {
+      group[i]->result = std::move(results[i]);
+      group[i]->cv.notify_one();
+    }
+    // The lead passes to the first in line not handed one already, if any.
+    const auto next = std::find_if(queue_.begin(), queue_.end(), [](const Waiter* w) { return !w->lead; });
+    if (next == queue_.end()) {
+      --leaders_;
+    } else {
+      (*next)->lead = true;
+      (*next)->cv.notify_one();
+    }
+    return std::move(results.front());
   }
 
   CommitStats commit_stats() const override {
-    const std::uint64_t n = reports_.load(std::memory_order_relaxed);
-    return {n, n, round_trips_.load(std::memory_order_relaxed)};
+    return {reports_.load(std::memory_order_relaxed), commits_.load(std::memory_order_relaxed),
+            round_trips_.load(std::memory_order_relaxed)};
   }
 
  private:
@@ -48,29 +105,152 @@ class RedisReportStore final : public Bound<ReportStore> {
     std::optional<std::int64_t> oldest;  // the oldest time the head holds
   };
 
-  std::atomic<std::uint64_t> reports_{0};
-  std::atomic<std::uint64_t> round_trips_{0};
+  struct Waiter {
+    const ReportBatch* batch;
+    std::optional<core::Result<ApplyResult>> result;  // set under mu_
+    bool lead = false;                                 // set under mu_
+    std::condition_variable cv;
+  };
+  static constexpr std::size_t kGroupMax = 32;
 
-  // The outcome, or nullopt when EXEC was aborted by a concurrent change.
-  core::Result<std::optional<ApplyResult>> attempt_apply(Connection& c, const ReportBatch& batch) {
-    const std::string seen_key = b_->key("seen", batch.agent_id);
-    const std::string agent_key = b_->key("agent", batch.agent_id);
-    const std::string inventory_key =
-        batch.inventory_ci_id.empty() ? std::string() : b_->key("inventory", batch.inventory_ci_id);
+  std::atomic<std::uint64_t> reports_{0};
+  std::atomic<std::uint64_t> commits_{0};  // MULTI/EXECs that committed
+  std::atomic<std::uint64_t> round_trips_{0};
+  std::mutex mu_;
+  std::deque<Waiter*> queue_;  // reports waiting, in arrival order
+  std::size_t leaders_ = 0;    // groups being gathered or applied
+
+  // Whether a report may share a round trip with others: those that carry
+  // inventory or components read and write much more, and the duplicate of
+  // a report waiting for replicas needs its own fence.
+  bool groupable(const ReportBatch& b) const {
+    return b.sections.empty() && !b.components && b_->options.wait_replicas == 0;
+  }
+
+  // Adds the report's agent and CIs to `taken`; false (and nothing added)
+  // when one is taken already.
+  static bool claim(const ReportBatch& b, std::set<std::string>& taken) {
+    std::vector<std::string> mine{"a:" + b.agent_id};
+    if (!b.inventory_ci_id.empty()) mine.push_back("c:" + b.inventory_ci_id);
+    for (const CiUpdate& u : b.cis) mine.push_back("c:" + u.id);
+    for (const auto& entry : b.series) mine.push_back("c:" + entry.first.key.ci_id);
+    for (const std::string& m : mine)
+      if (taken.contains(m)) return false;
+    taken.insert(mine.begin(), mine.end());
+    return true;
+  }
+
+  // The reports, applied together (see the top of this file); their
+  // results in their order.
+  std::vector<core::Result<ApplyResult>> apply_group(const std::vector<const ReportBatch*>& batches) {
+    auto r = b_->pool.with([&](Connection& c) -> core::Result<std::vector<core::Result<ApplyResult>>> {
+      const std::uint64_t before = c.round_trips();
+      auto out = optimistic<std::vector<core::Result<ApplyResult>>>(c, "report", [&] { return attempt_group(c, batches); });
+      round_trips_.fetch_add(c.round_trips() - before, std::memory_order_relaxed);
+      return out;
+    });
+    if (!r) return std::vector<core::Result<ApplyResult>>(batches.size(), r.error());
+    return std::move(*r);
+  }
+
+  // The results, or nullopt when EXEC was aborted by a concurrent change.
+  core::Result<std::optional<std::vector<core::Result<ApplyResult>>>> attempt_group(
+      Connection& c, const std::vector<const ReportBatch*>& batches) {
+    std::vector<Prepared> prepared;
+    std::vector<Argv> pre;
+    std::vector<std::size_t> from;  // where each report's replies start
+    for (const ReportBatch* b : batches) {
+      prepared.push_back(prepare(*b));
+      from.push_back(pre.size());
+      for (Argv& a : prepared.back().pre) pre.push_back(std::move(a));
+    }
+    auto got = c.pipeline(pre);
+    if (!got) return std::move(got).error();
+    std::vector<core::Result<ApplyResult>> results(batches.size(), core::make_error(StoreErrc::io, "not applied"));
+    std::vector<Argv> tx{{"MULTI"}};
+    std::vector<std::pair<std::size_t, std::size_t>> queued(batches.size());  // each report's writes in EXEC's reply
+    std::size_t queued_count = 0;
+    for (std::size_t i = 0; i < batches.size(); ++i) {
+      const std::size_t end = i + 1 < batches.size() ? from[i + 1] : got->size();
+      auto planned = plan(c, prepared[i], std::span<const Reply>(*got).subspan(from[i], end - from[i]));
+      if (!planned) {
+        results[i] = std::move(planned).error();
+        continue;
+      }
+      queued[i] = {queued_count, planned->writes.size()};
+      queued_count += planned->writes.size();
+      for (Argv& a : planned->writes) tx.push_back(std::move(a));
+      results[i] = std::move(planned->result);
+    }
+    if (queued_count == 0) return std::optional{std::move(results)};  // duplicates and failures only
+    tx.push_back({"EXEC"});
+    const bool wait = b_->options.wait_replicas > 0;
+    if (wait) tx.push_back(wait_command());
+    auto done = c.pipeline(tx);
+    if (!done) return std::move(done).error();
+    const redisReply* exec = (*done)[done->size() - (wait ? 2 : 1)].get();
+    if (is_error(exec)) return reply_error(exec, "apply report");
+    if (exec->type != REDIS_REPLY_ARRAY) return std::optional<std::vector<core::Result<ApplyResult>>>{};
+    if (exec->elements != queued_count) return reply_error(exec, "apply report");
+    commits_.fetch_add(1, std::memory_order_relaxed);
+    for (std::size_t i = 0; i < batches.size(); ++i) {
+      if (!results[i]) continue;
+      for (std::size_t j = queued[i].first; j < queued[i].first + queued[i].second; ++j)
+        if (is_error(exec->element[j])) {
+          results[i] = reply_error(exec->element[j], "apply report");
+          break;
+        }
+    }
+    if (wait)
+      if (auto st = check_wait(done->back().get()); !st)
+        for (auto& r : results)
+          if (r) r = st.error();
+    return std::optional{std::move(results)};
+  }
+
+  // A report's keys, what it WATCHes and reads first, and its series.
+  struct Prepared {
+    const ReportBatch* batch = nullptr;
+    std::string seen_key, agent_key, inventory_key, digests_key;
+    bool digests_only = false;
+    std::vector<std::string> sids, members;
+    std::map<std::string, std::vector<std::size_t>> series_of_ci;
+    std::vector<Written> written;
+    std::map<std::string, CiWrites> by_ci;
+    std::vector<Argv> pre;  // WATCH, then the reads
+    std::size_t meta_at = 0, known_at = 0;
+  };
+  // What a report writes (between MULTI and EXEC) and its outcome.
+  struct Planned {
+    std::vector<Argv> writes;
+    ApplyResult result;
+  };
+
+  Prepared prepare(const ReportBatch& batch) const {
+    Prepared p;
+    p.batch = &batch;
+    std::string& seen_key = p.seen_key;
+    std::string& agent_key = p.agent_key;
+    std::string& inventory_key = p.inventory_key;
+    std::string& digests_key = p.digests_key;
+    std::vector<Argv>& pre = p.pre;
+    std::vector<std::string>& sids = p.sids;
+    std::vector<std::string>& members = p.members;
+    std::map<std::string, std::vector<std::size_t>>& series_of_ci = p.series_of_ci;
+    std::vector<Written>& written = p.written;
+    std::map<std::string, CiWrites>& by_ci = p.by_ci;
+    seen_key = b_->key("seen", batch.agent_id);
+    agent_key = b_->key("agent", batch.agent_id);
+    inventory_key = batch.inventory_ci_id.empty() ? std::string() : b_->key("inventory", batch.inventory_ci_id);
     // Beside each inventory, its sections without their data: most reports
     // carry no inventory and need only the states and digests, not the
     // hundreds of kilobytes of packages. Every inventory write rewrites it.
-    const std::string digests_key =
-        batch.inventory_ci_id.empty() ? std::string() : b_->key("inventory-digests", batch.inventory_ci_id);
-    const bool digests_only = batch.sections.empty() && !batch.components;
+    digests_key = batch.inventory_ci_id.empty() ? std::string() : b_->key("inventory-digests", batch.inventory_ci_id);
+    const bool digests_only = p.digests_only = batch.sections.empty() && !batch.components;
     const std::string& read_key = digests_only ? digests_key : inventory_key;
-    std::vector<Argv> pre;
-    std::vector<std::string> sids;
     for (const auto& entry : batch.series) sids.push_back(series_id(entry.first.key));
     // The report's series by CI: which each CI holds already (and their
     // units) is read first, so only new series and changed units are written.
-    std::vector<std::string> members;
-    std::map<std::string, std::vector<std::size_t>> series_of_ci;
     for (std::size_t i = 0; i < batch.series.size(); ++i) {
       members.push_back(series_member(batch.series[i].first.key));
       series_of_ci[batch.series[i].first.key.ci_id].push_back(i);
@@ -83,8 +263,6 @@ class RedisReportStore final : public Bound<ReportStore> {
     if (!inventory_key.empty()) watch.push_back(read_key);
     // Each series once, grouped by CI. A report that writes to a CI's head
     // changes its hmeta: concurrent writers of one CI abort each other.
-    std::vector<Written> written;
-    std::map<std::string, CiWrites> by_ci;
     {
       std::map<std::string_view, std::size_t> at;
       for (std::size_t i = 0; i < sids.size(); ++i) {
@@ -103,7 +281,7 @@ class RedisReportStore final : public Bound<ReportStore> {
     pre.push_back({"HMGET", agent_key, "last_seen_ms", "last_sequence", "key_hash", "ci_id"});
     pre.push_back(inventory_key.empty() ? Argv{"PING"} : Argv{"HGETALL", read_key});
     for (const CiUpdate& u : batch.cis) pre.push_back({"HGETALL", b_->key("ci", u.id)});
-    const std::size_t meta_at = pre.size();  // per CI: its head's metadata for the report's series
+    p.meta_at = pre.size();  // per CI: its head's metadata for the report's series
     for (const auto& [ci, w] : by_ci) {
       Argv meta{"HMGET", b_->key("hmeta", ci), "seq", "n", "min"};
       for (std::size_t i : w.written) {
@@ -112,7 +290,7 @@ class RedisReportStore final : public Bound<ReportStore> {
       }
       pre.push_back(std::move(meta));
     }
-    const std::size_t known_at = pre.size();  // per CI: ZMSCORE, HMGET, and ZCARD under a bound
+    p.known_at = pre.size();  // per CI: ZMSCORE, HMGET, and ZCARD under a bound
     for (const auto& [ci, indexes] : series_of_ci) {
       Argv scores{"ZMSCORE", b_->key("series", ci)}, units{"HMGET", b_->key("units", ci)};
       for (std::size_t i : indexes) {
@@ -123,24 +301,40 @@ class RedisReportStore final : public Bound<ReportStore> {
       pre.push_back(std::move(units));
       if (batch.max_series > 0) pre.push_back({"ZCARD", b_->key("series", ci)});
     }
-    auto got = c.pipeline(pre);
-    if (!got) return std::move(got).error();
-    for (const Reply& rep : *got)
+    return p;
+  }
+
+  // The report's writes and outcome from its replies (`got`: to its WATCH,
+  // then its reads).
+  core::Result<Planned> plan(Connection& c, Prepared& p, std::span<const Reply> got) {
+    const ReportBatch& batch = *p.batch;
+    const std::string& seen_key = p.seen_key;
+    const std::string& agent_key = p.agent_key;
+    const std::string& inventory_key = p.inventory_key;
+    const std::string& digests_key = p.digests_key;
+    const bool digests_only = p.digests_only;
+    const std::vector<std::string>& sids = p.sids;
+    const std::vector<std::string>& members = p.members;
+    std::vector<Written>& written = p.written;
+    std::map<std::string, CiWrites>& by_ci = p.by_ci;
+    const std::map<std::string, std::vector<std::size_t>>& series_of_ci = p.series_of_ci;
+    const std::size_t meta_at = p.meta_at, known_at = p.known_at;
+    for (const Reply& rep : got)
       if (is_error(rep.get())) return reply_error(rep.get(), "apply report");
     ApplyResult result;
     if (!inventory_key.empty()) {
-      auto held = inventory_from_hash((*got)[3].get());
+      auto held = inventory_from_hash(got[3].get());
       if (!held) return std::move(held).error();
       result.inventory = std::move(*held);
     }
-    const redisReply* agent = (*got)[2].get();
+    const redisReply* agent = got[2].get();
     if (agent->type != REDIS_REPLY_ARRAY || agent->elements != 4 || agent->element[0]->type == REDIS_REPLY_NIL)
       return core::make_error(StoreErrc::invalid, "unknown agent " + batch.agent_id);
     if (!batch.agent_key_hash.empty() &&
         (reply_text(agent->element[2]) != batch.agent_key_hash ||
          reply_text(agent->element[3]) != batch.inventory_ci_id))
       return core::make_error(StoreErrc::changed, "agent " + batch.agent_id + " changed since its key was checked");
-    if ((*got)[1]->type != REDIS_REPLY_NIL) {
+    if (got[1]->type != REDIS_REPLY_NIL) {
       // The first copy may have been refused for want of replicas: this
       // acknowledgement waits for them too. A write of this connection's
       // own is the fence: WAIT counts replicas that have it, and with it
@@ -151,7 +345,7 @@ class RedisReportStore final : public Bound<ReportStore> {
         if (auto st = check_wait(fenced->back().get()); !st) return std::move(st).error();
       }
       result.outcome = ApplyOutcome::duplicate;
-      return std::optional<ApplyResult>{std::move(result)};
+      return Planned{{}, std::move(result)};
     }
     const std::int64_t last_seen = reply_int(agent->element[0]).value_or(0);
     const std::int64_t last_seq = reply_int(agent->element[1]).value_or(0);
@@ -163,10 +357,10 @@ class RedisReportStore final : public Bound<ReportStore> {
       components = std::move(*read);
     }
 
-    std::vector<Argv> tx{{"MULTI"}};
+    std::vector<Argv> tx;
     std::vector<AuditRecord> audit;
     for (std::size_t i = 0; i < batch.cis.size(); ++i) {
-      auto old = ci_from_hash(batch.cis[i].id, (*got)[4 + i].get());
+      auto old = ci_from_hash(batch.cis[i].id, got[4 + i].get());
       if (!old) return std::move(old).error();
       Ci merged = merge_ci(*old, batch.cis[i]);
       if (old->has_value()) {
@@ -186,9 +380,9 @@ class RedisReportStore final : public Bound<ReportStore> {
     }
     std::size_t at = known_at;
     for (const auto& [ci, indexes] : series_of_ci) {
-      const redisReply* scores = (*got)[at++].get();
-      const redisReply* units = (*got)[at++].get();
-      const redisReply* count = batch.max_series > 0 ? (*got)[at++].get() : nullptr;
+      const redisReply* scores = got[at++].get();
+      const redisReply* units = got[at++].get();
+      const redisReply* count = batch.max_series > 0 ? got[at++].get() : nullptr;
       if (scores->type != REDIS_REPLY_ARRAY || scores->elements != indexes.size() || units->type != REDIS_REPLY_ARRAY ||
           units->elements != indexes.size())
         return reply_error(scores, "read the series of " + ci);
@@ -213,7 +407,7 @@ class RedisReportStore final : public Bound<ReportStore> {
     }
     // The samples the series do not hold yet go into their CIs' heads, one
     // entry per CI; their rollups are added when the entry is compacted.
-    if (auto st = find_fresh(c, *got, meta_at, written, by_ci); !st) return std::move(st).error();
+    if (auto st = find_fresh(c, got, meta_at, written, by_ci); !st) return std::move(st).error();
     write_heads(written, by_ci, tx);
     Argv agent_update{"HSET", agent_key, "last_seen_ms", i64(std::max(last_seen, batch.received_at_ms)),
                       "last_sequence", i64(std::max<std::int64_t>(last_seq, static_cast<std::int64_t>(batch.sequence))),
@@ -247,19 +441,7 @@ class RedisReportStore final : public Bound<ReportStore> {
     tx.push_back({"ZADD", seen_key, std::to_string(batch.sequence), std::to_string(batch.sequence)});
     if (batch.sequence > kSeenWindow)
       tx.push_back({"ZREMRANGEBYSCORE", seen_key, "-inf", "(" + std::to_string(batch.sequence - kSeenWindow)});
-    tx.push_back({"EXEC"});
-    const bool wait = b_->options.wait_replicas > 0;
-    if (wait) tx.push_back(wait_command());
-    auto done = c.pipeline(tx);
-    if (!done) return std::move(done).error();
-    const redisReply* exec = (*done)[done->size() - (wait ? 2 : 1)].get();
-    if (is_error(exec)) return reply_error(exec, "apply report");
-    if (exec->type != REDIS_REPLY_ARRAY) return std::optional<ApplyResult>{};
-    for (std::size_t i = 0; i < exec->elements; ++i)
-      if (is_error(exec->element[i])) return reply_error(exec->element[i], "apply report");
-    if (wait)
-      if (auto st = check_wait(done->back().get()); !st) return std::move(st).error();
-    return std::optional<ApplyResult>{std::move(result)};
+    return Planned{std::move(tx), std::move(result)};
   }
 
   Argv wait_command() const {
@@ -282,7 +464,7 @@ class RedisReportStore final : public Bound<ReportStore> {
   // metadata read (reply `meta_at` on, one per CI): samples after the
   // newest time a series holds are new without another read; the others
   // are looked up in the CI's head and in the series' chunks and own head.
-  core::Status find_fresh(Connection& c, const std::vector<Reply>& got, std::size_t meta_at,
+  core::Status find_fresh(Connection& c, std::span<const Reply> got, std::size_t meta_at,
                           std::vector<Written>& written, std::map<std::string, CiWrites>& by_ci) {
     std::vector<std::pair<const std::string*, std::size_t>> look_ups;  // (CI, series)
     for (auto& [ci, cw] : by_ci) {

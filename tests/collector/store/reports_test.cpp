@@ -312,6 +312,50 @@ TYPED_TEST(ReportConformance, ConcurrentReportsAreAllStored) {
   EXPECT_EQ((*ci)->last_seen_ms, kThreads * kPerThread);
 }
 
+// Groups on Redis: reports of different agents that arrive together share a
+// round trip of reads and one MULTI/EXEC; a report from an unknown agent
+// among them fails alone, and every good one is stored once.
+using RedisGroups = OnBackend<RedisBackend>;
+
+TEST_F(RedisGroups, ConcurrentReportsShareTransactionsAndABadOneFailsAlone) {
+  constexpr int kThreads = 32;  // four times the pool's connections: reports queue, and groups form
+  constexpr int kPerThread = 20;
+  for (int t = 1; t < kThreads; ++t) add_agent("agt-" + std::to_string(t), "ci-" + std::to_string(t));
+  std::vector<std::thread> threads;
+  std::atomic<int> good_failed{0}, bad_passed{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        const int seq = i + 1;
+        const bool bad = t == 0;  // thread 0's agent was never enrolled
+        const std::string ci = "ci-" + std::to_string(t);
+        ReportBatch b = report_batch("agt-" + std::to_string(t), static_cast<std::uint64_t>(seq), seq);
+        b.cis.push_back(host_update(ci, "host-" + std::to_string(t), seq));
+        b.series.push_back({SeriesInfo{SeriesKey{ci, "m", {}}, "1"}, {{seq * 1000, double(t)}}});
+        auto r = stores.reports->apply_report(b);
+        if (bad && r) ++bad_passed;
+        if (!bad && (!r || r->outcome != ApplyOutcome::stored)) ++good_failed;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(good_failed.load(), 0);
+  EXPECT_EQ(bad_passed.load(), 0);
+  for (int t = 0; t < kThreads; ++t) {
+    auto samples = stores.series->read_samples(SeriesKey{"ci-" + std::to_string(t), "m", {}}, 0, 1'000'000, 1000);
+    ASSERT_TRUE(samples);
+    ASSERT_EQ(samples->size(), t == 0 ? 0u : static_cast<std::size_t>(kPerThread)) << t;
+    for (const Sample& x : *samples) EXPECT_EQ(x.value, double(t)) << "a report's samples went to its own series";
+  }
+  auto ghost = stores.cmdb->find_ci("ci-0");
+  ASSERT_TRUE(ghost);
+  EXPECT_FALSE(ghost->has_value()) << "the failed reports wrote nothing";
+  const CommitStats stats = stores.reports->commit_stats();
+  EXPECT_EQ(stats.reports, static_cast<std::uint64_t>(kThreads * kPerThread));
+  EXPECT_LT(stats.commits, static_cast<std::uint64_t>((kThreads - 1) * kPerThread))
+      << "reports waiting together were committed together";
+}
+
 // Group commit (SQLite): reports from many threads share transactions; a bad
 // report among them fails alone and every good one is stored.
 TEST(SqliteGroupCommit, ConcurrentReportsShareCommitsAndABadOneFailsAlone) {
