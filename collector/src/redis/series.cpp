@@ -275,7 +275,7 @@ class RedisSeriesStore final : public Bound<SeriesStore> {
     SeriesInfo info;
     std::optional<std::uint64_t> number;  // in its CI's head
   };
-  static constexpr std::size_t kLatestPage = 16;
+  static constexpr std::size_t kLatestPage = 4;  // a report holds every series of its CI: the newest entry mostly settles all
 
   // The newest samples of the series wanted of CIs `cis` into `out`, from
   // their own heads, newest chunks and the CIs' heads read newest entry

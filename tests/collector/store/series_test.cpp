@@ -210,6 +210,27 @@ TYPED_TEST(SeriesStoreTest, TheLatestSampleIsTheNewestTimeNotTheLastToArrive) {
   EXPECT_TRUE(same(only_x->front().sample, {kT0 + 10 * kMin, 1.0}));
 }
 
+// A series silent for a while has its newest sample behind many newer
+// reports of the CI's other series (and the Redis store behind the head's
+// newest entries it reads first).
+TYPED_TEST(SeriesStoreTest, TheLatestSampleOfASilentSeriesIsFoundBehindNewerReports) {
+  const SeriesKey quiet = this->key("quiet"), busy = this->key("busy");
+  for (int i = 0; i < 3; ++i) this->put(quiet, {{kT0 + i * kMin, double(i)}});
+  for (int i = 0; i < 12; ++i) this->put(busy, {{kT0 + (10 + i) * kMin, 100.0 + i}});
+  this->put(quiet, {{kT0 + 3 * kMin, 3.0}, {kT0 + 4 * kMin, 4.0}});  // late, behind the busy series' entries
+  for (int i = 12; i < 20; ++i) this->put(busy, {{kT0 + (10 + i) * kMin, 100.0 + i}});
+  for (const std::int64_t now : {std::int64_t{0}, kT0 + kBlockMs + 2 * kHour}) {  // in the head, then compacted
+    if (now != 0) this->maintain(now);
+    auto latest = this->stores.series->latest_samples("ci-1");
+    ASSERT_TRUE(latest) << latest.error().describe();
+    ASSERT_EQ(latest->size(), 2u);
+    EXPECT_EQ((*latest)[0].series.key, busy);
+    EXPECT_TRUE(same((*latest)[0].sample, {kT0 + 29 * kMin, 119.0}));
+    EXPECT_EQ((*latest)[1].series.key, quiet);
+    EXPECT_TRUE(same((*latest)[1].sample, {kT0 + 4 * kMin, 4.0}));
+  }
+}
+
 TYPED_TEST(SeriesStoreTest, ASeriesTwiceInOneReportIsOneWithItsFirstCopyWinning) {
   ReportBatch b = report_batch("agt-1", ++this->sequence_, kT0);
   b.series.push_back({SeriesInfo{this->key(), "1"}, {{kT0 + 2 * kMin, 0.1}, {kT0, 0.7}}});
