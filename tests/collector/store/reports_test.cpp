@@ -356,6 +356,49 @@ TEST_F(RedisGroups, ConcurrentReportsShareTransactionsAndABadOneFailsAlone) {
       << "reports waiting together were committed together";
 }
 
+// Two collectors on one Redis receive the same reports (agents resending
+// to the other after a timeout): groups of each race the other's on every
+// agent, and each report is stored exactly once, the other copy answered
+// as a duplicate.
+TEST_F(RedisGroups, TwoCollectorsRacingOnTheSameReportsStoreEachOnce) {
+  constexpr int kAgents = 8;
+  constexpr int kReports = 40;
+  for (int a = 1; a <= kAgents; ++a) add_agent("agt-" + std::to_string(a), "ci-" + std::to_string(a));
+  auto other = backends::open_stores(backend.url());
+  ASSERT_TRUE(other) << other.error().describe();
+  std::atomic<int> stored{0}, duplicates{0}, failed{0};
+  std::vector<std::thread> threads;
+  for (Stores* s : {&stores, &*other})
+    for (int a = 1; a <= kAgents; ++a)
+      threads.emplace_back([&, s, a] {
+        for (int i = 1; i <= kReports; ++i) {
+          // The two collectors see an agent's reports in opposite orders.
+          const int seq = s == &stores ? i : kReports + 1 - i;
+          const std::string ci = "ci-" + std::to_string(a);
+          ReportBatch b = report_batch("agt-" + std::to_string(a), static_cast<std::uint64_t>(seq), seq);
+          b.cis.push_back(host_update(ci, "host-" + std::to_string(a), seq));
+          b.series.push_back({SeriesInfo{SeriesKey{ci, "m", {}}, "1"}, {{seq * 1000, double(a)}}});
+          auto r = s->reports->apply_report(b);
+          if (!r) ++failed;
+          else if (r->outcome == ApplyOutcome::stored) ++stored;
+          else ++duplicates;
+        }
+      });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(stored.load(), kAgents * kReports);
+  EXPECT_EQ(duplicates.load(), kAgents * kReports);
+  for (int a = 1; a <= kAgents; ++a) {
+    auto samples = stores.series->read_samples(SeriesKey{"ci-" + std::to_string(a), "m", {}}, 0, 1'000'000, 1000);
+    ASSERT_TRUE(samples);
+    ASSERT_EQ(samples->size(), static_cast<std::size_t>(kReports)) << a;
+    for (const Sample& x : *samples) EXPECT_EQ(x.value, double(a));
+    auto agent = stores.agents->find_agent("agt-" + std::to_string(a));
+    ASSERT_TRUE(agent && agent->has_value());
+    EXPECT_EQ((*agent)->last_sequence, static_cast<std::uint64_t>(kReports));
+  }
+}
+
 // Group commit (SQLite): reports from many threads share transactions; a bad
 // report among them fails alone and every good one is stored.
 TEST(SqliteGroupCommit, ConcurrentReportsShareCommitsAndABadOneFailsAlone) {
