@@ -27,7 +27,9 @@ fi
 if want redis; then
 echo "== catch-up on Redis: $AGENTS agents with $BACKLOG reports each"
 start_redis
+CPU_OF=(--cpu-of "redis=$REDIS_PID")
 collector_run redis "redis://127.0.0.1:$REDIS_PORT/bench"
+unset CPU_OF
 print_redis_memory
 stop_pid "$REDIS_PID"
 fi

@@ -11,7 +11,8 @@
 #   (f) the collector on a Redis with a replica, each report acknowledged
 #       once the replica has it (store_wait_replicas = 1), beside (c).
 # Each collector run ends with fleetsim counting, through the API, the
-# samples stored against those acknowledged. Prints the ratios to (a).
+# samples stored against those acknowledged, and prints the CPU the
+# collector, Redis and fleetsim used per report. Prints the ratios to (a).
 # Usage: packaging/bench-ingest.sh [DURATION] [AGENTS]   (default 20 200)
 # RUNS="a b d" (the environment) runs only those; the default is all six.
 set -euo pipefail
@@ -29,7 +30,7 @@ PORT=$(free_port)
 "$BUILD/tests/bench/bench_bare_http" --port "$PORT" >/dev/null &
 pids+=($!)
 wait_port "$PORT"
-"${SIM[@]}" --bare --url "http://127.0.0.1:$PORT" | tee "$WORK/bare.txt"
+"${SIM[@]}" --bare --url "http://127.0.0.1:$PORT" --cpu-of "bare=${pids[-1]}" | tee "$WORK/bare.txt"
 kill "${pids[-1]}"
 fi
 
@@ -41,7 +42,9 @@ fi
 if want c; then
 echo "== (c) collector on Redis"
 start_redis
+CPU_OF=(--cpu-of "redis=$REDIS_PID")
 collector_run redis "redis://127.0.0.1:$REDIS_PORT/bench"
+unset CPU_OF
 print_redis_memory
 stop_pid "$REDIS_PID"
 fi
@@ -60,7 +63,8 @@ start_collector two "$store"
 first=$COLLECTOR_PORT
 start_collector two "$store"
 "${SIM[@]}" --url "http://127.0.0.1:$first,http://127.0.0.1:$COLLECTOR_PORT" --enrollment-token-file "$WORK/two/enroll" \
-  --verify-token-file "$WORK/two/viewer" | tee "$WORK/two.txt"
+  --verify-token-file "$WORK/two/viewer" --cpu-of "collector1=${pids[-2]}" --cpu-of "collector2=${pids[-1]}" \
+  --cpu-of "redis=$REDIS_PID" | tee "$WORK/two.txt"
 stop_pid "${pids[-1]}"
 stop_pid "${pids[-2]}"
 stop_pid "$REDIS_PID"
@@ -78,8 +82,9 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 COLLECTOR_ARGS=(--store-wait-replicas 1)
+CPU_OF=(--cpu-of "redis=$master_pid" --cpu-of "replica=$replica_pid")
 collector_run wait "redis://127.0.0.1:$master_port/bench"
-unset COLLECTOR_ARGS
+unset COLLECTOR_ARGS CPU_OF
 stop_pid "$replica_pid"
 stop_pid "$master_pid"
 fi

@@ -52,7 +52,9 @@ print_rss() {
 }
 
 # A collector on STORE, its tokens, fleetsim against it (extra arguments go
-# to fleetsim); $1 names the run, its output goes to $WORK/NAME.txt.
+# to fleetsim, and so do those in the array CPU_OF if set, such as
+# --cpu-of redis=PID); $1 names the run, its output goes to $WORK/NAME.txt.
+# fleetsim prints the CPU the collector (and those) used per report.
 collector_run() {
   local name=$1 store=$2
   shift 2
@@ -61,7 +63,8 @@ collector_run() {
   local pid=${pids[-1]} before
   before=$(rss_kb "$pid")
   "${SIM[@]}" --url "http://127.0.0.1:$COLLECTOR_PORT" --enrollment-token-file "$WORK/$name/enroll" \
-    --verify-token-file "$WORK/$name/viewer" "$@" | tee "$WORK/$name.txt"
+    --verify-token-file "$WORK/$name/viewer" --cpu-of "collector=$pid" ${CPU_OF[@]+"${CPU_OF[@]}"} "$@" |
+    tee "$WORK/$name.txt"
   print_rss "$pid" "$before"
   stop_pid "$pid"
 }

@@ -13,13 +13,18 @@
 //   surveyor-fleetsim --url URL[,URL...] --enrollment-token-file FILE [--agents 200]
 //       [--connections 32] [--duration 30s] [--rate 0] [--samples 60]
 //       [--format binary|json] [--ca-file FILE] [--verify-token-file FILE]
-//       [--backlog N]
+//       [--backlog N] [--cpu-of NAME=PID ...]
 //
 // Several URLs (collectors sharing one store) share the connections in
 // turn. --backlog N is the catch-up after an outage: every agent has N
 // reports spooled (no inventory: it was sent before the outage) and sends
 // them one at a time, as the agent does; the run ends when all are
 // acknowledged, and the time it took is the catch-up time.
+//
+// --cpu-of NAME=PID (the collector, Redis) prints the CPU each used over
+// the timed reports, as a share of a core and per report acknowledged,
+// beside fleetsim's own: throughput on a shared machine varies from run to
+// run, the CPU a report costs much less.
 //
 // Paced latencies count from the moment a report was due, not from when it
 // could be sent (no coordinated omission).
@@ -39,8 +44,12 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
+
+#include <unistd.h>
 
 #include "surveyor/agent/inventory/collect.hpp"
 #include "surveyor/core/clock.hpp"
@@ -67,6 +76,34 @@ struct Options {
   int samples = 60;
   bool bare = false;  // against a server that answers 202 to anything: no enrollment, no acks
   int backlog = 0;    // reports each agent has spooled; 0: send for --duration
+  std::vector<std::string> cpu_of;  // NAME=PID: processes whose CPU the timed phase reports
+};
+
+// CPU time (user and system) a process has used so far, from
+// /proc/PID/stat; nullopt when it cannot be read.
+std::optional<double> cpu_seconds(long pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(in, line)) return std::nullopt;
+  const auto close = line.rfind(')');  // the command name may hold spaces and parentheses
+  if (close == std::string::npos) return std::nullopt;
+  std::istringstream rest(line.substr(close + 2));
+  std::string field;
+  unsigned long long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i) {  // fields 3.. after the name; utime is 14, stime 15
+    if (i == 14) utime = std::strtoull(field.c_str(), nullptr, 10);
+    if (i == 15) stime = std::strtoull(field.c_str(), nullptr, 10);
+  }
+  if (!rest) return std::nullopt;
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// The processes named by --cpu-of, and fleetsim itself, with their CPU
+// time at the start of the timed phase.
+struct CpuWatch {
+  std::string name;
+  long pid;
+  double start = 0;
 };
 
 struct Agent {
@@ -161,7 +198,20 @@ int main(int argc, char** argv) {
   app.add_option("--format", o.format, "binary or json")->check(CLI::IsMember({"binary", "json"}));
   app.add_option("--backlog", o.backlog, "reports each agent has spooled after an outage: send them all, then stop")
       ->check(CLI::Range(0, 100000));
+  app.add_option("--cpu-of", o.cpu_of,
+                 "NAME=PID: also print the CPU that process used over the timed reports, per report (repeatable)");
   CLI11_PARSE(app, argc, argv);
+  std::vector<CpuWatch> watched;
+  for (const std::string& w : o.cpu_of) {
+    const auto eq = w.find('=');
+    const long pid = eq == std::string::npos ? 0 : std::strtol(w.c_str() + eq + 1, nullptr, 10);
+    if (pid <= 0 || !cpu_seconds(pid)) {
+      std::fprintf(stderr, "fleetsim: --cpu-of %s: not NAME=PID of a running process\n", w.c_str());
+      return 2;
+    }
+    watched.push_back({w.substr(0, eq), pid});
+  }
+  watched.push_back({"fleetsim", static_cast<long>(getpid())});
   if (!o.bare && o.enrollment_token_file.empty()) {
     std::fprintf(stderr, "fleetsim: --enrollment-token-file is required (or --bare)\n");
     return 2;
@@ -332,6 +382,7 @@ int main(int argc, char** argv) {
   std::size_t next_agent = 0;
   std::uint64_t issued = 0;
   const auto start = Clock::now();
+  for (CpuWatch& w : watched) w.start = cpu_seconds(w.pid).value_or(0);
   const auto end = o.backlog > 0 ? Clock::time_point::max() : start + *duration;
   const auto backlog = static_cast<std::uint64_t>(o.backlog);
   // With a backlog: the next agent with reports left and none on the wire;
@@ -398,6 +449,14 @@ int main(int argc, char** argv) {
     }, asio::detached);
   io.run();
   const double secs = std::chrono::duration<double>(Clock::now() - start).count();
+  std::string cpu_line;  // taken now: the count through the API below is not part of it
+  for (const CpuWatch& w : watched) {
+    const double used = cpu_seconds(w.pid).value_or(w.start) - w.start;
+    char part[160];
+    std::snprintf(part, sizeof part, "%s%s %.0f %% of a core, %.0f us a report", cpu_line.empty() ? "" : "; ",
+                  w.name.c_str(), 100 * used / secs, st.reports > 0 ? 1e6 * used / static_cast<double>(st.reports) : 0.0);
+    cpu_line += part;
+  }
 
   std::sort(st.latency_us.begin(), st.latency_us.end());
   auto pct = [&](double p) {
@@ -421,6 +480,7 @@ int main(int argc, char** argv) {
     errors += n;
   }
   if (errors == 0) std::printf("  errors        none\n");
+  std::printf("  cpu           %s\n", cpu_line.c_str());
 
   if (o.verify_token_file.empty() || o.bare) return 0;
   // Every acknowledged sample must be in the store: count them through the
