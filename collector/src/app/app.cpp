@@ -174,7 +174,7 @@ config::Schema make_schema() {
   s.add({.key = "ingest_threads", .type = Type::integer, .default_value = Value{std::int64_t{16}},
          .description = "threads running agents' reports and enrollments, apart from the others so heavy queries "
                         "cannot starve ingest; they mostly wait for commits, so there are more of them than cores "
-                        "(the reports waiting make the groups of group_commit_max)",
+                        "(the reports waiting make the groups: of group_commit_max on SQLite, of up to 32 on Redis)",
          .validate = positive});
   s.add({.key = "group_commit_max", .type = Type::integer, .default_value = Value{std::int64_t{64}},
          .description = "SQLite: most reports applied in one transaction (one fsync); each is acknowledged after "
