@@ -15,7 +15,7 @@
 #include <set>
 #include <span>
 
-#include "backend.hpp"
+#include "head.hpp"
 
 namespace surveyor::collector::redis {
 
@@ -474,11 +474,9 @@ class RedisReportStore final : public Bound<ReportStore> {
       const auto number = [&]<class T = std::uint64_t>(std::size_t j) -> core::Result<std::optional<T>> {
         const redisReply* r = meta->element[j];
         if (r->type == REDIS_REPLY_NIL) return std::optional<T>{};
-        T v = 0;
-        const char* end = r->str + r->len;
-        if (auto [p, ec] = std::from_chars(r->str, end, v); ec != std::errc() || p != end)
-          return core::make_error(StoreErrc::corrupt, "head metadata of " + ci + " unreadable");
-        return std::optional<T>{v};
+        auto v = head_field<T>(std::string_view(r->str, r->len), ci);
+        if (!v) return std::move(v).error();
+        return std::optional<T>{*v};
       };
       auto seq = number(0);
       auto given = number(1);
