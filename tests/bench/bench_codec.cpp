@@ -2,7 +2,10 @@
 // Bytes per sample of the chunk codec on a JSON-lines dataset
 // ({"host","metric","attrs","ts","value"} per line, as
 // ../shared/bench/gen_series.py writes it), per metric and overall, with
-// encode and decode throughput. Usage: bench_codec DATA.jsonl [BLOCK_HOURS]
+// encode and decode throughput. Usage: bench_codec DATA.jsonl [BLOCK_HOURS [PER_CHUNK]]:
+// with PER_CHUNK, blocks are cut further into chunks of that many samples,
+// the size of a report's samples of one series in a store's head, each
+// encoded with its series' last denominator as the hint, as the stores do.
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
@@ -18,10 +21,11 @@
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: %s DATA.jsonl [BLOCK_HOURS]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s DATA.jsonl [BLOCK_HOURS [PER_CHUNK]]\n", argv[0]);
     return 2;
   }
   const std::int64_t block_ms = (argc > 2 ? std::atoll(argv[2]) : 4) * 3'600'000;
+  const std::size_t per_chunk = argc > 3 ? static_cast<std::size_t>(std::atoll(argv[3])) : 0;
   std::ifstream in(argv[1]);
   std::map<std::string, std::vector<surveyor::codec::Sample>> series;
   std::map<std::string, std::string> metric_of;
@@ -42,13 +46,16 @@ int main(int argc, char** argv) {
   double encode_s = 0, decode_s = 0;
   for (auto& [key, s] : series) {
     std::size_t i = 0;
+    std::int64_t hint = 0;
     while (i < s.size()) {
       const std::int64_t block = s[i].time_ms / block_ms;
       std::size_t j = i;
-      while (j < s.size() && s[j].time_ms / block_ms == block) ++j;
+      while (j < s.size() && s[j].time_ms / block_ms == block && (per_chunk == 0 || j - i < per_chunk)) ++j;
       const auto t0 = std::chrono::steady_clock::now();
       surveyor::codec::ChunkInfo info;
-      const std::string bytes = surveyor::codec::encode_chunk({s.data() + i, j - i}, &info);
+      const std::string bytes = surveyor::codec::encode_chunk({s.data() + i, j - i}, &info, hint);
+      if (per_chunk > 0 && (info.search == surveyor::codec::Search::found || info.search == surveyor::codec::Search::hinted))
+        hint = info.denominator;
       if (!info.rational) ++xor_chunks[metric_of[key]];
       const auto t1 = std::chrono::steady_clock::now();
       auto back = surveyor::codec::decode_chunk(bytes);
@@ -66,12 +73,15 @@ int main(int argc, char** argv) {
       i = j;
     }
   }
-  std::printf("%zu samples, %zu series, %zu chunks of %lld h\n", samples, series.size(), chunks,
+  std::printf("%zu samples, %zu series, %zu chunks of %lld h", samples, series.size(), chunks,
               static_cast<long long>(block_ms / 3'600'000));
+  if (per_chunk > 0) std::printf(" (at most %zu samples each)", per_chunk);
+  std::printf("\n");
   for (const auto& [m, bs] : per_metric)
     std::printf("  %-36s %6.3f bytes/sample (%zu XOR chunks)\n", m.c_str(), double(bs.first) / double(bs.second),
                 xor_chunks[m]);
   std::printf("all: %zu bytes, %.3f bytes/sample\n", total, double(total) / double(samples));
-  std::printf("encode %.1f M samples/s, decode %.1f M samples/s\n", samples / encode_s / 1e6, samples / decode_s / 1e6);
+  std::printf("encode %.2f M samples/s (%.2f us a chunk), decode %.1f M samples/s\n", samples / encode_s / 1e6,
+              encode_s / static_cast<double>(chunks) * 1e6, samples / decode_s / 1e6);
   return 0;
 }

@@ -96,6 +96,64 @@ TEST(Codec, FindsTheExactDenominator) {
   EXPECT_FALSE(info.rational);
 }
 
+// used / total of a size no power of two (blocks of a filesystem): no one
+// value gives the total away, so the codec searches for it; given as the
+// hint, it is found at once, and a wrong or useless hint changes nothing.
+TEST(Codec, ALargeTotalIsSearchedForOnceAndThenHinted) {
+  const double total = 1'000'000'007.0;
+  auto ratios = [&](std::initializer_list<double> shares) {
+    std::vector<double> v;
+    for (double r : shares) v.push_back(std::floor(total * r) / total);
+    return regular(v);
+  };
+  const std::vector<Sample> first = ratios({0.31, 0.42, 0.37, 0.55, 0.61, 0.48});
+  ChunkInfo info;
+  round_trip(first, &info);
+  ASSERT_TRUE(info.rational);
+  EXPECT_EQ(info.search, Search::found);
+  const std::int64_t d = info.denominator;
+  EXPECT_EQ(d, 1'000'000'007);
+  const std::string plain = encode_chunk(first);
+  EXPECT_EQ(encode_chunk(first, &info, d), plain);
+  EXPECT_EQ(info.search, Search::hinted);
+  // The next report's samples, with the hint: the same denominator.
+  const std::vector<Sample> next = ratios({0.33, 0.34, 0.52, 0.29, 0.44, 0.47});
+  ChunkInfo hinted;
+  const std::string bytes = encode_chunk(next, &hinted, d);
+  EXPECT_TRUE(hinted.rational);
+  EXPECT_EQ(hinted.search, Search::hinted);
+  EXPECT_EQ(hinted.denominator, d);
+  auto back = decode_chunk(bytes);
+  ASSERT_TRUE(back) << back.error().describe();
+  EXPECT_TRUE(same_samples(*back, next));
+  // Hints that do not verify, or are out of range, leave the output as it is without one.
+  for (std::int64_t wrong : {d + 1, std::int64_t{7}, std::int64_t{1} << 41}) {
+    EXPECT_EQ(encode_chunk(first, &info, wrong), plain) << wrong;
+    EXPECT_EQ(info.search, Search::found);
+  }
+  // Values that small fractions settle are not searched for, hint or not.
+  std::vector<double> cpu;
+  for (int busy : {893, 1200, 77, 1999}) cpu.push_back(busy / 2000.0);
+  ChunkInfo small;
+  EXPECT_EQ(encode_chunk(regular(cpu), &small, d), encode_chunk(regular(cpu)));
+  EXPECT_EQ(encode_chunk(regular(cpu), &small, -1), encode_chunk(regular(cpu)));
+  EXPECT_TRUE(small.rational);
+  EXPECT_EQ(small.search, Search::not_needed);
+  // Noise: the search fails, and told so, the codec does not search again
+  // and writes what the failed search gave.
+  const std::vector<Sample> noise = regular({M_PI, M_E, std::sqrt(2.0), std::sqrt(3.0)});
+  round_trip(noise, &small);
+  EXPECT_EQ(small.search, Search::failed);
+  EXPECT_EQ(encode_chunk(noise, &small, -1), encode_chunk(noise));
+  EXPECT_EQ(small.search, Search::skipped);
+  // A total past what the search can find (RAM bytes, about 2^34) fails too.
+  const double ram = 16'000'000'000.0 + 4096.0 * 12'345;
+  std::vector<double> used;
+  for (double r : {0.31, 0.42, 0.37, 0.55}) used.push_back(std::floor(ram * r) / ram);
+  round_trip(regular(used), &small);
+  EXPECT_EQ(small.search, Search::failed);
+}
+
 TEST(Codec, ShapedSeriesAreSmall) {
   // 1,440 points of a slowly growing filesystem, 10 s apart.
   std::vector<double> fs;

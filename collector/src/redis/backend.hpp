@@ -57,6 +57,7 @@
 #include "surveyor/codec/chunk.hpp"
 #include "surveyor/collector/redis/redis_stores.hpp"
 #include "surveyor/collector/store/bound.hpp"
+#include "surveyor/collector/store/denominators.hpp"
 #include "surveyor/collector/store/stores.hpp"
 #include "surveyor/core/crypto.hpp"
 
@@ -73,6 +74,9 @@ struct Backend {
              o.timeout, o.max_connections, o.user, o.password, std::move(tunnel)) {}
   RedisOptions options;
   Pool pool;
+  // A series' id hashed -> what the codec learned of its values (a clash
+  // costs one check: hints are verified).
+  store::DenominatorHints denominators;
 
   [[nodiscard]] std::string key(std::string_view kind, std::string_view id = {}) const {
     std::string k = options.prefix + ":" + std::string(kind);

@@ -583,7 +583,10 @@ class RedisReportStore final : public Bound<ReportStore> {
           meta.push_back(std::to_string(w.number));
         }
         if (w.fresh.empty()) continue;
-        codec::append_to_batch(batch, w.number, w.fresh);
+        const std::uint64_t series = std::hash<std::string>{}(w.sid);
+        codec::ChunkInfo info;
+        codec::append_to_batch(batch, w.number, w.fresh, b_->denominators.hint(series), &info);
+        b_->denominators.note(series, info);
         lo = std::min(lo, w.fresh.front().time_ms);
         hi = std::max(hi, w.fresh.back().time_ms);
         meta.push_back(head_newest_field(w.member));

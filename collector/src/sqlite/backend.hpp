@@ -37,6 +37,7 @@
 #include "sqlite_db.hpp"
 #include "wal.hpp"
 #include "surveyor/collector/store/bound.hpp"
+#include "surveyor/collector/store/denominators.hpp"
 #include "surveyor/collector/store/stores.hpp"
 #include "surveyor/core/crypto.hpp"
 
@@ -71,6 +72,9 @@ struct Backend {
   std::unordered_set<std::string> head_loaded;
   // the last CI maintain() visited.
   std::string maintain_cursor;
+  // Not a view of rows (never cleared): series id -> what the codec
+  // learned of its values.
+  store::DenominatorHints denominators;
 
   // Forgets every cache above but the cursor (a rolled-back transaction).
   void clear_caches() {
@@ -135,7 +139,9 @@ core::Status follow_components(Connection& c, std::string_view host_ci, const st
 using RowSamples = std::map<std::int64_t, std::vector<store::Sample>>;
 // Writes one head row for a CI (rolled_up: its rollups are stored already),
 // unless it holds no sample.
-core::Status insert_head_row(Connection& c, std::string_view ci_id, const RowSamples& by_series, bool rolled_up);
+// `hints`: the series' denominators, used and kept (ingest); none elsewhere.
+core::Status insert_head_row(Connection& c, std::string_view ci_id, const RowSamples& by_series, bool rolled_up,
+                             store::DenominatorHints* hints = nullptr);
 // Appends a report's samples (new times only) to the head: one row per CI.
 // A CI its new series would take past `max_series` (0: no bound) fails the
 // call with StoreErrc::limit.

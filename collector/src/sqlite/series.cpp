@@ -472,12 +472,16 @@ core::Status maintain_ci(Connection& c, Backend& b, const std::string& ci_id, co
 
 }  // namespace
 
-core::Status insert_head_row(Connection& c, std::string_view ci_id, const RowSamples& by_series, bool rolled_up) {
+core::Status insert_head_row(Connection& c, std::string_view ci_id, const RowSamples& by_series, bool rolled_up,
+                             store::DenominatorHints* hints) {
   std::string data;
   std::int64_t lo = std::numeric_limits<std::int64_t>::max(), hi = kNoChunk;
   for (const auto& [id, samples] : by_series) {
     if (samples.empty()) continue;
-    codec::append_to_batch(data, static_cast<std::uint64_t>(id), samples);
+    const auto series = static_cast<std::uint64_t>(id);
+    codec::ChunkInfo info;
+    codec::append_to_batch(data, series, samples, hints ? hints->hint(series) : 0, &info);
+    if (hints) hints->note(series, info);
     lo = std::min(lo, samples.front().time_ms);
     hi = std::max(hi, samples.back().time_ms);
   }
@@ -672,7 +676,7 @@ core::Status append_samples(Connection& c, Backend& b,
     for (const auto& [ci_id, n] : added)
       if (auto st = check_series_limit(c, ci_id, n, max_series); !st) return st;
   for (const auto& [ci_id, row] : by_ci) {
-    if (auto st = insert_head_row(c, ci_id, row, false); !st) return st;
+    if (auto st = insert_head_row(c, ci_id, row, false, &b.denominators); !st) return st;
     for (const auto& [id, samples] : row) {
       auto [it, fresh] = b.head_newest.try_emplace(id, samples.back().time_ms);
       if (!fresh) it->second = std::max(it->second, samples.back().time_ms);

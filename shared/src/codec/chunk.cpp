@@ -23,6 +23,7 @@
 #include "surveyor/codec/chunk.hpp"
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cmath>
 #include <cstring>
@@ -159,12 +160,16 @@ class ByteReader {
 
 // The Rice parameter with the fewest bits for these values, and that count.
 // Past the widest value's bit width every quotient is 0 and each larger k
-// only adds bits, so the search stops there.
+// only adds bits, so the search stops there. It stops sooner once no value
+// is escaped: from there on the count is convex in k (each value's
+// z >> k, plus k, falls by ceil((z >> k) / 2) - 1 from k to k + 1, which
+// never grows with k), so once it stops falling it never falls again.
 std::pair<unsigned, std::uint64_t> best_rice(const std::vector<std::uint64_t>& zs) {
   std::pair<unsigned, std::uint64_t> best{0, std::numeric_limits<std::uint64_t>::max()};
   std::uint64_t widest = 0;
   for (std::uint64_t z : zs) widest |= z;
   const unsigned last = std::min(62u, static_cast<unsigned>(std::bit_width(widest)));
+  std::uint64_t before = std::numeric_limits<std::uint64_t>::max();
   for (unsigned k = 0; k <= last; ++k) {
     std::uint64_t bits = 0;
     for (std::uint64_t z : zs) {
@@ -172,6 +177,8 @@ std::pair<unsigned, std::uint64_t> best_rice(const std::vector<std::uint64_t>& z
       bits += q >= kRiceEscape ? kRiceEscape + 64 : q + 1 + k;
     }
     if (bits < best.second) best = {k, bits};
+    if (k > 0 && bits >= before && (widest >> (k - 1)) < kRiceEscape) break;
+    before = bits;
   }
   return best;
 }
@@ -191,6 +198,35 @@ bool small_fraction(double v, std::int64_t& p_out, std::int64_t& q_out) {
   const auto mant = static_cast<Int128>(std::ldexp(m, 53));
   const int shift = 53 - e;  // |v| = mant / 2^shift
   if (shift <= 0 || shift > 120) return false;
+  if (shift < 63) {
+    // The same expansion in 64 bits (most values): a and b fit, and so does
+    // every convergent that passes the bounds; one that overflows 64 bits
+    // fails them as it would in 128.
+    std::uint64_t a = static_cast<std::uint64_t>(mant), b = std::uint64_t{1} << shift;
+    std::uint64_t h1 = 1, h2 = 0, k1 = 0, k2 = 1;
+    while (b != 0) {
+      const std::uint64_t ai = a / b;
+      std::uint64_t h = 0, k = 0;
+      if (__builtin_mul_overflow(ai, h1, &h) || __builtin_add_overflow(h, h2, &h) ||
+          __builtin_mul_overflow(ai, k1, &k) || __builtin_add_overflow(k, k2, &k))
+        return false;
+      if (k > static_cast<std::uint64_t>(kMaxDenominator) || h >= static_cast<std::uint64_t>(kMaxExact)) return false;
+      const double candidate = static_cast<double>(static_cast<std::int64_t>(h)) / static_cast<double>(static_cast<std::int64_t>(k));
+      if (candidate == std::fabs(v)) {
+        p_out = v < 0 ? -static_cast<std::int64_t>(h) : static_cast<std::int64_t>(h);
+        q_out = static_cast<std::int64_t>(k);
+        return true;
+      }
+      const std::uint64_t r = a - ai * b;
+      a = b;
+      b = r;
+      h2 = h1;
+      h1 = h;
+      k2 = k1;
+      k1 = k;
+    }
+    return false;
+  }
   Int128 a = mant, b = static_cast<Int128>(1) << shift;
   Int128 h1 = 1, h2 = 0, k1 = 0, k2 = 1;
   while (b != 0) {
@@ -237,9 +273,29 @@ std::optional<std::int64_t> dyadic_denominator(const std::vector<double>& v) {
 // with W = 2^53 is unusually short in the lattice spanned by
 // (1, W v_1, ..., W v_k) and W e_i; LLL finds short vectors, and their first
 // coordinate is a candidate D. Candidates are verified bit for bit later.
+//
+// The Gram-Schmidt data of row r (its orthogonal part, norm and mu) depends
+// on rows 0..r of the basis only, so it is computed again only for rows
+// from the first one changed since, and only when LLL is about to read
+// them: the same figures, bit for bit, as computing every row after every
+// change, in a fraction of the time. k is at most 7 (as_rationals).
+// Conversions that go through 64 bits when the value fits (exact either
+// way: a long double holds 64 bits of mantissa), rather than the library's
+// slower 128-bit routines.
+long double to_long_double(Int128 x) {
+  constexpr Int128 lo = std::numeric_limits<std::int64_t>::min(), hi = std::numeric_limits<std::int64_t>::max();
+  return x >= lo && x <= hi ? static_cast<long double>(static_cast<std::int64_t>(x)) : static_cast<long double>(x);
+}
+Int128 to_int128(long double whole) {
+  constexpr long double bound = 0x1p63L;
+  return whole > -bound && whole < bound ? static_cast<Int128>(static_cast<std::int64_t>(whole)) : static_cast<Int128>(whole);
+}
+
 std::vector<std::int64_t> lattice_denominators(const std::vector<double>& v) {
+  constexpr std::size_t kMaxDim = 8;
   const std::size_t k = v.size(), dim = k + 1;
-  std::vector<std::vector<Int128>> b(dim, std::vector<Int128>(dim, 0));
+  if (dim > kMaxDim) return {};
+  std::array<std::array<Int128, kMaxDim>, kMaxDim> b{};
   const long double w = std::ldexp(1.0L, 53);
   b[0][0] = 1;
   for (std::size_t i = 0; i < k; ++i) {
@@ -247,43 +303,46 @@ std::vector<std::int64_t> lattice_denominators(const std::vector<double>& v) {
     b[0][i + 1] = static_cast<Int128>(std::llroundl(w * v[i]));
     b[i + 1][i + 1] = static_cast<Int128>(std::llroundl(w));
   }
-  std::vector<std::vector<long double>> mu(dim, std::vector<long double>(dim, 0));
-  std::vector<long double> norm(dim, 0);
-  auto gram_schmidt = [&] {
-    std::vector<std::vector<long double>> star(dim, std::vector<long double>(dim));
-    for (std::size_t i = 0; i < dim; ++i) {
-      for (std::size_t c = 0; c < dim; ++c) star[i][c] = static_cast<long double>(b[i][c]);
+  std::array<std::array<long double, kMaxDim>, kMaxDim> mu{}, star{};
+  std::array<long double, kMaxDim> norm{};
+  std::size_t current = 0;  // rows [0, current) have their Gram-Schmidt data
+  auto orthogonalize_through = [&](std::size_t last) {
+    for (std::size_t i = current; i <= last; ++i) {
+      std::array<long double, kMaxDim> row{};
+      for (std::size_t c = 0; c < dim; ++c) star[i][c] = row[c] = to_long_double(b[i][c]);
       for (std::size_t j = 0; j < i; ++j) {
         long double dot = 0;
-        for (std::size_t c = 0; c < dim; ++c) dot += static_cast<long double>(b[i][c]) * star[j][c];
+        for (std::size_t c = 0; c < dim; ++c) dot += row[c] * star[j][c];
         mu[i][j] = norm[j] > 0 ? dot / norm[j] : 0;
         for (std::size_t c = 0; c < dim; ++c) star[i][c] -= mu[i][j] * star[j][c];
       }
       norm[i] = 0;
       for (std::size_t c = 0; c < dim; ++c) norm[i] += star[i][c] * star[i][c];
     }
+    current = std::max(current, last + 1);
   };
-  gram_schmidt();
   std::size_t i = 1;
   for (int steps = 0; i < dim && steps < 2000; ++steps) {
+    orthogonalize_through(i);
     for (std::size_t j = i; j-- > 0;) {
       const long double q = std::roundl(mu[i][j]);
       if (q == 0) continue;
-      const auto qi = static_cast<Int128>(q);
+      const Int128 qi = to_int128(q);
       for (std::size_t c = 0; c < dim; ++c) b[i][c] -= qi * b[j][c];
-      gram_schmidt();
+      current = i;  // row i changed
+      orthogonalize_through(i);
     }
     if (norm[i] >= (0.99L - mu[i][i - 1] * mu[i][i - 1]) * norm[i - 1]) {
       ++i;
     } else {
       std::swap(b[i], b[i - 1]);
-      gram_schmidt();
+      current = i - 1;  // rows i - 1 and i changed
       i = std::max<std::size_t>(i - 1, 1);
     }
   }
   std::vector<std::int64_t> out;
-  for (const auto& row : b) {
-    const Int128 d = row[0] < 0 ? -row[0] : row[0];
+  for (std::size_t r = 0; r < dim; ++r) {
+    const Int128 d = b[r][0] < 0 ? -b[r][0] : b[r][0];
     if (d > 0 && d <= kMaxDenominator) out.push_back(static_cast<std::int64_t>(d));
   }
   return out;
@@ -312,8 +371,12 @@ bool verify_denominator(std::span<const Sample> s, std::int64_t d, std::vector<s
 
 // The integers n_i with (double)n_i / D == v_i for all i, if there is such a
 // D: whole numbers, exact binary fractions, small fractions (continued
-// fractions), and larger ones (lattice reduction), tried in that order.
-bool as_rationals(std::span<const Sample> s, std::int64_t& denominator, std::vector<std::int64_t>& n) {
+// fractions), the caller's hint, and larger ones (lattice reduction), tried
+// in that order; a negative hint skips the lattice. `search`: how the hint
+// and the lattice went.
+bool as_rationals(std::span<const Sample> s, std::int64_t hint, std::int64_t& denominator, std::vector<std::int64_t>& n,
+                  Search& search) {
+  search = Search::not_needed;
   std::vector<double> distinct;
   for (std::size_t i = 0; i < s.size() && distinct.size() < 7; ++i) {
     if (!std::isfinite(s[i].value)) return false;
@@ -338,9 +401,21 @@ bool as_rationals(std::span<const Sample> s, std::int64_t& denominator, std::vec
   if (lcm > 0) candidates.insert(candidates.begin(), lcm);
   for (std::int64_t d : candidates)
     if (verify_denominator(s, d, n)) return denominator = d, true;
-  if (distinct.size() >= 3)
-    for (std::int64_t d : lattice_denominators(distinct))
-      if (verify_denominator(s, d, n)) return denominator = d, true;
+  if (hint > 0 && hint <= kMaxDenominator && verify_denominator(s, hint, n)) {
+    search = Search::hinted;
+    return denominator = hint, true;
+  }
+  if (distinct.size() < 3) return false;
+  if (hint < 0) {
+    search = Search::skipped;
+    return false;
+  }
+  for (std::int64_t d : lattice_denominators(distinct))
+    if (verify_denominator(s, d, n)) {
+      search = Search::found;
+      return denominator = d, true;
+    }
+  search = Search::failed;
   return false;
 }
 
@@ -368,7 +443,7 @@ const std::error_category& codec_category() {
   return c;
 }
 
-std::string encode_chunk(std::span<const Sample> s, ChunkInfo* info) {
+std::string encode_chunk(std::span<const Sample> s, ChunkInfo* info, std::int64_t denominator_hint) {
   std::string out{kMagic, kVersion};
   put_varint(out, s.size());
   ChunkInfo local;
@@ -395,7 +470,7 @@ std::string encode_chunk(std::span<const Sample> s, ChunkInfo* info) {
 
   std::int64_t d = 0;
   std::vector<std::int64_t> n;
-  const bool rational = as_rationals(s, d, n);
+  const bool rational = as_rationals(s, denominator_hint, d, n, ci.search);
   std::vector<std::uint64_t> zs;
   unsigned kv = 0;
   std::uint8_t method = 0;
@@ -575,8 +650,9 @@ core::Result<std::vector<Sample>> decode_chunk(std::string_view bytes) {
   return out;
 }
 
-void append_to_batch(std::string& batch, std::uint64_t id, std::span<const Sample> samples) {
-  const std::string chunk = encode_chunk(samples);
+void append_to_batch(std::string& batch, std::uint64_t id, std::span<const Sample> samples, std::int64_t denominator_hint,
+                     ChunkInfo* info) {
+  const std::string chunk = encode_chunk(samples, info, denominator_hint);
   put_varint(batch, id);
   put_varint(batch, chunk.size());
   batch += chunk;

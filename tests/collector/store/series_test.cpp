@@ -19,6 +19,7 @@
 
 #include "store/fixture.hpp"
 #include "surveyor/codec/chunk.hpp"
+#include "surveyor/collector/store/denominators.hpp"
 
 namespace surveyor::collector::store {
 namespace {
@@ -142,6 +143,33 @@ TYPED_TEST(SeriesStoreTest, CompactedBlocksReadBackExactly) {
   ASSERT_TRUE(latest);
   ASSERT_EQ(latest->size(), 1u);
   EXPECT_TRUE(same(latest->front().sample, in.back())) << "the newest sample comes from a chunk";
+}
+
+// used / total ratios, as the agent reports them, report after report: the
+// total is searched for once and then hinted (codec/chunk.hpp); when it
+// changes (a resized filesystem) the stale hint fails its check and the
+// search finds the new one. Every value reads back to the bit, before and
+// after compaction.
+TYPED_TEST(SeriesStoreTest, RatiosOfALargeTotalReadBackExactlyReportAfterReport) {
+  std::vector<Sample> in;
+  std::mt19937_64 rng(11);
+  double blocks = 1'000'000'007.0;
+  for (int report = 0; report < 24; ++report) {
+    if (report == 12) blocks = 999'999'937.0;
+    std::vector<Sample> part;
+    for (int i = 0; i < 6; ++i) {
+      const std::int64_t t = kT0 + (report * 6 + i) * 10'000;
+      part.push_back({t, std::floor(blocks * (0.5 + static_cast<double>(rng() % 1000) / 10'000.0)) / blocks});
+    }
+    in.insert(in.end(), part.begin(), part.end());
+    this->put(this->key("system.filesystem.utilization"), part);
+    codec::ChunkInfo info;
+    (void)codec::encode_chunk(part, &info);
+    ASSERT_TRUE(info.rational && info.search == codec::Search::found) << "report " << report << ": the data must need the search";
+  }
+  EXPECT_TRUE(same_samples(in, this->read(this->key("system.filesystem.utilization"))));
+  EXPECT_EQ(this->maintain(kT0 + 2 * kBlockMs + kHour).blocks_compacted, 1u);
+  EXPECT_TRUE(same_samples(in, this->read(this->key("system.filesystem.utilization"))));
 }
 
 TYPED_TEST(SeriesStoreTest, LateSamplesLandInPlaceAndDuplicatesAreIgnored) {
@@ -529,6 +557,46 @@ struct SqliteFile {
   const SeriesKey k{"ci-1", "m", {}};
   std::optional<Stores> s;
 };
+
+TEST(DenominatorHints, KeepWhatTheSearchLearnedAndStayBounded) {
+  DenominatorHints hints(3);
+  codec::ChunkInfo found;
+  found.rational = true;
+  found.search = codec::Search::found;
+  found.denominator = 1'000'003;
+  codec::ChunkInfo hinted = found, not_needed = found, failed, skipped;
+  hinted.search = codec::Search::hinted;
+  not_needed.search = codec::Search::not_needed;
+  not_needed.denominator = 100;
+  failed.search = codec::Search::failed;
+  skipped.search = codec::Search::skipped;
+  EXPECT_EQ(hints.hint(1), 0);
+  hints.note(1, found);
+  EXPECT_EQ(hints.hint(1), 1'000'003);
+  hints.note(1, not_needed);  // a constant stretch says nothing of the D
+  EXPECT_EQ(hints.hint(1), 1'000'003);
+  hints.note(2, not_needed);
+  EXPECT_EQ(hints.hint(2), 0);
+  // A failed search is skipped for the next kSkips entries, then run again.
+  hints.note(1, failed);
+  for (std::int64_t i = 0; i < DenominatorHints::kSkips; ++i) {
+    EXPECT_EQ(hints.hint(1), -1) << i;
+    hints.note(1, skipped);
+  }
+  EXPECT_EQ(hints.hint(1), 0);
+  hints.note(1, hinted);
+  EXPECT_EQ(hints.hint(1), 1'000'003);
+  // Bounded: full, it is forgotten whole.
+  DenominatorHints few(3);
+  for (std::uint64_t id = 10; id < 13; ++id) few.note(id, found);
+  EXPECT_EQ(few.size(), 3u);
+  few.note(10, found);  // known: kept in place
+  EXPECT_EQ(few.size(), 3u);
+  few.note(20, found);
+  EXPECT_EQ(few.size(), 1u);
+  EXPECT_EQ(few.hint(20), 1'000'003);
+  EXPECT_EQ(few.hint(10), 0);
+}
 
 TEST(SqliteSeriesStore, DamagedChunkIsReportedAndIngestGoesOn) {
   SqliteFile f;

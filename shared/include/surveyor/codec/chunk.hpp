@@ -22,7 +22,17 @@ struct Sample {
   double value = 0;
 };
 
-// How a chunk came out; for benchmarks and tests.
+// How the search for a large common denominator went (see encode_chunk).
+enum class Search : std::uint8_t {
+  not_needed,  // settled without it: XOR for non-finite values or fewer than 3 distinct ones, or a small D
+  hinted,      // the hint was D
+  found,       // the lattice found D
+  failed,      // the lattice ran and found none: XOR
+  skipped,     // the hint said not to run it: XOR
+};
+
+// How a chunk came out: for benchmarks and tests, and for the hint a
+// series' next chunk is encoded with.
 struct ChunkInfo {
   std::size_t count = 0;
   std::int64_t time_unit_ms = 0;  // the timestamps' common step
@@ -30,11 +40,22 @@ struct ChunkInfo {
   std::int64_t denominator = 0;   // D
   std::int64_t factor = 0;        // the integers' common step
   int method = 0;                 // 0 offset, 1 delta, 2 delta of delta; -1 for XOR
+  Search search = Search::not_needed;
 };
 
 // Encodes samples (times strictly increasing) losslessly, bit for bit,
 // NaN, infinities and -0.0 included. See chunk.cpp for the format.
-[[nodiscard]] std::string encode_chunk(std::span<const Sample> samples, ChunkInfo* info = nullptr);
+//
+// Ratios such as used/total share a denominator D (the total) too large to
+// be read off one value; a lattice search finds it (up to about 2^30) at
+// many times the cost of the rest of the encoding, or fails. A series'
+// chunks tend to share their D, or to fail alike, so `denominator_hint`
+// carries what its last chunk learned: > 0, a D to try before searching
+// (verified bit for bit like every D: a stale one costs one check); < 0,
+// the search failed last time: values no cheaper way settles are XOR-coded
+// without it. 0, or a hint that does not apply, gives the output of no hint.
+[[nodiscard]] std::string encode_chunk(std::span<const Sample> samples, ChunkInfo* info = nullptr,
+                                       std::int64_t denominator_hint = 0);
 
 // Decodes a chunk. The bytes may be damaged (they come from a store): every
 // count and length is checked against what the bytes can hold, so bad input
@@ -49,8 +70,10 @@ struct BatchEntry {
   std::string_view chunk;  // into the batch's bytes: decode_chunk reads it
 };
 
-// Appends an entry holding `samples` (times strictly increasing) to `batch`.
-void append_to_batch(std::string& batch, std::uint64_t id, std::span<const Sample> samples);
+// Appends an entry holding `samples` (times strictly increasing) to `batch`,
+// encoded as encode_chunk does (with its hint, and telling how in `info`).
+void append_to_batch(std::string& batch, std::uint64_t id, std::span<const Sample> samples,
+                     std::int64_t denominator_hint = 0, ChunkInfo* info = nullptr);
 
 // The entries of a batch, in order, their chunks not yet decoded. The bytes
 // come from a store: a length past the end, a truncated varint or a batch
