@@ -157,6 +157,16 @@ std::vector<wire::Series> series_for(std::uint64_t sequence, int samples, std::i
       double v = noise;
       if (s.unit == "By") v = std::floor(1e9 + noise * 1e8 + static_cast<double>(sequence) * 4096);
       if (metric == "system.processes.count") v = std::floor(150 + noise * 20);
+      // As the agent computes them: used / total of a size that is no power
+      // of two (bytes of RAM, blocks of a filesystem), different per host.
+      if (metric == "system.memory.utilization") {
+        const double total = 16'000'000'000.0 + static_cast<double>(seed % 1'000'003) * 4096;
+        v = std::floor(total * (0.3 + 0.4 * noise)) / total;
+      }
+      if (metric == "system.filesystem.utilization") {
+        const double blocks = 25'000'000.0 + static_cast<double>(seed % 999'983);
+        v = std::floor(blocks * (0.5 + 0.1 * noise)) / blocks;
+      }
       s.points.push_back({t, v});
     }
     out.push_back(std::move(s));
