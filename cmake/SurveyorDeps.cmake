@@ -32,6 +32,13 @@ pkg_check_modules(NETTLE REQUIRED IMPORTED_TARGET nettle>=3.8)
 # RE2 (libre2-dev): the process check's patterns, matched in linear time on
 # command lines any local user controls.
 pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)
+# jemalloc (libjemalloc-dev): the collector's allocator. Its threads hand
+# requests, reports and store replies to one another, and glibc's malloc
+# spends an eighth of the collector's CPU on that traffic (docs/benchmarks.md).
+# Not with the sanitizers, which bring their own allocator.
+if(SURVEYOR_JEMALLOC AND NOT SURVEYOR_SANITIZE AND NOT SURVEYOR_FUZZ)
+  pkg_check_modules(JEMALLOC REQUIRED IMPORTED_TARGET jemalloc>=5.2)
+endif()
 
 if(SURVEYOR_BUILD_TESTS OR SURVEYOR_FUZZ)
   find_package(GTest 1.12 CONFIG REQUIRED)

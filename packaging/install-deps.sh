@@ -9,7 +9,7 @@ build_pkgs=(
   g++ cmake ninja-build ccache pkg-config make
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libcereal-dev libhwloc-dev libhiredis-dev libsqlite3-dev nettle-dev zlib1g-dev libre2-dev libssl-dev
-  libmbedtls-dev
+  libmbedtls-dev libjemalloc-dev
   libtomlplusplus-dev libspdlog-dev libcli11-dev libhowardhinnant-date-dev
 )
 test_pkgs=(libgtest-dev libgmock-dev libbenchmark-dev redis-server redis-tools hwloc procps util-linux iproute2 openssl
