@@ -183,6 +183,36 @@ std::pair<unsigned, std::uint64_t> best_rice(const std::vector<std::uint64_t>& z
   return best;
 }
 
+// The continued fraction of a/b (= |v|) until a convergent h/k gives v
+// back: in 64 bits when a and b fit (most values), else in 128. A
+// convergent that overflows the type is past the bounds either way.
+template <class U>
+bool convergent_of(U a, U b, double v, std::int64_t& p_out, std::int64_t& q_out) {
+  U h1 = 1, h2 = 0, k1 = 0, k2 = 1;
+  while (b != 0) {
+    const U ai = a / b;
+    U h = 0, k = 0;
+    if (__builtin_mul_overflow(ai, h1, &h) || __builtin_add_overflow(h, h2, &h) || __builtin_mul_overflow(ai, k1, &k) ||
+        __builtin_add_overflow(k, k2, &k))
+      return false;
+    if (k > static_cast<U>(kMaxDenominator) || h >= static_cast<U>(kMaxExact)) return false;
+    const auto hh = static_cast<std::int64_t>(h), kk = static_cast<std::int64_t>(k);
+    if (static_cast<double>(hh) / static_cast<double>(kk) == std::fabs(v)) {
+      p_out = v < 0 ? -hh : hh;
+      q_out = kk;
+      return true;
+    }
+    const U r = a - ai * b;
+    a = b;
+    b = r;
+    h2 = h1;
+    h1 = h;
+    k2 = k1;
+    k1 = k;
+  }
+  return false;
+}
+
 // v as an exact fraction p/q with q <= kMaxDenominator, if the double
 // division p/q gives v back; continued fractions on v's exact binary value.
 bool small_fraction(double v, std::int64_t& p_out, std::int64_t& q_out) {
@@ -198,56 +228,9 @@ bool small_fraction(double v, std::int64_t& p_out, std::int64_t& q_out) {
   const auto mant = static_cast<Int128>(std::ldexp(m, 53));
   const int shift = 53 - e;  // |v| = mant / 2^shift
   if (shift <= 0 || shift > 120) return false;
-  if (shift < 63) {
-    // The same expansion in 64 bits (most values): a and b fit, and so does
-    // every convergent that passes the bounds; one that overflows 64 bits
-    // fails them as it would in 128.
-    std::uint64_t a = static_cast<std::uint64_t>(mant), b = std::uint64_t{1} << shift;
-    std::uint64_t h1 = 1, h2 = 0, k1 = 0, k2 = 1;
-    while (b != 0) {
-      const std::uint64_t ai = a / b;
-      std::uint64_t h = 0, k = 0;
-      if (__builtin_mul_overflow(ai, h1, &h) || __builtin_add_overflow(h, h2, &h) ||
-          __builtin_mul_overflow(ai, k1, &k) || __builtin_add_overflow(k, k2, &k))
-        return false;
-      if (k > static_cast<std::uint64_t>(kMaxDenominator) || h >= static_cast<std::uint64_t>(kMaxExact)) return false;
-      const double candidate = static_cast<double>(static_cast<std::int64_t>(h)) / static_cast<double>(static_cast<std::int64_t>(k));
-      if (candidate == std::fabs(v)) {
-        p_out = v < 0 ? -static_cast<std::int64_t>(h) : static_cast<std::int64_t>(h);
-        q_out = static_cast<std::int64_t>(k);
-        return true;
-      }
-      const std::uint64_t r = a - ai * b;
-      a = b;
-      b = r;
-      h2 = h1;
-      h1 = h;
-      k2 = k1;
-      k1 = k;
-    }
-    return false;
-  }
-  Int128 a = mant, b = static_cast<Int128>(1) << shift;
-  Int128 h1 = 1, h2 = 0, k1 = 0, k2 = 1;
-  while (b != 0) {
-    const Int128 ai = a / b;
-    const Int128 h = ai * h1 + h2, k = ai * k1 + k2;
-    if (k > kMaxDenominator || h >= kMaxExact) return false;
-    const double candidate = static_cast<double>(static_cast<std::int64_t>(h)) / static_cast<double>(static_cast<std::int64_t>(k));
-    if (candidate == std::fabs(v)) {
-      p_out = static_cast<std::int64_t>(v < 0 ? -h : h);
-      q_out = static_cast<std::int64_t>(k);
-      return true;
-    }
-    const Int128 r = a - ai * b;
-    a = b;
-    b = r;
-    h2 = h1;
-    h1 = h;
-    k2 = k1;
-    k1 = k;
-  }
-  return false;
+  if (shift < 63)
+    return convergent_of<std::uint64_t>(static_cast<std::uint64_t>(mant), std::uint64_t{1} << shift, v, p_out, q_out);
+  return convergent_of<Int128>(mant, static_cast<Int128>(1) << shift, v, p_out, q_out);
 }
 
 bool same_bits(double a, double b) { return std::bit_cast<std::uint64_t>(a) == std::bit_cast<std::uint64_t>(b); }
