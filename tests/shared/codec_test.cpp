@@ -255,6 +255,12 @@ TEST(Codec, BatchesSplitIntoTheirEntriesAndRefuseBadFraming) {
   auto second = decode_chunk((*entries)[1].chunk);
   ASSERT_TRUE(second);
   EXPECT_TRUE(same_samples(*second, b));
+  // A chunk encoded before the batch was started makes the same bytes.
+  std::string again;
+  append_chunk_to_batch(again, 3, encode_chunk(a));
+  append_to_batch(again, 300, b);
+  append_chunk_to_batch(again, 4, encode_chunk({}));
+  EXPECT_EQ(again, batch);
   auto empty = split_batch("");
   ASSERT_TRUE(empty);
   EXPECT_TRUE(empty->empty());

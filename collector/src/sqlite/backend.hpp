@@ -72,8 +72,8 @@ struct Backend {
   std::unordered_set<std::string> head_loaded;
   // the last CI maintain() visited.
   std::string maintain_cursor;
-  // Not a view of rows (never cleared): series id -> what the codec
-  // learned of its values.
+  // Not a view of rows (never cleared), used outside the writer lock:
+  // hash of a series' identity -> what the codec learned of its values.
   store::DenominatorHints denominators;
 
   // Forgets every cache above but the cursor (a rolled-back transaction).
@@ -138,16 +138,28 @@ core::Status follow_components(Connection& c, std::string_view host_ci, const st
 // The samples of one head row: series id -> samples (sorted, unique).
 using RowSamples = std::map<std::int64_t, std::vector<store::Sample>>;
 // Writes one head row for a CI (rolled_up: its rollups are stored already),
-// unless it holds no sample.
-// `hints`: the series' denominators, used and kept (ingest); none elsewhere.
+// unless it holds no sample. A series found in `encoded` takes that chunk
+// (encode_chunk of its samples, made already); the others are encoded here.
 core::Status insert_head_row(Connection& c, std::string_view ci_id, const RowSamples& by_series, bool rolled_up,
-                             store::DenominatorHints* hints = nullptr);
+                             const std::map<std::int64_t, std::string_view>* encoded = nullptr);
+
+using ReportSeries = std::vector<std::pair<store::SeriesInfo, std::vector<store::Sample>>>;
+// What a report's series need that the writer does not: worked out on the
+// report's own thread before it waits for the writer, so that the writer,
+// which applies one report at a time, only reads and writes rows.
+struct PreparedSeries {
+  std::string attributes;            // labels_to_json
+  std::string identity;              // the key of Backend::series_ids
+  std::vector<store::Sample> sorted; // merge_samples: sorted, one sample a time
+  std::string chunk;                 // encode_chunk(sorted), with the series' denominator hint
+};
+// One for each of `series`, in order. Throws only bad_alloc.
+std::vector<PreparedSeries> prepare_series(Backend& b, const ReportSeries& series);
 // Appends a report's samples (new times only) to the head: one row per CI.
-// A CI its new series would take past `max_series` (0: no bound) fails the
-// call with StoreErrc::limit.
-core::Status append_samples(Connection& c, Backend& b,
-                            const std::vector<std::pair<store::SeriesInfo, std::vector<store::Sample>>>& series,
-                            std::size_t max_series);
+// `prepared` is prepare_series(b, series). A CI its new series would take
+// past `max_series` (0: no bound) fails the call with StoreErrc::limit.
+core::Status append_samples(Connection& c, Backend& b, const ReportSeries& series,
+                            const std::vector<PreparedSeries>& prepared, std::size_t max_series);
 // A CI's inventory sections; without their data (only states and digests,
 // read without the data's overflow pages) when `with_data` is false.
 core::Result<std::vector<store::InventorySection>> load_inventory(Connection& c, std::string_view ci_id,

@@ -7,10 +7,13 @@
 // group returns only once the commit holding it is on the disk. With
 // synchronous = FULL the group commits without the fsync and hands the
 // writer to the next group at once; the WAL is then synced outside the
-// writer (wal.hpp), one sync for every commit made before it began.
+// writer (wal.hpp), one sync for every commit made before it began. What
+// needs no row (the series' head chunks encoded) is done before a report
+// queues for the writer.
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <new>
 
 #include "backend.hpp"
 
@@ -22,6 +25,11 @@ class SqliteReportStore final : public Bound<ReportStore> {
 
   core::Result<ApplyResult> apply_report(const ReportBatch& batch) override {
     Waiter me{&batch};
+    try {  // on this thread, beside the writer: it applies one report at a time
+      me.prepared = prepare_series(*b_, batch.series);
+    } catch (const std::bad_alloc&) {
+      return core::make_error(StoreErrc::unavailable, "out of memory preparing a report");
+    }
     std::unique_lock lock(mu_);
     queue_.push_back(&me);
     if (!leading_) {
@@ -102,6 +110,7 @@ class SqliteReportStore final : public Bound<ReportStore> {
  private:
   struct Waiter {
     const ReportBatch* batch;
+    std::vector<PreparedSeries> prepared;              // of batch->series
     std::optional<core::Result<ApplyResult>> result;  // set under mu_
     bool lead = false;                                 // set under mu_
     std::condition_variable cv;
@@ -122,7 +131,7 @@ class SqliteReportStore final : public Bound<ReportStore> {
     if (!tx) return std::move(tx).error();
     for (std::size_t i = 0; i < group.size(); ++i) {
       if (auto sp = step_cached(c, "SAVEPOINT report"); !sp) return sp;
-      core::Result<ApplyResult> r = apply(c, *group[i]->batch);
+      core::Result<ApplyResult> r = apply(c, *group[i]->batch, group[i]->prepared);
       if (!r) {
         rolled_back = true;
         if (auto back = c.exec("ROLLBACK TO report"); !back) return back;
@@ -183,7 +192,7 @@ class SqliteReportStore final : public Bound<ReportStore> {
   bool leading_ = false;       // a group is being applied, or its leader chosen
   bool gathering_ = false;
 
-  core::Result<ApplyResult> apply(Connection& c, const ReportBatch& batch) {
+  core::Result<ApplyResult> apply(Connection& c, const ReportBatch& batch, const std::vector<PreparedSeries>& prepared) {
     const auto seq = static_cast<std::int64_t>(batch.sequence);
     ApplyResult result;
     if (!batch.agent_key_hash.empty()) {
@@ -214,7 +223,7 @@ class SqliteReportStore final : public Bound<ReportStore> {
       if (*seen) continue;
       if (auto ci = upsert_in(c, u); !ci) return std::move(ci).error();
     }
-    if (auto st = append_samples(c, *b_, batch.series, batch.max_series); !st) return std::move(st).error();
+    if (auto st = append_samples(c, *b_, batch.series, prepared, batch.max_series); !st) return std::move(st).error();
     {
       SURVEYOR_TRY_STMT(upd, c,
                         "UPDATE agents SET last_seen_ms = MAX(last_seen_ms, ?2), "

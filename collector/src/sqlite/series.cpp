@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Capacity series on SQLite: the head (a row per report and CI), compressed
 // chunks, hourly rollups, maintenance.
+#include <functional>
 #include <map>
 
 #include "backend.hpp"
@@ -240,9 +241,9 @@ core::Status load_head_newest(Connection& c, Backend& b, const std::string& ci_i
 // copies of one time in the report, the first): times after all the series
 // holds are new at once; older ones are looked up in the chunk of their
 // block and in the head.
+// `sorted`: sorted, one sample a time (merge_samples).
 core::Result<std::vector<Sample>> fresh_samples(Connection& c, Backend& b, const std::string& ci_id, std::int64_t id,
-                                                const std::vector<Sample>& samples) {
-  std::vector<Sample> sorted = merge_samples({}, samples);
+                                                const std::vector<Sample>& sorted) {
   if (sorted.empty()) return sorted;
   auto end = chunk_end_of(c, b, id);
   if (!end) return std::move(end).error();
@@ -282,10 +283,10 @@ core::Result<std::vector<Sample>> fresh_samples(Connection& c, Backend& b, const
 
 // The series' row id, its row written when it is new (`created` set) or its
 // unit changed.
-core::Result<std::int64_t> series_id_for(Connection& c, Backend& b, const SeriesInfo& info, bool& created) {
+// `attrs` and `identity` as prepare_series gives them.
+core::Result<std::int64_t> series_id_for(Connection& c, Backend& b, const SeriesInfo& info, const std::string& attrs,
+                                         const std::string& identity, bool& created) {
   created = false;
-  const std::string attrs = labels_to_json(info.key.attributes);
-  const std::string identity = series_identity(info.key, attrs);
   // A known series with an unchanged unit needs no write.
   if (auto it = b.series_ids.find(identity); it != b.series_ids.end() && it->second.second == info.unit)
     return it->second.first;
@@ -473,15 +474,17 @@ core::Status maintain_ci(Connection& c, Backend& b, const std::string& ci_id, co
 }  // namespace
 
 core::Status insert_head_row(Connection& c, std::string_view ci_id, const RowSamples& by_series, bool rolled_up,
-                             store::DenominatorHints* hints) {
+                             const std::map<std::int64_t, std::string_view>* encoded) {
   std::string data;
   std::int64_t lo = std::numeric_limits<std::int64_t>::max(), hi = kNoChunk;
   for (const auto& [id, samples] : by_series) {
     if (samples.empty()) continue;
     const auto series = static_cast<std::uint64_t>(id);
-    codec::ChunkInfo info;
-    codec::append_to_batch(data, series, samples, hints ? hints->hint(series) : 0, &info);
-    if (hints) hints->note(series, info);
+    if (const auto it = encoded ? encoded->find(id) : std::map<std::int64_t, std::string_view>::const_iterator{};
+        encoded && it != encoded->end())
+      codec::append_chunk_to_batch(data, series, it->second);
+    else
+      codec::append_to_batch(data, series, samples);
     lo = std::min(lo, samples.front().time_ms);
     hi = std::max(hi, samples.back().time_ms);
   }
@@ -655,28 +658,58 @@ class SqliteSeriesStore final : public Bound<SeriesStore> {
   }
 };
 
-core::Status append_samples(Connection& c, Backend& b,
-                            const std::vector<std::pair<SeriesInfo, std::vector<Sample>>>& series,
-                            std::size_t max_series) {
-  std::map<std::string_view, RowSamples> by_ci;
-  std::map<std::string_view, std::size_t> added;  // new series per CI
+std::vector<PreparedSeries> prepare_series(Backend& b, const ReportSeries& series) {
+  std::vector<PreparedSeries> out;
+  out.reserve(series.size());
   for (const auto& [info, samples] : series) {
+    PreparedSeries& p = out.emplace_back();
+    p.attributes = labels_to_json(info.key.attributes);
+    p.identity = series_identity(info.key, p.attributes);
+    p.sorted = merge_samples({}, samples);
+    if (p.sorted.empty()) continue;
+    const std::uint64_t hash = std::hash<std::string>{}(p.identity);
+    codec::ChunkInfo how;
+    p.chunk = codec::encode_chunk(p.sorted, &how, b.denominators.hint(hash));
+    b.denominators.note(hash, how);
+  }
+  return out;
+}
+
+core::Status append_samples(Connection& c, Backend& b, const ReportSeries& series,
+                            const std::vector<PreparedSeries>& prepared, std::size_t max_series) {
+  if (prepared.size() != series.size())
+    return core::make_error(StoreErrc::invalid, "the report's series were not prepared");
+  std::map<std::string_view, RowSamples> by_ci;
+  // The chunks made already, of series whose samples are all fresh and
+  // appear once in the report: the others are encoded with their head row.
+  std::map<std::string_view, std::map<std::int64_t, std::string_view>> encoded;
+  std::map<std::string_view, std::size_t> added;  // new series per CI
+  for (std::size_t i = 0; i < series.size(); ++i) {
+    const SeriesInfo& info = series[i].first;
+    const PreparedSeries& p = prepared[i];
     bool created = false;
-    auto id = series_id_for(c, b, info, created);
+    auto id = series_id_for(c, b, info, p.attributes, p.identity, created);
     if (!id) return std::move(id).error();
     if (created) ++added[info.key.ci_id];
-    auto fresh = fresh_samples(c, b, info.key.ci_id, *id, samples);
+    auto fresh = fresh_samples(c, b, info.key.ci_id, *id, p.sorted);
     if (!fresh) return std::move(fresh).error();
     if (fresh->empty()) continue;
     std::vector<Sample>& row = by_ci[info.key.ci_id][*id];
-    if (row.empty()) row = std::move(*fresh);
-    else row = merge_samples(std::move(row), *fresh);  // a series twice in one report: the first copy wins
+    auto& chunks = encoded[info.key.ci_id];
+    if (row.empty()) {
+      // fresh is a part of sorted: of the same size, it is all of it.
+      if (fresh->size() == p.sorted.size()) chunks.emplace(*id, p.chunk);
+      row = std::move(*fresh);
+    } else {
+      chunks.erase(*id);
+      row = merge_samples(std::move(row), *fresh);  // a series twice in one report: the first copy wins
+    }
   }
   if (max_series > 0)
     for (const auto& [ci_id, n] : added)
       if (auto st = check_series_limit(c, ci_id, n, max_series); !st) return st;
   for (const auto& [ci_id, row] : by_ci) {
-    if (auto st = insert_head_row(c, ci_id, row, false, &b.denominators); !st) return st;
+    if (auto st = insert_head_row(c, ci_id, row, false, &encoded[ci_id]); !st) return st;
     for (const auto& [id, samples] : row) {
       auto [it, fresh] = b.head_newest.try_emplace(id, samples.back().time_ms);
       if (!fresh) it->second = std::max(it->second, samples.back().time_ms);

@@ -635,7 +635,10 @@ core::Result<std::vector<Sample>> decode_chunk(std::string_view bytes) {
 
 void append_to_batch(std::string& batch, std::uint64_t id, std::span<const Sample> samples, std::int64_t denominator_hint,
                      ChunkInfo* info) {
-  const std::string chunk = encode_chunk(samples, info, denominator_hint);
+  append_chunk_to_batch(batch, id, encode_chunk(samples, info, denominator_hint));
+}
+
+void append_chunk_to_batch(std::string& batch, std::uint64_t id, std::string_view chunk) {
   put_varint(batch, id);
   put_varint(batch, chunk.size());
   batch += chunk;

@@ -74,6 +74,9 @@ struct BatchEntry {
 // encoded as encode_chunk does (with its hint, and telling how in `info`).
 void append_to_batch(std::string& batch, std::uint64_t id, std::span<const Sample> samples,
                      std::int64_t denominator_hint = 0, ChunkInfo* info = nullptr);
+// Appends an entry holding a chunk encode_chunk made already (elsewhere,
+// before the batch was started).
+void append_chunk_to_batch(std::string& batch, std::uint64_t id, std::string_view chunk);
 
 // The entries of a batch, in order, their chunks not yet decoded. The bytes
 // come from a store: a length past the end, a truncated varint or a batch
