@@ -4,6 +4,8 @@
 // sections. Shared by the domain stores, which compose them in one MULTI.
 #include "backend.hpp"
 
+#include <boost/json/monotonic_resource.hpp>
+
 namespace surveyor::collector::redis {
 
 std::map<std::string, std::string> hash_of(const redisReply* r) {
@@ -336,9 +338,13 @@ std::string section_record(const InventorySection& s) {
 core::Result<std::vector<InventorySection>> inventory_from_hash(const redisReply* r) {
   if (is_error(r)) return reply_error(r, "read inventory");
   std::vector<InventorySection> out;
+  // Each record's parsed value lives only in the loop: its memory comes
+  // from a buffer on the stack, and larger ones (data) from blocks freed with it.
+  unsigned char buffer[4096];
   for (const auto& [name, record] : hash_of(r)) {
+    boost::json::monotonic_resource scratch(buffer, sizeof buffer);
     boost::system::error_code ec;
-    auto v = boost::json::parse(record, ec);
+    auto v = boost::json::parse(record, ec, &scratch);
     if (ec || !v.is_object()) return core::make_error(StoreErrc::corrupt, "inventory section " + name + " unreadable");
     const auto& o = v.get_object();
     auto str = [&o](const char* k) {

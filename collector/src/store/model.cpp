@@ -6,6 +6,7 @@
 #include "surveyor/core/names.hpp"
 #include "surveyor/json/parse.hpp"
 
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -50,8 +51,12 @@ std::string attrs_to_json(const AttrMap& m) {
 }
 
 core::Result<AttrMap> attrs_from_json(std::string_view text) {
+  // The parsed value lives only here: its memory is taken from a buffer on
+  // the stack (then from blocks freed with it), not from malloc piece by piece.
+  unsigned char buffer[4096];
+  json::monotonic_resource scratch(buffer, sizeof buffer);
   boost::system::error_code ec;
-  json::value v = surveyor::json::parse_precise(text, ec);
+  json::value v = surveyor::json::parse_precise(text, ec, &scratch);
   if (ec || !v.is_object()) return core::make_error(StoreErrc::corrupt, "attributes are not a JSON object");
   AttrMap out;
   for (const auto& kv : v.get_object()) {
@@ -95,8 +100,10 @@ std::string labels_to_json(const Labels& l) {
 }
 
 core::Result<Labels> labels_from_json(std::string_view text) {
+  unsigned char buffer[1024];  // as in attrs_from_json
+  json::monotonic_resource scratch(buffer, sizeof buffer);
   boost::system::error_code ec;
-  json::value v = surveyor::json::parse_precise(text, ec);
+  json::value v = surveyor::json::parse_precise(text, ec, &scratch);
   if (ec || !v.is_object()) return core::make_error(StoreErrc::corrupt, "series attributes are not a JSON object");
   Labels out;
   for (const auto& kv : v.get_object()) {
