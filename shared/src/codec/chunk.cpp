@@ -166,11 +166,18 @@ class ByteReader {
 // never grows with k), so once it stops falling it never falls again.
 std::pair<unsigned, std::uint64_t> best_rice(const std::vector<std::uint64_t>& zs) {
   std::pair<unsigned, std::uint64_t> best{0, std::numeric_limits<std::uint64_t>::max()};
-  std::uint64_t widest = 0;
-  for (std::uint64_t z : zs) widest |= z;
+  std::uint64_t widest = 0, narrowest = std::numeric_limits<std::uint64_t>::max();
+  for (std::uint64_t z : zs) {
+    widest |= z;
+    narrowest = std::min(narrowest, z);
+  }
   const unsigned last = std::min(62u, static_cast<unsigned>(std::bit_width(widest)));
+  // Below `first` every value escapes: each costs kRiceEscape + 64 bits,
+  // more than any value costs at `first` (XOR-coded values start near 50).
+  unsigned first = 0;
+  while (first < last && (narrowest >> first) >= kRiceEscape) ++first;
   std::uint64_t before = std::numeric_limits<std::uint64_t>::max();
-  for (unsigned k = 0; k <= last; ++k) {
+  for (unsigned k = first; k <= last; ++k) {
     std::uint64_t bits = 0;
     for (std::uint64_t z : zs) {
       const std::uint64_t q = z >> k;
