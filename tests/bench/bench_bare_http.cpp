@@ -17,6 +17,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -39,6 +40,9 @@ asio::awaitable<void> session(tcp::socket socket) {
     beast::error_code ec;
     co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
     if (ec) break;
+    // As the collector does: the next request is read whole, not 512 bytes at a time.
+    if (const std::size_t size = parser.get().body().size() + 1024; size > buffer.capacity())
+      buffer.reserve(std::min<std::size_t>(size, 64 * 1024));
     const bool keep_alive = parser.get().keep_alive();
     http::response<http::string_body> res{http::status::accepted, 11};
     res.set(http::field::content_type, "application/json");

@@ -30,6 +30,7 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <thread>
@@ -193,6 +194,12 @@ struct Server::Impl {
         break;
       }
       bhttp::request<bhttp::string_body> breq = parser.release();
+      // Beast reads at most what the buffer can take, and at least 512
+      // bytes: a buffer left at 512 takes an agent's report of a few
+      // kilobytes in as many reads. The connection's next requests are
+      // likely of this one's size: it is read whole, up to 64 KiB at a time.
+      if (const std::size_t size = breq.body().size() + 1024; size > buffer.capacity())
+        buffer.reserve(std::min<std::size_t>(size, 64 * 1024));
       const bool keep_alive = breq.keep_alive() && !stopping;
       const unsigned version = breq.version();
 
