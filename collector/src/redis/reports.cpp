@@ -360,6 +360,7 @@ class RedisReportStore final : public Bound<ReportStore> {
     std::vector<Argv> tx;
     std::vector<AuditRecord> audit;
     for (std::size_t i = 0; i < batch.cis.size(); ++i) {
+      if (sighted(batch.cis[i], got[4 + i].get(), tx)) continue;
       auto old = ci_from_hash(batch.cis[i].id, got[4 + i].get());
       if (!old) return std::move(old).error();
       Ci merged = merge_ci(*old, batch.cis[i]);
@@ -566,6 +567,20 @@ class RedisReportStore final : public Bound<ReportStore> {
       w.newest = newest;
     }
     return {};
+  }
+
+  // A sighting of a CI that holds the update's attributes already (most
+  // reports): the time it was last seen is written, if it moves, and the
+  // CI is not read whole. False: the caller merges the update in full.
+  bool sighted(const CiUpdate& u, const redisReply* held, std::vector<Argv>& tx) const {
+    if (u.source != "agent") return false;  // before reading the hash: nothing else can be one
+    const std::map<std::string, std::string> h = hash_of(held);
+    if (h.empty()) return false;  // a new CI
+    const std::optional<CiState> state = ci_state_from(field(h, "state"));
+    if (!state || !is_plain_sighting(u, *state, field(h, "attributes"), field(h, "protected"))) return false;
+    if (u.seen_at_ms > field_int(h, "last_seen_ms"))
+      tx.push_back({"HSET", b_->key("ci", u.id), "last_seen_ms", i64(u.seen_at_ms)});
+    return true;
   }
 
   // The writes of the report's samples: one head entry per CI, and the

@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <optional>
 
 namespace surveyor::collector::store {
 namespace {
@@ -50,6 +51,21 @@ std::string attrs_to_json(const AttrMap& m) {
   return json::serialize(o);
 }
 
+namespace {
+
+// An attribute's value as attrs_to_json wrote it; none for what it cannot
+// have written (an array, an object, null).
+std::optional<AttrValue> attr_value(const json::value& x) {
+  if (x.is_string()) return AttrValue(std::string(x.get_string()));
+  if (x.is_int64()) return AttrValue(x.get_int64());
+  if (x.is_uint64()) return AttrValue(static_cast<double>(x.get_uint64()));
+  if (x.is_double()) return AttrValue(x.get_double());
+  if (x.is_bool()) return AttrValue(x.get_bool());
+  return std::nullopt;
+}
+
+}  // namespace
+
 core::Result<AttrMap> attrs_from_json(std::string_view text) {
   // The parsed value lives only here: its memory is taken from a buffer on
   // the stack (then from blocks freed with it), not from malloc piece by piece.
@@ -60,16 +76,38 @@ core::Result<AttrMap> attrs_from_json(std::string_view text) {
   if (ec || !v.is_object()) return core::make_error(StoreErrc::corrupt, "attributes are not a JSON object");
   AttrMap out;
   for (const auto& kv : v.get_object()) {
-    const json::value& x = kv.value();
-    std::string key(kv.key());
-    if (x.is_string()) out.emplace(std::move(key), std::string(x.get_string()));
-    else if (x.is_int64()) out.emplace(std::move(key), x.get_int64());
-    else if (x.is_uint64()) out.emplace(std::move(key), static_cast<double>(x.get_uint64()));
-    else if (x.is_double()) out.emplace(std::move(key), x.get_double());
-    else if (x.is_bool()) out.emplace(std::move(key), x.get_bool());
-    else return core::make_error(StoreErrc::corrupt, "attribute '" + key + "' is not a scalar");
+    std::optional<AttrValue> x = attr_value(kv.value());
+    if (!x) return core::make_error(StoreErrc::corrupt, "attribute '" + std::string(kv.key()) + "' is not a scalar");
+    out.emplace(std::string(kv.key()), std::move(*x));
   }
   return out;
+}
+
+bool is_plain_sighting(const CiUpdate& u, CiState state, std::string_view attributes_json,
+                       std::string_view protected_json) {
+  // What merge_ci changes beside the time last seen, when the update has
+  // one of these, or the CI is not active.
+  if (u.source != "agent" || u.state || !u.name.empty() || !u.replace_prefixes.empty() || state != CiState::active)
+    return false;
+  unsigned char buffer[4096];  // as in attrs_from_json
+  json::monotonic_resource scratch(buffer, sizeof buffer);
+  boost::system::error_code ec;
+  const json::value held = surveyor::json::parse_precise(attributes_json, ec, &scratch);
+  if (ec || !held.is_object()) return false;
+  std::optional<std::vector<std::string>> protected_keys;  // read only when needed
+  for (const auto& [k, want] : u.attributes) {
+    if (const double* d = std::get_if<double>(&want); d && !std::isfinite(*d)) continue;  // merge_ci skips it
+    const json::value* x = held.get_object().if_contains(k);
+    if (x != nullptr && attr_value(*x) == want) continue;
+    // Missing or different: an agent leaves a protected key alone.
+    if (!protected_keys) {
+      auto keys = keys_from_json(protected_json);
+      if (!keys) return false;
+      protected_keys = std::move(*keys);
+    }
+    if (!std::binary_search(protected_keys->begin(), protected_keys->end(), k)) return false;
+  }
+  return true;
 }
 
 std::string keys_to_json(const std::vector<std::string>& keys) {

@@ -5,6 +5,11 @@
 // a host's components.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <random>
+
 #include "surveyor/collector/store/stores.hpp"
 
 namespace surveyor::collector::store {
@@ -172,6 +177,85 @@ TEST(Series, TheNewestSampleIsTheLaterOfHeadAndNewestChunk) {
   EXPECT_EQ(newest_of(Sample{15, 3.0}, chunk)->time_ms, 20) << "a late sample in the head";
   EXPECT_EQ(newest_of(Sample{15, 3.0}, {})->time_ms, 15);
   EXPECT_FALSE(newest_of(std::nullopt, {}));
+}
+
+// is_plain_sighting reads a few attributes of the stored text where the
+// Redis store used to read the CI whole and merge: it must say yes exactly
+// when merge_ci changes nothing but the time last seen. Random CIs and
+// updates (values of every type, equal or not, protected keys, states,
+// names, prefixes, non-finite numbers) against merge_ci itself.
+TEST(PlainSighting, IsExactlyAMergeThatMovesOnlyTheTimeSeen) {
+  std::mt19937_64 rng(20261205);
+  auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
+  const std::vector<std::string> keys{"agent.id", "os.name", "cpu.count", "memory.total_bytes", "x.flag", "y.ratio"};
+  auto value = [&]() -> AttrValue {
+    switch (pick(7)) {
+      case 0: return std::string(pick(2) ? "a" : "b");
+      case 1: return std::int64_t{pick(3)};
+      case 2: return static_cast<double>(pick(3));  // 1.0 is not the integer 1
+      case 3: return pick(2) == 1;
+      case 4: return 0.1 * pick(3);
+      case 5: return std::numeric_limits<double>::quiet_NaN();  // merge_ci skips it
+      default: return std::string("agt-") + std::to_string(pick(2));
+    }
+  };
+  int said_yes = 0, said_no = 0;
+  for (int round = 0; round < 20'000; ++round) {
+    Ci held;
+    held.id = "h1";
+    held.type = "host";
+    held.name = "web-1";
+    held.source = "agent";
+    held.state = pick(4) == 0 ? CiState::missing : CiState::active;
+    held.last_seen_ms = 1'000;
+    for (const std::string& k : keys)
+      if (pick(3) != 0)
+        if (AttrValue v = value(); !(std::holds_alternative<double>(v) && std::isnan(std::get<double>(v))))
+          held.attributes[k] = v;  // what is stored is finite
+    for (const std::string& k : keys)
+      if (pick(5) == 0) held.protected_keys.push_back(k);
+    std::sort(held.protected_keys.begin(), held.protected_keys.end());  // as a Ci holds them
+    CiUpdate u;
+    u.id = "h1";
+    u.type = "host";
+    u.source = pick(6) == 0 ? "user" : "agent";
+    u.seen_at_ms = 500 + pick(1'000);
+    if (pick(8) == 0) u.name = pick(2) ? "web-1" : "web-2";
+    if (pick(8) == 0) u.replace_prefixes = {"x."};
+    if (pick(10) == 0) u.state = CiState::active;
+    for (const std::string& k : keys)
+      if (pick(3) == 0) {
+        // Often the value held, so that the yes cases are many.
+        const auto it = held.attributes.find(k);
+        u.attributes[k] = it != held.attributes.end() && pick(3) != 0 ? it->second : value();
+      }
+    Ci merged = merge_ci(held, u);
+    Ci only_seen = held;
+    only_seen.last_seen_ms = merged.last_seen_ms;
+    const bool plain = merged == only_seen;
+    const bool said =
+        is_plain_sighting(u, held.state, attrs_to_json(held.attributes), keys_to_json(held.protected_keys));
+    // An update with a name, prefixes or a state is never taken as one, even
+    // when it would change nothing: the full merge handles it all the same.
+    const bool simple = u.source == "agent" && u.name.empty() && u.replace_prefixes.empty() && !u.state;
+    if (simple) {
+      ASSERT_EQ(said, plain) << "round " << round << ": " << attrs_to_json(held.attributes) << " <- "
+                             << attrs_to_json(u.attributes);
+    } else {
+      ASSERT_FALSE(said) << "round " << round;
+    }
+    (said ? said_yes : said_no)++;
+  }
+  EXPECT_GT(said_yes, 1'000);
+  EXPECT_GT(said_no, 1'000);
+  // Text it cannot read is no sighting: the caller's full read reports it.
+  CiUpdate u;
+  u.source = "agent";
+  u.attributes["os.name"] = std::string("a");
+  EXPECT_FALSE(is_plain_sighting(u, CiState::active, "{not json", "[]"));
+  EXPECT_FALSE(is_plain_sighting(u, CiState::active, "[1]", "[]"));
+  EXPECT_FALSE(is_plain_sighting(u, CiState::active, R"({"x":1})", "{bad"));
+  EXPECT_TRUE(is_plain_sighting(u, CiState::active, R"({"os.name":"a"})", "{bad")) << "the keys are read only when needed";
 }
 
 }  // namespace

@@ -73,6 +73,15 @@ struct CiUpdate {
 // The CI after applying `u` to what was stored (nullopt: a new CI).
 [[nodiscard]] Ci merge_ci(const std::optional<Ci>& existing, const CiUpdate& u);
 
+// Whether merge_ci would change nothing of a CI held in `state`, with the
+// attributes and protected keys stored as `attributes_json` (attrs_to_json)
+// and `protected_json` (keys_to_json), but the time it was last seen: an
+// agent's sighting of attributes the CI holds already (most reports). Only
+// the attributes `u` names are compared, without reading the CI whole.
+// False when it cannot tell (bad text): the caller then merges in full.
+[[nodiscard]] bool is_plain_sighting(const CiUpdate& u, CiState state, std::string_view attributes_json,
+                                     std::string_view protected_json);
+
 // The agent's update retiring a component gone from its host, as of now_ms;
 // nothing when the CI is not held or is retired already.
 [[nodiscard]] std::optional<CiUpdate> retirement(const std::optional<Ci>& held, std::int64_t now_ms);
