@@ -42,7 +42,11 @@ start_collector() {
   "$BIN/surveyor-collector" --listen "127.0.0.1:$port" --store "$store" --rate-limit 0 --log-level warn \
     ${COLLECTOR_ARGS[@]+"${COLLECTOR_ARGS[@]}"} >"$WORK/$name/collector-$port.log" 2>&1 &
   pids+=($!)
-  wait_port "$port"
+  if ! wait_port "$port"; then
+    echo "the collector did not answer on port $port; its log:" >&2
+    cat "$WORK/$name/collector-$port.log" >&2 || true
+    return 1
+  fi
   COLLECTOR_PORT=$port
 }
 
@@ -78,7 +82,11 @@ start_redis() {
     --dir "$WORK/redis-$REDIS_PORT" --logfile "$WORK/redis-$REDIS_PORT.log" --daemonize no "$@" &
   pids+=($!)
   REDIS_PID=${pids[-1]}
-  wait_port "$REDIS_PORT"
+  if ! wait_port "$REDIS_PORT"; then
+    echo "redis-server did not answer on port $REDIS_PORT; its log:" >&2
+    cat "$WORK/redis-$REDIS_PORT.log" >&2 || true
+    return 1
+  fi
 }
 
 print_redis_memory() {
