@@ -134,6 +134,7 @@ std::vector<std::string> member_list(const redisReply* r);
 core::Status add_audit(Connection& c, const Backend& b, std::vector<store::AuditRecord> records, std::vector<Argv>& tx);
 std::string series_member(const store::SeriesKey& k);
 std::string series_id(const store::SeriesKey& k);
+std::string series_id(std::string_view ci_id, std::string_view member);  // member: series_member(k)
 SeriesKeys keys_of(const Backend& b, std::string_view sid);
 std::string number_text(double v);
 core::Result<std::vector<store::Sample>> decode_stored(const std::string& bytes, std::string_view sid);

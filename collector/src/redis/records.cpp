@@ -236,7 +236,13 @@ core::Status add_audit(Connection& c, const Backend& b, std::vector<AuditRecord>
 
 std::string series_member(const SeriesKey& k) { return k.metric + kSep + labels_to_json(k.attributes); }
 
-std::string series_id(const SeriesKey& k) { return k.ci_id + kSep + series_member(k); }
+std::string series_id(const SeriesKey& k) { return series_id(k.ci_id, series_member(k)); }
+
+std::string series_id(std::string_view ci_id, std::string_view member) {
+  std::string out;
+  out.reserve(ci_id.size() + 1 + member.size());
+  return out.append(ci_id).append(1, kSep).append(member);
+}
 
 SeriesKeys keys_of(const Backend& b, std::string_view sid) {
   return {b.key("samples", sid), b.key("chunks", sid), b.key("rollups", sid), b.key("chunkend", sid),

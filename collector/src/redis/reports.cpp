@@ -248,12 +248,13 @@ class RedisReportStore final : public Bound<ReportStore> {
     digests_key = batch.inventory_ci_id.empty() ? std::string() : b_->key("inventory-digests", batch.inventory_ci_id);
     const bool digests_only = p.digests_only = batch.sections.empty() && !batch.components;
     const std::string& read_key = digests_only ? digests_key : inventory_key;
-    for (const auto& entry : batch.series) sids.push_back(series_id(entry.first.key));
     // The report's series by CI: which each CI holds already (and their
     // units) is read first, so only new series and changed units are written.
     for (std::size_t i = 0; i < batch.series.size(); ++i) {
-      members.push_back(series_member(batch.series[i].first.key));
-      series_of_ci[batch.series[i].first.key.ci_id].push_back(i);
+      const SeriesKey& key = batch.series[i].first.key;
+      members.push_back(series_member(key));
+      sids.push_back(series_id(key.ci_id, members.back()));
+      series_of_ci[key.ci_id].push_back(i);
     }
     Argv watch{"WATCH", seen_key, agent_key};
     for (const CiUpdate& u : batch.cis) watch.push_back(b_->key("ci", u.id));

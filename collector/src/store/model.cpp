@@ -131,7 +131,9 @@ core::Result<std::vector<std::string>> keys_from_json(std::string_view text) {
 }
 
 std::string labels_to_json(const Labels& l) {
-  json::object o;
+  unsigned char buffer[1024];  // the object lives only here (see attrs_from_json)
+  json::monotonic_resource scratch(buffer, sizeof buffer);
+  json::object o(&scratch);
   o.reserve(l.size());
   for (const auto& [k, v] : l) o[k] = v;
   return json::serialize(o);
