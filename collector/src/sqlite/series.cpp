@@ -1,18 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 // Capacity series on SQLite: the head (a row per report and CI), compressed
 // chunks, hourly rollups, maintenance.
-#include <functional>
 #include <map>
 
 #include "backend.hpp"
 
 namespace surveyor::collector::sqlite {
 
-namespace {
-
 std::string series_identity(const SeriesKey& k, const std::string& attrs_json) {
   return k.ci_id + '\x1f' + k.metric + '\x1f' + attrs_json;
 }
+
+namespace {
 
 constexpr std::int64_t kNoChunk = std::numeric_limits<std::int64_t>::min();
 
@@ -237,6 +236,8 @@ core::Status load_head_newest(Connection& c, Backend& b, const std::string& ci_i
   return {};
 }
 
+}  // namespace
+
 // The samples of one series of a report not stored yet (sorted; of two
 // copies of one time in the report, the first): times after all the series
 // holds are new at once; older ones are looked up in the chunk of their
@@ -327,6 +328,8 @@ core::Status check_series_limit(Connection& c, std::string_view ci_id, std::size
   if (held <= max_series) return {};
   return core::make_error(StoreErrc::limit, series_limit_message(ci_id, held - added, added, max_series));
 }
+
+namespace {
 
 // ---- Maintenance of one CI: retention, then compaction of the closed blocks
 // of its head, series by series and block by block.
@@ -480,11 +483,11 @@ core::Status insert_head_row(Connection& c, std::string_view ci_id, const RowSam
   for (const auto& [id, samples] : by_series) {
     if (samples.empty()) continue;
     const auto series = static_cast<std::uint64_t>(id);
-    if (const auto it = encoded ? encoded->find(id) : std::map<std::int64_t, std::string_view>::const_iterator{};
-        encoded && it != encoded->end())
-      codec::append_chunk_to_batch(data, series, it->second);
-    else
-      codec::append_to_batch(data, series, samples);
+    const std::string_view* made = nullptr;  // the chunk of `samples`, made already
+    if (encoded != nullptr)
+      if (const auto it = encoded->find(id); it != encoded->end()) made = &it->second;
+    if (made != nullptr) codec::append_chunk_to_batch(data, series, *made);
+    else codec::append_to_batch(data, series, samples);
     lo = std::min(lo, samples.front().time_ms);
     hi = std::max(hi, samples.back().time_ms);
   }
@@ -657,66 +660,6 @@ class SqliteSeriesStore final : public Bound<SeriesStore> {
     return out;
   }
 };
-
-std::vector<PreparedSeries> prepare_series(Backend& b, const ReportSeries& series) {
-  std::vector<PreparedSeries> out;
-  out.reserve(series.size());
-  for (const auto& [info, samples] : series) {
-    PreparedSeries& p = out.emplace_back();
-    p.attributes = labels_to_json(info.key.attributes);
-    p.identity = series_identity(info.key, p.attributes);
-    p.sorted = merge_samples({}, samples);
-    if (p.sorted.empty()) continue;
-    const std::uint64_t hash = std::hash<std::string>{}(p.identity);
-    codec::ChunkInfo how;
-    p.chunk = codec::encode_chunk(p.sorted, &how, b.denominators.hint(hash));
-    b.denominators.note(hash, how);
-  }
-  return out;
-}
-
-core::Status append_samples(Connection& c, Backend& b, const ReportSeries& series,
-                            const std::vector<PreparedSeries>& prepared, std::size_t max_series) {
-  if (prepared.size() != series.size())
-    return core::make_error(StoreErrc::invalid, "the report's series were not prepared");
-  std::map<std::string_view, RowSamples> by_ci;
-  // The chunks made already, of series whose samples are all fresh and
-  // appear once in the report: the others are encoded with their head row.
-  std::map<std::string_view, std::map<std::int64_t, std::string_view>> encoded;
-  std::map<std::string_view, std::size_t> added;  // new series per CI
-  for (std::size_t i = 0; i < series.size(); ++i) {
-    const SeriesInfo& info = series[i].first;
-    const PreparedSeries& p = prepared[i];
-    bool created = false;
-    auto id = series_id_for(c, b, info, p.attributes, p.identity, created);
-    if (!id) return std::move(id).error();
-    if (created) ++added[info.key.ci_id];
-    auto fresh = fresh_samples(c, b, info.key.ci_id, *id, p.sorted);
-    if (!fresh) return std::move(fresh).error();
-    if (fresh->empty()) continue;
-    std::vector<Sample>& row = by_ci[info.key.ci_id][*id];
-    auto& chunks = encoded[info.key.ci_id];
-    if (row.empty()) {
-      // fresh is a part of sorted: of the same size, it is all of it.
-      if (fresh->size() == p.sorted.size()) chunks.emplace(*id, p.chunk);
-      row = std::move(*fresh);
-    } else {
-      chunks.erase(*id);
-      row = merge_samples(std::move(row), *fresh);  // a series twice in one report: the first copy wins
-    }
-  }
-  if (max_series > 0)
-    for (const auto& [ci_id, n] : added)
-      if (auto st = check_series_limit(c, ci_id, n, max_series); !st) return st;
-  for (const auto& [ci_id, row] : by_ci) {
-    if (auto st = insert_head_row(c, ci_id, row, false, &encoded[ci_id]); !st) return st;
-    for (const auto& [id, samples] : row) {
-      auto [it, fresh] = b.head_newest.try_emplace(id, samples.back().time_ms);
-      if (!fresh) it->second = std::max(it->second, samples.back().time_ms);
-    }
-  }
-  return {};
-}
 
 std::shared_ptr<store::SeriesStore> make_series_store(std::shared_ptr<Backend> b) { return std::make_shared<SqliteSeriesStore>(std::move(b)); }
 
