@@ -4,7 +4,9 @@
 // sections. Shared by the domain stores, which compose them in one MULTI.
 #include "backend.hpp"
 
-#include <boost/json/monotonic_resource.hpp>
+#include <boost/json/basic_parser_impl.hpp>
+
+#include <limits>
 
 namespace surveyor::collector::redis {
 
@@ -341,25 +343,104 @@ std::string section_record(const InventorySection& s) {
   return boost::json::serialize(o);
 }
 
+namespace {
+
+// Reads one inventory record into a section as it is parsed, without
+// building a JSON value: the strings state, reason, digest and data and the
+// integer updated_ms of the top-level object. Members of other names or
+// types are skipped (a section keeps "" or 0 for them), nested ones too.
+struct RecordReader {
+  static constexpr std::size_t max_object_size = std::numeric_limits<std::size_t>::max();
+  static constexpr std::size_t max_array_size = std::numeric_limits<std::size_t>::max();
+  static constexpr std::size_t max_key_size = std::numeric_limits<std::size_t>::max();
+  static constexpr std::size_t max_string_size = std::numeric_limits<std::size_t>::max();
+  using error_code = boost::system::error_code;
+  using string_view = boost::json::string_view;
+
+  InventorySection* out = nullptr;
+  int depth = 0;         // 1: the record's own members
+  bool object = false;   // the record is an object
+  std::string key, text; // the member being read, its string's parts
+
+  // The field the member being read fills, if it is one and a string.
+  std::string* text_field() {
+    if (depth != 1) return nullptr;
+    if (key == "state") return &out->state;
+    if (key == "reason") return &out->reason;
+    if (key == "digest") return &out->digest;
+    if (key == "data") return &out->data_json;
+    return nullptr;
+  }
+  bool value_done() {  // a value ends: at the top level, its member too
+    if (depth == 1) key.clear();
+    return true;
+  }
+  bool on_document_begin(error_code&) { return true; }
+  bool on_document_end(error_code&) { return true; }
+  bool on_object_begin(error_code&) {
+    if (depth == 0) object = true;
+    ++depth;
+    return true;
+  }
+  bool on_object_end(std::size_t, error_code&) {
+    --depth;
+    return value_done();
+  }
+  bool on_array_begin(error_code&) {
+    ++depth;
+    return true;
+  }
+  bool on_array_end(std::size_t, error_code&) {
+    --depth;
+    return value_done();
+  }
+  bool on_key_part(string_view s, std::size_t, error_code&) {
+    if (depth == 1) key.append(s.data(), s.size());
+    return true;
+  }
+  bool on_key(string_view s, std::size_t, error_code& ec) { return on_key_part(s, 0, ec); }
+  bool on_string_part(string_view s, std::size_t, error_code&) {
+    if (text_field() != nullptr) text.append(s.data(), s.size());
+    return true;
+  }
+  bool on_string(string_view s, std::size_t, error_code&) {
+    if (std::string* field = text_field()) {
+      text.append(s.data(), s.size());
+      field->swap(text);
+      text.clear();
+    }
+    return value_done();
+  }
+  bool on_number_part(string_view, error_code&) { return true; }
+  bool on_int64(std::int64_t i, string_view, error_code&) {
+    if (depth == 1 && key == "updated_ms") out->updated_ms = i;
+    return value_done();
+  }
+  bool on_uint64(std::uint64_t, string_view, error_code&) { return value_done(); }
+  bool on_double(double, string_view, error_code&) { return value_done(); }
+  bool on_bool(bool, error_code&) { return value_done(); }
+  bool on_null(error_code&) { return value_done(); }
+  bool on_comment_part(string_view, error_code&) { return true; }
+  bool on_comment(string_view, error_code&) { return true; }
+};
+
+}  // namespace
+
 core::Result<std::vector<InventorySection>> inventory_from_hash(const redisReply* r) {
   if (is_error(r)) return reply_error(r, "read inventory");
   std::vector<InventorySection> out;
-  // Each record's parsed value lives only in the loop: its memory comes
-  // from a buffer on the stack, and larger ones (data) from blocks freed with it.
-  unsigned char buffer[4096];
-  for (const auto& [name, record] : hash_of(r)) {
-    boost::json::monotonic_resource scratch(buffer, sizeof buffer);
+  boost::json::basic_parser<RecordReader> parser{boost::json::parse_options{}};
+  for (auto& [name, record] : hash_of(r)) {
+    InventorySection& s = out.emplace_back();
+    s.name = name;
+    parser.reset();
+    RecordReader& reader = parser.handler();
+    reader = RecordReader{};
+    reader.out = &s;
     boost::system::error_code ec;
-    auto v = boost::json::parse(record, ec, &scratch);
-    if (ec || !v.is_object()) return core::make_error(StoreErrc::corrupt, "inventory section " + name + " unreadable");
-    const auto& o = v.get_object();
-    auto str = [&o](const char* k) {
-      auto it = o.find(k);
-      return it != o.end() && it->value().is_string() ? std::string(it->value().get_string()) : std::string();
-    };
-    auto it = o.find("updated_ms");
-    const std::int64_t updated = it != o.end() && it->value().is_int64() ? it->value().get_int64() : 0;
-    out.push_back({name, str("state"), str("reason"), str("digest"), str("data"), updated});
+    const std::size_t used = parser.write_some(false, record.data(), record.size(), ec);
+    if (ec || used != record.size() || !reader.object)
+      return core::make_error(StoreErrc::corrupt, "inventory section " + name + " unreadable");
   }
   return out;  // hash_of is a std::map: sorted by name
 }

@@ -542,6 +542,35 @@ TEST(RedisReports, InventoryDigestsAreRebuiltForAStoreWrittenWithoutThem) {
   auto held = stores->inventory->get_inventory("ci-1");
   ASSERT_TRUE(held);
   EXPECT_EQ((*held)[1].data_json, R"([{"name":"bash"}])") << "the data stays in the inventory itself";
+
+  // Records are read member by member: others, nested ones among them, and
+  // members of another type are skipped; a damaged record fails the report
+  // with a clear error and changes nothing.
+  auto set_disks = [&](const std::string& record) {
+    (void)test::run_command("redis-cli -h " + a.host + " -p " + std::to_string(a.port) + " HSET " + backend.prefix +
+                            ":inventory-digests:ci-1 disks '" + record + "'");
+  };
+  set_disks(R"({"extra":{"state":"no","x":[1,{"digest":"no"}]},"state":"collected","reason":3,"digest":"d9","updated_ms":7})");
+  auto odd = report(6, {});
+  ASSERT_TRUE(odd) << odd.error().describe();
+  ASSERT_EQ(odd->inventory.size(), 2u);
+  EXPECT_EQ(odd->inventory[0].name, "disks");
+  EXPECT_EQ(odd->inventory[0].state, "collected");
+  EXPECT_EQ(odd->inventory[0].digest, "d9");
+  EXPECT_EQ(odd->inventory[0].reason, "");
+  EXPECT_EQ(odd->inventory[0].updated_ms, 7);
+  std::uint64_t seq = 7;
+  for (const std::string bad : {R"({"state":"collected")", "[1]", R"("collected")", "", R"({"a":1} {})"}) {
+    set_disks(bad);
+    auto refused = report(seq++, {});
+    ASSERT_FALSE(refused) << bad;
+    EXPECT_EQ(refused.error().code, StoreErrc::corrupt) << bad;
+    EXPECT_NE(refused.error().message.find("inventory section disks unreadable"), std::string::npos) << bad;
+  }
+  ASSERT_TRUE(report(seq++, full));  // the inventory again rewrites the digests
+  auto mended = report(seq++, {});
+  ASSERT_TRUE(mended) << mended.error().describe();
+  EXPECT_EQ(mended->inventory[0].digest, "d1");
 }
 
 // The host's components and their contains links are part of the report:
