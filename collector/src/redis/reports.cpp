@@ -600,9 +600,7 @@ class RedisReportStore final : public Bound<ReportStore> {
         }
         if (w.fresh.empty()) continue;
         const std::uint64_t series = std::hash<std::string>{}(w.sid);
-        codec::ChunkInfo info;
-        codec::append_to_batch(batch, w.number, w.fresh, b_->denominators.hint(series), &info);
-        b_->denominators.note(series, info);
+        codec::append_chunk_to_batch(batch, w.number, b_->denominators.encode(series, w.fresh));
         lo = std::min(lo, w.fresh.front().time_ms);
         hi = std::max(hi, w.fresh.back().time_ms);
         meta.push_back(head_newest_field(w.member));

@@ -18,10 +18,7 @@ std::vector<PreparedSeries> prepare_series(Backend& b, const ReportSeries& serie
     p.identity = series_identity(info.key, p.attributes);
     p.sorted = merge_samples({}, samples);
     if (p.sorted.empty()) continue;
-    const std::uint64_t hash = std::hash<std::string>{}(p.identity);
-    codec::ChunkInfo how;
-    p.chunk = codec::encode_chunk(p.sorted, &how, b.denominators.hint(hash));
-    b.denominators.note(hash, how);
+    p.chunk = b.denominators.encode(std::hash<std::string>{}(p.identity), p.sorted);
   }
   return out;
 }

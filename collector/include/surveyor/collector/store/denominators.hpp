@@ -12,6 +12,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
+#include <span>
+#include <string>
 #include <unordered_map>
 
 #include "surveyor/codec/chunk.hpp"
@@ -52,6 +54,15 @@ class DenominatorHints {
     }
     if (hints_.size() >= capacity_ && !hints_.contains(series)) hints_.clear();
     hints_[series] = keep;
+  }
+
+  // The series' samples encoded with its hint (encode_chunk), and what the
+  // codec learned of them kept for its next chunk.
+  [[nodiscard]] std::string encode(std::uint64_t series, std::span<const codec::Sample> samples) {
+    codec::ChunkInfo how;
+    std::string chunk = codec::encode_chunk(samples, &how, hint(series));
+    note(series, how);
+    return chunk;
   }
 
   [[nodiscard]] std::size_t size() const {
