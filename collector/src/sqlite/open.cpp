@@ -23,9 +23,14 @@ core::Result<Stores> open_sqlite(const SqliteOptions& options) {
   }
   if (auto st = w.exec(options.synchronous_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL"); !st)
     return std::move(st).error();
+  const int frames = std::max(8, options.checkpoint_frames);
   // After a burst (a fleet's inventories at once) the WAL file is cut back
-  // to this when the log starts again, rather than keep its largest size.
-  if (auto st = w.exec("PRAGMA journal_size_limit = 16777216"); !st) return std::move(st).error();
+  // to this when the log starts again, rather than keep its largest size:
+  // twice a checkpoint's worth of 4 KiB pages, so that the log of a steady
+  // load is reused in place, never cut and grown again.
+  const std::int64_t wal_keep = std::max<std::int64_t>(16 << 20, std::int64_t{frames} * 2 * 4096);
+  const std::string keep_wal = "PRAGMA journal_size_limit = " + std::to_string(wal_keep);
+  if (auto st = w.exec(keep_wal.c_str()); !st) return std::move(st).error();
   if (auto st = migrate(w); !st) return std::move(st).error();
 
   std::vector<std::unique_ptr<Connection>> readers;
@@ -34,8 +39,7 @@ core::Result<Stores> open_sqlite(const SqliteOptions& options) {
     if (!r) return std::move(r).error();
     readers.push_back(std::move(*r));
   }
-  const int frames = std::max(8, options.checkpoint_frames);
-  auto keeper = WalKeeper::start(options.path, w, {frames, frames / 4, frames * 16});
+  auto keeper = WalKeeper::start(options.path, w, {frames, frames / 4, frames * 4});
   if (!keeper) return std::move(keeper).error();
   auto backend = std::make_shared<Backend>(std::move(*writer), std::move(readers), options.path);
   backend->wal = std::move(*keeper);
