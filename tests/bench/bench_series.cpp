@@ -148,7 +148,8 @@ void sqlite_sizes(const std::string& path, std::size_t samples) {
   // Pages per table and index, where the library has the dbstat table.
   if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) die("cannot open " + path);
   std::int64_t pages_of_chunks = -1;
-  for (const char* what : {"chunks", "rollups", "reports_seen"}) {
+  // agents: one here, its row holding its window of the reports applied.
+  for (const char* what : {"chunks", "rollups", "agents"}) {
     const std::string sql = std::string("SELECT sum(pgsize) FROM dbstat WHERE name IN "
                                         "(SELECT name FROM sqlite_schema WHERE tbl_name = '") + what + "')";
     const std::int64_t bytes = scalar(sql.c_str());

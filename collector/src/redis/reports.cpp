@@ -9,6 +9,7 @@
 // inventory or components, or an acknowledgement that waits for replicas,
 // is applied on its own.
 #include <atomic>
+#include <charconv>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -211,14 +212,17 @@ class RedisReportStore final : public Bound<ReportStore> {
   // A report's keys, what it WATCHes and reads first, and its series.
   struct Prepared {
     const ReportBatch* batch = nullptr;
-    std::string seen_key, agent_key, inventory_key, digests_key;
+    // window_key: the agent's window of sequences applied (store::
+    // mark_in_window); seen_key: the sorted set of them that stores written
+    // before the window kept, moved into the window at the agent's next report.
+    std::string window_key, seen_key, agent_key, inventory_key, digests_key;
     bool digests_only = false;
     std::vector<std::string> sids, members;
     std::map<std::string, std::vector<std::size_t>> series_of_ci;
     std::vector<Written> written;
     std::map<std::string, CiWrites> by_ci;
     std::vector<Argv> pre;  // WATCH, then the reads
-    std::size_t meta_at = 0, known_at = 0;
+    std::size_t meta_at = 0, known_at = 0, legacy_at = 0;
   };
   // What a report writes (between MULTI and EXEC) and its outcome.
   struct Planned {
@@ -239,6 +243,7 @@ class RedisReportStore final : public Bound<ReportStore> {
     std::map<std::string, std::vector<std::size_t>>& series_of_ci = p.series_of_ci;
     std::vector<Written>& written = p.written;
     std::map<std::string, CiWrites>& by_ci = p.by_ci;
+    p.window_key = b_->key("window", batch.agent_id);
     seen_key = b_->key("seen", batch.agent_id);
     agent_key = b_->key("agent", batch.agent_id);
     inventory_key = batch.inventory_ci_id.empty() ? std::string() : b_->key("inventory", batch.inventory_ci_id);
@@ -256,7 +261,7 @@ class RedisReportStore final : public Bound<ReportStore> {
       sids.push_back(series_id(key.ci_id, members.back()));
       series_of_ci[key.ci_id].push_back(i);
     }
-    Argv watch{"WATCH", seen_key, agent_key};
+    Argv watch{"WATCH", p.window_key, seen_key, agent_key};
     for (const CiUpdate& u : batch.cis) watch.push_back(b_->key("ci", u.id));
     // Counted against max_series: a concurrent writer adding series aborts.
     if (batch.max_series > 0)
@@ -278,7 +283,7 @@ class RedisReportStore final : public Bound<ReportStore> {
     }
     for (const auto& entry : by_ci) watch.push_back(b_->key("hmeta", entry.first));
     pre.push_back(std::move(watch));
-    pre.push_back({"ZSCORE", seen_key, std::to_string(batch.sequence)});
+    pre.push_back({"GETBIT", p.window_key, std::to_string(batch.sequence % kSeenWindow)});
     pre.push_back({"HMGET", agent_key, "last_seen_ms", "last_sequence", "key_hash", "ci_id"});
     pre.push_back(inventory_key.empty() ? Argv{"PING"} : Argv{"HGETALL", read_key});
     for (const CiUpdate& u : batch.cis) pre.push_back({"HGETALL", b_->key("ci", u.id)});
@@ -302,6 +307,8 @@ class RedisReportStore final : public Bound<ReportStore> {
       pre.push_back(std::move(units));
       if (batch.max_series > 0) pre.push_back({"ZCARD", b_->key("series", ci)});
     }
+    p.legacy_at = pre.size();  // nothing, once the agent's sequences are in its window
+    pre.push_back({"ZRANGE", seen_key, "0", "-1"});
     return p;
   }
 
@@ -309,7 +316,6 @@ class RedisReportStore final : public Bound<ReportStore> {
   // then its reads).
   core::Result<Planned> plan(Connection& c, Prepared& p, std::span<const Reply> got) {
     const ReportBatch& batch = *p.batch;
-    const std::string& seen_key = p.seen_key;
     const std::string& agent_key = p.agent_key;
     const std::string& inventory_key = p.inventory_key;
     const std::string& digests_key = p.digests_key;
@@ -335,7 +341,11 @@ class RedisReportStore final : public Bound<ReportStore> {
         (reply_text(agent->element[2]) != batch.agent_key_hash ||
          reply_text(agent->element[3]) != batch.inventory_ci_id))
       return core::make_error(StoreErrc::changed, "agent " + batch.agent_id + " changed since its key was checked");
-    if (got[1]->type != REDIS_REPLY_NIL) {
+    const std::int64_t last_seen = reply_int(agent->element[0]).value_or(0);
+    const std::int64_t last_seq = reply_int(agent->element[1]).value_or(0);
+    auto window = read_window(c, p, got, static_cast<std::uint64_t>(std::max<std::int64_t>(0, last_seq)));
+    if (!window) return std::move(window).error();
+    if (window->seen) {
       // The first copy may have been refused for want of replicas: this
       // acknowledgement waits for them too. A write of this connection's
       // own is the fence: WAIT counts replicas that have it, and with it
@@ -348,8 +358,6 @@ class RedisReportStore final : public Bound<ReportStore> {
       result.outcome = ApplyOutcome::duplicate;
       return Planned{{}, std::move(result)};
     }
-    const std::int64_t last_seen = reply_int(agent->element[0]).value_or(0);
-    const std::int64_t last_seq = reply_int(agent->element[1]).value_or(0);
 
     std::optional<ComponentReads> components;
     if (batch.components) {
@@ -440,10 +448,68 @@ class RedisReportStore final : public Bound<ReportStore> {
     }
     if (components) write_components(*b_, *components, batch.received_at_ms, tx, audit);
     if (auto st = add_audit(c, *b_, std::move(audit), tx); !st) return std::move(st).error();
-    tx.push_back({"ZADD", seen_key, std::to_string(batch.sequence), std::to_string(batch.sequence)});
-    if (batch.sequence > kSeenWindow)
-      tx.push_back({"ZREMRANGEBYSCORE", seen_key, "-inf", "(" + std::to_string(batch.sequence - kSeenWindow)});
+    mark_window(p, *window, static_cast<std::uint64_t>(std::max<std::int64_t>(0, last_seq)), tx);
     return Planned{std::move(tx), std::move(result)};
+  }
+
+  // Whether the report's sequence was applied, from its agent's window (its
+  // bit, read with the report's reads) or, the agent's sequences not yet
+  // moved into it, from the window made of them here (`ring`).
+  struct Window {
+    bool seen = false;
+    std::optional<std::string> ring;
+  };
+  core::Result<Window> read_window(Connection& c, const Prepared& p, std::span<const Reply> got,
+                                   std::uint64_t highest) const {
+    const std::uint64_t sequence = p.batch->sequence;
+    const redisReply* legacy = got[p.legacy_at].get();
+    if (legacy->type != REDIS_REPLY_ARRAY)
+      return core::make_error(StoreErrc::corrupt, p.seen_key + " is not a sorted set of sequences");
+    Window w;
+    if (legacy->elements == 0) {
+      w.seen = reply_int(got[1].get()).value_or(0) == 1 && within_window(highest, sequence);
+      return w;
+    }
+    // A store from before the window: the sorted set's sequences join the
+    // window (read whole, in the report's WATCH), which replaces it.
+    auto held = c.command({"GET", p.window_key});
+    if (!held) return std::move(held).error();
+    std::string ring = reply_text(held->get());
+    ring.resize(kSeenWindow / 8, '\0');
+    for (std::size_t i = 0; i < legacy->elements; ++i) {
+      const std::string text = reply_text(legacy->element[i]);
+      std::uint64_t s = 0;
+      const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), s);
+      if (ec != std::errc() || end != text.data() + text.size())
+        return core::make_error(StoreErrc::corrupt, p.seen_key + " holds " + text + ", not a sequence");
+      if (s <= highest) mark_in_window(ring, highest, s);
+    }
+    w.seen = seen_in_window(ring, highest, sequence);
+    w.ring = std::move(ring);
+    return w;
+  }
+
+  // The writes that mark the report's sequence in its agent's window.
+  void mark_window(const Prepared& p, Window& w, std::uint64_t highest, std::vector<Argv>& tx) const {
+    const std::uint64_t sequence = p.batch->sequence;
+    if (w.ring) {
+      mark_in_window(*w.ring, highest, sequence);
+      tx.push_back({"SET", p.window_key, std::move(*w.ring)});
+      tx.push_back({"DEL", p.seen_key});
+      return;
+    }
+    if (sequence <= highest && !within_window(highest, sequence)) return;  // below the window
+    for (auto [from, to] : window_clears(highest, sequence)) {
+      if (from == 0 && to == kSeenWindow) {
+        tx.push_back({"DEL", p.window_key});
+        break;
+      }
+      for (; from < to && from % 8 != 0; ++from) tx.push_back({"SETBIT", p.window_key, std::to_string(from), "0"});
+      for (; to > from && to % 8 != 0; --to) tx.push_back({"SETBIT", p.window_key, std::to_string(to - 1), "0"});
+      if (from < to)
+        tx.push_back({"SETRANGE", p.window_key, std::to_string(from / 8), std::string((to - from) / 8, '\0')});
+    }
+    tx.push_back({"SETBIT", p.window_key, std::to_string(sequence % kSeenWindow), "1"});
   }
 
   Argv wait_command() const {

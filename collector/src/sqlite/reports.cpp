@@ -195,21 +195,21 @@ class SqliteReportStore final : public Bound<ReportStore> {
   core::Result<ApplyResult> apply(Connection& c, const ReportBatch& batch, const std::vector<PreparedSeries>& prepared) {
     const auto seq = static_cast<std::int64_t>(batch.sequence);
     ApplyResult result;
-    if (!batch.agent_key_hash.empty()) {
-      SURVEYOR_TRY_STMT(agent, c, "SELECT key_hash, ci_id FROM agents WHERE id = ?1");
+    std::uint64_t highest = 0;  // the agent's highest sequence applied
+    std::string ring;           // and its window of those applied (store::seen_in_window)
+    {
+      SURVEYOR_TRY_STMT(agent, c, "SELECT key_hash, ci_id, last_sequence, seen FROM agents WHERE id = ?1");
       agent.bind(1, batch.agent_id);
       const int rc = agent.step();
       if (rc != SQLITE_ROW && rc != SQLITE_DONE) return c.error(rc, "read agent");
-      if (rc == SQLITE_DONE || agent.text(0) != batch.agent_key_hash || agent.text(1) != batch.inventory_ci_id)
+      if (!batch.agent_key_hash.empty() &&
+          (rc == SQLITE_DONE || agent.text(0) != batch.agent_key_hash || agent.text(1) != batch.inventory_ci_id))
         return core::make_error(StoreErrc::changed, "agent " + batch.agent_id + " changed since its key was checked");
+      if (rc == SQLITE_DONE) return core::make_error(StoreErrc::invalid, "unknown agent " + batch.agent_id);
+      highest = static_cast<std::uint64_t>(std::max<std::int64_t>(0, agent.int64(2)));
+      ring = agent.blob(3);
     }
-    {
-      SURVEYOR_TRY_STMT(seen, c, "SELECT 1 FROM reports_seen WHERE agent_id = ?1 AND sequence = ?2");
-      seen.bind(1, batch.agent_id).bind(2, seq);
-      const int rc = seen.step();
-      if (rc == SQLITE_ROW) result.outcome = ApplyOutcome::duplicate;
-      else if (rc != SQLITE_DONE) return c.error(rc, "check sequence");
-    }
+    if (store::seen_in_window(ring, highest, batch.sequence)) result.outcome = ApplyOutcome::duplicate;
     if (result.outcome == ApplyOutcome::duplicate) {
       if (batch.inventory_ci_id.empty()) return result;
       auto inv = load_inventory(c, batch.inventory_ci_id, false);
@@ -225,25 +225,19 @@ class SqliteReportStore final : public Bound<ReportStore> {
     }
     if (auto st = append_samples(c, *b_, batch.series, prepared, batch.max_series); !st) return std::move(st).error();
     {
+      // The sequence goes into the agent's window in the same row (a page
+      // written a report, not a row of its own in another table).
+      store::mark_in_window(ring, highest, batch.sequence);
       SURVEYOR_TRY_STMT(upd, c,
                         "UPDATE agents SET last_seen_ms = MAX(last_seen_ms, ?2), "
                         "last_sequence = MAX(last_sequence, ?3), heartbeat_interval_s = ?4, "
-                        "inventory_digest = COALESCE(?5, inventory_digest) WHERE id = ?1");
+                        "inventory_digest = COALESCE(?5, inventory_digest), seen = ?6 WHERE id = ?1");
       upd.bind(1, batch.agent_id).bind(2, batch.received_at_ms).bind(3, seq);
       upd.bind(4, static_cast<std::int64_t>(batch.heartbeat_interval_s));
       if (batch.inventory_digest) upd.bind(5, *batch.inventory_digest);
+      upd.bind_blob(6, ring);
       if (int rc = upd.step(); rc != SQLITE_DONE) return c.error(rc, "update agent");
       if (c.changes() != 1) return core::make_error(StoreErrc::invalid, "unknown agent " + batch.agent_id);
-    }
-    {
-      SURVEYOR_TRY_STMT(mark, c, "INSERT INTO reports_seen(agent_id, sequence, received_at_ms) VALUES(?1, ?2, ?3)");
-      mark.bind(1, batch.agent_id).bind(2, seq).bind(3, batch.received_at_ms);
-      if (int rc = mark.step(); rc != SQLITE_DONE) return c.error(rc, "remember sequence");
-    }
-    if (batch.sequence > kSeenWindow && batch.sequence % 1024 == 0) {
-      SURVEYOR_TRY_STMT(prune, c, "DELETE FROM reports_seen WHERE agent_id = ?1 AND sequence < ?2");
-      prune.bind(1, batch.agent_id).bind(2, static_cast<std::int64_t>(batch.sequence - kSeenWindow));
-      if (int rc = prune.step(); rc != SQLITE_DONE) return c.error(rc, "prune sequences");
     }
     if (batch.inventory_ci_id.empty()) return result;
     if (batch.sections.empty() && !batch.components) {

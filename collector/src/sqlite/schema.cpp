@@ -12,17 +12,17 @@ namespace {
 // 11: the evidence table (created by kSchema; nothing else to migrate).
 // 12: changes.impact (added to older tables below).
 // 13: the covering index of the inventory sections' digests (kSchema).
-constexpr int kSchemaVersion = 13;
+// 14: each agent's de-duplication window in agents.seen (2 KiB), not a row
+//     per agent and sequence in reports_seen (moved, then dropped).
+constexpr int kSchemaVersion = 14;
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS agents(
   id TEXT PRIMARY KEY, key_hash TEXT NOT NULL, host_id TEXT NOT NULL, hostname TEXT NOT NULL,
   ci_id TEXT NOT NULL, agent_version TEXT NOT NULL, enrolled_at_ms INTEGER NOT NULL,
   last_seen_ms INTEGER NOT NULL DEFAULT 0, last_sequence INTEGER NOT NULL DEFAULT 0,
-  heartbeat_interval_s INTEGER NOT NULL DEFAULT 0, inventory_digest TEXT NOT NULL DEFAULT '');
-CREATE TABLE IF NOT EXISTS reports_seen(
-  agent_id TEXT NOT NULL, sequence INTEGER NOT NULL, received_at_ms INTEGER NOT NULL,
-  PRIMARY KEY(agent_id, sequence)) WITHOUT ROWID;
+  heartbeat_interval_s INTEGER NOT NULL DEFAULT 0, inventory_digest TEXT NOT NULL DEFAULT '',
+  seen BLOB NOT NULL DEFAULT x'');
 CREATE TABLE IF NOT EXISTS cis(
   id TEXT PRIMARY KEY, type TEXT NOT NULL, name TEXT NOT NULL, source TEXT NOT NULL,
   state TEXT NOT NULL, attributes TEXT NOT NULL, first_seen_ms INTEGER NOT NULL,
@@ -140,6 +140,53 @@ core::Status add_column_if_missing(Connection& c, const std::string& table, cons
   if (has_column) return {};
   const std::string alter = "ALTER TABLE " + table + " ADD COLUMN " + column + " " + type;
   return c.exec(alter.c_str());
+}
+
+// Moves the de-duplication records of schemas 1 to 13, a row per agent and
+// sequence in reports_seen, into each agent's window (agents.seen), and
+// drops them.
+core::Status seen_rows_to_windows(Connection& c) {
+  {
+    SURVEYOR_TRY_STMT(has, c, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'reports_seen'");
+    const int rc = has.step();
+    if (rc == SQLITE_DONE) return {};
+    if (rc != SQLITE_ROW) return c.error(rc, "find the old de-duplication records");
+  }
+  SURVEYOR_TRY_STMT(rows, c, "SELECT agent_id, sequence FROM reports_seen ORDER BY agent_id, sequence");
+  SURVEYOR_TRY_STMT(last, c, "SELECT last_sequence FROM agents WHERE id = ?1");
+  SURVEYOR_TRY_STMT(put, c, "UPDATE agents SET seen = ?2 WHERE id = ?1");
+  std::string agent, ring;
+  std::uint64_t highest = 0;
+  auto flush = [&]() -> core::Status {
+    if (agent.empty()) return {};
+    put.reset();
+    put.bind(1, agent).bind_blob(2, ring);
+    if (int rc = put.step(); rc != SQLITE_DONE) return c.error(rc, "write an agent's window");
+    return {};
+  };
+  for (;;) {
+    const int rc = rows.step();
+    if (rc == SQLITE_DONE) break;
+    if (rc != SQLITE_ROW) return c.error(rc, "read the old de-duplication records");
+    if (std::string id = rows.text(0); id != agent) {
+      if (auto st = flush(); !st) return st;
+      agent = std::move(id);
+      ring.clear();
+      last.reset();
+      last.bind(1, agent);
+      const int found = last.step();
+      if (found != SQLITE_ROW && found != SQLITE_DONE) return c.error(found, "read an agent");
+      highest = found == SQLITE_ROW ? static_cast<std::uint64_t>(std::max<std::int64_t>(0, last.int64(0))) : 0;
+    }
+    const std::int64_t seq = rows.int64(1);
+    // Every record is at most the agent's highest, which the same
+    // transaction raised; one that is not is left out, not let move the window.
+    if (seq > 0 && static_cast<std::uint64_t>(seq) <= highest)
+      store::mark_in_window(ring, highest, static_cast<std::uint64_t>(seq));
+  }
+  if (auto st = flush(); !st) return st;
+  rows.reset();
+  return c.exec("DROP TABLE reports_seen");
 }
 
 // Moves a head of one row per sample (schema 2 to 7) into head_log: a row
@@ -280,6 +327,10 @@ core::Status migrate(Connection& c) {
   if (version > 0 && version < 10) {
     if (auto st = chain_old_audit(c); !st) return st;
     if (auto st = c.exec(kSchema); !st) return st;
+  }
+  if (version > 0 && version < 14) {
+    if (auto st = add_column_if_missing(c, "agents", "seen", "BLOB NOT NULL DEFAULT x''"); !st) return st;
+    if (auto st = seen_rows_to_windows(c); !st) return st;
   }
   // After the migrations: older audit tables have no seq until just now.
   if (auto st = c.exec("CREATE UNIQUE INDEX IF NOT EXISTS audit_chain ON audit(ci_id, seq)"); !st) return st;

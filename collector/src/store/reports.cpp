@@ -2,11 +2,55 @@
 // What a report changes, decided once for every backend: the inventory plan
 // and the classification of audit entries against change records.
 #include <algorithm>
+#include <string>
 
 #include "surveyor/collector/store/audit.hpp"
 #include "surveyor/collector/store/reports.hpp"
 
 namespace surveyor::collector::store {
+
+namespace {
+constexpr std::size_t kRingBytes = kSeenWindow / 8;
+static_assert(kSeenWindow % 8 == 0);
+bool in_window(std::uint64_t highest, std::uint64_t sequence) {
+  return sequence <= highest && highest - sequence < kSeenWindow;
+}
+// Bit `at` of the ring, counted from the most significant bit of each
+// byte, as Redis's SETBIT and GETBIT count.
+unsigned char bit_of(std::uint64_t at) { return static_cast<unsigned char>(0x80U >> (at % 8)); }
+void set_bit(std::string& ring, std::uint64_t sequence, bool on) {
+  const std::uint64_t at = sequence % kSeenWindow;
+  auto& byte = reinterpret_cast<unsigned char&>(ring[at / 8]);
+  const unsigned char bit = bit_of(at);
+  byte = on ? static_cast<unsigned char>(byte | bit) : static_cast<unsigned char>(byte & ~bit);
+}
+}  // namespace
+
+bool within_window(std::uint64_t highest, std::uint64_t sequence) { return in_window(highest, sequence); }
+
+bool seen_in_window(std::string_view ring, std::uint64_t highest, std::uint64_t sequence) {
+  if (ring.size() != kRingBytes || !in_window(highest, sequence)) return false;
+  const std::uint64_t at = sequence % kSeenWindow;
+  return (static_cast<unsigned char>(ring[at / 8]) & bit_of(at)) != 0;
+}
+
+std::vector<std::pair<std::uint64_t, std::uint64_t>> window_clears(std::uint64_t highest, std::uint64_t sequence) {
+  if (sequence <= highest + 1) return {};
+  // The places of highest + 1 .. sequence - 1, none of them applied, held
+  // sequences the window leaves behind.
+  if (sequence - highest > kSeenWindow) return {{0, kSeenWindow}};
+  const std::uint64_t from = (highest + 1) % kSeenWindow, count = sequence - highest - 1;
+  if (from + count <= kSeenWindow) return {{from, from + count}};
+  return {{from, kSeenWindow}, {0, from + count - kSeenWindow}};
+}
+
+void mark_in_window(std::string& ring, std::uint64_t highest, std::uint64_t sequence) {
+  if (ring.size() != kRingBytes) ring.assign(kRingBytes, '\0');
+  if (sequence <= highest && !in_window(highest, sequence)) return;
+  for (const auto& [from, to] : window_clears(highest, sequence))
+    for (std::uint64_t at = from; at < to; ++at) set_bit(ring, at, false);
+  set_bit(ring, sequence, true);
+}
 
 InventoryPlan plan_inventory(std::string_view ci_id, std::vector<InventorySection> held,
                              const std::vector<SectionUpdate>& updates, std::int64_t now_ms) {

@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 // The rules every backend follows, written once in store/ and tested here
 // on their own: the inventory plan, audit classification, the incident
-// write protocol, change records, relationship audit entries and following
-// a host's components.
+// write protocol, change records, relationship audit entries, following
+// a host's components, plain sightings and the window of reports applied.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <random>
+#include <set>
 
 #include "surveyor/collector/store/stores.hpp"
 
@@ -256,6 +257,56 @@ TEST(PlainSighting, IsExactlyAMergeThatMovesOnlyTheTimeSeen) {
   EXPECT_FALSE(is_plain_sighting(u, CiState::active, "[1]", "[]"));
   EXPECT_FALSE(is_plain_sighting(u, CiState::active, R"({"x":1})", "{bad"));
   EXPECT_TRUE(is_plain_sighting(u, CiState::active, R"({"os.name":"a"})", "{bad")) << "the keys are read only when needed";
+}
+
+// The window of an agent's reports applied, held to a set of every
+// sequence marked as the oracle: a sequence is seen exactly when it was
+// marked and is among the kSeenWindow up to the highest marked. Sequences
+// arrive mostly in order, with replays, gaps, jumps past the window and
+// some far below it.
+TEST(SeenWindow, KnowsExactlyTheSequencesMarkedWithinTheWindow) {
+  std::mt19937_64 rng(20261205);
+  auto pick = [&](std::uint64_t n) { return rng() % n; };
+  std::string ring;
+  std::uint64_t highest = 0;
+  std::set<std::uint64_t> marked;
+  const auto expect_seen = [&](std::uint64_t s) {
+    return marked.count(s) == 1 && s <= highest && highest - s < kSeenWindow;
+  };
+  for (int step = 0; step < 60'000; ++step) {
+    std::uint64_t s = 0;
+    switch (pick(10)) {
+      case 0: s = highest + 2 + pick(kSeenWindow + 10); break;                       // a gap or a jump
+      case 1: s = highest > 0 ? highest - pick(std::min<std::uint64_t>(highest, 40)) : 1; break;  // a replay
+      case 2: s = highest > kSeenWindow ? highest - kSeenWindow + pick(3) - 1 : 1; break;  // the window's edge
+      case 3: s = 1 + pick(highest + 1); break;                                        // anywhere below
+      default: s = highest + 1;
+    }
+    if (s == 0) s = 1;
+    ASSERT_EQ(seen_in_window(ring, highest, s), expect_seen(s)) << "step " << step << ", sequence " << s;
+    if (expect_seen(s)) continue;  // a duplicate is not applied again
+    mark_in_window(ring, highest, s);
+    if (s <= highest && highest - s >= kSeenWindow) {
+      EXPECT_FALSE(seen_in_window(ring, highest, s)) << "below the window: not kept";
+      continue;
+    }
+    marked.insert(s);
+    highest = std::max(highest, s);
+    ASSERT_EQ(ring.size(), kSeenWindow / 8);
+    ASSERT_TRUE(seen_in_window(ring, highest, s));
+  }
+  // Every sequence of the window at the end, against the oracle.
+  for (std::uint64_t s = highest > kSeenWindow + 5 ? highest - kSeenWindow - 5 : 1; s <= highest + 5; ++s)
+    ASSERT_EQ(seen_in_window(ring, highest, s), expect_seen(s)) << s;
+  // A ring of another size (damaged, or none yet) holds nothing, and is
+  // made whole by the next mark.
+  EXPECT_FALSE(seen_in_window(ring.substr(1), highest, highest));
+  std::string bad(7, '\xff');
+  EXPECT_FALSE(seen_in_window(bad, 10, 9));
+  mark_in_window(bad, 10, 11);
+  EXPECT_EQ(bad.size(), kSeenWindow / 8);
+  EXPECT_TRUE(seen_in_window(bad, 11, 11));
+  EXPECT_FALSE(seen_in_window(bad, 11, 9));
 }
 
 }  // namespace

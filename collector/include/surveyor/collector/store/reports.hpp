@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -64,6 +65,28 @@ struct ApplyResult {
 // de-duplication: more than an agent's spool holds by default (10,080
 // reports, a week at 60 s), so every replay is recognised.
 inline constexpr std::uint64_t kSeenWindow = 16'384;
+
+// The window kept per agent (SQLite: agents.seen; Redis: P:window:AGENT):
+// a ring of kSeenWindow bits, bit s % kSeenWindow (counted from the most
+// significant bit of each byte, as Redis's GETBIT) standing for sequence s
+// when s is among the kSeenWindow sequences up to `highest`, the highest
+// applied. An empty ring holds none (a ring of any other size than
+// kSeenWindow / 8 bytes is taken as empty). 2 KiB an agent, against a
+// record per sequence.
+// Whether `sequence` is among the kSeenWindow up to `highest`.
+[[nodiscard]] bool within_window(std::uint64_t highest, std::uint64_t sequence);
+// Whether `sequence` was applied, as far as the window tells: one below the
+// window is not known (and is applied again, as before it was pruned).
+[[nodiscard]] bool seen_in_window(std::string_view ring, std::uint64_t highest, std::uint64_t sequence);
+// Marks `sequence` applied in `ring`, `highest` being the highest applied
+// before it; moving the window forward forgets what falls out of it. A
+// sequence below the window is not marked.
+void mark_in_window(std::string& ring, std::uint64_t highest, std::uint64_t sequence);
+// The places of the ring (bit positions, as runs [from, to)) that marking
+// `sequence` clears, the highest before it being `highest`: those of the
+// sequences skipped, whose places held ones the window leaves behind.
+[[nodiscard]] std::vector<std::pair<std::uint64_t, std::uint64_t>> window_clears(std::uint64_t highest,
+                                                                               std::uint64_t sequence);
 
 // What a report's section updates change in a CI's inventory: the sections
 // to write, the audit entries for software that changed, and the inventory
