@@ -177,6 +177,7 @@ core::Status seen_rows_to_windows(Connection& c) {
       const int found = last.step();
       if (found != SQLITE_ROW && found != SQLITE_DONE) return c.error(found, "read an agent");
       highest = found == SQLITE_ROW ? static_cast<std::uint64_t>(std::max<std::int64_t>(0, last.int64(0))) : 0;
+      last.reset();  // a statement left running keeps DROP TABLE from the connection ("table is locked")
     }
     const std::int64_t seq = rows.int64(1);
     // Every record is at most the agent's highest, which the same
@@ -186,6 +187,7 @@ core::Status seen_rows_to_windows(Connection& c) {
   }
   if (auto st = flush(); !st) return st;
   rows.reset();
+  put.reset();
   return c.exec("DROP TABLE reports_seen");
 }
 

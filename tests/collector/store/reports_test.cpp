@@ -451,7 +451,7 @@ TEST(SqliteReports, TheSequencesOfAnOlderSchemaMoveIntoEachAgentsWindow) {
           "CREATE TABLE reports_seen(agent_id TEXT NOT NULL, sequence INTEGER NOT NULL, "
           "received_at_ms INTEGER NOT NULL, PRIMARY KEY(agent_id, sequence)) WITHOUT ROWID",
           "INSERT INTO reports_seen VALUES('agt-1', 1, 1), ('agt-1', 2, 1), ('agt-1', 3, 1), ('agt-1', 20000, 1), "
-          "('agt-2', 7, 1), ('agt-2', 9, 1), ('agt-gone', 4, 1)",
+          "('agt-0-gone', 4, 1), ('agt-2', 7, 1), ('agt-2', 9, 1)",
           "UPDATE agents SET last_sequence = 20000 WHERE id = 'agt-1'",
           "UPDATE agents SET last_sequence = 9 WHERE id = 'agt-2'", "PRAGMA user_version = 13"})
       ASSERT_EQ(sqlite3_exec(db, statement, nullptr, nullptr, nullptr), SQLITE_OK) << statement << sqlite3_errmsg(db);
