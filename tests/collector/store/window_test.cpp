@@ -135,6 +135,19 @@ TEST(RedisReports, TheSequencesOfAnOlderStoreMoveIntoEachAgentsWindow) {
   EXPECT_EQ(outcome("agt-1", 20'000), ApplyOutcome::duplicate);
   EXPECT_EQ(outcome("agt-1", 19'999), ApplyOutcome::duplicate);
 
+  // A full set, as an agent of eleven days leaves it: 1 .. 16,384. The
+  // next report moves the window on by one, and 1 falls out of it.
+  ASSERT_TRUE(s->agents->create_agent(agent_record("agt-3")));
+  (void)cli("EVAL \"for s = 1, tonumber(ARGV[1]) do redis.call('ZADD', KEYS[1], s, s) end\" 1 " + p +
+            "seen:agt-3 " + std::to_string(kSeenWindow));
+  (void)cli("HSET " + p + "agent:agt-3 last_sequence " + std::to_string(kSeenWindow));
+  EXPECT_NE(cli("ZCARD " + p + "seen:agt-3").find(std::to_string(kSeenWindow)), std::string::npos);
+  EXPECT_EQ(outcome("agt-3", kSeenWindow + 1), ApplyOutcome::stored);
+  EXPECT_NE(cli("EXISTS " + p + "seen:agt-3").find('0'), std::string::npos);
+  EXPECT_EQ(outcome("agt-3", 1), ApplyOutcome::stored) << "out of the window now";
+  for (std::uint64_t seq : {std::uint64_t{2}, kSeenWindow / 2, kSeenWindow, kSeenWindow + 1})
+    EXPECT_EQ(outcome("agt-3", seq), ApplyOutcome::duplicate) << seq;
+
   // A set that holds something other than sequences fails the report
   // clearly and changes nothing.
   (void)cli("ZADD " + p + "seen:agt-2 1 one");
