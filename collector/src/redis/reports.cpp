@@ -343,7 +343,8 @@ class RedisReportStore final : public Bound<ReportStore> {
       return core::make_error(StoreErrc::changed, "agent " + batch.agent_id + " changed since its key was checked");
     const std::int64_t last_seen = reply_int(agent->element[0]).value_or(0);
     const std::int64_t last_seq = reply_int(agent->element[1]).value_or(0);
-    auto window = read_window(c, p, got, static_cast<std::uint64_t>(std::max<std::int64_t>(0, last_seq)));
+    const auto highest = static_cast<std::uint64_t>(std::max<std::int64_t>(0, last_seq));
+    auto window = read_window(c, p, got, highest);
     if (!window) return std::move(window).error();
     if (window->seen) {
       // The first copy may have been refused for want of replicas: this
@@ -448,7 +449,7 @@ class RedisReportStore final : public Bound<ReportStore> {
     }
     if (components) write_components(*b_, *components, batch.received_at_ms, tx, audit);
     if (auto st = add_audit(c, *b_, std::move(audit), tx); !st) return std::move(st).error();
-    mark_window(p, *window, static_cast<std::uint64_t>(std::max<std::int64_t>(0, last_seq)), tx);
+    mark_window(p, *window, highest, tx);
     return Planned{std::move(tx), std::move(result)};
   }
 
@@ -498,7 +499,7 @@ class RedisReportStore final : public Bound<ReportStore> {
       tx.push_back({"DEL", p.seen_key});
       return;
     }
-    if (sequence <= highest && !within_window(highest, sequence)) return;  // below the window
+    if (below_window(highest, sequence)) return;
     for (auto [from, to] : window_clears(highest, sequence)) {
       if (from == 0 && to == kSeenWindow) {
         tx.push_back({"DEL", p.window_key});

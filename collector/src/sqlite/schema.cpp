@@ -142,16 +142,22 @@ core::Status add_column_if_missing(Connection& c, const std::string& table, cons
   return c.exec(alter.c_str());
 }
 
+// Whether the database holds a table of that name (of an older schema).
+core::Result<bool> has_table(Connection& c, const char* name) {
+  SURVEYOR_TRY_STMT(has, c, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1");
+  has.bind(1, std::string_view(name));
+  const int rc = has.step();
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return c.error(rc, std::string("find the table ") + name);
+  return rc == SQLITE_ROW;
+}
+
 // Moves the de-duplication records of schemas 1 to 13, a row per agent and
 // sequence in reports_seen, into each agent's window (agents.seen), and
 // drops them.
 core::Status seen_rows_to_windows(Connection& c) {
-  {
-    SURVEYOR_TRY_STMT(has, c, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'reports_seen'");
-    const int rc = has.step();
-    if (rc == SQLITE_DONE) return {};
-    if (rc != SQLITE_ROW) return c.error(rc, "find the old de-duplication records");
-  }
+  auto old = has_table(c, "reports_seen");
+  if (!old) return std::move(old).error();
+  if (!*old) return {};
   SURVEYOR_TRY_STMT(rows, c, "SELECT agent_id, sequence FROM reports_seen ORDER BY agent_id, sequence");
   SURVEYOR_TRY_STMT(last, c, "SELECT last_sequence FROM agents WHERE id = ?1");
   SURVEYOR_TRY_STMT(put, c, "UPDATE agents SET seen = ?2 WHERE id = ?1");
@@ -194,12 +200,9 @@ core::Status seen_rows_to_windows(Connection& c) {
 // Moves a head of one row per sample (schema 2 to 7) into head_log: a row
 // per CI, marked as having its rollups stored.
 core::Status head_rows_per_report(Connection& c) {
-  {
-    SURVEYOR_TRY_STMT(has, c, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'head'");
-    const int rc = has.step();
-    if (rc == SQLITE_DONE) return {};
-    if (rc != SQLITE_ROW) return c.error(rc, "find the old head");
-  }
+  auto old = has_table(c, "head");
+  if (!old) return std::move(old).error();
+  if (!*old) return {};
   std::string ci;
   RowSamples by_series;
   auto flush = [&]() -> core::Status {

@@ -12,9 +12,6 @@ namespace surveyor::collector::store {
 namespace {
 constexpr std::size_t kRingBytes = kSeenWindow / 8;
 static_assert(kSeenWindow % 8 == 0);
-bool in_window(std::uint64_t highest, std::uint64_t sequence) {
-  return sequence <= highest && highest - sequence < kSeenWindow;
-}
 // Bit `at` of the ring, counted from the most significant bit of each
 // byte, as Redis's SETBIT and GETBIT count.
 unsigned char bit_of(std::uint64_t at) { return static_cast<unsigned char>(0x80U >> (at % 8)); }
@@ -26,10 +23,16 @@ void set_bit(std::string& ring, std::uint64_t sequence, bool on) {
 }
 }  // namespace
 
-bool within_window(std::uint64_t highest, std::uint64_t sequence) { return in_window(highest, sequence); }
+bool within_window(std::uint64_t highest, std::uint64_t sequence) {
+  return sequence <= highest && highest - sequence < kSeenWindow;
+}
+
+bool below_window(std::uint64_t highest, std::uint64_t sequence) {
+  return sequence <= highest && !within_window(highest, sequence);
+}
 
 bool seen_in_window(std::string_view ring, std::uint64_t highest, std::uint64_t sequence) {
-  if (ring.size() != kRingBytes || !in_window(highest, sequence)) return false;
+  if (ring.size() != kRingBytes || !within_window(highest, sequence)) return false;
   const std::uint64_t at = sequence % kSeenWindow;
   return (static_cast<unsigned char>(ring[at / 8]) & bit_of(at)) != 0;
 }
@@ -46,7 +49,7 @@ std::vector<std::pair<std::uint64_t, std::uint64_t>> window_clears(std::uint64_t
 
 void mark_in_window(std::string& ring, std::uint64_t highest, std::uint64_t sequence) {
   if (ring.size() != kRingBytes) ring.assign(kRingBytes, '\0');
-  if (sequence <= highest && !in_window(highest, sequence)) return;
+  if (below_window(highest, sequence)) return;
   for (const auto& [from, to] : window_clears(highest, sequence))
     for (std::uint64_t at = from; at < to; ++at) set_bit(ring, at, false);
   set_bit(ring, sequence, true);

@@ -75,6 +75,9 @@ inline constexpr std::uint64_t kSeenWindow = 16'384;
 // record per sequence.
 // Whether `sequence` is among the kSeenWindow up to `highest`.
 [[nodiscard]] bool within_window(std::uint64_t highest, std::uint64_t sequence);
+// Whether `sequence` is one the window up to `highest` has left behind:
+// not known, and not kept when marked.
+[[nodiscard]] bool below_window(std::uint64_t highest, std::uint64_t sequence);
 // Whether `sequence` was applied, as far as the window tells: one below the
 // window is not known (and is applied again, as before it was pruned).
 [[nodiscard]] bool seen_in_window(std::string_view ring, std::uint64_t highest, std::uint64_t sequence);
