@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // The chunk codec: values and times read back exactly, and damaged chunks
-// refused.
+// refused; the same of batches, placed batches and rollup day blocks.
 #include <gtest/gtest.h>
 
 #include <bit>
@@ -306,6 +306,75 @@ TEST(Codec, PlacedBatchesKeepTheirSequenceAndSpanAndRefuseBadHeaders) {
   ASSERT_FALSE(past);
   EXPECT_EQ(past.error().code, CodecErrc::malformed);
   EXPECT_FALSE(split_placed_batch(std::string(12, '\xff')));
+}
+
+// A day of rollups reads back exactly (-0 as 0), before 1970 too, and at the
+// last day 64-bit milliseconds can hold.
+TEST(Codec, RollupDaysReadBackExactly) {
+  constexpr std::int64_t kHour = 3'600'000;
+  const double kInf = std::numeric_limits<double>::infinity();
+  const std::int64_t last_day = (std::numeric_limits<std::int64_t>::max() - 23 * kHour) / kDayMs * kDayMs;
+  for (std::int64_t day : {std::int64_t{20'416} * kDayMs, std::int64_t{-3} * kDayMs, std::int64_t{0}, last_day}) {
+    SCOPED_TRACE(day);
+    const std::vector<Rollup> in{{day, 1, 0.1, 0.1, 0.1},
+                                 {day + 7 * kHour, 360, 1e300, -kInf, kInf},
+                                 {day + 23 * kHour, std::numeric_limits<std::int64_t>::max(), 5e-324, -1.5, 2.25}};
+    const std::string block = encode_rollup_day(in);
+    EXPECT_EQ(block.front(), kRollupDayMagic);
+    auto out = decode_rollup_day(block);
+    ASSERT_TRUE(out) << out.error().describe();
+    ASSERT_EQ(out->size(), in.size());
+    for (std::size_t i = 0; i < in.size(); ++i) {
+      EXPECT_EQ((*out)[i].start_ms, in[i].start_ms);
+      EXPECT_EQ((*out)[i].count, in[i].count);
+      EXPECT_TRUE(same((*out)[i].sum, in[i].sum) && same((*out)[i].min, in[i].min) && same((*out)[i].max, in[i].max));
+    }
+  }
+  // NaN bits pass through; -0 comes back as 0, as SQLite's REAL column keeps it.
+  auto zero = decode_rollup_day(encode_rollup_day(std::vector<Rollup>{{0, 2, -0.0, -0.0, std::nan("7")}}));
+  ASSERT_TRUE(zero);
+  EXPECT_TRUE(same((*zero)[0].sum, 0.0));
+  EXPECT_TRUE(same((*zero)[0].max, std::nan("7")));
+  // 24 hours of 360 samples take 24 * 27 bytes and a header of 5.
+  std::vector<Rollup> full;
+  for (int h = 0; h < 24; ++h) full.push_back({20'416 * kDayMs + h * kHour, 360, 1234.5, 1.0, 9.0});
+  EXPECT_LE(encode_rollup_day(full).size(), 24u * 27 + 5);
+}
+
+// Damaged blocks are errors naming what is wrong, never a crash.
+TEST(Codec, DamagedRollupDaysAreErrors) {
+  constexpr std::int64_t kHour = 3'600'000;
+  // 'R', 1, day 1 (one byte zigzagged): a header of 3; entries of 26 bytes.
+  const std::string good = encode_rollup_day(std::vector<Rollup>{{kDayMs, 3, 6, 1, 3}, {kDayMs + 5 * kHour, 1, 2, 2, 2}});
+  constexpr std::size_t kHead = 3, kEntry = 26;
+  ASSERT_EQ(good.size(), kHead + 2 * kEntry);
+  for (std::size_t n = 0; n < good.size(); ++n) {  // every cut but the one after the first entry
+    if (n == kHead + kEntry) continue;
+    EXPECT_FALSE(decode_rollup_day(std::string_view(good).substr(0, n))) << n;
+  }
+  EXPECT_TRUE(decode_rollup_day(std::string_view(good).substr(0, kHead + kEntry)));
+  const auto fails = [](const std::string& bytes, CodecErrc code) {
+    auto r = decode_rollup_day(bytes);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, code) << r.error().describe();
+  };
+  fails(good.substr(0, kHead), CodecErrc::truncated);                   // the header alone: no hours
+  fails(good.substr(0, kHead + kEntry - 1), CodecErrc::truncated);      // an entry cut short
+  fails("S" + good.substr(1), CodecErrc::malformed);                    // not a rollup block
+  fails(good.substr(0, 1) + '\x02' + good.substr(2), CodecErrc::malformed);  // a later version
+  std::string s = good;
+  s[kHead] = 24;  // the hour of the day past 23
+  fails(s, CodecErrc::unsorted);
+  s = good;
+  s[kHead + kEntry] = 0;  // the second hour at the first one's
+  fails(s, CodecErrc::unsorted);
+  s = good;
+  s[kHead + 1] = 0;  // a count of 0
+  fails(s, CodecErrc::malformed);
+  fails(std::string("R\x01") + std::string(9, '\xff') + '\x01', CodecErrc::malformed);  // a day past 64-bit ms
+  fails(std::string("R\x01") + std::string(11, '\xff'), CodecErrc::truncated);          // an endless varint
+  // A third hour whose count is 2^63, past INT64_MAX.
+  fails(good + '\x07' + std::string(9, '\x80') + '\x01' + std::string(24, '\0'), CodecErrc::malformed);
 }
 
 }  // namespace

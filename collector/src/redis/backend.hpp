@@ -19,8 +19,10 @@
 // hmeta:CI: a sample after @MEMBER is new and needs no other read; an older
 // one is looked up in the head and the chunk of its block. Per series,
 // compressed chunks (a sorted set scored by block start), hourly rollups
-// (member hour:count:sum:min:max, %.17g so doubles come back exact) and
-// "chunkend", the end of its newest chunk. Maintenance compacts a CI's
+// (a sorted set of a block per UTC day, codec::encode_rollup_day, scored by
+// the day's start; stores before them wrote a member per hour,
+// hour:count:sum:min:max with %.17g, still read) and "chunkend", the end
+// of its newest chunk. Maintenance compacts a CI's
 // head entries whose samples all lie in closed blocks into the chunks and
 // adds their rollups; reads fold the head's rollups in, entry by entry in
 // the order they were written, as the SQLite store folds its head rows.
@@ -43,6 +45,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -138,8 +141,27 @@ std::string series_id(std::string_view ci_id, std::string_view member);  // memb
 SeriesKeys keys_of(const Backend& b, std::string_view sid);
 std::string number_text(double v);
 core::Result<std::vector<store::Sample>> decode_stored(const std::string& bytes, std::string_view sid);
-std::optional<store::Rollup> parse_rollup_member(const std::string& m);
-std::string rollup_member(const store::Rollup& r);
+// Rollups. A series' rollups:SID holds a block per UTC day (codec::
+// encode_rollup_day), scored by the day's start; stores before them wrote
+// a member per hour ("hour:count:sum:min:max", scored by the hour), still
+// read, and replaced by their day's block when it is next written.
+std::optional<store::Rollup> parse_rollup_member(const std::string& m);  // an hour member
+// The hours in [from_ms, to_ms) held in a reply of rollups:SID members,
+// into `hours`; a member that does not parse, or an hour held twice, is
+// `corrupt`.
+core::Status read_rollup_members(const redisReply* r, std::int64_t from_ms, std::int64_t to_ms,
+                                 std::map<std::int64_t, store::Rollup>& hours);
+// The scores to read so that the days of [first_ms, last_ms] come whole
+// (hours of stored rollups: a day clear of the ends of time).
+std::pair<std::int64_t, std::int64_t> rollup_days_span(std::int64_t first_ms, std::int64_t last_ms);
+// The score from which a read of the rollups from `t` on starts: its day's.
+std::string rollup_day_score(std::int64_t t);
+// The writes that store, for each day holding an hour of `touched`, that
+// day's hours of `hours` (which must hold all of the day's) as its block.
+void write_rollup_days(const std::string& key, const std::map<std::int64_t, store::Rollup>& hours,
+                       const std::set<std::int64_t>& touched, std::vector<Argv>& tx);
+// How many hours the members in `r` hold (a member that does not parse: one).
+std::size_t rollup_hours_in(const redisReply* r);
 std::string sample_member(const store::Sample& s);
 std::optional<store::Sample> parse_sample_member(const std::string& m);
 std::string section_record(const store::InventorySection& s);

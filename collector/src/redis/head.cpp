@@ -23,7 +23,9 @@ core::Status merge_closed(Connection& c, const Backend& b, const std::map<std::u
     const SeriesKeys k = keys_of(b, sid_of.at(n));
     watch.insert(watch.end(), {k.chunks, k.chunkend, k.rollups});
     reads.push_back({"GET", k.chunkend});
-    reads.push_back({"ZRANGEBYSCORE", k.rollups, i64(blocks.begin()->first), i64(blocks.rbegin()->first + kBlockMs - 1)});
+    // Whole days: each day touched is written again as one block.
+    const auto [first, last] = rollup_days_span(blocks.begin()->first, blocks.rbegin()->first + kBlockMs - 1);
+    reads.push_back({"ZRANGEBYSCORE", k.rollups, i64(first), i64(last)});
     for (const auto& entry : blocks) reads.push_back({"ZRANGEBYSCORE", k.chunks, i64(entry.first), i64(entry.first)});
   }
   reads.front() = std::move(watch);
@@ -38,12 +40,8 @@ core::Status merge_closed(Connection& c, const Backend& b, const std::map<std::u
     const SeriesKeys k = keys_of(b, sid);
     std::int64_t end = reply_int((*held)[at++].get()).value_or(INT64_MIN);
     std::map<std::int64_t, Rollup> hours;
-    const redisReply* stored = (*held)[at++].get();
-    for (std::size_t i = 0; i < stored->elements; ++i) {
-      auto r = parse_rollup_member(reply_text(stored->element[i]));
-      if (!r) return core::make_error(StoreErrc::corrupt, "bad rollup entry of series " + sid);
-      hours.emplace(r->start_ms, *r);
-    }
+    if (auto st = read_rollup_members((*held)[at++].get(), INT64_MIN, INT64_MAX, hours); !st)
+      return core::make_error(StoreErrc::corrupt, "series " + sid + ": " + st.error().message);
     std::set<std::int64_t> touched;
     bool wrote_chunk = false;
     for (const auto& [block, parts] : blocks) {
@@ -78,10 +76,7 @@ core::Status merge_closed(Connection& c, const Backend& b, const std::map<std::u
       ++done.blocks_compacted;
     }
     if (wrote_chunk) tx.push_back({"SET", k.chunkend, i64(end)});
-    for (std::int64_t h : touched) {
-      tx.push_back({"ZREMRANGEBYSCORE", k.rollups, i64(h), i64(h)});
-      tx.push_back({"ZADD", k.rollups, i64(h), rollup_member(hours[h])});
-    }
+    write_rollup_days(k.rollups, hours, touched, tx);
   }
   return {};
 }
@@ -313,17 +308,16 @@ core::Status fold_rollups(Connection& c, const std::string& sid, const SeriesKey
       if (!r) return core::make_error(StoreErrc::corrupt, "bad pending rollup entry of series " + sid);
       touched.insert(r->start_ms);
     }
-    auto held = c.command({"ZRANGEBYSCORE", k.rollups, i64(*touched.begin()), i64(*touched.rbegin())});
+    const auto [first, last] = rollup_days_span(*touched.begin(), *touched.rbegin());
+    auto held = c.command({"ZRANGEBYSCORE", k.rollups, i64(first), i64(last)});
     if (!held) return std::move(held).error();
     if (is_error(held->get())) return reply_error(held->get(), "read rollups");
     auto sums = fold_pending(held->get(), pending, INT64_MIN, INT64_MAX);
     if (!sums) return std::move(sums).error();
+    std::map<std::int64_t, Rollup> hours;
+    for (const Rollup& r : *sums) hours.emplace(r.start_ms, r);
     std::vector<Argv> tx{{"MULTI"}};
-    for (const Rollup& r : *sums) {
-      if (!touched.contains(r.start_ms)) continue;
-      tx.push_back({"ZREMRANGEBYSCORE", k.rollups, i64(r.start_ms), i64(r.start_ms)});
-      tx.push_back({"ZADD", k.rollups, i64(r.start_ms), rollup_member(r)});
-    }
+    write_rollup_days(k.rollups, hours, touched, tx);
     tx.push_back({"LTRIM", k.pending, std::to_string(pending->elements), "-1"});
     tx.push_back({"EXEC"});
     auto done = c.pipeline(tx);

@@ -273,6 +273,11 @@ core::Result<std::vector<Sample>> decode_stored(const std::string& bytes, std::s
   return d;
 }
 
+namespace {
+// Hours a day block can hold: a day clear of the ends of 64-bit time.
+bool in_day_range(std::int64_t t) { return t > INT64_MIN + codec::kDayMs && t < INT64_MAX - codec::kDayMs; }
+}  // namespace
+
 std::optional<Rollup> parse_rollup_member(const std::string& m) {
   Rollup r;
   const char* p = m.c_str();
@@ -286,26 +291,74 @@ std::optional<Rollup> parse_rollup_member(const std::string& m) {
     *d = std::strtod(end + 1, &end);
   }
   if (*end != '\0' || r.count <= 0) return std::nullopt;
+  // On the hour, and a day clear of the ends of time (days are computed from it).
+  if (r.start_ms % kRollupMs != 0 || !in_day_range(r.start_ms)) return std::nullopt;
   return r;
 }
 
-std::string rollup_member(const Rollup& r) {
-  // -0 as 0, as SQLite's REAL column keeps it; %.17g gives the doubles back exactly.
-  const auto plain = [](double v) { return v == 0 ? 0.0 : v; };
-  char buf[128];
-  std::snprintf(buf, sizeof buf, "%lld:%lld:%.17g:%.17g:%.17g", static_cast<long long>(r.start_ms),
-                static_cast<long long>(r.count), plain(r.sum), plain(r.min), plain(r.max));
-  return buf;
+core::Status read_rollup_members(const redisReply* r, std::int64_t from_ms, std::int64_t to_ms,
+                                 std::map<std::int64_t, Rollup>& hours) {
+  for (std::size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; ++i) {
+    const std::string m = reply_text(r->element[i]);
+    std::vector<Rollup> held;
+    if (!m.empty() && m.front() == codec::kRollupDayMagic) {
+      auto day = codec::decode_rollup_day(m);
+      if (!day) return core::make_error(StoreErrc::corrupt, "bad rollup day block: " + day.error().describe());
+      held = std::move(*day);
+    } else if (auto one = parse_rollup_member(m)) {  // an hour a member, as stores before day blocks wrote them
+      held.push_back(*one);
+    } else {
+      return core::make_error(StoreErrc::corrupt, "bad rollup entry");
+    }
+    for (const Rollup& h : held) {
+      if (h.start_ms < from_ms || h.start_ms >= to_ms) continue;
+      if (!hours.emplace(h.start_ms, h).second)
+        return core::make_error(StoreErrc::corrupt, "rollup hour " + i64(h.start_ms) + " stored twice");
+    }
+  }
+  return {};
+}
+
+
+std::string rollup_day_score(std::int64_t t) {
+  return t <= INT64_MIN + codec::kDayMs ? "-inf" : i64(floor_to(t, codec::kDayMs));
+}
+
+std::pair<std::int64_t, std::int64_t> rollup_days_span(std::int64_t first_ms, std::int64_t last_ms) {
+  return {in_day_range(first_ms) ? floor_to(first_ms, codec::kDayMs) : INT64_MIN,
+          in_day_range(last_ms) ? floor_to(last_ms, codec::kDayMs) + (codec::kDayMs - 1) : INT64_MAX};
+}
+
+void write_rollup_days(const std::string& key, const std::map<std::int64_t, Rollup>& hours,
+                       const std::set<std::int64_t>& touched, std::vector<Argv>& tx) {
+  std::set<std::int64_t> days;
+  // (Samples hundreds of millions of years from 1970 have no rollups.)
+  for (std::int64_t h : touched)
+    if (in_day_range(h)) days.insert(floor_to(h, codec::kDayMs));
+  for (std::int64_t day : days) {
+    std::vector<Rollup> of_day;
+    for (auto it = hours.lower_bound(day); it != hours.end() && it->first < day + codec::kDayMs; ++it)
+      of_day.push_back(it->second);
+    // The day's block, and any hour members of older stores in it, go.
+    tx.push_back({"ZREMRANGEBYSCORE", key, i64(day), i64(day + codec::kDayMs - 1)});
+    if (!of_day.empty()) tx.push_back({"ZADD", key, i64(day), codec::encode_rollup_day(of_day)});
+  }
+}
+
+std::size_t rollup_hours_in(const redisReply* r) {
+  std::size_t n = 0;
+  for (std::size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; ++i) {
+    const std::string m = reply_text(r->element[i]);
+    auto day = m.empty() || m.front() != codec::kRollupDayMagic ? std::nullopt : std::optional(codec::decode_rollup_day(m));
+    n += day && *day ? (*day)->size() : 1;
+  }
+  return n;
 }
 
 core::Result<std::vector<Rollup>> fold_pending(const redisReply* rollups, const redisReply* pending,
                                                std::int64_t from_ms, std::int64_t to_ms) {
   std::map<std::int64_t, Rollup> hours;
-  for (std::size_t i = 0; rollups->type == REDIS_REPLY_ARRAY && i < rollups->elements; ++i) {
-    auto r = parse_rollup_member(reply_text(rollups->element[i]));
-    if (!r) return core::make_error(StoreErrc::corrupt, "bad rollup entry");
-    if (r->start_ms >= from_ms && r->start_ms < to_ms) hours.emplace(r->start_ms, *r);
-  }
+  if (auto st = read_rollup_members(rollups, from_ms, to_ms, hours); !st) return std::move(st).error();
   for (std::size_t i = 0; pending->type == REDIS_REPLY_ARRAY && i < pending->elements; ++i) {
     auto r = parse_rollup_member(reply_text(pending->element[i]));
     if (!r) return core::make_error(StoreErrc::corrupt, "bad pending rollup entry");

@@ -124,7 +124,7 @@ class RedisSeriesStore final : public Bound<SeriesStore> {
       // MULTI: the rollups, the figures not folded into them yet and the
       // head as of one moment.
       auto r = c.pipeline({{"MULTI"},
-                           {"ZRANGEBYSCORE", k.rollups, i64(from_ms), "(" + i64(to_ms)},
+                           {"ZRANGEBYSCORE", k.rollups, rollup_day_score(from_ms), "(" + i64(to_ms)},
                            {"LRANGE", k.pending, "0", "-1"},
                            {"HGET", b_->key("hmeta", key.ci_id), head_number_field(series_member(key))},
                            {"ZRANGEBYSCORE", b_->key("headlog", key.ci_id), i64(from_ms), "+inf"},
@@ -287,18 +287,31 @@ class RedisSeriesStore final : public Bound<SeriesStore> {
     if (!folded && folded.error().code != StoreErrc::corrupt) return folded;
     const std::size_t sep = sid.find(kSep);
     const std::string ci = sid.substr(0, sep);
+    // Rollups go a day's block at a time, once the whole day is past
+    // retention (an hour member of an older store, with the blocks before
+    // its day): up to a day later than on SQLite. The hours dropped are
+    // counted from what is read in the same MULTI.
+    const std::string rollups_cut =
+        e.rollups_before <= INT64_MIN + codec::kDayMs ? "-inf" : "(" + i64(e.rollups_before - codec::kDayMs + 1);
     auto dropped = c.pipeline({{"ZREMRANGEBYSCORE", k.chunks, "-inf", "(" + i64(e.raw_before)},
                                {"ZREMRANGEBYSCORE", k.head, "-inf", "(" + i64(e.raw_before)},
-                               {"ZREMRANGEBYSCORE", k.rollups, "-inf", "(" + i64(e.rollups_before)},
-                               {"HGET", b_->key("hmeta", ci), head_number_field(sid.substr(sep + 1))}});
+                               {"HGET", b_->key("hmeta", ci), head_number_field(sid.substr(sep + 1))},
+                               {"MULTI"},
+                               {"ZRANGEBYSCORE", k.rollups, "-inf", rollups_cut},
+                               {"ZREMRANGEBYSCORE", k.rollups, "-inf", rollups_cut},
+                               {"EXEC"}});
     if (!dropped) return std::move(dropped).error();
     for (const Reply& x : *dropped)
       if (is_error(x.get())) return reply_error(x.get(), "expire series data");
-    auto number = number_from((*dropped)[3].get(), ci);
+    const redisReply* rolled = dropped->back().get();
+    if (rolled->type != REDIS_REPLY_ARRAY || rolled->elements != 2) return reply_error(rolled, "expire rollups");
+    for (std::size_t i = 0; i < rolled->elements; ++i)
+      if (is_error(rolled->element[i])) return reply_error(rolled->element[i], "expire rollups");
+    auto number = number_from((*dropped)[2].get(), ci);
     if (!number) return std::move(number).error();
     rep.chunks_expired += static_cast<std::size_t>(reply_int((*dropped)[0].get()).value_or(0));
     rep.samples_expired += static_cast<std::size_t>(reply_int((*dropped)[1].get()).value_or(0));
-    rep.rollups_expired += static_cast<std::size_t>(reply_int((*dropped)[2].get()).value_or(0));
+    rep.rollups_expired += rollup_hours_in(rolled->element[0]);
 
     const std::int64_t closed_before = floor_to(m.now_ms - m.grace_ms, kBlockMs);
     // One closed block at a time, each an optimistic transaction; true when

@@ -5,7 +5,6 @@
 // computation, retention, and the walk over all series in slices.
 #include <gtest/gtest.h>
 
-#include <hiredis/hiredis.h>
 #include <sqlite3.h>
 
 #include <bit>
@@ -17,79 +16,12 @@
 #include <thread>
 #include <atomic>
 
-#include "store/fixture.hpp"
+#include "store/series_fixture.hpp"
 #include "surveyor/codec/chunk.hpp"
 #include "surveyor/collector/store/denominators.hpp"
 
 namespace surveyor::collector::store {
 namespace {
-
-constexpr std::int64_t kMin = 60'000;
-constexpr std::int64_t kHour = 3'600'000;
-constexpr std::int64_t kDay = 24 * kHour;
-// A block start, so the tests know which samples share a chunk.
-constexpr std::int64_t kT0 = floor_to(1'764'000'000'000, kBlockMs);
-const double kNaN = std::numeric_limits<double>::quiet_NaN();
-const double kInf = std::numeric_limits<double>::infinity();
-
-bool same(const Sample& a, const Sample& b) {
-  if (a.time_ms != b.time_ms) return false;
-  if (std::isnan(a.value)) return std::isnan(b.value);
-  return std::bit_cast<std::uint64_t>(a.value) == std::bit_cast<std::uint64_t>(b.value);
-}
-
-::testing::AssertionResult same_samples(const std::vector<Sample>& want, const std::vector<Sample>& got) {
-  if (want.size() != got.size())
-    return ::testing::AssertionFailure() << "size " << got.size() << ", want " << want.size();
-  for (std::size_t i = 0; i < want.size(); ++i)
-    if (!same(want[i], got[i]))
-      return ::testing::AssertionFailure() << "at " << i << ": got (" << got[i].time_ms << ", " << got[i].value
-                                           << "), want (" << want[i].time_ms << ", " << want[i].value << ")";
-  return ::testing::AssertionSuccess();
-}
-
-template <class B>
-class SeriesStoreTest : public OnBackend<B> {
- protected:
-  void SetUp() override {
-    OnBackend<B>::SetUp();
-    this->add_agent("agt-1", "ci-1");
-  }
-
-  static SeriesKey key(const std::string& metric = "system.cpu.utilization") { return {"ci-1", metric, {}}; }
-
-  void put(const SeriesKey& k, std::vector<Sample> samples) {
-    ReportBatch b = report_batch("agt-1", ++sequence_, kT0);
-    b.series.push_back({SeriesInfo{k, "1"}, std::move(samples)});
-    auto r = this->stores.reports->apply_report(b);
-    ASSERT_TRUE(r) << r.error().describe();
-  }
-
-  std::vector<Sample> read(const SeriesKey& k, std::int64_t from = INT64_MIN, std::int64_t to = INT64_MAX,
-                           std::size_t limit = 1'000'000) {
-    auto r = this->stores.series->read_samples(k, from, to, limit);
-    EXPECT_TRUE(r) << r.error().describe();
-    return r ? *r : std::vector<Sample>{};
-  }
-
-  std::vector<Rollup> rollups(const SeriesKey& k) {
-    auto r = this->stores.series->read_rollups(k, INT64_MIN, INT64_MAX);
-    EXPECT_TRUE(r) << r.error().describe();
-    return r ? *r : std::vector<Rollup>{};
-  }
-
-  MaintenanceReport maintain(std::int64_t now, std::size_t max_series = 2000, std::size_t per_step = 32) {
-    SeriesMaintenance m;
-    m.now_ms = now;
-    m.max_series = max_series;
-    m.series_per_step = per_step;
-    auto r = this->stores.series->maintain(m);
-    EXPECT_TRUE(r) << r.error().describe();
-    return r ? *r : MaintenanceReport{};
-  }
-
-  std::uint64_t sequence_ = 0;
-};
 
 TYPED_TEST_SUITE(SeriesStoreTest, Backends, BackendNames);
 
@@ -394,129 +326,6 @@ TYPED_TEST(SeriesStoreTest, MaintenanceWalksEverySeriesInSlices) {
     EXPECT_EQ(this->read(this->key("m" + std::to_string(i))).size(), 2u) << i;
 }
 
-// Direct access to the test's Redis, behind the stores' back.
-class RedisSeriesStore : public SeriesStoreTest<RedisBackend> {
- protected:
-  void SetUp() override {
-    SeriesStoreTest<RedisBackend>::SetUp();
-    const auto addr = test::test_redis();
-    rc_ = redisConnect(addr.host.c_str(), addr.port);
-    ASSERT_TRUE(rc_ != nullptr && rc_->err == 0);
-  }
-  void TearDown() override {
-    if (rc_ != nullptr) redisFree(rc_);
-    SeriesStoreTest<RedisBackend>::TearDown();
-  }
-  // The reply's integer, or its number of elements; -1 on anything else.
-  long long command(const std::vector<std::string>& argv) {
-    std::vector<const char*> args;
-    std::vector<std::size_t> lens;
-    for (const std::string& a : argv) {
-      args.push_back(a.data());
-      lens.push_back(a.size());
-    }
-    auto* r = static_cast<redisReply*>(redisCommandArgv(rc_, static_cast<int>(args.size()), args.data(), lens.data()));
-    long long out = -1;
-    if (r != nullptr && r->type == REDIS_REPLY_INTEGER) out = r->integer;
-    if (r != nullptr && r->type == REDIS_REPLY_ARRAY) out = static_cast<long long>(r->elements);
-    if (r != nullptr && r->type == REDIS_REPLY_STATUS) out = 0;
-    freeReplyObject(r);
-    return out;
-  }
-  std::string k(const std::string& kind, const std::string& id) const { return backend.prefix + ":" + kind + ":" + id; }
-  redisContext* rc_ = nullptr;
-};
-
-// On Redis a report is one entry in its CI's head, whatever its series;
-// reads fold the entries' rollups in, maintenance moves the closed ones
-// into chunks and rollups with the same figures, and a damaged entry fails
-// reads as corrupt, is reported by maintenance and does not stop ingest.
-TEST_F(RedisSeriesStore, AReportIsOneHeadEntryPerCiAndCompactionKeepsItsFigures) {
-  const SeriesKey other = key("system.memory.utilization");
-  {
-    ReportBatch b = report_batch("agt-1", ++sequence_, kT0);
-    b.series.push_back({SeriesInfo{key(), "1"}, {{kT0, 1.5}, {kT0 + kMin, 2.25}}});
-    b.series.push_back({SeriesInfo{other, "1"}, {{kT0, 0.5}}});
-    ASSERT_TRUE(stores.reports->apply_report(b));
-  }
-  put(key(), {{kT0 + 2 * kMin, -4.0}});
-  put(key(), {{kT0 + kHour, 8.0}, {kT0 + kHour + kMin, kNaN}});
-  const std::string log = k("headlog", "ci-1");
-  EXPECT_EQ(command({"ZCARD", log}), 3);  // one entry per report, two series in the first
-  const std::vector<Rollup> before = rollups(key());
-  ASSERT_EQ(before.size(), 2u);
-  EXPECT_EQ(before[0], (Rollup{kT0, 3, (1.5 + 2.25) + -4.0, -4.0, 2.25}));
-  EXPECT_EQ(before[1], (Rollup{kT0 + kHour, 1, 8.0, 8.0, 8.0}));
-  const std::vector<Sample> samples = read(key());
-  ASSERT_EQ(samples.size(), 5u);
-
-  // The block still open: nothing moves.
-  MaintenanceReport rep = maintain(kT0 + 2 * kHour);
-  EXPECT_EQ(rep.blocks_compacted, 0u);
-  EXPECT_EQ(command({"ZCARD", log}), 3);
-  // Closed: both series' samples go into their chunks, with the same figures.
-  rep = maintain(kT0 + kBlockMs + 2 * kHour);
-  EXPECT_EQ(rep.damaged, 0u);
-  EXPECT_EQ(rep.blocks_compacted, 2u);
-  EXPECT_EQ(rep.samples_compacted, 6u);
-  EXPECT_EQ(command({"ZCARD", log}), 0);
-  EXPECT_EQ(rollups(key()), before);
-  EXPECT_TRUE(same_samples(samples, read(key())));
-  EXPECT_EQ(read(other).size(), 1u);
-
-  // A late sample at a time the chunk holds is a duplicate; a new one lands.
-  put(key(), {{kT0 + kMin, 99.0}, {kT0 + 3 * kMin, 10.0}});
-  EXPECT_EQ(command({"ZCARD", log}), 1);
-  EXPECT_EQ(read(key()).size(), 6u);
-  EXPECT_EQ(rollups(key())[0], (Rollup{kT0, 4, ((1.5 + 2.25) + -4.0) + 10.0, -4.0, 10.0}));
-
-  EXPECT_EQ(command({"ZADD", log, std::to_string(kT0 + 5 * kMin), std::string("\x07\x02\x01\x05", 4) + "not a batch"}), 1);
-  auto damaged = stores.series->read_samples(key(), INT64_MIN, INT64_MAX, 100);
-  ASSERT_FALSE(damaged);
-  EXPECT_EQ(damaged.error().code, StoreErrc::corrupt);
-  EXPECT_NE(damaged.error().describe().find("head entry"), std::string::npos) << damaged.error().describe();
-  put(key(), {{kT0 + 4 * kMin, 11.0}});  // ingest goes on
-  rep = maintain(kT0 + kBlockMs + 3 * kHour);
-  EXPECT_EQ(rep.damaged, 1u);
-  EXPECT_NE(rep.damage.find("head entry"), std::string::npos) << rep.damage;
-  EXPECT_EQ(rep.blocks_compacted, 1u);
-  EXPECT_EQ(command({"ZCARD", log}), 1);  // the damaged entry, left as it is
-}
-
-// A store written before the per-CI head holds, per series, a head of its
-// own and a list of figures not folded into the rollups yet: reads see them,
-// a report's copy of a time they hold is a duplicate, and maintenance
-// empties them into the chunks and rollups.
-TEST_F(RedisSeriesStore, AStoreFromBeforeThePerCiHeadIsReadAndCompacted) {
-  put(key(), {{kT0, 1.0}});  // creates the series (and its index entries) the current way
-  const std::string member = std::string("system.cpu.utilization") + '\x1f' + "{}";
-  const std::string sid = std::string("ci-1") + '\x1f' + member;
-  // The series as an older collector left it: two samples in its own head,
-  // their figures pending; the head entry and metadata of the first put gone.
-  ASSERT_EQ(command({"DEL", k("headlog", "ci-1"), k("hmeta", "ci-1")}), 2);
-  ASSERT_EQ(command({"ZADD", k("samples", sid), std::to_string(kT0 + kMin), std::to_string(kT0 + kMin) + ":4000000000000000",
-                     std::to_string(kT0 + 2 * kMin), std::to_string(kT0 + 2 * kMin) + ":4008000000000000"}),
-            2);  // 2.0 and 3.0
-  ASSERT_EQ(command({"RPUSH", k("rollpend", sid), std::to_string(kT0) + ":2:5:2:3"}), 1);
-  EXPECT_TRUE(same_samples({{kT0 + kMin, 2.0}, {kT0 + 2 * kMin, 3.0}}, read(key())));
-  EXPECT_EQ(rollups(key()), (std::vector<Rollup>{{kT0, 2, 5.0, 2.0, 3.0}}));
-
-  // Its first report since: a copy of a time its own head holds is ignored.
-  put(key(), {{kT0 + 2 * kMin, 30.0}, {kT0 + 3 * kMin, 4.0}});
-  EXPECT_TRUE(same_samples({{kT0 + kMin, 2.0}, {kT0 + 2 * kMin, 3.0}, {kT0 + 3 * kMin, 4.0}}, read(key())));
-  EXPECT_EQ(rollups(key()), (std::vector<Rollup>{{kT0, 3, 9.0, 2.0, 4.0}}));
-  put(key(), {{kT0 + 3 * kMin, 40.0}, {kT0 + 4 * kMin, 5.0}});  // and now after its newest time
-  EXPECT_EQ(read(key()).size(), 4u);
-
-  MaintenanceReport rep = maintain(kT0 + kBlockMs + 2 * kHour);
-  EXPECT_EQ(rep.damaged, 0u);
-  EXPECT_EQ(command({"EXISTS", k("samples", sid), k("rollpend", sid), k("headlog", "ci-1")}), 0);
-  EXPECT_TRUE(same_samples({{kT0 + kMin, 2.0}, {kT0 + 2 * kMin, 3.0}, {kT0 + 3 * kMin, 4.0}, {kT0 + 4 * kMin, 5.0}},
-                           read(key())));
-  EXPECT_EQ(rollups(key()), (std::vector<Rollup>{{kT0, 4, 14.0, 2.0, 5.0}}));
-}
-
-// A SQLite file with agent agt-1 on ci-1, and reports of one series to it.
 struct SqliteFile {
   SqliteFile() {
     reopen();

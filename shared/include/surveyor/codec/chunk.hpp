@@ -22,6 +22,15 @@ struct Sample {
   double value = 0;
 };
 
+// One hour of a series: count, sum, min and max of its non-NaN values.
+struct Rollup {
+  std::int64_t start_ms = 0;
+  std::int64_t count = 0;
+  double sum = 0, min = 0, max = 0;
+  [[nodiscard]] double avg() const { return sum / static_cast<double>(count); }
+  friend bool operator==(const Rollup&, const Rollup&) = default;
+};
+
 // How the search for a large common denominator went (see encode_chunk).
 enum class Search : std::uint8_t {
   not_needed,  // settled without it: XOR for non-finite values or fewer than 3 distinct ones, or a small D
@@ -99,6 +108,22 @@ struct PlacedBatch {
 // A placed batch read back from a store: a truncated header, a span that
 // does not fit in 64 bits, or a damaged or empty batch is an error.
 [[nodiscard]] core::Result<PlacedBatch> split_placed_batch(std::string_view bytes);
+
+// A day of a series' hourly rollups in one block (the Redis store keeps a
+// block per series and UTC day, not a sorted-set member per hour). Layout:
+// 'R' | 1 (version) | zigzag varint day (its start / kDayMs) | per hour,
+// ascending: the hour of the day (1 byte, 0-23) | varint count (> 0) | sum,
+// min, max (8 bytes each, the double's bits, little-endian). -0 is kept as
+// 0, as SQLite's REAL column keeps it; every other value bit for bit.
+inline constexpr std::int64_t kDayMs = 86'400'000;
+inline constexpr char kRollupDayMagic = 'R';
+// `hours`: not empty, their start_ms on the hour, ascending, all in one UTC
+// day, counts > 0.
+[[nodiscard]] std::string encode_rollup_day(std::span<const Rollup> hours);
+// A block read back from a store: a wrong magic or version, a truncated
+// field, an hour out of order or past 23, a count of 0 or a day whose
+// hours do not fit in 64-bit milliseconds is an error, never a crash.
+[[nodiscard]] core::Result<std::vector<Rollup>> decode_rollup_day(std::string_view bytes);
 
 }  // namespace surveyor::codec
 

@@ -55,14 +55,9 @@ inline constexpr std::int64_t kRollupMs = 3'600'000;
   return (q * step > t ? q - 1 : q) * step;
 }
 
-// One hour of a series: count, sum, min and max of its non-NaN values.
-struct Rollup {
-  std::int64_t start_ms = 0;
-  std::int64_t count = 0;
-  double sum = 0, min = 0, max = 0;
-  [[nodiscard]] double avg() const { return sum / static_cast<double>(count); }
-  friend bool operator==(const Rollup&, const Rollup&) = default;
-};
+// One hour of a series: count, sum, min and max of its non-NaN values (the
+// codec's, which stores a day of them in a block).
+using Rollup = codec::Rollup;
 
 // Rollups of `samples` (in their order; NaN skipped), one per hour that has a
 // value, oldest first.
