@@ -36,7 +36,10 @@ Api::Api(store::Stores stores, const core::Clock& clock, metrics::Registry& regi
                                  "SQLite checkpoints, by the checkpointer thread or, the log too long, by the writer.",
                                  {"by"}),
                 registry.gauge("surveyor_store_wal_frames",
-                               "Frames (pages) in SQLite's write-ahead log after the last commit of agent reports.")},
+                               "Frames (pages) in SQLite's write-ahead log after the last commit of agent reports."),
+                registry.counter("surveyor_store_wal_frames_written_total",
+                                 "Frames (4 KiB pages) the commits of agent reports wrote to SQLite's write-ahead log: "
+                                 "divided by surveyor_store_reports_applied_total, the pages a report costs.")},
       graphs_(std::make_unique<impact::GraphSource>(stores_, options_.services)),
       intake_(stores_, options_.intake),
       limiter_(std::make_unique<RateLimiter>(options_.rate_limit, options_.rate_burst)) {}
@@ -127,6 +130,7 @@ http::Response Api::metrics() {
   counters_.checkpoints.with({"checkpointer"}).raise_to(commits.checkpoints);
   counters_.checkpoints.with({"writer"}).raise_to(commits.inline_checkpoints);
   counters_.wal_frames.with({}).set(static_cast<double>(commits.wal_frames));
+  counters_.wal_frames_written.with({}).raise_to(commits.wal_frames_logged);
   http::Response r;
   r.headers.emplace_back("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
   r.body = registry_.render();

@@ -166,6 +166,11 @@ TEST(Api, ReportIsStoredAndItsReplayIsAcknowledgedOnce) {
   EXPECT_NE(metrics.find("surveyor_store_reports_applied_total 2"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("surveyor_store_report_commits_total 2"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("surveyor_store_report_round_trips_total "), std::string::npos) << metrics;
+  // The stored report wrote pages to the log (the agent's row, its CI's, the head's).
+  const std::string frames = "\nsurveyor_store_wal_frames_written_total ";  // the sample, not its # HELP
+  const auto frames_at = metrics.find(frames);
+  ASSERT_NE(frames_at, std::string::npos) << metrics;
+  EXPECT_GE(std::stod(metrics.substr(frames_at + frames.size())), 2.0) << metrics;
 
   auto ci = json::parse(h.call("GET", "/api/v1/cis/" + h.ci_id).body).as_object();
   const auto& attrs = ci.at("attributes").as_object();

@@ -172,6 +172,7 @@ class Api {
     metrics::Family<metrics::Counter>& wal_syncs;
     metrics::Family<metrics::Counter>& checkpoints;
     metrics::Family<metrics::Gauge>& wal_frames;
+    metrics::Family<metrics::Counter>& wal_frames_written;
   };
 
   // 4xx/5xx with the error counted under `reason`.
