@@ -319,7 +319,6 @@ core::Status read_rollup_members(const redisReply* r, std::int64_t from_ms, std:
   return {};
 }
 
-
 std::string rollup_day_score(std::int64_t t) {
   return t <= INT64_MIN + codec::kDayMs ? "-inf" : i64(floor_to(t, codec::kDayMs));
 }
