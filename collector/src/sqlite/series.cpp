@@ -522,27 +522,20 @@ class SqliteSeriesStore final : public Bound<SeriesStore> {
     return b_->pool.with_reader([&](Connection& c) -> core::Result<std::vector<LatestSample>> {
       auto snap = ReadSnapshot::begin(c);
       if (!snap) return std::move(snap).error();
-      auto series = list_in(c, ci_id);
-      if (!series) return std::move(series).error();
-      std::vector<std::pair<const SeriesInfo*, std::int64_t>> picked;
+      // The CI's series (of the metric, when one is asked for) with their ids, in one read.
+      auto picked = series_ids_in(c, ci_id, metric);
+      if (!picked) return std::move(picked).error();
       std::vector<std::int64_t> ids;
-      for (const SeriesInfo& info : *series) {
-        if (!metric.empty() && info.key.metric != metric) continue;
-        auto id = find_series_id(c, info.key);
-        if (!id) return std::move(id).error();
-        if (!*id) continue;
-        picked.emplace_back(&info, **id);
-        ids.push_back(**id);
-      }
+      for (const auto& [info, id] : *picked) ids.push_back(id);
       auto in_head = head_newest_of(c, ci_id, ids);
       if (!in_head) return std::move(in_head).error();
       std::vector<LatestSample> out;
-      for (const auto& [info, id] : picked) {
+      for (const auto& [info, id] : *picked) {
         std::optional<Sample> head_best;
         if (auto it = in_head->find(id); it != in_head->end()) head_best = it->second;
         auto newest = newest_sample(c, id, head_best);
         if (!newest) return std::move(newest).error();
-        if (*newest) out.push_back(LatestSample{*info, **newest});
+        if (*newest) out.push_back(LatestSample{info, **newest});
       }
       return out;
     });
@@ -646,17 +639,35 @@ class SqliteSeriesStore final : public Bound<SeriesStore> {
   }
 
  private:
-  static core::Result<std::vector<SeriesInfo>> list_in(Connection& c, std::string_view ci_id) {
-    SURVEYOR_TRY_STMT(s, c, "SELECT metric, attributes, unit FROM series WHERE ci_id = ?1 ORDER BY metric, attributes");
+  // The series of a CI with their ids, of `metric` only unless it is empty,
+  // in list_in's order.
+  static core::Result<std::vector<std::pair<SeriesInfo, std::int64_t>>> series_ids_in(Connection& c,
+                                                                                       std::string_view ci_id,
+                                                                                       std::string_view metric) {
+    SURVEYOR_TRY_STMT(s, c,
+                      metric.empty() ? "SELECT metric, attributes, unit, id FROM series WHERE ci_id = ?1 "
+                                       "ORDER BY metric, attributes"
+                                     : "SELECT metric, attributes, unit, id FROM series WHERE ci_id = ?1 AND metric = ?2 "
+                                       "ORDER BY metric, attributes");
     s.bind(1, ci_id);
-    std::vector<SeriesInfo> out;
+    if (!metric.empty()) s.bind(2, metric);
+    std::vector<std::pair<SeriesInfo, std::int64_t>> out;
     int rc;
     while ((rc = s.step()) == SQLITE_ROW) {
       auto labels = labels_from_json(s.text(1));
       if (!labels) return std::move(labels).error();
-      out.push_back(SeriesInfo{SeriesKey{std::string(ci_id), s.text(0), std::move(*labels)}, s.text(2)});
+      out.emplace_back(SeriesInfo{SeriesKey{std::string(ci_id), s.text(0), std::move(*labels)}, s.text(2)}, s.int64(3));
     }
     if (rc != SQLITE_DONE) return c.error(rc, "list series");
+    return out;
+  }
+
+  static core::Result<std::vector<SeriesInfo>> list_in(Connection& c, std::string_view ci_id) {
+    auto with_ids = series_ids_in(c, ci_id, {});
+    if (!with_ids) return std::move(with_ids).error();
+    std::vector<SeriesInfo> out;
+    out.reserve(with_ids->size());
+    for (auto& [info, id] : *with_ids) out.push_back(std::move(info));
     return out;
   }
 };

@@ -762,6 +762,18 @@ TYPED_TEST(SampleConformance, LatestSamplesAreTheNewestPerSeries) {
   ASSERT_TRUE(some);
   EXPECT_EQ((*some)[0].size(), 1u);
   EXPECT_TRUE((*some)[1].empty());
+  // One metric under two sets of attributes: both, each with its own sample,
+  // in the order of their attributes.
+  ReportBatch busy = report_batch("agt-1", 2, 20'000);
+  busy.series.push_back({series_info("ci-1", "a.metric", {{"state", "busy"}}), {{4'000, 4.0}}});
+  ASSERT_TRUE(this->stores.reports->apply_report(busy));
+  auto both = this->stores.series->latest_samples("ci-1", "a.metric");
+  ASSERT_TRUE(both) << both.error().describe();
+  ASSERT_EQ(both->size(), 2u);
+  EXPECT_EQ((*both)[0].series.key.attributes, (Labels{{"state", "busy"}}));
+  EXPECT_EQ((*both)[0].sample.value, 4.0);
+  EXPECT_EQ((*both)[1].series.key.attributes, (Labels{{"state", "idle"}}));
+  EXPECT_EQ((*both)[1].sample.value, 2.0);
 }
 
 }  // namespace
