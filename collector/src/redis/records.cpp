@@ -348,8 +348,12 @@ std::size_t rollup_hours_in(const redisReply* r) {
   std::size_t n = 0;
   for (std::size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; ++i) {
     const std::string m = reply_text(r->element[i]);
-    auto day = m.empty() || m.front() != codec::kRollupDayMagic ? std::nullopt : std::optional(codec::decode_rollup_day(m));
-    n += day && *day ? (*day)->size() : 1;
+    if (!m.empty() && m.front() == codec::kRollupDayMagic)
+      if (auto day = codec::decode_rollup_day(m)) {
+        n += day->size();
+        continue;
+      }
+    ++n;
   }
   return n;
 }
