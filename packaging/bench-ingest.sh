@@ -9,18 +9,20 @@
 #   (d) the collector on SQLite paced at 2,000 reports/s, for its latency,
 #   (e) two collectors on one Redis, the connections shared between them,
 #   (f) the collector on a Redis with a replica, each report acknowledged
-#       once the replica has it (store_wait_replicas = 1), beside (c).
+#       once the replica has it (store_wait_replicas = 1), beside (c),
+#   (g) the collector on a Redis Cluster of three masters (the store in the
+#       hash slot of its prefix, so on one of them), beside (c).
 # Each collector run ends with fleetsim counting, through the API, the
 # samples stored against those acknowledged, and prints the CPU the
 # collector, Redis and fleetsim used per report. Prints the ratios to (a).
 # Usage: packaging/bench-ingest.sh [DURATION] [AGENTS]   (default 20 200)
-# RUNS="a b d" (the environment) runs only those; the default is all six.
+# RUNS="a b d" (the environment) runs only those; the default is all seven.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DURATION=${1:-20}
 AGENTS=${2:-200}
 . "$ROOT/packaging/bench-lib.sh"
-RUNS=${RUNS:-a b c d e f}
+RUNS=${RUNS:-a b c d e f g}
 want() { [[ " $RUNS " == *" $1 "* ]]; }
 SIM=("$BIN/surveyor-fleetsim" --agents "$AGENTS" --connections 32 --duration "${DURATION}s" --samples 60)
 
@@ -89,8 +91,35 @@ stop_pid "$replica_pid"
 stop_pid "$master_pid"
 fi
 
+if want g; then
+echo "== (g) collector on a Redis Cluster of three masters"
+cluster=()
+declare -A node_pid
+for _ in 1 2 3; do
+  start_redis --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 1000 \
+    --cluster-port "$(free_port)"
+  cluster+=("127.0.0.1:$REDIS_PORT")
+  node_pid[$REDIS_PORT]=$REDIS_PID
+done
+redis-cli --cluster create "${cluster[@]}" --cluster-replicas 0 --cluster-yes >/dev/null
+for _ in $(seq 1 100); do
+  redis-cli -p "$REDIS_PORT" cluster info | grep -q cluster_state:ok && break
+  sleep 0.1
+done
+store="redis-cluster://$(IFS=,; echo "${cluster[*]}")/bench"
+master=
+for node in "${cluster[@]}"; do  # the others answer MOVED
+  if [[ $(redis-cli -p "${node#*:}" exists '{bench}' 2>&1) == 0 ]]; then master=${node#*:}; fi
+done
+CPU_OF=(--cpu-of "redis=${node_pid[$master]}")
+collector_run cluster "$store"
+unset CPU_OF
+fi
+
 rate() { [[ -f "$WORK/$1.txt" ]] && rate_of "$WORK/$1.txt" || echo 0; }
-awk -v a="$(rate bare)" -v s="$(rate sqlite)" -v r="$(rate redis)" -v t="$(rate two)" -v w="$(rate wait)" 'BEGIN {
+awk -v a="$(rate bare)" -v s="$(rate sqlite)" -v r="$(rate redis)" -v t="$(rate two)" -v w="$(rate wait)" \
+  -v c="$(rate cluster)" 'BEGIN {
   if (a > 0 && (s > 0 || r > 0)) printf "== ratios to the bare server (%.0f reports/s): SQLite %.2f, Redis %.2f\n", a, s / a, r / a
   if (r > 0 && t > 0) printf "== two collectors on one Redis: %.2f x one\n", t / r
-  if (r > 0 && w > 0) printf "== with store_wait_replicas = 1: %.2f x without\n", w / r }'
+  if (r > 0 && w > 0) printf "== with store_wait_replicas = 1: %.2f x without\n", w / r
+  if (r > 0 && c > 0) printf "== on a Redis Cluster: %.2f x one Redis\n", c / r }'

@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <regex>
 #include <set>
@@ -1113,55 +1114,19 @@ TEST(EndToEnd, ACollectorAuthenticatesToRedisAsAnAclUser) {
       << ready << collector->output();
 }
 
-// The store is the master three Redis Sentinels name (quorum 2), with two
-// replicas (after the failover one is left for WAIT); all write with
-// appendfsync always. Reports arrive without pause
-// while the master is killed (SIGKILL): the collector answers 503 until the
-// Sentinels promote the replica, then follows it. Afterwards every
-// acknowledged report's sample is read back through the API.
+// Reports arrive without pause at a collector on `url` while the store's
+// master is killed (SIGKILL, `kill`): the collector answers 503 until a
+// replica is promoted (`promoted`, `explain` says what is known), then
+// follows it. Afterwards every acknowledged report's sample is read back
+// through the API.
 struct Failover {
   int acked = 0;        // reports acknowledged (202)
   int acked_after = 0;  // of those, after the kill
   int lost = 0;         // acknowledged, and missing from the promoted replica
 };
 
-Failover sentinel_failover(int wait_replicas) {
-  const std::vector<std::string> durable{"--appendonly", "yes", "--appendfsync", "always",
-                                         "--repl-diskless-sync-delay", "0"};  // replicas sync at once
-  auto master = std::make_unique<test::RedisServer>(durable);
-  std::vector<std::string> replica_args = durable;
-  replica_args.insert(replica_args.end(), {"--replicaof", "127.0.0.1", std::to_string(master->address().port)});
-  test::RedisServer replica(replica_args), second_replica(replica_args);
-  const std::string replica_port = std::to_string(replica.address().port);
-  const std::string second_port = std::to_string(second_replica.address().port);
-  for (const std::string& port : {replica_port, second_port})
-    EXPECT_TRUE(test::eventually(
-        [&] {
-          return run("redis-cli -p " + port + " info replication").find("master_link_status:up") != std::string::npos;
-        },
-        20s));
-  std::vector<std::unique_ptr<test::RedisSentinel>> sentinels;
-  std::string url = "redis-sentinel://";
-  for (int i = 0; i < 3; ++i) {
-    sentinels.push_back(std::make_unique<test::RedisSentinel>(master->address(), "e2e-master", 2, 1000ms));
-    url += (i ? "," : "") + std::string("127.0.0.1:") + std::to_string(sentinels.back()->address().port);
-  }
-  url += "/e2e-master/e2e";
-  // Each Sentinel knows the other two and the replica before the kill.
-  for (const auto& sentinel : sentinels) {
-    EXPECT_TRUE(test::eventually(
-        [&] {
-          std::istringstream others(sentinel->ask("sentinel sentinels e2e-master"));
-          int names = 0;
-          for (std::string line; std::getline(others, line);) names += line == "name";
-          const std::string replicas = sentinel->ask("sentinel replicas e2e-master");
-          return names == 2 && replicas.find(replica_port) != std::string::npos &&
-                 replicas.find(second_port) != std::string::npos;
-        },
-        30s))
-        << sentinel->ask("sentinel sentinels e2e-master");
-  }
-
+Failover failover_under_load(const std::string& url, int wait_replicas, const std::function<void()>& kill,
+                             const std::function<bool()>& promoted, const std::function<std::string()>& explain) {
   Stack s(url, 0, {"--store-wait-replicas", std::to_string(wait_replicas)});
   const auto id = s.enrolled_identity();
   const std::string ci_id = [&] {
@@ -1201,15 +1166,9 @@ Failover sentinel_failover(int wait_replicas) {
     }
   });
   EXPECT_TRUE(test::eventually([&] { return acked >= 50; }, 30s)) << s.collector->output();
-  master->kill();
+  kill();
   killed = true;
-  EXPECT_TRUE(test::eventually(
-      [&] {
-        const std::string now_master = sentinels[0]->ask("sentinel get-master-addr-by-name e2e-master");
-        return now_master.find(replica_port) != std::string::npos || now_master.find(second_port) != std::string::npos;
-      },
-      30s))
-      << sentinels[0]->ask("sentinel masters");
+  EXPECT_TRUE(test::eventually(promoted, 30s)) << explain();
   EXPECT_TRUE(test::eventually([&] { return acked_after >= 50; }, 30s)) << s.collector->output();
   stop = true;
   sender.join();
@@ -1231,6 +1190,71 @@ Failover sentinel_failover(int wait_replicas) {
   return out;
 }
 
+// The store is the master three Redis Sentinels name (quorum 2), with two
+// replicas (after the failover one is left for WAIT); all write with
+// appendfsync always.
+Failover sentinel_failover(int wait_replicas) {
+  const std::vector<std::string> durable{"--appendonly", "yes", "--appendfsync", "always",
+                                         "--repl-diskless-sync-delay", "0"};  // replicas sync at once
+  auto master = std::make_unique<test::RedisServer>(durable);
+  std::vector<std::string> replica_args = durable;
+  replica_args.insert(replica_args.end(), {"--replicaof", "127.0.0.1", std::to_string(master->address().port)});
+  test::RedisServer replica(replica_args), second_replica(replica_args);
+  const std::string replica_port = std::to_string(replica.address().port);
+  const std::string second_port = std::to_string(second_replica.address().port);
+  for (const std::string& port : {replica_port, second_port})
+    EXPECT_TRUE(test::eventually(
+        [&] {
+          return run("redis-cli -p " + port + " info replication").find("master_link_status:up") != std::string::npos;
+        },
+        20s));
+  std::vector<std::unique_ptr<test::RedisSentinel>> sentinels;
+  std::string url = "redis-sentinel://";
+  for (int i = 0; i < 3; ++i) {
+    sentinels.push_back(std::make_unique<test::RedisSentinel>(master->address(), "e2e-master", 2, 1000ms));
+    url += (i ? "," : "") + std::string("127.0.0.1:") + std::to_string(sentinels.back()->address().port);
+  }
+  url += "/e2e-master/e2e";
+  // Each Sentinel knows the other two and the replica before the kill.
+  for (const auto& sentinel : sentinels) {
+    EXPECT_TRUE(test::eventually(
+        [&] {
+          std::istringstream others(sentinel->ask("sentinel sentinels e2e-master"));
+          int names = 0;
+          for (std::string line; std::getline(others, line);) names += line == "name";
+          const std::string replicas = sentinel->ask("sentinel replicas e2e-master");
+          return names == 2 && replicas.find(replica_port) != std::string::npos &&
+                 replicas.find(second_port) != std::string::npos;
+        },
+        30s))
+        << sentinel->ask("sentinel sentinels e2e-master");
+  }
+  return failover_under_load(
+      url, wait_replicas, [&] { master->kill(); },
+      [&] {
+        const std::string now_master = sentinels[0]->ask("sentinel get-master-addr-by-name e2e-master");
+        return now_master.find(replica_port) != std::string::npos || now_master.find(second_port) != std::string::npos;
+      },
+      [&] { return sentinels[0]->ask("sentinel masters"); });
+}
+
+// The same on a Redis Cluster of three masters (a majority is left to vote)
+// with two replicas each (after the failover one is left for WAIT), all
+// with appendfsync always: the master of the store's slot is killed and
+// the cluster promotes one of its replicas.
+Failover cluster_failover(int wait_replicas) {
+  test::RedisCluster cluster(3, 2, {"--appendonly", "yes", "--appendfsync", "always", "--repl-diskless-sync-delay", "0"});
+  const std::size_t master = cluster.master_of("{e2e}");
+  EXPECT_LT(master, cluster.size());
+  return failover_under_load(
+      cluster.url("e2e"), wait_replicas, [&] { cluster.node(master).kill(); },
+      [&] {
+        const std::size_t now = cluster.master_of("{e2e}");
+        return now != master && now < cluster.size();
+      },
+      [&] { return cluster.ask((master + 1) % cluster.size(), "cluster nodes"); });
+}
+
 TEST(EndToEnd, ASentinelFailoverWithWaitLosesNoAcknowledgedReport) {
   const Failover f = sentinel_failover(1);
   std::printf("sentinel failover, store_wait_replicas = 1: %d reports acknowledged, %d after the kill, %d lost\n",
@@ -1245,6 +1269,21 @@ TEST(EndToEnd, ASentinelFailoverWithWaitLosesNoAcknowledgedReport) {
 TEST(EndToEnd, ASentinelFailoverWithoutWaitCarriesOn) {
   const Failover f = sentinel_failover(0);
   std::printf("sentinel failover, store_wait_replicas = 0: %d reports acknowledged, %d after the kill, %d lost\n",
+              f.acked, f.acked_after, f.lost);
+  EXPECT_GE(f.acked_after, 50);
+}
+
+TEST(EndToEnd, AClusterFailoverWithWaitLosesNoAcknowledgedReport) {
+  const Failover f = cluster_failover(1);
+  std::printf("cluster failover, store_wait_replicas = 1: %d reports acknowledged, %d after the kill, %d lost\n",
+              f.acked, f.acked_after, f.lost);
+  EXPECT_GE(f.acked_after, 50);
+  EXPECT_EQ(f.lost, 0);
+}
+
+TEST(EndToEnd, AClusterFailoverWithoutWaitCarriesOn) {
+  const Failover f = cluster_failover(0);
+  std::printf("cluster failover, store_wait_replicas = 0: %d reports acknowledged, %d after the kill, %d lost\n",
               f.acked, f.acked_after, f.lost);
   EXPECT_GE(f.acked_after, 50);
 }

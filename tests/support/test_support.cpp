@@ -215,6 +215,62 @@ std::string RedisSentinel::ask(const std::string& command) const {
   return run_command("redis-cli -h " + addr_.host + " -p " + std::to_string(addr_.port) + " " + command);
 }
 
+RedisCluster::RedisCluster(int masters, int replicas, const std::vector<std::string>& settings) {
+  std::vector<std::string> args{"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                                "--cluster-node-timeout", "1000"};
+  args.insert(args.end(), settings.begin(), settings.end());
+  std::string create = "redis-cli --cluster create";
+  for (int i = 0; i < masters * (1 + replicas); ++i) {
+    // The cluster bus port would be the port + 10,000, past 65,535 for
+    // some free ports: it gets a free port of its own.
+    std::vector<std::string> own = args;
+    own.insert(own.end(), {"--cluster-port", std::to_string(free_port())});
+    nodes_.push_back(std::make_unique<RedisServer>(own));
+    create += " 127.0.0.1:" + std::to_string(nodes_.back()->address().port);
+  }
+  // redis-cli gives the first `masters` nodes the slots, the others follow them.
+  const std::string created =
+      run_command(create + " --cluster-replicas " + std::to_string(replicas) + " --cluster-yes 2>&1");
+  if (created.find("All 16384 slots covered") == std::string::npos)
+    throw std::runtime_error("redis-cli could not create the Redis Cluster: " + created);
+  const auto settled = [&] {
+    for (std::size_t i = 0; i < nodes_.size(); ++i) {
+      if (ask(i, "cluster info").find("cluster_state:ok") == std::string::npos) return false;
+      if (i >= static_cast<std::size_t>(masters) &&
+          ask(i, "info replication").find("master_link_status:up") == std::string::npos)
+        return false;
+    }
+    return true;
+  };
+  if (!eventually(settled, std::chrono::seconds(30)))
+    throw std::runtime_error("the Redis Cluster did not settle: " + created + ask(0, "cluster info"));
+}
+
+std::string RedisCluster::url(const std::string& prefix) const {
+  std::string out = "redis-cluster://";
+  for (std::size_t i = 0; i < nodes_.size(); ++i)
+    out += (i ? ",127.0.0.1:" : "127.0.0.1:") + std::to_string(nodes_[i]->address().port);
+  return out + "/" + prefix;
+}
+
+std::string RedisCluster::ask(std::size_t i, const std::string& command) const {
+  return run_command("redis-cli -h 127.0.0.1 -p " + std::to_string(nodes_.at(i)->address().port) + " " + command +
+                     " 2>&1");
+}
+
+std::size_t RedisCluster::master_of(const std::string& key) const {
+  for (std::size_t i = 0; i < nodes_.size(); ++i) {
+    const std::string answer = ask(i, "exists '" + key + "'");
+    if (answer == "0" || answer == "1") return i;
+  }
+  return nodes_.size();
+}
+
+RedisCluster& test_redis_cluster() {
+  static RedisCluster owned(3);
+  return owned;
+}
+
 std::string unique_prefix() { return "test-" + random_suffix(); }
 
 std::string binary(const std::string& name) {

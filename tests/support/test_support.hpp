@@ -107,6 +107,32 @@ class RedisSentinel {
   std::unique_ptr<Process> proc_;
 };
 
+// A throwaway Redis Cluster of a test's own: `masters` nodes sharing the
+// 16,384 hash slots, each with `replicas` replicas, all on free loopback
+// ports, `settings` added to every node's command line. Nodes judge one
+// another down after 1 s, so a killed master's replica is promoted within
+// seconds. Throws unless every node says cluster_state:ok within 30 s.
+class RedisCluster {
+ public:
+  explicit RedisCluster(int masters, int replicas = 0, const std::vector<std::string>& settings = {});
+  // redis-cluster://HOST:PORT,... (every node)/PREFIX
+  [[nodiscard]] std::string url(const std::string& prefix) const;
+  [[nodiscard]] std::size_t size() const { return nodes_.size(); }
+  [[nodiscard]] RedisServer& node(std::size_t i) { return *nodes_.at(i); }
+  // redis-cli's raw answer from node i.
+  [[nodiscard]] std::string ask(std::size_t i, const std::string& command) const;
+  // The node that serves `key` as master now (the others answer MOVED);
+  // size() if none does.
+  [[nodiscard]] std::size_t master_of(const std::string& key) const;
+
+ private:
+  std::vector<std::unique_ptr<RedisServer>> nodes_;
+};
+
+// A cluster of three masters for this test process, started once and
+// stopped at exit.
+[[nodiscard]] RedisCluster& test_redis_cluster();
+
 // The Redis server for this test process: $SURVEYOR_TEST_REDIS (HOST:PORT) if
 // set, else a RedisServer started once and stopped at exit.
 [[nodiscard]] RedisAddress test_redis();

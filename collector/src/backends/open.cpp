@@ -15,18 +15,16 @@ using store::StoreErrc;
 
 namespace {
 
-// redis-sentinel://[USER@]HOST:PORT[,HOST:PORT...]/MASTER[/PREFIX]: a list
-// of hosts is not a URI authority, so it is read here.
-core::Status parse_sentinel_url(const std::string& text, redis::RedisOptions& o) {
-  const auto bad = [&text](const std::string& why) {
-    return core::make_error(StoreErrc::invalid, "'" + text + "': " + why);
-  };
-  std::string_view rest = std::string_view(text).substr(std::string_view("redis-sentinel://").size());
-  if (rest.find('?') != std::string_view::npos) return bad("options are not supported");
-  const auto slash = rest.find('/');
-  if (slash == std::string_view::npos) return bad("no master name (redis-sentinel://HOST:PORT[,...]/MASTER)");
-  std::string_view hosts = rest.substr(0, slash);
-  std::string_view path = rest.substr(slash + 1);
+core::Error bad_url(const std::string& text, const std::string& why) {
+  return core::make_error(StoreErrc::invalid, "'" + text + "': " + why);
+}
+
+// A list of HOST:PORT: "[USER@]HOST:PORT[,HOST:PORT...]" (a list of
+// hosts is not a URI authority, so it is read here); `what` names one in
+// messages.
+core::Status parse_hosts(const std::string& text, std::string_view hosts, const std::string& what,
+                         redis::RedisOptions& o, std::vector<redis::RedisAddress>& out) {
+  const auto bad = [&text](const std::string& why) { return bad_url(text, why); };
   if (const auto at = hosts.rfind('@'); at != std::string_view::npos) {
     o.user = std::string(hosts.substr(0, at));
     hosts.remove_prefix(at + 1);
@@ -46,10 +44,22 @@ core::Status parse_sentinel_url(const std::string& text, redis::RedisOptions& o)
     const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
     if (host.empty() || digits.empty() || ec != std::errc() || end != digits.data() + digits.size() || port < 1 ||
         port > 65535)
-      return bad("'" + std::string(one) + "' is not a sentinel HOST:PORT");
-    o.sentinels.push_back({host, static_cast<std::uint16_t>(port)});
+      return bad("'" + std::string(one) + "' is not a " + what + " HOST:PORT");
+    out.push_back({host, static_cast<std::uint16_t>(port)});
   }
-  if (o.sentinels.empty()) return bad("no sentinel addresses");
+  if (out.empty()) return bad("no " + what + " addresses");
+  return {};
+}
+
+// redis-sentinel://[USER@]HOST:PORT[,HOST:PORT...]/MASTER[/PREFIX]
+core::Status parse_sentinel_url(const std::string& text, redis::RedisOptions& o) {
+  const auto bad = [&text](const std::string& why) { return bad_url(text, why); };
+  std::string_view rest = std::string_view(text).substr(std::string_view("redis-sentinel://").size());
+  if (rest.find('?') != std::string_view::npos) return bad("options are not supported");
+  const auto slash = rest.find('/');
+  if (slash == std::string_view::npos) return bad("no master name (redis-sentinel://HOST:PORT[,...]/MASTER)");
+  std::string_view path = rest.substr(slash + 1);
+  if (auto st = parse_hosts(text, rest.substr(0, slash), "sentinel", o, o.sentinels); !st) return st;
   const auto name_end = path.find('/');
   o.sentinel_master = std::string(path.substr(0, name_end));
   if (o.sentinel_master.empty()) return bad("no master name (redis-sentinel://HOST:PORT[,...]/MASTER)");
@@ -58,7 +68,21 @@ core::Status parse_sentinel_url(const std::string& text, redis::RedisOptions& o)
   return {};
 }
 
-// What redis:// and redis-sentinel:// share once their URL is read: the
+// redis-cluster://[USER@]HOST:PORT[,HOST:PORT...][/PREFIX]: some nodes of
+// the cluster. The prefix becomes the keys' hash tag, so it holds no brace.
+core::Status parse_cluster_url(const std::string& text, redis::RedisOptions& o) {
+  const auto bad = [&text](const std::string& why) { return bad_url(text, why); };
+  std::string_view rest = std::string_view(text).substr(std::string_view("redis-cluster://").size());
+  if (rest.find('?') != std::string_view::npos) return bad("options are not supported");
+  const auto slash = rest.find('/');
+  if (auto st = parse_hosts(text, rest.substr(0, slash), "cluster node", o, o.cluster_nodes); !st) return st;
+  if (slash != std::string_view::npos && !rest.substr(slash + 1).empty()) o.prefix = std::string(rest.substr(slash + 1));
+  if (o.prefix.find_first_of("{}") != std::string::npos)
+    return bad("the prefix is the keys' hash tag on a cluster: it cannot hold '{' or '}'");
+  return {};
+}
+
+// What redis://, redis-sentinel:// and redis-cluster:// share once their URL is read: the
 // password a user needs, the replicas to wait for.
 core::Result<store::Stores> open_redis_with(const std::string& text, redis::RedisOptions o,
                                             const StoreSettings& settings) {
@@ -91,11 +115,14 @@ core::Result<store::Stores> open_stores(std::string_view url, const StoreSetting
     o.group_commit_delay = settings.group_commit_delay;
     return sqlite::open_sqlite(o);
   }
-  if (url.rfind("redis-sentinel://", 0) == 0) {
+  if (url.rfind("redis-sentinel://", 0) == 0 || url.rfind("redis-cluster://", 0) == 0) {
+    const bool sentinel = url.rfind("redis-sentinel://", 0) == 0;
     redis::RedisOptions o;
-    if (auto st = parse_sentinel_url(text, o); !st) return std::move(st).error();
+    if (auto st = sentinel ? parse_sentinel_url(text, o) : parse_cluster_url(text, o); !st)
+      return std::move(st).error();
     if (!settings.ca_file.empty() || !settings.cert_file.empty() || !settings.key_file.empty())
-      return core::make_error(StoreErrc::invalid, "'" + text + "': TLS is not supported through Sentinel yet");
+      return core::make_error(StoreErrc::invalid, "'" + text + "': TLS is not supported through " +
+                                                      (sentinel ? "Sentinel" : "a cluster") + " yet");
     return open_redis_with(text, std::move(o), settings);
   }
   if (url.rfind("redis://", 0) == 0 || url.rfind("rediss://", 0) == 0) {
@@ -124,8 +151,9 @@ core::Result<store::Stores> open_stores(std::string_view url, const StoreSetting
     return open_redis_with(text, std::move(o), settings);
   }
   return core::make_error(StoreErrc::invalid, "'" + text +
-                                                  "': expected sqlite:PATH, redis[s]://HOST:PORT[/PREFIX] or "
-                                                  "redis-sentinel://HOST:PORT[,HOST:PORT...]/MASTER[/PREFIX]");
+                                                  "': expected sqlite:PATH, redis[s]://HOST:PORT[/PREFIX], "
+                                                  "redis-sentinel://HOST:PORT[,HOST:PORT...]/MASTER[/PREFIX] or "
+                                                  "redis-cluster://HOST:PORT[,HOST:PORT...][/PREFIX]");
 }
 
 }  // namespace surveyor::collector::backends

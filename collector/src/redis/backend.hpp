@@ -2,7 +2,9 @@
 // What the Redis stores share: the backend (the connection pool and the key
 // layout), the record helpers of records.cpp, and a factory per store.
 //
-// Design: every key starts with "<prefix>:". A report is applied with
+// Design: every key starts with "<prefix>:" (on a Redis Cluster "{<prefix>}:",
+// all in one hash slot, so every transaction below works there as on one
+// server). A report is applied with
 // optimistic locking: WATCH the agent's sequence set, the agent and the CIs
 // it touches, read them, then MULTI/EXEC all writes at once; if another
 // collector changed a watched key, EXEC returns nil and the whole step is
@@ -73,16 +75,25 @@ inline constexpr char kSep = '\x1f';
 struct Backend {
   Backend(const RedisOptions& o, std::shared_ptr<TlsTunnel> tunnel)
       : options(o),
-        pool(o.sentinels.empty() ? Locator(RedisAddress{o.host, o.port}) : Locator(o.sentinels, o.sentinel_master),
-             o.timeout, o.max_connections, o.user, o.password, std::move(tunnel)) {}
+        base(o.cluster_nodes.empty() ? o.prefix : "{" + o.prefix + "}"),
+        pool(locator_of(o, base), o.timeout, o.max_connections, o.user, o.password, std::move(tunnel)) {}
   RedisOptions options;
+  // What every key starts with: the prefix, or on a cluster its hash tag,
+  // which puts every key in the one slot of the prefix.
+  std::string base;
   Pool pool;
   // A series' id hashed -> what the codec learned of its values (a clash
   // costs one check: hints are verified).
   store::DenominatorHints denominators;
 
+  static Locator locator_of(const RedisOptions& o, const std::string& base) {
+    if (!o.cluster_nodes.empty()) return Locator::cluster(o.cluster_nodes, base);
+    if (!o.sentinels.empty()) return Locator(o.sentinels, o.sentinel_master);
+    return Locator(RedisAddress{o.host, o.port});
+  }
+
   [[nodiscard]] std::string key(std::string_view kind, std::string_view id = {}) const {
-    std::string k = options.prefix + ":" + std::string(kind);
+    std::string k = base + ":" + std::string(kind);
     if (!id.empty()) k += ":" + std::string(id);
     return k;
   }

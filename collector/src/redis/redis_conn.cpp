@@ -100,17 +100,33 @@ core::Result<std::vector<Reply>> Connection::pipeline(const std::vector<Argv>& c
     if (redisGetReply(c_, &raw) != REDIS_OK || raw == nullptr)
       return core::make_error(StoreErrc::unavailable, std::string("redis: ") + (c_->err ? c_->errstr : "no reply"));
     out.emplace_back(static_cast<redisReply*>(raw));
-    note_readonly(out.back().get());
+    note_misdirected(out.back().get());
   }
   return out;
 }
 
-void Connection::note_readonly(const redisReply* r) {
+namespace {
+
+// An error reply that says the command went to the wrong server: a replica
+// now (READONLY: a failover demoted it), or a cluster node that no longer
+// serves the key's hash slot (MOVED, ASK), or a slot being moved or a
+// cluster that cannot serve it yet (TRYAGAIN, CLUSTERDOWN).
+bool misdirected(const redisReply* r) {
+  if (r == nullptr || r->type != REDIS_REPLY_ERROR) return false;
+  const std::string_view text(r->str, r->len);
+  for (std::string_view code : {"READONLY", "MOVED ", "ASK ", "TRYAGAIN", "CLUSTERDOWN"})
+    if (text.starts_with(code)) return true;
+  return false;
+}
+
+}  // namespace
+
+void Connection::note_misdirected(const redisReply* r) {
   if (r == nullptr) return;
-  if (r->type == REDIS_REPLY_ERROR && std::string_view(r->str, r->len).starts_with("READONLY")) stale_ = true;
+  if (misdirected(r)) stale_ = true;
   if (r->type == REDIS_REPLY_ARRAY)  // EXEC's replies
     for (std::size_t i = 0; i < r->elements; ++i)
-      if (r->element[i]->type == REDIS_REPLY_ERROR) note_readonly(r->element[i]);
+      if (r->element[i]->type == REDIS_REPLY_ERROR) note_misdirected(r->element[i]);
 }
 
 void Connection::track(const Argv& cmd) {
@@ -144,58 +160,114 @@ core::Result<Reply> Connection::command(const Argv& argv) {
   return std::move((*r)[0]);
 }
 
-Locator::Locator(const Locator& o) : fixed_(o.fixed_), master_(o.master_) {
-  std::lock_guard lock(o.mu_);
-  sentinels_ = o.sentinels_;
+Locator Locator::cluster(std::vector<RedisAddress> nodes, std::string slot_key) {
+  Locator l;
+  l.named_ = nodes;
+  l.asked_ = std::move(nodes);
+  l.slot_key_ = std::move(slot_key);
+  return l;
 }
+
+Locator::Locator(const Locator& o) : fixed_(o.fixed_), named_(o.named_), master_(o.master_), slot_key_(o.slot_key_) {
+  std::lock_guard lock(o.mu_);
+  asked_ = o.asked_;
+}
+
+namespace {
+
+std::string address_text(const RedisAddress& a) { return a.host + ":" + std::to_string(a.port); }
+
+bool same(const RedisAddress& a, const RedisAddress& b) { return a.host == b.host && a.port == b.port; }
+
+// An address in a reply of SENTINEL get-master-addr-by-name or CLUSTER
+// SLOTS: [host, port, ...]; an empty or "?" host is the node asked's.
+std::optional<RedisAddress> address_in(const redisReply* a, const RedisAddress& asked) {
+  if (a == nullptr || a->type != REDIS_REPLY_ARRAY || a->elements < 2) return std::nullopt;
+  const std::optional<std::int64_t> port = reply_int(a->element[1]);
+  if (!port || *port <= 0 || *port > 65535) return std::nullopt;
+  std::string host = reply_text(a->element[0]);
+  if (host.empty() || host == "?") host = asked.host;
+  return RedisAddress{std::move(host), static_cast<std::uint16_t>(*port)};
+}
+
+}  // namespace
 
 std::string Locator::describe() const {
-  if (!via_sentinel()) return "redis://" + fixed_.host + ":" + std::to_string(fixed_.port);
-  std::string out = "redis-sentinel://";
-  std::lock_guard lock(mu_);
-  for (std::size_t i = 0; i < sentinels_.size(); ++i)
-    out += (i ? "," : "") + sentinels_[i].host + ":" + std::to_string(sentinels_[i].port);
-  return out + "/" + master_;
+  if (!via_sentinel() && !via_cluster()) return "redis://" + address_text(fixed_);
+  std::string out = via_sentinel() ? "redis-sentinel://" : "redis-cluster://";
+  for (std::size_t i = 0; i < named_.size(); ++i) out += (i ? "," : "") + address_text(named_[i]);
+  return via_sentinel() ? out + "/" + master_ : out;
 }
 
-core::Result<RedisAddress> Locator::locate(std::chrono::milliseconds timeout) {
-  if (!via_sentinel()) return fixed_;
+core::Result<RedisAddress> Locator::ask_sentinel(Connection& c) {
+  auto r = c.command({"SENTINEL", "get-master-addr-by-name", master_});
+  if (!r) return std::move(r).error();
+  const redisReply* a = r->get();
+  if (auto at = address_in(a, {}); at && !at->host.empty()) return *at;
+  return core::make_error(StoreErrc::unavailable, a->type == REDIS_REPLY_NIL ? "does not know the master " + master_
+                                                                             : "answered: " + reply_text(a));
+}
+
+// The master CLUSTER SLOTS names for the slot of slot_key_; every node it
+// names joins those asked.
+core::Result<RedisAddress> Locator::ask_cluster(Connection& c, const RedisAddress& asked) {
+  auto r = c.pipeline({{"CLUSTER", "KEYSLOT", slot_key_}, {"CLUSTER", "SLOTS"}});
+  if (!r) return std::move(r).error();
+  const std::optional<std::int64_t> slot = reply_int((*r)[0].get());
+  const redisReply* ranges = (*r)[1].get();
+  if (!slot || ranges->type != REDIS_REPLY_ARRAY)
+    return core::make_error(StoreErrc::unavailable,
+                            "answered: " + reply_text(is_error((*r)[0].get()) ? (*r)[0].get() : ranges) +
+                                " (is it a node of a Redis Cluster?)");
+  std::optional<RedisAddress> master;
+  std::vector<RedisAddress> learned;
+  for (std::size_t i = 0; i < ranges->elements; ++i) {
+    const redisReply* range = ranges->element[i];
+    if (range->type != REDIS_REPLY_ARRAY || range->elements < 3) continue;
+    const auto from = reply_int(range->element[0]), to = reply_int(range->element[1]);
+    for (std::size_t n = 2; n < range->elements; ++n)
+      if (auto node = address_in(range->element[n], asked)) learned.push_back(*node);
+    if (from && to && *from <= *slot && *slot <= *to) master = address_in(range->element[2], asked);
+  }
+  {
+    std::lock_guard lock(mu_);
+    for (const RedisAddress& n : learned)
+      if (std::none_of(asked_.begin(), asked_.end(), [&](const RedisAddress& x) { return same(x, n); }))
+        asked_.push_back(n);
+  }
+  if (!master)
+    return core::make_error(StoreErrc::unavailable,
+                            "knows no master for hash slot " + std::to_string(*slot) + " (cluster_state not ok?)");
+  return *master;
+}
+
+core::Result<RedisAddress> Locator::locate(std::chrono::milliseconds timeout, const std::string& user,
+                                           const std::string& password) {
+  if (!via_sentinel() && !via_cluster()) return fixed_;
   std::vector<RedisAddress> order;
   {
     std::lock_guard lock(mu_);
-    order = sentinels_;
+    order = asked_;
   }
+  const char* kind = via_sentinel() ? "sentinel " : "cluster node ";
   std::string why;
   for (const RedisAddress& s : order) {
-    const std::string at = s.host + ":" + std::to_string(s.port);
-    auto c = Connection::open(s.host, s.port, timeout, {}, {});
-    if (!c) {
-      why += "; sentinel " + at + ": " + c.error().message;
+    const std::string at = kind + address_text(s);
+    auto c = via_sentinel() ? Connection::open(s.host, s.port, timeout, {}, {})
+                            : Connection::open(s.host, s.port, timeout, user, password);
+    auto found = c ? (via_sentinel() ? ask_sentinel(**c) : ask_cluster(**c, s)) : std::move(c).error();
+    if (!found) {
+      why += "; " + at + ": " + found.error().message;
       continue;
     }
-    auto r = (*c)->command({"SENTINEL", "get-master-addr-by-name", master_});
-    if (!r) {
-      why += "; sentinel " + at + ": " + r.error().message;
-      continue;
-    }
-    const redisReply* a = r->get();
-    std::optional<std::int64_t> port;
-    if (a->type == REDIS_REPLY_ARRAY && a->elements == 2) port = reply_int(a->element[1]);
-    if (!port || *port <= 0 || *port > 65535) {
-      why += "; sentinel " + at + (a->type == REDIS_REPLY_NIL ? " does not know the master " + master_
-                                                             : " answered: " + reply_text(a));
-      continue;
-    }
-    {
-      std::lock_guard lock(mu_);  // the one that answered is asked first next time
-      auto it = std::find_if(sentinels_.begin(), sentinels_.end(),
-                             [&](const RedisAddress& x) { return x.host == s.host && x.port == s.port; });
-      if (it != sentinels_.end()) std::rotate(sentinels_.begin(), it, it + 1);
-    }
-    return RedisAddress{reply_text(a->element[0]), static_cast<std::uint16_t>(*port)};
+    std::lock_guard lock(mu_);  // the one that answered is asked first next time
+    auto it = std::find_if(asked_.begin(), asked_.end(), [&](const RedisAddress& x) { return same(x, s); });
+    if (it != asked_.end()) std::rotate(asked_.begin(), it, it + 1);
+    return *found;
   }
-  return core::make_error(StoreErrc::unavailable,
-                          "no sentinel named the master " + master_ + (why.empty() ? "" : why.substr(1)));
+  const std::string whom = via_sentinel() ? "no sentinel named the master " + master_
+                                          : "no cluster node named the master of " + slot_key_ + "'s hash slot";
+  return core::make_error(StoreErrc::unavailable, whom + (why.empty() ? "" : why.substr(1)));
 }
 
 Pool::Pool(Locator locator, std::chrono::milliseconds timeout, std::size_t max, std::string user,
@@ -230,11 +302,11 @@ core::Result<std::unique_ptr<Connection>> Pool::acquire() {
 }
 
 core::Result<std::unique_ptr<Connection>> Pool::open_master() {
-  auto where = locator_.locate(timeout_);
+  auto where = locator_.locate(timeout_, user_, password_);
   if (!where) return std::move(where).error();
   auto c = Connection::open(where->host, where->port, timeout_, user_, password_, tunnel_.get());
-  if (!c || !locator_.via_sentinel()) return c;
-  // Sentinel may still name a master it has not yet seen demoted.
+  if (!c || (!locator_.via_sentinel() && !locator_.via_cluster())) return c;
+  // Sentinel, or a cluster node, may still name a master not yet seen demoted.
   auto role = (*c)->command({"ROLE"});
   if (!role) return std::move(role).error();
   const redisReply* r = role->get();
@@ -281,7 +353,9 @@ std::optional<std::int64_t> reply_int(const redisReply* r) {
 }
 
 core::Error reply_error(const redisReply* r, std::string_view what) {
-  return core::make_error(StoreErrc::io, std::string(what) + ": " + (r ? reply_text(r) : "no reply"));
+  // A misdirected command is retried on the right server by the next try.
+  return core::make_error(misdirected(r) ? StoreErrc::unavailable : StoreErrc::io,
+                          std::string(what) + ": " + (r ? reply_text(r) : "no reply"));
 }
 
 }  // namespace surveyor::collector::redis

@@ -42,8 +42,10 @@ class Connection {
   // connection error fails the call and marks the connection broken.
   core::Result<std::vector<Reply>> pipeline(const std::vector<Argv>& commands);
   core::Result<Reply> command(const Argv& argv);
-  // Broken by a connection error, or stale: the server answered READONLY,
-  // so it is a replica now (a failover demoted it) and must not be reused.
+  // Broken by a connection error, or stale: the server answered READONLY
+  // (a failover made it a replica), or as a cluster node that does not
+  // serve the key's slot (MOVED, ASK, TRYAGAIN, CLUSTERDOWN), so it must
+  // not be reused: the pool locates the master again.
   [[nodiscard]] bool broken() const { return c_ == nullptr || c_->err != 0 || stale_; }
   // Whether keys are WATCHed: set by a WATCH sent, cleared by EXEC, DISCARD
   // or UNWATCH. Kept by the connection itself, so no code path (an early
@@ -55,7 +57,7 @@ class Connection {
  private:
   explicit Connection(redisContext* c) : c_(c) {}
   void track(const Argv& cmd);
-  void note_readonly(const redisReply* r);
+  void note_misdirected(const redisReply* r);
   redisContext* c_;
   bool watching_ = false;
   bool stale_ = false;
@@ -100,26 +102,38 @@ core::Result<T> optimistic(Connection& c, std::string_view what, F&& attempt) {
                           std::string(what) + " kept conflicting with other writers; gave up");
 }
 
-// Where new connections go: a fixed address, or the master a set of Redis
+// Where new connections go: a fixed address; the master a set of Redis
 // Sentinels names, asked again for each new connection (the Sentinel that
 // answered is asked first the next time, as Sentinel's client guidelines
-// say).
+// say); or the master a Redis Cluster's nodes name for the hash slot of
+// `slot_key`, asked the same way (CLUSTER KEYSLOT, then CLUSTER SLOTS),
+// every node those answers name joining the ones asked.
 class Locator {
  public:
   explicit Locator(RedisAddress fixed) : fixed_(std::move(fixed)) {}
   Locator(std::vector<RedisAddress> sentinels, std::string master)
-      : sentinels_(std::move(sentinels)), master_(std::move(master)) {}
+      : named_(sentinels), asked_(std::move(sentinels)), master_(std::move(master)) {}
+  static Locator cluster(std::vector<RedisAddress> nodes, std::string slot_key);
   Locator(const Locator& o);
   [[nodiscard]] bool via_sentinel() const { return !master_.empty(); }
-  core::Result<RedisAddress> locate(std::chrono::milliseconds timeout);
-  // "redis://H:P" or "redis-sentinel://H:P,H:P/MASTER", for messages.
+  [[nodiscard]] bool via_cluster() const { return !slot_key_.empty(); }
+  // A cluster's nodes want the credentials of the store; Sentinels none.
+  core::Result<RedisAddress> locate(std::chrono::milliseconds timeout, const std::string& user,
+                                    const std::string& password);
+  // "redis://H:P", "redis-sentinel://H:P,H:P/MASTER" or
+  // "redis-cluster://H:P,H:P", for messages.
   [[nodiscard]] std::string describe() const;
 
  private:
+  Locator() = default;
+  core::Result<RedisAddress> ask_sentinel(Connection& c);
+  core::Result<RedisAddress> ask_cluster(Connection& c, const RedisAddress& asked);
   RedisAddress fixed_;
   mutable std::mutex mu_;
-  std::vector<RedisAddress> sentinels_;
+  std::vector<RedisAddress> named_;  // the Sentinels, or the cluster's nodes, as configured
+  std::vector<RedisAddress> asked_;  // in the order to ask them; a cluster's grows by those learned
   std::string master_;
+  std::string slot_key_;
 };
 
 class Pool {

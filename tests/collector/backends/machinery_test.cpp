@@ -85,9 +85,6 @@ redis::Pool test_pool(std::size_t max) {
   return redis::Pool(redis::Locator(redis::RedisAddress{a.host, a.port}), std::chrono::seconds(5), max);
 }
 
-// A connection to a Redis that has become a replica (a failover demoted it)
-// answers writes READONLY: it is marked broken, so the pool drops it and the
-// next caller gets a connection to wherever the master is now.
 // The SQLite stores at o.path, with agent agt-1 (key hash "a" x 64) of ci-1.
 std::optional<store::Stores> stores_with_agent(const sqlite::SqliteOptions& o) {
   auto stores = sqlite::open_sqlite(o);
@@ -173,6 +170,9 @@ TEST(SqliteWal, ADatabaseReachedThroughASymlinkHasItsRealWalSynced) {
   EXPECT_TRUE(std::filesystem::exists(dir.file("real") + "/w.db-wal"));
 }
 
+// A connection to a Redis that has become a replica (a failover demoted it)
+// answers writes READONLY: it is marked broken, so the pool drops it and the
+// next caller gets a connection to wherever the master is now.
 TEST(RedisPool, AConnectionToAReplicaIsDroppedAfterAReadonlyAnswer) {
   test::RedisServer master;
   test::RedisServer replica({"--replicaof", "127.0.0.1", std::to_string(master.address().port)});
@@ -184,6 +184,7 @@ TEST(RedisPool, AConnectionToAReplicaIsDroppedAfterAReadonlyAnswer) {
   auto r = (*c)->pipeline({{"MULTI"}, {"SET", "k", "v"}, {"EXEC"}});
   ASSERT_TRUE(r) << r.error().describe();
   EXPECT_TRUE((*c)->broken());
+  EXPECT_EQ(redis::reply_error((*r)[1].get(), "write").code, store::StoreErrc::unavailable) << "to be retried";
 }
 
 // Before the pool gave back the slot of a callback that threw, the third

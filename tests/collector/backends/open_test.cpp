@@ -183,7 +183,7 @@ TEST(StoreUrl, BadUrlsAreRefusedWithAReason) {
       EXPECT_EQ(s.error().code, StoreErrc::invalid) << url;
     }
   }
-  const std::pair<const char*, const char*> sentinel_urls[] = {
+  const std::pair<const char*, const char*> redis_urls[] = {
       {"redis-sentinel://", "no master name"},
       {"redis-sentinel://127.0.0.1:26379", "no master name"},
       {"redis-sentinel://127.0.0.1:26379/", "no master name"},
@@ -196,13 +196,28 @@ TEST(StoreUrl, BadUrlsAreRefusedWithAReason) {
       {"redis-sentinel://u:pw@127.0.0.1:26379/mymaster", "no password in the URL"},
       {"redis-sentinel://u@127.0.0.1:26379/mymaster", "needs a password"},
       {"redis-sentinel://127.0.0.1:26379/mymaster?wait=1", "options are not supported"},
+      {"redis-cluster://", "no cluster node addresses"},
+      {"redis-cluster:///p", "no cluster node addresses"},
+      {"redis-cluster://127.0.0.1/p", "is not a cluster node HOST:PORT"},
+      {"redis-cluster://127.0.0.1:7000,127.0.0.1:99999/p", "is not a cluster node HOST:PORT"},
+      {"redis-cluster://u:pw@127.0.0.1:7000", "no password in the URL"},
+      {"redis-cluster://u@127.0.0.1:7000", "needs a password"},
+      {"redis-cluster://127.0.0.1:7000/p?x=1", "options are not supported"},
+      {"redis-cluster://127.0.0.1:7000/a{b", "cannot hold '{' or '}'"},
+      {"redis-cluster://127.0.0.1:7000/ab}", "cannot hold '{' or '}'"},
   };
-  for (const auto& [url, why] : sentinel_urls) {
+  for (const auto& [url, why] : redis_urls) {
     auto s = backends::open_stores(url);
     ASSERT_FALSE(s) << url;
     EXPECT_EQ(s.error().code, StoreErrc::invalid) << url;
     EXPECT_NE(s.error().message.find(why), std::string::npos) << url << ": " << s.error().message;
   }
+  backends::StoreSettings tls;
+  tls.ca_file = "/etc/ssl/certs/ca-certificates.crt";
+  auto cluster_tls = backends::open_stores("redis-cluster://127.0.0.1:7000/p", tls);
+  ASSERT_FALSE(cluster_tls);
+  EXPECT_NE(cluster_tls.error().message.find("TLS is not supported through a cluster"), std::string::npos)
+      << cluster_tls.error().message;
 }
 
 // Sentinels that do not answer, or do not know the master: the store is

@@ -12,7 +12,7 @@ SURVEYOR_STORE_SUITE(AgentConformance);
 TYPED_TEST(AgentConformance, PingAndDescribe) {
   auto st = this->stores.health->ping();
   EXPECT_TRUE(st) << st.error().describe();
-  EXPECT_EQ(this->stores.health->describe().rfind(TypeParam::kName, 0), 0u);
+  EXPECT_EQ(this->stores.health->describe().rfind(TypeParam::kScheme, 0), 0u) << this->stores.health->describe();
 }
 
 TYPED_TEST(AgentConformance, AgentsAreCreatedOnceAndFound) {

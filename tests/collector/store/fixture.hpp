@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// The backends every store suite runs against: SQLite on a real file and
-// Redis on a real redis-server (each test gets its own key prefix).
+// The backends every store suite runs against: SQLite on a real file, Redis
+// on a real redis-server and on a real Redis Cluster (each test gets its
+// own key prefix).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -14,12 +15,14 @@ namespace surveyor::collector::store {
 
 struct SqliteBackend {
   static constexpr const char* kName = "sqlite";
+  static constexpr const char* kScheme = "sqlite:";  // how the store describes itself
   test::TempDir dir;
   std::string url() const { return "sqlite:" + dir.file("surveyor.db"); }
 };
 
 struct RedisBackend {
   static constexpr const char* kName = "redis";
+  static constexpr const char* kScheme = "redis://";
   std::string prefix = test::unique_prefix();
   std::string url() const {
     auto a = test::test_redis();
@@ -27,7 +30,16 @@ struct RedisBackend {
   }
 };
 
-using Backends = ::testing::Types<SqliteBackend, RedisBackend>;
+// Redis Cluster: three masters of a cluster the test process starts, the
+// store's keys in the slot of its prefix.
+struct RedisClusterBackend {
+  static constexpr const char* kName = "redis_cluster";
+  static constexpr const char* kScheme = "redis-cluster://";
+  std::string prefix = test::unique_prefix();
+  std::string url() const { return test::test_redis_cluster().url(prefix); }
+};
+
+using Backends = ::testing::Types<SqliteBackend, RedisBackend, RedisClusterBackend>;
 struct BackendNames {
   template <class T>
   static std::string GetName(int) { return T::kName; }

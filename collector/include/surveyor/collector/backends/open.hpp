@@ -38,6 +38,9 @@ struct StoreSettings {
 //   rediss://[USER@]HOST:PORT[/PREFIX]      the same over TLS
 //   redis-sentinel://[USER@]HOST:PORT[,HOST:PORT...]/MASTER[/PREFIX]
 //                                           the master these Sentinels name
+//   redis-cluster://[USER@]HOST:PORT[,HOST:PORT...][/PREFIX]
+//                                           nodes of a Redis Cluster; every key
+//                                           in the hash slot of "{PREFIX}"
 [[nodiscard]] core::Result<store::Stores> open_stores(std::string_view url, const StoreSettings& settings = {});
 
 }  // namespace surveyor::collector::backends

@@ -25,11 +25,18 @@ struct RedisOptions {
   // reached a master.
   std::vector<RedisAddress> sentinels;
   std::string sentinel_master;
+  // redis-cluster://: instead of host and port, nodes of a Redis Cluster.
+  // Every key carries the hash tag "{<prefix>}", so the whole store is one
+  // hash slot; each new connection asks these nodes (the last that answered
+  // first) which master serves it, and a connection answered MOVED, ASK,
+  // TRYAGAIN or CLUSTERDOWN is dropped, so the collector follows a failover
+  // or a move of the slot.
+  std::vector<RedisAddress> cluster_nodes;
   // A report is acknowledged only once this many replicas have it (WAIT,
   // at most wait_timeout); 0 acknowledges once the master has it.
   int wait_replicas = 0;
   std::chrono::milliseconds wait_timeout{1000};
-  std::string prefix = "surveyor";  // every key starts with "<prefix>:"
+  std::string prefix = "surveyor";  // every key starts with "<prefix>:" ("{<prefix>}:" on a cluster)
   std::chrono::milliseconds timeout{2000};
   std::size_t max_connections = 8;
   // AUTH on every new connection: USER and password (ACLs), or the password
