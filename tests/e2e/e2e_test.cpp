@@ -1118,15 +1118,16 @@ TEST(EndToEnd, ACollectorAuthenticatesToRedisAsAnAclUser) {
 // master is killed (SIGKILL, `kill`): the collector answers 503 until a
 // replica is promoted (`promoted`, `explain` says what is known), then
 // follows it. Afterwards every acknowledged report's sample is read back
-// through the API.
+// through the API, and the counts printed (`what` names the setup).
 struct Failover {
   int acked = 0;        // reports acknowledged (202)
   int acked_after = 0;  // of those, after the kill
   int lost = 0;         // acknowledged, and missing from the promoted replica
 };
 
-Failover failover_under_load(const std::string& url, int wait_replicas, const std::function<void()>& kill,
-                             const std::function<bool()>& promoted, const std::function<std::string()>& explain) {
+Failover failover_under_load(const std::string& what, const std::string& url, int wait_replicas,
+                             const std::function<void()>& kill, const std::function<bool()>& promoted,
+                             const std::function<std::string()>& explain) {
   Stack s(url, 0, {"--store-wait-replicas", std::to_string(wait_replicas)});
   const auto id = s.enrolled_identity();
   const std::string ci_id = [&] {
@@ -1187,6 +1188,8 @@ Failover failover_under_load(const std::string& url, int wait_replicas, const st
     if (it == stored.end()) ++out.lost;
     else EXPECT_EQ(it->second, seq);
   }
+  std::printf("%s failover, store_wait_replicas = %d: %d reports acknowledged, %d after the kill, %d lost\n",
+              what.c_str(), wait_replicas, out.acked, out.acked_after, out.lost);
   return out;
 }
 
@@ -1230,7 +1233,7 @@ Failover sentinel_failover(int wait_replicas) {
         << sentinel->ask("sentinel sentinels e2e-master");
   }
   return failover_under_load(
-      url, wait_replicas, [&] { master->kill(); },
+      "sentinel", url, wait_replicas, [&] { master->kill(); },
       [&] {
         const std::string now_master = sentinels[0]->ask("sentinel get-master-addr-by-name e2e-master");
         return now_master.find(replica_port) != std::string::npos || now_master.find(second_port) != std::string::npos;
@@ -1247,7 +1250,7 @@ Failover cluster_failover(int wait_replicas) {
   const std::size_t master = cluster.master_of("{e2e}");
   EXPECT_LT(master, cluster.size());
   return failover_under_load(
-      cluster.url("e2e"), wait_replicas, [&] { cluster.node(master).kill(); },
+      "cluster", cluster.url("e2e"), wait_replicas, [&] { cluster.node(master).kill(); },
       [&] {
         const std::size_t now = cluster.master_of("{e2e}");
         return now != master && now < cluster.size();
@@ -1257,8 +1260,6 @@ Failover cluster_failover(int wait_replicas) {
 
 TEST(EndToEnd, ASentinelFailoverWithWaitLosesNoAcknowledgedReport) {
   const Failover f = sentinel_failover(1);
-  std::printf("sentinel failover, store_wait_replicas = 1: %d reports acknowledged, %d after the kill, %d lost\n",
-              f.acked, f.acked_after, f.lost);
   EXPECT_GE(f.acked_after, 50);
   EXPECT_EQ(f.lost, 0);
 }
@@ -1268,23 +1269,17 @@ TEST(EndToEnd, ASentinelFailoverWithWaitLosesNoAcknowledgedReport) {
 // replica (Redis replicates asynchronously). The count is printed.
 TEST(EndToEnd, ASentinelFailoverWithoutWaitCarriesOn) {
   const Failover f = sentinel_failover(0);
-  std::printf("sentinel failover, store_wait_replicas = 0: %d reports acknowledged, %d after the kill, %d lost\n",
-              f.acked, f.acked_after, f.lost);
   EXPECT_GE(f.acked_after, 50);
 }
 
 TEST(EndToEnd, AClusterFailoverWithWaitLosesNoAcknowledgedReport) {
   const Failover f = cluster_failover(1);
-  std::printf("cluster failover, store_wait_replicas = 1: %d reports acknowledged, %d after the kill, %d lost\n",
-              f.acked, f.acked_after, f.lost);
   EXPECT_GE(f.acked_after, 50);
   EXPECT_EQ(f.lost, 0);
 }
 
 TEST(EndToEnd, AClusterFailoverWithoutWaitCarriesOn) {
   const Failover f = cluster_failover(0);
-  std::printf("cluster failover, store_wait_replicas = 0: %d reports acknowledged, %d after the kill, %d lost\n",
-              f.acked, f.acked_after, f.lost);
   EXPECT_GE(f.acked_after, 50);
 }
 
