@@ -10,8 +10,10 @@
 #   (e) two collectors on one Redis, the connections shared between them,
 #   (f) the collector on a Redis with a replica, each report acknowledged
 #       once the replica has it (store_wait_replicas = 1), beside (c),
-#   (g) the collector on a Redis Cluster of three masters (the store in the
-#       hash slot of its prefix, so on one of them), beside (c).
+#   (g) the collector on a Redis Cluster of three masters (the store's own
+#       keys in the hash slot of its prefix, each host's series in a slot
+#       of their own, so on all three), beside (c), with every node's CPU
+#       and keys.
 # Each collector run ends with fleetsim counting, through the API, the
 # samples stored against those acknowledged, and prints the CPU the
 # collector, Redis and fleetsim used per report. Prints the ratios to (a).
@@ -107,13 +109,19 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 store="redis-cluster://$(IFS=,; echo "${cluster[*]}")/bench"
-master=
-for node in "${cluster[@]}"; do  # the others answer MOVED
-  if [[ $(redis-cli -p "${node#*:}" exists '{bench}' 2>&1) == 0 ]]; then master=${node#*:}; fi
+CPU_OF=()
+for node in "${cluster[@]}"; do  # the store's own slot's master, and the others
+  port=${node#*:}
+  if [[ $(redis-cli -p "$port" exists '{bench}' 2>&1) == 0 ]]; then name=redis-store; else name=redis-$port; fi
+  CPU_OF+=(--cpu-of "$name=${node_pid[$port]}")
 done
-CPU_OF=(--cpu-of "redis=${node_pid[$master]}")
 collector_run cluster "$store"
 unset CPU_OF
+for node in "${cluster[@]}"; do
+  port=${node#*:}
+  echo "  node :$port  $(redis-cli -p "$port" dbsize) keys, $(redis-cli -p "$port" info memory | tr -d '\r' |
+    sed -n 's/^used_memory_human://p') used"
+done
 fi
 
 rate() { [[ -f "$WORK/$1.txt" ]] && rate_of "$WORK/$1.txt" || echo 0; }

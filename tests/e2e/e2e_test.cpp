@@ -1115,9 +1115,9 @@ TEST(EndToEnd, ACollectorAuthenticatesToRedisAsAnAclUser) {
 }
 
 // Reports arrive without pause at a collector on `url` while the store's
-// master is killed (SIGKILL, `kill`): the collector answers 503 until a
-// replica is promoted (`promoted`, `explain` says what is known), then
-// follows it. Afterwards every acknowledged report's sample is read back
+// master is killed (SIGKILL, `kill`, given the reporting host's CI): the
+// collector answers 503 until a replica is promoted (`promoted`, `explain`
+// says what is known), then follows it. Afterwards every acknowledged report's sample is read back
 // through the API, and the counts printed (`what` names the setup).
 struct Failover {
   int acked = 0;        // reports acknowledged (202)
@@ -1126,7 +1126,8 @@ struct Failover {
 };
 
 Failover failover_under_load(const std::string& what, const std::string& url, int wait_replicas,
-                             const std::function<void()>& kill, const std::function<bool()>& promoted,
+                             const std::function<void(const std::string& ci)>& kill,
+                             const std::function<bool(const std::string& ci)>& promoted,
                              const std::function<std::string()>& explain) {
   Stack s(url, 0, {"--store-wait-replicas", std::to_string(wait_replicas)});
   const auto id = s.enrolled_identity();
@@ -1167,9 +1168,9 @@ Failover failover_under_load(const std::string& what, const std::string& url, in
     }
   });
   EXPECT_TRUE(test::eventually([&] { return acked >= 50; }, 30s)) << s.collector->output();
-  kill();
+  kill(ci_id);
   killed = true;
-  EXPECT_TRUE(test::eventually(promoted, 30s)) << explain();
+  EXPECT_TRUE(test::eventually([&] { return promoted(ci_id); }, 30s)) << explain();
   EXPECT_TRUE(test::eventually([&] { return acked_after >= 50; }, 30s)) << s.collector->output();
   stop = true;
   sender.join();
@@ -1233,8 +1234,8 @@ Failover sentinel_failover(int wait_replicas) {
         << sentinel->ask("sentinel sentinels e2e-master");
   }
   return failover_under_load(
-      "sentinel", url, wait_replicas, [&] { master->kill(); },
-      [&] {
+      "sentinel", url, wait_replicas, [&](const std::string&) { master->kill(); },
+      [&](const std::string&) {
         const std::string now_master = sentinels[0]->ask("sentinel get-master-addr-by-name e2e-master");
         return now_master.find(replica_port) != std::string::npos || now_master.find(second_port) != std::string::npos;
       },
@@ -1243,16 +1244,22 @@ Failover sentinel_failover(int wait_replicas) {
 
 // The same on a Redis Cluster of three masters (a majority is left to vote)
 // with two replicas each (after the failover one is left for WAIT), all
-// with appendfsync always: the master of the store's slot is killed and
-// the cluster promotes one of its replicas.
-Failover cluster_failover(int wait_replicas) {
+// with appendfsync always: the master of the store's own slot, or of the
+// slot of the host's series ("{e2e:CI}"), is killed and the cluster
+// promotes one of its replicas.
+Failover cluster_failover(int wait_replicas, bool series_slot) {
   test::RedisCluster cluster(3, 2, {"--appendonly", "yes", "--appendfsync", "always", "--repl-diskless-sync-delay", "0"});
-  const std::size_t master = cluster.master_of("{e2e}");
-  EXPECT_LT(master, cluster.size());
+  const auto tag = [&](const std::string& ci) { return series_slot ? "{e2e:" + ci + "}" : std::string("{e2e}"); };
+  std::size_t master = cluster.size();
   return failover_under_load(
-      "cluster", cluster.url("e2e"), wait_replicas, [&] { cluster.node(master).kill(); },
-      [&] {
-        const std::size_t now = cluster.master_of("{e2e}");
+      series_slot ? "cluster (the series' slot)" : "cluster (the store's slot)", cluster.url("e2e"), wait_replicas,
+      [&](const std::string& ci) {
+        master = cluster.master_of(tag(ci));
+        ASSERT_LT(master, cluster.size());
+        cluster.node(master).kill();
+      },
+      [&](const std::string& ci) {
+        const std::size_t now = cluster.master_of(tag(ci));
         return now != master && now < cluster.size();
       },
       [&] { return cluster.ask((master + 1) % cluster.size(), "cluster nodes"); });
@@ -1272,14 +1279,15 @@ TEST(EndToEnd, ASentinelFailoverWithoutWaitCarriesOn) {
   EXPECT_GE(f.acked_after, 50);
 }
 
+// With WAIT, the master holding the samples is the one killed.
 TEST(EndToEnd, AClusterFailoverWithWaitLosesNoAcknowledgedReport) {
-  const Failover f = cluster_failover(1);
+  const Failover f = cluster_failover(1, true);
   EXPECT_GE(f.acked_after, 50);
   EXPECT_EQ(f.lost, 0);
 }
 
 TEST(EndToEnd, AClusterFailoverWithoutWaitCarriesOn) {
-  const Failover f = cluster_failover(0);
+  const Failover f = cluster_failover(0, false);
   EXPECT_GE(f.acked_after, 50);
 }
 

@@ -37,6 +37,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <charconv>
 #include <climits>
@@ -76,12 +77,17 @@ struct Backend {
   Backend(const RedisOptions& o, std::shared_ptr<TlsTunnel> tunnel)
       : options(o),
         base(o.cluster_nodes.empty() ? o.prefix : "{" + o.prefix + "}"),
-        pool(locator_of(o, base), o.timeout, o.max_connections, o.user, o.password, std::move(tunnel)) {}
+        pool(locator_of(o, base), o.timeout, o.max_connections, o.user, o.password, std::move(tunnel)),
+        shards(o.cluster_nodes.empty() ? nullptr
+                                       : std::make_unique<Shards>(Locator::cluster(o.cluster_nodes, base), o.timeout,
+                                                                  o.max_connections, o.user, o.password)) {}
   RedisOptions options;
   // What every key starts with: the prefix, or on a cluster its hash tag,
   // which puts every key in the one slot of the prefix.
   std::string base;
   Pool pool;
+  // On a cluster: the masters of the CIs' own slots (see ci_key).
+  std::unique_ptr<Shards> shards;
   // A series' id hashed -> what the codec learned of its values (a clash
   // costs one check: hints are verified).
   store::DenominatorHints denominators;
@@ -97,6 +103,35 @@ struct Backend {
     if (!id.empty()) k += ":" + std::string(id);
     return k;
   }
+
+  // Where the series of each CI are kept. On one Redis (or Sentinel), and
+  // on a cluster store whose series were written before they spread, with
+  // everything else. On a cluster otherwise, in a hash slot of the CI's
+  // own: its series index, units, head and the chunks and rollups of its
+  // series are "{PREFIX:CI}:…", so a fleet's samples spread over every
+  // master. A cluster store says which in "{PREFIX}:layout", decided by
+  // the first collector to use it. Every use of ci_key() and with_ci()
+  // follows a call of resolve_layout().
+  core::Status resolve_layout();
+  [[nodiscard]] bool spread() const { return layout_.load(std::memory_order_acquire) == kSpread; }
+  // A key of CI `ci`'s series: `id` is the series id for a series' keys,
+  // empty for the CI's own (its index, units, head).
+  [[nodiscard]] std::string ci_key(std::string_view kind, std::string_view ci, std::string_view id = {}) const {
+    if (!spread()) return key(kind, id.empty() ? ci : id);
+    std::string k = "{" + options.prefix + ":" + std::string(ci) + "}:" + std::string(kind);
+    if (!id.empty()) k += ":" + std::string(id);
+    return k;
+  }
+  // Runs f(Connection&) on a connection that serves CI `ci`'s series keys.
+  template <class F>
+  auto with_ci(std::string_view ci, F&& f) -> decltype(f(std::declval<Connection&>())) {
+    if (spread()) return shards->with(ci_key("head", ci), std::forward<F>(f));
+    return pool.with(std::forward<F>(f));
+  }
+
+ private:
+  enum Layout : int { kUnknown, kOneSlot, kSpread };
+  std::atomic<int> layout_{kUnknown};
 };
 
 using namespace store;  // every domain file here implements store interfaces

@@ -166,7 +166,7 @@ core::Status compact_head(Connection& c, const Backend& b, const std::string& ci
   const ExpiryBounds e = expiry_bounds(m);
   const std::int64_t closed_before = floor_to(m.now_ms - m.grace_ms, kBlockMs);
   const std::int64_t bound = std::max(closed_before, e.raw_before);
-  const std::string log = b.key("headlog", ci), meta = b.key("hmeta", ci);
+  const std::string log = b.ci_key("headlog", ci), meta = b.ci_key("hmeta", ci);
   auto due = c.pipeline({{"ZCARD", log}, {"HGETALL", meta}});
   if (!due) return std::move(due).error();
   for (const Reply& x : *due)

@@ -247,8 +247,25 @@ std::string series_id(std::string_view ci_id, std::string_view member) {
 }
 
 SeriesKeys keys_of(const Backend& b, std::string_view sid) {
-  return {b.key("samples", sid), b.key("chunks", sid), b.key("rollups", sid), b.key("chunkend", sid),
-          b.key("rollpend", sid)};
+  const std::string_view ci = sid.substr(0, sid.find(kSep));
+  return {b.ci_key("samples", ci, sid), b.ci_key("chunks", ci, sid), b.ci_key("rollups", ci, sid),
+          b.ci_key("chunkend", ci, sid), b.ci_key("rollpend", ci, sid)};
+}
+
+core::Status Backend::resolve_layout() {
+  if (shards == nullptr || layout_.load(std::memory_order_acquire) != kUnknown) return {};
+  // A store that holds series already keeps them where they are.
+  static const std::string kDecide =
+      "local v = redis.call('GET', KEYS[1]) if v then return v end "
+      "if redis.call('EXISTS', KEYS[2]) == 1 then v = 'one-slot' else v = 'spread' end "
+      "redis.call('SET', KEYS[1], v) return v";
+  auto r = pool.with([&](Connection& c) { return c.command({"EVAL", kDecide, "2", key("layout"), key("allseries")}); });
+  if (!r) return std::move(r).error();
+  const std::string v = reply_text(r->get());
+  if (is_error(r->get()) || (v != "spread" && v != "one-slot"))
+    return reply_error(r->get(), "read the store's layout (" + key("layout") + ")");
+  layout_.store(v == "spread" ? kSpread : kOneSlot, std::memory_order_release);
+  return {};
 }
 
 std::optional<HeadEntry> parse_head_entry(std::string_view bytes) {

@@ -12,6 +12,8 @@
 
 #include <unistd.h>
 
+#include <boost/crc.hpp>
+
 #include "surveyor/collector/store/errors.hpp"
 
 namespace surveyor::collector::redis {
@@ -208,42 +210,51 @@ core::Result<RedisAddress> Locator::ask_sentinel(Connection& c) {
                                                                              : "answered: " + reply_text(a));
 }
 
-// The master CLUSTER SLOTS names for the slot of slot_key_; every node it
-// names joins those asked.
-core::Result<RedisAddress> Locator::ask_cluster(Connection& c, const RedisAddress& asked) {
-  auto r = c.pipeline({{"CLUSTER", "KEYSLOT", slot_key_}, {"CLUSTER", "SLOTS"}});
+// The slots CLUSTER SLOTS names, with their masters; every node it names
+// joins those asked.
+core::Result<std::vector<SlotRange>> Locator::ask_slots(Connection& c, const RedisAddress& asked) {
+  auto r = c.command({"CLUSTER", "SLOTS"});
   if (!r) return std::move(r).error();
-  const std::optional<std::int64_t> slot = reply_int((*r)[0].get());
-  const redisReply* ranges = (*r)[1].get();
-  if (!slot || ranges->type != REDIS_REPLY_ARRAY)
-    return core::make_error(StoreErrc::unavailable,
-                            "answered: " + reply_text(is_error((*r)[0].get()) ? (*r)[0].get() : ranges) +
-                                " (is it a node of a Redis Cluster?)");
-  std::optional<RedisAddress> master;
+  const redisReply* ranges = r->get();
+  if (ranges->type != REDIS_REPLY_ARRAY)
+    return core::make_error(StoreErrc::unavailable, "answered: " + reply_text(ranges) + " (is it a node of a Redis Cluster?)");
+  std::vector<SlotRange> out;
   std::vector<RedisAddress> learned;
   for (std::size_t i = 0; i < ranges->elements; ++i) {
     const redisReply* range = ranges->element[i];
     if (range->type != REDIS_REPLY_ARRAY || range->elements < 3) continue;
-    const auto from = reply_int(range->element[0]), to = reply_int(range->element[1]);
     for (std::size_t n = 2; n < range->elements; ++n)
       if (auto node = address_in(range->element[n], asked)) learned.push_back(*node);
-    if (from && to && *from <= *slot && *slot <= *to) master = address_in(range->element[2], asked);
+    const auto from = reply_int(range->element[0]), to = reply_int(range->element[1]);
+    auto master = address_in(range->element[2], asked);
+    if (from && to && master && 0 <= *from && *from <= *to && *to < 16384)
+      out.push_back({static_cast<std::uint16_t>(*from), static_cast<std::uint16_t>(*to), std::move(*master)});
   }
-  {
-    std::lock_guard lock(mu_);
-    for (const RedisAddress& n : learned)
-      if (std::none_of(asked_.begin(), asked_.end(), [&](const RedisAddress& x) { return same(x, n); }))
-        asked_.push_back(n);
-  }
-  if (!master)
-    return core::make_error(StoreErrc::unavailable,
-                            "knows no master for hash slot " + std::to_string(*slot) + " (cluster_state not ok?)");
-  return *master;
+  std::lock_guard lock(mu_);
+  for (const RedisAddress& n : learned)
+    if (std::none_of(asked_.begin(), asked_.end(), [&](const RedisAddress& x) { return same(x, n); }))
+      asked_.push_back(n);
+  return out;
 }
 
-core::Result<RedisAddress> Locator::locate(std::chrono::milliseconds timeout, const std::string& user,
-                                           const std::string& password) {
-  if (!via_sentinel() && !via_cluster()) return fixed_;
+// The master CLUSTER SLOTS names for the slot of slot_key_.
+core::Result<RedisAddress> Locator::ask_cluster(Connection& c, const RedisAddress& asked) {
+  auto r = c.command({"CLUSTER", "KEYSLOT", slot_key_});
+  if (!r) return std::move(r).error();
+  const std::optional<std::int64_t> slot = reply_int(r->get());
+  if (!slot) return core::make_error(StoreErrc::unavailable, "answered: " + reply_text(r->get()) +
+                                                                 " (is it a node of a Redis Cluster?)");
+  auto ranges = ask_slots(c, asked);
+  if (!ranges) return std::move(ranges).error();
+  for (const SlotRange& x : *ranges)
+    if (x.from <= *slot && *slot <= x.to) return x.master;
+  return core::make_error(StoreErrc::unavailable,
+                          "knows no master for hash slot " + std::to_string(*slot) + " (cluster_state not ok?)");
+}
+
+template <class T, class F>
+core::Result<T> Locator::in_turn(std::chrono::milliseconds timeout, const std::string& user,
+                                 const std::string& password, std::string_view whom, F&& ask) {
   std::vector<RedisAddress> order;
   {
     std::lock_guard lock(mu_);
@@ -255,7 +266,7 @@ core::Result<RedisAddress> Locator::locate(std::chrono::milliseconds timeout, co
     const std::string at = kind + address_text(s);
     auto c = via_sentinel() ? Connection::open(s.host, s.port, timeout, {}, {})
                             : Connection::open(s.host, s.port, timeout, user, password);
-    auto found = c ? (via_sentinel() ? ask_sentinel(**c) : ask_cluster(**c, s)) : std::move(c).error();
+    core::Result<T> found = c ? ask(**c, s) : core::Result<T>(std::move(c).error());
     if (!found) {
       why += "; " + at + ": " + found.error().message;
       continue;
@@ -263,11 +274,25 @@ core::Result<RedisAddress> Locator::locate(std::chrono::milliseconds timeout, co
     std::lock_guard lock(mu_);  // the one that answered is asked first next time
     auto it = std::find_if(asked_.begin(), asked_.end(), [&](const RedisAddress& x) { return same(x, s); });
     if (it != asked_.end()) std::rotate(asked_.begin(), it, it + 1);
-    return *found;
+    return found;
   }
+  return core::make_error(StoreErrc::unavailable, std::string(whom) + (why.empty() ? "" : why.substr(1)));
+}
+
+core::Result<RedisAddress> Locator::locate(std::chrono::milliseconds timeout, const std::string& user,
+                                           const std::string& password) {
+  if (!via_sentinel() && !via_cluster()) return fixed_;
   const std::string whom = via_sentinel() ? "no sentinel named the master " + master_
                                           : "no cluster node named the master of " + slot_key_ + "'s hash slot";
-  return core::make_error(StoreErrc::unavailable, whom + (why.empty() ? "" : why.substr(1)));
+  return in_turn<RedisAddress>(timeout, user, password, whom, [&](Connection& c, const RedisAddress& s) {
+    return via_sentinel() ? ask_sentinel(c) : ask_cluster(c, s);
+  });
+}
+
+core::Result<std::vector<SlotRange>> Locator::slots(std::chrono::milliseconds timeout, const std::string& user,
+                                                    const std::string& password) {
+  return in_turn<std::vector<SlotRange>>(timeout, user, password, "no cluster node named the masters of its slots",
+                                         [&](Connection& c, const RedisAddress& s) { return ask_slots(c, s); });
 }
 
 Pool::Pool(Locator locator, std::chrono::milliseconds timeout, std::size_t max, std::string user,
@@ -329,6 +354,50 @@ void Pool::release(std::unique_ptr<Connection> c, bool discard) noexcept {
   if (c) idle_.push_back(std::move(c));
   else --open_;
   cv_.notify_one();
+}
+
+std::uint16_t key_slot(std::string_view key) {
+  if (const auto open = key.find('{'); open != std::string_view::npos)
+    if (const auto close = key.find('}', open + 1); close != std::string_view::npos && close > open + 1)
+      key = key.substr(open + 1, close - open - 1);
+  boost::crc_optimal<16, 0x1021, 0, 0, false, false> crc;  // CRC-16/XMODEM, as Redis computes it
+  crc.process_bytes(key.data(), key.size());
+  return static_cast<std::uint16_t>(crc.checksum() % 16384);
+}
+
+Shards::Shards(Locator nodes, std::chrono::milliseconds timeout, std::size_t max_per_master, std::string user,
+               std::string password)
+    : nodes_(std::move(nodes)), timeout_(timeout), max_(max_per_master), user_(std::move(user)),
+      password_(std::move(password)) {}
+
+Shards::~Shards() = default;
+
+core::Result<Pool*> Shards::pool_for(std::uint16_t slot) {
+  std::unique_lock lock(mu_);
+  if (ranges_.empty()) {
+    lock.unlock();  // not held while the nodes are asked
+    auto ranges = nodes_.slots(timeout_, user_, password_);
+    if (!ranges) return std::move(ranges).error();
+    lock.lock();
+    ranges_ = std::move(*ranges);
+  }
+  const auto range = std::find_if(ranges_.begin(), ranges_.end(),
+                                  [&](const SlotRange& r) { return r.from <= slot && slot <= r.to; });
+  if (range == ranges_.end()) {
+    ranges_.clear();
+    return core::make_error(StoreErrc::unavailable,
+                            "no master serves hash slot " + std::to_string(slot) + " (cluster_state not ok?)");
+  }
+  const std::string at = address_text(range->master);
+  for (auto& [address, pool] : pools_)
+    if (address == at) return pool.get();
+  pools_.emplace_back(at, std::make_unique<Pool>(Locator(range->master), timeout_, max_, user_, password_));
+  return pools_.back().second.get();
+}
+
+void Shards::forget() {
+  std::lock_guard lock(mu_);
+  ranges_.clear();
 }
 
 bool is_error(const redisReply* r) { return r != nullptr && r->type == REDIS_REPLY_ERROR; }

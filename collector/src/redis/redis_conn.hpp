@@ -102,6 +102,17 @@ core::Result<T> optimistic(Connection& c, std::string_view what, F&& attempt) {
                           std::string(what) + " kept conflicting with other writers; gave up");
 }
 
+// The hash slot of `key` on a Redis Cluster, as CLUSTER KEYSLOT computes
+// it: CRC16 (XMODEM) of its hash tag (what lies between its first "{" and
+// the first "}" after it, when not empty) or of the whole key, mod 16384.
+[[nodiscard]] std::uint16_t key_slot(std::string_view key);
+
+// A range of a cluster's hash slots and the master serving it (CLUSTER SLOTS).
+struct SlotRange {
+  std::uint16_t from = 0, to = 0;  // inclusive
+  RedisAddress master;
+};
+
 // Where new connections go: a fixed address; the master a set of Redis
 // Sentinels names, asked again for each new connection (the Sentinel that
 // answered is asked first the next time, as Sentinel's client guidelines
@@ -120,6 +131,10 @@ class Locator {
   // A cluster's nodes want the credentials of the store; Sentinels none.
   core::Result<RedisAddress> locate(std::chrono::milliseconds timeout, const std::string& user,
                                     const std::string& password);
+  // A cluster's hash slots and their masters, asked of its nodes in turn
+  // as locate() asks them.
+  core::Result<std::vector<SlotRange>> slots(std::chrono::milliseconds timeout, const std::string& user,
+                                             const std::string& password);
   // "redis://H:P", "redis-sentinel://H:P,H:P/MASTER" or
   // "redis-cluster://H:P,H:P", for messages.
   [[nodiscard]] std::string describe() const;
@@ -128,6 +143,12 @@ class Locator {
   Locator() = default;
   core::Result<RedisAddress> ask_sentinel(Connection& c);
   core::Result<RedisAddress> ask_cluster(Connection& c, const RedisAddress& asked);
+  core::Result<std::vector<SlotRange>> ask_slots(Connection& c, const RedisAddress& asked);
+  // ask(connection, node) of the nodes (or Sentinels) in turn, the one that
+  // answered first the next time; the answers of all that failed in the error.
+  template <class T, class F>
+  core::Result<T> in_turn(std::chrono::milliseconds timeout, const std::string& user, const std::string& password,
+                          std::string_view whom, F&& ask);
   RedisAddress fixed_;
   mutable std::mutex mu_;
   std::vector<RedisAddress> named_;  // the Sentinels, or the cluster's nodes, as configured
@@ -179,6 +200,40 @@ class Pool {
   std::condition_variable cv_;
   std::vector<std::unique_ptr<Connection>> idle_;
   std::size_t open_ = 0;
+};
+
+// On a Redis Cluster, connections to the master of any key's hash slot: a
+// pool per master, the masters learned from CLUSTER SLOTS, asked again once
+// a request through one came back `unavailable` (a connection answered
+// MOVED, a node gone: the slot may have moved or failed over).
+class Shards {
+ public:
+  Shards(Locator nodes, std::chrono::milliseconds timeout, std::size_t max_per_master, std::string user,
+         std::string password);
+  ~Shards();
+  Shards(const Shards&) = delete;
+  Shards& operator=(const Shards&) = delete;
+
+  // Runs f(Connection&) on a connection to the master of `key`'s slot.
+  template <class F>
+  auto with(std::string_view key, F&& f) -> decltype(f(std::declval<Connection&>())) {
+    auto pool = pool_for(key_slot(key));
+    if (!pool) return std::move(pool).error();
+    auto r = (*pool)->with(std::forward<F>(f));
+    if (!r && r.error().code == store::StoreErrc::unavailable) forget();
+    return r;
+  }
+
+ private:
+  core::Result<Pool*> pool_for(std::uint16_t slot);
+  void forget();
+  Locator nodes_;
+  std::chrono::milliseconds timeout_;
+  std::size_t max_;
+  std::string user_, password_;
+  std::mutex mu_;
+  std::vector<SlotRange> ranges_;  // empty: to be asked
+  std::vector<std::pair<std::string, std::unique_ptr<Pool>>> pools_;  // by "host:port"
 };
 
 // Reply helpers.

@@ -7,7 +7,8 @@
 // no agent and no CI, so none reads what another writes; one that fails
 // (an unknown agent, a limit) fails alone. A report that carries
 // inventory or components, or an acknowledgement that waits for replicas,
-// is applied on its own.
+// is applied on its own; so is every report on a store spread over a
+// cluster (apply_spread). The series part is report_series.cpp's.
 #include <atomic>
 #include <charconv>
 #include <condition_variable>
@@ -16,7 +17,7 @@
 #include <set>
 #include <span>
 
-#include "head.hpp"
+#include "report_series.hpp"
 
 namespace surveyor::collector::redis {
 
@@ -26,6 +27,8 @@ class RedisReportStore final : public Bound<ReportStore> {
 
   core::Result<ApplyResult> apply_report(const ReportBatch& batch) override {
     reports_.fetch_add(1, std::memory_order_relaxed);
+    if (auto st = b_->resolve_layout(); !st) return std::move(st).error();
+    if (b_->spread()) return apply_spread(batch);
     if (!groupable(batch)) {
       auto r = apply_group({&batch});
       return std::move(r.front());
@@ -87,25 +90,6 @@ class RedisReportStore final : public Bound<ReportStore> {
   }
 
  private:
-  // A series the report writes, once (a series twice in one report is one,
-  // its first copy winning at a time both hold).
-  struct Written {
-    std::string sid, member;
-    std::vector<Sample> samples;  // every copy's, in the report's order
-    std::uint64_t number = 0;     // in its CI's head
-    bool numbered = false;        // the number is stored already
-    std::optional<std::int64_t> newest;  // the newest time the series holds, when known
-    std::vector<Sample> fresh;    // sorted: the samples it does not hold yet
-    bool look_up = false;         // some samples may be held: read the head and chunks
-  };
-  // The series a report writes to one CI, with its head's metadata.
-  struct CiWrites {
-    std::vector<std::size_t> written;  // into the report's Written
-    std::uint64_t seq = 0, numbers = 0;
-    bool numbers_given = false;
-    std::optional<std::int64_t> oldest;  // the oldest time the head holds
-  };
-
   struct Waiter {
     const ReportBatch* batch;
     std::optional<core::Result<ApplyResult>> result;  // set under mu_
@@ -152,6 +136,100 @@ class RedisReportStore final : public Bound<ReportStore> {
     });
     if (!r) return std::vector<core::Result<ApplyResult>>(batches.size(), r.error());
     return std::move(*r);
+  }
+
+  // A report on a store spread over a cluster (backend.hpp, ci_key): its
+  // agent, window and CIs in the store's slot, the series of each CI in
+  // the CI's own, so not in one transaction. The series go first, each
+  // CI's in a transaction on its slot's master; then, if nothing changed
+  // the agent, window and CIs since they were read, the report's own
+  // writes, its sequence among them, in one on the store's. Should the
+  // collector stop in between, the report is not acknowledged and comes
+  // again: its samples are then held already and written no more, and its
+  // sequence is marked then. Applied alone, never in a group.
+  core::Result<ApplyResult> apply_spread(const ReportBatch& batch) {
+    return b_->pool.with([&](Connection& c) -> core::Result<ApplyResult> {
+      const std::uint64_t before = c.round_trips();
+      auto out = optimistic<ApplyResult>(c, "report", [&] { return attempt_spread(c, batch); });
+      round_trips_.fetch_add(c.round_trips() - before, std::memory_order_relaxed);
+      return out;
+    });
+  }
+
+  core::Result<std::optional<ApplyResult>> attempt_spread(Connection& c, const ReportBatch& batch) {
+    Prepared p = prepare(batch, false);
+    auto got = c.pipeline(p.pre);
+    if (!got) return std::move(got).error();
+    auto planned = plan(c, p, *got, false);
+    if (!planned) return std::move(planned).error();
+    if (planned->writes.empty()) return std::optional{std::move(planned->result)};  // a duplicate
+    std::set<std::string> cis;
+    for (const auto& entry : batch.series) cis.insert(entry.first.key.ci_id);
+    // A report refused for a CI's series limit writes nothing: with several
+    // CIs, every limit is checked before the first is written.
+    for (int pass = (cis.size() > 1 && batch.max_series > 0) ? 0 : 1; pass < 2; ++pass)
+      for (const std::string& ci : cis)
+        if (auto st = write_series_of(c, batch, ci, pass == 0); !st) return std::move(st).error();
+    std::vector<Argv> tx{{"MULTI"}};
+    for (Argv& a : planned->writes) tx.push_back(std::move(a));
+    tx.push_back({"EXEC"});
+    const bool wait = b_->options.wait_replicas > 0;
+    if (wait) tx.push_back(wait_command());
+    auto done = c.pipeline(tx);
+    if (!done) return std::move(done).error();
+    const redisReply* exec = (*done)[done->size() - (wait ? 2 : 1)].get();
+    if (is_error(exec)) return reply_error(exec, "apply report");
+    if (exec->type != REDIS_REPLY_ARRAY) return std::optional<ApplyResult>{};  // its series are held: nothing twice
+    for (std::size_t i = 0; i < exec->elements; ++i)
+      if (is_error(exec->element[i])) return reply_error(exec->element[i], "apply report");
+    commits_.fetch_add(1, std::memory_order_relaxed);
+    if (wait)
+      if (auto st = check_wait(done->back().get()); !st) return std::move(st).error();
+    return std::optional{std::move(planned->result)};
+  }
+
+  // The report's series of CI `ci`, in a transaction on the master of the
+  // CI's slot (the series index first, on `store`: see plan_series); only
+  // checked, not written, when `dry`.
+  core::Status write_series_of(Connection& store, const ReportBatch& batch, const std::string& ci, bool dry) {
+    return b_->with_ci(ci, [&](Connection& c) -> core::Status {
+      const std::uint64_t before = c.round_trips();
+      auto r = optimistic<bool>(c, "series of " + ci, [&]() -> core::Result<std::optional<bool>> {
+        ReportSeries q;
+        q.batch = &batch;
+        std::vector<Argv> pre;
+        add_series_reads(*b_, q, pre, ci);
+        auto got = c.pipeline(pre);
+        if (!got) return std::move(got).error();
+        for (const Reply& rep : *got)
+          if (is_error(rep.get())) return reply_error(rep.get(), "read the series of " + ci);
+        std::vector<Argv> tx{{"MULTI"}}, indexes;
+        if (auto st = plan_series(c, *b_, q, *got, tx, indexes); !st) return std::move(st).error();
+        if (dry || tx.size() == 1) return std::optional<bool>(true);
+        if (!indexes.empty()) {
+          auto added = store.pipeline(indexes);
+          if (!added) return std::move(added).error();
+          for (const Reply& rep : *added)
+            if (is_error(rep.get())) return reply_error(rep.get(), "index the series of " + ci);
+        }
+        tx.push_back({"EXEC"});
+        const bool wait = b_->options.wait_replicas > 0;
+        if (wait) tx.push_back(wait_command());
+        auto done = c.pipeline(tx);
+        if (!done) return std::move(done).error();
+        const redisReply* exec = (*done)[done->size() - (wait ? 2 : 1)].get();
+        if (is_error(exec)) return reply_error(exec, "write the series of " + ci);
+        if (exec->type != REDIS_REPLY_ARRAY) return std::optional<bool>{};  // raced with another writer
+        for (std::size_t i = 0; i < exec->elements; ++i)
+          if (is_error(exec->element[i])) return reply_error(exec->element[i], "write the series of " + ci);
+        if (wait)
+          if (auto st = check_wait(done->back().get()); !st) return std::move(st).error();
+        return std::optional<bool>(true);
+      });
+      round_trips_.fetch_add(c.round_trips() - before, std::memory_order_relaxed);
+      if (!r) return std::move(r).error();
+      return {};
+    });
   }
 
   // The results, or nullopt when EXEC was aborted by a concurrent change.
@@ -217,12 +295,9 @@ class RedisReportStore final : public Bound<ReportStore> {
     // before the window kept, moved into the window at the agent's next report.
     std::string window_key, seen_key, agent_key, inventory_key, digests_key;
     bool digests_only = false;
-    std::vector<std::string> sids, members;
-    std::map<std::string, std::vector<std::size_t>> series_of_ci;
-    std::vector<Written> written;
-    std::map<std::string, CiWrites> by_ci;
     std::vector<Argv> pre;  // WATCH, then the reads
-    std::size_t meta_at = 0, known_at = 0, legacy_at = 0;
+    std::size_t legacy_at = 0;
+    ReportSeries series;  // read after the rest
   };
   // What a report writes (between MULTI and EXEC) and its outcome.
   struct Planned {
@@ -230,102 +305,46 @@ class RedisReportStore final : public Bound<ReportStore> {
     ApplyResult result;
   };
 
-  Prepared prepare(const ReportBatch& batch) const {
+  // A report's reads: its agent, window, CIs and inventory, then (unless
+  // `with_series` is false: a spread store reads each CI's series on the
+  // master of its slot) those of its series.
+  Prepared prepare(const ReportBatch& batch, bool with_series = true) const {
     Prepared p;
     p.batch = &batch;
-    std::string& seen_key = p.seen_key;
-    std::string& agent_key = p.agent_key;
-    std::string& inventory_key = p.inventory_key;
-    std::string& digests_key = p.digests_key;
-    std::vector<Argv>& pre = p.pre;
-    std::vector<std::string>& sids = p.sids;
-    std::vector<std::string>& members = p.members;
-    std::map<std::string, std::vector<std::size_t>>& series_of_ci = p.series_of_ci;
-    std::vector<Written>& written = p.written;
-    std::map<std::string, CiWrites>& by_ci = p.by_ci;
     p.window_key = b_->key("window", batch.agent_id);
-    seen_key = b_->key("seen", batch.agent_id);
-    agent_key = b_->key("agent", batch.agent_id);
-    inventory_key = batch.inventory_ci_id.empty() ? std::string() : b_->key("inventory", batch.inventory_ci_id);
+    p.seen_key = b_->key("seen", batch.agent_id);
+    p.agent_key = b_->key("agent", batch.agent_id);
+    p.inventory_key = batch.inventory_ci_id.empty() ? std::string() : b_->key("inventory", batch.inventory_ci_id);
     // Beside each inventory, its sections without their data: most reports
     // carry no inventory and need only the states and digests, not the
     // hundreds of kilobytes of packages. Every inventory write rewrites it.
-    digests_key = batch.inventory_ci_id.empty() ? std::string() : b_->key("inventory-digests", batch.inventory_ci_id);
-    const bool digests_only = p.digests_only = batch.sections.empty() && !batch.components;
-    const std::string& read_key = digests_only ? digests_key : inventory_key;
-    // The report's series by CI: which each CI holds already (and their
-    // units) is read first, so only new series and changed units are written.
-    for (std::size_t i = 0; i < batch.series.size(); ++i) {
-      const SeriesKey& key = batch.series[i].first.key;
-      members.push_back(series_member(key));
-      sids.push_back(series_id(key.ci_id, members.back()));
-      series_of_ci[key.ci_id].push_back(i);
-    }
-    Argv watch{"WATCH", p.window_key, seen_key, agent_key};
+    p.digests_key =
+        batch.inventory_ci_id.empty() ? std::string() : b_->key("inventory-digests", batch.inventory_ci_id);
+    p.digests_only = batch.sections.empty() && !batch.components;
+    const std::string& read_key = p.digests_only ? p.digests_key : p.inventory_key;
+    Argv watch{"WATCH", p.window_key, p.seen_key, p.agent_key};
     for (const CiUpdate& u : batch.cis) watch.push_back(b_->key("ci", u.id));
-    // Counted against max_series: a concurrent writer adding series aborts.
-    if (batch.max_series > 0)
-      for (const auto& entry : series_of_ci) watch.push_back(b_->key("series", entry.first));
-    if (!inventory_key.empty()) watch.push_back(read_key);
-    // Each series once, grouped by CI. A report that writes to a CI's head
-    // changes its hmeta: concurrent writers of one CI abort each other.
-    {
-      std::map<std::string_view, std::size_t> at;
-      for (std::size_t i = 0; i < sids.size(); ++i) {
-        const auto [it, fresh] = at.try_emplace(sids[i], written.size());
-        if (fresh) {
-          written.push_back({sids[i], members[i], {}});
-          by_ci[batch.series[i].first.key.ci_id].written.push_back(it->second);
-        }
-        Written& w = written[it->second];
-        w.samples.insert(w.samples.end(), batch.series[i].second.begin(), batch.series[i].second.end());
-      }
-    }
-    for (const auto& entry : by_ci) watch.push_back(b_->key("hmeta", entry.first));
-    pre.push_back(std::move(watch));
-    pre.push_back({"GETBIT", p.window_key, std::to_string(batch.sequence % kSeenWindow)});
-    pre.push_back({"HMGET", agent_key, "last_seen_ms", "last_sequence", "key_hash", "ci_id"});
-    pre.push_back(inventory_key.empty() ? Argv{"PING"} : Argv{"HGETALL", read_key});
-    for (const CiUpdate& u : batch.cis) pre.push_back({"HGETALL", b_->key("ci", u.id)});
-    p.meta_at = pre.size();  // per CI: its head's metadata for the report's series
-    for (const auto& [ci, w] : by_ci) {
-      Argv meta{"HMGET", b_->key("hmeta", ci), "seq", "n", "min"};
-      for (std::size_t i : w.written) {
-        meta.push_back(head_number_field(written[i].member));
-        meta.push_back(head_newest_field(written[i].member));
-      }
-      pre.push_back(std::move(meta));
-    }
-    p.known_at = pre.size();  // per CI: ZMSCORE, HMGET, and ZCARD under a bound
-    for (const auto& [ci, indexes] : series_of_ci) {
-      Argv scores{"ZMSCORE", b_->key("series", ci)}, units{"HMGET", b_->key("units", ci)};
-      for (std::size_t i : indexes) {
-        scores.push_back(members[i]);
-        units.push_back(members[i]);
-      }
-      pre.push_back(std::move(scores));
-      pre.push_back(std::move(units));
-      if (batch.max_series > 0) pre.push_back({"ZCARD", b_->key("series", ci)});
-    }
-    p.legacy_at = pre.size();  // nothing, once the agent's sequences are in its window
-    pre.push_back({"ZRANGE", seen_key, "0", "-1"});
+    if (!p.inventory_key.empty()) watch.push_back(read_key);
+    p.pre.push_back(std::move(watch));
+    p.pre.push_back({"GETBIT", p.window_key, std::to_string(batch.sequence % kSeenWindow)});
+    p.pre.push_back({"HMGET", p.agent_key, "last_seen_ms", "last_sequence", "key_hash", "ci_id"});
+    p.pre.push_back(p.inventory_key.empty() ? Argv{"PING"} : Argv{"HGETALL", read_key});
+    for (const CiUpdate& u : batch.cis) p.pre.push_back({"HGETALL", b_->key("ci", u.id)});
+    p.legacy_at = p.pre.size();  // nothing, once the agent's sequences are in its window
+    p.pre.push_back({"ZRANGE", p.seen_key, "0", "-1"});
+    p.series.batch = &batch;
+    if (with_series) add_series_reads(*b_, p.series, p.pre, {});
     return p;
   }
 
   // The report's writes and outcome from its replies (`got`: to its WATCH,
-  // then its reads).
-  core::Result<Planned> plan(Connection& c, Prepared& p, std::span<const Reply> got) {
+  // then its reads), those of its series too unless `with_series` is false.
+  core::Result<Planned> plan(Connection& c, Prepared& p, std::span<const Reply> got, bool with_series = true) {
     const ReportBatch& batch = *p.batch;
     const std::string& agent_key = p.agent_key;
     const std::string& inventory_key = p.inventory_key;
     const std::string& digests_key = p.digests_key;
     const bool digests_only = p.digests_only;
-    const std::vector<std::string>& sids = p.sids;
-    const std::vector<std::string>& members = p.members;
-    std::vector<Written>& written = p.written;
-    std::map<std::string, CiWrites>& by_ci = p.by_ci;
-    const std::map<std::string, std::vector<std::size_t>>& series_of_ci = p.series_of_ci;
-    const std::size_t meta_at = p.meta_at, known_at = p.known_at;
     for (const Reply& rep : got)
       if (is_error(rep.get())) return reply_error(rep.get(), "apply report");
     ApplyResult result;
@@ -389,37 +408,8 @@ class RedisReportStore final : public Bound<ReportStore> {
       for (AuditRecord& r : audit_ci(*old, merged, batch.cis[i].source, batch.cis[i].actor, batch.cis[i].seen_at_ms))
         audit.push_back(std::move(r));
     }
-    std::size_t at = known_at;
-    for (const auto& [ci, indexes] : series_of_ci) {
-      const redisReply* scores = got[at++].get();
-      const redisReply* units = got[at++].get();
-      const redisReply* count = batch.max_series > 0 ? got[at++].get() : nullptr;
-      if (scores->type != REDIS_REPLY_ARRAY || scores->elements != indexes.size() || units->type != REDIS_REPLY_ARRAY ||
-          units->elements != indexes.size())
-        return reply_error(scores, "read the series of " + ci);
-      std::set<std::string_view> created;
-      for (std::size_t j = 0; j < indexes.size(); ++j) {
-        const std::size_t i = indexes[j];
-        const SeriesInfo& info = batch.series[i].first;
-        if (scores->element[j]->type == REDIS_REPLY_NIL) {
-          if (!created.insert(members[i]).second) continue;  // twice in one report
-          tx.push_back({"ZADD", b_->key("series", ci), "0", members[i]});
-          tx.push_back({"HSET", b_->key("units", ci), members[i], info.unit});
-          tx.push_back({"SADD", b_->key("allseries"), sids[i]});
-        } else if (reply_text(units->element[j]) != info.unit) {
-          tx.push_back({"HSET", b_->key("units", ci), members[i], info.unit});
-        }
-      }
-      if (count != nullptr && !created.empty()) {
-        const auto held = static_cast<std::size_t>(reply_int(count).value_or(0));
-        if (held + created.size() > batch.max_series)
-          return core::make_error(StoreErrc::limit, series_limit_message(ci, held, created.size(), batch.max_series));
-      }
-    }
-    // The samples the series do not hold yet go into their CIs' heads, one
-    // entry per CI; their rollups are added when the entry is compacted.
-    if (auto st = find_fresh(c, got, meta_at, written, by_ci); !st) return std::move(st).error();
-    write_heads(written, by_ci, tx);
+    if (with_series)
+      if (auto st = plan_series(c, *b_, p.series, got, tx, tx); !st) return std::move(st).error();
     Argv agent_update{"HSET", agent_key, "last_seen_ms", i64(std::max(last_seen, batch.received_at_ms)),
                       "last_sequence", i64(std::max<std::int64_t>(last_seq, static_cast<std::int64_t>(batch.sequence))),
                       "heartbeat_interval_s", std::to_string(batch.heartbeat_interval_s)};
@@ -529,114 +519,6 @@ class RedisReportStore final : public Bound<ReportStore> {
                                 std::to_string(b_->options.wait_timeout.count()) + " ms (store_wait_replicas)");
   }
 
-  // Each series' number and the samples it does not hold yet, from the
-  // metadata read (reply `meta_at` on, one per CI): samples after the
-  // newest time a series holds are new without another read; the others
-  // are looked up in the CI's head and in the series' chunks and own head.
-  core::Status find_fresh(Connection& c, std::span<const Reply> got, std::size_t meta_at,
-                          std::vector<Written>& written, std::map<std::string, CiWrites>& by_ci) {
-    std::vector<std::pair<const std::string*, std::size_t>> look_ups;  // (CI, series)
-    for (auto& [ci, cw] : by_ci) {
-      const redisReply* meta = got[meta_at++].get();
-      if (meta->type != REDIS_REPLY_ARRAY || meta->elements != 3 + 2 * cw.written.size())
-        return reply_error(meta, "read the head of " + ci);
-      const auto number = [&]<class T = std::uint64_t>(std::size_t j) -> core::Result<std::optional<T>> {
-        const redisReply* r = meta->element[j];
-        if (r->type == REDIS_REPLY_NIL) return std::optional<T>{};
-        auto v = head_field<T>(std::string_view(r->str, r->len), ci);
-        if (!v) return std::move(v).error();
-        return std::optional<T>{*v};
-      };
-      auto seq = number(0);
-      auto given = number(1);
-      if (!seq || !given) return std::move(!seq ? seq : given).error();
-      auto oldest = number.template operator()<std::int64_t>(2);
-      if (!oldest) return std::move(oldest).error();
-      cw.seq = seq->value_or(0);
-      cw.numbers = given->value_or(0);
-      cw.oldest = *oldest;
-      for (std::size_t j = 0; j < cw.written.size(); ++j) {
-        Written& w = written[cw.written[j]];
-        auto n = number(3 + 2 * j);
-        auto newest = number.template operator()<std::int64_t>(4 + 2 * j);
-        if (!n) return std::move(n).error();
-        if (!newest) return std::move(newest).error();
-        w.numbered = n->has_value();
-        w.number = w.numbered ? **n : ++cw.numbers;
-        cw.numbers_given |= !w.numbered;
-        w.newest = *newest;
-        // Sorted, one sample per time (the first of the report's copies).
-        w.fresh = merge_samples({}, w.samples);
-        w.look_up = !w.fresh.empty() && (!w.newest || w.fresh.front().time_ms <= *w.newest);
-        if (w.look_up) look_ups.emplace_back(&ci, cw.written[j]);
-      }
-    }
-    if (look_ups.empty()) return {};
-    // Not in one transaction (EXEC would end the WATCH), but in an order
-    // that misses nothing: a compaction moves samples from a head to the
-    // chunks at once, and the heads are read before the chunks.
-    std::vector<Argv> reads;
-    for (const auto& [ci, i] : look_ups)
-      reads.push_back({"ZRANGEBYSCORE", b_->key("headlog", *ci), i64(written[i].fresh.front().time_ms), "+inf"});
-    for (const auto& [ci, i] : look_ups) {
-      const Written& w = written[i];
-      const SeriesKeys k = keys_of(*b_, w.sid);
-      reads.push_back({"ZRANGEBYSCORE", k.head, i64(w.fresh.front().time_ms), i64(w.fresh.back().time_ms)});
-      reads.push_back({"ZRANGE", k.head, "-1", "-1"});
-      reads.push_back({"GET", k.chunkend});
-    }
-    for (const auto& [ci, i] : look_ups) {
-      const Written& w = written[i];
-      reads.push_back({"ZRANGEBYSCORE", keys_of(*b_, w.sid).chunks, i64(floor_to(w.fresh.front().time_ms, kBlockMs)),
-                       i64(floor_to(w.fresh.back().time_ms, kBlockMs))});
-    }
-    auto r = c.pipeline(reads);
-    if (!r) return std::move(r).error();
-    for (const Reply& x : *r)
-      if (is_error(x.get())) return reply_error(x.get(), "look up samples");
-    const std::size_t n = look_ups.size();
-    for (std::size_t at = 0; at < n; ++at) {
-      Written& w = written[look_ups[at].second];
-      std::vector<std::int64_t> held;  // times the series holds over the report's span
-      std::int64_t newest = w.newest.value_or(INT64_MIN);
-      const redisReply* entries = (*r)[at].get();
-      for (std::size_t e = 0; w.numbered && e < entries->elements; ++e) {
-        // A damaged entry must not stop ingest: maintenance reports it.
-        auto entry = parse_head_entry(std::string_view(entries->element[e]->str, entries->element[e]->len));
-        if (!entry) continue;
-        for (const codec::BatchEntry& part : entry->series) {
-          if (part.id != w.number) continue;
-          auto samples = codec::decode_chunk(part.chunk);
-          if (!samples) continue;
-          for (const Sample& x : *samples) {
-            held.push_back(x.time_ms);
-            newest = std::max(newest, x.time_ms);
-          }
-        }
-      }
-      const redisReply* own = (*r)[n + 3 * at].get();
-      for (std::size_t j = 0; j < own->elements; ++j)
-        if (auto x = parse_sample_member(reply_text(own->element[j]))) held.push_back(x->time_ms);
-      const redisReply* own_newest = (*r)[n + 3 * at + 1].get();
-      if (own_newest->elements == 1)
-        if (auto x = parse_sample_member(reply_text(own_newest->element[0]))) newest = std::max(newest, x->time_ms);
-      if (auto end = reply_int((*r)[n + 3 * at + 2].get())) newest = std::max(newest, *end - 1);
-      const redisReply* chunks = (*r)[4 * n + at].get();
-      for (std::size_t j = 0; j < chunks->elements; ++j) {
-        // A damaged chunk must not stop ingest either: its block takes the
-        // sample into the head, and maintenance reports the damage.
-        auto d = decode_stored(reply_text(chunks->element[j]), w.sid);
-        if (!d) continue;
-        for (const Sample& x : *d) held.push_back(x.time_ms);
-      }
-      std::sort(held.begin(), held.end());
-      newest = std::max(newest, w.fresh.back().time_ms);
-      std::erase_if(w.fresh, [&](const Sample& x) { return std::binary_search(held.begin(), held.end(), x.time_ms); });
-      w.newest = newest;
-    }
-    return {};
-  }
-
   // A sighting of a CI that holds the update's attributes already (most
   // reports): the time it was last seen is written, if it moves, and the
   // CI is not read whole. False: the caller merges the update in full.
@@ -651,39 +533,6 @@ class RedisReportStore final : public Bound<ReportStore> {
     return true;
   }
 
-  // The writes of the report's samples: one head entry per CI, and the
-  // CI's metadata (entry number, series numbers, newest times).
-  void write_heads(const std::vector<Written>& written, const std::map<std::string, CiWrites>& by_ci,
-                   std::vector<Argv>& tx) const {
-    for (const auto& [ci, cw] : by_ci) {
-      std::string batch;
-      std::int64_t lo = INT64_MAX, hi = INT64_MIN;
-      Argv meta{"HSET", b_->key("hmeta", ci)};
-      for (std::size_t i : cw.written) {
-        const Written& w = written[i];
-        if (!w.numbered) {
-          meta.push_back(head_number_field(w.member));
-          meta.push_back(std::to_string(w.number));
-        }
-        if (w.fresh.empty()) continue;
-        const std::uint64_t series = std::hash<std::string>{}(w.sid);
-        codec::append_chunk_to_batch(batch, w.number, b_->denominators.encode(series, w.fresh));
-        lo = std::min(lo, w.fresh.front().time_ms);
-        hi = std::max(hi, w.fresh.back().time_ms);
-        meta.push_back(head_newest_field(w.member));
-        meta.push_back(i64(std::max(w.newest.value_or(INT64_MIN), w.fresh.back().time_ms)));
-      }
-      if (!batch.empty()) {
-        tx.push_back({"ZADD", b_->key("headlog", ci), i64(hi), codec::place_batch(cw.seq + 1, lo, hi, batch)});
-        meta.insert(meta.end(), {"seq", std::to_string(cw.seq + 1), "min", i64(std::min(cw.oldest.value_or(lo), lo))});
-      }
-      if (cw.numbers_given) {
-        meta.push_back("n");
-        meta.push_back(std::to_string(cw.numbers));
-      }
-      if (meta.size() > 2) tx.push_back(std::move(meta));
-    }
-  }
 };
 
 std::shared_ptr<store::ReportStore> make_report_store(std::shared_ptr<Backend> b) { return std::make_shared<RedisReportStore>(std::move(b)); }

@@ -12,13 +12,15 @@ class RedisSeriesStore final : public Bound<SeriesStore> {
   using Bound::Bound;
 
   core::Result<std::vector<SeriesInfo>> list_series(std::string_view ci_id) override {
-    return b_->pool.with([&](Connection& c) { return list_in(c, ci_id); });
+    if (auto st = b_->resolve_layout(); !st) return std::move(st).error();
+    return b_->with_ci(ci_id, [&](Connection& c) { return list_in(c, ci_id); });
   }
 
   core::Result<std::vector<Sample>> read_samples(const SeriesKey& key, std::int64_t from_ms,
                                                  std::int64_t to_ms, std::size_t limit) override {
     if (from_ms >= to_ms || limit == 0) return std::vector<Sample>{};
-    return b_->pool.with([&](Connection& c) -> core::Result<std::vector<Sample>> {
+    if (auto st = b_->resolve_layout(); !st) return std::move(st).error();
+    return b_->with_ci(key.ci_id, [&](Connection& c) -> core::Result<std::vector<Sample>> {
       const std::string sid = series_id(key);
       const SeriesKeys k = keys_of(*b_, sid);
       // MULTI: the chunks and the heads are read as of one moment.
@@ -26,8 +28,8 @@ class RedisSeriesStore final : public Bound<SeriesStore> {
       auto r = c.pipeline({{"MULTI"},
                            {"ZRANGEBYSCORE", k.chunks, i64(first_block), "(" + i64(to_ms)},
                            {"ZRANGEBYSCORE", k.head, i64(from_ms), "(" + i64(to_ms), "LIMIT", "0", std::to_string(limit)},
-                           {"HGET", b_->key("hmeta", key.ci_id), head_number_field(series_member(key))},
-                           {"ZRANGEBYSCORE", b_->key("headlog", key.ci_id), i64(from_ms), "+inf"},
+                           {"HGET", b_->ci_key("hmeta", key.ci_id), head_number_field(series_member(key))},
+                           {"ZRANGEBYSCORE", b_->ci_key("headlog", key.ci_id), i64(from_ms), "+inf"},
                            {"EXEC"}});
       if (!r) return std::move(r).error();
       const redisReply* exec = r->back().get();
@@ -66,58 +68,25 @@ class RedisSeriesStore final : public Bound<SeriesStore> {
     return std::move(all->front());
   }
 
-  // Two round trips for any number of CIs: their series lists, then the
-  // newest entries of their heads and the newest chunk of each series
-  // wanted, in one transaction. A CI whose newest head entries do not
-  // settle every series wanted is read again, its whole head at once.
   core::Result<std::vector<std::vector<LatestSample>>> latest_samples_of(const std::vector<std::string>& ci_ids,
                                                                         std::string_view metric) override {
-    return b_->pool.with([&](Connection& c) -> core::Result<std::vector<std::vector<LatestSample>>> {
-      std::vector<std::vector<LatestSample>> out(ci_ids.size());
-      if (ci_ids.empty()) return out;
-      std::vector<Argv> lists;
-      for (const std::string& id : ci_ids) {
-        lists.push_back({"ZRANGE", b_->key("series", id), "0", "-1"});
-        lists.push_back({"HGETALL", b_->key("units", id)});
-        lists.push_back({"HGETALL", b_->key("hmeta", id)});
-      }
-      auto listed = c.pipeline(lists);
-      if (!listed) return std::move(listed).error();
-      std::vector<std::vector<Wanted>> wanted(ci_ids.size());
-      std::vector<std::size_t> cis;
-      for (std::size_t n = 0; n < ci_ids.size(); ++n) {
-        auto series = series_from(ci_ids[n], (*listed)[3 * n].get(), (*listed)[3 * n + 1].get());
-        if (!series) return std::move(series).error();
-        const redisReply* meta = (*listed)[3 * n + 2].get();
-        if (is_error(meta)) return reply_error(meta, "read head metadata");
-        const auto numbers = hash_of(meta);
-        for (SeriesInfo& info : *series) {
-          if (!metric.empty() && info.key.metric != metric) continue;
-          Wanted w{std::move(info), {}};
-          if (auto it = numbers.find(head_number_field(series_member(w.info.key))); it != numbers.end()) {
-            auto v = head_field(it->second, ci_ids[n]);
-            if (!v) return std::move(v).error();
-            w.number = *v;
-          }
-          wanted[n].push_back(std::move(w));
-        }
-        if (!wanted[n].empty()) cis.push_back(n);
-      }
-      if (cis.empty()) return out;
-      auto unsettled = newest_for(c, ci_ids, wanted, cis, kLatestPage, out);
-      if (!unsettled) return std::move(unsettled).error();
-      if (!unsettled->empty()) {
-        auto again = newest_for(c, ci_ids, wanted, *unsettled, 0, out);
-        if (!again) return std::move(again).error();
-      }
-      return out;
-    });
+    if (auto st = b_->resolve_layout(); !st) return std::move(st).error();
+    if (!b_->spread()) return b_->pool.with([&](Connection& c) { return latest_in(c, ci_ids, metric); });
+    // Each CI on the master of its own slot.
+    std::vector<std::vector<LatestSample>> out;
+    for (const std::string& id : ci_ids) {
+      auto one = b_->with_ci(id, [&](Connection& c) { return latest_in(c, {id}, metric); });
+      if (!one) return std::move(one).error();
+      out.push_back(std::move(one->front()));
+    }
+    return out;
   }
 
   core::Result<std::vector<Rollup>> read_rollups(const SeriesKey& key, std::int64_t from_ms,
                                                  std::int64_t to_ms) override {
     if (from_ms >= to_ms) return std::vector<Rollup>{};
-    return b_->pool.with([&](Connection& c) -> core::Result<std::vector<Rollup>> {
+    if (auto st = b_->resolve_layout(); !st) return std::move(st).error();
+    return b_->with_ci(key.ci_id, [&](Connection& c) -> core::Result<std::vector<Rollup>> {
       const SeriesKeys k = keys_of(*b_, series_id(key));
       // A sample counts in the hour it falls in: it may lie up to an hour past to_ms.
       const std::int64_t head_to = to_ms > INT64_MAX - kRollupMs ? INT64_MAX : to_ms + kRollupMs;
@@ -126,8 +95,8 @@ class RedisSeriesStore final : public Bound<SeriesStore> {
       auto r = c.pipeline({{"MULTI"},
                            {"ZRANGEBYSCORE", k.rollups, rollup_day_score(from_ms), "(" + i64(to_ms)},
                            {"LRANGE", k.pending, "0", "-1"},
-                           {"HGET", b_->key("hmeta", key.ci_id), head_number_field(series_member(key))},
-                           {"ZRANGEBYSCORE", b_->key("headlog", key.ci_id), i64(from_ms), "+inf"},
+                           {"HGET", b_->ci_key("hmeta", key.ci_id), head_number_field(series_member(key))},
+                           {"ZRANGEBYSCORE", b_->ci_key("headlog", key.ci_id), i64(from_ms), "+inf"},
                            {"EXEC"}});
       if (!r) return std::move(r).error();
       const redisReply* exec = r->back().get();
@@ -167,6 +136,7 @@ class RedisSeriesStore final : public Bound<SeriesStore> {
 
   core::Result<MaintenanceReport> maintain(const SeriesMaintenance& m) override {
     std::lock_guard lock(maintain_mu_);
+    if (auto st = b_->resolve_layout(); !st) return std::move(st).error();
     return b_->pool.with([&](Connection& c) -> core::Result<MaintenanceReport> {
       MaintenanceReport rep;
       const std::string count = std::to_string(std::max<std::size_t>(1, m.series_per_step));
@@ -176,7 +146,10 @@ class RedisSeriesStore final : public Bound<SeriesStore> {
         const redisReply* arr = r->get();
         if (is_error(arr) || arr->type != REDIS_REPLY_ARRAY || arr->elements != 2) return reply_error(arr, "list series");
         for (std::size_t i = 0; i < arr->element[1]->elements; ++i) {
-          if (auto st = maintain_series(c, reply_text(arr->element[1]->element[i]), m, rep); !st) {
+          const std::string sid = reply_text(arr->element[1]->element[i]);
+          // On a spread store, on the master of the series' CI's slot.
+          const auto maintained = [&](Connection& on) { return maintain_series(on, sid, m, rep); };
+          if (auto st = b_->spread() ? b_->with_ci(sid.substr(0, sid.find(kSep)), maintained) : maintained(c); !st) {
             if (st.error().code != StoreErrc::corrupt) return std::move(st).error();
             ++rep.damaged;
             rep.damage = st.error().describe();
@@ -192,6 +165,52 @@ class RedisSeriesStore final : public Bound<SeriesStore> {
   }
 
  private:
+  // Two round trips for any number of CIs (all in one slot): their series
+  // lists, then the newest entries of their heads and the newest chunk of
+  // each series wanted, in one transaction. A CI whose newest head entries
+  // do not settle every series wanted is read again, its whole head at once.
+  core::Result<std::vector<std::vector<LatestSample>>> latest_in(Connection& c, const std::vector<std::string>& ci_ids,
+                                                                 std::string_view metric) {
+    std::vector<std::vector<LatestSample>> out(ci_ids.size());
+    if (ci_ids.empty()) return out;
+    std::vector<Argv> lists;
+    for (const std::string& id : ci_ids) {
+      lists.push_back({"ZRANGE", b_->ci_key("series", id), "0", "-1"});
+      lists.push_back({"HGETALL", b_->ci_key("units", id)});
+      lists.push_back({"HGETALL", b_->ci_key("hmeta", id)});
+    }
+    auto listed = c.pipeline(lists);
+    if (!listed) return std::move(listed).error();
+    std::vector<std::vector<Wanted>> wanted(ci_ids.size());
+    std::vector<std::size_t> cis;
+    for (std::size_t n = 0; n < ci_ids.size(); ++n) {
+      auto series = series_from(ci_ids[n], (*listed)[3 * n].get(), (*listed)[3 * n + 1].get());
+      if (!series) return std::move(series).error();
+      const redisReply* meta = (*listed)[3 * n + 2].get();
+      if (is_error(meta)) return reply_error(meta, "read head metadata");
+      const auto numbers = hash_of(meta);
+      for (SeriesInfo& info : *series) {
+        if (!metric.empty() && info.key.metric != metric) continue;
+        Wanted w{std::move(info), {}};
+        if (auto it = numbers.find(head_number_field(series_member(w.info.key))); it != numbers.end()) {
+          auto v = head_field(it->second, ci_ids[n]);
+          if (!v) return std::move(v).error();
+          w.number = *v;
+        }
+        wanted[n].push_back(std::move(w));
+      }
+      if (!wanted[n].empty()) cis.push_back(n);
+    }
+    if (cis.empty()) return out;
+    auto unsettled = newest_for(c, ci_ids, wanted, cis, kLatestPage, out);
+    if (!unsettled) return std::move(unsettled).error();
+    if (!unsettled->empty()) {
+      auto again = newest_for(c, ci_ids, wanted, *unsettled, 0, out);
+      if (!again) return std::move(again).error();
+    }
+    return out;
+  }
+
   struct Wanted {
     SeriesInfo info;
     std::optional<std::uint64_t> number;  // in its CI's head
@@ -208,7 +227,7 @@ class RedisSeriesStore final : public Bound<SeriesStore> {
                                                     std::vector<std::vector<LatestSample>>& out) {
     std::vector<Argv> reads{{"MULTI"}};
     for (std::size_t n : cis) {
-      Argv r{"ZREVRANGEBYSCORE", b_->key("headlog", ci_ids[n]), "+inf", "-inf"};
+      Argv r{"ZREVRANGEBYSCORE", b_->ci_key("headlog", ci_ids[n]), "+inf", "-inf"};
       if (page > 0) r.insert(r.end(), {"LIMIT", "0", std::to_string(page)});
       reads.push_back(std::move(r));
     }
@@ -295,7 +314,7 @@ class RedisSeriesStore final : public Bound<SeriesStore> {
         e.rollups_before <= INT64_MIN + codec::kDayMs ? "-inf" : "(" + i64(e.rollups_before - codec::kDayMs + 1);
     auto dropped = c.pipeline({{"ZREMRANGEBYSCORE", k.chunks, "-inf", "(" + i64(e.raw_before)},
                                {"ZREMRANGEBYSCORE", k.head, "-inf", "(" + i64(e.raw_before)},
-                               {"HGET", b_->key("hmeta", ci), head_number_field(sid.substr(sep + 1))},
+                               {"HGET", b_->ci_key("hmeta", ci), head_number_field(sid.substr(sep + 1))},
                                {"MULTI"},
                                {"ZRANGEBYSCORE", k.rollups, "-inf", rollups_cut},
                                {"ZREMRANGEBYSCORE", k.rollups, "-inf", rollups_cut},
@@ -371,7 +390,7 @@ class RedisSeriesStore final : public Bound<SeriesStore> {
   }
 
   core::Result<std::vector<SeriesInfo>> list_in(Connection& c, std::string_view ci_id) {
-    auto r = c.pipeline({{"ZRANGE", b_->key("series", ci_id), "0", "-1"}, {"HGETALL", b_->key("units", ci_id)}});
+    auto r = c.pipeline({{"ZRANGE", b_->ci_key("series", ci_id), "0", "-1"}, {"HGETALL", b_->ci_key("units", ci_id)}});
     if (!r) return std::move(r).error();
     return series_from(ci_id, (*r)[0].get(), (*r)[1].get());
   }

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-// The store on a real Redis Cluster (redis-cluster://): it finds the master
-// of its hash slot, keeps every key there, says clearly when no node can
-// name that master, and follows the slot when it moves to another master.
+// The store on a real Redis Cluster (redis-cluster://): its own keys in the
+// hash slot of its prefix, each CI's series in a slot of their own, on
+// whichever master serves it; a report interrupted between the two applied
+// once; a store written before the series spread kept as it is; a clear
+// error when no node can name a master; a slot followed to another master.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -13,38 +15,174 @@
 namespace surveyor::collector::store {
 namespace {
 
-// The keys of a store under `prefix`, as `node` holds them.
-std::size_t keys_of(test::RedisCluster& cluster, std::size_t node, const std::string& prefix) {
-  const std::string listed = cluster.ask(node, "--scan --pattern '{" + prefix + "}:*'");
+// The keys of `node` that match `pattern` (redis-cli --scan).
+std::size_t count_keys(test::RedisCluster& cluster, std::size_t node, const std::string& pattern) {
+  const std::string listed = cluster.ask(node, "--scan --pattern '" + pattern + "'");
   if (listed.empty()) return 0;
   return static_cast<std::size_t>(std::count(listed.begin(), listed.end(), '\n')) + 1;
 }
 
-// Every key of the store is in the slot of "{PREFIX}", on the master that
-// serves it; no other node holds any.
-TEST(RedisCluster, EveryKeyIsInThePrefixsSlotOnItsMaster) {
+// The slot a key hashes to, computed here, is the one the cluster says
+// (CLUSTER KEYSLOT), hash tags and their corner cases included.
+TEST(RedisCluster, KeySlotsAreTheClustersOwn) {
+  test::RedisCluster& cluster = test::test_redis_cluster();
+  // Shell-quoted as they are ('...'), so no quote or backslash in them.
+  const std::vector<std::string> keys{"",         "a",  "foo", "{user1000}.following", "{user1000}.followers",
+                                      "foo{}{bar}", "foo{{bar}}zap", "foo{bar}{zap}", "{}", "}{", "{a", "a}",
+                                      "{p:ci-1/uuid}:headlog", "surveyor:window:agt-1", "{surveyor}:agent:agt-1"};
+  for (const std::string& k : keys)
+    EXPECT_EQ(cluster.ask(0, "cluster keyslot '" + k + "'"), std::to_string(redis::key_slot(k))) << k;
+}
+
+// A report from hosts whose CIs hash to each master: the store's own keys
+// (agents, windows, CIs, the index of series) are in the slot of
+// "{PREFIX}" on its master; each CI's series (index, units, head) in the
+// slot of "{PREFIX:CI}" on that one's; so every master holds some; and
+// each host's samples read back.
+TEST(RedisCluster, EachCIsSeriesAreInASlotOfItsOwnOnEveryMaster) {
+  test::RedisCluster& cluster = test::test_redis_cluster();
+  const std::string prefix = test::unique_prefix();
+  auto s = backends::open_stores(cluster.url(prefix));
+  ASSERT_TRUE(s) << s.error().describe();
+  // Hosts until every master serves one's slot.
+  std::vector<std::string> cis;
+  std::vector<bool> served(cluster.size(), false);
+  for (int n = 0; std::count(served.begin(), served.end(), false) > 0 && n < 200; ++n) {
+    const std::string ci = "ci-" + std::to_string(n);
+    const std::size_t m = cluster.master_of("{" + prefix + ":" + ci + "}");
+    ASSERT_LT(m, cluster.size());
+    if (served[m]) continue;
+    served[m] = true;
+    cis.push_back(ci);
+  }
+  ASSERT_EQ(cis.size(), cluster.size());
+  for (std::size_t i = 0; i < cis.size(); ++i) {
+    const std::string agent = "agt-" + std::to_string(i);
+    AgentRecord a = agent_record(agent);
+    a.ci_id = cis[i];
+    ASSERT_TRUE(s->agents->create_agent(a));
+    ReportBatch b = report_batch(agent, 1, 1'000);
+    b.cis.push_back(host_update(cis[i], "host" + std::to_string(i), 1'000));
+    b.series.push_back({series_info(cis[i], "cpu.load"), {{1'000, 0.5 + i}, {61'000, 0.75 + i}}});
+    auto applied = s->reports->apply_report(b);
+    ASSERT_TRUE(applied) << applied.error().describe();
+    EXPECT_EQ(applied->outcome, ApplyOutcome::stored);
+  }
+
+  const std::size_t home = cluster.master_of("{" + prefix + "}");
+  ASSERT_LT(home, cluster.size());
+  const std::size_t own = count_keys(cluster, home, "{" + prefix + "}:*");
+  EXPECT_GE(own, 3 * cis.size()) << "each agent, its window and its CI at least";
+  const std::string slot = cluster.ask(home, "cluster keyslot '{" + prefix + "}'");
+  EXPECT_EQ(cluster.ask(home, "cluster countkeysinslot " + slot), std::to_string(own));
+  EXPECT_EQ(cluster.ask(home, "get '{" + prefix + "}:layout'"), "spread");
+  for (std::size_t i = 0; i < cluster.size(); ++i)
+    if (i != home) {
+      EXPECT_EQ(count_keys(cluster, i, "{" + prefix + "}:*"), 0u) << "node " << i;
+    }
+  for (std::size_t i = 0; i < cis.size(); ++i) {
+    const std::string tag = "{" + prefix + ":" + cis[i] + "}";
+    const std::size_t m = cluster.master_of(tag);
+    EXPECT_GE(count_keys(cluster, m, tag + ":*"), 4u) << cis[i] << ": its series index, units, head and metadata";
+    for (std::size_t n = 0; n < cluster.size(); ++n)
+      if (n != m) {
+        EXPECT_EQ(count_keys(cluster, n, tag + ":*"), 0u) << cis[i] << " on node " << n;
+      }
+    auto got = s->series->read_samples({cis[i], "cpu.load", {}}, 0, 100'000, 10);
+    ASSERT_TRUE(got) << got.error().describe();
+    ASSERT_EQ(got->size(), 2u) << cis[i];
+    EXPECT_EQ((*got)[1].value, 0.75 + static_cast<double>(i));
+    auto latest = s->series->latest_samples_of(cis, "cpu.load");
+    ASSERT_TRUE(latest) << latest.error().describe();
+    ASSERT_EQ(latest->at(i).size(), 1u);
+    EXPECT_EQ(latest->at(i).front().sample.time_ms, 61'000);
+  }
+}
+
+// A report whose series were written but whose own transaction was not
+// (the collector stopped in between: its sequence is not marked) is
+// applied again when it comes back: nothing of its samples twice, and
+// then it is known.
+TEST(RedisCluster, AReportInterruptedBetweenItsSeriesAndItsSequenceIsAppliedOnce) {
   test::RedisCluster& cluster = test::test_redis_cluster();
   const std::string prefix = test::unique_prefix();
   auto s = backends::open_stores(cluster.url(prefix));
   ASSERT_TRUE(s) << s.error().describe();
   ASSERT_TRUE(s->agents->create_agent(agent_record("agt-1")));
-  ReportBatch b = report_batch("agt-1", 1, 1'000);
+  ReportBatch b = report_batch("agt-1", 7, 1'000);
   b.cis.push_back(host_update("ci-agt-1", "web01", 1'000));
   b.series.push_back({series_info("ci-agt-1", "cpu.load"), {{1'000, 0.5}, {61'000, 0.75}}});
-  auto applied = s->reports->apply_report(b);
-  ASSERT_TRUE(applied) << applied.error().describe();
+  b.series.push_back({series_info("ci-agt-1", "mem.used"), {{1'000, 10.0}}});
+  ASSERT_TRUE(s->reports->apply_report(b));
+  const std::string home_key = "{" + prefix + "}";
+  const std::size_t home = cluster.master_of(home_key);
+  ASSERT_LT(home, cluster.size());
+  // As if the report's own transaction had not run: its bit is cleared.
+  EXPECT_EQ(cluster.ask(home, "setbit '" + home_key + ":window:agt-1' 7 0"), "1");
+  const std::string head = "{" + prefix + ":ci-agt-1}:headlog";
+  const std::string entries = cluster.ask(cluster.master_of(head), "zcard '" + head + "'");
 
-  const std::size_t master = cluster.master_of("{" + prefix + "}");
-  ASSERT_LT(master, cluster.size());
-  const std::string slot = cluster.ask(master, "cluster keyslot '{" + prefix + "}'");
-  const std::size_t held = keys_of(cluster, master, prefix);
-  EXPECT_GE(held, 5u) << "the agent, its window, the CI, its series and head";
-  EXPECT_EQ(cluster.ask(master, "cluster countkeysinslot " + slot), std::to_string(held))
-      << "the slot holds the store's keys and no other";
+  auto again = s->reports->apply_report(b);
+  ASSERT_TRUE(again) << again.error().describe();
+  EXPECT_EQ(again->outcome, ApplyOutcome::stored);
+  EXPECT_EQ(cluster.ask(cluster.master_of(head), "zcard '" + head + "'"), entries) << "no new head entry";
+  auto got = s->series->read_samples({"ci-agt-1", "cpu.load", {}}, 0, 100'000, 10);
+  ASSERT_TRUE(got) << got.error().describe();
+  EXPECT_EQ(got->size(), 2u);
+  auto listed = s->series->list_series("ci-agt-1");
+  ASSERT_TRUE(listed) << listed.error().describe();
+  EXPECT_EQ(listed->size(), 2u);
+  auto third = s->reports->apply_report(b);
+  ASSERT_TRUE(third) << third.error().describe();
+  EXPECT_EQ(third->outcome, ApplyOutcome::duplicate);
+}
+
+// A store that held series on the cluster before they spread keeps them
+// where they are: every key in the slot of "{PREFIX}".
+TEST(RedisCluster, AStoreWithSeriesInItsOwnSlotKeepsThemThere) {
+  test::RedisCluster& cluster = test::test_redis_cluster();
+  const std::string prefix = test::unique_prefix();
+  const std::string home_key = "{" + prefix + "}";
+  const std::size_t home = cluster.master_of(home_key);
+  ASSERT_LT(home, cluster.size());
+  EXPECT_EQ(cluster.ask(home, "sadd '" + home_key + ":allseries' 'old-series'"), "1");
+  auto s = backends::open_stores(cluster.url(prefix));
+  ASSERT_TRUE(s) << s.error().describe();
+  ASSERT_TRUE(s->agents->create_agent(agent_record("agt-1")));
+  ReportBatch b = report_batch("agt-1", 1, 1'000);
+  b.series.push_back({series_info("ci-agt-1", "cpu.load"), {{1'000, 0.5}}});
+  ASSERT_TRUE(s->reports->apply_report(b));
+  EXPECT_EQ(cluster.ask(home, "get '" + home_key + ":layout'"), "one-slot");
+  const std::string slot = cluster.ask(home, "cluster keyslot '" + home_key + "'");
+  EXPECT_EQ(cluster.ask(home, "cluster countkeysinslot " + slot), std::to_string(count_keys(cluster, home, home_key + ":*")));
+  EXPECT_GE(count_keys(cluster, home, home_key + ":headlog:*"), 1u);
   for (std::size_t i = 0; i < cluster.size(); ++i)
-    if (i != master) {
-      EXPECT_EQ(keys_of(cluster, i, prefix), 0u) << "node " << i;
-    }
+    EXPECT_EQ(count_keys(cluster, i, "{" + prefix + ":*"), 0u) << "node " << i;
+  auto got = s->series->read_samples({"ci-agt-1", "cpu.load", {}}, 0, 100'000, 10);
+  ASSERT_TRUE(got) << got.error().describe();
+  EXPECT_EQ(got->size(), 1u);
+}
+
+// A layout the collector does not know is an error that names it; nothing
+// is written.
+TEST(RedisCluster, AnUnknownLayoutIsRefused) {
+  test::RedisCluster& cluster = test::test_redis_cluster();
+  const std::string prefix = test::unique_prefix();
+  const std::string home_key = "{" + prefix + "}";
+  const std::size_t home = cluster.master_of(home_key);
+  ASSERT_LT(home, cluster.size());
+  EXPECT_EQ(cluster.ask(home, "set '" + home_key + ":layout' sideways"), "OK");
+  auto s = backends::open_stores(cluster.url(prefix));
+  ASSERT_TRUE(s) << s.error().describe();
+  ASSERT_TRUE(s->agents->create_agent(agent_record("agt-1")));
+  ReportBatch b = report_batch("agt-1", 1, 1'000);
+  b.series.push_back({series_info("ci-agt-1", "cpu.load"), {{1'000, 0.5}}});
+  auto applied = s->reports->apply_report(b);
+  ASSERT_FALSE(applied);
+  EXPECT_NE(applied.error().message.find(home_key + ":layout"), std::string::npos) << applied.error().message;
+  EXPECT_NE(applied.error().message.find("sideways"), std::string::npos) << applied.error().message;
+  EXPECT_FALSE(s->series->list_series("ci-agt-1"));
+  EXPECT_EQ(count_keys(cluster, home, home_key + ":window:*"), 0u);
 }
 
 // Nodes that do not answer, or are no cluster's: the store is unavailable,
@@ -131,7 +269,7 @@ TEST(RedisCluster, TheStoreFollowsItsSlotToAnotherMaster) {
   ASSERT_TRUE(found->has_value());
   EXPECT_EQ((*found)->ci_id, "ci-agt-1");
   EXPECT_LE(refused, 1) << "one request, on the connection left to the old master, at most";
-  EXPECT_EQ(keys_of(cluster, from, prefix), 0u);
+  EXPECT_EQ(count_keys(cluster, from, "{" + prefix + "}:*"), 0u);
 }
 
 }  // namespace

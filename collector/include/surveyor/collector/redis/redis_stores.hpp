@@ -26,11 +26,13 @@ struct RedisOptions {
   std::vector<RedisAddress> sentinels;
   std::string sentinel_master;
   // redis-cluster://: instead of host and port, nodes of a Redis Cluster.
-  // Every key carries the hash tag "{<prefix>}", so the whole store is one
-  // hash slot; each new connection asks these nodes (the last that answered
-  // first) which master serves it, and a connection answered MOVED, ASK,
-  // TRYAGAIN or CLUSTERDOWN is dropped, so the collector follows a failover
-  // or a move of the slot.
+  // The store's own keys carry the hash tag "{<prefix>}", so they are one
+  // hash slot; the series of each CI carry "{<prefix>:<CI>}", a slot of
+  // their own, so they spread over the masters (a store that held series
+  // before they spread keeps them in its own slot). Each new connection
+  // asks these nodes (the last that answered first) which master serves
+  // its slot, and a connection answered MOVED, ASK, TRYAGAIN or CLUSTERDOWN
+  // is dropped, so the collector follows a failover or a move of a slot.
   std::vector<RedisAddress> cluster_nodes;
   // A report is acknowledged only once this many replicas have it (WAIT,
   // at most wait_timeout); 0 acknowledges once the master has it.
