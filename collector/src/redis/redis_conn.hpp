@@ -217,9 +217,16 @@ class Shards {
   // Runs f(Connection&) on a connection to the master of `key`'s slot.
   template <class F>
   auto with(std::string_view key, F&& f) -> decltype(f(std::declval<Connection&>())) {
-    auto pool = pool_for(key_slot(key));
+    auto pool = master_of(key);
     if (!pool) return std::move(pool).error();
-    auto r = (*pool)->with(std::forward<F>(f));
+    return on(**pool, std::forward<F>(f));
+  }
+  // The pool of the master of `key`'s slot, for requests that group keys
+  // by master; and f(Connection&) run on one of its connections.
+  core::Result<Pool*> master_of(std::string_view key) { return pool_for(key_slot(key)); }
+  template <class F>
+  auto on(Pool& pool, F&& f) -> decltype(f(std::declval<Connection&>())) {
+    auto r = pool.with(std::forward<F>(f));
     if (!r && r.error().code == store::StoreErrc::unavailable) forget();
     return r;
   }

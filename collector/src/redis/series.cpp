@@ -72,12 +72,21 @@ class RedisSeriesStore final : public Bound<SeriesStore> {
                                                                         std::string_view metric) override {
     if (auto st = b_->resolve_layout(); !st) return std::move(st).error();
     if (!b_->spread()) return b_->pool.with([&](Connection& c) { return latest_in(c, ci_ids, metric); });
-    // Each CI on the master of its own slot.
-    std::vector<std::vector<LatestSample>> out;
-    for (const std::string& id : ci_ids) {
-      auto one = b_->with_ci(id, [&](Connection& c) { return latest_in(c, {id}, metric); });
-      if (!one) return std::move(one).error();
-      out.push_back(std::move(one->front()));
+    // The CIs grouped by the master of their slots: the same round trips
+    // on each master as on one Redis.
+    std::map<Pool*, std::vector<std::size_t>> by_master;
+    for (std::size_t n = 0; n < ci_ids.size(); ++n) {
+      auto master = b_->shards->master_of(b_->ci_key("head", ci_ids[n]));
+      if (!master) return std::move(master).error();
+      by_master[*master].push_back(n);
+    }
+    std::vector<std::vector<LatestSample>> out(ci_ids.size());
+    for (const auto& [master, ns] : by_master) {
+      std::vector<std::string> ids;
+      for (std::size_t n : ns) ids.push_back(ci_ids[n]);
+      auto got = b_->shards->on(*master, [&](Connection& c) { return latest_in(c, ids, metric); });
+      if (!got) return std::move(got).error();
+      for (std::size_t i = 0; i < ns.size(); ++i) out[ns[i]] = std::move((*got)[i]);
     }
     return out;
   }
@@ -221,35 +230,39 @@ class RedisSeriesStore final : public Bound<SeriesStore> {
   // their own heads, newest chunks and the CIs' heads read newest entry
   // first (at most `page` entries, 0: all). Returns the CIs whose page did
   // not settle every series wanted: an older entry may still beat one.
+  // Each CI is read in a MULTI of its own (as of one moment; on a spread
+  // store the CIs of one master are in different slots), all in one
+  // round trip.
   core::Result<std::vector<std::size_t>> newest_for(Connection& c, const std::vector<std::string>& ci_ids,
                                                     const std::vector<std::vector<Wanted>>& wanted,
                                                     const std::vector<std::size_t>& cis, std::size_t page,
                                                     std::vector<std::vector<LatestSample>>& out) {
-    std::vector<Argv> reads{{"MULTI"}};
+    std::vector<Argv> reads;
     for (std::size_t n : cis) {
+      reads.push_back({"MULTI"});
       Argv r{"ZREVRANGEBYSCORE", b_->ci_key("headlog", ci_ids[n]), "+inf", "-inf"};
       if (page > 0) r.insert(r.end(), {"LIMIT", "0", std::to_string(page)});
       reads.push_back(std::move(r));
-    }
-    for (std::size_t n : cis)
       for (const Wanted& w : wanted[n]) {
         const SeriesKeys k = keys_of(*b_, series_id(w.info.key));
         reads.push_back({"ZRANGE", k.head, "-1", "-1"});
         reads.push_back({"ZRANGE", k.chunks, "-1", "-1"});
       }
-    reads.push_back({"EXEC"});
+      reads.push_back({"EXEC"});
+    }
     auto rows = c.pipeline(reads);
     if (!rows) return std::move(rows).error();
-    const redisReply* exec = rows->back().get();
-    if (is_error(exec) || exec->type != REDIS_REPLY_ARRAY || exec->elements != reads.size() - 2)
-      return reply_error(exec, "latest samples");
-    for (std::size_t i = 0; i < exec->elements; ++i)
-      if (is_error(exec->element[i])) return reply_error(exec->element[i], "latest samples");
     std::vector<std::size_t> unsettled;
-    std::size_t at = cis.size();
-    for (std::size_t j = 0; j < cis.size(); ++j) {
-      const std::size_t n = cis[j];
+    std::size_t exec_at = 0;
+    for (std::size_t n : cis) {
       const std::vector<Wanted>& ws = wanted[n];
+      exec_at += 3 + 2 * ws.size();  // MULTI, QUEUED for each read, EXEC
+      const redisReply* exec = (*rows)[exec_at - 1].get();
+      if (is_error(exec) || exec->type != REDIS_REPLY_ARRAY || exec->elements != 1 + 2 * ws.size())
+        return reply_error(exec, "latest samples");
+      for (std::size_t i = 0; i < exec->elements; ++i)
+        if (is_error(exec->element[i])) return reply_error(exec->element[i], "latest samples");
+      std::size_t at = 1;
       std::vector<std::optional<Sample>> head_best(ws.size());
       std::vector<std::vector<Sample>> chunk(ws.size());
       std::vector<std::int64_t> floor(ws.size(), INT64_MIN);  // the newest time known of each
@@ -266,7 +279,7 @@ class RedisSeriesStore final : public Bound<SeriesStore> {
         if (head_best[i]) floor[i] = head_best[i]->time_ms;
         if (!chunk[i].empty()) floor[i] = std::max(floor[i], chunk[i].back().time_ms);
       }
-      const redisReply* entries = exec->element[j];
+      const redisReply* entries = exec->element[0];
       bool settled = false;
       for (std::size_t e = 0; !settled && e < entries->elements; ++e) {
         auto entry = parse_head_entry(std::string_view(entries->element[e]->str, entries->element[e]->len));
