@@ -7,8 +7,9 @@
 // no agent and no CI, so none reads what another writes; one that fails
 // (an unknown agent, a limit) fails alone. A report that carries
 // inventory or components, or an acknowledgement that waits for replicas,
-// is applied on its own; so is every report on a store spread over a
-// cluster (apply_spread). The series part is report_series.cpp's.
+// is applied on its own. On a store spread over a cluster each report's
+// series are written first, apart (write_series). The series part is
+// report_series.cpp's.
 #include <atomic>
 #include <charconv>
 #include <condition_variable>
@@ -28,7 +29,6 @@ class RedisReportStore final : public Bound<ReportStore> {
   core::Result<ApplyResult> apply_report(const ReportBatch& batch) override {
     reports_.fetch_add(1, std::memory_order_relaxed);
     if (auto st = b_->resolve_layout(); !st) return std::move(st).error();
-    if (b_->spread()) return apply_spread(batch);
     if (!groupable(batch)) {
       auto r = apply_group({&batch});
       return std::move(r.front());
@@ -138,54 +138,24 @@ class RedisReportStore final : public Bound<ReportStore> {
     return std::move(*r);
   }
 
-  // A report on a store spread over a cluster (backend.hpp, ci_key): its
-  // agent, window and CIs in the store's slot, the series of each CI in
-  // the CI's own, so not in one transaction. The series go first, each
-  // CI's in a transaction on its slot's master; then, if nothing changed
-  // the agent, window and CIs since they were read, the report's own
-  // writes, its sequence among them, in one on the store's. Should the
-  // collector stop in between, the report is not acknowledged and comes
-  // again: its samples are then held already and written no more, and its
-  // sequence is marked then. Applied alone, never in a group.
-  core::Result<ApplyResult> apply_spread(const ReportBatch& batch) {
-    return b_->pool.with([&](Connection& c) -> core::Result<ApplyResult> {
-      const std::uint64_t before = c.round_trips();
-      auto out = optimistic<ApplyResult>(c, "report", [&] { return attempt_spread(c, batch); });
-      round_trips_.fetch_add(c.round_trips() - before, std::memory_order_relaxed);
-      return out;
-    });
-  }
-
-  core::Result<std::optional<ApplyResult>> attempt_spread(Connection& c, const ReportBatch& batch) {
-    Prepared p = prepare(batch, false);
-    auto got = c.pipeline(p.pre);
-    if (!got) return std::move(got).error();
-    auto planned = plan(c, p, *got, false);
-    if (!planned) return std::move(planned).error();
-    if (planned->writes.empty()) return std::optional{std::move(planned->result)};  // a duplicate
+  // On a store spread over a cluster (backend.hpp, ci_key) a report's
+  // agent, window and CIs are in the store's slot, the series of each CI
+  // in the CI's own, so not in one transaction. The series go first, each
+  // CI's in a transaction on its slot's master (write_series); then, if
+  // nothing changed the agent, window and CIs since they were read, the
+  // report's own writes, its sequence among them, in the group's on the
+  // store's master. Should the collector stop in between, the report is
+  // not acknowledged and comes again: its samples are then held already
+  // and written no more, and its sequence is marked then.
+  core::Status write_series(Connection& store, const ReportBatch& batch) {
     std::set<std::string> cis;
     for (const auto& entry : batch.series) cis.insert(entry.first.key.ci_id);
     // A report refused for a CI's series limit writes nothing: with several
     // CIs, every limit is checked before the first is written.
     for (int pass = (cis.size() > 1 && batch.max_series > 0) ? 0 : 1; pass < 2; ++pass)
       for (const std::string& ci : cis)
-        if (auto st = write_series_of(c, batch, ci, pass == 0); !st) return std::move(st).error();
-    std::vector<Argv> tx{{"MULTI"}};
-    for (Argv& a : planned->writes) tx.push_back(std::move(a));
-    tx.push_back({"EXEC"});
-    const bool wait = b_->options.wait_replicas > 0;
-    if (wait) tx.push_back(wait_command());
-    auto done = c.pipeline(tx);
-    if (!done) return std::move(done).error();
-    const redisReply* exec = (*done)[done->size() - (wait ? 2 : 1)].get();
-    if (is_error(exec)) return reply_error(exec, "apply report");
-    if (exec->type != REDIS_REPLY_ARRAY) return std::optional<ApplyResult>{};  // its series are held: nothing twice
-    for (std::size_t i = 0; i < exec->elements; ++i)
-      if (is_error(exec->element[i])) return reply_error(exec->element[i], "apply report");
-    commits_.fetch_add(1, std::memory_order_relaxed);
-    if (wait)
-      if (auto st = check_wait(done->back().get()); !st) return std::move(st).error();
-    return std::optional{std::move(planned->result)};
+        if (auto st = write_series_of(store, batch, ci, pass == 0); !st) return st;
+    return {};
   }
 
   // The report's series of CI `ci`, in a transaction on the master of the
@@ -235,11 +205,12 @@ class RedisReportStore final : public Bound<ReportStore> {
   // The results, or nullopt when EXEC was aborted by a concurrent change.
   core::Result<std::optional<std::vector<core::Result<ApplyResult>>>> attempt_group(
       Connection& c, const std::vector<const ReportBatch*>& batches) {
+    const bool spread = b_->spread();  // the series apart, before the rest (write_series)
     std::vector<Prepared> prepared;
     std::vector<Argv> pre;
     std::vector<std::size_t> from;  // where each report's replies start
     for (const ReportBatch* b : batches) {
-      prepared.push_back(prepare(*b));
+      prepared.push_back(prepare(*b, !spread));
       from.push_back(pre.size());
       for (Argv& a : prepared.back().pre) pre.push_back(std::move(a));
     }
@@ -251,11 +222,16 @@ class RedisReportStore final : public Bound<ReportStore> {
     std::size_t queued_count = 0;
     for (std::size_t i = 0; i < batches.size(); ++i) {
       const std::size_t end = i + 1 < batches.size() ? from[i + 1] : got->size();
-      auto planned = plan(c, prepared[i], std::span<const Reply>(*got).subspan(from[i], end - from[i]));
+      auto planned = plan(c, prepared[i], std::span<const Reply>(*got).subspan(from[i], end - from[i]), !spread);
       if (!planned) {
         results[i] = std::move(planned).error();
         continue;
       }
+      if (spread && !planned->writes.empty())  // not a duplicate
+        if (auto st = write_series(c, *batches[i]); !st) {
+          results[i] = std::move(st).error();
+          continue;
+        }
       queued[i] = {queued_count, planned->writes.size()};
       queued_count += planned->writes.size();
       for (Argv& a : planned->writes) tx.push_back(std::move(a));
