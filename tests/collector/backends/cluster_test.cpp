@@ -223,27 +223,20 @@ TEST(RedisCluster, AConnectionAnsweredMovedIsDropped) {
   EXPECT_NE(e.message.find("MOVED"), std::string::npos) << e.message;
 }
 
-// The store's slot moves to another master (as an operator's resharding
-// does: IMPORTING, MIGRATING, MIGRATE, then SETSLOT NODE): the collector's
-// next request may be refused as unavailable, the ones after reach the new
-// master, and the data moved with the slot.
-TEST(RedisCluster, TheStoreFollowsItsSlotToAnotherMaster) {
-  test::RedisCluster cluster(3);
-  const std::string prefix = test::unique_prefix();
-  auto s = backends::open_stores(cluster.url(prefix));
-  ASSERT_TRUE(s) << s.error().describe();
-  ASSERT_TRUE(s->agents->create_agent(agent_record("agt-1")));
-
-  const std::string tag = "'{" + prefix + "}'";
-  const std::size_t from = cluster.master_of("{" + prefix + "}");
-  ASSERT_LT(from, cluster.size());
+// Moves the slot of `tag` from its master to the next one, as an
+// operator's resharding does (IMPORTING, MIGRATING, MIGRATE, then SETSLOT
+// NODE); returns the master it left.
+std::size_t move_slot(test::RedisCluster& cluster, const std::string& tag) {
+  const std::size_t from = cluster.master_of(tag);
+  EXPECT_LT(from, cluster.size());
+  if (from >= cluster.size()) return from;
   const std::size_t to = (from + 1) % cluster.size();
-  const std::string slot = cluster.ask(from, "cluster keyslot " + tag);
+  const std::string slot = cluster.ask(from, "cluster keyslot '" + tag + "'");
   const std::string from_id = cluster.ask(from, "cluster myid"), to_id = cluster.ask(to, "cluster myid");
   EXPECT_EQ(cluster.ask(to, "cluster setslot " + slot + " importing " + from_id), "OK");
   EXPECT_EQ(cluster.ask(from, "cluster setslot " + slot + " migrating " + to_id), "OK");
   std::string keys = cluster.ask(from, "cluster getkeysinslot " + slot + " 1000");
-  ASSERT_FALSE(keys.empty());
+  EXPECT_FALSE(keys.empty());
   std::string quoted;
   for (std::size_t at = 0; at < keys.size();) {
     const std::size_t end = std::min(keys.find('\n', at), keys.size());
@@ -255,7 +248,21 @@ TEST(RedisCluster, TheStoreFollowsItsSlotToAnotherMaster) {
             "OK");
   for (std::size_t i : {to, from})
     EXPECT_EQ(cluster.ask(i, "cluster setslot " + slot + " node " + to_id), "OK") << i;
-  ASSERT_EQ(cluster.master_of("{" + prefix + "}"), to);
+  EXPECT_EQ(cluster.master_of(tag), to);
+  return from;
+}
+
+// The store's slot moves to another master: the collector's next request
+// may be refused as unavailable, the ones after reach the new master, and
+// the data moved with the slot.
+TEST(RedisCluster, TheStoreFollowsItsSlotToAnotherMaster) {
+  test::RedisCluster cluster(3);
+  const std::string prefix = test::unique_prefix();
+  auto s = backends::open_stores(cluster.url(prefix));
+  ASSERT_TRUE(s) << s.error().describe();
+  ASSERT_TRUE(s->agents->create_agent(agent_record("agt-1")));
+  const std::size_t from = move_slot(cluster, "{" + prefix + "}");
+  ASSERT_LT(from, cluster.size());
 
   int refused = 0;
   core::Result<std::optional<AgentRecord>> found = core::make_error(StoreErrc::io, "not read");
@@ -270,6 +277,44 @@ TEST(RedisCluster, TheStoreFollowsItsSlotToAnotherMaster) {
   EXPECT_EQ((*found)->ci_id, "ci-agt-1");
   EXPECT_LE(refused, 1) << "one request, on the connection left to the old master, at most";
   EXPECT_EQ(count_keys(cluster, from, "{" + prefix + "}:*"), 0u);
+}
+
+// A host's series slot moves to another master: reads and reports are
+// refused as unavailable at most once (the connection left to the old
+// master), then the collector has learned the slots again and writes and
+// reads the series there, nothing lost.
+TEST(RedisCluster, AHostsSeriesFollowTheirSlotToAnotherMaster) {
+  test::RedisCluster cluster(3);
+  const std::string prefix = test::unique_prefix();
+  auto s = backends::open_stores(cluster.url(prefix));
+  ASSERT_TRUE(s) << s.error().describe();
+  ASSERT_TRUE(s->agents->create_agent(agent_record("agt-1")));
+  ReportBatch b = report_batch("agt-1", 1, 1'000);
+  b.series.push_back({series_info("ci-agt-1", "cpu.load"), {{1'000, 0.5}}});
+  ASSERT_TRUE(s->reports->apply_report(b));
+  const std::string tag = "{" + prefix + ":ci-agt-1}";
+  const std::size_t from = move_slot(cluster, tag);
+  ASSERT_LT(from, cluster.size());
+
+  int refused = 0;
+  ReportBatch next = report_batch("agt-1", 2, 61'000);
+  next.series.push_back({series_info("ci-agt-1", "cpu.load"), {{61'000, 0.75}}});
+  core::Result<ApplyResult> applied = core::make_error(StoreErrc::io, "not applied");
+  for (int attempt = 0; attempt < 5 && !applied; ++attempt) {
+    applied = s->reports->apply_report(next);
+    if (applied) break;
+    ++refused;
+    EXPECT_EQ(applied.error().code, StoreErrc::unavailable) << applied.error().describe();
+  }
+  ASSERT_TRUE(applied) << applied.error().describe();
+  EXPECT_EQ(refused, 1) << "the pooled connection to the old master is answered MOVED once";
+  auto got = s->series->read_samples({"ci-agt-1", "cpu.load", {}}, 0, 100'000, 10);
+  ASSERT_TRUE(got) << got.error().describe();
+  ASSERT_EQ(got->size(), 2u);
+  EXPECT_EQ((*got)[0].value, 0.5);
+  EXPECT_EQ((*got)[1].value, 0.75);
+  EXPECT_EQ(count_keys(cluster, from, tag + ":*"), 0u);
+  EXPECT_GE(count_keys(cluster, cluster.master_of(tag), tag + ":*"), 4u);
 }
 
 }  // namespace
