@@ -226,6 +226,7 @@ RedisCluster::RedisCluster(int masters, int replicas, const std::vector<std::str
     std::vector<std::string> own = args;
     own.insert(own.end(), {"--cluster-port", std::to_string(free_port())});
     nodes_.push_back(std::make_unique<RedisServer>(own));
+    addresses_.push_back(nodes_.back()->address());
     create += " 127.0.0.1:" + std::to_string(nodes_.back()->address().port);
   }
   // redis-cli gives the first `masters` nodes the slots, the others follow them.
@@ -248,27 +249,41 @@ RedisCluster::RedisCluster(int masters, int replicas, const std::vector<std::str
 
 std::string RedisCluster::url(const std::string& prefix) const {
   std::string out = "redis-cluster://";
-  for (std::size_t i = 0; i < nodes_.size(); ++i)
-    out += (i ? ",127.0.0.1:" : "127.0.0.1:") + std::to_string(nodes_[i]->address().port);
+  for (std::size_t i = 0; i < addresses_.size(); ++i)
+    out += (i ? "," : "") + addresses_[i].host + ":" + std::to_string(addresses_[i].port);
   return out + "/" + prefix;
 }
 
 std::string RedisCluster::ask(std::size_t i, const std::string& command) const {
-  return run_command("redis-cli -h 127.0.0.1 -p " + std::to_string(nodes_.at(i)->address().port) + " " + command +
-                     " 2>&1");
+  return run_command("redis-cli -h " + addresses_.at(i).host + " -p " + std::to_string(addresses_.at(i).port) + " " +
+                     command + " 2>&1");
 }
 
 std::size_t RedisCluster::master_of(const std::string& key) const {
-  for (std::size_t i = 0; i < nodes_.size(); ++i) {
+  for (std::size_t i = 0; i < addresses_.size(); ++i) {
     const std::string answer = ask(i, "exists '" + key + "'");
     if (answer == "0" || answer == "1") return i;
   }
-  return nodes_.size();
+  return addresses_.size();
 }
 
 RedisCluster& test_redis_cluster() {
-  static RedisCluster owned(3);
-  return owned;
+  static RedisCluster cluster = [] {
+    const char* env = std::getenv("SURVEYOR_TEST_REDIS_CLUSTER");
+    if (env == nullptr) return RedisCluster(3);
+    std::vector<RedisAddress> masters;
+    std::string list = env;
+    for (std::size_t at = 0; at <= list.size();) {
+      const std::size_t end = std::min(list.find(',', at), list.size());
+      const std::string one = list.substr(at, end - at);
+      const auto colon = one.rfind(':');
+      if (colon == std::string::npos) throw std::runtime_error("SURVEYOR_TEST_REDIS_CLUSTER must be HOST:PORT,...");
+      masters.push_back({one.substr(0, colon), static_cast<std::uint16_t>(std::stoi(one.substr(colon + 1)))});
+      at = end + 1;
+    }
+    return RedisCluster(std::move(masters));
+  }();
+  return cluster;
 }
 
 std::string unique_prefix() { return "test-" + random_suffix(); }

@@ -115,10 +115,14 @@ class RedisSentinel {
 class RedisCluster {
  public:
   explicit RedisCluster(int masters, int replicas = 0, const std::vector<std::string>& settings = {});
+  // A cluster running already (its nodes are not this object's: node()
+  // throws); only its masters, no replica.
+  explicit RedisCluster(std::vector<RedisAddress> masters) : addresses_(std::move(masters)) {}
   // redis-cluster://HOST:PORT,... (every node)/PREFIX
   [[nodiscard]] std::string url(const std::string& prefix) const;
-  [[nodiscard]] std::size_t size() const { return nodes_.size(); }
+  [[nodiscard]] std::size_t size() const { return addresses_.size(); }
   [[nodiscard]] RedisServer& node(std::size_t i) { return *nodes_.at(i); }
+  [[nodiscard]] const RedisAddress& address(std::size_t i) const { return addresses_.at(i); }
   // redis-cli's raw answer from node i.
   [[nodiscard]] std::string ask(std::size_t i, const std::string& command) const;
   // The node that serves `key` as master now (the others answer MOVED);
@@ -126,11 +130,13 @@ class RedisCluster {
   [[nodiscard]] std::size_t master_of(const std::string& key) const;
 
  private:
-  std::vector<std::unique_ptr<RedisServer>> nodes_;
+  std::vector<std::unique_ptr<RedisServer>> nodes_;  // empty for a cluster running already
+  std::vector<RedisAddress> addresses_;
 };
 
-// A cluster of three masters for this test process, started once and
-// stopped at exit.
+// A cluster of three masters for the tests: $SURVEYOR_TEST_REDIS_CLUSTER
+// (HOST:PORT,HOST:PORT,... of its masters, no replicas) if set, else one
+// of this test process, started once and stopped at exit.
 [[nodiscard]] RedisCluster& test_redis_cluster();
 
 // The Redis server for this test process: $SURVEYOR_TEST_REDIS (HOST:PORT) if
