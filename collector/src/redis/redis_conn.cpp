@@ -388,11 +388,29 @@ core::Result<Pool*> Shards::pool_for(std::uint16_t slot) {
     return core::make_error(StoreErrc::unavailable,
                             "no master serves hash slot " + std::to_string(slot) + " (cluster_state not ok?)");
   }
-  const std::string at = address_text(range->master);
+  return pool_at(range->master);
+}
+
+Pool* Shards::pool_at(const RedisAddress& master) {
+  const std::string at = address_text(master);
   for (auto& [address, pool] : pools_)
     if (address == at) return pool.get();
-  pools_.emplace_back(at, std::make_unique<Pool>(Locator(range->master), timeout_, max_, user_, password_));
+  pools_.emplace_back(at, std::make_unique<Pool>(Locator(master), timeout_, max_, user_, password_));
   return pools_.back().second.get();
+}
+
+core::Result<std::vector<std::pair<std::string, Pool*>>> Shards::masters() {
+  auto ranges = nodes_.slots(timeout_, user_, password_);  // as they are now
+  if (!ranges) return std::move(ranges).error();
+  std::lock_guard lock(mu_);
+  ranges_ = std::move(*ranges);
+  std::vector<std::pair<std::string, Pool*>> out;
+  for (const SlotRange& r : ranges_) {
+    const std::string at = address_text(r.master);
+    if (std::none_of(out.begin(), out.end(), [&](const auto& m) { return m.first == at; }))
+      out.emplace_back(at, pool_at(r.master));
+  }
+  return out;
 }
 
 void Shards::forget() {

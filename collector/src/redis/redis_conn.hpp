@@ -221,6 +221,8 @@ class Shards {
     if (!pool) return std::move(pool).error();
     return on(**pool, std::forward<F>(f));
   }
+  // Every master that serves slots, with its address ("HOST:PORT").
+  core::Result<std::vector<std::pair<std::string, Pool*>>> masters();
   // The pool of the master of `key`'s slot, for requests that group keys
   // by master; and f(Connection&) run on one of its connections.
   core::Result<Pool*> master_of(std::string_view key) { return pool_for(key_slot(key)); }
@@ -233,6 +235,7 @@ class Shards {
 
  private:
   core::Result<Pool*> pool_for(std::uint16_t slot);
+  Pool* pool_at(const RedisAddress& master);  // under mu_
   void forget();
   Locator nodes_;
   std::chrono::milliseconds timeout_;

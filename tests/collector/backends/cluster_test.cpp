@@ -184,6 +184,34 @@ TEST(RedisCluster, AStoreWithSeriesInItsOwnSlotKeepsThemThere) {
   EXPECT_EQ(got->size(), 1u);
 }
 
+// The durability warnings of a cluster store are every master's, each
+// naming its master: a master that would evict keys (it may hold some
+// host's series) makes the store evicting, even when the store's own
+// master would not.
+TEST(RedisCluster, EveryMastersSettingsAreChecked) {
+  test::RedisCluster cluster(3, 0, {"--appendonly", "yes", "--appendfsync", "always"});
+  const std::string prefix = test::unique_prefix();
+  auto s = backends::open_stores(cluster.url(prefix));
+  ASSERT_TRUE(s) << s.error().describe();
+  auto clean = s->health->durability();
+  ASSERT_TRUE(clean) << clean.error().describe();
+  EXPECT_TRUE(clean->warnings.empty()) << clean->warnings.front();
+  EXPECT_FALSE(clean->evicting);
+
+  const std::size_t home = cluster.master_of("{" + prefix + "}");
+  ASSERT_LT(home, cluster.size());
+  const std::size_t other = (home + 1) % cluster.size();
+  EXPECT_EQ(cluster.ask(other, "config set maxmemory-policy allkeys-lru"), "OK");
+  auto d = s->health->durability();
+  ASSERT_TRUE(d) << d.error().describe();
+  EXPECT_TRUE(d->evicting);
+  ASSERT_EQ(d->warnings.size(), 1u);
+  const std::string& w = d->warnings.front();
+  EXPECT_NE(w.find("redis 127.0.0.1:" + std::to_string(cluster.address(other).port) + ": maxmemory-policy allkeys-lru"),
+            std::string::npos)
+      << w;
+}
+
 // A layout the collector does not know is an error that names it; nothing
 // is written.
 TEST(RedisCluster, AnUnknownLayoutIsRefused) {
