@@ -182,18 +182,15 @@ class RedisReportStore final : public Bound<ReportStore> {
           for (const Reply& rep : *added)
             if (is_error(rep.get())) return reply_error(rep.get(), "index the series of " + ci);
         }
-        tx.push_back({"EXEC"});
-        const bool wait = b_->options.wait_replicas > 0;
-        if (wait) tx.push_back(wait_command());
-        auto done = c.pipeline(tx);
-        if (!done) return std::move(done).error();
-        const redisReply* exec = (*done)[done->size() - (wait ? 2 : 1)].get();
+        auto sent = send_exec(c, tx);
+        if (!sent) return std::move(sent).error();
+        const redisReply* exec = sent->exec();
         if (is_error(exec)) return reply_error(exec, "write the series of " + ci);
         if (exec->type != REDIS_REPLY_ARRAY) return std::optional<bool>{};  // raced with another writer
         for (std::size_t i = 0; i < exec->elements; ++i)
           if (is_error(exec->element[i])) return reply_error(exec->element[i], "write the series of " + ci);
-        if (wait)
-          if (auto st = check_wait(done->back().get()); !st) return std::move(st).error();
+        if (sent->waited)
+          if (auto st = check_wait(sent->replies.back().get()); !st) return std::move(st).error();
         return std::optional<bool>(true);
       });
       round_trips_.fetch_add(c.round_trips() - before, std::memory_order_relaxed);
@@ -238,12 +235,9 @@ class RedisReportStore final : public Bound<ReportStore> {
       results[i] = std::move(planned->result);
     }
     if (queued_count == 0) return std::optional{std::move(results)};  // duplicates and failures only
-    tx.push_back({"EXEC"});
-    const bool wait = b_->options.wait_replicas > 0;
-    if (wait) tx.push_back(wait_command());
-    auto done = c.pipeline(tx);
-    if (!done) return std::move(done).error();
-    const redisReply* exec = (*done)[done->size() - (wait ? 2 : 1)].get();
+    auto sent = send_exec(c, tx);
+    if (!sent) return std::move(sent).error();
+    const redisReply* exec = sent->exec();
     if (is_error(exec)) return reply_error(exec, "apply report");
     if (exec->type != REDIS_REPLY_ARRAY) return std::optional<std::vector<core::Result<ApplyResult>>>{};
     if (exec->elements != queued_count) return reply_error(exec, "apply report");
@@ -256,8 +250,8 @@ class RedisReportStore final : public Bound<ReportStore> {
           break;
         }
     }
-    if (wait)
-      if (auto st = check_wait(done->back().get()); !st)
+    if (sent->waited)
+      if (auto st = check_wait(sent->replies.back().get()); !st)
         for (auto& r : results)
           if (r) r = st.error();
     return std::optional{std::move(results)};
@@ -477,6 +471,24 @@ class RedisReportStore final : public Bound<ReportStore> {
         tx.push_back({"SETRANGE", p.window_key, std::to_string(from / 8), std::string((to - from) / 8, '\0')});
     }
     tx.push_back({"SETBIT", p.window_key, std::to_string(sequence % kSeenWindow), "1"});
+  }
+
+  // What send_exec() got back: EXEC's reply, and WAIT's last when the
+  // store waits for replicas.
+  struct Sent {
+    std::vector<Reply> replies;
+    bool waited = false;
+    [[nodiscard]] const redisReply* exec() const { return replies[replies.size() - (waited ? 2 : 1)].get(); }
+  };
+  // Sends `tx` (MULTI and the writes) with EXEC, then WAIT when reports
+  // wait for replicas, in one round trip.
+  core::Result<Sent> send_exec(Connection& c, std::vector<Argv>& tx) const {
+    tx.push_back({"EXEC"});
+    const bool wait = b_->options.wait_replicas > 0;
+    if (wait) tx.push_back(wait_command());
+    auto done = c.pipeline(tx);
+    if (!done) return std::move(done).error();
+    return Sent{std::move(*done), wait};
   }
 
   Argv wait_command() const {

@@ -44,6 +44,18 @@ std::size_t count_keys(test::RedisCluster& cluster, std::size_t node, const std:
   return ::testing::AssertionSuccess();
 }
 
+// A report of agt-1 (sequence `sequence`) with one sample of cpu.load.
+ReportBatch load_report(std::uint64_t sequence, std::int64_t at, double value) {
+  ReportBatch b = report_batch("agt-1", sequence, at);
+  b.series.push_back({series_info("ci-agt-1", "cpu.load"), {{at, value}}});
+  return b;
+}
+
+// The master of the store's own slot, "{PREFIX}".
+std::size_t home_of(test::RedisCluster& cluster, const std::string& prefix) {
+  return cluster.master_of("{" + prefix + "}");
+}
+
 // The slot a key hashes to, computed here, is the one the cluster says
 // (CLUSTER KEYSLOT), hash tags and their corner cases included.
 TEST(RedisCluster, KeySlotsAreTheClustersOwn) {
@@ -91,7 +103,7 @@ TEST(RedisCluster, EachCIsSeriesAreInASlotOfItsOwnOnEveryMaster) {
     EXPECT_EQ(applied->outcome, ApplyOutcome::stored);
   }
 
-  const std::size_t home = cluster.master_of("{" + prefix + "}");
+  const std::size_t home = home_of(cluster, prefix);
   ASSERT_LT(home, cluster.size());
   const std::size_t own = count_keys(cluster, home, "{" + prefix + "}:*");
   EXPECT_GE(own, 3 * cis.size()) << "each agent, its window and its CI at least";
@@ -137,7 +149,7 @@ TEST(RedisCluster, AReportInterruptedBetweenItsSeriesAndItsSequenceIsAppliedOnce
   b.series.push_back({series_info("ci-agt-1", "mem.used"), {{1'000, 10.0}}});
   ASSERT_TRUE(s->reports->apply_report(b));
   const std::string home_key = "{" + prefix + "}";
-  const std::size_t home = cluster.master_of(home_key);
+  const std::size_t home = home_of(cluster, prefix);
   ASSERT_LT(home, cluster.size());
   // As if the report's own transaction had not run: its bit is cleared.
   EXPECT_EQ(cluster.ask(home, "setbit '" + home_key + ":window:agt-1' 7 0"), "1");
@@ -165,15 +177,13 @@ TEST(RedisCluster, AStoreWithSeriesInItsOwnSlotKeepsThemThere) {
   test::RedisCluster& cluster = test::test_redis_cluster();
   const std::string prefix = test::unique_prefix();
   const std::string home_key = "{" + prefix + "}";
-  const std::size_t home = cluster.master_of(home_key);
+  const std::size_t home = home_of(cluster, prefix);
   ASSERT_LT(home, cluster.size());
   EXPECT_EQ(cluster.ask(home, "sadd '" + home_key + ":allseries' 'old-series'"), "1");
   auto s = backends::open_stores(cluster.url(prefix));
   ASSERT_TRUE(s) << s.error().describe();
   ASSERT_TRUE(s->agents->create_agent(agent_record("agt-1")));
-  ReportBatch b = report_batch("agt-1", 1, 1'000);
-  b.series.push_back({series_info("ci-agt-1", "cpu.load"), {{1'000, 0.5}}});
-  ASSERT_TRUE(s->reports->apply_report(b));
+  ASSERT_TRUE(s->reports->apply_report(load_report(1, 1'000, 0.5)));
   EXPECT_EQ(cluster.ask(home, "get '" + home_key + ":layout'"), "one-slot");
   EXPECT_TRUE(all_in_slot_of(cluster, home, home_key + ":*", home_key));
   EXPECT_GE(count_keys(cluster, home, home_key + ":headlog:*"), 1u);
@@ -198,7 +208,7 @@ TEST(RedisCluster, EveryMastersSettingsAreChecked) {
   EXPECT_TRUE(clean->warnings.empty()) << clean->warnings.front();
   EXPECT_FALSE(clean->evicting);
 
-  const std::size_t home = cluster.master_of("{" + prefix + "}");
+  const std::size_t home = home_of(cluster, prefix);
   ASSERT_LT(home, cluster.size());
   const std::size_t other = (home + 1) % cluster.size();
   EXPECT_EQ(cluster.ask(other, "config set maxmemory-policy allkeys-lru"), "OK");
@@ -218,15 +228,13 @@ TEST(RedisCluster, AnUnknownLayoutIsRefused) {
   test::RedisCluster& cluster = test::test_redis_cluster();
   const std::string prefix = test::unique_prefix();
   const std::string home_key = "{" + prefix + "}";
-  const std::size_t home = cluster.master_of(home_key);
+  const std::size_t home = home_of(cluster, prefix);
   ASSERT_LT(home, cluster.size());
   EXPECT_EQ(cluster.ask(home, "set '" + home_key + ":layout' sideways"), "OK");
   auto s = backends::open_stores(cluster.url(prefix));
   ASSERT_TRUE(s) << s.error().describe();
   ASSERT_TRUE(s->agents->create_agent(agent_record("agt-1")));
-  ReportBatch b = report_batch("agt-1", 1, 1'000);
-  b.series.push_back({series_info("ci-agt-1", "cpu.load"), {{1'000, 0.5}}});
-  auto applied = s->reports->apply_report(b);
+  auto applied = s->reports->apply_report(load_report(1, 1'000, 0.5));
   ASSERT_FALSE(applied);
   EXPECT_NE(applied.error().message.find(home_key + ":layout"), std::string::npos) << applied.error().message;
   EXPECT_NE(applied.error().message.find("sideways"), std::string::npos) << applied.error().message;
@@ -338,16 +346,13 @@ TEST(RedisCluster, AHostsSeriesFollowTheirSlotToAnotherMaster) {
   auto s = backends::open_stores(cluster.url(prefix));
   ASSERT_TRUE(s) << s.error().describe();
   ASSERT_TRUE(s->agents->create_agent(agent_record("agt-1")));
-  ReportBatch b = report_batch("agt-1", 1, 1'000);
-  b.series.push_back({series_info("ci-agt-1", "cpu.load"), {{1'000, 0.5}}});
-  ASSERT_TRUE(s->reports->apply_report(b));
+  ASSERT_TRUE(s->reports->apply_report(load_report(1, 1'000, 0.5)));
   const std::string tag = "{" + prefix + ":ci-agt-1}";
   const std::size_t from = move_slot(cluster, tag);
   ASSERT_LT(from, cluster.size());
 
   int refused = 0;
-  ReportBatch next = report_batch("agt-1", 2, 61'000);
-  next.series.push_back({series_info("ci-agt-1", "cpu.load"), {{61'000, 0.75}}});
+  const ReportBatch next = load_report(2, 61'000, 0.75);
   core::Result<ApplyResult> applied = core::make_error(StoreErrc::io, "not applied");
   for (int attempt = 0; attempt < 5 && !applied; ++attempt) {
     applied = s->reports->apply_report(next);
