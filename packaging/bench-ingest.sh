@@ -95,33 +95,11 @@ fi
 
 if want g; then
 echo "== (g) collector on a Redis Cluster of three masters"
-cluster=()
-declare -A node_pid
-for _ in 1 2 3; do
-  start_redis --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 1000 \
-    --cluster-port "$(free_port)"
-  cluster+=("127.0.0.1:$REDIS_PORT")
-  node_pid[$REDIS_PORT]=$REDIS_PID
-done
-redis-cli --cluster create "${cluster[@]}" --cluster-replicas 0 --cluster-yes >/dev/null
-for _ in $(seq 1 100); do
-  redis-cli -p "$REDIS_PORT" cluster info | grep -q cluster_state:ok && break
-  sleep 0.1
-done
-store="redis-cluster://$(IFS=,; echo "${cluster[*]}")/bench"
-CPU_OF=()
-for node in "${cluster[@]}"; do  # the store's own slot's master, and the others
-  port=${node#*:}
-  if [[ $(redis-cli -p "$port" exists '{bench}' 2>&1) == 0 ]]; then name=redis-store; else name=redis-$port; fi
-  CPU_OF+=(--cpu-of "$name=${node_pid[$port]}")
-done
-collector_run cluster "$store"
+start_cluster bench
+collector_run cluster "$CLUSTER_URL"
 unset CPU_OF
-for node in "${cluster[@]}"; do
-  port=${node#*:}
-  echo "  node :$port  $(redis-cli -p "$port" dbsize) keys, $(redis-cli -p "$port" info memory | tr -d '\r' |
-    sed -n 's/^used_memory_human://p') used"
-done
+print_cluster_memory
+stop_cluster
 fi
 
 rate() { [[ -f "$WORK/$1.txt" ]] && rate_of "$WORK/$1.txt" || echo 0; }

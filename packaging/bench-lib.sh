@@ -92,3 +92,47 @@ start_redis() {
 print_redis_memory() {
   echo "  redis         used_memory $(redis-cli -p "$REDIS_PORT" info memory | awk -F: '/^used_memory:/ {printf "%.1f MB", $2 / 1048576}') for $AGENTS hosts"
 }
+
+# A throwaway Redis Cluster of three masters (start_redis's settings, no
+# replicas): its nodes (HOST:PORT) in CLUSTER, their pids in CLUSTER_PID
+# by port, the store's URL for prefix $1 in CLUSTER_URL, and in CPU_OF a
+# --cpu-of for each node ("redis-store" for the master of the prefix's
+# own slot).
+start_cluster() {
+  CLUSTER=()
+  declare -gA CLUSTER_PID=()
+  for _ in 1 2 3; do
+    start_redis --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 1000 \
+      --cluster-port "$(free_port)"
+    CLUSTER+=("127.0.0.1:$REDIS_PORT")
+    CLUSTER_PID[$REDIS_PORT]=$REDIS_PID
+  done
+  redis-cli --cluster create "${CLUSTER[@]}" --cluster-replicas 0 --cluster-yes >/dev/null
+  for _ in $(seq 1 100); do
+    redis-cli -p "$REDIS_PORT" cluster info | grep -q cluster_state:ok && break
+    sleep 0.1
+  done
+  CLUSTER_URL="redis-cluster://$(IFS=,; echo "${CLUSTER[*]}")/$1"
+  CPU_OF=()
+  local node port name
+  for node in "${CLUSTER[@]}"; do  # the others answer MOVED
+    port=${node#*:}
+    if [[ $(redis-cli -p "$port" exists "{$1}" 2>&1) == 0 ]]; then name=redis-store; else name=redis-$port; fi
+    CPU_OF+=(--cpu-of "$name=${CLUSTER_PID[$port]}")
+  done
+}
+
+# Each node's keys and memory.
+print_cluster_memory() {
+  local node port
+  for node in "${CLUSTER[@]}"; do
+    port=${node#*:}
+    echo "  node :$port  $(redis-cli -p "$port" dbsize) keys, used_memory $(redis-cli -p "$port" info memory |
+      awk -F: '/^used_memory:/ {printf "%.1f MB", $2 / 1048576}')"
+  done
+}
+
+stop_cluster() {
+  local port
+  for port in "${!CLUSTER_PID[@]}"; do stop_pid "${CLUSTER_PID[$port]}"; done
+}
