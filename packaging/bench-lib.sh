@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
+# shellcheck shell=bash
 # Shared by the ingest benchmarks (bench-ingest.sh, bench-catchup.sh), which
 # set ROOT and source it, then set AGENTS and SIM (the surveyor-fleetsim
 # command line). It builds the release tree with the benchmarks (BIN, BUILD)
@@ -112,6 +113,7 @@ start_cluster() {
     redis-cli -p "$REDIS_PORT" cluster info | grep -q cluster_state:ok && break
     sleep 0.1
   done
+  # shellcheck disable=SC2034  # read by the scripts that source this one
   CLUSTER_URL="redis-cluster://$(IFS=,; echo "${CLUSTER[*]}")/$1"
   CPU_OF=()
   local node port name

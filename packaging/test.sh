@@ -20,7 +20,7 @@ REDIS_PID=
 CLUSTER_PIDS=()
 cleanup() {
   [ -n "$REDIS_PID" ] && kill "$REDIS_PID" 2>/dev/null && wait "$REDIS_PID" 2>/dev/null
-  for pid in "${CLUSTER_PIDS[@]}"; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true; done
+  for pid in "${CLUSTER_PIDS[@]}"; do if kill "$pid" 2>/dev/null; then wait "$pid" 2>/dev/null || true; fi; done
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -75,7 +75,7 @@ cluster_up() {
 }
 for _ in 1 2 3; do
   cluster_up && break
-  for pid in "${CLUSTER_PIDS[@]}"; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true; done
+  for pid in "${CLUSTER_PIDS[@]}"; do if kill "$pid" 2>/dev/null; then wait "$pid" 2>/dev/null || true; fi; done
   CLUSTER_PIDS=()
 done
 [ -n "${SURVEYOR_TEST_REDIS_CLUSTER:-}" ] || { echo "could not start a Redis Cluster" >&2; exit 1; }
