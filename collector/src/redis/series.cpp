@@ -174,10 +174,11 @@ class RedisSeriesStore final : public Bound<SeriesStore> {
   }
 
  private:
-  // Two round trips for any number of CIs (all in one slot): their series
-  // lists, then the newest entries of their heads and the newest chunk of
-  // each series wanted, in one transaction. A CI whose newest head entries
-  // do not settle every series wanted is read again, its whole head at once.
+  // Two round trips for any number of CIs on one server (one Redis, or
+  // one master of a spread store): their series lists, then the newest
+  // entries of their heads and the newest chunk of each series wanted (a
+  // MULTI per CI, newest_for). A CI whose newest head entries do not
+  // settle every series wanted is read again, its whole head at once.
   core::Result<std::vector<std::vector<LatestSample>>> latest_in(Connection& c, const std::vector<std::string>& ci_ids,
                                                                  std::string_view metric) {
     std::vector<std::vector<LatestSample>> out(ci_ids.size());
