@@ -3,8 +3,9 @@
 // layout), the record helpers of records.cpp, and a factory per store.
 //
 // Design: every key starts with "<prefix>:" (on a Redis Cluster "{<prefix>}:",
-// all in one hash slot, so every transaction below works there as on one
-// server). A report is applied with
+// one hash slot, so every transaction below works there as on one server;
+// the series of each CI may be in a slot of their own: ci_key). A report
+// is applied with
 // optimistic locking: WATCH the agent's sequence set, the agent and the CIs
 // it touches, read them, then MULTI/EXEC all writes at once; if another
 // collector changed a watched key, EXEC returns nil and the whole step is
@@ -82,8 +83,8 @@ struct Backend {
                                        : std::make_unique<Shards>(Locator::cluster(o.cluster_nodes, base), o.timeout,
                                                                   o.max_connections, o.user, o.password)) {}
   RedisOptions options;
-  // What every key starts with: the prefix, or on a cluster its hash tag,
-  // which puts every key in the one slot of the prefix.
+  // What the store's own keys start with: the prefix, or on a cluster its
+  // hash tag, which puts them in the one slot of the prefix.
   std::string base;
   Pool pool;
   // On a cluster: the masters of the CIs' own slots (see ci_key).

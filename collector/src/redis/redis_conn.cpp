@@ -237,19 +237,15 @@ core::Result<std::vector<SlotRange>> Locator::ask_slots(Connection& c, const Red
   return out;
 }
 
-// The master CLUSTER SLOTS names for the slot of slot_key_.
+// The master CLUSTER SLOTS names for the slot of slot_key_ (key_slot()).
 core::Result<RedisAddress> Locator::ask_cluster(Connection& c, const RedisAddress& asked) {
-  auto r = c.command({"CLUSTER", "KEYSLOT", slot_key_});
-  if (!r) return std::move(r).error();
-  const std::optional<std::int64_t> slot = reply_int(r->get());
-  if (!slot) return core::make_error(StoreErrc::unavailable, "answered: " + reply_text(r->get()) +
-                                                                 " (is it a node of a Redis Cluster?)");
+  const std::uint16_t slot = key_slot(slot_key_);
   auto ranges = ask_slots(c, asked);
   if (!ranges) return std::move(ranges).error();
   for (const SlotRange& x : *ranges)
-    if (x.from <= *slot && *slot <= x.to) return x.master;
+    if (x.from <= slot && slot <= x.to) return x.master;
   return core::make_error(StoreErrc::unavailable,
-                          "knows no master for hash slot " + std::to_string(*slot) + " (cluster_state not ok?)");
+                          "knows no master for hash slot " + std::to_string(slot) + " (cluster_state not ok?)");
 }
 
 template <class T, class F>

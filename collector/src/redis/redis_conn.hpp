@@ -117,7 +117,7 @@ struct SlotRange {
 // Sentinels names, asked again for each new connection (the Sentinel that
 // answered is asked first the next time, as Sentinel's client guidelines
 // say); or the master a Redis Cluster's nodes name for the hash slot of
-// `slot_key`, asked the same way (CLUSTER KEYSLOT, then CLUSTER SLOTS),
+// `slot_key` (key_slot()), asked the same way (CLUSTER SLOTS),
 // every node those answers name joining the ones asked.
 class Locator {
  public:
