@@ -42,12 +42,26 @@ class SqliteAgentStore final : public Bound<AgentStore> {
     });
   }
 
+  // The agent's last sighting of the CI it leaves goes into that CI's row
+  // first: its row keeps only sightings of the CI it reports for.
   core::Result<bool> reassign_agent(std::string_view id, std::string_view ci_id) override {
     return b_->pool.with_writer([&](Connection& c) -> core::Result<bool> {
-      SURVEYOR_TRY_STMT(s, c, "UPDATE agents SET ci_id = ?2 WHERE id = ?1");
+      auto tx = WriteTransaction::begin(c);
+      if (!tx) return std::move(tx).error();
+      {
+        SURVEYOR_TRY_STMT(keep, c,
+                          "UPDATE cis SET last_seen_ms = (SELECT a.ci_seen_ms FROM agents a WHERE a.id = ?1) "
+                          "WHERE id = (SELECT a.ci_id FROM agents a WHERE a.id = ?1) "
+                          "AND last_seen_ms < (SELECT a.ci_seen_ms FROM agents a WHERE a.id = ?1)");
+        keep.bind(1, id);
+        if (int rc = keep.step(); rc != SQLITE_DONE) return c.error(rc, "keep the CI's last sighting");
+      }
+      SURVEYOR_TRY_STMT(s, c, "UPDATE agents SET ci_id = ?2, ci_seen_ms = 0 WHERE id = ?1");
       s.bind(1, id).bind(2, ci_id);
       if (int rc = s.step(); rc != SQLITE_DONE) return c.error(rc, "reassign agent");
-      return c.changes() == 1;
+      const bool moved = c.changes() == 1;
+      if (auto st = tx->commit(); !st) return std::move(st).error();
+      return moved;
     });
   }
 

@@ -113,8 +113,11 @@ core::Result<store::Ci> upsert_in(Connection& c, const store::CiUpdate& u);
 // stored ones): only last_seen_ms moves, without parsing or rewriting the
 // attributes (what merge_ci and upsert_in would do, with nothing to audit).
 // False, and nothing written, when the update is more than that or the CI
-// is not there or not active: then upsert_in.
-core::Result<bool> sight_in(Connection& c, const store::CiUpdate& u);
+// is not there or not active: then upsert_in. by_its_agent: the CI is the
+// reporting agent's own, whose row keeps the time (agents.ci_seen_ms, which
+// the CI's readers take into last_seen_ms): the CI is only checked, and its
+// page is not written with every report.
+core::Result<bool> sight_in(Connection& c, const store::CiUpdate& u, bool by_its_agent);
 core::Status bump_counter(Connection& c, const char* name);
 core::Status write_audit(Connection& c, std::vector<store::AuditRecord> records);
 // The audit table's columns as audit_row reads them, and one row of them.

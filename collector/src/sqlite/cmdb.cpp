@@ -6,8 +6,12 @@ namespace surveyor::collector::sqlite {
 
 namespace {
 
+// last_seen_ms: the row's, or later, its reporting agent's sighting kept in
+// the agent's row (sight_in); agents_by_ci finds the agent.
 constexpr const char* kCiColumns =
-    "id, type, name, source, state, attributes, first_seen_ms, last_seen_ms, updated_ms, protected";
+    "id, type, name, source, state, attributes, first_seen_ms, "
+    "MAX(last_seen_ms, COALESCE((SELECT MAX(a.ci_seen_ms) FROM agents a WHERE a.ci_id = cis.id), 0)), "
+    "updated_ms, protected";
 
 core::Result<Ci> read_ci(Stmt& s) {
   Ci c;
@@ -131,11 +135,12 @@ core::Status bump_counter(Connection& c, const char* name) {
   return {};
 }
 
-core::Result<bool> sight_in(Connection& c, const CiUpdate& u) {
+core::Result<bool> sight_in(Connection& c, const CiUpdate& u, bool by_its_agent) {
   if (u.source != "agent" || u.state || !u.name.empty() || !u.replace_prefixes.empty()) return false;
   // Each attribute must hold its value already: whole numbers and strings
   // compared by SQLite's JSON functions (other types take the full path).
-  std::string sql = "UPDATE cis SET last_seen_ms = MAX(last_seen_ms, ?2) WHERE id = ?1 AND state = 'active'";
+  std::string sql = by_its_agent ? "SELECT ?2 FROM cis WHERE id = ?1 AND state = 'active'"
+                                 : "UPDATE cis SET last_seen_ms = MAX(last_seen_ms, ?2) WHERE id = ?1 AND state = 'active'";
   int param = 3;
   for (const auto& [k, v] : u.attributes) {
     if (!std::holds_alternative<std::int64_t>(v) && !std::holds_alternative<std::string>(v)) return false;
@@ -152,7 +157,12 @@ core::Result<bool> sight_in(Connection& c, const CiUpdate& u) {
     else s.bind(param + 1, std::get<std::string>(v));
     param += 2;
   }
-  if (int rc = s.step(); rc != SQLITE_DONE) return c.error(rc, "write CI");
+  const int rc = s.step();
+  if (by_its_agent) {
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return c.error(rc, "read CI");
+    return rc == SQLITE_ROW;
+  }
+  if (rc != SQLITE_DONE) return c.error(rc, "write CI");
   return c.changes() == 1;
 }
 

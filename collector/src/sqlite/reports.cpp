@@ -197,6 +197,7 @@ class SqliteReportStore final : public Bound<ReportStore> {
     ApplyResult result;
     std::uint64_t highest = 0;  // the agent's highest sequence applied
     std::string ring;           // and its window of those applied (store::seen_in_window)
+    std::string own_ci;         // the CI the agent reports for
     {
       SURVEYOR_TRY_STMT(agent, c, "SELECT key_hash, ci_id, last_sequence, seen FROM agents WHERE id = ?1");
       agent.bind(1, batch.agent_id);
@@ -206,6 +207,7 @@ class SqliteReportStore final : public Bound<ReportStore> {
           (rc == SQLITE_DONE || agent.text(0) != batch.agent_key_hash || agent.text(1) != batch.inventory_ci_id))
         return core::make_error(StoreErrc::changed, "agent " + batch.agent_id + " changed since its key was checked");
       if (rc == SQLITE_DONE) return core::make_error(StoreErrc::invalid, "unknown agent " + batch.agent_id);
+      own_ci = agent.text(1);
       highest = static_cast<std::uint64_t>(std::max<std::int64_t>(0, agent.int64(2)));
       ring = agent.blob(3);
     }
@@ -217,25 +219,30 @@ class SqliteReportStore final : public Bound<ReportStore> {
       result.inventory = std::move(*inv);
       return result;
     }
+    std::int64_t own_ci_seen = 0;  // a sighting of the agent's own CI kept in its row, not the CI's
     for (const CiUpdate& u : batch.cis) {
-      auto seen = sight_in(c, u);
+      const bool own = u.id == own_ci;
+      auto seen = sight_in(c, u, own);
       if (!seen) return std::move(seen).error();
+      if (*seen && own) own_ci_seen = std::max(own_ci_seen, u.seen_at_ms);
       if (*seen) continue;
       if (auto ci = upsert_in(c, u); !ci) return std::move(ci).error();
     }
     if (auto st = append_samples(c, *b_, batch.series, prepared, batch.max_series); !st) return std::move(st).error();
     {
       // The sequence goes into the agent's window in the same row (a page
-      // written a report, not a row of its own in another table).
+      // written a report, not a row of its own in another table), and so
+      // does the time its CI was seen.
       store::mark_in_window(ring, highest, batch.sequence);
       SURVEYOR_TRY_STMT(upd, c,
                         "UPDATE agents SET last_seen_ms = MAX(last_seen_ms, ?2), "
                         "last_sequence = MAX(last_sequence, ?3), heartbeat_interval_s = ?4, "
-                        "inventory_digest = COALESCE(?5, inventory_digest), seen = ?6 WHERE id = ?1");
+                        "inventory_digest = COALESCE(?5, inventory_digest), seen = ?6, "
+                        "ci_seen_ms = MAX(ci_seen_ms, ?7) WHERE id = ?1");
       upd.bind(1, batch.agent_id).bind(2, batch.received_at_ms).bind(3, seq);
       upd.bind(4, static_cast<std::int64_t>(batch.heartbeat_interval_s));
       if (batch.inventory_digest) upd.bind(5, *batch.inventory_digest);
-      upd.bind_blob(6, ring);
+      upd.bind_blob(6, ring).bind(7, own_ci_seen);
       if (int rc = upd.step(); rc != SQLITE_DONE) return c.error(rc, "update agent");
       if (c.changes() != 1) return core::make_error(StoreErrc::invalid, "unknown agent " + batch.agent_id);
     }

@@ -14,7 +14,10 @@ namespace {
 // 13: the covering index of the inventory sections' digests (kSchema).
 // 14: each agent's de-duplication window in agents.seen (2 KiB), not a row
 //     per agent and sequence in reports_seen (moved, then dropped).
-constexpr int kSchemaVersion = 14;
+// 15: agents.ci_seen_ms, the agent's latest sighting of its own CI, which
+//     the CI's row is no longer written for with every report; the index
+//     agents_by_ci that reads it with the CI.
+constexpr int kSchemaVersion = 15;
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS agents(
@@ -22,7 +25,8 @@ CREATE TABLE IF NOT EXISTS agents(
   ci_id TEXT NOT NULL, agent_version TEXT NOT NULL, enrolled_at_ms INTEGER NOT NULL,
   last_seen_ms INTEGER NOT NULL DEFAULT 0, last_sequence INTEGER NOT NULL DEFAULT 0,
   heartbeat_interval_s INTEGER NOT NULL DEFAULT 0, inventory_digest TEXT NOT NULL DEFAULT '',
-  seen BLOB NOT NULL DEFAULT x'');
+  seen BLOB NOT NULL DEFAULT x'', ci_seen_ms INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS agents_by_ci ON agents(ci_id);
 CREATE TABLE IF NOT EXISTS cis(
   id TEXT PRIMARY KEY, type TEXT NOT NULL, name TEXT NOT NULL, source TEXT NOT NULL,
   state TEXT NOT NULL, attributes TEXT NOT NULL, first_seen_ms INTEGER NOT NULL,
@@ -337,6 +341,8 @@ core::Status migrate(Connection& c) {
     if (auto st = add_column_if_missing(c, "agents", "seen", "BLOB NOT NULL DEFAULT x''"); !st) return st;
     if (auto st = seen_rows_to_windows(c); !st) return st;
   }
+  if (version > 0 && version < 15)
+    if (auto st = add_column_if_missing(c, "agents", "ci_seen_ms", "INTEGER NOT NULL DEFAULT 0"); !st) return st;
   // After the migrations: older audit tables have no seq until just now.
   if (auto st = c.exec("CREATE UNIQUE INDEX IF NOT EXISTS audit_chain ON audit(ci_id, seq)"); !st) return st;
   const std::string set_version = "PRAGMA user_version = " + std::to_string(kSchemaVersion);

@@ -507,7 +507,7 @@ TEST(SqliteSeriesStore, SchemaThreeChunksMoveIntoARowidTableAndCisGainProtectedK
   EXPECT_EQ(sql.find("WITHOUT ROWID"), std::string::npos) << sql;
   ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, nullptr), SQLITE_OK);
   ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(q, 0), 14);
+  EXPECT_EQ(sqlite3_column_int(q, 0), 15);
   sqlite3_finalize(q);
   // Version 13's covering index of the sections' digests survived the
   // rebuild of the table, and is what a report's read of them uses.

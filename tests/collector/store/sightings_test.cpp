@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: Apache-2.0
+// A host's sightings by its own agent: the time its CI was last seen, on
+// both backends, through a reassignment; on SQLite kept in the agent's row
+// (agents.ci_seen_ms, schema 15) rather than the CI's.
+#include <gtest/gtest.h>
+
+#include <sqlite3.h>
+
+#include "store/fixture.hpp"
+
+namespace surveyor::collector::store {
+namespace {
+
+SURVEYOR_STORE_SUITE(SightingConformance);
+
+// The sightings of a host by its agent belong to that host's CI: when the
+// agent is reassigned to another CI (a conflict approved), the CI it leaves
+// keeps the time it was last seen, and later reports move only the new
+// one's; a report that names no CI moves neither, nor does a duplicate.
+TYPED_TEST(SightingConformance, AnAgentsSightingsStayWithTheCiItReportedFor) {
+  ASSERT_TRUE(this->stores.agents->create_agent(agent_record("agt-1")));
+  const auto report = [&](std::uint64_t seq, const std::string& ci, std::int64_t at, bool names_ci = true) {
+    ReportBatch b = report_batch("agt-1", seq, at);
+    if (names_ci) {
+      CiUpdate u = host_update(ci, "", at);
+      u.attributes = {{"agent.id", std::string("agt-1")}};
+      b.cis.push_back(u);
+    }
+    auto r = this->stores.reports->apply_report(b);
+    EXPECT_TRUE(r) << r.error().describe();
+    return r ? r->outcome : ApplyOutcome::duplicate;
+  };
+  const auto seen = [&](const std::string& id) -> std::int64_t {
+    auto got = this->stores.cmdb->find_ci(id);
+    EXPECT_TRUE(got && got->has_value()) << id;
+    return got && got->has_value() ? (**got).last_seen_ms : -1;
+  };
+  const auto listed_seen = [&](const std::string& id) -> std::int64_t {
+    auto all = this->stores.cmdb->list_cis({});
+    EXPECT_TRUE(all);
+    if (all)
+      for (const Ci& c : *all)
+        if (c.id == id) return c.last_seen_ms;
+    return -1;
+  };
+  report(1, "ci-agt-1", 10'000);  // makes the CI
+  report(2, "ci-agt-1", 20'000);  // a plain sighting
+  EXPECT_EQ(seen("ci-agt-1"), 20'000);
+  EXPECT_EQ(listed_seen("ci-agt-1"), 20'000);
+  EXPECT_EQ(report(2, "ci-agt-1", 25'000), ApplyOutcome::duplicate);
+  report(3, "", 30'000, false);  // no CI named: no sighting
+  EXPECT_EQ(seen("ci-agt-1"), 20'000);
+
+  CiUpdate other = host_update("ci-other", "db01", 5'000);
+  other.source = "user";
+  ASSERT_TRUE(this->stores.cmdb->upsert_ci(other));
+  auto moved = this->stores.agents->reassign_agent("agt-1", "ci-other");
+  ASSERT_TRUE(moved && *moved);
+  EXPECT_EQ(seen("ci-agt-1"), 20'000) << "the CI left keeps its last sighting";
+  EXPECT_EQ(seen("ci-other"), 5'000) << "the agent's earlier reports were not of this CI";
+  report(4, "ci-other", 40'000);
+  report(5, "ci-other", 50'000);
+  EXPECT_EQ(seen("ci-other"), 50'000);
+  EXPECT_EQ(listed_seen("ci-other"), 50'000);
+  EXPECT_EQ(seen("ci-agt-1"), 20'000);
+  EXPECT_EQ(listed_seen("ci-agt-1"), 20'000);
+
+  // A state set by someone keeps the time last seen; the agent's next
+  // report brings the CI back.
+  CiUpdate retired;
+  retired.id = "ci-other";
+  retired.type = "host";
+  retired.source = "user";
+  retired.seen_at_ms = 55'000;
+  retired.state = CiState::retired;
+  ASSERT_TRUE(this->stores.cmdb->upsert_ci(retired));
+  EXPECT_EQ(seen("ci-other"), 50'000);
+  report(6, "ci-other", 60'000);
+  EXPECT_EQ(seen("ci-other"), 60'000);
+  auto back = this->stores.cmdb->find_ci("ci-other");
+  ASSERT_TRUE(back && back->has_value());
+  EXPECT_EQ((**back).state, CiState::active);
+}
+
+// Schema 14 had no agents.ci_seen_ms: opened, the column and its index are
+// added, the time last seen held in the CI's row stays, and sightings go on.
+TEST(SqliteReports, AStoreOfSchema14GainsTheAgentsSightingsOfItsCi) {
+  test::TempDir dir;
+  const std::string path = dir.file("s.db");
+  const auto sighting = [](std::uint64_t seq, std::int64_t at) {
+    ReportBatch b = report_batch("agt-1", seq, at);
+    CiUpdate u = host_update("ci-agt-1", seq == 1 ? "web01" : "", at);
+    u.attributes = {{"agent.id", std::string("agt-1")}};
+    b.cis.push_back(u);
+    return b;
+  };
+  {
+    auto s = backends::open_stores("sqlite:" + path);
+    ASSERT_TRUE(s) << s.error().describe();
+    ASSERT_TRUE(s->agents->create_agent(agent_record("agt-1")));
+    ASSERT_TRUE(s->reports->apply_report(sighting(1, 10'000)));
+  }
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    for (const char* statement : {"DROP INDEX agents_by_ci", "ALTER TABLE agents DROP COLUMN ci_seen_ms",
+                                  "UPDATE cis SET last_seen_ms = 15000", "PRAGMA user_version = 14"})
+      ASSERT_EQ(sqlite3_exec(db, statement, nullptr, nullptr, nullptr), SQLITE_OK) << statement << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  }
+  auto s = backends::open_stores("sqlite:" + path);
+  ASSERT_TRUE(s) << s.error().describe();
+  const auto seen = [&] {
+    auto ci = s->cmdb->find_ci("ci-agt-1");
+    EXPECT_TRUE(ci && ci->has_value());
+    return ci && ci->has_value() ? (**ci).last_seen_ms : -1;
+  };
+  EXPECT_EQ(seen(), 15'000);
+  ASSERT_TRUE(s->reports->apply_report(sighting(2, 12'000)));
+  EXPECT_EQ(seen(), 15'000) << "an older sighting does not move it back";
+  ASSERT_TRUE(s->reports->apply_report(sighting(3, 20'000)));
+  EXPECT_EQ(seen(), 20'000);
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* q = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db,
+                               "SELECT (SELECT ci_seen_ms FROM agents WHERE id = 'agt-1'), "
+                               "(SELECT last_seen_ms FROM cis WHERE id = 'ci-agt-1'), "
+                               "(SELECT count(*) FROM sqlite_schema WHERE name = 'agents_by_ci')",
+                               -1, &q, nullptr),
+            SQLITE_OK)
+      << sqlite3_errmsg(db);
+  ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int64(q, 0), 20'000) << "a plain sighting goes into the agent's row";
+  EXPECT_EQ(sqlite3_column_int64(q, 1), 15'000) << "and not into the CI's";
+  EXPECT_EQ(sqlite3_column_int(q, 2), 1);
+  sqlite3_finalize(q);
+  sqlite3_close(db);
+}
+
+}  // namespace
+}  // namespace surveyor::collector::store
