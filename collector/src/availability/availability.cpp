@@ -271,7 +271,10 @@ core::Result<Report> evaluate(const store::Stores& st, std::int64_t now_ms, std:
       batch.push_back({"service:" + svc.name, *until, now_ms, *a});
     }
   }
-  // Every subject's step in one write, then the pulse.
+  // Every subject's step written, then the pulse. A step cut short between
+  // the two is evaluated again from the same instant, and each subject's
+  // timeline takes it up where it ends (SqliteTimelineStore writes a step
+  // in parts).
   if (auto r = st.timelines->record_states(batch); !r) return std::move(r).error();
   if (auto s = st.timelines->set_evaluated_until(now_ms); !s) return std::move(s).error();
   return rep;

@@ -9,7 +9,7 @@ class SqliteAgentStore final : public Bound<AgentStore> {
   using Bound::Bound;
 
   core::Status create_agent(const AgentRecord& a) override {
-    return b_->pool.with_writer([&](Connection& c) -> core::Status {
+    return b_->write([&](Connection& c) -> core::Status {
       SURVEYOR_TRY_STMT(s, c,
                         "INSERT INTO agents(id, key_hash, host_id, hostname, ci_id, agent_version, "
                         "enrolled_at_ms, last_seen_ms, last_sequence, heartbeat_interval_s, "
@@ -25,7 +25,7 @@ class SqliteAgentStore final : public Bound<AgentStore> {
   }
 
   core::Result<bool> revoke_agent(std::string_view id) override {
-    return b_->pool.with_writer([&](Connection& c) -> core::Result<bool> {
+    return b_->write([&](Connection& c) -> core::Result<bool> {
       SURVEYOR_TRY_STMT(s, c, "UPDATE agents SET key_hash = '' WHERE id = ?1 AND key_hash != ''");
       s.bind(1, id);
       if (int rc = s.step(); rc != SQLITE_DONE) return c.error(rc, "revoke agent");
@@ -34,7 +34,7 @@ class SqliteAgentStore final : public Bound<AgentStore> {
   }
 
   core::Result<bool> rotate_key(std::string_view id, std::string_view old_hash, std::string_view new_hash) override {
-    return b_->pool.with_writer([&](Connection& c) -> core::Result<bool> {
+    return b_->write([&](Connection& c) -> core::Result<bool> {
       SURVEYOR_TRY_STMT(s, c, "UPDATE agents SET key_hash = ?3 WHERE id = ?1 AND key_hash = ?2 AND key_hash != ''");
       s.bind(1, id).bind(2, old_hash).bind(3, new_hash);
       if (int rc = s.step(); rc != SQLITE_DONE) return c.error(rc, "rotate agent key");
@@ -45,7 +45,7 @@ class SqliteAgentStore final : public Bound<AgentStore> {
   // The agent's last sighting of the CI it leaves goes into that CI's row
   // first: its row keeps only sightings of the CI it reports for.
   core::Result<bool> reassign_agent(std::string_view id, std::string_view ci_id) override {
-    return b_->pool.with_writer([&](Connection& c) -> core::Result<bool> {
+    return b_->write([&](Connection& c) -> core::Result<bool> {
       auto tx = WriteTransaction::begin(c);
       if (!tx) return std::move(tx).error();
       {

@@ -29,6 +29,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
@@ -82,6 +83,37 @@ struct Backend {
     chunk_end.clear();
     head_newest.clear();
     head_loaded.clear();
+  }
+
+  // Runs `f` on the writer, as Pool::with_writer, for every write but the
+  // report groups (reports.cpp, which do the same for a group). With
+  // synchronous = FULL what `f` commits is written with NORMAL (the WAL
+  // written, not synced) and the writer released before the fdatasync that
+  // makes it durable (WalKeeper::sync_through): report groups go on while
+  // the disk answers, rather than wait behind an incident's or a
+  // timeline's sync. `f`'s result is returned only after that sync, or the
+  // sync's error; what a crash can lose is what FULL can.
+  template <class F>
+  auto write(F&& f) {
+    using R = std::invoke_result_t<F&, Connection&>;
+    std::uint64_t to_sync = 0;  // the commit to sync (0: none)
+    R r = pool.with_writer([&](Connection& c) -> R {
+      if (!synchronous_full || !wal) return f(c);
+      if (auto normal = c.exec("PRAGMA synchronous = NORMAL"); !normal) return R(std::move(normal).error());
+      struct Full {  // back to FULL whatever `f` does, a throw included
+        Connection& c;
+        ~Full() { (void)c.exec("PRAGMA synchronous = FULL"); }
+      } full{c};
+      const sqlite3_int64 before = sqlite3_total_changes64(c.handle());
+      R out = f(c);
+      // Rows changed: a commit to sync (or a rollback, which costs a sync
+      // of nothing new).
+      if (sqlite3_total_changes64(c.handle()) != before) to_sync = wal->committed();
+      return out;
+    });
+    if (to_sync != 0)
+      if (auto synced = wal->sync_through(to_sync); !synced) return R(std::move(synced).error());
+    return r;
   }
 };
 

@@ -42,7 +42,7 @@ class SqliteChangeStore final : public Bound<ChangeStore> {
   using Bound::Bound;
 
   core::Result<ChangeRecord> create_change(const ChangeRecord& in) override {
-    return b_->pool.with_writer([&](Connection& c) {
+    return b_->write([&](Connection& c) {
       return in_transaction<ChangeRecord>(c, [&]() -> core::Result<ChangeRecord> {
         const ChangeRecord ch = new_change(in);
         SURVEYOR_TRY_STMT(ins, c,

@@ -57,7 +57,7 @@ class SqliteCmdbStore final : public Bound<CmdbStore> {
   using Bound::Bound;
 
   core::Result<Ci> upsert_ci(const CiUpdate& u) override {
-    return b_->pool.with_writer([&](Connection& c) {
+    return b_->write([&](Connection& c) {
       return in_transaction<Ci>(c, [&] { return upsert_in(c, u); });
     });
   }

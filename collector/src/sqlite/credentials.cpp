@@ -9,7 +9,7 @@ class SqliteCredentialStore final : public Bound<CredentialStore> {
   using Bound::Bound;
 
   core::Result<bool> add_token(const OperatorToken& t) override {
-    return b_->pool.with_writer([&](Connection& c) -> core::Result<bool> {
+    return b_->write([&](Connection& c) -> core::Result<bool> {
       SURVEYOR_TRY_STMT(s, c,
                         "INSERT INTO tokens(name, role, hash, created_ms, expires_ms, revoked_ms) "
                         "VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(name) DO NOTHING");
@@ -53,7 +53,7 @@ class SqliteCredentialStore final : public Bound<CredentialStore> {
   }
 
   core::Status add_grant(const EnrollmentGrant& g) override {
-    return b_->pool.with_writer([&](Connection& c) -> core::Status {
+    return b_->write([&](Connection& c) -> core::Status {
       SURVEYOR_TRY_STMT(s, c,
                         "INSERT INTO enrollment_grants(id, hash, uses, used, created_ms, expires_ms, revoked_ms) "
                         "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
@@ -80,7 +80,7 @@ class SqliteCredentialStore final : public Bound<CredentialStore> {
   }
 
   core::Result<GrantUse> use_grant(std::string_view hash, std::int64_t now_ms) override {
-    return b_->pool.with_writer([&](Connection& c) -> core::Result<GrantUse> {
+    return b_->write([&](Connection& c) -> core::Result<GrantUse> {
       return in_transaction<GrantUse>(c, [&]() -> core::Result<GrantUse> {
         SURVEYOR_TRY_STMT(s, c, "SELECT " + std::string(kGrantColumns) + " FROM enrollment_grants WHERE hash = ?1");
         s.bind(1, hash);
@@ -120,7 +120,7 @@ class SqliteCredentialStore final : public Bound<CredentialStore> {
   }
 
   core::Result<bool> revoke(const char* sql, std::string_view key, std::int64_t now_ms) {
-    return b_->pool.with_writer([&](Connection& c) -> core::Result<bool> {
+    return b_->write([&](Connection& c) -> core::Result<bool> {
       SURVEYOR_TRY_STMT(s, c, sql);
       s.bind(1, key).bind(2, now_ms);
       if (int rc = s.step(); rc != SQLITE_DONE) return c.error(rc, "revoke");

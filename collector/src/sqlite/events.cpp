@@ -46,7 +46,7 @@ class SqliteEventStore final : public Bound<EventStore> {
   using Bound::Bound;
 
   core::Result<std::pair<CapacityEvent, bool>> raise_event(const CapacityEvent& in, std::int64_t now_ms) override {
-    return b_->pool.with_writer([&](Connection& c) {
+    return b_->write([&](Connection& c) {
       return in_transaction<std::pair<CapacityEvent, bool>>(c, [&]() -> core::Result<std::pair<CapacityEvent, bool>> {
         const std::string key = event_key(in.rule, SeriesKey{in.ci_id, in.metric, in.attributes});
         auto held = open_event(c, key);
@@ -88,7 +88,7 @@ class SqliteEventStore final : public Bound<EventStore> {
 
   core::Result<std::optional<CapacityEvent>> resolve_event(std::string_view rule, const SeriesKey& series,
                                                            std::int64_t now_ms) override {
-    return b_->pool.with_writer([&](Connection& c) {
+    return b_->write([&](Connection& c) {
       return in_transaction<std::optional<CapacityEvent>>(c, [&]() -> core::Result<std::optional<CapacityEvent>> {
         auto held = open_event(c, event_key(rule, series));
         if (!held || !*held) return held;
@@ -122,7 +122,7 @@ class SqliteEventStore final : public Bound<EventStore> {
   }
 
   core::Result<std::size_t> prune_events(std::int64_t resolved_before_ms) override {
-    return b_->pool.with_writer([&](Connection& c) {
+    return b_->write([&](Connection& c) {
       return in_transaction<std::size_t>(c, [&]() -> core::Result<std::size_t> {
         SURVEYOR_TRY_STMT(s, c, "DELETE FROM events WHERE state = 'resolved' AND resolved_ms < ?1");
         s.bind(1, resolved_before_ms);
@@ -133,7 +133,7 @@ class SqliteEventStore final : public Bound<EventStore> {
   }
 
   core::Status save_hot_spots(std::string_view json, std::int64_t now_ms) override {
-    return b_->pool.with_writer([&](Connection& c) -> core::Status {
+    return b_->write([&](Connection& c) -> core::Status {
       SURVEYOR_TRY_STMT(s, c,
                         "INSERT INTO hot_spots(id, json, updated_ms) VALUES(1, ?1, ?2) "
                         "ON CONFLICT(id) DO UPDATE SET json = excluded.json, updated_ms = excluded.updated_ms");

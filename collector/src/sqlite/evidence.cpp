@@ -9,7 +9,7 @@ class SqliteEvidenceStore final : public Bound<EvidenceStore> {
   using Bound::Bound;
 
   core::Result<bool> add_evidence(const FrozenEvidence& e) override {
-    return b_->pool.with_writer([&](Connection& c) {
+    return b_->write([&](Connection& c) {
       return in_transaction<bool>(c, [&]() -> core::Result<bool> {
         SURVEYOR_TRY_STMT(s, c,
                           "INSERT INTO evidence(clause, period, created_ms, document) VALUES(?1, ?2, ?3, ?4) "

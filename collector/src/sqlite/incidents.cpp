@@ -49,7 +49,7 @@ class SqliteIncidentStore final : public Bound<IncidentStore> {
   }
 
   core::Status record_delivery(const Delivery& d) override {
-    auto r = b_->pool.with_writer([&](Connection& c) {
+    auto r = b_->write([&](Connection& c) {
       return in_transaction<bool>(c, [&]() -> core::Result<bool> {
         SURVEYOR_TRY_STMT(s, c,
                           "INSERT INTO deliveries(time_ms, webhook, message_id, incidents, attempt, status, error, "
@@ -112,7 +112,7 @@ class SqliteIncidentStore final : public Bound<IncidentStore> {
 
   core::Result<std::optional<Incident>> update(const char* where, std::string_view arg, bool must_exist,
                                                const Change& change) {
-    return b_->pool.with_writer([&](Connection& c) {
+    return b_->write([&](Connection& c) {
       return in_transaction<std::optional<Incident>>(c, [&]() -> core::Result<std::optional<Incident>> {
         std::optional<Incident> old;
         {

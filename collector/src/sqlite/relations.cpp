@@ -76,13 +76,13 @@ class SqliteRelationStore final : public Bound<RelationStore> {
   using Bound::Bound;
 
   core::Result<bool> add_relationship(const Relationship& r, std::string_view actor) override {
-    return b_->pool.with_writer(
+    return b_->write(
         [&](Connection& c) { return in_transaction<bool>(c, [&] { return add_relationship_in(c, r, actor); }); });
   }
 
   core::Result<bool> remove_relationship(const Relationship& r, std::string_view origin, std::string_view actor,
                                          std::int64_t now_ms) override {
-    return b_->pool.with_writer([&](Connection& c) {
+    return b_->write([&](Connection& c) {
       return in_transaction<bool>(c, [&] { return remove_relationship_in(c, r, origin, actor, now_ms); });
     });
   }

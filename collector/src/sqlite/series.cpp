@@ -596,7 +596,7 @@ class SqliteSeriesStore final : public Bound<SeriesStore> {
     while (rep.series_visited < m.max_series) {
       // One short write transaction per step (whole CIs, about per_step
       // series): ingest waits for one step at most.
-      auto done = b_->pool.with_writer([&](Connection& c) {
+      auto done = b_->write([&](Connection& c) {
         return in_transaction<bool>(c, [&]() -> core::Result<bool> {
           std::size_t in_step = 0;
           while (in_step < per_step) {

@@ -9,7 +9,7 @@ class SqliteServiceStore final : public Bound<ServiceStore> {
   using Bound::Bound;
 
   core::Status put_service(const StoredService& sv) override {
-    auto r = b_->pool.with_writer([&](Connection& c) {
+    auto r = b_->write([&](Connection& c) {
       return in_transaction<bool>(c, [&]() -> core::Result<bool> {
         SURVEYOR_TRY_STMT(s, c,
                           "INSERT INTO services(name, definition, origin, updated_ms) VALUES(?1, ?2, ?3, ?4) "
@@ -25,7 +25,7 @@ class SqliteServiceStore final : public Bound<ServiceStore> {
   }
 
   core::Result<bool> delete_service(std::string_view name) override {
-    return b_->pool.with_writer([&](Connection& c) {
+    return b_->write([&](Connection& c) {
       return in_transaction<bool>(c, [&]() -> core::Result<bool> {
         SURVEYOR_TRY_STMT(s, c, "DELETE FROM services WHERE name = ?1");
         s.bind(1, name);

@@ -149,6 +149,52 @@ TEST(SqliteWal, GroupsAreSyncedAfterTheirCommitAndTheLogStartsAgainUnderLoad) {
   EXPECT_LT(wal_bytes, through_log / 4) << "WAL " << wal_bytes << " bytes after " << st.commits << " commits";
 }
 
+// Every other write (a CI, an agent, a step's timelines) commits without
+// the fsync too and returns once the WAL is synced past it; a write that
+// changes nothing waits for no sync, and with synchronous = NORMAL none
+// does. A step of timelines goes in parts of 512 subjects, each its own
+// commit, every subject written once.
+TEST(SqliteWal, OtherWritesAreSyncedAfterTheirCommitAndTimelinesGoInParts) {
+  for (const bool full : {true, false}) {
+    SCOPED_TRACE(full ? "synchronous = FULL" : "synchronous = NORMAL");
+    test::TempDir dir;
+    sqlite::SqliteOptions o;
+    o.path = dir.file("w.db");
+    o.synchronous_full = full;
+    auto stores = stores_with_agent(o);
+    ASSERT_TRUE(stores);
+    const auto syncs = [&] { return stores->reports->commit_stats().wal_syncs; };
+    const std::uint64_t after_agent = syncs();
+    EXPECT_EQ(after_agent, full ? 1u : 0u) << "the agent's row";
+
+    store::CiUpdate u;
+    u.id = "ci-2";
+    u.type = "host";
+    u.name = "db01";
+    u.source = "user";
+    u.seen_at_ms = 1'000;
+    ASSERT_TRUE(stores->cmdb->upsert_ci(u));
+    EXPECT_EQ(syncs(), after_agent + (full ? 1 : 0));
+    auto unknown = stores->agents->revoke_agent("agt-nobody");
+    ASSERT_TRUE(unknown);
+    EXPECT_FALSE(*unknown);
+    EXPECT_EQ(syncs(), after_agent + (full ? 1 : 0)) << "nothing changed, nothing to sync";
+
+    std::vector<store::StateInterval> step;
+    for (int i = 0; i < 1'200; ++i) step.push_back({"host-" + std::to_string(i), 0, 10'000, store::Availability::up});
+    const std::uint64_t before_step = syncs();
+    ASSERT_TRUE(stores->timelines->record_states(step));
+    EXPECT_EQ(syncs(), before_step + (full ? 3 : 0)) << "1,200 subjects in parts of 512";
+    ASSERT_TRUE(stores->timelines->record_states(step));
+    EXPECT_EQ(syncs(), before_step + (full ? 3 : 0)) << "written already: no change";
+    for (const char* subject : {"host-0", "host-511", "host-512", "host-1199"}) {
+      auto t = stores->timelines->read_timeline(subject, 0, 20'000);
+      ASSERT_TRUE(t);
+      EXPECT_EQ(*t, (std::vector<store::StateInterval>{{subject, 0, 10'000, store::Availability::up}})) << subject;
+    }
+  }
+}
+
 // SQLite keeps the WAL beside the real file when the database's path is a
 // symbolic link: that file is the one synced before reports are answered.
 TEST(SqliteWal, ADatabaseReachedThroughASymlinkHasItsRealWalSynced) {
@@ -164,9 +210,10 @@ TEST(SqliteWal, ADatabaseReachedThroughASymlinkHasItsRealWalSynced) {
   b.sequence = 1;
   b.received_at_ms = 1'000;
   b.series.push_back({{{"ci-1", "m", {}}, "1"}, {{1'000, 1.0}}});
+  const std::uint64_t before = stores->reports->commit_stats().wal_syncs;  // the agent's row
   auto applied = stores->reports->apply_report(b);
   ASSERT_TRUE(applied) << applied.error().describe();
-  EXPECT_EQ(stores->reports->commit_stats().wal_syncs, 1u);
+  EXPECT_EQ(stores->reports->commit_stats().wal_syncs, before + 1);
   EXPECT_TRUE(std::filesystem::exists(dir.file("real") + "/w.db-wal"));
 }
 
