@@ -9,7 +9,7 @@ class SqliteSlaReportStore final : public Bound<SlaReportStore> {
   using Bound::Bound;
 
   core::Result<bool> add_sla_report(const SlaReportVersion& v) override {
-    return b_->pool.with_writer([&](Connection& c) {
+    return b_->write([&](Connection& c) {
       return in_transaction<bool>(c, [&]() -> core::Result<bool> {
         SURVEYOR_TRY_STMT(n, c, "SELECT COUNT(*) FROM sla_reports WHERE service = ?1 AND period = ?2");
         n.bind(1, v.service).bind(2, v.period);
