@@ -167,13 +167,7 @@ TEST(SqliteWal, OtherWritesAreSyncedAfterTheirCommitAndTimelinesGoInParts) {
     const std::uint64_t after_agent = syncs();
     EXPECT_EQ(after_agent, full ? 1u : 0u) << "the agent's row";
 
-    store::CiUpdate u;
-    u.id = "ci-2";
-    u.type = "host";
-    u.name = "db01";
-    u.source = "user";
-    u.seen_at_ms = 1'000;
-    ASSERT_TRUE(stores->cmdb->upsert_ci(u));
+    ASSERT_TRUE(stores->cmdb->upsert_ci({.id = "ci-2", .type = "host", .name = "db01", .source = "user", .seen_at_ms = 1'000}));
     EXPECT_EQ(syncs(), after_agent + (full ? 1 : 0));
     auto unknown = stores->agents->revoke_agent("agt-nobody");
     ASSERT_TRUE(unknown);

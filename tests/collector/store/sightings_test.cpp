@@ -67,13 +67,8 @@ TYPED_TEST(SightingConformance, AnAgentsSightingsStayWithTheCiItReportedFor) {
 
   // A state set by someone keeps the time last seen; the agent's next
   // report brings the CI back.
-  CiUpdate retired;
-  retired.id = "ci-other";
-  retired.type = "host";
-  retired.source = "user";
-  retired.seen_at_ms = 55'000;
-  retired.state = CiState::retired;
-  ASSERT_TRUE(this->stores.cmdb->upsert_ci(retired));
+  ASSERT_TRUE(this->stores.cmdb->upsert_ci(
+      {.id = "ci-other", .type = "host", .source = "user", .seen_at_ms = 55'000, .state = CiState::retired}));
   EXPECT_EQ(seen("ci-other"), 50'000);
   report(6, "ci-other", 60'000);
   EXPECT_EQ(seen("ci-other"), 60'000);
