@@ -85,36 +85,51 @@ struct Backend {
     head_loaded.clear();
   }
 
-  // Runs `f` on the writer, as Pool::with_writer, for every write but the
-  // report groups (reports.cpp, which do the same for a group). With
-  // synchronous = FULL what `f` commits is written with NORMAL (the WAL
-  // written, not synced) and the writer released before the fdatasync that
-  // makes it durable (WalKeeper::sync_through): report groups go on while
-  // the disk answers, rather than wait behind an incident's or a
-  // timeline's sync. `f`'s result is returned only after that sync, or the
-  // sync's error; what a crash can lose is what FULL can.
+  // Every write to the store goes through these. With synchronous = FULL
+  // what `f` commits on the writer is written with NORMAL (the WAL written,
+  // not synced), and the fdatasync that makes it durable
+  // (WalKeeper::sync_through) is left until the writer is released: the
+  // next write goes on while the disk answers, rather than wait behind an
+  // incident's or a timeline's sync. What a crash can lose is what FULL
+  // can, as long as nobody hears of a write before its sync has returned.
+  //
+  // write_unsynced: `f`'s result and the commit to sync (0: none), for a
+  // caller that answers after syncing it (the report groups, reports.cpp).
   template <class F>
-  auto write(F&& f) {
+  auto write_unsynced(F&& f) {
     using R = std::invoke_result_t<F&, Connection&>;
-    std::uint64_t to_sync = 0;  // the commit to sync (0: none)
+    std::uint64_t to_sync = 0;
     R r = pool.with_writer([&](Connection& c) -> R {
       if (!synchronous_full || !wal) return f(c);
-      if (auto normal = c.exec("PRAGMA synchronous = NORMAL"); !normal) return R(std::move(normal).error());
-      struct Full {  // back to FULL whatever `f` does, a throw included
-        Connection& c;
-        ~Full() { (void)c.exec("PRAGMA synchronous = FULL"); }
-      } full{c};
+      if (auto normal = run_cached(c, "PRAGMA synchronous = NORMAL"); !normal) return R(std::move(normal).error());
+      struct Full {  // back to FULL if `f` throws
+        Connection* c;
+        ~Full() {
+          if (c != nullptr) (void)run_cached(*c, "PRAGMA synchronous = FULL");
+        }
+      } full{&c};
       const sqlite3_int64 before = sqlite3_total_changes64(c.handle());
       R out = f(c);
       // Rows changed: a commit to sync (or a rollback, which costs a sync
       // of nothing new).
       if (sqlite3_total_changes64(c.handle()) != before) to_sync = wal->committed();
+      full.c = nullptr;
+      // The writer's transactions outside these keep their own fsync.
+      if (auto back = run_cached(c, "PRAGMA synchronous = FULL"); !back && out) return R(std::move(back).error());
       return out;
     });
-    if (to_sync != 0)
-      if (auto synced = wal->sync_through(to_sync); !synced) return R(std::move(synced).error());
-    return r;
+    return std::pair<R, std::uint64_t>(std::move(r), to_sync);
   }
+  // write: `f`'s result once the sync has returned, or the sync's error.
+  template <class F>
+  auto write(F&& f) {
+    auto [r, to_sync] = write_unsynced(std::forward<F>(f));
+    if (to_sync != 0)
+      if (auto synced = wal->sync_through(to_sync); !synced) return decltype(r)(std::move(synced).error());
+    return std::move(r);
+  }
+  // A statement that returns nothing, prepared once on the connection.
+  static core::Status run_cached(Connection& c, const char* sql);
 };
 
 using namespace store;  // every domain file here implements store interfaces
@@ -128,6 +143,12 @@ using Bound = store::Bound<Interface, Backend>;
   auto var##_r = (conn).prepare(sql);     \
   if (!var##_r) return std::move(var##_r).error(); \
   Stmt& var = **var##_r
+
+inline core::Status Backend::run_cached(Connection& c, const char* sql) {
+  SURVEYOR_TRY_STMT(s, c, sql);
+  if (int rc = s.step(); rc != SQLITE_DONE && rc != SQLITE_ROW) return c.error(rc, sql);
+  return {};
+}
 
 // The head keeps a value's bits, as the chunks do: -0.0 and NaN payloads
 // survive (a REAL column turns -0.0 into 0 and NaN into NULL).

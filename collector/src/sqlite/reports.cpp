@@ -116,13 +116,6 @@ class SqliteReportStore final : public Bound<ReportStore> {
     std::condition_variable cv;
   };
 
-  // A statement that returns nothing, prepared once on the connection.
-  static core::Status step_cached(Connection& c, const char* sql) {
-    SURVEYOR_TRY_STMT(p, c, sql);
-    if (int rc = p.step(); rc != SQLITE_DONE && rc != SQLITE_ROW) return c.error(rc, sql);
-    return {};
-  }
-
   // BEGIN, each report in a savepoint of its own (its result in `out`, a
   // failure rolled back to it and noted in `rolled_back`), COMMIT.
   core::Status apply_in_transaction(Connection& c, const std::vector<Waiter*>& group,
@@ -130,14 +123,14 @@ class SqliteReportStore final : public Bound<ReportStore> {
     auto tx = WriteTransaction::begin(c);
     if (!tx) return std::move(tx).error();
     for (std::size_t i = 0; i < group.size(); ++i) {
-      if (auto sp = step_cached(c, "SAVEPOINT report"); !sp) return sp;
+      if (auto sp = Backend::run_cached(c, "SAVEPOINT report"); !sp) return sp;
       core::Result<ApplyResult> r = apply(c, *group[i]->batch, group[i]->prepared);
       if (!r) {
         rolled_back = true;
         if (auto back = c.exec("ROLLBACK TO report"); !back) return back;
         b_->clear_caches();  // the next report of the group must not see its rows in them
       }
-      if (auto rel = step_cached(c, "RELEASE report"); !rel) return rel;
+      if (auto rel = Backend::run_cached(c, "RELEASE report"); !rel) return rel;
       out[i] = std::move(r);
     }
     return tx->commit();
@@ -149,28 +142,20 @@ class SqliteReportStore final : public Bound<ReportStore> {
   std::vector<core::Result<ApplyResult>> apply_group(const std::vector<Waiter*>& group, std::uint64_t& to_sync) {
     std::vector<std::optional<core::Result<ApplyResult>>> out(group.size());
     bool rolled_back = false;
-    const core::Status st = b_->pool.with_writer([&](Connection& c) -> core::Status {
-      const bool deferred = b_->synchronous_full;
-      if (deferred)
-        if (auto normal = step_cached(c, "PRAGMA synchronous = NORMAL"); !normal) return normal;
+    auto [st, commit] = b_->write_unsynced([&](Connection& c) -> core::Status {
       core::Status applied;
       try {
         applied = apply_in_transaction(c, group, out, rolled_back);
-      } catch (...) {  // rolled back (WriteTransaction): the writer's other transactions keep their fsync
-        if (deferred) (void)step_cached(c, "PRAGMA synchronous = FULL");
+      } catch (...) {  // rolled back (WriteTransaction)
         b_->clear_caches();
         throw;
-      }
-      if (deferred) {
-        if (applied) to_sync = b_->wal->committed();
-        // The writer's other transactions keep their fsync.
-        if (auto full = step_cached(c, "PRAGMA synchronous = FULL"); !full && applied) applied = full;
       }
       // Rows of a rolled-back report (or group) are gone: forget what was
       // cached of them, still under the writer lock that guards the caches.
       if (!applied || rolled_back) b_->clear_caches();
       return applied;
     });
+    if (st) to_sync = commit;
     {
       std::lock_guard lock(mu_);  // the caller does not hold it while applying
       stats_.reports += group.size();
