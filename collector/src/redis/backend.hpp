@@ -129,6 +129,23 @@ struct Backend {
     if (spread()) return shards->with(ci_key("head", ci), std::forward<F>(f));
     return pool.with(std::forward<F>(f));
   }
+  // A key of the host whose CI is `ci`, beside its series: its agent's
+  // record, window and (before the window) set of sequences ("agent",
+  // "window", "seen", with the agent's id), the time the agent last saw
+  // its CI ("sighted") and its inventory's digests. On a spread store all
+  // in the slot of "{PREFIX:CI}", so that a report is one transaction on
+  // one master; otherwise, or for an agent without a CI, with everything
+  // else, as key() names them.
+  [[nodiscard]] std::string host_key(std::string_view kind, std::string_view ci, std::string_view id = {}) const {
+    if (!spread() || ci.empty()) return key(kind, id.empty() ? ci : id);
+    return ci_key(kind, ci, id);
+  }
+  // Runs f(Connection&) on a connection that serves host_key(..., ci, ...).
+  template <class F>
+  auto with_host(std::string_view ci, F&& f) -> decltype(f(std::declval<Connection&>())) {
+    if (spread() && !ci.empty()) return shards->with(ci_key("head", ci), std::forward<F>(f));
+    return pool.with(std::forward<F>(f));
+  }
 
  private:
   enum Layout : int { kUnknown, kOneSlot, kSpread };
@@ -174,6 +191,10 @@ std::map<std::string, std::string> hash_of(const redisReply* r);
 std::int64_t field_int(const std::map<std::string, std::string>& h, const std::string& k);
 std::string field(const std::map<std::string, std::string>& h, const std::string& k);
 core::Result<std::optional<store::Ci>> ci_from_hash(std::string_view id, const redisReply* r);
+// On a spread store, each CI's last_seen_ms made the later of its hash's
+// and the time its agent last saw it (host_key "sighted", written by
+// reports on the host's slot: host_reports.cpp), read grouped by master.
+core::Status add_sightings(Backend& b, std::vector<store::Ci*> cis);
 std::string index_member(const store::Ci& c);
 void write_ci(const Backend& b, const std::optional<store::Ci>& old, const store::Ci& c, std::vector<Argv>& out);
 std::string audit_member(const store::AuditRecord& r);

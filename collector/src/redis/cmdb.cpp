@@ -9,7 +9,7 @@ class RedisCmdbStore final : public Bound<CmdbStore> {
   using Bound::Bound;
 
   core::Result<Ci> upsert_ci(const CiUpdate& u) override {
-    return b_->pool.with([&](Connection& c) {
+    auto written = b_->pool.with([&](Connection& c) {
       return optimistic<Ci>(c, "CI " + u.id, [&]() -> core::Result<std::optional<Ci>> {
         auto pre = c.pipeline({{"WATCH", b_->key("ci", u.id)}, {"HGETALL", b_->key("ci", u.id)}});
         if (!pre) return std::move(pre).error();
@@ -29,14 +29,20 @@ class RedisCmdbStore final : public Bound<CmdbStore> {
         return std::optional<Ci>{};  // nil: a watched key changed under us; read again
       });
     });
+    if (!written) return written;
+    if (auto st = add_sightings(*b_, {&*written}); !st) return std::move(st).error();
+    return written;
   }
 
   core::Result<std::optional<Ci>> find_ci(std::string_view id) override {
-    return b_->pool.with([&](Connection& c) -> core::Result<std::optional<Ci>> {
+    auto found = b_->pool.with([&](Connection& c) -> core::Result<std::optional<Ci>> {
       auto r = c.command({"HGETALL", b_->key("ci", id)});
       if (!r) return std::move(r).error();
       return ci_from_hash(id, r->get());
     });
+    if (!found || !*found) return found;
+    if (auto st = add_sightings(*b_, {&**found}); !st) return std::move(st).error();
+    return found;
   }
 
   // The index the filter reads and its lexical range ("name<sep>id"
@@ -117,7 +123,7 @@ class RedisCmdbStore final : public Bound<CmdbStore> {
   }
 
   core::Result<std::vector<Ci>> list_cis(const CiFilter& f) override {
-    return b_->pool.with([&](Connection& c) -> core::Result<std::vector<Ci>> {
+    auto listed = b_->pool.with([&](Connection& c) -> core::Result<std::vector<Ci>> {
       auto found = matching_ids(c, f, false);
       if (!found) return std::move(found).error();
       const std::vector<std::string>& ids = *found;
@@ -134,6 +140,11 @@ class RedisCmdbStore final : public Bound<CmdbStore> {
       }
       return out;
     });
+    if (!listed) return listed;
+    std::vector<Ci*> cis;
+    for (Ci& c : *listed) cis.push_back(&c);
+    if (auto st = add_sightings(*b_, std::move(cis)); !st) return std::move(st).error();
+    return listed;
   }
 };
 

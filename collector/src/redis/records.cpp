@@ -53,6 +53,33 @@ core::Result<std::optional<Ci>> ci_from_hash(std::string_view id, const redisRep
   return std::optional<Ci>{std::move(c)};
 }
 
+core::Status add_sightings(Backend& b, std::vector<Ci*> cis) {
+  if (cis.empty()) return {};
+  if (auto st = b.resolve_layout(); !st) return st;
+  if (!b.spread()) return {};
+  std::map<Pool*, std::vector<Ci*>> by_master;
+  for (Ci* c : cis) {
+    auto master = b.shards->master_of(b.host_key("sighted", c->id));
+    if (!master) return std::move(master).error();
+    by_master[*master].push_back(c);
+  }
+  for (const auto& [master, of] : by_master) {
+    auto st = b.shards->on(*master, [&](Connection& c) -> core::Status {
+      std::vector<Argv> reads;
+      for (const Ci* ci : of) reads.push_back({"GET", b.host_key("sighted", ci->id)});
+      auto got = c.pipeline(reads);
+      if (!got) return std::move(got).error();
+      for (std::size_t i = 0; i < of.size(); ++i) {
+        if (is_error((*got)[i].get())) return reply_error((*got)[i].get(), "read the sighting of CI " + of[i]->id);
+        if (auto t = reply_int((*got)[i].get())) of[i]->last_seen_ms = std::max(of[i]->last_seen_ms, *t);
+      }
+      return {};
+    });
+    if (!st) return st;
+  }
+  return {};
+}
+
 std::string index_member(const Ci& c) { return c.name + kSep + c.id; }
 
 // The commands that store `c`, given what was stored before (`old`).

@@ -7,9 +7,11 @@
 // no agent and no CI, so none reads what another writes; one that fails
 // (an unknown agent, a limit) fails alone. A report that carries
 // inventory or components, or an acknowledgement that waits for replicas,
-// is applied on its own. On a store spread over a cluster each report's
-// series are written first, apart (write_series). The series part is
-// report_series.cpp's.
+// is applied on its own. On a store spread over a cluster a report is
+// applied on its own on its host's slot (host_reports.cpp); only the
+// agents whose keys are still in the store's slot (without a CI) are
+// applied here, their series written first, apart (write_series). The
+// series part is report_series.cpp's.
 #include <atomic>
 #include <charconv>
 #include <condition_variable>
@@ -18,7 +20,7 @@
 #include <set>
 #include <span>
 
-#include "report_series.hpp"
+#include "report_steps.hpp"
 
 namespace surveyor::collector::redis {
 
@@ -29,6 +31,11 @@ class RedisReportStore final : public Bound<ReportStore> {
   core::Result<ApplyResult> apply_report(const ReportBatch& batch) override {
     reports_.fetch_add(1, std::memory_order_relaxed);
     if (auto st = b_->resolve_layout(); !st) return std::move(st).error();
+    if (b_->spread()) {
+      auto host = host_of(batch);
+      if (!host) return std::move(host).error();
+      if (!host->empty()) return apply_on_host(*b_, batch, *host, round_trips_, commits_);
+    }
     if (!groupable(batch)) {
       auto r = apply_group({&batch});
       return std::move(r.front());
@@ -105,6 +112,19 @@ class RedisReportStore final : public Bound<ReportStore> {
   std::deque<Waiter*> queue_;  // reports waiting, in arrival order
   std::size_t leaders_ = 0;    // groups being gathered or applied
 
+  // The CI of the report's agent, whose slot holds its keys on a spread
+  // store: the one the report was authenticated for, or else the one the
+  // agents' index names ("": the agent's keys are in the store's slot).
+  core::Result<std::string> host_of(const ReportBatch& batch) {
+    if (!batch.agent_key_hash.empty() && !batch.inventory_ci_id.empty()) return batch.inventory_ci_id;
+    return b_->pool.with([&](Connection& c) -> core::Result<std::string> {
+      auto r = c.command({"HGET", b_->key("agent-ci"), batch.agent_id});
+      if (!r) return std::move(r).error();
+      if (is_error(r->get())) return reply_error(r->get(), "find agent");
+      return reply_text(r->get());
+    });
+  }
+
   // Whether a report may share a round trip with others: those that carry
   // inventory or components read and write much more, and the duplicate of
   // a report waiting for replicas needs its own fence.
@@ -138,67 +158,6 @@ class RedisReportStore final : public Bound<ReportStore> {
     return std::move(*r);
   }
 
-  // On a store spread over a cluster (backend.hpp, ci_key) a report's
-  // agent, window and CIs are in the store's slot, the series of each CI
-  // in the CI's own, so not in one transaction. The series go first, each
-  // CI's in a transaction on its slot's master (write_series); then, if
-  // nothing changed the agent, window and CIs since they were read, the
-  // report's own writes, its sequence among them, in the group's on the
-  // store's master. Should the collector stop in between, the report is
-  // not acknowledged and comes again: its samples are then held already
-  // and written no more, and its sequence is marked then.
-  core::Status write_series(Connection& store, const ReportBatch& batch) {
-    std::set<std::string> cis;
-    for (const auto& entry : batch.series) cis.insert(entry.first.key.ci_id);
-    // A report refused for a CI's series limit writes nothing: with several
-    // CIs, every limit is checked before the first is written.
-    for (int pass = (cis.size() > 1 && batch.max_series > 0) ? 0 : 1; pass < 2; ++pass)
-      for (const std::string& ci : cis)
-        if (auto st = write_series_of(store, batch, ci, pass == 0); !st) return st;
-    return {};
-  }
-
-  // The report's series of CI `ci`, in a transaction on the master of the
-  // CI's slot (the series index first, on `store`: see plan_series); only
-  // checked, not written, when `dry`.
-  core::Status write_series_of(Connection& store, const ReportBatch& batch, const std::string& ci, bool dry) {
-    return b_->with_ci(ci, [&](Connection& c) -> core::Status {
-      const std::uint64_t before = c.round_trips();
-      auto r = optimistic<bool>(c, "series of " + ci, [&]() -> core::Result<std::optional<bool>> {
-        ReportSeries q;
-        q.batch = &batch;
-        std::vector<Argv> pre;
-        add_series_reads(*b_, q, pre, ci);
-        auto got = c.pipeline(pre);
-        if (!got) return std::move(got).error();
-        for (const Reply& rep : *got)
-          if (is_error(rep.get())) return reply_error(rep.get(), "read the series of " + ci);
-        std::vector<Argv> tx{{"MULTI"}}, indexes;
-        if (auto st = plan_series(c, *b_, q, *got, tx, indexes); !st) return std::move(st).error();
-        if (dry || tx.size() == 1) return std::optional<bool>(true);
-        if (!indexes.empty()) {
-          auto added = store.pipeline(indexes);
-          if (!added) return std::move(added).error();
-          for (const Reply& rep : *added)
-            if (is_error(rep.get())) return reply_error(rep.get(), "index the series of " + ci);
-        }
-        auto sent = send_exec(c, tx);
-        if (!sent) return std::move(sent).error();
-        const redisReply* exec = sent->exec();
-        if (is_error(exec)) return reply_error(exec, "write the series of " + ci);
-        if (exec->type != REDIS_REPLY_ARRAY) return std::optional<bool>{};  // raced with another writer
-        for (std::size_t i = 0; i < exec->elements; ++i)
-          if (is_error(exec->element[i])) return reply_error(exec->element[i], "write the series of " + ci);
-        if (sent->waited)
-          if (auto st = check_wait(sent->replies.back().get()); !st) return std::move(st).error();
-        return std::optional<bool>(true);
-      });
-      round_trips_.fetch_add(c.round_trips() - before, std::memory_order_relaxed);
-      if (!r) return std::move(r).error();
-      return {};
-    });
-  }
-
   // The results, or nullopt when EXEC was aborted by a concurrent change.
   core::Result<std::optional<std::vector<core::Result<ApplyResult>>>> attempt_group(
       Connection& c, const std::vector<const ReportBatch*>& batches) {
@@ -225,7 +184,7 @@ class RedisReportStore final : public Bound<ReportStore> {
         continue;
       }
       if (spread && !planned->writes.empty())  // not a duplicate
-        if (auto st = write_series(c, *batches[i]); !st) {
+        if (auto st = write_series(*b_, c, *batches[i], std::nullopt, round_trips_); !st) {
           results[i] = std::move(st).error();
           continue;
         }
@@ -235,7 +194,7 @@ class RedisReportStore final : public Bound<ReportStore> {
       results[i] = std::move(planned->result);
     }
     if (queued_count == 0) return std::optional{std::move(results)};  // duplicates and failures only
-    auto sent = send_exec(c, tx);
+    auto sent = send_exec(*b_, c, tx);
     if (!sent) return std::move(sent).error();
     const redisReply* exec = sent->exec();
     if (is_error(exec)) return reply_error(exec, "apply report");
@@ -251,24 +210,12 @@ class RedisReportStore final : public Bound<ReportStore> {
         }
     }
     if (sent->waited)
-      if (auto st = check_wait(sent->replies.back().get()); !st)
+      if (auto st = check_wait(*b_, sent->replies.back().get()); !st)
         for (auto& r : results)
           if (r) r = st.error();
     return std::optional{std::move(results)};
   }
 
-  // A report's keys, what it WATCHes and reads first, and its series.
-  struct Prepared {
-    const ReportBatch* batch = nullptr;
-    // window_key: the agent's window of sequences applied (store::
-    // mark_in_window); seen_key: the sorted set of them that stores written
-    // before the window kept, moved into the window at the agent's next report.
-    std::string window_key, seen_key, agent_key, inventory_key, digests_key;
-    bool digests_only = false;
-    std::vector<Argv> pre;  // WATCH, then the reads
-    std::size_t legacy_at = 0;
-    ReportSeries series;  // read after the rest
-  };
   // What a report writes (between MULTI and EXEC) and its outcome.
   struct Planned {
     std::vector<Argv> writes;
@@ -323,28 +270,13 @@ class RedisReportStore final : public Bound<ReportStore> {
       if (!held) return std::move(held).error();
       result.inventory = std::move(*held);
     }
-    const redisReply* agent = got[2].get();
-    if (agent->type != REDIS_REPLY_ARRAY || agent->elements != 4 || agent->element[0]->type == REDIS_REPLY_NIL)
-      return core::make_error(StoreErrc::invalid, "unknown agent " + batch.agent_id);
-    if (!batch.agent_key_hash.empty() &&
-        (reply_text(agent->element[2]) != batch.agent_key_hash ||
-         reply_text(agent->element[3]) != batch.inventory_ci_id))
-      return core::make_error(StoreErrc::changed, "agent " + batch.agent_id + " changed since its key was checked");
-    const std::int64_t last_seen = reply_int(agent->element[0]).value_or(0);
-    const std::int64_t last_seq = reply_int(agent->element[1]).value_or(0);
-    const auto highest = static_cast<std::uint64_t>(std::max<std::int64_t>(0, last_seq));
+    auto agent = check_agent(batch, got[2].get());
+    if (!agent) return std::move(agent).error();
+    const std::uint64_t highest = agent->highest;
     auto window = read_window(c, p, got, highest);
     if (!window) return std::move(window).error();
     if (window->seen) {
-      // The first copy may have been refused for want of replicas: this
-      // acknowledgement waits for them too. A write of this connection's
-      // own is the fence: WAIT counts replicas that have it, and with it
-      // every earlier write of the master.
-      if (b_->options.wait_replicas > 0) {
-        auto fenced = c.pipeline({{"UNWATCH"}, {"INCR", b_->key("replication-fence")}, wait_command()});
-        if (!fenced) return std::move(fenced).error();
-        if (auto st = check_wait(fenced->back().get()); !st) return std::move(st).error();
-      }
+      if (auto st = fence_duplicate(*b_, c, b_->key("replication-fence")); !st) return std::move(st).error();
       result.outcome = ApplyOutcome::duplicate;
       return Planned{{}, std::move(result)};
     }
@@ -359,7 +291,11 @@ class RedisReportStore final : public Bound<ReportStore> {
     std::vector<Argv> tx;
     std::vector<AuditRecord> audit;
     for (std::size_t i = 0; i < batch.cis.size(); ++i) {
-      if (sighted(batch.cis[i], got[4 + i].get(), tx)) continue;
+      if (const auto held = plain_sighting(batch.cis[i], got[4 + i].get())) {
+        if (batch.cis[i].seen_at_ms > *held)
+          tx.push_back({"HSET", b_->key("ci", batch.cis[i].id), "last_seen_ms", i64(batch.cis[i].seen_at_ms)});
+        continue;
+      }
       auto old = ci_from_hash(batch.cis[i].id, got[4 + i].get());
       if (!old) return std::move(old).error();
       Ci merged = merge_ci(*old, batch.cis[i]);
@@ -380,14 +316,7 @@ class RedisReportStore final : public Bound<ReportStore> {
     }
     if (with_series)
       if (auto st = plan_series(c, *b_, p.series, got, tx, tx); !st) return std::move(st).error();
-    Argv agent_update{"HSET", agent_key, "last_seen_ms", i64(std::max(last_seen, batch.received_at_ms)),
-                      "last_sequence", i64(std::max<std::int64_t>(last_seq, static_cast<std::int64_t>(batch.sequence))),
-                      "heartbeat_interval_s", std::to_string(batch.heartbeat_interval_s)};
-    if (batch.inventory_digest) {
-      agent_update.push_back("inventory_digest");
-      agent_update.push_back(*batch.inventory_digest);
-    }
-    tx.push_back(std::move(agent_update));
+    tx.push_back(agent_update(batch, agent_key, *agent));
     if (!inventory_key.empty()) {
       InventoryPlan plan =
           plan_inventory(batch.inventory_ci_id, std::move(result.inventory), batch.sections, batch.received_at_ms);
@@ -412,115 +341,6 @@ class RedisReportStore final : public Bound<ReportStore> {
     mark_window(p, *window, highest, tx);
     return Planned{std::move(tx), std::move(result)};
   }
-
-  // Whether the report's sequence was applied, from its agent's window (its
-  // bit, read with the report's reads) or, the agent's sequences not yet
-  // moved into it, from the window made of them here (`ring`).
-  struct Window {
-    bool seen = false;
-    std::optional<std::string> ring;
-  };
-  core::Result<Window> read_window(Connection& c, const Prepared& p, std::span<const Reply> got,
-                                   std::uint64_t highest) const {
-    const std::uint64_t sequence = p.batch->sequence;
-    const redisReply* legacy = got[p.legacy_at].get();
-    if (legacy->type != REDIS_REPLY_ARRAY)
-      return core::make_error(StoreErrc::corrupt, p.seen_key + " is not a sorted set of sequences");
-    Window w;
-    if (legacy->elements == 0) {
-      w.seen = reply_int(got[1].get()).value_or(0) == 1 && within_window(highest, sequence);
-      return w;
-    }
-    // A store from before the window: the sorted set's sequences join the
-    // window (read whole, in the report's WATCH), which replaces it.
-    auto held = c.command({"GET", p.window_key});
-    if (!held) return std::move(held).error();
-    std::string ring = reply_text(held->get());
-    ring.resize(kSeenWindow / 8, '\0');
-    for (std::size_t i = 0; i < legacy->elements; ++i) {
-      const std::string text = reply_text(legacy->element[i]);
-      std::uint64_t s = 0;
-      const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), s);
-      if (ec != std::errc() || end != text.data() + text.size())
-        return core::make_error(StoreErrc::corrupt, p.seen_key + " holds " + text + ", not a sequence");
-      if (s <= highest) mark_in_window(ring, highest, s);
-    }
-    w.seen = seen_in_window(ring, highest, sequence);
-    w.ring = std::move(ring);
-    return w;
-  }
-
-  // The writes that mark the report's sequence in its agent's window.
-  void mark_window(const Prepared& p, Window& w, std::uint64_t highest, std::vector<Argv>& tx) const {
-    const std::uint64_t sequence = p.batch->sequence;
-    if (w.ring) {
-      mark_in_window(*w.ring, highest, sequence);
-      tx.push_back({"SET", p.window_key, std::move(*w.ring)});
-      tx.push_back({"DEL", p.seen_key});
-      return;
-    }
-    if (below_window(highest, sequence)) return;
-    for (auto [from, to] : window_clears(highest, sequence)) {
-      if (from == 0 && to == kSeenWindow) {
-        tx.push_back({"DEL", p.window_key});
-        break;
-      }
-      for (; from < to && from % 8 != 0; ++from) tx.push_back({"SETBIT", p.window_key, std::to_string(from), "0"});
-      for (; to > from && to % 8 != 0; --to) tx.push_back({"SETBIT", p.window_key, std::to_string(to - 1), "0"});
-      if (from < to)
-        tx.push_back({"SETRANGE", p.window_key, std::to_string(from / 8), std::string((to - from) / 8, '\0')});
-    }
-    tx.push_back({"SETBIT", p.window_key, std::to_string(sequence % kSeenWindow), "1"});
-  }
-
-  // What send_exec() got back: EXEC's reply, and WAIT's last when the
-  // store waits for replicas.
-  struct Sent {
-    std::vector<Reply> replies;
-    bool waited = false;
-    [[nodiscard]] const redisReply* exec() const { return replies[replies.size() - (waited ? 2 : 1)].get(); }
-  };
-  // Sends `tx` (MULTI and the writes) with EXEC, then WAIT when reports
-  // wait for replicas, in one round trip.
-  core::Result<Sent> send_exec(Connection& c, std::vector<Argv>& tx) const {
-    tx.push_back({"EXEC"});
-    const bool wait = b_->options.wait_replicas > 0;
-    if (wait) tx.push_back(wait_command());
-    auto done = c.pipeline(tx);
-    if (!done) return std::move(done).error();
-    return Sent{std::move(*done), wait};
-  }
-
-  Argv wait_command() const {
-    return {"WAIT", std::to_string(b_->options.wait_replicas), std::to_string(b_->options.wait_timeout.count())};
-  }
-
-  // The report is on the master but not yet on enough replicas: it is not
-  // acknowledged, and the agent's resend is recognised as a duplicate.
-  core::Status check_wait(const redisReply* r) const {
-    if (is_error(r)) return reply_error(r, "wait for replicas");
-    const std::int64_t got = reply_int(r).value_or(0);
-    if (got >= b_->options.wait_replicas) return {};
-    return core::make_error(StoreErrc::unavailable,
-                            "the report reached " + std::to_string(got) + " of " +
-                                std::to_string(b_->options.wait_replicas) + " replicas within " +
-                                std::to_string(b_->options.wait_timeout.count()) + " ms (store_wait_replicas)");
-  }
-
-  // A sighting of a CI that holds the update's attributes already (most
-  // reports): the time it was last seen is written, if it moves, and the
-  // CI is not read whole. False: the caller merges the update in full.
-  bool sighted(const CiUpdate& u, const redisReply* held, std::vector<Argv>& tx) const {
-    if (u.source != "agent") return false;  // before reading the hash: nothing else can be one
-    const std::map<std::string, std::string> h = hash_of(held);
-    if (h.empty()) return false;  // a new CI
-    const std::optional<CiState> state = ci_state_from(field(h, "state"));
-    if (!state || !is_plain_sighting(u, *state, field(h, "attributes"), field(h, "protected"))) return false;
-    if (u.seen_at_ms > field_int(h, "last_seen_ms"))
-      tx.push_back({"HSET", b_->key("ci", u.id), "last_seen_ms", i64(u.seen_at_ms)});
-    return true;
-  }
-
 };
 
 std::shared_ptr<store::ReportStore> make_report_store(std::shared_ptr<Backend> b) { return std::make_shared<RedisReportStore>(std::move(b)); }

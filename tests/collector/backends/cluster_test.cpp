@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // The store on a real Redis Cluster (redis-cluster://): its own keys in the
-// hash slot of its prefix, each CI's series in a slot of their own, on
-// whichever master serves it; a report interrupted between the two applied
-// once; a store written before the series spread kept as it is; a clear
+// hash slot of its prefix, each host's (agent, window, sighting, series) in
+// a slot of their own, on whichever master serves it; a report interrupted
+// between the two applied once; a store written before the series spread kept as it is; a clear
 // error when no node can name a master; a slot followed to another master.
 #include <gtest/gtest.h>
 
@@ -69,10 +69,11 @@ TEST(RedisCluster, KeySlotsAreTheClustersOwn) {
 }
 
 // A report from hosts whose CIs hash to each master: the store's own keys
-// (agents, windows, CIs, the index of series) are in the slot of
-// "{PREFIX}" on its master; each CI's series (index, units, head) in the
+// (CIs, their indexes, the index of series and of agents) are in the slot
+// of "{PREFIX}" on its master; each host's (its agent's record and window,
+// the time the agent saw it, its series' index, units and head) in the
 // slot of "{PREFIX:CI}" on that one's; so every master holds some; and
-// each host's samples read back.
+// each host's samples and sighting read back.
 TEST(RedisCluster, EachCIsSeriesAreInASlotOfItsOwnOnEveryMaster) {
   test::RedisCluster& cluster = test::test_redis_cluster();
   const std::string prefix = test::unique_prefix();
@@ -105,8 +106,9 @@ TEST(RedisCluster, EachCIsSeriesAreInASlotOfItsOwnOnEveryMaster) {
 
   const std::size_t home = home_of(cluster, prefix);
   ASSERT_LT(home, cluster.size());
-  const std::size_t own = count_keys(cluster, home, "{" + prefix + "}:*");
-  EXPECT_GE(own, 3 * cis.size()) << "each agent, its window and its CI at least";
+  EXPECT_EQ(count_keys(cluster, home, "{" + prefix + "}:ci:*"), cis.size());
+  EXPECT_EQ(count_keys(cluster, home, "{" + prefix + "}:agent*"), 1u) << "the agents' index only";
+  EXPECT_EQ(count_keys(cluster, home, "{" + prefix + "}:window*"), 0u);
   EXPECT_TRUE(all_in_slot_of(cluster, home, "{" + prefix + "}:*", "{" + prefix + "}"));
   EXPECT_EQ(cluster.ask(home, "get '{" + prefix + "}:layout'"), "spread");
   for (std::size_t i = 0; i < cluster.size(); ++i)
@@ -117,6 +119,8 @@ TEST(RedisCluster, EachCIsSeriesAreInASlotOfItsOwnOnEveryMaster) {
     const std::string tag = "{" + prefix + ":" + cis[i] + "}";
     const std::size_t m = cluster.master_of(tag);
     EXPECT_GE(count_keys(cluster, m, tag + ":*"), 4u) << cis[i] << ": its series index, units, head and metadata";
+    for (const char* kind : {":agent:agt-", ":window:agt-"})
+      EXPECT_EQ(count_keys(cluster, m, tag + kind + std::to_string(i)), 1u) << cis[i] << kind;
     EXPECT_TRUE(all_in_slot_of(cluster, m, tag + ":*", tag));
     for (std::size_t n = 0; n < cluster.size(); ++n)
       if (n != m) {
@@ -133,11 +137,14 @@ TEST(RedisCluster, EachCIsSeriesAreInASlotOfItsOwnOnEveryMaster) {
   }
 }
 
-// A report whose series were written but whose own transaction was not
-// (the collector stopped in between: its sequence is not marked) is
-// applied again when it comes back: nothing of its samples twice, and
-// then it is known.
-TEST(RedisCluster, AReportInterruptedBetweenItsSeriesAndItsSequenceIsAppliedOnce) {
+// A report that changes its host's CI writes that in the store's slot
+// first, then its host's transaction (series, sequence). Should the
+// collector stop in between, the report comes back and is applied again:
+// the CI's change is found made and not recorded twice, the samples held
+// are not written twice, and then the report is known. Plain sightings
+// that follow write the host's slot alone: the CI's own record keeps the
+// time of its last change while reads see the latest sighting.
+TEST(RedisCluster, AReportInterruptedBetweenItsCiAndItsHostIsAppliedOnce) {
   test::RedisCluster& cluster = test::test_redis_cluster();
   const std::string prefix = test::unique_prefix();
   auto s = backends::open_stores(cluster.url(prefix));
@@ -145,30 +152,156 @@ TEST(RedisCluster, AReportInterruptedBetweenItsSeriesAndItsSequenceIsAppliedOnce
   ASSERT_TRUE(s->agents->create_agent(agent_record("agt-1")));
   ReportBatch b = report_batch("agt-1", 7, 1'000);
   b.cis.push_back(host_update("ci-agt-1", "web01", 1'000));
+  b.cis.back().attributes["os.name"] = "debian";
   b.series.push_back({series_info("ci-agt-1", "cpu.load"), {{1'000, 0.5}, {61'000, 0.75}}});
   b.series.push_back({series_info("ci-agt-1", "mem.used"), {{1'000, 10.0}}});
   ASSERT_TRUE(s->reports->apply_report(b));
-  const std::string home_key = "{" + prefix + "}";
-  const std::size_t home = home_of(cluster, prefix);
-  ASSERT_LT(home, cluster.size());
-  // As if the report's own transaction had not run: its bit is cleared.
-  EXPECT_EQ(cluster.ask(home, "setbit '" + home_key + ":window:agt-1' 7 0"), "1");
-  const std::string head = "{" + prefix + ":ci-agt-1}:headlog";
-  const std::string entries = cluster.ask(cluster.master_of(head), "zcard '" + head + "'");
+  const std::string tag = "{" + prefix + ":ci-agt-1}";
+  const std::size_t host = cluster.master_of(tag);
+  auto audited = [&] {
+    AuditFilter f;
+    f.ci_id = "ci-agt-1";
+    auto got = s->audit->list_audit(f);
+    EXPECT_TRUE(got) << got.error().describe();
+    return got ? got->size() : 0u;
+  };
+  const std::size_t records = audited();
+  ASSERT_GE(records, 1u) << "the CI's creation";
+  // As if the host's transaction had not run: the report's bit is cleared.
+  EXPECT_EQ(cluster.ask(host, "setbit '" + tag + ":window:agt-1' 7 0"), "1");
+  const std::string entries = cluster.ask(host, "zcard '" + tag + ":headlog'");
 
   auto again = s->reports->apply_report(b);
   ASSERT_TRUE(again) << again.error().describe();
   EXPECT_EQ(again->outcome, ApplyOutcome::stored);
-  EXPECT_EQ(cluster.ask(cluster.master_of(head), "zcard '" + head + "'"), entries) << "no new head entry";
+  EXPECT_EQ(cluster.ask(host, "zcard '" + tag + ":headlog'"), entries) << "no new head entry";
+  EXPECT_EQ(audited(), records) << "the CI's change is not recorded twice";
   auto got = s->series->read_samples({"ci-agt-1", "cpu.load", {}}, 0, 100'000, 10);
   ASSERT_TRUE(got) << got.error().describe();
   EXPECT_EQ(got->size(), 2u);
-  auto listed = s->series->list_series("ci-agt-1");
-  ASSERT_TRUE(listed) << listed.error().describe();
-  EXPECT_EQ(listed->size(), 2u);
   auto third = s->reports->apply_report(b);
   ASSERT_TRUE(third) << third.error().describe();
   EXPECT_EQ(third->outcome, ApplyOutcome::duplicate);
+
+  // A plain sighting: written on the host's slot only.
+  const std::size_t home = home_of(cluster, prefix);
+  const std::string ci_key = "{" + prefix + "}:ci:ci-agt-1";
+  ReportBatch seen = report_batch("agt-1", 8, 121'000);
+  seen.cis.push_back(host_update("ci-agt-1", "", 121'000));
+  seen.cis.back().name_if_new = "web01";  // as the intake sends the host
+  seen.cis.back().attributes["os.name"] = "debian";
+  ASSERT_TRUE(s->reports->apply_report(seen));
+  EXPECT_EQ(cluster.ask(home, "hget '" + ci_key + "' last_seen_ms"), "1000");
+  EXPECT_EQ(cluster.ask(host, "get '" + tag + ":sighted'"), "121000");
+  auto ci = s->cmdb->find_ci("ci-agt-1");
+  ASSERT_TRUE(ci && *ci);
+  EXPECT_EQ((*ci)->last_seen_ms, 121'000);
+  auto listed = s->cmdb->list_cis({});
+  ASSERT_TRUE(listed) << listed.error().describe();
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ(listed->front().last_seen_ms, 121'000);
+  EXPECT_EQ(audited(), records) << "a sighting is no change";
+}
+
+// A report of agt-1 authenticated for `ci` (the key hash of agent_record).
+ReportBatch signed_report(std::uint64_t sequence, const std::string& ci) {
+  ReportBatch b = report_batch("agt-1", sequence, static_cast<std::int64_t>(sequence) * 60'000);
+  b.agent_key_hash = agent_record("agt-1").key_hash;
+  b.inventory_ci_id = ci;
+  b.series.push_back({series_info(ci, "cpu.load"), {{b.received_at_ms, 0.5}}});
+  return b;
+}
+
+// An agent reassigned to another host (an approved enrollment conflict)
+// takes its record and window of sequences to that host's slot: reports
+// for the host it left are refused as changed, a resend is still known,
+// and the index names the new host.
+TEST(RedisCluster, AnAgentReassignedTakesItsWindowToItsNewHost) {
+  test::RedisCluster& cluster = test::test_redis_cluster();
+  const std::string prefix = test::unique_prefix();
+  auto s = backends::open_stores(cluster.url(prefix));
+  ASSERT_TRUE(s) << s.error().describe();
+  ASSERT_TRUE(s->agents->create_agent(agent_record("agt-1")));
+  for (std::uint64_t seq = 1; seq <= 3; ++seq) {
+    auto r = s->reports->apply_report(signed_report(seq, "ci-agt-1"));
+    ASSERT_TRUE(r) << r.error().describe();
+  }
+  ASSERT_TRUE(s->agents->reassign_agent("agt-1", "ci-new").value_or(false));
+  const std::string old_tag = "{" + prefix + ":ci-agt-1}", new_tag = "{" + prefix + ":ci-new}";
+  for (const char* kind : {":agent:agt-1", ":window:agt-1"}) {
+    EXPECT_EQ(count_keys(cluster, cluster.master_of(old_tag), old_tag + kind), 0u) << kind;
+    EXPECT_EQ(count_keys(cluster, cluster.master_of(new_tag), new_tag + kind), 1u) << kind;
+  }
+  EXPECT_EQ(cluster.ask(home_of(cluster, prefix), "hget '{" + prefix + "}:agent-ci' agt-1"), "ci-new");
+
+  auto stale = s->reports->apply_report(signed_report(4, "ci-agt-1"));
+  ASSERT_FALSE(stale);
+  EXPECT_EQ(stale.error().code, StoreErrc::changed);
+  auto resent = s->reports->apply_report(signed_report(3, "ci-new"));
+  ASSERT_TRUE(resent) << resent.error().describe();
+  EXPECT_EQ(resent->outcome, ApplyOutcome::duplicate);
+  auto next = s->reports->apply_report(signed_report(4, "ci-new"));
+  ASSERT_TRUE(next) << next.error().describe();
+  EXPECT_EQ(next->outcome, ApplyOutcome::stored);
+  auto a = s->agents->find_agent("agt-1");
+  ASSERT_TRUE(a && *a);
+  EXPECT_EQ((*a)->ci_id, "ci-new");
+  EXPECT_EQ((*a)->last_sequence, 4u);
+  EXPECT_EQ((*a)->key_hash, agent_record("agt-1").key_hash);
+  ASSERT_TRUE(s->agents->revoke_agent("agt-1").value_or(false));
+  auto revoked = s->agents->find_agent("agt-1");
+  ASSERT_TRUE(revoked && *revoked);
+  EXPECT_EQ((*revoked)->key_hash, "");
+}
+
+// An agent a spread store kept in its own slot (written before the agents
+// spread, as it was then) moves to its host's slot when it is first read,
+// window and all; so do the steps of a move that stopped half way.
+TEST(RedisCluster, AnAgentInTheStoresSlotMovesToItsHostWhenRead) {
+  test::RedisCluster& cluster = test::test_redis_cluster();
+  const std::string prefix = test::unique_prefix();
+  auto s = backends::open_stores(cluster.url(prefix));
+  ASSERT_TRUE(s) << s.error().describe();
+  ASSERT_TRUE(s->agents->find_agent("agt-0"));  // the layout is decided: spread
+  const std::size_t home = home_of(cluster, prefix);
+  const std::string own = "{" + prefix + "}", tag = "{" + prefix + ":ci-agt-1}";
+  EXPECT_EQ(cluster.ask(home, "hset '" + own + ":agent:agt-1' key_hash " + agent_record("agt-1").key_hash +
+                                  " ci_id ci-agt-1 hostname web01 last_sequence 5 last_seen_ms 300000"),
+            "5");
+  EXPECT_EQ(cluster.ask(home, "setbit '" + own + ":window:agt-1' 5 1"), "0");
+  EXPECT_EQ(cluster.ask(home, "zadd '" + own + ":seen:agt-1' 4 4"), "1");
+
+  auto a = s->agents->find_agent("agt-1");
+  ASSERT_TRUE(a) << a.error().describe();
+  ASSERT_TRUE(*a);
+  EXPECT_EQ((*a)->hostname, "web01");
+  EXPECT_EQ((*a)->last_sequence, 5u);
+  EXPECT_EQ(count_keys(cluster, home, own + ":agent:*"), 0u);
+  EXPECT_EQ(count_keys(cluster, home, own + ":window:*"), 0u);
+  EXPECT_EQ(count_keys(cluster, home, own + ":seen:*"), 0u);
+  const std::size_t host = cluster.master_of(tag);
+  EXPECT_EQ(cluster.ask(host, "getbit '" + tag + ":window:agt-1' 5"), "1");
+  EXPECT_EQ(cluster.ask(host, "zscore '" + tag + ":seen:agt-1' 4"), "4");
+  for (std::uint64_t seq : {4u, 5u}) {
+    auto dup = s->reports->apply_report(signed_report(seq, "ci-agt-1"));
+    ASSERT_TRUE(dup) << dup.error().describe();
+    EXPECT_EQ(dup->outcome, ApplyOutcome::duplicate) << seq;
+  }
+  auto next = s->reports->apply_report(signed_report(6, "ci-agt-1"));
+  ASSERT_TRUE(next) << next.error().describe();
+  EXPECT_EQ(next->outcome, ApplyOutcome::stored);
+
+  // A move stopped after its first step: the record names the new host,
+  // nothing else moved. The next read finishes it.
+  EXPECT_EQ(cluster.ask(host, "hset '" + tag + ":agent:agt-1' ci_id ci-next"), "0");
+  auto moved = s->agents->find_agent("agt-1");
+  ASSERT_TRUE(moved && *moved);
+  EXPECT_EQ((*moved)->ci_id, "ci-next");
+  EXPECT_EQ((*moved)->last_sequence, 6u);
+  const std::string next_tag = "{" + prefix + ":ci-next}";
+  EXPECT_EQ(cluster.ask(cluster.master_of(next_tag), "getbit '" + next_tag + ":window:agt-1' 6"), "1");
+  EXPECT_EQ(count_keys(cluster, host, tag + ":agent:*"), 0u);
+  EXPECT_EQ(cluster.ask(home, "hget '" + own + ":agent-ci' agt-1"), "ci-next");
 }
 
 // A store that held series on the cluster before they spread keeps them
@@ -233,11 +366,14 @@ TEST(RedisCluster, AnUnknownLayoutIsRefused) {
   EXPECT_EQ(cluster.ask(home, "set '" + home_key + ":layout' sideways"), "OK");
   auto s = backends::open_stores(cluster.url(prefix));
   ASSERT_TRUE(s) << s.error().describe();
-  ASSERT_TRUE(s->agents->create_agent(agent_record("agt-1")));
+  auto created = s->agents->create_agent(agent_record("agt-1"));
+  ASSERT_FALSE(created);
+  EXPECT_NE(created.error().message.find(home_key + ":layout"), std::string::npos) << created.error().message;
   auto applied = s->reports->apply_report(load_report(1, 1'000, 0.5));
   ASSERT_FALSE(applied);
   EXPECT_NE(applied.error().message.find(home_key + ":layout"), std::string::npos) << applied.error().message;
   EXPECT_NE(applied.error().message.find("sideways"), std::string::npos) << applied.error().message;
+  EXPECT_EQ(count_keys(cluster, home, home_key + ":agent*"), 0u);
   EXPECT_FALSE(s->series->list_series("ci-agt-1"));
   EXPECT_EQ(count_keys(cluster, home, home_key + ":window:*"), 0u);
 }

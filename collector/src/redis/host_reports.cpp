@@ -1,0 +1,316 @@
+// SPDX-License-Identifier: Apache-2.0
+// A report on a store spread over a Redis Cluster (backend.hpp, host_key):
+// applied on its own, in one transaction on the master of its host's
+// slot, which holds the agent's record and window of sequences, the time
+// the agent last saw its host's CI, the inventory's digests and the
+// host's series. The CIs the report names and the inventory are in the
+// store's own slot, read there first, unwatched. Most reports only sight
+// their host, which is then a time written on the host's slot. One that
+// changes anything there (a CI's attributes, the inventory, the host's
+// components, with their audit records) writes that first, in a
+// transaction of its own on the store's master, then its host's: a
+// collector that stops in between has not acknowledged the report, and
+// when it comes again what was written is found as it is, written no
+// more (merges and plans are idempotent), and the report is marked. The
+// series of CIs other than the host (none, from agents) are written first
+// too, each CI's on the master of its slot.
+#include "report_steps.hpp"
+
+#include <algorithm>
+#include <climits>
+
+namespace surveyor::collector::redis {
+
+namespace {
+
+// What the report writes in the store's own slot, from what it read there.
+struct Own {
+  std::vector<Argv> writes;              // MULTI's body
+  std::optional<std::int64_t> sighted;   // a plain sighting of the host's CI: its time
+  std::vector<InventorySection> inventory;  // as it stands after the report, when it carries sections
+};
+
+// Reads (WATCHing them, when `watch`) the CIs the report names and, when
+// it carries sections, the inventory, and plans their writes; audit
+// records only when `watch` (without, a write planned means: again, with).
+core::Result<Own> plan_own(Backend& b, Connection& c, const ReportBatch& batch, const std::string& host, bool watch) {
+  const bool whole = !batch.inventory_ci_id.empty() && (!batch.sections.empty() || batch.components);
+  const std::string inventory_key = whole ? b.key("inventory", batch.inventory_ci_id) : std::string();
+  std::vector<Argv> pre;
+  if (watch) {
+    Argv w{"WATCH"};
+    for (const CiUpdate& u : batch.cis) w.push_back(b.key("ci", u.id));
+    if (whole) w.push_back(inventory_key);
+    if (w.size() > 1) pre.push_back(std::move(w));
+  }
+  const std::size_t at = pre.size();
+  for (const CiUpdate& u : batch.cis) pre.push_back({"HGETALL", b.key("ci", u.id)});
+  if (whole) pre.push_back({"HGETALL", inventory_key});
+  std::vector<Reply> got;
+  if (!pre.empty()) {
+    auto r = c.pipeline(pre);
+    if (!r) return std::move(r).error();
+    got = std::move(*r);
+  }
+  for (const Reply& rep : got)
+    if (is_error(rep.get())) return reply_error(rep.get(), "apply report");
+  Own own;
+  std::vector<AuditRecord> audit;
+  for (std::size_t i = 0; i < batch.cis.size(); ++i) {
+    const CiUpdate& u = batch.cis[i];
+    const redisReply* held = got[at + i].get();
+    if (const auto seen = plain_sighting(u, held)) {
+      if (u.id == host)
+        own.sighted = std::max(own.sighted.value_or(INT64_MIN), u.seen_at_ms);
+      else if (u.seen_at_ms > *seen)
+        own.writes.push_back({"HSET", b.key("ci", u.id), "last_seen_ms", i64(u.seen_at_ms)});
+      continue;
+    }
+    auto old = ci_from_hash(u.id, held);
+    if (!old) return std::move(old).error();
+    const Ci merged = merge_ci(*old, u);
+    write_ci(b, *old, merged, own.writes);
+    for (AuditRecord& r : audit_ci(*old, merged, u.source, u.actor, u.seen_at_ms)) audit.push_back(std::move(r));
+  }
+  if (batch.components) {
+    auto read = read_components(c, b, batch.inventory_ci_id, *batch.components, batch.received_at_ms);
+    if (!read) return std::move(read).error();
+    write_components(b, *read, batch.received_at_ms, own.writes, audit);
+  }
+  if (whole) {
+    auto held = inventory_from_hash(got[at + batch.cis.size()].get());
+    if (!held) return std::move(held).error();
+    InventoryPlan plan = plan_inventory(batch.inventory_ci_id, std::move(*held), batch.sections, batch.received_at_ms);
+    for (const InventorySection& s : plan.writes) own.writes.push_back({"HSET", inventory_key, s.name, section_record(s)});
+    for (AuditRecord& r : plan.audit) audit.push_back(std::move(r));
+    own.inventory = std::move(plan.after);
+  }
+  if (watch)
+    if (auto st = add_audit(c, b, std::move(audit), own.writes); !st) return std::move(st).error();
+  return own;
+}
+
+// The report's writes in the store's own slot, committed (see the top of
+// this file): a report that writes nothing there (a plain sighting) reads
+// once, unwatched.
+core::Result<Own> apply_own(Backend& b, Connection& c, const ReportBatch& batch, const std::string& host) {
+  if (batch.sections.empty() && !batch.components) {
+    auto own = plan_own(b, c, batch, host, false);
+    if (!own || own->writes.empty()) return own;
+  }
+  return optimistic<Own>(c, "report", [&]() -> core::Result<std::optional<Own>> {
+    auto own = plan_own(b, c, batch, host, true);
+    if (!own) return std::move(own).error();
+    if (own->writes.empty()) return std::optional<Own>{std::move(*own)};
+    std::vector<Argv> tx{{"MULTI"}};
+    for (const Argv& a : own->writes) tx.push_back(a);
+    auto sent = send_exec(b, c, tx);
+    if (!sent) return std::move(sent).error();
+    const redisReply* exec = sent->exec();
+    if (is_error(exec)) return reply_error(exec, "apply report");
+    if (exec->type != REDIS_REPLY_ARRAY) return std::optional<Own>{};  // raced with another writer
+    for (std::size_t i = 0; i < exec->elements; ++i)
+      if (is_error(exec->element[i])) return reply_error(exec->element[i], "apply report");
+    if (sent->waited)
+      if (auto st = check_wait(b, sent->replies.back().get()); !st) return std::move(st).error();
+    return std::optional<Own>{std::move(*own)};
+  });
+}
+
+// The report's reads on its host's slot (WATCHed): its agent's window,
+// record and older set of sequences, the host's inventory digests and
+// sighting, and the host's series.
+Prepared prepare_on_host(const Backend& b, const ReportBatch& batch, const std::string& host) {
+  Prepared p;
+  p.batch = &batch;
+  p.window_key = b.host_key("window", host, batch.agent_id);
+  p.seen_key = b.host_key("seen", host, batch.agent_id);
+  p.agent_key = b.host_key("agent", host, batch.agent_id);
+  // The digests of the inventory the host's agent reports (its CI's, but
+  // for stores' own callers), in the host's slot.
+  p.digests_key =
+      batch.inventory_ci_id.empty() ? std::string() : b.host_key("inventory-digests", host, batch.inventory_ci_id);
+  p.digests_only = batch.sections.empty() && !batch.components;
+  const std::string sighted = b.host_key("sighted", host);
+  Argv watch{"WATCH", p.window_key, p.seen_key, p.agent_key, sighted};
+  if (!p.digests_key.empty()) watch.push_back(p.digests_key);
+  p.pre.push_back(std::move(watch));
+  p.pre.push_back({"GETBIT", p.window_key, std::to_string(batch.sequence % kSeenWindow)});
+  p.pre.push_back({"HMGET", p.agent_key, "last_seen_ms", "last_sequence", "key_hash", "ci_id"});
+  p.pre.push_back(p.digests_key.empty() ? Argv{"PING"} : Argv{"HGETALL", p.digests_key});
+  p.pre.push_back({"GET", sighted});
+  p.legacy_at = p.pre.size();
+  p.pre.push_back({"ZRANGE", p.seen_key, "0", "-1"});
+  p.series.batch = &batch;
+  add_series_reads(b, p.series, p.pre, host);
+  return p;
+}
+
+// The inventory a duplicate is acknowledged with: the digests, or all of
+// it (read from the store's slot) for a report that carries sections.
+core::Result<std::vector<InventorySection>> inventory_of(Backend& b, Connection& store, const Prepared& p,
+                                                         const redisReply* digests) {
+  if (p.digests_only) return inventory_from_hash(digests);
+  auto r = store.command({"HGETALL", b.key("inventory", p.batch->inventory_ci_id)});
+  if (!r) return std::move(r).error();
+  return inventory_from_hash(r->get());
+}
+
+core::Result<std::optional<ApplyResult>> attempt(Backend& b, Connection& store, Connection& c,
+                                                 const ReportBatch& batch, const std::string& host,
+                                                 std::atomic<std::uint64_t>& commits) {
+  using Out = std::optional<ApplyResult>;
+  Prepared p = prepare_on_host(b, batch, host);
+  auto got = c.pipeline(p.pre);
+  if (!got) return std::move(got).error();
+  for (const Reply& rep : *got)
+    if (is_error(rep.get())) return reply_error(rep.get(), "apply report");
+  auto agent = check_agent(batch, (*got)[2].get(), &host);
+  if (!agent) return std::move(agent).error();
+  auto window = read_window(c, p, *got, agent->highest);
+  if (!window) return std::move(window).error();
+  ApplyResult result;
+  const bool with_inventory = !p.digests_key.empty();
+  if (window->seen) {
+    if (auto st = fence_duplicate(b, c, b.host_key("replication-fence", host)); !st) return std::move(st).error();
+    result.outcome = ApplyOutcome::duplicate;
+    if (with_inventory) {
+      auto inv = inventory_of(b, store, p, (*got)[3].get());
+      if (!inv) return std::move(inv).error();
+      result.inventory = std::move(*inv);
+    }
+    return Out{std::move(result)};
+  }
+  // The host's series are planned (a limit may refuse the report) before
+  // anything is written.
+  std::vector<Argv> tx{{"MULTI"}}, indexes;
+  if (auto st = plan_series(c, b, p.series, *got, tx, indexes); !st) return std::move(st).error();
+  auto own = apply_own(b, store, batch, host);
+  if (!own) return std::move(own).error();
+  if (!indexes.empty()) {  // may name a series not yet written, never miss one
+    auto added = store.pipeline(indexes);
+    if (!added) return std::move(added).error();
+    for (const Reply& rep : *added)
+      if (is_error(rep.get())) return reply_error(rep.get(), "index the series of " + host);
+  }
+  tx.push_back(agent_update(batch, p.agent_key, *agent));
+  if (own->sighted && *own->sighted > reply_int((*got)[4].get()).value_or(INT64_MIN))
+    tx.push_back({"SET", b.host_key("sighted", host), i64(*own->sighted)});
+  if (with_inventory && !p.digests_only) {
+    // Rewritten whole from the inventory as it stands after the report.
+    tx.push_back({"DEL", p.digests_key});
+    Argv digests{"HSET", p.digests_key};
+    for (InventorySection s : own->inventory) {
+      s.data_json.clear();
+      digests.push_back(s.name);
+      digests.push_back(section_record(s));
+    }
+    if (digests.size() > 2) tx.push_back(std::move(digests));
+    result.inventory = std::move(own->inventory);
+  } else if (with_inventory) {
+    auto inv = inventory_from_hash((*got)[3].get());
+    if (!inv) return std::move(inv).error();
+    result.inventory = std::move(*inv);
+  }
+  mark_window(p, *window, agent->highest, tx);
+  auto sent = send_exec(b, c, tx);
+  if (!sent) return std::move(sent).error();
+  const redisReply* exec = sent->exec();
+  if (is_error(exec)) return reply_error(exec, "apply report");
+  if (exec->type != REDIS_REPLY_ARRAY) return Out{};  // raced with another writer: again
+  for (std::size_t i = 0; i < exec->elements; ++i)
+    if (is_error(exec->element[i])) return reply_error(exec->element[i], "apply report");
+  commits.fetch_add(1, std::memory_order_relaxed);
+  if (sent->waited)
+    if (auto st = check_wait(b, sent->replies.back().get()); !st) return std::move(st).error();
+  return Out{std::move(result)};
+}
+
+}  // namespace
+
+core::Result<ApplyResult> apply_on_host(Backend& b, const ReportBatch& batch, const std::string& host,
+                                        std::atomic<std::uint64_t>& round_trips,
+                                        std::atomic<std::uint64_t>& commits) {
+  // The store's connection first, then the host's: the order every
+  // report takes both in (write_series too), so none waits on another.
+  return b.pool.with([&](Connection& store) -> core::Result<ApplyResult> {
+    // Series of other CIs (never an agent's: the stores' own callers') go
+    // first, each on its CI's slot, once the agent is known to report
+    // for this host. A connection of each pool at a time.
+    if (std::any_of(batch.series.begin(), batch.series.end(), [&](const auto& s) { return s.first.key.ci_id != host; })) {
+      auto known = b.with_host(host, [&](Connection& c) -> core::Status {
+        auto r = c.command({"HMGET", b.host_key("agent", host, batch.agent_id), "last_seen_ms", "last_sequence",
+                            "key_hash", "ci_id"});
+        if (!r) return std::move(r).error();
+        if (is_error(r->get())) return reply_error(r->get(), "apply report");
+        auto agent = check_agent(batch, r->get(), &host);
+        if (!agent) return std::move(agent).error();
+        return {};
+      });
+      if (!known) return std::move(known).error();
+      if (auto st = write_series(b, store, batch, host, round_trips); !st) return std::move(st).error();
+    }
+    return b.with_host(host, [&](Connection& c) -> core::Result<ApplyResult> {
+      const std::uint64_t before = c.round_trips() + store.round_trips();
+      auto r = optimistic<ApplyResult>(
+          c, "report", [&] { return attempt(b, store, c, batch, host, commits); });
+      round_trips.fetch_add(c.round_trips() + store.round_trips() - before, std::memory_order_relaxed);
+      return r;
+    });
+  });
+}
+
+core::Status write_series(Backend& b, Connection& store, const ReportBatch& batch,
+                          std::optional<std::string_view> except,
+                          std::atomic<std::uint64_t>& round_trips) {
+  std::set<std::string> cis;
+  for (const auto& entry : batch.series)
+    if (entry.first.key.ci_id != except) cis.insert(entry.first.key.ci_id);
+  // A report refused for a CI's series limit writes nothing: with several
+  // CIs, every limit is checked before the first is written.
+  for (int pass = (cis.size() > 1 && batch.max_series > 0) ? 0 : 1; pass < 2; ++pass)
+    for (const std::string& ci : cis)
+      if (auto st = write_series_of(b, store, batch, ci, pass == 0, round_trips); !st) return st;
+  return {};
+}
+
+core::Status write_series_of(Backend& b, Connection& store, const ReportBatch& batch, const std::string& ci, bool dry,
+                             std::atomic<std::uint64_t>& round_trips) {
+  return b.with_ci(ci, [&](Connection& c) -> core::Status {
+    const std::uint64_t before = c.round_trips();
+    auto r = optimistic<bool>(c, "series of " + ci, [&]() -> core::Result<std::optional<bool>> {
+      ReportSeries q;
+      q.batch = &batch;
+      std::vector<Argv> pre;
+      add_series_reads(b, q, pre, ci);
+      auto got = c.pipeline(pre);
+      if (!got) return std::move(got).error();
+      for (const Reply& rep : *got)
+        if (is_error(rep.get())) return reply_error(rep.get(), "read the series of " + ci);
+      std::vector<Argv> tx{{"MULTI"}}, indexes;
+      if (auto st = plan_series(c, b, q, *got, tx, indexes); !st) return std::move(st).error();
+      if (dry || tx.size() == 1) return std::optional<bool>(true);
+      if (!indexes.empty()) {
+        auto added = store.pipeline(indexes);
+        if (!added) return std::move(added).error();
+        for (const Reply& rep : *added)
+          if (is_error(rep.get())) return reply_error(rep.get(), "index the series of " + ci);
+      }
+      auto sent = send_exec(b, c, tx);
+      if (!sent) return std::move(sent).error();
+      const redisReply* exec = sent->exec();
+      if (is_error(exec)) return reply_error(exec, "write the series of " + ci);
+      if (exec->type != REDIS_REPLY_ARRAY) return std::optional<bool>{};  // raced with another writer
+      for (std::size_t i = 0; i < exec->elements; ++i)
+        if (is_error(exec->element[i])) return reply_error(exec->element[i], "write the series of " + ci);
+      if (sent->waited)
+        if (auto st = check_wait(b, sent->replies.back().get()); !st) return std::move(st).error();
+      return std::optional<bool>(true);
+    });
+    round_trips.fetch_add(c.round_trips() - before, std::memory_order_relaxed);
+    if (!r) return std::move(r).error();
+    return {};
+  });
+}
+
+}  // namespace surveyor::collector::redis
