@@ -103,8 +103,8 @@ config::Schema make_schema() {
                         "rediss:// over TLS), or redis-sentinel://HOST:PORT[,HOST:PORT...]/MASTER[/PREFIX] (the "
                         "master Redis Sentinel names, followed through a failover), or "
                         "redis-cluster://HOST:PORT[,HOST:PORT...][/PREFIX] (a Redis Cluster: the store's own keys "
-                        "in the prefix's hash slot, each CI's series in a slot of their own, on every master; "
-                        "followed through a failover)"});
+                        "in the prefix's hash slot, each host's agent, window and series in a slot of their own, "
+                        "on every master; followed through a failover)"});
   s.add({.key = "store_password_file", .type = Type::string, .default_value = Value{std::string()},
          .description = "file whose first line is Redis's password (requirepass, or the ACL user of "
                         "redis://USER@HOST...), mode 0600"});

@@ -4,8 +4,8 @@
 //
 // Design: every key starts with "<prefix>:" (on a Redis Cluster "{<prefix>}:",
 // one hash slot, so every transaction below works there as on one server;
-// the series of each CI may be in a slot of their own: ci_key). A report
-// is applied with
+// the keys of each host, its agent's and its series, may be in a slot of
+// their own: ci_key, host_key). A report is applied with
 // optimistic locking: WATCH the agent's sequence set, the agent and the CIs
 // it touches, read them, then MULTI/EXEC all writes at once; if another
 // collector changed a watched key, EXEC returns nil and the whole step is
