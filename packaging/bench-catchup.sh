@@ -6,7 +6,8 @@
 # each) and send them one at a time, as the agent does, over 32 keep-alive
 # connections, to a collector on SQLite (synchronous=FULL), then on Redis
 # (appendonly yes, appendfsync everysec), then on a Redis Cluster of three
-# masters (the same settings; each host's series in a slot of their own).
+# masters (the same settings; each host's agent, window and series in a slot
+# of their own).
 # Prints the time until every report was acknowledged, counts the stored
 # samples through the API, and prints Redis's memory (each node's).
 # Usage: packaging/bench-catchup.sh [AGENTS] [BACKLOG]

@@ -11,9 +11,9 @@
 #   (f) the collector on a Redis with a replica, each report acknowledged
 #       once the replica has it (store_wait_replicas = 1), beside (c),
 #   (g) the collector on a Redis Cluster of three masters (the store's own
-#       keys in the hash slot of its prefix, each host's series in a slot
-#       of their own, so on all three), beside (c), with every node's CPU
-#       and keys.
+#       keys in the hash slot of its prefix, each host's agent, window and
+#       series in a slot of their own, so on all three), beside (c), with
+#       every node's CPU and keys.
 # Each collector run ends with fleetsim counting, through the API, the
 # samples stored against those acknowledged, and prints the CPU the
 # collector, Redis and fleetsim used per report. Prints the ratios to (a).

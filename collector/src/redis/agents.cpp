@@ -6,11 +6,13 @@
 // (no entry: in the store's own slot, as a store written before the
 // agents spread keeps them, or for an agent without a CI). An agent moves
 // to another host (reassign_agent; or from the store's slot at its first
-// read) in steps, each finished by whoever finds it half done: its record
-// first names the CI it goes to, which refuses reports for the one it
-// leaves (reports.cpp checks the CI they are for); then the record and
-// the window are written in the new slot, the index points there and the
-// old keys are deleted.
+// read) in steps, one move of an agent at a time (a lock in the store's
+// slot, "{PREFIX}:agent-move:ID", that expires should its holder stop):
+// its record first names the CI it goes to, which refuses reports for the
+// one it leaves (they check the CI they are for, and WATCH the record);
+// then the record and the window are written in the new slot, the index
+// points there and the old keys are deleted. Whoever finds a record that
+// names another CI than where the index says it is finishes that move.
 #include "backend.hpp"
 
 namespace surveyor::collector::redis {
@@ -68,23 +70,8 @@ class RedisAgentStore final : public Bound<AgentStore> {
 
   core::Result<bool> reassign_agent(std::string_view id, std::string_view ci_id) override {
     if (auto st = b_->resolve_layout(); !st) return std::move(st).error();
-    auto at = settle(id);
-    if (!at) return std::move(at).error();
-    if (!*at) return false;
-    if (!b_->spread()) {
-      return b_->pool.with([&](Connection& c) -> core::Result<bool> {
-        static const char* kReassign =
-            "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end "
-            "redis.call('HSET', KEYS[1], 'ci_id', ARGV[1]) return 1";
-        auto r = c.command({"EVAL", kReassign, "1", b_->key("agent", id), std::string(ci_id)});
-        if (!r) return std::move(r).error();
-        if (is_error(r->get())) return reply_error(r->get(), "reassign agent");
-        return reply_int(r->get()) == 1;
-      });
-    }
-    auto moved = move(id, (*at)->first, std::string(ci_id));
-    if (!moved) return std::move(moved).error();
-    return *moved;
+    if (b_->spread()) return locked(id, [&] { return move(id, std::string(ci_id)); });
+    return set_ci(id, "", std::string(ci_id));
   }
 
   core::Result<std::optional<AgentRecord>> find_agent(std::string_view id) override {
@@ -142,13 +129,20 @@ class RedisAgentStore final : public Bound<AgentStore> {
     for (int attempt = 0; attempt < kMaxOptimisticAttempts; ++attempt) {
       auto h = read_record(id, *at);
       if (!h) return std::move(h).error();
-      if (h->empty()) return Found{};
-      const std::string ci = field(*h, "ci_id");
-      if (!b_->spread() || ci == *at) return Found{{std::move(*at), std::move(*h)}};
-      auto moved = move(id, *at, ci);
-      if (!moved) return std::move(moved).error();
-      if (!*moved) return Found{};
-      *at = ci;
+      if (h->empty()) {
+        // Gone, or moved on since the index was read: read it again.
+        auto again = indexed(id);
+        if (!again) return std::move(again).error();
+        if (*again == *at) return Found{};
+        *at = std::move(*again);
+        continue;
+      }
+      if (!b_->spread() || field(*h, "ci_id") == *at) return Found{{std::move(*at), std::move(*h)}};
+      auto finished = locked(id, [&] { return finish(id); });
+      if (!finished) return std::move(finished).error();
+      auto again = indexed(id);
+      if (!again) return std::move(again).error();
+      *at = std::move(*again);
     }
     return core::make_error(StoreErrc::unavailable, "agent " + std::string(id) + " kept moving; gave up");
   }
@@ -174,89 +168,151 @@ class RedisAgentStore final : public Bound<AgentStore> {
         return reply_int(got->get()).value_or(0);
       });
       if (!r) return std::move(r).error();
+      if (*r == 1)
+        if (auto st = bump_epoch(id); !st) return std::move(st).error();
       if (*r >= 0) return *r == 1;
     }
     return core::make_error(StoreErrc::unavailable, std::string(what) + ": the agent kept moving; gave up");
   }
 
-  // Moves the agent's keys from host `from` to host `to` (see the top of
-  // this file); false when there is no such agent.
-  core::Result<bool> move(std::string_view id, const std::string& from, const std::string& to) {
+  // Runs f() (a core::Result<T>) holding the agent's move lock; waits for
+  // it while another move of the agent is under way.
+  template <class F>
+  auto locked(std::string_view id, F&& f) -> decltype(f()) {
+    static const char* kRelease =
+        "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
+    const std::string lock = b_->key("agent-move", id), token = core::random_hex(16);
+    for (int attempt = 0;; ++attempt) {
+      auto taken = b_->pool.with([&](Connection& c) -> core::Result<bool> {
+        auto r = c.command({"SET", lock, token, "NX", "PX", std::to_string(kMoveLockMs)});
+        if (!r) return std::move(r).error();
+        if (is_error(r->get())) return reply_error(r->get(), "lock agent " + std::string(id));
+        return r->get()->type != REDIS_REPLY_NIL;
+      });
+      if (!taken) return std::move(taken).error();
+      if (*taken) break;
+      if (attempt >= kMoveLockAttempts)
+        return core::make_error(StoreErrc::unavailable, "agent " + std::string(id) + " is being moved; try again");
+      back_off(std::min(attempt, 6));
+    }
+    auto out = f();
+    auto released = b_->pool.with([&](Connection& c) -> core::Status {
+      auto r = c.command({"EVAL", kRelease, "1", lock, token});
+      if (!r) return std::move(r).error();
+      if (is_error(r->get())) return reply_error(r->get(), "unlock agent " + std::string(id));
+      return {};
+    });
+    if (out && !released) return std::move(released).error();
+    return out;
+  }
+  static constexpr int kMoveLockMs = 30'000;
+  static constexpr int kMoveLockAttempts = 2'000;  // some 13 s of waits at most
+
+  // After the agent's record was revoked, given a new key or moved: the
+  // count reports that write in the store's slot check before they do
+  // (host_reports.cpp), so that none writes there for an agent changed
+  // since its record was read.
+  core::Status bump_epoch(std::string_view id) {
+    if (!b_->spread()) return {};
+    return b_->pool.with([&](Connection& c) -> core::Status {
+      auto r = c.command({"INCR", b_->key("agent-epoch", id)});
+      if (!r) return std::move(r).error();
+      if (is_error(r->get())) return reply_error(r->get(), "change agent " + std::string(id));
+      return {};
+    });
+  }
+
+  // The CI the agent's record (with host `at`) names set to `to`; false
+  // when there is no such agent.
+  core::Result<bool> set_ci(std::string_view id, const std::string& at, const std::string& to) {
+    static const char* kSetCi =
+        "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end "
+        "redis.call('HSET', KEYS[1], 'ci_id', ARGV[1]) return 1";
+    return b_->with_host(at, [&](Connection& c) -> core::Result<bool> {
+      auto r = c.command({"EVAL", kSetCi, "1", b_->host_key("agent", at, id), to});
+      if (!r) return std::move(r).error();
+      if (is_error(r->get())) return reply_error(r->get(), "reassign agent " + std::string(id));
+      return reply_int(r->get()) == 1;
+    });
+  }
+
+  // Under the lock: the agent to host `to`. False when there is no such agent.
+  core::Result<bool> move(std::string_view id, const std::string& to) {
+    if (auto st = finish(id); !st) return std::move(st).error();  // a move stopped half way
+    auto at = indexed(id);
+    if (!at) return std::move(at).error();
+    // From now on the record refuses reports for the host it leaves: they
+    // WATCH it, so one that read it before aborts.
+    auto marked = set_ci(id, *at, to);
+    if (!marked) return std::move(marked).error();
+    if (!*marked) return false;
+    if (auto st = bump_epoch(id); !st) return std::move(st).error();
+    if (auto st = finish(id); !st) return std::move(st).error();
+    return true;
+  }
+
+  // Under the lock: the agent's keys, from where the index says they are,
+  // written where its record says they go (if elsewhere), the index
+  // pointed there and the old keys deleted. Nothing writes the old keys
+  // meanwhile: reports for that host are refused, and moves wait.
+  core::Status finish(std::string_view id) {
+    auto at = indexed(id);
+    if (!at) return std::move(at).error();
+    const std::string from = *at;
     const std::string agent = b_->host_key("agent", from, id), window = b_->host_key("window", from, id),
                       seen = b_->host_key("seen", from, id);
-    struct Held {
-      Hash record;
-      std::optional<std::string> window;
-      std::vector<std::string> seen;  // member, score, ...
-    };
-    auto held = b_->with_host(from, [&](Connection& c) {
-      return optimistic<std::optional<Held>>(c, "move agent " + std::string(id), [&]() -> core::Result<std::optional<std::optional<Held>>> {
-        auto got = c.pipeline({{"WATCH", agent, window, seen},
-                               {"HGETALL", agent},
-                               {"GET", window},
-                               {"ZRANGE", seen, "0", "-1", "WITHSCORES"}});
-        if (!got) return std::move(got).error();
-        for (const Reply& r : *got)
-          if (is_error(r.get())) return reply_error(r.get(), "move agent " + std::string(id));
-        Held h{hash_of((*got)[1].get()), std::nullopt, member_list((*got)[3].get())};
-        if (h.record.empty()) return std::optional<std::optional<Held>>{std::optional<Held>{}};
-        if ((*got)[2]->type == REDIS_REPLY_STRING) h.window = reply_text((*got)[2].get());
-        if (field(h.record, "ci_id") == to) return std::optional<std::optional<Held>>{std::move(h)};
-        // From now on the record refuses reports for the host it leaves.
-        auto done = c.pipeline({{"MULTI"}, {"HSET", agent, "ci_id", to}, {"EXEC"}});
-        if (!done) return std::move(done).error();
-        const redisReply* exec = done->back().get();
-        if (is_error(exec)) return reply_error(exec, "move agent " + std::string(id));
-        if (exec->type != REDIS_REPLY_ARRAY) return std::optional<std::optional<Held>>{};  // raced: again
-        h.record["ci_id"] = to;
-        return std::optional<std::optional<Held>>{std::move(h)};
+    auto got = b_->with_host(from, [&](Connection& c) {
+      return c.pipeline({{"HGETALL", agent}, {"GET", window}, {"ZRANGE", seen, "0", "-1", "WITHSCORES"}});
+    });
+    if (!got) return std::move(got).error();
+    for (const Reply& r : *got)
+      if (is_error(r.get())) return reply_error(r.get(), "move agent " + std::string(id));
+    const Hash record = hash_of((*got)[0].get());
+    const std::string to = field(record, "ci_id");
+    if (record.empty() || to == from) return {};
+    // Written unless there already (a finisher before this one, whose lock
+    // expired), and the old keys deleted only while they still name `to`.
+    static const char* kWrite =
+        "if redis.call('HGET', KEYS[1], 'ci_id') == ARGV[1] then return 0 end "
+        "redis.call('DEL', KEYS[1], KEYS[2], KEYS[3]) "
+        "local n = tonumber(ARGV[2]) "
+        "redis.call('HSET', KEYS[1], unpack(ARGV, 3, 2 + n)) "
+        "if ARGV[3 + n] == '1' then redis.call('SET', KEYS[2], ARGV[4 + n]) end "
+        "for i = 5 + n, #ARGV, 1000 do "
+        "  redis.call('ZADD', KEYS[3], unpack(ARGV, i, math.min(i + 999, #ARGV))) end "
+        "return 1";
+    static const char* kClear =
+        "if redis.call('HGET', KEYS[1], 'ci_id') ~= ARGV[1] then return 0 end "
+        "return redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])";
+    Argv write{"EVAL", kWrite, "3", b_->host_key("agent", to, id), b_->host_key("window", to, id),
+               b_->host_key("seen", to, id), to, std::to_string(2 * record.size())};
+    for (const auto& [k, v] : record) {
+      write.push_back(k);
+      write.push_back(v);
+    }
+    const bool has_window = (*got)[1]->type == REDIS_REPLY_STRING;
+    write.push_back(has_window ? "1" : "0");
+    write.push_back(has_window ? reply_text((*got)[1].get()) : std::string());
+    const std::vector<std::string> held = member_list((*got)[2].get());  // member, score, ...
+    for (std::size_t i = 0; i + 1 < held.size(); i += 2) {
+      write.push_back(held[i + 1]);
+      write.push_back(held[i]);
+    }
+    const auto run = [&](const std::string& host, const Argv& cmd) {
+      return b_->with_host(host, [&](Connection& c) -> core::Status {
+        auto r = c.command(cmd);
+        if (!r) return std::move(r).error();
+        if (is_error(r->get())) return reply_error(r->get(), "move agent " + std::string(id));
+        return {};
       });
-    });
-    if (!held) return std::move(held).error();
-    if (!*held) return false;
-    if (from == to) return true;
-    auto written = b_->with_host(to, [&](Connection& c) -> core::Status {
-      const std::string agent_to = b_->host_key("agent", to, id), window_to = b_->host_key("window", to, id),
-                        seen_to = b_->host_key("seen", to, id);
-      std::vector<Argv> tx{{"MULTI"}, {"DEL", agent_to, window_to, seen_to}};
-      Argv record{"HSET", agent_to};
-      for (const auto& [k, v] : (*held)->record) {
-        record.push_back(k);
-        record.push_back(v);
-      }
-      tx.push_back(std::move(record));
-      if ((*held)->window) tx.push_back({"SET", window_to, *(*held)->window});
-      if (!(*held)->seen.empty()) {
-        Argv add{"ZADD", seen_to};
-        for (std::size_t i = 0; i + 1 < (*held)->seen.size(); i += 2) {
-          add.push_back((*held)->seen[i + 1]);
-          add.push_back((*held)->seen[i]);
-        }
-        tx.push_back(std::move(add));
-      }
-      tx.push_back({"EXEC"});
-      auto r = c.pipeline(tx);
-      if (!r) return std::move(r).error();
-      for (const Reply& rep : *r)
-        if (is_error(rep.get())) return reply_error(rep.get(), "move agent " + std::string(id));
-      return {};
-    });
-    if (!written) return std::move(written).error();
-    auto pointed = b_->pool.with([&](Connection& c) -> core::Status {
-      auto r = c.command({"HSET", b_->key("agent-ci"), std::string(id), to});
-      if (!r) return std::move(r).error();
-      if (is_error(r->get())) return reply_error(r->get(), "move agent " + std::string(id));
-      return {};
-    });
-    if (!pointed) return std::move(pointed).error();
-    auto cleared = b_->with_host(from, [&](Connection& c) -> core::Status {
-      auto r = c.command({"DEL", agent, window, seen});
-      if (!r) return std::move(r).error();
-      if (is_error(r->get())) return reply_error(r->get(), "move agent " + std::string(id));
-      return {};
-    });
-    if (!cleared) return std::move(cleared).error();
-    return true;
+    };
+    // The index, only from where this move began.
+    static const char* kPoint =
+        "if (redis.call('HGET', KEYS[1], ARGV[1]) or '') ~= ARGV[2] then return 0 end "
+        "return redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])";
+    if (auto st = run(to, write); !st) return st;
+    if (auto st = run({}, {"EVAL", kPoint, "1", b_->key("agent-ci"), std::string(id), from, to}); !st) return st;
+    return run(from, {"EVAL", kClear, "3", agent, window, seen, to});
   }
 };
 

@@ -9,7 +9,9 @@
 // optimistic locking: WATCH the agent's sequence set, the agent and the CIs
 // it touches, read them, then MULTI/EXEC all writes at once; if another
 // collector changed a watched key, EXEC returns nil and the whole step is
-// retried (optimistic() in redis_conn.hpp). Sample members encode time and
+// retried (optimistic() in redis_conn.hpp). On a spread cluster store the
+// host's keys and the store's are WATCHed and written apart, each on its
+// master (host_reports.cpp). Sample members encode time and
 // the value's exact bits, so a replay adds nothing.
 //
 // Series: the samples of each report are appended, per CI, to the CI's head

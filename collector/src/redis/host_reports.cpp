@@ -28,37 +28,62 @@ struct Own {
   std::vector<Argv> writes;              // MULTI's body
   std::optional<std::int64_t> sighted;   // a plain sighting of the host's CI: its time
   std::vector<InventorySection> inventory;  // as it stands after the report, when it carries sections
+  bool stale = false;  // the agent changed since the report read it: the report is applied again
+  bool wrote = false;  // `writes` committed
 };
 
-// Reads (WATCHing them, when `watch`) the CIs the report names and, when
-// it carries sections, the inventory, and plans their writes; audit
-// records only when `watch` (without, a write planned means: again, with).
-core::Result<Own> plan_own(Backend& b, Connection& c, const ReportBatch& batch, const std::string& host, bool watch) {
-  const bool whole = !batch.inventory_ci_id.empty() && (!batch.sections.empty() || batch.components);
-  const std::string inventory_key = whole ? b.key("inventory", batch.inventory_ci_id) : std::string();
+// Whether the report changes nothing in the store's slot unless a CI it
+// names differs from the update: no inventory sections, no components.
+bool plain(const ReportBatch& batch) { return batch.sections.empty() && !batch.components; }
+
+// The store's reads that come before the host's: the CIs a plain report
+// names (unwatched), then the agent's epoch (agents.cpp: revocations, new
+// keys and moves count it up). What changes the agent after them is seen
+// by the host's WATCH, or by the epoch when the store's part is written.
+std::vector<Argv> early_reads(const Backend& b, const ReportBatch& batch) {
   std::vector<Argv> pre;
-  if (watch) {
-    Argv w{"WATCH"};
-    for (const CiUpdate& u : batch.cis) w.push_back(b.key("ci", u.id));
-    if (whole) w.push_back(inventory_key);
-    if (w.size() > 1) pre.push_back(std::move(w));
-  }
-  const std::size_t at = pre.size();
-  for (const CiUpdate& u : batch.cis) pre.push_back({"HGETALL", b.key("ci", u.id)});
-  if (whole) pre.push_back({"HGETALL", inventory_key});
+  if (plain(batch))
+    for (const CiUpdate& u : batch.cis) pre.push_back({"HGETALL", b.key("ci", u.id)});
+  pre.push_back({"GET", b.key("agent-epoch", batch.agent_id)});
+  return pre;
+}
+
+// Plans the report's writes in the store's slot from the CIs it names
+// and, when it carries sections, the inventory: those read now, WATCHed
+// with the agent's epoch (which must still be `epoch`), or, when `read`
+// is given, a plain report's early reads. Audit records only when
+// WATCHed (unwatched, a write planned means: again, WATCHed).
+core::Result<Own> plan_own(Backend& b, Connection& c, const ReportBatch& batch, const std::string& host,
+                           const std::string& epoch, std::vector<Reply>* read) {
+  const bool whole = !batch.inventory_ci_id.empty() && !plain(batch);
+  const std::string inventory_key = whole ? b.key("inventory", batch.inventory_ci_id) : std::string();
+  const std::string epoch_key = b.key("agent-epoch", batch.agent_id);
+  Own own;
   std::vector<Reply> got;
-  if (!pre.empty()) {
+  if (read != nullptr) {
+    got = std::move(*read);
+  } else {
+    std::vector<Argv> pre{{"WATCH", epoch_key}};
+    for (const CiUpdate& u : batch.cis) pre.front().push_back(b.key("ci", u.id));
+    if (whole) pre.front().push_back(inventory_key);
+    for (const CiUpdate& u : batch.cis) pre.push_back({"HGETALL", b.key("ci", u.id)});
+    if (whole) pre.push_back({"HGETALL", inventory_key});
+    pre.push_back({"GET", epoch_key});
     auto r = c.pipeline(pre);
     if (!r) return std::move(r).error();
     got = std::move(*r);
+    if (reply_text(got.back().get()) != epoch) {
+      own.stale = true;
+      return own;
+    }
+    got.erase(got.begin());  // WATCH's
   }
   for (const Reply& rep : got)
     if (is_error(rep.get())) return reply_error(rep.get(), "apply report");
-  Own own;
   std::vector<AuditRecord> audit;
   for (std::size_t i = 0; i < batch.cis.size(); ++i) {
     const CiUpdate& u = batch.cis[i];
-    const redisReply* held = got[at + i].get();
+    const redisReply* held = got[i].get();
     if (const auto seen = plain_sighting(u, held)) {
       if (u.id == host)
         own.sighted = std::max(own.sighted.value_or(INT64_MIN), u.seen_at_ms);
@@ -73,48 +98,57 @@ core::Result<Own> plan_own(Backend& b, Connection& c, const ReportBatch& batch, 
     for (AuditRecord& r : audit_ci(*old, merged, u.source, u.actor, u.seen_at_ms)) audit.push_back(std::move(r));
   }
   if (batch.components) {
-    auto read = read_components(c, b, batch.inventory_ci_id, *batch.components, batch.received_at_ms);
-    if (!read) return std::move(read).error();
-    write_components(b, *read, batch.received_at_ms, own.writes, audit);
+    auto comp = read_components(c, b, batch.inventory_ci_id, *batch.components, batch.received_at_ms);
+    if (!comp) return std::move(comp).error();
+    write_components(b, *comp, batch.received_at_ms, own.writes, audit);
   }
   if (whole) {
-    auto held = inventory_from_hash(got[at + batch.cis.size()].get());
+    auto held = inventory_from_hash(got[batch.cis.size()].get());
     if (!held) return std::move(held).error();
     InventoryPlan plan = plan_inventory(batch.inventory_ci_id, std::move(*held), batch.sections, batch.received_at_ms);
     for (const InventorySection& s : plan.writes) own.writes.push_back({"HSET", inventory_key, s.name, section_record(s)});
     for (AuditRecord& r : plan.audit) audit.push_back(std::move(r));
     own.inventory = std::move(plan.after);
   }
-  if (watch)
+  if (read == nullptr)
     if (auto st = add_audit(c, b, std::move(audit), own.writes); !st) return std::move(st).error();
   return own;
 }
 
 // The report's writes in the store's own slot, committed (see the top of
-// this file): a report that writes nothing there (a plain sighting) reads
-// once, unwatched.
-core::Result<Own> apply_own(Backend& b, Connection& c, const ReportBatch& batch, const std::string& host) {
-  if (batch.sections.empty() && !batch.components) {
-    auto own = plan_own(b, c, batch, host, false);
-    if (!own || own->writes.empty()) return own;
-  }
-  return optimistic<Own>(c, "report", [&]() -> core::Result<std::optional<Own>> {
-    auto own = plan_own(b, c, batch, host, true);
-    if (!own) return std::move(own).error();
-    if (own->writes.empty()) return std::optional<Own>{std::move(*own)};
-    std::vector<Argv> tx{{"MULTI"}};
-    for (const Argv& a : own->writes) tx.push_back(a);
-    auto sent = send_exec(b, c, tx);
-    if (!sent) return std::move(sent).error();
-    const redisReply* exec = sent->exec();
-    if (is_error(exec)) return reply_error(exec, "apply report");
-    if (exec->type != REDIS_REPLY_ARRAY) return std::optional<Own>{};  // raced with another writer
-    for (std::size_t i = 0; i < exec->elements; ++i)
-      if (is_error(exec->element[i])) return reply_error(exec->element[i], "apply report");
-    if (sent->waited)
-      if (auto st = check_wait(b, sent->replies.back().get()); !st) return std::move(st).error();
-    return std::optional<Own>{std::move(*own)};
-  });
+// this file). A plain report that writes nothing there (a sighting) is
+// planned from its early reads (`read`). When reports wait for replicas,
+// one that writes nothing there waits for them all the same: its first
+// copy may have written there and not reached them.
+core::Result<Own> apply_own(Backend& b, Connection& c, const ReportBatch& batch, const std::string& host,
+                            const std::string& epoch, std::vector<Reply>* read) {
+  auto own = [&]() -> core::Result<Own> {
+    if (read != nullptr) {
+      auto planned = plan_own(b, c, batch, host, epoch, read);
+      if (!planned || planned->writes.empty()) return planned;
+    }
+    return optimistic<Own>(c, "report", [&]() -> core::Result<std::optional<Own>> {
+      auto planned = plan_own(b, c, batch, host, epoch, nullptr);
+      if (!planned) return std::move(planned).error();
+      if (planned->stale || planned->writes.empty()) return std::optional<Own>{std::move(*planned)};
+      std::vector<Argv> tx{{"MULTI"}};
+      for (const Argv& a : planned->writes) tx.push_back(a);
+      auto sent = send_exec(b, c, tx);
+      if (!sent) return std::move(sent).error();
+      const redisReply* exec = sent->exec();
+      if (is_error(exec)) return reply_error(exec, "apply report");
+      if (exec->type != REDIS_REPLY_ARRAY) return std::optional<Own>{};  // raced with another writer
+      for (std::size_t i = 0; i < exec->elements; ++i)
+        if (is_error(exec->element[i])) return reply_error(exec->element[i], "apply report");
+      if (sent->waited)
+        if (auto st = check_wait(b, sent->replies.back().get()); !st) return std::move(st).error();
+      planned->wrote = true;
+      return std::optional<Own>{std::move(*planned)};
+    });
+  }();
+  if (own && !own->stale && !own->wrote)
+    if (auto st = fence_duplicate(b, c, b.key("replication-fence")); !st) return std::move(st).error();
+  return own;
 }
 
 // The report's reads on its host's slot (WATCHed): its agent's window,
@@ -130,7 +164,7 @@ Prepared prepare_on_host(const Backend& b, const ReportBatch& batch, const std::
   // for stores' own callers), in the host's slot.
   p.digests_key =
       batch.inventory_ci_id.empty() ? std::string() : b.host_key("inventory-digests", host, batch.inventory_ci_id);
-  p.digests_only = batch.sections.empty() && !batch.components;
+  p.digests_only = plain(batch);
   const std::string sighted = b.host_key("sighted", host);
   Argv watch{"WATCH", p.window_key, p.seen_key, p.agent_key, sighted};
   if (!p.digests_key.empty()) watch.push_back(p.digests_key);
@@ -161,10 +195,27 @@ core::Result<std::optional<ApplyResult>> attempt(Backend& b, Connection& store, 
                                                  std::atomic<std::uint64_t>& commits) {
   using Out = std::optional<ApplyResult>;
   Prepared p = prepare_on_host(b, batch, host);
+  auto early = store.pipeline(early_reads(b, batch));
+  if (!early) return std::move(early).error();
+  const std::string epoch = reply_text(early->back().get());
+  early->pop_back();
   auto got = c.pipeline(p.pre);
   if (!got) return std::move(got).error();
   for (const Reply& rep : *got)
     if (is_error(rep.get())) return reply_error(rep.get(), "apply report");
+  // A store whose digests were in its own slot (before the agents spread):
+  // they are read there once, and moved to the host's slot by this report.
+  const std::string old_digests = b.key("inventory-digests", batch.inventory_ci_id);
+  Reply moved_digests;
+  if (!p.digests_key.empty() && (*got)[3]->type == REDIS_REPLY_ARRAY && (*got)[3]->elements == 0) {
+    auto r = store.command({"HGETALL", old_digests});
+    if (!r) return std::move(r).error();
+    if (is_error(r->get())) return reply_error(r->get(), "apply report");
+    if (r->get()->type == REDIS_REPLY_ARRAY && r->get()->elements > 0) {
+      moved_digests = std::move(*r);
+      (*got)[3].swap(moved_digests);  // read as the host's from here on; the empty reply is kept
+    }
+  }
   auto agent = check_agent(batch, (*got)[2].get(), &host);
   if (!agent) return std::move(agent).error();
   auto window = read_window(c, p, *got, agent->highest);
@@ -185,8 +236,9 @@ core::Result<std::optional<ApplyResult>> attempt(Backend& b, Connection& store, 
   // anything is written.
   std::vector<Argv> tx{{"MULTI"}}, indexes;
   if (auto st = plan_series(c, b, p.series, *got, tx, indexes); !st) return std::move(st).error();
-  auto own = apply_own(b, store, batch, host);
+  auto own = apply_own(b, store, batch, host, epoch, plain(batch) ? &*early : nullptr);
   if (!own) return std::move(own).error();
+  if (own->stale) return Out{};  // the agent changed: read it again
   if (!indexes.empty()) {  // may name a series not yet written, never miss one
     auto added = store.pipeline(indexes);
     if (!added) return std::move(added).error();
@@ -210,6 +262,11 @@ core::Result<std::optional<ApplyResult>> attempt(Backend& b, Connection& store, 
   } else if (with_inventory) {
     auto inv = inventory_from_hash((*got)[3].get());
     if (!inv) return std::move(inv).error();
+    if (moved_digests) {
+      Argv digests{"HSET", p.digests_key};
+      for (const std::string& x : member_list((*got)[3].get())) digests.push_back(x);
+      tx.push_back(std::move(digests));
+    }
     result.inventory = std::move(*inv);
   }
   mark_window(p, *window, agent->highest, tx);
@@ -223,6 +280,10 @@ core::Result<std::optional<ApplyResult>> attempt(Backend& b, Connection& store, 
   commits.fetch_add(1, std::memory_order_relaxed);
   if (sent->waited)
     if (auto st = check_wait(b, sent->replies.back().get()); !st) return std::move(st).error();
+  if (moved_digests) {  // in the host's slot now
+    auto r = store.command({"DEL", old_digests});
+    if (!r) return std::move(r).error();
+  }
   return Out{std::move(result)};
 }
 
@@ -289,7 +350,11 @@ core::Status write_series_of(Backend& b, Connection& store, const ReportBatch& b
         if (is_error(rep.get())) return reply_error(rep.get(), "read the series of " + ci);
       std::vector<Argv> tx{{"MULTI"}}, indexes;
       if (auto st = plan_series(c, b, q, *got, tx, indexes); !st) return std::move(st).error();
-      if (dry || tx.size() == 1) return std::optional<bool>(true);
+      if (dry) return std::optional<bool>(true);
+      if (tx.size() == 1) {  // all held: perhaps by a first copy that did not reach the replicas
+        if (auto st = fence_duplicate(b, c, b.ci_key("replication-fence", ci)); !st) return std::move(st).error();
+        return std::optional<bool>(true);
+      }
       if (!indexes.empty()) {
         auto added = store.pipeline(indexes);
         if (!added) return std::move(added).error();

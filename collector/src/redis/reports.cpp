@@ -270,7 +270,10 @@ class RedisReportStore final : public Bound<ReportStore> {
       if (!held) return std::move(held).error();
       result.inventory = std::move(*held);
     }
-    auto agent = check_agent(batch, got[2].get());
+    // On a spread store only agents without a CI are applied here: one
+    // whose record names a CI is on its way to that host (agents.cpp).
+    static const std::string kNoHost;
+    auto agent = check_agent(batch, got[2].get(), b_->spread() ? &kNoHost : nullptr);
     if (!agent) return std::move(agent).error();
     const std::uint64_t highest = agent->highest;
     auto window = read_window(c, p, got, highest);

@@ -7,7 +7,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "redis/redis_conn.hpp"
@@ -254,9 +256,75 @@ TEST(RedisCluster, AnAgentReassignedTakesItsWindowToItsNewHost) {
   EXPECT_EQ((*revoked)->key_hash, "");
 }
 
+// Reports go on, each read again and resent when refused as changed (as
+// the intake does), while the agent is reassigned back and forth between
+// two hosts whose slots are on different masters: every report is
+// acknowledged once, every sample is stored once (on the host the report
+// was for), and every sequence is then known to whichever host the agent
+// is on.
+TEST(RedisCluster, ReportsDuringReassignmentsAreEachStoredOnce) {
+  test::RedisCluster& cluster = test::test_redis_cluster();
+  const std::string prefix = test::unique_prefix();
+  auto s = backends::open_stores(cluster.url(prefix));
+  ASSERT_TRUE(s) << s.error().describe();
+  std::string other;  // a host whose slot is on another master than ci-agt-1's
+  for (int n = 0; other.empty() && n < 200; ++n)
+    if (cluster.master_of("{" + prefix + ":ci-" + std::to_string(n) + "}") !=
+        cluster.master_of("{" + prefix + ":ci-agt-1}"))
+      other = "ci-" + std::to_string(n);
+  ASSERT_FALSE(other.empty());
+  ASSERT_TRUE(s->agents->create_agent(agent_record("agt-1")));
+  constexpr std::uint64_t kReports = 120;
+  std::atomic<std::uint64_t> acknowledged{0};
+  std::atomic<bool> failed{false};
+  std::thread mover([&] {
+    const std::string hosts[] = {other, "ci-agt-1"};
+    for (std::uint64_t i = 0; i < 8 && !failed; ++i) {
+      while (acknowledged < (i + 1) * kReports / 10 && !failed) std::this_thread::yield();
+      auto moved = s->agents->reassign_agent("agt-1", hosts[i % 2]);
+      if (!moved || !*moved) failed = true;
+    }
+  });
+  std::string ci = "ci-agt-1";
+  for (std::uint64_t seq = 1; seq <= kReports && !failed; ++seq) {
+    for (int attempt = 0;; ++attempt) {
+      ASSERT_LT(attempt, 20) << "sequence " << seq;
+      auto r = s->reports->apply_report(signed_report(seq, ci));
+      if (r) {
+        EXPECT_EQ(r->outcome, ApplyOutcome::stored) << "sequence " << seq;
+        break;
+      }
+      ASSERT_EQ(r.error().code, StoreErrc::changed) << r.error().describe();
+      auto a = s->agents->find_agent("agt-1");
+      ASSERT_TRUE(a && *a);
+      ci = (*a)->ci_id;
+    }
+    ++acknowledged;
+  }
+  failed = failed || acknowledged != kReports;
+  mover.join();
+  ASSERT_FALSE(failed);
+  std::size_t stored = 0;
+  for (const std::string& host : {std::string("ci-agt-1"), other}) {
+    auto got = s->series->read_samples({host, "cpu.load", {}}, 0, INT64_MAX, 1000);
+    ASSERT_TRUE(got) << got.error().describe();
+    stored += got->size();
+  }
+  EXPECT_EQ(stored, kReports);
+  auto a = s->agents->find_agent("agt-1");
+  ASSERT_TRUE(a && *a);
+  EXPECT_EQ((*a)->last_sequence, kReports);
+  for (std::uint64_t seq = 1; seq <= kReports; ++seq) {
+    auto again = s->reports->apply_report(signed_report(seq, (*a)->ci_id));
+    ASSERT_TRUE(again) << again.error().describe();
+    EXPECT_EQ(again->outcome, ApplyOutcome::duplicate) << "sequence " << seq;
+  }
+}
+
 // An agent a spread store kept in its own slot (written before the agents
 // spread, as it was then) moves to its host's slot when it is first read,
-// window and all; so do the steps of a move that stopped half way.
+// window and all, and its host's inventory digests with its next report;
+// a move that stopped half way is finished by the next read.
 TEST(RedisCluster, AnAgentInTheStoresSlotMovesToItsHostWhenRead) {
   test::RedisCluster& cluster = test::test_redis_cluster();
   const std::string prefix = test::unique_prefix();
@@ -270,6 +338,11 @@ TEST(RedisCluster, AnAgentInTheStoresSlotMovesToItsHostWhenRead) {
             "5");
   EXPECT_EQ(cluster.ask(home, "setbit '" + own + ":window:agt-1' 5 1"), "0");
   EXPECT_EQ(cluster.ask(home, "zadd '" + own + ":seen:agt-1' 4 4"), "1");
+  // The digests of its host's inventory, where such a store kept them.
+  EXPECT_EQ(cluster.ask(home, "hset '" + own + ":inventory-digests:ci-agt-1' disks "
+                                  "'{\"state\":\"collected\",\"reason\":\"\",\"digest\":\"d1\",\"data\":\"\","
+                                  "\"updated_ms\":1000}'"),
+            "1");
 
   auto a = s->agents->find_agent("agt-1");
   ASSERT_TRUE(a) << a.error().describe();
@@ -287,9 +360,16 @@ TEST(RedisCluster, AnAgentInTheStoresSlotMovesToItsHostWhenRead) {
     ASSERT_TRUE(dup) << dup.error().describe();
     EXPECT_EQ(dup->outcome, ApplyOutcome::duplicate) << seq;
   }
-  auto next = s->reports->apply_report(signed_report(6, "ci-agt-1"));
-  ASSERT_TRUE(next) << next.error().describe();
-  EXPECT_EQ(next->outcome, ApplyOutcome::stored);
+  for (std::uint64_t seq : {6u, 7u}) {  // the digests move with the first, and are read where they went
+    auto next = s->reports->apply_report(signed_report(seq, "ci-agt-1"));
+    ASSERT_TRUE(next) << next.error().describe();
+    EXPECT_EQ(next->outcome, ApplyOutcome::stored);
+    ASSERT_EQ(next->inventory.size(), 1u) << seq;
+    EXPECT_EQ(next->inventory[0].name, "disks");
+    EXPECT_EQ(next->inventory[0].digest, "d1");
+    EXPECT_EQ(count_keys(cluster, home, own + ":inventory-digests:*"), 0u);
+  }
+  EXPECT_NE(cluster.ask(host, "hget '" + tag + ":inventory-digests:ci-agt-1' disks"), "");
 
   // A move stopped after its first step: the record names the new host,
   // nothing else moved. The next read finishes it.
@@ -297,9 +377,9 @@ TEST(RedisCluster, AnAgentInTheStoresSlotMovesToItsHostWhenRead) {
   auto moved = s->agents->find_agent("agt-1");
   ASSERT_TRUE(moved && *moved);
   EXPECT_EQ((*moved)->ci_id, "ci-next");
-  EXPECT_EQ((*moved)->last_sequence, 6u);
+  EXPECT_EQ((*moved)->last_sequence, 7u);
   const std::string next_tag = "{" + prefix + ":ci-next}";
-  EXPECT_EQ(cluster.ask(cluster.master_of(next_tag), "getbit '" + next_tag + ":window:agt-1' 6"), "1");
+  EXPECT_EQ(cluster.ask(cluster.master_of(next_tag), "getbit '" + next_tag + ":window:agt-1' 7"), "1");
   EXPECT_EQ(count_keys(cluster, host, tag + ":agent:*"), 0u);
   EXPECT_EQ(cluster.ask(home, "hget '" + own + ":agent-ci' agt-1"), "ci-next");
 }
