@@ -70,8 +70,8 @@ class RedisAgentStore final : public Bound<AgentStore> {
 
   core::Result<bool> reassign_agent(std::string_view id, std::string_view ci_id) override {
     if (auto st = b_->resolve_layout(); !st) return std::move(st).error();
-    if (b_->spread()) return locked(id, [&] { return move(id, std::string(ci_id)); });
-    return set_ci(id, "", std::string(ci_id));
+    if (b_->spread()) return locked(id, [&](const std::string& lock) { return move(id, std::string(ci_id), lock); });
+    return set_ci(id, "", std::string(ci_id), "");
   }
 
   core::Result<std::optional<AgentRecord>> find_agent(std::string_view id) override {
@@ -138,7 +138,7 @@ class RedisAgentStore final : public Bound<AgentStore> {
         continue;
       }
       if (!b_->spread() || field(*h, "ci_id") == *at) return Found{{std::move(*at), std::move(*h)}};
-      auto finished = locked(id, [&] { return finish(id); });
+      auto finished = locked(id, [&](const std::string& lock) { return finish(id, lock); });
       if (!finished) return std::move(finished).error();
       auto again = indexed(id);
       if (!again) return std::move(again).error();
@@ -168,20 +168,26 @@ class RedisAgentStore final : public Bound<AgentStore> {
         return reply_int(got->get()).value_or(0);
       });
       if (!r) return std::move(r).error();
-      if (*r == 1)
-        if (auto st = bump_epoch(id); !st) return std::move(st).error();
-      if (*r >= 0) return *r == 1;
+      if (*r < 0) continue;
+      // Counted up whatever the script found: a call before this one may
+      // have changed the record and failed before it counted.
+      if (auto st = bump_epoch(id); !st) return std::move(st).error();
+      return *r == 1;
     }
     return core::make_error(StoreErrc::unavailable, std::string(what) + ": the agent kept moving; gave up");
   }
 
-  // Runs f() (a core::Result<T>) holding the agent's move lock; waits for
-  // it while another move of the agent is under way.
+  // Runs f(token) (a core::Result or Status) holding the agent's move
+  // lock, whose value is `token`; waits for it while another move of the
+  // agent is under way, longer than the lock lives. A holder that stops
+  // leaves it to expire; one that outlives it finds its last step
+  // refused (finish).
   template <class F>
-  auto locked(std::string_view id, F&& f) -> decltype(f()) {
+  auto locked(std::string_view id, F&& f) -> decltype(f(std::string())) {
     static const char* kRelease =
         "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
     const std::string lock = b_->key("agent-move", id), token = core::random_hex(16);
+    const auto deadline = std::chrono::steady_clock::now() + 2 * std::chrono::milliseconds(kMoveLockMs);
     for (int attempt = 0;; ++attempt) {
       auto taken = b_->pool.with([&](Connection& c) -> core::Result<bool> {
         auto r = c.command({"SET", lock, token, "NX", "PX", std::to_string(kMoveLockMs)});
@@ -191,22 +197,28 @@ class RedisAgentStore final : public Bound<AgentStore> {
       });
       if (!taken) return std::move(taken).error();
       if (*taken) break;
-      if (attempt >= kMoveLockAttempts)
+      if (std::chrono::steady_clock::now() > deadline)
         return core::make_error(StoreErrc::unavailable, "agent " + std::string(id) + " is being moved; try again");
       back_off(std::min(attempt, 6));
     }
-    auto out = f();
-    auto released = b_->pool.with([&](Connection& c) -> core::Status {
-      auto r = c.command({"EVAL", kRelease, "1", lock, token});
-      if (!r) return std::move(r).error();
-      if (is_error(r->get())) return reply_error(r->get(), "unlock agent " + std::string(id));
-      return {};
-    });
-    if (out && !released) return std::move(released).error();
-    return out;
+    struct Release {  // however f() ends; a release that fails leaves the lock to expire
+      RedisAgentStore& self;
+      const std::string& lock;
+      const std::string& token;
+      ~Release() {
+        try {
+          (void)self.b_->pool.with([&](Connection& c) -> core::Status {
+            auto r = c.command({"EVAL", kRelease, "1", lock, token});
+            if (!r) return std::move(r).error();
+            return {};
+          });
+        } catch (...) {
+        }
+      }
+    } release{*this, lock, token};
+    return f(token);
   }
-  static constexpr int kMoveLockMs = 30'000;
-  static constexpr int kMoveLockAttempts = 2'000;  // some 13 s of waits at most
+  static constexpr int kMoveLockMs = 10'000;
 
   // After the agent's record was revoked, given a new key or moved: the
   // count reports that write in the store's slot check before they do
@@ -222,32 +234,35 @@ class RedisAgentStore final : public Bound<AgentStore> {
     });
   }
 
-  // The CI the agent's record (with host `at`) names set to `to`; false
-  // when there is no such agent.
-  core::Result<bool> set_ci(std::string_view id, const std::string& at, const std::string& to) {
+  // The CI the agent's record (with host `at`) names set to `to`, and on
+  // a spread store the move that takes it there (`move`: its lock's
+  // token); false when there is no such agent.
+  core::Result<bool> set_ci(std::string_view id, const std::string& at, const std::string& to,
+                            const std::string& move) {
     static const char* kSetCi =
         "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end "
-        "redis.call('HSET', KEYS[1], 'ci_id', ARGV[1]) return 1";
+        "redis.call('HSET', KEYS[1], 'ci_id', ARGV[1]) "
+        "if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'move', ARGV[2]) end return 1";
     return b_->with_host(at, [&](Connection& c) -> core::Result<bool> {
-      auto r = c.command({"EVAL", kSetCi, "1", b_->host_key("agent", at, id), to});
+      auto r = c.command({"EVAL", kSetCi, "1", b_->host_key("agent", at, id), to, move});
       if (!r) return std::move(r).error();
       if (is_error(r->get())) return reply_error(r->get(), "reassign agent " + std::string(id));
       return reply_int(r->get()) == 1;
     });
   }
 
-  // Under the lock: the agent to host `to`. False when there is no such agent.
-  core::Result<bool> move(std::string_view id, const std::string& to) {
-    if (auto st = finish(id); !st) return std::move(st).error();  // a move stopped half way
+  // Under the lock (`lock`, its token): the agent to host `to`. False
+  // when there is no such agent.
+  core::Result<bool> move(std::string_view id, const std::string& to, const std::string& lock) {
+    if (auto st = finish(id, lock); !st) return std::move(st).error();  // a move stopped half way
     auto at = indexed(id);
     if (!at) return std::move(at).error();
     // From now on the record refuses reports for the host it leaves: they
     // WATCH it, so one that read it before aborts.
-    auto marked = set_ci(id, *at, to);
+    auto marked = set_ci(id, *at, to, lock);
     if (!marked) return std::move(marked).error();
     if (!*marked) return false;
-    if (auto st = bump_epoch(id); !st) return std::move(st).error();
-    if (auto st = finish(id); !st) return std::move(st).error();
+    if (auto st = finish(id, lock); !st) return std::move(st).error();
     return true;
   }
 
@@ -255,7 +270,7 @@ class RedisAgentStore final : public Bound<AgentStore> {
   // written where its record says they go (if elsewhere), the index
   // pointed there and the old keys deleted. Nothing writes the old keys
   // meanwhile: reports for that host are refused, and moves wait.
-  core::Status finish(std::string_view id) {
+  core::Status finish(std::string_view id, const std::string& lock) {
     auto at = indexed(id);
     if (!at) return std::move(at).error();
     const std::string from = *at;
@@ -268,24 +283,38 @@ class RedisAgentStore final : public Bound<AgentStore> {
     for (const Reply& r : *got)
       if (is_error(r.get())) return reply_error(r.get(), "move agent " + std::string(id));
     const Hash record = hash_of((*got)[0].get());
-    const std::string to = field(record, "ci_id");
+    const std::string to = field(record, "ci_id"), move_id = field(record, "move");
     if (record.empty() || to == from) return {};
-    // Written unless there already (a finisher before this one, whose lock
-    // expired), and the old keys deleted only while they still name `to`.
+    // Reports that read the agent before this move began write nothing in
+    // the store's slot after it (they check the epoch).
+    if (auto st = bump_epoch(id); !st) return st;
+    // Each step is done once for this move (`move_id`, in the record since
+    // it began), whoever finishes it: the new keys written unless a
+    // finisher before did, the index pointed there only from where the
+    // move began and by the lock's holder, the old keys deleted only while
+    // they still name this move.
+    // ARGV: the host, the move, 2n, the record's n fields and values, 1 or
+    // 0 and the window, then the older set's scores and members.
     static const char* kWrite =
-        "if redis.call('HGET', KEYS[1], 'ci_id') == ARGV[1] then return 0 end "
+        "if redis.call('HGET', KEYS[1], 'ci_id') == ARGV[1] and "
+        "   (redis.call('HGET', KEYS[1], 'move') or '') == ARGV[2] then return 0 end "
         "redis.call('DEL', KEYS[1], KEYS[2], KEYS[3]) "
-        "local n = tonumber(ARGV[2]) "
-        "redis.call('HSET', KEYS[1], unpack(ARGV, 3, 2 + n)) "
-        "if ARGV[3 + n] == '1' then redis.call('SET', KEYS[2], ARGV[4 + n]) end "
-        "for i = 5 + n, #ARGV, 1000 do "
+        "local n = tonumber(ARGV[3]) "
+        "redis.call('HSET', KEYS[1], unpack(ARGV, 4, 3 + n)) "
+        "if ARGV[4 + n] == '1' then redis.call('SET', KEYS[2], ARGV[5 + n]) end "
+        "for i = 6 + n, #ARGV, 1000 do "
         "  redis.call('ZADD', KEYS[3], unpack(ARGV, i, math.min(i + 999, #ARGV))) end "
         "return 1";
+    static const char* kPoint =
+        "if redis.call('GET', KEYS[2]) ~= ARGV[4] then return -1 end "
+        "if (redis.call('HGET', KEYS[1], ARGV[1]) or '') ~= ARGV[2] then return 0 end "
+        "return redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])";
     static const char* kClear =
-        "if redis.call('HGET', KEYS[1], 'ci_id') ~= ARGV[1] then return 0 end "
+        "if redis.call('HGET', KEYS[1], 'ci_id') ~= ARGV[1] or "
+        "   (redis.call('HGET', KEYS[1], 'move') or '') ~= ARGV[2] then return 0 end "
         "return redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])";
     Argv write{"EVAL", kWrite, "3", b_->host_key("agent", to, id), b_->host_key("window", to, id),
-               b_->host_key("seen", to, id), to, std::to_string(2 * record.size())};
+               b_->host_key("seen", to, id), to, move_id, std::to_string(2 * record.size())};
     for (const auto& [k, v] : record) {
       write.push_back(k);
       write.push_back(v);
@@ -299,20 +328,21 @@ class RedisAgentStore final : public Bound<AgentStore> {
       write.push_back(held[i]);
     }
     const auto run = [&](const std::string& host, const Argv& cmd) {
-      return b_->with_host(host, [&](Connection& c) -> core::Status {
+      return b_->with_host(host, [&](Connection& c) -> core::Result<std::int64_t> {
         auto r = c.command(cmd);
         if (!r) return std::move(r).error();
         if (is_error(r->get())) return reply_error(r->get(), "move agent " + std::string(id));
-        return {};
+        return reply_int(r->get()).value_or(0);
       });
     };
-    // The index, only from where this move began.
-    static const char* kPoint =
-        "if (redis.call('HGET', KEYS[1], ARGV[1]) or '') ~= ARGV[2] then return 0 end "
-        "return redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])";
-    if (auto st = run(to, write); !st) return st;
-    if (auto st = run({}, {"EVAL", kPoint, "1", b_->key("agent-ci"), std::string(id), from, to}); !st) return st;
-    return run(from, {"EVAL", kClear, "3", agent, window, seen, to});
+    if (auto r = run(to, write); !r) return std::move(r).error();
+    auto pointed = run({}, {"EVAL", kPoint, "2", b_->key("agent-ci"), b_->key("agent-move", id), std::string(id),
+                            from, to, lock});
+    if (!pointed) return std::move(pointed).error();
+    if (*pointed < 0)  // held past its life: another finished this move, or began the next
+      return core::make_error(StoreErrc::unavailable, "moving agent " + std::string(id) + " took too long; try again");
+    if (auto r = run(from, {"EVAL", kClear, "3", agent, window, seen, to, move_id}); !r) return std::move(r).error();
+    return {};
   }
 };
 

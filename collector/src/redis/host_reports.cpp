@@ -40,11 +40,16 @@ bool plain(const ReportBatch& batch) { return batch.sections.empty() && !batch.c
 // names (unwatched), then the agent's epoch (agents.cpp: revocations, new
 // keys and moves count it up). What changes the agent after them is seen
 // by the host's WATCH, or by the epoch when the store's part is written.
+// Last, whether the store's slot still holds inventory digests of the
+// host, as stores kept them before the agents spread (then moved by the
+// report that finds none in the host's slot).
 std::vector<Argv> early_reads(const Backend& b, const ReportBatch& batch) {
   std::vector<Argv> pre;
   if (plain(batch))
     for (const CiUpdate& u : batch.cis) pre.push_back({"HGETALL", b.key("ci", u.id)});
   pre.push_back({"GET", b.key("agent-epoch", batch.agent_id)});
+  pre.push_back(batch.inventory_ci_id.empty() ? Argv{"PING"}
+                                              : Argv{"EXISTS", b.key("inventory-digests", batch.inventory_ci_id)});
   return pre;
 }
 
@@ -197,6 +202,10 @@ core::Result<std::optional<ApplyResult>> attempt(Backend& b, Connection& store, 
   Prepared p = prepare_on_host(b, batch, host);
   auto early = store.pipeline(early_reads(b, batch));
   if (!early) return std::move(early).error();
+  for (const Reply& rep : *early)
+    if (is_error(rep.get())) return reply_error(rep.get(), "apply report");
+  const bool old_digests_held = reply_int(early->back().get()).value_or(0) == 1;
+  early->pop_back();
   const std::string epoch = reply_text(early->back().get());
   early->pop_back();
   auto got = c.pipeline(p.pre);
@@ -207,7 +216,8 @@ core::Result<std::optional<ApplyResult>> attempt(Backend& b, Connection& store, 
   // they are read there once, and moved to the host's slot by this report.
   const std::string old_digests = b.key("inventory-digests", batch.inventory_ci_id);
   Reply moved_digests;
-  if (!p.digests_key.empty() && (*got)[3]->type == REDIS_REPLY_ARRAY && (*got)[3]->elements == 0) {
+  if (old_digests_held && !p.digests_key.empty() && (*got)[3]->type == REDIS_REPLY_ARRAY &&
+      (*got)[3]->elements == 0) {
     auto r = store.command({"HGETALL", old_digests});
     if (!r) return std::move(r).error();
     if (is_error(r->get())) return reply_error(r->get(), "apply report");
@@ -280,9 +290,12 @@ core::Result<std::optional<ApplyResult>> attempt(Backend& b, Connection& store, 
   commits.fetch_add(1, std::memory_order_relaxed);
   if (sent->waited)
     if (auto st = check_wait(b, sent->replies.back().get()); !st) return std::move(st).error();
-  if (moved_digests) {  // in the host's slot now
+  // In the host's slot now; and a report that rewrote the host's digests
+  // leaves none of the store's to move back later.
+  if (moved_digests || (old_digests_held && !p.digests_only)) {
     auto r = store.command({"DEL", old_digests});
     if (!r) return std::move(r).error();
+    if (is_error(r->get())) return reply_error(r->get(), "apply report");
   }
   return Out{std::move(result)};
 }

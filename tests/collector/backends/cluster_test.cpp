@@ -250,7 +250,13 @@ TEST(RedisCluster, AnAgentReassignedTakesItsWindowToItsNewHost) {
   EXPECT_EQ((*a)->ci_id, "ci-new");
   EXPECT_EQ((*a)->last_sequence, 4u);
   EXPECT_EQ((*a)->key_hash, agent_record("agt-1").key_hash);
+  // Each change of the agent counts its epoch up, which reports that
+  // write in the store's slot check.
+  const std::string epoch_key = "'{" + prefix + "}:agent-epoch:agt-1'";
+  const std::string epoch = cluster.ask(home_of(cluster, prefix), "get " + epoch_key);
+  EXPECT_NE(epoch, "") << "the reassignment counted it";
   ASSERT_TRUE(s->agents->revoke_agent("agt-1").value_or(false));
+  EXPECT_EQ(cluster.ask(home_of(cluster, prefix), "get " + epoch_key), std::to_string(std::stoi(epoch) + 1));
   auto revoked = s->agents->find_agent("agt-1");
   ASSERT_TRUE(revoked && *revoked);
   EXPECT_EQ((*revoked)->key_hash, "");
@@ -370,18 +376,38 @@ TEST(RedisCluster, AnAgentInTheStoresSlotMovesToItsHostWhenRead) {
     EXPECT_EQ(count_keys(cluster, home, own + ":inventory-digests:*"), 0u);
   }
   EXPECT_NE(cluster.ask(host, "hget '" + tag + ":inventory-digests:ci-agt-1' disks"), "");
+  // Digests left in the store's slot (a collector stopped after it moved
+  // them, before it deleted them) are not moved over the host's; the next
+  // report that rewrites the host's deletes them.
+  const std::string leftover = "hset '" + own + ":inventory-digests:ci-agt-1' disks '{\"digest\":\"old\"}'";
+  EXPECT_EQ(cluster.ask(home, leftover), "1");
+  auto kept = s->reports->apply_report(signed_report(8, "ci-agt-1"));
+  ASSERT_TRUE(kept) << kept.error().describe();
+  ASSERT_EQ(kept->inventory.size(), 1u);
+  EXPECT_EQ(kept->inventory[0].digest, "d1");
+  EXPECT_EQ(count_keys(cluster, home, own + ":inventory-digests:*"), 1u);
+  ReportBatch sections = signed_report(9, "ci-agt-1");
+  sections.sections.push_back({"disks", "collected", "", "d2", R"([{"name":"sda"}])"});
+  auto rewritten = s->reports->apply_report(sections);
+  ASSERT_TRUE(rewritten) << rewritten.error().describe();
+  ASSERT_EQ(rewritten->inventory.size(), 1u);
+  EXPECT_EQ(rewritten->inventory[0].digest, "d2");
+  EXPECT_EQ(count_keys(cluster, home, own + ":inventory-digests:*"), 0u);
 
-  // A move stopped after its first step: the record names the new host,
-  // nothing else moved. The next read finishes it.
-  EXPECT_EQ(cluster.ask(host, "hset '" + tag + ":agent:agt-1' ci_id ci-next"), "0");
+  // A move stopped after its first step, its lock left to expire: the
+  // record names the new host, nothing else moved. The next read waits
+  // for the lock, then finishes the move.
+  EXPECT_EQ(cluster.ask(home, "set '" + own + ":agent-move:agt-1' stopped px 300"), "OK");
+  EXPECT_EQ(cluster.ask(host, "hset '" + tag + ":agent:agt-1' ci_id ci-next move stopped"), "1");
   auto moved = s->agents->find_agent("agt-1");
   ASSERT_TRUE(moved && *moved);
   EXPECT_EQ((*moved)->ci_id, "ci-next");
-  EXPECT_EQ((*moved)->last_sequence, 7u);
+  EXPECT_EQ((*moved)->last_sequence, 9u);
   const std::string next_tag = "{" + prefix + ":ci-next}";
-  EXPECT_EQ(cluster.ask(cluster.master_of(next_tag), "getbit '" + next_tag + ":window:agt-1' 7"), "1");
+  EXPECT_EQ(cluster.ask(cluster.master_of(next_tag), "getbit '" + next_tag + ":window:agt-1' 9"), "1");
   EXPECT_EQ(count_keys(cluster, host, tag + ":agent:*"), 0u);
   EXPECT_EQ(cluster.ask(home, "hget '" + own + ":agent-ci' agt-1"), "ci-next");
+  EXPECT_EQ(count_keys(cluster, home, own + ":agent-move:*"), 0u) << "released";
 }
 
 // A store that held series on the cluster before they spread keeps them
