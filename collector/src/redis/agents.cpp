@@ -13,6 +13,9 @@
 // then the record and the window are written in the new slot, the index
 // points there and the old keys are deleted. Whoever finds a record that
 // names another CI than where the index says it is finishes that move.
+#include <chrono>
+#include <thread>
+
 #include "backend.hpp"
 
 namespace surveyor::collector::redis {
@@ -71,7 +74,9 @@ class RedisAgentStore final : public Bound<AgentStore> {
   core::Result<bool> reassign_agent(std::string_view id, std::string_view ci_id) override {
     if (auto st = b_->resolve_layout(); !st) return std::move(st).error();
     if (b_->spread()) return locked(id, [&](const std::string& lock) { return move(id, std::string(ci_id), lock); });
-    return set_ci(id, "", std::string(ci_id), "");
+    auto set = set_ci(id, "", std::string(ci_id), "");
+    if (!set) return std::move(set).error();
+    return *set == 1;
   }
 
   core::Result<std::optional<AgentRecord>> find_agent(std::string_view id) override {
@@ -184,22 +189,33 @@ class RedisAgentStore final : public Bound<AgentStore> {
   // refused (finish).
   template <class F>
   auto locked(std::string_view id, F&& f) -> decltype(f(std::string())) {
+    // The lock's value is a number counted up for each holder (the fence
+    // of the moves it makes: see finish).
+    static const char* kTake =
+        "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end "
+        "local n = redis.call('INCR', KEYS[2]) "
+        "redis.call('SET', KEYS[1], n, 'PX', ARGV[1]) return n";
     static const char* kRelease =
         "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
-    const std::string lock = b_->key("agent-move", id), token = core::random_hex(16);
+    const std::string lock = b_->key("agent-move", id);
+    std::string token;
     const auto deadline = std::chrono::steady_clock::now() + 2 * std::chrono::milliseconds(kMoveLockMs);
     for (int attempt = 0;; ++attempt) {
-      auto taken = b_->pool.with([&](Connection& c) -> core::Result<bool> {
-        auto r = c.command({"SET", lock, token, "NX", "PX", std::to_string(kMoveLockMs)});
+      auto taken = b_->pool.with([&](Connection& c) -> core::Result<std::int64_t> {
+        auto r = c.command({"EVAL", kTake, "2", lock, b_->key("agent-moves", id), std::to_string(kMoveLockMs)});
         if (!r) return std::move(r).error();
         if (is_error(r->get())) return reply_error(r->get(), "lock agent " + std::string(id));
-        return r->get()->type != REDIS_REPLY_NIL;
+        return reply_int(r->get()).value_or(0);
       });
       if (!taken) return std::move(taken).error();
-      if (*taken) break;
+      if (*taken > 0) {
+        token = std::to_string(*taken);
+        break;
+      }
       if (std::chrono::steady_clock::now() > deadline)
         return core::make_error(StoreErrc::unavailable, "agent " + std::string(id) + " is being moved; try again");
       back_off(std::min(attempt, 6));
+      if (attempt >= 16) std::this_thread::sleep_for(std::chrono::milliseconds(50));  // a holder that stopped
     }
     struct Release {  // however f() ends; a release that fails leaves the lock to expire
       RedisAgentStore& self;
@@ -236,22 +252,29 @@ class RedisAgentStore final : public Bound<AgentStore> {
 
   // The CI the agent's record (with host `at`) names set to `to`, and on
   // a spread store the move that takes it there (`move`: its lock's
-  // token); false when there is no such agent.
-  core::Result<bool> set_ci(std::string_view id, const std::string& at, const std::string& to,
-                            const std::string& move) {
+  // number; refused, -1, when a later move has marked the record); 0 when
+  // there is no record there.
+  core::Result<std::int64_t> set_ci(std::string_view id, const std::string& at, const std::string& to,
+                                    const std::string& move) {
     static const char* kSetCi =
         "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end "
-        "redis.call('HSET', KEYS[1], 'ci_id', ARGV[1]) "
-        "if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'move', ARGV[2]) end return 1";
-    return b_->with_host(at, [&](Connection& c) -> core::Result<bool> {
+        "if ARGV[2] ~= '' then "
+        "  if (tonumber(redis.call('HGET', KEYS[1], 'move')) or 0) > tonumber(ARGV[2]) then return -1 end "
+        "  redis.call('HSET', KEYS[1], 'move', ARGV[2]) end "
+        "redis.call('HSET', KEYS[1], 'ci_id', ARGV[1]) return 1";
+    return b_->with_host(at, [&](Connection& c) -> core::Result<std::int64_t> {
       auto r = c.command({"EVAL", kSetCi, "1", b_->host_key("agent", at, id), to, move});
       if (!r) return std::move(r).error();
       if (is_error(r->get())) return reply_error(r->get(), "reassign agent " + std::string(id));
-      return reply_int(r->get()) == 1;
+      return reply_int(r->get()).value_or(0);
     });
   }
 
-  // Under the lock (`lock`, its token): the agent to host `to`. False
+  static core::Error superseded(std::string_view id) {
+    return core::make_error(StoreErrc::unavailable, "moving agent " + std::string(id) + " took too long; try again");
+  }
+
+  // Under the lock (`lock`, its number): the agent to host `to`. False
   // when there is no such agent.
   core::Result<bool> move(std::string_view id, const std::string& to, const std::string& lock) {
     if (auto st = finish(id, lock); !st) return std::move(st).error();  // a move stopped half way
@@ -261,7 +284,13 @@ class RedisAgentStore final : public Bound<AgentStore> {
     // WATCH it, so one that read it before aborts.
     auto marked = set_ci(id, *at, to, lock);
     if (!marked) return std::move(marked).error();
-    if (!*marked) return false;
+    if (*marked < 0) return superseded(id);
+    if (*marked == 0) {  // no record where the index said: gone, or moved by a later holder
+      auto now = indexed(id);
+      if (!now) return std::move(now).error();
+      if (*now != *at) return superseded(id);
+      return false;
+    }
     if (auto st = finish(id, lock); !st) return std::move(st).error();
     return true;
   }
@@ -293,11 +322,17 @@ class RedisAgentStore final : public Bound<AgentStore> {
     // finisher before did, the index pointed there only from where the
     // move began and by the lock's holder, the old keys deleted only while
     // they still name this move.
-    // ARGV: the host, the move, 2n, the record's n fields and values, 1 or
-    // 0 and the window, then the older set's scores and members.
+    // Moves are numbered (the lock's number, in the record as `move`): a
+    // step of this move is refused, -1, where a later move has been (the
+    // target's record, or the mark `moved` a move leaves where it went
+    // from). ARGV: the host, the move, 2n, the record's n fields and
+    // values, 1 or 0 and the window, then the older set's scores and
+    // members; KEYS: the new record, window, set, and the mark there.
     static const char* kWrite =
-        "if redis.call('HGET', KEYS[1], 'ci_id') == ARGV[1] and "
-        "   (redis.call('HGET', KEYS[1], 'move') or '') == ARGV[2] then return 0 end "
+        "local ours = tonumber(ARGV[2]) or 0 "
+        "local held = tonumber(redis.call('HGET', KEYS[1], 'move')) or 0 "
+        "if redis.call('HGET', KEYS[1], 'ci_id') == ARGV[1] and held == ours then return 0 end "
+        "if held > ours or (tonumber(redis.call('GET', KEYS[4])) or 0) > ours then return -1 end "
         "redis.call('DEL', KEYS[1], KEYS[2], KEYS[3]) "
         "local n = tonumber(ARGV[3]) "
         "redis.call('HSET', KEYS[1], unpack(ARGV, 4, 3 + n)) "
@@ -312,9 +347,11 @@ class RedisAgentStore final : public Bound<AgentStore> {
     static const char* kClear =
         "if redis.call('HGET', KEYS[1], 'ci_id') ~= ARGV[1] or "
         "   (redis.call('HGET', KEYS[1], 'move') or '') ~= ARGV[2] then return 0 end "
+        "redis.call('SET', KEYS[4], ARGV[2]) "
         "return redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])";
-    Argv write{"EVAL", kWrite, "3", b_->host_key("agent", to, id), b_->host_key("window", to, id),
-               b_->host_key("seen", to, id), to, move_id, std::to_string(2 * record.size())};
+    Argv write{"EVAL", kWrite, "4", b_->host_key("agent", to, id), b_->host_key("window", to, id),
+               b_->host_key("seen", to, id), b_->host_key("moved", to, id), to, move_id,
+               std::to_string(2 * record.size())};
     for (const auto& [k, v] : record) {
       write.push_back(k);
       write.push_back(v);
@@ -335,13 +372,15 @@ class RedisAgentStore final : public Bound<AgentStore> {
         return reply_int(r->get()).value_or(0);
       });
     };
-    if (auto r = run(to, write); !r) return std::move(r).error();
+    auto written = run(to, write);
+    if (!written) return std::move(written).error();
+    if (*written < 0) return superseded(id);
     auto pointed = run({}, {"EVAL", kPoint, "2", b_->key("agent-ci"), b_->key("agent-move", id), std::string(id),
                             from, to, lock});
     if (!pointed) return std::move(pointed).error();
-    if (*pointed < 0)  // held past its life: another finished this move, or began the next
-      return core::make_error(StoreErrc::unavailable, "moving agent " + std::string(id) + " took too long; try again");
-    if (auto r = run(from, {"EVAL", kClear, "3", agent, window, seen, to, move_id}); !r) return std::move(r).error();
+    if (*pointed < 0) return superseded(id);  // held past its life: another finished this move, or began the next
+    auto cleared = run(from, {"EVAL", kClear, "4", agent, window, seen, b_->host_key("moved", from, id), to, move_id});
+    if (!cleared) return std::move(cleared).error();
     return {};
   }
 };

@@ -262,6 +262,32 @@ TEST(RedisCluster, AnAgentReassignedTakesItsWindowToItsNewHost) {
   EXPECT_EQ((*revoked)->key_hash, "");
 }
 
+// Moves are numbered by their lock: a mover that finds the record marked
+// by a later move (it held its lock past its life, and another moved the
+// agent since) changes nothing and is refused.
+TEST(RedisCluster, AMoveOutrunByALaterOneChangesNothing) {
+  test::RedisCluster& cluster = test::test_redis_cluster();
+  const std::string prefix = test::unique_prefix();
+  auto s = backends::open_stores(cluster.url(prefix));
+  ASSERT_TRUE(s) << s.error().describe();
+  ASSERT_TRUE(s->agents->create_agent(agent_record("agt-1")));
+  const std::size_t home = home_of(cluster, prefix);
+  const std::string tag = "{" + prefix + ":ci-agt-1}";
+  // The next lock's number is 1; the record says a move numbered 5 was here.
+  EXPECT_EQ(cluster.ask(cluster.master_of(tag), "hset '" + tag + ":agent:agt-1' move 5"), "1");
+  auto moved = s->agents->reassign_agent("agt-1", "ci-new");
+  ASSERT_FALSE(moved);
+  EXPECT_EQ(moved.error().code, StoreErrc::unavailable);
+  auto a = s->agents->find_agent("agt-1");
+  ASSERT_TRUE(a && *a);
+  EXPECT_EQ((*a)->ci_id, "ci-agt-1");
+  EXPECT_EQ(cluster.ask(home, "hget '{" + prefix + "}:agent-ci' agt-1"), "ci-agt-1");
+  EXPECT_EQ(count_keys(cluster, home, "{" + prefix + "}:agent-move:*"), 0u) << "released";
+  auto r = s->reports->apply_report(signed_report(1, "ci-agt-1"));
+  ASSERT_TRUE(r) << r.error().describe();
+  EXPECT_EQ(r->outcome, ApplyOutcome::stored);
+}
+
 // Reports go on, each read again and resent when refused as changed (as
 // the intake does), while the agent is reassigned back and forth between
 // two hosts whose slots are on different masters: every report is
@@ -397,8 +423,9 @@ TEST(RedisCluster, AnAgentInTheStoresSlotMovesToItsHostWhenRead) {
   // A move stopped after its first step, its lock left to expire: the
   // record names the new host, nothing else moved. The next read waits
   // for the lock, then finishes the move.
-  EXPECT_EQ(cluster.ask(home, "set '" + own + ":agent-move:agt-1' stopped px 300"), "OK");
-  EXPECT_EQ(cluster.ask(host, "hset '" + tag + ":agent:agt-1' ci_id ci-next move stopped"), "1");
+  const std::string number = cluster.ask(home, "incr '" + own + ":agent-moves:agt-1'");
+  EXPECT_EQ(cluster.ask(home, "set '" + own + ":agent-move:agt-1' " + number + " px 300"), "OK");
+  EXPECT_EQ(cluster.ask(host, "hset '" + tag + ":agent:agt-1' ci_id ci-next move " + number), "1");
   auto moved = s->agents->find_agent("agt-1");
   ASSERT_TRUE(moved && *moved);
   EXPECT_EQ((*moved)->ci_id, "ci-next");
