@@ -259,7 +259,8 @@ class RedisAgentStore final : public Bound<AgentStore> {
     static const char* kSetCi =
         "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end "
         "if ARGV[2] ~= '' then "
-        "  if (tonumber(redis.call('HGET', KEYS[1], 'move')) or 0) > tonumber(ARGV[2]) then return -1 end "
+        "  local held = redis.call('HGET', KEYS[1], 'move') "
+        "  if (held and string.match(held, '^%d+$') and tonumber(held) or 0) > tonumber(ARGV[2]) then return -1 end "
         "  redis.call('HSET', KEYS[1], 'move', ARGV[2]) end "
         "redis.call('HSET', KEYS[1], 'ci_id', ARGV[1]) return 1";
     return b_->with_host(at, [&](Connection& c) -> core::Result<std::int64_t> {
@@ -329,10 +330,11 @@ class RedisAgentStore final : public Bound<AgentStore> {
     // values, 1 or 0 and the window, then the older set's scores and
     // members; KEYS: the new record, window, set, and the mark there.
     static const char* kWrite =
-        "local ours = tonumber(ARGV[2]) or 0 "
-        "local held = tonumber(redis.call('HGET', KEYS[1], 'move')) or 0 "
+        "local function num(v) if v and string.match(v, '^%d+$') then return tonumber(v) end return 0 end "
+        "local ours = num(ARGV[2]) "
+        "local held = num(redis.call('HGET', KEYS[1], 'move')) "
         "if redis.call('HGET', KEYS[1], 'ci_id') == ARGV[1] and held == ours then return 0 end "
-        "if held > ours or (tonumber(redis.call('GET', KEYS[4])) or 0) > ours then return -1 end "
+        "if held > ours or num(redis.call('GET', KEYS[4])) > ours then return -1 end "
         "redis.call('DEL', KEYS[1], KEYS[2], KEYS[3]) "
         "local n = tonumber(ARGV[3]) "
         "redis.call('HSET', KEYS[1], unpack(ARGV, 4, 3 + n)) "

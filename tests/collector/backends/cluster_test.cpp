@@ -286,6 +286,13 @@ TEST(RedisCluster, AMoveOutrunByALaterOneChangesNothing) {
   auto r = s->reports->apply_report(signed_report(1, "ci-agt-1"));
   ASSERT_TRUE(r) << r.error().describe();
   EXPECT_EQ(r->outcome, ApplyOutcome::stored);
+  // A mark that is no count (a token some build wrote, "3e9" reading as a
+  // number to Lua) fences nothing.
+  EXPECT_EQ(cluster.ask(cluster.master_of(tag), "hset '" + tag + ":agent:agt-1' move 3e9"), "0");
+  ASSERT_TRUE(s->agents->reassign_agent("agt-1", "ci-new").value_or(false));
+  auto after = s->agents->find_agent("agt-1");
+  ASSERT_TRUE(after && *after);
+  EXPECT_EQ((*after)->ci_id, "ci-new");
 }
 
 // Reports go on, each read again and resent when refused as changed (as
