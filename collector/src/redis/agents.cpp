@@ -107,12 +107,7 @@ class RedisAgentStore final : public Bound<AgentStore> {
   // store's own slot).
   core::Result<std::string> indexed(std::string_view id) {
     if (!b_->spread()) return std::string();
-    return b_->pool.with([&](Connection& c) -> core::Result<std::string> {
-      auto r = c.command({"HGET", b_->key("agent-ci"), std::string(id)});
-      if (!r) return std::move(r).error();
-      if (is_error(r->get())) return reply_error(r->get(), "find agent");
-      return reply_text(r->get());
-    });
+    return indexed_host(*b_, id);
   }
 
   core::Result<Hash> read_record(std::string_view id, const std::string& at) {

@@ -193,6 +193,9 @@ std::map<std::string, std::string> hash_of(const redisReply* r);
 std::int64_t field_int(const std::map<std::string, std::string>& h, const std::string& k);
 std::string field(const std::map<std::string, std::string>& h, const std::string& k);
 core::Result<std::optional<store::Ci>> ci_from_hash(std::string_view id, const redisReply* r);
+// The host CI an agent's keys are with on a spread store, as the index
+// "{PREFIX}:agent-ci" says ("": none there, so in the store's own slot).
+core::Result<std::string> indexed_host(Backend& b, std::string_view agent);
 // On a spread store, each CI's last_seen_ms made the later of its hash's
 // and the time its agent last saw it (host_key "sighted", written by
 // reports on the host's slot: host_reports.cpp), read grouped by master.

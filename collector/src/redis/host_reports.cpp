@@ -86,22 +86,10 @@ core::Result<Own> plan_own(Backend& b, Connection& c, const ReportBatch& batch, 
   for (const Reply& rep : got)
     if (is_error(rep.get())) return reply_error(rep.get(), "apply report");
   std::vector<AuditRecord> audit;
-  for (std::size_t i = 0; i < batch.cis.size(); ++i) {
-    const CiUpdate& u = batch.cis[i];
-    const redisReply* held = got[i].get();
-    if (const auto seen = plain_sighting(u, held)) {
-      if (u.id == host)
-        own.sighted = std::max(own.sighted.value_or(INT64_MIN), u.seen_at_ms);
-      else if (u.seen_at_ms > *seen)
-        own.writes.push_back({"HSET", b.key("ci", u.id), "last_seen_ms", i64(u.seen_at_ms)});
-      continue;
-    }
-    auto old = ci_from_hash(u.id, held);
-    if (!old) return std::move(old).error();
-    const Ci merged = merge_ci(*old, u);
-    write_ci(b, *old, merged, own.writes);
-    for (AuditRecord& r : audit_ci(*old, merged, u.source, u.actor, u.seen_at_ms)) audit.push_back(std::move(r));
-  }
+  if (auto st = plan_cis(b, batch, std::span<const Reply>(got).first(batch.cis.size()), &host, own.sighted,
+                         own.writes, audit);
+      !st)
+    return std::move(st).error();
   if (batch.components) {
     auto comp = read_components(c, b, batch.inventory_ci_id, *batch.components, batch.received_at_ms);
     if (!comp) return std::move(comp).error();
@@ -138,15 +126,9 @@ core::Result<Own> apply_own(Backend& b, Connection& c, const ReportBatch& batch,
       if (planned->stale || planned->writes.empty()) return std::optional<Own>{std::move(*planned)};
       std::vector<Argv> tx{{"MULTI"}};
       for (const Argv& a : planned->writes) tx.push_back(a);
-      auto sent = send_exec(b, c, tx);
-      if (!sent) return std::move(sent).error();
-      const redisReply* exec = sent->exec();
-      if (is_error(exec)) return reply_error(exec, "apply report");
-      if (exec->type != REDIS_REPLY_ARRAY) return std::optional<Own>{};  // raced with another writer
-      for (std::size_t i = 0; i < exec->elements; ++i)
-        if (is_error(exec->element[i])) return reply_error(exec->element[i], "apply report");
-      if (sent->waited)
-        if (auto st = check_wait(b, sent->replies.back().get()); !st) return std::move(st).error();
+      auto done = exec_all(b, c, tx, "apply report");
+      if (!done) return std::move(done).error();
+      if (!*done) return std::optional<Own>{};  // raced with another writer
       planned->wrote = true;
       return std::optional<Own>{std::move(*planned)};
     });
@@ -280,16 +262,9 @@ core::Result<std::optional<ApplyResult>> attempt(Backend& b, Connection& store, 
     result.inventory = std::move(*inv);
   }
   mark_window(p, *window, agent->highest, tx);
-  auto sent = send_exec(b, c, tx);
-  if (!sent) return std::move(sent).error();
-  const redisReply* exec = sent->exec();
-  if (is_error(exec)) return reply_error(exec, "apply report");
-  if (exec->type != REDIS_REPLY_ARRAY) return Out{};  // raced with another writer: again
-  for (std::size_t i = 0; i < exec->elements; ++i)
-    if (is_error(exec->element[i])) return reply_error(exec->element[i], "apply report");
-  commits.fetch_add(1, std::memory_order_relaxed);
-  if (sent->waited)
-    if (auto st = check_wait(b, sent->replies.back().get()); !st) return std::move(st).error();
+  auto done = exec_all(b, c, tx, "apply report", &commits);
+  if (!done) return std::move(done).error();
+  if (!*done) return Out{};  // raced with another writer: again
   // In the host's slot now; and a report that rewrote the host's digests
   // leaves none of the store's to move back later.
   if (moved_digests || (old_digests_held && !p.digests_only)) {
@@ -374,15 +349,9 @@ core::Status write_series_of(Backend& b, Connection& store, const ReportBatch& b
         for (const Reply& rep : *added)
           if (is_error(rep.get())) return reply_error(rep.get(), "index the series of " + ci);
       }
-      auto sent = send_exec(b, c, tx);
-      if (!sent) return std::move(sent).error();
-      const redisReply* exec = sent->exec();
-      if (is_error(exec)) return reply_error(exec, "write the series of " + ci);
-      if (exec->type != REDIS_REPLY_ARRAY) return std::optional<bool>{};  // raced with another writer
-      for (std::size_t i = 0; i < exec->elements; ++i)
-        if (is_error(exec->element[i])) return reply_error(exec->element[i], "write the series of " + ci);
-      if (sent->waited)
-        if (auto st = check_wait(b, sent->replies.back().get()); !st) return std::move(st).error();
+      auto done = exec_all(b, c, tx, "write the series of " + ci);
+      if (!done) return std::move(done).error();
+      if (!*done) return std::optional<bool>{};  // raced with another writer
       return std::optional<bool>(true);
     });
     round_trips.fetch_add(c.round_trips() - before, std::memory_order_relaxed);

@@ -53,6 +53,15 @@ core::Result<std::optional<Ci>> ci_from_hash(std::string_view id, const redisRep
   return std::optional<Ci>{std::move(c)};
 }
 
+core::Result<std::string> indexed_host(Backend& b, std::string_view agent) {
+  return b.pool.with([&](Connection& c) -> core::Result<std::string> {
+    auto r = c.command({"HGET", b.key("agent-ci"), std::string(agent)});
+    if (!r) return std::move(r).error();
+    if (is_error(r->get())) return reply_error(r->get(), "find agent " + std::string(agent));
+    return reply_text(r->get());
+  });
+}
+
 core::Status add_sightings(Backend& b, std::vector<Ci*> cis) {
   if (cis.empty()) return {};
   if (auto st = b.resolve_layout(); !st) return st;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <climits>
 
 namespace surveyor::collector::redis {
 
@@ -111,6 +112,53 @@ core::Status check_wait(const Backend& b, const redisReply* r) {
                           "the report reached " + std::to_string(got) + " of " +
                               std::to_string(b.options.wait_replicas) + " replicas within " +
                               std::to_string(b.options.wait_timeout.count()) + " ms (store_wait_replicas)");
+}
+
+core::Result<bool> exec_all(const Backend& b, Connection& c, std::vector<Argv>& tx, std::string_view what,
+                            std::atomic<std::uint64_t>* commits) {
+  auto sent = send_exec(b, c, tx);
+  if (!sent) return std::move(sent).error();
+  const redisReply* exec = sent->exec();
+  if (is_error(exec)) return reply_error(exec, what);
+  if (exec->type != REDIS_REPLY_ARRAY) return false;  // raced with another writer
+  for (std::size_t i = 0; i < exec->elements; ++i)
+    if (is_error(exec->element[i])) return reply_error(exec->element[i], what);
+  if (commits != nullptr) commits->fetch_add(1, std::memory_order_relaxed);
+  if (sent->waited)
+    if (auto st = check_wait(b, sent->replies.back().get()); !st) return std::move(st).error();
+  return true;
+}
+
+core::Status plan_cis(const Backend& b, const ReportBatch& batch, std::span<const Reply> held,
+                      const std::string* host, std::optional<std::int64_t>& host_seen, std::vector<Argv>& tx,
+                      std::vector<AuditRecord>& audit) {
+  for (std::size_t i = 0; i < batch.cis.size(); ++i) {
+    const CiUpdate& u = batch.cis[i];
+    if (const auto seen = plain_sighting(u, held[i].get())) {
+      if (host != nullptr && u.id == *host)
+        host_seen = std::max(host_seen.value_or(INT64_MIN), u.seen_at_ms);
+      else if (u.seen_at_ms > *seen)
+        tx.push_back({"HSET", b.key("ci", u.id), "last_seen_ms", i64(u.seen_at_ms)});
+      continue;
+    }
+    auto old = ci_from_hash(u.id, held[i].get());
+    if (!old) return std::move(old).error();
+    const Ci merged = merge_ci(*old, u);
+    if (old->has_value()) {
+      // A sighting: only the time it was last seen moves, so that is all
+      // that is written, not the CI and its indexes.
+      Ci seen = **old;
+      seen.last_seen_ms = merged.last_seen_ms;
+      if (seen == merged) {
+        if (merged.last_seen_ms != (*old)->last_seen_ms)
+          tx.push_back({"HSET", b.key("ci", merged.id), "last_seen_ms", i64(merged.last_seen_ms)});
+        continue;
+      }
+    }
+    write_ci(b, *old, merged, tx);
+    for (AuditRecord& r : audit_ci(*old, merged, u.source, u.actor, u.seen_at_ms)) audit.push_back(std::move(r));
+  }
+  return {};
 }
 
 core::Status fence_duplicate(const Backend& b, Connection& c, const std::string& fence) {

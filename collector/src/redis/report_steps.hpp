@@ -64,6 +64,13 @@ struct Sent {
 // Sends `tx` (MULTI and the writes) with EXEC, then WAIT when reports
 // wait for replicas, in one round trip.
 core::Result<Sent> send_exec(const Backend& b, Connection& c, std::vector<Argv>& tx);
+// send_exec() with its answer checked, for a transaction whose every
+// write must succeed: true when it committed (and reached the replicas
+// waited for), false when a watched key changed (the caller tries again);
+// an error reply is an error naming `what`. `commits`, when given, counts
+// the transaction once committed, whether or not the replicas have it.
+core::Result<bool> exec_all(const Backend& b, Connection& c, std::vector<Argv>& tx, std::string_view what,
+                            std::atomic<std::uint64_t>* commits = nullptr);
 // The report is on the master but not yet on enough replicas: it is not
 // acknowledged, and the agent's resend is recognised as a duplicate.
 core::Status check_wait(const Backend& b, const redisReply* r);
@@ -72,6 +79,14 @@ core::Status check_wait(const Backend& b, const redisReply* r);
 // connection's own (to `fence`, a key of its master) is the fence: WAIT
 // counts replicas that have it, and with it every earlier write.
 core::Status fence_duplicate(const Backend& b, Connection& c, const std::string& fence);
+
+// The writes of the report's CI updates (`held`: each one's hash, in
+// order) into `tx`, their audit records into `audit`. A sighting writes
+// the time last seen alone; when `host` is given, a plain sighting of
+// that CI writes nothing but its time into `host_seen`.
+core::Status plan_cis(const Backend& b, const ReportBatch& batch, std::span<const Reply> held,
+                      const std::string* host, std::optional<std::int64_t>& host_seen, std::vector<Argv>& tx,
+                      std::vector<AuditRecord>& audit);
 
 // When `u` is a plain sighting (store::is_plain_sighting) of the CI held
 // in `held` (its hash), the time the CI was last seen there: the CI is

@@ -117,12 +117,7 @@ class RedisReportStore final : public Bound<ReportStore> {
   // agents' index names ("": the agent's keys are in the store's slot).
   core::Result<std::string> host_of(const ReportBatch& batch) {
     if (!batch.agent_key_hash.empty() && !batch.inventory_ci_id.empty()) return batch.inventory_ci_id;
-    return b_->pool.with([&](Connection& c) -> core::Result<std::string> {
-      auto r = c.command({"HGET", b_->key("agent-ci"), batch.agent_id});
-      if (!r) return std::move(r).error();
-      if (is_error(r->get())) return reply_error(r->get(), "find agent");
-      return reply_text(r->get());
-    });
+    return indexed_host(*b_, batch.agent_id);
   }
 
   // Whether a report may share a round trip with others: those that carry
@@ -293,30 +288,9 @@ class RedisReportStore final : public Bound<ReportStore> {
 
     std::vector<Argv> tx;
     std::vector<AuditRecord> audit;
-    for (std::size_t i = 0; i < batch.cis.size(); ++i) {
-      if (const auto held = plain_sighting(batch.cis[i], got[4 + i].get())) {
-        if (batch.cis[i].seen_at_ms > *held)
-          tx.push_back({"HSET", b_->key("ci", batch.cis[i].id), "last_seen_ms", i64(batch.cis[i].seen_at_ms)});
-        continue;
-      }
-      auto old = ci_from_hash(batch.cis[i].id, got[4 + i].get());
-      if (!old) return std::move(old).error();
-      Ci merged = merge_ci(*old, batch.cis[i]);
-      if (old->has_value()) {
-        // A sighting (most reports): only the time it was last seen moves,
-        // so that is all that is written, not the CI and its indexes.
-        Ci seen = **old;
-        seen.last_seen_ms = merged.last_seen_ms;
-        if (seen == merged) {
-          if (merged.last_seen_ms != (*old)->last_seen_ms)
-            tx.push_back({"HSET", b_->key("ci", merged.id), "last_seen_ms", i64(merged.last_seen_ms)});
-          continue;
-        }
-      }
-      write_ci(*b_, *old, merged, tx);
-      for (AuditRecord& r : audit_ci(*old, merged, batch.cis[i].source, batch.cis[i].actor, batch.cis[i].seen_at_ms))
-        audit.push_back(std::move(r));
-    }
+    std::optional<std::int64_t> unused;  // no host here: every sighting is written to its CI
+    if (auto st = plan_cis(*b_, batch, got.subspan(4, batch.cis.size()), nullptr, unused, tx, audit); !st)
+      return std::move(st).error();
     if (with_series)
       if (auto st = plan_series(c, *b_, p.series, got, tx, tx); !st) return std::move(st).error();
     tx.push_back(agent_update(batch, agent_key, *agent));
