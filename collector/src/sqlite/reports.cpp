@@ -4,16 +4,27 @@
 // arrive while a commit is under way wait and are then applied together, in
 // one transaction and one fsync, each in a savepoint of its own. A report
 // that fails is rolled back to its savepoint alone; every report of the
-// group returns only once the commit holding it is on the disk. With
-// synchronous = FULL the group commits without the fsync and hands the
-// writer to the next group at once; the WAL is then synced outside the
-// writer (wal.hpp), one sync for every commit made before it began. What
-// needs no row (the series' head chunks encoded) is done before a report
-// queues for the writer.
+// group returns only once the commit holding it is on the disk.
+//
+// Two threads of the store's own do it (started with the first report):
+//  - the writer takes the reports waiting, up to group_commit_max, applies
+//    them and commits; with synchronous = FULL the commit is made without
+//    the fsync, and the group handed to
+//  - the syncer, which fdatasync()s the WAL (wal.hpp) once for every commit
+//    handed over before it began, then answers those groups.
+// So the next group is applied while one goes to the disk, and the writer
+// goes on from group to group without waiting to be woken: on a machine of
+// few cores, a hand-off of the lead from one report's thread to another's
+// cost a wake-up on every commit's path. What needs no row (the series'
+// head chunks encoded) is done on the report's own thread before it queues.
+#include <pthread.h>
+
 #include <condition_variable>
 #include <deque>
 #include <mutex>
 #include <new>
+#include <system_error>
+#include <thread>
 
 #include "backend.hpp"
 
@@ -23,6 +34,21 @@ class SqliteReportStore final : public Bound<ReportStore> {
  public:
   using Bound::Bound;
 
+  ~SqliteReportStore() override {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    work_cv_.notify_all();
+    if (writer_.joinable()) writer_.join();  // it answers what is queued first
+    {
+      std::lock_guard lock(mu_);
+      syncer_stopping_ = true;
+    }
+    sync_cv_.notify_all();
+    if (syncer_.joinable()) syncer_.join();
+  }
+
   core::Result<ApplyResult> apply_report(const ReportBatch& batch) override {
     Waiter me{&batch};
     try {  // on this thread, beside the writer: it applies one report at a time
@@ -31,64 +57,15 @@ class SqliteReportStore final : public Bound<ReportStore> {
       return core::make_error(StoreErrc::unavailable, "out of memory preparing a report");
     }
     std::unique_lock lock(mu_);
+    if (stopping_) return core::make_error(StoreErrc::unavailable, "the store is closing");
+    if (auto started = start_threads(); !started) return std::move(started).error();
     queue_.push_back(&me);
-    if (!leading_) {
-      leading_ = true;  // nobody leads: the queue held no one else
-      me.lead = true;
-    } else if (gathering_) {
-      gather_cv_.notify_one();
-    }
-    // The report waits until a leader has applied it, or is handed the lead
-    // as the first in line when the group before it is done. Each waiter has
-    // a condition of its own: nobody is woken for another's report.
-    me.cv.wait(lock, [&] { return me.result.has_value() || me.lead; });
-    if (me.result) return std::move(*me.result);
-
-    const std::size_t max = std::max<std::size_t>(1, b_->group_commit_max);
-    if (b_->group_commit_delay.count() > 0 && queue_.size() < max) {
-      gathering_ = true;
-      gather_cv_.wait_for(lock, b_->group_commit_delay, [&] { return queue_.size() >= max; });
-      gathering_ = false;
-    }
-    std::vector<Waiter*> group;
-    while (!queue_.empty() && group.size() < max) {
-      group.push_back(queue_.front());
-      queue_.pop_front();
-    }
-    lock.unlock();
-    std::vector<core::Result<ApplyResult>> results;
-    std::uint64_t to_sync = 0;  // the commit to sync before answering (0: none)
-    try {
-      results = apply_group(group, to_sync);
-    } catch (...) {  // bad_alloc: nothing of the group is known to be stored
-      results.assign(group.size(), core::make_error(StoreErrc::unavailable, "out of memory applying a report"));
-    }
-    lock.lock();
-    // The lead passes to the first in line, if anyone is waiting: the next
-    // group is applied while this one's commit goes to the disk.
-    if (queue_.empty()) {
-      leading_ = false;
-    } else {
-      queue_.front()->lead = true;
-      queue_.front()->cv.notify_one();
-    }
-    if (to_sync != 0) {
-      lock.unlock();
-      try {
-        const core::Status synced = b_->wal->sync_through(to_sync);
-        if (!synced)  // what the commit wrote may not be on the disk
-          for (auto& r : results)
-            if (r) r = synced.error();
-      } catch (...) {  // bad_alloc: the waiters are answered all the same
-        for (auto& r : results)
-          if (r) r = core::make_error(StoreErrc::unavailable, "out of memory syncing a report");
-      }
-      lock.lock();
-    }
-    for (std::size_t i = 0; i < group.size(); ++i) {
-      group[i]->result = std::move(results[i]);
-      if (group[i] != &me) group[i]->cv.notify_one();
-    }
+    if (writer_idle_) work_cv_.notify_one();
+    // Answered by the writer (a report it could not apply, or a group that
+    // needed no sync) or by the syncer once the commit holding it is on the
+    // disk. Each waiter has a condition of its own: nobody is woken for
+    // another's report.
+    me.cv.wait(lock, [&] { return me.result.has_value(); });
     return std::move(*me.result);
   }
 
@@ -112,9 +89,103 @@ class SqliteReportStore final : public Bound<ReportStore> {
     const ReportBatch* batch;
     std::vector<PreparedSeries> prepared;              // of batch->series
     std::optional<core::Result<ApplyResult>> result;  // set under mu_
-    bool lead = false;                                 // set under mu_
     std::condition_variable cv;
   };
+  // A group committed, waiting for the WAL to be synced past its commit.
+  struct Committed {
+    std::vector<Waiter*> group;
+    std::vector<core::Result<ApplyResult>> results;
+    std::uint64_t commit = 0;
+  };
+
+  // Under mu_: the syncer and the writer, at the first report. One that
+  // cannot be started is tried again at the next; one started runs until
+  // the store is destroyed.
+  core::Status start_threads() {
+    try {
+      if (!syncer_.joinable()) syncer_ = std::thread([this] {
+          pthread_setname_np(pthread_self(), "report-sync");  // as top -H and /proc show it
+          sync_loop();
+        });
+      if (!writer_.joinable()) writer_ = std::thread([this] {
+          pthread_setname_np(pthread_self(), "report-writer");
+          write_loop();
+        });
+    } catch (const std::system_error& e) {
+      return core::make_error(StoreErrc::unavailable, std::string("cannot start the report writer: ") + e.what());
+    }
+    return {};
+  }
+
+  // Under mu_: each report of the group answered and woken.
+  static void answer(const std::vector<Waiter*>& group, std::vector<core::Result<ApplyResult>>& results) {
+    for (std::size_t i = 0; i < group.size(); ++i) {
+      group[i]->result = std::move(results[i]);
+      group[i]->cv.notify_one();
+    }
+  }
+
+  // The writer: applies the reports waiting, a group at a time, and hands
+  // each commit to the syncer; the next group is applied while that one
+  // goes to the disk. It never waits for a wake-up while reports wait.
+  void write_loop() {
+    std::unique_lock lock(mu_);
+    for (;;) {
+      writer_idle_ = true;
+      work_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      writer_idle_ = false;
+      if (queue_.empty()) return;  // stopping, and everyone answered
+      const std::size_t max = std::max<std::size_t>(1, b_->group_commit_max);
+      if (b_->group_commit_delay.count() > 0 && queue_.size() < max && !stopping_)
+        work_cv_.wait_for(lock, b_->group_commit_delay, [&] { return stopping_ || queue_.size() >= max; });
+      Committed c;
+      while (!queue_.empty() && c.group.size() < max) {
+        c.group.push_back(queue_.front());
+        queue_.pop_front();
+      }
+      lock.unlock();
+      try {
+        c.results = apply_group(c.group, c.commit);
+      } catch (...) {  // bad_alloc: nothing of the group is known to be stored
+        c.results.assign(c.group.size(), core::make_error(StoreErrc::unavailable, "out of memory applying a report"));
+        c.commit = 0;
+      }
+      lock.lock();
+      if (c.commit == 0) {
+        answer(c.group, c.results);
+      } else {
+        committed_.push_back(std::move(c));
+        sync_cv_.notify_one();
+      }
+    }
+  }
+
+  // The syncer: one fdatasync for every commit handed over before it began,
+  // then those groups answered.
+  void sync_loop() {
+    std::unique_lock lock(mu_);
+    for (;;) {
+      sync_cv_.wait(lock, [&] { return syncer_stopping_ || !committed_.empty(); });
+      if (committed_.empty()) return;
+      const std::uint64_t through = committed_.back().commit;
+      lock.unlock();
+      core::Status synced;
+      try {
+        synced = b_->wal->sync_through(through);
+      } catch (...) {  // bad_alloc: the waiters are answered all the same
+        synced = core::make_error(StoreErrc::unavailable, "out of memory syncing a report");
+      }
+      lock.lock();
+      while (!committed_.empty() && committed_.front().commit <= through) {
+        Committed& c = committed_.front();
+        if (!synced)  // what the commit wrote may not be on the disk
+          for (auto& r : c.results)
+            if (r) r = synced.error();
+        answer(c.group, c.results);
+        committed_.pop_front();
+      }
+    }
+  }
 
   // BEGIN, each report in a savepoint of its own (its result in `out`, a
   // failure rolled back to it and noted in `rolled_back`), COMMIT.
@@ -170,12 +241,17 @@ class SqliteReportStore final : public Bound<ReportStore> {
     return results;
   }
 
-  mutable std::mutex mu_;
-  std::condition_variable gather_cv_;  // a leader gathering its group
+  mutable std::mutex mu_;             // everything below
+  std::condition_variable work_cv_;   // the writer waits on it
+  std::condition_variable sync_cv_;   // the syncer waits on it
   CommitStats stats_;
-  std::deque<Waiter*> queue_;  // reports waiting, in arrival order
-  bool leading_ = false;       // a group is being applied, or its leader chosen
-  bool gathering_ = false;
+  std::deque<Waiter*> queue_;         // reports waiting, in arrival order
+  std::deque<Committed> committed_;   // groups waiting for the sync, in commit order
+  bool writer_idle_ = false;
+  bool stopping_ = false;             // the writer answers what is queued, then ends
+  bool syncer_stopping_ = false;      // set once the writer has ended
+  std::thread writer_;
+  std::thread syncer_;
 
   core::Result<ApplyResult> apply(Connection& c, const ReportBatch& batch, const std::vector<PreparedSeries>& prepared) {
     const auto seq = static_cast<std::int64_t>(batch.sequence);
