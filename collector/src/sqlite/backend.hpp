@@ -71,6 +71,11 @@ struct Backend {
   // in head_loaded, whose head rows have been read since the last clear();
   std::unordered_map<std::int64_t, std::int64_t> head_newest;
   std::unordered_set<std::string> head_loaded;
+  // CI id -> its inventory's sections without their data: the states and
+  // digests that most reports' acknowledgements carry (reports.cpp), for
+  // at most kInventoryStatesCached CIs; dropped when a report writes them;
+  std::unordered_map<std::string, std::vector<store::InventorySection>> inventory_states;
+  static constexpr std::size_t kInventoryStatesCached = 20'000;
   // the last CI maintain() visited.
   std::string maintain_cursor;
   // Not a view of rows (never cleared), used outside the writer lock:
@@ -83,6 +88,7 @@ struct Backend {
     chunk_end.clear();
     head_newest.clear();
     head_loaded.clear();
+    inventory_states.clear();
   }
 
   // Every write to the store goes through these. With synchronous = FULL

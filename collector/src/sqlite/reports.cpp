@@ -253,6 +253,16 @@ class SqliteReportStore final : public Bound<ReportStore> {
   std::thread writer_;
   std::thread syncer_;
 
+  // A CI's inventory sections without their data, as the writer last read
+  // or wrote them (Backend::inventory_states; under the writer lock).
+  core::Result<std::vector<InventorySection>> inventory_states(Connection& c, const std::string& ci_id) {
+    auto& cached = b_->inventory_states;
+    if (auto it = cached.find(ci_id); it != cached.end()) return it->second;
+    auto inv = load_inventory(c, ci_id, false);
+    if (inv && cached.size() < Backend::kInventoryStatesCached) cached.emplace(ci_id, *inv);
+    return inv;
+  }
+
   core::Result<ApplyResult> apply(Connection& c, const ReportBatch& batch, const std::vector<PreparedSeries>& prepared) {
     const auto seq = static_cast<std::int64_t>(batch.sequence);
     ApplyResult result;
@@ -275,7 +285,7 @@ class SqliteReportStore final : public Bound<ReportStore> {
     if (store::seen_in_window(ring, highest, batch.sequence)) result.outcome = ApplyOutcome::duplicate;
     if (result.outcome == ApplyOutcome::duplicate) {
       if (batch.inventory_ci_id.empty()) return result;
-      auto inv = load_inventory(c, batch.inventory_ci_id, false);
+      auto inv = inventory_states(c, batch.inventory_ci_id);
       if (!inv) return std::move(inv).error();
       result.inventory = std::move(*inv);
       return result;
@@ -312,7 +322,7 @@ class SqliteReportStore final : public Bound<ReportStore> {
       // Most reports carry no inventory: nothing to write, and the states
       // and digests are all the acknowledgement needs (not the data, which
       // is hundreds of kilobytes with the packages).
-      auto inv = load_inventory(c, batch.inventory_ci_id, false);
+      auto inv = inventory_states(c, batch.inventory_ci_id);
       if (!inv) return std::move(inv).error();
       result.inventory = std::move(*inv);
       return result;
@@ -320,6 +330,7 @@ class SqliteReportStore final : public Bound<ReportStore> {
     if (batch.components)
       if (auto st = follow_components(c, batch.inventory_ci_id, *batch.components, batch.received_at_ms); !st)
         return std::move(st).error();
+    b_->inventory_states.erase(batch.inventory_ci_id);  // read again when next asked for
     auto held = load_inventory(c, batch.inventory_ci_id);
     if (!held) return std::move(held).error();
     InventoryPlan plan = plan_inventory(batch.inventory_ci_id, std::move(*held), batch.sections, batch.received_at_ms);

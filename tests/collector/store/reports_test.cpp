@@ -501,6 +501,20 @@ TYPED_TEST(ReportConformance, InventorySectionsMergeByState) {
   auto plain = report(3, {});
   ASSERT_TRUE(plain);
   EXPECT_EQ(without_data(plain->inventory), without_data(second->inventory));
+  // And, asked again after a section changed, the new state and digest
+  // (however a backend keeps what it answers with between reports).
+  auto third = report(4, {{"packages", "collected", "", "p1", R"([{"name":"bash"}])"}});
+  ASSERT_TRUE(third);
+  auto after = report(5, {});
+  ASSERT_TRUE(after);
+  ASSERT_EQ(after->inventory.size(), 3u);
+  EXPECT_EQ(after->inventory[2].digest, "p1");
+  EXPECT_EQ(after->inventory[2].updated_ms, 4000);
+  EXPECT_EQ(without_data(after->inventory), without_data(third->inventory));
+  auto replayed = report(3, {});
+  ASSERT_TRUE(replayed);
+  EXPECT_EQ(replayed->outcome, ApplyOutcome::duplicate);
+  EXPECT_EQ(without_data(replayed->inventory), without_data(third->inventory));
   auto none = this->stores.inventory->get_inventory("ci-other");
   ASSERT_TRUE(none);
   EXPECT_TRUE(none->empty());
