@@ -39,7 +39,11 @@ Api::Api(store::Stores stores, const core::Clock& clock, metrics::Registry& regi
                                "Frames (pages) in SQLite's write-ahead log after the last commit of agent reports."),
                 registry.counter("surveyor_store_wal_frames_written_total",
                                  "Frames (4 KiB pages) the commits of agent reports wrote to SQLite's write-ahead log: "
-                                 "divided by surveyor_store_reports_applied_total, the pages a report costs.")},
+                                 "divided by surveyor_store_reports_applied_total, the pages a report costs."),
+                registry.seconds_counter("surveyor_store_report_writer_busy_seconds_total",
+                                         "Time SQLite's one report writer spent applying and committing groups of "
+                                         "agent reports: its rate is the share of the time it was busy (near 1, the "
+                                         "writer is the collector's limit).")},
       graphs_(std::make_unique<impact::GraphSource>(stores_, options_.services)),
       intake_(stores_, options_.intake),
       limiter_(std::make_unique<RateLimiter>(options_.rate_limit, options_.rate_burst)) {}
@@ -131,6 +135,7 @@ http::Response Api::metrics() {
   counters_.checkpoints.with({"writer"}).raise_to(commits.inline_checkpoints);
   counters_.wal_frames.with({}).set(static_cast<double>(commits.wal_frames));
   counters_.wal_frames_written.with({}).raise_to(commits.wal_frames_logged);
+  counters_.writer_busy.with({}).raise_to(commits.writer_busy_ns);
   http::Response r;
   r.headers.emplace_back("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
   r.body = registry_.render();

@@ -97,14 +97,25 @@ template class Family<Histogram>;
 Registry::Entry& Registry::entry(const std::string& name, const std::string& help, const std::string& type) {
   for (auto& e : entries_)
     if (e->name == name) throw std::logic_error("metric registered twice: " + name);
-  entries_.push_back(std::make_unique<Entry>(Entry{name, help, type, nullptr, nullptr, nullptr}));
+  entries_.push_back(std::make_unique<Entry>(Entry{name, help, type, nullptr, nullptr, nullptr, false}));
   return *entries_.back();
 }
 
 Family<Counter>& Registry::counter(const std::string& name, const std::string& help, std::vector<std::string> l) {
+  return add_counter(name, help, std::move(l), false);
+}
+
+Family<Counter>& Registry::seconds_counter(const std::string& name, const std::string& help,
+                                          std::vector<std::string> l) {
+  return add_counter(name, help, std::move(l), true);
+}
+
+Family<Counter>& Registry::add_counter(const std::string& name, const std::string& help, std::vector<std::string> l,
+                                       bool nanoseconds) {
   std::lock_guard lock(mu_);
   Entry& e = entry(name, help, "counter");
   e.counters = std::make_unique<Family<Counter>>(std::move(l));
+  e.nanoseconds = nanoseconds;
   return *e.counters;
 }
 
@@ -130,7 +141,8 @@ std::string Registry::render() const {
     out += "# HELP " + e->name + " " + e->help + "\n# TYPE " + e->name + " " + e->type + "\n";
     if (e->counters) {
       e->counters->each([&](const std::vector<std::string>& v, const Counter& c) {
-        out += e->name + labels(e->counters->label_names(), v) + " " + std::to_string(c.value()) + "\n";
+        out += e->name + labels(e->counters->label_names(), v) + " " +
+               (e->nanoseconds ? number(static_cast<double>(c.value()) / 1e9) : std::to_string(c.value())) + "\n";
       });
     } else if (e->gauges) {
       e->gauges->each([&](const std::vector<std::string>& v, const Gauge& g) {

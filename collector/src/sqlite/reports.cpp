@@ -19,6 +19,7 @@
 // head chunks encoded) is done on the report's own thread before it queues.
 #include <pthread.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -144,13 +145,16 @@ class SqliteReportStore final : public Bound<ReportStore> {
         queue_.pop_front();
       }
       lock.unlock();
+      const auto started = std::chrono::steady_clock::now();
       try {
         c.results = apply_group(c.group, c.commit);
       } catch (...) {  // bad_alloc: nothing of the group is known to be stored
         c.results.assign(c.group.size(), core::make_error(StoreErrc::unavailable, "out of memory applying a report"));
         c.commit = 0;
       }
+      const auto busy = std::chrono::steady_clock::now() - started;
       lock.lock();
+      stats_.writer_busy_ns += static_cast<std::uint64_t>(std::chrono::nanoseconds(busy).count());
       if (c.commit == 0) {
         answer(c.group, c.results);
       } else {

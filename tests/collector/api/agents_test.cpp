@@ -171,6 +171,13 @@ TEST(Api, ReportIsStoredAndItsReplayIsAcknowledgedOnce) {
   const auto frames_at = metrics.find(frames);
   ASSERT_NE(frames_at, std::string::npos) << metrics;
   EXPECT_GE(std::stod(metrics.substr(frames_at + frames.size())), 2.0) << metrics;
+  // The writer was busy with them, for a time given in seconds.
+  const std::string busy = "\nsurveyor_store_report_writer_busy_seconds_total ";
+  const auto busy_at = metrics.find(busy);
+  ASSERT_NE(busy_at, std::string::npos) << metrics;
+  const double busy_s = std::stod(metrics.substr(busy_at + busy.size()));
+  EXPECT_GT(busy_s, 0.0) << metrics;
+  EXPECT_LT(busy_s, 60.0) << "seconds, not nanoseconds";
 
   auto ci = json::parse(h.call("GET", "/api/v1/cis/" + h.ci_id).body).as_object();
   const auto& attrs = ci.at("attributes").as_object();

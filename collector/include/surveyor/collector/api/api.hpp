@@ -173,6 +173,7 @@ class Api {
     metrics::Family<metrics::Counter>& checkpoints;
     metrics::Family<metrics::Gauge>& wal_frames;
     metrics::Family<metrics::Counter>& wal_frames_written;
+    metrics::Family<metrics::Counter>& writer_busy;  // nanoseconds, rendered in seconds
   };
 
   // 4xx/5xx with the error counted under `reason`.

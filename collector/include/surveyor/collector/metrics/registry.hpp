@@ -86,6 +86,9 @@ class Family {
 class Registry {
  public:
   Family<Counter>& counter(const std::string& name, const std::string& help, std::vector<std::string> labels = {});
+  // A counter of nanoseconds, rendered in seconds (name it *_seconds_total).
+  Family<Counter>& seconds_counter(const std::string& name, const std::string& help,
+                                   std::vector<std::string> labels = {});
   Family<Gauge>& gauge(const std::string& name, const std::string& help, std::vector<std::string> labels = {});
   Family<Histogram>& histogram(const std::string& name, const std::string& help, std::vector<double> bounds,
                                std::vector<std::string> labels = {});
@@ -99,8 +102,11 @@ class Registry {
     std::unique_ptr<Family<Counter>> counters;
     std::unique_ptr<Family<Gauge>> gauges;
     std::unique_ptr<Family<Histogram>> histograms;
+    bool nanoseconds = false;  // counters: rendered in seconds
   };
   Entry& entry(const std::string& name, const std::string& help, const std::string& type);
+  Family<Counter>& add_counter(const std::string& name, const std::string& help, std::vector<std::string> labels,
+                               bool nanoseconds);
   mutable std::mutex mu_;
   std::vector<std::unique_ptr<Entry>> entries_;
 };

@@ -123,6 +123,9 @@ struct CommitStats {
   std::uint64_t inline_checkpoints = 0;
   std::uint64_t wal_frames = 0;         // frames in the write-ahead log at the last commit
   std::uint64_t wal_frames_logged = 0;  // frames the commits wrote to it, in all
+  // Embedded store: wall time its one writer spent applying and committing
+  // report groups (its rate: the share of the time the writer was busy).
+  std::uint64_t writer_busy_ns = 0;
 };
 
 class ReportStore {
