@@ -61,12 +61,13 @@ class SqliteReportStore final : public Bound<ReportStore> {
     if (stopping_) return core::make_error(StoreErrc::unavailable, "the store is closing");
     if (auto started = start_threads(); !started) return std::move(started).error();
     queue_.push_back(&me);
-    if (writer_idle_) work_cv_.notify_one();
-    // Answered by the writer (a report it could not apply, or a group that
-    // needed no sync) or by the syncer once the commit holding it is on the
-    // disk. Each waiter has a condition of its own: nobody is woken for
-    // another's report.
-    me.cv.wait(lock, [&] { return me.result.has_value(); });
+    if (writer_idle_ || gathering_) work_cv_.notify_one();
+    // Answered by the writer (a group that failed whole) or by the syncer
+    // once the WAL is on the disk past the commit holding it. Each waiter
+    // has a condition of its own: nobody is woken for another's report.
+    me.cv.wait(lock, [&] { return me.result.has_value() || me.failed; });
+    if (!me.result)  // the group was applied or not: a resend is stored once either way
+      return core::make_error(StoreErrc::unavailable, "out of memory applying a report");
     return std::move(*me.result);
   }
 
@@ -90,6 +91,7 @@ class SqliteReportStore final : public Bound<ReportStore> {
     const ReportBatch* batch;
     std::vector<PreparedSeries> prepared;              // of batch->series
     std::optional<core::Result<ApplyResult>> result;  // set under mu_
+    bool failed = false;  // or this, under mu_: out of memory (setting it allocates nothing)
     std::condition_variable cv;
   };
   // A group committed, waiting for the WAL to be synced past its commit.
@@ -112,10 +114,19 @@ class SqliteReportStore final : public Bound<ReportStore> {
           pthread_setname_np(pthread_self(), "report-writer");
           write_loop();
         });
-    } catch (const std::system_error& e) {
+    } catch (const std::exception& e) {  // std::system_error, bad_alloc
       return core::make_error(StoreErrc::unavailable, std::string("cannot start the report writer: ") + e.what());
     }
     return {};
+  }
+
+  // Under mu_: each report of the group woken without a result (out of
+  // memory: what is left allocates nothing).
+  static void fail(const std::vector<Waiter*>& group) noexcept {
+    for (Waiter* w : group) {
+      w->failed = true;
+      w->cv.notify_one();
+    }
   }
 
   // Under mu_: each report of the group answered and woken.
@@ -129,6 +140,9 @@ class SqliteReportStore final : public Bound<ReportStore> {
   // The writer: applies the reports waiting, a group at a time, and hands
   // each commit to the syncer; the next group is applied while that one
   // goes to the disk. It never waits for a wake-up while reports wait.
+  // Nothing it does past taking a group may leave a report unanswered: out
+  // of memory, the group's reports fail (a resend of one that was stored
+  // is a duplicate).
   void write_loop() {
     std::unique_lock lock(mu_);
     for (;;) {
@@ -137,29 +151,45 @@ class SqliteReportStore final : public Bound<ReportStore> {
       writer_idle_ = false;
       if (queue_.empty()) return;  // stopping, and everyone answered
       const std::size_t max = std::max<std::size_t>(1, b_->group_commit_max);
-      if (b_->group_commit_delay.count() > 0 && queue_.size() < max && !stopping_)
+      if (b_->group_commit_delay.count() > 0 && queue_.size() < max && !stopping_) {
+        gathering_ = true;  // each report that arrives meanwhile wakes the writer to count
         work_cv_.wait_for(lock, b_->group_commit_delay, [&] { return stopping_ || queue_.size() >= max; });
-      Committed c;
-      while (!queue_.empty() && c.group.size() < max) {
-        c.group.push_back(queue_.front());
-        queue_.pop_front();
+        gathering_ = false;
       }
+      Committed c;
+      const auto n = static_cast<std::ptrdiff_t>(std::min(queue_.size(), max));
+      try {
+        c.group.assign(queue_.begin(), queue_.begin() + n);
+      } catch (...) {  // out of memory: nothing taken; the reports wait
+        lock.unlock();
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        lock.lock();
+        continue;
+      }
+      queue_.erase(queue_.begin(), queue_.begin() + n);
       lock.unlock();
-      const auto started = std::chrono::steady_clock::now();
+      bool failed = false;
       try {
         c.results = apply_group(c.group, c.commit);
-      } catch (...) {  // bad_alloc: nothing of the group is known to be stored
-        c.results.assign(c.group.size(), core::make_error(StoreErrc::unavailable, "out of memory applying a report"));
-        c.commit = 0;
+      } catch (...) {  // bad_alloc: rolled back, or committed and unanswered
+        failed = true;
       }
-      const auto busy = std::chrono::steady_clock::now() - started;
+      // A group that wrote nothing (duplicates, refusals) is answered after
+      // the WAL is synced through the last commit all the same: a duplicate
+      // may be of a report whose own commit is not on the disk yet.
+      if (!failed && c.commit == 0 && b_->synchronous_full && b_->wal) c.commit = b_->wal->last_commit();
       lock.lock();
-      stats_.writer_busy_ns += static_cast<std::uint64_t>(std::chrono::nanoseconds(busy).count());
-      if (c.commit == 0) {
+      if (failed) {
+        fail(c.group);
+      } else if (c.commit == 0) {
         answer(c.group, c.results);
       } else {
-        committed_.push_back(std::move(c));
-        sync_cv_.notify_one();
+        try {
+          committed_.push_back(std::move(c));  // strong guarantee: c intact if it throws
+          sync_cv_.notify_one();
+        } catch (...) {
+          fail(c.group);
+        }
       }
     }
   }
@@ -174,18 +204,26 @@ class SqliteReportStore final : public Bound<ReportStore> {
       const std::uint64_t through = committed_.back().commit;
       lock.unlock();
       core::Status synced;
+      bool failed = false;
       try {
         synced = b_->wal->sync_through(through);
-      } catch (...) {  // bad_alloc: the waiters are answered all the same
-        synced = core::make_error(StoreErrc::unavailable, "out of memory syncing a report");
+      } catch (...) {  // bad_alloc: not known to be synced
+        failed = true;
       }
       lock.lock();
       while (!committed_.empty() && committed_.front().commit <= through) {
         Committed& c = committed_.front();
-        if (!synced)  // what the commit wrote may not be on the disk
-          for (auto& r : c.results)
-            if (r) r = synced.error();
-        answer(c.group, c.results);
+        bool group_failed = failed;
+        if (!group_failed && !synced) {  // what the commit wrote may not be on the disk
+          try {
+            for (auto& r : c.results)
+              if (r) r = synced.error();
+          } catch (...) {
+            group_failed = true;
+          }
+        }
+        if (group_failed) fail(c.group);
+        else answer(c.group, c.results);
         committed_.pop_front();
       }
     }
@@ -217,7 +255,9 @@ class SqliteReportStore final : public Bound<ReportStore> {
   std::vector<core::Result<ApplyResult>> apply_group(const std::vector<Waiter*>& group, std::uint64_t& to_sync) {
     std::vector<std::optional<core::Result<ApplyResult>>> out(group.size());
     bool rolled_back = false;
+    std::chrono::steady_clock::duration busy{};  // under the writer lock, applying and committing
     auto [st, commit] = b_->write_unsynced([&](Connection& c) -> core::Status {
+      const auto started = std::chrono::steady_clock::now();
       core::Status applied;
       try {
         applied = apply_in_transaction(c, group, out, rolled_back);
@@ -228,6 +268,7 @@ class SqliteReportStore final : public Bound<ReportStore> {
       // Rows of a rolled-back report (or group) are gone: forget what was
       // cached of them, still under the writer lock that guards the caches.
       if (!applied || rolled_back) b_->clear_caches();
+      busy = std::chrono::steady_clock::now() - started;
       return applied;
     });
     if (st) to_sync = commit;
@@ -235,6 +276,7 @@ class SqliteReportStore final : public Bound<ReportStore> {
       std::lock_guard lock(mu_);  // the caller does not hold it while applying
       stats_.reports += group.size();
       if (st) ++stats_.commits;
+      stats_.writer_busy_ns += static_cast<std::uint64_t>(std::chrono::nanoseconds(busy).count());
     }
     if (!st)  // nothing of the group was committed
       for (auto& r : out)
@@ -252,6 +294,7 @@ class SqliteReportStore final : public Bound<ReportStore> {
   std::deque<Waiter*> queue_;         // reports waiting, in arrival order
   std::deque<Committed> committed_;   // groups waiting for the sync, in commit order
   bool writer_idle_ = false;
+  bool gathering_ = false;            // the writer waits group_commit_delay for more
   bool stopping_ = false;             // the writer answers what is queued, then ends
   bool syncer_stopping_ = false;      // set once the writer has ended
   std::thread writer_;

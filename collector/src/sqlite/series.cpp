@@ -597,7 +597,7 @@ class SqliteSeriesStore final : public Bound<SeriesStore> {
       // One short write transaction per step (whole CIs, about per_step
       // series): ingest waits for one step at most.
       auto done = b_->write([&](Connection& c) {
-        return in_transaction<bool>(c, [&]() -> core::Result<bool> {
+        auto step = in_transaction<bool>(c, [&]() -> core::Result<bool> {
           std::size_t in_step = 0;
           while (in_step < per_step) {
             std::string ci;
@@ -624,11 +624,13 @@ class SqliteSeriesStore final : public Bound<SeriesStore> {
           }
           return false;
         });
+        // The step was rolled back: forget what was cached of it, under
+        // the writer lock that guards the caches (the report writer reads
+        // them under it too).
+        if (!step) b_->clear_caches();
+        return step;
       });
-      if (!done) {
-        b_->clear_caches();  // the step was rolled back
-        return std::move(done).error();
-      }
+      if (!done) return std::move(done).error();
       if (*done) {
         b_->maintain_cursor.clear();
         return rep;

@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <future>
 #include <thread>
 
 #include "store/fixture.hpp"
@@ -452,6 +454,41 @@ TEST(SqliteGroupCommit, ConcurrentReportsShareCommitsAndABadOneFailsAlone) {
   auto again = stores->series->read_samples(SeriesKey{"ci-1", "m", {}}, 0, 1'000'000'000, 1000);
   ASSERT_TRUE(again);
   EXPECT_EQ(again->size(), samples->size());
+}
+
+// group_commit_delay bounds how long a group gathers, not how long it
+// waits once it is full: reports that fill it are applied at once.
+TEST(SqliteGroupCommit, AGroupFilledBeforeItsDelayIsAppliedAtOnce) {
+  test::TempDir dir;
+  backends::StoreSettings settings;
+  settings.group_commit_max = 4;
+  settings.group_commit_delay = std::chrono::minutes(2);
+  auto stores = backends::open_stores("sqlite:" + dir.file("s.db"), settings);
+  ASSERT_TRUE(stores) << stores.error().describe();
+  ASSERT_TRUE(stores->agents->create_agent(agent_record("agt-1")));
+  std::vector<std::future<bool>> done;
+  const auto send = [&](int i) {
+    done.push_back(std::async(std::launch::async, [&, i] {
+      ReportBatch b = report_batch("agt-1", static_cast<std::uint64_t>(i), i * 1000);
+      b.series.push_back({SeriesInfo{SeriesKey{"ci-1", "m", {}}, "1"}, {{i * 1000, double(i)}}});
+      auto r = stores->reports->apply_report(b);
+      return r && r->outcome == ApplyOutcome::stored;
+    }));
+  };
+  // A lone report waits for its group to fill (and the writer is then
+  // gathering when the others come)...
+  send(1);
+  EXPECT_EQ(done[0].wait_for(std::chrono::milliseconds(300)), std::future_status::timeout);
+  // ...which the next three do.
+  for (int i = 2; i <= 4; ++i) send(i);
+  for (auto& d : done) {
+    // Far less than the delay: a group that waited it out never returns here.
+    ASSERT_EQ(d.wait_for(std::chrono::seconds(60)), std::future_status::ready);
+    EXPECT_TRUE(d.get());
+  }
+  const CommitStats stats = stores->reports->commit_stats();
+  EXPECT_EQ(stats.reports, 4u);
+  EXPECT_EQ(stats.commits, 1u) << "the four in one group";
 }
 
 TYPED_TEST(ReportConformance, InventorySectionsMergeByState) {
