@@ -8,7 +8,9 @@
 // paced at --rate reports/s in all. At the end it prints reports/s,
 // samples/s, latency percentiles and errors by status, and, with
 // --verify-token-file, counts through the API the samples the collector
-// holds for the fleet and compares them with those it acknowledged.
+// holds for the fleet and compares them with those it acknowledged
+// (stored, or duplicates: stored by an attempt whose answer was lost, as
+// when the collector is killed under load and the reports are sent again).
 //
 //   surveyor-fleetsim --url URL[,URL...] --enrollment-token-file FILE [--agents 200]
 //       [--connections 32] [--duration 30s] [--rate 0] [--samples 60]
@@ -447,13 +449,14 @@ int main(int argc, char** argv) {
         st.latency_us.push_back(static_cast<std::uint32_t>(us));
         ++st.reports;
         a.inventory_sent = true;
+        // Stored or a duplicate, the samples are held: a duplicate is a
+        // report stored by an attempt whose answer was lost (a collector
+        // killed, a connection cut).
+        st.samples += n;
         if (!o.bare) {
           auto ack = wire::decode<wire::ReportAck>(res->body, format);
           if (!ack) ++st.errors["bad acknowledgement"];
           if (ack && ack->duplicate) ++st.duplicates;
-          else st.samples += n;
-        } else {
-          st.samples += n;
         }
       }
     }, asio::detached);
