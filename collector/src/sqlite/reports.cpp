@@ -62,12 +62,14 @@ class SqliteReportStore final : public Bound<ReportStore> {
     if (auto started = start_threads(); !started) return std::move(started).error();
     queue_.push_back(&me);
     if (writer_idle_ || gathering_) work_cv_.notify_one();
-    // Answered by the writer (a group that failed whole) or by the syncer
-    // once the WAL is on the disk past the commit holding it. Each waiter
-    // has a condition of its own: nobody is woken for another's report.
+    // Answered by the syncer once the WAL is on the disk past the commit
+    // holding it (or the last commit, for a group that wrote nothing), or
+    // by the writer where there is nothing to sync (synchronous = NORMAL,
+    // no commit yet). Each waiter has a condition of its own: nobody is
+    // woken for another's report.
     me.cv.wait(lock, [&] { return me.result.has_value() || me.failed; });
-    if (!me.result)  // the group was applied or not: a resend is stored once either way
-      return core::make_error(StoreErrc::unavailable, "out of memory applying a report");
+    if (!me.result)  // applied or not, synced or not: a resend is stored once either way
+      return core::make_error(StoreErrc::unavailable, "out of memory applying or syncing a report");
     return std::move(*me.result);
   }
 

@@ -597,37 +597,48 @@ class SqliteSeriesStore final : public Bound<SeriesStore> {
       // One short write transaction per step (whole CIs, about per_step
       // series): ingest waits for one step at most.
       auto done = b_->write([&](Connection& c) {
-        auto step = in_transaction<bool>(c, [&]() -> core::Result<bool> {
-          std::size_t in_step = 0;
-          while (in_step < per_step) {
-            std::string ci;
-            {
-              SURVEYOR_TRY_STMT(s, c, "SELECT ci_id FROM series WHERE ci_id > ?1 ORDER BY ci_id LIMIT 1");
-              s.bind(1, b_->maintain_cursor);
-              const int rc = s.step();
-              if (rc == SQLITE_DONE) return true;  // the walk came round
-              if (rc != SQLITE_ROW) return c.error(rc, "list series");
-              ci = s.text(0);
+        const std::string cursor = b_->maintain_cursor;  // where the step starts, should it be rolled back
+        // The step rolled back: forget what was cached of it, under the
+        // writer lock that guards the caches (the report writer reads them
+        // under it too), and walk its CIs again next time.
+        const auto forget = [&] {
+          b_->clear_caches();
+          b_->maintain_cursor = cursor;
+        };
+        core::Result<bool> step = false;
+        try {
+          step = in_transaction<bool>(c, [&]() -> core::Result<bool> {
+            std::size_t in_step = 0;
+            while (in_step < per_step) {
+              std::string ci;
+              {
+                SURVEYOR_TRY_STMT(s, c, "SELECT ci_id FROM series WHERE ci_id > ?1 ORDER BY ci_id LIMIT 1");
+                s.bind(1, b_->maintain_cursor);
+                const int rc = s.step();
+                if (rc == SQLITE_DONE) return true;  // the walk came round
+                if (rc != SQLITE_ROW) return c.error(rc, "list series");
+                ci = s.text(0);
+              }
+              std::vector<std::int64_t> ids;
+              {
+                SURVEYOR_TRY_STMT(s, c, "SELECT id FROM series WHERE ci_id = ?1 ORDER BY id");
+                s.bind(1, ci);
+                int rc;
+                while ((rc = s.step()) == SQLITE_ROW) ids.push_back(s.int64(0));
+                if (rc != SQLITE_DONE) return c.error(rc, "list series");
+              }
+              if (auto st = maintain_ci(c, *b_, ci, ids, m, rep); !st) return std::move(st).error();
+              rep.series_visited += ids.size();
+              in_step += ids.size();
+              b_->maintain_cursor = std::move(ci);
             }
-            std::vector<std::int64_t> ids;
-            {
-              SURVEYOR_TRY_STMT(s, c, "SELECT id FROM series WHERE ci_id = ?1 ORDER BY id");
-              s.bind(1, ci);
-              int rc;
-              while ((rc = s.step()) == SQLITE_ROW) ids.push_back(s.int64(0));
-              if (rc != SQLITE_DONE) return c.error(rc, "list series");
-            }
-            if (auto st = maintain_ci(c, *b_, ci, ids, m, rep); !st) return std::move(st).error();
-            rep.series_visited += ids.size();
-            in_step += ids.size();
-            b_->maintain_cursor = std::move(ci);
-          }
-          return false;
-        });
-        // The step was rolled back: forget what was cached of it, under
-        // the writer lock that guards the caches (the report writer reads
-        // them under it too).
-        if (!step) b_->clear_caches();
+            return false;
+          });
+        } catch (...) {  // rolled back (in_transaction)
+          forget();
+          throw;
+        }
+        if (!step) forget();
         return step;
       });
       if (!done) return std::move(done).error();
