@@ -55,6 +55,35 @@ TEST(Codec, EdgeValuesRoundTripBitForBit) {
   round_trip(regular({std::bit_cast<double>(0x7ff8dead0000beefULL), 1.0}));
 }
 
+// The bytes of a chunk are a format: stored chunks are read by every later
+// version. Rational offsets, Gorilla XOR (NaN included), a Rice quotient
+// written raw, a jittered step and small fractions, as the encoder of the
+// first version wrote them, byte for byte.
+TEST(Codec, EncodedBytesAreStable) {
+  const auto hex = [](const std::string& b) {
+    std::string out;
+    for (unsigned char c : b) {
+      out += "0123456789abcdef"[c >> 4];
+      out += "0123456789abcdef"[c & 15];
+    }
+    return out;
+  };
+  EXPECT_EQ(hex(encode_chunk(regular({100, 103, 101, 250, 99, 100}))),
+            "53010680b083c59868904e01000001c8010100010400905ff38020");
+  EXPECT_EQ(hex(encode_chunk(regular({0.1, M_PI, -2.5e-7, 1e300, std::nan(""), 0.1}))),
+            "53010680b083c59868904e01000103fb999999999999ac3effb0b862cdddb48383ffe99e70cf4f1c095b029c8b2ca2d66046"
+            "01cfe43c8800759c901066666666666680");
+  EXPECT_EQ(hex(encode_chunk(regular({0, 9007199254740991.0, -9007199254740991.0, 0, 1}))),
+            "53010580b083c59868904e01000001000101003517ffffffffffffbbffffffffffff77ffffffffffff80000000000002");
+  EXPECT_EQ(hex(encode_chunk(std::vector<Sample>{{1'790'000'000'000, 0.25},
+                                                 {1'790'000'010'000, 0.5},
+                                                 {1'790'000'021'000, 0.75},
+                                                 {1'790'000'030'000, 0.125}})),
+            "53010480b083c59868e8070a010008040100010195ba00");
+  EXPECT_EQ(hex(encode_chunk(regular({1234.0 / 16000000000.0 * 1e6, 7.0 / 100, 13.0 / 100, 99.0 / 100}))),
+            "53010480b083c59868904e010000c03ed2090101000b01c4f03f5c00");
+}
+
 TEST(Codec, IrregularAndExtremeTimes) {
   round_trip({{-5'000, 1}, {-1, 2}, {0, 3}, {1, 4}, {1'000'000'000'000'000, 5}});
   round_trip({{1, 1}, {2, 1}, {4, 1}, {7, 1}, {11, 1}, {1'000'011, 1}});

@@ -58,32 +58,40 @@ enum : std::uint8_t { kOffset = 0, kDelta = 1, kDeltaOfDelta = 2 };
 class BitWriter {
  public:
   explicit BitWriter(std::string& out) : out_(out) {}
-  void put(std::uint64_t v, unsigned bits) {  // the low `bits` bits of v, most significant first
-    while (bits > 0) {
-      if (used_ == 0) out_ += '\0';
-      const unsigned room = 8 - used_;
-      const unsigned n = std::min(room, bits);
-      const auto chunk = static_cast<unsigned char>((v >> (bits - n)) & ((1u << n) - 1));
-      out_.back() = static_cast<char>(static_cast<unsigned char>(out_.back()) | (chunk << (room - n)));
-      used_ = (used_ + n) % 8;
-      bits -= n;
+  // The low `bits` bits of v, most significant first. Whole bytes go out
+  // as they fill; finish() writes the last, zero-padded.
+  void put(std::uint64_t v, unsigned bits) {
+    if (bits > 32) {
+      put(v >> 32, bits - 32);
+      bits = 32;
+    }
+    if (bits == 0) return;
+    acc_ = (acc_ << bits) | (v & ((std::uint64_t{1} << bits) - 1));
+    pending_ += bits;  // at most 7 + 32
+    while (pending_ >= 8) {
+      pending_ -= 8;
+      out_ += static_cast<char>(static_cast<unsigned char>(acc_ >> pending_));
     }
   }
   void rice(std::uint64_t z, unsigned k) {
     const std::uint64_t q = z >> k;
     if (q >= kRiceEscape) {
-      for (unsigned i = 0; i < kRiceEscape; ++i) put(1, 1);
+      put((std::uint64_t{1} << kRiceEscape) - 1, kRiceEscape);
       put(z, 64);
       return;
     }
-    for (std::uint64_t i = 0; i < q; ++i) put(1, 1);
-    put(0, 1);
+    put(((std::uint64_t{1} << q) - 1) << 1, static_cast<unsigned>(q) + 1);  // q ones, then a zero
     if (k > 0) put(z, k);
+  }
+  void finish() {
+    if (pending_ > 0) out_ += static_cast<char>(static_cast<unsigned char>(acc_ << (8 - pending_)));
+    pending_ = 0;
   }
 
  private:
   std::string& out_;
-  unsigned used_ = 0;
+  std::uint64_t acc_ = 0;
+  unsigned pending_ = 0;  // bits in acc_ not yet written, its lowest
 };
 
 class BitReader {
@@ -432,7 +440,8 @@ std::string encode_chunk(std::span<const Sample> s, ChunkInfo* info, std::int64_
   std::int64_t base = 0;
   if (rational) {
     std::int64_t g = 0;
-    for (std::int64_t x : n) g = std::gcd(g, x - n[0]);
+    for (std::int64_t x : n)
+      if ((g = std::gcd(g, x - n[0])) == 1) break;  // it stays 1
     if (g == 0) g = 1;
     std::vector<std::int64_t> m(n.size());
     for (std::size_t i = 0; i < n.size(); ++i) m[i] = (n[i] - n[0]) / g;
@@ -469,6 +478,7 @@ std::string encode_chunk(std::span<const Sample> s, ChunkInfo* info, std::int64_
   for (std::uint64_t z : dods) w.rice(z, kt);
   if (rational) {
     for (std::uint64_t z : zs) w.rice(z, kv);
+    w.finish();
     return out;
   }
   std::uint64_t prev = std::bit_cast<std::uint64_t>(s[0].value);
@@ -498,6 +508,7 @@ std::string encode_chunk(std::span<const Sample> s, ChunkInfo* info, std::int64_
       trail_prev = trail;
     }
   }
+  w.finish();
   return out;
 }
 
