@@ -39,7 +39,9 @@ core::Result<Stores> open_sqlite(const SqliteOptions& options) {
     if (!r) return std::move(r).error();
     readers.push_back(std::move(*r));
   }
-  auto keeper = WalKeeper::start(options.path, w, {frames, frames / 4, frames * 8});
+  WalKeeper::Options wal{frames, frames / 4, frames * 8};
+  if (options.sync_file != nullptr) wal.sync_file = options.sync_file;
+  auto keeper = WalKeeper::start(options.path, w, wal);
   if (!keeper) return std::move(keeper).error();
   auto backend = std::make_shared<Backend>(std::move(*writer), std::move(readers), options.path);
   backend->wal = std::move(*keeper);

@@ -149,7 +149,7 @@ core::Status WalKeeper::sync_through(std::uint64_t n) {
     try {
       opened = open_wal();
       if (opened) {
-        rc = ::fdatasync(fd_);
+        rc = options_.sync_file(fd_);
         err = errno;
       }
     } catch (...) {  // bad_alloc: the next one to sync tries again

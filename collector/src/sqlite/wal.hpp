@@ -29,6 +29,11 @@
 // does in both modes. A failed fdatasync is not retried (the kernel may have
 // dropped the pages it could not write): every later sync fails too, and
 // reports get 503 until the collector is restarted.
+//
+// The log as the store found it when it opened counts as commit 1, not yet
+// synced: it may hold commits of a collector killed before their sync. A
+// report answered without a commit of its own (a duplicate of one of them)
+// waits for a sync through the last commit, so for that one too.
 #pragma once
 
 #include <atomic>
@@ -38,6 +43,8 @@
 #include <mutex>
 #include <string>
 #include <thread>
+
+#include <unistd.h>
 
 #include "sqlite_db.hpp"
 
@@ -49,6 +56,7 @@ class WalKeeper {
     int background_frames = 1000;  // SQLite's own wal_autocheckpoint
     int finishing_frames = 256;    // left for the writer to copy, to start the log again
     int inline_frames = 16'000;    // about 64 MiB of 4 KiB pages
+    int (*sync_file)(int fd) = ::fdatasync;  // how the WAL is synced (tests make it fail)
   };
   // Starts the checkpointer on a connection of its own to `path` and takes
   // over the writer's WAL hook (automatic checkpoints end there).
@@ -59,8 +67,9 @@ class WalKeeper {
 
   // Under the writer lock, after a COMMIT that returned: its number.
   std::uint64_t committed() { return commits_.fetch_add(1, std::memory_order_acq_rel) + 1; }
-  // The number of the last commit counted (0: none yet): what a write that
-  // changed nothing, but read what that commit wrote, syncs through.
+  // The number of the last commit counted (1: the log as found at open):
+  // what a write that changed nothing, but read what that commit wrote,
+  // syncs through.
   [[nodiscard]] std::uint64_t last_commit() const { return commits_.load(std::memory_order_acquire); }
   // Returns once the WAL has been synced after commit `n` (or fails).
   core::Status sync_through(std::uint64_t n);
@@ -101,7 +110,7 @@ class WalKeeper {
   int fd_ = -1;               // the WAL file, for fdatasync
   Stats stats_;
 
-  std::atomic<std::uint64_t> commits_{0};
+  std::atomic<std::uint64_t> commits_{1};  // 1: the log as found at open, never synced by this process
 };
 
 }  // namespace surveyor::collector::sqlite

@@ -5,10 +5,13 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cerrno>
 #include <filesystem>
 #include <optional>
 #include <stdexcept>
 #include <thread>
+
+#include <unistd.h>
 
 #include "redis/redis_conn.hpp"
 #include "surveyor/collector/backends/open.hpp"
@@ -209,6 +212,83 @@ TEST(SqliteWal, ADatabaseReachedThroughASymlinkHasItsRealWalSynced) {
   ASSERT_TRUE(applied) << applied.error().describe();
   EXPECT_EQ(stores->reports->commit_stats().wal_syncs, before + 1);
   EXPECT_TRUE(std::filesystem::exists(dir.file("real") + "/w.db-wal"));
+}
+
+// A report of agt-1's with one sample, `sequence` its number and time.
+store::ReportBatch one_sample(std::uint64_t sequence) {
+  store::ReportBatch b;
+  b.agent_id = "agt-1";
+  b.sequence = sequence;
+  b.received_at_ms = static_cast<std::int64_t>(sequence) * 1'000;
+  b.series.push_back({{{"ci-1", "m", {}}, "1"}, {{b.received_at_ms, static_cast<double>(sequence)}}});
+  return b;
+}
+
+// fdatasync, or EIO while the disk is said to fail.
+std::atomic<bool> disk_fails{false};
+int sync_or_fail(int fd) {
+  if (disk_fails.load()) {
+    errno = EIO;
+    return -1;
+  }
+  return ::fdatasync(fd);
+}
+
+// A failed sync leaves a commit in the log that is not known to be on the
+// disk: its report is refused (503), and so is its resend, which the store
+// finds applied (a duplicate): an acknowledgement would have the agent drop
+// a report the disk may not hold. Every report after is refused too.
+TEST(SqliteWal, AfterAFailedSyncADuplicateIsRefusedLikeEveryReport) {
+  test::TempDir dir;
+  sqlite::SqliteOptions o;
+  o.path = dir.file("w.db");
+  o.sync_file = &sync_or_fail;
+  disk_fails = false;
+  auto stores = stores_with_agent(o);
+  ASSERT_TRUE(stores);
+  auto first = stores->reports->apply_report(one_sample(1));
+  ASSERT_TRUE(first) << first.error().describe();
+  EXPECT_EQ(first->outcome, store::ApplyOutcome::stored);
+
+  disk_fails = true;
+  for (const std::uint64_t seq : {2, 2, 1, 3}) {  // the new one, its resend, one synced before, the next
+    SCOPED_TRACE("sequence " + std::to_string(seq));
+    auto r = stores->reports->apply_report(one_sample(seq));
+    ASSERT_FALSE(r) << "answered " << (r->outcome == store::ApplyOutcome::duplicate ? "duplicate" : "stored");
+    EXPECT_EQ(r.error().code, store::StoreErrc::unavailable);
+  }
+  disk_fails = false;
+}
+
+// A collector killed between a commit and its sync leaves the commit in
+// the log, maybe not on the disk. Its agent's resend, to the collector
+// started again, is a duplicate: answered only once the log is synced.
+TEST(SqliteWal, ADuplicateOfACommitLeftUnsyncedIsAnsweredAfterASync) {
+  test::TempDir dir;
+  sqlite::SqliteOptions o;
+  o.path = dir.file("w.db");
+  auto stores = stores_with_agent(o);
+  ASSERT_TRUE(stores);
+  ASSERT_TRUE(stores->reports->apply_report(one_sample(1)));
+  // The files as a kill would leave them: the database and its log (the
+  // shared-memory index is rebuilt from the log).
+  std::filesystem::create_directory(dir.file("after"));
+  for (const char* f : {"w.db", "w.db-wal"})
+    std::filesystem::copy_file(dir.file(f), dir.file("after") + "/" + f);
+  stores.reset();
+
+  sqlite::SqliteOptions again;
+  again.path = dir.file("after") + "/w.db";
+  auto restarted = sqlite::open_sqlite(again);
+  ASSERT_TRUE(restarted) << restarted.error().describe();
+  EXPECT_EQ(restarted->reports->commit_stats().wal_syncs, 0u);
+  auto resent = restarted->reports->apply_report(one_sample(1));
+  ASSERT_TRUE(resent) << resent.error().describe();
+  EXPECT_EQ(resent->outcome, store::ApplyOutcome::duplicate);
+  EXPECT_EQ(restarted->reports->commit_stats().wal_syncs, 1u) << "the log as found, synced before the answer";
+  // Later duplicates need no sync of their own.
+  ASSERT_TRUE(restarted->reports->apply_report(one_sample(1)));
+  EXPECT_EQ(restarted->reports->commit_stats().wal_syncs, 1u);
 }
 
 // A connection to a Redis that has become a replica (a failover demoted it)

@@ -30,6 +30,9 @@ struct SqliteOptions {
   // 1,000. Longer logs make the checkpoints of a large fleet (a page per
   // host and table) longer, and its p99 with them (docs/benchmarks.md).
   int checkpoint_frames = 2000;
+  // How the write-ahead log is made durable: fdatasync(2); tests put a
+  // failing one here.
+  int (*sync_file)(int fd) = nullptr;
 };
 
 // Opens (creating if needed) the database in WAL mode and migrates its schema.
