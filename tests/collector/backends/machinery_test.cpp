@@ -260,35 +260,53 @@ TEST(SqliteWal, AfterAFailedSyncADuplicateIsRefusedLikeEveryReport) {
   disk_fails = false;
 }
 
-// A collector killed between a commit and its sync leaves the commit in
-// the log, maybe not on the disk. Its agent's resend, to the collector
-// started again, is a duplicate: answered only once the log is synced.
-TEST(SqliteWal, ADuplicateOfACommitLeftUnsyncedIsAnsweredAfterASync) {
-  test::TempDir dir;
+// The database and its log copied as a kill would leave them (the
+// shared-memory index is rebuilt from the log): agt-1's report 1 and the
+// CI ci-2 committed, and, for all a new process knows, not yet synced.
+std::string killed_copy(const test::TempDir& dir) {
   sqlite::SqliteOptions o;
   o.path = dir.file("w.db");
   auto stores = stores_with_agent(o);
-  ASSERT_TRUE(stores);
-  ASSERT_TRUE(stores->reports->apply_report(one_sample(1)));
-  // The files as a kill would leave them: the database and its log (the
-  // shared-memory index is rebuilt from the log).
+  EXPECT_TRUE(stores);
+  if (!stores) return "";
+  EXPECT_TRUE(stores->reports->apply_report(one_sample(1)));
+  EXPECT_TRUE(stores->cmdb->upsert_ci({.id = "ci-2", .type = "host", .name = "db01", .source = "user", .seen_at_ms = 1'000}));
   std::filesystem::create_directory(dir.file("after"));
-  for (const char* f : {"w.db", "w.db-wal"})
-    std::filesystem::copy_file(dir.file(f), dir.file("after") + "/" + f);
-  stores.reset();
+  for (const char* f : {"w.db", "w.db-wal"}) std::filesystem::copy_file(dir.file(f), dir.file("after") + "/" + f);
+  return dir.file("after") + "/w.db";
+}
 
-  sqlite::SqliteOptions again;
-  again.path = dir.file("after") + "/w.db";
-  auto restarted = sqlite::open_sqlite(again);
-  ASSERT_TRUE(restarted) << restarted.error().describe();
-  EXPECT_EQ(restarted->reports->commit_stats().wal_syncs, 0u);
-  auto resent = restarted->reports->apply_report(one_sample(1));
-  ASSERT_TRUE(resent) << resent.error().describe();
-  EXPECT_EQ(resent->outcome, store::ApplyOutcome::duplicate);
-  EXPECT_EQ(restarted->reports->commit_stats().wal_syncs, 1u) << "the log as found, synced before the answer";
-  // Later duplicates need no sync of their own.
-  ASSERT_TRUE(restarted->reports->apply_report(one_sample(1)));
-  EXPECT_EQ(restarted->reports->commit_stats().wal_syncs, 1u);
+// A collector killed between a commit and its sync leaves the commit in
+// the log, maybe not on the disk. Its agent's resend, to the collector
+// started again, is a duplicate, and a client's retried write finds its
+// change made: each is answered only once the log is synced.
+TEST(SqliteWal, WhatFindsACommitLeftUnsyncedIsAnsweredAfterASync) {
+  for (const bool report : {true, false}) {
+    SCOPED_TRACE(report ? "a report resent" : "a write retried");
+    test::TempDir dir;
+    const std::string copy = killed_copy(dir);
+    ASSERT_FALSE(copy.empty());
+    sqlite::SqliteOptions again;
+    again.path = copy;
+    auto restarted = sqlite::open_sqlite(again);
+    ASSERT_TRUE(restarted) << restarted.error().describe();
+    const auto syncs = [&] { return restarted->reports->commit_stats().wal_syncs; };
+    EXPECT_EQ(syncs(), 0u);
+    if (report) {
+      auto resent = restarted->reports->apply_report(one_sample(1));
+      ASSERT_TRUE(resent) << resent.error().describe();
+      EXPECT_EQ(resent->outcome, store::ApplyOutcome::duplicate);
+    } else {
+      auto unknown = restarted->agents->revoke_agent("agt-nobody");  // changes nothing
+      ASSERT_TRUE(unknown);
+      EXPECT_FALSE(*unknown);
+    }
+    EXPECT_EQ(syncs(), 1u) << "the log as found, synced before the answer";
+    // Later ones need no sync of their own.
+    ASSERT_TRUE(restarted->reports->apply_report(one_sample(1)));
+    ASSERT_TRUE(restarted->agents->revoke_agent("agt-nobody"));
+    EXPECT_EQ(syncs(), 1u);
+  }
 }
 
 // A connection to a Redis that has become a replica (a failover demoted it)
