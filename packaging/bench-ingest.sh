@@ -105,7 +105,12 @@ fi
 rate() { [[ -f "$WORK/$1.txt" ]] && rate_of "$WORK/$1.txt" || echo 0; }
 awk -v a="$(rate bare)" -v s="$(rate sqlite)" -v r="$(rate redis)" -v t="$(rate two)" -v w="$(rate wait)" \
   -v c="$(rate cluster)" 'BEGIN {
-  if (a > 0 && (s > 0 || r > 0)) printf "== ratios to the bare server (%.0f reports/s): SQLite %.2f, Redis %.2f\n", a, s / a, r / a
+  if (a > 0 && (s > 0 || r > 0)) {
+    line = sprintf("== ratios to the bare server (%.0f reports/s):", a)
+    if (s > 0) line = line sprintf(" SQLite %.2f", s / a)
+    if (r > 0) line = line (s > 0 ? "," : "") sprintf(" Redis %.2f", r / a)
+    print line
+  }
   if (r > 0 && t > 0) printf "== two collectors on one Redis: %.2f x one\n", t / r
   if (r > 0 && w > 0) printf "== with store_wait_replicas = 1: %.2f x without\n", w / r
   if (r > 0 && c > 0) printf "== on a Redis Cluster: %.2f x one Redis\n", c / r }'
