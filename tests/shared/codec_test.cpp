@@ -56,9 +56,10 @@ TEST(Codec, EdgeValuesRoundTripBitForBit) {
 }
 
 // The bytes of a chunk are a format: stored chunks are read by every later
-// version. Rational offsets, Gorilla XOR (NaN included), a Rice quotient
-// written raw, a jittered step and small fractions, as the encoder of the
-// first version wrote them, byte for byte.
+// version. Rational offsets, Gorilla XOR (NaN included), huge deltas, a
+// Rice quotient written raw (40 ones, then 64 bits), a jittered step and
+// small fractions, as the encoder of the first version wrote them, byte
+// for byte.
 TEST(Codec, EncodedBytesAreStable) {
   const auto hex = [](const std::string& b) {
     std::string out;
@@ -75,6 +76,8 @@ TEST(Codec, EncodedBytesAreStable) {
             "01cfe43c8800759c901066666666666680");
   EXPECT_EQ(hex(encode_chunk(regular({0, 9007199254740991.0, -9007199254740991.0, 0, 1}))),
             "53010580b083c59868904e01000001000101003517ffffffffffffbbffffffffffff77ffffffffffff80000000000002");
+  EXPECT_EQ(hex(encode_chunk(regular({0, 1, 0, 0, 1125899906842624.0}))),
+            "53010580b083c59868904e01000001000100000008ffffffffff0004000000000000");
   EXPECT_EQ(hex(encode_chunk(std::vector<Sample>{{1'790'000'000'000, 0.25},
                                                  {1'790'000'010'000, 0.5},
                                                  {1'790'000'021'000, 0.75},

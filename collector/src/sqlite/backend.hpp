@@ -127,14 +127,15 @@ struct Backend {
     return std::pair<R, std::uint64_t>(std::move(r), to_sync);
   }
   // write: `f`'s result once the sync has returned, or the sync's error. A
-  // write that changed nothing may have found what another commit wrote
-  // (a retry finding its change made, after a collector was killed before
-  // that commit's sync): it is answered once the last commit is synced
-  // too, at once when it is already.
+  // write that changed nothing may have found what a collector killed
+  // before its sync had committed (a client's retry finding its change
+  // made): it is answered once the log as found at open (commit 1) is
+  // synced, at once after the first sync, so a no-op step (maintenance, a
+  // lease held elsewhere) never waits for the reports' syncs.
   template <class F>
   auto write(F&& f) {
     auto [r, to_sync] = write_unsynced(std::forward<F>(f));
-    if (to_sync == 0 && r && synchronous_full && wal) to_sync = wal->last_commit();
+    if (to_sync == 0 && r && synchronous_full && wal) to_sync = 1;
     if (to_sync != 0)
       if (auto synced = wal->sync_through(to_sync); !synced) return decltype(r)(std::move(synced).error());
     return std::move(r);

@@ -154,8 +154,8 @@ TEST(SqliteWal, GroupsAreSyncedAfterTheirCommitAndTheLogStartsAgainUnderLoad) {
 
 // Every other write (a CI, an agent, a step's timelines) commits without
 // the fsync too and returns once the WAL is synced past it; a write that
-// changes nothing waits for no sync, and with synchronous = NORMAL none
-// does. A step of timelines goes in parts of 512 subjects, each its own
+// changes nothing waits for no sync of its own (the log has been synced
+// since the store opened), and with synchronous = NORMAL none does. A step of timelines goes in parts of 512 subjects, each its own
 // commit, every subject written once.
 TEST(SqliteWal, OtherWritesAreSyncedAfterTheirCommitAndTimelinesGoInParts) {
   for (const bool full : {true, false}) {
@@ -251,13 +251,15 @@ TEST(SqliteWal, AfterAFailedSyncADuplicateIsRefusedLikeEveryReport) {
   EXPECT_EQ(first->outcome, store::ApplyOutcome::stored);
 
   disk_fails = true;
+  struct Heal {
+    ~Heal() { disk_fails = false; }
+  } heal;
   for (const std::uint64_t seq : {2, 2, 1, 3}) {  // the new one, its resend, one synced before, the next
     SCOPED_TRACE("sequence " + std::to_string(seq));
     auto r = stores->reports->apply_report(one_sample(seq));
     ASSERT_FALSE(r) << "answered " << (r->outcome == store::ApplyOutcome::duplicate ? "duplicate" : "stored");
     EXPECT_EQ(r.error().code, store::StoreErrc::unavailable);
   }
-  disk_fails = false;
 }
 
 // The database and its log copied as a kill would leave them (the
