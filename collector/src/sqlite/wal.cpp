@@ -11,6 +11,8 @@
 #include <cstring>
 #include <filesystem>
 
+#include "surveyor/log/log.hpp"
+
 namespace surveyor::collector::sqlite {
 
 using store::StoreErrc;
@@ -168,8 +170,11 @@ core::Status WalKeeper::sync_through(std::uint64_t n) {
     if (rc != 0) {
       sync_failed_ = true;
       sync_cv_.notify_all();
-      return core::make_error(StoreErrc::unavailable,
-                              std::string("sync the database's write-ahead log: ") + std::strerror(err));
+      lock.unlock();
+      const std::string why = std::strerror(err);
+      static log::Logger logger("collector.store");
+      logger.error("fdatasync {}: {}: every write is refused (503) until the collector is restarted", wal_path_, why);
+      return core::make_error(StoreErrc::unavailable, "sync the database's write-ahead log: " + why);
     }
     synced_ = std::max(synced_, target);
     sync_cv_.notify_all();
