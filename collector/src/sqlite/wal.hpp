@@ -68,8 +68,9 @@ class WalKeeper {
   // Under the writer lock, after a COMMIT that returned: its number.
   std::uint64_t committed() { return commits_.fetch_add(1, std::memory_order_acq_rel) + 1; }
   // The number of the last commit counted (1: the log as found at open):
-  // what a write that changed nothing, but read what that commit wrote,
-  // syncs through.
+  // what a report group that wrote nothing (duplicates, which may repeat a
+  // report of that commit) syncs through. Other writes that change
+  // nothing sync through 1 only (Backend::write).
   [[nodiscard]] std::uint64_t last_commit() const { return commits_.load(std::memory_order_acquire); }
   // Returns once the WAL has been synced after commit `n` (or fails).
   core::Status sync_through(std::uint64_t n);
