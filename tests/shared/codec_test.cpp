@@ -87,6 +87,71 @@ TEST(Codec, EncodedBytesAreStable) {
             "53010480b083c59868904e010000c03ed2090101000b01c4f03f5c00");
 }
 
+// The encoder's shortcuts (binary fractions taken without continued
+// fractions when those could give no other denominator, a power of two
+// verified without rounding, a regular step without a gcd per sample, the
+// Rice parameter searched from the narrowest value's width) must not change
+// a byte: inputs at their edges, with the bytes the encoder wrote before
+// them.
+TEST(Codec, ShortcutsWriteTheSameBytes) {
+  const auto hex = [](const std::string& b) {
+    std::string out;
+    for (unsigned char c : b) {
+      out += "0123456789abcdef"[c >> 4];
+      out += "0123456789abcdef"[c & 15];
+    }
+    return out;
+  };
+  const auto fnv = [](const std::string& b) {
+    std::uint64_t h = 1469598103934665603ULL;
+    for (unsigned char c : b) h = (h ^ c) * 1099511628211ULL;
+    return h;
+  };
+  // Binary fractions at the edge of the shortcut: 2s + e = 53, then 54.
+  EXPECT_EQ(hex(encode_chunk(regular({1 + 1.0 / (1 << 26), 1 + 3.0 / (1 << 26), 1.5, 1 + 5.0 / (1 << 26)}))),
+            "53010480b083c59868904e0100008080802082808040010100190000004bfffff57ffffd40");
+  EXPECT_EQ(hex(encode_chunk(regular({0.5 + 1.0 / (1 << 27), 0.75, 0.5 + 3.0 / (1 << 27), 0.625}))),
+            "53010480b083c59868904e0100008080804082808040010100192ffffff5fffff97ffffe80");
+  EXPECT_EQ(hex(encode_chunk(regular({std::ldexp(1.0, -20) * 3, std::ldexp(1.0, -40) * 5, std::ldexp(1.0, -13) * 7}))),
+            "53010380b083c59868904e010000808080808020808080030101001d00bfffebcffffff6");
+  // A binary fraction (2s + e = 60) that a fraction of a smaller
+  // denominator, 117440513 / 134217729, gives back: that one is taken.
+  EXPECT_EQ(hex(encode_chunk(regular({939524097.0 / (1 << 30), 939524097.0 / (1 << 30), 0.75}))),
+            "53010380b083c59868904e010000e4ffffff01d0ffffbf03fdffff1f01000020");
+  EXPECT_EQ(hex(encode_chunk(regular({939524097.0 / (1 << 30)}))), "53010180b083c5986800f9ffff3ff4ffff6f01010000");
+  // Deltas of +1 and -2: the Rice cost is flat from k = 1 to the narrowest
+  // value's width, and the smallest k is taken.
+  std::vector<double> walk{100};
+  for (int i = 1; i < 40; ++i) walk.push_back(walk.back() + (i % 2 ? 1 : -2));
+  EXPECT_EQ(hex(encode_chunk(regular(walk))),
+            "53012880b083c59868904e01000001c801010100010000000002596596596596596596596596596580");
+  // -0.0 among binary fractions; whole numbers past 2^53; negative fractions.
+  EXPECT_EQ(hex(encode_chunk(regular({0.5, -0.0, 0.25, 0.75}))),
+            "53010480b083c59868904e0100010ff800000000000030157ff0177fba82e0");
+  EXPECT_EQ(hex(encode_chunk(regular({9007199254740992.0, 9007199254740994.0, 18014398509481984.0}))),
+            "53010380b083c59868904e01000121a00000000000007f8000000003af4800000000000080");
+  EXPECT_EQ(hex(encode_chunk(regular({-0.75, -0.5, 0.25, -1.125, 3.0}))), "53010580b083c59868904e010000080b0100050306b30f10");
+  // A regular step, then jitter.
+  EXPECT_EQ(hex(encode_chunk(std::vector<Sample>{{1'790'000'000'000, 1},
+                                                 {1'790'000'010'000, 2},
+                                                 {1'790'000'020'000, 3},
+                                                 {1'790'000'030'000, 4},
+                                                 {1'790'000'041'000, 5},
+                                                 {1'790'000'050'000, 6}})),
+            "53010680b083c59868e8070a00000102010200003760");
+  // Zeros beside wide values, and a day of counters: the Rice search
+  // across escaped values.
+  const std::string wide = encode_chunk(regular({0, 0, 5e9, 3, 0, 1e12, 7, 0, 1, 2, 4e15, 0}));
+  EXPECT_EQ(wide.size(), 63u);
+  EXPECT_EQ(fnv(wide), 0x873cff6bed2431ffULL);
+  std::vector<double> counter;
+  for (std::int64_t i = 0; i < 1440; ++i) counter.push_back(static_cast<double>((i * i * 7919) % 1000003 * (i % 3 ? 1 : 4096)));
+  const std::string day = encode_chunk(regular(counter));
+  EXPECT_EQ(day.size(), 5796u);
+  EXPECT_EQ(fnv(day), 0xed7a6369372b2907ULL);
+  round_trip(regular(counter));
+}
+
 TEST(Codec, IrregularAndExtremeTimes) {
   round_trip({{-5'000, 1}, {-1, 2}, {0, 3}, {1, 4}, {1'000'000'000'000'000, 5}});
   round_trip({{1, 1}, {2, 1}, {4, 1}, {7, 1}, {11, 1}, {1'000'011, 1}});

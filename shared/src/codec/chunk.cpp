@@ -32,6 +32,7 @@
 #include <limits>
 #include <numeric>
 #include <optional>
+#include <span>
 
 #include "surveyor/core/error_category.hpp"
 
@@ -131,33 +132,49 @@ class BitReader {
   std::size_t pos_ = 0;
 };
 
-// The Rice parameter with the fewest bits for these values, and that count.
-// Past the widest value's bit width every quotient is 0 and each larger k
-// only adds bits, so the search stops there. It stops sooner once no value
-// is escaped: from there on the count is convex in k (each value's
+// The Rice parameter with the fewest bits for these values, and that count
+// (the smallest such parameter). A value's cost never rises from k to k + 1
+// while k is below its bit width: escaped, it stays kRiceEscape + 64 or
+// falls below it; not escaped, its quotient q plus k falls by
+// ceil(q / 2) - 1 >= 0 for q >= 1. So the total never rises up to the
+// narrowest value's width, and the first k of the fewest bits there is
+// found from that width backwards, one step past the plateau. From there
+// on, once no value is escaped, the count is convex in k (each value's
 // z >> k, plus k, falls by ceil((z >> k) / 2) - 1 from k to k + 1, which
-// never grows with k), so once it stops falling it never falls again.
+// never grows with k), so once it stops falling it never falls again; past
+// the widest value's bit width every quotient is 0 and each larger k only
+// adds bits.
 std::pair<unsigned, std::uint64_t> best_rice(const std::vector<std::uint64_t>& zs) {
-  std::pair<unsigned, std::uint64_t> best{0, std::numeric_limits<std::uint64_t>::max()};
   std::uint64_t widest = 0, narrowest = std::numeric_limits<std::uint64_t>::max();
   for (std::uint64_t z : zs) {
     widest |= z;
     narrowest = std::min(narrowest, z);
   }
-  const unsigned last = std::min(62u, static_cast<unsigned>(std::bit_width(widest)));
-  // Below `first` every value escapes: each costs kRiceEscape + 64 bits,
-  // more than any value costs at `first` (XOR-coded values start near 50).
-  unsigned first = 0;
-  while (first < last && (narrowest >> first) >= kRiceEscape) ++first;
-  std::uint64_t before = std::numeric_limits<std::uint64_t>::max();
-  for (unsigned k = first; k <= last; ++k) {
+  const auto cost = [&zs](unsigned k) {
     std::uint64_t bits = 0;
     for (std::uint64_t z : zs) {
       const std::uint64_t q = z >> k;
       bits += q >= kRiceEscape ? kRiceEscape + 64 : q + 1 + k;
     }
+    return bits;
+  };
+  const unsigned last = std::min(62u, static_cast<unsigned>(std::bit_width(widest)));
+  // Below `first` every value escapes: each costs kRiceEscape + 64 bits,
+  // more than any value costs at `first` (XOR-coded values start near 50).
+  unsigned first = 0;
+  while (first < last && (narrowest >> first) >= kRiceEscape) ++first;
+  const unsigned top = std::max(first, std::min(last, static_cast<unsigned>(std::bit_width(narrowest))));
+  std::pair<unsigned, std::uint64_t> best{top, cost(top)};
+  while (best.first > first) {
+    const std::uint64_t below = cost(best.first - 1);
+    if (below != best.second) break;  // it is more: the plateau starts here
+    --best.first;
+  }
+  std::uint64_t before = best.second;
+  for (unsigned k = top + 1; k <= last; ++k) {
+    const std::uint64_t bits = cost(k);
     if (bits < best.second) best = {k, bits};
-    if (k > 0 && bits >= before && (widest >> (k - 1)) < kRiceEscape) break;
+    if (bits >= before && (widest >> (k - 1)) < kRiceEscape) break;
     before = bits;
   }
   return best;
@@ -216,8 +233,17 @@ bool small_fraction(double v, std::int64_t& p_out, std::int64_t& q_out) {
 bool same_bits(double a, double b) { return std::bit_cast<std::uint64_t>(a) == std::bit_cast<std::uint64_t>(b); }
 
 // The smallest power of two that makes every value an integer, if any.
-std::optional<std::int64_t> dyadic_denominator(const std::vector<double>& v) {
+// `settled` tells whether small_fraction would give each value's own power
+// of two as its denominator (or fail): then the lcm of those is this one,
+// and the continued fractions need not run. For |x| = f 2^e (f in [0.5, 1))
+// and x = m / 2^s (m odd), a fraction h/k with k < 2^s differs from x by at
+// least 1 / (k 2^s) > 2^-2s, while a fraction that rounds to x is within
+// half an ulp, 2^(e-54), of it: when 2s + e <= 53, no convergent before
+// m / 2^s itself gives x back, and that one is within small_fraction's
+// bounds (m < 2^53, 2^s <= 2^40).
+std::optional<std::int64_t> dyadic_denominator(const std::vector<double>& v, bool& settled) {
   int shift = 0;
+  settled = true;
   for (double x : v) {
     if (!std::isfinite(x)) return std::nullopt;
     if (x == std::trunc(x)) continue;
@@ -226,6 +252,7 @@ std::optional<std::int64_t> dyadic_denominator(const std::vector<double>& v) {
     const auto mant = static_cast<std::uint64_t>(std::ldexp(m, 53));
     const int s = 53 - e - std::countr_zero(mant);
     shift = std::max(shift, s);
+    if (2 * s + e > 53) settled = false;
   }
   if (shift > 40) return std::nullopt;
   return std::int64_t{1} << shift;
@@ -312,10 +339,22 @@ std::vector<std::int64_t> lattice_denominators(const std::vector<double>& v) {
 }
 
 // The integers n with (double)n / d == v_i for every value, if d works.
+// For a power of two, v * d and n / d are exact: when v * d is a whole
+// number below 2^53, it is the rounding below and n / d gives v back (but
+// for -0.0, which the rounding below refuses too).
 bool verify_denominator(std::span<const Sample> s, std::int64_t d, std::vector<std::int64_t>& n) {
   n.resize(s.size());
   const double dd = static_cast<double>(d);
+  const bool power_of_two = std::has_single_bit(static_cast<std::uint64_t>(d));
   for (std::size_t i = 0; i < s.size(); ++i) {
+    if (power_of_two) {
+      const double exact = s[i].value * dd;
+      if (exact == std::trunc(exact) && std::fabs(exact) < static_cast<double>(kMaxExact) &&
+          same_bits(static_cast<double>(static_cast<std::int64_t>(exact)) / dd, s[i].value)) {
+        n[i] = static_cast<std::int64_t>(exact);
+        continue;
+      }
+    }
     const long double scaled = static_cast<long double>(s[i].value) * d;
     if (!(std::fabs(scaled) < static_cast<long double>(kMaxExact))) return false;
     const auto guess = static_cast<std::int64_t>(std::llround(scaled));
@@ -346,9 +385,14 @@ bool as_rationals(std::span<const Sample> s, std::int64_t hint, std::int64_t& de
     if (i == 0 || !same_bits(s[i].value, s[i - 1].value)) distinct.push_back(s[i].value);
   }
   std::vector<std::int64_t> candidates;
-  if (auto d = dyadic_denominator(distinct)) candidates.push_back(*d);
-  std::int64_t lcm = 1;
-  for (double v : distinct) {
+  bool settled = false;
+  if (auto d = dyadic_denominator(distinct, settled)) candidates.push_back(*d);
+  else settled = false;
+  // Settled: the lcm of the small fractions would be this same power of
+  // two, or none (a value past small_fraction's bounds); either way the
+  // candidates to verify come to that one.
+  std::int64_t lcm = settled ? 0 : 1;
+  for (double v : settled ? std::span<const double>{} : std::span<const double>(distinct)) {
     std::int64_t p = 0, q = 0;
     if (!small_fraction(v, p, q)) {
       lcm = 0;
@@ -416,9 +460,16 @@ std::string encode_chunk(std::span<const Sample> s, ChunkInfo* info, std::int64_
   if (s.empty()) return out;
   put_varint(out, zigzag(s[0].time_ms));
 
-  // Timestamps in units of their common step.
+  // Timestamps in units of their common step: at a regular interval, that
+  // interval (the gcd of equal deltas), without a gcd a sample.
   std::int64_t unit = 0;
-  for (std::size_t i = 1; i < s.size(); ++i) unit = std::gcd(unit, s[i].time_ms - s[i - 1].time_ms);
+  std::size_t regular = 1;
+  if (s.size() >= 2) {
+    const std::int64_t first = s[1].time_ms - s[0].time_ms;
+    unit = std::gcd(first, first);
+    for (regular = 2; regular < s.size() && s[regular].time_ms - s[regular - 1].time_ms == first;) ++regular;
+  }
+  for (std::size_t i = regular; i < s.size(); ++i) unit = std::gcd(unit, s[i].time_ms - s[i - 1].time_ms);
   std::vector<std::uint64_t> dods;
   unsigned kt = 0;
   if (s.size() >= 2) {
