@@ -66,16 +66,20 @@ function(surveyor_module_headers target area module)
   target_include_directories(${target} PUBLIC ${root})
 endfunction()
 
-# surveyor_module(<area> <module> SOURCES ... [PUBLIC_DEPS ...] [PRIVATE_DEPS ...])
+# surveyor_module(<area> <module> [SPEED] SOURCES ... [PUBLIC_DEPS ...] [PRIVATE_DEPS ...])
 # One static library per module: surveyor_<area>_<module>, alias surveyor::<area>_<module>.
+# SPEED: a module the agent does not link (the series codec, say) keeps the
+# build type's speed optimisation even in shared/.
 function(surveyor_module area module)
-  cmake_parse_arguments(M "" "" "SOURCES;PUBLIC_DEPS;PRIVATE_DEPS" ${ARGN})
+  cmake_parse_arguments(M "SPEED" "" "SOURCES;PUBLIC_DEPS;PRIVATE_DEPS" ${ARGN})
   set(name surveyor_${area}_${module})
   add_library(${name} STATIC ${M_SOURCES})
   add_library(surveyor::${area}_${module} ALIAS ${name})
   surveyor_module_headers(${name} ${area} ${module})
   target_link_libraries(${name} PUBLIC ${M_PUBLIC_DEPS} PRIVATE surveyor_build_flags ${M_PRIVATE_DEPS})
-  surveyor_agent_size(${name} ${area})
+  if(NOT M_SPEED)
+    surveyor_agent_size(${name} ${area})
+  endif()
 endfunction()
 
 # The agent runs on every managed host, where its memory is the cost: its code
