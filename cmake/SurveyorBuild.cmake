@@ -66,28 +66,148 @@ function(surveyor_module_headers target area module)
   target_include_directories(${target} PUBLIC ${root})
 endfunction()
 
-# surveyor_module(<area> <module> [SPEED] SOURCES ... [PUBLIC_DEPS ...] [PRIVATE_DEPS ...])
-# One static library per module: surveyor_<area>_<module>, alias surveyor::<area>_<module>.
-# SPEED: a module the agent does not link (the series codec, say) keeps the
-# build type's speed optimisation even in shared/.
-function(surveyor_module area module)
-  cmake_parse_arguments(M "SPEED" "" "SOURCES;PUBLIC_DEPS;PRIVATE_DEPS" ${ARGN})
-  set(name surveyor_${area}_${module})
-  add_library(${name} STATIC ${M_SOURCES})
-  add_library(surveyor::${area}_${module} ALIAS ${name})
-  surveyor_module_headers(${name} ${area} ${module})
-  target_link_libraries(${name} PUBLIC ${M_PUBLIC_DEPS} PRIVATE surveyor_build_flags ${M_PRIVATE_DEPS})
-  if(NOT M_SPEED)
-    surveyor_agent_size(${name} ${area})
+# The agent runs on every managed host, where its memory is the cost: its code
+# is optimised for size (the agent's resident set is mostly mapped code; -Os
+# halves the agent's text), in the build types that optimise (Release,
+# RelWithDebInfo). The collector's code stays at the build type's speed
+# optimisation: it is CPU a report. The shared modules both link are built
+# twice there, surveyor_shared_X for speed and surveyor_shared_X_small for
+# size, which the agent's modules link instead (each dependency
+# surveyor::shared_X becomes surveyor::shared_X_small), unless one binary
+# would link both flavours (the agent's tests link a collector server, so
+# builds with tests or fuzz targets keep one flavour, for size, as before).
+# Elsewhere surveyor::shared_X_small names surveyor_shared_X itself.
+function(surveyor_optimised_build out)
+  set(${out} OFF PARENT_SCOPE)
+  if(CMAKE_BUILD_TYPE MATCHES "^(Release|RelWithDebInfo)$")
+    set(${out} ON PARENT_SCOPE)
+  endif()
+endfunction()
+function(surveyor_two_flavours out)
+  surveyor_optimised_build(optimised)
+  set(${out} OFF PARENT_SCOPE)
+  if(optimised AND NOT SURVEYOR_BUILD_TESTS AND NOT SURVEYOR_FUZZ)
+    set(${out} ON PARENT_SCOPE)
   endif()
 endfunction()
 
-# The agent runs on every managed host, where its memory is the cost: its code
-# and the shared library's are optimised for size (the agent's resident set
-# is mostly mapped code; -Os halves the agent's text). The collector's own
-# modules stay at the build type's speed optimisation.
+# The dependencies in ${ARGN} with each shared module that has a size
+# flavour replaced by it.
+function(surveyor_small_deps out)
+  set(deps)
+  foreach(dep IN LISTS ARGN)
+    if(dep MATCHES "^surveyor::shared_(.+)$" AND NOT TARGET ${dep})
+      message(FATAL_ERROR "${dep} is used before it is defined: define it first (its size flavour is looked up here)")
+    endif()
+    if(dep MATCHES "^surveyor::shared_(.+)$" AND TARGET ${dep}_small)
+      list(APPEND deps ${dep}_small)
+    else()
+      list(APPEND deps ${dep})
+    endif()
+  endforeach()
+  set(${out} ${deps} PARENT_SCOPE)
+endfunction()
+
+# surveyor_module(<area> <module> [SPEED] SOURCES ... [PUBLIC_DEPS ...] [PRIVATE_DEPS ...])
+# One static library per module: surveyor_<area>_<module>, alias
+# surveyor::<area>_<module> (and, for a shared module, its size flavour
+# surveyor::shared_<module>_small: above). SPEED: a shared module the agent
+# does not link (the series codec, say): one flavour, for speed.
+function(surveyor_module area module)
+  cmake_parse_arguments(M "SPEED" "" "SOURCES;PUBLIC_DEPS;PRIVATE_DEPS" ${ARGN})
+  set(name surveyor_${area}_${module})
+  surveyor_optimised_build(optimised)
+  surveyor_two_flavours(two)
+  set(public ${M_PUBLIC_DEPS})
+  set(private ${M_PRIVATE_DEPS})
+  if(area STREQUAL "agent")
+    surveyor_small_deps(public ${public})
+    surveyor_small_deps(private ${private})
+  endif()
+  add_library(${name} STATIC ${M_SOURCES})
+  add_library(surveyor::${area}_${module} ALIAS ${name})
+  surveyor_module_headers(${name} ${area} ${module})
+  target_link_libraries(${name} PUBLIC ${public} PRIVATE surveyor_build_flags ${private})
+  if(optimised AND (area STREQUAL "agent" OR (area STREQUAL "shared" AND NOT M_SPEED AND NOT two)))
+    target_compile_options(${name} PRIVATE -Os)
+  endif()
+  if(area STREQUAL "shared" AND NOT M_SPEED)
+    if(two)
+      surveyor_small_deps(public ${public})
+      surveyor_small_deps(private ${private})
+      add_library(${name}_small STATIC EXCLUDE_FROM_ALL ${M_SOURCES})
+      add_library(surveyor::${area}_${module}_small ALIAS ${name}_small)
+      surveyor_module_headers(${name}_small ${area} ${module})
+      target_link_libraries(${name}_small PUBLIC ${public} PRIVATE surveyor_build_flags ${private})
+      target_compile_options(${name}_small PRIVATE -Os)
+    else()
+      add_library(surveyor::${area}_${module}_small ALIAS ${name})
+    endif()
+  endif()
+endfunction()
+
+# The agent's executable (and its tools), optimised for size like its modules.
 function(surveyor_agent_size target area)
-  if(area MATCHES "^(agent|shared)$" AND CMAKE_BUILD_TYPE MATCHES "^(Release|RelWithDebInfo)$")
+  surveyor_optimised_build(optimised)
+  if(optimised AND area MATCHES "^(agent|shared)$")
     target_compile_options(${target} PRIVATE -Os)
   endif()
+endfunction()
+
+# No executable may link both flavours of a shared module: the linker would
+# take each symbol from whichever archive it reads first. Checked at the end
+# of the configuration, over every executable's link closure.
+function(surveyor_link_closure target out)
+  set(seen ${${out}})
+  set(queue ${target})
+  list(LENGTH queue left)
+  while(left GREATER 0)
+    list(POP_FRONT queue t)
+    list(LENGTH queue left)
+    if(NOT TARGET ${t})
+      continue()
+    endif()
+    get_target_property(real ${t} ALIASED_TARGET)
+    if(real)
+      set(t ${real})
+    endif()
+    if(t IN_LIST seen)
+      continue()
+    endif()
+    list(APPEND seen ${t})
+    foreach(property LINK_LIBRARIES INTERFACE_LINK_LIBRARIES)
+      get_target_property(libs ${t} ${property})
+      if(NOT libs)  # not set: libs-NOTFOUND
+        continue()
+      endif()
+      foreach(lib IN LISTS libs)
+        string(REGEX REPLACE "^\\$<LINK_ONLY:(.+)>$" "\\1" lib "${lib}")
+        list(APPEND queue ${lib})
+      endforeach()
+      list(LENGTH queue left)
+    endforeach()
+  endwhile()
+  set(${out} ${seen} PARENT_SCOPE)
+endfunction()
+
+function(surveyor_check_flavours dir)
+  get_property(targets DIRECTORY ${dir} PROPERTY BUILDSYSTEM_TARGETS)
+  foreach(t IN LISTS targets)
+    get_target_property(type ${t} TYPE)
+    if(NOT type MATCHES "^(EXECUTABLE|MODULE_LIBRARY|SHARED_LIBRARY)$")
+      continue()
+    endif()
+    set(closure)
+    surveyor_link_closure(${t} closure)
+    foreach(lib IN LISTS closure)
+      if(lib MATCHES "^(surveyor_shared_.+)_small$" AND "${CMAKE_MATCH_1}" IN_LIST closure)
+        message(FATAL_ERROR "${t} links both ${CMAKE_MATCH_1} and ${lib}: link the size flavour (surveyor::shared_X_small) "
+                            "where the agent's modules are linked too")
+      endif()
+    endforeach()
+  endforeach()
+  get_property(subdirs DIRECTORY ${dir} PROPERTY SUBDIRECTORIES)
+  foreach(sub IN LISTS subdirs)
+    surveyor_check_flavours(${sub})
+  endforeach()
 endfunction()
