@@ -47,9 +47,17 @@ namespace surveyor::collector::sqlite {
 struct Backend {
   Backend(std::unique_ptr<Connection> writer, std::vector<std::unique_ptr<Connection>> readers,
           std::string path_)
-      : pool(std::move(writer), std::move(readers)), path(std::move(path_)) {}
+      : pool(std::move(writer), std::move(readers)), path(std::move(path_)) {
+    // Any row of `cis` the writer changes (a CI written, its state or time
+    // seen moved, by whatever statement) makes every sighting verified so
+    // far one to verify again.
+    pool.with_writer([this](Connection& c) { sqlite3_update_hook(c.handle(), &Backend::cis_changed, this); });
+  }
   ~Backend() {
-    pool.with_writer([](Connection& c) { sqlite3_wal_hook(c.handle(), nullptr, nullptr); });
+    pool.with_writer([](Connection& c) {
+      sqlite3_wal_hook(c.handle(), nullptr, nullptr);
+      sqlite3_update_hook(c.handle(), nullptr, nullptr);
+    });
   }
   Backend(const Backend&) = delete;
   Backend& operator=(const Backend&) = delete;
@@ -76,6 +84,13 @@ struct Backend {
   // at most kInventoryStatesCached CIs; dropped when a report writes them;
   std::unordered_map<std::string, std::vector<store::InventorySection>> inventory_states;
   static constexpr std::size_t kInventoryStatesCached = 20'000;
+  // CI id -> the attributes its agent's last sighting named, found held by
+  // the active CI (sight_in): the same update again is a plain sighting
+  // without reading the CI. Forgotten whole when the writer changes a row
+  // of `cis` (cis_changed) and with the other caches; at most
+  // kSightingsCached CIs.
+  std::unordered_map<std::string, store::AttrMap> sightings;
+  static constexpr std::size_t kSightingsCached = 100'000;
   // the last CI maintain() visited.
   std::string maintain_cursor;
   // Not a view of rows (never cleared), used outside the writer lock:
@@ -89,6 +104,13 @@ struct Backend {
     head_newest.clear();
     head_loaded.clear();
     inventory_states.clear();
+    sightings.clear();
+  }
+
+  // sqlite3_update_hook on the writer (under the writer lock, as every use
+  // of its connection): a row of `cis` inserted, updated or deleted.
+  static void cis_changed(void* self, int, const char*, const char* table, sqlite3_int64) {
+    if (std::string_view(table) == "cis") static_cast<Backend*>(self)->sightings.clear();
   }
 
   // Every write to the store goes through these. With synchronous = FULL
@@ -182,7 +204,8 @@ core::Result<store::Ci> upsert_in(Connection& c, const store::CiUpdate& u);
 // reporting agent's own, whose row keeps the time (agents.ci_seen_ms, which
 // the CI's readers take into last_seen_ms): the CI is only checked, and its
 // page is not written with every report.
-core::Result<bool> sight_in(Connection& c, const store::CiUpdate& u, bool by_its_agent);
+// Backend::sightings holds the updates found plain already.
+core::Result<bool> sight_in(Connection& c, Backend& b, const store::CiUpdate& u, bool by_its_agent);
 core::Status bump_counter(Connection& c, const char* name);
 core::Status write_audit(Connection& c, std::vector<store::AuditRecord> records);
 // The audit table's columns as audit_row reads them, and one row of them.

@@ -135,8 +135,13 @@ core::Status bump_counter(Connection& c, const char* name) {
   return {};
 }
 
-core::Result<bool> sight_in(Connection& c, const CiUpdate& u, bool by_its_agent) {
+core::Result<bool> sight_in(Connection& c, Backend& b, const CiUpdate& u, bool by_its_agent) {
   if (u.source != "agent" || u.state || !u.name.empty() || !u.replace_prefixes.empty()) return false;
+  // Its agent's same update found plain before, and no row of `cis`
+  // written since (Backend::cis_changed): the CI still holds it. (Another
+  // CI's sighting writes the row, which would forget them all.)
+  if (by_its_agent)
+    if (const auto it = b.sightings.find(u.id); it != b.sightings.end() && it->second == u.attributes) return true;
   // Each attribute must hold its value already: whole numbers and strings
   // compared by SQLite's JSON functions (other types take the full path).
   std::string sql = by_its_agent ? "SELECT ?2 FROM cis WHERE id = ?1 AND state = 'active'"
@@ -160,7 +165,10 @@ core::Result<bool> sight_in(Connection& c, const CiUpdate& u, bool by_its_agent)
   const int rc = s.step();
   if (by_its_agent) {
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) return c.error(rc, "read CI");
-    return rc == SQLITE_ROW;
+    if (rc == SQLITE_DONE) return false;
+    if (b.sightings.size() >= Backend::kSightingsCached && !b.sightings.contains(u.id)) b.sightings.clear();
+    b.sightings.insert_or_assign(u.id, u.attributes);
+    return true;
   }
   if (rc != SQLITE_DONE) return c.error(rc, "write CI");
   return c.changes() == 1;

@@ -342,7 +342,7 @@ class SqliteReportStore final : public Bound<ReportStore> {
     std::int64_t own_ci_seen = 0;  // a sighting of the agent's own CI kept in its row, not the CI's
     for (const CiUpdate& u : batch.cis) {
       const bool own = u.id == own_ci;
-      auto seen = sight_in(c, u, own);
+      auto seen = sight_in(c, *b_, u, own);
       if (!seen) return std::move(seen).error();
       if (*seen && own) own_ci_seen = std::max(own_ci_seen, u.seen_at_ms);
       if (*seen) continue;

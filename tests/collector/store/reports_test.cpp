@@ -244,6 +244,51 @@ TYPED_TEST(ReportConformance, ASightingMovesLastSeenAndBringsAMissingHostBack) {
   EXPECT_EQ(trail->front().key, "cpu.cores");
 }
 
+// A sighting found plain once is not taken for plain again after the CI
+// changed in between, by whatever wrote it: the next one is checked, and
+// writes the agent's attribute back.
+TYPED_TEST(ReportConformance, ASightingAfterTheCiChangedIsCheckedAgain) {
+  ASSERT_TRUE(this->stores.agents->create_agent(agent_record("agt-1")));
+  ReportBatch first = report_batch("agt-1", 1, 60'000);
+  CiUpdate host = host_update("ci-agt-1", "web01", 60'000);
+  host.attributes = {{"agent.id", std::string("agt-1")}, {"agent.heartbeat_interval_s", std::int64_t{60}}};
+  first.cis.push_back(host);
+  ASSERT_TRUE(this->stores.reports->apply_report(first));
+  auto sighting = [&](std::uint64_t seq, std::int64_t at) {
+    ReportBatch b = report_batch("agt-1", seq, at);
+    CiUpdate bare;
+    bare.id = "ci-agt-1";
+    bare.type = "host";
+    bare.source = "agent";
+    bare.seen_at_ms = at;
+    bare.attributes = {{"agent.id", std::string("agt-1")}, {"agent.heartbeat_interval_s", std::int64_t{60}}};
+    b.cis.push_back(bare);
+    auto r = this->stores.reports->apply_report(b);
+    ASSERT_TRUE(r) << r.error().describe();
+  };
+  auto attribute = [&](const std::string& key) {
+    auto got = this->stores.cmdb->find_ci("ci-agt-1");
+    EXPECT_TRUE(got && got->has_value());
+    return got && got->has_value() ? std::get<std::string>((*got)->attributes.at(key)) : std::string();
+  };
+  sighting(2, 120'000);
+  sighting(3, 180'000);  // plain twice: the second as the first was found
+  for (int round = 0; round < 3; ++round) {
+    CiUpdate other;  // another agent's update of the same CI, between two reports
+    other.id = "ci-agt-1";
+    other.type = "host";
+    other.source = "agent";
+    other.seen_at_ms = 200'000 + round * 100'000;
+    other.attributes = {{"agent.id", std::string("agt-2")}};
+    ASSERT_TRUE(this->stores.cmdb->upsert_ci(other));
+    ASSERT_EQ(attribute("agent.id"), "agt-2");
+    sighting(4 + 2 * round, 250'000 + round * 100'000);
+    EXPECT_EQ(attribute("agent.id"), "agt-1") << "round " << round;
+    sighting(5 + 2 * round, 260'000 + round * 100'000);
+    EXPECT_EQ(attribute("agent.id"), "agt-1") << "round " << round;
+  }
+}
+
 TYPED_TEST(ReportConformance, OlderSequenceArrivingLateIsStoredAndStateOnlyMovesForward) {
   ASSERT_TRUE(this->stores.agents->create_agent(agent_record("agt-1")));
   ReportBatch later = report_batch("agt-1", 5, 50'000);
