@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # Installs the Debian 12 packages Surveyor needs to build, test and run, and
-# only those that are missing. Usage: packaging/install-deps.sh [build|test|run|fuzz|package|ui|browser]...
+# only those that are missing. Usage: packaging/install-deps.sh [build|test|run|fuzz|package|profile|ui|browser]...
 # (default: build, test and run). Runs apt-get as root, or through sudo when not root.
 set -euo pipefail
 
@@ -16,6 +16,7 @@ test_pkgs=(libgtest-dev libgmock-dev libbenchmark-dev redis-server redis-tools h
   monitoring-plugins-basic tzdata)
 fuzz_pkgs=(clang libclang-rt-14-dev)
 package_pkgs=(dpkg-dev lintian rpm)
+profile_pkgs=(valgrind)
 run_pkgs=(ca-certificates tzdata)
 # The web console's build (web/: npm ci, vite): Debian's Node.js and npm,
 # unless a Node.js with its npm is installed already.
@@ -33,9 +34,10 @@ for set_name in "$@"; do
     run) want+=("${run_pkgs[@]}") ;;
     fuzz) want+=("${fuzz_pkgs[@]}") ;;
     package) want+=("${package_pkgs[@]}") ;;
+    profile) want+=("${profile_pkgs[@]}") ;;
     ui) want+=("${ui_pkgs[@]}") ;;
     browser) want+=("${browser_pkgs[@]}") ;;
-    *) echo "install-deps: unknown set '$set_name' (build, test, run, fuzz, package, ui, browser)" >&2; exit 2 ;;
+    *) echo "install-deps: unknown set '$set_name' (build, test, run, fuzz, package, profile, ui, browser)" >&2; exit 2 ;;
   esac
 done
 
