@@ -45,7 +45,7 @@ after=$(applied)
 callgrind_control -d "$collector" >/dev/null 2>&1
 wait "$sim" || true
 stop_pid "$collector"
-dump=$(ls "$WORK"/callgrind.out.* | head -1)
+dump=$(find "$WORK" -maxdepth 1 -name 'callgrind.out.*' | head -1)
 total=$(callgrind_annotate "$dump" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
 reports=$(awk -v a="$before" -v b="$after" 'BEGIN {printf "%d", b - a}')
 echo "collector on SQLite under callgrind, $AGENTS agents at 50 reports/s, ${WINDOW} s after ${WARMUP} s:"
