@@ -34,6 +34,15 @@ void round_trip(const std::vector<Sample>& in, ChunkInfo* info = nullptr) {
   }
 }
 
+std::string hex(const std::string& b) {
+  std::string out;
+  for (unsigned char c : b) {
+    out += "0123456789abcdef"[c >> 4];
+    out += "0123456789abcdef"[c & 15];
+  }
+  return out;
+}
+
 std::vector<Sample> regular(std::vector<double> values, std::int64_t t0 = 1'790'000'000'000, std::int64_t step = 10'000) {
   std::vector<Sample> s;
   for (std::size_t i = 0; i < values.size(); ++i) s.push_back({t0 + static_cast<std::int64_t>(i) * step, values[i]});
@@ -61,14 +70,6 @@ TEST(Codec, EdgeValuesRoundTripBitForBit) {
 // small fractions, as the encoder of the first version wrote them, byte
 // for byte.
 TEST(Codec, EncodedBytesAreStable) {
-  const auto hex = [](const std::string& b) {
-    std::string out;
-    for (unsigned char c : b) {
-      out += "0123456789abcdef"[c >> 4];
-      out += "0123456789abcdef"[c & 15];
-    }
-    return out;
-  };
   EXPECT_EQ(hex(encode_chunk(regular({100, 103, 101, 250, 99, 100}))),
             "53010680b083c59868904e01000001c8010100010400905ff38020");
   EXPECT_EQ(hex(encode_chunk(regular({0.1, M_PI, -2.5e-7, 1e300, std::nan(""), 0.1}))),
@@ -94,14 +95,6 @@ TEST(Codec, EncodedBytesAreStable) {
 // a byte: inputs at their edges, with the bytes the encoder wrote before
 // them.
 TEST(Codec, ShortcutsWriteTheSameBytes) {
-  const auto hex = [](const std::string& b) {
-    std::string out;
-    for (unsigned char c : b) {
-      out += "0123456789abcdef"[c >> 4];
-      out += "0123456789abcdef"[c & 15];
-    }
-    return out;
-  };
   const auto fnv = [](const std::string& b) {
     std::uint64_t h = 1469598103934665603ULL;
     for (unsigned char c : b) h = (h ^ c) * 1099511628211ULL;

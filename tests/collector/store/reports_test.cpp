@@ -179,6 +179,18 @@ TYPED_TEST(ReportConformance, ReportIsAppliedOnceAndDuplicatesChangeNothing) {
   EXPECT_EQ((*series)[1], b.series[1].first);
 }
 
+// An agent's update of a host CI as a report without inventory carries it:
+// the time and the attributes the agent sends with every report.
+CiUpdate bare_sighting(const std::string& id, std::int64_t at, AttrMap attributes) {
+  CiUpdate u;
+  u.id = id;
+  u.type = "host";
+  u.source = "agent";
+  u.seen_at_ms = at;
+  u.attributes = std::move(attributes);
+  return u;
+}
+
 // A report without inventory is a sighting of its host: last_seen moves
 // forward only, unchanged attributes stay as they are, a CI that was
 // missing becomes active again and a changed attribute is written, each
@@ -193,13 +205,7 @@ TYPED_TEST(ReportConformance, ASightingMovesLastSeenAndBringsAMissingHostBack) {
   // As ingest sends it: the agent's own attributes with every report.
   auto sighting = [&](std::uint64_t seq, std::int64_t at, std::int64_t cores = 2) {
     ReportBatch b = report_batch("agt-1", seq, at);
-    CiUpdate bare;
-    bare.id = "ci-agt-1";
-    bare.type = "host";
-    bare.source = "agent";
-    bare.seen_at_ms = at;
-    bare.attributes = {{"agent.id", std::string("agt-1")}, {"cpu.cores", cores}};
-    b.cis.push_back(bare);
+    b.cis.push_back(bare_sighting("ci-agt-1", at, {{"agent.id", std::string("agt-1")}, {"cpu.cores", cores}}));
     auto r = this->stores.reports->apply_report(b);
     ASSERT_TRUE(r) << r.error().describe();
   };
@@ -256,13 +262,8 @@ TYPED_TEST(ReportConformance, ASightingAfterTheCiChangedIsCheckedAgain) {
   ASSERT_TRUE(this->stores.reports->apply_report(first));
   auto sighting = [&](std::uint64_t seq, std::int64_t at) {
     ReportBatch b = report_batch("agt-1", seq, at);
-    CiUpdate bare;
-    bare.id = "ci-agt-1";
-    bare.type = "host";
-    bare.source = "agent";
-    bare.seen_at_ms = at;
-    bare.attributes = {{"agent.id", std::string("agt-1")}, {"agent.heartbeat_interval_s", std::int64_t{60}}};
-    b.cis.push_back(bare);
+    b.cis.push_back(bare_sighting("ci-agt-1", at,
+                                  {{"agent.id", std::string("agt-1")}, {"agent.heartbeat_interval_s", std::int64_t{60}}}));
     auto r = this->stores.reports->apply_report(b);
     ASSERT_TRUE(r) << r.error().describe();
   };
@@ -274,13 +275,9 @@ TYPED_TEST(ReportConformance, ASightingAfterTheCiChangedIsCheckedAgain) {
   sighting(2, 120'000);
   sighting(3, 180'000);  // plain twice: the second as the first was found
   for (int round = 0; round < 3; ++round) {
-    CiUpdate other;  // another agent's update of the same CI, between two reports
-    other.id = "ci-agt-1";
-    other.type = "host";
-    other.source = "agent";
-    other.seen_at_ms = 200'000 + round * 100'000;
-    other.attributes = {{"agent.id", std::string("agt-2")}};
-    ASSERT_TRUE(this->stores.cmdb->upsert_ci(other));
+    // Another agent's update of the same CI, between two reports.
+    ASSERT_TRUE(this->stores.cmdb->upsert_ci(
+        bare_sighting("ci-agt-1", 200'000 + round * 100'000, {{"agent.id", std::string("agt-2")}})));
     ASSERT_EQ(attribute("agent.id"), "agt-2");
     sighting(4 + 2 * round, 250'000 + round * 100'000);
     EXPECT_EQ(attribute("agent.id"), "agt-1") << "round " << round;
