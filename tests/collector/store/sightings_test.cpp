@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // A host's sightings by its own agent: the time its CI was last seen, on
 // both backends, through a reassignment; on SQLite kept in the agent's row
-// (agents.ci_seen_ms, schema 15) rather than the CI's.
+// (agents.ci_seen_ms, schema 15) rather than the CI's, and a sighting found
+// plain remembered by the writer until the CI changes.
 #include <gtest/gtest.h>
 
 #include <sqlite3.h>
@@ -12,6 +13,113 @@ namespace surveyor::collector::store {
 namespace {
 
 SURVEYOR_STORE_SUITE(SightingConformance);
+
+// An agent's update of a host CI as a report without inventory carries it:
+// the time and the attributes the agent sends with every report.
+CiUpdate bare_sighting(const std::string& id, std::int64_t at, AttrMap attributes) {
+  CiUpdate u;
+  u.id = id;
+  u.type = "host";
+  u.source = "agent";
+  u.seen_at_ms = at;
+  u.attributes = std::move(attributes);
+  return u;
+}
+
+// A report without inventory is a sighting of its host: last_seen moves
+// forward only, unchanged attributes stay as they are, a CI that was
+// missing becomes active again and a changed attribute is written, each
+// with its audit entry.
+TYPED_TEST(SightingConformance, ASightingMovesLastSeenAndBringsAMissingHostBack) {
+  ASSERT_TRUE(this->stores.agents->create_agent(agent_record("agt-1")));
+  ReportBatch first = report_batch("agt-1", 1, 60'000);
+  CiUpdate host = host_update("ci-agt-1", "web01", 60'000);
+  host.attributes = {{"cpu.cores", std::int64_t{2}}, {"agent.id", std::string("agt-1")}};
+  first.cis.push_back(host);
+  ASSERT_TRUE(this->stores.reports->apply_report(first));
+  // As ingest sends it: the agent's own attributes with every report.
+  auto sighting = [&](std::uint64_t seq, std::int64_t at, std::int64_t cores = 2) {
+    ReportBatch b = report_batch("agt-1", seq, at);
+    b.cis.push_back(bare_sighting("ci-agt-1", at, {{"agent.id", std::string("agt-1")}, {"cpu.cores", cores}}));
+    auto r = this->stores.reports->apply_report(b);
+    ASSERT_TRUE(r) << r.error().describe();
+  };
+  auto ci = [&] {
+    auto got = this->stores.cmdb->find_ci("ci-agt-1");
+    EXPECT_TRUE(got && got->has_value());
+    return got && got->has_value() ? **got : Ci{};
+  };
+  sighting(2, 120'000);
+  sighting(3, 90'000);  // an older report, delivered late
+  Ci now = ci();
+  EXPECT_EQ(now.last_seen_ms, 120'000);
+  EXPECT_EQ(now.updated_ms, 60'000) << "a sighting changes no attribute";
+  EXPECT_EQ(std::get<std::int64_t>(now.attributes.at("cpu.cores")), 2);
+  EXPECT_EQ(now.state, CiState::active);
+
+  CiUpdate missing;
+  missing.id = "ci-agt-1";
+  missing.type = "host";
+  missing.source = "collector";
+  missing.seen_at_ms = 150'000;
+  missing.state = CiState::missing;
+  ASSERT_TRUE(this->stores.cmdb->upsert_ci(missing));
+  sighting(4, 180'000);
+  now = ci();
+  EXPECT_EQ(now.state, CiState::active);
+  EXPECT_EQ(now.last_seen_ms, 180'000);
+  auto trail = this->stores.audit->list_audit({.ci_id = "ci-agt-1"});
+  ASSERT_TRUE(trail) << trail.error().describe();
+  ASSERT_FALSE(trail->empty());
+  EXPECT_EQ(trail->front().key, "state");
+  EXPECT_EQ(trail->front().new_value, "\"active\"");
+
+  // An attribute that changed is written, and audited.
+  sighting(5, 200'000, 4);
+  now = ci();
+  EXPECT_EQ(std::get<std::int64_t>(now.attributes.at("cpu.cores")), 4);
+  EXPECT_EQ(now.updated_ms, 200'000);
+  EXPECT_EQ(now.last_seen_ms, 200'000);
+  trail = this->stores.audit->list_audit({.ci_id = "ci-agt-1"});
+  ASSERT_TRUE(trail && !trail->empty());
+  EXPECT_EQ(trail->front().key, "cpu.cores");
+}
+
+// A sighting found plain once is not taken for plain again after the CI
+// changed in between, by whatever wrote it: the next one is checked, and
+// writes the agent's attribute back.
+TYPED_TEST(SightingConformance, ASightingAfterTheCiChangedIsCheckedAgain) {
+  ASSERT_TRUE(this->stores.agents->create_agent(agent_record("agt-1")));
+  ReportBatch first = report_batch("agt-1", 1, 60'000);
+  CiUpdate host = host_update("ci-agt-1", "web01", 60'000);
+  host.attributes = {{"agent.id", std::string("agt-1")}, {"agent.heartbeat_interval_s", std::int64_t{60}}};
+  first.cis.push_back(host);
+  ASSERT_TRUE(this->stores.reports->apply_report(first));
+  auto sighting = [&](std::uint64_t seq, std::int64_t at) {
+    ReportBatch b = report_batch("agt-1", seq, at);
+    b.cis.push_back(bare_sighting("ci-agt-1", at,
+                                  {{"agent.id", std::string("agt-1")}, {"agent.heartbeat_interval_s", std::int64_t{60}}}));
+    auto r = this->stores.reports->apply_report(b);
+    ASSERT_TRUE(r) << r.error().describe();
+  };
+  auto attribute = [&](const std::string& key) {
+    auto got = this->stores.cmdb->find_ci("ci-agt-1");
+    EXPECT_TRUE(got && got->has_value());
+    return got && got->has_value() ? std::get<std::string>((*got)->attributes.at(key)) : std::string();
+  };
+  sighting(2, 120'000);
+  sighting(3, 180'000);  // plain twice: the second as the first was found
+  for (int round = 0; round < 3; ++round) {
+    // Another agent's update of the same CI, between two reports.
+    ASSERT_TRUE(this->stores.cmdb->upsert_ci(
+        bare_sighting("ci-agt-1", 200'000 + round * 100'000, {{"agent.id", std::string("agt-2")}})));
+    ASSERT_EQ(attribute("agent.id"), "agt-2");
+    sighting(4 + 2 * round, 250'000 + round * 100'000);
+    EXPECT_EQ(attribute("agent.id"), "agt-1") << "round " << round;
+    sighting(5 + 2 * round, 260'000 + round * 100'000);
+    EXPECT_EQ(attribute("agent.id"), "agt-1") << "round " << round;
+  }
+}
 
 // The sightings of a host by its agent belong to that host's CI: when the
 // agent is reassigned to another CI (a conflict approved), the CI it leaves
