@@ -112,7 +112,10 @@ endfunction()
 # One static library per module: surveyor_<area>_<module>, alias
 # surveyor::<area>_<module> (and, for a shared module, its size flavour
 # surveyor::shared_<module>_small: above). SPEED: a shared module the agent
-# does not link (the series codec, say): one flavour, for speed.
+# does not link (the series codec, say): one flavour, for speed, and no
+# _small name at all. The package build (packaging/package.sh, tested by
+# packaging/test-install.sh in `make test`) is where the two flavours and
+# the check below are built and run.
 function(surveyor_module area module)
   cmake_parse_arguments(M "SPEED" "" "SOURCES;PUBLIC_DEPS;PRIVATE_DEPS" ${ARGN})
   set(name surveyor_${area}_${module})

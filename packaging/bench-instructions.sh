@@ -21,13 +21,23 @@ AGENTS=50
 "$ROOT/packaging/install-deps.sh" profile >/dev/null
 COLLECTOR=${COLLECTOR:-$BIN/surveyor-collector}
 store="sqlite:$WORK/instructions.db"
-run_tokens instructions "$store"
+mkdir -p "$WORK/instructions"
+"$COLLECTOR" enrollment create --store "$store" --uses $((AGENTS + 10)) --expires 2h \
+  --out "$WORK/instructions/enroll" >/dev/null
+"$COLLECTOR" token create --store "$store" --name "bench-instructions" --role viewer \
+  --out "$WORK/instructions/viewer" >/dev/null
 port=$(free_port)
 valgrind --tool=callgrind --callgrind-out-file="$WORK/callgrind.out" "$COLLECTOR" --listen "127.0.0.1:$port" \
   --store "$store" --rate-limit 0 --log-level warn >"$WORK/collector.log" 2>&1 &
 collector=$!
 pids+=("$collector")
-for _ in $(seq 1 600); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+up=
+for _ in $(seq 1 600); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && up=1 && break; sleep 0.1; done
+if [ -z "$up" ]; then
+  echo "the collector under valgrind did not answer on port $port in 60 s; its log:" >&2
+  cat "$WORK/collector.log" >&2
+  exit 1
+fi
 applied() {
   curl -sf -H "Authorization: Bearer $(cat "$WORK/instructions/viewer")" "http://127.0.0.1:$port/metrics" |
     awk '/^surveyor_store_reports_applied_total/ {print $2}'
@@ -38,16 +48,22 @@ applied() {
 sim=$!
 pids+=("$sim")
 sleep "$WARMUP"
-callgrind_control -z "$collector" >/dev/null 2>&1
+# The reports applied are read just outside the counted window (the
+# /metrics requests themselves are not counted).
 before=$(applied)
+callgrind_control -z "$collector" >/dev/null 2>&1
 sleep "$WINDOW"
-after=$(applied)
 callgrind_control -d "$collector" >/dev/null 2>&1
+after=$(applied)
 wait "$sim" || true
 stop_pid "$collector"
 dump=$(find "$WORK" -maxdepth 1 -name 'callgrind.out.*' | head -1)
 total=$(callgrind_annotate "$dump" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
 reports=$(awk -v a="$before" -v b="$after" 'BEGIN {printf "%d", b - a}')
+if [ -z "$total" ] || [ "$reports" -le 0 ]; then
+  echo "no count: ${reports} reports applied, instructions '${total}' (is the dump $dump there?)" >&2
+  exit 1
+fi
 echo "collector on SQLite under callgrind, $AGENTS agents at 50 reports/s, ${WINDOW} s after ${WARMUP} s:"
 echo "  reports applied  $reports"
 echo "  instructions     $total, $((total / reports)) a report"

@@ -16,7 +16,7 @@ test_pkgs=(libgtest-dev libgmock-dev libbenchmark-dev redis-server redis-tools h
   monitoring-plugins-basic tzdata)
 fuzz_pkgs=(clang libclang-rt-14-dev)
 package_pkgs=(dpkg-dev lintian rpm)
-profile_pkgs=(valgrind)
+profile_pkgs=(valgrind curl)
 run_pkgs=(ca-certificates tzdata)
 # The web console's build (web/: npm ci, vite): Debian's Node.js and npm,
 # unless a Node.js with its npm is installed already.

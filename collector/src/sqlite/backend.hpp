@@ -87,10 +87,13 @@ struct Backend {
   // CI id -> the attributes its agent's last sighting named, found held by
   // the active CI (sight_in): the same update again is a plain sighting
   // without reading the CI. Forgotten whole when the writer changes a row
-  // of `cis` (cis_changed) and with the other caches; at most
-  // kSightingsCached CIs.
+  // of `cis` (cis_changed), when another connection has committed since
+  // the writer last looked (check_others_wrote: another process, such as
+  // `surveyor-collector agent approve` or an operator's sqlite3, may have
+  // changed a CI), and with the other caches; at most kSightingsCached CIs.
   std::unordered_map<std::string, store::AttrMap> sightings;
   static constexpr std::size_t kSightingsCached = 100'000;
+  std::int64_t data_version = -1;  // PRAGMA data_version, as the writer last read it
   // the last CI maintain() visited.
   std::string maintain_cursor;
   // Not a view of rows (never cleared), used outside the writer lock:
@@ -164,6 +167,10 @@ struct Backend {
   }
   // A statement that returns nothing, prepared once on the connection.
   static core::Status run_cached(Connection& c, const char* sql);
+  // In a write transaction, before reading through the caches that only
+  // this writer's changes keep true (sightings): forgets those when
+  // another connection has committed since the writer last looked.
+  core::Status check_others_wrote(Connection& c);
 };
 
 using namespace store;  // every domain file here implements store interfaces
@@ -177,6 +184,17 @@ using Bound = store::Bound<Interface, Backend>;
   auto var##_r = (conn).prepare(sql);     \
   if (!var##_r) return std::move(var##_r).error(); \
   Stmt& var = **var##_r
+
+inline core::Status Backend::check_others_wrote(Connection& c) {
+  SURVEYOR_TRY_STMT(s, c, "PRAGMA data_version");
+  const int rc = s.step();
+  if (rc != SQLITE_ROW) return c.error(rc, "read the data version");
+  const std::int64_t now = s.int64(0);
+  s.reset();
+  if (now != data_version) sightings.clear();
+  data_version = now;
+  return {};
+}
 
 inline core::Status Backend::run_cached(Connection& c, const char* sql) {
   SURVEYOR_TRY_STMT(s, c, sql);

@@ -237,6 +237,7 @@ class SqliteReportStore final : public Bound<ReportStore> {
                                     std::vector<std::optional<core::Result<ApplyResult>>>& out, bool& rolled_back) {
     auto tx = WriteTransaction::begin(c);
     if (!tx) return std::move(tx).error();
+    if (auto st = b_->check_others_wrote(c); !st) return st;
     for (std::size_t i = 0; i < group.size(); ++i) {
       if (auto sp = Backend::run_cached(c, "SAVEPOINT report"); !sp) return sp;
       core::Result<ApplyResult> r = apply(c, *group[i]->batch, group[i]->prepared);

@@ -187,6 +187,48 @@ TYPED_TEST(SightingConformance, AnAgentsSightingsStayWithTheCiItReportedFor) {
 
 // Schema 14 had no agents.ci_seen_ms: opened, the column and its index are
 // added, the time last seen held in the CI's row stays, and sightings go on.
+// Another process's change of the CI (an operator's sqlite3, an admin
+// command against the live store) between two sightings: the writer's
+// remembered sighting does not hold, and the next report writes the
+// agent's attribute back.
+TEST(SqliteReports, ASightingAfterAnotherProcessChangedTheCiIsCheckedAgain) {
+  test::TempDir dir;
+  const std::string path = dir.file("s.db");
+  auto s = backends::open_stores("sqlite:" + path);
+  ASSERT_TRUE(s) << s.error().describe();
+  ASSERT_TRUE(s->agents->create_agent(agent_record("agt-1")));
+  const auto sighting = [&](std::uint64_t seq, std::int64_t at) {
+    ReportBatch b = report_batch("agt-1", seq, at);
+    b.cis.push_back(bare_sighting("ci-agt-1", at, {{"agent.id", std::string("agt-1")}}));
+    auto r = s->reports->apply_report(b);
+    ASSERT_TRUE(r) << r.error().describe();
+  };
+  const auto agent_id = [&] {
+    auto ci = s->cmdb->find_ci("ci-agt-1");
+    EXPECT_TRUE(ci && ci->has_value());
+    return ci && ci->has_value() ? std::get<std::string>((**ci).attributes.at("agent.id")) : std::string();
+  };
+  ReportBatch first = report_batch("agt-1", 1, 10'000);
+  CiUpdate host = host_update("ci-agt-1", "web01", 10'000);
+  host.attributes = {{"agent.id", std::string("agt-1")}};
+  first.cis.push_back(host);
+  ASSERT_TRUE(s->reports->apply_report(first));
+  sighting(2, 20'000);
+  sighting(3, 30'000);
+  for (int round = 0; round < 2; ++round) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    const char* change = "UPDATE cis SET attributes = json_set(attributes, '$.\"agent.id\"', 'agt-9') WHERE id = 'ci-agt-1'";
+    ASSERT_EQ(sqlite3_exec(db, change, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+    sqlite3_close(db);
+    ASSERT_EQ(agent_id(), "agt-9");
+    sighting(4 + 2 * round, 40'000 + round * 20'000);
+    EXPECT_EQ(agent_id(), "agt-1") << "round " << round;
+    sighting(5 + 2 * round, 50'000 + round * 20'000);
+    EXPECT_EQ(agent_id(), "agt-1") << "round " << round;
+  }
+}
+
 TEST(SqliteReports, AStoreOfSchema14GainsTheAgentsSightingsOfItsCi) {
   test::TempDir dir;
   const std::string path = dir.file("s.db");
