@@ -14,8 +14,7 @@ std::vector<PreparedSeries> prepare_series(Backend& b, const ReportSeries& serie
   out.reserve(series.size());
   for (const auto& [info, samples] : series) {
     PreparedSeries& p = out.emplace_back();
-    p.attributes = labels_to_json(info.key.attributes);
-    p.identity = series_identity(info.key, p.attributes);
+    p.identity = series_identity(info.key);
     p.sorted = merge_samples({}, samples);
     if (p.sorted.empty()) continue;
     p.chunk = b.denominators.encode(std::hash<std::string>{}(p.identity), p.sorted);
@@ -36,7 +35,7 @@ core::Status append_samples(Connection& c, Backend& b, const ReportSeries& serie
     const SeriesInfo& info = series[i].first;
     const PreparedSeries& p = prepared[i];
     bool created = false;
-    auto id = series_id_for(c, b, info, p.attributes, p.identity, created);
+    auto id = series_id_for(c, b, info, p.identity, created);
     if (!id) return std::move(id).error();
     if (created) ++added[info.key.ci_id];
     auto fresh = fresh_samples(c, b, info.key.ci_id, *id, p.sorted);

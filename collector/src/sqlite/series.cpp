@@ -7,8 +7,20 @@
 
 namespace surveyor::collector::sqlite {
 
-std::string series_identity(const SeriesKey& k, const std::string& attrs_json) {
-  return k.ci_id + '\x1f' + k.metric + '\x1f' + attrs_json;
+std::string series_identity(const SeriesKey& k) {
+  std::string out;
+  const auto put = [&out](std::string_view part) {
+    out += std::to_string(part.size());
+    out += ':';
+    out += part;
+  };
+  put(k.ci_id);
+  put(k.metric);
+  for (const auto& [key, value] : k.attributes) {
+    put(key);
+    put(value);
+  }
+  return out;
 }
 
 namespace {
@@ -285,12 +297,13 @@ core::Result<std::vector<Sample>> fresh_samples(Connection& c, Backend& b, const
 // The series' row id, its row written when it is new (`created` set) or its
 // unit changed.
 // `attrs` and `identity` as prepare_series gives them.
-core::Result<std::int64_t> series_id_for(Connection& c, Backend& b, const SeriesInfo& info, const std::string& attrs,
-                                         const std::string& identity, bool& created) {
+core::Result<std::int64_t> series_id_for(Connection& c, Backend& b, const SeriesInfo& info, const std::string& identity,
+                                         bool& created) {
   created = false;
   // A known series with an unchanged unit needs no write.
   if (auto it = b.series_ids.find(identity); it != b.series_ids.end() && it->second.second == info.unit)
     return it->second.first;
+  const std::string attrs = labels_to_json(info.key.attributes);
   std::int64_t id = 0;
   {
     SURVEYOR_TRY_STMT(sel, c, "SELECT id, unit FROM series WHERE ci_id = ?1 AND metric = ?2 AND attributes = ?3");
