@@ -264,20 +264,10 @@ struct PreparedSeries {
 // One for each of `series`, in order. Throws only bad_alloc.
 // (report_series.cpp, as append_samples.)
 std::vector<PreparedSeries> prepare_series(Backend& b, const ReportSeries& series);
-// What append_samples reads and writes with (series.cpp): a series' key in
-// Backend::series_ids (its CI, metric and attributes as given, each
-// length-prefixed: one key names one row, whose attributes are the key's
-// labels_to_json, made only when the row is looked up); the samples of
-// `sorted` (merge_samples) the series does not hold yet; its row id, the
-// row written when new (`created` set) or its unit changed; and
-// StoreErrc::limit when `ci_id`, given `added` new series, holds more than
-// `max_series`.
-std::string series_identity(const store::SeriesKey& k);
+// The samples of `sorted` (merge_samples) series `id` does not hold yet
+// (series.cpp), as append_samples asks.
 core::Result<std::vector<store::Sample>> fresh_samples(Connection& c, Backend& b, const std::string& ci_id,
                                                        std::int64_t id, const std::vector<store::Sample>& sorted);
-core::Result<std::int64_t> series_id_for(Connection& c, Backend& b, const store::SeriesInfo& info,
-                                         const std::string& identity, bool& created);
-core::Status check_series_limit(Connection& c, std::string_view ci_id, std::size_t added, std::size_t max_series);
 // Appends a report's samples (new times only) to the head: one row per CI.
 // `prepared` is prepare_series(b, series). A CI its new series would take
 // past `max_series` (0: no bound) fails the call with StoreErrc::limit.

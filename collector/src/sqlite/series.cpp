@@ -7,22 +7,6 @@
 
 namespace surveyor::collector::sqlite {
 
-std::string series_identity(const SeriesKey& k) {
-  std::string out;
-  const auto put = [&out](std::string_view part) {
-    out += std::to_string(part.size());
-    out += ':';
-    out += part;
-  };
-  put(k.ci_id);
-  put(k.metric);
-  for (const auto& [key, value] : k.attributes) {
-    put(key);
-    put(value);
-  }
-  return out;
-}
-
 namespace {
 
 constexpr std::int64_t kNoChunk = std::numeric_limits<std::int64_t>::min();
@@ -292,54 +276,6 @@ core::Result<std::vector<Sample>> fresh_samples(Connection& c, Backend& b, const
     fresh.push_back(s);
   }
   return fresh;
-}
-
-// The series' row id, its row written when it is new (`created` set) or its
-// unit changed.
-// `attrs` and `identity` as prepare_series gives them.
-core::Result<std::int64_t> series_id_for(Connection& c, Backend& b, const SeriesInfo& info, const std::string& identity,
-                                         bool& created) {
-  created = false;
-  // A known series with an unchanged unit needs no write.
-  if (auto it = b.series_ids.find(identity); it != b.series_ids.end() && it->second.second == info.unit)
-    return it->second.first;
-  const std::string attrs = labels_to_json(info.key.attributes);
-  std::int64_t id = 0;
-  {
-    SURVEYOR_TRY_STMT(sel, c, "SELECT id, unit FROM series WHERE ci_id = ?1 AND metric = ?2 AND attributes = ?3");
-    sel.bind(1, info.key.ci_id).bind(2, info.key.metric).bind(3, attrs);
-    const int rc = sel.step();
-    if (rc == SQLITE_ROW) {
-      id = sel.int64(0);
-      if (sel.text(1) != info.unit) {
-        SURVEYOR_TRY_STMT(upd, c, "UPDATE series SET unit = ?2 WHERE id = ?1");
-        upd.bind(1, id).bind(2, info.unit);
-        if (int urc = upd.step(); urc != SQLITE_DONE) return c.error(urc, "write series unit");
-      }
-    } else if (rc != SQLITE_DONE) {
-      return c.error(rc, "read series id");
-    }
-  }
-  if (id == 0) {
-    SURVEYOR_TRY_STMT(ins, c, "INSERT INTO series(ci_id, metric, attributes, unit) VALUES(?1, ?2, ?3, ?4)");
-    ins.bind(1, info.key.ci_id).bind(2, info.key.metric).bind(3, attrs).bind(4, info.unit);
-    if (int rc = ins.step(); rc != SQLITE_DONE) return c.error(rc, "write series");
-    id = sqlite3_last_insert_rowid(c.handle());
-    created = true;
-  }
-  b.series_ids[identity] = {id, info.unit};
-  return id;
-}
-
-// Fails with StoreErrc::limit when `ci_id`, having been given `added` new
-// series, holds more than `max_series`.
-core::Status check_series_limit(Connection& c, std::string_view ci_id, std::size_t added, std::size_t max_series) {
-  SURVEYOR_TRY_STMT(s, c, "SELECT count(*) FROM series WHERE ci_id = ?1");
-  s.bind(1, ci_id);
-  if (int rc = s.step(); rc != SQLITE_ROW) return c.error(rc, "count series");
-  const auto held = static_cast<std::size_t>(s.int64(0));
-  if (held <= max_series) return {};
-  return core::make_error(StoreErrc::limit, series_limit_message(ci_id, held - added, added, max_series));
 }
 
 namespace {
