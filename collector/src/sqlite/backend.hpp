@@ -190,7 +190,6 @@ inline core::Status Backend::check_others_wrote(Connection& c) {
   const int rc = s.step();
   if (rc != SQLITE_ROW) return c.error(rc, "read the data version");
   const std::int64_t now = s.int64(0);
-  s.reset();
   if (now != data_version) sightings.clear();
   data_version = now;
   return {};

@@ -211,6 +211,20 @@ bool verify_denominator(std::span<const Sample> s, std::int64_t d, std::vector<s
   return true;
 }
 
+// The least common denominator of the values' small fractions
+// (small_fraction), or 0 when a value has none or it passes kMaxDenominator.
+std::int64_t small_fractions_lcm(const std::vector<double>& distinct) {
+  std::int64_t lcm = 1;
+  for (double v : distinct) {
+    std::int64_t p = 0, q = 0;
+    if (!small_fraction(v, p, q)) return 0;
+    const std::int64_t g = std::gcd(lcm, q);
+    if (lcm / g > kMaxDenominator / q) return 0;
+    lcm = lcm / g * q;
+  }
+  return lcm;
+}
+
 }  // namespace
 
 bool as_rationals(std::span<const Sample> s, std::int64_t hint, std::int64_t& denominator, std::vector<std::int64_t>& n,
@@ -223,26 +237,12 @@ bool as_rationals(std::span<const Sample> s, std::int64_t hint, std::int64_t& de
   }
   std::vector<std::int64_t> candidates;
   bool settled = false;
-  if (auto d = dyadic_denominator(distinct, settled)) candidates.push_back(*d);
-  else settled = false;
-  // Settled: the lcm of the small fractions would be this same power of
-  // two, or none (a value past small_fraction's bounds); either way the
-  // candidates to verify come to that one.
-  std::int64_t lcm = settled ? 0 : 1;
-  for (double v : settled ? std::span<const double>{} : std::span<const double>(distinct)) {
-    std::int64_t p = 0, q = 0;
-    if (!small_fraction(v, p, q)) {
-      lcm = 0;
-      break;
-    }
-    const std::int64_t g = std::gcd(lcm, q);
-    if (lcm / g > kMaxDenominator / q) {
-      lcm = 0;
-      break;
-    }
-    lcm = lcm / g * q;
-  }
-  if (lcm > 0) candidates.insert(candidates.begin(), lcm);
+  const std::optional<std::int64_t> dyadic = dyadic_denominator(distinct, settled);
+  if (dyadic) candidates.push_back(*dyadic);
+  // Settled: the small fractions' lcm would be this same power of two, or
+  // none (a value past small_fraction's bounds): nothing to add.
+  if (!dyadic || !settled)
+    if (const std::int64_t lcm = small_fractions_lcm(distinct); lcm > 0) candidates.insert(candidates.begin(), lcm);
   for (std::int64_t d : candidates)
     if (verify_denominator(s, d, n)) return denominator = d, true;
   if (hint > 0 && hint <= kMaxDenominator && verify_denominator(s, hint, n)) {
