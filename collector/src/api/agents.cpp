@@ -117,8 +117,22 @@ http::Response Api::rotate_agent_key(const http::Request& req) {
 // The report's way from the wire to the store is ingest's (Intake); here it
 // only becomes an HTTP answer and counts.
 http::Response Api::post_report(const http::Request& req) {
-  auto accepted =
-      intake_.accept(req.header("Authorization"), req.header("Content-Type"), req.body, core::to_unix_ms(clock_.now()));
+  return report_answer(
+      intake_.accept(req.header("Authorization"), req.header("Content-Type"), req.body, core::to_unix_ms(clock_.now())));
+}
+
+// Without waiting for the store where the intake can (SQLite): the answer
+// is made on the store's thread that makes the report durable.
+void Api::post_report_async(const http::Request& req, const server::Respond& respond) {
+  intake_.accept_async(req.header("Authorization"), req.header("Content-Type"), req.body,
+                       core::to_unix_ms(clock_.now()),
+                       [this, respond](std::optional<core::Result<ingest::Accepted>> accepted) {
+                         if (!accepted) return respond(std::nullopt);  // post_report answers
+                         respond(report_answer(*accepted));
+                       });
+}
+
+http::Response Api::report_answer(const core::Result<ingest::Accepted>& accepted) {
   if (!accepted) {
     const core::Error& e = accepted.error();
     if (e.code == store::StoreErrc::limit) {
@@ -154,7 +168,13 @@ void Api::routes_agents(server::Router& r) {
   r.add("POST", "/api/v1/enroll", "enroll", [this](const http::Request& q, const server::Params&) { return enroll(q); });
   r.add("POST", "/api/v1/agents/rotate-key", "agents.rotate_key",
         [this](const http::Request& q, const server::Params&) { return rotate_agent_key(q); });
-  r.add("POST", "/api/v1/reports", "reports", [this](const http::Request& q, const server::Params&) { return post_report(q); });
+  server::AsyncHandler async;  // where the store applies reports on threads of its own
+  if (stores_.reports->applies_async())
+    async = [this](const http::Request& q, const server::Params&, const server::Respond& respond) {
+      post_report_async(q, respond);
+    };
+  r.add("POST", "/api/v1/reports", "reports",
+        [this](const http::Request& q, const server::Params&) { return post_report(q); }, std::move(async));
 }
 
 }  // namespace surveyor::collector::api

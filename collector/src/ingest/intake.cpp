@@ -48,13 +48,17 @@ std::optional<std::string> time_in_future(const wire::Report& r, std::int64_t la
 
 const std::error_category& intake_category() { return kIntakeCategory; }
 
+std::optional<store::AgentRecord> Intake::remembered(const std::string& id, const std::string& hash) const {
+  std::shared_lock lock(agents_mu_);
+  if (auto it = agents_.find(id); it != agents_.end() && core::constant_time_equal(hash, it->second.key_hash))
+    return it->second;
+  return std::nullopt;
+}
+
 core::Result<store::AgentRecord> Intake::authenticate(const std::string& id, std::string_view key, bool fresh) {
   const std::string hash = core::sha256_hex(key);
-  if (!fresh) {
-    std::shared_lock lock(agents_mu_);
-    if (auto it = agents_.find(id); it != agents_.end() && core::constant_time_equal(hash, it->second.key_hash))
-      return it->second;
-  }
+  if (!fresh)
+    if (auto kept = remembered(id, hash)) return std::move(*kept);
   // Not remembered, remembered with another key, or out of date: the store.
   auto agent = stores_.agents->find_agent(id);
   if (!agent) return std::move(agent).error();
@@ -128,35 +132,79 @@ core::Result<Accepted> Intake::accept(std::string_view authorization, std::strin
     if (auto fresh = authenticate(agent_id, key, true); !fresh) return std::move(fresh).error();
     return std::move(report).error();
   }
-  const bool capped = report->heartbeat_interval_s > policy_.max_heartbeat_interval_s;
-  if (capped) report->heartbeat_interval_s = policy_.max_heartbeat_interval_s;
-
-  // The report as the store applies it, for the agent as remembered or read.
-  const auto batch_for = [&](const store::AgentRecord& as) {
-    store::ReportBatch b = to_batch(*report, as, now_ms);
-    b.max_series = policy_.max_series_per_agent;
-    b.agent_key_hash = as.key_hash;
-    return b;
-  };
-  store::ReportBatch batch = batch_for(*agent);
+  const bool capped = cap_heartbeat(*report);
+  store::ReportBatch batch = batch_for(*report, *agent, now_ms);
   auto applied = stores_.reports->apply_report(batch);
   if (!applied && applied.error().code == store::StoreErrc::changed) {
     // The remembered record is out of date: read it again, and apply the
     // report with it if the key still holds.
     agent = authenticate(agent_id, key, true);
     if (!agent) return std::move(agent).error();
-    batch = batch_for(*agent);
+    batch = batch_for(*report, *agent, now_ms);
     applied = stores_.reports->apply_report(batch);
     if (!applied && applied.error().code == store::StoreErrc::changed)
       return core::make_error(IntakeErrc::unknown_agent, "agent " + agent_id + " changed while its report was applied");
   }
   if (!applied) return std::move(applied).error();
+  return accepted(*report, batch, *format, capped, *applied);
+}
 
+void Intake::accept_async(std::string_view authorization, std::string_view content_type, std::string_view body,
+                          std::int64_t now_ms, AcceptDone done) {
+  // Only the common case goes this way: a remembered agent and a report
+  // that passes every check. The rest (each of which may read the store)
+  // is left to accept(), on a thread that may wait.
+  std::string agent_id, key;
+  if (!stores_.reports->applies_async() || !parse_agent_auth(authorization, agent_id, key)) return done(std::nullopt);
+  const std::optional<store::AgentRecord> agent = remembered(agent_id, core::sha256_hex(key));
+  const auto format = wire::format_for_content_type(content_type);
+  if (!agent || !format) return done(std::nullopt);
+  auto report = checked_report(agent_id, body, *format, now_ms);
+  if (!report) return done(std::nullopt);
+
+  // The report and its batch, kept until the store answers.
+  struct Pending {
+    wire::Report report;
+    store::ReportBatch batch;
+    bool capped = false;
+  };
+  auto p = std::make_shared<Pending>();
+  p->capped = cap_heartbeat(*report);
+  p->batch = batch_for(*report, *agent, now_ms);
+  p->report = std::move(*report);
+  store::ReportStore& reports = *stores_.reports;
+  const store::ReportBatch& batch = p->batch;
+  reports.apply_report_async(batch, [this, p = std::move(p), format = *format,
+                                     done = std::move(done)](core::Result<store::ApplyResult> applied) {
+    if (!applied && applied.error().code == store::StoreErrc::changed)
+      return done(std::nullopt);  // nothing written: accept() reads the agent again and applies it
+    if (!applied) return done(core::Result<Accepted>(std::move(applied).error()));
+    done(accepted(p->report, p->batch, format, p->capped, *applied));
+  });
+}
+
+bool Intake::cap_heartbeat(wire::Report& report) const {
+  if (report.heartbeat_interval_s <= policy_.max_heartbeat_interval_s) return false;
+  report.heartbeat_interval_s = policy_.max_heartbeat_interval_s;
+  return true;
+}
+
+// The report as the store applies it, for the agent as remembered or read.
+store::ReportBatch Intake::batch_for(const wire::Report& report, const store::AgentRecord& as,
+                                     std::int64_t now_ms) const {
+  store::ReportBatch b = to_batch(report, as, now_ms);
+  b.max_series = policy_.max_series_per_agent;
+  b.agent_key_hash = as.key_hash;
+  return b;
+}
+
+Accepted Intake::accepted(const wire::Report& report, const store::ReportBatch& batch, wire::Format format,
+                          bool capped, const store::ApplyResult& applied) {
   Accepted a;
-  a.format = *format;
+  a.format = format;
   a.heartbeat_capped = capped;
-  a.ack = wire::ReportAck{report->sequence, applied->outcome == store::ApplyOutcome::duplicate,
-                          inventory_wanted(*report, applied->inventory)};
+  a.ack = wire::ReportAck{report.sequence, applied.outcome == store::ApplyOutcome::duplicate,
+                          inventory_wanted(report, applied.inventory)};
   if (a.ack.duplicate) return a;
   for (const auto& [info, samples] : batch.series) a.samples += samples.size();
   return a;

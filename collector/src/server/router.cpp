@@ -15,7 +15,12 @@ std::string Params::query_or(std::string_view key, std::string fallback) const {
 }
 
 void Router::add(std::string method, std::string pattern, std::string name, Handler h) {
-  Route r{std::move(method), {}, pattern, std::move(name), std::move(h)};
+  add(std::move(method), std::move(pattern), std::move(name), std::move(h), nullptr);
+}
+
+void Router::add(std::string method, std::string pattern, std::string name, Handler h, AsyncHandler a) {
+  has_async_ = has_async_ || a != nullptr;
+  Route r{std::move(method), {}, pattern, std::move(name), std::move(h), std::move(a)};
   std::string_view p = pattern == "/" ? std::string_view() : std::string_view(pattern);  // "/": no segment
   while (!p.empty()) {
     if (p.front() == '/') p.remove_prefix(1);
@@ -27,13 +32,44 @@ void Router::add(std::string method, std::string pattern, std::string name, Hand
 }
 
 http::Response Router::dispatch(const http::Request& req, std::string& route_name) const {
+  Params params;
+  http::Response refusal;
+  const Route* r = match(req, route_name, params, refusal);
+  if (r == nullptr) return refusal;
+  if (guard_)
+    if (auto refused = guard_(req, r->name, params)) return std::move(*refused);
+  return r->handler(req, params);
+}
+
+bool Router::dispatch_async(const http::Request& req, std::string& route_name, const Respond& respond) const {
+  Params params;
+  http::Response refusal;
+  const Route* r = match(req, route_name, params, refusal);
+  if (r == nullptr) {
+    respond(std::move(refusal));
+    return true;
+  }
+  if (!r->async) return false;
+  if (guard_)
+    if (auto refused = guard_(req, r->name, params)) {
+      respond(std::move(*refused));
+      return true;
+    }
+  r->async(req, params, respond);
+  return true;
+}
+
+const Router::Route* Router::match(const http::Request& req, std::string& route_name, Params& params,
+                                   http::Response& refusal) const {
   route_name = "-";
   auto target = boost::urls::parse_origin_form(req.target);
-  if (!target) return error_response(400, "bad_request", "unparsable request target");
+  if (!target) {
+    refusal = error_response(400, "bad_request", "unparsable request target");
+    return nullptr;
+  }
   std::vector<std::string> segments;
   for (auto seg : target->segments()) segments.push_back(seg);
   if (segments.size() == 1 && segments[0].empty()) segments.clear();  // "/"
-  Params params;
   for (auto qp : target->params()) params.query[qp.key] = qp.has_value ? qp.value : "";
 
   std::string allowed;
@@ -66,16 +102,15 @@ http::Response Router::dispatch(const http::Request& req, std::string& route_nam
     }
     route_name = r.name;
     params.path = std::move(captured);
-    if (guard_)
-      if (auto refused = guard_(req, r.name, params)) return std::move(*refused);
-    return r.handler(req, params);
+    return &r;
   }
   if (!allowed.empty()) {
-    http::Response res = error_response(405, "method_not_allowed", "use " + allowed);
-    res.headers.emplace_back("Allow", allowed);
-    return res;
+    refusal = error_response(405, "method_not_allowed", "use " + allowed);
+    refusal.headers.emplace_back("Allow", allowed);
+    return nullptr;
   }
-  return error_response(404, "not_found", "no such endpoint: " + std::string(target->path()));
+  refusal = error_response(404, "not_found", "no such endpoint: " + std::string(target->path()));
+  return nullptr;
 }
 
 std::vector<RouteInfo> Router::routes() const {

@@ -6,7 +6,11 @@
 //    with co_spawn onto a pool and awaited, so blocking store calls never
 //    run on an I/O thread: agents' requests (`ingest_paths`) on
 //    `ingest_threads`, everything else on `worker_threads`, each with its own
-//    queue cap, so heavy queries cannot starve ingest;
+//    queue cap, so heavy queries cannot starve ingest. An agent's request
+//    whose route answers without blocking (Router::dispatch_async: a report
+//    on SQLite, whose writer thread makes it durable) runs on the I/O thread
+//    instead and is answered from the store's thread, no thread waiting for
+//    it: that spares a report three hand-offs from thread to thread;
 //  - limits: a body limit (413), a header limit (431), a timeout to receive
 //    each whole request (the connection is closed), a connection cap (503) and
 //    a queue cap for requests waiting on the workers (429 + Retry-After);
@@ -14,10 +18,13 @@
 //    "Connection: close", wait for them up to a grace period, then stop.
 #include "surveyor/collector/server/server.hpp"
 
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -32,7 +39,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "surveyor/core/error_category.hpp"
@@ -71,6 +81,12 @@ struct Server::Impl {
   std::atomic<std::size_t> connections{0};
   std::atomic<std::size_t> queued{0};
   std::atomic<std::size_t> ingest_queued{0};
+  std::atomic<std::size_t> ingest_async{0};  // agents' requests waiting for an answer without a thread
+  // Of those, the ones not answered yet: stop() waits for them, as for the
+  // threads of the pools, so no answer is posted to a destroyed io_context.
+  std::mutex async_mu;
+  std::condition_variable async_cv;
+  std::size_t async_unanswered = 0;
   std::atomic<std::size_t> in_flight{0};
   std::atomic<bool> stopping{false};
   std::uint16_t bound_port = 0;
@@ -155,6 +171,44 @@ struct Server::Impl {
     co_await serve(stream);
   }
 
+  // The answer of the request's route if it answers without blocking; nothing
+  // if the route has no such handler (or its handler says so): then its
+  // plain handler answers, on a worker. The coroutine resumes on its own
+  // strand when `respond` is called, from whichever thread.
+  asio::awaitable<std::optional<http::Response>> dispatch_async(const http::Request& req, std::string& route) {
+    return asio::async_initiate<const asio::use_awaitable_t<>&, void(std::optional<http::Response>)>(
+        [this, &req, &route](auto handler) {
+          using H = decltype(handler);
+          struct Once {
+            explicit Once(H&& h) : handler(std::move(h)) {}
+            H handler;
+            std::atomic<bool> called{false};
+          };
+          auto once = std::make_shared<Once>(std::move(handler));
+          {
+            std::lock_guard lock(async_mu);
+            ++async_unanswered;
+          }
+          // The handler moves into the io_context's queue at once: what
+          // keeps `once` (a store's callback) may outlive the io_context.
+          Respond respond = [this, once](std::optional<http::Response> res) {
+            if (once->called.exchange(true)) return;  // one answer only
+            H h = std::move(once->handler);
+            const auto ex = asio::get_associated_executor(h);
+            asio::post(ex, [h = std::move(h), res = std::move(res)]() mutable { std::move(h)(std::move(res)); });
+            std::lock_guard lock(async_mu);
+            if (--async_unanswered == 0) async_cv.notify_all();
+          };
+          try {
+            if (!router->dispatch_async(req, route, respond)) respond(std::nullopt);
+          } catch (const std::exception& e) {
+            log.error("handler for {} {} threw: {}", req.method, req.target, e.what());
+            respond(error_response(500, "internal", "internal error"));
+          }
+        },
+        asio::use_awaitable);
+  }
+
   template <class Stream>
   asio::awaitable<void> serve(Stream& stream) {
     if (connections > options.max_connections) {
@@ -211,6 +265,23 @@ struct Server::Impl {
       req.peer = peer;
 
       const bool ingest = is_ingest(req.target);
+      std::string route;
+      std::optional<http::Response> answered;
+      if (ingest && router->has_async_routes() && ingest_async.load() < options.max_queued_requests) {
+        ++ingest_async;
+        ++in_flight;
+        answered = co_await dispatch_async(req, route);
+        --ingest_async;
+        if (!answered) --in_flight;  // counted again below
+      }
+      if (answered) {
+        const unsigned status = answered->status;
+        co_await write(stream, std::move(*answered), version, keep_alive && !stopping);
+        --in_flight;
+        record(req.method, route, status, start);
+        if (!keep_alive || stopping) break;
+        continue;
+      }
       std::atomic<std::size_t>& waiting = ingest ? ingest_queued : queued;
       if (waiting.load() >= options.max_queued_requests) {
         http::Response busy = error_response(429, "overloaded", "too many requests in progress; retry shortly");
@@ -222,7 +293,6 @@ struct Server::Impl {
       }
       ++waiting;
       ++in_flight;
-      std::string route;
       http::Response res = co_await asio::co_spawn(
           ingest ? ingest_workers.get_executor() : workers.get_executor(),
           [this, &req, &route, &waiting]() -> asio::awaitable<http::Response> {
@@ -322,6 +392,8 @@ void Server::stop(std::chrono::milliseconds grace) {
     if (t.joinable()) t.join();
   s.workers.join();
   s.ingest_workers.join();
+  std::unique_lock lock(s.async_mu);  // a store answers every report it took
+  s.async_cv.wait(lock, [&s] { return s.async_unanswered == 0; });
 }
 
 }  // namespace surveyor::collector::server

@@ -17,15 +17,20 @@
 // few cores, a hand-off of the lead from one report's thread to another's
 // cost a wake-up on every commit's path. What needs no row (the series'
 // head chunks encoded) is done on the report's own thread before it queues.
+// A report handed over with apply_report_async waits without a thread: the
+// writer or the syncer calls its callback, with mu_ released, where
+// apply_report's thread would have been woken.
 #include <pthread.h>
 
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <new>
 #include <system_error>
 #include <thread>
+#include <utility>
 
 #include "backend.hpp"
 
@@ -73,6 +78,42 @@ class SqliteReportStore final : public Bound<ReportStore> {
     return std::move(*me.result);
   }
 
+  // The same queue; the writer or the syncer calls `done` (with mu_
+  // released) where apply_report's thread would have been woken.
+  void apply_report_async(const ReportBatch& batch, ApplyDone done) override {
+    std::unique_ptr<Waiter> me;
+    try {
+      me = std::make_unique<Waiter>(&batch);
+      me->prepared = prepare_series(*b_, batch.series);
+      // Made now: answering out of memory allocates nothing.
+      me->failure = core::make_error(StoreErrc::unavailable, "out of memory applying or syncing a report");
+    } catch (const std::bad_alloc&) {
+      return done(core::make_error(StoreErrc::unavailable, "out of memory preparing a report"));
+    }
+    me->done = std::move(done);
+    core::Status queued;
+    {
+      std::lock_guard lock(mu_);
+      queued = stopping_ ? core::make_error(StoreErrc::unavailable, "the store is closing") : start_threads();
+      if (queued) {
+        try {
+          queue_.push_back(me.get());
+        } catch (const std::bad_alloc&) {
+          queued = core::make_error(StoreErrc::unavailable, "out of memory queueing a report");
+        }
+      }
+      if (queued) {
+        if (writer_idle_ || gathering_) work_cv_.notify_one();
+        me.release();  // the writer's or the syncer's now
+        return;
+      }
+    }
+    const ApplyDone d = std::move(me->done);
+    d(std::move(queued).error());
+  }
+
+  [[nodiscard]] bool applies_async() const override { return true; }
+
   CommitStats commit_stats() const override {
     CommitStats out;
     {
@@ -90,11 +131,17 @@ class SqliteReportStore final : public Bound<ReportStore> {
 
  private:
   struct Waiter {
+    explicit Waiter(const ReportBatch* b) : batch(b) {}
     const ReportBatch* batch;
     std::vector<PreparedSeries> prepared;              // of batch->series
     std::optional<core::Result<ApplyResult>> result;  // set under mu_
     bool failed = false;  // or this, under mu_: out of memory (setting it allocates nothing)
     std::condition_variable cv;
+    // apply_report_async's: set, the waiter is answered by calling it (with
+    // `result`, or `failure` if failed) and deleted, not woken.
+    ApplyDone done;
+    std::optional<core::Result<ApplyResult>> failure;
+    Waiter* next_ready = nullptr;  // in the chain of those to call, under mu_
   };
   // A group committed, waiting for the WAL to be synced past its commit.
   struct Committed {
@@ -122,20 +169,46 @@ class SqliteReportStore final : public Bound<ReportStore> {
     return {};
   }
 
-  // Under mu_: each report of the group woken without a result (out of
-  // memory: what is left allocates nothing).
-  static void fail(const std::vector<Waiter*>& group) noexcept {
-    for (Waiter* w : group) {
-      w->failed = true;
+  // Under mu_: a waiter answered, woken, or chained in `ready` to be
+  // called (apply_report_async's).
+  static void wake(Waiter* w, Waiter*& ready) noexcept {
+    if (w->done) {
+      w->next_ready = ready;
+      ready = w;
+    } else {
       w->cv.notify_one();
     }
   }
 
+  // Under mu_: each report of the group woken without a result (out of
+  // memory: what is left allocates nothing).
+  static void fail(const std::vector<Waiter*>& group, Waiter*& ready) noexcept {
+    for (Waiter* w : group) {
+      w->failed = true;
+      wake(w, ready);
+    }
+  }
+
   // Under mu_: each report of the group answered and woken.
-  static void answer(const std::vector<Waiter*>& group, std::vector<core::Result<ApplyResult>>& results) {
+  static void answer(const std::vector<Waiter*>& group, std::vector<core::Result<ApplyResult>>& results,
+                     Waiter*& ready) {
     for (std::size_t i = 0; i < group.size(); ++i) {
       group[i]->result = std::move(results[i]);
-      group[i]->cv.notify_one();
+      wake(group[i], ready);
+    }
+  }
+
+  // Without mu_: each waiter of the chain answered through its `done`, and
+  // deleted. What `done` throws is dropped: this is the writer's or the
+  // syncer's thread.
+  static void call_ready(Waiter* ready) noexcept {
+    while (ready != nullptr) {
+      std::unique_ptr<Waiter> w(std::exchange(ready, ready->next_ready));
+      try {
+        const ApplyDone done = std::move(w->done);
+        done(std::move(w->result ? *w->result : *w->failure));
+      } catch (...) {
+      }
     }
   }
 
@@ -147,7 +220,13 @@ class SqliteReportStore final : public Bound<ReportStore> {
   // is a duplicate).
   void write_loop() {
     std::unique_lock lock(mu_);
+    Waiter* ready = nullptr;
     for (;;) {
+      if (ready != nullptr) {
+        lock.unlock();
+        call_ready(std::exchange(ready, nullptr));
+        lock.lock();
+      }
       writer_idle_ = true;
       work_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       writer_idle_ = false;
@@ -182,15 +261,15 @@ class SqliteReportStore final : public Bound<ReportStore> {
       if (!failed && c.commit == 0 && b_->synchronous_full && b_->wal) c.commit = b_->wal->last_commit();
       lock.lock();
       if (failed) {
-        fail(c.group);
+        fail(c.group, ready);
       } else if (c.commit == 0) {
-        answer(c.group, c.results);
+        answer(c.group, c.results, ready);
       } else {
         try {
           committed_.push_back(std::move(c));  // strong guarantee: c intact if it throws
           sync_cv_.notify_one();
         } catch (...) {
-          fail(c.group);
+          fail(c.group, ready);
         }
       }
     }
@@ -200,7 +279,13 @@ class SqliteReportStore final : public Bound<ReportStore> {
   // then those groups answered.
   void sync_loop() {
     std::unique_lock lock(mu_);
+    Waiter* ready = nullptr;
     for (;;) {
+      if (ready != nullptr) {
+        lock.unlock();
+        call_ready(std::exchange(ready, nullptr));
+        lock.lock();
+      }
       sync_cv_.wait(lock, [&] { return syncer_stopping_ || !committed_.empty(); });
       if (committed_.empty()) return;
       const std::uint64_t through = committed_.back().commit;
@@ -224,8 +309,8 @@ class SqliteReportStore final : public Bound<ReportStore> {
             group_failed = true;
           }
         }
-        if (group_failed) fail(c.group);
-        else answer(c.group, c.results);
+        if (group_failed) fail(c.group, ready);
+        else answer(c.group, c.results, ready);
         committed_.pop_front();
       }
     }

@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <condition_variable>
+#include <optional>
+#include <stdexcept>
+#include <vector>
 #include <mutex>
 #include <thread>
 
@@ -188,6 +191,68 @@ TEST(Server, HeavyQueriesCannotStarveIngest) {
   for (auto& t : queries) t.join();
   ASSERT_TRUE(res) << res.error().describe();
   EXPECT_EQ(res->status, 202u) << "answered while both query workers were busy";
+}
+
+
+// A route that answers without blocking holds no thread while its answer
+// is awaited: with one I/O thread and one ingest thread, eight reports are
+// all in the handler's hands at once, then answered from another thread.
+// A handler that gives no answer has the route's plain handler answer, on
+// the ingest pool; one that throws is a 500.
+TEST(Server, ReportsAnsweredLaterHoldNoThreadWhileTheyWait) {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<server::Respond> waiting;
+  auto router = std::make_shared<server::Router>();
+  router->add(
+      "POST", "/api/v1/reports", "reports",
+      [](const http::Request&, const server::Params&) { return server::json_response(200, R"({"by":"plain"})"); },
+      [&](const http::Request& q, const server::Params&, const server::Respond& respond) {
+        if (q.body == "plain") return respond(std::nullopt);
+        if (q.body == "throw") throw std::runtime_error("a handler's bug");
+        std::lock_guard lock(mu);
+        waiting.push_back(respond);
+        cv.notify_all();
+      });
+  server::ServerOptions o;
+  o.port = 0;
+  o.io_threads = 1;
+  o.ingest_threads = 1;
+  server::Server srv(o, router);
+  ASSERT_TRUE(srv.start());
+  const http::Url url{"http", "127.0.0.1", srv.port(), ""};
+  const auto post = [&](std::string body) {
+    http::Request r;
+    r.method = "POST";
+    r.target = "/api/v1/reports";
+    r.body = std::move(body);
+    return http::fetch(url, r);
+  };
+  constexpr int kReports = 8;
+  std::vector<std::optional<core::Result<http::Response>>> answers(kReports);
+  std::vector<std::thread> agents;
+  for (int i = 0; i < kReports; ++i) agents.emplace_back([&, i] { answers[i] = post("later"); });
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return waiting.size() == kReports; }))
+        << waiting.size() << " of " << kReports << " reports reached the handler";
+  }
+  std::thread store([&] {  // as a store's thread answers
+    for (int i = 0; i < kReports; ++i) waiting[i](server::json_response(202, "{\"n\":" + std::to_string(i) + "}"));
+  });
+  store.join();
+  for (auto& t : agents) t.join();
+  for (const auto& a : answers) {
+    ASSERT_TRUE(a && *a) << (a ? a->error().describe() : "no answer");
+    EXPECT_EQ((*a)->status, 202u);
+  }
+  auto plain = post("plain");
+  ASSERT_TRUE(plain) << plain.error().describe();
+  EXPECT_EQ(plain->status, 200u);
+  EXPECT_NE(plain->body.find("plain"), std::string::npos) << plain->body;
+  auto thrown = post("throw");
+  ASSERT_TRUE(thrown) << thrown.error().describe();
+  EXPECT_EQ(thrown->status, 500u);
 }
 
 }  // namespace

@@ -5,11 +5,16 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
 #include <cerrno>
 #include <filesystem>
 #include <optional>
 #include <stdexcept>
 #include <thread>
+#include <vector>
 
 #include <unistd.h>
 
@@ -260,6 +265,66 @@ TEST(SqliteWal, AfterAFailedSyncADuplicateIsRefusedLikeEveryReport) {
     ASSERT_FALSE(r) << "answered " << (r->outcome == store::ApplyOutcome::duplicate ? "duplicate" : "stored");
     EXPECT_EQ(r.error().code, store::StoreErrc::unavailable);
   }
+}
+
+// Reports handed over with apply_report_async are answered through their
+// callback, on the store's own threads, as apply_report would answer them:
+// 64 at once stored (the caller's thread waits for none of them), a resend
+// a duplicate, and once a sync has failed, refused.
+TEST(SqliteWal, ReportsAnsweredThroughACallbackAreAnsweredAsOnReturn) {
+  test::TempDir dir;
+  sqlite::SqliteOptions o;
+  o.path = dir.file("w.db");
+  o.sync_file = &sync_or_fail;
+  disk_fails = false;
+  auto stores = stores_with_agent(o);
+  ASSERT_TRUE(stores);
+  ASSERT_TRUE(stores->reports->applies_async());
+  std::mutex mu;
+  std::condition_variable cv;
+  std::map<std::uint64_t, core::Result<store::ApplyResult>> answers;  // by sequence, under mu
+  bool on_callers_thread = false;
+  const auto caller = std::this_thread::get_id();
+  std::vector<store::ReportBatch> batches;  // alive until answered
+  batches.reserve(66);
+  const auto send = [&](std::uint64_t seq, std::uint64_t key) {
+    batches.push_back(one_sample(seq));
+    stores->reports->apply_report_async(batches.back(), [&, key](core::Result<store::ApplyResult> r) {
+      std::lock_guard lock(mu);
+      if (std::this_thread::get_id() == caller) on_callers_thread = true;
+      answers.emplace(key, std::move(r));
+      cv.notify_all();
+    });
+  };
+  const auto wait_for = [&](std::size_t n) {
+    std::unique_lock lock(mu);
+    return cv.wait_for(lock, std::chrono::seconds(30), [&] { return answers.size() >= n; });
+  };
+  for (std::uint64_t seq = 1; seq <= 64; ++seq) send(seq, seq);
+  ASSERT_TRUE(wait_for(64));
+  for (const auto& [seq, r] : answers) {
+    ASSERT_TRUE(r) << seq << ": " << r.error().describe();
+    EXPECT_EQ(r->outcome, store::ApplyOutcome::stored) << seq;
+  }
+  EXPECT_FALSE(on_callers_thread);
+  EXPECT_GE(stores->reports->commit_stats().wal_syncs, 1u);
+  auto held = stores->series->list_series("ci-1");
+  ASSERT_TRUE(held);
+  ASSERT_EQ(held->size(), 1u);
+
+  send(7, 1007);  // a resend
+  ASSERT_TRUE(wait_for(65));
+  ASSERT_TRUE(answers.at(1007));
+  EXPECT_EQ(answers.at(1007)->outcome, store::ApplyOutcome::duplicate);
+
+  disk_fails = true;
+  struct Heal {
+    ~Heal() { disk_fails = false; }
+  } heal;
+  send(65, 65);
+  ASSERT_TRUE(wait_for(66));
+  ASSERT_FALSE(answers.at(65)) << "acknowledged though its sync failed";
+  EXPECT_EQ(answers.at(65).error().code, store::StoreErrc::unavailable);
 }
 
 // The database and its log copied as a kill would leave them (the

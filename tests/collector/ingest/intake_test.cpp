@@ -1,9 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 // ingest::Intake on its own, on a real SQLite store: each reason a report is
 // refused before the store, times ahead of the clock, capped heartbeats, a
-// report applied with its component links, and a replay acknowledged without
-// a second write.
+// report applied with its component links, a replay acknowledged without
+// a second write, and what is answered without waiting for the store.
 #include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <future>
+#include <optional>
+#include <thread>
+#include <utility>
 
 #include "surveyor/collector/backends/open.hpp"
 #include "surveyor/collector/ingest/ingest.hpp"
@@ -39,6 +46,28 @@ struct Fixture {
     r.agent_id = "agt-1";
     r.sequence = seq;
     return r;
+  }
+  // accept_async's answer, waited for here (it comes from the store's
+  // thread); `thread` is where it came from.
+  std::optional<core::Result<Accepted>> post_async(const wire::Report& r, std::string_view auth = "Bearer agt-1:k",
+                                                   std::thread::id* thread = nullptr) {
+    return post_async_body(wire::encode(r, wire::Format::binary), auth, thread);
+  }
+  std::optional<core::Result<Accepted>> post_async_body(const std::string& body, std::string_view auth = "Bearer agt-1:k",
+                                                        std::thread::id* thread = nullptr) {
+    std::promise<std::pair<std::optional<core::Result<Accepted>>, std::thread::id>> answered;
+    auto got = answered.get_future();
+    intake->accept_async(auth, wire::kBinaryContentType, body, kNow,
+                         [&answered](std::optional<core::Result<Accepted>> a) {
+                           answered.set_value({std::move(a), std::this_thread::get_id()});
+                         });
+    if (got.wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
+      ADD_FAILURE() << "accept_async never answered";
+      std::abort();  // the callback would write to a promise gone
+    }
+    auto [a, from] = got.get();
+    if (thread != nullptr) *thread = from;
+    return std::move(a);
   }
   test::TempDir dir;
   store::Stores stores;
@@ -155,6 +184,47 @@ TEST(Intake, TimesAheadOfTheClockAreRefusedAndLongHeartbeatsCapped) {
   auto ci = f.stores.cmdb->find_ci(host);
   ASSERT_TRUE(ci && *ci);
   EXPECT_EQ(std::get<std::int64_t>((*ci)->attributes.at("agent.heartbeat_interval_s")), 600);
+}
+
+
+// Without waiting for the store, only a remembered agent's report that
+// passes every check is answered (from the store's thread), as accept()
+// answers it. Anything else gets no answer, for accept() to give: an agent
+// not yet remembered, a wrong key, a bad body, and a report the store
+// refused because the agent changed meanwhile (then nothing was written).
+TEST(Intake, AnswersWithoutWaitingOnlyWhatNeedsNoWait) {
+  Fixture f;
+  auto unknown = f.post_async(Fixture::report(1));
+  ASSERT_TRUE(unknown.has_value() == false) << "answered for an agent not remembered";
+  ASSERT_TRUE(f.post(Fixture::report(1)));  // read from the store, remembered
+
+  std::thread::id from;
+  auto second = f.post_async(Fixture::report(2), "Bearer agt-1:k", &from);
+  ASSERT_TRUE(second.has_value());
+  ASSERT_TRUE(*second) << second->error().describe();
+  EXPECT_EQ((*second)->ack.sequence, 2u);
+  EXPECT_FALSE((*second)->ack.duplicate);
+  std::uint64_t sent = 0;
+  for (const auto& s : Fixture::report(2).series) sent += s.points.size();
+  EXPECT_GE((*second)->samples, sent);
+  EXPECT_NE(from, std::this_thread::get_id()) << "answered on the caller's thread";
+  auto resent = f.post_async(Fixture::report(2));
+  ASSERT_TRUE(resent.has_value() && *resent);
+  EXPECT_TRUE((*resent)->ack.duplicate);
+
+  EXPECT_FALSE(f.post_async(Fixture::report(3), "Bearer agt-1:wrong").has_value());
+  EXPECT_FALSE(f.post_async_body("garbage").has_value());
+
+  // The key rotated elsewhere: the store refuses the remembered record.
+  auto rotated = f.stores.agents->rotate_key("agt-1", core::sha256_hex("k"), core::sha256_hex("k2"));
+  ASSERT_TRUE(rotated && *rotated);
+  EXPECT_FALSE(f.post_async(Fixture::report(3)).has_value());
+  auto refused = f.post(Fixture::report(3));
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, IntakeErrc::unknown_agent);
+  auto with_new_key = f.post(Fixture::report(3), "Bearer agt-1:k2");
+  ASSERT_TRUE(with_new_key) << with_new_key.error().describe();
+  EXPECT_FALSE(with_new_key->ack.duplicate) << "the refused report wrote its sequence";
 }
 
 }  // namespace

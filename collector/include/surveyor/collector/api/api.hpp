@@ -95,6 +95,8 @@ class Api {
 
   http::Response enroll(const http::Request& req);
   http::Response post_report(const http::Request& req);
+  void post_report_async(const http::Request& req, const server::Respond& respond);
+  http::Response report_answer(const core::Result<ingest::Accepted>& accepted);
   http::Response rotate_agent_key(const http::Request& req);
   http::Response list_cis(const server::Params& p);
   http::Response get_ci(const server::Params& p);

@@ -6,6 +6,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
@@ -78,8 +80,26 @@ class Intake {
   // `authorization` is the request's "Bearer <agent-id>:<key>".
   [[nodiscard]] core::Result<Accepted> accept(std::string_view authorization, std::string_view content_type,
                                               std::string_view body, std::int64_t now_ms);
+  // The same without waiting for the store, where it can answer so (a store
+  // that applies_async, an agent remembered, a report that passes every
+  // check): `done` is called once, on the store's thread, with what accept()
+  // would have returned. Otherwise `done` gets nothing (here, or from the
+  // store's thread when the agent changed meanwhile, having written
+  // nothing): the caller then calls accept() on a thread that may wait.
+  // `body` is read before this returns.
+  using AcceptDone = std::function<void(std::optional<core::Result<Accepted>>)>;
+  void accept_async(std::string_view authorization, std::string_view content_type, std::string_view body,
+                    std::int64_t now_ms, AcceptDone done);
 
  private:
+  // The agent `id` as remembered, if its key hashes to `hash`.
+  [[nodiscard]] std::optional<store::AgentRecord> remembered(const std::string& id, const std::string& hash) const;
+  // Caps the report's declared heartbeat interval to the policy's; true if it did.
+  bool cap_heartbeat(wire::Report& report) const;
+  [[nodiscard]] store::ReportBatch batch_for(const wire::Report& report, const store::AgentRecord& as,
+                                             std::int64_t now_ms) const;
+  [[nodiscard]] static Accepted accepted(const wire::Report& report, const store::ReportBatch& batch,
+                                         wire::Format format, bool capped, const store::ApplyResult& applied);
   // The agent `id` with key `key`, from the cache unless `fresh`.
   core::Result<store::AgentRecord> authenticate(const std::string& id, std::string_view key, bool fresh);
   [[nodiscard]] core::Result<wire::Report> checked_report(const std::string& agent_id, std::string_view body,
@@ -87,7 +107,7 @@ class Intake {
 
   store::Stores stores_;
   IntakePolicy policy_;
-  std::shared_mutex agents_mu_;
+  mutable std::shared_mutex agents_mu_;
   std::unordered_map<std::string, store::AgentRecord> agents_;  // id, key_hash, ci_id and hostname only
 };
 

@@ -34,6 +34,14 @@ struct Params {
 // worker pool) and never throw (an exception becomes a logged 500).
 using Handler = std::function<http::Response(const http::Request&, const Params&)>;
 
+// An answer given once, from any thread. Nothing: the route's plain
+// Handler is to answer instead, on a thread that may block.
+using Respond = std::function<void(std::optional<http::Response>)>;
+// A handler that does not block: it answers through `respond`, before it
+// returns or later from another thread, and never throws once it has
+// handed `respond` on.
+using AsyncHandler = std::function<void(const http::Request&, const Params&, Respond)>;
+
 // Runs before the handler of every matched route: an answer it gives is the
 // answer instead (refusals that hold for many routes alike); it may say who
 // asks in params.actor.
@@ -53,11 +61,19 @@ class Router {
  public:
   // `name` labels the route in metrics ("cis.get"), so label cardinality stays bounded.
   void add(std::string method, std::string pattern, std::string name, Handler h);
+  // A route with a handler that does not block as well (dispatch_async).
+  void add(std::string method, std::string pattern, std::string name, Handler h, AsyncHandler a);
   void set_guard(Guard g) { guard_ = std::move(g); }
 
   // The handler's response; 404 for an unknown path, 405 (with Allow) for a
   // known path and another method, 400 for an unparsable target.
   [[nodiscard]] http::Response dispatch(const http::Request& req, std::string& route_name) const;
+  // Where the request's route has an AsyncHandler, or none matches: true,
+  // `respond` called by it (or here with the guard's refusal, a 404...).
+  // Otherwise false, nothing done: dispatch() answers it.
+  bool dispatch_async(const http::Request& req, std::string& route_name, const Respond& respond) const;
+  // Whether any route has an AsyncHandler (none: dispatch_async is never true).
+  [[nodiscard]] bool has_async_routes() const { return has_async_; }
   // Every route, in the order added.
   [[nodiscard]] std::vector<RouteInfo> routes() const;
 
@@ -68,9 +84,15 @@ class Router {
     std::string pattern;
     std::string name;
     Handler handler;
+    AsyncHandler async;  // may be empty
   };
+  // The route the request names, its captures in `params`; or null, with
+  // the answer (400, 404, 405) in `refusal`.
+  const Route* match(const http::Request& req, std::string& route_name, Params& params,
+                     http::Response& refusal) const;
   std::vector<Route> routes_;
   Guard guard_;
+  bool has_async_ = false;
 };
 
 // JSON bodies and the error shape every endpoint uses:

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -139,6 +140,16 @@ class ReportStore {
   // Reports that arrive together may share a transaction (group commit:
   // SQLite); each returns only once the commit holding it has.
   virtual core::Result<ApplyResult> apply_report(const ReportBatch& b) = 0;
+  // The same, answered through `done` rather than on return. A store whose
+  // own threads apply the reports (SQLite's writer) calls `done` on one of
+  // them once the report is durable, and the caller's thread does not wait:
+  // `done` must hand the result over and return without blocking, and `b`
+  // must live until it is called. Otherwise (the default) it is
+  // apply_report on the caller's thread, `done` called before this returns.
+  using ApplyDone = std::function<void(core::Result<ApplyResult>)>;
+  virtual void apply_report_async(const ReportBatch& b, ApplyDone done) { done(apply_report(b)); }
+  // Whether apply_report_async leaves the caller's thread free (SQLite).
+  [[nodiscard]] virtual bool applies_async() const { return false; }
   [[nodiscard]] virtual CommitStats commit_stats() const = 0;
 };
 
