@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <condition_variable>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <vector>
@@ -143,6 +144,26 @@ TEST(Api, OnlyTheAllowedHostNamesAreAnswered) {
 namespace surveyor::collector {
 namespace {
 
+// A server of `router` on a free loopback port with these threads (and
+// cap on requests waiting), started; its address in `url`.
+std::unique_ptr<server::Server> start_server(std::shared_ptr<server::Router> router, http::Url& url,
+                                             server::ServerOptions o) {
+  o.port = 0;
+  auto srv = std::make_unique<server::Server>(o, std::move(router));
+  EXPECT_TRUE(srv->start());
+  url = http::Url{"http", "127.0.0.1", srv->port(), ""};
+  return srv;
+}
+
+// A POST of `body` to /api/v1/reports.
+core::Result<http::Response> post_report(const http::Url& url, std::string body = {}) {
+  http::Request r;
+  r.method = "POST";
+  r.target = "/api/v1/reports";
+  r.body = std::move(body);
+  return http::fetch(url, r);
+}
+
 // Agents' requests have a pool of their own: with every query worker stuck
 // in a slow handler, a report is still answered.
 TEST(Server, HeavyQueriesCannotStarveIngest) {
@@ -161,13 +182,8 @@ TEST(Server, HeavyQueriesCannotStarveIngest) {
   router->add("POST", "/api/v1/reports", "reports", [](const http::Request&, const server::Params&) {
     return server::json_response(202, "{}");
   });
-  server::ServerOptions o;
-  o.port = 0;
-  o.worker_threads = 2;
-  o.ingest_threads = 1;
-  server::Server srv(o, router);
-  ASSERT_TRUE(srv.start());
-  const http::Url url{"http", "127.0.0.1", srv.port(), ""};
+  http::Url url;
+  const auto srv = start_server(router, url, {.worker_threads = 2, .ingest_threads = 1});
   std::vector<std::thread> queries;
   for (int i = 0; i < 2; ++i)
     queries.emplace_back([&] {
@@ -179,10 +195,7 @@ TEST(Server, HeavyQueriesCannotStarveIngest) {
     std::unique_lock lock(mu);
     ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return stuck == 2; }));
   }
-  http::Request report;
-  report.method = "POST";
-  report.target = "/api/v1/reports";
-  auto res = http::fetch(url, report);
+  auto res = post_report(url);
   {
     std::lock_guard lock(mu);
     release = true;
@@ -194,65 +207,105 @@ TEST(Server, HeavyQueriesCannotStarveIngest) {
 }
 
 
+// A reports route whose handler that does not block holds each request's
+// `respond` until told (bodies "plain": no answer, so the plain handler
+// answers, 200; "throw": it throws).
+struct HeldReports {
+  HeldReports() {
+    router->add(
+        "POST", "/api/v1/reports", "reports",
+        [](const http::Request&, const server::Params&) { return server::json_response(200, R"({"by":"plain"})"); },
+        [this](const http::Request& q, const server::Params&, const server::Respond& respond) {
+          if (q.body == "plain") return respond(std::nullopt);
+          if (q.body == "throw") throw std::runtime_error("a handler's bug");
+          std::lock_guard lock(mu);
+          waiting.push_back(respond);
+          cv.notify_all();
+        });
+  }
+  // Whether n requests are held, within 30 s.
+  bool held(std::size_t n) {
+    std::unique_lock lock(mu);
+    return cv.wait_for(lock, std::chrono::seconds(30), [&] { return waiting.size() == n; });
+  }
+  std::size_t held_now() {
+    std::lock_guard lock(mu);
+    return waiting.size();
+  }
+  // Each held one answered (again: only the first answer counts).
+  void answer_all(unsigned status) {
+    std::lock_guard lock(mu);
+    for (auto& respond : waiting) respond(server::json_response(status, "{}"));
+  }
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<server::Respond> waiting;  // under mu
+  std::shared_ptr<server::Router> router = std::make_shared<server::Router>();
+};
+
+// `n` reports posted each from a thread of its own, and their answers.
+// Those still held when it goes (a test that failed) are answered 503
+// first, so that neither its threads nor the server's stop wait for them.
+struct Agents {
+  Agents(const http::Url& url, int n, HeldReports& held) : answers(static_cast<std::size_t>(n)), h(held) {
+    for (int i = 0; i < n; ++i) threads.emplace_back([this, url, i] { answers[i] = post_report(url, "later"); });
+  }
+  void expect_all(unsigned status) {
+    for (auto& t : threads) t.join();
+    threads.clear();
+    for (const auto& a : answers) {
+      ASSERT_TRUE(a && *a) << (a ? a->error().describe() : "no answer");
+      EXPECT_EQ((*a)->status, status);
+    }
+  }
+  ~Agents() {
+    h.answer_all(503);
+    for (auto& t : threads) t.join();
+  }
+  std::vector<std::optional<core::Result<http::Response>>> answers;
+  std::vector<std::thread> threads;
+  HeldReports& h;
+};
+
 // A route that answers without blocking holds no thread while its answer
 // is awaited: with one I/O thread and one ingest thread, eight reports are
 // all in the handler's hands at once, then answered from another thread.
 // A handler that gives no answer has the route's plain handler answer, on
 // the ingest pool; one that throws is a 500.
 TEST(Server, ReportsAnsweredLaterHoldNoThreadWhileTheyWait) {
-  std::mutex mu;
-  std::condition_variable cv;
-  std::vector<server::Respond> waiting;
-  auto router = std::make_shared<server::Router>();
-  router->add(
-      "POST", "/api/v1/reports", "reports",
-      [](const http::Request&, const server::Params&) { return server::json_response(200, R"({"by":"plain"})"); },
-      [&](const http::Request& q, const server::Params&, const server::Respond& respond) {
-        if (q.body == "plain") return respond(std::nullopt);
-        if (q.body == "throw") throw std::runtime_error("a handler's bug");
-        std::lock_guard lock(mu);
-        waiting.push_back(respond);
-        cv.notify_all();
-      });
-  server::ServerOptions o;
-  o.port = 0;
-  o.io_threads = 1;
-  o.ingest_threads = 1;
-  server::Server srv(o, router);
-  ASSERT_TRUE(srv.start());
-  const http::Url url{"http", "127.0.0.1", srv.port(), ""};
-  const auto post = [&](std::string body) {
-    http::Request r;
-    r.method = "POST";
-    r.target = "/api/v1/reports";
-    r.body = std::move(body);
-    return http::fetch(url, r);
-  };
-  constexpr int kReports = 8;
-  std::vector<std::optional<core::Result<http::Response>>> answers(kReports);
-  std::vector<std::thread> agents;
-  for (int i = 0; i < kReports; ++i) agents.emplace_back([&, i] { answers[i] = post("later"); });
-  {
-    std::unique_lock lock(mu);
-    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return waiting.size() == kReports; }))
-        << waiting.size() << " of " << kReports << " reports reached the handler";
-  }
+  HeldReports h;
+  http::Url url;
+  const auto srv = start_server(h.router, url, {.io_threads = 1, .ingest_threads = 1});
+  Agents agents(url, 8, h);
+  ASSERT_TRUE(h.held(8)) << h.held_now() << " of 8 reports reached the handler";
   std::thread store([&] {  // as a store's thread answers
-    for (int i = 0; i < kReports; ++i) waiting[i](server::json_response(202, "{\"n\":" + std::to_string(i) + "}"));
+    for (int i = 0; i < 8; ++i) h.waiting[i](server::json_response(202, "{\"n\":" + std::to_string(i) + "}"));
   });
   store.join();
-  for (auto& t : agents) t.join();
-  for (const auto& a : answers) {
-    ASSERT_TRUE(a && *a) << (a ? a->error().describe() : "no answer");
-    EXPECT_EQ((*a)->status, 202u);
-  }
-  auto plain = post("plain");
+  agents.expect_all(202);
+  auto plain = post_report(url, "plain");
   ASSERT_TRUE(plain) << plain.error().describe();
   EXPECT_EQ(plain->status, 200u);
   EXPECT_NE(plain->body.find("plain"), std::string::npos) << plain->body;
-  auto thrown = post("throw");
+  auto thrown = post_report(url, "throw");
   ASSERT_TRUE(thrown) << thrown.error().describe();
   EXPECT_EQ(thrown->status, 500u);
+}
+
+// At most max_queued_requests reports wait for an answer without a thread;
+// one more takes the ingest pool, where the route's plain handler answers.
+TEST(Server, ReportsBeyondTheCapOfThoseWaitingTakeTheIngestPool) {
+  HeldReports h;
+  http::Url url;
+  const auto srv = start_server(h.router, url, {.io_threads = 1, .ingest_threads = 1, .max_queued_requests = 2});
+  Agents agents(url, 2, h);
+  ASSERT_TRUE(h.held(2));
+  auto third = post_report(url, "later");
+  ASSERT_TRUE(third) << third.error().describe();
+  EXPECT_EQ(third->status, 200u) << "answered by the plain handler";
+  EXPECT_EQ(h.held_now(), 2u) << "the third one waited too";
+  h.answer_all(202);
+  agents.expect_all(202);
 }
 
 }  // namespace

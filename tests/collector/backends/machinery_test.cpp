@@ -239,26 +239,33 @@ int sync_or_fail(int fd) {
   return ::fdatasync(fd);
 }
 
+// The stores of stores_with_agent in `dir`, on a disk that fails from
+// when disk_fails is set (it is not yet) until a DiskHeals goes.
+std::optional<store::Stores> stores_on_failing_disk(const test::TempDir& dir) {
+  sqlite::SqliteOptions o;
+  o.path = dir.file("w.db");
+  o.sync_file = &sync_or_fail;
+  disk_fails = false;
+  return stores_with_agent(o);
+}
+struct DiskHeals {
+  ~DiskHeals() { disk_fails = false; }
+};
+
 // A failed sync leaves a commit in the log that is not known to be on the
 // disk: its report is refused (503), and so is its resend, which the store
 // finds applied (a duplicate): an acknowledgement would have the agent drop
 // a report the disk may not hold. Every report after is refused too.
 TEST(SqliteWal, AfterAFailedSyncADuplicateIsRefusedLikeEveryReport) {
   test::TempDir dir;
-  sqlite::SqliteOptions o;
-  o.path = dir.file("w.db");
-  o.sync_file = &sync_or_fail;
-  disk_fails = false;
-  auto stores = stores_with_agent(o);
+  auto stores = stores_on_failing_disk(dir);
   ASSERT_TRUE(stores);
   auto first = stores->reports->apply_report(one_sample(1));
   ASSERT_TRUE(first) << first.error().describe();
   EXPECT_EQ(first->outcome, store::ApplyOutcome::stored);
 
   disk_fails = true;
-  struct Heal {
-    ~Heal() { disk_fails = false; }
-  } heal;
+  const DiskHeals heals;
   for (const std::uint64_t seq : {2, 2, 1, 3}) {  // the new one, its resend, one synced before, the next
     SCOPED_TRACE("sequence " + std::to_string(seq));
     auto r = stores->reports->apply_report(one_sample(seq));
@@ -273,11 +280,7 @@ TEST(SqliteWal, AfterAFailedSyncADuplicateIsRefusedLikeEveryReport) {
 // a duplicate, and once a sync has failed, refused.
 TEST(SqliteWal, ReportsAnsweredThroughACallbackAreAnsweredAsOnReturn) {
   test::TempDir dir;
-  sqlite::SqliteOptions o;
-  o.path = dir.file("w.db");
-  o.sync_file = &sync_or_fail;
-  disk_fails = false;
-  auto stores = stores_with_agent(o);
+  auto stores = stores_on_failing_disk(dir);
   ASSERT_TRUE(stores);
   ASSERT_TRUE(stores->reports->applies_async());
   std::mutex mu;
@@ -318,9 +321,7 @@ TEST(SqliteWal, ReportsAnsweredThroughACallbackAreAnsweredAsOnReturn) {
   EXPECT_EQ(answers.at(1007)->outcome, store::ApplyOutcome::duplicate);
 
   disk_fails = true;
-  struct Heal {
-    ~Heal() { disk_fails = false; }
-  } heal;
+  const DiskHeals heals;
   send(65, 65);
   ASSERT_TRUE(wait_for(66));
   ASSERT_FALSE(answers.at(65)) << "acknowledged though its sync failed";

@@ -32,7 +32,10 @@ struct ServerOptions {
   std::size_t max_header_bytes = 16 * 1024;
   std::chrono::milliseconds request_timeout{30'000};  // to receive one whole request, idle included
   std::size_t max_connections = 10'000;
-  std::size_t max_queued_requests = 1024;  // per pool; beyond this, 429 with Retry-After
+  // Per pool; beyond this, 429 with Retry-After. Also the most agents'
+  // requests waiting for an answer without a thread (Router::dispatch_async);
+  // beyond, they take the ingest pool.
+  std::size_t max_queued_requests = 1024;
   // Both set: HTTPS only, with this certificate chain and key (PEM files).
   std::string tls_cert_file;
   std::string tls_key_file;
