@@ -155,7 +155,9 @@ void Intake::accept_async(std::string_view authorization, std::string_view conte
   // that passes every check. The rest (each of which may read the store)
   // is left to accept(), on a thread that may wait.
   std::string agent_id, key;
-  if (!stores_.reports->applies_async() || !parse_agent_auth(authorization, agent_id, key)) return done(std::nullopt);
+  if (!stores_.reports->applies_async() || body.size() > kMaxAsyncBodyBytes ||
+      !parse_agent_auth(authorization, agent_id, key))
+    return done(std::nullopt);
   const std::optional<store::AgentRecord> agent = remembered(agent_id, core::sha256_hex(key));
   const auto format = wire::format_for_content_type(content_type);
   if (!agent || !format) return done(std::nullopt);

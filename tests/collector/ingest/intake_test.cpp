@@ -190,7 +190,7 @@ TEST(Intake, TimesAheadOfTheClockAreRefusedAndLongHeartbeatsCapped) {
 // Without waiting for the store, only a remembered agent's report that
 // passes every check is answered (from the store's thread), as accept()
 // answers it. Anything else gets no answer, for accept() to give: an agent
-// not yet remembered, a wrong key, a bad body, and a report the store
+// not yet remembered, a wrong key, a bad body, a large one, and a report the store
 // refused because the agent changed meanwhile (then nothing was written).
 TEST(Intake, AnswersWithoutWaitingOnlyWhatNeedsNoWait) {
   Fixture f;
@@ -213,6 +213,14 @@ TEST(Intake, AnswersWithoutWaitingOnlyWhatNeedsNoWait) {
   EXPECT_TRUE((*resent)->ack.duplicate);
 
   EXPECT_FALSE(f.post_async(Fixture::report(3), "Bearer agt-1:wrong").has_value());
+  wire::Report large = Fixture::report(3);  // more than kMaxAsyncBodyBytes
+  for (int cpu = 0; wire::encode(large, wire::Format::binary).size() <= kMaxAsyncBodyBytes; ++cpu) {
+    wire::Series many{"system.cpu.utilization", "1", {{"cpu", std::to_string(cpu)}}, {}};
+    for (std::int64_t i = 1; i <= 1000; ++i)
+      many.points.push_back({kNow - (1001 - i) * 1000, static_cast<double>(i) * 0.7310585786300049});
+    large.series.push_back(std::move(many));
+  }
+  EXPECT_FALSE(f.post_async(large).has_value()) << "decoded on the caller's thread";
   EXPECT_FALSE(f.post_async_body("garbage").has_value());
 
   // The key rotated elsewhere: the store refuses the remembered record.

@@ -71,6 +71,11 @@ struct Accepted {
 // first report after it, whose record is then read again. At most
 // kAgentCacheSize records are kept; past that the cache starts again.
 inline constexpr std::size_t kAgentCacheSize = 200'000;
+// Reports larger than this (an inventory that changed) are not decoded on
+// the I/O thread by accept_async, whose other connections would wait
+// behind them: they go the blocking way, on an ingest thread. A report of
+// samples alone is a few kilobytes.
+inline constexpr std::size_t kMaxAsyncBodyBytes = 64 * 1024;
 
 class Intake {
  public:
@@ -81,8 +86,8 @@ class Intake {
   [[nodiscard]] core::Result<Accepted> accept(std::string_view authorization, std::string_view content_type,
                                               std::string_view body, std::int64_t now_ms);
   // The same without waiting for the store, where it can answer so (a store
-  // that applies_async, an agent remembered, a report that passes every
-  // check): `done` is called once, on the store's thread, with what accept()
+  // that applies_async, an agent remembered, a report of at most
+  // kMaxAsyncBodyBytes that passes every check): `done` is called once, on the store's thread, with what accept()
   // would have returned. Otherwise `done` gets nothing (here, or from the
   // store's thread when the agent changed meanwhile, having written
   // nothing): the caller then calls accept() on a thread that may wait.
