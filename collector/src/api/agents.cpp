@@ -4,6 +4,8 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include <new>
+
 #include "surveyor/collector/api/api.hpp"
 #include "surveyor/collector/ingest/ingest.hpp"
 #include "surveyor/collector/ingest/intake.hpp"
@@ -127,8 +129,13 @@ void Api::post_report_async(const http::Request& req, const server::Respond& res
   intake_.accept_async(req.header("Authorization"), req.header("Content-Type"), req.body,
                        core::to_unix_ms(clock_.now()),
                        [this, respond](std::optional<core::Result<ingest::Accepted>> accepted) {
-                         if (!accepted) return respond(std::nullopt);  // post_report answers
-                         respond(report_answer(*accepted));
+                         std::optional<http::Response> answer;  // nothing: post_report answers
+                         try {
+                           if (accepted) answer = report_answer(*accepted);
+                         } catch (const std::bad_alloc&) {  // a duplicate by then, answered so
+                           answer.reset();
+                         }
+                         respond(std::move(answer));
                        });
 }
 

@@ -3,6 +3,7 @@
 // the host's components and their contains links with it, as one transaction.
 #include "surveyor/collector/ingest/intake.hpp"
 
+#include <new>
 #include <optional>
 #include <string>
 
@@ -178,10 +179,19 @@ void Intake::accept_async(std::string_view authorization, std::string_view conte
   const store::ReportBatch& batch = p->batch;
   reports.apply_report_async(batch, [this, p = std::move(p), format = *format,
                                      done = std::move(done)](core::Result<store::ApplyResult> applied) {
-    if (!applied && applied.error().code == store::StoreErrc::changed)
-      return done(std::nullopt);  // nothing written: accept() reads the agent again and applies it
-    if (!applied) return done(core::Result<Accepted>(std::move(applied).error()));
-    done(accepted(p->report, p->batch, format, p->capped, *applied));
+    // Nothing (the agent changed, nothing written; or out of memory here):
+    // accept() reads the agent again and applies the report, or finds it
+    // stored and answers it as a duplicate.
+    std::optional<core::Result<Accepted>> answer;
+    try {
+      if (applied)
+        answer = accepted(p->report, p->batch, format, p->capped, *applied);
+      else if (applied.error().code != store::StoreErrc::changed)
+        answer = core::Result<Accepted>(std::move(applied).error());
+    } catch (const std::bad_alloc&) {
+      answer.reset();
+    }
+    done(std::move(answer));
   });
 }
 

@@ -193,11 +193,16 @@ struct Server::Impl {
           // keeps `once` (a store's callback) may outlive the io_context.
           Respond respond = [this, once](std::optional<http::Response> res) {
             if (once->called.exchange(true)) return;  // one answer only
+            struct Answered {  // counted even if the post throws (out of memory)
+              Impl& s;
+              ~Answered() {
+                std::lock_guard lock(s.async_mu);
+                if (--s.async_unanswered == 0) s.async_cv.notify_all();
+              }
+            } answered{*this};
             H h = std::move(once->handler);
             const auto ex = asio::get_associated_executor(h);
             asio::post(ex, [h = std::move(h), res = std::move(res)]() mutable { std::move(h)(std::move(res)); });
-            std::lock_guard lock(async_mu);
-            if (--async_unanswered == 0) async_cv.notify_all();
           };
           try {
             if (!router->dispatch_async(req, route, respond)) respond(std::nullopt);
