@@ -10,6 +10,7 @@
 #include <vector>
 #include <mutex>
 #include <thread>
+#include <tuple>
 
 #include "harness.hpp"
 
@@ -306,6 +307,63 @@ TEST(Server, ReportsBeyondTheCapOfThoseWaitingTakeTheIngestPool) {
   EXPECT_EQ(h.held_now(), 2u) << "the third one waited too";
   h.answer_all(202);
   agents.expect_all(202);
+}
+
+// Router::dispatch_async answers what has no route (404, 405) and what the
+// guard refuses through `respond`, runs a route's handler that does not
+// block, and leaves a route without one to dispatch() (false, no answer).
+TEST(Router, DispatchAsyncAnswersOrLeavesTheRequestToDispatch) {
+  server::Router router;
+  router.add("GET", "/api/v1/plain", "plain",
+             [](const http::Request&, const server::Params&) { return server::json_response(200, "{}"); });
+  router.add(
+      "POST", "/api/v1/reports", "reports",
+      [](const http::Request&, const server::Params&) { return server::json_response(200, "{}"); },
+      [](const http::Request&, const server::Params&, const server::Respond& respond) {
+        respond(server::json_response(202, "{}"));
+      });
+  router.set_guard([](const http::Request& q, std::string_view, server::Params&) -> std::optional<http::Response> {
+    if (q.header("X-Refuse").empty()) return std::nullopt;
+    return server::json_response(403, "{}");
+  });
+  EXPECT_TRUE(router.has_async_routes());
+  const auto run = [&](std::string method, std::string target, http::Headers headers = {}) {
+    http::Request q;
+    q.method = std::move(method);
+    q.target = std::move(target);
+    q.headers = std::move(headers);
+    std::string route;
+    std::vector<std::optional<http::Response>> answers;
+    const bool taken =
+        router.dispatch_async(q, route, [&](std::optional<http::Response> r) { answers.push_back(std::move(r)); });
+    return std::make_tuple(taken, route, std::move(answers));
+  };
+  auto [taken, route, answers] = run("POST", "/api/v1/reports");
+  EXPECT_TRUE(taken);
+  EXPECT_EQ(route, "reports");
+  ASSERT_EQ(answers.size(), 1u);
+  ASSERT_TRUE(answers[0]);
+  EXPECT_EQ(answers[0]->status, 202u);
+
+  std::tie(taken, route, answers) = run("POST", "/api/v1/reports", {{"X-Refuse", "1"}});
+  EXPECT_TRUE(taken);
+  ASSERT_EQ(answers.size(), 1u);
+  EXPECT_EQ(answers[0]->status, 403u) << "the guard's answer";
+
+  std::tie(taken, route, answers) = run("GET", "/api/v1/plain");
+  EXPECT_FALSE(taken);
+  EXPECT_TRUE(answers.empty()) << "left to dispatch()";
+
+  for (const auto& [method, target, status] : {std::tuple{"GET", "/api/v1/nothing", 404u},
+                                                std::tuple{"DELETE", "/api/v1/reports", 405u}}) {
+    std::tie(taken, route, answers) = run(method, target);
+    EXPECT_TRUE(taken) << target;
+    ASSERT_EQ(answers.size(), 1u) << target;
+    EXPECT_EQ(answers[0]->status, status) << target;
+  }
+  server::Router none;
+  none.add("GET", "/", "root", [](const http::Request&, const server::Params&) { return server::json_response(200, "{}"); });
+  EXPECT_FALSE(none.has_async_routes());
 }
 
 }  // namespace
