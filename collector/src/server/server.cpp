@@ -81,9 +81,9 @@ struct Server::Impl {
   std::atomic<std::size_t> connections{0};
   std::atomic<std::size_t> queued{0};
   std::atomic<std::size_t> ingest_queued{0};
-  std::atomic<std::size_t> ingest_async{0};  // agents' requests waiting for an answer without a thread
-  // Of those, the ones not answered yet: stop() waits for them, as for the
-  // threads of the pools, so no answer is posted to a destroyed io_context.
+  // Agents' requests waiting for an answer without a thread (at most
+  // max_queued_requests): stop() waits for them, as for the threads of the
+  // pools, so no answer is posted to a destroyed io_context.
   std::mutex async_mu;
   std::condition_variable async_cv;
   std::size_t async_unanswered = 0;
@@ -207,11 +207,21 @@ struct Server::Impl {
           try {
             if (!router->dispatch_async(req, route, respond)) respond(std::nullopt);
           } catch (const std::exception& e) {
-            log.error("handler for {} {} threw: {}", req.method, req.target, e.what());
-            respond(error_response(500, "internal", "internal error"));
+            respond(handler_threw(req, e));
           }
         },
         asio::use_awaitable);
+  }
+
+  [[nodiscard]] bool room_to_wait_without_a_thread() {
+    std::lock_guard lock(async_mu);
+    return async_unanswered < options.max_queued_requests;
+  }
+
+  // A handler's exception: logged, and a 500.
+  http::Response handler_threw(const http::Request& req, const std::exception& e) {
+    log.error("handler for {} {} threw: {}", req.method, req.target, e.what());
+    return error_response(500, "internal", "internal error");
   }
 
   template <class Stream>
@@ -271,47 +281,36 @@ struct Server::Impl {
 
       const bool ingest = is_ingest(req.target);
       std::string route;
-      std::optional<http::Response> answered;
-      if (ingest && router->has_async_routes() && ingest_async.load() < options.max_queued_requests) {
-        ++ingest_async;
-        ++in_flight;
-        answered = co_await dispatch_async(req, route);
-        --ingest_async;
-        if (!answered) --in_flight;  // counted again below
-      }
-      if (answered) {
-        const unsigned status = answered->status;
-        co_await write(stream, std::move(*answered), version, keep_alive && !stopping);
-        --in_flight;
-        record(req.method, route, status, start);
-        if (!keep_alive || stopping) break;
-        continue;
-      }
-      std::atomic<std::size_t>& waiting = ingest ? ingest_queued : queued;
-      if (waiting.load() >= options.max_queued_requests) {
-        http::Response busy = error_response(429, "overloaded", "too many requests in progress; retry shortly");
-        busy.headers.emplace_back("Retry-After", "1");
-        co_await write(stream, std::move(busy), version, keep_alive);
-        record(req.method, "-", 429, start);
-        if (!keep_alive) break;
-        continue;
-      }
-      ++waiting;
       ++in_flight;
-      http::Response res = co_await asio::co_spawn(
-          ingest ? ingest_workers.get_executor() : workers.get_executor(),
-          [this, &req, &route, &waiting]() -> asio::awaitable<http::Response> {
-            --waiting;
-            try {
-              co_return router->dispatch(req, route);
-            } catch (const std::exception& e) {
-              log.error("handler for {} {} threw: {}", req.method, req.target, e.what());
-              co_return error_response(500, "internal", "internal error");
-            }
-          },
-          asio::use_awaitable);
-      const unsigned status = res.status;
-      co_await write(stream, std::move(res), version, keep_alive && !stopping);
+      std::optional<http::Response> res;
+      if (ingest && router->has_async_routes() && room_to_wait_without_a_thread())
+        res = co_await dispatch_async(req, route);
+      if (!res) {
+        std::atomic<std::size_t>& waiting = ingest ? ingest_queued : queued;
+        if (waiting.load() >= options.max_queued_requests) {
+          --in_flight;
+          http::Response busy = error_response(429, "overloaded", "too many requests in progress; retry shortly");
+          busy.headers.emplace_back("Retry-After", "1");
+          co_await write(stream, std::move(busy), version, keep_alive);
+          record(req.method, "-", 429, start);
+          if (!keep_alive) break;
+          continue;
+        }
+        ++waiting;
+        res = co_await asio::co_spawn(
+            ingest ? ingest_workers.get_executor() : workers.get_executor(),
+            [this, &req, &route, &waiting]() -> asio::awaitable<http::Response> {
+              --waiting;
+              try {
+                co_return router->dispatch(req, route);
+              } catch (const std::exception& e) {
+                co_return handler_threw(req, e);
+              }
+            },
+            asio::use_awaitable);
+      }
+      const unsigned status = res->status;
+      co_await write(stream, std::move(*res), version, keep_alive && !stopping);
       --in_flight;
       record(req.method, route, status, start);
       if (!keep_alive || stopping) break;

@@ -63,18 +63,14 @@ class SqliteReportStore final : public Bound<ReportStore> {
       return core::make_error(StoreErrc::unavailable, "out of memory preparing a report");
     }
     std::unique_lock lock(mu_);
-    if (stopping_) return core::make_error(StoreErrc::unavailable, "the store is closing");
-    if (auto started = start_threads(); !started) return std::move(started).error();
-    queue_.push_back(&me);
-    if (writer_idle_ || gathering_) work_cv_.notify_one();
+    if (auto queued = enqueue(&me); !queued) return std::move(queued).error();
     // Answered by the syncer once the WAL is on the disk past the commit
     // holding it (or the last commit, for a group that wrote nothing), or
     // by the writer where there is nothing to sync (synchronous = NORMAL,
     // no commit yet). Each waiter has a condition of its own: nobody is
     // woken for another's report.
     me.cv.wait(lock, [&] { return me.result.has_value() || me.failed; });
-    if (!me.result)  // applied or not, synced or not: a resend is stored once either way
-      return core::make_error(StoreErrc::unavailable, "out of memory applying or syncing a report");
+    if (!me.result) return unanswered();
     return std::move(*me.result);
   }
 
@@ -85,8 +81,7 @@ class SqliteReportStore final : public Bound<ReportStore> {
     try {
       me = std::make_unique<Waiter>(&batch);
       me->prepared = prepare_series(*b_, batch.series);
-      // Made now: answering out of memory allocates nothing.
-      me->failure = core::make_error(StoreErrc::unavailable, "out of memory applying or syncing a report");
+      me->failure = unanswered();  // made now: answering out of memory allocates nothing
     } catch (const std::bad_alloc&) {
       return done(core::make_error(StoreErrc::unavailable, "out of memory preparing a report"));
     }
@@ -94,16 +89,8 @@ class SqliteReportStore final : public Bound<ReportStore> {
     core::Status queued;
     {
       std::lock_guard lock(mu_);
-      queued = stopping_ ? core::make_error(StoreErrc::unavailable, "the store is closing") : start_threads();
+      queued = enqueue(me.get());
       if (queued) {
-        try {
-          queue_.push_back(me.get());
-        } catch (const std::bad_alloc&) {
-          queued = core::make_error(StoreErrc::unavailable, "out of memory queueing a report");
-        }
-      }
-      if (queued) {
-        if (writer_idle_ || gathering_) work_cv_.notify_one();
         me.release();  // the writer's or the syncer's now
         return;
       }
@@ -167,6 +154,25 @@ class SqliteReportStore final : public Bound<ReportStore> {
       return core::make_error(StoreErrc::unavailable, std::string("cannot start the report writer: ") + e.what());
     }
     return {};
+  }
+
+  // Under mu_: `w` in line for the writer, which is woken if idle; or why not.
+  core::Status enqueue(Waiter* w) {
+    if (stopping_) return core::make_error(StoreErrc::unavailable, "the store is closing");
+    if (auto started = start_threads(); !started) return started;
+    try {
+      queue_.push_back(w);
+    } catch (const std::bad_alloc&) {
+      return core::make_error(StoreErrc::unavailable, "out of memory queueing a report");
+    }
+    if (writer_idle_ || gathering_) work_cv_.notify_one();
+    return {};
+  }
+
+  // A report's answer when it was failed (out of memory): applied or not,
+  // synced or not, a resend is stored once either way.
+  static core::Error unanswered() {
+    return core::make_error(StoreErrc::unavailable, "out of memory applying or syncing a report");
   }
 
   // Under mu_: a waiter answered, woken, or chained in `ready` to be
