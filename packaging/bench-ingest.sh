@@ -13,18 +13,24 @@
 #   (g) the collector on a Redis Cluster of three masters (the store's own
 #       keys in the hash slot of its prefix, each host's agent, window and
 #       series in a slot of their own, so on all three), beside (c), with
-#       every node's CPU and keys.
+#       every node's CPU and keys,
+#   (h) one collector on Redis held to BUDGET cores of CPU (a cgroup quota,
+#       as on a host of that size; default 0.4), then two on one Redis, each
+#       held to BUDGET: whether a second collector adds its own CPU's worth
+#       when it has one, which (e) cannot show on a machine whose cores one
+#       collector, Redis and fleetsim already fill. Needs root.
 # Each collector run ends with fleetsim counting, through the API, the
 # samples stored against those acknowledged, and prints the CPU the
 # collector, Redis and fleetsim used per report. Prints the ratios to (a).
 # Usage: packaging/bench-ingest.sh [DURATION] [AGENTS]   (default 20 200)
-# RUNS="a b d" (the environment) runs only those; the default is all seven.
+# RUNS="a b d" (the environment) runs only those; the default is all eight.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DURATION=${1:-20}
 AGENTS=${2:-200}
 . "$ROOT/packaging/bench-lib.sh"
-RUNS=${RUNS:-a b c d e f g}
+RUNS=${RUNS:-a b c d e f g h}
+BUDGET=${BUDGET:-0.4}
 want() { [[ " $RUNS " == *" $1 "* ]]; }
 SIM=("$BIN/surveyor-fleetsim" --agents "$AGENTS" --connections 32 --duration "${DURATION}s" --samples 60)
 
@@ -102,9 +108,39 @@ print_cluster_memory
 stop_cluster
 fi
 
+if want h && ! cpu_budget_ok; then
+  echo "== (h) skipped: it needs root and a cgroup cpu controller to hold each collector to $BUDGET cores"
+elif want h; then
+echo "== (h) collectors on one Redis, each held to $BUDGET cores"
+start_redis
+store="redis://127.0.0.1:$REDIS_PORT/bench"
+run_tokens budget1 "$store"
+start_collector budget1 "$store"
+cpu_budget "${pids[-1]}" "$BUDGET"
+"${SIM[@]}" --url "http://127.0.0.1:$COLLECTOR_PORT" --enrollment-token-file "$WORK/budget1/enroll" \
+  --verify-token-file "$WORK/budget1/viewer" --cpu-of "collector=${pids[-1]}" --cpu-of "redis=$REDIS_PID" |
+  tee "$WORK/budget1.txt"
+stop_pid "${pids[-1]}"
+stop_pid "$REDIS_PID"
+start_redis
+store="redis://127.0.0.1:$REDIS_PORT/bench"
+run_tokens budget2 "$store"
+start_collector budget2 "$store"
+cpu_budget "${pids[-1]}" "$BUDGET"
+first=$COLLECTOR_PORT
+start_collector budget2 "$store"
+cpu_budget "${pids[-1]}" "$BUDGET"
+"${SIM[@]}" --url "http://127.0.0.1:$first,http://127.0.0.1:$COLLECTOR_PORT" --enrollment-token-file "$WORK/budget2/enroll" \
+  --verify-token-file "$WORK/budget2/viewer" --cpu-of "collector1=${pids[-2]}" --cpu-of "collector2=${pids[-1]}" \
+  --cpu-of "redis=$REDIS_PID" | tee "$WORK/budget2.txt"
+stop_pid "${pids[-1]}"
+stop_pid "${pids[-2]}"
+stop_pid "$REDIS_PID"
+fi
+
 rate() { [[ -f "$WORK/$1.txt" ]] && rate_of "$WORK/$1.txt" || echo 0; }
 awk -v a="$(rate bare)" -v s="$(rate sqlite)" -v r="$(rate redis)" -v t="$(rate two)" -v w="$(rate wait)" \
-  -v c="$(rate cluster)" 'BEGIN {
+  -v c="$(rate cluster)" -v b1="$(rate budget1)" -v b2="$(rate budget2)" -v q="$BUDGET" 'BEGIN {
   if (a > 0 && (s > 0 || r > 0)) {
     line = sprintf("== ratios to the bare server (%.0f reports/s):", a)
     if (s > 0) line = line sprintf(" SQLite %.2f", s / a)
@@ -113,4 +149,5 @@ awk -v a="$(rate bare)" -v s="$(rate sqlite)" -v r="$(rate redis)" -v t="$(rate 
   }
   if (r > 0 && t > 0) printf "== two collectors on one Redis: %.2f x one\n", t / r
   if (r > 0 && w > 0) printf "== with store_wait_replicas = 1: %.2f x without\n", w / r
-  if (r > 0 && c > 0) printf "== on a Redis Cluster: %.2f x one Redis\n", c / r }'
+  if (r > 0 && c > 0) printf "== on a Redis Cluster: %.2f x one Redis\n", c / r
+  if (b1 > 0 && b2 > 0) printf "== two collectors on one Redis, each held to %s cores: %.2f x one\n", q, b2 / b1 }'

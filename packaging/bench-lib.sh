@@ -12,7 +12,13 @@ build_tree "$BUILD" -DCMAKE_BUILD_TYPE=Release -DSURVEYOR_BUILD_TESTS=OFF -DSURV
 BIN="$BUILD/bin"
 WORK=$(mktemp -d)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
+budgets=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  for g in ${budgets[@]+"${budgets[@]}"}; do rmdir "$g" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
 trap cleanup EXIT
 
 wait_port() { for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
@@ -137,4 +143,32 @@ print_cluster_memory() {
 stop_cluster() {
   local port
   for port in "${!CLUSTER_PID[@]}"; do stop_pid "${CLUSTER_PID[$port]}"; done
+}
+
+# Whether cpu_budget can work here: root and a cgroup cpu controller.
+cpu_budget_ok() {
+  [[ $EUID -eq 0 ]] && { grep -qsw cpu /sys/fs/cgroup/cgroup.controllers || [[ -w /sys/fs/cgroup/cpu ]]; }
+}
+
+# Holds process PID (all its threads, and those it starts later) to CORES
+# cores of CPU time, as if it ran on a host of that size: a CPU quota of a
+# cgroup of its own (cgroup v2's cpu.max, or v1's cpu.cfs_quota_us), removed
+# on exit. Needs root and a writable cgroup file system with the cpu
+# controller; fails with a message otherwise.
+cpu_budget() {
+  local pid=$1 cores=$2 g quota
+  quota=$(awk -v c="$cores" 'BEGIN {printf "%d", c * 100000}')
+  if [[ -f /sys/fs/cgroup/cgroup.controllers ]] && grep -qw cpu /sys/fs/cgroup/cgroup.controllers; then
+    g=/sys/fs/cgroup/surveyor-bench-$$-$pid
+    grep -qw cpu /sys/fs/cgroup/cgroup.subtree_control || echo +cpu >/sys/fs/cgroup/cgroup.subtree_control
+    mkdir "$g" && echo "$quota 100000" >"$g/cpu.max"
+  elif [[ -d /sys/fs/cgroup/cpu ]]; then
+    g=/sys/fs/cgroup/cpu/surveyor-bench-$$-$pid
+    mkdir "$g" && echo 100000 >"$g/cpu.cfs_period_us" && echo "$quota" >"$g/cpu.cfs_quota_us"
+  else
+    echo "no cgroup cpu controller to hold a process to a CPU budget" >&2
+    return 1
+  fi
+  budgets+=("$g")
+  echo "$pid" >"$g/cgroup.procs"
 }

@@ -15,10 +15,15 @@
 //   surveyor-fleetsim --url URL[,URL...] --enrollment-token-file FILE [--agents 200]
 //       [--connections 32] [--duration 30s] [--rate 0] [--samples 60]
 //       [--format binary|json] [--ca-file FILE] [--verify-token-file FILE]
-//       [--backlog N] [--cpu-of NAME=PID ...]
+//       [--backlog N] [--roam] [--cpu-of NAME=PID ...]
 //
 // Several URLs (collectors sharing one store) share the connections in
-// turn. --backlog N is the catch-up after an outage: every agent has N
+// turn, and each agent sends to one of them (agent i to URL i mod N), as an
+// agent given several collectors does until its collector fails; with
+// --roam every report goes to whichever collector's connection is free, so
+// one agent's reports alternate between the collectors.
+//
+// --backlog N is the catch-up after an outage: every agent has N
 // reports spooled (no inventory: it was sent before the outage) and sends
 // them one at a time, as the agent does; the run ends when all are
 // acknowledged, and the time it took is the catch-up time.
@@ -78,6 +83,7 @@ struct Options {
   int samples = 60;
   bool bare = false;  // against a server that answers 202 to anything: no enrollment, no acks
   int backlog = 0;    // reports each agent has spooled; 0: send for --duration
+  bool roam = false;  // an agent's reports to whichever collector; else to one
   std::vector<std::string> cpu_of;  // NAME=PID: processes whose CPU the timed phase reports
 };
 
@@ -208,6 +214,7 @@ int main(int argc, char** argv) {
   app.add_option("--rate", o.rate, "reports per second in all (0: as fast as answered)");
   app.add_option("--samples", o.samples, "samples per report")->check(CLI::Range(10, 10000));
   app.add_option("--format", o.format, "binary or json")->check(CLI::IsMember({"binary", "json"}));
+  app.add_flag("--roam", o.roam, "with several URLs, send each report to whichever collector, not each agent to one");
   app.add_option("--backlog", o.backlog, "reports each agent has spooled after an outage: send them all, then stop")
       ->check(CLI::Range(0, 100000));
   app.add_option("--cpu-of", o.cpu_of,
@@ -389,9 +396,13 @@ int main(int argc, char** argv) {
                 inventory_failures);
   }
 
-  // Reports.
+  // Reports. The agents of each collector (pools[u]: agent i sends to URL
+  // i mod N, over the connections to it), or all in one pool with --roam.
   Stats st;
-  std::size_t next_agent = 0;
+  const std::size_t n_pools = o.roam ? 1 : urls->size();
+  std::vector<std::vector<Agent*>> pools(n_pools);
+  for (std::size_t i = 0; i < agents.size(); ++i) pools[i % n_pools].push_back(&agents[i]);
+  std::vector<std::size_t> next_of(n_pools, 0);
   std::uint64_t issued = 0;
   const auto start = Clock::now();
   for (CpuWatch& w : watched) w.start = cpu_seconds(w.pid).value_or(0);
@@ -399,21 +410,25 @@ int main(int argc, char** argv) {
   const auto backlog = static_cast<std::uint64_t>(o.backlog);
   // With a backlog: the next agent with reports left and none on the wire;
   // nullptr when every agent is done or busy.
-  const auto next_with_work = [&]() -> Agent* {
-    for (std::size_t tried = 0; tried < agents.size(); ++tried) {
-      Agent& a = agents[next_agent++ % agents.size()];
+  const auto next_of_pool = [&](std::size_t pool) -> Agent& {
+    return *pools[pool][next_of[pool]++ % pools[pool].size()];
+  };
+  const auto next_with_work = [&](std::size_t pool) -> Agent* {
+    for (std::size_t tried = 0; tried < pools[pool].size(); ++tried) {
+      Agent& a = next_of_pool(pool);
       if (!a.busy && a.sequence < backlog) return &a;
     }
     return nullptr;
   };
-  for (auto& c : clients)
-    asio::co_spawn(io, [&, client = c.get()]() -> asio::awaitable<void> {
+  for (std::size_t ci = 0; ci < clients.size(); ++ci)
+    asio::co_spawn(io, [&, client = clients[ci].get(), pool = ci % n_pools]() -> asio::awaitable<void> {
+      if (pools[pool].empty()) co_return;  // fewer agents than collectors
       asio::steady_timer pace(io);
       for (;;) {
         Clock::time_point due = Clock::now();
         Agent* picked = nullptr;
         if (o.backlog > 0) {
-          picked = next_with_work();
+          picked = next_with_work(pool);
           if (picked == nullptr) {
             if (std::none_of(agents.begin(), agents.end(), [&](const Agent& a) { return a.sequence < backlog; }))
               co_return;
@@ -431,7 +446,7 @@ int main(int argc, char** argv) {
         } else if (due >= end) {
           co_return;
         }
-        Agent& a = picked != nullptr ? *picked : agents[next_agent++ % agents.size()];
+        Agent& a = picked != nullptr ? *picked : next_of_pool(pool);
         a.busy = true;
         std::size_t n = 0;
         auto res = co_await request(*client, report_of(a, n));
