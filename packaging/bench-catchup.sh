@@ -42,6 +42,6 @@ echo "== catch-up on a Redis Cluster of three masters: $AGENTS agents with $BACK
 start_cluster bench
 collector_run cluster "$CLUSTER_URL"
 unset CPU_OF
-print_cluster_memory
+print_cluster_memory bench
 stop_cluster
 fi

@@ -104,7 +104,7 @@ echo "== (g) collector on a Redis Cluster of three masters"
 start_cluster bench
 collector_run cluster "$CLUSTER_URL"
 unset CPU_OF
-print_cluster_memory
+print_cluster_memory bench
 stop_cluster
 fi
 

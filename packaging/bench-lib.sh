@@ -130,14 +130,20 @@ start_cluster() {
   done
 }
 
-# Each node's keys and memory.
+# Each node's keys and memory, then what one host's CI hash (in the
+# store's slot) and its inventory (in the host's) take, for prefix $1.
 print_cluster_memory() {
-  local node port
+  local node port ci
   for node in "${CLUSTER[@]}"; do
     port=${node#*:}
     echo "  node :$port  $(redis-cli -p "$port" dbsize) keys, used_memory $(redis-cli -p "$port" info memory |
       awk -F: '/^used_memory:/ {printf "%.1f MB", $2 / 1048576}')"
   done
+  port=${CLUSTER[0]#*:}
+  ci=$(redis-cli -c -p "$port" hvals "{$1}:agent-ci" 2>/dev/null | head -1) || true
+  [[ -n $ci ]] || return 0
+  echo "  one host      CI hash $(redis-cli -c -p "$port" memory usage "{$1}:ci:$ci" samples 0) bytes," \
+    "inventory $(redis-cli -c -p "$port" memory usage "{$1:$ci}:inventory:$ci" samples 0) bytes ($ci)"
 }
 
 stop_cluster() {

@@ -2,18 +2,20 @@
 // A report on a store spread over a Redis Cluster (backend.hpp, host_key):
 // applied on its own, in one transaction on the master of its host's
 // slot, which holds the agent's record and window of sequences, the time
-// the agent last saw its host's CI, the inventory's digests and the
-// host's series. The CIs the report names and the inventory are in the
-// store's own slot, read there first, unwatched. Most reports only sight
-// their host, which is then a time written on the host's slot. One that
-// changes anything there (a CI's attributes, the inventory, the host's
-// components, with their audit records) writes that first, in a
+// the agent last saw its host's CI, the host's inventory and its digests,
+// and the host's series. The CIs the report names are in the store's own
+// slot, read there first, unwatched. Most reports only sight their host,
+// which is then a time written on the host's slot. One that changes
+// anything there (a CI's attributes, the host's components, the audit
+// records of a change of its inventory) writes that first, in a
 // transaction of its own on the store's master, then its host's: a
 // collector that stops in between has not acknowledged the report, and
 // when it comes again what was written is found as it is, written no
-// more (merges and plans are idempotent), and the report is marked. The
-// series of CIs other than the host (none, from agents) are written first
-// too, each CI's on the master of its slot.
+// more (merges and plans are idempotent; the inventory's audit records
+// are known written by a mark of the report's sequence beside them), and
+// the report is marked. The series of CIs other than the host (none,
+// from agents) are written first too, each CI's on the master of its
+// slot.
 #include "report_steps.hpp"
 
 #include <algorithm>
@@ -23,11 +25,22 @@ namespace surveyor::collector::redis {
 
 namespace {
 
+// The host's inventory, in its slot, as the report's reads there found
+// it; or, when none is there, as a collector of before 2026-12-06 left it
+// in the store's slot (`moving`: written whole to the host's slot by the
+// report, then deleted from the store's).
+struct HostInventory {
+  std::vector<InventorySection> held;
+  bool moving = false;
+};
+
 // What the report writes in the store's own slot, from what it read there.
 struct Own {
   std::vector<Argv> writes;              // MULTI's body
   std::optional<std::int64_t> sighted;   // a plain sighting of the host's CI: its time
   std::vector<InventorySection> inventory;  // as it stands after the report, when it carries sections
+  std::vector<InventorySection> inventory_writes;  // the sections to write in the host's slot
+  std::string audited_key;  // the mark of the inventory's audit records written, to delete once applied
   bool stale = false;  // the agent changed since the report read it: the report is applied again
   bool wrote = false;  // `writes` committed
 };
@@ -57,11 +70,18 @@ std::vector<Argv> early_reads(const Backend& b, const ReportBatch& batch) {
 // and, when it carries sections, the inventory: those read now, WATCHed
 // with the agent's epoch (which must still be `epoch`), or, when `read`
 // is given, a plain report's early reads. Audit records only when
-// WATCHed (unwatched, a write planned means: again, WATCHed).
+// WATCHed (unwatched, a write planned means: again, WATCHed). With
+// `on_host` the inventory is the host's, in its slot: planned from that,
+// its sections left for the host's transaction, and its audit records
+// written with a mark of the report's sequence, or not at all when the
+// mark is there (the report came again after that transaction).
 core::Result<Own> plan_own(Backend& b, Connection& c, const ReportBatch& batch, const std::string& host,
-                           const std::string& epoch, std::vector<Reply>* read) {
+                           const std::string& epoch, std::vector<Reply>* read, const HostInventory* on_host) {
   const bool whole = !batch.inventory_ci_id.empty() && !plain(batch);
-  const std::string inventory_key = whole ? b.key("inventory", batch.inventory_ci_id) : std::string();
+  const bool here = whole && on_host == nullptr;  // the inventory in the store's slot
+  const std::string inventory_key = here ? b.key("inventory", batch.inventory_ci_id) : std::string();
+  const std::string audited_key = whole && !here ? b.key("inventory-audited", batch.agent_id) : std::string();
+  const std::string sequence = std::to_string(batch.sequence);
   const std::string epoch_key = b.key("agent-epoch", batch.agent_id);
   Own own;
   std::vector<Reply> got;
@@ -70,9 +90,11 @@ core::Result<Own> plan_own(Backend& b, Connection& c, const ReportBatch& batch, 
   } else {
     std::vector<Argv> pre{{"WATCH", epoch_key}};
     for (const CiUpdate& u : batch.cis) pre.front().push_back(b.key("ci", u.id));
-    if (whole) pre.front().push_back(inventory_key);
+    if (here) pre.front().push_back(inventory_key);
+    if (!audited_key.empty()) pre.front().push_back(audited_key);
     for (const CiUpdate& u : batch.cis) pre.push_back({"HGETALL", b.key("ci", u.id)});
-    if (whole) pre.push_back({"HGETALL", inventory_key});
+    if (here) pre.push_back({"HGETALL", inventory_key});
+    if (!audited_key.empty()) pre.push_back({"GET", audited_key});
     pre.push_back({"GET", epoch_key});
     auto r = c.pipeline(pre);
     if (!r) return std::move(r).error();
@@ -95,12 +117,23 @@ core::Result<Own> plan_own(Backend& b, Connection& c, const ReportBatch& batch, 
     if (!comp) return std::move(comp).error();
     write_components(b, *comp, batch.received_at_ms, own.writes, audit);
   }
-  if (whole) {
+  if (here) {
     auto held = inventory_from_hash(got[batch.cis.size()].get());
     if (!held) return std::move(held).error();
     InventoryPlan plan = plan_inventory(batch.inventory_ci_id, std::move(*held), batch.sections, batch.received_at_ms);
     for (const InventorySection& s : plan.writes) own.writes.push_back({"HSET", inventory_key, s.name, section_record(s)});
     for (AuditRecord& r : plan.audit) audit.push_back(std::move(r));
+    own.inventory = std::move(plan.after);
+  } else if (whole) {
+    InventoryPlan plan = plan_inventory(batch.inventory_ci_id, on_host->held, batch.sections, batch.received_at_ms);
+    own.inventory_writes = on_host->moving ? plan.after : std::move(plan.writes);
+    if (reply_text(got[batch.cis.size()].get()) == sequence) {
+      own.audited_key = audited_key;  // written by this report before
+    } else if (!plan.audit.empty()) {
+      own.writes.push_back({"SET", audited_key, sequence});
+      own.audited_key = audited_key;
+      for (AuditRecord& r : plan.audit) audit.push_back(std::move(r));
+    }
     own.inventory = std::move(plan.after);
   }
   if (read == nullptr)
@@ -114,14 +147,14 @@ core::Result<Own> plan_own(Backend& b, Connection& c, const ReportBatch& batch, 
 // one that writes nothing there waits for them all the same: its first
 // copy may have written there and not reached them.
 core::Result<Own> apply_own(Backend& b, Connection& c, const ReportBatch& batch, const std::string& host,
-                            const std::string& epoch, std::vector<Reply>* read) {
+                            const std::string& epoch, std::vector<Reply>* read, const HostInventory* on_host) {
   auto own = [&]() -> core::Result<Own> {
     if (read != nullptr) {
-      auto planned = plan_own(b, c, batch, host, epoch, read);
+      auto planned = plan_own(b, c, batch, host, epoch, read, on_host);
       if (!planned || planned->writes.empty()) return planned;
     }
     return optimistic<Own>(c, "report", [&]() -> core::Result<std::optional<Own>> {
-      auto planned = plan_own(b, c, batch, host, epoch, nullptr);
+      auto planned = plan_own(b, c, batch, host, epoch, nullptr, on_host);
       if (!planned) return std::move(planned).error();
       if (planned->stale || planned->writes.empty()) return std::optional<Own>{std::move(*planned)};
       std::vector<Argv> tx{{"MULTI"}};
@@ -138,9 +171,16 @@ core::Result<Own> apply_own(Backend& b, Connection& c, const ReportBatch& batch,
   return own;
 }
 
+// Whether the report's inventory is its host's, kept in the host's slot
+// (only the stores' own callers report for another CI than the agent's).
+bool inventory_on_host(const ReportBatch& batch, const std::string& host) {
+  return !plain(batch) && batch.inventory_ci_id == host;
+}
+
 // The report's reads on its host's slot (WATCHed): its agent's window,
 // record and older set of sequences, the host's inventory digests and
-// sighting, and the host's series.
+// sighting, the host's inventory when the report carries sections, and
+// the host's series.
 Prepared prepare_on_host(const Backend& b, const ReportBatch& batch, const std::string& host) {
   Prepared p;
   p.batch = &batch;
@@ -160,6 +200,12 @@ Prepared prepare_on_host(const Backend& b, const ReportBatch& batch, const std::
   p.pre.push_back({"HMGET", p.agent_key, "last_seen_ms", "last_sequence", "key_hash", "ci_id"});
   p.pre.push_back(p.digests_key.empty() ? Argv{"PING"} : Argv{"HGETALL", p.digests_key});
   p.pre.push_back({"GET", sighted});
+  if (inventory_on_host(batch, host)) {
+    p.inventory_key = b.host_key("inventory", host, batch.inventory_ci_id);
+    p.pre.front().push_back(p.inventory_key);
+    p.inventory_at = p.pre.size();
+    p.pre.push_back({"HGETALL", p.inventory_key});
+  }
   p.legacy_at = p.pre.size();
   p.pre.push_back({"ZRANGE", p.seen_key, "0", "-1"});
   p.series.batch = &batch;
@@ -167,14 +213,25 @@ Prepared prepare_on_host(const Backend& b, const ReportBatch& batch, const std::
   return p;
 }
 
-// The inventory a duplicate is acknowledged with: the digests, or all of
-// it (read from the store's slot) for a report that carries sections.
-core::Result<std::vector<InventorySection>> inventory_of(Backend& b, Connection& store, const Prepared& p,
-                                                         const redisReply* digests) {
-  if (p.digests_only) return inventory_from_hash(digests);
+// The host's inventory for a report that carries sections, from its
+// reads on the host's slot (`got`), or from the store's slot when none is
+// there (left there by an older collector, or another CI's).
+core::Result<HostInventory> host_inventory(Backend& b, Connection& store, const Prepared& p,
+                                           std::span<const Reply> got) {
+  HostInventory inv;
+  if (p.inventory_at != 0) {
+    auto held = inventory_from_hash(got[p.inventory_at].get());
+    if (!held) return std::move(held).error();
+    inv.held = std::move(*held);
+    if (!inv.held.empty()) return inv;
+  }
   auto r = store.command({"HGETALL", b.key("inventory", p.batch->inventory_ci_id)});
   if (!r) return std::move(r).error();
-  return inventory_from_hash(r->get());
+  auto held = inventory_from_hash(r->get());
+  if (!held) return std::move(held).error();
+  inv.held = std::move(*held);
+  inv.moving = p.inventory_at != 0 && !inv.held.empty();
+  return inv;
 }
 
 core::Result<std::optional<ApplyResult>> attempt(Backend& b, Connection& store, Connection& c,
@@ -214,11 +271,19 @@ core::Result<std::optional<ApplyResult>> attempt(Backend& b, Connection& store, 
   if (!window) return std::move(window).error();
   ApplyResult result;
   const bool with_inventory = !p.digests_key.empty();
+  std::optional<HostInventory> whole;  // a report that carries sections: its host's inventory
+  if (with_inventory && !p.digests_only) {
+    auto inv = host_inventory(b, store, p, *got);
+    if (!inv) return std::move(inv).error();
+    whole = std::move(*inv);
+  }
   if (window->seen) {
     if (auto st = fence_duplicate(b, c, b.host_key("replication-fence", host)); !st) return std::move(st).error();
     result.outcome = ApplyOutcome::duplicate;
-    if (with_inventory) {
-      auto inv = inventory_of(b, store, p, (*got)[3].get());
+    if (whole) {
+      result.inventory = std::move(whole->held);
+    } else if (with_inventory) {
+      auto inv = inventory_from_hash((*got)[3].get());
       if (!inv) return std::move(inv).error();
       result.inventory = std::move(*inv);
     }
@@ -228,7 +293,8 @@ core::Result<std::optional<ApplyResult>> attempt(Backend& b, Connection& store, 
   // anything is written.
   std::vector<Argv> tx{{"MULTI"}}, indexes;
   if (auto st = plan_series(c, b, p.series, *got, tx, indexes); !st) return std::move(st).error();
-  auto own = apply_own(b, store, batch, host, epoch, plain(batch) ? &*early : nullptr);
+  auto own = apply_own(b, store, batch, host, epoch, plain(batch) ? &*early : nullptr,
+                       p.inventory_at != 0 ? &*whole : nullptr);
   if (!own) return std::move(own).error();
   if (own->stale) return Out{};  // the agent changed: read it again
   if (!indexes.empty()) {  // may name a series not yet written, never miss one
@@ -240,6 +306,8 @@ core::Result<std::optional<ApplyResult>> attempt(Backend& b, Connection& store, 
   tx.push_back(agent_update(batch, p.agent_key, *agent));
   if (own->sighted && *own->sighted > reply_int((*got)[4].get()).value_or(INT64_MIN))
     tx.push_back({"SET", b.host_key("sighted", host), i64(*own->sighted)});
+  for (const InventorySection& s : own->inventory_writes)
+    tx.push_back({"HSET", p.inventory_key, s.name, section_record(s)});
   if (with_inventory && !p.digests_only) {
     // Rewritten whole from the inventory as it stands after the report.
     tx.push_back({"DEL", p.digests_key});
@@ -266,9 +334,14 @@ core::Result<std::optional<ApplyResult>> attempt(Backend& b, Connection& store, 
   if (!done) return std::move(done).error();
   if (!*done) return Out{};  // raced with another writer: again
   // In the host's slot now; and a report that rewrote the host's digests
-  // leaves none of the store's to move back later.
-  if (moved_digests || (old_digests_held && !p.digests_only)) {
-    auto r = store.command({"DEL", old_digests});
+  // leaves none of the store's to move back later. The mark of the
+  // inventory's audit records is done with: this report is known now.
+  Argv done_with{"DEL"};
+  if (moved_digests || (old_digests_held && !p.digests_only)) done_with.push_back(old_digests);
+  if (whole && whole->moving) done_with.push_back(b.key("inventory", batch.inventory_ci_id));
+  if (!own->audited_key.empty()) done_with.push_back(own->audited_key);
+  if (done_with.size() > 1) {
+    auto r = store.command(done_with);
     if (!r) return std::move(r).error();
     if (is_error(r->get())) return reply_error(r->get(), "apply report");
   }

@@ -24,6 +24,7 @@ struct Prepared {
   std::string window_key, seen_key, agent_key, inventory_key, digests_key;
   bool digests_only = false;
   std::vector<Argv> pre;  // WATCH, then the reads
+  std::size_t inventory_at = 0;  // on a host's slot: where pre reads the host's inventory (0: it does not)
   std::size_t legacy_at = 0;
   ReportSeries series;  // read after the rest
 };

@@ -214,6 +214,89 @@ ReportBatch signed_report(std::uint64_t sequence, const std::string& ci) {
   return b;
 }
 
+// A host's inventory is in its host's slot, beside its digests; the audit
+// records of a change of its packages are in the store's, written first
+// with a mark of the report's sequence. Should the collector stop between
+// the two transactions, the report comes back: the change is recorded
+// once and the inventory written. An inventory that a collector of before
+// kept in the store's slot is read there, and moved to the host's by the
+// host's next report that carries inventory.
+TEST(RedisCluster, AHostsInventoryIsInItsSlotAndItsChangeRecordedOnce) {
+  test::RedisCluster& cluster = test::test_redis_cluster();
+  const std::string prefix = test::unique_prefix();
+  auto s = backends::open_stores(cluster.url(prefix));
+  ASSERT_TRUE(s) << s.error().describe();
+  ASSERT_TRUE(s->agents->create_agent(agent_record("agt-1")));
+  const std::string own = "{" + prefix + "}", tag = "{" + prefix + ":ci-agt-1}";
+  const std::string inventory = "'" + tag + ":inventory:ci-agt-1'", digests = "'" + tag + ":inventory-digests:ci-agt-1'";
+  auto with_packages = [](std::uint64_t seq, const std::string& digest, const std::string& version) {
+    ReportBatch b = signed_report(seq, "ci-agt-1");
+    b.cis.push_back(host_update("ci-agt-1", "web01", b.received_at_ms));
+    b.sections.push_back({"packages", "collected", "", digest, R"([{"name":"bash","version":")" + version + R"("}])"});
+    return b;
+  };
+  auto audited = [&] {
+    AuditFilter f;
+    f.ci_id = "ci-agt-1";
+    auto got = s->audit->list_audit(f);
+    EXPECT_TRUE(got) << got.error().describe();
+    return got ? got->size() : 0u;
+  };
+  auto packages_digest = [&] {
+    auto held = s->inventory->get_inventory("ci-agt-1");
+    EXPECT_TRUE(held) << held.error().describe();
+    return held && held->size() == 1 ? held->front().digest : std::string("(none)");
+  };
+  auto first = s->reports->apply_report(with_packages(1, "p1", "5.1"));
+  ASSERT_TRUE(first) << first.error().describe();
+  const std::size_t home = home_of(cluster, prefix);
+  const std::size_t host = cluster.master_of(tag);
+  EXPECT_EQ(count_keys(cluster, home, own + ":inventory*"), 0u);
+  EXPECT_EQ(cluster.ask(host, "exists " + inventory), "1");
+  EXPECT_EQ(packages_digest(), "p1");
+  const std::size_t created = audited();
+
+  // A change, as if the collector had stopped after the store's transaction.
+  EXPECT_EQ(cluster.ask(host, "copy " + inventory + " '" + tag + ":saved-inventory'"), "1");
+  EXPECT_EQ(cluster.ask(host, "copy " + digests + " '" + tag + ":saved-digests'"), "1");
+  const ReportBatch change = with_packages(2, "p2", "5.2");
+  auto changed = s->reports->apply_report(change);
+  ASSERT_TRUE(changed) << changed.error().describe();
+  EXPECT_EQ(changed->outcome, ApplyOutcome::stored);
+  const std::size_t recorded = audited();
+  ASSERT_GT(recorded, created) << "bash 5.1 -> 5.2 recorded";
+  EXPECT_EQ(count_keys(cluster, home, own + ":inventory-audited:*"), 0u) << "the mark goes once the report is applied";
+  EXPECT_EQ(cluster.ask(host, "copy '" + tag + ":saved-inventory' " + inventory + " replace"), "1");
+  EXPECT_EQ(cluster.ask(host, "copy '" + tag + ":saved-digests' " + digests + " replace"), "1");
+  EXPECT_EQ(cluster.ask(host, "setbit '" + tag + ":window:agt-1' 2 0"), "1");
+  EXPECT_EQ(cluster.ask(home, "set '" + own + ":inventory-audited:agt-1' 2"), "OK");
+  EXPECT_EQ(packages_digest(), "p1");
+
+  auto again = s->reports->apply_report(change);
+  ASSERT_TRUE(again) << again.error().describe();
+  EXPECT_EQ(again->outcome, ApplyOutcome::stored);
+  EXPECT_EQ(audited(), recorded) << "the change is not recorded twice";
+  EXPECT_EQ(packages_digest(), "p2");
+  EXPECT_EQ(count_keys(cluster, home, own + ":inventory-audited:*"), 0u);
+  auto third = s->reports->apply_report(change);
+  ASSERT_TRUE(third) << third.error().describe();
+  EXPECT_EQ(third->outcome, ApplyOutcome::duplicate);
+  ASSERT_EQ(third->inventory.size(), 1u);
+  EXPECT_EQ(third->inventory.front().digest, "p2");
+
+  // Where a collector of before kept it: the store's slot.
+  const std::string record = cluster.ask(host, "hget " + inventory + " packages");
+  ASSERT_NE(record.find("\"p2\""), std::string::npos) << record;
+  EXPECT_EQ(cluster.ask(home, "hset '" + own + ":inventory:ci-agt-1' packages '" + record + "'"), "1");
+  EXPECT_EQ(cluster.ask(host, "del " + inventory), "1");
+  EXPECT_EQ(packages_digest(), "p2") << "read in the store's slot";
+  auto moved = s->reports->apply_report(with_packages(3, "p3", "5.3"));
+  ASSERT_TRUE(moved) << moved.error().describe();
+  EXPECT_EQ(count_keys(cluster, home, own + ":inventory*"), 0u);
+  EXPECT_EQ(packages_digest(), "p3");
+  EXPECT_GT(audited(), recorded) << "bash 5.2 -> 5.3, from the inventory moved";
+}
+
 // An agent reassigned to another host (an approved enrollment conflict)
 // takes its record and window of sequences to that host's slot: reports
 // for the host it left are refused as changed, a resend is still known,
