@@ -142,8 +142,11 @@ print_cluster_memory() {
   port=${CLUSTER[0]#*:}
   ci=$(redis-cli -c -p "$port" hvals "{$1}:agent-ci" 2>/dev/null | head -1) || true
   [[ -n $ci ]] || return 0
-  echo "  one host      CI hash $(redis-cli -c -p "$port" memory usage "{$1}:ci:$ci" samples 0) bytes," \
-    "inventory $(redis-cli -c -p "$port" memory usage "{$1:$ci}:inventory:$ci" samples 0) bytes ($ci)"
+  local hash inventory
+  hash=$(redis-cli -c -p "$port" memory usage "{$1}:ci:$ci" samples 0)
+  inventory=$(redis-cli -c -p "$port" memory usage "{$1:$ci}:inventory:$ci" samples 0)
+  if [[ -n $inventory ]]; then inventory="$inventory bytes"; else inventory=none; fi
+  echo "  one host      CI hash $hash bytes, inventory $inventory ($ci)"
 }
 
 stop_cluster() {
