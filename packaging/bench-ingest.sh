@@ -7,7 +7,7 @@
 #   (b) the collector on SQLite (synchronous=FULL, group commit),
 #   (c) the collector on Redis (appendonly yes, appendfsync everysec),
 #   (d) the collector on SQLite paced at 2,000 reports/s, for its latency,
-#   (e) two collectors on one Redis, the connections shared between them,
+#   (e) two collectors on one Redis, the agents shared between them,
 #   (f) the collector on a Redis with a replica, each report acknowledged
 #       once the replica has it (store_wait_replicas = 1), beside (c),
 #   (g) the collector on a Redis Cluster of three masters (the store's own
@@ -64,20 +64,29 @@ echo "== (d) collector on SQLite, paced at 2,000 reports/s"
 collector_run paced "sqlite:$WORK/paced.db" --rate 2000
 fi
 
+# Two collectors on a fresh Redis, the fleet's agents shared between
+# them, each held to $2 cores when given; fleetsim's output in $WORK/$1.txt.
+two_collectors() {
+  local name=$1 budget=${2:-} store first
+  start_redis
+  store="redis://127.0.0.1:$REDIS_PORT/bench"
+  run_tokens "$name" "$store"
+  start_collector "$name" "$store"
+  [[ -z $budget ]] || cpu_budget "${pids[-1]}" "$budget"
+  first=$COLLECTOR_PORT
+  start_collector "$name" "$store"
+  [[ -z $budget ]] || cpu_budget "${pids[-1]}" "$budget"
+  "${SIM[@]}" --url "http://127.0.0.1:$first,http://127.0.0.1:$COLLECTOR_PORT" --enrollment-token-file "$WORK/$name/enroll" \
+    --verify-token-file "$WORK/$name/viewer" --cpu-of "collector1=${pids[-2]}" --cpu-of "collector2=${pids[-1]}" \
+    --cpu-of "redis=$REDIS_PID" | tee "$WORK/$name.txt"
+  stop_pid "${pids[-1]}"
+  stop_pid "${pids[-2]}"
+  stop_pid "$REDIS_PID"
+}
+
 if want e; then
-echo "== (e) two collectors on one Redis, the connections shared between them"
-start_redis
-store="redis://127.0.0.1:$REDIS_PORT/bench"
-run_tokens two "$store"
-start_collector two "$store"
-first=$COLLECTOR_PORT
-start_collector two "$store"
-"${SIM[@]}" --url "http://127.0.0.1:$first,http://127.0.0.1:$COLLECTOR_PORT" --enrollment-token-file "$WORK/two/enroll" \
-  --verify-token-file "$WORK/two/viewer" --cpu-of "collector1=${pids[-2]}" --cpu-of "collector2=${pids[-1]}" \
-  --cpu-of "redis=$REDIS_PID" | tee "$WORK/two.txt"
-stop_pid "${pids[-1]}"
-stop_pid "${pids[-2]}"
-stop_pid "$REDIS_PID"
+echo "== (e) two collectors on one Redis, the agents shared between them"
+two_collectors two
 fi
 
 if want f; then
@@ -113,29 +122,11 @@ if want h && ! cpu_budget_ok; then
 elif want h; then
 echo "== (h) collectors on one Redis, each held to $BUDGET cores"
 start_redis
-store="redis://127.0.0.1:$REDIS_PORT/bench"
-run_tokens budget1 "$store"
-start_collector budget1 "$store"
-cpu_budget "${pids[-1]}" "$BUDGET"
-"${SIM[@]}" --url "http://127.0.0.1:$COLLECTOR_PORT" --enrollment-token-file "$WORK/budget1/enroll" \
-  --verify-token-file "$WORK/budget1/viewer" --cpu-of "collector=${pids[-1]}" --cpu-of "redis=$REDIS_PID" |
-  tee "$WORK/budget1.txt"
-stop_pid "${pids[-1]}"
+CPU_OF=(--cpu-of "redis=$REDIS_PID")
+COLLECTOR_BUDGET=$BUDGET collector_run budget1 "redis://127.0.0.1:$REDIS_PORT/bench"
+unset CPU_OF
 stop_pid "$REDIS_PID"
-start_redis
-store="redis://127.0.0.1:$REDIS_PORT/bench"
-run_tokens budget2 "$store"
-start_collector budget2 "$store"
-cpu_budget "${pids[-1]}" "$BUDGET"
-first=$COLLECTOR_PORT
-start_collector budget2 "$store"
-cpu_budget "${pids[-1]}" "$BUDGET"
-"${SIM[@]}" --url "http://127.0.0.1:$first,http://127.0.0.1:$COLLECTOR_PORT" --enrollment-token-file "$WORK/budget2/enroll" \
-  --verify-token-file "$WORK/budget2/viewer" --cpu-of "collector1=${pids[-2]}" --cpu-of "collector2=${pids[-1]}" \
-  --cpu-of "redis=$REDIS_PID" | tee "$WORK/budget2.txt"
-stop_pid "${pids[-1]}"
-stop_pid "${pids[-2]}"
-stop_pid "$REDIS_PID"
+two_collectors budget2 "$BUDGET"
 fi
 
 rate() { [[ -f "$WORK/$1.txt" ]] && rate_of "$WORK/$1.txt" || echo 0; }

@@ -65,13 +65,15 @@ print_rss() {
 # A collector on STORE, its tokens, fleetsim against it (extra arguments go
 # to fleetsim, and so do those in the array CPU_OF if set, such as
 # --cpu-of redis=PID); $1 names the run, its output goes to $WORK/NAME.txt.
-# fleetsim prints the CPU the collector (and those) used per report.
+# fleetsim prints the CPU the collector (and those) used per report. With
+# COLLECTOR_BUDGET set, the collector is held to that many cores.
 collector_run() {
   local name=$1 store=$2
   shift 2
   run_tokens "$name" "$store"
   start_collector "$name" "$store"
   local pid=${pids[-1]} before
+  [[ -z ${COLLECTOR_BUDGET:-} ]] || cpu_budget "$pid" "$COLLECTOR_BUDGET"
   before=$(rss_kb "$pid")
   "${SIM[@]}" --url "http://127.0.0.1:$COLLECTOR_PORT" --enrollment-token-file "$WORK/$name/enroll" \
     --verify-token-file "$WORK/$name/viewer" --cpu-of "collector=$pid" ${CPU_OF[@]+"${CPU_OF[@]}"} "$@" |

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The store on a real Redis Cluster (redis-cluster://): its own keys in the
-// hash slot of its prefix, each host's (agent, window, sighting, series) in
-// a slot of their own, on whichever master serves it; a report interrupted
+// hash slot of its prefix, each host's (agent, window, sighting, inventory,
+// series) in a slot of their own, on whichever master serves it; a report interrupted
 // between the two applied once; a store written before the series spread kept as it is; a clear
 // error when no node can name a master; a slot followed to another master.
 #include <gtest/gtest.h>
@@ -51,6 +51,15 @@ ReportBatch load_report(std::uint64_t sequence, std::int64_t at, double value) {
   ReportBatch b = report_batch("agt-1", sequence, at);
   b.series.push_back({series_info("ci-agt-1", "cpu.load"), {{at, value}}});
   return b;
+}
+
+// How many audit records `s` holds of CI `ci`.
+std::size_t audit_records(const Stores& s, const std::string& ci) {
+  AuditFilter f;
+  f.ci_id = ci;
+  auto got = s.audit->list_audit(f);
+  EXPECT_TRUE(got) << got.error().describe();
+  return got ? got->size() : 0u;
 }
 
 // The master of the store's own slot, "{PREFIX}".
@@ -160,13 +169,7 @@ TEST(RedisCluster, AReportInterruptedBetweenItsCiAndItsHostIsAppliedOnce) {
   ASSERT_TRUE(s->reports->apply_report(b));
   const std::string tag = "{" + prefix + ":ci-agt-1}";
   const std::size_t host = cluster.master_of(tag);
-  auto audited = [&] {
-    AuditFilter f;
-    f.ci_id = "ci-agt-1";
-    auto got = s->audit->list_audit(f);
-    EXPECT_TRUE(got) << got.error().describe();
-    return got ? got->size() : 0u;
-  };
+  auto audited = [&] { return audit_records(*s, "ci-agt-1"); };
   const std::size_t records = audited();
   ASSERT_GE(records, 1u) << "the CI's creation";
   // As if the host's transaction had not run: the report's bit is cleared.
@@ -235,13 +238,7 @@ TEST(RedisCluster, AHostsInventoryIsInItsSlotAndItsChangeRecordedOnce) {
     b.sections.push_back({"packages", "collected", "", digest, R"([{"name":"bash","version":")" + version + R"("}])"});
     return b;
   };
-  auto audited = [&] {
-    AuditFilter f;
-    f.ci_id = "ci-agt-1";
-    auto got = s->audit->list_audit(f);
-    EXPECT_TRUE(got) << got.error().describe();
-    return got ? got->size() : 0u;
-  };
+  auto audited = [&] { return audit_records(*s, "ci-agt-1"); };
   auto packages_digest = [&] {
     auto held = s->inventory->get_inventory("ci-agt-1");
     EXPECT_TRUE(held) << held.error().describe();
