@@ -13,7 +13,9 @@ class RedisInventoryStore final : public Bound<InventoryStore> {
   core::Result<std::vector<InventorySection>> get_inventory(std::string_view ci_id) override {
     if (auto st = b_->resolve_layout(); !st) return std::move(st).error();
     if (b_->spread()) {
-      auto r = b_->with_host(ci_id, [&](Connection& c) { return c.command({"HGETALL", b_->host_key("inventory", ci_id, ci_id)}); });
+      auto r = b_->with_host(ci_id, [&](Connection& c) {
+        return c.command({"HGETALL", b_->host_key("inventory", ci_id, ci_id)});
+      });
       if (!r) return std::move(r).error();
       auto held = inventory_from_hash(r->get());
       if (!held || !held->empty()) return held;
@@ -26,6 +28,8 @@ class RedisInventoryStore final : public Bound<InventoryStore> {
   }
 };
 
-std::shared_ptr<store::InventoryStore> make_inventory_store(std::shared_ptr<Backend> b) { return std::make_shared<RedisInventoryStore>(std::move(b)); }
+std::shared_ptr<store::InventoryStore> make_inventory_store(std::shared_ptr<Backend> b) {
+  return std::make_shared<RedisInventoryStore>(std::move(b));
+}
 
 }  // namespace surveyor::collector::redis
