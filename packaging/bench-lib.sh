@@ -42,11 +42,12 @@ run_tokens() {
 
 # Starts a collector on STORE, logging into $WORK/NAME, with the options in
 # the array COLLECTOR_ARGS if set; its port is left in COLLECTOR_PORT, its
-# pid last in pids.
+# pid last in pids. CBIN (the environment) names another collector binary
+# to run, to compare two builds in alternating runs.
 start_collector() {
   local name=$1 store=$2 port
   port=$(free_port)
-  "$BIN/surveyor-collector" --listen "127.0.0.1:$port" --store "$store" --rate-limit 0 --log-level warn \
+  "${CBIN:-$BIN/surveyor-collector}" --listen "127.0.0.1:$port" --store "$store" --rate-limit 0 --log-level warn \
     ${COLLECTOR_ARGS[@]+"${COLLECTOR_ARGS[@]}"} >"$WORK/$name/collector-$port.log" 2>&1 &
   pids+=($!)
   if ! wait_port "$port"; then

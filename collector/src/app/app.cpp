@@ -175,11 +175,11 @@ config::Schema make_schema() {
   s.add({.key = "worker_threads", .type = Type::integer, .default_value = Value{std::int64_t{4}},
          .description = "threads running operators' requests (queries and changes)", .validate = positive});
   s.add({.key = "ingest_threads", .type = Type::integer, .default_value = Value{std::int64_t{16}},
-         .description = "threads running agents' enrollments, and their reports where the store cannot answer "
-                        "them later (Redis: there they mostly wait for commits, so there are more of them than "
-                        "cores, and the reports waiting make the groups, of up to 32); on SQLite a report holds no "
-                        "thread while it waits for its commit, answered from the store's own threads (at most "
-                        "1,024 such reports at once, more go to these threads)",
+         .description = "threads running agents' enrollments, and the reports the store cannot answer later: a "
+                        "report usually holds no thread while it waits for its commit, answered from the store's "
+                        "own threads (at most 1,024 such reports at once, more go to these threads); those of an "
+                        "agent the collector does not remember yet, over 64 KiB (an inventory) or refused before "
+                        "the store come here",
          .validate = positive});
   s.add({.key = "group_commit_max", .type = Type::integer, .default_value = Value{std::int64_t{64}},
          .description = "SQLite: most reports applied in one transaction (one fsync); each is acknowledged after "

@@ -11,7 +11,12 @@
 // applied on its own on its host's slot (host_reports.cpp); only the
 // agents whose keys are still in the store's slot (without a CI) are
 // applied here, their series written first, apart (write_series). The
-// series part is report_series.cpp's.
+// series part is report_series.cpp's. Reports handed over with
+// apply_report_async wait without a thread of the caller's: the store's
+// runners (as many as the pool has connections) apply them, in groups
+// taken the same way, and answer each through its callback.
+#include <pthread.h>
+
 #include <atomic>
 #include <charconv>
 #include <condition_variable>
@@ -19,6 +24,7 @@
 #include <mutex>
 #include <set>
 #include <span>
+#include <thread>
 
 #include "report_steps.hpp"
 
@@ -27,6 +33,34 @@ namespace surveyor::collector::redis {
 class RedisReportStore final : public Bound<ReportStore> {
  public:
   using Bound::Bound;
+  RedisReportStore(const RedisReportStore&) = delete;
+  RedisReportStore& operator=(const RedisReportStore&) = delete;
+  // Every report handed over is answered before the runners stop.
+  ~RedisReportStore() override {
+    {
+      std::lock_guard lock(handed_mu_);
+      stopping_ = true;
+    }
+    handed_cv_.notify_all();
+    for (std::thread& t : runners_) t.join();
+  }
+
+  [[nodiscard]] bool applies_async() const override { return true; }
+
+  // Queued for the runners, started with the first report. What fails
+  // here (out of memory, no thread) throws, with nothing queued.
+  void apply_report_async(const ReportBatch& batch, ApplyDone done) override {
+    Handed h{&batch, std::move(done), core::make_error(StoreErrc::unavailable, "out of memory applying a report")};
+    std::lock_guard lock(handed_mu_);
+    const std::size_t want = std::max<std::size_t>(1, b_->options.max_connections);
+    while (runners_.size() < want)
+      runners_.emplace_back([this] {
+        pthread_setname_np(pthread_self(), "report-apply");  // as top -H and /proc show it
+        run();
+      });
+    handed_.push_back(std::move(h));
+    handed_cv_.notify_one();
+  }
 
   core::Result<ApplyResult> apply_report(const ReportBatch& batch) override {
     reports_.fetch_add(1, std::memory_order_relaxed);
@@ -104,6 +138,95 @@ class RedisReportStore final : public Bound<ReportStore> {
     std::condition_variable cv;
   };
   static constexpr std::size_t kGroupMax = 32;
+
+  // A report handed over, and the answer it gets should applying it fail
+  // for want of memory (made before it is queued).
+  struct Handed {
+    const ReportBatch* batch;
+    ApplyDone done;
+    core::Result<ApplyResult> failure;
+  };
+  std::mutex handed_mu_;
+  std::condition_variable handed_cv_;
+  std::deque<Handed> handed_;  // waiting for a runner, in arrival order
+  bool stopping_ = false;
+  std::vector<std::thread> runners_;
+
+  // A runner: takes the first report waiting and those that may share its
+  // group (on a store spread over a cluster, or for a report that may not
+  // share one, it alone), applies them and answers each; it stops once
+  // stopping with nothing waiting. Nothing past taking a group leaves a
+  // report unanswered; what a callback throws is dropped.
+  void run() {
+    bool resolved = false;  // the layout is known: spread or not
+    std::unique_lock lock(handed_mu_);
+    for (;;) {
+      handed_cv_.wait(lock, [&] { return stopping_ || !handed_.empty(); });
+      if (handed_.empty()) return;
+      if (!resolved) {
+        lock.unlock();
+        resolved = static_cast<bool>(b_->resolve_layout());
+        lock.lock();
+        if (handed_.empty()) continue;
+      }
+      std::vector<Handed> group;
+      try {
+        take(group, resolved && !b_->spread());
+      } catch (...) {  // out of memory: what was taken stays in `group`, the rest waits
+        if (group.empty()) {
+          lock.unlock();
+          std::this_thread::sleep_for(std::chrono::milliseconds(10));
+          lock.lock();
+          continue;
+        }
+      }
+      lock.unlock();
+      std::vector<core::Result<ApplyResult>> results;
+      try {
+        results = apply_handed(group);
+      } catch (...) {
+        results.clear();
+      }
+      for (std::size_t i = 0; i < group.size(); ++i) try {
+          const ApplyDone done = std::move(group[i].done);
+          done(i < results.size() ? std::move(results[i]) : std::move(group[i].failure));
+        } catch (...) {
+        }
+      lock.lock();
+    }
+  }
+
+  // Under handed_mu_: the first report waiting and, when `may_group`,
+  // those after it that share no agent or CI with the group, moved into
+  // `group`.
+  void take(std::vector<Handed>& group, bool may_group) {
+    group.reserve(kGroupMax);
+    group.push_back(std::move(handed_.front()));
+    handed_.pop_front();
+    if (!may_group || !groupable(*group.front().batch)) return;
+    std::set<std::string> taken;
+    claim(*group.front().batch, taken);
+    for (auto it = handed_.begin(); it != handed_.end() && group.size() < kGroupMax;) {
+      if (!groupable(*it->batch) || !claim(*it->batch, taken)) {
+        ++it;
+        continue;
+      }
+      group.push_back(std::move(*it));
+      it = handed_.erase(it);
+    }
+  }
+
+  std::vector<core::Result<ApplyResult>> apply_handed(const std::vector<Handed>& group) {
+    std::vector<core::Result<ApplyResult>> out;
+    if (group.size() == 1) {
+      out.push_back(apply_report(*group.front().batch));
+      return out;
+    }
+    reports_.fetch_add(group.size(), std::memory_order_relaxed);
+    std::vector<const ReportBatch*> batches;
+    for (const Handed& h : group) batches.push_back(h.batch);
+    return apply_group(batches);
+  }
 
   std::atomic<std::uint64_t> reports_{0};
   std::atomic<std::uint64_t> commits_{0};  // MULTI/EXECs that committed

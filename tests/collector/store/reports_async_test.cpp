@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: Apache-2.0
+// Reports handed over with apply_report_async, on every backend: answered
+// through their callback as apply_report would answer them, and, on a
+// store that applies them on threads of its own (applies_async), never
+// on the caller's thread.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "store/fixture.hpp"
+
+namespace surveyor::collector::store {
+namespace {
+
+SURVEYOR_STORE_SUITE(AsyncReportConformance);
+
+// 48 reports at once from 8 agents (which a store may apply in groups),
+// all stored; a resend a duplicate; an unknown agent's report refused; a
+// report with inventory stored with it.
+TYPED_TEST(AsyncReportConformance, ReportsHandedOverAreAnsweredAsOnReturn) {
+  constexpr int kAgents = 8;
+  constexpr std::uint64_t kEach = 6;
+  for (int a = 1; a <= kAgents; ++a)
+    ASSERT_TRUE(this->stores.agents->create_agent(agent_record("agt-" + std::to_string(a))));
+  std::mutex mu;
+  std::condition_variable cv;
+  std::map<std::string, core::Result<ApplyResult>> answers;  // by key, under mu
+  bool on_callers_thread = false;
+  const auto caller = std::this_thread::get_id();
+  std::deque<ReportBatch> batches;  // alive until answered, where they were put
+  const auto send = [&](ReportBatch b, const std::string& key) {
+    batches.push_back(std::move(b));
+    this->stores.reports->apply_report_async(batches.back(), [&, key](core::Result<ApplyResult> r) {
+      std::lock_guard lock(mu);
+      if (std::this_thread::get_id() == caller) on_callers_thread = true;
+      answers.emplace(key, std::move(r));
+      cv.notify_all();
+    });
+  };
+  const auto wait_for = [&](std::size_t n) {
+    std::unique_lock lock(mu);
+    return cv.wait_for(lock, std::chrono::seconds(60), [&] { return answers.size() >= n; });
+  };
+  const auto load = [](int a, std::uint64_t seq) {
+    const std::string agent = "agt-" + std::to_string(a);
+    const auto at = static_cast<std::int64_t>(seq) * 60'000;
+    ReportBatch b = report_batch(agent, seq, at);
+    b.series.push_back({series_info("ci-" + agent, "cpu.load"), {{at, static_cast<double>(seq)}}});
+    return b;
+  };
+  for (std::uint64_t seq = 1; seq <= kEach; ++seq)
+    for (int a = 1; a <= kAgents; ++a) send(load(a, seq), std::to_string(a) + "/" + std::to_string(seq));
+  ASSERT_TRUE(wait_for(kAgents * kEach));
+  for (const auto& [key, r] : answers) {
+    ASSERT_TRUE(r) << key << ": " << r.error().describe();
+    EXPECT_EQ(r->outcome, ApplyOutcome::stored) << key;
+  }
+  EXPECT_EQ(on_callers_thread, !this->stores.reports->applies_async());
+  for (int a = 1; a <= kAgents; ++a) {
+    const std::string ci = "ci-agt-" + std::to_string(a);
+    auto held = this->stores.series->read_samples({ci, "cpu.load", {}}, 0, 1'000'000, 100);
+    ASSERT_TRUE(held) << held.error().describe();
+    EXPECT_EQ(held->size(), kEach) << ci;
+  }
+
+  send(load(3, 4), "resent");
+  ReportBatch ghost = report_batch("agt-ghost", 1, 1'000);
+  ghost.series.push_back({series_info("ci-ghost", "cpu.load"), {{1'000, 1.0}}});
+  send(std::move(ghost), "ghost");
+  ReportBatch inventory = load(5, kEach + 1);
+  inventory.inventory_ci_id = "ci-agt-5";
+  inventory.sections.push_back({"disks", "collected", "", "d1", R"([{"name":"sda"}])"});
+  send(std::move(inventory), "inventory");
+  ASSERT_TRUE(wait_for(kAgents * kEach + 3));
+  ASSERT_TRUE(answers.at("resent")) << answers.at("resent").error().describe();
+  EXPECT_EQ(answers.at("resent")->outcome, ApplyOutcome::duplicate);
+  ASSERT_FALSE(answers.at("ghost"));
+  EXPECT_EQ(answers.at("ghost").error().code, StoreErrc::invalid);
+  const auto& inv = answers.at("inventory");
+  ASSERT_TRUE(inv) << inv.error().describe();
+  EXPECT_EQ(inv->outcome, ApplyOutcome::stored);
+  ASSERT_EQ(inv->inventory.size(), 1u);
+  EXPECT_EQ(inv->inventory.front().digest, "d1");
+  auto held = this->stores.inventory->get_inventory("ci-agt-5");
+  ASSERT_TRUE(held) << held.error().describe();
+  ASSERT_EQ(held->size(), 1u);
+  EXPECT_EQ(held->front().data_json, R"([{"name":"sda"}])");
+}
+
+}  // namespace
+}  // namespace surveyor::collector::store
