@@ -18,12 +18,15 @@
 #       as on a host of that size; default 0.4), then two on one Redis, each
 #       held to BUDGET: whether a second collector adds its own CPU's worth
 #       when it has one, which (e) cannot show on a machine whose cores one
-#       collector, Redis and fleetsim already fill. Needs root.
+#       collector, Redis and fleetsim already fill. BUDGET_ROUNDS rounds
+#       (default 3) of the two, alternating: the ratio of their sums, as
+#       a collector held to a quota varies much from run to run. Needs root.
 # Each collector run ends with fleetsim counting, through the API, the
 # samples stored against those acknowledged, and prints the CPU the
 # collector, Redis and fleetsim used per report. Prints the ratios to (a).
 # Usage: packaging/bench-ingest.sh [DURATION] [AGENTS]   (default 20 200)
 # RUNS="a b d" (the environment) runs only those; the default is all eight.
+# CONNECTIONS (default 32) is the number of fleetsim's connections.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DURATION=${1:-20}
@@ -31,8 +34,9 @@ AGENTS=${2:-200}
 . "$ROOT/packaging/bench-lib.sh"
 RUNS=${RUNS:-a b c d e f g h}
 BUDGET=${BUDGET:-0.4}
+BUDGET_ROUNDS=${BUDGET_ROUNDS:-3}
 want() { [[ " $RUNS " == *" $1 "* ]]; }
-SIM=("$BIN/surveyor-fleetsim" --agents "$AGENTS" --connections 32 --duration "${DURATION}s" --samples 60)
+SIM=("$BIN/surveyor-fleetsim" --agents "$AGENTS" --connections "${CONNECTIONS:-32}" --duration "${DURATION}s" --samples 60)
 
 if want a; then
 echo "== (a) bare Beast server"
@@ -120,18 +124,24 @@ fi
 if want h && ! cpu_budget_ok; then
   echo "== (h) skipped: it needs root and a cgroup cpu controller to hold each collector to $BUDGET cores"
 elif want h; then
-echo "== (h) collectors on one Redis, each held to $BUDGET cores"
-start_redis
-CPU_OF=(--cpu-of "redis=$REDIS_PID")
-COLLECTOR_BUDGET=$BUDGET collector_run budget1 "redis://127.0.0.1:$REDIS_PORT/bench"
-unset CPU_OF
-stop_pid "$REDIS_PID"
-two_collectors budget2 "$BUDGET"
+for i in $(seq 1 "$BUDGET_ROUNDS"); do
+  echo "== (h) collectors on one Redis, each held to $BUDGET cores, round $i of $BUDGET_ROUNDS"
+  start_redis
+  CPU_OF=(--cpu-of "redis=$REDIS_PID")
+  COLLECTOR_BUDGET=$BUDGET collector_run "budget1-$i" "redis://127.0.0.1:$REDIS_PORT/bench"
+  unset CPU_OF
+  stop_pid "$REDIS_PID"
+  two_collectors "budget2-$i" "$BUDGET"
+  awk -v one="$(rate_of "$WORK/budget1-$i.txt")" -v two="$(rate_of "$WORK/budget2-$i.txt")" \
+    'BEGIN { printf "  round %d       %.0f and %.0f reports/s: %.2f x one\n", '"$i"', one, two, two / one }'
+done
 fi
 
 rate() { [[ -f "$WORK/$1.txt" ]] && rate_of "$WORK/$1.txt" || echo 0; }
+# The sum of the rates of the runs named $1-1, $1-2, ...
+rates() { cat "$WORK/$1"-*.txt 2>/dev/null | rate_of /dev/stdin | awk '{ s += $1 } END { print s + 0 }'; }
 awk -v a="$(rate bare)" -v s="$(rate sqlite)" -v r="$(rate redis)" -v t="$(rate two)" -v w="$(rate wait)" \
-  -v c="$(rate cluster)" -v b1="$(rate budget1)" -v b2="$(rate budget2)" -v q="$BUDGET" 'BEGIN {
+  -v c="$(rate cluster)" -v b1="$(rates budget1)" -v b2="$(rates budget2)" -v q="$BUDGET" -v n="$BUDGET_ROUNDS" 'BEGIN {
   if (a > 0 && (s > 0 || r > 0)) {
     line = sprintf("== ratios to the bare server (%.0f reports/s):", a)
     if (s > 0) line = line sprintf(" SQLite %.2f", s / a)
@@ -141,4 +151,4 @@ awk -v a="$(rate bare)" -v s="$(rate sqlite)" -v r="$(rate redis)" -v t="$(rate 
   if (r > 0 && t > 0) printf "== two collectors on one Redis: %.2f x one\n", t / r
   if (r > 0 && w > 0) printf "== with store_wait_replicas = 1: %.2f x without\n", w / r
   if (r > 0 && c > 0) printf "== on a Redis Cluster: %.2f x one Redis\n", c / r
-  if (b1 > 0 && b2 > 0) printf "== two collectors on one Redis, each held to %s cores: %.2f x one\n", q, b2 / b1 }'
+  if (b1 > 0 && b2 > 0) printf "== two collectors on one Redis, each held to %s cores: %.2f x one (%d rounds)\n", q, b2 / b1, n }'

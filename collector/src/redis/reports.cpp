@@ -13,8 +13,10 @@
 // applied here, their series written first, apart (write_series). The
 // series part is report_series.cpp's. Reports handed over with
 // apply_report_async wait without a thread of the caller's: the store's
-// runners (as many as the pool has connections) apply them, in groups
-// taken the same way, and answer each through its callback.
+// runners apply them, in groups taken the same way, and answer each
+// through its callback. A runner a core (at least two) keeps groups large
+// and wake-ups few; on a spread store, where a runner applies one report
+// at a time, there are as many as the pool has connections.
 #include <pthread.h>
 
 #include <atomic>
@@ -52,12 +54,7 @@ class RedisReportStore final : public Bound<ReportStore> {
   void apply_report_async(const ReportBatch& batch, ApplyDone done) override {
     Handed h{&batch, std::move(done), core::make_error(StoreErrc::unavailable, "out of memory applying a report")};
     std::lock_guard lock(handed_mu_);
-    const std::size_t want = std::max<std::size_t>(1, b_->options.max_connections);
-    while (runners_.size() < want)
-      runners_.emplace_back([this] {
-        pthread_setname_np(pthread_self(), "report-apply");  // as top -H and /proc show it
-        run();
-      });
+    start_runners(std::clamp<std::size_t>(std::thread::hardware_concurrency(), 2, max_runners()));
     handed_.push_back(std::move(h));
     handed_cv_.notify_one();
   }
@@ -150,7 +147,18 @@ class RedisReportStore final : public Bound<ReportStore> {
   std::condition_variable handed_cv_;
   std::deque<Handed> handed_;  // waiting for a runner, in arrival order
   bool stopping_ = false;
-  std::vector<std::thread> runners_;
+  std::vector<std::thread> runners_;  // added to only under handed_mu_, never once stopping
+
+  [[nodiscard]] std::size_t max_runners() const { return std::max<std::size_t>(1, b_->options.max_connections); }
+
+  // Under handed_mu_: runners started until there are `n`.
+  void start_runners(std::size_t n) {
+    while (!stopping_ && runners_.size() < n)
+      runners_.emplace_back([this] {
+        pthread_setname_np(pthread_self(), "report-apply");  // as top -H and /proc show it
+        run();
+      });
+  }
 
   // A runner: takes the first report waiting and those that may share its
   // group (on a store spread over a cluster, or for a report that may not
@@ -167,6 +175,10 @@ class RedisReportStore final : public Bound<ReportStore> {
         lock.unlock();
         resolved = static_cast<bool>(b_->resolve_layout());
         lock.lock();
+        if (resolved && b_->spread()) try {
+            start_runners(max_runners());
+          } catch (...) {  // no thread: those there carry on
+          }
         if (handed_.empty()) continue;
       }
       std::vector<Handed> group;
