@@ -5,6 +5,7 @@
 // on the caller's thread.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -91,6 +92,32 @@ TYPED_TEST(AsyncReportConformance, ReportsHandedOverAreAnsweredAsOnReturn) {
   ASSERT_TRUE(held) << held.error().describe();
   ASSERT_EQ(held->size(), 1u);
   EXPECT_EQ(held->front().data_json, R"([{"name":"sda"}])");
+}
+
+// A store closed with reports still handed over answers every one of
+// them first, each stored or refused as apply_report would have it.
+TYPED_TEST(AsyncReportConformance, AStoreClosedAnswersEveryReportHandedOver) {
+  ASSERT_TRUE(this->stores.agents->create_agent(agent_record("agt-1")));
+  constexpr std::uint64_t kReports = 40;
+  std::deque<ReportBatch> batches;
+  std::atomic<std::uint64_t> stored{0}, answered{0};
+  for (std::uint64_t seq = 1; seq <= kReports; ++seq) {
+    const auto at = static_cast<std::int64_t>(seq) * 60'000;
+    batches.push_back(report_batch("agt-1", seq, at));
+    batches.back().series.push_back({series_info("ci-agt-1", "cpu.load"), {{at, 1.0}}});
+    this->stores.reports->apply_report_async(batches.back(), [&](core::Result<ApplyResult> r) {
+      if (r && r->outcome == ApplyOutcome::stored) ++stored;
+      ++answered;
+    });
+  }
+  this->stores = Stores{};  // closed: the last owners
+  EXPECT_EQ(answered.load(), kReports);
+  EXPECT_EQ(stored.load(), kReports);
+  auto reopened = backends::open_stores(this->backend.url());
+  ASSERT_TRUE(reopened) << reopened.error().describe();
+  auto held = reopened->series->read_samples({"ci-agt-1", "cpu.load", {}}, 0, 1'000'000'000, 100);
+  ASSERT_TRUE(held) << held.error().describe();
+  EXPECT_EQ(held->size(), kReports);
 }
 
 }  // namespace
