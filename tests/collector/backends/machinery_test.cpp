@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "redis/redis_conn.hpp"
+#include "store/fixture.hpp"
 #include "surveyor/collector/backends/open.hpp"
 #include "sqlite/event_query.hpp"
 #include "sqlite/sqlite_db.hpp"
@@ -283,49 +284,30 @@ TEST(SqliteWal, ReportsAnsweredThroughACallbackAreAnsweredAsOnReturn) {
   auto stores = stores_on_failing_disk(dir);
   ASSERT_TRUE(stores);
   ASSERT_TRUE(stores->reports->applies_async());
-  std::mutex mu;
-  std::condition_variable cv;
-  std::map<std::uint64_t, core::Result<store::ApplyResult>> answers;  // by sequence, under mu
-  bool on_callers_thread = false;
-  const auto caller = std::this_thread::get_id();
-  std::vector<store::ReportBatch> batches;  // alive until answered
-  batches.reserve(66);
-  const auto send = [&](std::uint64_t seq, std::uint64_t key) {
-    batches.push_back(one_sample(seq));
-    stores->reports->apply_report_async(batches.back(), [&, key](core::Result<store::ApplyResult> r) {
-      std::lock_guard lock(mu);
-      if (std::this_thread::get_id() == caller) on_callers_thread = true;
-      answers.emplace(key, std::move(r));
-      cv.notify_all();
-    });
-  };
-  const auto wait_for = [&](std::size_t n) {
-    std::unique_lock lock(mu);
-    return cv.wait_for(lock, std::chrono::seconds(30), [&] { return answers.size() >= n; });
-  };
-  for (std::uint64_t seq = 1; seq <= 64; ++seq) send(seq, seq);
-  ASSERT_TRUE(wait_for(64));
-  for (const auto& [seq, r] : answers) {
+  store::HandedReports handed(*stores->reports);
+  for (std::uint64_t seq = 1; seq <= 64; ++seq) handed.send(one_sample(seq), std::to_string(seq));
+  ASSERT_TRUE(handed.wait_for(64));
+  for (const auto& [seq, r] : handed.answers()) {
     ASSERT_TRUE(r) << seq << ": " << r.error().describe();
     EXPECT_EQ(r->outcome, store::ApplyOutcome::stored) << seq;
   }
-  EXPECT_FALSE(on_callers_thread);
+  EXPECT_FALSE(handed.on_callers_thread());
   EXPECT_GE(stores->reports->commit_stats().wal_syncs, 1u);
   auto held = stores->series->list_series("ci-1");
   ASSERT_TRUE(held);
   ASSERT_EQ(held->size(), 1u);
 
-  send(7, 1007);  // a resend
-  ASSERT_TRUE(wait_for(65));
-  ASSERT_TRUE(answers.at(1007));
-  EXPECT_EQ(answers.at(1007)->outcome, store::ApplyOutcome::duplicate);
+  handed.send(one_sample(7), "resent");
+  ASSERT_TRUE(handed.wait_for(65));
+  ASSERT_TRUE(handed.answers().at("resent"));
+  EXPECT_EQ(handed.answers().at("resent")->outcome, store::ApplyOutcome::duplicate);
 
   disk_fails = true;
   const DiskHeals heals;
-  send(65, 65);
-  ASSERT_TRUE(wait_for(66));
-  ASSERT_FALSE(answers.at(65)) << "acknowledged though its sync failed";
-  EXPECT_EQ(answers.at(65).error().code, store::StoreErrc::unavailable);
+  handed.send(one_sample(65), "65");
+  ASSERT_TRUE(handed.wait_for(66));
+  ASSERT_FALSE(handed.answers().at("65")) << "acknowledged though its sync failed";
+  EXPECT_EQ(handed.answers().at("65").error().code, store::StoreErrc::unavailable);
 }
 
 // The database and its log copied as a kill would leave them (the

@@ -6,7 +6,13 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
 #include <string>
+#include <thread>
 
 #include "surveyor/collector/backends/open.hpp"
 #include "test_support.hpp"
@@ -81,6 +87,40 @@ inline ReportBatch report_batch(const std::string& agent, std::uint64_t sequence
   b.heartbeat_interval_s = 60;
   return b;
 }
+
+// Reports handed over with apply_report_async to `reports`, each kept
+// until the store is done with it, and their answers by key; whether any
+// came on the thread that handed its report over.
+class HandedReports {
+ public:
+  explicit HandedReports(ReportStore& reports) : reports_(reports) {}
+  void send(ReportBatch b, const std::string& key) {
+    batches_.push_back(std::move(b));
+    const auto caller = std::this_thread::get_id();
+    reports_.apply_report_async(batches_.back(), [this, key, caller](core::Result<ApplyResult> r) {
+      std::lock_guard lock(mu_);
+      if (std::this_thread::get_id() == caller) on_callers_thread_ = true;
+      answers_.emplace(key, std::move(r));
+      cv_.notify_all();
+    });
+  }
+  // Whether `n` answers came within a minute.
+  bool wait_for(std::size_t n) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, std::chrono::seconds(60), [&] { return answers_.size() >= n; });
+  }
+  // Read once wait_for() has seen them.
+  [[nodiscard]] const std::map<std::string, core::Result<ApplyResult>>& answers() const { return answers_; }
+  [[nodiscard]] bool on_callers_thread() const { return on_callers_thread_; }
+
+ private:
+  ReportStore& reports_;
+  std::deque<ReportBatch> batches_;  // where they were put until answered
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<std::string, core::Result<ApplyResult>> answers_;  // under mu_
+  bool on_callers_thread_ = false;                           // under mu_
+};
 
 // Opens the backend's stores; a fixture base for typed suites.
 template <class B>

@@ -29,25 +29,7 @@ TYPED_TEST(AsyncReportConformance, ReportsHandedOverAreAnsweredAsOnReturn) {
   constexpr std::uint64_t kEach = 6;
   for (int a = 1; a <= kAgents; ++a)
     ASSERT_TRUE(this->stores.agents->create_agent(agent_record("agt-" + std::to_string(a))));
-  std::mutex mu;
-  std::condition_variable cv;
-  std::map<std::string, core::Result<ApplyResult>> answers;  // by key, under mu
-  bool on_callers_thread = false;
-  const auto caller = std::this_thread::get_id();
-  std::deque<ReportBatch> batches;  // alive until answered, where they were put
-  const auto send = [&](ReportBatch b, const std::string& key) {
-    batches.push_back(std::move(b));
-    this->stores.reports->apply_report_async(batches.back(), [&, key](core::Result<ApplyResult> r) {
-      std::lock_guard lock(mu);
-      if (std::this_thread::get_id() == caller) on_callers_thread = true;
-      answers.emplace(key, std::move(r));
-      cv.notify_all();
-    });
-  };
-  const auto wait_for = [&](std::size_t n) {
-    std::unique_lock lock(mu);
-    return cv.wait_for(lock, std::chrono::seconds(60), [&] { return answers.size() >= n; });
-  };
+  HandedReports handed(*this->stores.reports);
   const auto load = [](int a, std::uint64_t seq) {
     const std::string agent = "agt-" + std::to_string(a);
     const auto at = static_cast<std::int64_t>(seq) * 60'000;
@@ -56,13 +38,14 @@ TYPED_TEST(AsyncReportConformance, ReportsHandedOverAreAnsweredAsOnReturn) {
     return b;
   };
   for (std::uint64_t seq = 1; seq <= kEach; ++seq)
-    for (int a = 1; a <= kAgents; ++a) send(load(a, seq), std::to_string(a) + "/" + std::to_string(seq));
-  ASSERT_TRUE(wait_for(kAgents * kEach));
-  for (const auto& [key, r] : answers) {
+    for (int a = 1; a <= kAgents; ++a)
+      handed.send(load(a, seq), std::to_string(a) + "/" + std::to_string(seq));
+  ASSERT_TRUE(handed.wait_for(kAgents * kEach));
+  for (const auto& [key, r] : handed.answers()) {
     ASSERT_TRUE(r) << key << ": " << r.error().describe();
     EXPECT_EQ(r->outcome, ApplyOutcome::stored) << key;
   }
-  EXPECT_EQ(on_callers_thread, !this->stores.reports->applies_async());
+  EXPECT_EQ(handed.on_callers_thread(), !this->stores.reports->applies_async());
   for (int a = 1; a <= kAgents; ++a) {
     const std::string ci = "ci-agt-" + std::to_string(a);
     auto held = this->stores.series->read_samples({ci, "cpu.load", {}}, 0, 1'000'000, 100);
@@ -70,15 +53,16 @@ TYPED_TEST(AsyncReportConformance, ReportsHandedOverAreAnsweredAsOnReturn) {
     EXPECT_EQ(held->size(), kEach) << ci;
   }
 
-  send(load(3, 4), "resent");
+  handed.send(load(3, 4), "resent");
   ReportBatch ghost = report_batch("agt-ghost", 1, 1'000);
   ghost.series.push_back({series_info("ci-ghost", "cpu.load"), {{1'000, 1.0}}});
-  send(std::move(ghost), "ghost");
+  handed.send(std::move(ghost), "ghost");
   ReportBatch inventory = load(5, kEach + 1);
   inventory.inventory_ci_id = "ci-agt-5";
   inventory.sections.push_back({"disks", "collected", "", "d1", R"([{"name":"sda"}])"});
-  send(std::move(inventory), "inventory");
-  ASSERT_TRUE(wait_for(kAgents * kEach + 3));
+  handed.send(std::move(inventory), "inventory");
+  ASSERT_TRUE(handed.wait_for(kAgents * kEach + 3));
+  const auto& answers = handed.answers();
   ASSERT_TRUE(answers.at("resent")) << answers.at("resent").error().describe();
   EXPECT_EQ(answers.at("resent")->outcome, ApplyOutcome::duplicate);
   ASSERT_FALSE(answers.at("ghost"));
