@@ -55,8 +55,12 @@ class RedisReportStore final : public Bound<ReportStore> {
     Handed h{&batch, std::move(done), core::make_error(StoreErrc::unavailable, "out of memory applying a report")};
     std::lock_guard lock(handed_mu_);
     start_runners(std::clamp<std::size_t>(std::thread::hardware_concurrency(), 2, max_runners()));
+    const bool may_follow = groupable(batch) && !b_->spread();
     handed_.push_back(std::move(h));
-    handed_cv_.notify_one();
+    // A report that a group under way will be followed by, when its runner
+    // comes back for the next, waits for it: fewer wake-ups, larger groups.
+    // Another runner is woken for a report that goes alone, or a full group.
+    if (grouping_ == 0 || !may_follow || handed_.size() >= kGroupMax) handed_cv_.notify_one();
   }
 
   core::Result<ApplyResult> apply_report(const ReportBatch& batch) override {
@@ -146,6 +150,7 @@ class RedisReportStore final : public Bound<ReportStore> {
   std::mutex handed_mu_;
   std::condition_variable handed_cv_;
   std::deque<Handed> handed_;  // waiting for a runner, in arrival order
+  std::size_t grouping_ = 0;   // runners applying a group of reports that may share one
   bool stopping_ = false;
   std::vector<std::thread> runners_;  // added to only under handed_mu_, never once stopping
 
@@ -192,6 +197,8 @@ class RedisReportStore final : public Bound<ReportStore> {
           continue;
         }
       }
+      const bool grouped = resolved && !b_->spread() && groupable(*group.front().batch);
+      grouping_ += grouped ? 1 : 0;
       lock.unlock();
       std::vector<core::Result<ApplyResult>> results;
       try {
@@ -205,6 +212,7 @@ class RedisReportStore final : public Bound<ReportStore> {
         } catch (...) {
         }
       lock.lock();
+      grouping_ -= grouped ? 1 : 0;
     }
   }
 
