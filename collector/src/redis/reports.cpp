@@ -54,7 +54,7 @@ class RedisReportStore final : public Bound<ReportStore> {
   void apply_report_async(const ReportBatch& batch, ApplyDone done) override {
     Handed h{&batch, std::move(done), core::make_error(StoreErrc::unavailable, "out of memory applying a report")};
     std::lock_guard lock(handed_mu_);
-    start_runners(std::clamp<std::size_t>(std::thread::hardware_concurrency(), 2, max_runners()));
+    start_runners(std::clamp<std::size_t>(std::thread::hardware_concurrency(), 2, pool_size()));
     const bool may_follow = groupable(batch) && !b_->spread();
     handed_.push_back(std::move(h));
     // A report that a group under way will be followed by, when its runner
@@ -80,7 +80,7 @@ class RedisReportStore final : public Bound<ReportStore> {
     queue_.push_back(&me);
     // A report leads a group when fewer groups are under way than the pool
     // has connections; else it waits to be applied, or to be handed the lead.
-    if (leaders_ < std::max<std::size_t>(1, b_->options.max_connections)) {
+    if (leaders_ < pool_size()) {
       ++leaders_;
       me.lead = true;
     }
@@ -89,18 +89,9 @@ class RedisReportStore final : public Bound<ReportStore> {
     // The leader's report first, then those waiting that share nothing with
     // the group so far, in arrival order.
     std::vector<Waiter*> group{&me};
-    std::set<std::string> taken;
-    claim(*me.batch, taken);
     std::erase(queue_, &me);
-    for (auto it = queue_.begin(); it != queue_.end() && group.size() < kGroupMax;) {
-      // One handed the lead leads a group of its own.
-      if ((*it)->lead || !groupable(*(*it)->batch) || !claim(*(*it)->batch, taken)) {
-        ++it;
-        continue;
-      }
-      group.push_back(*it);
-      it = queue_.erase(it);
-    }
+    // One handed the lead leads a group of its own.
+    gather(queue_, group, [](const Waiter* w) { return w->batch; }, [](const Waiter* w) { return w->lead; });
     lock.unlock();
     std::vector<const ReportBatch*> batches;
     for (const Waiter* w : group) batches.push_back(w->batch);
@@ -154,7 +145,26 @@ class RedisReportStore final : public Bound<ReportStore> {
   bool stopping_ = false;
   std::vector<std::thread> runners_;  // added to only under handed_mu_, never once stopping
 
-  [[nodiscard]] std::size_t max_runners() const { return std::max<std::size_t>(1, b_->options.max_connections); }
+  // How many connections the store's pool keeps: groups under way at once.
+  [[nodiscard]] std::size_t pool_size() const { return std::max<std::size_t>(1, b_->options.max_connections); }
+
+  // Moves into `group` (its first report there already), from `queue` in
+  // arrival order, the items whose report may share the group: groupable,
+  // sharing no agent or CI with a report in it, up to kGroupMax; those
+  // `held` says are left where they are.
+  template <class Queue, class Group, class BatchOf, class Held>
+  void gather(Queue& queue, Group& group, BatchOf batch_of, Held held) const {
+    std::set<std::string> taken;
+    claim(*batch_of(group.front()), taken);
+    for (auto it = queue.begin(); it != queue.end() && group.size() < kGroupMax;) {
+      if (held(*it) || !groupable(*batch_of(*it)) || !claim(*batch_of(*it), taken)) {
+        ++it;
+        continue;
+      }
+      group.push_back(std::move(*it));
+      it = queue.erase(it);
+    }
+  }
 
   // Under handed_mu_: runners started until there are `n`.
   void start_runners(std::size_t n) {
@@ -181,14 +191,15 @@ class RedisReportStore final : public Bound<ReportStore> {
         resolved = static_cast<bool>(b_->resolve_layout());
         lock.lock();
         if (resolved && b_->spread()) try {
-            start_runners(max_runners());
+            start_runners(pool_size());
           } catch (...) {  // no thread: those there carry on
           }
         if (handed_.empty()) continue;
       }
+      const bool may_group = resolved && !b_->spread();
       std::vector<Handed> group;
       try {
-        take(group, resolved && !b_->spread());
+        take(group, may_group);
       } catch (...) {  // out of memory: what was taken stays in `group`, the rest waits
         if (group.empty()) {
           lock.unlock();
@@ -197,7 +208,7 @@ class RedisReportStore final : public Bound<ReportStore> {
           continue;
         }
       }
-      const bool grouped = resolved && !b_->spread() && groupable(*group.front().batch);
+      const bool grouped = may_group && groupable(*group.front().batch);
       grouping_ += grouped ? 1 : 0;
       lock.unlock();
       std::vector<core::Result<ApplyResult>> results;
@@ -224,16 +235,7 @@ class RedisReportStore final : public Bound<ReportStore> {
     group.push_back(std::move(handed_.front()));
     handed_.pop_front();
     if (!may_group || !groupable(*group.front().batch)) return;
-    std::set<std::string> taken;
-    claim(*group.front().batch, taken);
-    for (auto it = handed_.begin(); it != handed_.end() && group.size() < kGroupMax;) {
-      if (!groupable(*it->batch) || !claim(*it->batch, taken)) {
-        ++it;
-        continue;
-      }
-      group.push_back(std::move(*it));
-      it = handed_.erase(it);
-    }
+    gather(handed_, group, [](const Handed& h) { return h.batch; }, [](const Handed&) { return false; });
   }
 
   std::vector<core::Result<ApplyResult>> apply_handed(const std::vector<Handed>& group) {
